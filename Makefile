@@ -1,0 +1,56 @@
+# shinsei-status — the two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_DIR := tests/browser
+
+.PHONY: demo test install system-deps lint bench-intranet e2e clean
+
+# Everything the tests need from the operating system: PostgreSQL server, Chromium.
+system-deps:
+	@need=(); \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
+	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
+	command -v npm >/dev/null 2>&1 || need+=(npm); \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  echo "installing: $${need[*]}"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}"; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	# pyramid still imports pkg_resources, which setuptools 81 removes.
+	$(BIN)/pip install -q -U pip "setuptools<81" wheel
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test,postgresql]"
+	$(BIN)/pybabel compile -q -D shinsei -d intranet/locale
+	cd $(NODE_DIR) && npm ci --silent --no-audit --no-fund
+
+var/session-secret:
+	mkdir -p var
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
+
+# Fresh machine -> intranet with demo data on http://127.0.0.1:6543
+demo: install var/session-secret
+	rm -f var/intranet.sqlite var/intranet.sqlite-*
+	$(BIN)/shinsei-intranet -c development.ini initdb
+	$(BIN)/shinsei-intranet -c development.ini demo --applications 3000 | tee var/demo-credentials.txt
+	chmod 600 var/demo-credentials.txt
+	@echo "intranet: http://127.0.0.1:6543  (passwords above, also in var/demo-credentials.txt)"
+	$(BIN)/pserve development.ini
+
+# Installs everything, starts the real servers the tests need, runs the whole suite.
+test: system-deps install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint:
+	$(BIN)/ruff check .
+
+bench-intranet: install
+	$(BIN)/python bench/intranet_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache $(NODE_DIR)/node_modules

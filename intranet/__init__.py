@@ -1,0 +1,45 @@
+"""shinsei-status intranet: staff manage benefit applications and their statuses.
+
+The one composition root. Subsystems are included in dependency order; each registers
+only its own routes and services.
+"""
+
+from pyramid.config import Configurator
+from pyramid.session import SignedCookieSessionFactory
+
+from intranet import settings as settings_loader
+
+
+def main(global_config, **settings):
+    """Build the WSGI app (``paste.app_factory``; ``pserve development.ini``)."""
+    settings = settings_loader.load(settings)
+    with Configurator(settings=settings) as config:
+        config.set_session_factory(_session_factory(settings))
+        # Database first: security needs request.dbsession to load the identity.
+        config.include("intranet.db")
+        config.include("intranet.security")
+        config.include("intranet.i18n")
+        config.include("pyramid_jinja2")
+        config.include("intranet.web")
+        # Domains, each with its own routes.
+        config.include("intranet.auth")
+        config.include("intranet.dashboard")
+        config.include("intranet.applications")
+        config.include("intranet.statuses")
+        config.include("intranet.programmes")
+        config.include("intranet.users")
+        config.include("intranet.audit")
+        config.scan(ignore=["intranet.alembic", "intranet.cli"])
+    return config.make_wsgi_app()
+
+
+def _session_factory(settings):
+    return SignedCookieSessionFactory(
+        settings["session.secret"],
+        cookie_name="shinsei_session",
+        timeout=settings["session.idle_timeout"],
+        reissue_time=60,
+        httponly=True,
+        secure=settings["session.secure_cookie"],
+        samesite="Strict",
+    )

@@ -1,0 +1,93 @@
+"""Bulk change screens: paste or select → preview → confirm."""
+
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from intranet.applications import bulk
+from intranet.applications.errors import StatusChangeRefused
+from intranet.applications.forms import FormError, read_status_update
+from intranet.applications.models import Application
+from intranet.programmes.models import Programme
+from intranet.statuses.services import load_catalogue
+from intranet.web import discard_changes, redirect_see_other
+
+TEMPLATE = "intranet:templates/applications/bulk.jinja2"
+
+
+@view_config(route_name="bulk", permission="applications.bulk", request_method="GET",
+             renderer=TEMPLATE)
+def bulk_form(request):
+    return _page(request, {}, None)
+
+
+@view_config(route_name="bulk_selection", permission="applications.bulk",
+             request_method="POST", renderer=TEMPLATE)
+def bulk_from_selection(request):
+    """Selected rows of the list arrive as ids; show them as numbers in the paste box."""
+    ids = [int(i) for i in request.POST.getall("ids") if i.isdigit()]
+    rows = request.dbsession.execute(
+        select(Application.programme_id, Application.receipt_number)
+        .where(Application.id.in_(ids[:request.registry.settings["bulk.max_numbers"]]))
+    ).all()
+    programme = rows[0][0] if rows and len({r[0] for r in rows}) == 1 else None
+    form = {"programme": str(programme or ""), "numbers": "\n".join(r[1] for r in rows)}
+    error = None
+    if rows and programme is None:
+        error = request.translate("選択した申請の事業が混在しています。事業ごとに選択してください。")
+    return _page(request, form, None, error)
+
+
+@view_config(route_name="bulk", permission="applications.bulk", request_method="POST",
+             renderer=TEMPLATE)
+def bulk_preview_or_apply(request):
+    form = request.POST
+    catalogue = load_catalogue(request.dbsession)
+    try:
+        update = read_status_update(form)
+        programme_id = _programme_id(request, form)
+        resolution = bulk.resolve_numbers(
+            request.dbsession, programme_id, form.get("numbers", ""),
+            request.registry.settings["bulk.max_numbers"],
+        )
+        if form.get("confirm") and form.get("token"):
+            applied = bulk.apply(request.dbsession, request.actor, request.identity.id,
+                                 catalogue, resolution.ids, update, form["token"])
+            request.session.flash(request.translate(
+                "${count} 件の状況を変更しました。", count=f"{len(applied.changes):,}"), "success")
+            return redirect_see_other(request, "bulk")
+        plan = bulk.plan(request.dbsession, catalogue, resolution.ids, update)
+    except bulk.TooManyNumbers as too_many:
+        return _refuse(request, form, "貼り付けられた番号が多すぎます（最大 ${limit} 件）。",
+                       limit=f"{too_many.limit:,}")
+    except (StatusChangeRefused, FormError) as refused:
+        return _refuse(request, form, refused.message, **getattr(refused, "mapping", {}))
+    return _page(request, form, {"plan": plan, "resolution": resolution})
+
+
+def _refuse(request, form, message, **mapping):
+    discard_changes(request)
+    request.response.status = 400
+    return _page(request, form, None, request.translate(message, **mapping))
+
+
+def _programme_id(request, form):
+    try:
+        programme_id = int(form.get("programme", ""))
+    except ValueError:
+        raise FormError("programme", "事業を選んでください。") from None
+    if request.dbsession.get(Programme, programme_id) is None:
+        raise FormError("programme", "事業を選んでください。")
+    return programme_id
+
+
+def _page(request, form, preview, error=None):
+    catalogue = load_catalogue(request.dbsession)
+    return {
+        "form": form,
+        "preview": preview,
+        "error": error,
+        "catalogue": catalogue,
+        "programmes": request.dbsession.execute(select(Programme).order_by(Programme.id))
+        .scalars().all(),
+        "limit": request.registry.settings["bulk.max_numbers"],
+    }

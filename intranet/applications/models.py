@@ -1,0 +1,73 @@
+"""Applications and the history of their statuses."""
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intranet.meta import Base
+from intranet.programmes.models import Programme
+from intranet.statuses.models import Status
+
+# How the application reached the municipality.
+ROUTES = ("online", "postal", "push")
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "receipt_number_normalised"),
+        # Keyset pagination orders by (column, id); each sortable column has its index.
+        Index("ix_applications_received", "received_on", "id"),
+        Index("ix_applications_updated", "updated_at", "id"),
+        Index("ix_applications_status", "status_code", "id"),
+        Index("ix_applications_receipt", "receipt_number_normalised", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    # As printed on the letter or form, and the one normalised form used for matching.
+    receipt_number: Mapped[str] = mapped_column(String(64))
+    receipt_number_normalised: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    kana: Mapped[str] = mapped_column(String(200), default="")
+    birth_date: Mapped[date | None]
+    address: Mapped[str] = mapped_column(String(400), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    route: Mapped[str] = mapped_column(String(16))
+    received_on: Mapped[date]
+    status_code: Mapped[str] = mapped_column(ForeignKey("statuses.code"))
+    scheduled_payment_on: Mapped[date | None]
+    paid_on: Mapped[date | None]
+    deficiency_reason: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+    # Optimistic locking: a form carries the version it was drawn from.
+    version: Mapped[int] = mapped_column(default=1)
+
+    programme: Mapped[Programme] = relationship(lazy="joined")
+    status: Mapped[Status] = relationship(lazy="joined")
+
+    __mapper_args__: ClassVar = {"version_id_col": version}
+
+
+class StatusChange(Base):
+    """One step in an application's history."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_application", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    from_code: Mapped[str | None] = mapped_column(ForeignKey("statuses.code"))
+    to_code: Mapped[str] = mapped_column(ForeignKey("statuses.code"))
+    changed_at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # manual | bulk | import | create
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    scheduled_payment_on: Mapped[date | None]
+    paid_on: Mapped[date | None]
+
+    user = relationship("User", lazy="joined")

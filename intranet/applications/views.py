@@ -1,0 +1,92 @@
+"""Application list, detail with history, and single status change."""
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+from sqlalchemy import func, select
+
+from intranet.applications import search, services
+from intranet.applications.errors import StatusChangeRefused
+from intranet.applications.forms import FormError, read_status_update, read_version
+from intranet.applications.models import Application, StatusChange
+from intranet.programmes.models import Programme
+from intranet.statuses.services import load_catalogue
+from intranet.web import discard_changes, redirect_see_other
+
+
+@view_config(route_name="applications", permission="applications.view",
+             renderer="intranet:templates/applications/list.jinja2")
+def application_list(request):
+    criteria = search.parse_criteria(request.GET)
+    page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"])
+    total = request.dbsession.execute(
+        select(func.count()).select_from(search.build_query(criteria).subquery())
+    ).scalar_one() if criteria.receipt or criteria.name or criteria.status or criteria.received_from \
+        or criteria.received_to or criteria.programme_id else None
+    return {
+        "criteria": criteria,
+        "page": page,
+        "total": total,
+        "programmes": _programmes(request),
+        "catalogue": load_catalogue(request.dbsession),
+        "next_url": page.next_cursor and request.current_route_url(_query={
+            **request.GET, "after": page.next_cursor}),
+        "first_url": criteria.after and request.current_route_url(_query={
+            k: v for k, v in request.GET.items() if k != "after"}),
+    }
+
+
+@view_config(route_name="application", permission="applications.view", request_method="GET",
+             renderer="intranet:templates/applications/detail.jinja2")
+def application_detail(request):
+    application = _load(request)
+    return _detail(request, application)
+
+
+@view_config(route_name="application_status", permission="applications.change",
+             request_method="POST", renderer="intranet:templates/applications/detail.jinja2")
+def change_status(request):
+    application = _load(request)
+    catalogue = load_catalogue(request.dbsession)
+    try:
+        update = read_status_update(request.POST)
+        services.change_status(
+            request.dbsession, request.actor, request.identity.id, catalogue, application,
+            read_version(request.POST), update,
+        )
+    except (StatusChangeRefused, FormError) as refused:
+        request.response.status = 409 if isinstance(refused, StatusChangeRefused) else 400
+        discard_changes(request)
+        # The aborted session forgot everything; show the record as it now stands.
+        fresh = request.dbsession.get(Application, application.id)
+        message = request.translate(refused.message, **getattr(refused, "mapping", {}))
+        return _detail(request, fresh, error=message, form=request.POST)
+    request.session.flash(request.translate("状況を変更しました。"), "success")
+    return redirect_see_other(request, "application", id=application.id)
+
+
+def _detail(request, application, error=None, form=None):
+    catalogue = load_catalogue(request.dbsession)
+    history = request.dbsession.execute(
+        select(StatusChange).where(StatusChange.application_id == application.id)
+        .order_by(StatusChange.id.desc())
+    ).scalars().all()
+    current = catalogue[application.status_code]
+    return {
+        "application": application,
+        "history": history,
+        "catalogue": catalogue,
+        "next_statuses": [catalogue[c] for c in catalogue if c in current.allowed_next],
+        "error": error,
+        "form": form or {},
+    }
+
+
+def _load(request):
+    application = request.dbsession.get(Application, int(request.matchdict["id"]))
+    if application is None:
+        raise HTTPNotFound()
+    return application
+
+
+def _programmes(request):
+    return request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()

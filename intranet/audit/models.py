@@ -1,0 +1,36 @@
+"""The hash-chained audit trail: staff actions and transfers in one chain."""
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from intranet.meta import Base
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_records"
+
+    # Assigned by the writer, contiguous from 1: a gap means a deleted record.
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    actor_role: Mapped[str] = mapped_column(String(32), default="")
+    os_user: Mapped[str] = mapped_column(String(64), default="")
+    host: Mapped[str] = mapped_column(String(255), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(255), default="")
+    # Canonical JSON (sorted keys): before/after values and whatever the action needs.
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's single head row: writers lock it, so the chain has one writer at a time."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))

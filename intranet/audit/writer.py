@@ -1,0 +1,58 @@
+"""The one audit writer. Staff actions, CLI commands and the transfer job all append here."""
+
+import getpass
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from intranet.audit.chain import GENESIS_HASH, canonical_json, record_hash
+from intranet.audit.models import AuditHead, AuditRecord
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a staff account, or a system identity such as ``cli`` or ``transfer``."""
+
+    name: str
+    role: str = ""
+    host: str = field(default_factory=socket.gethostname)
+    os_user: str = field(default_factory=getpass.getuser)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, microsecond precision: what every timestamp column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def append(dbsession, actor: Actor, action: str, target: str = "", **details) -> AuditRecord:
+    """Append one record to the chain, inside the caller's transaction.
+
+    The head row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises
+    writers itself), so two concurrent transactions can never fork the chain: the second
+    waits, then links to the first.
+    """
+    head = dbsession.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
+        dbsession.add(head)
+    record = AuditRecord(
+        seq=head.seq + 1,
+        at=utcnow(),
+        actor=actor.name,
+        actor_role=actor.role,
+        os_user=actor.os_user,
+        host=actor.host,
+        action=action,
+        target=target,
+        details=canonical_json(details),
+        prev_hash=head.hash,
+    )
+    record.hash = record_hash(record)
+    dbsession.add(record)
+    head.seq, head.hash = record.seq, record.hash
+    dbsession.flush()
+    return record

@@ -1,0 +1,147 @@
+"""``shinsei-intranet``: database, accounts, audit and demo data on the intranet host."""
+
+import argparse
+import getpass
+import os
+import sys
+from contextlib import contextmanager
+from string import Template
+
+import transaction
+from pyramid.paster import get_appsettings, setup_logging
+
+from intranet import migrations
+from intranet import settings as settings_loader
+from intranet.audit import services as audit_services
+from intranet.audit import writer
+from intranet.auth.models import ROLES
+from intranet.db import get_engine, get_session_factory, get_tm_session
+from intranet.users import services as users
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    setup_logging(args.config)
+    settings = settings_loader.load(get_appsettings(args.config), web=False)
+    engine = get_engine(settings)
+    context = CommandContext(engine, get_session_factory(engine),
+                             writer.Actor(name=f"cli:{getpass.getuser()}", role="cli"))
+    try:
+        return args.command(context, args) or 0
+    except users.AccountError as refused:
+        message = Template(refused.message).safe_substitute(refused.mapping)
+        print(f"error: {refused.field}: {message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+class CommandContext:
+    def __init__(self, engine, session_factory, actor):
+        self.engine, self.session_factory, self.actor = engine, session_factory, actor
+
+    @contextmanager
+    def dbsession(self):
+        """A session in its own transaction: committed on success, aborted on error."""
+        with transaction.manager:
+            yield get_tm_session(self.session_factory, transaction.manager)
+
+
+def initdb(ctx, args):
+    """Create or upgrade the schema (Alembic ``upgrade head``), then the default catalogue."""
+    migrations.initialise(ctx.engine, ctx.session_factory, ctx.actor)
+    print("database is at the latest schema")
+
+
+def user_add(ctx, args):
+    password = _read_password(args)
+    with ctx.dbsession() as dbsession:
+        users.add_user(dbsession, ctx.actor, args.username, args.name or args.username,
+                       args.role, password)
+    print(f"user {args.username} added with role {args.role}")
+
+
+def user_passwd(ctx, args):
+    password = _read_password(args)
+    with ctx.dbsession() as dbsession:
+        users.set_password(dbsession, ctx.actor, _existing(dbsession, args.username), password)
+    print(f"password of {args.username} changed; their sessions have ended")
+
+
+def user_disable(ctx, args):
+    with ctx.dbsession() as dbsession:
+        account = _existing(dbsession, args.username)
+        users.update_user(dbsession, ctx.actor, account, account.display_name, account.role, False)
+    print(f"user {args.username} disabled")
+
+
+def audit_verify(ctx, args):
+    with ctx.dbsession() as dbsession:
+        verdict = audit_services.verify(dbsession)
+    if verdict.ok:
+        print(f"audit chain OK: {verdict.count} records, head {verdict.head_hash}")
+        return 0
+    print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
+          f"({verdict.count} records before it are intact)", file=sys.stderr)
+    return 1
+
+
+def demo(ctx, args):
+    from intranet import demo as demo_data
+
+    with ctx.dbsession() as dbsession:
+        credentials = demo_data.seed(dbsession, ctx.actor, args.applications, args.seed)
+    print("demo users (username / password / role):")
+    for username, password, role in credentials:
+        print(f"  {username:12} {password:24} {role}")
+
+
+def _read_password(args):
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise users.AccountError("password", "passwords do not match")
+    return first
+
+
+def _existing(dbsession, username):
+    account = users.find_user(dbsession, username)
+    if account is None:
+        raise users.AccountError("username", f"no user {username}")
+    return account
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="shinsei-intranet", description=__doc__)
+    parser.add_argument("-c", "--config",
+                        default=os.environ.get("SHINSEI_INTRANET_CONFIG", "development.ini"),
+                        help="ini file (default: $SHINSEI_INTRANET_CONFIG or development.ini)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands.add_parser("initdb", help="create or upgrade the database").set_defaults(command=initdb)
+
+    user = commands.add_parser("user", help="staff accounts").add_subparsers(required=True)
+    add = user.add_parser("add", help="add an account")
+    add.add_argument("username")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--name", help="display name")
+    add.set_defaults(command=user_add)
+    passwd = user.add_parser("passwd", help="set an account's password")
+    passwd.add_argument("username")
+    passwd.set_defaults(command=user_passwd)
+    for sub in (add, passwd):
+        sub.add_argument("--password-stdin", action="store_true",
+                         help="read the password from standard input (for scripts)")
+    disable = user.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("username")
+    disable.set_defaults(command=user_disable)
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(required=True)
+    audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken "
+                     "record").set_defaults(command=audit_verify)
+
+    demo_cmd = commands.add_parser("demo", help="load demo programmes, users and applications")
+    demo_cmd.add_argument("--applications", type=int, default=3000)
+    demo_cmd.add_argument("--seed", type=int, default=2020)
+    demo_cmd.set_defaults(command=demo)
+    return parser

@@ -1,0 +1,66 @@
+"""Engine, session factory and the one session per request joined to pyramid_tm.
+
+Follows the Pyramid SQLAlchemy starter: views and services never commit; the transaction
+manager does, at the end of the request. CLI commands use the same factory with an
+explicit ``transaction.manager``.
+"""
+
+import zope.sqlalchemy
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.orm import configure_mappers, sessionmaker
+
+import intranet.models  # noqa: F401  (every mapper registered before configure_mappers)
+
+
+def get_engine(settings, prefix="sqlalchemy."):
+    engine = engine_from_config(settings, prefix)
+    if engine.dialect.name == "sqlite":
+        _harden_sqlite(engine)
+    return engine
+
+
+def _harden_sqlite(engine):
+    """SQLite as the embedded default: enforce foreign keys, wait on locks, WAL for readers."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def get_session_factory(engine):
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(session_factory, transaction_manager, request=None):
+    """A session whose commit/abort follows ``transaction_manager``.
+
+    In a request: ``request.dbsession``. In a script::
+
+        with transaction.manager as tm:
+            dbsession = get_tm_session(factory, tm)
+    """
+    dbsession = session_factory(info={"request": request})
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    configure_mappers()
+
+    engine = get_engine(settings)
+    session_factory = get_session_factory(engine)
+    config.registry["dbsession_factory"] = session_factory
+    config.registry["db_engine"] = engine
+
+    def dbsession(request):
+        return get_tm_session(session_factory, request.tm, request=request)
+
+    config.add_request_method(dbsession, reify=True)

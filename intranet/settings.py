@@ -1,0 +1,87 @@
+"""The one settings loader: ini values, then environment overrides for secrets and URLs.
+
+Secrets never need to sit in an ini file: ``SHINSEI_SESSION_SECRET`` (or a file named by
+``session.secret_file`` / ``SHINSEI_SESSION_SECRET_FILE``, readable by the service user only)
+and ``SHINSEI_DATABASE_URL`` win over whatever the ini says.
+"""
+
+import os
+import stat
+from pathlib import Path
+
+from pyramid.settings import asbool
+
+DEFAULTS = {
+    "shinsei.municipality_name": "○○市",
+    "shinsei.environment": "prod",
+    "session.idle_timeout": "1800",
+    "session.absolute_timeout": "28800",
+    "session.secure_cookie": "true",
+    "login.max_failures": "5",
+    "login.lockout_minutes": "15",
+    "bulk.max_numbers": "20000",
+    "list.page_size": "50",
+    "pyramid.default_locale_name": "ja",
+    "jinja2.i18n.domain": "shinsei",
+    "jinja2.newstyle": "true",
+    "jinja2.autoescape": "true",
+    "jinja2.undefined": "strict",
+    "tm.annotate_user": "false",
+}
+
+ENVIRONMENT = {
+    "SHINSEI_DATABASE_URL": "sqlalchemy.url",
+    "SHINSEI_SESSION_SECRET": "session.secret",
+    "SHINSEI_SESSION_SECRET_FILE": "session.secret_file",
+}
+
+INT_SETTINGS = (
+    "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
+    "login.lockout_minutes", "bulk.max_numbers", "list.page_size",
+)
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot run the app; the message says which setting and why."""
+
+
+def load(settings: dict, environ=os.environ, web: bool = True) -> dict:
+    """Merge defaults, the ini and the environment; ``web=False`` for CLI commands."""
+    merged = {**DEFAULTS, **settings}
+    for variable, key in ENVIRONMENT.items():
+        if environ.get(variable):
+            merged[key] = environ[variable]
+    for key in INT_SETTINGS:
+        merged[key] = int(merged[key])
+    merged["session.secure_cookie"] = asbool(merged["session.secure_cookie"])
+    if not merged.get("sqlalchemy.url"):
+        raise SettingsError("sqlalchemy.url (or SHINSEI_DATABASE_URL) is not set")
+    if web:
+        merged["session.secret"] = _session_secret(merged)
+    return merged
+
+
+def _session_secret(settings) -> str:
+    path = settings.get("session.secret_file")
+    if path:
+        return _read_private_file(Path(path))
+    secret = settings.get("session.secret", "")
+    if len(secret) < 32:
+        raise SettingsError(
+            "session.secret must be at least 32 characters; set SHINSEI_SESSION_SECRET "
+            "or session.secret_file"
+        )
+    return secret
+
+
+def _read_private_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: secret file not found") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SettingsError(f"{path}: secret file must not be readable by group or others")
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < 32:
+        raise SettingsError(f"{path}: secret must be at least 32 characters")
+    return secret

@@ -1,0 +1,62 @@
+"""The status catalogue: what each status means to staff and to residents, and its flow."""
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intranet.meta import Base
+
+# Resident-facing languages; "ja-easy" is やさしい日本語.
+RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
+
+
+class Status(Base):
+    __tablename__ = "statuses"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    staff_label: Mapped[str] = mapped_column(String(64))
+    staff_label_en: Mapped[str] = mapped_column(String(64))
+    sort_order: Mapped[int]
+    is_final: Mapped[bool] = mapped_column(default=False)
+    needs_scheduled_payment_date: Mapped[bool] = mapped_column(default=False)
+    needs_paid_date: Mapped[bool] = mapped_column(default=False)
+    needs_deficiency_reason: Mapped[bool] = mapped_column(default=False)
+
+    wordings: Mapped[list["StatusWording"]] = relationship(
+        back_populates="status", cascade="all, delete-orphan", lazy="selectin"
+    )
+    transitions: Mapped[list["StatusTransition"]] = relationship(
+        foreign_keys="StatusTransition.from_code", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def allowed_next(self) -> set[str]:
+        return {t.to_code for t in self.transitions}
+
+    def wording(self, lang: str) -> "StatusWording | None":
+        return next((w for w in self.wordings if w.lang == lang), None)
+
+    def label_for(self, locale: str) -> str:
+        return self.staff_label_en if locale == "en" else self.staff_label
+
+
+class StatusWording(Base):
+    """What a resident reads for a status, in one language."""
+
+    __tablename__ = "status_wordings"
+
+    status_code: Mapped[str] = mapped_column(ForeignKey("statuses.code"), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    resident_label: Mapped[str] = mapped_column(String(128))
+    explanation: Mapped[str] = mapped_column(Text)
+    next_step: Mapped[str] = mapped_column(Text)
+
+    status: Mapped[Status] = relationship(back_populates="wordings")
+
+
+class StatusTransition(Base):
+    """An allowed move from one status to another."""
+
+    __tablename__ = "status_transitions"
+
+    from_code: Mapped[str] = mapped_column(ForeignKey("statuses.code"), primary_key=True)
+    to_code: Mapped[str] = mapped_column(ForeignKey("statuses.code"), primary_key=True)

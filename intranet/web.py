@@ -1,0 +1,111 @@
+"""What every page shares: templates, static files, security headers, error pages."""
+
+from datetime import date, datetime
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from pyramid.csrf import get_csrf_token
+from pyramid.events import BeforeRender
+from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
+from pyramid.view import forbidden_view_config, notfound_view_config
+
+JST = ZoneInfo("Asia/Tokyo")
+
+# No inline script, no third-party origin: LGWAN terminals reach nothing but this app.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+# Japanese message ids for coded values; templates pass them through _().
+LABELS = {
+    "role_labels": {"staff": "職員", "supervisor": "監督者",
+                    "security_officer": "セキュリティ担当", "admin": "管理者"},
+    "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
+    "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
+                      "create": "登録"},
+}
+
+
+def security_headers_tween_factory(handler, registry):
+    def tween(request):
+        response = handler(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Cache-Control" and request.path.startswith("/static/"):
+                continue
+            response.headers.setdefault(name, value)
+        return response
+
+    return tween
+
+
+def format_date(value: date | None, locale: str = "ja") -> str:
+    if value is None:
+        return ""
+    if locale == "ja":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return value.isoformat()
+
+
+def local_time(value: datetime | None, locale: str = "ja") -> str:
+    """Stored UTC -> shown in Japan time."""
+    if value is None:
+        return ""
+    local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(JST)
+    if locale == "ja":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} JST"
+
+
+def redirect_see_other(request, route, **kw):
+    """After a successful POST: 303 so a reload never resubmits the form."""
+    return HTTPSeeOther(location=request.route_url(route, **kw))
+
+
+def discard_changes(request):
+    """Roll back whatever this request wrote and carry on reading in a new transaction."""
+    request.tm.abort()
+    request.tm.begin()
+
+
+@forbidden_view_config(renderer="intranet:templates/forbidden.jinja2")
+def forbidden(request):
+    if request.identity is None:
+        return HTTPFound(location=request.route_url("login", _query={"next": request.path_qs}))
+    request.response.status = 403
+    return {}
+
+
+@notfound_view_config(renderer="intranet:templates/notfound.jinja2")
+def notfound(request):
+    request.response.status = 404
+    return {}
+
+
+def add_renderer_globals(event):
+    request = event.get("request")
+    if request is not None:
+        event["locale"] = request.locale_name
+        event["get_csrf_token"] = partial(get_csrf_token, request)
+
+
+def includeme(config):
+    config.add_subscriber(add_renderer_globals, BeforeRender)
+    config.add_tween("intranet.web.security_headers_tween_factory")
+    config.add_static_view("static", "intranet:static", cache_max_age=3600)
+
+    def add_globals():
+        env = config.get_jinja2_environment()
+        env.filters["format_date"] = format_date
+        env.filters["local_time"] = local_time
+        env.globals["municipality_name"] = config.get_settings()["shinsei.municipality_name"]
+        env.globals.update(LABELS)
+
+    config.action(None, add_globals, order=999)

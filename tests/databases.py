@@ -1,0 +1,111 @@
+"""Throwaway databases for the tests: SQLite files and a real PostgreSQL cluster.
+
+The PostgreSQL cluster is made with initdb in a temporary directory and started with
+pg_ctl on a free loopback port; it never touches a server the machine already runs.
+Each test gets a fresh database copied from a migrated template, so tests see real
+commits and rollbacks, exactly as the app does.
+"""
+
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+_counter = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_bindir() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    found = shutil.which("initdb")
+    if found:
+        candidates.insert(0, Path(os.path.realpath(found)).parent)
+    return next((c for c in candidates if (c / "pg_ctl").exists()), None)
+
+
+class PostgresCluster:
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="shinsei-pg-"))
+        self.port = free_port()
+        self.data = self.root / "data"
+        # initdb refuses to run as root: hand the directory to an unprivileged account.
+        self.run_as = None
+        if os.geteuid() == 0:
+            self.run_as = _unprivileged_user()
+            account = pwd.getpwnam(self.run_as)
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+
+    def _run(self, *args):
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if self.run_as:
+            command = ["runuser", "-u", self.run_as, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, cwd=self.root)
+
+    def start(self):
+        self._run("initdb", "-D", str(self.data), "-U", "shinsei", "--auth=trust",
+                  "-E", "UTF8", "--locale=C")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
+                   "-c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
+                  str(self.root / "server.log"), "start")
+        return self
+
+    def stop(self):
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database="postgres"):
+        return f"postgresql+psycopg://shinsei@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, sql):
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=shinsei dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(sql)
+
+
+def _unprivileged_user():
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("no unprivileged account (postgres or nobody) to run initdb as")
+
+
+class SqliteTemplate:
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="shinsei-sqlite-"))
+        self.template = self.root / "template.sqlite"
+
+    def url(self, path=None):
+        return f"sqlite:///{path or self.template}"
+
+    def fresh(self) -> str:
+        path = self.root / f"test-{next(_counter)}.sqlite"
+        shutil.copyfile(self.template, path)
+        return self.url(path)
+
+    def stop(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def fresh_postgres_database(cluster: PostgresCluster) -> tuple[str, str]:
+    name = f"test_{os.getpid()}_{next(_counter)}"
+    cluster.admin(f"CREATE DATABASE {name} TEMPLATE shinsei_template")
+    return name, cluster.url(name)
