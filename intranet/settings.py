@@ -23,7 +23,6 @@ DEFAULTS = {
     "list.page_size": "50",
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
-    "jinja2.newstyle": "true",
     "jinja2.autoescape": "true",
     "jinja2.undefined": "strict",
     "tm.annotate_user": "false",

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from jinja2 import pass_context
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
@@ -89,6 +90,11 @@ def notfound(request):
     return {}
 
 
+@pass_context
+def template_gettext(context, message, **mapping):
+    return context["request"].translate(message, **mapping)
+
+
 def add_renderer_globals(event):
     request = event.get("request")
     if request is not None:
@@ -107,5 +113,7 @@ def includeme(config):
         env.filters["local_time"] = local_time
         env.globals["municipality_name"] = config.get_settings()["shinsei.municipality_name"]
         env.globals.update(LABELS)
+        # One placeholder syntax everywhere: ${name}, as in Python code (TranslationString).
+        env.globals["_"] = template_gettext
 
     config.action(None, add_globals, order=999)

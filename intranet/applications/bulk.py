@@ -74,7 +74,7 @@ def resolve_numbers(dbsession, programme_id: int, text: str, limit: int) -> Reso
                 Application.programme_id == programme_id,
                 Application.receipt_number_normalised.in_(chunk),
             )
-        ).tuples().all())
+        ).all())
     result.ids = [found[n] for n in numbers if n in found]
     result.unknown = [wanted[n] for n in numbers if n not in found]
     return result
@@ -145,7 +145,7 @@ def _rows(dbsession, ids, lock):
                        Application.status_code).where(Application.id.in_(ids[start:start + _CHUNK]))
         if lock:
             query = query.with_for_update()
-        yield from dbsession.execute(query.order_by(Application.id)).tuples()
+        yield from dbsession.execute(query.order_by(Application.id))
 
 
 def _token(result: BulkPlan) -> str:

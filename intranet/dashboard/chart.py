@@ -17,7 +17,7 @@ SERIES = (
 )
 
 
-def progress_svg(days, labels: dict[str, str], title: str) -> str:
+def progress_svg(days, labels: dict[str, str], title: str, element_id: str = "chart") -> str:
     if not days:
         return ""
     peak = max(max(d.received, d.decided, d.paid) for d in days) or 1
@@ -31,8 +31,8 @@ def progress_svg(days, labels: dict[str, str], title: str) -> str:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="chart-title" class="chart">',
-        f'<title id="chart-title">{escape(title)}</title>',
+        f'aria-labelledby="{element_id}-title" class="chart">',
+        f'<title id="{element_id}-title">{escape(title)}</title>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
         'stroke="#555"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#555"/>',

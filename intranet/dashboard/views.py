@@ -14,15 +14,19 @@ from intranet.statuses.services import load_catalogue
 def dashboard(request):
     dbsession = request.dbsession
     programmes = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
-    progress = services.cumulative_progress(dbsession)
     labels = {key: request.translate(text) for key, text in
               (("received", "受付"), ("decided", "支給決定"), ("paid", "振込済"))}
-    svg = chart.progress_svg(progress, labels, request.translate("累計の進捗（受付・支給決定・振込済）"))
+    progress, charts = {}, {}
+    for programme in programmes:
+        progress[programme.id] = services.cumulative_progress(dbsession, programme.id)
+        title = request.translate("${name}: 累計の進捗（受付・支給決定・振込済）", name=programme.name)
+        # Built from numbers and escaped labels only.
+        charts[programme.id] = Markup(  # noqa: S704
+            chart.progress_svg(progress[programme.id], labels, title, f"chart-{programme.id}"))
     return {
         "programmes": programmes,
         "counts": services.counts_by_programme(dbsession),
         "catalogue": load_catalogue(dbsession),
-        # Built from numbers and escaped labels only.
-        "chart": Markup(svg),  # noqa: S704
+        "charts": charts,
         "progress": progress,
     }

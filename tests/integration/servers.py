@@ -1,0 +1,35 @@
+"""Real servers for integration tests: the WSGI app on waitress, on a free loopback port."""
+
+import threading
+import time
+import urllib.request
+
+from waitress.server import create_server
+
+from tests.databases import free_port
+
+
+class WaitressThread:
+    def __init__(self, app):
+        self.port = free_port()
+        self.server = create_server(app, host="127.0.0.1", port=self.port, threads=4)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/login", timeout=1).close()  # noqa: S310
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("waitress did not start")
+
+    def __exit__(self, *exc):
+        self.server.close()
+        self.thread.join(timeout=5)
