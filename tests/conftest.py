@@ -152,3 +152,8 @@ def as_role(testapp):
         return testapp
 
     return _as
+
+
+def main_form(page):
+    """The page's last form: the one in <main> (the header holds language and sign-out)."""
+    return page.forms[max(key for key in page.forms if isinstance(key, int))]

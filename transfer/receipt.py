@@ -29,7 +29,10 @@ def normalise_receipt_number(text: str) -> str:
     Leading zeros are kept: receipt numbers are identifiers, not integers.
     """
     folded = unicodedata.normalize("NFKC", text)
-    return _STRIP.sub("", folded).upper()
+    stripped = _STRIP.sub("", folded).upper()
+    # Stripping can bring a combining mark next to a letter (NFKC turns a spacing accent
+    # into space + combining mark): fold once more so the result is a fixed point.
+    return unicodedata.normalize("NFKC", stripped)
 
 
 def parse_receipt_number(text: str) -> str:

@@ -12,10 +12,15 @@ from intranet.web import JST
 
 def verify(dbsession) -> ChainVerdict:
     head = dbsession.get(AuditHead, 1)
-    records = dbsession.execute(
+    # Streamed (a server-side cursor on PostgreSQL): the chain may be millions of records.
+    result = dbsession.execute(
         select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=2000)
-    ).scalars()
-    return verify_chain(records, head.seq if head else 0, head.hash if head else "")
+    )
+    try:
+        return verify_chain(result.scalars(), head.seq if head else 0, head.hash if head else "")
+    finally:
+        # A broken chain stops early; the cursor must not outlive the check.
+        result.close()
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def test_preview_lists_what_will_and_will_not_change(as_role, batch, dbsession):
 
 
 def test_confirm_applies_every_change_with_history_and_one_audit_record(as_role, batch, dbsession):
-    programme, ids = batch
+    programme, _ids = batch
     app = as_role("supervisor")
     response = confirm(app, preview(app, programme, "00000001\n00000002\n00000003",
                                     reason="6月10日 審査開始分"))
