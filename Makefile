@@ -25,7 +25,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test,postgresql]"
-	$(BIN)/pybabel compile -q -D shinsei -d intranet/locale
+	$(BIN)/pybabel compile -D shinsei -d intranet/locale
 	cd $(NODE_DIR) && npm ci --silent --no-audit --no-fund
 
 var/session-secret:

@@ -53,7 +53,7 @@ PATHS = [
     (1, ["received", "duplicate"]),
     (1, ["received", "reviewing", "rejected"]),
 ]
-_CHUNK = 5000
+_CHUNK = 2000
 
 
 def seed(dbsession, actor, applications: int, seed_value: int = 2020):
@@ -87,11 +87,17 @@ def seed_applications(dbsession, programme, count, rng, opening: date, start_num
         made = [_application(programme, start_number + n, rng, opening, weights)
                 for n in range(start, min(start + _CHUNK, count))]
         rows = [row for row, _path, _moments in made]
-        ids = dbsession.execute(
-            insert(Application).returning(Application.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
-        history = [change for app_id, (row, path, moments) in zip(ids, made, strict=True)
-                   for change in _history(app_id, row, path, moments)]
+        # Plain executemany, then one SELECT for the ids: far faster than INSERT..RETURNING
+        # with guaranteed order, which some drivers can only do a row at a time.
+        dbsession.execute(insert(Application), rows)
+        ids = dict(dbsession.execute(
+            select(Application.receipt_number_normalised, Application.id).where(
+                Application.programme_id == programme.id,
+                Application.receipt_number_normalised.in_([r["receipt_number_normalised"]
+                                                           for r in rows]))).all())
+        history = [change for row, path, moments in made
+                   for change in _history(ids[row["receipt_number_normalised"]], row, path,
+                                          moments)]
         dbsession.execute(insert(StatusChange), history)
 
 

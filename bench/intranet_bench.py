@@ -1,0 +1,206 @@
+"""Intranet benchmark: 1,000,000 applications in PostgreSQL, real HTTP through waitress.
+
+Prints p50/p95 latency for the staff's everyday requests and the time of a 10,000-number
+bulk change, each beside a baseline measured in the same run: the bare SQL query the
+request cannot avoid. Targets (issue #2): page p95 < 50 ms; bulk change of 10,000 < 5 s.
+
+    .venv/bin/python bench/intranet_bench.py [--applications 1000000] [--requests 200]
+"""
+
+import argparse
+import http.client
+import random
+import re
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+import transaction
+from sqlalchemy import func, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from intranet import main, migrations  # noqa: E402
+from intranet.applications.models import Application  # noqa: E402
+from intranet.applications.search import encode_cursor  # noqa: E402
+from intranet.audit.writer import Actor  # noqa: E402
+from intranet.db import get_engine, get_session_factory, get_tm_session  # noqa: E402
+from intranet.demo import seed_applications  # noqa: E402
+from intranet.programmes.models import Programme  # noqa: E402
+from intranet.users.services import add_user  # noqa: E402
+from tests.databases import PostgresCluster, postgres_bindir  # noqa: E402
+from tests.integration.servers import WaitressThread  # noqa: E402
+
+ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
+PASSWORD = "benchmark password"
+
+
+def percentiles(samples):
+    ordered = sorted(samples)
+    return (statistics.median(ordered) * 1000,
+            ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000)
+
+
+class Client:
+    """One keep-alive HTTP connection with the session cookie and CSRF token."""
+
+    def __init__(self, port):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port)
+        self.cookie = ""
+
+    def request(self, method, path, form=None):
+        body = urlencode(form, doseq=True) if form else None
+        headers = {"Cookie": self.cookie}
+        if body:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read().decode()
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        return response.status, data
+
+    def token(self, page):
+        return re.search(r'name="csrf_token" value="([0-9a-f]+)"', page).group(1)
+
+    def login(self, username):
+        _, page = self.request("GET", "/login")
+        status, _ = self.request("POST", "/login", {"username": username, "password": PASSWORD,
+                                                    "csrf_token": self.token(page)})
+        assert status == 303, status
+
+
+def timed(function, repeat):
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def seed(session_factory, count):
+    started = time.perf_counter()
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        programme = Programme(code="tokubetsu-2020", name="特別定額給付金", name_en="Special")
+        dbsession.add(programme)
+        dbsession.flush()
+        add_user(dbsession, ACTOR, "supervisor", "bench", "supervisor", PASSWORD)
+        seed_applications(dbsession, programme, count, random.Random(1), date(2020, 5, 11))
+    return programme.id, time.perf_counter() - started
+
+
+def main_bench(args):
+    cluster = PostgresCluster(postgres_bindir()).start()
+    try:
+        cluster.admin("CREATE DATABASE bench")
+        url = cluster.url("bench")
+        engine = get_engine({"sqlalchemy.url": url})
+        session_factory = get_session_factory(engine)
+        migrations.initialise(engine, session_factory, ACTOR)
+        programme_id, seconds = seed(session_factory, args.applications)
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        print(f"seeded {args.applications:,} applications (+ history) in {seconds:.1f} s "
+              f"({args.applications / seconds:,.0f} applications/s)")
+        run(args, engine, session_factory, programme_id, url)
+    finally:
+        cluster.stop()
+
+
+def run(args, engine, session_factory, programme_id, url):
+    rng = random.Random(2)
+    with session_factory() as dbsession:
+        numbers = dbsession.execute(select(Application.receipt_number_normalised, Application.id)
+                                    .order_by(func.random()).limit(20_000)).all()
+        # The last row of page 499: its cursor opens page 500.
+        depth = min(499 * 50, args.applications - 51)
+        deep = dbsession.execute(select(Application).order_by(
+            Application.received_on.desc(), Application.id.desc()).offset(depth).limit(1)).scalar_one()
+        deep_cursor = encode_cursor("received", deep)
+    app = main({}, **{"sqlalchemy.url": url, "session.secret": "b" * 40,
+                      "session.secure_cookie": "false"})
+    rows = []
+    with WaitressThread(app) as server:
+        client = Client(server.port)
+        client.login("supervisor")
+        n = args.requests
+
+        def page(path):
+            return lambda: client.request("GET", path)
+
+        def sql(statement, **params):
+            def go():
+                with engine.connect() as conn:
+                    conn.execute(statement, params).all()
+            return go
+
+        sample_number, sample_id = rng.choice(numbers)
+        cases = [
+            ("search by receipt number",
+             lambda: client.request("GET", "/applications?" + urlencode(
+                 {"receipt": rng.choice(numbers)[0]})),
+             sql(select(Application).where(
+                 Application.receipt_number_normalised == sample_number))),
+            ("list, first page", page("/applications"),
+             sql(select(Application).order_by(Application.received_on.desc(),
+                                               Application.id.desc()).limit(51))),
+            ("list, page 500 (keyset)",
+             page("/applications?" + urlencode({"after": deep_cursor})),
+             sql(text("SELECT * FROM applications WHERE (received_on, id) < (:d, :i) "
+                      "ORDER BY received_on DESC, id DESC LIMIT 51"),
+                 d=deep.received_on, i=deep.id)),
+            ("detail page", lambda: client.request("GET", f"/applications/{rng.choice(numbers)[1]}"),
+             sql(select(Application).where(Application.id == sample_id))),
+            ("dashboard (1M rows grouped)", page("/dashboard"),
+             sql(select(Application.status_code, func.count()).group_by(Application.status_code))),
+        ]
+        for name, request, baseline in cases:
+            request()  # warm
+            repeat = n if "dashboard" not in name else max(5, n // 20)
+            app_p = percentiles(timed(request, repeat))
+            base_p = percentiles(timed(baseline, repeat))
+            rows.append((name, *app_p, *base_p))
+        rows.append(bulk(client, programme_id, numbers, rng))
+    print_table(rows)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of the benchmark process (app + client + seeding): {peak:,.0f} MB")
+
+
+def bulk(client, programme_id, numbers, rng):
+    chosen = [number for number, _id in rng.sample(numbers, 10_000)]
+    _, page = client.request("GET", "/bulk")
+    form = {"csrf_token": client.token(page), "programme": programme_id, "status": "withdrawn",
+            "numbers": "\n".join(chosen), "reason": "bench", "preview": "1"}
+    started = time.perf_counter()
+    status, preview = client.request("POST", "/bulk", form)
+    preview_seconds = time.perf_counter() - started
+    assert status == 200, status
+    token = re.search(r'name="token" value="([0-9a-f]+)"', preview).group(1)
+    changes = int(re.search(r"<strong>([\d,]+)</strong>", preview).group(1).replace(",", ""))
+    started = time.perf_counter()
+    status, _ = client.request("POST", "/bulk", {**form, "token": token, "confirm": "1"})
+    confirm_seconds = time.perf_counter() - started
+    assert status == 303, status
+    return (f"bulk change of 10,000 ({changes:,} changed): preview / confirm",
+            preview_seconds * 1000, confirm_seconds * 1000, float("nan"), float("nan"))
+
+
+def print_table(rows):
+    print(f"\n{'operation':<58} {'p50 ms':>9} {'p95 ms':>9} {'SQL p50':>9} {'SQL p95':>9}")
+    for name, p50, p95, b50, b95 in rows:
+        print(f"{name:<58} {p50:>9.1f} {p95:>9.1f} {b50:>9.2f} {b95:>9.2f}")
+    print("(bulk row: first column is the preview, second the confirm, in ms)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    main_bench(parser.parse_args())
