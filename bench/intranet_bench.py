@@ -24,16 +24,16 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intranet import main, migrations  # noqa: E402
-from intranet.applications.models import Application  # noqa: E402
-from intranet.applications.search import encode_cursor  # noqa: E402
-from intranet.audit.writer import Actor  # noqa: E402
-from intranet.db import get_engine, get_session_factory, get_tm_session  # noqa: E402
-from intranet.demo import seed_applications  # noqa: E402
-from intranet.programmes.models import Programme  # noqa: E402
-from intranet.users.services import add_user  # noqa: E402
-from tests.databases import PostgresCluster, postgres_bindir  # noqa: E402
-from tests.integration.servers import WaitressThread  # noqa: E402
+from intranet import main, migrations
+from intranet.applications.models import Application
+from intranet.applications.search import encode_cursor
+from intranet.audit.writer import Actor
+from intranet.db import get_engine, get_session_factory, get_tm_session
+from intranet.demo import seed_applications
+from intranet.programmes.models import Programme
+from intranet.users.services import add_user
+from tests.databases import PostgresCluster, postgres_bindir
+from tests.integration.servers import WaitressThread
 
 ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 PASSWORD = "benchmark password"

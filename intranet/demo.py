@@ -87,9 +87,9 @@ def seed_applications(dbsession, programme, count, rng, opening: date, start_num
         made = [_application(programme, start_number + n, rng, opening, weights)
                 for n in range(start, min(start + _CHUNK, count))]
         rows = [row for row, _path, _moments in made]
-        # Plain executemany, then one SELECT for the ids: far faster than INSERT..RETURNING
-        # with guaranteed order, which some drivers can only do a row at a time.
-        dbsession.execute(insert(Application), rows)
+        # Core executemany on the tables (the ORM's bulk path emitted a statement per row
+        # here), then one SELECT for the new ids.
+        dbsession.execute(insert(Application.__table__), rows)
         ids = dict(dbsession.execute(
             select(Application.receipt_number_normalised, Application.id).where(
                 Application.programme_id == programme.id,
@@ -98,7 +98,7 @@ def seed_applications(dbsession, programme, count, rng, opening: date, start_num
         history = [change for row, path, moments in made
                    for change in _history(ids[row["receipt_number_normalised"]], row, path,
                                           moments)]
-        dbsession.execute(insert(StatusChange), history)
+        dbsession.execute(insert(StatusChange.__table__), history)
 
 
 def _application(programme, n, rng, opening, weights):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
+from pyramid.request import RequestLocalCache
 from sqlalchemy import select
 
 from intranet.audit.writer import Actor, utcnow
@@ -43,8 +44,13 @@ class SessionSecurityPolicy:
     def __init__(self, absolute_timeout: int):
         self.absolute_timeout = timedelta(seconds=absolute_timeout)
         self.helper = ACLHelper()
+        # request.identity is asked for many times per request; load the user once.
+        self.identity_cache = RequestLocalCache(self._load_identity)
 
     def identity(self, request):
+        return self.identity_cache.get_or_create(request)
+
+    def _load_identity(self, request):
         session = request.session
         user_id = session.get("user_id")
         if user_id is None:
@@ -74,12 +80,14 @@ class SessionSecurityPolicy:
     def remember(self, request, user, **kw):
         # A fresh session on login: nothing an attacker planted before survives it.
         request.session.invalidate()
+        self.identity_cache.set(request, user)
         request.session["user_id"] = user.id
         request.session["security_stamp"] = user.security_stamp
         request.session["authenticated_at"] = utcnow().timestamp()
         return []
 
     def forget(self, request, **kw):
+        self.identity_cache.clear(request)
         request.session.invalidate()
         return []
 

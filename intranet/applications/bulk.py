@@ -123,7 +123,8 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
             .values(**values).execution_options(synchronize_session=False)
         )
     if current.changes:
-        dbsession.execute(insert(StatusChange), [
+        # Core executemany on the table: batched into multi-row INSERTs by the driver layer.
+        dbsession.execute(insert(StatusChange.__table__), [
             {"application_id": app_id, "from_code": from_code, "to_code": status_update.to_code,
              "changed_at": now, "user_id": user_id, "source": "bulk",
              "reason": status_update.reason,

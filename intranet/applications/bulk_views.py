@@ -8,7 +8,6 @@ from intranet.applications.errors import StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update
 from intranet.applications.models import Application
 from intranet.programmes.models import Programme
-from intranet.statuses.services import load_catalogue
 from intranet.web import discard_changes, redirect_see_other
 
 TEMPLATE = "intranet:templates/applications/bulk.jinja2"
@@ -41,7 +40,7 @@ def bulk_from_selection(request):
              renderer=TEMPLATE)
 def bulk_preview_or_apply(request):
     form = request.POST
-    catalogue = load_catalogue(request.dbsession)
+    catalogue = request.catalogue
     try:
         update = read_status_update(form)
         programme_id = _programme_id(request, form)
@@ -81,7 +80,7 @@ def _programme_id(request, form):
 
 
 def _page(request, form, preview, error=None):
-    catalogue = load_catalogue(request.dbsession)
+    catalogue = request.catalogue
     return {
         "form": form,
         "preview": preview,

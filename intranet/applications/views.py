@@ -9,7 +9,6 @@ from intranet.applications.errors import StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update, read_version
 from intranet.applications.models import Application, StatusChange
 from intranet.programmes.models import Programme
-from intranet.statuses.services import load_catalogue
 from intranet.web import discard_changes, redirect_see_other
 
 
@@ -27,7 +26,7 @@ def application_list(request):
         "page": page,
         "total": total,
         "programmes": _programmes(request),
-        "catalogue": load_catalogue(request.dbsession),
+        "catalogue": request.catalogue,
         "next_url": page.next_cursor and request.current_route_url(_query={
             **request.GET, "after": page.next_cursor}),
         "first_url": criteria.after and request.current_route_url(_query={
@@ -46,7 +45,7 @@ def application_detail(request):
              request_method="POST", renderer="intranet:templates/applications/detail.jinja2")
 def change_status(request):
     application = _load(request)
-    catalogue = load_catalogue(request.dbsession)
+    catalogue = request.catalogue
     try:
         update = read_status_update(request.POST)
         services.change_status(
@@ -65,7 +64,7 @@ def change_status(request):
 
 
 def _detail(request, application, error=None, form=None):
-    catalogue = load_catalogue(request.dbsession)
+    catalogue = request.catalogue
     history = request.dbsession.execute(
         select(StatusChange).where(StatusChange.application_id == application.id)
         .order_by(StatusChange.id.desc())

@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from intranet.dashboard import chart, services
 from intranet.programmes.models import Programme
-from intranet.statuses.services import load_catalogue
 
 
 @view_config(route_name="dashboard", permission="applications.view",
@@ -26,7 +25,7 @@ def dashboard(request):
     return {
         "programmes": programmes,
         "counts": services.counts_by_programme(dbsession),
-        "catalogue": load_catalogue(dbsession),
+        "catalogue": request.catalogue,
         "charts": charts,
         "progress": progress,
     }

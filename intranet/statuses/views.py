@@ -5,7 +5,6 @@ from pyramid.view import view_config
 
 from intranet.audit import writer
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
-from intranet.statuses.services import load_catalogue
 from intranet.web import redirect_see_other
 
 _TEXT_LIMITS = {"resident_label": 128, "explanation": 2000, "next_step": 2000}
@@ -14,20 +13,20 @@ _TEXT_LIMITS = {"resident_label": 128, "explanation": 2000, "next_step": 2000}
 @view_config(route_name="catalogue", permission="catalogue.view",
              renderer="intranet:templates/statuses/list.jinja2")
 def catalogue_list(request):
-    return {"catalogue": load_catalogue(request.dbsession), "languages": RESIDENT_LANGUAGES}
+    return {"catalogue": request.catalogue, "languages": RESIDENT_LANGUAGES}
 
 
 @view_config(route_name="catalogue_status", permission="catalogue.edit", request_method="GET",
              renderer="intranet:templates/statuses/edit.jinja2")
 def status_form(request):
-    catalogue = load_catalogue(request.dbsession)
+    catalogue = request.catalogue
     return _page(catalogue, _status(request, catalogue), [])
 
 
 @view_config(route_name="catalogue_status", permission="catalogue.edit", request_method="POST",
              renderer="intranet:templates/statuses/edit.jinja2")
 def status_save(request):
-    catalogue = load_catalogue(request.dbsession)
+    catalogue = request.catalogue
     status = _status(request, catalogue)
     form = request.POST
     errors = _validate(request, form)
