@@ -1,5 +1,7 @@
 """Signing in and out, lockout, sessions, CSRF and headers."""
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
@@ -81,3 +83,18 @@ def test_english_on_request(testapp):
                                       "csrf_token": csrf_token(page)}).follow()
     assert '<html lang="en">' in page.text
     assert "Sign in" in page.text
+
+
+def test_absolute_session_timeout(app_settings, accounts, monkeypatch):
+    import webtest
+
+    from intranet import main, security
+
+    app = webtest.TestApp(main({}, **{**app_settings, "session.absolute_timeout": "3600"}))
+    login(app, "staff")
+    app.get("/applications", status=200)
+    # An hour and a second later the session is over, however active it has been.
+    now = security.utcnow()
+    monkeypatch.setattr(security, "utcnow", lambda: now + timedelta(seconds=3601))
+    assert "/login" in app.get("/applications", status=302).location
+    app.app.registry["db_engine"].dispose()
