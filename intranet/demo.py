@@ -87,14 +87,11 @@ def seed_applications(dbsession, programme, count, rng, opening: date, start_num
         made = [_application(programme, start_number + n, rng, opening, weights)
                 for n in range(start, min(start + _CHUNK, count))]
         rows = [row for row, _path, _moments in made]
-        # Core executemany on the tables (the ORM's bulk path emitted a statement per row
-        # here), then one SELECT for the new ids.
-        dbsession.execute(insert(Application.__table__), rows)
+        # Core executemany (the ORM's bulk path emitted a statement per row here); the new
+        # ids come back in batches, matched by receipt number since order is not promised.
+        table = Application.__table__
         ids = dict(dbsession.execute(
-            select(Application.receipt_number_normalised, Application.id).where(
-                Application.programme_id == programme.id,
-                Application.receipt_number_normalised.in_([r["receipt_number_normalised"]
-                                                           for r in rows]))).all())
+            insert(table).returning(table.c.receipt_number_normalised, table.c.id), rows).all())
         history = [change for row, path, moments in made
                    for change in _history(ids[row["receipt_number_normalised"]], row, path,
                                           moments)]
