@@ -141,7 +141,7 @@ def test_expired():
 
 def test_mix_and_match_header_of_one_body_of_another():
     other = make([KEY], sequence=11, rows=entries(80))
-    start, end = header_span(GOOD)
+    _start, end = header_span(GOOD)
     signatures_end = end + 4 + struct.unpack(">I", GOOD[end:end + 4])[0]
     other_body = parse(other).body
     with pytest.raises(errors.BodyMismatch):
