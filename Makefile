@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test install system-deps lint bench-intranet e2e clean
+.PHONY: demo test install system-deps lint bench-intranet bench-snapshot clean
 
 # Everything the tests need from the operating system: PostgreSQL server, Chromium.
 system-deps:
@@ -32,12 +32,21 @@ var/session-secret:
 	mkdir -p var
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(48))" > $@
 
-# Fresh machine -> intranet with demo data on http://127.0.0.1:6543
-demo: install var/session-secret
+var/keys/sign.key:
+	mkdir -p var/keys && chmod 700 var/keys
+	$(BIN)/shinsei-transfer keygen --signing-key var/keys/sign.key --lookup-key var/keys/lookup.key
+
+# Fresh machine -> intranet with demo data on http://127.0.0.1:6543, and one signed snapshot.
+demo: install var/session-secret var/keys/sign.key
 	rm -f var/intranet.sqlite var/intranet.sqlite-*
 	$(BIN)/shinsei-intranet -c development.ini initdb
 	$(BIN)/shinsei-intranet -c development.ini demo --applications 3000 | tee var/demo-credentials.txt
 	chmod 600 var/demo-credentials.txt
+	mkdir -p var/outbox
+	$(BIN)/shinsei-transfer build -c development.ini --signing-key var/keys/sign.key \
+	  --lookup-key var/keys/lookup.key --out var/outbox/snapshot.bin
+	$(BIN)/shinsei-transfer verify var/outbox/snapshot.bin --trusted-keys var/keys/sign.key.pub \
+	  --origin 999999:test
 	@echo "intranet: http://127.0.0.1:6543  (passwords above, also in var/demo-credentials.txt)"
 	$(BIN)/pserve development.ini
 
@@ -51,6 +60,9 @@ lint:
 
 bench-intranet: install
 	$(BIN)/python bench/intranet_bench.py
+
+bench-snapshot: install
+	$(BIN)/python bench/snapshot_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache $(NODE_DIR)/node_modules

@@ -82,20 +82,35 @@ def seed(dbsession, actor, applications: int, seed_value: int = 2020):
 
 def seed_applications(dbsession, programme, count, rng, opening: date, start_number=1):
     """Insert ``count`` applications with their histories, in bulk."""
-    weights = [w for w, _ in PATHS]
-    for start in range(0, count, _CHUNK):
-        made = [_application(programme, start_number + n, rng, opening, weights)
-                for n in range(start, min(start + _CHUNK, count))]
-        rows = [row for row, _path, _moments in made]
+    table = Application.__table__
+    for chunk in _chunks(generate_applications(programme, count, rng, opening, start_number)):
         # Core executemany (the ORM's bulk path emitted a statement per row here); the new
         # ids come back in batches, matched by receipt number since order is not promised.
-        table = Application.__table__
         ids = dict(dbsession.execute(
-            insert(table).returning(table.c.receipt_number_normalised, table.c.id), rows).all())
-        history = [change for row, path, moments in made
-                   for change in _history(ids[row["receipt_number_normalised"]], row, path,
-                                          moments)]
-        dbsession.execute(insert(StatusChange.__table__), history)
+            insert(table).returning(table.c.receipt_number_normalised, table.c.id),
+            [row for row, _history in chunk]).all())
+        dbsession.execute(insert(StatusChange.__table__), [
+            {**change, "application_id": ids[row["receipt_number_normalised"]]}
+            for row, history in chunk for change in history])
+
+
+def generate_applications(programme, count, rng, opening: date, start_number=1):
+    """Yield (application row, its history rows without application_id), reproducibly."""
+    weights = [w for w, _ in PATHS]
+    for n in range(start_number, start_number + count):
+        row, path, moments = _application(programme, n, rng, opening, weights)
+        yield row, _history(row, path, moments)
+
+
+def _chunks(iterable, size=_CHUNK):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _application(programme, n, rng, opening, weights):
@@ -137,11 +152,11 @@ def _application(programme, n, rng, opening, weights):
     return row, path, moments
 
 
-def _history(app_id, row, path, moments):
+def _history(row, path, moments):
     changes = []
     for i, code in enumerate(path):
         changes.append({
-            "application_id": app_id, "from_code": path[i - 1] if i else None, "to_code": code,
+            "from_code": path[i - 1] if i else None, "to_code": code,
             "changed_at": moments[i], "user_id": None, "source": "create" if i == 0 else "manual",
             "reason": "",
             "scheduled_payment_on": (row["scheduled_payment_on"]

@@ -16,7 +16,7 @@ from intranet.applications.models import Application
 from intranet.programmes.models import Programme
 from intranet.statuses.models import RESIDENT_LANGUAGES, Status
 from transfer.keys import SigningKey
-from transfer.lookup import lookup_key, lookup_key_id
+from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import (
     ENTRY,
     ENTRY_SIZE,
@@ -50,23 +50,30 @@ def build_snapshot(dbsession, *, signing_keys: list[SigningKey], lookup_secret: 
 
 
 def collect_entries(dbsession, programmes, statuses, lookup_secret):
-    """(lookup key, status index, scheduled day, paid day) for every application, sorted."""
-    index = {status.code: i for i, status in enumerate(statuses)}
-    needs = {s.code: (s.needs_scheduled_payment_date, s.needs_paid_date) for s in statuses}
-    by_id = {p.id: p for p in programmes}
+    """Read the few columns a snapshot needs and turn them into sorted entries."""
     rows = dbsession.execute(
         select(Application.programme_id, Application.receipt_number_normalised,
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
         .execution_options(yield_per=20_000))
+    return make_entries(rows, programmes, statuses, lookup_secret)
+
+
+def make_entries(rows, programmes, statuses, lookup_secret):
+    """(lookup key, status index, scheduled day, paid day) per row, sorted; and how many
+    rows were left out because they cannot be looked up (birth date needed, none known)."""
+    index = {status.code: i for i, status in enumerate(statuses)}
+    needs = {s.code: (s.needs_scheduled_payment_date, s.needs_paid_date) for s in statuses}
+    hashers = {p.id: (LookupHasher(lookup_secret, p.code), p.needs_birth_date)
+               for p in programmes}
     entries, skipped = [], 0
     for programme_id, receipt, birth_date, status, scheduled, paid in rows:
-        programme = by_id[programme_id]
-        if programme.needs_birth_date and birth_date is None:
+        hasher, needs_birth_date = hashers[programme_id]
+        if needs_birth_date and birth_date is None:
             skipped += 1
             continue
-        key = lookup_key(lookup_secret, programme.code, receipt,
-                         birth_date if programme.needs_birth_date else None)
+        # Receipt numbers are stored normalised; the hasher takes them as they are.
+        key = hasher.key(receipt, birth_date if needs_birth_date else None)
         wants_scheduled, wants_paid = needs[status]
         entries.append((key, index[status], day_number(scheduled) if wants_scheduled else 0,
                         day_number(paid) if wants_paid else 0))

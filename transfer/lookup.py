@@ -18,11 +18,26 @@ LOOKUP_KEY_BYTES = 16
 
 def lookup_key(secret: bytes, programme: str, receipt_number: str,
                birth_date: date | None = None) -> bytes:
-    message = programme.encode("ascii") + b"\x00" + normalise_receipt_number(
-        receipt_number).encode("ascii", errors="replace")
-    if birth_date is not None:
-        message += b"\x00" + birth_date.isoformat().encode("ascii")
-    return hmac.new(secret, message, hashlib.sha256).digest()[:LOOKUP_KEY_BYTES]
+    return LookupHasher(secret, programme).key(normalise_receipt_number(receipt_number),
+                                               birth_date)
+
+
+class LookupHasher:
+    """Lookup keys for one programme; the HMAC state after the prefix is computed once.
+
+    ``key`` takes an already normalised receipt number (as the intranet stores it); call
+    ``lookup_key`` for anything a person typed.
+    """
+
+    def __init__(self, secret: bytes, programme: str):
+        self._prefix = hmac.new(secret, programme.encode("ascii") + b"\x00", hashlib.sha256)
+
+    def key(self, normalised_receipt: str, birth_date: date | None = None) -> bytes:
+        mac = self._prefix.copy()
+        mac.update(normalised_receipt.encode("ascii", errors="replace"))
+        if birth_date is not None:
+            mac.update(b"\x00" + birth_date.isoformat().encode("ascii"))
+        return mac.digest()[:LOOKUP_KEY_BYTES]
 
 
 def lookup_key_id(secret: bytes) -> str:
