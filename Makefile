@@ -20,12 +20,12 @@ system-deps:
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	# pyramid still imports pkg_resources, which setuptools 81 removes.
-	$(BIN)/pip install -q -U pip "setuptools<81" wheel
+	# pyramid still imports pkg_resources: setuptools 80.9 warns on it, 81 removes it.
+	$(BIN)/pip install -q -U pip "setuptools<80.9" wheel
 
 install: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test,postgresql]"
-	$(BIN)/pybabel compile -D shinsei -d intranet/locale
+	$(BIN)/python tools/compile_catalogs.py
 	cd $(NODE_DIR) && npm ci --silent --no-audit --no-fund
 
 var/session-secret:

@@ -1,4 +1,23 @@
 """shinsei-status public mirror: verifies snapshots and answers residents' lookups.
 
-Runs on the internet-facing host with only this package and transfer's verifying code.
+Runs on the internet-facing host with only this package, Pyramid and transfer's verifying
+code: no database, no SQLAlchemy, no paramiko, nothing of the intranet.
 """
+
+from pyramid.config import Configurator
+
+from public_mirror import settings as settings_loader
+
+
+def main(global_config, **settings):
+    """The one composition root (``pserve deploy/mirror.ini``)."""
+    settings = settings_loader.load(settings)
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_jinja2")
+        config.include("public_mirror.web")
+        config.include("public_mirror.i18n")
+        config.include("public_mirror.services")
+        config.include("public_mirror.views")
+        config.scan("public_mirror.views")
+        config.scan("public_mirror.api")
+    return config.make_wsgi_app()

@@ -1,0 +1,69 @@
+"""The public host's own hash-chained log of every snapshot accepted or rejected.
+
+One JSON object per line; each line carries the hash of the line before it, so an edited,
+deleted or reordered line is found by ``verify_log``.
+"""
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+GENESIS = "0" * 64
+
+
+def _digest(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def _last(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    last = None
+    with path.open("rb") as handle:
+        for line in handle:
+            if line.strip():
+                last = line
+    return json.loads(last) if last else None
+
+
+def append(path: Path, outcome: str, **fields) -> dict:
+    """Append one record (``accepted`` / ``rejected``) and fsync it before returning."""
+    previous = _last(path)
+    record = {
+        "n": (previous["n"] + 1) if previous else 1,
+        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "outcome": outcome,
+        **fields,
+        "prev": previous["hash"] if previous else GENESIS,
+    }
+    record["hash"] = _digest(record)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return record
+
+
+def records(path: Path):
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def verify_log(path: Path) -> tuple[bool, int, str]:
+    """(intact?, records read, reason naming the first bad record)."""
+    previous, expected = GENESIS, 1
+    for record in records(path):
+        if record.get("n") != expected or record.get("prev") != previous:
+            return False, expected - 1, f"record {expected} is missing or out of order"
+        if _digest(record) != record.get("hash"):
+            return False, expected - 1, f"record {expected} was altered"
+        previous, expected = record["hash"], expected + 1
+    return True, expected - 1, ""

@@ -1,0 +1,89 @@
+"""Taking snapshots from the inbox: verify, then activate or quarantine, and log either way.
+
+The sequence last accepted is persisted before the snapshot is activated, so restarting
+the receiver (or the host) can never be used to roll the public page back.
+"""
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from public_mirror import activation_log
+from public_mirror.settings import MirrorPaths
+from public_mirror.store import read_last_sequence, write_atomically, write_last_sequence
+from transfer.errors import SnapshotError, SnapshotTooLarge
+from transfer.verify import TrustPolicy, check_size, verify_snapshot
+
+
+@dataclass(frozen=True)
+class Outcome:
+    file: str
+    accepted: bool
+    reason: str = ""
+    sequence: int | None = None
+
+
+def pending(inbox: Path) -> list[Path]:
+    """Complete files only: uploads in progress use a dot-name or a .part/.tmp suffix."""
+    files = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")
+             and p.suffix not in (".part", ".tmp")]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def receive_once(paths: MirrorPaths, policy: TrustPolicy, now: datetime | None = None):
+    for directory in (paths.inbox, paths.quarantine, paths.state):
+        directory.mkdir(parents=True, exist_ok=True)
+    return [_receive(path, paths, policy, now or datetime.now(UTC)) for path in pending(paths.inbox)]
+
+
+def watch(paths: MirrorPaths, policy: TrustPolicy, interval: float = 2.0):  # pragma: no cover
+    while True:
+        receive_once(paths, policy)
+        time.sleep(interval)
+
+
+def _receive(path: Path, paths: MirrorPaths, policy: TrustPolicy, now: datetime) -> Outcome:
+    try:
+        data = _read_capped(path, policy)
+        snapshot = verify_snapshot(data, policy, last_sequence=read_last_sequence(paths.last_sequence),
+                                   now=now)
+    except SnapshotError as refused:
+        reason = f"{type(refused).__name__}: {refused}"
+        _quarantine(path, paths, reason)
+        activation_log.append(paths.activation_log, "rejected", file=path.name, reason=reason,
+                              size=_size(path, paths))
+        return Outcome(path.name, False, reason)
+    write_last_sequence(paths.last_sequence, snapshot.sequence)
+    write_atomically(paths.active, data)
+    path.unlink()
+    activation_log.append(paths.activation_log, "accepted", file=path.name,
+                          sequence=snapshot.sequence, sha256=hashlib.sha256(data).hexdigest(),
+                          size=len(data), entries=snapshot.table.count,
+                          created_at=snapshot.header["created_at"],
+                          signed_by=sorted(snapshot.signed_by))
+    return Outcome(path.name, True, sequence=snapshot.sequence)
+
+
+def _read_capped(path: Path, policy: TrustPolicy) -> bytes:
+    """Refuse an oversized file by its size, before reading it; then read at most cap+1."""
+    check_size(path.stat().st_size, policy)
+    with path.open("rb") as handle:
+        data = handle.read(policy.max_size + 1)
+    if len(data) > policy.max_size:  # grew while we looked
+        raise SnapshotTooLarge(f"more than {policy.max_size} bytes")
+    return data
+
+
+def _quarantine(path: Path, paths: MirrorPaths, reason: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = paths.quarantine / f"{stamp}-{path.name}"
+    os.replace(path, target)
+    target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
+
+
+def _size(path: Path, paths: MirrorPaths) -> int | None:
+    found = sorted(paths.quarantine.glob(f"*-{path.name}"))
+    return found[-1].stat().st_size if found else None

@@ -1,0 +1,81 @@
+"""The mirror's one settings loader. It holds no credential for anything on the intranet:
+trusted public keys, the lookup HMAC key, and where its own files live."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyramid.settings import asbool, aslist
+
+from public_mirror.contrast import require_contrast
+from transfer.keys import load_lookup_key, load_public_key
+from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
+
+DEFAULTS = {
+    "mirror.threshold": "1",
+    "mirror.max_snapshot_bytes": str(DEFAULT_MAX_SIZE),
+    "mirror.maintenance": "false",
+    "mirror.rate_limit": "20",           # lookups per client address ...
+    "mirror.rate_window": "300",         # ... per this many seconds
+    "mirror.trusted_proxies": "",
+    "site.municipality_name": "○○市",
+    "site.logo": "",
+    "site.colour_text": "#ffffff",
+    "site.colour_brand": "#0b4f8a",
+    "site.contact": "",
+    "site.update_schedule": "",
+    "site.notice": "",
+    "pyramid.default_locale_name": "ja",
+}
+
+
+class MirrorSettingsError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class MirrorPaths:
+    inbox: Path
+    quarantine: Path
+    state: Path
+
+    @property
+    def active(self) -> Path:
+        return self.state / "active.snapshot"
+
+    @property
+    def last_sequence(self) -> Path:
+        return self.state / "last-sequence"
+
+    @property
+    def activation_log(self) -> Path:
+        return self.state / "activation.log"
+
+    @property
+    def usage(self) -> Path:
+        return self.state / "usage"
+
+
+def load(settings: dict, environ=os.environ) -> dict:
+    merged = {**DEFAULTS, **settings}
+    for name in ("mirror.inbox", "mirror.quarantine", "mirror.state", "mirror.trusted_keys",
+                 "mirror.lookup_key", "mirror.origin"):
+        if not merged.get(name):
+            raise MirrorSettingsError(f"{name} is not set")
+    require_contrast("site.colour_text on site.colour_brand", merged["site.colour_text"],
+                     merged["site.colour_brand"])
+    merged["mirror.paths"] = MirrorPaths(Path(merged["mirror.inbox"]),
+                                         Path(merged["mirror.quarantine"]),
+                                         Path(merged["mirror.state"]))
+    merged["mirror.policy"] = TrustPolicy(
+        keys=[load_public_key(Path(p)) for p in aslist(merged["mirror.trusted_keys"])],
+        origin=Origin.parse(merged["mirror.origin"]),
+        threshold=int(merged["mirror.threshold"]),
+        max_size=int(merged["mirror.max_snapshot_bytes"]),
+    )
+    merged["mirror.lookup_secret"] = load_lookup_key(Path(merged["mirror.lookup_key"]))
+    merged["mirror.maintenance"] = asbool(merged["mirror.maintenance"])
+    merged["mirror.rate_limit"] = int(merged["mirror.rate_limit"])
+    merged["mirror.rate_window"] = int(merged["mirror.rate_window"])
+    merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
+    return merged

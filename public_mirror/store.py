@@ -1,0 +1,82 @@
+"""The mirror's state on disk, and the active snapshot as the web workers see it.
+
+Activation is one ``os.replace`` of ``active.snapshot``: a reader opens either the old
+file or the new one, never half of one. Each worker notices the replacement by the
+file's identity (inode, mtime) and swaps its in-memory snapshot; a request that already
+holds the old one finishes with it.
+"""
+
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from transfer.errors import SnapshotError
+from transfer.snapshot import parse_time
+from transfer.verify import TrustPolicy, VerifiedSnapshot, verify_snapshot
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a power cut
+    finally:
+        os.close(directory)
+
+
+def read_last_sequence(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except FileNotFoundError:
+        return None
+
+
+def write_last_sequence(path: Path, sequence: int) -> None:
+    write_atomically(path, f"{sequence}\n".encode())
+
+
+class ActiveSnapshot:
+    """The snapshot this worker answers from, reloaded when the active file changes."""
+
+    def __init__(self, path: Path, policy: TrustPolicy):
+        self.path = path
+        self.policy = policy
+        self._lock = threading.Lock()
+        self._identity = None
+        self._snapshot: VerifiedSnapshot | None = None
+
+    def current(self) -> VerifiedSnapshot | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if identity != self._identity:
+            with self._lock:
+                if identity != self._identity:
+                    self._load(identity)
+        return self._snapshot
+
+    def _load(self, identity):
+        try:
+            data = self.path.read_bytes()
+            # Accepted already by the receiver; verified again because this file is what
+            # residents will be told. Expiry is judged per request, not here.
+            self._snapshot = verify_snapshot(data, self.policy, last_sequence=None, now=None)
+        except (OSError, SnapshotError):
+            self._snapshot = None
+        self._identity = identity
+
+
+def created_at(snapshot: VerifiedSnapshot) -> datetime:
+    return parse_time(snapshot.header["created_at"])
+
+
+def is_expired(snapshot: VerifiedSnapshot, now: datetime | None = None) -> bool:
+    return parse_time(snapshot.header["expires_at"]) <= (now or datetime.now(UTC))
