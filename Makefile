@@ -36,19 +36,25 @@ var/keys/sign.key:
 	mkdir -p var/keys && chmod 700 var/keys
 	$(BIN)/shinsei-transfer keygen --signing-key var/keys/sign.key --lookup-key var/keys/lookup.key
 
-# Fresh machine -> intranet with demo data on http://127.0.0.1:6543, and one signed snapshot.
+# Fresh machine -> the whole system on its embedded defaults: intranet with demo data on
+# http://127.0.0.1:6543, one signed snapshot carried to the public mirror's inbox (the outbox
+# transport), received, and the residents' page on http://127.0.0.1:6544.
 demo: install var/session-secret var/keys/sign.key
-	rm -f var/intranet.sqlite var/intranet.sqlite-*
+	rm -rf var/intranet.sqlite var/intranet.sqlite-* var/mirror
 	$(BIN)/shinsei-intranet -c development.ini initdb
 	$(BIN)/shinsei-intranet -c development.ini demo --applications 3000 | tee var/demo-credentials.txt
 	chmod 600 var/demo-credentials.txt
-	mkdir -p var/outbox
+	mkdir -p var/mirror/inbox
 	$(BIN)/shinsei-transfer build -c development.ini --signing-key var/keys/sign.key \
-	  --lookup-key var/keys/lookup.key --out var/outbox/snapshot.bin
-	$(BIN)/shinsei-transfer verify var/outbox/snapshot.bin --trusted-keys var/keys/sign.key.pub \
-	  --origin 999999:test
-	@echo "intranet: http://127.0.0.1:6543  (passwords above, also in var/demo-credentials.txt)"
-	$(BIN)/pserve development.ini
+	  --lookup-key var/keys/lookup.key --out var/mirror/inbox/snapshot.bin
+	$(BIN)/shinsei-mirror -c mirror-development.ini receive
+	@echo
+	@echo "intranet (staff):      http://127.0.0.1:6543  (passwords above, also in var/demo-credentials.txt)"
+	@echo "residents' page:       http://127.0.0.1:6544  (try receipt number 1000-0001)"
+	@echo
+	$(BIN)/pserve mirror-development.ini & mirror=$$!; \
+	  trap 'kill $$mirror' EXIT INT TERM; \
+	  $(BIN)/pserve development.ini
 
 # Installs everything, starts the real servers the tests need, runs the whole suite.
 test: system-deps install

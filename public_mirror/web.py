@@ -66,8 +66,8 @@ def theme_css(request):
     site = request.registry["site"]
     response = request.response
     response.content_type = "text/css"
-    response.text = (":root { --brand: %s; --brand-text: %s; }\n"
-                     % (site["colour_brand"], site["colour_text"]))
+    response.text = (f":root {{ --brand: {site['colour_brand']}; "
+                     f"--brand-text: {site['colour_text']}; }}\n")
     response.cache_control = "public, max-age=3600"
     return response
 

@@ -157,3 +157,6 @@ def as_role(testapp):
 def main_form(page):
     """The page's last form: the one in <main> (the header holds language and sign-out)."""
     return page.forms[max(key for key in page.forms if isinstance(key, int))]
+
+
+from tests.mirror_fixtures import mirror, public_host  # noqa: E402, F401  (shared fixtures)

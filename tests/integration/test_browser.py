@@ -5,6 +5,7 @@ zero WCAG 2.x A/AA violations. Screenshots go to $SHINSEI_SCREENSHOTS when it is
 """
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,8 @@ def server(wsgi_app, accounts, session_factory):
         yield running
 
 
-@pytest.fixture
-def page(server):
+@contextmanager
+def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed: run `make test` (it installs Debian's chromium)")
     if not AXE.exists():
@@ -45,11 +46,23 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
-        # The app's CSP forbids inline script; axe is injected by the test, not the app.
-        context = browser.new_context(base_url=server.url, bypass_csp=True, locale="ja-JP",
-                                      viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser, base_url, width=1280):
+    # The apps' CSP forbids inline script; axe is injected by the test, not by the apps.
+    context = browser.new_context(base_url=base_url, bypass_csp=True, locale="ja-JP",
+                                  viewport={"width": width, "height": 900})
+    return context.new_page()
+
+
+@pytest.fixture
+def page(server):
+    with chromium() as browser:
+        yield new_page(browser, server.url)
 
 
 def check_accessibility(page, name):
@@ -59,7 +72,7 @@ def check_accessibility(page, name):
     shots = os.environ.get("SHINSEI_SCREENSHOTS")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=f"{shots}/intranet-{name}.png", full_page=True)
+        page.screenshot(path=f"{shots}/{name}.png", full_page=True)
     problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
                 for v in result["violations"]]
     assert problems == [], f"{name}: {problems}"

@@ -34,3 +34,14 @@ def test_production_ini_builds_with_its_environment(monkeypatch, tmp_path):
 def test_development_ini_loads():
     settings = get_appsettings(str(ROOT / "development.ini"))
     assert settings["sqlalchemy.url"].startswith("sqlite:///")
+
+
+def test_mirror_development_ini_loads():
+    settings = get_appsettings(str(ROOT / "mirror-development.ini"))
+    assert settings["mirror.origin"] == "999999:test"
+
+
+def test_mirror_production_ini_names_every_path():
+    settings = get_appsettings(str(ROOT / "deploy" / "mirror.ini"))
+    for name in ("mirror.inbox", "mirror.state", "mirror.trusted_keys", "mirror.lookup_key"):
+        assert settings[name].startswith("/")

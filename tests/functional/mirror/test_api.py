@@ -1,0 +1,48 @@
+"""The JSON lookup, its OpenAPI document, and the health check."""
+
+
+def lookup(app, status="*", **body):
+    return app.post_json("/api/v1/lookup", body, status=status)
+
+
+def test_found(mirror):
+    answer = lookup(mirror, programme="p2020", receipt_number="０００００００２", lang="en").json
+    assert answer["result"] == "found" and answer["status"] == "payment_scheduled"
+    assert answer["label"] == "Payment scheduled" and answer["scheduled_payment_on"] == "2020-07-10"
+    assert answer["as_of"]
+
+
+def test_not_found_and_wrong_birth_date_are_identical(mirror):
+    wrong = lookup(mirror, programme="p2024", receipt_number="00000001", birth_date="1980-04-02")
+    missing = lookup(mirror, programme="p2024", receipt_number="00000009", birth_date="1980-04-02")
+    assert wrong.status_int == missing.status_int == 200 and wrong.body == missing.body
+    right = lookup(mirror, programme="p2024", receipt_number="00000001", birth_date="1980-04-01")
+    assert right.json["result"] == "found"
+
+
+def test_invalid_questions(mirror):
+    assert lookup(mirror, status=400, receipt_number="").json["result"] == "invalid"
+    assert mirror.post("/api/v1/lookup", "not json", content_type="application/json",
+                       status=400).json["result"] == "invalid"
+    assert mirror.post_json("/api/v1/lookup", [1, 2], status=400).json["result"] == "invalid"
+
+
+def test_same_limits_as_the_page(mirror):
+    for n in range(20):
+        lookup(mirror, programme="p2020", receipt_number=f"{n:08d}", status=200)
+    refused = lookup(mirror, programme="p2020", receipt_number="00000001", status=429)
+    assert refused.json["result"] == "rate_limited" and refused.headers["Retry-After"]
+
+
+def test_openapi_document(mirror):
+    document = mirror.get("/api/v1/openapi.json").json
+    assert document["openapi"].startswith("3.") and "/api/v1/lookup" in document["paths"]
+
+
+def test_healthz_states(public_host):
+    app = public_host.app()
+    assert app.get("/healthz", status=503).json["status"] == "none"
+    public_host.publish()
+    health = app.get("/healthz", status=200).json
+    assert health["status"] == "ok" and health["sequence"] == public_host.sequence
+    assert health["age_seconds"] >= 0

@@ -1,0 +1,151 @@
+"""The residents' page through WebTest: every state, every language."""
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from public_mirror.contrast import ContrastError
+from tests.mirror_fixtures import PROGRAMMES
+
+LANGS = ["ja", "en", "ja-easy"]
+
+
+def ask(app, number, programme="p2020", lang="ja", status=None, **extra):
+    form = {"programme": programme, "receipt_number": number, "lang": lang, **extra}
+    return app.post("/lookup", form, status=status or "*")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_form_in_every_language(mirror, lang):
+    page = mirror.get("/", {"lang": lang})
+    assert page.status_int == 200
+    assert f'<html lang="{"ja" if lang == "ja-easy" else lang}">' in page.text
+    assert 'name="receipt_number"' in page.text and 'name="birth_year"' in page.text
+    assert "<script" not in page.text
+
+
+@pytest.mark.parametrize("typed", ["00000002", "０００００００２", "0000-0002", "0000－0002",
+                                   " 0000 0002 ", "0000ー0002"])
+def test_found_in_any_width_and_dash(mirror, typed):
+    page = ask(mirror, typed, status=200)
+    assert "振込予定です" in page.text and "口座をご確認ください。" in page.text
+    assert "2020年7月10日" in page.text
+    assert "時点のものです" in page.text
+
+
+@pytest.mark.parametrize("lang, label", [("en", "Payment scheduled"),
+                                         ("ja-easy", "ふりこむ 日が きまりました")])
+def test_answer_in_the_residents_language(mirror, lang, label):
+    assert label in ask(mirror, "00000002", lang=lang, status=200).text
+
+
+def test_not_found_and_wrong_birth_date_are_identical(mirror):
+    wrong_birth = ask(mirror, "00000001", programme="p2024", birth_year="1980", birth_month="4",
+                      birth_day="2")
+    no_such = ask(mirror, "00000099", programme="p2024", birth_year="1980", birth_month="4",
+                  birth_day="2")
+    assert wrong_birth.status_int == no_such.status_int == 200
+    assert wrong_birth.body == no_such.body
+    right = ask(mirror, "00000001", programme="p2024", birth_year="１９８０", birth_month="4",
+                birth_day="1")
+    assert "受け付けました" in right.text
+
+
+def test_the_number_is_never_echoed(mirror):
+    for number in ("00000002", "00000077"):
+        assert number not in ask(mirror, number).text
+
+
+@pytest.mark.parametrize("form, field", [
+    ({"receipt_number": ""}, "受付番号を入力してください"),
+    ({"receipt_number": "これは番号"}, "お手元の通知に書かれた数字"),
+    ({"receipt_number": "00000001", "programme": ""}, "給付金の種類を選んでください"),
+    ({"receipt_number": "00000001", "programme": "p2024"}, "生年月日を入力してください"),
+    ({"receipt_number": "00000001", "programme": "p2024", "birth_year": "1980",
+      "birth_month": "2", "birth_day": "30"}, "生年月日が正しくありません"),
+])
+def test_bad_input_names_the_field(mirror, form, field):
+    page = mirror.post("/lookup", {"programme": "p2020", "lang": "ja", **form}, status=400)
+    assert field in page.text and 'role="alert"' in page.text
+
+
+def test_no_snapshot_yet_says_updating(public_host):
+    page = public_host.app().get("/", status=503)
+    assert "情報を更新しています" in page.text
+
+
+def test_expired_snapshot_is_not_shown_as_current(public_host):
+    # The receiver refuses expired files, so let the active one expire while it serves.
+    public_host.publish(valid=timedelta(seconds=2))
+    app = public_host.app()
+    time.sleep(2.1)
+    assert "情報を更新しています" in app.get("/", status=503).text
+    assert "情報を更新しています" in app.post("/lookup", {"receipt_number": "00000002",
+                                                         "programme": "p2020"}, status=503).text
+
+
+def test_maintenance_page(public_host):
+    public_host.publish()
+    page = public_host.app(**{"mirror.maintenance": "true"}).get("/", status=503)
+    assert "メンテナンス中" in page.text
+
+
+def test_closed_programme(public_host):
+    closed = [{**programme, "lookup_closes_on": "2021-03-31"} for programme in PROGRAMMES]
+    public_host.publish(programmes=closed)
+    app = public_host.app()
+    assert "受付期間外" in app.get("/").text
+    page = app.post("/lookup", {"programme": "p2020", "receipt_number": "00000002"}, status=200)
+    assert "受付期間外です" in page.text and "振込予定です" not in page.text
+
+
+def test_enumeration_is_stopped_with_a_429_in_the_residents_language(mirror):
+    for n in range(20):
+        ask(mirror, f"{n:08d}", status=200)
+    refused = ask(mirror, "00000021", lang="en", status=429)
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Please wait" in refused.text
+
+
+def test_a_family_checking_a_few_numbers_is_not_stopped(mirror):
+    for n in (1, 2, 3, 4):
+        assert ask(mirror, f"{n:08d}").status_int == 200
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(public_host):
+    public_host.publish()
+    direct = public_host.app(**{"mirror.rate_limit": "2"})
+    for n in range(2):
+        direct.post("/lookup", {"programme": "p2020", "receipt_number": "00000001"},
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"})
+    # Spoofed headers from an untrusted client do not buy more lookups.
+    direct.post("/lookup", {"programme": "p2020", "receipt_number": "00000001"},
+                headers={"X-Forwarded-For": "203.0.113.99"}, status=429)
+    proxied = public_host.app(**{"mirror.rate_limit": "2",
+                                 "mirror.trusted_proxies": "198.51.100.7"})
+    for n in range(6):
+        proxied.post("/lookup", {"programme": "p2020", "receipt_number": "00000001"},
+                     headers={"X-Forwarded-For": f"203.0.113.{n}"}, status=200)
+
+
+def test_security_headers_and_no_cookies(mirror):
+    page = mirror.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src" not in csp.replace("default-src 'none'", "")
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in page.headers
+    assert "Set-Cookie" not in ask(mirror, "00000002").headers
+    assert "http" not in page.text.replace("http://localhost", "")  # no third-party origin
+
+
+def test_low_contrast_colours_are_refused_at_start_up(public_host):
+    with pytest.raises(ContrastError, match=r"4\.5:1"):
+        public_host.app(**{"site.colour_brand": "#7a9cc6", "site.colour_text": "#ffffff"})
+
+
+def test_theme_carries_the_configured_colours(public_host):
+    public_host.publish()
+    css = public_host.app(**{"site.colour_brand": "#1d4f2b"}).get("/theme.css")
+    assert "#1d4f2b" in css.text and css.content_type == "text/css"

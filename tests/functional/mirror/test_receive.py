@@ -1,0 +1,96 @@
+"""Receiving: verify, activate atomically, quarantine with a reason, never roll back."""
+
+import json
+from datetime import timedelta
+
+from public_mirror import activation_log
+from public_mirror.store import read_last_sequence
+from transfer.keys import SigningKey
+
+
+def test_accepted_snapshot_becomes_active(public_host):
+    outcomes = public_host.publish()
+    assert [o.accepted for o in outcomes] == [True]
+    state = public_host.root / "state"
+    assert (state / "active.snapshot").exists()
+    assert read_last_sequence(state / "last-sequence") == public_host.sequence
+    assert not list((public_host.root / "inbox").iterdir())
+
+
+def test_tampered_snapshot_is_quarantined_and_the_live_one_keeps_answering(public_host):
+    public_host.publish()
+    app = public_host.app()
+    tampered = bytearray(public_host.snapshot())
+    tampered[-3] ^= 0xFF
+    public_host.drop(bytes(tampered), "tampered.bin")
+    [outcome] = public_host.receive()
+    assert not outcome.accepted and "BodyMismatch" in outcome.reason
+    quarantined = sorted((public_host.root / "quarantine").iterdir())
+    assert any(p.name.endswith("tampered.bin") for p in quarantined)
+    reason = next(p for p in quarantined if p.name.endswith(".reason")).read_text()
+    assert "BodyMismatch" in reason
+    page = app.post("/lookup", {"programme": "p2020", "receipt_number": "00000002"})
+    assert "振込予定です" in page.text
+
+
+def test_rollback_is_refused_even_after_a_restart(public_host):
+    old = public_host.snapshot()           # sequence 101
+    public_host.publish()                  # sequence 102 accepted
+    # A restart is a fresh process: only the persisted sequence remembers 102.
+    public_host.drop(old, "old.bin")
+    [outcome] = public_host.receive()
+    assert not outcome.accepted and "RollbackRefused" in outcome.reason
+
+
+def test_unsigned_by_a_trusted_key_is_refused(public_host):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public_host.drop(public_host.snapshot(key=SigningKey(Ed25519PrivateKey.generate())))
+    [outcome] = public_host.receive()
+    assert not outcome.accepted and "SignatureRejected" in outcome.reason
+
+
+def test_expired_file_is_refused(public_host):
+    from datetime import UTC, datetime
+
+    old = datetime.now(UTC).replace(microsecond=0) - timedelta(days=5)
+    public_host.drop(public_host.snapshot(created=old))
+    [outcome] = public_host.receive()
+    assert not outcome.accepted and "SnapshotExpired" in outcome.reason
+
+
+def test_oversized_file_is_refused_by_its_size(public_host):
+    public_host.settings["mirror.max_snapshot_bytes"] = "1000"
+    public_host.drop(b"\x00" * 5000)
+    [outcome] = public_host.receive()
+    assert not outcome.accepted and "SnapshotTooLarge" in outcome.reason
+
+
+def test_files_still_uploading_are_left_alone(public_host):
+    (public_host.root / "inbox" / ".snapshot.bin.part").write_bytes(b"half")
+    (public_host.root / "inbox" / "snapshot.bin.tmp").write_bytes(b"half")
+    assert public_host.receive() == []
+
+
+def test_activation_log_is_chained_and_detects_edits(public_host):
+    public_host.publish()
+    public_host.drop(b"garbage", "bad.bin")
+    public_host.receive()
+    log = public_host.root / "state" / "activation.log"
+    outcomes = [r["outcome"] for r in activation_log.records(log)]
+    assert outcomes == ["accepted", "rejected"]
+    assert activation_log.verify_log(log)[0]
+    lines = log.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["sequence"] = 999
+    log.write_text(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n" + lines[1] + "\n")
+    intact, _count, reason = activation_log.verify_log(log)
+    assert not intact and "record 1" in reason
+
+
+def test_running_workers_pick_up_a_new_snapshot_without_restart(public_host):
+    public_host.publish()
+    app = public_host.app()
+    first = app.get("/healthz").json["sequence"]
+    public_host.publish()
+    assert app.get("/healthz").json["sequence"] == first + 1

@@ -1,0 +1,65 @@
+"""The mirror on a real waitress: swaps under load, and what reaches the logs."""
+
+import http.client
+import logging
+import threading
+from urllib.parse import urlencode
+
+from tests.integration.servers import WaitressThread
+
+FORM = urlencode({"programme": "p2020", "receipt_number": "0000-0002", "lang": "ja"})
+
+
+def _lookup(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/lookup", body=FORM,
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    return response.status, body
+
+
+def test_snapshot_swaps_under_concurrent_requests_fail_nothing(public_host):
+    public_host.publish()
+    app = public_host.app(**{"mirror.rate_limit": "100000"}).app
+    failures, answers = [], []
+    stop = threading.Event()
+    with WaitressThread(app) as server:
+        def hammer():
+            while not stop.is_set():
+                status, body = _lookup(server.port)
+                if status != 200 or "振込予定です" not in body:
+                    failures.append((status, body[:200]))
+                answers.append(status)
+
+        workers = [threading.Thread(target=hammer) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for _ in range(10):
+            public_host.publish()
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert failures == [] and len(answers) > 20
+
+
+def test_no_receipt_number_reaches_any_log(public_host, caplog):
+    public_host.publish()
+    app = public_host.app().app
+    caplog.set_level(logging.DEBUG)
+    with WaitressThread(app) as server:
+        for number in ("0000-0002", "00000077", "００００００７８"):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("POST", "/lookup", body=urlencode(
+                {"programme": "p2020", "receipt_number": number}),
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            conn.getresponse().read()
+            conn.close()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for needle in ("00000002", "0000-0002", "00000077", "00000078", "００００００７８"):
+        assert needle not in logged
+    state = "\n".join(p.read_text(errors="replace") for p in (public_host.root / "state").rglob("*")
+                      if p.is_file() and p.suffix in (".log", ".json"))
+    for needle in ("00000002", "00000077", "00000078"):
+        assert needle not in state

@@ -1,0 +1,101 @@
+"""A public host in a temporary directory: keys, inbox, state, and snapshots to publish."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import webtest
+
+from public_mirror import main as mirror_main
+from public_mirror.receive import receive_once
+from public_mirror.settings import load
+from transfer.build import sign_snapshot
+from transfer.keys import generate_lookup_key, generate_signing_key
+from transfer.lookup import lookup_key
+from transfer.snapshot import PAYLOAD_TYPE, day_number, format_time
+
+ORIGIN = "142158:prod"
+STATUSES = [
+    {"code": "received", "final": False, "dates": [], "wording": {
+        "ja": {"label": "受け付けました", "explanation": "申請書を受け付けました。", "next_step": "お待ちください。"},
+        "en": {"label": "Received", "explanation": "We have your application.", "next_step": "Please wait."},
+        "ja-easy": {"label": "うけつけました", "explanation": "申請書を うけとりました。", "next_step": "まって ください。"}}},
+    {"code": "payment_scheduled", "final": False, "dates": ["scheduled_payment_on"], "wording": {
+        "ja": {"label": "振込予定です", "explanation": "振り込む日が決まりました。", "next_step": "口座をご確認ください。"},
+        "en": {"label": "Payment scheduled", "explanation": "The date is set.", "next_step": "Check your account."},
+        "ja-easy": {"label": "ふりこむ 日が きまりました", "explanation": "日が きまりました。", "next_step": "口座を 見て ください。"}}},
+]
+PROGRAMMES = [
+    {"code": "p2020", "name": {"ja": "特別定額給付金", "en": "Special Cash Payment"},
+     "needs_birth_date": False, "lookup_opens_on": None, "lookup_closes_on": None},
+    {"code": "p2024", "name": {"ja": "物価高騰対策給付金", "en": "Price Relief Payment"},
+     "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None},
+]
+BIRTH = date(1980, 4, 1)
+
+
+@dataclass
+class PublicHost:
+    root: Path
+    sequence: int = 100
+    settings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        keys = self.root / "keys"
+        keys.mkdir()
+        self.signing_key = generate_signing_key(keys / "sign.key", keys / "sign.key.pub")
+        self.secret = generate_lookup_key(keys / "lookup.key")
+        self.settings = {
+            "mirror.inbox": str(self.root / "inbox"), "mirror.quarantine": str(self.root / "quarantine"),
+            "mirror.state": str(self.root / "state"), "mirror.trusted_keys": str(keys / "sign.key.pub"),
+            "mirror.lookup_key": str(keys / "lookup.key"), "mirror.origin": ORIGIN,
+            "mirror.rate_limit": "20", "mirror.rate_window": "300",
+            "site.municipality_name": "テスト市", "site.contact": "0120-000-000",
+        }
+        (self.root / "inbox").mkdir()
+
+    def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
+                 programmes=PROGRAMMES, key=None) -> bytes:
+        """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10);
+        00000001 in p2024 with birth date 1980-04-01."""
+        if sequence is None:
+            self.sequence += 1
+            sequence = self.sequence
+        created = created or datetime.now(UTC).replace(microsecond=0)
+        rows = [(lookup_key(self.secret, "p2020", f"{n:08d}"), n % 2 == 0,
+                 day_number(date(2020, 7, 10)) if n % 2 == 0 else 0, 0) for n in range(1, 11)]
+        rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
+        header = {"format": 1, "payload_type": PAYLOAD_TYPE,
+                  "origin": {"municipality": "142158", "environment": "prod"},
+                  "sequence": sequence, "created_at": format_time(created),
+                  "expires_at": format_time(created + valid), "lookup_key_id": "lk-test",
+                  "programmes": programmes, "statuses": STATUSES}
+        return sign_snapshot(sorted((k, int(s), d1, d2) for k, s, d1, d2 in rows), 0,
+                             signing_keys=[key or self.signing_key], header=header).data
+
+    def drop(self, data: bytes, name="snapshot.bin"):
+        (self.root / "inbox" / name).write_bytes(data)
+
+    def receive(self):
+        loaded = load(dict(self.settings))
+        return receive_once(loaded["mirror.paths"], loaded["mirror.policy"])
+
+    def publish(self, **kw):
+        self.drop(self.snapshot(**kw))
+        return self.receive()
+
+    def app(self, **overrides):
+        return webtest.TestApp(mirror_main({}, **{**self.settings, **overrides}),
+                               extra_environ={"REMOTE_ADDR": "198.51.100.7"})
+
+
+@pytest.fixture
+def public_host(tmp_path):
+    return PublicHost(tmp_path)
+
+
+@pytest.fixture
+def mirror(public_host):
+    public_host.publish()
+    return public_host.app()
