@@ -7,6 +7,7 @@ code: no database, no SQLAlchemy, no paramiko, nothing of the intranet.
 from pyramid.config import Configurator
 
 from public_mirror import settings as settings_loader
+from public_mirror.fastpath import LookupFastPath
 
 
 def main(global_config, **settings):
@@ -20,4 +21,5 @@ def main(global_config, **settings):
         config.include("public_mirror.views")
         config.scan("public_mirror.views")
         config.scan("public_mirror.api")
-    return config.make_wsgi_app()
+    app = config.make_wsgi_app()
+    return LookupFastPath(app, app.registry)

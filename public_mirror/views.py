@@ -4,6 +4,7 @@
 from pyramid.view import view_config
 
 from public_mirror import lookup
+from public_mirror.fastpath import DECISION
 from public_mirror.store import is_expired
 
 
@@ -57,11 +58,16 @@ def lookup_view(request):
     closed = unavailable(request)
     if closed:
         return page(request, *closed)
-    allowed, retry_after = request.registry["rate_limiter"].allow(request.client_address)
+    # The fast path may have judged the rate limit and answered already (public_mirror.fastpath).
+    allowed, retry_after = request.environ.get(DECISION) or \
+        request.registry["rate_limiter"].allow(request.client_address)
     if not allowed:
         request.response.headers["Retry-After"] = str(retry_after)
         return page(request, "too_many", 429, retry_minutes=max(1, (retry_after + 59) // 60))
     snapshot = request.snapshot
+    if "shinsei.answer" in request.environ:
+        question, result = request.environ["shinsei.answer"]
+        return _answer_page(request, snapshot, question, result)
     reading = lookup.read_question(request.POST, snapshot)
     # The typed number is never echoed back: the page must not differ between a number
     # that does not exist and a wrong birth date, and it keeps the number off screens.
@@ -73,6 +79,10 @@ def lookup_view(request):
     result = lookup.answer(snapshot, request.registry.settings["mirror.lookup_secret"],
                            reading.question)
     request.registry["usage"].count(result.found, result.status and result.status["code"])
+    return _answer_page(request, snapshot, reading.question, result)
+
+
+def _answer_page(request, snapshot, question, result):
     template = "answer" if result.found else "not_found"
-    return page(request, template, 200, answer=result, programme=reading.question.programme,
+    return page(request, template, 200, answer=result, programme=question.programme,
                 as_of=lookup.as_of(snapshot))

@@ -1,0 +1,178 @@
+"""Residents' page under load: a 5,000,000-entry snapshot, wrk at 1-64 connections.
+
+For each server configuration, and in the same run a bare waitress WSGI app doing the same
+form parse + HMAC + bisection (the floor), prints requests/s and p99 latency per
+concurrency, the RSS per worker, and the failures seen while a new snapshot is activated
+mid-run. Targets (issue #6): >= 80 % of the bare app's best throughput at every
+concurrency, none below 1,000 req/s, p99 < 50 ms, 5M entries < 250 MB per worker, zero
+failed requests across a swap.
+
+    .venv/bin/python bench/mirror_bench.py [--entries 5000000] [--seconds 5]
+"""
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.databases import free_port
+from tests.mirror_fixtures import PROGRAMMES, STATUSES, PublicHost
+from transfer.build import sign_snapshot
+from transfer.lookup import LookupHasher
+from transfer.snapshot import PAYLOAD_TYPE, format_time
+
+CONCURRENCY = [1, 2, 8, 32, 64]
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+counter = 0
+request = function()
+  counter = counter + 1
+  local n = (counter * 7919) % ENTRIES
+  return wrk.format(nil, "/lookup", nil,
+    string.format("programme=p2020&lang=ja&receipt_number=%08d", n))
+end
+"""
+
+
+def make_snapshot(host: PublicHost, entries: int, sequence: int) -> bytes:
+    from datetime import UTC, datetime, timedelta
+
+    hasher = LookupHasher(host.secret, "p2020")
+    rows = sorted((hasher.key(f"{n:08d}"), n % 2, 0, 0) for n in range(entries))
+    now = datetime.now(UTC).replace(microsecond=0)
+    header = {"format": 1, "payload_type": PAYLOAD_TYPE,
+              "origin": {"municipality": "142158", "environment": "prod"},
+              "sequence": sequence, "created_at": format_time(now),
+              "expires_at": format_time(now + timedelta(days=1)), "lookup_key_id": "lk-bench",
+              "programmes": PROGRAMMES[:1], "statuses": STATUSES}
+    return sign_snapshot(rows, 0, signing_keys=[host.signing_key], header=header).data
+
+
+def write_ini(host: PublicHost, path: Path):
+    lines = ["[app:main]", "use = egg:shinsei-status#mirror"]
+    settings = {**host.settings, "mirror.rate_limit": "100000000"}
+    lines += [f"{key} = {value}" for key, value in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def rss_mb(pid: int) -> float:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    total = []
+    for p in [str(pid), *children]:
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+    return max(total) if total else 0.0
+
+
+def wrk(port, connections, seconds, script):
+    threads = min(2, connections)
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+                          "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        failed += sum(int(x) for x in socket_errors.groups())
+    return rate, p99_ms, failed
+
+
+def start_server(ini, extra, startup):
+    port = free_port()
+    # A session of its own, so that stopping it stops every forked worker too.
+    server = subprocess.Popen([sys.executable, "-W", "ignore",
+                               str(Path(__file__).parent / "serve_mirror.py"), str(ini), str(port),
+                               *extra], start_new_session=True)
+    time.sleep(startup)
+    return server, port
+
+
+def stop_server(server):
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait()
+
+
+def run_config(name, ini, args, script, extra):
+    server, port = start_server(ini, extra, args.startup)
+    results = {}
+    try:
+        for connections in CONCURRENCY:
+            results[connections] = wrk(port, connections, args.seconds, script)
+        memory = rss_mb(server.pid)
+    finally:
+        stop_server(server)
+    return name, results, memory
+
+
+def swap_under_load(host, ini, args, script, extra):
+    server, port = start_server(ini, extra, args.startup)
+    try:
+        outcome = {}
+        runner = threading.Thread(target=lambda: outcome.update(
+            result=wrk(port, 32, args.seconds * 2, script)))
+        runner.start()
+        time.sleep(args.seconds / 2)
+        host.drop(make_snapshot(host, args.entries, 10_000), "swap.bin")
+        accepted = host.receive()
+        runner.join()
+        return outcome["result"], accepted
+    finally:
+        stop_server(server)
+
+
+def main(args):
+    with tempfile.TemporaryDirectory() as root:
+        host = PublicHost(Path(root))
+        started = time.perf_counter()
+        host.drop(make_snapshot(host, args.entries, 1))
+        assert all(o.accepted for o in host.receive())
+        print(f"{args.entries:,}-entry snapshot built, signed, verified, activated in "
+              f"{time.perf_counter() - started:.1f} s")
+        ini = Path(root) / "mirror.ini"
+        write_ini(host, ini)
+        script = Path(root) / "lookup.lua"
+        script.write_text(LUA.replace("ENTRIES", str(args.entries)))
+        configs = [
+            ("bare WSGI on waitress, 1 process x 8 threads (floor)", ["--bare"]),
+            ("mirror, 1 process x 8 threads (waitress default)", []),
+            ("mirror, 1 process x 2 threads", ["--threads", "2"]),
+            ("mirror, 2 processes x 2 threads, SO_REUSEPORT", ["--processes", "2", "--threads", "2"]),
+            ("bare WSGI, 2 processes x 2 threads, SO_REUSEPORT",
+             ["--bare", "--processes", "2", "--threads", "2"]),
+        ]
+        table = [run_config(name, ini, args, script, extra) for name, extra in configs]
+        print(f"\n{'configuration':<52}" + "".join(f"{f'c={c}':>16}" for c in CONCURRENCY)
+              + f"{'RSS/worker':>12}")
+        for name, results, memory in table:
+            cells = "".join(f"{results[c][0]:>8,.0f} {results[c][1]:>5.1f}ms" for c in CONCURRENCY)
+            print(f"{name:<52}{cells}{memory:>10,.0f}MB")
+        best_bare = max(r[0] for name, results, _ in table if "bare" in name for r in results.values())
+        print(f"\nbest bare throughput: {best_bare:,.0f} req/s (cells: req/s and p99)")
+        (rate, p99, failed), accepted = swap_under_load(host, ini, args, script,
+                                                        ["--processes", "2", "--threads", "2"])
+        print(f"swap during a 32-connection run: {rate:,.0f} req/s, p99 {p99:.1f} ms, "
+              f"failed requests {failed}, new snapshot accepted: "
+              f"{all(o.accepted for o in accepted)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=5_000_000)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--startup", type=float, default=4.0)
+    main(parser.parse_args())
