@@ -1,22 +1,17 @@
 """Serve the mirror (or a bare WSGI app doing the same lookup) for the benchmark.
 
     serve_mirror.py CONFIG PORT [--processes N] [--threads T] [--switch-interval S] [--bare]
-
-With several processes, each binds the same port with SO_REUSEPORT and the kernel spreads
-connections between them: no GIL is shared between workers.
 """
 
 import argparse
-import logging
-import os
-import socket
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pyramid.paster import get_appsettings
-from waitress.server import create_server
+
+from public_mirror.serve import serve
 
 
 def bare_app(settings):
@@ -43,32 +38,6 @@ def bare_app(settings):
     return app
 
 
-def listening_socket(port):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(1024)
-    return sock
-
-
-def serve(args):
-    # Under deliberate overload waitress logs its queue depth on every request.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    if args.switch_interval:
-        sys.setswitchinterval(args.switch_interval)
-    settings = get_appsettings(args.config)
-    if args.bare:
-        app = bare_app(settings)
-    else:
-        from public_mirror import main
-
-        app = main({}, **settings)
-    server = create_server(app, sockets=[listening_socket(args.port)], threads=args.threads,
-                           connection_limit=1000, asyncore_use_poll=True)
-    server.run()
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
@@ -77,8 +46,16 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--switch-interval", type=float)
     parser.add_argument("--bare", action="store_true")
-    arguments = parser.parse_args()
-    for _ in range(arguments.processes - 1):
-        if os.fork() == 0:
-            break
-    serve(arguments)
+    args = parser.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    settings = get_appsettings(args.config)
+
+    def make_app():
+        if args.bare:
+            return bare_app(settings)
+        from public_mirror import main
+
+        return main({}, **settings)
+
+    serve(make_app, "127.0.0.1", args.port, args.processes, args.threads)

@@ -59,6 +59,15 @@ def status_command(settings, args):
     return 0 if intact else 1
 
 
+def serve_command(settings, args):
+    """The residents' page on several processes sharing one port (see public_mirror.serve)."""
+    from public_mirror import main as make_mirror
+    from public_mirror.serve import serve
+
+    raw = get_appsettings(args.config)
+    serve(lambda: make_mirror({}, **raw), args.host, args.port, args.processes, args.threads)
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="shinsei-mirror", description=__doc__)
     parser.add_argument("-c", "--config",
@@ -70,4 +79,10 @@ def _parser():
     take.set_defaults(command=receive_command)
     commands.add_parser("status", help="active snapshot, last rejection, activation log, usage") \
         .set_defaults(command=status_command)
+    web = commands.add_parser("serve", help="serve the residents' page (processes share the port)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=6544)
+    web.add_argument("--processes", type=int, default=2)
+    web.add_argument("--threads", type=int, default=2)
+    web.set_defaults(command=serve_command)
     return parser

@@ -46,3 +46,19 @@ def test_healthz_states(public_host):
     health = app.get("/healthz", status=200).json
     assert health["status"] == "ok" and health["sequence"] == public_host.sequence
     assert health["age_seconds"] >= 0
+
+
+def test_usage_counts_hold_no_numbers_and_no_addresses(public_host):
+    from public_mirror.usage import totals
+
+    public_host.publish()
+    app = public_host.app()
+    for number in ("00000002", "00000004", "00000099"):
+        lookup(app, programme="p2020", receipt_number=number)
+    app.app.registry["usage"].flush()
+    usage_dir = public_host.root / "state" / "usage"
+    [day] = totals(usage_dir).values()
+    assert day["lookups"] == 3 and day["found"] == 2 and day["not_found"] == 1
+    assert day["status:payment_scheduled"] == 2
+    stored = "".join(p.read_text() for p in usage_dir.iterdir())
+    assert "00000002" not in stored and "198.51.100.7" not in stored

@@ -1,0 +1,126 @@
+"""A real OpenSSH sshd for the tests, on a free loopback port, with its own config and keys.
+
+It is configured as deploy/ documents the public host's upload account: a ``Match User``
+block with ``ChrootDirectory``, ``ForceCommand internal-sftp``, no forwarding, no TTY, keys
+only. It never touches the machine's own sshd (own port, config, host key and pid file).
+Needs root: sshd must own the chroot and switch to the upload account.
+"""
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import paramiko
+
+from tests.databases import free_port
+
+SSHD = "/usr/sbin/sshd"
+UPLOAD_USER = "shinsei-upload"
+# A chroot's every parent must be root-owned and not group/world-writable: /tmp is not.
+CHROOT_PARENT = Path("/var/lib/shinsei-test-sshd")
+
+CONFIG = """\
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {root}/host_ed25519_key
+PidFile {root}/sshd.pid
+AuthorizedKeysFile {root}/authorized_keys/%u
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+UsePAM no
+PermitRootLogin no
+AllowUsers {user}
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+
+Match User {user}
+    ChrootDirectory {chroot}
+    ForceCommand internal-sftp
+    AllowTcpForwarding no
+    AllowStreamLocalForwarding no
+    AllowAgentForwarding no
+    X11Forwarding no
+    PermitTunnel no
+    PermitTTY no
+"""
+
+
+def ensure_upload_user():
+    try:
+        pwd.getpwnam(UPLOAD_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", UPLOAD_USER], check=True)
+    # A locked password ("!") makes sshd refuse even key logins without PAM; "*" is
+    # "no password" but not locked.
+    subprocess.run(["usermod", "-p", "*", UPLOAD_USER], check=True)
+    return pwd.getpwnam(UPLOAD_USER)
+
+
+class Sshd:
+    def __init__(self):
+        CHROOT_PARENT.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="sshd-", dir=CHROOT_PARENT))
+        self.root.chmod(0o755)
+        self.chroot = self.root / "chroot"
+        self.inbox = self.chroot / "inbox"
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        account = ensure_upload_user()
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir
+        self.chroot.mkdir(mode=0o755)
+        self.inbox.mkdir(mode=0o755)
+        os.chown(self.inbox, account.pw_uid, account.pw_gid)
+        (self.root / "authorized_keys").mkdir()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(self.root / "host_ed25519_key")], check=True)
+        self.client_key = self.root / "client_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(self.client_key)], check=True)
+        shutil.copy(self.root / "client_key.pub", self.root / "authorized_keys" / UPLOAD_USER)
+        config = self.root / "sshd_config"
+        config.write_text(CONFIG.format(port=self.port, root=self.root, user=UPLOAD_USER,
+                                        chroot=self.chroot))
+        subprocess.run([SSHD, "-t", "-f", str(config)], check=True)
+        self.log = (self.root / "sshd.log").open("w")
+        self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
+        return self
+
+    def _wait(self):
+        import socket
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"sshd did not start: {(self.root / 'sshd.log').read_text()}")
+
+    @property
+    def host_key(self):
+        return paramiko.Ed25519Key.from_private_key_file(str(self.root / "host_ed25519_key"))
+
+    def known_hosts(self, path: Path, key=None) -> Path:
+        """A pinned known_hosts file for this server (or claiming ``key`` for it)."""
+        key = key or self.host_key
+        path.write_text(f"[127.0.0.1]:{self.port} {key.get_name()} {key.get_base64()}\n")
+        return path
+
+    def stop(self):
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.log.close()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,84 @@
+"""Where a signed snapshot goes: an SFTP inbox on each public host, or an outbox directory.
+
+Both follow the same rule: the file appears under its final name complete or not at all
+(written under a temporary dot-name, then renamed in one step), so the receiver never
+reads half a snapshot. Each destination reports its own result; one failing host does
+not stop the others (fan-out behind a load balancer).
+"""
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Delivery:
+    destination: str
+    delivered: bool
+    reason: str = ""
+    host_key_fingerprint: str = ""
+    attempts: int = 1
+
+
+class Destination(Protocol):
+    name: str
+
+    def deliver(self, filename: str, data: bytes) -> Delivery: ...
+
+
+def temporary_name(filename: str) -> str:
+    return f".{filename}.part"
+
+
+class OutboxDestination:
+    """A directory a data diode, an approved gateway or removable media carries onward."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.name = f"outbox:{self.directory}"
+
+    def deliver(self, filename: str, data: bytes) -> Delivery:
+        temporary = self.directory / temporary_name(filename)
+        try:
+            for leftover in self.directory.glob(".*.part"):
+                leftover.unlink()  # an interrupted earlier run
+            with temporary.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.directory / filename)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            return Delivery(self.name, False, f"{type(error).__name__}: {error.strerror or error}")
+        return Delivery(self.name, True)
+
+
+def deliver_all(destinations, filename: str, data: bytes) -> list[Delivery]:
+    """Every destination tried, whatever happened to the ones before it."""
+    results = []
+    for destination in destinations:
+        try:
+            results.append(destination.deliver(filename, data))
+        except Exception as error:  # noqa: BLE001 - one host's failure must not stop the rest
+            results.append(Delivery(destination.name, False, f"{type(error).__name__}: {error}"))
+    return results
+
+
+def with_retries(attempt, retries: int, backoff: float, permanent=()):
+    """Call ``attempt()`` up to ``retries + 1`` times, sleeping backoff, 2×backoff, ...
+
+    Errors in ``permanent`` (a changed host key, a refused login) are not retried: trying
+    again cannot help and would only repeat the alarm.
+    """
+    for number in range(1, retries + 2):
+        try:
+            return attempt(), number
+        except permanent:
+            raise
+        except Exception:
+            if number > retries:
+                raise
+            time.sleep(backoff * 2 ** (number - 1))
+    raise AssertionError("unreachable")
