@@ -7,12 +7,15 @@ NODE_DIR := tests/browser
 
 .PHONY: demo test install system-deps lint bench-intranet bench-snapshot clean
 
-# Everything the tests need from the operating system: PostgreSQL server, Chromium.
+# Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
+# Chromium (and Japanese fonts for its screenshots), npm for axe-core.
 system-deps:
 	@need=(); \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
 	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
 	command -v npm >/dev/null 2>&1 || need+=(npm); \
+	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
+	fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  echo "installing: $${need[*]}"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}"; \
@@ -37,16 +40,15 @@ var/keys/sign.key:
 	$(BIN)/shinsei-transfer keygen --signing-key var/keys/sign.key --lookup-key var/keys/lookup.key
 
 # Fresh machine -> the whole system on its embedded defaults: intranet with demo data on
-# http://127.0.0.1:6543, one signed snapshot carried to the public mirror's inbox (the outbox
-# transport), received, and the residents' page on http://127.0.0.1:6544.
+# http://127.0.0.1:6543; the demo's approved publication published by the transfer job to the
+# public mirror's inbox (outbox transport), received; the residents' page on :6544.
 demo: install var/session-secret var/keys/sign.key
 	rm -rf var/intranet.sqlite var/intranet.sqlite-* var/mirror
 	$(BIN)/shinsei-intranet -c development.ini initdb
 	$(BIN)/shinsei-intranet -c development.ini demo --applications 3000 | tee var/demo-credentials.txt
 	chmod 600 var/demo-credentials.txt
 	mkdir -p var/mirror/inbox
-	$(BIN)/shinsei-transfer build -c development.ini --signing-key var/keys/sign.key \
-	  --lookup-key var/keys/lookup.key --out var/mirror/inbox/snapshot.bin
+	$(BIN)/shinsei-transfer publish -c development.ini
 	$(BIN)/shinsei-mirror -c mirror-development.ini receive
 	@echo
 	@echo "intranet (staff):      http://127.0.0.1:6543  (passwords above, also in var/demo-credentials.txt)"

@@ -77,7 +77,19 @@ def seed(dbsession, actor, applications: int, seed_value: int = 2020):
     seed_applications(dbsession, programmes[0], first, rng, date(2020, 5, 11))
     seed_applications(dbsession, programmes[1], applications - first, rng, date(2024, 7, 1))
     writer.append(dbsession, actor, "demo.seed", "applications", count=applications)
+    _approved_publication(dbsession, actor)
     return credentials
+
+
+def _approved_publication(dbsession, actor):
+    """A publication requested by staff and approved by a supervisor, for the first transfer."""
+    from intranet.publications import services as publications
+
+    staff, supervisor = users.find_user(dbsession, "staff"), users.find_user(dbsession, "supervisor")
+    if staff is None or supervisor is None:
+        return
+    request = publications.request_publication(dbsession, actor, staff, "デモの初回公開", True)
+    publications.decide(dbsession, actor, supervisor, request, True, True)
 
 
 def seed_applications(dbsession, programme, count, rng, opening: date, start_number=1):

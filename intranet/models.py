@@ -6,6 +6,7 @@ from intranet.audit.models import AuditHead, AuditRecord  # noqa: F401
 from intranet.auth.models import User  # noqa: F401
 from intranet.meta import Base
 from intranet.programmes.models import Programme  # noqa: F401
+from intranet.publications.models import Delivery, Publication, PublishedStatus  # noqa: F401
 from intranet.statuses.models import Status, StatusTransition, StatusWording  # noqa: F401
 
 __all__ = ["Base"]

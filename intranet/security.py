@@ -25,6 +25,9 @@ PERMISSIONS = {
     "catalogue.edit": (SUPERVISOR,),
     "programmes.edit": (SUPERVISOR,),
     "audit.view": (SECURITY_OFFICER,),
+    "transfers.view": (SECURITY_OFFICER,),
+    "publications.request": (STAFF, SUPERVISOR),
+    "publications.approve": (SUPERVISOR,),
     "users.manage": (ADMIN,),
 }
 

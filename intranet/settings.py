@@ -21,6 +21,8 @@ DEFAULTS = {
     "login.lockout_minutes": "15",
     "bulk.max_numbers": "20000",
     "list.page_size": "50",
+    # A second person (a supervisor) approves each publication before it goes.
+    "publication.four_eyes": "true",
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
     "jinja2.autoescape": "true",
@@ -53,6 +55,7 @@ def load(settings: dict, environ=os.environ, web: bool = True) -> dict:
     for key in INT_SETTINGS:
         merged[key] = int(merged[key])
     merged["session.secure_cookie"] = asbool(merged["session.secure_cookie"])
+    merged["publication.four_eyes"] = asbool(merged["publication.four_eyes"])
     if not merged.get("sqlalchemy.url"):
         raise SettingsError("sqlalchemy.url (or SHINSEI_DATABASE_URL) is not set")
     if web:

@@ -32,6 +32,8 @@ LABELS = {
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
+    "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
+                           "published": "公開済", "failed": "転送失敗"},
 }
 
 

@@ -66,6 +66,28 @@ def build(args):
               "date and none is recorded)")
 
 
+def publish_command(args):
+    """Approved publications (and, with --scheduled, a scheduled run): build, sign, push."""
+    from transfer.config import TransferConfigError, plan_from_settings
+    from transfer.database import open_database
+    from transfer.publish import publish
+
+    with open_database(args.config) as (session_factory, settings):
+        try:
+            plan = plan_from_settings(settings)
+        except TransferConfigError as error:
+            print(f"configuration: {error}", file=sys.stderr)
+            return 2
+        ids, deliveries = publish(session_factory, plan, scheduled=args.scheduled)
+    if not ids:
+        print("nothing to publish: no approved request")
+        return 0
+    for delivery in deliveries:
+        outcome = "delivered" if delivery.delivered else f"FAILED: {delivery.reason}"
+        print(f"{delivery.destination}: {outcome}")
+    return 0 if all(d.delivered for d in deliveries) else 1
+
+
 def verify(args):
     policy = TrustPolicy(keys=[load_public_key(p) for p in args.trusted_keys],
                          origin=Origin.parse(args.origin), threshold=args.threshold,
@@ -123,6 +145,12 @@ def _parser():
     make.add_argument("--valid-hours", type=int, default=72)
     make.add_argument("--out", type=Path, required=True)
     make.set_defaults(command=build)
+
+    push = commands.add_parser("publish", help="build, sign and push approved publications")
+    push.add_argument("-c", "--config", default="development.ini", help="intranet ini file")
+    push.add_argument("--scheduled", action="store_true",
+                      help="publish even without a request (the schedule's timer run)")
+    push.set_defaults(command=publish_command)
 
     check = commands.add_parser("verify", help="verify a snapshot; exit 0, or 1 with the reason")
     check.add_argument("file", type=Path)

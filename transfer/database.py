@@ -10,6 +10,17 @@ from intranet.db import get_engine, get_session_factory, get_tm_session
 
 
 @contextmanager
+def open_database(config_uri: str):
+    """(session factory, settings) for the intranet database named by the ini."""
+    settings = settings_loader.load(get_appsettings(config_uri), web=False)
+    engine = get_engine(settings)
+    try:
+        yield get_session_factory(engine), settings
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def open_session(config_uri: str):
     """A read session on the intranet database named by the ini, and its settings."""
     settings = settings_loader.load(get_appsettings(config_uri), web=False)

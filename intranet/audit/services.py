@@ -39,9 +39,9 @@ class AuditFilter:
         query = select(AuditRecord)
         # Dates are Japan dates; records are stored in UTC.
         if self.date_from:
-            query = query.where(AuditRecord.at >= _utc_start(self.date_from))
+            query = query.where(AuditRecord.at >= utc_start_of(self.date_from))
         if self.date_to:
-            query = query.where(AuditRecord.at < _utc_start(self.date_to + timedelta(days=1)))
+            query = query.where(AuditRecord.at < utc_start_of(self.date_to + timedelta(days=1)))
         if self.actor:
             query = query.where(AuditRecord.actor == self.actor)
         if self.action:
@@ -49,7 +49,8 @@ class AuditFilter:
         return query
 
 
-def _utc_start(day):
+def utc_start_of(day):
+    """Midnight of a Japan date, as the naive UTC the database stores."""
     return datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC).replace(tzinfo=None)
 
 

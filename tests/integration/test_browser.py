@@ -122,7 +122,8 @@ def test_other_screens_are_accessible(page):
     sign_in(page, "supervisor")
     page.wait_for_url("**/dashboard")
     for name, path in (("catalogue", "/catalogue"), ("catalogue-edit", "/catalogue/payment_scheduled"),
-                       ("programmes", "/programmes"), ("programme-new", "/programmes/new")):
+                       ("programmes", "/programmes"), ("programme-new", "/programmes/new"),
+                       ("publications", "/publications")):
         page.goto(path)
         check_accessibility(page, name)
     page.get_by_role("button", name="English").click()
@@ -131,6 +132,8 @@ def test_other_screens_are_accessible(page):
     sign_in(page, "security_officer")
     page.wait_for_url("**/audit")
     check_accessibility(page, "audit")
+    page.goto("/transfers")
+    check_accessibility(page, "transfers")
     page.context.clear_cookies()
     sign_in(page, "admin")
     page.wait_for_url("**/users")

@@ -1,0 +1,64 @@
+"""Publications: a request to publish, its approval, and what happened at each destination."""
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intranet.meta import Base
+
+# requested → approved → published | failed ; or requested → rejected
+REQUESTED, APPROVED, REJECTED, PUBLISHED, FAILED = (
+    "requested", "approved", "rejected", "published", "failed")
+
+
+class Publication(Base):
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Filled by the transfer job once the snapshot is built and pushed.
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int | None]
+    entries: Mapped[int | None]
+    signing_key_ids: Mapped[str] = mapped_column(String(255), default="")
+    finished_at: Mapped[datetime | None]
+
+    requested_by = relationship("User", foreign_keys=[requested_by_id], lazy="joined")
+    approved_by = relationship("User", foreign_keys=[approved_by_id], lazy="joined")
+    deliveries: Mapped[list["Delivery"]] = relationship(
+        back_populates="publication", lazy="selectin", order_by="Delivery.id")
+
+
+class Delivery(Base):
+    """One push of one snapshot to one destination."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    destination: Mapped[str] = mapped_column(String(255), index=True)
+    delivered: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    host_key_fingerprint: Mapped[str] = mapped_column(String(80), default="")
+    attempts: Mapped[int] = mapped_column(default=1)
+
+    publication: Mapped[Publication] = relationship(back_populates="deliveries")
+
+
+class PublishedStatus(Base):
+    """What the last delivered snapshot said of each application: the preview's "before"."""
+
+    __tablename__ = "published_statuses"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    status_code: Mapped[str] = mapped_column(String(32))
+    scheduled_payment_on: Mapped[date | None]
+    paid_on: Mapped[date | None]

@@ -1,0 +1,105 @@
+"""Publication screens: preview and request, approve or reject, the outcome per destination;
+and the security officer's transfer log."""
+
+from datetime import date, timedelta
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from intranet.audit import services as audit_services
+from intranet.audit.services import utc_start_of
+from intranet.exports import csv_lines, csv_response
+from intranet.programmes.models import Programme
+from intranet.publications import services
+from intranet.publications.models import Delivery, Publication
+from intranet.web import discard_changes, local_time, redirect_see_other
+
+LIST = "intranet:templates/publications/list.jinja2"
+
+
+def _four_eyes(request) -> bool:
+    return request.registry.settings["publication.four_eyes"]
+
+
+@view_config(route_name="publications", permission="publications.request",
+             request_method="GET", renderer=LIST)
+def publication_list(request, error=None):
+    dbsession = request.dbsession
+    publications = dbsession.execute(
+        select(Publication).order_by(Publication.id.desc()).limit(50)).scalars().all()
+    return {
+        "publications": publications,
+        "programmes": dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all(),
+        "counts": services.counts_by_programme(dbsession),
+        "changes": services.changes_since_last_publication(dbsession),
+        "four_eyes": _four_eyes(request),
+        "error": error,
+    }
+
+
+@view_config(route_name="publications", permission="publications.request",
+             request_method="POST", renderer=LIST)
+def publication_request(request):
+    services.request_publication(request.dbsession, request.actor, request.identity,
+                                 request.POST.get("note", "").strip(), _four_eyes(request))
+    request.session.flash(request.translate("公開を依頼しました。"), "success")
+    return redirect_see_other(request, "publications")
+
+
+@view_config(route_name="publication_decision", permission="publications.approve",
+             request_method="POST", renderer=LIST)
+def publication_decision(request):
+    publication = request.dbsession.get(Publication, int(request.matchdict["id"]))
+    if publication is None:
+        raise HTTPNotFound()
+    try:
+        services.decide(request.dbsession, request.actor, request.identity, publication,
+                        request.POST.get("decision") == "approve", _four_eyes(request))
+    except services.PublicationRefused as refused:
+        discard_changes(request)
+        request.response.status = 409
+        return publication_list(request, error=request.translate(refused.message))
+    request.session.flash(request.translate("公開依頼を処理しました。"), "success")
+    return redirect_see_other(request, "publications")
+
+
+def _delivery_query(params):
+    query = select(Delivery).join(Publication).order_by(Delivery.id.desc())
+    for name in ("from", "to"):
+        try:
+            day = date.fromisoformat(params.get(name, ""))
+        except ValueError:
+            continue
+        if name == "from":
+            query = query.where(Delivery.at >= utc_start_of(day))
+        else:
+            query = query.where(Delivery.at < utc_start_of(day + timedelta(days=1)))
+    if params.get("result") in ("delivered", "failed"):
+        query = query.where(Delivery.delivered.is_(params["result"] == "delivered"))
+    if params.get("destination"):
+        query = query.where(Delivery.destination.contains(params["destination"], autoescape=True))
+    return query
+
+
+@view_config(route_name="transfers", permission="transfers.view",
+             renderer="intranet:templates/publications/transfers.jinja2")
+def transfer_log(request):
+    deliveries = request.dbsession.execute(_delivery_query(request.GET).limit(500)).scalars().all()
+    return {"deliveries": deliveries, "verdict": audit_services.verify(request.dbsession)}
+
+
+@view_config(route_name="transfers_csv", permission="transfers.view")
+def transfer_log_csv(request):
+    deliveries = request.dbsession.execute(_delivery_query(request.GET)).scalars().all()
+    header = ["at (JST)", "publication", "sequence", "sha256", "size", "entries", "signing keys",
+              "requested by", "approved by", "destination", "host key", "result", "reason",
+              "attempts"]
+    rows = ([local_time(d.at, "en"), d.publication_id, d.publication.sequence,
+             d.publication.sha256, d.publication.size, d.publication.entries,
+             d.publication.signing_key_ids,
+             d.publication.requested_by.username if d.publication.requested_by else "schedule",
+             d.publication.approved_by.username if d.publication.approved_by else "",
+             d.destination, d.host_key_fingerprint, "delivered" if d.delivered else "failed",
+             d.reason, d.attempts] for d in deliveries)
+    return csv_response("transfers.csv", csv_lines(header, rows))

@@ -1,0 +1,133 @@
+"""The transfer job end to end: approved request → build, sign → push (outbox and a real
+sshd) → deliveries, audit records and the preview's "before" all recorded."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import transaction
+from sqlalchemy import select, text
+
+from intranet.audit import services as audit_services
+from intranet.audit.models import AuditRecord
+from intranet.audit.writer import Actor
+from intranet.db import get_tm_session
+from intranet.publications import services
+from intranet.publications.models import Delivery, Publication
+from intranet.users.services import find_user
+from tests.factories import make_applications, make_programme
+from transfer.keys import generate_lookup_key, generate_signing_key
+from transfer.publish import PublishPlan, publish
+from transfer.transports import OutboxDestination
+from transfer.verify import Origin, TrustPolicy, verify_snapshot
+
+JOB = Actor(name="transfer", role="transfer", host="intranet-host", os_user="shinsei-transfer")
+
+
+@pytest.fixture
+def keys(tmp_path):
+    signing = generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.key.pub")
+    return signing, generate_lookup_key(tmp_path / "lookup.key")
+
+
+def approved_request(session_factory, note="test"):
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        staff, supervisor = find_user(dbsession, "staff"), find_user(dbsession, "supervisor")
+        publication = services.request_publication(dbsession, JOB, staff, note, True)
+        services.decide(dbsession, JOB, supervisor, publication, True, True)
+        return publication.id
+
+
+def plan(keys, destinations):
+    signing, secret = keys
+    return PublishPlan([signing], secret, Origin("142158", "prod"), destinations,
+                       timedelta(hours=72), JOB)
+
+
+def test_nothing_approved_nothing_published(session_factory, accounts, keys, tmp_path):
+    assert publish(session_factory, plan(keys, [OutboxDestination(tmp_path)])) == ([], [])
+
+
+def test_publish_to_an_outbox_records_everything(session_factory, accounts, keys, tmp_path):
+    make_applications(session_factory, make_programme(session_factory), 7)
+    approved_request(session_factory)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    ids, deliveries = publish(session_factory, plan(keys, [OutboxDestination(outbox)]))
+    assert [d.delivered for d in deliveries] == [True]
+    [file] = list(outbox.iterdir())
+    snapshot = verify_snapshot(file.read_bytes(), TrustPolicy([keys[0].public_key],
+                               Origin("142158", "prod")), last_sequence=None, now=None)
+    assert snapshot.table.count == 7
+    with session_factory() as dbsession:
+        publication = dbsession.get(Publication, ids[0])
+        assert publication.state == "published" and publication.sequence == snapshot.sequence
+        record = dbsession.execute(select(AuditRecord).where(
+            AuditRecord.action == "transfer.delivery")).scalar_one()
+        for field in ('"requested_by":["staff"]', '"approved_by":["supervisor"]',
+                      f'"sequence":{snapshot.sequence}', '"entries":7', '"result":"delivered"',
+                      keys[0].key_id):
+            assert field in record.details
+        assert record.os_user == "shinsei-transfer" and record.host == "intranet-host"
+        # The next preview starts from what was just published.
+        assert services.changes_since_last_publication(dbsession) == {
+            "new": 0, "changed": 0, "removed": 0}
+
+
+def test_scheduled_run_publishes_without_a_request(session_factory, accounts, keys, tmp_path):
+    make_applications(session_factory, make_programme(session_factory), 2)
+    ids, deliveries = publish(session_factory, plan(keys, [OutboxDestination(tmp_path)]),
+                              scheduled=True)
+    assert ids and deliveries[0].delivered
+
+
+def test_a_failed_destination_is_recorded_and_audited(session_factory, accounts, keys, tmp_path):
+    make_applications(session_factory, make_programme(session_factory), 2)
+    approved_request(session_factory)
+    missing = OutboxDestination(tmp_path / "no-such-dir")
+    ids, deliveries = publish(session_factory, plan(keys, [missing]))
+    assert not deliveries[0].delivered
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, ids[0]).state == "failed"
+        delivery = dbsession.execute(select(Delivery)).scalar_one()
+        assert not delivery.delivered and "FileNotFoundError" in delivery.reason
+
+
+def test_an_edited_transfer_record_breaks_the_chain(session_factory, accounts, keys, tmp_path,
+                                                    engine):
+    make_applications(session_factory, make_programme(session_factory), 2)
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path)]))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET details = replace(details, "
+                          "'delivered', 'failed') WHERE action = 'transfer.delivery'"))
+    with session_factory() as dbsession:
+        verdict = audit_services.verify(dbsession)
+    assert not verdict.ok
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists(),
+                    reason="needs root and openssh-server (make test installs it)")
+def test_publish_over_sftp_to_a_real_sshd(session_factory, accounts, keys, tmp_path):
+    from tests.sshd import UPLOAD_USER, Sshd
+    from transfer.sftp import SftpDestination
+
+    make_applications(session_factory, make_programme(session_factory), 3)
+    approved_request(session_factory)
+    sshd = Sshd().start()
+    try:
+        destination = SftpDestination("127.0.0.1", sshd.port, UPLOAD_USER, sshd.client_key,
+                                      sshd.known_hosts(tmp_path / "known_hosts"), "/inbox",
+                                      timeout=5)
+        _ids, deliveries = publish(session_factory, plan(keys, [destination]))
+        assert deliveries[0].delivered, deliveries[0].reason
+        [file] = list(sshd.inbox.iterdir())
+        assert file.name.startswith("snapshot-") and file.stat().st_size > 0
+        with session_factory() as dbsession:
+            record = dbsession.execute(select(AuditRecord).where(
+                AuditRecord.action == "transfer.delivery")).scalar_one()
+            assert deliveries[0].host_key_fingerprint in record.details
+    finally:
+        sshd.stop()

@@ -1,0 +1,67 @@
+"""The transfer job's settings, read from the intranet ini's ``transfer.*`` keys.
+
+    transfer.signing_keys = /etc/shinsei/transfer/sign.key        (one or more, mode 0600)
+    transfer.lookup_key   = /etc/shinsei/transfer/lookup.key      (mode 0600)
+    transfer.destinations = sftp://shinsei-upload@mirror1.example.lg.jp:22/inbox
+                            outbox:/var/spool/shinsei/outbox
+    transfer.known_hosts  = /etc/shinsei/transfer/known_hosts     (pinned host keys)
+    transfer.client_key   = /etc/shinsei/transfer/id_ed25519
+    transfer.valid_hours  = 72
+    transfer.timeout      = 15
+    transfer.retries      = 2
+"""
+
+import getpass
+import socket
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pyramid.settings import aslist
+
+from intranet.audit.writer import Actor
+from transfer.keys import load_lookup_key, load_signing_key
+from transfer.publish import PublishPlan
+from transfer.sftp import SftpDestination
+from transfer.transports import OutboxDestination
+from transfer.verify import Origin
+
+
+class TransferConfigError(ValueError):
+    pass
+
+
+def destination(spec: str, settings: dict):
+    if spec.startswith("outbox:"):
+        return OutboxDestination(Path(spec[len("outbox:"):]))
+    parts = urlsplit(spec)
+    if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+        raise TransferConfigError(f"transfer.destinations: cannot read {spec!r} "
+                                  "(sftp://USER@HOST:PORT/DIR or outbox:/DIR)")
+    for key in ("transfer.known_hosts", "transfer.client_key"):
+        if not settings.get(key):
+            raise TransferConfigError(f"{key} is needed for {spec}")
+    return SftpDestination(parts.hostname, parts.port or 22, parts.username,
+                           Path(settings["transfer.client_key"]),
+                           Path(settings["transfer.known_hosts"]), parts.path or "/inbox",
+                           timeout=float(settings.get("transfer.timeout", 15)),
+                           retries=int(settings.get("transfer.retries", 2)))
+
+
+def plan_from_settings(settings: dict) -> PublishPlan:
+    specs = aslist(settings.get("transfer.destinations", ""), flatten=False)
+    if not specs:
+        raise TransferConfigError("transfer.destinations is empty: nowhere to publish to")
+    keys = aslist(settings.get("transfer.signing_keys", ""))
+    if not keys or not settings.get("transfer.lookup_key"):
+        raise TransferConfigError("transfer.signing_keys and transfer.lookup_key are needed")
+    return PublishPlan(
+        signing_keys=[load_signing_key(Path(p)) for p in keys],
+        lookup_secret=load_lookup_key(Path(settings["transfer.lookup_key"])),
+        origin=Origin(settings.get("shinsei.municipality_code", ""),
+                      settings.get("shinsei.environment", "prod")),
+        destinations=[destination(spec, settings) for spec in specs],
+        valid_for=timedelta(hours=int(settings.get("transfer.valid_hours", 72))),
+        actor=Actor(name="transfer", role="transfer", host=socket.gethostname(),
+                    os_user=getpass.getuser()),
+    )
