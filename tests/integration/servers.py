@@ -13,7 +13,16 @@ class WaitressThread:
     def __init__(self, app):
         self.port = free_port()
         self.server = create_server(app, host="127.0.0.1", port=self.port, threads=4)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.closing = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            self.server.run()
+        except OSError:
+            # Closing the server under its poll loop ends the loop with EBADF: expected.
+            if not self.closing:
+                raise
 
     @property
     def url(self):
@@ -31,5 +40,6 @@ class WaitressThread:
         raise RuntimeError("waitress did not start")
 
     def __exit__(self, *exc):
+        self.closing = True
         self.server.close()
         self.thread.join(timeout=5)

@@ -1,0 +1,71 @@
+"""SFTP push benchmark: the transfer job's paramiko upload against OpenSSH's own sftp client,
+the same file, the same (test) sshd over loopback, in the same run.
+
+Target (issue #5): >= 80 % of OpenSSH sftp's throughput. Needs root (the test sshd chroots).
+
+    .venv/bin/python bench/transfer_bench.py [--entries 1000000] [--repeat 5]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.sshd import UPLOAD_USER, Sshd
+from transfer.sftp import SftpDestination
+
+
+def openssh_put(sshd, known_hosts, path, name):
+    batch = path.with_suffix(".batch")
+    batch.write_text(f"put {path} /inbox/{name}\n")
+    subprocess.run(["sftp", "-q", "-b", str(batch), "-i", str(sshd.client_key),
+                    "-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                    "-o", "BatchMode=yes", "-P", str(sshd.port), f"{UPLOAD_USER}@127.0.0.1"],
+                   check=True, capture_output=True)
+
+
+def timed(action, repeat):
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main(args):
+    sshd = Sshd().start()
+    try:
+        with tempfile.TemporaryDirectory() as root:
+            root = Path(root)
+            known = sshd.known_hosts(root / "known_hosts")
+            size = args.entries * 21 + 20_000   # entries plus a header, as a real snapshot
+            data = os.urandom(size)
+            path = root / "snapshot.bin"
+            path.write_bytes(data)
+            destination = SftpDestination("127.0.0.1", sshd.port, UPLOAD_USER, sshd.client_key,
+                                          known, "/inbox", timeout=30, retries=0)
+            paramiko_s = timed(lambda: destination.deliver("p.bin", data), args.repeat)
+            openssh_s = timed(lambda: openssh_put(sshd, known, path, "o.bin"), args.repeat)
+            assert (sshd.inbox / "p.bin").stat().st_size == size
+            mb = size / 1e6
+            print(f"file: {mb:.1f} MB ({args.entries:,} entries); median of {args.repeat}, "
+                  "each a full session (connect, authenticate, upload, rename)")
+            print(f"OpenSSH sftp client (baseline): {openssh_s:.3f} s, {mb / openssh_s:,.1f} MB/s")
+            print(f"transfer job (paramiko putfo):  {paramiko_s:.3f} s, {mb / paramiko_s:,.1f} MB/s"
+                  f" = {openssh_s / paramiko_s:.0%} of OpenSSH")
+    finally:
+        sshd.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    main(parser.parse_args())
