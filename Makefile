@@ -27,7 +27,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q -U pip "setuptools<80.9" wheel
 
 install: $(BIN)/python
-	$(BIN)/pip install -q -e ".[test,postgresql]"
+	$(BIN)/pip install -q -e ".[intranet,test,postgresql]"
 	$(BIN)/python tools/compile_catalogs.py
 	cd $(NODE_DIR) && npm ci --silent --no-audit --no-fund
 

@@ -1,0 +1,54 @@
+"""Dates as they appear in municipal files: 西暦 and 和暦, full-width or not.
+
+2020/6/1, 2020-06-01, 20200601, 2020年6月1日, 令和2年6月1日, 令和元年5月1日, R2.6.1,
+R02/06/01, H31.4.30, 平成31年4月30日, S55.1.1. A 和暦 date outside its era is refused.
+"""
+
+import re
+import unicodedata
+from datetime import date
+
+# era: (first day, last day or None)
+ERAS = {
+    "明治": (date(1868, 10, 23), date(1912, 7, 29)),
+    "大正": (date(1912, 7, 30), date(1926, 12, 24)),
+    "昭和": (date(1926, 12, 25), date(1989, 1, 7)),
+    "平成": (date(1989, 1, 8), date(2019, 4, 30)),
+    "令和": (date(2019, 5, 1), None),
+}
+_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+
+_WESTERN = re.compile(r"^(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_JAPANESE = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\.?(\d{1,2}|元)[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
+
+
+class DateError(ValueError):
+    pass
+
+
+def parse_date(text: str) -> date:
+    folded = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
+    if not folded:
+        raise DateError("empty")
+    for pattern in (_WESTERN, _COMPACT):
+        match = pattern.match(folded)
+        if match:
+            return _make(*(int(g) for g in match.groups()))
+    match = _JAPANESE.match(folded)
+    if not match:
+        raise DateError("format")
+    era = _LETTERS.get(match.group(1), match.group(1))
+    year_in_era = 1 if match.group(2) == "元" else int(match.group(2))
+    first, last = ERAS[era]
+    result = _make(first.year + year_in_era - 1, int(match.group(3)), int(match.group(4)))
+    if result < first or (last and result > last):
+        raise DateError("era")
+    return result
+
+
+def _make(year, month, day):
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise DateError("impossible") from None
