@@ -20,7 +20,8 @@ _LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "�
 
 _WESTERN = re.compile(r"^(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_JAPANESE = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\.?(\d{1,2}|元)[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
+_JAPANESE = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\.?(\d{1,2}|元)"
+                       r"[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 
 
 class DateError(ValueError):

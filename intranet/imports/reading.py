@@ -32,7 +32,8 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise ImportRefused("文字コードを判別できません。UTF-8、Shift_JIS（CP932）、UTF-16 のいずれかで保存してください。")
+    raise ImportRefused("文字コードを判別できません。"
+                        "UTF-8、Shift_JIS（CP932）、UTF-16 のいずれかで保存してください。")
 
 
 def records(text: str):
