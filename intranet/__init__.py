@@ -30,6 +30,7 @@ def main(global_config, **settings):
         config.include("intranet.users")
         config.include("intranet.audit")
         config.include("intranet.publications")
+        config.include("intranet.imports")
         config.scan(ignore=["intranet.alembic", "intranet.cli"])
     return config.make_wsgi_app()
 

@@ -5,10 +5,12 @@ import getpass
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from string import Template
 
 import transaction
 from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy import select
 
 from intranet import migrations
 from intranet import settings as settings_loader
@@ -96,6 +98,55 @@ def demo(ctx, args):
         print(f"  {username:12} {password:24} {role}")
 
 
+def import_file(ctx, args):
+    """Import a CSV (dry run first with --dry-run); all rows or none."""
+    from intranet.imports.apply import apply_import
+    from intranet.imports.columns import load_mapping
+    from intranet.imports.errors import ImportRefused
+    from intranet.imports.plan import plan_import
+    from intranet.programmes.models import Programme
+    from intranet.statuses.services import load_catalogue
+
+    data = args.file.read_bytes()
+    mapping = load_mapping(args.mapping.read_text(encoding="utf-8")) if args.mapping else None
+
+    def progress(count):
+        print(f"\r  {count:,} rows read", end="", file=sys.stderr, flush=True)
+
+    try:
+        with ctx.dbsession() as dbsession:
+            programme = dbsession.execute(select(Programme).where(
+                Programme.code == args.programme)).scalar_one_or_none()
+            if programme is None:
+                print(f"error: no programme {args.programme}", file=sys.stderr)
+                return 2
+            plan = plan_import(dbsession, load_catalogue(dbsession), programme, data,
+                               args.file.name, mapping, progress)
+            print(file=sys.stderr)
+            _print_plan(plan)
+            if plan.errors:
+                return 1
+            if not args.dry_run:
+                apply_import(dbsession, ctx.actor, None, programme, plan)
+                print("imported")
+    except ImportRefused as refused:
+        print(f"{args.file}: {Template(refused.message).safe_substitute(refused.mapping)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_plan(plan):
+    print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
+          f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
+          f"errors {len(plan.errors)}")
+    if plan.unknown_columns:
+        print(f"ignored columns: {', '.join(plan.unknown_columns)}")
+    for error in plan.errors[:200]:
+        reason = Template(error.message).safe_substitute(error.mapping)
+        print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
+
+
 def _read_password(args):
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -139,6 +190,13 @@ def _parser():
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(required=True)
     audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken "
                      "record").set_defaults(command=audit_verify)
+
+    load = commands.add_parser("import", help="import an applicant list or a status file (CSV)")
+    load.add_argument("file", type=Path)
+    load.add_argument("--programme", required=True, help="programme code")
+    load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")
+    load.add_argument("--dry-run", action="store_true", help="show what it would do, change nothing")
+    load.set_defaults(command=import_file)
 
     demo_cmd = commands.add_parser("demo", help="load demo programmes, users and applications")
     demo_cmd.add_argument("--applications", type=int, default=3000)

@@ -11,14 +11,14 @@ from urllib.parse import quote
 
 from pyramid.response import Response
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 ENCODINGS = {"utf-8": "utf-8-sig", "cp932": "cp932"}
 
 
 def neutralise(value) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def csv_lines(header, rows, encoding="utf-8"):

@@ -27,6 +27,7 @@ PERMISSIONS = {
     "audit.view": (SECURITY_OFFICER,),
     "transfers.view": (SECURITY_OFFICER,),
     "publications.request": (STAFF, SUPERVISOR),
+    "imports.run": (STAFF, SUPERVISOR),
     "publications.approve": (SUPERVISOR,),
     "users.manage": (ADMIN,),
 }

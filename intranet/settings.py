@@ -23,6 +23,7 @@ DEFAULTS = {
     "list.page_size": "50",
     # A second person (a supervisor) approves each publication before it goes.
     "publication.four_eyes": "true",
+    "imports.max_bytes": str(50 * 1024 * 1024),
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
     "jinja2.autoescape": "true",
@@ -37,6 +38,7 @@ ENVIRONMENT = {
 }
 
 INT_SETTINGS = (
+    "imports.max_bytes",
     "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
     "login.lockout_minutes", "bulk.max_numbers", "list.page_size",
 )

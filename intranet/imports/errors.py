@@ -3,6 +3,7 @@
 Messages are Japanese message ids (translated for the user's language on the page)."""
 
 from dataclasses import dataclass, field
+from string import Template
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,6 @@ class ImportRefused(Exception):
         super().__init__(message)
         self.message = message
         self.mapping = mapping
+
+    def __str__(self):
+        return Template(self.message).safe_substitute(self.mapping)

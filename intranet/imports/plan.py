@@ -1,0 +1,169 @@
+"""What an import file would do — new, changed (with before → after status), unchanged,
+errors — computed without writing anything. The dry run shows it; the confirmed import
+applies it only if it has no error at all."""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from intranet.applications.models import Application
+from intranet.imports import columns, reading
+from intranet.imports.errors import RowError
+from intranet.imports.values import CellError, parse_cell, status_lookup
+from intranet.programmes.models import Programme
+from intranet.statuses.defaults import INITIAL_STATUS
+
+_CHUNK = 1000
+# Columns an application row keeps as they are in the database.
+_COMPARED = ("name", "kana", "birth_date", "address", "phone", "received_on", "route",
+             "status", "scheduled_payment_on", "paid_on", "deficiency_reason", "notes")
+
+
+@dataclass
+class RowPlan:
+    line: int
+    receipt: str
+    action: str                      # new | changed | unchanged
+    values: dict
+    application_id: int | None = None
+    before_status: str | None = None
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    sha256: str
+    encoding: str = ""
+    kind: str = ""
+    unknown_columns: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    def count(self, action):
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def fields(self):
+        return sorted({name for row in self.rows for name in row.values})
+
+
+def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
+                mapping: dict | None = None, progress=None) -> ImportPlan:
+    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
+    text, plan.encoding = reading.decode(data)
+    rows = reading.records(text)
+    try:
+        _line, header = next(rows)
+    except StopIteration:
+        raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
+    fields, plan.unknown_columns, plan.kind = columns.map_header(header, mapping)
+    parsed = _parse_rows(rows, header, fields, status_lookup(catalogue), plan, progress)
+    if not parsed and not plan.errors:
+        raise reading.ImportRefused("見出しの行だけで、取り込むデータがありません。")
+    _compare(dbsession, catalogue, programme, parsed, plan)
+    plan.errors.sort(key=lambda e: e.line)
+    return plan
+
+
+def _parse_rows(rows, header, fields, statuses, plan, progress):
+    parsed, first_seen = [], {}
+    for count, (line, cells) in enumerate(rows, 1):
+        if progress and count % 10_000 == 0:
+            progress(count)
+        if len(cells) != len(header):
+            plan.errors.append(RowError(
+                line, "", "", "列の数が見出しと合いません（見出し ${expected} 列、この行 ${actual} 列）。",
+                {"expected": len(header), "actual": len(cells)}))
+            continue
+        values, ok = {}, True
+        for title, name, raw in zip(header, fields, cells, strict=True):
+            if name is None:
+                continue
+            if name == "receipt_number":
+                values["receipt_printed"] = raw.strip()[:64]   # kept as printed, too
+            try:
+                values[name] = parse_cell(name, raw, statuses)
+            except CellError as error:
+                plan.errors.append(RowError(line, title, raw, error.message, error.mapping))
+                ok = False
+        if not ok:
+            continue
+        receipt = values["receipt_number"]
+        if receipt in first_seen:
+            plan.errors.append(RowError(line, header[fields.index("receipt_number")], receipt,
+                                        "この受付番号は ${first} 行目にもあります。",
+                                        {"first": first_seen[receipt]}))
+            continue
+        first_seen[receipt] = line
+        parsed.append((line, receipt, values))
+    return parsed
+
+
+def _compare(dbsession, catalogue, programme, parsed, plan):
+    existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
+    for line, receipt, values in parsed:
+        if receipt in elsewhere:
+            plan.errors.append(RowError(line, "受付番号", receipt,
+                                        "この受付番号は別の事業（${programme}）に登録されています。",
+                                        {"programme": elsewhere[receipt]}))
+            continue
+        current = existing.get(receipt)
+        if current is None and plan.kind == "status":
+            plan.errors.append(RowError(line, "受付番号", receipt, "この受付番号は登録されていません。"))
+            continue
+        row = _row_plan(line, receipt, values, current)
+        problem = _status_problem(catalogue, row, current)
+        if problem:
+            plan.errors.append(RowError(line, "状況", values.get("status", ""), *problem))
+            continue
+        plan.rows.append(row)
+
+
+def _row_plan(line, receipt, values, current):
+    if current is None:
+        values.setdefault("status", INITIAL_STATUS)
+        return RowPlan(line, receipt, "new", values)
+    changed = {k: v for k, v in values.items()
+               if k in _COMPARED and v not in (None, "") and current[k] != v}
+    action = "changed" if changed else "unchanged"
+    return RowPlan(line, receipt, action, changed, current["id"], current["status"])
+
+
+def _status_problem(catalogue, row, current):
+    """(message, mapping) when the catalogue does not allow this row's status, else None."""
+    target = row.values.get("status")
+    if target is None:
+        return None
+    status = catalogue[target]
+    if current is not None and target != current["status"] \
+            and target not in catalogue[current["status"]].allowed_next:
+        return ("「${before}」から「${after}」へは変更できません。",
+                {"before": catalogue[current["status"]].staff_label, "after": status.staff_label})
+    merged = {**(current or {}), **row.values}
+    if status.needs_scheduled_payment_date and not merged.get("scheduled_payment_on"):
+        return ("「${after}」には振込予定日が必要です。", {"after": status.staff_label})
+    if status.needs_paid_date and not merged.get("paid_on"):
+        return ("「${after}」には振込日が必要です。", {"after": status.staff_label})
+    return None
+
+
+def _existing(dbsession, programme, receipts):
+    """This programme's applications by number, and numbers taken by another programme."""
+    table = Application
+    columns_wanted = [table.id, table.programme_id, table.receipt_number_normalised,
+                      table.status_code, *(getattr(table, c) for c in _COMPARED
+                                           if c not in ("status",))]
+    names = {p.id: p.code for p in dbsession.execute(select(Programme)).scalars()}
+    mine, elsewhere = {}, {}
+    for start in range(0, len(receipts), _CHUNK):
+        chunk = receipts[start:start + _CHUNK]
+        for row in dbsession.execute(select(*columns_wanted).where(
+                table.receipt_number_normalised.in_(chunk))).mappings():
+            if row["programme_id"] != programme.id:
+                elsewhere[row["receipt_number_normalised"]] = names[row["programme_id"]]
+                continue
+            mine[row["receipt_number_normalised"]] = {
+                **{c: row[c] for c in _COMPARED if c != "status"},
+                "status": row["status_code"], "id": row["id"]}
+    return mine, elsewhere
