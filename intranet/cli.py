@@ -120,14 +120,17 @@ def import_file(ctx, args):
             if programme is None:
                 print(f"error: no programme {args.programme}", file=sys.stderr)
                 return 2
-            plan = plan_import(dbsession, load_catalogue(dbsession), programme, data,
-                               args.file.name, mapping, progress)
+            catalogue = load_catalogue(dbsession)
+            plan = plan_import(dbsession, catalogue, programme, data, args.file.name, mapping,
+                               progress)
             print(file=sys.stderr)
             _print_plan(plan)
-            if plan.errors:
+            if plan.error_count:
                 return 1
             if not args.dry_run:
-                apply_import(dbsession, ctx.actor, None, programme, plan)
+                apply_import(dbsession, ctx.actor, None, programme, catalogue, data,
+                             args.file.name, mapping, progress)
+                print(file=sys.stderr)
                 print("imported")
     except ImportRefused as refused:
         print(f"{args.file}: {Template(refused.message).safe_substitute(refused.mapping)}",
@@ -139,7 +142,7 @@ def import_file(ctx, args):
 def _print_plan(plan):
     print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
           f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
-          f"errors {len(plan.errors)}")
+          f"errors {plan.error_count}")
     if plan.unknown_columns:
         print(f"ignored columns: {', '.join(plan.unknown_columns)}")
     for error in plan.errors[:200]:

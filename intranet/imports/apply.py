@@ -7,50 +7,65 @@ from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
+from intranet.imports.plan import plan_import
 
-_CHUNK = 2000
 _COLUMN = {"status": "status_code"}
 
 
-def apply_import(dbsession, actor, user_id, programme, plan) -> ImportRecord:
-    if plan.errors:
-        raise ImportRefused("エラーのあるファイルは取り込めません（${count} 件）。",
-                            count=len(plan.errors))
+def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, filename: str,
+                 mapping=None, progress=None):
+    """Plan and write in one pass, chunk by chunk, inside the caller's transaction.
+
+    A bad row anywhere raises ImportRefused after the scan: the caller's transaction is
+    then aborted, so the rows already written disappear with it — all or nothing.
+    """
     now = writer.utcnow()
-    reason = f"取込: {plan.filename}"
-    history = []
-    new_rows = [row for row in plan.rows if row.action == "new"]
+    reason = f"取込: {filename}"
+
+    def write(rows):
+        _write_chunk(dbsession, programme, rows, now, reason, user_id)
+
+    plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
+                       on_chunk=write)
+    if plan.error_count:
+        raise ImportRefused("エラーのあるファイルは取り込めません（${count} 件）。",
+                            count=plan.error_count)
+    rows = sum(plan.counts.values())
+    record = ImportRecord(at=now, user_id=user_id, programme_id=programme.id,
+                          filename=filename[:255], sha256=plan.sha256, kind=plan.kind,
+                          encoding=plan.encoding, rows=rows, created=plan.count("new"),
+                          changed=plan.count("changed"), unchanged=plan.count("unchanged"))
+    dbsession.add(record)
+    dbsession.flush()
+    writer.append(dbsession, actor, "import.apply", f"import:{record.id}",
+                  filename=filename, sha256=plan.sha256, programme=programme.code,
+                  kind=plan.kind, rows=rows, created=record.created,
+                  changed=record.changed, unchanged=record.unchanged)
+    return plan
+
+
+def _write_chunk(dbsession, programme, rows, now, reason, user_id):
     table = Application.__table__
-    for start in range(0, len(new_rows), _CHUNK):
-        chunk = new_rows[start:start + _CHUNK]
+    history = []
+    new_rows = [row for row in rows if row.action == "new"]
+    if new_rows:
         ids = dict(dbsession.execute(
             insert(table).returning(table.c.receipt_number_normalised, table.c.id),
-            [_new_application(programme, row, now) for row in chunk]).all())
+            [_new_application(programme, row, now) for row in new_rows]).all())
         history += [_history(ids[row.receipt], None, row, now, reason, user_id)
-                    for row in chunk]
-    changed = [row for row in plan.rows if row.action == "changed"]
-    for names, rows in _by_columns(changed).items():
+                    for row in new_rows]
+    changed = [row for row in rows if row.action == "changed"]
+    for names, group in _by_columns(changed).items():
         statement = update(table).where(table.c.id == bindparam("_id")).values(
             {**{_COLUMN.get(n, n): bindparam(f"_{n}") for n in names},
              "version": table.c.version + 1, "updated_at": now})
         dbsession.execute(statement, [{"_id": row.application_id,
                                        **{f"_{n}": row.values[n] for n in names}}
-                                      for row in rows])
+                                      for row in group])
         history += [_history(row.application_id, row.before_status, row, now, reason, user_id)
-                    for row in rows if "status" in row.values]
+                    for row in group if "status" in row.values]
     if history:
         dbsession.execute(insert(StatusChange.__table__), history)
-    record = ImportRecord(at=now, user_id=user_id, programme_id=programme.id,
-                          filename=plan.filename[:255], sha256=plan.sha256, kind=plan.kind,
-                          encoding=plan.encoding, rows=len(plan.rows), created=len(new_rows),
-                          changed=len(changed), unchanged=plan.count("unchanged"))
-    dbsession.add(record)
-    dbsession.flush()
-    writer.append(dbsession, actor, "import.apply", f"import:{record.id}",
-                  filename=plan.filename, sha256=plan.sha256, programme=programme.code,
-                  kind=plan.kind, rows=record.rows, created=record.created,
-                  changed=record.changed, unchanged=record.unchanged)
-    return record
 
 
 def _by_columns(rows):

@@ -37,42 +37,74 @@ class ImportPlan:
     encoding: str = ""
     kind: str = ""
     unknown_columns: list = field(default_factory=list)
+    counts: dict = field(default_factory=lambda: {"new": 0, "changed": 0, "unchanged": 0})
+    # Kept for the screen: the first changed rows and the first errors, not all of them.
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    error_count: int = 0
 
     def count(self, action):
-        return sum(1 for row in self.rows if row.action == action)
+        return self.counts[action]
 
-    @property
-    def fields(self):
-        return sorted({name for row in self.rows for name in row.values})
+    def add_error(self, error: RowError):
+        self.error_count += 1
+        if len(self.errors) < MAX_KEPT:
+            self.errors.append(error)
+
+
+MAX_KEPT = 1000
 
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
-                mapping: dict | None = None, progress=None) -> ImportPlan:
+                mapping: dict | None = None, progress=None, on_chunk=None) -> ImportPlan:
+    """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
+
+    Memory stays bounded by the chunk, not the file: a million-row file is never held as
+    a million row objects.
+    """
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
-    text, plan.encoding = reading.decode(data)
-    rows = reading.records(text)
+    stream, plan.encoding = reading.open_text(data)
+    rows = reading.records(stream)
     try:
         _line, header = next(rows)
     except StopIteration:
         raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
     fields, plan.unknown_columns, plan.kind = columns.map_header(header, mapping)
-    parsed = _parse_rows(rows, header, fields, status_lookup(catalogue), plan, progress)
-    if not parsed and not plan.errors:
+    first_seen, seen_any = {}, False
+    for chunk in _chunks(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
+                                     progress, first_seen)):
+        seen_any = True
+        planned = _compare(dbsession, catalogue, programme, chunk, plan)
+        for row in planned:
+            plan.counts[row.action] += 1
+            if row.action == "changed" and len(plan.rows) < 200:
+                plan.rows.append(row)
+        if on_chunk and not plan.error_count:
+            on_chunk(planned)
+    if not seen_any and not plan.error_count:
         raise reading.ImportRefused("見出しの行だけで、取り込むデータがありません。")
-    _compare(dbsession, catalogue, programme, parsed, plan)
     plan.errors.sort(key=lambda e: e.line)
     return plan
 
 
-def _parse_rows(rows, header, fields, statuses, plan, progress):
-    parsed, first_seen = [], {}
+def _chunks(items, size=_CHUNK):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
+    receipt_column = header[fields.index("receipt_number")]
     for count, (line, cells) in enumerate(rows, 1):
         if progress and count % 10_000 == 0:
             progress(count)
         if len(cells) != len(header):
-            plan.errors.append(RowError(
+            plan.add_error(RowError(
                 line, "", "", "列の数が見出しと合いません（見出し ${expected} 列、この行 ${actual} 列）。",
                 {"expected": len(header), "actual": len(cells)}))
             continue
@@ -85,39 +117,40 @@ def _parse_rows(rows, header, fields, statuses, plan, progress):
             try:
                 values[name] = parse_cell(name, raw, statuses)
             except CellError as error:
-                plan.errors.append(RowError(line, title, raw, error.message, error.mapping))
+                plan.add_error(RowError(line, title, raw, error.message, error.mapping))
                 ok = False
         if not ok:
             continue
         receipt = values["receipt_number"]
         if receipt in first_seen:
-            plan.errors.append(RowError(line, header[fields.index("receipt_number")], receipt,
-                                        "この受付番号は ${first} 行目にもあります。",
-                                        {"first": first_seen[receipt]}))
+            plan.add_error(RowError(line, receipt_column, receipt,
+                                    "この受付番号は ${first} 行目にもあります。",
+                                    {"first": first_seen[receipt]}))
             continue
         first_seen[receipt] = line
-        parsed.append((line, receipt, values))
-    return parsed
+        yield line, receipt, values
 
 
 def _compare(dbsession, catalogue, programme, parsed, plan):
     existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
+    planned = []
     for line, receipt, values in parsed:
         if receipt in elsewhere:
-            plan.errors.append(RowError(line, "受付番号", receipt,
-                                        "この受付番号は別の事業（${programme}）に登録されています。",
-                                        {"programme": elsewhere[receipt]}))
+            plan.add_error(RowError(line, "受付番号", receipt,
+                                    "この受付番号は別の事業（${programme}）に登録されています。",
+                                    {"programme": elsewhere[receipt]}))
             continue
         current = existing.get(receipt)
         if current is None and plan.kind == "status":
-            plan.errors.append(RowError(line, "受付番号", receipt, "この受付番号は登録されていません。"))
+            plan.add_error(RowError(line, "受付番号", receipt, "この受付番号は登録されていません。"))
             continue
         row = _row_plan(line, receipt, values, current)
         problem = _status_problem(catalogue, row, current)
         if problem:
-            plan.errors.append(RowError(line, "状況", values.get("status", ""), *problem))
+            plan.add_error(RowError(line, "状況", values.get("status", ""), *problem))
             continue
-        plan.rows.append(row)
+        planned.append(row)
+    return planned
 
 
 def _row_plan(line, receipt, values, current):

@@ -16,31 +16,54 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding name) or ImportRefused naming why."""
+    """(whole text, encoding name), or ImportRefused naming why."""
+    stream, encoding = open_text(data)
+    return stream.read(), encoding
+
+
+def open_text(data: bytes):
+    """A text stream over the bytes in their detected encoding, without decoding the whole
+    file into one string (a million-row file stays a bytes object and a read buffer)."""
     if not data.strip():
         raise ImportRefused("ファイルが空です。")
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                break
+            if _decodes(data, encoding):
+                return _stream(data, encoding), encoding
+            break
     if b"\x00" in data[:4096]:
         raise ImportRefused("CSV ファイルではないようです（バイナリファイル）。")
     for encoding in ("utf-8", "cp932"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
+        if _decodes(data, encoding):
+            return _stream(data, encoding), encoding
     raise ImportRefused("文字コードを判別できません。"
                         "UTF-8、Shift_JIS（CP932）、UTF-16 のいずれかで保存してください。")
 
 
-def records(text: str):
-    """Yield (line number where the record starts, fields) for every non-empty record."""
-    first_line = text.split("\n", 1)[0]
+def _stream(data, encoding):
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
+def _decodes(data, encoding, block=1 << 20) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for start in range(0, len(data), block):
+            decoder.decode(data[start:start + block])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def records(text):
+    """Yield (line number where the record starts, fields) for every non-empty record.
+
+    ``text`` is a string or a text stream."""
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+    first_line = stream.readline()
+    stream.seek(0)
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(stream, delimiter=delimiter)
     line = 1
     while True:
         start = line

@@ -57,14 +57,15 @@ def import_post(request):
         return _page(request, error=request.translate("事業を選んでください。"))
     try:
         filename, data = _file(request, form)
-        plan = plan_import(request.dbsession, request.catalogue, programme, data, filename)
         if form.get("confirm"):
-            apply_import(request.dbsession, request.actor, request.identity.id, programme, plan)
+            plan = apply_import(request.dbsession, request.actor, request.identity.id,
+                                programme, request.catalogue, data, filename)
             (_spool(request) / plan.sha256).unlink(missing_ok=True)
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
             return redirect_see_other(request, "imports")
+        plan = plan_import(request.dbsession, request.catalogue, programme, data, filename)
     except ImportRefused as refused:
         discard_changes(request)
         request.response.status = 400

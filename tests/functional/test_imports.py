@@ -170,3 +170,18 @@ def test_export_neutralises_formulas(as_role, programme, session_factory):
 
 def test_security_officer_cannot_import(as_role, programme):
     as_role("security_officer").get("/imports", status=403)
+
+
+def test_an_error_after_the_first_chunk_still_leaves_everything_as_it_was(
+        as_role, programme, dbsession):
+    rows = [[f"{n:08d}", f"申請者{n}", "", "", "", "", "2020/6/1", "郵送", "受付済", "", "", "", ""]
+            for n in range(1, 2501)]
+    rows[2200][6] = "2020/2/30"
+    app = as_role("supervisor")
+    page = app.get("/imports")
+    response = app.post("/imports", {"csrf_token": csrf_token(page), "programme": str(programme),
+                                     "sha256": "", "confirm": "1"},
+                        upload_files=[("file", "big.csv", csv_text(rows).encode("cp932"))],
+                        status=400)
+    assert "エラーのあるファイルは取り込めません" in response.text
+    assert state(dbsession) == (0, 0, 0)

@@ -95,3 +95,22 @@ def test_demo_seeds_and_prints_passwords(cli):
     result = cli("demo", "--applications", "200")
     assert result.returncode == 0, result.stderr
     assert "supervisor" in result.stdout and "security_officer" in result.stdout
+
+
+def test_import_dry_run_then_import(cli, db_url, tmp_path, session_factory):
+    from tests.factories import make_programme
+    from tests.import_files import encoded
+
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded())
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0 and "new 3" in dry.stdout and "imported" not in dry.stdout
+    done = cli("import", str(source), "--programme", "p2020")
+    assert done.returncode == 0 and "imported" in done.stdout
+    again = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert "unchanged 3" in again.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\x01binary")
+    refused = cli("import", str(bad), "--programme", "p2020")
+    assert refused.returncode == 1 and "バイナリ" in refused.stderr
