@@ -100,7 +100,6 @@ def demo(ctx, args):
 
 def import_file(ctx, args):
     """Import a CSV (dry run first with --dry-run); all rows or none."""
-    from intranet.imports.apply import apply_import
     from intranet.imports.columns import load_mapping
     from intranet.imports.errors import ImportRefused
     from intranet.imports.plan import plan_import
@@ -121,22 +120,40 @@ def import_file(ctx, args):
                 print(f"error: no programme {args.programme}", file=sys.stderr)
                 return 2
             catalogue = load_catalogue(dbsession)
-            plan = plan_import(dbsession, catalogue, programme, data, args.file.name, mapping,
-                               progress)
+            if args.dry_run:
+                plan = plan_import(dbsession, catalogue, programme, data, args.file.name,
+                                   mapping, progress)
+            else:
+                # One pass that plans and writes; any error aborts the transaction.
+                plan = _try_apply(dbsession, ctx.actor, programme, catalogue, data,
+                                  args.file.name, mapping, progress)
             print(file=sys.stderr)
             _print_plan(plan)
             if plan.error_count:
+                transaction.abort()
                 return 1
             if not args.dry_run:
-                apply_import(dbsession, ctx.actor, None, programme, catalogue, data,
-                             args.file.name, mapping, progress)
-                print(file=sys.stderr)
                 print("imported")
     except ImportRefused as refused:
         print(f"{args.file}: {Template(refused.message).safe_substitute(refused.mapping)}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress):
+    """The import, or — when the file has errors — the plan that lists them."""
+    from intranet.imports.apply import apply_import
+    from intranet.imports.errors import ImportRefused
+    from intranet.imports.plan import plan_import
+
+    try:
+        return apply_import(dbsession, actor, None, programme, catalogue, data, filename,
+                            mapping, progress)
+    except ImportRefused:
+        transaction.abort()
+        transaction.begin()
+        return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress)
 
 
 def _print_plan(plan):

@@ -1,0 +1,131 @@
+"""Import and export benchmark: 1,000,000 rows of CP932 into PostgreSQL and SQLite.
+
+Each import runs `shinsei-intranet import` in a child process, so its peak RSS is its own;
+the baseline in the same run is reading and CSV-parsing the same file with nothing else
+(the floor). The export streams every row back out through the export view's generator
+in a child process. Targets (issue #3): import < 60 s on PostgreSQL with peak memory
+< 500 MB; export streaming with flat memory.
+
+    .venv/bin/python bench/import_bench.py [--rows 1000000]
+"""
+
+import argparse
+import csv
+import io
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.databases import PostgresCluster, postgres_bindir
+from tests.import_files import HEADER
+
+BIN = Path(sys.executable).parent
+INI = """[app:main]
+use = egg:shinsei-status#intranet
+sqlalchemy.url = {url}
+"""
+
+
+def make_file(path: Path, rows: int):
+    with path.open("w", encoding="cp932", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow([f"{n // 10000:04d}-{n % 10000:04d}" if n % 2 else f"{n:08d}",
+                             f"髙橋　太郎{n % 997}", "タカハシ　タロウ", "昭和55年1月2日",
+                             f"中央区{n % 50}丁目①番", "042-000-0000", "令和2年6月1日", "郵送",
+                             "受付済", "", "", "", "㈱テスト"])
+
+
+def child(command, *args):
+    """Run a child; return (seconds, its peak RSS in MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = subprocess.run([*command, *args], capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024, result.stdout
+
+
+def floor_read(path):
+    started = time.perf_counter()
+    count = sum(1 for _ in csv.reader(io.TextIOWrapper(path.open("rb"), encoding="cp932",
+                                                       newline="")))
+    return time.perf_counter() - started, count
+
+
+EXPORT = """
+import sys, resource, time
+from pyramid.paster import get_appsettings
+from intranet import settings as loader
+from intranet.db import get_engine, get_session_factory
+from intranet.applications.models import Application
+from intranet.exports import csv_lines
+from sqlalchemy import select
+import transaction
+from intranet.db import get_tm_session
+settings = loader.load(get_appsettings(sys.argv[1]), web=False)
+factory = get_session_factory(get_engine(settings))
+started, size, rows = time.perf_counter(), 0, 0
+samples = []
+with transaction.manager:
+    s = get_tm_session(factory, transaction.manager)
+    result = s.execute(select(Application).order_by(Application.id).execution_options(yield_per=2000))
+    rows_out = ([a.receipt_number, a.name, a.status_code] for a in result.scalars())
+    chunks = csv_lines(["receipt", "name", "status"], rows_out)
+    for chunk in chunks:
+        size += len(chunk); rows += 1
+        if rows % 200000 == 0:
+            samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(f"{rows} {size} {time.perf_counter() - started:.1f} {samples}")
+"""
+
+
+def main(args):
+    with tempfile.TemporaryDirectory() as root:
+        root = Path(root)
+        source = root / "applicants.csv"
+        make_file(source, args.rows)
+        seconds, count = floor_read(source)
+        print(f"file: {args.rows:,} rows, {source.stat().st_size / 1e6:.0f} MB CP932; "
+              f"baseline read + CSV parse: {seconds:.1f} s ({count / seconds:,.0f} rows/s)")
+        cluster = PostgresCluster(postgres_bindir()).start()
+        try:
+            cluster.admin("CREATE DATABASE bench")
+            targets = [("PostgreSQL", cluster.url("bench")),
+                       ("SQLite", f"sqlite:///{root}/bench.sqlite")]
+            for name, url in targets:
+                ini = root / f"{name}.ini"
+                ini.write_text(INI.format(url=url))
+                cli = [str(BIN / "shinsei-intranet"), "-c", str(ini)]
+                child(cli, "initdb")
+                subprocess.run([sys.executable, "-c", (
+                    "import sys, transaction; from intranet import settings as l; "
+                    "from pyramid.paster import get_appsettings; from intranet.db import *; "
+                    "from intranet.programmes.models import Programme; "
+                    "f = get_session_factory(get_engine(l.load(get_appsettings(sys.argv[1]), web=False)));\n"
+                    "with transaction.manager:\n"
+                    "    get_tm_session(f, transaction.manager).add(Programme(code='p2020', name='p'))"),
+                    str(ini)], check=True)
+                seconds, peak, _ = child(cli, "import", str(source), "--programme", "p2020")
+                print(f"import into {name}: {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s), "
+                      f"peak RSS {peak:,.0f} MB")
+                seconds, peak, out = child([sys.executable, "-W", "ignore", "-c", EXPORT], str(ini))
+                rows, size, _elapsed, samples = out.split(" ", 3)
+                print(f"export from {name}: {int(rows) - 1:,} rows, {int(size) / 1e6:.0f} MB in "
+                      f"{seconds:.1f} s; RSS every 200,000 rows: {samples.strip()} MB")
+        finally:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    main(parser.parse_args())
