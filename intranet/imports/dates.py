@@ -7,6 +7,7 @@ R02/06/01, H31.4.30, 平成31年4月30日, S55.1.1. A 和暦 date outside its er
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 # era: (first day, last day or None)
 ERAS = {
@@ -28,7 +29,9 @@ class DateError(ValueError):
     pass
 
 
+@lru_cache(maxsize=8192)
 def parse_date(text: str) -> date:
+    """The date a cell means; DateError says why not. Cached: a file repeats its dates."""
     folded = unicodedata.normalize("NFKC", text).strip().upper().replace(" ", "")
     if not folded:
         raise DateError("empty")

@@ -14,6 +14,13 @@ TEXT_LIMITS = {"name": 200, "kana": 200, "address": 400, "phone": 32,
                "deficiency_reason": 2000, "notes": 2000}
 
 
+_DATE_PROBLEMS = {
+    "impossible": "存在しない日付です。",
+    "era": "その元号の期間にない日付です。",
+    "format": "日付として読めません（例: 2020/6/1、令和2年6月1日、R2.6.1）。",
+}
+
+
 class CellError(ValueError):
     def __init__(self, message, **mapping):
         super().__init__(message)
@@ -49,8 +56,8 @@ def parse_cell(field: str, raw: str, statuses: dict):
             return None
         try:
             return parse_date(text)
-        except DateError:
-            raise CellError("日付として読めません（例: 2020/6/1、令和2年6月1日、R2.6.1）。") from None
+        except DateError as error:
+            raise CellError(_DATE_PROBLEMS.get(str(error), _DATE_PROBLEMS["format"])) from None
     if field == "status":
         code = statuses.get(_fold(text))
         if code is None:

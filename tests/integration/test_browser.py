@@ -15,6 +15,7 @@ from intranet.db import get_tm_session
 from intranet.demo import seed
 from tests.conftest import PASSWORD, TEST_ACTOR
 from tests.factories import make_applications, make_programme
+from tests.import_files import PEOPLE, encoded
 from tests.integration.servers import WaitressThread
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -118,14 +119,31 @@ def test_login_search_change_and_bulk_change(page):
     page.get_by_text("3 件の状況を変更しました。").wait_for()
 
 
-def test_other_screens_are_accessible(page):
+def test_other_screens_are_accessible(page, tmp_path):
     sign_in(page, "supervisor")
     page.wait_for_url("**/dashboard")
     for name, path in (("catalogue", "/catalogue"), ("catalogue-edit", "/catalogue/payment_scheduled"),
                        ("programmes", "/programmes"), ("programme-new", "/programmes/new"),
-                       ("publications", "/publications")):
+                       ("publications", "/publications"), ("imports", "/imports")):
         page.goto(path)
         check_accessibility(page, name)
+    # A dry run with an error and a clean one, as a supervisor sees them.
+    page.goto("/imports")
+    page.get_by_label("事業").select_option(label="browser-test の給付金")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(encoded([[*PEOPLE[0][:6], "令和2年2月30日", *PEOPLE[0][7:]]]))
+    page.get_by_label("CSV ファイル").set_input_files(str(bad))
+    page.get_by_role("button", name="内容を確認する").click()
+    check_accessibility(page, "imports-dry-run-errors")
+    page.get_by_label("事業").select_option(label="browser-test の給付金")
+    good = tmp_path / "applicants.csv"
+    good.write_bytes(encoded())
+    page.get_by_label("CSV ファイル").set_input_files(str(good))
+    page.get_by_role("button", name="内容を確認する").click()
+    check_accessibility(page, "imports-dry-run")
+    page.get_by_role("button", name="この内容で取り込む").click()
+    page.get_by_text("を取り込みました").wait_for()
+    page.goto("/programmes/new")
     page.get_by_role("button", name="English").click()
     check_accessibility(page, "programme-new-en")
     page.context.clear_cookies()
