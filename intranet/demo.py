@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
+from intranet.chunks import chunked
 from intranet.programmes.models import Programme
 from intranet.users import services as users
 
@@ -95,7 +96,8 @@ def _approved_publication(dbsession, actor):
 def seed_applications(dbsession, programme, count, rng, opening: date, start_number=1):
     """Insert ``count`` applications with their histories, in bulk."""
     table = Application.__table__
-    for chunk in _chunks(generate_applications(programme, count, rng, opening, start_number)):
+    for chunk in chunked(generate_applications(programme, count, rng, opening, start_number),
+                         _CHUNK):
         # Core executemany (the ORM's bulk path emitted a statement per row here); the new
         # ids come back in batches, matched by receipt number since order is not promised.
         ids = dict(dbsession.execute(
@@ -112,17 +114,6 @@ def generate_applications(programme, count, rng, opening: date, start_number=1):
     for n in range(start_number, start_number + count):
         row, path, moments = _application(programme, n, rng, opening, weights)
         yield row, _history(row, path, moments)
-
-
-def _chunks(iterable, size=_CHUNK):
-    chunk = []
-    for item in iterable:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _application(programme, n, rng, opening, weights):

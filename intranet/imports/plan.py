@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from intranet.chunks import chunked
 from intranet.imports import columns, reading
 from intranet.imports.errors import RowError
 from intranet.imports.values import CellError, parse_cell, status_lookup
@@ -71,8 +72,8 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
         raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
     fields, plan.unknown_columns, plan.kind = columns.map_header(header, mapping)
     first_seen, seen_any = {}, False
-    for chunk in _chunks(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
-                                     progress, first_seen)):
+    for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
+                                     progress, first_seen), _CHUNK):
         seen_any = True
         planned = _compare(dbsession, catalogue, programme, chunk, plan)
         for row in planned:
@@ -85,17 +86,6 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
         raise reading.ImportRefused("見出しの行だけで、取り込むデータがありません。")
     plan.errors.sort(key=lambda e: e.line)
     return plan
-
-
-def _chunks(items, size=_CHUNK):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
