@@ -66,7 +66,14 @@ def page(server):
         yield new_page(browser, server.url)
 
 
+def navigate(page, locator):
+    """Click something that loads a new page, and wait until it has."""
+    with page.expect_navigation():
+        locator.click()
+
+
 def check_accessibility(page, name):
+    page.wait_for_load_state("load")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
                            AXE_TAGS)
@@ -93,12 +100,12 @@ def test_login_search_change_and_bulk_change(page):
     page.wait_for_url("**/dashboard")
     check_accessibility(page, "dashboard")
 
-    page.get_by_role("link", name="申請一覧").click()
+    navigate(page, page.get_by_role("link", name="申請一覧"))
     check_accessibility(page, "list")
     # A number typed the way a resident reads it out: full-width, with a dash.
     page.get_by_label("受付番号").fill("９０００－０００１")
-    page.get_by_role("button", name="検索").click()
-    page.get_by_role("link", name="9000-0001").click()
+    navigate(page, page.get_by_role("button", name="検索"))
+    navigate(page, page.get_by_role("link", name="9000-0001"))
     check_accessibility(page, "detail")
 
     page.get_by_label("新しい状況").select_option("reviewing")
@@ -107,12 +114,12 @@ def test_login_search_change_and_bulk_change(page):
     page.get_by_text("状況を変更しました。").wait_for()
     assert "電話で確認済み" in page.content()
 
-    page.get_by_role("link", name="一括変更").click()
+    navigate(page, page.get_by_role("link", name="一括変更"))
     check_accessibility(page, "bulk")
     page.get_by_label("事業").select_option(label="browser-test の給付金")
     page.get_by_label("変更後の状況").select_option("reviewing")
     page.get_by_label("受付番号（1行に1件").fill("90000002\n９０００-０００３\n9000ー0004\n99999999\n")
-    page.get_by_role("button", name="プレビュー").click()
+    navigate(page, page.get_by_role("button", name="プレビュー"))
     check_accessibility(page, "bulk-preview")
     assert "99999999" in page.content()
     page.get_by_role("button", name="3 件の変更を確定する").click()
@@ -133,18 +140,18 @@ def test_other_screens_are_accessible(page, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(encoded([[*PEOPLE[0][:6], "令和2年2月30日", *PEOPLE[0][7:]]]))
     page.get_by_label("CSV ファイル").set_input_files(str(bad))
-    page.get_by_role("button", name="内容を確認する").click()
+    navigate(page, page.get_by_role("button", name="内容を確認する"))
     check_accessibility(page, "imports-dry-run-errors")
     page.get_by_label("事業").select_option(label="browser-test の給付金")
     good = tmp_path / "applicants.csv"
     good.write_bytes(encoded())
     page.get_by_label("CSV ファイル").set_input_files(str(good))
-    page.get_by_role("button", name="内容を確認する").click()
+    navigate(page, page.get_by_role("button", name="内容を確認する"))
     check_accessibility(page, "imports-dry-run")
     page.get_by_role("button", name="この内容で取り込む").click()
     page.get_by_text("を取り込みました").wait_for()
     page.goto("/programmes/new")
-    page.get_by_role("button", name="English").click()
+    navigate(page, page.get_by_role("button", name="English"))
     check_accessibility(page, "programme-new-en")
     page.context.clear_cookies()
     sign_in(page, "security_officer")

@@ -4,7 +4,7 @@ axe-core over every page state in every language — zero WCAG 2.x A/AA violatio
 import pytest
 
 from tests.integration.servers import WaitressThread
-from tests.integration.test_browser import check_accessibility, chromium, new_page
+from tests.integration.test_browser import check_accessibility, chromium, navigate, new_page
 
 pytestmark = pytest.mark.browser
 LANGS = ["ja", "en", "ja-easy"]
@@ -51,7 +51,7 @@ def test_every_state_is_accessible(mirror_server, browser, lang, width):
         page.goto(f"/?lang={lang}")
         page.locator("#programme").check()
         page.locator("#receipt_number").fill(number)
-        page.locator("button[type=submit]").click()
+        navigate(page, page.locator("button[type=submit]"))
         check_accessibility(page, f"{tag}-{state}")
 
 
