@@ -8,13 +8,16 @@ NODE_DIR := tests/browser
 .PHONY: demo test install system-deps lint bench-intranet bench-snapshot clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
-# Chromium (and Japanese fonts for its screenshots), npm for axe-core.
+# Chromium (and Japanese fonts for its screenshots), npm for axe-core, and nginx and
+# nftables whose checkers test the shipped configuration.
 system-deps:
 	@need=(); \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
 	command -v chromium >/dev/null 2>&1 || need+=(chromium); \
 	command -v npm >/dev/null 2>&1 || need+=(npm); \
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
+	[ -x /usr/sbin/nginx ] || need+=(nginx); \
+	[ -x /usr/sbin/nft ] || need+=(nftables); \
 	fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  echo "installing: $${need[*]}"; \
