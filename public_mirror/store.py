@@ -74,9 +74,5 @@ class ActiveSnapshot:
         self._identity = identity
 
 
-def created_at(snapshot: VerifiedSnapshot) -> datetime:
-    return parse_time(snapshot.header["created_at"])
-
-
 def is_expired(snapshot: VerifiedSnapshot, now: datetime | None = None) -> bool:
     return parse_time(snapshot.header["expires_at"]) <= (now or datetime.now(UTC))

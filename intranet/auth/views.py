@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
+from intranet.audit import writer
 from intranet.auth import services
 from intranet.i18n import LOCALES
 
@@ -61,8 +62,6 @@ def login(request):
 @view_config(route_name="logout", request_method="POST")
 def logout(request):
     if request.identity is not None:
-        from intranet.audit import writer
-
         writer.append(request.dbsession, request.actor, "logout", f"user:{request.identity.id}")
     forget(request)
     return HTTPSeeOther(location=request.route_url("login"))
