@@ -149,3 +149,15 @@ def test_theme_carries_the_configured_colours(public_host):
     public_host.publish()
     css = public_host.app(**{"site.colour_brand": "#1d4f2b"}).get("/theme.css")
     assert "#1d4f2b" in css.text and css.content_type == "text/css"
+
+
+def test_municipality_logo_and_notice_from_configuration(public_host):
+    logo = public_host.root / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    public_host.publish()
+    app = public_host.app(**{"site.logo": str(logo), "site.notice": "12月28日から1月3日は更新しません。"})
+    page = app.get("/")
+    assert 'class="logo"' in page.text and 'alt="テスト市"' in page.text
+    assert "12月28日から1月3日は更新しません。" in page.text
+    image = app.get("/logo")
+    assert image.content_type == "image/png" and image.body.startswith(b"\x89PNG")
