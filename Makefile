@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test install system-deps lint bench-intranet bench-snapshot clean
+.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, and nginx and
@@ -65,6 +65,10 @@ demo: install var/session-secret var/keys/sign.key
 test: system-deps install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The two-host end-to-end test alone (network namespaces; needs root). `make test` runs it too.
+e2e: system-deps install
+	$(BIN)/python -m pytest tests/e2e -v
 
 lint:
 	$(BIN)/ruff check .

@@ -33,8 +33,10 @@ def postgres_bindir() -> Path | None:
 
 
 class PostgresCluster:
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, prefix=(), listen="127.0.0.1"):
         self.bindir = bindir
+        # e.g. ("ip", "netns", "exec", NAME): the server then lives in that namespace.
+        self.prefix, self.listen = list(prefix), listen
         self.root = Path(tempfile.mkdtemp(prefix="shinsei-pg-"))
         self.port = free_port()
         self.data = self.root / "data"
@@ -49,12 +51,12 @@ class PostgresCluster:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.run_as:
             command = ["runuser", "-u", self.run_as, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, cwd=self.root)
+        subprocess.run([*self.prefix, *command], check=True, capture_output=True, cwd=self.root)
 
     def start(self):
         self._run("initdb", "-D", str(self.data), "-U", "shinsei", "--auth=trust",
                   "-E", "UTF8", "--locale=C")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses='{self.listen}' "
                    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
                    "-c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
@@ -68,12 +70,15 @@ class PostgresCluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database="postgres"):
+        if not self.listen:  # unix socket only: reachable from any network namespace
+            return f"postgresql+psycopg://shinsei@/{database}?host={self.root}&port={self.port}"
         return f"postgresql+psycopg://shinsei@127.0.0.1:{self.port}/{database}"
 
     def admin(self, sql):
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=shinsei dbname=postgres",
+        host = self.root if not self.listen else "127.0.0.1"
+        with psycopg.connect(f"host={host} port={self.port} user=shinsei dbname=postgres",
                              autocommit=True) as conn:
             conn.execute(sql)
 

@@ -25,7 +25,7 @@ CHROOT_PARENT = Path("/var/lib/shinsei-test-sshd")
 
 CONFIG = """\
 Port {port}
-ListenAddress 127.0.0.1
+ListenAddress {address}
 HostKey {root}/host_ed25519_key
 PidFile {root}/sshd.pid
 AuthorizedKeysFile {root}/authorized_keys/%u
@@ -64,13 +64,14 @@ def ensure_upload_user():
 
 
 class Sshd:
-    def __init__(self):
+    def __init__(self, address="127.0.0.1", port=None, prefix=()):
+        self.address, self.prefix = address, list(prefix)
         CHROOT_PARENT.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.root = Path(tempfile.mkdtemp(prefix="sshd-", dir=CHROOT_PARENT))
         self.root.chmod(0o755)
         self.chroot = self.root / "chroot"
         self.inbox = self.chroot / "inbox"
-        self.port = free_port()
+        self.port = port or free_port()
         self.process = None
 
     def start(self):
@@ -88,10 +89,10 @@ class Sshd:
         shutil.copy(self.root / "client_key.pub", self.root / "authorized_keys" / UPLOAD_USER)
         config = self.root / "sshd_config"
         config.write_text(CONFIG.format(port=self.port, root=self.root, user=UPLOAD_USER,
-                                        chroot=self.chroot))
+                                        chroot=self.chroot, address=self.address))
         subprocess.run([SSHD, "-t", "-f", str(config)], check=True)
         self.log = (self.root / "sshd.log").open("w")
-        self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+        self.process = subprocess.Popen([*self.prefix, SSHD, "-D", "-e", "-f", str(config)],
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self._wait()
         return self
@@ -101,11 +102,16 @@ class Sshd:
 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+            if self.prefix:  # in another namespace: wait for its log line instead
+                if "Server listening" in (self.root / "sshd.log").read_text():
+                    return
+            else:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
         raise RuntimeError(f"sshd did not start: {(self.root / 'sshd.log').read_text()}")
 
     @property
@@ -115,7 +121,8 @@ class Sshd:
     def known_hosts(self, path: Path, key=None) -> Path:
         """A pinned known_hosts file for this server (or claiming ``key`` for it)."""
         key = key or self.host_key
-        path.write_text(f"[127.0.0.1]:{self.port} {key.get_name()} {key.get_base64()}\n")
+        host = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
+        path.write_text(f"{host} {key.get_name()} {key.get_base64()}\n")
         return path
 
     def stop(self):
