@@ -27,7 +27,7 @@ def main(argv=None):
     settings = settings_loader.load(get_appsettings(args.config), web=False)
     engine = get_engine(settings)
     context = CommandContext(engine, get_session_factory(engine),
-                             writer.Actor(name=f"cli:{getpass.getuser()}", role="cli"))
+                             writer.Actor(name=f"cli:{getpass.getuser()}", role="cli"), settings)
     try:
         return args.command(context, args) or 0
     except users.AccountError as refused:
@@ -39,8 +39,9 @@ def main(argv=None):
 
 
 class CommandContext:
-    def __init__(self, engine, session_factory, actor):
+    def __init__(self, engine, session_factory, actor, settings):
         self.engine, self.session_factory, self.actor = engine, session_factory, actor
+        self.settings = settings
 
     @contextmanager
     def dbsession(self):
@@ -86,6 +87,16 @@ def audit_verify(ctx, args):
     print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
           f"({verdict.count} records before it are intact)", file=sys.stderr)
     return 1
+
+
+def audit_prune(ctx, args):
+    """Archive and remove audit records older than the retention (audit.retention_days)."""
+    from intranet.audit.retention import prune
+
+    with ctx.dbsession() as dbsession:
+        count = prune(dbsession, ctx.actor, args.days or ctx.settings["audit.retention_days"],
+                      args.archive)
+    print(f"archived {count} records to {args.archive}" if count else "nothing to archive")
 
 
 def demo(ctx, args):
@@ -210,6 +221,10 @@ def _parser():
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(required=True)
     audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken "
                      "record").set_defaults(command=audit_verify)
+    prune_cmd = audit.add_parser("prune", help="archive records older than the retention")
+    prune_cmd.add_argument("--archive", type=Path, required=True, help="JSON lines file to write")
+    prune_cmd.add_argument("--days", type=int, help="default: audit.retention_days")
+    prune_cmd.set_defaults(command=audit_prune)
 
     load = commands.add_parser("import", help="import an applicant list or a status file (CSV)")
     load.add_argument("file", type=Path)

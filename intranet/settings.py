@@ -24,6 +24,8 @@ DEFAULTS = {
     # A second person (a supervisor) approves each publication before it goes.
     "publication.four_eyes": "true",
     "imports.max_bytes": str(50 * 1024 * 1024),
+    # How long audit records stay in the database before `audit prune` archives them.
+    "audit.retention_days": str(5 * 366),
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
     "jinja2.autoescape": "true",
@@ -38,7 +40,7 @@ ENVIRONMENT = {
 }
 
 INT_SETTINGS = (
-    "imports.max_bytes",
+    "imports.max_bytes", "audit.retention_days",
     "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
     "login.lockout_minutes", "bulk.max_numbers", "list.page_size",
 )

@@ -49,9 +49,14 @@ class ChainVerdict:
     reason: str = ""
 
 
-def verify_chain(records, head_seq: int, head_hash: str) -> ChainVerdict:
-    """Check every link; name the first record that breaks the chain and why."""
-    expected_seq, prev = 1, GENESIS_HASH
+def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
+                 base_hash: str = GENESIS_HASH) -> ChainVerdict:
+    """Check every link; name the first record that breaks the chain and why.
+
+    ``base_seq``/``base_hash``: where the chain starts when older records were archived
+    and removed by retention (the anchor kept in the head row and in the audit itself).
+    """
+    expected_seq, prev = base_seq + 1, base_hash
     for record in records:
         if record.seq != expected_seq:
             return _broken(expected_seq - 1, expected_seq, f"record {expected_seq} is missing")
@@ -61,9 +66,10 @@ def verify_chain(records, head_seq: int, head_hash: str) -> ChainVerdict:
             return _broken(expected_seq - 1, record.seq, "contents do not match its hash")
         prev = record.hash
         expected_seq += 1
-    count = expected_seq - 1
-    if head_seq != count or head_hash != prev:
-        return _broken(count, count + 1, f"chain head says {head_seq} records, found {count}")
+    count = expected_seq - 1 - base_seq
+    if head_seq != expected_seq - 1 or head_hash != prev:
+        return _broken(count, expected_seq,
+                       f"chain head says it ends at {head_seq}, found {expected_seq - 1}")
     return ChainVerdict(ok=True, count=count, head_hash=prev)
 
 

@@ -27,10 +27,17 @@ class AuditRecord(Base):
 
 
 class AuditHead(Base):
-    """The chain's single head row: writers lock it, so the chain has one writer at a time."""
+    """The chain's single head row: writers lock it, so the chain has one writer at a time.
+
+    ``base_seq``/``base_hash`` name the last record removed by retention: the chain in the
+    table starts right after it (0 and the genesis hash until anything is pruned).
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
+    base_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    base_hash: Mapped[str] = mapped_column(String(64), default="0" * 64,
+                                           server_default="0" * 64)

@@ -17,7 +17,9 @@ def verify(dbsession) -> ChainVerdict:
         select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=2000)
     )
     try:
-        return verify_chain(result.scalars(), head.seq if head else 0, head.hash if head else "")
+        if head is None:
+            return verify_chain(result.scalars(), 0, "")
+        return verify_chain(result.scalars(), head.seq, head.hash, head.base_seq, head.base_hash)
     finally:
         # A broken chain stops early; the cursor must not outlive the check.
         result.close()

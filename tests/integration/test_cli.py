@@ -114,3 +114,38 @@ def test_import_dry_run_then_import(cli, db_url, tmp_path, session_factory):
     bad.write_bytes(b"\x00\x01binary")
     refused = cli("import", str(bad), "--programme", "p2020")
     assert refused.returncode == 1 and "バイナリ" in refused.stderr
+
+
+def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engine, tmp_path):
+    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+        stdin="a long enough password\n")
+    with engine.begin() as conn:   # the first two records are from six years ago
+        conn.execute(text("UPDATE audit_records SET at = '2020-01-01 09:00:00' WHERE seq <= 2"))
+    # Editing the timestamps broke those records' hashes: re-chaining them is what the
+    # archive must carry, so rebuild them as if they had been written then.
+    from sqlalchemy import select
+
+    from intranet.audit.chain import record_hash
+    from intranet.db import get_session_factory
+
+    with get_session_factory(engine)() as s, s.begin():
+        from intranet.audit.models import AuditHead, AuditRecord
+
+        previous = "0" * 64
+        for record in s.scalars(select(AuditRecord).order_by(AuditRecord.seq)):
+            record.prev_hash = previous
+            record.hash = record_hash(record)
+            previous = record.hash
+        head = s.get(AuditHead, 1)
+        head.hash = previous
+    assert cli("audit", "verify").returncode == 0
+    archive = tmp_path / "audit-2020.jsonl"
+    pruned = cli("audit", "prune", "--archive", str(archive), "--days", "365")
+    assert pruned.returncode == 0 and "archived 2 records" in pruned.stdout
+    assert len(archive.read_text().splitlines()) == 2
+    ok = cli("audit", "verify")
+    assert ok.returncode == 0, ok.stderr
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_records WHERE seq = 3"))
+    broken = cli("audit", "verify")
+    assert broken.returncode == 1 and "record 3 is missing" in broken.stderr

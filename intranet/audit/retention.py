@@ -1,0 +1,56 @@
+"""Retention: records older than ``audit.retention_days`` leave the database for an archive
+file, and the chain stays checkable.
+
+The archive is JSON lines, one record each with its hashes, so it can be checked on its
+own. The last archived record's seq and hash become the chain's anchor (in the head row),
+and an ``audit.prune`` record in the chain names the anchor and the archive's SHA-256.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from intranet.audit import writer
+from intranet.audit.chain import format_time
+from intranet.audit.models import AuditHead, AuditRecord
+
+
+def prune(dbsession, actor, retention_days: int, archive: Path) -> int:
+    """Archive and remove every record older than the retention; return how many."""
+    cutoff = writer.utcnow() - timedelta(days=retention_days)
+    head = dbsession.execute(select(AuditHead).where(AuditHead.id == 1)
+                             .with_for_update()).scalar_one()
+    old = dbsession.execute(select(AuditRecord).where(AuditRecord.at < cutoff)
+                            .order_by(AuditRecord.seq)).scalars().all()
+    # Only an unbroken run from the start of the chain can be cut off.
+    expected, kept = head.base_seq + 1, []
+    for record in old:
+        if record.seq != expected:
+            break
+        kept.append(record)
+        expected += 1
+    if not kept:
+        return 0
+    lines = "".join(json.dumps(_as_dict(r), ensure_ascii=False, sort_keys=True) + "\n"
+                    for r in kept)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_text(lines, encoding="utf-8")
+    last = kept[-1]
+    dbsession.execute(delete(AuditRecord).where(AuditRecord.seq <= last.seq))
+    head.base_seq, head.base_hash = last.seq, last.hash
+    dbsession.flush()
+    writer.append(dbsession, actor, "audit.prune", f"audit:1-{last.seq}",
+                  records=len(kept), through_seq=last.seq, anchor_hash=last.hash,
+                  archive=archive.name,
+                  archive_sha256=hashlib.sha256(lines.encode("utf-8")).hexdigest())
+    return len(kept)
+
+
+def _as_dict(record):
+    return {"seq": record.seq, "at": format_time(record.at), "actor": record.actor,
+            "actor_role": record.actor_role, "os_user": record.os_user, "host": record.host,
+            "action": record.action, "target": record.target, "details": record.details,
+            "prev_hash": record.prev_hash, "hash": record.hash}
