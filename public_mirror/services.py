@@ -12,7 +12,7 @@ def includeme(config):
     settings = config.get_settings()
     paths = settings["mirror.paths"]
     registry = config.registry
-    registry["active_snapshot"] = ActiveSnapshot(paths.active, settings["mirror.policy"])
+    registry["active_snapshot"] = ActiveSnapshot(paths.active, settings["mirror.trust"])
     registry["rate_limiter"] = RateLimiter(settings["mirror.rate_limit"],
                                            settings["mirror.rate_window"])
     registry["usage"] = UsageCounter(paths.usage)

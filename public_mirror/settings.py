@@ -8,6 +8,7 @@ from pathlib import Path
 from pyramid.settings import asbool, aslist
 
 from public_mirror.contrast import require_contrast
+from transfer.errors import KeyFileError
 from transfer.keys import load_lookup_key, load_public_key
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
 
@@ -31,6 +32,30 @@ DEFAULTS = {
 
 class MirrorSettingsError(RuntimeError):
     pass
+
+
+def trusted_key_files(entries: list[str]) -> list[Path]:
+    """Each entry is a public key file, or a directory whose *.pub files are all trusted."""
+    files = []
+    for entry in map(Path, entries):
+        files += sorted(entry.glob("*.pub")) if entry.is_dir() else [entry]
+    if not files:
+        raise KeyFileError("mirror.trusted_keys names no public key")
+    return files
+
+
+def _trust_source(settings):
+    """A callable that reads the trusted keys again: a key dropped into (or removed from)
+    a trusted directory takes effect with the next snapshot, without a restart."""
+    entries = aslist(settings["mirror.trusted_keys"])
+    origin = Origin.parse(settings["mirror.origin"])
+    threshold, max_size = int(settings["mirror.threshold"]), int(settings["mirror.max_snapshot_bytes"])
+
+    def policy() -> TrustPolicy:
+        return TrustPolicy(keys=[load_public_key(p) for p in trusted_key_files(entries)],
+                           origin=origin, threshold=threshold, max_size=max_size)
+
+    return policy
 
 
 @dataclass(frozen=True)
@@ -67,12 +92,8 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.paths"] = MirrorPaths(Path(merged["mirror.inbox"]),
                                          Path(merged["mirror.quarantine"]),
                                          Path(merged["mirror.state"]))
-    merged["mirror.policy"] = TrustPolicy(
-        keys=[load_public_key(Path(p)) for p in aslist(merged["mirror.trusted_keys"])],
-        origin=Origin.parse(merged["mirror.origin"]),
-        threshold=int(merged["mirror.threshold"]),
-        max_size=int(merged["mirror.max_snapshot_bytes"]),
-    )
+    merged["mirror.trust"] = _trust_source(merged)
+    merged["mirror.policy"] = merged["mirror.trust"]()
     merged["mirror.lookup_secret"] = load_lookup_key(Path(merged["mirror.lookup_key"]))
     merged["mirror.maintenance"] = asbool(merged["mirror.maintenance"])
     merged["mirror.rate_limit"] = int(merged["mirror.rate_limit"])

@@ -11,9 +11,9 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from transfer.errors import SnapshotError
+from transfer.errors import KeyFileError, SnapshotError
 from transfer.snapshot import parse_time
-from transfer.verify import TrustPolicy, VerifiedSnapshot, verify_snapshot
+from transfer.verify import VerifiedSnapshot, verify_snapshot
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -44,9 +44,10 @@ def write_last_sequence(path: Path, sequence: int) -> None:
 class ActiveSnapshot:
     """The snapshot this worker answers from, reloaded when the active file changes."""
 
-    def __init__(self, path: Path, policy: TrustPolicy):
+    def __init__(self, path: Path, trust):
+        """``trust``: a TrustPolicy, or a callable returning the current one."""
         self.path = path
-        self.policy = policy
+        self.trust = trust if callable(trust) else (lambda: trust)
         self._lock = threading.Lock()
         self._identity = None
         self._snapshot: VerifiedSnapshot | None = None
@@ -68,8 +69,8 @@ class ActiveSnapshot:
             data = self.path.read_bytes()
             # Accepted already by the receiver; verified again because this file is what
             # residents will be told. Expiry is judged per request, not here.
-            self._snapshot = verify_snapshot(data, self.policy, last_sequence=None, now=None)
-        except (OSError, SnapshotError):
+            self._snapshot = verify_snapshot(data, self.trust(), last_sequence=None, now=None)
+        except (OSError, SnapshotError, KeyFileError):
             self._snapshot = None
         self._identity = identity
 

@@ -94,3 +94,26 @@ def test_running_workers_pick_up_a_new_snapshot_without_restart(public_host):
     first = app.get("/healthz").json["sequence"]
     public_host.publish()
     assert app.get("/healthz").json["sequence"] == first + 1
+
+
+def test_a_key_dropped_into_the_trusted_directory_works_without_a_restart(public_host):
+    import shutil
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    trusted = public_host.root / "trusted"
+    trusted.mkdir()
+    shutil.copy(public_host.root / "keys" / "sign.key.pub", trusted / "old.pub")
+    public_host.settings["mirror.trusted_keys"] = str(trusted)
+    public_host.publish()
+    app = public_host.app()
+    first = app.get("/healthz").json["sequence"]
+    new_key = SigningKey(Ed25519PrivateKey.generate())
+    from cryptography.hazmat.primitives import serialization
+
+    (trusted / "new.pub").write_bytes(new_key.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (trusted / "old.pub").unlink()
+    assert public_host.publish(key=new_key)[0].accepted
+    assert app.get("/healthz").json["sequence"] == first + 1   # the running app took it
+    assert not public_host.publish()[0].accepted               # the retired key is refused
