@@ -5,15 +5,19 @@ exported name like ``=HYPERLINK(...)`` would then phone home. Such cells get a l
 apostrophe, which Excel shows as plain text.
 """
 
+import codecs
 import csv
 import io
 from urllib.parse import quote
 
+import transaction
 from pyramid.response import Response
+
+from intranet.db import get_tm_session
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-ENCODINGS = {"utf-8": "utf-8-sig", "cp932": "cp932"}
+ENCODINGS = ("utf-8", "cp932")
 
 
 def neutralise(value) -> str:
@@ -23,22 +27,20 @@ def neutralise(value) -> str:
 
 def csv_lines(header, rows, encoding="utf-8"):
     """Yield encoded CSV bytes, one chunk per row; the BOM (UTF-8) comes with the header."""
-    codec = ENCODINGS[encoding]
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unsupported export encoding {encoding!r}")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
-    def encode_row(row, first=False):
+    def encode_row(row):
         writer.writerow([neutralise(v) for v in row])
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        data = text.encode(codec, errors="replace")
-        # utf-8-sig writes a BOM on every encode(); keep only the file's first one.
-        if codec == "utf-8-sig" and not first:
-            data = data[3:]
-        return data
+        return text.encode(encoding, errors="replace")
 
-    yield encode_row(header, first=True)
+    # Excel needs the BOM to read UTF-8; it belongs once, at the start of the file.
+    yield (codecs.BOM_UTF8 if encoding == "utf-8" else b"") + encode_row(header)
     for row in rows:
         yield encode_row(row)
 
@@ -51,3 +53,19 @@ def csv_response(filename, chunks, encoding="utf-8"):
     )
     response.app_iter = chunks
     return response
+
+
+def streamed_rows(request, query, to_row, scalars=True):
+    """Rows read in batches by a session of their own: the response streams after the
+    request's transaction has ended, and memory stays flat however many rows there are."""
+    factory = request.registry["dbsession_factory"]
+
+    def generate():
+        manager = transaction.TransactionManager(explicit=True)
+        with manager:
+            dbsession = get_tm_session(factory, manager)
+            result = dbsession.execute(query.execution_options(yield_per=2000))
+            for item in (result.scalars() if scalars else result):
+                yield to_row(item)
+
+    return generate()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from public_mirror import activation_log
 from public_mirror.settings import MirrorPaths
-from public_mirror.store import read_last_sequence, write_atomically, write_last_sequence
+from public_mirror.store import read_last_sequence, write_last_sequence
 from transfer.errors import SnapshotError, SnapshotTooLarge
+from transfer.transports import write_atomically
 from transfer.verify import TrustPolicy, check_size, verify_snapshot
 
 
@@ -52,9 +53,9 @@ def _receive(path: Path, paths: MirrorPaths, policy: TrustPolicy, now: datetime)
                                    now=now)
     except SnapshotError as refused:
         reason = f"{type(refused).__name__}: {refused}"
-        _quarantine(path, paths, reason)
+        size = _quarantine(path, paths, reason)
         activation_log.append(paths.activation_log, "rejected", file=path.name, reason=reason,
-                              size=_size(path, paths))
+                              size=size)
         return Outcome(path.name, False, reason)
     write_last_sequence(paths.last_sequence, snapshot.sequence)
     write_atomically(paths.active, data)
@@ -77,13 +78,10 @@ def _read_capped(path: Path, policy: TrustPolicy) -> bytes:
     return data
 
 
-def _quarantine(path: Path, paths: MirrorPaths, reason: str) -> None:
+def _quarantine(path: Path, paths: MirrorPaths, reason: str) -> int:
+    """Move the refused file aside with its reason; return its size for the log."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = paths.quarantine / f"{stamp}-{path.name}"
     os.replace(path, target)
     target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
-
-
-def _size(path: Path, paths: MirrorPaths) -> int | None:
-    found = sorted(paths.quarantine.glob(f"*-{path.name}"))
-    return found[-1].stat().st_size if found else None
+    return target.stat().st_size

@@ -6,28 +6,14 @@ file's identity (inode, mtime) and swaps its in-memory snapshot; a request that 
 holds the old one finishes with it.
 """
 
-import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from transfer.errors import KeyFileError, SnapshotError
 from transfer.snapshot import parse_time
+from transfer.transports import write_atomically
 from transfer.verify import VerifiedSnapshot, verify_snapshot
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
 
 
 def read_last_sequence(path: Path) -> int | None:

@@ -15,6 +15,7 @@ from transfer.keys import (
 )
 from transfer.snapshot import ENTRY_SIZE, parse
 from transfer.table import SnapshotTable
+from transfer.transports import write_atomically
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy, check_size, verify_snapshot
 
 
@@ -56,7 +57,7 @@ def build(args):
                                 lookup_secret=load_lookup_key(args.lookup_key), origin=origin,
                                 sequence=sequence, now=now,
                                 valid_for=timedelta(hours=args.valid_hours))
-    _write_atomically(args.out, result.data)
+    write_atomically(args.out, result.data)
     header = result.header
     print(f"wrote {args.out}: sequence {header['sequence']}, {header['entry_count']} entries, "
           f"{len(result.data)} bytes, sha256 {header['body_sha256'][:16]}…, "
@@ -113,12 +114,6 @@ def inspect(args):
     print("entries per status (unverified file):")
     for index, status in enumerate(statuses):
         print(f"  {status.get('code', '?'):24} {counts.get(index, 0):>10,}")
-
-
-def _write_atomically(path: Path, data: bytes):
-    temporary = path.with_name(f".{path.name}.part")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def _public_path(private_path: Path) -> Path:

@@ -23,10 +23,5 @@ def open_database(config_uri: str):
 @contextmanager
 def open_session(config_uri: str):
     """A read session on the intranet database named by the ini, and its settings."""
-    settings = settings_loader.load(get_appsettings(config_uri), web=False)
-    engine = get_engine(settings)
-    try:
-        with transaction.manager:
-            yield get_tm_session(get_session_factory(engine), transaction.manager), settings
-    finally:
-        engine.dispose()
+    with open_database(config_uri) as (session_factory, settings), transaction.manager:
+        yield get_tm_session(session_factory, transaction.manager), settings

@@ -32,6 +32,27 @@ def temporary_name(filename: str) -> str:
     return f".{filename}.part"
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write under a temporary dot-name, fsync, rename into place, fsync the directory:
+    readers see the old file or the whole new one, even after a power cut."""
+    path = Path(path)
+    temporary = path.with_name(temporary_name(path.name))
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
 class OutboxDestination:
     """A directory a data diode, an approved gateway or removable media carries onward."""
 
@@ -40,17 +61,11 @@ class OutboxDestination:
         self.name = f"outbox:{self.directory}"
 
     def deliver(self, filename: str, data: bytes) -> Delivery:
-        temporary = self.directory / temporary_name(filename)
         try:
             for leftover in self.directory.glob(".*.part"):
                 leftover.unlink()  # an interrupted earlier run
-            with temporary.open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.directory / filename)
+            write_atomically(self.directory / filename, data)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
             return Delivery(self.name, False, f"{type(error).__name__}: {error.strerror or error}")
         return Delivery(self.name, True)
 

@@ -4,7 +4,7 @@ from pyramid.view import view_config
 
 from intranet.audit import services
 from intranet.audit.models import AuditRecord
-from intranet.exports import csv_lines, csv_response
+from intranet.exports import csv_lines, csv_response, streamed_rows
 from intranet.web import local_time
 
 PAGE_SIZE = 100
@@ -33,9 +33,10 @@ def audit_list(request):
 
 @view_config(route_name="audit_csv", permission="audit.view")
 def audit_csv(request):
-    audit_filter = services.AuditFilter.from_params(request.GET)
-    records = request.dbsession.execute(
-        audit_filter.query().order_by(AuditRecord.seq)).scalars().all()
-    rows = ([r.seq, local_time(r.at, "en"), r.actor, r.actor_role, r.os_user, r.host, r.action,
-             r.target, r.details, r.prev_hash, r.hash] for r in records)
-    return csv_response("audit.csv", csv_lines(CSV_HEADER, rows))
+    query = services.AuditFilter.from_params(request.GET).query().order_by(AuditRecord.seq)
+
+    def row(r):
+        return [r.seq, local_time(r.at, "en"), r.actor, r.actor_role, r.os_user, r.host,
+                r.action, r.target, r.details, r.prev_hash, r.hash]
+
+    return csv_response("audit.csv", csv_lines(CSV_HEADER, streamed_rows(request, query, row)))

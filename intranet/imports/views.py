@@ -5,14 +5,12 @@ import re
 import tempfile
 from pathlib import Path
 
-import transaction
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.applications import search
 from intranet.applications.models import Application, StatusChange
-from intranet.db import get_tm_session
-from intranet.exports import csv_lines, csv_response
+from intranet.exports import csv_lines, csv_response, streamed_rows
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.plan import plan_import
@@ -108,7 +106,7 @@ def export_applications(request):
                 a.paid_on, a.deficiency_reason, a.notes, local_time(a.updated_at, "en")]
 
     return csv_response("applications.csv", csv_lines(
-        EXPORT_HEADER, _streamed(request, query, row), encoding), encoding)
+        EXPORT_HEADER, streamed_rows(request, query, row), encoding), encoding)
 
 
 @view_config(route_name="export_history", permission="applications.view")
@@ -127,22 +125,5 @@ def export_history(request):
 
     header = ["受付番号", "日時", "変更前", "変更後", "方法", "職員", "理由", "振込予定日", "振込日"]
     return csv_response("history.csv", csv_lines(
-        header, _streamed(request, query, row, scalars=False), encoding), encoding)
-
-
-def _streamed(request, query, to_row, scalars=True):
-    """Rows read in batches by a session of their own: the response streams after the
-    request's transaction has ended, and memory stays flat however many rows there are."""
-    factory = request.registry["dbsession_factory"]
-
-    def generate():
-        manager = transaction.TransactionManager(explicit=True)
-        with manager:
-            dbsession = get_tm_session(factory, manager)
-            result = dbsession.execute(query.execution_options(yield_per=2000))
-            for item in (result.scalars() if scalars else result):
-                yield to_row(item)
-
-    return generate()
-
+        header, streamed_rows(request, query, row, scalars=False), encoding), encoding)
 
