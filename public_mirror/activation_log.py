@@ -67,3 +67,22 @@ def verify_log(path: Path) -> tuple[bool, int, str]:
             return False, expected - 1, f"record {expected} was altered"
         previous, expected = record["hash"], expected + 1
     return True, expected - 1, ""
+
+
+def last_refusal(path: Path, tail: int = 256 * 1024) -> dict | None:
+    """The latest "rejected" record (when, which file, why), read from the log's tail only."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail))
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("outcome") == "rejected":
+            return {"at": record.get("at"), "file": record.get("file"),
+                    "reason": record.get("reason")}
+    return None

@@ -19,7 +19,7 @@ class UsageCounter:
         self.directory = directory
         self.flush_every = flush_every
         self._counts: dict[str, Counter] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the SIGTERM flush
         self._last_flush = time.monotonic()
 
     def count(self, found: bool, status_code: str | None = None, day: date | None = None):

@@ -1,88 +1,81 @@
-"""The residents' pages: the form, the answer, and the honest "not now" pages."""
+"""The residents' pages: thin shells that turn a ``resident.Reply`` into HTML."""
 
+import logging
+import traceback
 
-from pyramid.view import view_config
+from pyramid.httpexceptions import HTTPException
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config, view_config
 
-from public_mirror import lookup
-from public_mirror.fastpath import DECISION
-from public_mirror.store import is_expired
+from public_mirror.pages import Page
+
+log = logging.getLogger(__name__)
 
 
 def includeme(config):
     config.add_route("form", "/")
     config.add_route("lookup", "/lookup")
+    config.add_route("busy", "/busy")
     config.add_route("api_lookup", "/api/v1/lookup")
     config.add_route("openapi", "/api/v1/openapi.json")
     config.add_route("healthz", "/healthz")
 
 
-def unavailable(request):
-    """(template, HTTP status) when no answer may be given now, else None."""
-    if request.registry.settings["mirror.maintenance"]:
-        return "maintenance", 503
-    snapshot = request.snapshot
-    if snapshot is None or is_expired(snapshot):
-        # Never show statuses that may no longer be true as if they were current.
-        return "updating", 503
-    return None
+def as_response(page: Page) -> Response:
+    return Response(body=page.body, status=page.status_line, headerlist=page.headers())
 
 
-def page(request, template, status=200, **values):
-    request.response.status = status
-    request.override_renderer = f"public_mirror:templates/{template}.jinja2"
-    return values
+def query_language(request) -> str:
+    try:
+        return request.services.desk.language(request.GET.get("lang"))
+    except (UnicodeDecodeError, ValueError):
+        return "ja"   # a query string that is not even text: the default language
 
 
-def form_values(request, reading=None, params=None):
-    snapshot = request.snapshot
-    today = lookup.today_in_japan()
-    return {
-        "programmes": lookup.programmes(snapshot),
-        "open": {p["code"]: lookup.is_open(p, today) for p in lookup.programmes(snapshot)},
-        "errors": {k: request.translate(v) for k, v in (reading.errors if reading else {}).items()},
-        "params": params or {},
-        "as_of": lookup.as_of(snapshot),
-    }
-
-
-@view_config(route_name="form", request_method="GET", renderer="public_mirror:templates/form.jinja2")
+@view_config(route_name="form", request_method="GET")
 def form(request):
-    closed = unavailable(request)
+    services, lang = request.services, query_language(request)
+    closed = services.desk.closed_reply(lang)
     if closed:
-        return page(request, *closed)
-    return form_values(request)
+        return as_response(services.pages.reply(closed))
+    return as_response(services.pages.form(services.snapshots.current(), lang))
 
 
-@view_config(route_name="lookup", request_method="POST", renderer="public_mirror:templates/form.jinja2")
+@view_config(route_name="lookup", request_method="POST")
 def lookup_view(request):
-    closed = unavailable(request)
-    if closed:
-        return page(request, *closed)
-    # The fast path may have judged the rate limit and answered already (public_mirror.fastpath).
-    allowed, retry_after = request.environ.get(DECISION) or \
-        request.registry["rate_limiter"].allow(request.client_address)
-    if not allowed:
-        request.response.headers["Retry-After"] = str(retry_after)
-        return page(request, "too_many", 429, retry_minutes=max(1, (retry_after + 59) // 60))
-    snapshot = request.snapshot
-    if "shinsei.answer" in request.environ:
-        question, result = request.environ["shinsei.answer"]
-        return _answer_page(request, snapshot, question, result)
-    reading = lookup.read_question(request.POST, snapshot)
-    # The typed number is never echoed back: the page must not differ between a number
-    # that does not exist and a wrong birth date, and it keeps the number off screens.
-    params = {"programme": request.POST.get("programme", "")}
-    if reading.question is None:
-        return page(request, "form", 400, **form_values(request, reading, params))
-    if not lookup.is_open(reading.question.programme, lookup.today_in_japan()):
-        return page(request, "closed", 200, programme=reading.question.programme)
-    result = lookup.answer(snapshot, request.registry.settings["mirror.lookup_secret"],
-                           reading.question)
-    request.registry["usage"].count(result.found, result.status and result.status["code"])
-    return _answer_page(request, snapshot, reading.question, result)
+    """The form's answer (the fast path in front answers most of these the same way)."""
+    try:
+        params = request.POST
+        params.items()   # a body WebOb cannot read fails here, not in the middle of the flow
+    except (UnicodeDecodeError, ValueError):
+        params = None
+    reply = request.services.desk.ask(params, request.client_address)
+    return as_response(request.services.pages.reply(reply))
 
 
-def _answer_page(request, snapshot, question, result):
-    template = "answer" if result.found else "not_found"
-    return page(request, template, 200, answer=result, programme=question.programme,
-                as_of=lookup.as_of(snapshot))
+@view_config(route_name="busy", request_method="GET")
+def busy(request):
+    """The page nginx shows when its own flood limit trips (error_page 429 in deploy/nginx)."""
+    page = request.services.pages.render("too_many", query_language(request), 429,
+                                         retry_minutes=1)
+    return as_response(page)
+
+
+@notfound_view_config()
+def not_found(request):
+    return as_response(request.services.pages.error(404, query_language(request)))
+
+
+@exception_view_config(HTTPException)
+def http_error(context, request):
+    status = context.code if context.code in (400, 404, 405, 413) else 400
+    return as_response(request.services.pages.error(status, query_language(request)))
+
+
+@exception_view_config(Exception)
+def failure(context, request):
+    # Where it failed, but not the exception's text, the body or the query: any of them
+    # may hold a receipt number.
+    log.error("unexpected %s on %s %s\n%s", type(context).__name__, request.method,
+              request.path_info, "".join(traceback.format_tb(context.__traceback__)))
+    return as_response(request.services.pages.error(500))

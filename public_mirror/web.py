@@ -1,13 +1,7 @@
-"""Page furniture: templates, static files, security headers, and no cookies at all."""
+"""Page furniture: static files, the theme and logo, security headers, and no cookies at all."""
 
 import mimetypes
 from pathlib import Path
-
-from jinja2 import pass_context
-from markupsafe import Markup
-from pyramid.events import BeforeRender
-
-from public_mirror.i18n import NATIVE_NAMES
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -36,17 +30,6 @@ def headers_tween_factory(handler, registry):
     return tween
 
 
-@pass_context
-def template_gettext(context, message, **mapping):
-    return context["request"].translate(message, **mapping)
-
-
-@pass_context
-def template_gettext_markup(context, message, **mapping):
-    """For catalogue strings that carry <ruby> furigana: the catalogues ship with the app."""
-    return Markup(context["request"].translate(message, **mapping))  # noqa: S704
-
-
 def when(moment, lang="ja") -> str:
     """The "as of" time in Japan time, as each language writes it."""
     if lang == "en":
@@ -63,7 +46,7 @@ def day(value, lang="ja") -> str:
 def theme_css(request):
     """The municipality's colours (contrast checked at start-up), as a stylesheet: the CSP
     allows no inline style."""
-    site = request.registry["site"]
+    site = request.services.pages.site
     response = request.response
     response.content_type = "text/css"
     response.text = (f":root {{ --brand: {site['colour_brand']}; "
@@ -80,20 +63,10 @@ def logo(request):
     return response
 
 
-def add_globals(event):
-    request = event.get("request")
-    if request is not None:
-        event["lang"] = request.locale_name
-        event["site"] = request.registry["site"]
-
-
 def includeme(config):
     settings = config.get_settings()
-    config.registry["site"] = {key[len("site."):]: value for key, value in settings.items()
-                               if key.startswith("site.")}
     config.add_tween("public_mirror.web.headers_tween_factory")
     config.add_static_view("static", "public_mirror:static", cache_max_age=86400)
-    config.add_subscriber(add_globals, BeforeRender)
 
     config.add_route("theme", "/theme.css")
     config.add_view(theme_css, route_name="theme", request_method="GET")
@@ -103,13 +76,3 @@ def includeme(config):
         config.registry["logo_type"] = mimetypes.guess_type(path.name)[0] or "image/png"
         config.add_route("logo", "/logo")
         config.add_view(logo, route_name="logo", request_method="GET")
-
-    def jinja_globals():
-        env = config.get_jinja2_environment()
-        env.globals["_"] = template_gettext
-        env.globals["_m"] = template_gettext_markup
-        env.globals["native_names"] = NATIVE_NAMES
-        env.filters["when"] = when
-        env.filters["day"] = day
-
-    config.action(None, jinja_globals, order=999)
