@@ -13,21 +13,9 @@ from pathlib import Path
 
 from transfer.errors import KeyFileError, SnapshotError
 from transfer.snapshot import parse_time
-from transfer.transports import write_atomically
 from transfer.verify import VerifiedSnapshot, verify_snapshot
 
 log = logging.getLogger(__name__)
-
-
-def read_last_sequence(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except FileNotFoundError:
-        return None
-
-
-def write_last_sequence(path: Path, sequence: int) -> None:
-    write_atomically(path, f"{sequence}\n".encode())
 
 
 class ActiveSnapshot:

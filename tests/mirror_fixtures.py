@@ -79,7 +79,7 @@ class PublicHost:
 
     def receive(self):
         loaded = load(dict(self.settings))
-        return receive_once(loaded["mirror.paths"], loaded["mirror.policy"])
+        return receive_once(loaded["mirror.paths"], loaded["mirror.trust"])
 
     def publish(self, **kw):
         self.drop(self.snapshot(**kw))
