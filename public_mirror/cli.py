@@ -36,8 +36,9 @@ def _limits(settings) -> receive.Limits:
 
 def receive_command(settings, args):
     paths, trust = settings["mirror.paths"], settings["mirror.trust"]
-    if args.watch:  # pragma: no cover - a loop for a systemd service
+    if args.watch:
         receive.watch(paths, trust, args.interval, _limits(settings))
+        return 0
     try:
         outcomes = receive.receive_once(paths, trust, limits=_limits(settings), wait=args.wait)
     except (ledger.StateError, ledger.ReceiverBusy, KeyFileError) as error:

@@ -10,6 +10,7 @@ import errno
 import hashlib
 import logging
 import os
+import signal
 import stat
 import sys
 import time
@@ -94,9 +95,11 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
 def watch(paths: MirrorPaths, trust, interval: float = 2.0,
           limits: Limits = Limits()) -> None:
     """Receive every ``interval`` seconds until stopped; the trust policy is read per file.
-    A problem that stops receiving is reported once, not every turn, until it changes."""
-    reported = None
-    while True:
+    A problem that stops receiving is reported once, not every turn, until it changes.
+    SIGTERM (systemctl stop) ends the loop between turns, never inside an activation."""
+    reported, stopping = None, []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    while not stopping:
         try:
             for outcome in receive_once(paths, trust, limits=limits):
                 _print(outcome)
@@ -106,7 +109,9 @@ def watch(paths: MirrorPaths, trust, interval: float = 2.0,
                 log.error("receiving stopped: %s", error)
                 print(f"receiving stopped: {error}", file=sys.stderr, flush=True)
                 reported = str(error)
-        time.sleep(interval)
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(min(0.05, interval))
 
 
 def _print(outcome: Outcome) -> None:
@@ -114,7 +119,7 @@ def _print(outcome: Outcome) -> None:
         print(f"accepted {shown(outcome.file)}: sequence {outcome.sequence}"
               f"{' (' + outcome.reason + ')' if outcome.reason else ''}", flush=True)
     else:
-        print(f"rejected {shown(outcome.file)}: {outcome.reason}", flush=True)
+        print(f"rejected {shown(outcome.file)}: {outcome.reason}", file=sys.stderr, flush=True)
 
 
 def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: Limits) -> Outcome:
@@ -180,10 +185,11 @@ def read_regular(path: Path, policy: TrustPolicy) -> bytes:
         if error.errno == errno.ELOOP:   # the name is a symbolic link
             raise NotARegularFile("a symbolic link (not followed)") from None
         raise UnreadableFile(f"cannot be opened ({error.strerror})") from None
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        raise NotARegularFile(f"not a regular file ({_kind(info.st_mode)})")
     with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotARegularFile(f"not a regular file ({_kind(info.st_mode)})")
         check_size(info.st_size, policy)
         try:
             data = handle.read(policy.max_size + 1)

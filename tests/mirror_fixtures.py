@@ -57,11 +57,12 @@ class PublicHost:
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=PROGRAMMES, key=None, keys=None, statuses=STATUSES,
-                 header=None, status_of_first=None) -> bytes:
+                 header=None, status_of_first=None, padding=0) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
-        ``status_of_first`` forces the status index of the first entry."""
+        ``status_of_first`` forces the status index of the first entry; ``padding`` adds
+        that many entries no one can look up (a bigger file)."""
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
@@ -69,6 +70,7 @@ class PublicHost:
         rows = [(lookup_key(self.secret, "p2020", f"{n:08d}"), n % 2 == 0,
                  day_number(date(2020, 7, 10)) if n % 2 == 0 else 0, 0) for n in range(1, 11)]
         rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
+        rows += [(lookup_key(self.secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
         fields = {"format": 1, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
