@@ -1,17 +1,19 @@
 """Per-address rate limiting: enough for a family checking a few numbers, not for enumeration.
 
 A sliding window per client address, shared by every worker process of the host through
-one SQLite file (WAL, one short write transaction per lookup), so the configured limit is
-the effective one however many processes serve the port. Addresses are stored only as a
-keyed hash, and only as long as the window. If the shared file cannot be used, each worker
-falls back to its own window in memory (logged), rather than refusing every resident.
+one memory-mapped file, so the configured limit is the effective one however many
+processes serve the port. Addresses are stored only as a keyed hash, and only as long as
+the window needs them. If the shared file cannot be used, each worker falls back to its
+own window in memory (logged), rather than refusing every resident.
 """
 
+import fcntl
 import hashlib
 import hmac
 import logging
+import mmap
 import os
-import sqlite3
+import struct
 import threading
 import time
 from collections import deque
@@ -50,63 +52,110 @@ class RateLimiter:
             del self._hits[address]
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS hits (client BLOB NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS hits_by_client ON hits (client, at);
-"""
+_SLOT = struct.Struct("<16sdII")   # client key, window start, hits in it, hits in the one before
+_SWEPT = struct.Struct("<d")       # in the file's first record: when it was last swept
+_EMPTY = bytes(16)
+_PROBES = 8
 
 
 class SharedRateLimiter:
-    """The same window as ``RateLimiter``, kept in a file every worker process shares."""
+    """The limit every worker process of the host shares, in one memory-mapped file.
 
-    def __init__(self, path, limit: int, window: float, *, secret: bytes, clock=time.time):
+    Each client has a slot (open addressing on a keyed hash of its address) holding its
+    hits in the current fixed window and in the one before; the estimate
+    ``before × (share of the current window still to run) + current`` is the sliding
+    window's count (the approximation large CDNs use), without a list of timestamps.
+    A slot is read and written under ``flock`` on the file (processes) and a lock
+    (threads): a few microseconds, where SQLite took ~80 µs a lookup.
+    """
+
+    def __init__(self, path, limit: int, window: float, *, secret: bytes, clock=time.time,
+                 slots: int = 65536):
         self.path, self.limit, self.window, self.clock = Path(path), limit, window, clock
+        self.slots = slots
+        # Keyed BLAKE2b: a MAC in one C call (HMAC-SHA256 cost more than the rest together).
         self._secret = hmac.new(secret, b"shinsei rate limit\x00", hashlib.sha256).digest()
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._held = None            # (pid, descriptor, mmap) of this process
         self._fallback = RateLimiter(limit, window, clock=clock)
-        self._last_sweep = 0.0
 
     def allow(self, address: str) -> tuple[bool, int]:
+        key = hashlib.blake2b(address.encode("utf-8", "replace"), key=self._secret,
+                              digest_size=16).digest()
         try:
-            return self._allow(self._client(address), self.clock())
-        except (sqlite3.Error, OSError) as error:
+            with self._lock:
+                descriptor, table = self._table()
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                try:
+                    return self._decide(table, key, self.clock())
+                finally:
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+        except OSError as error:
             log.error("rate limit file %s unusable (%s): this worker limits on its own",
                       self.path, error)
             return self._fallback.allow(address)
 
-    def _client(self, address: str) -> bytes:
-        return hmac.new(self._secret, address.encode("utf-8", "replace"), hashlib.sha256).digest()[:16]
-
-    def _allow(self, client: bytes, now: float) -> tuple[bool, int]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if now - self._last_sweep > self.window:
-                self._last_sweep = now
-                db.execute("DELETE FROM hits WHERE at <= ?", (now - self.window,))
-            else:
-                db.execute("DELETE FROM hits WHERE client = ? AND at <= ?",
-                           (client, now - self.window))
-            count, oldest = db.execute("SELECT count(*), min(at) FROM hits WHERE client = ?",
-                                       (client,)).fetchone()
-            if count >= self.limit:
-                return False, max(1, int(oldest + self.window - now) + 1)
-            db.execute("INSERT INTO hits (client, at) VALUES (?, ?)", (client, now))
-            return True, 0
-        finally:
-            db.execute("COMMIT")
-
-    def _connection(self) -> sqlite3.Connection:
-        # One connection per thread and per process (a fork must not share the parent's).
-        held = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():
+    def _table(self):
+        # A fork must not share the parent's open file: flock would not tell them apart.
+        if self._held is None or self._held[0] != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=OFF")   # a lost window after a power cut is harmless
-            db.executescript(_SCHEMA)
-            held = self._local.held = (os.getpid(), db)
-        return held[1]
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            # The first record is the file's own; the last few let a probe run past the end.
+            size = (self.slots + 1 + _PROBES) * _SLOT.size
+            if os.fstat(descriptor).st_size < size:
+                os.ftruncate(descriptor, size)
+            self._held = (os.getpid(), descriptor, mmap.mmap(descriptor, size))
+        return self._held[1], self._held[2]
+
+    def _decide(self, table, key: bytes, now: float) -> tuple[bool, int]:
+        window = self.window
+        current = now - now % window
+        self._sweep(table, current)
+        offset, start, hits, before = self._slot(table, key, current)
+        if start != current:                       # a new window for this client
+            before, hits = (hits if current - start == window else 0), 0
+        share_left = 1 - (now - current) / window
+        if before * share_left + hits >= self.limit:
+            _SLOT.pack_into(table, offset, key, current, hits, before)
+            return False, self._retry_after(now, current, hits, before)
+        _SLOT.pack_into(table, offset, key, current, hits + 1, before)
+        return True, 0
+
+    def _slot(self, table, key: bytes, current: float):
+        """(offset, window start, hits, hits before) of the client's slot, or of the slot
+        it takes: an empty or stale one, else the one idle longest."""
+        first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
+        region = memoryview(table)[first:first + _PROBES * _SLOT.size]
+        taken = None
+        for probe, (held, start, hits, before) in enumerate(_SLOT.iter_unpack(region)):
+            if held == key:
+                return first + probe * _SLOT.size, start, hits, before
+            age = float("-inf") if held == _EMPTY else start
+            if taken is None or age < taken[1]:
+                taken = (first + probe * _SLOT.size, age)
+        return taken[0], current, 0, 0
+
+    def _retry_after(self, now, current, hits, before) -> int:
+        """Seconds until the estimate falls below the limit with no further hits."""
+        if hits >= self.limit:      # only the next window, weighted by these hits, can help
+            wait = current + self.window * (2 - self.limit / hits) - now
+        else:
+            wait = current + self.window * (1 - (self.limit - hits) / before) - now
+        return max(1, int(wait) + 1)
+
+    def _sweep(self, table, current: float) -> None:
+        """Once a window, forget clients with no hit in this window or the one before:
+        addresses (even keyed) are held no longer than the limit needs them. The time of
+        the last sweep is kept in the file's first record, shared by every process."""
+        (last,) = _SWEPT.unpack_from(table, 0)
+        if current - last < self.window:
+            return
+        _SWEPT.pack_into(table, 0, current)
+        blank = bytes(_SLOT.size)
+        for index, (held, start, _hits, _before) in enumerate(
+                _SLOT.iter_unpack(memoryview(table)[_SLOT.size:])):
+            if held != _EMPTY and start < current - self.window:
+                table[(index + 1) * _SLOT.size:(index + 2) * _SLOT.size] = blank
 
 
 def client_address(environ, trusted_proxies) -> str:

@@ -22,7 +22,7 @@ DEFAULTS = {
     # Where the residents' page lives, if not at the root of its host name (e.g.
     # https://www.city.example.lg.jp/shinsei): links are built on it, never on the request.
     "mirror.public_base_url": "",
-    # Shared by every worker process; empty: <state>/usage/rate-limit.sqlite (the only
+    # Shared by every worker process; empty: <state>/usage/rate-limit.table (the only
     # state folder the web unit may write).
     "mirror.rate_limit_file": "",
     # A sequence further ahead than this of its own created_at and of the clock is refused:
@@ -112,7 +112,7 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.rate_window"] = int(merged["mirror.rate_window"])
     merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
     merged["mirror.rate_limit_file"] = Path(merged["mirror.rate_limit_file"]
-                                            or merged["mirror.paths"].usage / "rate-limit.sqlite")
+                                            or merged["mirror.paths"].usage / "rate-limit.table")
     merged["mirror.max_sequence_ahead"] = int(merged["mirror.max_sequence_ahead"])
     merged["mirror.max_clock_skew"] = int(merged["mirror.max_clock_skew"])
     return merged
