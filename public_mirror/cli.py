@@ -16,6 +16,14 @@ from public_mirror.store import ActiveSnapshot, is_expired
 from transfer.errors import KeyFileError
 
 log = logging.getLogger("public_mirror.cli")
+INSTALLED_CONFIG = "/etc/shinsei/mirror.ini"
+
+
+def _default_config() -> str:
+    """The environment's choice, else the installed settings, else the development ones."""
+    if os.environ.get("SHINSEI_MIRROR_CONFIG"):
+        return os.environ["SHINSEI_MIRROR_CONFIG"]
+    return INSTALLED_CONFIG if os.path.exists(INSTALLED_CONFIG) else "mirror-development.ini"
 
 
 def main(argv=None):
@@ -25,7 +33,8 @@ def main(argv=None):
         settings = settings_loader.load(get_appsettings(args.config))
     except (OSError, ValueError, LookupError, KeyFileError,
             settings_loader.MirrorSettingsError) as error:
-        print(f"shinsei-mirror: {args.config}: {error}", file=sys.stderr)
+        print(f"shinsei-mirror: {args.config}: {error}\n(give the mirror's settings with "
+              f"-c, e.g. -c {INSTALLED_CONFIG}, or set SHINSEI_MIRROR_CONFIG)", file=sys.stderr)
         return 2
     return args.command(settings, args) or 0
 
@@ -109,8 +118,9 @@ def serve_command(settings, args):
 
 def _parser():
     parser = argparse.ArgumentParser(prog="shinsei-mirror", description=__doc__)
-    parser.add_argument("-c", "--config",
-                        default=os.environ.get("SHINSEI_MIRROR_CONFIG", "mirror-development.ini"))
+    parser.add_argument("-c", "--config", default=_default_config(),
+                        help=f"the mirror's ini (default: $SHINSEI_MIRROR_CONFIG, else "
+                             f"{INSTALLED_CONFIG} if it exists, else mirror-development.ini)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     take = commands.add_parser("receive", help="verify and activate files waiting in the inbox")
     take.add_argument("--watch", action="store_true", help="keep watching the inbox")

@@ -360,3 +360,10 @@ def test_a_huge_sparse_file_is_refused_by_its_size_without_being_read(public_hos
     os.truncate(public_host.root / "inbox" / "huge.bin", 1 << 40)       # 1 TB, sparse
     result = receive(public_host, **{"mirror.max_snapshot_bytes": "1000000"})
     assert "SnapshotTooLarge" in result.stderr and inbox(public_host) == []
+
+
+def test_a_missing_configuration_is_a_message_not_a_traceback(tmp_path):
+    result = subprocess.run([COMMAND, "-c", str(tmp_path / "nowhere.ini"), "status"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "nowhere.ini" in result.stderr and "-c" in result.stderr
