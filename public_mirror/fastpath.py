@@ -8,6 +8,7 @@ of the same ``ResidentDesk`` as the page and the API, and answered with the same
 
 from urllib.parse import parse_qsl
 
+from public_mirror.failures import log_failure
 from public_mirror.ratelimit import client_address
 
 MAX_FORM = 4096
@@ -25,9 +26,13 @@ class LookupFastPath:
                 or environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != FORM_TYPE):
             return self.app(environ, start_response)
         services = self.services
-        reply = services.desk.ask(read_form(environ),
-                                  client_address(environ, services.trusted_proxies))
-        page = services.pages.reply(reply)
+        try:
+            reply = services.desk.ask(read_form(environ),
+                                      client_address(environ, services.trusted_proxies))
+            page = services.pages.reply(reply)
+        except Exception as error:   # the residents' 500 page, as Pyramid's views give it
+            log_failure("the fast path (POST /lookup)", error)
+            page = services.pages.error(500)
         start_response(page.status_line, page.headers())
         return [page.body]
 

@@ -1,15 +1,11 @@
 """The residents' pages: thin shells that turn a ``resident.Reply`` into HTML."""
 
-import logging
-import traceback
-
 from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config
 
+from public_mirror.failures import log_failure
 from public_mirror.pages import Page
-
-log = logging.getLogger(__name__)
 
 
 def includeme(config):
@@ -74,8 +70,5 @@ def http_error(context, request):
 
 @exception_view_config(Exception)
 def failure(context, request):
-    # Where it failed, but not the exception's text, the body or the query: any of them
-    # may hold a receipt number.
-    log.error("unexpected %s on %s %s\n%s", type(context).__name__, request.method,
-              request.path_info, "".join(traceback.format_tb(context.__traceback__)))
+    log_failure(f"{request.method} {request.path_info}", context)
     return as_response(request.services.pages.error(500))

@@ -80,3 +80,17 @@ def test_unknown_pages_and_methods_get_the_residents_page(mirror):
 def test_busy_page_for_the_proxy_is_japanese_with_a_way_back(mirror):
     page = mirror.get("/busy", status=429)
     assert "しばらくお待ちください" in page.text and 'href="/"' in page.text
+
+
+def test_an_unexpected_failure_is_the_residents_500_page_and_logs_no_input(mirror, caplog):
+    def broken(params, client):
+        raise ValueError(f"{params.get('receipt_number')} was typed")
+
+    mirror.app.services.desk.ask = broken
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        page = mirror.post("/lookup", {"programme": "p2020", "receipt_number": "00000002"},
+                           content_type=content_type, status=500)
+        assert "ただいま表示できません" in page.text
+        assert page.headers["Content-Security-Policy"]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "ValueError" in logged and "00000002" not in logged
