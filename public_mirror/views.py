@@ -1,11 +1,14 @@
 """The residents' pages: thin shells that turn a ``resident.Reply`` into HTML."""
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config
 
 from public_mirror.failures import log_failure
 from public_mirror.pages import Page
+
+MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
 
 
 def includeme(config):
@@ -40,11 +43,13 @@ def form(request):
 @view_config(route_name="lookup", request_method="POST")
 def lookup_view(request):
     """The form's answer (the fast path in front answers most of these the same way)."""
-    try:
-        params = request.POST
-        params.items()   # a body WebOb cannot read fails here, not in the middle of the flow
-    except (UnicodeDecodeError, ValueError):
-        params = None
+    params = None
+    if (request.content_length or 0) <= MAX_BODY:   # a form is small; never parse a flood
+        try:
+            params = request.POST
+            params.items()   # a body WebOb cannot read fails here, not inside the flow
+        except (UnicodeDecodeError, ValueError):
+            params = None
     reply = request.services.desk.ask(params, request.client_address)
     return as_response(request.services.pages.reply(reply))
 
@@ -68,7 +73,15 @@ def http_error(context, request):
     return as_response(request.services.pages.error(status, query_language(request)))
 
 
+@exception_view_config(URLDecodeError)
+def undecodable(context, request):
+    """A path or query that is not UTF-8 (``/%ff``): a bad request, not a failure."""
+    return as_response(request.services.pages.error(400))
+
+
 @exception_view_config(Exception)
 def failure(context, request):
-    log_failure(f"{request.method} {request.path_info}", context)
+    # The route's name, not the path: a path is typed by whoever sends the request.
+    route = request.matched_route.name if request.matched_route else "no route"
+    log_failure(f"{request.method} ({route})", context)
     return as_response(request.services.pages.error(500))

@@ -20,7 +20,8 @@ def headers_tween_factory(handler, registry):
         response = handler(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if not request.path.startswith("/static/"):
+        # The raw path: decoding a path that is not UTF-8 (/%ff) must not fail here.
+        if not request.environ.get("PATH_INFO", "").startswith("/static/"):
             # Answers are personal and change with each publication: never cached.
             response.headers["Cache-Control"] = "no-store"
         # No cookies are set by this app, whatever a library might try.

@@ -274,3 +274,43 @@ def test_healthz_tells_the_monitoring_what_residents_see(public_host):
     assert health["last_refusal"]["file"] == "bad.bin"
     assert health["last_refusal"]["reason"].startswith("MalformedSnapshot")
     assert set(health) >= {"status", "sequence", "created_at", "age_seconds", "last_refusal"}
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (b"GET /%ff%fe?lang=%ff HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"GET /?lang=%ff HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+    (b"GET /?lang=en%0d%0aX:y HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+    (b"GET /static/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+    (b"POST /lookup HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nabcdefg",
+     400),
+    (b"POST /lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+     b"Content-Length: -1\r\n\r\n", 400),
+    (b"POST /api/v1/lookup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+     b"Content-Length: 34\r\n\r\n{\"receipt_number\": \"\\ud800\\udfff\"}", 400),
+    (b"PUT /lookup HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 404),
+])
+def test_raw_requests_never_get_a_500(public_host, raw, expected):
+    public_host.publish()
+    with WaitressThread(public_host.app().app) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(raw)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+    assert data.split(b"\r\n")[0].split(b" ")[1] == str(expected).encode()
+
+
+def test_a_chunked_form_is_answered_like_any_other(public_host):
+    public_host.publish()
+    with WaitressThread(public_host.app().app) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("POST", "/lookup", body=iter([b"programme=p2020&", b"receipt_number=00000002"]),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"},
+                     encode_chunked=True)
+        response = conn.getresponse()
+        assert response.status == 200 and "振込予定です" in response.read().decode()
+        conn.close()

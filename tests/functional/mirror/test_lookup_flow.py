@@ -106,3 +106,15 @@ def test_odd_languages_fall_back_to_japanese(mirror, body):
     page = mirror.post("/lookup", body)
     assert '<html lang="ja">' in page.text and body["lang"] not in page.text
     assert json.loads(mirror.post_json("/api/v1/lookup", body).body)["label"] == "受け付けました"
+
+
+def test_wording_from_the_snapshot_is_escaped(public_host):
+    from tests.mirror_fixtures import STATUSES
+
+    hostile = [{**STATUSES[0], "wording": {"ja": {"label": "<script>alert(1)</script>",
+                                                  "explanation": '"><img src=x>',
+                                                  "next_step": "&amp;"}}}, STATUSES[1]]
+    public_host.publish(statuses=hostile)
+    page = public_host.app().post("/lookup", {"programme": "p2020", "receipt_number": "00000001"})
+    assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert '"><img' not in page.text and "&amp;amp;" in page.text

@@ -94,3 +94,9 @@ def test_an_unexpected_failure_is_the_residents_500_page_and_logs_no_input(mirro
         assert page.headers["Content-Security-Policy"]
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "ValueError" in logged and "00000002" not in logged
+
+
+def test_a_flood_posted_as_a_form_is_not_parsed(mirror):
+    page = mirror.post("/lookup", {"programme": "p2020", "receipt_number": "0" * 100_000},
+                       content_type="multipart/form-data", status=400)
+    assert_usual_page(page, 400)
