@@ -14,7 +14,6 @@ def main(global_config, **settings):
     """The one composition root (``pserve deploy/mirror.ini``)."""
     settings = settings_loader.load(settings)
     with Configurator(settings=settings) as config:
-        config.include("public_mirror.i18n")       # the languages, before the pages use them
         config.include("public_mirror.services")   # snapshot, limiter, usage, desk, pages
         config.include("public_mirror.web")        # headers, static files, theme, logo
         config.include("public_mirror.views")

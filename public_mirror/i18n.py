@@ -16,7 +16,3 @@ NATIVE_NAMES = {"ja": "日本語", "en": "English", "ja-easy": "やさしい に
 def available_languages() -> list[str]:
     found = sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
     return [DEFAULT, *[code for code in found if code != DEFAULT]]
-
-
-def includeme(config):
-    config.registry["languages"] = available_languages()

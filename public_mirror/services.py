@@ -9,6 +9,7 @@ import contextlib
 import signal
 from dataclasses import dataclass
 
+from public_mirror.i18n import available_languages
 from public_mirror.pages import Pages, site_settings
 from public_mirror.ratelimit import SharedRateLimiter, client_address
 from public_mirror.resident import ResidentDesk
@@ -67,7 +68,7 @@ def flush_on_exit(usage: UsageCounter) -> None:
 def includeme(config):
     settings = config.get_settings()
     registry = config.registry
-    registry.mirror_services = build(settings, registry["languages"])
+    registry.mirror_services = build(settings, available_languages())
     flush_on_exit(registry.mirror_services.usage)
     # Load the snapshot now, not on the first resident's request.
     registry.mirror_services.snapshots.current()

@@ -56,12 +56,17 @@ def theme_css(request):
     return response
 
 
-def logo(request):
-    response = request.response
-    response.body = request.registry["logo"]
-    response.content_type = request.registry["logo_type"]
-    response.cache_control = "public, max-age=86400"
-    return response
+def logo_view(path: Path):
+    """The municipality's logo, read once at start-up."""
+    body, kind = path.read_bytes(), mimetypes.guess_type(path.name)[0] or "image/png"
+
+    def logo(request):
+        response = request.response
+        response.body, response.content_type = body, kind
+        response.cache_control = "public, max-age=86400"
+        return response
+
+    return logo
 
 
 def includeme(config):
@@ -72,8 +77,6 @@ def includeme(config):
     config.add_route("theme", "/theme.css")
     config.add_view(theme_css, route_name="theme", request_method="GET")
     if settings.get("site.logo"):
-        path = Path(settings["site.logo"])
-        config.registry["logo"] = path.read_bytes()
-        config.registry["logo_type"] = mimetypes.guess_type(path.name)[0] or "image/png"
         config.add_route("logo", "/logo")
-        config.add_view(logo, route_name="logo", request_method="GET")
+        config.add_view(logo_view(Path(settings["site.logo"])), route_name="logo",
+                        request_method="GET")
