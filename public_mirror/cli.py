@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from pyramid.paster import get_appsettings, setup_logging
 
-from public_mirror import activation_log, ledger, receive, usage
+from public_mirror import activation_log, ledger, receive, recovery, usage
 from public_mirror import settings as settings_loader
 from public_mirror.quarantine import shown
 from public_mirror.store import ActiveSnapshot, is_expired
@@ -63,7 +63,7 @@ def recover_command(settings, args):
     paths = settings["mirror.paths"]
     try:
         with ledger.receiver_lock(paths, args.wait):
-            state, found = ledger.recover(paths, getpass.getuser(), args.sequence)
+            state, found = recovery.recover(paths, getpass.getuser(), args.sequence)
     except ledger.ReceiverBusy as error:
         print(f"shinsei-mirror: {error}", file=sys.stderr)
         return 75

@@ -6,12 +6,10 @@ the trust policy is read again for every file, so a key removed from the trusted
 directory is refused by a long-running watcher too.
 """
 
-import errno
 import hashlib
 import logging
 import os
 import signal
-import stat
 import sys
 import time
 from collections.abc import Callable
@@ -19,22 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from public_mirror.inbox import pending, read_regular
 from public_mirror.ledger import Ledger, receiver_lock
 from public_mirror.quarantine import move_aside, quarantine_name, shown
 from public_mirror.settings import MirrorPaths
-from transfer.errors import SnapshotError, SnapshotTooLarge
+from transfer.errors import SnapshotError
 from transfer.snapshot import parse_time
-from transfer.verify import TrustPolicy, check_size, verify_snapshot
+from transfer.verify import TrustPolicy, verify_snapshot
 
 log = logging.getLogger(__name__)
-
-
-class NotARegularFile(SnapshotError):
-    """A link, a pipe, a directory or a device in the inbox: refused, never followed."""
-
-
-class UnreadableFile(SnapshotError):
-    """The receiver may not read it (permissions), or it vanished while being read."""
 
 
 class ImplausibleSnapshot(SnapshotError):
@@ -53,22 +44,6 @@ class Outcome:
     accepted: bool
     reason: str = ""
     sequence: int | None = None
-
-
-def pending(inbox: Path) -> list[Path]:
-    """Entries waiting, oldest first. Uploads in progress use a dot-name or a .part/.tmp
-    suffix; nothing is followed (a link is judged as a link)."""
-    entries = []
-    with os.scandir(inbox) as scan:
-        for entry in scan:
-            if entry.name.startswith(".") or Path(entry.name).suffix in (".part", ".tmp"):
-                continue
-            try:
-                mtime = entry.stat(follow_symlinks=False).st_mtime_ns
-            except FileNotFoundError:
-                continue
-            entries.append((mtime, entry.name, Path(entry.path)))
-    return [path for _mtime, _name, path in sorted(entries)]
 
 
 def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
@@ -174,39 +149,6 @@ def check_plausible(header: dict, now: datetime, limits: Limits) -> None:
     if header["sequence"] > ceiling:
         raise ImplausibleSnapshot(f"sequence {header['sequence']} is implausibly far ahead "
                                   f"(more than {limits.max_sequence_ahead} s past its time)")
-
-
-def read_regular(path: Path, policy: TrustPolicy) -> bytes:
-    """The file's bytes, if it is a regular file within the size cap. Opened without
-    following a link or blocking on a pipe; the size is judged before reading."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as error:
-        if error.errno == errno.ELOOP:   # the name is a symbolic link
-            raise NotARegularFile("a symbolic link (not followed)") from None
-        raise UnreadableFile(f"cannot be opened ({error.strerror})") from None
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(descriptor)
-        raise NotARegularFile(f"not a regular file ({_kind(info.st_mode)})")
-    with os.fdopen(descriptor, "rb") as handle:
-        check_size(info.st_size, policy)
-        try:
-            data = handle.read(policy.max_size + 1)
-        except OSError as error:
-            raise UnreadableFile(f"cannot be read ({error.strerror})") from None
-    if len(data) > policy.max_size:  # grew while we looked
-        raise SnapshotTooLarge(f"more than {policy.max_size} bytes")
-    return data
-
-
-def _kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device")):
-        if test(mode):
-            return kind
-    return "special"
 
 
 def _refuse(path: Path, ledger: Ledger, reason: str) -> Outcome:

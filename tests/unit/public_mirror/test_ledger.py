@@ -5,7 +5,8 @@ import json
 import pytest
 
 from public_mirror import activation_log
-from public_mirror.ledger import FRESH, Ledger, StateError, read_state, recover
+from public_mirror.ledger import FRESH, Ledger, StateError, read_state
+from public_mirror.recovery import recover
 from public_mirror.settings import MirrorPaths
 
 
