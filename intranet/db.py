@@ -5,11 +5,16 @@ manager does, at the end of the request. CLI commands use the same factory with 
 explicit ``transaction.manager``.
 """
 
-import zope.sqlalchemy
-from sqlalchemy import engine_from_config, event
-from sqlalchemy.orm import configure_mappers, sessionmaker
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-import intranet.models  # noqa: F401  (every mapper registered before configure_mappers)
+import zope.sqlalchemy
+from pyramid.paster import get_appsettings
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+
+from intranet import settings as settings_loader
 
 
 def get_engine(settings, prefix="sqlalchemy."):
@@ -53,6 +58,8 @@ def includeme(config):
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     config.include("pyramid_tm")
+    # Each domain's models import the models they point at, so whatever is imported by
+    # now maps completely; the full metadata (Alembic, tests) is intranet.models.
     configure_mappers()
 
     engine = get_engine(settings)
@@ -64,3 +71,14 @@ def includeme(config):
         return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)
+
+
+@contextmanager
+def open_database(config_uri: str) -> Iterator[tuple[sessionmaker[Session], dict[str, Any]]]:
+    """(session factory, settings) for the intranet database named by an ini (jobs, CLIs)."""
+    settings = settings_loader.load(get_appsettings(config_uri), web=False)
+    engine = get_engine(settings)
+    try:
+        yield get_session_factory(engine), settings
+    finally:
+        engine.dispose()

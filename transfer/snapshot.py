@@ -35,6 +35,8 @@ ENTRY = struct.Struct(">16sBHH")
 ENTRY_SIZE = ENTRY.size
 EPOCH_DAY = date(2000, 1, 1)
 _LENGTH = struct.Struct(">I")
+# The languages whose resident wording a snapshot carries (the public page's languages).
+RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
 
 
 def pae(payload_type: str, header: bytes) -> bytes:

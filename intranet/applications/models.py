@@ -6,6 +6,7 @@ from typing import ClassVar
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from intranet.auth.models import User
 from intranet.meta import Base
 from intranet.programmes.models import Programme
 from intranet.statuses.models import Status
@@ -70,4 +71,4 @@ class StatusChange(Base):
     scheduled_payment_on: Mapped[date | None]
     paid_on: Mapped[date | None]
 
-    user = relationship("User", lazy="joined")
+    user: Mapped[User | None] = relationship(lazy="joined")
