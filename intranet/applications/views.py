@@ -57,7 +57,7 @@ def change_status(request):
         discard_changes(request)
         # The aborted session forgot everything; show the record as it now stands.
         fresh = request.dbsession.get(Application, application.id)
-        message = request.translate(refused.message, **getattr(refused, "mapping", {}))
+        message = refused.explain(request)
         return _detail(request, fresh, error=message, form=request.POST)
     request.session.flash(request.translate("状況を変更しました。"), "success")
     return redirect_see_other(request, "application", id=application.id)

@@ -64,7 +64,7 @@ def import_post(request):
     except ImportRefused as refused:
         discard_changes(request)
         request.response.status = 400
-        return _page(request, error=request.translate(refused.message, **refused.mapping),
+        return _page(request, error=refused.explain(request),
                      form=form)
     if plan.errors:
         request.response.status = 400

@@ -59,7 +59,7 @@ def publication_decision(request):
     except services.PublicationRefused as refused:
         discard_changes(request)
         request.response.status = 409
-        return publication_list(request, error=request.translate(refused.message))
+        return publication_list(request, error=refused.explain(request))
     request.session.flash(request.translate("公開依頼を処理しました。"), "success")
     return redirect_see_other(request, "publications")
 

@@ -53,7 +53,7 @@ def user_save(request):
         discard_changes(request)
         request.response.status = 400
         account = _load(request) if account is not None else None
-        message = request.translate(refused.message, **refused.mapping)
+        message = refused.explain(request)
         return {"account": account, "form": form, "errors": {refused.field: message},
                 "roles": ROLES}
     request.session.flash(request.translate("アカウントを保存しました。"), "success")
