@@ -8,7 +8,7 @@ from intranet.applications.forms import FormError, read_status_update
 from intranet.applications.models import Application
 from intranet.programmes.models import Programme
 from intranet.refusals import Refused
-from intranet.web import discard_changes, redirect_see_other
+from intranet.web import discard_changes, redirect_see_other, whole_number
 
 TEMPLATE = "intranet:templates/applications/bulk.jinja2"
 
@@ -23,7 +23,7 @@ def bulk_form(request):
              request_method="POST", renderer=TEMPLATE)
 def bulk_from_selection(request):
     """Selected rows of the list arrive as ids; show them as numbers in the paste box."""
-    ids = [int(i) for i in request.POST.getall("ids") if i.isdigit()]
+    ids = [whole_number(i, "ids") for i in request.POST.getall("ids")]
     rows = request.dbsession.execute(
         select(Application.programme_id, Application.receipt_number)
         .where(Application.id.in_(ids[:request.registry.settings["bulk.max_numbers"]]))
@@ -67,10 +67,10 @@ def _refuse(request, form, refused: Refused):
 
 
 def _programme_id(request, form):
-    try:
-        programme_id = int(form.get("programme", ""))
-    except ValueError:
-        raise FormError("programme", "事業を選んでください。") from None
+    text = form.get("programme", "")
+    if not text:
+        raise FormError("programme", "事業を選んでください。")
+    programme_id = whole_number(text, "programme")
     if request.dbsession.get(Programme, programme_id) is None:
         raise FormError("programme", "事業を選んでください。")
     return programme_id

@@ -9,13 +9,15 @@ from intranet.applications.errors import StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update, read_version
 from intranet.applications.models import Application, StatusChange
 from intranet.programmes.models import Programme
-from intranet.web import discard_changes, redirect_see_other
+from intranet.web import discard_changes, matched_id, redirect_see_other
 
 
 @view_config(route_name="applications", permission="applications.view",
              renderer="intranet:templates/applications/list.jinja2")
 def application_list(request):
     criteria = search.parse_criteria(request.GET)
+    if criteria.errors:
+        request.response.status = 400
     page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"])
     total = request.dbsession.execute(
         select(func.count()).select_from(search.build_query(criteria).subquery())
@@ -81,7 +83,7 @@ def _detail(request, application, error=None, form=None):
 
 
 def _load(request):
-    application = request.dbsession.get(Application, int(request.matchdict["id"]))
+    application = request.dbsession.get(Application, matched_id(request))
     if application is None:
         raise HTTPNotFound()
     return application

@@ -12,7 +12,7 @@ from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.plan import plan_import
 from intranet.programmes.models import Programme
-from intranet.web import discard_changes, redirect_see_other
+from intranet.web import discard_changes, redirect_see_other, whole_number
 
 TEMPLATE = "intranet:templates/imports/form.jinja2"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -46,7 +46,8 @@ def import_post(request):
         return _page(request, error=request.translate(
             "ファイルが大きすぎます（上限 ${mb} MB）。分割して取り込んでください。", mb=limit // 2**20))
     form = request.POST
-    programme = request.dbsession.get(Programme, int(form.get("programme") or 0))
+    text = form.get("programme", "")
+    programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
     if programme is None:
         request.response.status = 400
         return _page(request, error=request.translate("事業を選んでください。"))

@@ -13,7 +13,7 @@ from intranet.exports import csv_lines, csv_response
 from intranet.programmes.models import Programme
 from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
-from intranet.web import discard_changes, local_time, redirect_see_other
+from intranet.web import discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
 
@@ -50,7 +50,7 @@ def publication_request(request):
 @view_config(route_name="publication_decision", permission="publications.approve",
              request_method="POST", renderer=LIST)
 def publication_decision(request):
-    publication = request.dbsession.get(Publication, int(request.matchdict["id"]))
+    publication = request.dbsession.get(Publication, matched_id(request))
     if publication is None:
         raise HTTPNotFound()
     try:
