@@ -7,14 +7,26 @@ explicit ``transaction.manager``.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import zope.sqlalchemy
 from pyramid.paster import get_appsettings
-from sqlalchemy import engine_from_config, event
+from sqlalchemy import Engine, engine_from_config, event
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from intranet import settings as settings_loader
+
+_FACTORY_KEY, _ENGINE_KEY = "dbsession_factory", "db_engine"
+
+
+def session_factory_of(registry: Any) -> sessionmaker[Session]:
+    """The app's session factory (for work outside the request's transaction)."""
+    return cast(sessionmaker[Session], registry[_FACTORY_KEY])
+
+
+def engine_of(registry: Any) -> Engine:
+    """The app's engine (to dispose of it when an app is thrown away, as tests do)."""
+    return cast(Engine, registry[_ENGINE_KEY])
 
 
 def get_engine(settings, prefix="sqlalchemy."):
@@ -64,8 +76,8 @@ def includeme(config):
 
     engine = get_engine(settings)
     session_factory = get_session_factory(engine)
-    config.registry["dbsession_factory"] = session_factory
-    config.registry["db_engine"] = engine
+    config.registry[_FACTORY_KEY] = session_factory
+    config.registry[_ENGINE_KEY] = engine
 
     def dbsession(request):
         return get_tm_session(session_factory, request.tm, request=request)

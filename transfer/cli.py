@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def keygen(args):
+def keygen(args: argparse.Namespace) -> int:
     if args.signing_key:
         key = generate_signing_key(args.signing_key, _public_path(args.signing_key))
         print(f"signing key {args.signing_key} (public: {_public_path(args.signing_key)}), "
@@ -46,7 +46,7 @@ def keygen(args):
     return 0
 
 
-def verify(args):
+def verify(args: argparse.Namespace) -> int:
     policy = TrustPolicy(keys=[load_public_key(p) for p in args.trusted_keys],
                          origin=Origin.parse(args.origin), threshold=args.threshold,
                          max_size=args.max_size)
@@ -55,9 +55,10 @@ def verify(args):
                                now=datetime.now(UTC))
     print(f"OK: sequence {snapshot.sequence}, {snapshot.table.count} entries, signed by "
           f"{', '.join(sorted(snapshot.signed_by))}")
+    return 0
 
 
-def inspect(args):
+def inspect(args: argparse.Namespace) -> int:
     """Header and counts per status; never a lookup hash, never an entry."""
     parsed = parse(args.file.read_bytes())
     header = parsed.header
@@ -71,6 +72,7 @@ def inspect(args):
     print("entries per status (unverified file):")
     for index, status in enumerate(statuses):
         print(f"  {status.get('code', '?'):24} {counts.get(index, 0):>10,}")
+    return 0
 
 
 def _public_path(private_path: Path) -> Path:

@@ -8,9 +8,12 @@ not stop the others (fan-out behind a load balancer).
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class OutboxDestination:
         return Delivery(self.name, True)
 
 
-def deliver_all(destinations, filename: str, data: bytes) -> list[Delivery]:
+def deliver_all(destinations: Iterable[Destination], filename: str,
+                data: bytes) -> list[Delivery]:
     """Every destination tried, whatever happened to the ones before it."""
     results = []
     for destination in destinations:
@@ -81,7 +85,8 @@ def deliver_all(destinations, filename: str, data: bytes) -> list[Delivery]:
     return results
 
 
-def with_retries(attempt, retries: int, backoff: float, permanent=()):
+def with_retries(attempt: Callable[[], T], retries: int, backoff: float,
+                 permanent: tuple[type[BaseException], ...] = ()) -> tuple[T, int]:
     """Call ``attempt()`` up to ``retries + 1`` times, sleeping backoff, 2×backoff, ...
 
     Errors in ``permanent`` (a changed host key, a refused login) are not retried: trying

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 
 from intranet.applications import errors
-from intranet.applications.models import Application, StatusChange
+from intranet.applications.models import STATUS_CHANGES, Application
 from intranet.applications.services import StatusUpdate, check_update
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
@@ -125,7 +125,7 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
         )
     if current.changes:
         # Core executemany on the table: batched into multi-row INSERTs by the driver layer.
-        dbsession.execute(insert(StatusChange.__table__), [
+        dbsession.execute(insert(STATUS_CHANGES), [
             {"application_id": app_id, "from_code": from_code, "to_code": status_update.to_code,
              "changed_at": now, "user_id": user_id, "source": "bulk",
              "reason": status_update.reason,

@@ -7,6 +7,7 @@ OFFSET pagination reads and discards every earlier row; a keyset cursor ("after 
 import base64
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -21,8 +22,8 @@ SORTS = {
     "updated": Application.updated_at,
     "receipt": Application.receipt_number_normalised,
 }
-_DECODERS = {"received": date.fromisoformat, "updated": datetime.fromisoformat,
-             "receipt": str}
+_DECODERS: dict[str, Callable[[str], object]] = {
+    "received": date.fromisoformat, "updated": datetime.fromisoformat, "receipt": str}
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Page:
 
 
 def parse_criteria(params) -> Criteria:
-    errors = []
+    errors: list[str] = []
     criteria = Criteria(
         programme_id=_programme(params.get("programme")),
         receipt=normalise_receipt_number(params.get("receipt", "")),

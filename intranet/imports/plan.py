@@ -72,7 +72,8 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     except StopIteration:
         raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
     fields, plan.unknown_columns, plan.kind = columns.map_header(header, mapping)
-    first_seen, seen_any = {}, False
+    first_seen: dict[str, int] = {}
+    seen_any = False
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
                                      progress, first_seen), _CHUNK):
         seen_any = True

@@ -24,7 +24,8 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                    valid_for: timedelta) -> BuildResult:
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    rows: Iterable[Row] = dbsession.execute(  # type: ignore[assignment]  (rows unpack as tuples)
+    # Result rows unpack as the tuples make_entries reads.
+    rows: Iterable[Row] = dbsession.execute(
         select(Application.programme_id, Application.receipt_number_normalised,
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
