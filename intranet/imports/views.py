@@ -1,6 +1,7 @@
 """Import screens: upload → dry run → confirm."""
 
 import hashlib
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from intranet.imports.plan import plan_import
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, redirect_see_other, whole_number
 
+log = logging.getLogger(__name__)
 TEMPLATE = "intranet:templates/imports/form.jinja2"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -63,11 +65,15 @@ def import_post(request):
             return redirect_see_other(request, "imports")
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename)
     except ImportRefused as refused:
+        # The reason names an encoding, a header or a count, never a row's values.
+        log.warning("import refused for user:%s: %s", request.identity.id, refused)
         discard_changes(request)
         request.response.status = 400
         return _page(request, error=refused.explain(request),
                      form=form)
     if plan.errors:
+        log.info("import dry run for user:%s: %s rows refused (sha256 %s)", request.identity.id,
+                 plan.error_count, plan.sha256[:16])
         request.response.status = 400
     return _page(request, plan=plan, programme=programme, form=form)
 
