@@ -95,3 +95,24 @@ def test_a_new_arrow_would_be_caught(tmp_path, monkeypatch):
         assert "transfer.loop imports intranet.db" in str(caught)
     else:
         raise AssertionError("an arrow transfer → intranet went unnoticed")
+
+
+def test_the_transfer_command_parses_where_sqlalchemy_and_paramiko_are_absent():
+    """``shinsei-transfer verify``/``inspect`` keep working on a host without the intranet's
+    stack: the console script's module loads the database parts only inside build/publish."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for name in ['sqlalchemy', 'paramiko', 'transaction', 'zope.sqlalchemy', 'alembic']:\n"
+            "    sys.modules[name] = None\n"
+            "from intranet.publications import cli\n"
+            "try:\n"
+            "    cli.main(['--help'])\n"
+            "except SystemExit as done:\n"
+            "    sys.exit(done.code)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    for command in ("keygen", "verify", "inspect", "build", "publish"):
+        assert command in result.stdout
