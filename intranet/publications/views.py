@@ -13,7 +13,7 @@ from intranet.exports import csv_lines, csv_response
 from intranet.programmes.models import Programme
 from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
-from intranet.web import discard_changes, local_time, matched_id, redirect_see_other
+from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
 
@@ -53,9 +53,13 @@ def publication_decision(request):
     publication = request.dbsession.get(Publication, matched_id(request))
     if publication is None:
         raise HTTPNotFound()
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        # Anything else used to count as a rejection: a decision is never guessed.
+        raise BadInput(BAD_INPUT, field="decision")
     try:
         services.decide(request.dbsession, request.actor, request.identity, publication,
-                        request.POST.get("decision") == "approve", _four_eyes(request))
+                        decision == "approve", _four_eyes(request))
     except services.PublicationRefused as refused:
         discard_changes(request)
         request.response.status = 409

@@ -9,8 +9,12 @@ with an error rather than "no such row"), a value outside a fixed set, a line br
 import re
 
 import pytest
+import transaction
 
-from tests.conftest import PASSWORD, csrf_token
+from intranet.db import get_tm_session
+from intranet.publications.services import request_publication
+from intranet.users.services import find_user
+from tests.conftest import PASSWORD, TEST_ACTOR, csrf_token
 from tests.factories import make_applications, make_programme
 
 JAPANESE_MESSAGE = re.compile(
@@ -58,6 +62,7 @@ FORMS = [
     ("staff", "/imports", "/imports", {"programme": "abc"}),
     ("staff", "/imports", "/imports", {"programme": HUGE}),
     ("supervisor", "/publications", f"/publications/{HUGE}/decision", {"decision": "approve"}),
+    ("supervisor", "/publications", "/publications/{publication}/decision", {"decision": "maybe"}),
     ("supervisor", "/programmes", f"/programmes/{HUGER}", {"name": "x"}),
     ("admin", "/users", f"/users/{HUGE}", {"display_name": "x", "role": "staff"}),
     (None, "/login", "/login", {"username": "staff", "password": "wrong",
@@ -71,6 +76,15 @@ def one(session_factory):
     programme = make_programme(session_factory)
     (app_id,) = make_applications(session_factory, programme, 1)
     return programme, app_id
+
+
+@pytest.fixture
+def publication(session_factory, accounts):
+    """A publication waiting for a supervisor's decision."""
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        staff = find_user(dbsession, "staff")
+        return request_publication(dbsession, TEST_ACTOR, staff, "test", True).id
 
 
 def assert_refused_plainly(response):
@@ -93,12 +107,13 @@ def test_query_strings(testapp, as_role, one, role, path, query):
 
 
 @pytest.mark.parametrize(("role", "page", "path", "form"), FORMS)
-def test_forms_and_ids(testapp, as_role, one, role, page, path, form):
+def test_forms_and_ids(testapp, as_role, one, publication, role, page, path, form):
     programme, app_id = one
     app = client(testapp, as_role, role)
     token = csrf_token(app.get(page.format(id=app_id)))
     values = {k: v.format(programme=programme) for k, v in form.items()}
-    response = app.post(path.format(id=app_id), {**values, "csrf_token": token}, status="*")
+    response = app.post(path.format(id=app_id, publication=publication),
+                        {**values, "csrf_token": token}, status="*")
     assert_refused_plainly(response)
 
 
