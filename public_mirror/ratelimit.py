@@ -126,14 +126,14 @@ class SharedRateLimiter:
         it takes: an empty or stale one, else the one idle longest."""
         first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
         region = memoryview(table)[first:first + _PROBES * _SLOT.size]
-        taken = None
+        taken, taken_age = first, float("inf")
         for probe, (held, start, hits, before) in enumerate(_SLOT.iter_unpack(region)):
             if held == key:
                 return first + probe * _SLOT.size, start, hits, before
             age = float("-inf") if held == _EMPTY else start
-            if taken is None or age < taken[1]:
-                taken = (first + probe * _SLOT.size, age)
-        return taken[0], current, 0, 0
+            if age < taken_age:
+                taken, taken_age = first + probe * _SLOT.size, age
+        return taken, current, 0, 0
 
     def _retry_after(self, now, current, hits, before) -> int:
         """Seconds until the estimate falls below the limit with no further hits."""

@@ -103,7 +103,7 @@ def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: L
     try:
         data = read_regular(path, policy)
         sha = hashlib.sha256(data).hexdigest()
-        if sha == ledger.active_sha:
+        if ledger.active and sha == ledger.active[1]:
             path.unlink()
             return Outcome(name, True, "already active: nothing to do", ledger.active[0])
         if sha == ledger.unfinished_sha:
@@ -124,13 +124,15 @@ def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: L
 
 def _finish(path: Path, ledger: Ledger, data: bytes, sha: str) -> Outcome:
     """The file whose activation a crash or a full disk interrupted: complete it."""
+    sequence = ledger.state.sequence
+    assert sequence is not None   # an unfinished activation was logged with its sequence
     try:
-        ledger.finish(data, sha, ledger.state.sequence)
+        ledger.finish(data, sha, sequence)
         path.unlink()
     except OSError as error:
         return _not_received(path.name, error)
-    log.info("completed the activation of %s: sequence %s", shown(path.name), ledger.state.sequence)
-    return Outcome(path.name, True, "activation completed", ledger.state.sequence)
+    log.info("completed the activation of %s: sequence %s", shown(path.name), sequence)
+    return Outcome(path.name, True, "activation completed", sequence)
 
 
 def _not_received(name: str, error: OSError) -> Outcome:

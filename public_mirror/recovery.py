@@ -20,7 +20,8 @@ def _salvage_log(path: Path) -> tuple[list[dict], bytes, bool]:
         lines = path.read_bytes().splitlines(keepends=True)
     except FileNotFoundError:
         return [], b"", False
-    chain, kept = [], b""
+    chain: list[dict] = []
+    kept = b""
     for line in lines:
         try:
             record = json.loads(line)

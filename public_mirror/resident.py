@@ -39,8 +39,9 @@ class Reply:
         """What an answer page depends on — and nothing else — or None if it is not kept."""
         if self.kind not in ("found", "not_found"):
             return None
-        answer = self.answer
-        return (self.snapshot.sequence, self.lang, self.programme["code"], answer.found,
+        answer, snapshot, programme = self.answer, self.snapshot, self.programme
+        assert answer is not None and snapshot is not None and programme is not None
+        return (snapshot.sequence, self.lang, programme["code"], answer.found,
                 answer.status and answer.status["code"], answer.scheduled_payment_on,
                 answer.paid_on)
 

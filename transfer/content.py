@@ -8,6 +8,7 @@ instead of activated, and every lookup on the live snapshot keeps working.
 
 import re
 from datetime import date
+from typing import Any, NoReturn
 
 from transfer import errors
 from transfer.snapshot import ENTRY_SIZE, parse_time
@@ -21,27 +22,27 @@ _DATES = {"scheduled_payment_on", "paid_on"}
 _TEXT_LIMIT = 4000
 
 
-def check_content(header: dict, table: SnapshotTable) -> None:
+def check_content(header: dict[str, Any], table: SnapshotTable) -> None:
     _times(header)
     _programmes(header["programmes"])
     _statuses(header["statuses"])
     _entries(table, len(header["statuses"]))
 
 
-def _fail(problem: str):
+def _fail(problem: str) -> NoReturn:
     raise errors.MalformedSnapshot(problem)
 
 
-def _times(header):
+def _times(header: dict[str, Any]) -> None:
     created, expires = parse_time(header["created_at"]), parse_time(header["expires_at"])
     if expires <= created:
         _fail("expires_at is not after created_at")
 
 
-def _programmes(programmes):
+def _programmes(programmes: list[Any]) -> None:
     if not programmes:
         _fail("no programme in the header")
-    seen = set()
+    seen: set[str] = set()
     for number, programme in enumerate(programmes, 1):
         where = f"programme {number}"
         if not isinstance(programme, dict):
@@ -57,8 +58,8 @@ def _programmes(programmes):
             _optional_date(programme.get(name), f"{where} {name}")
 
 
-def _statuses(statuses):
-    seen = set()
+def _statuses(statuses: list[Any]) -> None:
+    seen: set[str] = set()
     for number, status in enumerate(statuses, 1):
         where = f"status {number}"
         if not isinstance(status, dict):
@@ -73,7 +74,7 @@ def _statuses(statuses):
         _wording(status.get("wording"), f"{where} wording", flat=False)
 
 
-def _wording(value, where, *, flat):
+def _wording(value: object, where: str, *, flat: bool) -> None:
     """Per language: a text (``flat``: a programme's name, Japanese required) or
     {label, explanation, next_step} (a status's wording; the page falls back to Japanese)."""
     if not isinstance(value, dict) or (flat and not isinstance(value.get("ja"), str)):
@@ -89,16 +90,18 @@ def _wording(value, where, *, flat):
                 _fail(f"{where} ({lang}): a text is not a string or is too long")
 
 
-def _optional_date(value, where):
+def _optional_date(value: object, where: str) -> None:
     if value is None:
         return
+    if not isinstance(value, str):
+        _fail(f"{where}: {value!r} is not a date")
     try:
         date.fromisoformat(value)
-    except (TypeError, ValueError):
+    except ValueError:
         _fail(f"{where}: {value!r} is not a date")
 
 
-def _entries(table: SnapshotTable, statuses: int):
+def _entries(table: SnapshotTable, statuses: int) -> None:
     # The status byte of every entry, read in one slice (C speed for millions of entries).
     indexes = table.body[KEY_SIZE::ENTRY_SIZE][:table.count]
     if indexes and max(indexes) >= statuses:
