@@ -58,8 +58,11 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
     policy_source: Callable[[], TrustPolicy] = trust if callable(trust) else (lambda: trust)
     outcomes = []
     with receiver_lock(paths, wait):
+        waiting = pending(paths.inbox)
+        if not waiting:
+            return outcomes   # nothing to read: the records (and the active file) are left alone
         ledger = Ledger(paths)
-        for path in pending(paths.inbox):
+        for path in waiting:
             outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
             outcomes.append(outcome)
             if outcome.reason.startswith("not received"):

@@ -163,6 +163,8 @@ def test_break_04_a_damaged_last_sequence_stops_receiving(public_host, damage):
 def test_break_04_a_garbage_state_never_crashes_status_or_receive(public_host):
     public_host.publish()
     (public_host.root / "state" / "last-sequence").write_bytes(b"\xff\xfe\x00garbage")
+    assert receive(public_host).returncode == 0           # nothing waiting: nothing read
+    public_host.drop(public_host.snapshot())
     assert receive(public_host).returncode == 2
     assert no_traceback(mirror_cli(public_host, "status")).returncode == 1
 
@@ -206,16 +208,20 @@ def test_break_05_a_damaged_activation_log_stops_receiving(public_host, damage):
 
 
 def test_break_05_the_log_entry_is_written_before_the_switch(public_host):
+    """A log that cannot take the record stops the switch; after recovery, every active
+    snapshot has its record."""
     public_host.publish()
     log = public_host.root / "state" / "activation.log"
     _cut_last_line(log)
+    public_host.drop(public_host.snapshot(), "waiting.bin")
     assert receive(public_host).returncode == 2
+    assert active_sequence(public_host) == public_host.sequence - 1
     recovered = no_traceback(mirror_cli(public_host, "recover"))
     assert "cut back" in recovered.stdout
     assert list(log.parent.glob("activation.log.*.damaged"))        # the original is kept
     public_host.publish()
     records = list(activation_log.records(log))
-    assert [r["outcome"] for r in records] == ["recovered", "accepted"]
+    assert [r["outcome"] for r in records] == ["recovered", "accepted", "accepted"]
     assert records[-1]["sequence"] == active_sequence(public_host)
     assert activation_log.verify_log(log)[0]
 
