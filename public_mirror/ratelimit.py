@@ -10,6 +10,7 @@ own window in memory (logged), rather than refusing every resident.
 import fcntl
 import hashlib
 import hmac
+import ipaddress
 import logging
 import mmap
 import os
@@ -34,6 +35,7 @@ class RateLimiter:
     def allow(self, address: str) -> tuple[bool, int]:
         """(allowed?, seconds until the next lookup would be allowed)."""
         now = self.clock()
+        address = limited_as(address)
         with self._lock:
             self._sweep(now)
             hits = self._hits.setdefault(address, deque())
@@ -80,7 +82,7 @@ class SharedRateLimiter:
         self._fallback = RateLimiter(limit, window, clock=clock)
 
     def allow(self, address: str) -> tuple[bool, int]:
-        key = hashlib.blake2b(address.encode("utf-8", "replace"), key=self._secret,
+        key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
                               digest_size=16).digest()
         try:
             with self._lock:
@@ -156,6 +158,20 @@ class SharedRateLimiter:
                 _SLOT.iter_unpack(memoryview(table)[_SLOT.size:])):
             if held != _EMPTY and start < current - self.window:
                 table[(index + 1) * _SLOT.size:(index + 2) * _SLOT.size] = blank
+
+
+def limited_as(address: str) -> str:
+    """What one budget belongs to: an IPv4 address, or an IPv6 /64 (one household's or one
+    server's prefix — counting each of its 2^64 addresses apart would be no limit at all)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def client_address(environ, trusted_proxies) -> str:

@@ -87,3 +87,14 @@ def test_forwarded_for_only_from_a_trusted_proxy():
     environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5, 10.0.0.1"}
     assert client_address(environ, {"127.0.0.1", "10.0.0.1"}) == "203.0.113.5"
     assert client_address(environ, set()) == "127.0.0.1"
+
+
+def test_an_ipv6_prefix_is_one_client(tmp_path):
+    limiter = shared(tmp_path, limit=2)
+    assert limiter.allow("2001:db8:1:2::1")[0] and limiter.allow("2001:db8:1:2:ffff::9")[0]
+    assert not limiter.allow("2001:db8:1:2:dead:beef:0:1")[0]      # same /64
+    assert limiter.allow("2001:db8:1:3::1")[0]                      # another household
+    assert limiter.allow("::ffff:192.0.2.1")[0] and limiter.allow("192.0.2.1")[0]
+    assert not limiter.allow("192.0.2.1")[0]                        # IPv4-mapped is the same
+    memory = RateLimiter(1, 300)
+    assert memory.allow("2001:db8::1")[0] and not memory.allow("2001:db8::2")[0]
