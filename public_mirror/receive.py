@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from public_mirror.failures import log_failure
 from public_mirror.inbox import pending, read_regular
 from public_mirror.ledger import Ledger, receiver_lock
 from public_mirror.quarantine import move_aside, quarantine_name, shown
 from public_mirror.settings import MirrorPaths
-from transfer.errors import SnapshotError
+from transfer.errors import KeyFileError, SnapshotError
 from transfer.snapshot import parse_time
 from transfer.verify import TrustPolicy, verify_snapshot
 
@@ -56,7 +57,7 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
     for directory in (paths.inbox, paths.quarantine, paths.state):
         directory.mkdir(parents=True, exist_ok=True)
     policy_source: Callable[[], TrustPolicy] = trust if callable(trust) else (lambda: trust)
-    outcomes = []
+    outcomes: list[Outcome] = []
     with receiver_lock(paths, wait):
         waiting = pending(paths.inbox)
         if not waiting:
@@ -115,6 +116,13 @@ def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: L
         check_plausible(snapshot.header, now, limits)
     except SnapshotError as refused:
         return _refuse(path, ledger, f"{type(refused).__name__}: {refused}")
+    except KeyFileError:
+        raise   # the host's own trusted keys: not this file's fault, stop and say so
+    except OSError as error:
+        return _not_received(name, error)
+    except Exception as error:   # a check that failed in a way no one foresaw: still a refusal
+        log_failure(f"verifying {shown(name)}", error)
+        return _refuse(path, ledger, f"Unverifiable: {type(error).__name__} while verifying")
     try:
         ledger.accept(data, sha, snapshot.sequence, file=shown(name), entries=snapshot.table.count,
                       created_at=snapshot.header["created_at"], signed_by=sorted(snapshot.signed_by))

@@ -373,3 +373,19 @@ def test_a_missing_configuration_is_a_message_not_a_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "nowhere.ini" in result.stderr and "-c" in result.stderr
+
+
+def test_a_header_nested_past_pythons_limit_is_refused_not_a_crash(public_host):
+    import struct
+
+    from transfer.snapshot import MAGIC
+
+    public_host.publish()
+    header = b"[" * 200_000 + b"]" * 200_000
+    public_host.drop(MAGIC + struct.pack(">I", len(header)) + header + struct.pack(">I", 2) + b"{}",
+                     "nested.bin")
+    public_host.drop(public_host.snapshot(), "zz-next.bin")
+    os.utime(public_host.root / "inbox" / "zz-next.bin", (2e9, 2e9))
+    result = receive(public_host)
+    assert "rejected nested.bin: MalformedSnapshot" in result.stderr
+    assert "accepted zz-next.bin" in result.stdout and inbox(public_host) == []
