@@ -27,6 +27,7 @@ from transfer.snapshot import parse_time
 from transfer.verify import TrustPolicy, verify_snapshot
 
 log = logging.getLogger(__name__)
+REASON_LIMIT = 500
 
 
 class ImplausibleSnapshot(SnapshotError):
@@ -166,8 +167,10 @@ def check_plausible(header: dict, now: datetime, limits: Limits) -> None:
 
 def _refuse(path: Path, ledger: Ledger, reason: str) -> Outcome:
     """Quarantine the file with its reason and log it; if it cannot be moved there, hide it
-    in the inbox under a dot-name, so that it never blocks the files after it."""
+    in the inbox under a dot-name, so that it never blocks the files after it. The reason
+    may quote the file's own fields: it is escaped and cut short before anyone reads it."""
     name, paths = path.name, ledger.paths
+    reason = shown(reason)[:REASON_LIMIT]
     target_name = quarantine_name(name)
     size = _size(path)
     try:

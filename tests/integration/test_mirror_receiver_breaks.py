@@ -389,3 +389,13 @@ def test_a_header_nested_past_pythons_limit_is_refused_not_a_crash(public_host):
     result = receive(public_host)
     assert "rejected nested.bin: MalformedSnapshot" in result.stderr
     assert "accepted zz-next.bin" in result.stdout and inbox(public_host) == []
+
+
+def test_a_refusal_quoting_the_files_own_fields_is_escaped_and_short(public_host):
+    public_host.publish()
+    public_host.drop(public_host.snapshot(header={"created_at": "\x1b[2J" + "9" * 100_000}))
+    result = receive(public_host)
+    assert "MalformedSnapshot" in result.stderr and "\x1b" not in result.stderr
+    [record] = [r for r in activation_log.records(public_host.root / "state" / "activation.log")
+                if r["outcome"] == "rejected"]
+    assert len(record["reason"]) <= 500
