@@ -205,6 +205,8 @@ def test_break_05_a_damaged_activation_log_stops_receiving(public_host, damage):
     assert active_sequence(public_host) == public_host.sequence - 1
     status = no_traceback(mirror_cli(public_host, "status"))
     assert status.returncode == 1 and "STATE PROBLEM" in status.stdout
+    assert "intact" not in status.stdout and "activation log: " in status.stdout
+    assert "BROKEN" in status.stdout
 
 
 def test_break_05_the_log_entry_is_written_before_the_switch(public_host):
