@@ -15,6 +15,7 @@ def includeme(config):
     config.add_route("form", "/")
     config.add_route("lookup", "/lookup")
     config.add_route("busy", "/busy")
+    config.add_route("bad_request", "/bad-request")
     config.add_route("api_lookup", "/api/v1/lookup")
     config.add_route("openapi", "/api/v1/openapi.json")
     config.add_route("healthz", "/healthz")
@@ -60,6 +61,12 @@ def busy(request):
     page = request.services.pages.render("too_many", query_language(request), 429,
                                          retry_minutes=1)
     return as_response(page)
+
+
+@view_config(route_name="bad_request", request_method="GET")
+def bad_request(request):
+    """The page nginx shows for a request it refuses (error_page 413 in deploy/nginx)."""
+    return as_response(request.services.pages.error(400, query_language(request)))
 
 
 @notfound_view_config()

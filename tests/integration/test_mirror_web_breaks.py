@@ -30,6 +30,7 @@ from tests.integration.servers import WaitressThread
 from tests.integration.test_deploy_configs import _self_signed
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
+STATIC = Path(__file__).parents[2] / "public_mirror" / "static"
 SERVER_NAME = "status.example.lg.jp"
 NOT_FOUND = {"programme": "p2020", "receipt_number": "00000099", "lang": "ja"}
 
@@ -73,7 +74,9 @@ class Nginx:
                 .replace("/var/log/nginx/", f"{directory}/")
                 .replace("listen 80", f"listen 127.0.0.1:{self.http}")
                 .replace("listen 443", f"listen 127.0.0.1:{self.https}")
-                .replace("127.0.0.1:6544", f"127.0.0.1:{upstream}"))
+                .replace("127.0.0.1:6544", f"127.0.0.1:{upstream}")
+                .replace("/opt/shinsei/venv/lib/python3.11/site-packages/public_mirror/static/",
+                         f"{STATIC}/"))
         (directory / "site.conf").write_text(text)
         (directory / "nginx.conf").write_text(
             f"user root;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"
@@ -241,6 +244,19 @@ def test_break_11_the_proxys_refusal_is_the_japanese_page(public_host, tmp_path)
     assert refused, "nginx's flood guard never tripped"
     for page in refused:
         assert "しばらくお待ちください" in page and 'href="/"' in page and "nginx" not in page
+
+
+def test_every_refusal_nginx_makes_is_a_japanese_page(public_host, tmp_path):
+    public_host.publish()
+    app = public_host.app(**{"mirror.trusted_proxies": "127.0.0.1"})
+    with WaitressThread(app.app) as server, Nginx(tmp_path / "nginx", server.port) as nginx:
+        status, page = nginx.request("POST", "/lookup", b"receipt_number=" + b"1" * 20_000,
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 413 and "入力画面に戻る" in page.decode()
+    with Nginx(tmp_path / "nginx-alone", free_port()) as nginx:     # the app is down
+        status, page = nginx.request("GET", "/")
+        assert status == 502 and "ただいま確認できません" in page.decode()
+        assert 'href="/"' in page.decode()
 
 
 # --- break 12 -------------------------------------------------------------------------
