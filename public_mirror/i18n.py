@@ -16,3 +16,8 @@ NATIVE_NAMES = {"ja": "日本語", "en": "English", "ja-easy": "やさしい に
 def available_languages() -> list[str]:
     found = sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
     return [DEFAULT, *[code for code in found if code != DEFAULT]]
+
+
+def choose(value, languages: list[str]) -> str:
+    """The language to answer in: one of the configured codes, whatever a request carries."""
+    return value if isinstance(value, str) and value in languages else DEFAULT

@@ -15,7 +15,7 @@ from pyramid.i18n import TranslationStringFactory, make_localizer
 
 from public_mirror import lookup
 from public_mirror.answer_cache import AnswerCache
-from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES
+from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
 from public_mirror.web import SECURITY_HEADERS, day, when
 
 _ = TranslationStringFactory("mirror")
@@ -65,11 +65,8 @@ class Pages:
         path = f"{self.base}/{name.lstrip('/')}"
         return f"{path}?{urlencode({'lang': lang})}" if lang and lang != "ja" else path
 
-    def language(self, value) -> str:
-        return value if isinstance(value, str) and value in self.languages else "ja"
-
     def render(self, template: str, lang: str, status: int = 200, **values) -> Page:
-        lang = self.language(lang)
+        lang = choose(lang, self.languages)
         localizer = self._localizers[lang]
 
         def gettext(message, **mapping):

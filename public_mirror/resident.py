@@ -9,6 +9,7 @@ into HTML (``public_mirror.pages``) or JSON (``public_mirror.api``).
 from dataclasses import dataclass, field
 
 from public_mirror import lookup
+from public_mirror.i18n import choose
 from public_mirror.store import is_expired
 from transfer.verify import VerifiedSnapshot
 
@@ -56,13 +57,12 @@ class ResidentDesk:
         self.languages, self.maintenance = languages, maintenance
 
     def language(self, value) -> str:
-        return value if isinstance(value, str) and value in self.languages else "ja"
+        return choose(value, self.languages)
 
-    def closed_reply(self, lang: str) -> Reply | None:
+    def closed_reply(self, lang: str, snapshot: VerifiedSnapshot | None) -> Reply | None:
         """The honest "not now" reply when no answer may be given, else None."""
         if self.maintenance:
             return Reply("maintenance", lang)
-        snapshot = self.snapshots.current()
         if snapshot is None or is_expired(snapshot):
             # Never show statuses that may no longer be true as if they were current.
             return Reply("updating", lang)
@@ -71,13 +71,14 @@ class ResidentDesk:
     def ask(self, params, client: str) -> Reply:
         """``params``: the submitted fields, or None when the request could not be read."""
         lang = self.language(params.get("lang") if params is not None else None)
-        closed = self.closed_reply(lang)
+        snapshot = self.snapshots.current()   # one snapshot for the whole answer
+        closed = self.closed_reply(lang, snapshot)
         if closed:
             return closed
+        assert snapshot is not None   # closed_reply answers "updating" when there is none
         allowed, retry_after = self.limiter.allow(client)
         if not allowed:
             return Reply("rate_limited", lang, retry_after=retry_after)
-        snapshot = self.snapshots.current()
         if params is None:
             return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
         reading = lookup.read_question(params, snapshot)

@@ -35,10 +35,12 @@ def query_language(request) -> str:
 @view_config(route_name="form", request_method="GET")
 def form(request):
     services, lang = request.services, query_language(request)
-    closed = services.desk.closed_reply(lang)
+    snapshot = services.snapshots.current()   # one snapshot for the whole page
+    closed = services.desk.closed_reply(lang, snapshot)
     if closed:
         return as_response(services.pages.reply(closed))
-    return as_response(services.pages.form(services.snapshots.current(), lang))
+    assert snapshot is not None   # closed_reply answers "updating" when there is none
+    return as_response(services.pages.form(snapshot, lang))
 
 
 @view_config(route_name="lookup", request_method="POST")
