@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot clean
+.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot bench-transfer clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, and nginx and
@@ -80,6 +80,10 @@ bench-intranet: install
 
 bench-snapshot: install
 	$(BIN)/python bench/snapshot_bench.py
+
+# Needs root (the test sshd chroots) and OpenSSH's sftp client.
+bench-transfer: install
+	$(BIN)/python bench/transfer_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache $(NODE_DIR)/node_modules

@@ -1,6 +1,7 @@
 """Pushing to a real OpenSSH sshd (chrooted, upload-only), and every fault performed for real."""
 
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -10,7 +11,7 @@ import paramiko
 import pytest
 
 from tests.sshd import UPLOAD_USER, Sshd
-from transfer.sftp import SftpDestination
+from transfer.sftp import PinnedHostKeysOnly, SftpDestination, UnknownHostKey, push_transport
 from transfer.transports import OutboxDestination, deliver_all
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists(),
@@ -144,3 +145,30 @@ def test_upload_account_sees_only_its_inbox(upload_session):
         sftp.open("/etc/passwd")
     with pytest.raises(OSError):
         sftp.open("/outside.bin", "w").write(b"x")
+
+
+def test_session_uses_aes_gcm_and_no_nagle_and_still_pins_the_host_key(sshd, tmp_path):
+    """The faster session settings (docs/performance.md) keep the pinned-key contract."""
+    known = sshd.known_hosts(tmp_path / "known_hosts")
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(known))
+    client.set_missing_host_key_policy(PinnedHostKeysOnly())
+    try:
+        client.connect("127.0.0.1", sshd.port, username=UPLOAD_USER,
+                       key_filename=str(sshd.client_key), look_for_keys=False, allow_agent=False,
+                       timeout=5, transport_factory=push_transport)
+        transport = client.get_transport()
+        assert transport.remote_cipher == transport.local_cipher == "aes128-gcm@openssh.com"
+        assert transport.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        client.close()
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    stranger = paramiko.SSHClient()
+    stranger.load_host_keys(str(empty))
+    stranger.set_missing_host_key_policy(PinnedHostKeysOnly())
+    with pytest.raises(UnknownHostKey):
+        stranger.connect("127.0.0.1", sshd.port, username=UPLOAD_USER,
+                         key_filename=str(sshd.client_key), look_for_keys=False,
+                         allow_agent=False, timeout=5, transport_factory=push_transport)
+    stranger.close()
