@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from intranet.applications.models import Application
 from intranet.programmes.models import Programme
 from intranet.statuses.models import Status
-from transfer.build import BuildResult, Row, header_fields, make_entries, sign_snapshot
+from transfer.build import BuildResult, Row, header_fields, make_body, sign_body
 from transfer.keys import SigningKey
 from transfer.verify import Origin
 
@@ -24,13 +24,13 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                    valid_for: timedelta) -> BuildResult:
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    # Result rows unpack as the tuples make_entries reads.
+    # Result rows unpack as the tuples make_body reads.
     rows: Iterable[Row] = dbsession.execute(
         select(Application.programme_id, Application.receipt_number_normalised,
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
         .execution_options(yield_per=20_000))
-    entries, skipped = make_entries(rows, programmes, statuses, lookup_secret)
+    body, count, skipped = make_body(rows, programmes, statuses, lookup_secret)
     header = header_fields(programmes, statuses, lookup_secret=lookup_secret, origin=origin,
                            sequence=sequence, now=now, valid_for=valid_for)
-    return sign_snapshot(entries, skipped, signing_keys=signing_keys, header=header)
+    return sign_body(body, count, skipped, signing_keys=signing_keys, header=header)

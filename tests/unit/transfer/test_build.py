@@ -1,0 +1,73 @@
+"""transfer.build.make_body: one process or several, the same bytes; rows left out counted."""
+
+import random
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+
+from transfer import build
+from transfer.lookup import LookupHasher
+from transfer.snapshot import ENTRY, ENTRY_SIZE, day_number
+
+SECRET = b"k" * 32
+STATUSES = [SimpleNamespace(code="received", needs_scheduled_payment_date=False,
+                            needs_paid_date=False),
+            SimpleNamespace(code="scheduled", needs_scheduled_payment_date=True,
+                            needs_paid_date=False),
+            SimpleNamespace(code="paid", needs_scheduled_payment_date=True, needs_paid_date=True)]
+PROGRAMMES = [SimpleNamespace(id=1, code="p2020", needs_birth_date=False),
+              SimpleNamespace(id=2, code="p2024", needs_birth_date=True)]
+
+
+def rows(count):
+    rng = random.Random(7)
+    out = []
+    for n in range(count):
+        programme = 1 + n % 2
+        birth = None if n % 10 == 3 else date(1950 + n % 50, 1 + n % 12, 1 + n % 28)
+        status = rng.choice(STATUSES).code
+        out.append((programme, f"{n:08d}", birth, status, date(2024, 7, 1 + n % 30),
+                    date(2024, 8, 1 + n % 31)))
+    return out
+
+
+def expected(rows_):
+    hashers = {p.id: LookupHasher(SECRET, p.code) for p in PROGRAMMES}
+    needs = {p.id: p.needs_birth_date for p in PROGRAMMES}
+    status = {s.code: (i, s) for i, s in enumerate(STATUSES)}
+    entries = []
+    for programme, receipt, birth, code, scheduled, paid in rows_:
+        if needs[programme] and birth is None:
+            continue
+        index, info = status[code]
+        entries.append((hashers[programme].key(receipt, birth if needs[programme] else None),
+                        index, day_number(scheduled) if info.needs_scheduled_payment_date else 0,
+                        day_number(paid) if info.needs_paid_date else 0))
+    entries.sort()
+    return b"".join(ENTRY.pack(*entry) for entry in entries), len(entries)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_body_is_the_same_in_one_process_or_several(monkeypatch, workers):
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    given = rows(2_000)
+    body, count, skipped = build.make_body(given, PROGRAMMES, STATUSES, SECRET, workers=workers)
+    assert (body, count) == expected(given)
+    # Rows 3, 13, 23, … have no birth date; all are odd, so programme 2, which needs one.
+    assert skipped == 200
+    keys = [body[i:i + 16] for i in range(0, len(body), ENTRY_SIZE)]
+    assert keys == sorted(keys) and len(set(keys)) == count
+
+
+def test_a_generator_of_rows_is_read_once(monkeypatch):
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    given = rows(500)
+    body, count, _ = build.make_body(iter(given), PROGRAMMES, STATUSES, SECRET, workers=2)
+    assert (body, count) == expected(given)
+
+
+def test_unknown_status_is_not_silently_dropped():
+    with pytest.raises(KeyError):
+        build.make_body([(1, "00000001", None, "nonsense", None, None)], PROGRAMMES, STATUSES,
+                        SECRET, workers=1)
