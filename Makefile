@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot bench-transfer clean
+.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot bench-transfer bench-publication clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, and nginx and
@@ -84,6 +84,10 @@ bench-snapshot: install
 # Needs root (the test sshd chroots) and OpenSSH's sftp client.
 bench-transfer: install
 	$(BIN)/python bench/transfer_bench.py
+
+# Approval → visible at 1,000,000 applications (PostgreSQL, sshd, the public host's receiver). Root.
+bench-publication: install
+	$(BIN)/python bench/publication_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache $(NODE_DIR)/node_modules
