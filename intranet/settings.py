@@ -17,8 +17,12 @@ DEFAULTS = {
     "session.idle_timeout": "1800",
     "session.absolute_timeout": "28800",
     "session.secure_cookie": "true",
+    # Failures allowed per (account name, client address) before each further attempt
+    # waits, doubling up to login.max_delay_seconds. Nobody else is ever locked out.
     "login.max_failures": "5",
-    "login.lockout_minutes": "15",
+    "login.max_delay_seconds": "900",
+    # An administrator's one-time password (new account or reset) works this long.
+    "login.one_time_password_hours": "72",
     "bulk.max_numbers": "20000",
     "list.page_size": "50",
     # A second person (a supervisor) approves each publication before it goes.
@@ -42,7 +46,7 @@ ENVIRONMENT = {
 INT_SETTINGS = (
     "imports.max_bytes", "audit.retention_days",
     "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
-    "login.lockout_minutes", "bulk.max_numbers", "list.page_size",
+    "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
 )
 
 
