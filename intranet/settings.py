@@ -28,6 +28,8 @@ DEFAULTS = {
     # A second person (a supervisor) approves each publication before it goes.
     "publication.four_eyes": "true",
     "imports.max_bytes": str(50 * 1024 * 1024),
+    # An upload waits this long (seconds) for its confirm before it is removed.
+    "imports.spool_max_age": "3600",
     # How long audit records stay in the database before `audit prune` archives them.
     "audit.retention_days": str(5 * 366),
     "pyramid.default_locale_name": "ja",
@@ -44,7 +46,7 @@ ENVIRONMENT = {
 }
 
 INT_SETTINGS = (
-    "imports.max_bytes", "audit.retention_days",
+    "imports.max_bytes", "imports.spool_max_age", "audit.retention_days",
     "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
     "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
 )
