@@ -11,6 +11,8 @@ from typing import ClassVar
 
 from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
 from pyramid.request import RequestLocalCache
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
 
 from intranet.audit.writer import Actor, utcnow
 from intranet.auth import sessions
@@ -110,6 +112,27 @@ class SessionSecurityPolicy:
         return []
 
 
+def allowed_hosts_tween_factory(handler, registry):
+    """Answer only to this app's own names (``shinsei.allowed_hosts``).
+
+    Links in pages and redirects are built from the Host header; a forged one would make
+    the app send staff to an attacker's site (password-reset style poisoning, cache
+    poisoning behind a proxy). Anything else gets a plain 400 before any view runs.
+    """
+    allowed = {name.lower() for name in registry.settings["shinsei.allowed_hosts"].split()}
+
+    def tween(request):
+        host = (request.host or "").rsplit(":", 1)[0].strip("[]").lower()
+        if host not in allowed:
+            return Response(
+                "400 不明なホスト名です。管理者が設定した名前（shinsei.allowed_hosts）で"
+                "アクセスしてください。\n", status=400, content_type="text/plain",
+                charset="utf-8")
+        return handler(request)
+
+    return tween
+
+
 def actor(request) -> Actor:
     """The audit actor for this request: the signed-in user, from the client's address."""
     user = request.identity
@@ -123,6 +146,7 @@ def includeme(config):
     config.set_security_policy(SessionSecurityPolicy(settings["session.idle_timeout"],
                                                      settings["session.absolute_timeout"]))
     config.set_root_factory(Root)
+    config.add_tween("intranet.security.allowed_hosts_tween_factory", under=INGRESS)
     config.set_default_csrf_options(require_csrf=True)
     config.add_request_method(lambda request: request.identity, "user", reify=True)
     config.add_request_method(actor, "actor", reify=True)

@@ -14,6 +14,8 @@ from pyramid.settings import asbool
 DEFAULTS = {
     "shinsei.municipality_name": "○○市",
     "shinsei.environment": "prod",
+    # Host names this app answers to (space-separated); any other Host header gets 400.
+    "shinsei.allowed_hosts": "localhost 127.0.0.1",
     "session.idle_timeout": "1800",
     "session.absolute_timeout": "28800",
     "session.secure_cookie": "true",

@@ -2,16 +2,18 @@
 
 from datetime import date
 
+from intranet import plausible_dates
 from intranet.applications.services import StatusUpdate
 
 _FIELD_ERROR = "日付の形式が正しくありません（例: 2020-06-01）。"
 
 
 class FormError(ValueError):
-    def __init__(self, field, message):
+    def __init__(self, field, message, **mapping):
         super().__init__(message)
         self.field = field
         self.message = message
+        self.mapping = mapping
 
 
 def read_status_update(params) -> StatusUpdate:
@@ -36,6 +38,8 @@ def _date(params, name):
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return plausible_dates.check(name, date.fromisoformat(text))
+    except plausible_dates.ImplausibleDate as error:
+        raise FormError(name, plausible_dates.MESSAGE, **error.mapping) from None
     except ValueError:
         raise FormError(name, _FIELD_ERROR) from None

@@ -6,10 +6,11 @@ from datetime import date, timedelta
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from intranet.audit import services as audit_services
 from intranet.audit.services import utc_start_of
-from intranet.exports import csv_lines, csv_response
+from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.programmes.models import Programme
 from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
@@ -91,15 +92,22 @@ def transfer_log(request):
 
 @view_config(route_name="transfers_csv", permission="transfers.view")
 def transfer_log_csv(request):
-    deliveries = request.dbsession.execute(_delivery_query(request.GET)).scalars().all()
+    # Read by the streaming session of its own (the request's has ended by the time the
+    # rows are written): the deliveries' publications are loaded with them, not lazily
+    # from a closed session — which used to abort the download at the first delivery.
+    query = _delivery_query(request.GET).options(joinedload(Delivery.publication))
+    audit_export(request, "transfers.csv", query)
     header = ["at (JST)", "publication", "sequence", "sha256", "size", "entries", "signing keys",
               "requested by", "approved by", "destination", "host key", "result", "reason",
               "attempts"]
-    rows = ([local_time(d.at, "en"), d.publication_id, d.publication.sequence,
-             d.publication.sha256, d.publication.size, d.publication.entries,
-             d.publication.signing_key_ids,
-             d.publication.requested_by.username if d.publication.requested_by else "schedule",
-             d.publication.approved_by.username if d.publication.approved_by else "",
-             d.destination, d.host_key_fingerprint, "delivered" if d.delivered else "failed",
-             d.reason, d.attempts] for d in deliveries)
-    return csv_response("transfers.csv", csv_lines(header, rows))
+
+    def row(d):
+        return [local_time(d.at, "en"), d.publication_id, d.publication.sequence,
+                d.publication.sha256, d.publication.size, d.publication.entries,
+                d.publication.signing_key_ids,
+                d.publication.requested_by.username if d.publication.requested_by else "schedule",
+                d.publication.approved_by.username if d.publication.approved_by else "",
+                d.destination, d.host_key_fingerprint, "delivered" if d.delivered else "failed",
+                d.reason, d.attempts]
+
+    return csv_response("transfers.csv", csv_lines(header, streamed_rows(request, query, row)))

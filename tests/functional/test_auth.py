@@ -6,6 +6,7 @@ from datetime import timedelta
 import webtest
 from sqlalchemy import select, update
 
+from intranet import main
 from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
 from intranet.auth.models import LoginThrottle, User, UserSession
@@ -214,4 +215,16 @@ def test_absolute_session_timeout(app_settings, accounts, monkeypatch):
     now = security.utcnow()
     monkeypatch.setattr(security, "utcnow", lambda: now + timedelta(seconds=3601))
     assert "/login" in app.get("/applications", status=302).location
+    app.app.registry["db_engine"].dispose()
+
+
+def test_a_forged_host_header_is_refused(testapp, app_settings):
+    response = testapp.get("/login", headers={"Host": "evil.example"}, status=400)
+    assert "shinsei.allowed_hosts" in response.text
+    testapp.get("/login", headers={"Host": "localhost:6543"}, status=200)
+    app = webtest.TestApp(main({}, **{**app_settings,
+                                      "shinsei.allowed_hosts": "shinsei.city.lg.jp"}))
+    page = app.get("/login", headers={"Host": "shinsei.city.lg.jp"}, status=200)
+    assert "http://shinsei.city.lg.jp/login" in page.text
+    app.get("/login", status=400)                          # localhost is no longer one
     app.app.registry["db_engine"].dispose()

@@ -100,6 +100,8 @@ BAD = {
                         "存在しない日付です"),
     "date outside its era": (encoded([[*PEOPLE[0][:6], "平成31年5月1日", *PEOPLE[0][7:]]]),
                              "その元号の期間にない日付です"),
+    "implausible date": (encoded([[*PEOPLE[0][:6], "2500-01-01", *PEOPLE[0][7:]]]),
+                         "ありえない日付です"),
     "not a date": (encoded([[*PEOPLE[0][:6], "きのう", *PEOPLE[0][7:]]]), "日付として読めません"),
     "unknown status": (encoded([[*PEOPLE[0][:8], "保留中", *PEOPLE[0][9:]]]),
                        "状況「保留中」は状況の定義にありません"),

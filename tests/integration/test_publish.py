@@ -17,6 +17,7 @@ from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
 from intranet.users.services import find_user
 from tests.factories import make_applications, make_programme
+from tests.tampering import insider
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.publish import PublishPlan, publish
 from transfer.transports import OutboxDestination
@@ -100,7 +101,7 @@ def test_an_edited_transfer_record_breaks_the_chain(session_factory, accounts, k
     make_applications(session_factory, make_programme(session_factory), 2)
     approved_request(session_factory)
     publish(session_factory, plan(keys, [OutboxDestination(tmp_path)]))
-    with engine.begin() as conn:
+    with insider(engine) as conn:
         conn.execute(text("UPDATE audit_records SET details = replace(details, "
                           "'delivered', 'failed') WHERE action = 'transfer.delivery'"))
     with session_factory() as dbsession:

@@ -1,4 +1,5 @@
-"""server-side sessions, login throttle, one-time passwords, supervisor grants
+"""server-side sessions, login throttle, one-time passwords, supervisor grants,
+append-only audit records (trigger) and the prune permit
 
 Revision ID: 0005
 Revises: 0004
@@ -6,6 +7,8 @@ Revises: 0004
 
 import sqlalchemy as sa
 from alembic import op
+
+from intranet.audit import append_only
 
 revision = '0005'
 down_revision = '0004'
@@ -55,9 +58,17 @@ def upgrade():
         # Lock-out per account is gone: throttling is per (name, address) in login_throttle.
         batch_op.drop_column('locked_until')
         batch_op.drop_column('failed_logins')
+    op.create_table('audit_prune_permits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('through_seq', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_prune_permits'))
+    )
+    append_only.create(op.get_bind())
 
 
 def downgrade():
+    append_only.drop(op.get_bind())
+    op.drop_table('audit_prune_permits')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('locked_until', sa.DateTime(), nullable=True))
