@@ -7,7 +7,12 @@ from intranet.auth.models import LoginThrottle, User, UserSession  # noqa: F401
 from intranet.imports.models import ImportRecord  # noqa: F401
 from intranet.meta import Base
 from intranet.programmes.models import Programme  # noqa: F401
-from intranet.publications.models import Delivery, Publication, PublishedStatus  # noqa: F401
+from intranet.publications.models import (  # noqa: F401
+    Delivery,
+    Publication,
+    PublicationRow,
+    PublishedStatus,
+)
 from intranet.statuses.models import Status, StatusTransition, StatusWording  # noqa: F401
 from intranet.users.models import RoleGrant  # noqa: F401
 

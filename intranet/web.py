@@ -33,7 +33,8 @@ LABELS = {
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
-                           "published": "公開済", "failed": "転送失敗"},
+                           "published": "公開済", "failed": "転送失敗",
+                           "superseded": "後の公開に統合"},
 }
 
 

@@ -1,7 +1,9 @@
 """Publication screens: preview and request, approve or reject, the outcome per destination;
 and the security officer's transfer log."""
 
+from contextlib import suppress
 from datetime import date, timedelta
+from pathlib import Path
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
@@ -35,6 +37,8 @@ def publication_list(request, error=None):
         "counts": services.counts_by_programme(dbsession),
         "changes": services.changes_since_last_publication(dbsession),
         "four_eyes": _four_eyes(request),
+        "frozen": {p.id: services.frozen_counts(dbsession, p.id)
+                   for p in publications if p.state == "requested"},
         "error": error,
     }
 
@@ -42,9 +46,14 @@ def publication_list(request, error=None):
 @view_config(route_name="publications", permission="publications.request",
              request_method="POST", renderer=LIST)
 def publication_request(request):
-    services.request_publication(request.dbsession, request.actor, request.identity,
-                                 request.POST.get("note", "").strip(), _four_eyes(request))
-    request.session.flash(request.translate("公開を依頼しました。"), "success")
+    publication = services.request_publication(
+        request.dbsession, request.actor, request.identity, request.POST.get("note", "").strip(),
+        _four_eyes(request))
+    if publication.state == "approved":
+        _trigger_job(request)
+    request.session.flash(request.translate(
+        "公開を依頼しました（内容のダイジェスト ${digest}）。", digest=publication.content_digest[:16]),
+        "success")
     return redirect_see_other(request, "publications")
 
 
@@ -55,14 +64,29 @@ def publication_decision(request):
     if publication is None:
         raise HTTPNotFound()
     try:
+        approve = request.POST.get("decision") == "approve"
         services.decide(request.dbsession, request.actor, request.identity, publication,
-                        request.POST.get("decision") == "approve", _four_eyes(request))
+                        approve, _four_eyes(request), digest=request.POST.get("digest", ""))
+        if approve:
+            _trigger_job(request)
     except services.PublicationRefused as refused:
         discard_changes(request)
         request.response.status = 409
         return publication_list(request, error=request.translate(refused.message))
     request.session.flash(request.translate("公開依頼を処理しました。"), "success")
     return redirect_see_other(request, "publications")
+
+
+def _trigger_job(request):
+    """Start the transfer job now instead of at the next timer (a systemd path unit watches
+    ``publication.trigger_file``). The web app only touches a file: it never signs or
+    pushes. If the touch is spurious (the transaction fails), the job finds nothing approved
+    and does nothing."""
+    path = request.registry.settings.get("publication.trigger_file")
+    if path:
+        # If the touch fails the timer still publishes it at its next run.
+        with suppress(OSError):
+            Path(path).touch()
 
 
 def _delivery_query(params):

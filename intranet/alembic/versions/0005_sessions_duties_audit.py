@@ -1,5 +1,5 @@
 """server-side sessions, login throttle, one-time passwords, supervisor grants,
-append-only audit records (trigger) and the prune permit
+append-only audit records (trigger) and the prune permit, frozen publication content
 
 Revision ID: 0005
 Revises: 0004
@@ -64,9 +64,31 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_prune_permits'))
     )
     append_only.create(op.get_bind())
+    op.create_table('publication_rows',
+    sa.Column('publication_id', sa.Integer(), nullable=False),
+    sa.Column('programme_code', sa.String(length=32), nullable=False),
+    sa.Column('receipt', sa.String(length=64), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('status_code', sa.String(length=32), nullable=False),
+    sa.Column('scheduled_payment_on', sa.Date(), nullable=True),
+    sa.Column('paid_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['publication_id'], ['publications.id'], name=op.f('fk_publication_rows_publication_id_publications')),
+    sa.PrimaryKeyConstraint('publication_id', 'programme_code', 'receipt', name=op.f('pk_publication_rows'))
+    )
+    with op.batch_alter_table('publications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('frozen_header', sa.Text(), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('content_rows', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('content_digest', sa.String(length=64), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('approved_digest', sa.String(length=64), server_default='', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('publications', schema=None) as batch_op:
+        batch_op.drop_column('approved_digest')
+        batch_op.drop_column('content_digest')
+        batch_op.drop_column('content_rows')
+        batch_op.drop_column('frozen_header')
+    op.drop_table('publication_rows')
     append_only.drop(op.get_bind())
     op.drop_table('audit_prune_permits')
     with op.batch_alter_table('users', schema=None) as batch_op:
