@@ -17,6 +17,7 @@ from pyramid.tweens import INGRESS
 from intranet.audit.writer import Actor, utcnow
 from intranet.auth import sessions
 from intranet.auth.models import ADMIN, SECURITY_OFFICER, STAFF, SUPERVISOR, User
+from intranet.db import session_factory_of
 
 # Permission -> roles holding it. A security officer reads the audit trail and nothing
 # else; an administrator manages accounts but reads no applications.
@@ -76,7 +77,7 @@ class SessionSecurityPolicy:
             user, ended = None, sessions.REVOKED
         if user is None:
             if ended in (sessions.IDLE, sessions.EXPIRED, sessions.REVOKED):
-                sessions.end_at_once(request.registry["dbsession_factory"], token, ended)
+                sessions.end_at_once(session_factory_of(request.registry), token, ended)
             request.environ[SESSION_ENDED] = ended or sessions.REVOKED
             request.session.invalidate()
         return user

@@ -1,5 +1,6 @@
 """Logging in: password check, throttling per (name, address), and the audit of every attempt."""
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ OK = "ok"
 BAD_CREDENTIALS = "bad_credentials"
 THROTTLED = "throttled"
 ONE_TIME_EXPIRED = "one_time_expired"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,13 @@ def authenticate(dbsession, settings, address: str, username: str, password: str
         return LoginResult(None, THROTTLED, wait)
     password_ok = passwords.verify(user.password_hash if user else None, password)
     if user is None or not user.is_active or not password_ok:
-        throttle.record_failure(dbsession, key, address, now, settings)
+        delay = throttle.record_failure(dbsession, key, address, now, settings)
+        if delay == 1:
+            # The start of a burst: the operator may be looking at a guessing attack. The
+            # typed name is not logged (it may be a password), only the account if real.
+            log.warning("login: %s failures for %s from %s; further attempts from there wait, "
+                        "doubling up to %s s", settings["login.max_failures"],
+                        target or "an unknown name", address, settings["login.max_delay_seconds"])
         writer.append(dbsession, audit_actor, "login.failure", target,
                       reason="inactive" if user is not None and password_ok else "credentials")
         return LoginResult(None, BAD_CREDENTIALS)

@@ -31,7 +31,8 @@ def wait_seconds(dbsession, key: str, address: str, now: datetime) -> int:
     return max(1, int((row.blocked_until - now).total_seconds() + 0.999))
 
 
-def record_failure(dbsession, key: str, address: str, now: datetime, settings) -> None:
+def record_failure(dbsession, key: str, address: str, now: datetime, settings) -> int:
+    """Count a failure; return how many seconds the pair must now wait (0: none yet)."""
     row = dbsession.get(LoginThrottle, (key, address[:64]))
     if row is None:
         row = LoginThrottle(name_hash=key, address=address[:64], failures=0, last_failure_at=now)
@@ -39,10 +40,12 @@ def record_failure(dbsession, key: str, address: str, now: datetime, settings) -
     row.failures += 1
     row.last_failure_at = now
     over = row.failures - settings["login.max_failures"]
+    delay = 0
     if over >= 0:
         delay = min(2 ** min(over, 20), settings["login.max_delay_seconds"])
         row.blocked_until = now + timedelta(seconds=delay)
     dbsession.flush()
+    return delay
 
 
 def clear(dbsession, key: str, address: str) -> None:

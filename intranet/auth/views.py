@@ -13,7 +13,7 @@ from intranet.auth import services, sessions
 from intranet.i18n import LOCALES
 from intranet.security import SESSION_ENDED
 from intranet.users import services as accounts
-from intranet.web import discard_changes
+from intranet.web import BAD_INPUT, BadInput, discard_changes
 
 # Where each permission's holder starts, in order of preference.
 _HOMES = (
@@ -70,6 +70,7 @@ def login_form(request):
 
 @view_config(route_name="login", request_method="POST", renderer="intranet:templates/login.jinja2")
 def login(request):
+    next_path = _safe_next(request)  # a bad one is refused before anyone is signed in
     username = request.POST.get("username", "").strip()
     result = services.authenticate(
         request.dbsession, request.registry.settings, request.client_addr or "",
@@ -82,7 +83,7 @@ def login(request):
             request.response.headers["Retry-After"] = str(result.wait_seconds)
         return {"username": username, "notice": None,
                 "error": request.translate(message, seconds=result.wait_seconds),
-                "next": _safe_next(request)}
+                "next": next_path}
     locale = request.session.get("locale")
     remember(request, result.user)
     if locale:
@@ -90,7 +91,7 @@ def login(request):
     new_csrf_token(request)
     if result.user.must_change_password:
         return HTTPSeeOther(location=request.route_url("password"))
-    return HTTPSeeOther(location=_safe_next(request) or request.route_url("home"))
+    return HTTPSeeOther(location=next_path or request.route_url("home"))
 
 
 @view_config(route_name="logout", request_method="POST")
@@ -123,7 +124,7 @@ def password_change(request):
     except accounts.AccountError as refused:
         discard_changes(request)
         request.response.status = 400
-        return {"errors": {refused.field: request.translate(refused.message, **refused.mapping)}}
+        return {"errors": {refused.field: refused.explain(request)}}
     request.session.flash(request.translate(
         "パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
     return HTTPSeeOther(location=request.route_url("home"))
@@ -131,10 +132,11 @@ def password_change(request):
 
 @view_config(route_name="language", request_method="POST")
 def choose_language(request):
+    next_path = _safe_next(request)
     locale = request.POST.get("locale")
     if locale in LOCALES:
         request.session["locale"] = locale
-    return HTTPSeeOther(location=_safe_next(request) or request.route_url("home"))
+    return HTTPSeeOther(location=next_path or request.route_url("home"))
 
 
 @view_config(context=BadCSRFToken, renderer="intranet:templates/csrf.jinja2")
@@ -146,6 +148,9 @@ def bad_csrf(request):
 def _safe_next(request) -> str:
     """Only a path on this site: an open redirect would help phishing."""
     target = request.params.get("next", "")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        # A line break would split the Location header; no link of ours carries one.
+        raise BadInput(BAD_INPUT, field="next")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return ""

@@ -23,7 +23,7 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     reason = f"取込: {filename}"
     # Which receipt numbers moved from which status to which: the audit record carries
     # it, so an officer sees what a file did without reading applicant data.
-    moved = {}
+    moved: dict[str, list[str]] = {}
 
     def write(rows):
         _write_chunk(dbsession, programme, rows, now, reason, user_id)

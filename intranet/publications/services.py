@@ -14,12 +14,11 @@ from intranet.publications.models import (
     PublicationRow,
     PublishedStatus,
 )
+from intranet.refusals import Refused
 
 
-class PublicationRefused(ValueError):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class PublicationRefused(Refused):
+    """A publication decision the four-eyes rule or the request's state refuses."""
 
 
 def request_publication(dbsession, actor, user, note: str, four_eyes: bool) -> Publication:
@@ -66,7 +65,7 @@ def frozen_counts(dbsession, publication_id: int) -> dict[str, dict[str, int]]:
         select(PublicationRow.programme_code, PublicationRow.status_code, func.count())
         .where(PublicationRow.publication_id == publication_id)
         .group_by(PublicationRow.programme_code, PublicationRow.status_code))
-    counts = {}
+    counts: dict[str, dict[str, int]] = {}
     for programme, status, n in rows:
         counts.setdefault(programme, {})[status] = n
     return counts
@@ -76,7 +75,7 @@ def counts_by_programme(dbsession):
     rows = dbsession.execute(select(Application.programme_id, Application.status_code,
                                     func.count()).group_by(Application.programme_id,
                                                            Application.status_code))
-    counts = {}
+    counts: dict[int, dict[str, int]] = {}
     for programme_id, status, n in rows:
         counts.setdefault(programme_id, {})[status] = n
     return counts

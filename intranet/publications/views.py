@@ -16,7 +16,7 @@ from intranet.exports import audit_export, csv_lines, csv_response, streamed_row
 from intranet.programmes.models import Programme
 from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
-from intranet.web import discard_changes, local_time, redirect_see_other
+from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
 
@@ -60,11 +60,15 @@ def publication_request(request):
 @view_config(route_name="publication_decision", permission="publications.approve",
              request_method="POST", renderer=LIST)
 def publication_decision(request):
-    publication = request.dbsession.get(Publication, int(request.matchdict["id"]))
+    publication = request.dbsession.get(Publication, matched_id(request))
     if publication is None:
         raise HTTPNotFound()
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        # Anything else used to count as a rejection: a decision is never guessed.
+        raise BadInput(BAD_INPUT, field="decision")
     try:
-        approve = request.POST.get("decision") == "approve"
+        approve = decision == "approve"
         services.decide(request.dbsession, request.actor, request.identity, publication,
                         approve, _four_eyes(request), digest=request.POST.get("digest", ""))
         if approve:
@@ -72,7 +76,7 @@ def publication_decision(request):
     except services.PublicationRefused as refused:
         discard_changes(request)
         request.response.status = 409
-        return publication_list(request, error=request.translate(refused.message))
+        return publication_list(request, error=refused.explain(request))
     request.session.flash(request.translate("公開依頼を処理しました。"), "success")
     return redirect_see_other(request, "publications")
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from intranet.audit import writer
 from intranet.auth import passwords, sessions
 from intranet.auth.models import ROLES, SUPERVISOR, User
+from intranet.refusals import Refused
 from intranet.users.models import RoleGrant
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
@@ -27,14 +28,12 @@ _WEAK = {
 }
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A request the account rules refuse; ``field`` names the form field."""
 
     def __init__(self, field, message, **mapping):
-        super().__init__(message)
+        super().__init__(message, **mapping)
         self.field = field
-        self.message = message
-        self.mapping = mapping
 
 
 def add_user(dbsession, actor, username, display_name, role, password=None,

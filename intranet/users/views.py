@@ -7,7 +7,7 @@ from sqlalchemy import select
 from intranet.auth.models import ROLES, User
 from intranet.users import services
 from intranet.users.models import RoleGrant
-from intranet.web import discard_changes, redirect_see_other
+from intranet.web import discard_changes, matched_id, redirect_see_other
 
 EDIT = "intranet:templates/users/edit.jinja2"
 ONE_TIME = "intranet:templates/users/one_time.jinja2"
@@ -62,7 +62,7 @@ def user_save(request):
         discard_changes(request)
         request.response.status = 400
         account = _load(request) if "id" in request.matchdict else None
-        message = request.translate(refused.message, **refused.mapping)
+        message = refused.explain(request)
         return {"account": account, "form": form, "errors": {refused.field: message},
                 "roles": ROLES}
     message = ("アカウントを保存しました。監督者への変更は、"
@@ -95,7 +95,7 @@ def grant_list(request):
 @view_config(route_name="grant_decide", permission="users.approve_grant", request_method="POST",
              renderer="intranet:templates/users/grants.jinja2")
 def grant_decide(request):
-    grant = request.dbsession.get(RoleGrant, int(request.matchdict["id"]))
+    grant = request.dbsession.get(RoleGrant, matched_id(request))
     if grant is None:
         raise HTTPNotFound()
     try:
@@ -105,7 +105,7 @@ def grant_decide(request):
         discard_changes(request)
         request.response.status = 400
         page = grant_list(request)
-        return {**page, "error": request.translate(refused.message)}
+        return {**page, "error": refused.explain(request)}
     request.session.flash(request.translate("承認の判断を記録しました。"), "success")
     return redirect_see_other(request, "grants")
 
@@ -116,7 +116,7 @@ def _pending_for(request, account):
 
 
 def _load(request):
-    account = request.dbsession.get(User, int(request.matchdict["id"]))
+    account = request.dbsession.get(User, matched_id(request))
     if account is None:
         raise HTTPNotFound()
     return account

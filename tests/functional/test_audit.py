@@ -4,7 +4,7 @@ import transaction
 from sqlalchemy import text
 
 from intranet.audit import writer
-from intranet.db import get_tm_session
+from intranet.db import engine_of, get_tm_session
 from tests.conftest import login
 from tests.tampering import insider
 
@@ -71,4 +71,4 @@ def test_the_officer_sees_the_last_checkpoint_and_the_chain_held_against_it(
     # A checkpoint file someone edited is reported, not trusted.
     path.write_text(path.read_text().replace('"count": ', '"count": 9', 1))
     assert "チェックポイントを確認できません" in app.get("/audit").text
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()

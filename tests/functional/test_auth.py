@@ -10,6 +10,7 @@ from intranet import main
 from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
 from intranet.auth.models import LoginThrottle, User, UserSession
+from intranet.db import engine_of
 from tests.conftest import PASSWORD, csrf_token, login, main_form
 from tests.factories import make_applications, make_programme
 
@@ -215,7 +216,7 @@ def test_absolute_session_timeout(app_settings, accounts, monkeypatch):
     now = security.utcnow()
     monkeypatch.setattr(security, "utcnow", lambda: now + timedelta(seconds=3601))
     assert "/login" in app.get("/applications", status=302).location
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()
 
 
 def test_a_forged_host_header_is_refused(testapp, app_settings):
@@ -227,4 +228,4 @@ def test_a_forged_host_header_is_refused(testapp, app_settings):
     page = app.get("/login", headers={"Host": "shinsei.city.lg.jp"}, status=200)
     assert "http://shinsei.city.lg.jp/login" in page.text
     app.get("/login", status=400)                          # localhost is no longer one
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()

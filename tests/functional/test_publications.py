@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
+from intranet.db import engine_of
 from intranet.publications.models import Publication
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
@@ -73,7 +74,7 @@ def test_without_four_eyes_a_request_is_approved_at_once(app_settings, accounts,
     publication = dbsession.execute(select(Publication)).scalar_one()
     assert publication.state == "approved"
     assert publication.approved_digest == publication.content_digest
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()
 
 
 def test_staff_cannot_approve_and_the_officer_cannot_request(testapp, data, dbsession):
@@ -149,4 +150,4 @@ def test_an_approval_starts_the_job_through_the_trigger_file(app_settings, accou
     publication = dbsession.execute(select(Publication)).scalar_one()
     decide(app, publication.id, "approve", status=303)
     assert trigger.exists()
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()
