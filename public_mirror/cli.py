@@ -52,6 +52,12 @@ def status_command(settings, args):
     if rejected:
         print(f"last rejection: {rejected[-1]['at']} {rejected[-1]['file']}: "
               f"{rejected[-1]['reason']}")
+    witnessed = [r["audit_checkpoint"] for r in activation_log.records(paths.activation_log)
+                 if r.get("audit_checkpoint")]
+    if witnessed:
+        last = witnessed[-1]
+        print(f"audit checkpoint: {last['count']} records, head {last['head_hash']}, "
+              f"signed {last['at']} by {last['key_id']}")
     intact, count, reason = activation_log.verify_log(paths.activation_log)
     print(f"activation log: {count} records, {'intact' if intact else 'BROKEN: ' + reason}")
     for day, counts in list(usage.totals(paths.usage).items())[-7:]:

@@ -64,7 +64,11 @@ def _receive(path: Path, paths: MirrorPaths, policy: TrustPolicy, now: datetime)
                           sequence=snapshot.sequence, sha256=hashlib.sha256(data).hexdigest(),
                           size=len(data), entries=snapshot.table.count,
                           created_at=snapshot.header["created_at"],
-                          signed_by=sorted(snapshot.signed_by))
+                          signed_by=sorted(snapshot.signed_by),
+                          # The intranet's signed audit checkpoint and approved content
+                          # digest: this log is their witness, out of the intranet's reach.
+                          audit_checkpoint=snapshot.header.get("audit_checkpoint"),
+                          content_digest=snapshot.header.get("content_digest"))
     return Outcome(path.name, True, sequence=snapshot.sequence)
 
 

@@ -56,7 +56,7 @@ class PublicHost:
         (self.root / "inbox").mkdir()
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
-                 programmes=PROGRAMMES, key=None) -> bytes:
+                 programmes=PROGRAMMES, key=None, extra_header=None) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10);
         00000001 in p2024 with birth date 1980-04-01."""
         if sequence is None:
@@ -70,7 +70,7 @@ class PublicHost:
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
                   "expires_at": format_time(created + valid), "lookup_key_id": "lk-test",
-                  "programmes": programmes, "statuses": STATUSES}
+                  "programmes": programmes, "statuses": STATUSES, **(extra_header or {})}
         return sign_snapshot(sorted((k, int(s), d1, d2) for k, s, d1, d2 in rows), 0,
                              signing_keys=[key or self.signing_key], header=header).data
 

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -30,7 +31,7 @@ def verify(dbsession, checkpoints=None) -> ChainVerdict:
         result.close()
 
 
-def take_checkpoint(dbsession, actor, signing_key, path) -> Checkpoint:
+def take_checkpoint(dbsession, actor, signing_key, path: Path | None) -> Checkpoint:
     """Sign the chain's head (under its lock, so nothing is half-written) and keep the
     signed checkpoint in the transfer user's file and, for the officer's screen, in the
     chain itself."""
@@ -38,7 +39,8 @@ def take_checkpoint(dbsession, actor, signing_key, path) -> Checkpoint:
                              .with_for_update()).scalar_one_or_none()
     seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     checkpoint = checkpoints.sign(seq, head_hash, writer.utcnow(), signing_key)
-    checkpoints.append_to_file(path, checkpoint)
+    if path is not None:
+        checkpoints.append_to_file(path, checkpoint)
     writer.append(dbsession, actor, "audit.checkpoint", f"audit:{seq}", **checkpoint.as_dict())
     return checkpoint
 

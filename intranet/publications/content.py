@@ -18,15 +18,16 @@ from intranet.applications.models import Application
 from intranet.audit.chain import canonical_json
 from intranet.programmes.models import Programme
 from intranet.publications.models import PublicationRow
-from intranet.statuses.models import RESIDENT_LANGUAGES, Status
+from intranet.statuses.models import Status
+from transfer.build import programme_fields, status_fields
 
 
 def header_wording(dbsession) -> dict:
     """The programmes and statuses as the snapshot header carries them."""
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    return {"programmes": [_programme(p) for p in programmes],
-            "statuses": [_status(s) for s in statuses]}
+    return {"programmes": [programme_fields(p) for p in programmes],
+            "statuses": [status_fields(s) for s in statuses]}
 
 
 def freeze(dbsession, publication) -> str:
@@ -80,25 +81,3 @@ def digest(dbsession, publication) -> str:
 
 def wording_of(publication) -> dict:
     return json.loads(publication.frozen_header)
-
-
-def _programme(programme):
-    return {
-        "code": programme.code,
-        "name": {"ja": programme.name, "en": programme.name_en or programme.name},
-        "needs_birth_date": programme.needs_birth_date,
-        "lookup_opens_on": programme.lookup_opens_on and programme.lookup_opens_on.isoformat(),
-        "lookup_closes_on": programme.lookup_closes_on and programme.lookup_closes_on.isoformat(),
-    }
-
-
-def _status(status):
-    dates = [name for name, needed in (("scheduled_payment_on", status.needs_scheduled_payment_date),
-                                       ("paid_on", status.needs_paid_date)) if needed]
-    wording = {}
-    for lang in RESIDENT_LANGUAGES:
-        text = status.wording(lang)
-        if text is not None:
-            wording[lang] = {"label": text.resident_label, "explanation": text.explanation,
-                             "next_step": text.next_step}
-    return {"code": status.code, "final": status.is_final, "dates": dates, "wording": wording}

@@ -199,8 +199,9 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
             login(app, "supervisor")
             page = app.get("/publications")
             pid = re.search(r"/publications/(\d+)/decision", page.text).group(1)
+            digest = re.search(r'name="digest" value="([0-9a-f]+)"', page.text).group(1)
             app.post(f"/publications/{pid}/decision", {"csrf_token": csrf_token(page),
-                                                       "decision": "approve"})
+                                                       "decision": "approve", "digest": digest})
             # ... and pushed by the transfer job in the intranet namespace over SFTP.
             pushed = hosts.run_in(hosts.intranet, str(BIN / "shinsei-transfer"), "publish", "-c",
                                   str(intranet_ini), check=False)

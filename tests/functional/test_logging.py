@@ -82,8 +82,11 @@ def test_a_failed_delivery_is_logged_without_an_entry(session_factory, accounts,
     make_applications(session_factory, make_programme(session_factory), 3)
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
-        staff = find_user(dbsession, "staff")
-        publication_services.request_publication(dbsession, JOB, staff, "test", False)
+        staff, supervisor = find_user(dbsession, "staff"), find_user(dbsession, "supervisor")
+        publication = publication_services.request_publication(dbsession, JOB, staff, "test",
+                                                               True)
+        publication_services.decide(dbsession, JOB, supervisor, publication, True, True,
+                                    digest=publication.content_digest)
     missing = OutboxDestination(tmp_path / "no-such-dir")
     _ids, deliveries = publish(session_factory, plan(keys, [missing]))
     assert [d.delivered for d in deliveries] == [False]
