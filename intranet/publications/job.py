@@ -150,7 +150,8 @@ def _take_approved(session_factory, plan: PublishPlan) -> int | None:
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
         approved = dbsession.execute(select(Publication).where(Publication.state == APPROVED)
-                                     .order_by(Publication.id).with_for_update()).scalars().all()
+                                     .order_by(Publication.id)
+                                     .with_for_update(of=Publication)).scalars().all()
         valid = []
         for publication in approved:
             if plan.four_eyes and publication.approved_by_id in (None,
