@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, update
 
 from intranet.audit.writer import utcnow
 from intranet.auth.models import UserSession
@@ -31,10 +31,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+# Ended or abandoned session records are kept this long (for the screens' "last seen"
+# questions an incident raises), then removed when the next session starts.
+KEPT = timedelta(days=30)
+
+
 def start(dbsession, user, address: str) -> str:
     """Open a session for ``user``; return the token for the cookie."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    dbsession.execute(delete(UserSession).where(UserSession.last_seen_at < now - KEPT),
+                      execution_options={"synchronize_session": False})
     dbsession.add(UserSession(token_hash=_digest(token), user_id=user.id, created_at=now,
                               last_seen_at=now, address=address[:64]))
     dbsession.flush()
@@ -89,11 +96,6 @@ def end_all(dbsession, user_id: int, reason: str = REVOKED, keep: str | None = N
     if keep:
         statement = statement.where(UserSession.token_hash != _digest(keep))
     return dbsession.execute(statement, execution_options={"synchronize_session": False}).rowcount
-
-
-def live_count(dbsession, user_id: int) -> int:
-    return len(dbsession.execute(select(UserSession.token_hash).where(
-        UserSession.user_id == user_id, UserSession.ended_at.is_(None))).all())
 
 
 def _end(record, reason, now):

@@ -16,6 +16,8 @@ from sqlalchemy import delete
 
 from intranet.auth.models import LoginThrottle
 
+FORGET = timedelta(days=1)
+
 
 def name_hash(secret: str, name: str) -> str:
     """Keyed, so that the table never holds what was typed (it may be a password)."""
@@ -33,6 +35,9 @@ def wait_seconds(dbsession, key: str, address: str, now: datetime) -> int:
 
 def record_failure(dbsession, key: str, address: str, now: datetime, settings) -> int:
     """Count a failure; return how many seconds the pair must now wait (0: none yet)."""
+    # Pairs quiet for a day are forgotten: the table stays small whatever is typed.
+    dbsession.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET),
+                      execution_options={"synchronize_session": False})
     row = dbsession.get(LoginThrottle, (key, address[:64]))
     if row is None:
         row = LoginThrottle(name_hash=key, address=address[:64], failures=0, last_failure_at=now)
