@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 from public_mirror import activation_log
-from public_mirror.store import read_last_sequence
+from public_mirror.ledger import read_state
 from transfer.keys import SigningKey
 
 
@@ -13,7 +13,7 @@ def test_accepted_snapshot_becomes_active(public_host):
     assert [o.accepted for o in outcomes] == [True]
     state = public_host.root / "state"
     assert (state / "active.snapshot").exists()
-    assert read_last_sequence(state / "last-sequence") == public_host.sequence
+    assert read_state(state / "last-sequence").sequence == public_host.sequence
     assert not list((public_host.root / "inbox").iterdir())
 
 
@@ -125,7 +125,7 @@ def test_the_activation_log_witnesses_the_intranets_audit_checkpoint(public_host
 
     checkpoint = {"count": 1234, "head_hash": "ab" * 32, "at": "2026-11-26T01:00:00.000000Z",
                   "key_id": "0123456789abcdef", "signature": "c2lnbmF0dXJl"}
-    public_host.publish(extra_header={"audit_checkpoint": checkpoint,
+    public_host.publish(header={"audit_checkpoint": checkpoint,
                                       "content_digest": "cd" * 32})
     [accepted] = [r for r in activation_log.records(public_host.root / "state" / "activation.log")
                   if r["outcome"] == "accepted"]
