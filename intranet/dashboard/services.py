@@ -1,4 +1,9 @@
-"""Figures for the dashboard: where every application stands, and progress over time."""
+"""Figures for the dashboard: where every application stands, and progress over time.
+
+Read from ``dashboard_tallies`` (a few hundred rows per programme), which triggers keep
+exact in the same statement as every change (intranet.dashboard.models), instead of
+grouping every application and its history on each view.
+"""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -6,10 +11,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from intranet.applications.models import Application, StatusChange
+from intranet.dashboard.models import Tally
 
-# The milestone each progress line counts: received, decided (支給決定), paid (振込済).
-DECIDED = "approved"
+# The progress lines, in the chart's order: received, decided (支給決定), paid (振込済).
+SERIES = ("received", "decided", "paid")
 # Points on the chart (and rows in the table beside it): a year and a bit, day by day.
 MAX_POINTS = 400
 
@@ -23,10 +28,8 @@ class ProgressDay:
 
 
 def counts_by_programme(dbsession) -> dict[int, dict[str, int]]:
-    rows = dbsession.execute(
-        select(Application.programme_id, Application.status_code, func.count())
-        .group_by(Application.programme_id, Application.status_code)
-    )
+    rows = dbsession.execute(select(Tally.programme_id, Tally.bucket, Tally.n)
+                             .where(Tally.kind == "status", Tally.n != 0))
     counts: defaultdict[int, dict[str, int]] = defaultdict(dict)
     for programme_id, status, n in rows:
         counts[programme_id][status] = n
@@ -35,14 +38,14 @@ def counts_by_programme(dbsession) -> dict[int, dict[str, int]]:
 
 def cumulative_progress(dbsession, programme_id: int | None = None) -> list[ProgressDay]:
     """Cumulative received / decided / paid, one entry per day from the first to the last."""
-    received = _per_day(dbsession, Application.received_on, programme_id)
-    paid = _per_day(dbsession, Application.paid_on, programme_id)
-    decided_query = select(func.date(StatusChange.changed_at), func.count()).where(
-        StatusChange.to_code == DECIDED).group_by(func.date(StatusChange.changed_at))
+    query = (select(Tally.kind, Tally.bucket, func.sum(Tally.n))
+             .where(Tally.kind.in_(SERIES), Tally.n != 0).group_by(Tally.kind, Tally.bucket))
     if programme_id:
-        decided_query = decided_query.join(Application).where(
-            Application.programme_id == programme_id)
-    decided = _as_days(dbsession.execute(decided_query))
+        query = query.where(Tally.programme_id == programme_id)
+    per_kind: dict[str, dict[date, int]] = {kind: {} for kind in SERIES}
+    for kind, bucket, n in dbsession.execute(query):
+        per_kind[kind][date.fromisoformat(bucket)] = int(n)
+    received, decided, paid = (per_kind[kind] for kind in SERIES)
     days = set(received) | set(paid) | set(decided)
     if not days:
         return []
@@ -63,15 +66,3 @@ def cumulative_progress(dbsession, programme_id: int | None = None) -> list[Prog
         if day >= last:
             return series
         day = min(day + timedelta(days=step), last)
-
-
-def _per_day(dbsession, column, programme_id):
-    query = select(column, func.count()).where(column.is_not(None)).group_by(column)
-    if programme_id:
-        query = query.where(Application.programme_id == programme_id)
-    return _as_days(dbsession.execute(query))
-
-
-def _as_days(rows):
-    # SQLite's date() returns text, PostgreSQL's a date.
-    return {(d if isinstance(d, date) else date.fromisoformat(d)): n for d, n in rows}

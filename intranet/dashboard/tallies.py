@@ -1,0 +1,112 @@
+"""The triggers that keep ``dashboard_tallies`` exact (see intranet.dashboard.models).
+
+PostgreSQL: statement-level triggers with transition tables, so a bulk change or an
+import of a million rows costs one grouped upsert per statement, not one per row.
+SQLite has only row-level triggers; the same deltas are written per row.
+All SQL here is built from this module's own constants (table and column names), never
+from input. Every delta is grouped and applied in key order, so two transactions lock tally rows in
+the same order (no deadlock between them).
+"""
+
+from sqlalchemy import text
+
+DECIDED = "approved"  # the milestone the progress chart calls 支給決定
+KINDS = ("status", "received", "decided", "paid")
+
+
+def _application_deltas(source: str, sign: int, day) -> list[str]:
+    p = f"{source}." if source in ("NEW", "OLD") else ""
+    frm = "" if p else f" FROM {source}"
+    paid_where = f" WHERE {p}paid_on IS NOT NULL"
+    return [
+        f"SELECT {p}programme_id AS programme_id, 'status' AS kind, {p}status_code AS bucket, "
+        f"{sign} AS n{frm}",
+        f"SELECT {p}programme_id, 'received', {day(p + 'received_on')}, {sign}{frm}",
+        f"SELECT {p}programme_id, 'paid', {day(p + 'paid_on')}, {sign}{frm}{paid_where}",
+    ]
+
+
+def _decided_deltas(source: str, sign: int, day) -> list[str]:
+    row = "s." if source not in ("NEW", "OLD") else f"{source}."
+    frm = f"{source} s JOIN" if source not in ("NEW", "OLD") else ""
+    join = "ON a.id = s.application_id" if frm else f"WHERE a.id = {source}.application_id AND"
+    where = "WHERE" if frm else ""
+    return [f"SELECT a.programme_id AS programme_id, 'decided' AS kind, "  # noqa: S608
+            f"{day(row + 'changed_at')} AS bucket, {sign} AS n FROM {frm} applications a "
+            f"{join} {where} {row}to_code = '{DECIDED}'"]
+
+
+def _upsert(selects: list[str]) -> str:
+    # "WHERE true": SQLite's parser needs it before ON CONFLICT after a SELECT.
+    return ("INSERT INTO dashboard_tallies (programme_id, kind, bucket, n) "  # noqa: S608
+            "SELECT programme_id, kind, bucket, sum(n) FROM (" + " UNION ALL ".join(selects)
+            + ") AS d WHERE true GROUP BY programme_id, kind, bucket HAVING sum(n) <> 0 "
+            "ORDER BY programme_id, kind, bucket "
+            "ON CONFLICT (programme_id, kind, bucket) DO UPDATE SET n = dashboard_tallies.n + excluded.n")
+
+
+def _pg_day(column: str) -> str:
+    return f"to_char({column}, 'YYYY-MM-DD')"
+
+
+def _sqlite_day(column: str) -> str:
+    return f"date({column})"
+
+
+def _deltas(table: str, source: str, sign: int, day) -> list[str]:
+    return (_application_deltas if table == "applications" else _decided_deltas)(source, sign, day)
+
+
+def _postgres() -> list[str]:
+    statements = []
+    for table in ("applications", "status_changes"):
+        for event, sources in (("INSERT", [("new_rows", 1)]), ("DELETE", [("old_rows", -1)]),
+                               ("UPDATE", [("new_rows", 1), ("old_rows", -1)])):
+            name = f"{table}_tally_{event.lower()}"
+            selects = [s for source, sign in sources for s in _deltas(table, source, sign, _pg_day)]
+            referencing = " ".join(f"{'NEW' if src == 'new_rows' else 'OLD'} TABLE AS {src}"
+                                   for src, _ in sources)
+            statements += [
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  "
+                f"{_upsert(selects)};\n  RETURN NULL;\nEND $$",
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+            ]
+    return statements
+
+
+def _sqlite() -> list[str]:
+    statements = []
+    for table in ("applications", "status_changes"):
+        for event, sources in (("INSERT", [("NEW", 1)]), ("DELETE", [("OLD", -1)]),
+                               ("UPDATE", [("NEW", 1), ("OLD", -1)])):
+            selects = [s for source, sign in sources
+                       for s in _deltas(table, source, sign, _sqlite_day)]
+            statements.append(f"CREATE TRIGGER {table}_tally_{event.lower()} AFTER {event} ON "
+                              f"{table} BEGIN {_upsert(selects)}; END")
+    return statements
+
+
+def _names():
+    return [f"{t}_tally_{e}" for t in ("applications", "status_changes")
+            for e in ("insert", "delete", "update")]
+
+
+def backfill_sql(dialect: str) -> str:
+    day = _pg_day if dialect == "postgresql" else _sqlite_day
+    return _upsert(_deltas("applications", "applications", 1, day)
+                   + _deltas("status_changes", "status_changes", 1, day))
+
+
+def create(connection) -> None:
+    postgres = connection.dialect.name == "postgresql"
+    for statement in _postgres() if postgres else _sqlite():
+        connection.execute(text(statement))
+
+
+def drop(connection) -> None:
+    postgres = connection.dialect.name == "postgresql"
+    for name, table in zip(_names(), ["applications"] * 3 + ["status_changes"] * 3, strict=True):
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgres else "")))
+        if postgres:
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
