@@ -82,8 +82,11 @@ def _sqlite() -> list[str]:
                                ("UPDATE", [("NEW", 1), ("OLD", -1)])):
             selects = [s for source, sign in sources
                        for s in _deltas(table, source, sign, _sqlite_day)]
+            # Per row on SQLite: a history row that is not a decision skips the statement.
+            when = ("" if table == "applications" else " WHEN " + " OR ".join(
+                f"{source}.to_code = '{DECIDED}'" for source, _ in sources))
             statements.append(f"CREATE TRIGGER {table}_tally_{event.lower()} AFTER {event} ON "
-                              f"{table} BEGIN {_upsert(selects)}; END")
+                              f"{table}{when} BEGIN {_upsert(selects)}; END")
     return statements
 
 
