@@ -27,13 +27,17 @@ class CellError(Refused):
 
 
 def status_lookup(catalogue) -> dict[str, str]:
-    """Statuses by code, staff label (ja/en) or resident label, width-folded."""
+    """Statuses by every name staff write them with (``Status.names``), folded."""
     names = {}
     for code, status in catalogue.items():
-        for name in [code, status.staff_label, status.staff_label_en,
-                     *(w.resident_label for w in status.wordings)]:
-            names[_fold(name)] = code
+        for name in status.names():
+            names.setdefault(fold_status(name), code)
     return names
+
+
+def fold_status(text: str) -> str:
+    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 def _fold(text):
@@ -57,7 +61,7 @@ def parse_cell(field: str, raw: str, statuses: dict):
         except DateError as error:
             raise CellError(_DATE_PROBLEMS.get(str(error), _DATE_PROBLEMS["format"])) from None
     if field == "status":
-        code = statuses.get(_fold(text))
+        code = statuses.get(fold_status(text))
         if code is None:
             raise CellError("状況「${value}」は状況の定義にありません。", value=text)
         return code

@@ -90,7 +90,7 @@ BAD = {
     "binary": (b"PK\x03\x04\x00\x00\x00binary", "バイナリ"),
     "empty": (b"", "空です"),
     "header only": (csv_text([]).encode("cp932"), "見出しの行だけ"),
-    "missing required column": ("受付番号,氏名\r\n1,a\r\n".encode(), "必須の列がありません"),
+    "missing required column": ("受付番号,氏名\r\n1,a\r\n".encode(), "申請日 の列がありません"),
     "my number": (csv_text([[*PEOPLE[0], "123456789012"]], [*HEADER, "個人番号"]).encode("cp932"),
                   "個人番号"),
     "duplicate in file": (encoded([PEOPLE[0], PEOPLE[0]]), "行目にもあります"),
@@ -131,7 +131,7 @@ def test_a_number_of_another_programme_is_a_conflict(as_role, programme, session
     other = make_programme(session_factory, code="other-2024")
     make_applications(session_factory, other, 1, start=12345678)
     response = upload(as_role("supervisor"), programme, encoded(), status=400)
-    assert "別の事業（other-2024）" in response.text
+    assert "別の事業（other-2024 の給付金）" in response.text
     assert dbsession.execute(select(func.count()).select_from(Application)).scalar_one() == 1
 
 

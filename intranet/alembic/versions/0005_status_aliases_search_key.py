@@ -1,0 +1,82 @@
+"""status aliases; application search key (backfilled), pg_trgm index where available
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from intranet.applications.search_key import search_key
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+# The default catalogue's aliases (statuses/defaults.py as of this revision), given to
+# installations made before statuses had aliases; a renamed or removed code is left alone.
+_ALIASES = {
+    "received": "受付\n受付完了", "reviewing": "審査\n確認中", "deficient": "不備\n不備返送",
+    "approved": "決定\n支給決定済", "payment_scheduled": "支払予定\n支給予定",
+    "paid": "振込完了\n支払済\n支給済", "payment_failed": "振込エラー\n組戻し",
+    "withdrawn": "辞退\n取下げ\n取下", "duplicate": "重複", "rejected": "却下\n不支給決定",
+}
+_BATCH = 5000
+
+
+def upgrade():
+    with op.batch_alter_table('statuses') as batch_op:
+        batch_op.add_column(sa.Column('aliases', sa.Text(), server_default='', nullable=False))
+    with op.batch_alter_table('applications') as batch_op:
+        batch_op.add_column(sa.Column('search_key', sa.Text(), server_default='', nullable=False))
+    bind = op.get_bind()
+    statuses = sa.table('statuses', sa.column('code'), sa.column('aliases'))
+    for code, aliases in _ALIASES.items():
+        bind.execute(statuses.update().where(statuses.c.code == code).values(aliases=aliases))
+    _backfill(bind)
+    if bind.dialect.name == 'postgresql' and _trigram_available(bind):
+        op.execute('CREATE INDEX ix_applications_search_key ON applications '
+                   'USING gin (search_key gin_trgm_ops)')
+
+
+def _backfill(bind):
+    table = sa.table('applications', sa.column('id'), sa.column('name'), sa.column('kana'),
+                     sa.column('phone'), sa.column('search_key'))
+    last = 0
+    while True:
+        rows = bind.execute(sa.select(table.c.id, table.c.name, table.c.kana, table.c.phone)
+                            .where(table.c.id > last).order_by(table.c.id).limit(_BATCH)).all()
+        if not rows:
+            return
+        bind.execute(table.update().where(table.c.id == sa.bindparam('_id'))
+                     .values(search_key=sa.bindparam('_key')),
+                     [{'_id': r.id, '_key': search_key(r.name, r.kana or '', r.phone or '')}
+                      for r in rows])
+        last = rows[-1].id
+
+
+def _trigram_available(bind) -> bool:
+    """pg_trgm installed, or installable by this role; without it search is a sequential
+    scan (docs/performance.md says what that costs)."""
+    if bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first():
+        return True
+    if not bind.execute(sa.text(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first():
+        return False
+    savepoint = bind.begin_nested()
+    try:
+        bind.execute(sa.text('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
+    except sa.exc.DBAPIError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
+
+
+def downgrade():
+    op.execute('DROP INDEX IF EXISTS ix_applications_search_key')
+    with op.batch_alter_table('applications') as batch_op:
+        batch_op.drop_column('search_key')
+    with op.batch_alter_table('statuses') as batch_op:
+        batch_op.drop_column('aliases')
