@@ -7,7 +7,7 @@ from sqlalchemy import select
 from intranet.applications.models import Application
 from tests.factories import make_applications, make_programme
 from tests.functional.test_imports import confirm, upload
-from tests.import_files import PEOPLE, csv_text
+from tests.import_files import PEOPLE, csv_text, many_bad_rows
 
 ENCODINGS = ["cp932", "utf-8-sig", "utf-16"]
 VARIANT_HEADER = ["受付Ｎｏ．", "氏　名", "氏名（カナ）", "生年月日", "住所", "連絡先電話番号",
@@ -95,3 +95,17 @@ def test_errors_show_the_cell_as_written_and_the_column_as_headed(
     response = upload(as_role("supervisor"), programme, data, status=400)
     errors = response.text.split("<tbody>")[-1]
     assert "<td>処理状況</td><td>振込完了</td>" in errors and "paid" not in errors
+
+
+def test_the_screen_counts_every_error_and_shows_the_first_500(as_role, programme):
+    response = upload(as_role("supervisor"), programme, many_bad_rows(1200), status=400)
+    assert "<li>1,200 件のエラー</li>" in response.text
+    assert "エラー 1,200 件（最初の 500 件を表示）" in response.text
+    assert response.text.count("存在しない日付です") == 500
+    assert "<td>令和2年2月30日</td>" in response.text     # the cell as written
+
+
+def test_a_bad_byte_in_a_shift_jis_upload_is_named_on_the_screen(as_role, programme):
+    data = csv_text(PEOPLE).encode("cp932").replace("山﨑".encode("cp932"), b"\x85\xff")
+    response = upload(as_role("supervisor"), programme, data, status=400)
+    assert "行目の" in response.text and "Shift_JIS（CP932） として読めません" in response.text
