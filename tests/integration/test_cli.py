@@ -127,13 +127,13 @@ def test_import_counts_errors_as_the_screen_does_and_a_bad_mapping_is_one_senten
     dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
     assert dry.returncode == 1 and "errors: 1,200 (first 500 shown)" in dry.stdout
     assert "'令和2年2月30日'" in dry.stdout and "column 生年月日 -> 生年月日" in dry.stdout
-    for text, message in [('{"x": "口座番号"', "JSON として読めません"),
+    for content, message in [('{"x": "口座番号"', "JSON として読めません"),
                           ('{"お客様番号": "口座番号"}', "「口座番号」は取り込める項目ではありません"),
                           (None, "を読めません")]:
         mapping = tmp_path / "mapping.json"
         mapping.unlink(missing_ok=True)
-        if text is not None:
-            mapping.write_text(text, encoding="utf-8")
+        if content is not None:
+            mapping.write_text(content, encoding="utf-8")
         result = cli("import", str(source), "--programme", "p2020", "--mapping", str(mapping))
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
