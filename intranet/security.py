@@ -32,6 +32,10 @@ PERMISSIONS = {
     "users.manage": (ADMIN,),
 }
 
+# Staff daily work (issue 14): exporting lists is its own permission, so that a role that
+# reads statuses (the inquiry desk) is not thereby able to take the whole list away.
+PERMISSIONS["applications.export"] = (STAFF, SUPERVISOR)
+
 
 class Root:
     __acl__: ClassVar = [

@@ -72,8 +72,7 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     a million row objects.
     """
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
-    stream, plan.encoding = reading.open_text(data)
-    rows = reading.records(stream)
+    plan.encoding, rows = reading.read_rows(data)
     try:
         _line, header = next(rows)
     except StopIteration:

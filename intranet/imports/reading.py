@@ -9,6 +9,7 @@ import codecs
 import csv
 import io
 
+from intranet.imports import workbook
 from intranet.imports.errors import ImportRefused
 
 # A record longer than this is not an applicant row; refused before any of it is decoded,
@@ -20,6 +21,14 @@ _NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS（CP932）
           "utf-16": "UTF-16"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def read_rows(data: bytes):
+    """(encoding or "xlsx", the file's records): CSV/TSV text or an Excel workbook."""
+    if workbook.is_workbook(data):
+        return "xlsx", workbook.records(data)
+    stream, encoding = open_text(data)
+    return encoding, records(stream)
 
 
 def decode(data: bytes) -> tuple[str, str]:

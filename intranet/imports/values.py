@@ -8,7 +8,8 @@ from intranet.refusals import Refused
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 
 ROUTES = {"online": "online", "オンライン": "online", "電子申請": "online", "postal": "postal",
-          "郵送": "postal", "push": "push", "プッシュ型": "push", "確認書": "push"}
+          "郵送": "postal", "push": "push", "プッシュ型": "push", "確認書": "push",
+          "プッシュ型(確認書)": "push"}
 
 DATE_FIELDS = ("birth_date", "received_on", "scheduled_payment_on", "paid_on")
 TEXT_LIMITS = {"name": 200, "kana": 200, "address": 400, "phone": 32,
@@ -46,6 +47,9 @@ def _fold(text):
 
 def parse_cell(field: str, raw: str, statuses: dict):
     text = raw.strip()  # also strips full-width spaces at the ends; inner ones are kept
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+        # Neutralised by an export (intranet/exports.py): the text after the apostrophe.
+        return _text(field, text[1:])
     if text.startswith(FORMULA_START) and field != "phone":
         raise CellError("数式のように見える値は取り込めません（先頭が = + - @）。")
     if field == "receipt_number":
@@ -70,6 +74,10 @@ def parse_cell(field: str, raw: str, statuses: dict):
         if route is None:
             raise CellError("申請方法は オンライン・郵送・プッシュ型 のいずれかです。")
         return route
+    return _text(field, text)
+
+
+def _text(field, text):
     if len(text) > TEXT_LIMITS.get(field, 2000):
         raise CellError("長すぎます（${limit}文字まで）。", limit=TEXT_LIMITS[field])
     return text

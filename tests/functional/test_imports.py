@@ -87,7 +87,8 @@ def test_bank_result_file_marks_a_batch_paid(as_role, programme, session_factory
 
 
 BAD = {
-    "binary": (b"PK\x03\x04\x00\x00\x00binary", "バイナリ"),
+    "binary": (b"\x7fELF\x02\x01\x01\x00\x00binary", "バイナリ"),
+    "zip not a workbook": (b"PK\x03\x04\x00\x00\x00binary", "Excel ファイル（.xlsx）として読めません"),
     "empty": (b"", "空です"),
     "header only": (csv_text([]).encode("cp932"), "見出しの行だけ"),
     "missing required column": ("受付番号,氏名\r\n1,a\r\n".encode(), "申請日 の列がありません"),
