@@ -13,7 +13,7 @@ from pyramid.request import RequestLocalCache
 from sqlalchemy import select
 
 from intranet.audit.writer import Actor, utcnow
-from intranet.auth.models import ADMIN, SECURITY_OFFICER, STAFF, SUPERVISOR, User
+from intranet.auth.models import ADMIN, INQUIRY, SECURITY_OFFICER, STAFF, SUPERVISOR, User
 
 # Permission -> roles holding it. A security officer reads the audit trail and nothing
 # else; an administrator manages accounts but reads no applications.
@@ -32,9 +32,14 @@ PERMISSIONS = {
     "users.manage": (ADMIN,),
 }
 
-# Staff daily work (issue 14): exporting lists is its own permission, so that a role that
-# reads statuses (the inquiry desk) is not thereby able to take the whole list away.
+# The inquiry desk (問い合わせ対応, issue 14) answers "where is my application?": it finds an
+# application and reads its status and history, nothing else — no change, no export, no
+# address, birth date, phone or notes ("applications.personal"). Every application it
+# opens is audited (intranet/applications/views.py).
 PERMISSIONS["applications.export"] = (STAFF, SUPERVISOR)
+PERMISSIONS["applications.personal"] = (STAFF, SUPERVISOR)
+PERMISSIONS["applications.view"] += (INQUIRY,)
+PERMISSIONS["catalogue.view"] += (INQUIRY,)
 
 
 class Root:

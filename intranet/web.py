@@ -31,7 +31,8 @@ SECURITY_HEADERS = {
 # Japanese message ids for coded values; templates pass them through _().
 LABELS = {
     "role_labels": {"staff": "担当職員", "supervisor": "承認者",
-                    "security_officer": "セキュリティ担当", "admin": "管理者"},
+                    "security_officer": "セキュリティ担当", "admin": "管理者",
+                    "inquiry": "問い合わせ対応"},
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},

@@ -8,6 +8,8 @@ from intranet.applications import search, services
 from intranet.applications.errors import StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update, read_version
 from intranet.applications.models import Application, StatusChange
+from intranet.audit import writer
+from intranet.auth.models import INQUIRY
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, matched_id, redirect_see_other
 
@@ -40,6 +42,11 @@ def application_list(request):
              renderer="intranet:templates/applications/detail.jinja2")
 def application_detail(request):
     application = _load(request)
+    if request.identity.role == INQUIRY:
+        # The security officer sees who looked at whose record, and when.
+        writer.append(request.dbsession, request.actor, "application.view",
+                      f"application:{application.id}",
+                      receipt=application.receipt_number_normalised)
     return _detail(request, application)
 
 
