@@ -1,4 +1,5 @@
-"""status aliases; application search key (backfilled), pg_trgm index where available
+"""status aliases; application search key (backfilled), pg_trgm index where available;
+saved import layouts
 
 Revision ID: 0005
 Revises: 0004
@@ -30,6 +31,19 @@ def upgrade():
         batch_op.add_column(sa.Column('aliases', sa.Text(), server_default='', nullable=False))
     with op.batch_alter_table('applications') as batch_op:
         batch_op.add_column(sa.Column('search_key', sa.Text(), server_default='', nullable=False))
+    op.create_table(
+        'import_layouts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('programme_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('mapping', sa.Text(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['programme_id'], ['programmes.id'],
+                                name=op.f('fk_import_layouts_programme_id_programmes')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_import_layouts')),
+        sa.UniqueConstraint('programme_id', 'name',
+                            name=op.f('uq_import_layouts_programme_id')),
+    )
     bind = op.get_bind()
     statuses = sa.table('statuses', sa.column('code'), sa.column('aliases'))
     for code, aliases in _ALIASES.items():
@@ -75,6 +89,7 @@ def _trigram_available(bind) -> bool:
 
 
 def downgrade():
+    op.drop_table('import_layouts')
     op.execute('DROP INDEX IF EXISTS ix_applications_search_key')
     # Plain DROP COLUMN (SQLite >= 3.35, PostgreSQL): a batch copy of a table that other
     # tables' foreign keys point at fails on SQLite once it holds rows.
