@@ -49,6 +49,10 @@ class ImportPlan:
     error_count: int = 0
 
     @property
+    def encoding_label(self):
+        return reading.ENCODING_NAMES.get(self.encoding, self.encoding)
+
+    @property
     def unknown_columns(self):
         return self.columns.unused if self.columns else []
 

@@ -17,8 +17,8 @@ from intranet.imports.errors import ImportRefused
 MAX_LINE_BYTES = 64 * 1024
 # One cell (a quoted one may span lines); the longest column, 備考, holds 2,000 characters.
 MAX_FIELD_CHARS = 16 * 1024
-_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp932": "Shift_JIS（CP932）",
-          "utf-16": "UTF-16"}
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（BOM 付き）", "cp932": "Shift_JIS（CP932）",
+                  "utf-16": "UTF-16", "xlsx": "Excel（.xlsx）"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -83,7 +83,7 @@ def _undecodable(data, encoding, offset):
         "その行の文字を確かめるか、UTF-8・Shift_JIS（CP932）・UTF-16 のいずれかで"
         "保存し直してください。", line=data.count(b"\n", 0, offset) + 1,
         column=offset - line_start + 1, byte=data[offset:offset + 1].hex().upper(),
-        encoding=_NAMES[encoding])
+        encoding=ENCODING_NAMES["utf-8" if encoding == "utf-8-sig" else encoding])
 
 
 def _stream(data, encoding):
