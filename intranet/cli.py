@@ -252,7 +252,7 @@ def _parser():
     prune_cmd.add_argument("--days", type=int, help="default: audit.retention_days")
     prune_cmd.set_defaults(command=audit_prune)
 
-    load = commands.add_parser("import", help="import an applicant list or a status file (CSV)")
+    load = commands.add_parser("import", help="import an applicant list or a status file (CSV, TSV or .xlsx)")
     load.add_argument("file", type=Path)
     load.add_argument("--programme", required=True, help="programme code")
     load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")

@@ -23,7 +23,8 @@ ENCODINGS = ("utf-8", "cp932")
 GETA = "〓"
 
 
-def _geta(error: UnicodeEncodeError):
+def _geta(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeEncodeError)  # registered for encoding only
     return GETA * (error.end - error.start), error.end
 
 

@@ -100,7 +100,7 @@ def load_mapping(text: str) -> dict[str, str | None]:
                             line=getattr(error, "lineno", 1)) from None
     if not isinstance(raw, dict) or not raw:
         raise ImportRefused("対応表は {\"列名\": \"受付番号\", …} の形の JSON オブジェクトです。")
-    mapping = {}
+    mapping: dict[str, str | None] = {}
     for theirs, ours in raw.items():
         if ours is None or (isinstance(ours, str) and fold(ours) in ("", "取り込まない")):
             mapping[_spellings(theirs)[0]] = None
@@ -116,7 +116,8 @@ def load_mapping(text: str) -> dict[str, str | None]:
 def map_header(header: list[str], mapping: dict | None = None) -> ColumnPlan:
     """The column plan for this header, or ImportRefused naming the column at fault."""
     mapping = mapping or {}
-    fields, seen = [], {}
+    fields: list[str | None] = []
+    seen: dict[str, str] = {}
     for title in header:
         spellings = _spellings(title)
         key = spellings[1]

@@ -51,13 +51,14 @@ def open_text(data: bytes):
             raise _undecodable(data, encoding, failed_at)
     if b"\x00" in data[:4096]:
         raise ImportRefused("CSV ファイルではないようです（バイナリファイル）。")
-    failures = {}
+    failures: dict[str, int] = {}
     for encoding in ("utf-8", "cp932"):
-        failures[encoding] = _decode_failure(data, encoding)
-        if failures[encoding] is None:
+        failed_at = _decode_failure(data, encoding)
+        if failed_at is None:
             return _stream(data, encoding), encoding
+        failures[encoding] = failed_at
     # The encoding that read furthest is the one the file is in, broken at that byte.
-    encoding = max(failures, key=failures.get)
+    encoding = max(failures, key=lambda name: failures[name])
     raise _undecodable(data, encoding, failures[encoding])
 
 

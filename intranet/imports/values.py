@@ -29,7 +29,7 @@ class CellError(Refused):
 
 def status_lookup(catalogue) -> dict[str, str]:
     """Statuses by every name staff write them with (``Status.names``), folded."""
-    names = {}
+    names: dict[str, str] = {}
     for code, status in catalogue.items():
         for name in status.names():
             names.setdefault(fold_status(name), code)
