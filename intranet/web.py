@@ -43,7 +43,8 @@ LABELS = {
                      "scheduled_payment_on": "振込予定日", "paid_on": "振込日",
                      "deficiency_reason": "不備内容", "notes": "備考"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
-                           "published": "公開済", "failed": "転送失敗"},
+                           "published": "公開済", "failed": "転送失敗",
+                           "superseded": "後の公開に統合"},
 }
 
 
@@ -112,8 +113,14 @@ def discard_changes(request):
 
 @forbidden_view_config(renderer="intranet:templates/forbidden.jinja2")
 def forbidden(request):
+    from intranet.auth.views import login_url  # auth's views import this module
+
     if request.identity is None:
-        return HTTPFound(location=request.route_url("login", _query={"next": request.path_qs}))
+        # A GET is where the user was; a POST's address is no page to come back to.
+        return HTTPFound(location=login_url(
+            request, request.path_qs if request.method == "GET" else ""))
+    if request.identity.must_change_password:
+        return HTTPFound(location=request.route_url("password"))
     request.response.status = 403
     return {}
 

@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from intranet.applications import search, workbook
 from intranet.applications.models import Application, StatusChange
-from intranet.exports import csv_lines, csv_response, streamed_rows, unrepresentable
+from intranet.exports import (
+    audit_export,
+    csv_lines,
+    csv_response,
+    streamed_rows,
+    unrepresentable,
+)
 from intranet.programmes.models import Programme
 from intranet.web import JST, LABELS, local_time
 
@@ -31,7 +37,8 @@ def _file_name(request, kind, criteria, extension):
     return f"{kind}_{programme.name if programme else '全事業'}_{today}.{extension}"
 
 
-def _application_rows(request, criteria):
+def _applications(request, criteria):
+    """(query, row maker, scalars?) for the application list."""
     query = search.build_query(criteria).order_by(Application.id)
     names = {p.id: p.name for p in request.dbsession.execute(select(Programme)).scalars()}
     routes = LABELS["route_labels"]
@@ -42,10 +49,11 @@ def _application_rows(request, criteria):
                 a.status.label_for(request.locale_name), a.scheduled_payment_on, a.paid_on,
                 a.deficiency_reason, a.notes, local_time(a.updated_at, request.locale_name)]
 
-    return streamed_rows(request, query, row)
+    return query, row, True
 
 
-def _history_rows(request, criteria):
+def _history(request, criteria):
+    """(query, row maker, scalars?) for the status history."""
     ids = search.build_query(criteria).with_only_columns(Application.id)
     query = (select(StatusChange, Application.receipt_number).join(Application)
              .where(StatusChange.application_id.in_(ids)).order_by(StatusChange.id))
@@ -62,22 +70,29 @@ def _history_rows(request, criteria):
                 change.user.username if change.user else "", change.reason,
                 change.scheduled_payment_on, change.paid_on]
 
-    return streamed_rows(request, query, row, scalars=False)
+    return query, row, False
 
 
-def _export(request, kind, header, rows_of):
+def _export(request, kind, what, header, source):
     criteria = search.parse_criteria(request.GET)
+    query, row, scalars = source(request, criteria)
+
+    def rows():
+        return streamed_rows(request, query, row, scalars=scalars)
+
     if request.matched_route.name.endswith("_xlsx"):
+        audit_export(request, f"{what}.xlsx", query, "xlsx")
         return workbook.response(_file_name(request, kind, criteria, "xlsx"), kind, header,
-                                 rows_of(request, criteria))
+                                 rows())
     encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
     if encoding == "cp932" and request.GET.get("replace") != "1":
-        touched = _unrepresentable_rows(rows_of(request, criteria))
+        touched = _unrepresentable_rows(rows())
         if touched["count"]:
             request.response.status = 409
             return _warning(request, kind, touched)
+    audit_export(request, f"{what}.csv", query, encoding)
     return csv_response(_file_name(request, kind, criteria, "csv"),
-                        csv_lines(header, rows_of(request, criteria), encoding), encoding)
+                        csv_lines(header, rows(), encoding), encoding)
 
 
 def _unrepresentable_rows(rows):
@@ -103,10 +118,10 @@ def _warning(request, kind, touched):
 @view_config(route_name="export_applications", permission="applications.export")
 @view_config(route_name="export_applications_xlsx", permission="applications.export")
 def export_applications(request):
-    return _export(request, "申請一覧", EXPORT_HEADER, _application_rows)
+    return _export(request, "申請一覧", "applications", EXPORT_HEADER, _applications)
 
 
 @view_config(route_name="export_history", permission="applications.export")
 @view_config(route_name="export_history_xlsx", permission="applications.export")
 def export_history(request):
-    return _export(request, "状況履歴", HISTORY_HEADER, _history_rows)
+    return _export(request, "状況履歴", "history", HISTORY_HEADER, _history)

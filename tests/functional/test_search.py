@@ -44,7 +44,7 @@ def test_the_migration_fills_the_key_of_applications_made_before_it(engine, sess
     make_applications(session_factory, programme, 2)
     with engine.begin() as connection:
         connection.execute(text("UPDATE applications SET search_key = '', name = '髙橋　大輔'"))
-    migrations.downgrade(engine, "0004")
+    migrations.downgrade(engine, "0005")
     migrations.upgrade(engine)
     with session_factory() as s:
         keys = s.execute(select(Application.search_key, Application.kana,

@@ -1,8 +1,8 @@
 """status aliases; application search key (backfilled), pg_trgm index where available;
 saved import layouts
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from intranet.applications.search_key import search_key
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
