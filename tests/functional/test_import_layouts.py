@@ -37,7 +37,7 @@ def upload_with(app, programme, layout_id, data, status="*"):
 def test_a_saved_layout_is_picked_on_the_import_screen_and_reads_the_file(
         as_role, programme, session_factory, dbsession):
     make_applications(session_factory, programme, 1, status="approved")
-    app = as_role("staff")
+    app = as_role("supervisor")     # a file that moves statuses takes the bulk permission
     save(app, programme, "銀行の結果ファイル", LAYOUT)
     layout = dbsession.execute(select(ImportLayout)).scalar_one()
     assert '"結果区分": "状況"' in layout.mapping

@@ -237,7 +237,7 @@ def test_dry_run_of_a_row_changing_details_but_not_the_status(as_role, programme
     confirm(app, upload(app, programme, encoded()), status=303)
     changed = [[*PEOPLE[0][:5], "090-9999-0000", *PEOPLE[0][6:]]]
     dry = upload(app, programme, encoded(changed), status=200)      # was a 500
-    assert "<strong>1</strong> 件を変更" in dry.text and "phone" in dry.text
+    assert "<strong>1</strong> 件を変更" in dry.text and "<td>電話番号</td>" in dry.text
 
 
 def test_uploads_are_private_bound_to_their_user_and_removed(programme, as_role, app_settings,
