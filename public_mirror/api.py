@@ -5,6 +5,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 
 from public_mirror import activation_log, lookup
@@ -42,7 +43,9 @@ def answer_json(reply) -> dict:
     if kind == "rate_limited":
         return {"result": "rate_limited", "retry_after": reply.retry_after}
     if kind == "invalid":
-        return {"result": "invalid", "errors": reply.errors}
+        # Messages with values ("昭和は64年までです") read in full, as the page shows them.
+        return {"result": "invalid", "errors": {name: TranslationString(message).interpolate()
+                                                for name, message in reply.errors.items()}}
     as_of = lookup.as_of(reply.snapshot).isoformat()
     if kind in ("closed", "not_found"):
         return {"result": kind, "as_of": as_of}

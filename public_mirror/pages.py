@@ -7,15 +7,17 @@ the language is one of the configured codes, chosen before rendering.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from pyramid.i18n import TranslationStringFactory, make_localizer
+from pyramid.i18n import TranslationString, TranslationStringFactory, make_localizer
 
-from public_mirror import lookup
+from public_mirror import birthdate, lookup
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
+from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, splice
 from public_mirror.web import SECURITY_HEADERS, day, when
 
 _ = TranslationStringFactory("mirror")
@@ -70,7 +72,13 @@ class Pages:
         localizer = self._localizers[lang]
 
         def gettext(message, **mapping):
-            return localizer.translate(_(message, mapping=mapping or None))
+            message = _(message, mapping=mapping or None)
+            if message.mapping:   # era names translated, dates as the language writes them
+                message = _(message, mapping={
+                    name: localizer.translate(value) if isinstance(value, TranslationString)
+                    else day(value, lang) if isinstance(value, date) else value
+                    for name, value in message.mapping.items()})
+            return localizer.translate(message)
 
         def gettext_markup(message, **mapping):
             # Catalogue strings may carry <ruby> furigana; the catalogues ship with the app.
@@ -81,36 +89,47 @@ class Pages:
             native_names=NATIVE_NAMES, url=self.url, _=gettext, _m=gettext_markup)
         return Page(status, html.encode("utf-8"))
 
-    def form(self, snapshot, lang: str, status: int = 200, errors=None, chosen: str = "") -> Page:
+    def form(self, snapshot, lang: str, status: int = 200, errors=None,
+             typed: dict | None = None) -> Page:
+        """The form; after an error, with what was typed (``typed``) in its fields, and the
+        language buttons posting it again rather than losing it."""
         today = lookup.today_in_japan()
         programmes = lookup.programmes(snapshot)
+        typed = typed or {}
         return self.render("form", lang, status, programmes=programmes,
                            open={p["code"]: lookup.is_open(p, today) for p in programmes},
-                           errors=errors or {}, params={"programme": chosen},
-                           as_of=lookup.as_of(snapshot))
+                           errors=errors or {}, params=typed, resubmit=typed if errors else None,
+                           eras=birthdate.ERAS, as_of=lookup.as_of(snapshot))
 
     def reply(self, reply) -> Page:
         """The page for a ``resident.Reply``; answer pages come from the cache when kept."""
         key = reply.cache_key
-        page = self.cache.get(key) if key else None
+        if key is None:
+            return self.render_uncached(reply)
+        page = self.cache.get(key)
         if page is None:
-            page = self.render_uncached(reply)
-            if key:
-                self.cache.keep(key, page)
-        return page
+            page = self.render_uncached(reply, spliced=False)
+            self.cache.keep(key, page)
+        return Page(page.status, splice(page.body, reply.question), page.extra_headers)
 
-    def render_uncached(self, reply) -> Page:
+    def render_uncached(self, reply, spliced: bool = True) -> Page:
+        """``spliced=False``: an answer page with the question's markers (for the cache)."""
         if reply.kind == "invalid":
-            return self.form(reply.snapshot, reply.lang, reply.status, reply.errors,
-                             reply.chosen_programme)
+            return self.form(reply.snapshot, reply.lang, reply.status, reply.errors, reply.typed)
         values = {}
         if reply.kind in ("found", "not_found"):
-            values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot)}
+            resubmit = {"programme": reply.programme["code"], "receipt_number": RECEIPT}
+            if reply.programme["needs_birth_date"]:
+                resubmit["birth_date"] = BIRTH_DATE
+            values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot),
+                      "resubmit": resubmit, "masked": (MASK_HIDDEN, MASKED)}
         page = self.render(_TEMPLATES[reply.kind], reply.lang, reply.status,
                            programme=reply.programme, **values,
                            retry_minutes=max(1, (reply.retry_after + 59) // 60))
         if reply.kind == "rate_limited":
             return Page(page.status, page.body, (("Retry-After", str(reply.retry_after)),))
+        if spliced and reply.kind in ("found", "not_found"):
+            return Page(page.status, splice(page.body, reply.question))
         return page
 
     def error(self, status: int, lang: str = "ja") -> Page:

@@ -29,7 +29,8 @@ class Reply:
     answer: lookup.Answer | None = None
     errors: dict = field(default_factory=dict)
     retry_after: int = 0
-    chosen_programme: str = ""   # a known programme code, to keep the choice on the form
+    typed: dict = field(default_factory=dict)   # the form's fields as typed, after an error
+    question: lookup.Question | None = None     # what was asked: shown masked, never cached
 
     @property
     def status(self) -> int:
@@ -82,17 +83,16 @@ class ResidentDesk:
         if params is None:
             return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
         reading = lookup.read_question(params, snapshot)
-        known = {p["code"] for p in lookup.programmes(snapshot)}
-        chosen = lookup.text(params, "programme") if lookup.text(params, "programme") in known else ""
         if reading.question is None:
             return Reply("invalid", lang, snapshot, errors=reading.errors,
-                         chosen_programme=chosen)
+                         typed=lookup.typed(params))
         programme = reading.question.programme
         if not lookup.is_open(programme, lookup.today_in_japan()):
             return Reply("closed", lang, snapshot, programme)
         answer = lookup.answer(snapshot, self.secret, reading.question)
         self.usage.count(answer.found, answer.status and answer.status["code"])
-        return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer)
+        return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer,
+                     question=reading.question)
 
     def probe(self, snapshot: VerifiedSnapshot) -> list[Reply]:
         """Replies for the health check, through the same answer code: the first entry of
