@@ -54,6 +54,7 @@ def answer_json(reply) -> dict:
     text = wording.get(reply.lang) or wording.get("ja") or {}
     return {
         "result": "found", "as_of": as_of, "status": answer.status["code"],
+        "action_needed": bool(answer.status.get("action_needed")),
         "label": text.get("label") or "", "explanation": text.get("explanation") or "",
         "next_step": text.get("next_step") or "",
         "scheduled_payment_on": answer.scheduled_payment_on and answer.scheduled_payment_on.isoformat(),

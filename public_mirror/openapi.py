@@ -9,6 +9,8 @@ _ANSWER = {
                             "unavailable"]},
         "as_of": {"type": "string", "format": "date-time"},
         "status": {"type": "string"},
+        "action_needed": {"type": "boolean",
+                          "description": "true when the resident has to do something"},
         "label": {"type": "string"},
         "explanation": {"type": "string"},
         "next_step": {"type": "string"},

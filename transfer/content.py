@@ -71,6 +71,8 @@ def _statuses(statuses: list[Any]) -> None:
         dates = status.get("dates", [])
         if not isinstance(dates, list) or not set(dates) <= _DATES:
             _fail(f"{where}: dates must be a list of {sorted(_DATES)}")
+        if not isinstance(status.get("action_needed", False), bool):
+            _fail(f"{where}: action_needed is not true/false")
         _wording(status.get("wording"), f"{where} wording", flat=False)
 
 

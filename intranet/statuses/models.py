@@ -1,6 +1,6 @@
 """The status catalogue: what each status means to staff and to residents, and its flow."""
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.meta import Base
@@ -22,6 +22,9 @@ class Status(Base):
     needs_scheduled_payment_date: Mapped[bool] = mapped_column(default=False)
     needs_paid_date: Mapped[bool] = mapped_column(default=False)
     needs_deficiency_reason: Mapped[bool] = mapped_column(default=False)
+    # The resident must do something (send papers again, give a new account): the public
+    # page marks it with a line, an icon and a border, never with colour alone.
+    needs_resident_action: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     wordings: Mapped[list["StatusWording"]] = relationship(
         back_populates="status", cascade="all, delete-orphan", lazy="selectin"

@@ -42,7 +42,7 @@ def status_save(request):
     status.staff_label_en = form["staff_label_en"].strip()
     status.sort_order = int(form["sort_order"].strip())
     for flag in ("is_final", "needs_scheduled_payment_date", "needs_paid_date",
-                 "needs_deficiency_reason"):
+                 "needs_deficiency_reason", "needs_resident_action"):
         setattr(status, flag, flag in form)
     _save_wordings(status, form)
     allowed = {code for code in form.getall("next") if code in catalogue}
@@ -86,6 +86,7 @@ def _describe(status):
     return {
         "staff_label": status.staff_label, "staff_label_en": status.staff_label_en,
         "sort_order": status.sort_order, "is_final": status.is_final,
+        "resident_action": status.needs_resident_action,
         "needs": [status.needs_scheduled_payment_date, status.needs_paid_date,
                   status.needs_deficiency_reason],
         "next": sorted(status.allowed_next),

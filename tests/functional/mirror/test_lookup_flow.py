@@ -116,7 +116,7 @@ def test_wording_from_the_snapshot_is_escaped(public_host):
 
     hostile = [{**STATUSES[0], "wording": {"ja": {"label": "<script>alert(1)</script>",
                                                   "explanation": '"><img src=x>',
-                                                  "next_step": "&amp;"}}}, STATUSES[1]]
+                                                  "next_step": "&amp;"}}}, *STATUSES[1:]]
     public_host.publish(statuses=hostile)
     page = public_host.app().post("/lookup", {"programme": "p2020", "receipt_number": "00000001"})
     assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

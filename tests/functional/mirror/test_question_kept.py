@@ -72,3 +72,17 @@ def test_the_api_reads_eras_and_says_what_is_wrong_in_full(mirror):
     assert mirror.post_json("/api/v1/lookup", body).json["result"] == "found"
     wrong = mirror.post_json("/api/v1/lookup", {**body, "birth_year": "70"}, status=400)
     assert wrong.json["errors"]["birth_date"] == "昭和は64年までです。年か元号を確かめてください。"
+
+
+@pytest.mark.parametrize("lang, line", [("ja", "手続きが必要です"), ("en", "You need to take action"),
+                                        ("ja-easy", "することが あります")])
+def test_a_status_needing_action_stands_out_in_words_not_colour_alone(mirror, lang, line):
+    page = mirror.post("/lookup", {"programme": "p2020", "receipt_number": "00000011",
+                                   "lang": lang})
+    assert 'class="answer action"' in page.text and line in page.text
+    assert '<svg class="icon" aria-hidden="true"' in page.text
+    calm = mirror.post("/lookup", {"programme": "p2020", "receipt_number": "00000001",
+                                   "lang": lang})
+    assert "action" not in calm.text.split('<section class="answer')[1][:20] and line not in calm.text
+    api = mirror.post_json("/api/v1/lookup", {"programme": "p2020", "receipt_number": "00000011"})
+    assert api.json["action_needed"] is True
