@@ -19,6 +19,7 @@ from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
 from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, splice
 from public_mirror.web import SECURITY_HEADERS, day, when
+from transfer import ruby
 
 _ = TranslationStringFactory("mirror")
 CONTENT_TYPE = "text/html; charset=UTF-8"
@@ -50,8 +51,10 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 class Pages:
     """Renders every residents' page from (template, language, values) and the site's settings."""
 
-    def __init__(self, site: dict, languages: list[str], base_url: str = ""):
-        self.site = site
+    def __init__(self, site: dict, languages: list[str], base_url: str = "",
+                 texts: dict | None = None):
+        self.site = site   # colours and logo; the texts residents read are per language:
+        self.texts = texts or {lang: site for lang in languages}
         self.languages = languages
         self.base = base_url.rstrip("/")
         self.env = Environment(loader=PackageLoader("public_mirror", "templates"),
@@ -59,6 +62,8 @@ class Pages:
                                trim_blocks=False)
         self.env.filters["when"] = when
         self.env.filters["day"] = day
+        self.env.filters["words"] = words
+        self.env.filters["name_of"] = name_of
         self._localizers = {lang: make_localizer(lang, [str(LOCALE_DIR)]) for lang in languages}
         self.cache = AnswerCache()
 
@@ -85,7 +90,7 @@ class Pages:
             return Markup(gettext(message, **mapping))  # noqa: S704
 
         html = self.env.get_template(f"{template}.jinja2").render(
-            **values, lang=lang, site=self.site, languages=self.languages,
+            **values, lang=lang, site={**self.site, **self.texts[lang]}, languages=self.languages,
             native_names=NATIVE_NAMES, url=self.url, _=gettext, _m=gettext_markup)
         return Page(status, html.encode("utf-8"))
 
@@ -152,7 +157,19 @@ ERRORS = {
 
 def site_settings(settings: dict) -> dict:
     return {key[len("site."):]: value for key, value in settings.items()
-            if key.startswith("site.")}
+            if key.startswith("site.") and key.count(".") == 1}
+
+
+def words(text, lang: str) -> Markup | str:
+    """Wording from the snapshot or the ini: furigana as <ruby> on やさしい日本語 pages, the
+    plain word elsewhere (``transfer.ruby`` escapes before it adds any markup)."""
+    text = text or ""
+    return Markup(ruby.to_html(text)) if lang == "ja-easy" else ruby.plain(text)  # noqa: S704
+
+
+def name_of(programme: dict, lang: str) -> Markup | str:
+    names = programme["name"]
+    return words(names.get(lang) or names.get("ja") or "", lang)
 
 
 # The page each kind of reply is shown with (see public_mirror.resident).

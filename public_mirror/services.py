@@ -39,7 +39,8 @@ def build(settings: dict, languages: list[str]) -> MirrorServices:
     desk = ResidentDesk(snapshots=snapshots, secret=settings["mirror.lookup_secret"],
                         limiter=limiter, usage=usage, languages=languages,
                         maintenance=settings["mirror.maintenance"])
-    pages = Pages(site_settings(settings), languages, settings["mirror.public_base_url"])
+    pages = Pages(site_settings(settings), languages, settings["mirror.public_base_url"],
+                  settings.get("site.texts"))
     return MirrorServices(paths, snapshots, limiter, usage, desk, pages,
                           frozenset(settings["mirror.trusted_proxies"]))
 

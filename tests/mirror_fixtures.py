@@ -56,6 +56,8 @@ class PublicHost:
             "mirror.lookup_key": str(keys / "lookup.key"), "mirror.origin": ORIGIN,
             "mirror.rate_limit": "20", "mirror.rate_window": "300",
             "site.municipality_name": "テスト市", "site.contact": "0120-000-000",
+            "site.municipality_name.en": "Test City", "site.municipality_name.ja-easy": "テスト市",
+            "site.contact.en": "0120-000-000", "site.contact.ja-easy": "0120-000-000",
         }
         (self.root / "inbox").mkdir()
 

@@ -2,12 +2,14 @@
 
 import re
 
+from markupsafe import Markup
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.audit import writer
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
 from intranet.web import redirect_see_other
+from transfer import ruby
 
 # ASCII digits, and small enough for the INTEGER column on every engine.
 _SORT_ORDER = re.compile(r"[0-9]{1,9}")
@@ -33,10 +35,15 @@ def status_save(request):
     catalogue = request.catalogue
     status = _status(request, catalogue)
     form = request.POST
-    errors = _validate(request, form)
+    errors = _validate(request, form) + _ruby_errors(request, form)
+    # The wording as typed stays in the form, after an error or a preview.
+    typed = {f"{name}.{lang}": form.get(f"{name}.{lang}", "")
+             for lang in RESIDENT_LANGUAGES for name in _TEXT_LIMITS}
     if errors:
         request.response.status = 400
-        return _page(catalogue, status, errors)
+        return {**_page(catalogue, status, errors), "typed": typed}
+    if form.get("preview"):   # shown as residents will read it; nothing is saved
+        return {**_page(catalogue, status, []), "preview": _preview(form), "typed": typed}
     before = _describe(status)
     status.staff_label = form["staff_label"].strip()
     status.staff_label_en = form["staff_label_en"].strip()
@@ -80,6 +87,21 @@ def _validate(request, form):
                 errors.append((f"{name}.{lang}", request.translate(
                     "住民向けの文言を入力してください（${limit}文字以内）。", limit=limit)))
     return errors
+
+
+def _ruby_errors(request, form):
+    """Furigana markup ({給付金|きゅうふきん}) that the public page could not read."""
+    return [(f"{name}.{lang}", request.translate(problem))
+            for lang in RESIDENT_LANGUAGES for name in _TEXT_LIMITS
+            for problem in ruby.problems(form.get(f"{name}.{lang}", ""))]
+
+
+def _preview(form):
+    """Per language, the wording as the residents' page renders it (furigana on やさしい日本語)."""
+    return {lang: {name: Markup(ruby.to_html(form.get(f"{name}.{lang}", "").strip()))  # noqa: S704
+                   if lang == "ja-easy" else ruby.plain(form.get(f"{name}.{lang}", "").strip())
+                   for name in _TEXT_LIMITS}
+            for lang in RESIDENT_LANGUAGES}
 
 
 def _describe(status):

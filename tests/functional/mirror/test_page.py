@@ -164,7 +164,9 @@ def test_municipality_logo_and_notice_from_configuration(public_host):
     logo = public_host.root / "logo.png"
     logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
     public_host.publish()
-    app = public_host.app(**{"site.logo": str(logo), "site.notice": "12月28日から1月3日は更新しません。"})
+    app = public_host.app(**{"site.logo": str(logo), "site.notice": "12月28日から1月3日は更新しません。",
+                           "site.notice.en": "No updates from 28 December to 3 January.",
+                           "site.notice.ja-easy": "12月28日から 1月3日までは 新しく しません。"})
     page = app.get("/")
     assert 'class="logo"' in page.text and 'alt="テスト市"' in page.text
     assert "12月28日から1月3日は更新しません。" in page.text
