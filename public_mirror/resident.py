@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from public_mirror import lookup
 from public_mirror.i18n import choose
+from public_mirror.ratelimit import is_exempt
 from public_mirror.store import is_expired
 from transfer.verify import VerifiedSnapshot
 
@@ -52,8 +53,9 @@ class ResidentDesk:
     """Answers questions from the live snapshot, within the rate limit, counting usage."""
 
     def __init__(self, *, snapshots, secret: bytes, limiter, usage, languages: list[str],
-                 maintenance: bool = False):
+                 maintenance: bool = False, exempt: tuple = ()):
         self.snapshots, self.secret = snapshots, secret
+        self.exempt = exempt   # the city's own counters: never limited
         self.limiter, self.usage = limiter, usage
         self.languages, self.maintenance = languages, maintenance
 
@@ -77,7 +79,8 @@ class ResidentDesk:
         if closed:
             return closed
         assert snapshot is not None   # closed_reply answers "updating" when there is none
-        allowed, retry_after = self.limiter.allow(client)
+        limited = not is_exempt(client, self.exempt)
+        allowed, retry_after = self.limiter.check(client) if limited else (True, 0)
         if not allowed:
             return Reply("rate_limited", lang, retry_after=retry_after)
         if params is None:
@@ -91,6 +94,8 @@ class ResidentDesk:
             return Reply("closed", lang, snapshot, programme)
         answer = lookup.answer(snapshot, self.secret, reading.question)
         self.usage.count(answer.found, answer.status and answer.status["code"])
+        if limited and not answer.found:   # only failures count towards the limit
+            self.limiter.fail(client)
         return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer,
                      question=reading.question)
 

@@ -10,6 +10,7 @@ from pyramid.settings import asbool, aslist
 
 from public_mirror.contrast import require_contrast
 from public_mirror.i18n import available_languages
+from public_mirror.ratelimit import exempt_networks
 from transfer.errors import KeyFileError
 from transfer.keys import load_lookup_key, load_public_key
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
@@ -18,9 +19,12 @@ DEFAULTS = {
     "mirror.threshold": "1",
     "mirror.max_snapshot_bytes": str(DEFAULT_MAX_SIZE),
     "mirror.maintenance": "false",
-    "mirror.rate_limit": "20",           # lookups per client address ...
+    "mirror.rate_limit": "20",           # failed lookups per client address ...
     "mirror.rate_window": "300",         # ... per this many seconds
     "mirror.trusted_proxies": "",
+    # The city's own counters and partner help desks (addresses or networks, space
+    # separated): their lookups are never limited.
+    "mirror.rate_limit_exempt": "",
     # Where the residents' page lives, if not at the root of its host name (e.g.
     # https://www.city.example.lg.jp/shinsei): links are built on it, never on the request.
     "mirror.public_base_url": "",
@@ -145,6 +149,10 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.maintenance"] = asbool(merged["mirror.maintenance"])
     merged["mirror.rate_limit"] = int(merged["mirror.rate_limit"])
     merged["mirror.rate_window"] = int(merged["mirror.rate_window"])
+    try:
+        merged["mirror.rate_limit_exempt"] = exempt_networks(merged["mirror.rate_limit_exempt"])
+    except ValueError as error:
+        raise MirrorSettingsError(str(error)) from None
     merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
     merged["mirror.rate_limit_file"] = Path(merged["mirror.rate_limit_file"]
                                             or merged["mirror.paths"].usage / "rate-limit.table")
