@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from public_mirror.failures import log_failure
-from public_mirror.inbox import pending, read_regular
+from public_mirror.inbox import Vanished, pending, read_regular
 from public_mirror.ledger import Ledger, receiver_lock
 from public_mirror.quarantine import move_aside, quarantine_name, shown
 from public_mirror.settings import MirrorPaths
@@ -65,7 +65,10 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
             return outcomes   # nothing to read: the records (and the active file) are left alone
         ledger = Ledger(paths)
         for path in waiting:
-            outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
+            try:
+                outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
+            except Vanished:
+                continue
             outcomes.append(outcome)
             if outcome.reason.startswith("not received"):
                 break   # the host cannot write its own records: the next file would fail too
