@@ -51,6 +51,21 @@ def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
     return snapshot.header["programmes"]
 
 
+def paid_percent(programme: dict) -> int | None:
+    """The share of applications paid (whole percent, rounded down), when the snapshot
+    publishes it (a programme with enough applications; see transfer.progress)."""
+    progress = programme.get("progress")
+    if not progress or not progress["applications"]:
+        return None
+    return progress["paid"] * 100 // progress["applications"]
+
+
+def numeric_keyboard(programmes: list[dict], chosen: str = "") -> bool:
+    """Digits-only receipt numbers get the numeric keyboard; letters need the full one."""
+    shown = [p for p in programmes if p["code"] == chosen] or programmes
+    return all(p.get("receipt_digits_only") for p in shown)
+
+
 def is_open(programme: dict, today: date) -> bool:
     opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
     return not ((opens and today < date.fromisoformat(opens))

@@ -104,7 +104,9 @@ class Pages:
         return self.render("form", lang, status, programmes=programmes,
                            open={p["code"]: lookup.is_open(p, today) for p in programmes},
                            errors=errors or {}, params=typed, resubmit=typed if errors else None,
-                           eras=birthdate.ERAS, as_of=lookup.as_of(snapshot))
+                           eras=birthdate.ERAS, as_of=lookup.as_of(snapshot),
+                           numeric=lookup.numeric_keyboard(programmes, typed.get("programme", "")),
+                           progress={p["code"]: lookup.paid_percent(p) for p in programmes})
 
     def reply(self, reply) -> Page:
         """The page for a ``resident.Reply``; answer pages come from the cache when kept."""

@@ -19,6 +19,7 @@ def includeme(config):
     config.add_route("busy", "/busy")
     config.add_route("bad_request", "/bad-request")
     config.add_route("api_lookup", "/api/v1/lookup")
+    config.add_route("api_progress", "/api/v1/progress")
     config.add_route("openapi", "/api/v1/openapi.json")
     config.add_route("healthz", "/healthz")
 

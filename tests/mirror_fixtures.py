@@ -32,9 +32,11 @@ STATUSES = [
 ]
 PROGRAMMES = [
     {"code": "p2020", "name": {"ja": "特別定額給付金", "en": "Special Cash Payment"},
-     "needs_birth_date": False, "lookup_opens_on": None, "lookup_closes_on": None},
+     "needs_birth_date": False, "lookup_opens_on": None, "lookup_closes_on": None,
+     "receipt_digits_only": True, "progress": {"applications": 1200, "paid": 1020}},
     {"code": "p2024", "name": {"ja": "物価高騰対策給付金", "en": "Price Relief Payment"},
-     "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None},
+     "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None,
+     "receipt_digits_only": False, "progress": None},   # too few to publish counts
 ]
 BIRTH = date(1980, 4, 1)
 

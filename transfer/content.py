@@ -56,6 +56,21 @@ def _programmes(programmes: list[Any]) -> None:
             _fail(f"{where}: needs_birth_date is not true/false")
         for name in ("lookup_opens_on", "lookup_closes_on"):
             _optional_date(programme.get(name), f"{where} {name}")
+        _progress(programme, where)
+
+
+def _progress(programme: dict[str, Any], where: str) -> None:
+    """Optional (added in format 1): digits-only numbers, and counts for the progress line."""
+    if not isinstance(programme.get("receipt_digits_only", False), bool):
+        _fail(f"{where}: receipt_digits_only is not true/false")
+    progress = programme.get("progress")
+    if progress is None:
+        return
+    counts = (progress.get("applications"), progress.get("paid")) if isinstance(progress, dict) \
+        else (None, None)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts) \
+            or counts[1] > counts[0]:
+        _fail(f"{where}: progress must be {{applications, paid}} with 0 <= paid <= applications")
 
 
 def _statuses(statuses: list[Any]) -> None:

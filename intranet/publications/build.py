@@ -16,6 +16,7 @@ from intranet.programmes.models import Programme
 from intranet.statuses.models import Status
 from transfer.build import BuildResult, Row, header_fields, make_entries, sign_snapshot
 from transfer.keys import SigningKey
+from transfer.progress import ProgrammeTally
 from transfer.verify import Origin
 
 
@@ -30,7 +31,9 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
         .execution_options(yield_per=20_000))
-    entries, skipped = make_entries(rows, programmes, statuses, lookup_secret)
+    tally = ProgrammeTally(rows, statuses)   # counts for residents, on the rows' way through
+    entries, skipped = make_entries(tally, programmes, statuses, lookup_secret)
     header = header_fields(programmes, statuses, lookup_secret=lookup_secret, origin=origin,
                            sequence=sequence, now=now, valid_for=valid_for)
+    tally.add_to(header, programmes)
     return sign_snapshot(entries, skipped, signing_keys=signing_keys, header=header)

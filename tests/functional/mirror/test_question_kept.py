@@ -86,3 +86,11 @@ def test_a_status_needing_action_stands_out_in_words_not_colour_alone(mirror, la
     assert "action" not in calm.text.split('<section class="answer')[1][:20] and line not in calm.text
     api = mirror.post_json("/api/v1/lookup", {"programme": "p2020", "receipt_number": "00000011"})
     assert api.json["action_needed"] is True
+
+
+def test_api_answers_confirm_the_programme_and_the_masked_number(mirror):
+    found = mirror.post_json("/api/v1/lookup", {"programme": "p2020", "receipt_number": "0000-0002"})
+    assert found.json["programme"] == "p2020"
+    assert found.json["receipt_number_masked"] == "＊＊＊＊0002"
+    missing = mirror.post_json("/api/v1/lookup", {"programme": "p2020", "receipt_number": "12345678"})
+    assert missing.json["result"] == "not_found" and missing.json["receipt_number_masked"] == "＊＊＊＊5678"
