@@ -8,6 +8,7 @@ from pyramid.view import exception_view_config, notfound_view_config, view_confi
 from public_mirror import lookup
 from public_mirror.failures import log_failure
 from public_mirror.pages import Page
+from public_mirror.statement import last_check
 
 MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
 
@@ -16,6 +17,7 @@ def includeme(config):
     config.add_route("form", "/")
     config.add_route("lookup", "/lookup")
     config.add_route("programme_link", "/p/{code}")
+    config.add_route("accessibility", "/accessibility")
     config.add_route("busy", "/busy")
     config.add_route("bad_request", "/bad-request")
     config.add_route("api_lookup", "/api/v1/lookup")
@@ -61,6 +63,12 @@ def programme_link(request):
     if code not in known:
         return as_response(services.pages.error(404, lang))
     return as_response(services.pages.form(snapshot, lang, typed={"programme": code}))
+
+
+@view_config(route_name="accessibility", request_method="GET")
+def accessibility(request):
+    return as_response(request.services.pages.render("statement", query_language(request),
+                                                     check=last_check()))
 
 
 @view_config(route_name="lookup", request_method="POST")
