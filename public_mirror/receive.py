@@ -129,7 +129,11 @@ def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: L
         return _refuse(path, ledger, f"Unverifiable: {type(error).__name__} while verifying")
     try:
         ledger.accept(data, sha, snapshot.sequence, file=shown(name), entries=snapshot.table.count,
-                      created_at=snapshot.header["created_at"], signed_by=sorted(snapshot.signed_by))
+                      created_at=snapshot.header["created_at"], signed_by=sorted(snapshot.signed_by),
+                      # The intranet's signed audit checkpoint and approved content digest:
+                      # this log is their witness, out of any intranet administrator's reach.
+                      audit_checkpoint=snapshot.header.get("audit_checkpoint"),
+                      content_digest=snapshot.header.get("content_digest"))
         path.unlink()
     except OSError as error:
         return _not_received(name, error)
