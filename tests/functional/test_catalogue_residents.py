@@ -2,7 +2,7 @@
 
 from intranet.statuses.models import Status
 from tests.conftest import main_form
-from transfer.build import _status as snapshot_status
+from transfer.build import status_fields as snapshot_status
 
 
 def test_the_default_catalogue_marks_the_statuses_residents_must_act_on(dbsession):
