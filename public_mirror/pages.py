@@ -95,7 +95,7 @@ class Pages:
         return Page(status, html.encode("utf-8"))
 
     def form(self, snapshot, lang: str, status: int = 200, errors=None,
-             typed: dict | None = None) -> Page:
+             typed: dict | None = None, here: str = "") -> Page:
         """The form; after an error, with what was typed (``typed``) in its fields, and the
         language buttons posting it again rather than losing it."""
         today = lookup.today_in_japan()
@@ -106,7 +106,8 @@ class Pages:
                            errors=errors or {}, params=typed, resubmit=typed if errors else None,
                            eras=birthdate.ERAS, as_of=lookup.as_of(snapshot),
                            numeric=lookup.numeric_keyboard(programmes, typed.get("programme", "")),
-                           progress={p["code"]: lookup.paid_percent(p) for p in programmes})
+                           progress={p["code"]: lookup.paid_percent(p) for p in programmes},
+                           here=here)   # the language links stay on this page (/p/<code>)
 
     def reply(self, reply) -> Page:
         """The page for a ``resident.Reply``; answer pages come from the cache when kept."""

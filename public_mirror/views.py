@@ -62,7 +62,8 @@ def programme_link(request):
     code = request.matchdict["code"]
     if code not in known:
         return as_response(services.pages.error(404, lang))
-    return as_response(services.pages.form(snapshot, lang, typed={"programme": code}))
+    page = services.pages.form(snapshot, lang, typed={"programme": code}, here=f"p/{code}")
+    return as_response(page)
 
 
 @view_config(route_name="accessibility", request_method="GET")

@@ -8,6 +8,8 @@ def test_the_link_opens_the_form_with_the_programme_chosen(mirror):
     assert page.status_int == 200 and '<html lang="en">' in page.text
     assert re.search(r'value="p2024" id="[^"]*" checked', page.text)
     assert not re.search(r'value="p2020" id="[^"]*" checked', page.text)
+    # Changing language keeps the programme chosen.
+    assert 'href="/p/p2024?lang=ja-easy"' in page.text and 'href="/p/p2024"' in page.text
 
 
 def test_an_unknown_programme_is_the_residents_404(mirror):
