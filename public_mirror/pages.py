@@ -17,7 +17,7 @@ from pyramid.i18n import TranslationString, TranslationStringFactory, make_local
 from public_mirror import birthdate, lookup
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
-from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, splice
+from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, fill, splice, split
 from public_mirror.web import SECURITY_HEADERS, day, when
 from transfer import ruby
 
@@ -114,11 +114,13 @@ class Pages:
         key = reply.cache_key
         if key is None:
             return self.render_uncached(reply)
-        page = self.cache.get(key)
-        if page is None:
+        kept = self.cache.get(key)
+        if kept is None:   # cut at its markers once, filled per resident
             page = self.render_uncached(reply, spliced=False)
-            self.cache.keep(key, page)
-        return Page(page.status, splice(page.body, reply.question), page.extra_headers)
+            kept = (page, split(page.body))
+            self.cache.keep(key, kept)
+        page, parts = kept
+        return Page(page.status, fill(parts, reply.question), page.extra_headers)
 
     def render_uncached(self, reply, spliced: bool = True) -> Page:
         """``spliced=False``: an answer page with the question's markers (for the cache)."""

@@ -9,6 +9,7 @@ A marker is an HTML comment: autoescaped text (wording, names, settings) can nev
 produce "<!--", so nothing but the template can place one.
 """
 
+import re
 from html import escape
 
 from markupsafe import Markup
@@ -27,12 +28,28 @@ def masked(receipt: str) -> tuple[str, str]:
     return "＊" * (len(receipt) - shown), receipt[len(receipt) - shown:]
 
 
-def splice(body: bytes, question) -> bytes:
-    """The page for one resident: markers replaced by their escaped question (or nothing)."""
+_MARKERS = {marker.encode(): index for index, marker in
+            enumerate((RECEIPT, MASKED, MASK_HIDDEN, BIRTH_DATE))}
+_FIND = re.compile(b"|".join(re.escape(m) for m in _MARKERS))
+
+
+def split(body: bytes) -> tuple:
+    """The page cut at its markers once, when it is kept: bytes, and marker numbers."""
+    parts, start = [], 0
+    for found in _FIND.finditer(body):
+        parts += [body[start:found.start()], _MARKERS[found.group()]]
+        start = found.end()
+    return (*parts, body[start:])
+
+
+def fill(parts: tuple, question) -> bytes:
+    """One resident's page: each marker replaced by their escaped question (or nothing)."""
     receipt = question.receipt if question else ""
     birth = question.birth_date.isoformat() if question and question.birth_date else ""
     hidden, tail = masked(receipt)
-    for marker, value in ((RECEIPT, receipt), (MASKED, tail), (MASK_HIDDEN, hidden),
-                          (BIRTH_DATE, birth)):
-        body = body.replace(marker.encode(), escape(value).encode())
-    return body
+    values = [escape(v).encode() for v in (receipt, tail, hidden, birth)]
+    return b"".join(values[part] if isinstance(part, int) else part for part in parts)
+
+
+def splice(body: bytes, question) -> bytes:
+    return fill(split(body), question)

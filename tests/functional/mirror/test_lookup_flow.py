@@ -83,7 +83,7 @@ def test_a_cached_page_holds_nothing_from_the_request(public_host):
     # Each resident's own number (masked, and in the language buttons) is all that differs.
     assert later.body.replace(b"0098", b"0099") == first.body
     assert len(app.app.services.pages.cache) == 1
-    (kept,) = app.app.services.pages.cache._pages.values()
+    ((kept, _parts),) = app.app.services.pages.cache._pages.values()
     assert b"0099" not in kept.body and b"0098" not in kept.body
     links = re.findall(r'(?:href|action|src)="([^"]+)"', later.text)
     assert links and all((link.startswith("/") and not link.startswith("//"))
