@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.audit import writer
+from intranet.imports.values import fold_status
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
 from intranet.web import redirect_see_other
 from transfer import ruby
@@ -35,7 +36,8 @@ def status_save(request):
     catalogue = request.catalogue
     status = _status(request, catalogue)
     form = request.POST
-    errors = _validate(request, form) + _ruby_errors(request, form)
+    errors = (_validate(request, form) + _ruby_errors(request, form)
+              + _alias_errors(request, catalogue, status, form.get("aliases", "")))
     # The wording as typed stays in the form, after an error or a preview.
     typed = {f"{name}.{lang}": form.get(f"{name}.{lang}", "")
              for lang in RESIDENT_LANGUAGES for name in _TEXT_LIMITS}
@@ -48,6 +50,7 @@ def status_save(request):
     status.staff_label = form["staff_label"].strip()
     status.staff_label_en = form["staff_label_en"].strip()
     status.sort_order = int(form["sort_order"].strip())
+    status.aliases = "\n".join(_alias_lines(form.get("aliases", "")))
     for flag in ("is_final", "needs_scheduled_payment_date", "needs_paid_date",
                  "needs_deficiency_reason", "needs_resident_action"):
         setattr(status, flag, flag in form)
@@ -104,8 +107,29 @@ def _preview(form):
             for lang in RESIDENT_LANGUAGES}
 
 
+def _alias_lines(text):
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+def _alias_errors(request, catalogue, status, text):
+    """An alias another status already answers to would make import cells ambiguous."""
+    lines = _alias_lines(text)
+    if len(lines) > 50 or any(len(line) > 64 for line in lines):
+        return [("aliases", request.translate("別名は1行に1つ、64文字以内、50個までです。"))]
+    taken = {fold_status(name): other for other in catalogue.values() if other is not status
+             for name in other.names()}
+    for line in lines:
+        other = taken.get(fold_status(line))
+        if other is not None:
+            return [("aliases", request.translate(
+                "別名「${alias}」は状況「${other}」の名前と同じです。取込で区別できないため使えません。",
+                alias=line, other=other.staff_label))]
+    return []
+
+
 def _describe(status):
     return {
+        "aliases": status.alias_list(),
         "staff_label": status.staff_label, "staff_label_en": status.staff_label_en,
         "sort_order": status.sort_order, "is_final": status.is_final,
         "resident_action": status.needs_resident_action,
