@@ -5,10 +5,12 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 
 from public_mirror import activation_log, lookup
 from public_mirror.openapi import OPENAPI
+from public_mirror.splice import masked
 from public_mirror.store import is_expired
 
 log = logging.getLogger(__name__)
@@ -42,15 +44,22 @@ def answer_json(reply) -> dict:
     if kind == "rate_limited":
         return {"result": "rate_limited", "retry_after": reply.retry_after}
     if kind == "invalid":
-        return {"result": "invalid", "errors": reply.errors}
+        # Messages with values ("昭和は64年までです") read in full, as the page shows them.
+        return {"result": "invalid", "errors": {name: TranslationString(message).interpolate()
+                                                for name, message in reply.errors.items()}}
     as_of = lookup.as_of(reply.snapshot).isoformat()
+    asked = {}
+    if reply.question is not None:   # the answer confirms the question, as the page does
+        hidden, tail = masked(reply.question.receipt)
+        asked = {"programme": reply.programme["code"], "receipt_number_masked": hidden + tail}
     if kind in ("closed", "not_found"):
-        return {"result": kind, "as_of": as_of}
+        return {"result": kind, "as_of": as_of, **asked}
     answer = reply.answer
     wording = answer.status.get("wording", {})
     text = wording.get(reply.lang) or wording.get("ja") or {}
     return {
-        "result": "found", "as_of": as_of, "status": answer.status["code"],
+        "result": "found", "as_of": as_of, **asked, "status": answer.status["code"],
+        "action_needed": bool(answer.status.get("action_needed")),
         "label": text.get("label") or "", "explanation": text.get("explanation") or "",
         "next_step": text.get("next_step") or "",
         "scheduled_payment_on": answer.scheduled_payment_on and answer.scheduled_payment_on.isoformat(),
@@ -65,6 +74,23 @@ def api_lookup(request):
     if reply.kind == "rate_limited":
         request.response.headers["Retry-After"] = str(reply.retry_after)
     return answer_json(reply)
+
+
+@view_config(route_name="api_progress", request_method="GET", renderer="json")
+def api_progress(request):
+    """Per programme, the share of applications paid, as of the snapshot; counts only where
+    the snapshot publishes them (enough applications), else null."""
+    services = request.services
+    snapshot = services.snapshots.current()
+    if services.desk.closed_reply("ja", snapshot):
+        request.response.status = 503
+        return {"result": "unavailable"}
+    assert snapshot is not None
+    return {"result": "progress", "as_of": lookup.as_of(snapshot).isoformat(), "programmes": [
+        {"programme": p["code"], "name": p["name"], "paid_percent": lookup.paid_percent(p),
+         "applications": (p.get("progress") or {}).get("applications"),
+         "paid": (p.get("progress") or {}).get("paid")}
+        for p in lookup.programmes(snapshot)]}
 
 
 @view_config(route_name="openapi", request_method="GET", renderer="json")

@@ -4,12 +4,11 @@ Not found and wrong birth date are the same answer by construction: the birth da
 part of the lookup key, so both are simply "no entry with this key".
 """
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from public_mirror import birthdate
 from transfer.lookup import lookup_key
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
@@ -21,13 +20,10 @@ JST = ZoneInfo("Asia/Tokyo")
 RECEIPT_MISSING = "受付番号を入力してください。"
 RECEIPT_INVALID = "受付番号は、お手元の通知に書かれた数字（と英字）を入力してください。"
 PROGRAMME_MISSING = "給付金の種類を選んでください。"
-BIRTH_DATE_MISSING = "生年月日を入力してください。"
-BIRTH_DATE_INVALID = "生年月日が正しくありません。年・月・日を数字で入力してください。"
-
-# Bounds a birth date's parts before they become numbers: "2147483648" is not a year.
-_DIGITS = {"year": re.compile(r"^[0-9]{4}$"), "month": re.compile(r"^[0-9]{1,2}$"),
-           "day": re.compile(r"^[0-9]{1,2}$")}
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# The form's fields, kept as typed (bounded) to show them again after an error.
+TYPED_FIELDS = ("programme", "receipt_number", "birth_era", "birth_year", "birth_month",
+                "birth_day")
+TYPED_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,21 @@ def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
     return snapshot.header["programmes"]
 
 
+def paid_percent(programme: dict) -> int | None:
+    """The share of applications paid (whole percent, rounded down), when the snapshot
+    publishes it (a programme with enough applications; see transfer.progress)."""
+    progress = programme.get("progress")
+    if not progress or not progress["applications"]:
+        return None
+    return progress["paid"] * 100 // progress["applications"]
+
+
+def numeric_keyboard(programmes: list[dict], chosen: str = "") -> bool:
+    """Digits-only receipt numbers get the numeric keyboard; letters need the full one."""
+    shown = [p for p in programmes if p["code"] == chosen] or programmes
+    return all(p.get("receipt_digits_only") for p in shown)
+
+
 def is_open(programme: dict, today: date) -> bool:
     opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
     return not ((opens and today < date.fromisoformat(opens))
@@ -75,6 +86,14 @@ def text(params, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def typed(params) -> dict:
+    """What the resident typed, to fill the form again: known fields only, each bounded."""
+    if params is None:
+        return {}
+    return {name: text(params, name)[:TYPED_LIMIT] for name in TYPED_FIELDS
+            if text(params, name)}
+
+
 def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
     reading = Reading()
     known = {p["code"]: p for p in programmes(snapshot)}
@@ -91,7 +110,7 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
                                             else RECEIPT_MISSING)
     birth = None
     if programme is not None and programme["needs_birth_date"]:
-        birth, problem = _birth_date(params)
+        birth, problem = birthdate.read(params, text, today_in_japan())
         if problem:
             reading.errors["birth_date"] = problem
     if not reading.errors:
@@ -110,21 +129,3 @@ def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:
         return Answer(False)
     return Answer(True, snapshot.header["statuses"][entry.status_index],
                   entry.scheduled_payment_on, entry.paid_on)
-
-
-def _birth_date(params):
-    names = ("year", "month", "day")
-    parts = [unicodedata.normalize("NFKC", text(params, f"birth_{p}")).strip() for p in names]
-    if not any(parts):
-        iso = unicodedata.normalize("NFKC", text(params, "birth_date")).strip()
-        if not iso:
-            return None, BIRTH_DATE_MISSING
-        if not _ISO_DATE.match(iso):
-            return None, BIRTH_DATE_INVALID
-        parts = iso.split("-")
-    if not all(_DIGITS[name].match(part) for name, part in zip(names, parts, strict=True)):
-        return None, BIRTH_DATE_INVALID
-    try:
-        return date(*(int(p) for p in parts)), None
-    except ValueError:
-        return None, BIRTH_DATE_INVALID

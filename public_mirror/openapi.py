@@ -9,6 +9,12 @@ _ANSWER = {
                             "unavailable"]},
         "as_of": {"type": "string", "format": "date-time"},
         "status": {"type": "string"},
+        "programme": {"type": "string", "description": "the programme searched"},
+        "receipt_number_masked": {"type": "string",
+                                  "description": "the number checked, all but its last four "
+                                                 "characters masked"},
+        "action_needed": {"type": "boolean",
+                          "description": "true when the resident has to do something"},
         "label": {"type": "string"},
         "explanation": {"type": "string"},
         "next_step": {"type": "string"},
@@ -34,6 +40,22 @@ _HEALTH = {
         "last_refusal": {"type": ["object", "null"], "properties": {
             "at": {"type": ["string", "null"]}, "file": {"type": ["string", "null"]},
             "reason": {"type": ["string", "null"]}}},
+    },
+}
+
+_PROGRESS = {
+    "type": "object",
+    "required": ["result"],
+    "properties": {
+        "result": {"type": "string", "enum": ["progress", "unavailable"]},
+        "as_of": {"type": "string", "format": "date-time"},
+        "programmes": {"type": "array", "items": {"type": "object", "properties": {
+            "programme": {"type": "string"},
+            "name": {"type": "object", "additionalProperties": {"type": "string"}},
+            "paid_percent": {"type": ["integer", "null"],
+                             "description": "null when the programme has too few applications"},
+            "applications": {"type": ["integer", "null"]},
+            "paid": {"type": ["integer", "null"]}}}},
     },
 }
 
@@ -67,6 +89,16 @@ OPENAPI = {
                                    ("429", "too many lookups from this address"),
                                    ("503", "no current data (being updated or maintenance)"))
             },
+        }},
+        "/api/v1/progress": {"get": {
+            "operationId": "progress",
+            "description": "Per programme, the share of applications paid, as of the data's "
+                           "time; counts are published only for programmes with enough "
+                           "applications.",
+            "responses": {code: {"description": text, "content": {"application/json": {
+                "schema": _PROGRESS}}}
+                for code, text in (("200", "the share paid per programme"),
+                                   ("503", "no current data"))},
         }},
         "/healthz": {"get": {
             "operationId": "health",

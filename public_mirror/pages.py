@@ -7,16 +7,19 @@ the language is one of the configured codes, chosen before rendering.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from pyramid.i18n import TranslationStringFactory, make_localizer
+from pyramid.i18n import TranslationString, TranslationStringFactory, make_localizer
 
-from public_mirror import lookup
+from public_mirror import birthdate, lookup
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
+from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, fill, splice, split
 from public_mirror.web import SECURITY_HEADERS, day, when
+from transfer import ruby
 
 _ = TranslationStringFactory("mirror")
 CONTENT_TYPE = "text/html; charset=UTF-8"
@@ -48,8 +51,10 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 class Pages:
     """Renders every residents' page from (template, language, values) and the site's settings."""
 
-    def __init__(self, site: dict, languages: list[str], base_url: str = ""):
-        self.site = site
+    def __init__(self, site: dict, languages: list[str], base_url: str = "",
+                 texts: dict | None = None):
+        self.site = site   # colours and logo; the texts residents read are per language:
+        self.texts = texts or {lang: site for lang in languages}
         self.languages = languages
         self.base = base_url.rstrip("/")
         self.env = Environment(loader=PackageLoader("public_mirror", "templates"),
@@ -57,6 +62,8 @@ class Pages:
                                trim_blocks=False)
         self.env.filters["when"] = when
         self.env.filters["day"] = day
+        self.env.filters["words"] = words
+        self.env.filters["name_of"] = name_of
         self._localizers = {lang: make_localizer(lang, [str(LOCALE_DIR)]) for lang in languages}
         self.cache = AnswerCache()
 
@@ -70,47 +77,69 @@ class Pages:
         localizer = self._localizers[lang]
 
         def gettext(message, **mapping):
-            return localizer.translate(_(message, mapping=mapping or None))
+            message = _(message, mapping=mapping or None)
+            if message.mapping:   # era names translated, dates as the language writes them
+                message = _(message, mapping={
+                    name: localizer.translate(value) if isinstance(value, TranslationString)
+                    else day(value, lang) if isinstance(value, date) else value
+                    for name, value in message.mapping.items()})
+            return localizer.translate(message)
 
         def gettext_markup(message, **mapping):
             # Catalogue strings may carry <ruby> furigana; the catalogues ship with the app.
             return Markup(gettext(message, **mapping))  # noqa: S704
 
         html = self.env.get_template(f"{template}.jinja2").render(
-            **values, lang=lang, site=self.site, languages=self.languages,
+            **values, lang=lang, site={**self.site, **self.texts[lang]}, languages=self.languages,
             native_names=NATIVE_NAMES, url=self.url, _=gettext, _m=gettext_markup)
         return Page(status, html.encode("utf-8"))
 
-    def form(self, snapshot, lang: str, status: int = 200, errors=None, chosen: str = "") -> Page:
+    def form(self, snapshot, lang: str, status: int = 200, errors=None,
+             typed: dict | None = None, here: str = "") -> Page:
+        """The form; after an error, with what was typed (``typed``) in its fields, and the
+        language buttons posting it again rather than losing it."""
         today = lookup.today_in_japan()
         programmes = lookup.programmes(snapshot)
+        typed = typed or {}
         return self.render("form", lang, status, programmes=programmes,
                            open={p["code"]: lookup.is_open(p, today) for p in programmes},
-                           errors=errors or {}, params={"programme": chosen},
-                           as_of=lookup.as_of(snapshot))
+                           errors=errors or {}, params=typed, resubmit=typed if errors else None,
+                           eras=birthdate.ERAS, as_of=lookup.as_of(snapshot),
+                           numeric=lookup.numeric_keyboard(programmes, typed.get("programme", "")),
+                           progress={p["code"]: lookup.paid_percent(p) for p in programmes},
+                           here=here)   # the language links stay on this page (/p/<code>)
 
     def reply(self, reply) -> Page:
         """The page for a ``resident.Reply``; answer pages come from the cache when kept."""
         key = reply.cache_key
-        page = self.cache.get(key) if key else None
-        if page is None:
-            page = self.render_uncached(reply)
-            if key:
-                self.cache.keep(key, page)
-        return page
+        if key is None:
+            return self.render_uncached(reply)
+        kept = self.cache.get(key)
+        if kept is None:   # cut at its markers once, filled per resident
+            page = self.render_uncached(reply, spliced=False)
+            kept = (page, split(page.body))
+            self.cache.keep(key, kept)
+        page, parts = kept
+        return Page(page.status, fill(parts, reply.question), page.extra_headers)
 
-    def render_uncached(self, reply) -> Page:
+    def render_uncached(self, reply, spliced: bool = True) -> Page:
+        """``spliced=False``: an answer page with the question's markers (for the cache)."""
         if reply.kind == "invalid":
-            return self.form(reply.snapshot, reply.lang, reply.status, reply.errors,
-                             reply.chosen_programme)
+            return self.form(reply.snapshot, reply.lang, reply.status, reply.errors, reply.typed)
         values = {}
         if reply.kind in ("found", "not_found"):
-            values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot)}
+            resubmit = {"programme": reply.programme["code"], "receipt_number": RECEIPT}
+            if reply.programme["needs_birth_date"]:
+                resubmit["birth_date"] = BIRTH_DATE
+            values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot),
+                      "resubmit": resubmit, "masked": (MASK_HIDDEN, MASKED)}
         page = self.render(_TEMPLATES[reply.kind], reply.lang, reply.status,
                            programme=reply.programme, **values,
                            retry_minutes=max(1, (reply.retry_after + 59) // 60))
         if reply.kind == "rate_limited":
             return Page(page.status, page.body, (("Retry-After", str(reply.retry_after)),))
+        if spliced and reply.kind in ("found", "not_found"):
+            return Page(page.status, splice(page.body, reply.question))
         return page
 
     def error(self, status: int, lang: str = "ja") -> Page:
@@ -133,7 +162,19 @@ ERRORS = {
 
 def site_settings(settings: dict) -> dict:
     return {key[len("site."):]: value for key, value in settings.items()
-            if key.startswith("site.")}
+            if key.startswith("site.") and key.count(".") == 1}
+
+
+def words(text, lang: str) -> Markup | str:
+    """Wording from the snapshot or the ini: furigana as <ruby> on やさしい日本語 pages, the
+    plain word elsewhere (``transfer.ruby`` escapes before it adds any markup)."""
+    text = text or ""
+    return Markup(ruby.to_html(text)) if lang == "ja-easy" else ruby.plain(text)  # noqa: S704
+
+
+def name_of(programme: dict, lang: str) -> Markup | str:
+    names = programme["name"]
+    return words(names.get(lang) or names.get("ja") or "", lang)
 
 
 # The page each kind of reply is shown with (see public_mirror.resident).

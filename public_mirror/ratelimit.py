@@ -1,5 +1,10 @@
 """Per-address rate limiting: enough for a family checking a few numbers, not for enumeration.
 
+What is counted is a failed lookup (a number not found, or a wrong birth date — the same
+answer): guessing numbers fails nearly every time, while a city hall counter or a support
+NPO behind one address mostly finds what it looks for. ``check`` asks without counting,
+``fail`` counts one failure; ``allow`` does both (the reference behaviour).
+
 A sliding window per client address, shared by every worker process of the host through
 one memory-mapped file, so the configured limit is the effective one however many
 processes serve the port. Addresses are stored only as a keyed hash, and only as long as
@@ -32,7 +37,13 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._last_sweep = clock()
 
-    def allow(self, address: str) -> tuple[bool, int]:
+    def check(self, address: str) -> tuple[bool, int]:
+        return self.allow(address, count=False)
+
+    def fail(self, address: str) -> None:
+        self.allow(address)
+
+    def allow(self, address: str, count: bool = True) -> tuple[bool, int]:
         """(allowed?, seconds until the next lookup would be allowed)."""
         now = self.clock()
         address = limited_as(address)
@@ -43,7 +54,8 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= self.limit:
                 return False, max(1, int(hits[0] + self.window - now) + 1)
-            hits.append(now)
+            if count:
+                hits.append(now)
             return True, 0
 
     def _sweep(self, now):
@@ -81,7 +93,15 @@ class SharedRateLimiter:
         self._held = None            # (pid, descriptor, mmap) of this process
         self._fallback = RateLimiter(limit, window, clock=clock)
 
-    def allow(self, address: str) -> tuple[bool, int]:
+    def check(self, address: str) -> tuple[bool, int]:
+        """Would a lookup be answered now? Counts nothing."""
+        return self.allow(address, count=False)
+
+    def fail(self, address: str) -> None:
+        """One failed lookup from this address."""
+        self.allow(address)
+
+    def allow(self, address: str, count: bool = True) -> tuple[bool, int]:
         key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
                               digest_size=16).digest()
         try:
@@ -89,13 +109,13 @@ class SharedRateLimiter:
                 descriptor, table = self._table()
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
                 try:
-                    return self._decide(table, key, self.clock())
+                    return self._decide(table, key, self.clock(), count)
                 finally:
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
         except OSError as error:
             log.error("rate limit file %s unusable (%s): this worker limits on its own",
                       self.path, error)
-            return self._fallback.allow(address)
+            return self._fallback.allow(address, count)
 
     def _table(self):
         # A fork must not share the parent's open file: flock would not tell them apart.
@@ -109,7 +129,7 @@ class SharedRateLimiter:
             self._held = (os.getpid(), descriptor, mmap.mmap(descriptor, size))
         return self._held[1], self._held[2]
 
-    def _decide(self, table, key: bytes, now: float) -> tuple[bool, int]:
+    def _decide(self, table, key: bytes, now: float, count: bool) -> tuple[bool, int]:
         window = self.window
         current = now - now % window
         self._sweep(table, current)
@@ -120,7 +140,8 @@ class SharedRateLimiter:
         if before * share_left + hits >= self.limit:
             _SLOT.pack_into(table, offset, key, current, hits, before)
             return False, self._retry_after(now, current, hits, before)
-        _SLOT.pack_into(table, offset, key, current, hits + 1, before)
+        if count:
+            _SLOT.pack_into(table, offset, key, current, hits + 1, before)
         return True, 0
 
     def _slot(self, table, key: bytes, current: float):
@@ -174,6 +195,25 @@ def limited_as(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def exempt_networks(text: str) -> tuple:
+    """The city's own counters (``mirror.rate_limit_exempt``: addresses or networks)."""
+    try:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in text.split())
+    except ValueError as error:
+        raise ValueError(f"mirror.rate_limit_exempt: {error}（アドレスかネットワーク"
+                         "（例: 192.0.2.10 203.0.113.0/28）を空白区切りで）") from None
+
+
+def is_exempt(address: str, networks: tuple) -> bool:
+    if not networks:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def client_address(environ, trusted_proxies) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from public_mirror import lookup
 from public_mirror.i18n import choose
+from public_mirror.ratelimit import is_exempt
 from public_mirror.store import is_expired
 from transfer.verify import VerifiedSnapshot
 
@@ -29,7 +30,8 @@ class Reply:
     answer: lookup.Answer | None = None
     errors: dict = field(default_factory=dict)
     retry_after: int = 0
-    chosen_programme: str = ""   # a known programme code, to keep the choice on the form
+    typed: dict = field(default_factory=dict)   # the form's fields as typed, after an error
+    question: lookup.Question | None = None     # what was asked: shown masked, never cached
 
     @property
     def status(self) -> int:
@@ -51,8 +53,9 @@ class ResidentDesk:
     """Answers questions from the live snapshot, within the rate limit, counting usage."""
 
     def __init__(self, *, snapshots, secret: bytes, limiter, usage, languages: list[str],
-                 maintenance: bool = False):
+                 maintenance: bool = False, exempt: tuple = ()):
         self.snapshots, self.secret = snapshots, secret
+        self.exempt = exempt   # the city's own counters: never limited
         self.limiter, self.usage = limiter, usage
         self.languages, self.maintenance = languages, maintenance
 
@@ -76,23 +79,25 @@ class ResidentDesk:
         if closed:
             return closed
         assert snapshot is not None   # closed_reply answers "updating" when there is none
-        allowed, retry_after = self.limiter.allow(client)
+        limited = not is_exempt(client, self.exempt)
+        allowed, retry_after = self.limiter.check(client) if limited else (True, 0)
         if not allowed:
             return Reply("rate_limited", lang, retry_after=retry_after)
         if params is None:
             return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
         reading = lookup.read_question(params, snapshot)
-        known = {p["code"] for p in lookup.programmes(snapshot)}
-        chosen = lookup.text(params, "programme") if lookup.text(params, "programme") in known else ""
         if reading.question is None:
             return Reply("invalid", lang, snapshot, errors=reading.errors,
-                         chosen_programme=chosen)
+                         typed=lookup.typed(params))
         programme = reading.question.programme
         if not lookup.is_open(programme, lookup.today_in_japan()):
             return Reply("closed", lang, snapshot, programme)
         answer = lookup.answer(snapshot, self.secret, reading.question)
         self.usage.count(answer.found, answer.status and answer.status["code"])
-        return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer)
+        if limited and not answer.found:   # only failures count towards the limit
+            self.limiter.fail(client)
+        return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer,
+                     question=reading.question)
 
     def probe(self, snapshot: VerifiedSnapshot) -> list[Reply]:
         """Replies for the health check, through the same answer code: the first entry of

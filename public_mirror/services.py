@@ -38,8 +38,10 @@ def build(settings: dict, languages: list[str]) -> MirrorServices:
     usage = UsageCounter(paths.usage)
     desk = ResidentDesk(snapshots=snapshots, secret=settings["mirror.lookup_secret"],
                         limiter=limiter, usage=usage, languages=languages,
-                        maintenance=settings["mirror.maintenance"])
-    pages = Pages(site_settings(settings), languages, settings["mirror.public_base_url"])
+                        maintenance=settings["mirror.maintenance"],
+                        exempt=settings["mirror.rate_limit_exempt"])
+    pages = Pages(site_settings(settings), languages, settings["mirror.public_base_url"],
+                  settings.get("site.texts"))
     return MirrorServices(paths, snapshots, limiter, usage, desk, pages,
                           frozenset(settings["mirror.trusted_proxies"]))
 

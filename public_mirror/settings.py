@@ -9,6 +9,8 @@ from pathlib import Path
 from pyramid.settings import asbool, aslist
 
 from public_mirror.contrast import require_contrast
+from public_mirror.i18n import available_languages
+from public_mirror.ratelimit import exempt_networks
 from transfer.errors import KeyFileError
 from transfer.keys import load_lookup_key, load_public_key
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
@@ -17,9 +19,12 @@ DEFAULTS = {
     "mirror.threshold": "1",
     "mirror.max_snapshot_bytes": str(DEFAULT_MAX_SIZE),
     "mirror.maintenance": "false",
-    "mirror.rate_limit": "20",           # lookups per client address ...
+    "mirror.rate_limit": "20",           # failed lookups per client address ...
     "mirror.rate_window": "300",         # ... per this many seconds
     "mirror.trusted_proxies": "",
+    # The city's own counters and partner help desks (addresses or networks, space
+    # separated): their lookups are never limited.
+    "mirror.rate_limit_exempt": "",
     # Where the residents' page lives, if not at the root of its host name (e.g.
     # https://www.city.example.lg.jp/shinsei): links are built on it, never on the request.
     "mirror.public_base_url": "",
@@ -33,18 +38,50 @@ DEFAULTS = {
     # A snapshot "created" further in the future than this is refused (clock skew allowance).
     "mirror.max_clock_skew": "3600",
     "site.municipality_name": "○○市",
+    "site.municipality_name.en": "○○ City",     # for the placeholder name only (see below)
+    "site.municipality_name.ja-easy": "○○市",
     "site.logo": "",
     "site.colour_text": "#ffffff",
     "site.colour_brand": "#0b4f8a",
     "site.contact": "",
+    "site.hours": "",
     "site.update_schedule": "",
     "site.notice": "",
     "pyramid.default_locale_name": "ja",
 }
 
 
+# What residents read from the ini. Each one set in Japanese (site.contact) needs its text in
+# every other language of the page (site.contact.en, site.contact.ja-easy): a page half in
+# Japanese is no page for a foreign resident, so start-up refuses rather than mixes.
+SITE_TEXTS = ("municipality_name", "contact", "hours", "update_schedule", "notice")
+LANGUAGE_NAMES = {"en": "英語", "ja-easy": "やさしい日本語"}
+
+
 class MirrorSettingsError(RuntimeError):
     pass
+
+
+def site_texts(merged: dict, languages: list[str]) -> dict[str, dict[str, str]]:
+    """Per language, the site's texts; raises naming the first key a language lacks."""
+    base = {name: merged.get(f"site.{name}", "").strip() for name in SITE_TEXTS}
+    texts = {"ja": base}
+    for lang in languages:
+        if lang == "ja":
+            continue
+        texts[lang] = {}
+        for name, japanese in base.items():
+            key = f"site.{name}.{lang}"
+            value = merged.get(key, "").strip()
+            # A placeholder in one language is no translation of a real name in another.
+            placeholder = value == DEFAULTS.get(key) and japanese != DEFAULTS.get(f"site.{name}")
+            if japanese and (not value or placeholder):
+                raise MirrorSettingsError(
+                    f"site.{name}.{lang} が設定されていません: site.{name} の"
+                    f"{LANGUAGE_NAMES.get(lang, lang)}の文を設定してください"
+                    f"（その言語のページが日本語まじりになるため、起動しません）。")
+            texts[lang][name] = value
+    return texts
 
 
 def trusted_key_files(entries: list[str]) -> list[Path]:
@@ -102,6 +139,7 @@ def load(settings: dict, environ=os.environ) -> dict:
             raise MirrorSettingsError(f"{name} is not set")
     require_contrast("site.colour_text on site.colour_brand", merged["site.colour_text"],
                      merged["site.colour_brand"])
+    merged["site.texts"] = site_texts(merged, available_languages())
     merged["mirror.paths"] = MirrorPaths(Path(merged["mirror.inbox"]),
                                          Path(merged["mirror.quarantine"]),
                                          Path(merged["mirror.state"]))
@@ -111,6 +149,10 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.maintenance"] = asbool(merged["mirror.maintenance"])
     merged["mirror.rate_limit"] = int(merged["mirror.rate_limit"])
     merged["mirror.rate_window"] = int(merged["mirror.rate_window"])
+    try:
+        merged["mirror.rate_limit_exempt"] = exempt_networks(merged["mirror.rate_limit_exempt"])
+    except ValueError as error:
+        raise MirrorSettingsError(str(error)) from None
     merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
     merged["mirror.rate_limit_file"] = Path(merged["mirror.rate_limit_file"]
                                             or merged["mirror.paths"].usage / "rate-limit.table")

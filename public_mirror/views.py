@@ -5,8 +5,10 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config
 
+from public_mirror import lookup
 from public_mirror.failures import log_failure
 from public_mirror.pages import Page
+from public_mirror.statement import last_check
 
 MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
 
@@ -14,9 +16,12 @@ MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
 def includeme(config):
     config.add_route("form", "/")
     config.add_route("lookup", "/lookup")
+    config.add_route("programme_link", "/p/{code}")
+    config.add_route("accessibility", "/accessibility")
     config.add_route("busy", "/busy")
     config.add_route("bad_request", "/bad-request")
     config.add_route("api_lookup", "/api/v1/lookup")
+    config.add_route("api_progress", "/api/v1/progress")
     config.add_route("openapi", "/api/v1/openapi.json")
     config.add_route("healthz", "/healthz")
 
@@ -41,6 +46,30 @@ def form(request):
         return as_response(services.pages.reply(closed))
     assert snapshot is not None   # closed_reply answers "updating" when there is none
     return as_response(services.pages.form(snapshot, lang))
+
+
+@view_config(route_name="programme_link", request_method="GET")
+def programme_link(request):
+    """The link printed (and as a QR code) on a programme's notice letter: the form with
+    that programme already chosen. It holds a programme code only, never a number."""
+    services, lang = request.services, query_language(request)
+    snapshot = services.snapshots.current()
+    closed = services.desk.closed_reply(lang, snapshot)
+    if closed:
+        return as_response(services.pages.reply(closed))
+    assert snapshot is not None
+    known = {p["code"] for p in lookup.programmes(snapshot)}
+    code = request.matchdict["code"]
+    if code not in known:
+        return as_response(services.pages.error(404, lang))
+    page = services.pages.form(snapshot, lang, typed={"programme": code}, here=f"p/{code}")
+    return as_response(page)
+
+
+@view_config(route_name="accessibility", request_method="GET")
+def accessibility(request):
+    return as_response(request.services.pages.render("statement", query_language(request),
+                                                     check=last_check()))
 
 
 @view_config(route_name="lookup", request_method="POST")

@@ -34,13 +34,13 @@ def headers_tween_factory(handler, registry):
 def when(moment, lang="ja") -> str:
     """The "as of" time in Japan time, as each language writes it."""
     if lang == "en":
-        return f"{moment:%d %B %Y, %H:%M} (Japan time)"
+        return f"{moment.day} {moment:%B %Y, %H:%M} (Japan time)"   # "8 January", not "08"
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour}時{moment.minute}分"
 
 
 def day(value, lang="ja") -> str:
     if lang == "en":
-        return f"{value:%d %B %Y}"
+        return f"{value.day} {value:%B %Y}"
     return f"{value.year}年{value.month}月{value.day}日"
 
 

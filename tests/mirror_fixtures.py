@@ -25,12 +25,18 @@ STATUSES = [
         "ja": {"label": "振込予定です", "explanation": "振り込む日が決まりました。", "next_step": "口座をご確認ください。"},
         "en": {"label": "Payment scheduled", "explanation": "The date is set.", "next_step": "Check your account."},
         "ja-easy": {"label": "ふりこむ 日が きまりました", "explanation": "日が きまりました。", "next_step": "口座を 見て ください。"}}},
+    {"code": "deficient", "final": False, "dates": [], "action_needed": True, "wording": {
+        "ja": {"label": "書類に不備があります", "explanation": "書類が足りません。", "next_step": "返送した書類を直して送ってください。"},
+        "en": {"label": "Something is missing", "explanation": "A document is missing.", "next_step": "Please send the papers back."},
+        "ja-easy": {"label": "{書類|しょるい}が たりません", "explanation": "{書類|しょるい}が たりません。", "next_step": "{書類|しょるい}を もう一度 おくって ください。"}}},
 ]
 PROGRAMMES = [
     {"code": "p2020", "name": {"ja": "特別定額給付金", "en": "Special Cash Payment"},
-     "needs_birth_date": False, "lookup_opens_on": None, "lookup_closes_on": None},
+     "needs_birth_date": False, "lookup_opens_on": None, "lookup_closes_on": None,
+     "receipt_digits_only": True, "progress": {"applications": 1200, "paid": 1020}},
     {"code": "p2024", "name": {"ja": "物価高騰対策給付金", "en": "Price Relief Payment"},
-     "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None},
+     "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None,
+     "receipt_digits_only": False, "progress": None},   # too few to publish counts
 ]
 BIRTH = date(1980, 4, 1)
 
@@ -52,13 +58,16 @@ class PublicHost:
             "mirror.lookup_key": str(keys / "lookup.key"), "mirror.origin": ORIGIN,
             "mirror.rate_limit": "20", "mirror.rate_window": "300",
             "site.municipality_name": "テスト市", "site.contact": "0120-000-000",
+            "site.municipality_name.en": "Test City", "site.municipality_name.ja-easy": "テスト市",
+            "site.contact.en": "0120-000-000", "site.contact.ja-easy": "0120-000-000",
         }
         (self.root / "inbox").mkdir()
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=PROGRAMMES, key=None, keys=None, statuses=STATUSES,
                  header=None, status_of_first=None, padding=0) -> bytes:
-        """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10);
+        """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
+        00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
@@ -70,6 +79,7 @@ class PublicHost:
         rows = [(lookup_key(self.secret, "p2020", f"{n:08d}"), n % 2 == 0,
                  day_number(date(2020, 7, 10)) if n % 2 == 0 else 0, 0) for n in range(1, 11)]
         rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
+        rows.append((lookup_key(self.secret, "p2020", "00000011"), 2, 0, 0))   # must act
         rows += [(lookup_key(self.secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
         fields = {"format": 1, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},

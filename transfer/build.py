@@ -229,7 +229,9 @@ def status_fields(status: StatusInfo) -> dict[str, Any]:
         if text is not None:
             wording[lang] = {"label": text.resident_label, "explanation": text.explanation,
                              "next_step": text.next_step}
-    return {"code": status.code, "final": status.is_final, "dates": dates, "wording": wording}
+    return {"code": status.code, "final": status.is_final, "dates": dates, "wording": wording,
+            # Added in format 1 without a version change: readers treat it as false if absent.
+            "action_needed": bool(getattr(status, "needs_resident_action", False))}
 
 
 def _b64(raw: bytes) -> str:

@@ -56,6 +56,23 @@ def _programmes(programmes: list[Any]) -> None:
             _fail(f"{where}: needs_birth_date is not true/false")
         for name in ("lookup_opens_on", "lookup_closes_on"):
             _optional_date(programme.get(name), f"{where} {name}")
+        _progress(programme, where)
+
+
+def _progress(programme: dict[str, Any], where: str) -> None:
+    """Optional (added in format 1): digits-only numbers, and counts for the progress line."""
+    if not isinstance(programme.get("receipt_digits_only", False), bool):
+        _fail(f"{where}: receipt_digits_only is not true/false")
+    progress = programme.get("progress")
+    if progress is None:
+        return
+    counts = (progress.get("applications"), progress.get("paid")) if isinstance(progress, dict) \
+        else (None, None)
+    applications, paid = counts
+    if not (isinstance(applications, int) and isinstance(paid, int)
+            and not isinstance(applications, bool) and not isinstance(paid, bool)
+            and 0 <= paid <= applications):
+        _fail(f"{where}: progress must be {{applications, paid}} with 0 <= paid <= applications")
 
 
 def _statuses(statuses: list[Any]) -> None:
@@ -71,6 +88,8 @@ def _statuses(statuses: list[Any]) -> None:
         dates = status.get("dates", [])
         if not isinstance(dates, list) or not set(dates) <= _DATES:
             _fail(f"{where}: dates must be a list of {sorted(_DATES)}")
+        if not isinstance(status.get("action_needed", False), bool):
+            _fail(f"{where}: action_needed is not true/false")
         _wording(status.get("wording"), f"{where} wording", flat=False)
 
 

@@ -38,6 +38,10 @@ EPOCH_DAY = date(2000, 1, 1)
 _LENGTH = struct.Struct(">I")
 # The languages whose resident wording a snapshot carries (the public page's languages).
 RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
+# Header keys added within format 1 for the residents' page — a status's "action_needed", a
+# programme's "receipt_digits_only" and "progress" — are optional and read as false / none
+# when absent, so a mirror of any age and a snapshot of any age still agree (checked in
+# transfer.content; written by transfer.build and transfer.progress; docs/snapshot-format.md).
 
 
 def pae(payload_type: str, header: bytes) -> bytes:

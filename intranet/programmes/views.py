@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from intranet import plausible_dates
 from intranet.audit import writer
+from intranet.programmes.link import qr_svg, residents_link
 from intranet.programmes.models import Programme
 from intranet.web import matched_id, redirect_see_other
 
@@ -33,7 +34,11 @@ def programme_new_form(request):
              renderer=TEMPLATE)
 def programme_edit_form(request):
     programme = _load(request)
-    return {"programme": programme, "form": _as_form(programme), "errors": {}}
+    link = residents_link(request.registry.settings.get("shinsei.public_url", ""), programme.code)
+    qr = link and qr_svg(link, request.translate("「${name}」の照会画面へのQRコード",
+                                                 name=programme.name))
+    return {"programme": programme, "form": _as_form(programme), "errors": {},
+            "residents_link": link, "residents_qr": qr}
 
 
 @view_config(route_name="programme_new", permission="programmes.edit", request_method="POST",

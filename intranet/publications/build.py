@@ -26,6 +26,7 @@ from intranet.publications.models import Publication
 from intranet.statuses.models import Status
 from transfer.build import BuildResult, Row, header_fields, make_body, sign_body
 from transfer.keys import SigningKey
+from transfer.progress import ProgrammeTally
 from transfer.verify import Origin
 
 
@@ -40,9 +41,11 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
         .execution_options(yield_per=20_000))
-    body, count, skipped = make_body(rows, programmes, statuses, lookup_secret)
+    tally = ProgrammeTally(rows, statuses)   # counts for residents, on the rows' way through
+    body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)
     header = header_fields(programmes, statuses, lookup_secret=lookup_secret, origin=origin,
                            sequence=sequence, now=now, valid_for=valid_for)
+    tally.add_to(header, programmes)
     return sign_body(body, count, skipped, signing_keys=signing_keys, header=header)
 
 
@@ -80,10 +83,12 @@ def build_publication(dbsession: Session, publication: Publication, *,
     statuses = [_FrozenStatus(s["code"], "scheduled_payment_on" in s["dates"],
                               "paid_on" in s["dates"]) for s in wording["statuses"]]
     rows: Iterable[Any] = content.frozen_rows(dbsession, publication.id)
-    body, count, skipped = make_body(rows, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
+    tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
+    body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
     header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
                               sequence=sequence, now=now, valid_for=valid_for),
               **wording, "content_digest": publication.content_digest}
+    tally.add_to(header, programmes)
     if checkpoint is not None:
         # Every public host that accepts this snapshot keeps this witness of the audit.
         header["audit_checkpoint"] = checkpoint.as_dict()

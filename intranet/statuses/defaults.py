@@ -112,7 +112,7 @@ _WORDING = {
     "withdrawn": {
         "ja": ("辞退・取下げ済みです", "申請の辞退または取下げを受け付けました。",
                "手続きは必要ありません。"),
-        "en": ("Withdrawn", "Your application has been declined or withdrawn at your request.",
+        "en": ("Withdrawn", "As you asked, your application has been withdrawn.",
                "You do not need to do anything."),
         "ja-easy": ("申請を やめました", "申請を やめる ことを うけつけました。",
                     "なにも しなくて いいです。"),
@@ -150,6 +150,8 @@ _ALIASES = {
 }
 
 INITIAL_STATUS = "received"
+# The statuses after which the resident has to act; the public page makes them stand out.
+_RESIDENT_ACTION = {"deficient", "awaiting_resubmission", "payment_failed"}
 
 
 def default_catalogue() -> list[Status]:
@@ -161,6 +163,7 @@ def default_catalogue() -> list[Status]:
             needs_scheduled_payment_date=sched, needs_paid_date=paid,
             needs_deficiency_reason=reason, aliases="\n".join(_ALIASES.get(code, [])),
         )
+        status.needs_resident_action = code in _RESIDENT_ACTION
         status.wordings = [
             StatusWording(lang=lang, resident_label=label, explanation=text, next_step=step)
             for lang, (label, text, step) in _WORDING[code].items()

@@ -2,7 +2,7 @@
 
 import re
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.meta import Base
@@ -24,6 +24,9 @@ class Status(Base):
     needs_scheduled_payment_date: Mapped[bool] = mapped_column(default=False)
     needs_paid_date: Mapped[bool] = mapped_column(default=False)
     needs_deficiency_reason: Mapped[bool] = mapped_column(default=False)
+    # The resident must do something (send papers again, give a new account): the public
+    # page marks it with a line, an icon and a border, never with colour alone.
+    needs_resident_action: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Other names staff and banks write this status with (short label, former labels,
     # a bank's wording), one a line; import files match them width- and space-folded.
     aliases: Mapped[str] = mapped_column(Text, default="", server_default="")

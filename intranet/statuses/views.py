@@ -2,6 +2,7 @@
 
 import re
 
+from markupsafe import Markup
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
@@ -9,6 +10,7 @@ from intranet.audit import writer
 from intranet.imports.values import fold_status
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
 from intranet.web import redirect_see_other
+from transfer import ruby
 
 # ASCII digits, and small enough for the INTEGER column on every engine.
 _SORT_ORDER = re.compile(r"[0-9]{1,9}")
@@ -34,18 +36,23 @@ def status_save(request):
     catalogue = request.catalogue
     status = _status(request, catalogue)
     form = request.POST
-    errors = _validate(request, form) + _alias_errors(request, catalogue, status,
-                                                      form.get("aliases", ""))
+    errors = (_validate(request, form) + _ruby_errors(request, form)
+              + _alias_errors(request, catalogue, status, form.get("aliases", "")))
+    # The wording as typed stays in the form, after an error or a preview.
+    typed = {f"{name}.{lang}": form.get(f"{name}.{lang}", "")
+             for lang in RESIDENT_LANGUAGES for name in _TEXT_LIMITS}
     if errors:
         request.response.status = 400
-        return _page(catalogue, status, errors)
+        return {**_page(catalogue, status, errors), "typed": typed}
+    if form.get("preview"):   # shown as residents will read it; nothing is saved
+        return {**_page(catalogue, status, []), "preview": _preview(form), "typed": typed}
     before = _describe(status)
     status.staff_label = form["staff_label"].strip()
     status.staff_label_en = form["staff_label_en"].strip()
     status.sort_order = int(form["sort_order"].strip())
     status.aliases = "\n".join(_alias_lines(form.get("aliases", "")))
     for flag in ("is_final", "needs_scheduled_payment_date", "needs_paid_date",
-                 "needs_deficiency_reason"):
+                 "needs_deficiency_reason", "needs_resident_action"):
         setattr(status, flag, flag in form)
     _save_wordings(status, form)
     allowed = {code for code in form.getall("next") if code in catalogue}
@@ -85,6 +92,21 @@ def _validate(request, form):
     return errors
 
 
+def _ruby_errors(request, form):
+    """Furigana markup ({給付金|きゅうふきん}) that the public page could not read."""
+    return [(f"{name}.{lang}", request.translate(problem))
+            for lang in RESIDENT_LANGUAGES for name in _TEXT_LIMITS
+            for problem in ruby.problems(form.get(f"{name}.{lang}", ""))]
+
+
+def _preview(form):
+    """Per language, the wording as the residents' page renders it (furigana on やさしい日本語)."""
+    return {lang: {name: Markup(ruby.to_html(form.get(f"{name}.{lang}", "").strip()))  # noqa: S704
+                   if lang == "ja-easy" else ruby.plain(form.get(f"{name}.{lang}", "").strip())
+                   for name in _TEXT_LIMITS}
+            for lang in RESIDENT_LANGUAGES}
+
+
 def _alias_lines(text):
     return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
@@ -110,6 +132,7 @@ def _describe(status):
         "aliases": status.alias_list(),
         "staff_label": status.staff_label, "staff_label_en": status.staff_label_en,
         "sort_order": status.sort_order, "is_final": status.is_final,
+        "resident_action": status.needs_resident_action,
         "needs": [status.needs_scheduled_payment_date, status.needs_paid_date,
                   status.needs_deficiency_reason],
         "next": sorted(status.allowed_next),

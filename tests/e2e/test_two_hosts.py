@@ -149,7 +149,8 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
             f"mirror.inbox = {sshd.inbox}\nmirror.quarantine = {tmp_path}/quarantine\n"
             f"mirror.state = {tmp_path}/state\nmirror.trusted_keys = {trusted}\n"
             f"mirror.lookup_key = {keys}/lookup.key\nmirror.origin = 142158:prod\n"
-            "mirror.rate_limit = 1000\nsite.municipality_name = テスト市\n")
+            "mirror.rate_limit = 1000\nsite.municipality_name = テスト市\n"
+            "site.municipality_name.en = Test City\nsite.municipality_name.ja-easy = テスト市\n")
         def start_mirror():
             return subprocess.Popen(["ip", "netns", "exec", hosts.public,
                                      str(BIN / "shinsei-mirror"), "-c", str(mirror_ini), "serve",

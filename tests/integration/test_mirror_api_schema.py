@@ -14,7 +14,7 @@ def test_api_matches_its_document(public_host):
     app = mirror_main({}, **{**public_host.settings, "mirror.rate_limit": "1000000"})
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {"/api/v1/lookup", "/healthz"}
+    assert {op.path for op in operations} == {"/api/v1/lookup", "/api/v1/progress", "/healthz"}
     for operation in operations:
 
         @given(case=operation.as_strategy())

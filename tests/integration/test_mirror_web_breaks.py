@@ -54,7 +54,12 @@ def test_break_01_answer_page_cache_poisoning(public_host):
         for number in ("00000098", "00000097"):
             _status, _headers, later = post_form(server.port, {**NOT_FOUND, "receipt_number": number},
                                                  headers={"Host": SERVER_NAME})
-            assert later == poisoned
+            # The same page but for each resident's own number (masked, and in the language
+            # buttons), spliced in per request: nothing of the attacker's request.
+            mine = number.encode()
+            assert later.replace(mine, b"#").replace(mine[-4:], b"%") == \
+                poisoned.replace(NOT_FOUND["receipt_number"].encode(), b"#").replace(
+                    NOT_FOUND["receipt_number"][-4:].encode(), b"%")
         page = later.decode()
         assert "evil.example" not in page and '<html lang="ja">' in page
         assert all(link.startswith(("/", "#")) and not link.startswith("//") for link in links(page))
@@ -180,7 +185,7 @@ def test_break_10_crafted_input_is_a_400_never_a_500(public_host):
         status, headers, body = post_form(server.port, {
             "programme": "p2024", "receipt_number": "00000001", "birth_year": "2147483648",
             "birth_month": "1", "birth_day": "1"})
-        assert status == 400 and "生年月日が正しくありません" in body.decode()
+        assert status == 400 and 'id="birth-error"' in body.decode()
         assert headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
         status, _h, body = post_json(server.port, {"programme": "p2024", "receipt_number": "1",
                                                    "birth_date": "2147483648-01-01"})
@@ -225,8 +230,8 @@ def test_break_11_the_rate_limit_holds_across_worker_processes(public_host):
     server = Serve(public_host, processes=2, **{"mirror.rate_limit": "6"})
     try:
         statuses = Counter(post_form(server.port, {"programme": "p2020",
-                                                   "receipt_number": f"{n:08d}"})[0]
-                           for n in range(30))
+                                                   "receipt_number": f"9{n:07d}"})[0]
+                           for n in range(30))   # failed lookups: the ones the limit counts
     finally:
         server.stop()
     assert statuses == Counter({200: 6, 429: 24})

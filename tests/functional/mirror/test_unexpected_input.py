@@ -26,7 +26,7 @@ def test_odd_birth_dates_are_a_400_naming_the_field(mirror, form):
     page = mirror.post("/lookup", {"programme": "p2024", "receipt_number": "00000001", **form},
                        status=400)
     assert_usual_page(page, 400)
-    assert "生年月日が正しくありません" in page.text
+    assert 'id="birth-error"' in page.text and 'href="#birth_era"' in page.text
 
 
 @pytest.mark.parametrize("body", [

@@ -98,3 +98,13 @@ def test_an_ipv6_prefix_is_one_client(tmp_path):
     assert not limiter.allow("192.0.2.1")[0]                        # IPv4-mapped is the same
     memory = RateLimiter(1, 300)
     assert memory.allow("2001:db8::1")[0] and not memory.allow("2001:db8::2")[0]
+
+
+def test_check_counts_nothing_and_fail_counts_one(tmp_path):
+    limiter = SharedRateLimiter(tmp_path / "limit.table", 2, 60, secret=b"k" * 32)
+    for _ in range(10):
+        assert limiter.check("203.0.113.1") == (True, 0)
+    limiter.fail("203.0.113.1")
+    limiter.fail("203.0.113.1")
+    allowed, retry = limiter.check("203.0.113.1")
+    assert not allowed and retry > 0

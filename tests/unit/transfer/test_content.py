@@ -31,6 +31,8 @@ def verify(data):
      "not the expected texts"),
     ({"statuses": [{"code": "received", "dates": ["tomorrow"], "wording": {}}]}, "dates"),
     ({"statuses": [{"code": None, "dates": [], "wording": {}}]}, "code"),
+    ({"statuses": [{"code": "deficient", "dates": [], "wording": {}, "action_needed": "yes"}]},
+     "action_needed"),
 ])
 def test_malformed_header_content_is_refused(fields, problem):
     with pytest.raises(errors.MalformedSnapshot, match=problem):

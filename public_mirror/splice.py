@@ -1,0 +1,55 @@
+"""The typed question, spliced into an answer page kept in the cache.
+
+An answer page is rendered once per answer and served to everyone who gets that answer;
+the number a resident typed must never be part of it. The page is rendered with markers
+where the question goes — the masked number shown, and the hidden fields of the
+language buttons — and each resident's copy gets theirs at serving time.
+
+A marker is an HTML comment: autoescaped text (wording, names, settings) can never
+produce "<!--", so nothing but the template can place one.
+"""
+
+import re
+from html import escape
+
+from markupsafe import Markup
+
+RECEIPT = Markup("<!--q:receipt-->")
+MASKED = Markup("<!--q:masked-->")
+MASK_HIDDEN = Markup("<!--q:masked-hidden-->")
+BIRTH_DATE = Markup("<!--q:birth-date-->")
+
+SHOWN = 4   # characters of the number shown on an answer page
+
+
+def masked(receipt: str) -> tuple[str, str]:
+    """(hidden part as ＊, shown tail): the last four characters, at most half a short one."""
+    shown = min(SHOWN, len(receipt) // 2)
+    return "＊" * (len(receipt) - shown), receipt[len(receipt) - shown:]
+
+
+_MARKERS = {marker.encode(): index for index, marker in
+            enumerate((RECEIPT, MASKED, MASK_HIDDEN, BIRTH_DATE))}
+_FIND = re.compile(b"|".join(re.escape(m) for m in _MARKERS))
+
+
+def split(body: bytes) -> tuple:
+    """The page cut at its markers once, when it is kept: bytes, and marker numbers."""
+    parts, start = [], 0
+    for found in _FIND.finditer(body):
+        parts += [body[start:found.start()], _MARKERS[found.group()]]
+        start = found.end()
+    return (*parts, body[start:])
+
+
+def fill(parts: tuple, question) -> bytes:
+    """One resident's page: each marker replaced by their escaped question (or nothing)."""
+    receipt = question.receipt if question else ""
+    birth = question.birth_date.isoformat() if question and question.birth_date else ""
+    hidden, tail = masked(receipt)
+    values = [escape(v).encode() for v in (receipt, tail, hidden, birth)]
+    return b"".join(values[part] if isinstance(part, int) else part for part in parts)
+
+
+def splice(body: bytes, question) -> bytes:
+    return fill(split(body), question)
