@@ -31,6 +31,7 @@ def main(global_config, **settings):
         config.include("intranet.audit")
         config.include("intranet.publications")
         config.include("intranet.imports")
+        config.include("intranet.disposal")
         config.scan(ignore=["intranet.alembic", "intranet.cli"])
     return config.make_wsgi_app()
 

@@ -30,6 +30,11 @@ PERMISSIONS = {
     "imports.run": (STAFF, SUPERVISOR),
     "publications.approve": (SUPERVISOR,),
     "users.manage": (ADMIN,),
+    # Disposal: one supervisor requests, a second person (supervisor or security) approves.
+    "disposals.view": (SUPERVISOR, SECURITY_OFFICER),
+    "disposals.request": (SUPERVISOR,),
+    "disposals.approve": (SUPERVISOR, SECURITY_OFFICER),
+    "disclosures.produce": (SUPERVISOR,),
 }
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from intranet.applications.models import Application
 from intranet.chunks import chunked
 from intranet.imports import columns, reading
-from intranet.imports.errors import RowError
+from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import CellError, parse_cell, status_lookup
+from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.statuses import rules
 from intranet.statuses.defaults import INITIAL_STATUS
@@ -64,6 +65,7 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     Memory stays bounded by the chunk, not the file: a million-row file is never held as
     a million row objects.
     """
+    lifecycle.ensure_writable(programme, ImportRefused)
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
     stream, plan.encoding = reading.open_text(data)
     rows = reading.records(stream)

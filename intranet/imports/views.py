@@ -3,7 +3,6 @@
 import hashlib
 import logging
 import re
-import tempfile
 from pathlib import Path
 
 from pyramid.view import view_config
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.plan import plan_import
+from intranet.imports.spool import spool_dir
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, redirect_see_other, whole_number
 
@@ -21,10 +21,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _spool(request) -> Path:
-    path = Path(request.registry.settings.get("imports.spool_dir")
-                or Path(tempfile.gettempdir()) / "shinsei-imports")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+    return spool_dir(request.registry.settings)
 
 
 def _page(request, **values):

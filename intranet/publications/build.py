@@ -12,9 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intranet.applications.models import Application
+from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.statuses.models import Status
-from transfer.build import BuildResult, Row, header_fields, make_entries, sign_snapshot
+from transfer.build import (
+    BuildResult,
+    LookupEnded,
+    Row,
+    header_fields,
+    make_entries,
+    sign_snapshot,
+)
 from transfer.keys import SigningKey
 from transfer.verify import Origin
 
@@ -24,13 +32,18 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                    valid_for: timedelta) -> BuildResult:
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
+    # A programme whose lookup has ended carries no entries, only "ended" and a contact.
+    ended = {p.code: LookupEnded(lifecycle.japan_date(p.lookup_closed_at), p.contact)
+             for p in programmes if p.lookup_closed_at is not None}
     # Result rows unpack as the tuples make_entries reads.
     rows: Iterable[Row] = dbsession.execute(
         select(Application.programme_id, Application.receipt_number_normalised,
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(Programme.lookup_closed_at.is_(None))
         .execution_options(yield_per=20_000))
     entries, skipped = make_entries(rows, programmes, statuses, lookup_secret)
     header = header_fields(programmes, statuses, lookup_secret=lookup_secret, origin=origin,
-                           sequence=sequence, now=now, valid_for=valid_for)
+                           sequence=sequence, now=now, valid_for=valid_for, ended=ended)
     return sign_snapshot(entries, skipped, signing_keys=signing_keys, header=header)
