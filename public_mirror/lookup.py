@@ -50,6 +50,8 @@ def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
 
 
 def is_open(programme: dict, today: date) -> bool:
+    if programme.get("lookup_ended"):  # the intranet closed the lookup for good
+        return False
     opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
     return not ((opens and today < date.fromisoformat(opens))
                 or (closes and today > date.fromisoformat(closes)))
