@@ -89,3 +89,12 @@ def _clear_spool(dbsession, programme, spool: Path, archived_at: datetime | None
             path.unlink()
             removed += 1
     return removed
+
+
+def compact(engine) -> None:
+    """After the erasing transaction has committed: on SQLite, fold the write-ahead log
+    into the database file and empty it, so no earlier page image stays in ``-wal``.
+    (PostgreSQL keeps dead row versions until ``VACUUM FULL``: docs/runbook, 廃棄.)"""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -7,7 +7,8 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from intranet.disposal import record, services
+from intranet.db import engine_of
+from intranet.disposal import erase, record, services
 from intranet.disposal.models import STATE_LABELS, Disposal
 from intranet.imports.spool import spool_dir
 from intranet.programmes import lifecycle
@@ -90,6 +91,10 @@ def disposal_decision(request):
         discard_changes(request)
         request.response.status = 409
         return disposal_page(request, error=refused.explain(request))
+    if decision == "approve":
+        engine = engine_of(request.registry)
+        request.tm.get().addAfterCommitHook(
+            lambda committed: committed and erase.compact(engine))
     request.session.flash(request.translate(
         "廃棄を実行しました。" if decision == "approve" else "廃棄申請を却下しました。"), "success")
     return redirect_see_other(request, "disposal", id=disposal.id)
