@@ -224,11 +224,12 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
         tampered = bytearray(live)
         tampered[40] ^= 0x01   # inside the signed header
         (sshd.inbox / "tampered.bin").write_bytes(bytes(tampered))
-        (sshd.inbox / "old.bin").write_bytes(live)
+        (sshd.inbox / "again.bin").write_bytes(live)
         refused = hosts.run_in(hosts.public, str(BIN / "shinsei-mirror"), "-c", str(mirror_ini),
                                "receive", check=False)
         assert "rejected tampered.bin: SignatureRejected" in refused.stderr
-        assert "rejected old.bin: RollbackRefused" in refused.stderr
+        # The exact bytes already active are a no-op, not a refusal (issue 12, break 6).
+        assert "accepted again.bin" in refused.stdout and "already active" in refused.stdout
         assert "審査中です" in lookup(hosts, "1234-5678")
 
         # 4. Key rotation: new key introduced (both trusted, both sign), then the old retired.
@@ -238,6 +239,11 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
         write_intranet_ini(f"{keys}/sign.key {keys}/sign-2.key")
         publish_once()
         assert "審査中です" in lookup(hosts, "1234-5678")
+        # The first snapshot, offered again now that a newer one is live, is a rollback.
+        (sshd.inbox / "old.bin").write_bytes(live)
+        refused = hosts.run_in(hosts.public, str(BIN / "shinsei-mirror"), "-c", str(mirror_ini),
+                               "receive", check=False)
+        assert "rejected old.bin: RollbackRefused" in refused.stderr
         (trusted / "sign.pub").unlink()
         write_intranet_ini(f"{keys}/sign-2.key")
         publish_once()
