@@ -24,6 +24,7 @@ from intranet.db import get_tm_session
 from intranet.disposal.models import Disposal
 from intranet.programmes.lifecycle import japan_date
 from intranet.programmes.models import Programme
+from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import format_date
 from tests.conftest import csrf_token, login, main_form
 from tests.databases import postgres_bindir
@@ -358,3 +359,38 @@ def database_bytes(db_url, tmp_path) -> bytes:
         check=True, capture_output=True)
     assert b"CREATE TABLE public.applications" in dump.stdout
     return dump.stdout
+
+
+def test_a_disclosure_shows_everything_held_and_is_audited(spool, testapp, session_factory,
+                                                          dbsession):
+    programme = make_programme(session_factory)
+    published(session_factory, 7001)            # before the applicant existed: not theirs
+    app = as_user(testapp, "supervisor")
+    assert import_confirm(app, upload(app, programme, encoded())).status_int == 303
+    published(session_factory, 7002)            # carried the applicant's keyed hash
+    one = dbsession.execute(select(Application).where(
+        Application.receipt_number_normalised == "12345678")).scalar_one()
+    assert change(app, one.id, status="reviewing", reason=CALL_NOTE).status_int == 303
+    page = app.get(f"/applications/{one.id}/disclosure")
+    for text in ("髙橋　一郎", "タカハシ　イチロウ", "中央区1丁目①番", "042-000-0001", "1980-01-02",
+                 CALL_NOTE, "applicants.csv", "application.status", "supervisor user", "7002"):
+        assert text in page.text, text
+    assert "7001" not in page.text
+    csv = app.get(f"/applications/{one.id}/disclosure.csv")
+    assert "髙橋　一郎" in csv.text and CALL_NOTE in csv.text and "取込" in csv.text
+    # Another applicant's data is not in it.
+    assert "山﨑" not in page.text and "山﨑" not in csv.text
+    produced = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "disclosure.produce")).scalars().all()
+    assert [r.target for r in produced] == [f"application:{one.id}"] * 2
+    assert all("髙橋" not in r.details for r in produced)
+    # Staff may not produce one: a supervisor answers the request.
+    assert as_user(testapp, "staff").get(f"/applications/{one.id}/disclosure",
+                                         status=403).status_int == 403
+
+
+def published(session_factory, sequence):
+    with transaction.manager:
+        get_tm_session(session_factory, transaction.manager).add(Publication(
+            state=PUBLISHED, requested_at=utcnow(), finished_at=utcnow(), sequence=sequence,
+            sha256="ab" * 32))
