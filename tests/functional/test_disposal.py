@@ -6,7 +6,7 @@ programme is then closed, archived and disposed of.
 """
 
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from intranet.db import get_tm_session
 from intranet.disposal.models import Disposal
 from intranet.programmes.lifecycle import japan_date
 from intranet.programmes.models import Programme
+from intranet.publications.build import build_snapshot
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import format_date
 from tests.conftest import csrf_token, login, main_form
@@ -35,8 +36,10 @@ from tests.functional.test_bulk import preview as bulk_preview
 from tests.functional.test_imports import confirm as import_confirm
 from tests.functional.test_imports import upload
 from tests.import_files import PEOPLE, encoded
+from tests.mirror_fixtures import ORIGIN
 from tests.privacy import birth_date_forms, found_in
 from transfer.receipt import normalise_receipt_number
+from transfer.verify import Origin
 
 CALL_NOTE = "髙橋様ご本人から電話、口座を確認"   # a free-text reason that names a person
 OVERRIDE = "議会の決定により保存期間を短縮したため（第12号）"
@@ -317,7 +320,7 @@ def test_disposal_erases_every_personal_field_and_keeps_the_counts(
 
 
 def test_no_personal_data_is_findable_anywhere_after_disposal(
-        spool, testapp, session_factory, second_supervisor, db_url, tmp_path):
+        spool, testapp, session_factory, second_supervisor, db_url, tmp_path, public_host):
     needles = people_needles()
 
     def the_scan_sees_them_before():
@@ -339,6 +342,10 @@ def test_no_personal_data_is_findable_anywhere_after_disposal(
     surfaces["audit screen"] = officer.get("/audit").body
     for name, body in surfaces.items():
         assert found_in(body, needles) == [], f"personal data in {name}"
+    # The next snapshot no longer carries the programme; the residents' page says so.
+    answer = residents_page_after(session_factory, public_host).post(
+        "/lookup", {"programme": "tokubetsu-2020", "receipt_number": "12345678"}, status=200)
+    assert "照会は終了しました" in answer.text
     # The whole database, as a backup would hold it, and the files left beside it.
     assert found_in(database_bytes(db_url, tmp_path), needles) == []
     for path in spool.parent.rglob("*"):
@@ -394,3 +401,17 @@ def published(session_factory, sequence):
         get_tm_session(session_factory, transaction.manager).add(Publication(
             state=PUBLISHED, requested_at=utcnow(), finished_at=utcnow(), sequence=sequence,
             sha256="ab" * 32))
+
+
+def residents_page_after(session_factory, public_host):
+    """Build the next snapshot from the intranet database and let the public host take it."""
+    with transaction.manager:
+        data = build_snapshot(
+            get_tm_session(session_factory, transaction.manager),
+            signing_keys=[public_host.signing_key], lookup_secret=public_host.secret,
+            origin=Origin.parse(ORIGIN), sequence=public_host.sequence + 1,
+            now=datetime.now(UTC), valid_for=timedelta(hours=72)).data
+    assert found_in(data, people_needles()) == []
+    public_host.drop(data)
+    public_host.receive()
+    return public_host.app()
