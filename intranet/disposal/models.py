@@ -13,7 +13,7 @@ from intranet.meta import Base
 from intranet.programmes.models import Programme
 
 REQUESTED, APPROVED, REJECTED = "requested", "approved", "rejected"
-STATE_LABELS = {REQUESTED: "承認待ち", APPROVED: "承認・廃棄済み", REJECTED: "却下"}
+STATE_LABELS = {REQUESTED: "承認待ち", APPROVED: "承認・廃棄済み", REJECTED: "却下済み"}
 
 
 class Disposal(Base):

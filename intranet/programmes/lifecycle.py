@@ -27,11 +27,22 @@ READ_ONLY = "事業「${name}」は${state}のため、申請を変更できま�
 WRONG_STEP = "事業「${name}」は${state}のため、この操作はできません。"
 
 
-class ProgrammeStepRefused(Refused):
+class _NamesAState:
+    """The stage named in the message is itself a message id: translated with it."""
+
+    message: str
+    mapping: dict
+
+    def explain(self, request) -> str:
+        state_label = request.translate(self.mapping["state"])
+        return request.translate(self.message, **{**self.mapping, "state": state_label})
+
+
+class ProgrammeStepRefused(_NamesAState, Refused):
     """A lifecycle step out of order."""
 
 
-class ProgrammeReadOnly(StatusChangeRefused):
+class ProgrammeReadOnly(_NamesAState, StatusChangeRefused):
     """A change to the applications of an archived (or disposed) programme."""
 
 

@@ -415,3 +415,21 @@ def residents_page_after(session_factory, public_host):
     public_host.drop(data)
     public_host.receive()
     return public_host.app()
+
+
+def test_the_lifecycle_screens_speak_english_too(testapp, session_factory, second_supervisor):
+    programme = make_programme(session_factory)
+    make_applications(session_factory, programme, 1)
+    app = as_user(testapp, "supervisor")
+    archived(app, programme)
+    request_disposal(app, programme, override=True, reason=OVERRIDE)
+    page = app.get("/programmes")
+    app.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
+    screen = app.get(f"/programmes/{programme}").text
+    for text in ("Retention and disposal", "Archived (read-only)", "Retention period (years)",
+                 "Disposal requests and records", "Awaiting approval"):
+        assert text in screen, text
+    refused = request_disposal(app, programme, override=True, reason=OVERRIDE, status=409)
+    assert "already has a disposal request" in refused.text
+    ledger = app.get("/disposals").text
+    assert "Disposal requests" in ledger and "Awaiting approval" in ledger
