@@ -65,6 +65,6 @@ def append(dbsession, actor: Actor, action: str, target: str = "", *,
     dbsession.flush()
     if side_rows:
         # Core executemany: a bulk change names thousands of applications.
-        dbsession.execute(insert(personal_values.AuditPersonal.__table__),
+        dbsession.execute(insert(personal_values.AuditPersonal),
                           [{"seq": record.seq, **row} for row in side_rows])
     return record

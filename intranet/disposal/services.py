@@ -42,7 +42,7 @@ def request_disposal(dbsession, actor, user, programme, *, override: bool, reaso
     ends = lifecycle.retention_ends_on(programme)
     early = ends is not None and today < ends
     reason = reason.strip()
-    if early and not override:
+    if ends is not None and early and not override:
         raise DisposalRefused(RETENTION, date=ends.isoformat())
     if early and len(reason) < _MIN_REASON:
         raise DisposalRefused(OVERRIDE_REASON)

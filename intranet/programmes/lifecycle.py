@@ -63,6 +63,14 @@ def japan_date(moment) -> date | None:
     return moment.replace(tzinfo=UTC).astimezone(JST).date()
 
 
+def closing_day(programme) -> date:
+    """The Japan date the lookup closed (the programme must be closed)."""
+    closed = japan_date(programme.lookup_closed_at)
+    if closed is None:
+        raise ValueError(f"programme {programme.code} is not closed")
+    return closed
+
+
 def retention_ends_on(programme) -> date | None:
     """The first day disposal is allowed without an override: N years after the close."""
     closed = japan_date(programme.lookup_closed_at)

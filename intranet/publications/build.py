@@ -33,7 +33,7 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
     # A programme whose lookup has ended carries no entries, only "ended" and a contact.
-    ended = {p.code: LookupEnded(lifecycle.japan_date(p.lookup_closed_at), p.contact)
+    ended = {p.code: LookupEnded(lifecycle.closing_day(p), p.contact)
              for p in programmes if p.lookup_closed_at is not None}
     # Result rows unpack as the tuples make_entries reads.
     rows: Iterable[Row] = dbsession.execute(

@@ -316,6 +316,16 @@ def test_disposal_erases_every_personal_field_and_keeps_the_counts(
     assert actions == ["disposal.request", "disposal.approve"]
     # A disposed programme cannot be disposed of twice or edited.
     assert "廃棄済み" in app.get(f"/programmes/{programme}").text
+    again = request_disposal(app, programme, override=True, reason=OVERRIDE, status=409)
+    assert "保存中（アーカイブ済み）の事業だけです" in again.text
+    form = main_form(app.get(f"/programmes/{programme}"))
+    form["name"] = "名前を変える"
+    edited = form.submit(expect_errors=True)
+    assert edited.status_int == 400 and "廃棄済みの事業は変更できません" in edited.text
+    # Approving the same request twice does nothing more.
+    assert "すでに処理済み" in decide(as_user(testapp, "security_officer"), disposal_id,
+                                     status=409).text
+    app = as_user(testapp, "supervisor")
     assert as_user(testapp, "staff").get("/dashboard").status_int == 200
 
 
