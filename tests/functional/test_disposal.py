@@ -182,12 +182,17 @@ def decide_as(testapp, role, disposal_id):
                     status="*").status_int
 
 
-def test_a_security_officer_may_be_the_second_person(testapp, session_factory, dbsession):
+def requested(testapp, session_factory, dbsession, applications=1):
+    """A programme with applications, archived, and disposal requested by ``supervisor``."""
     programme = make_programme(session_factory)
-    make_applications(session_factory, programme, 2)
+    make_applications(session_factory, programme, applications)
     archived(as_user(testapp, "supervisor"), programme)
-    request_disposal(testapp, programme, override=True, reason=OVERRIDE)
-    disposal = latest_disposal(dbsession)
+    assert request_disposal(testapp, programme, override=True, reason=OVERRIDE).status_int == 303
+    return programme, latest_disposal(dbsession)
+
+
+def test_a_security_officer_may_be_the_second_person(testapp, session_factory, dbsession):
+    _programme, disposal = requested(testapp, session_factory, dbsession, 2)
     officer = as_user(testapp, "security_officer")
     assert "承認して廃棄する" in officer.get(f"/disposals/{disposal.id}").text
     assert decide(officer, disposal.id).status_int == 303
@@ -232,11 +237,7 @@ def test_after_the_retention_no_override_is_needed_and_lengthening_it_stops_appr
 
 
 def test_a_rejected_request_erases_nothing(testapp, session_factory, dbsession):
-    programme = make_programme(session_factory)
-    make_applications(session_factory, programme, 1)
-    archived(as_user(testapp, "supervisor"), programme)
-    request_disposal(testapp, programme, override=True, reason=OVERRIDE)
-    disposal = latest_disposal(dbsession)
+    programme, disposal = requested(testapp, session_factory, dbsession)
     assert decide(as_user(testapp, "security_officer"), disposal.id, "reject").status_int == 303
     assert latest_disposal(dbsession).state == "rejected"
     assert dbsession.execute(select(Application.name)).scalar_one().startswith("山田")
@@ -427,12 +428,9 @@ def residents_page_after(session_factory, public_host):
     return public_host.app()
 
 
-def test_the_lifecycle_screens_speak_english_too(testapp, session_factory, second_supervisor):
-    programme = make_programme(session_factory)
-    make_applications(session_factory, programme, 1)
-    app = as_user(testapp, "supervisor")
-    archived(app, programme)
-    request_disposal(app, programme, override=True, reason=OVERRIDE)
+def test_the_lifecycle_screens_speak_english_too(testapp, session_factory, dbsession):
+    programme, _disposal = requested(testapp, session_factory, dbsession)
+    app = testapp
     page = app.get("/programmes")
     app.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
     screen = app.get(f"/programmes/{programme}").text
