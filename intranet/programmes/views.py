@@ -21,8 +21,10 @@ TEMPLATE = "intranet:templates/programmes/edit.jinja2"
 @view_config(route_name="programmes", permission="catalogue.view",
              renderer="intranet:templates/programmes/list.jinja2")
 def programme_list(request):
-    return {"programmes": request.dbsession.execute(
-        select(Programme).order_by(Programme.id)).scalars().all()}
+    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    return {"programmes": programmes, "stage_labels": lifecycle.STATE_LABELS,
+            "stages": {p.id: lifecycle.state(p) for p in programmes},
+            "retention_ends": {p.id: lifecycle.retention_ends_on(p) for p in programmes}}
 
 
 @view_config(route_name="programme_new", permission="programmes.edit", request_method="GET",

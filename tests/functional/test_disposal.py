@@ -118,6 +118,8 @@ def test_each_step_is_dated_audited_and_shown_with_the_retention(as_role, sessio
     closed_on = japan_date(closed)   # the Japan date: 03:00 JST is still yesterday in UTC
     ends = closed_on.replace(year=closed_on.year + 5)
     assert format_date(closed_on) in page.text and format_date(ends) in page.text
+    listed = app.get("/programmes").text            # the 事業 list shows the stage and the end
+    assert "保存中（読み取り専用）" in listed and f"{format_date(ends)}（5年）" in listed
     actions = dbsession.execute(select(AuditRecord.action).where(
         AuditRecord.target == f"programme:{programme}").order_by(AuditRecord.seq)).scalars().all()
     assert actions == ["programme.lookup_close", "programme.archive"]
@@ -327,7 +329,8 @@ def test_disposal_erases_every_personal_field_and_keeps_the_counts(
     assert "すでに処理済み" in decide(as_user(testapp, "security_officer"), disposal_id,
                                      status=409).text
     app = as_user(testapp, "supervisor")
-    assert as_user(testapp, "staff").get("/dashboard").status_int == 200
+    dashboard = as_user(testapp, "staff").get("/dashboard").text
+    assert "状況ごとの件数（合計 3 件）" in dashboard and "tokubetsu-2020 の給付金" in dashboard
 
 
 def test_no_personal_data_is_findable_anywhere_after_disposal(
