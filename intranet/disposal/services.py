@@ -16,6 +16,7 @@ from intranet.auth.models import SECURITY_OFFICER, SUPERVISOR
 from intranet.disposal import erase as erasure
 from intranet.disposal.models import APPROVED, REJECTED, REQUESTED, Disposal
 from intranet.programmes import lifecycle
+from intranet.programmes.models import Programme
 from intranet.refusals import Refused
 
 NOT_ARCHIVED = "廃棄を申請できるのは保存中（アーカイブ済み）の事業だけです。"
@@ -35,6 +36,11 @@ class DisposalRefused(Refused):
 
 def request_disposal(dbsession, actor, user, programme, *, override: bool, reason: str,
                      today: date) -> Disposal:
+    # Locked: two supervisors requesting at once get one pending request, not two.
+    programme = dbsession.execute(select(Programme).where(Programme.id == programme.id)
+                                  .with_for_update()
+                                  .execution_options(populate_existing=True)
+                                  ).scalar_one()
     if lifecycle.state(programme) != lifecycle.ARCHIVED:
         raise DisposalRefused(NOT_ARCHIVED)
     if pending(dbsession, programme.id) is not None:
@@ -60,6 +66,11 @@ def request_disposal(dbsession, actor, user, programme, *, override: bool, reaso
 def decide(dbsession, actor, user, disposal: Disposal, *, approve: bool, note: str,
            spool, backup_retention_days: int, today: date) -> Disposal:
     """Approve (and erase now) or reject a pending request, as a second person."""
+    # Locked: two approvers at once must not both erase and both sign the record.
+    disposal = dbsession.execute(select(Disposal).where(Disposal.id == disposal.id)
+                                 .with_for_update(of=Disposal)
+                                 .execution_options(populate_existing=True)
+                                 ).scalar_one()
     if disposal.state != REQUESTED:
         raise DisposalRefused(NOT_PENDING)
     if user.role not in (SUPERVISOR, SECURITY_OFFICER):
