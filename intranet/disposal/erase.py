@@ -11,16 +11,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import String, cast, func, literal, select, text, update
+from sqlalchemy import String, cast, delete, func, literal, select, text, update
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import personal
 from intranet.chunks import chunked
 from intranet.imports.models import ImportRecord
+from intranet.publications.models import PublicationRow
 
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
-                 "deficiency_reason", "status_changes.reason", "audit_personal")
+                 "deficiency_reason", "status_changes.reason", "audit_personal",
+                 "publication_rows")
 _EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
             "phone": "", "notes": "", "deficiency_reason": ""}
 
@@ -30,6 +32,7 @@ class Erased:
     applications: int = 0
     history_entries: int = 0
     audit_values: int = 0
+    publication_rows: int = 0
     spool_files: int = 0
     statistics: dict = field(default_factory=dict)
 
@@ -67,6 +70,10 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
                                        StatusChange.reason != "")
             .values(reason="").execution_options(synchronize_session=False)).rowcount
     result.audit_values = personal.cut(dbsession, ids)
+    # Publication requests froze receipt numbers (and birth dates) of every programme then
+    # published; the programme's lookup is closed, so no pending request may carry them.
+    result.publication_rows = dbsession.execute(delete(PublicationRow).where(
+        PublicationRow.programme_code == programme.code)).rowcount
     dbsession.expire_all()
     result.spool_files = _clear_spool(dbsession, programme, spool, archived_at)
     return result
@@ -84,8 +91,10 @@ def _clear_spool(dbsession, programme, spool: Path, archived_at: datetime | None
     cutoff = archived_at.replace(tzinfo=UTC).timestamp() if archived_at else None
     removed = 0
     for path in spool.iterdir() if spool.is_dir() else ():
+        # Spooled as <user id>-<sha256>, with its note <user id>-<sha256>.json.
+        digest = path.name.split("-", 1)[-1].removesuffix(".json")
         stale = cutoff is not None and path.stat().st_mtime <= cutoff
-        if path.is_file() and (path.name in digests or stale):
+        if path.is_file() and (digest in digests or stale):
             path.unlink()
             removed += 1
     return removed

@@ -35,6 +35,7 @@ class Disposal(Base):
     applications: Mapped[int] = mapped_column(default=0)
     history_entries: Mapped[int] = mapped_column(default=0)
     audit_values: Mapped[int] = mapped_column(default=0)
+    publication_rows: Mapped[int] = mapped_column(default=0)
     spool_files: Mapped[int] = mapped_column(default=0)
     # JSON: the fields erased, and what statistics keep (counts per status and per date).
     erased_fields: Mapped[str] = mapped_column(Text, default="[]")

@@ -61,6 +61,7 @@ def reapply(dbsession, actor, data: bytes, spool) -> Disposal:
         decided_at=_moment(record["decided_at"]), decision_note=record["decision_note"],
         applications=done.applications, history_entries=done.history_entries,
         audit_values=done.audit_values, spool_files=done.spool_files,
+        publication_rows=done.publication_rows,
         erased_fields=done.fields_json(), statistics=json.dumps(done.statistics, sort_keys=True),
         backups_age_out_on=_day(record["backups_age_out_on"]))
     dbsession.add(disposal)

@@ -37,6 +37,7 @@ def as_dict(disposal) -> dict:
         "history_entries": disposal.history_entries,
         "audit_values": disposal.audit_values,
         "spool_files": disposal.spool_files,
+        "publication_rows": disposal.publication_rows,
         "erased_fields": json.loads(disposal.erased_fields) if disposal.state == "approved"
         else list(ERASED_FIELDS),
         "statistics": json.loads(disposal.statistics),

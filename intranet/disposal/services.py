@@ -95,6 +95,7 @@ def decide(dbsession, actor, user, disposal: Disposal, *, approve: bool, note: s
     disposal.state = APPROVED
     disposal.applications, disposal.history_entries = done.applications, done.history_entries
     disposal.audit_values, disposal.spool_files = done.audit_values, done.spool_files
+    disposal.publication_rows = done.publication_rows
     disposal.erased_fields = done.fields_json()
     disposal.statistics = canonical_json(done.statistics)
     disposal.backups_age_out_on = today + timedelta(days=backup_retention_days)
@@ -102,7 +103,8 @@ def decide(dbsession, actor, user, disposal: Disposal, *, approve: bool, note: s
     writer.append(dbsession, actor, "disposal.approve", f"disposal:{disposal.id}",
                   programme=programme.code, applications=done.applications,
                   history_entries=done.history_entries, audit_values=done.audit_values,
-                  spool_files=done.spool_files, backups_age_out_on=disposal.backups_age_out_on,
+                  spool_files=done.spool_files, publication_rows=done.publication_rows,
+                  backups_age_out_on=disposal.backups_age_out_on,
                   requested_by=disposal.requested_by_id, approved_by=user.id)
     return disposal
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from intranet.db import engine_of
 from intranet.disposal import erase, record, services
 from intranet.disposal.models import STATE_LABELS, Disposal
-from intranet.imports.spool import spool_dir
+from intranet.imports.spool import Spool
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.programmes.views import as_form, programme_page
@@ -85,7 +85,7 @@ def disposal_decision(request):
     try:
         services.decide(request.dbsession, request.actor, request.identity, disposal,
                         approve=decision == "approve", note=request.POST.get("note", ""),
-                        spool=spool_dir(settings),
+                        spool=Spool.from_settings(settings).directory,
                         backup_retention_days=settings["backup.retention_days"], today=_today())
     except services.DisposalRefused as refused:
         discard_changes(request)

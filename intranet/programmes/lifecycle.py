@@ -19,6 +19,7 @@ from intranet.programmes.models import Programme
 from intranet.refusals import Refused
 from intranet.statuses.rules import StatusChangeRefused
 from intranet.web import JST
+from transfer.build import LookupEnded
 
 OPEN, LOOKUP_CLOSED, ARCHIVED, DISPOSED = "open", "lookup_closed", "archived", "disposed"
 STATE_LABELS = {OPEN: "照会受付中", LOOKUP_CLOSED: "照会終了", ARCHIVED: "保存中（読み取り専用）",
@@ -69,6 +70,18 @@ def closing_day(programme) -> date:
     if closed is None:
         raise ValueError(f"programme {programme.code} is not closed")
     return closed
+
+
+def lookup_ended(programme) -> LookupEnded | None:
+    """What the snapshot header says of a closed programme (None while its lookup is open)."""
+    if programme.lookup_closed_at is None:
+        return None
+    return LookupEnded(closing_day(programme), programme.contact)
+
+
+def still_looked_up():
+    """The ids of the programmes whose applications a snapshot carries (lookup not closed)."""
+    return select(Programme.id).where(Programme.lookup_closed_at.is_(None))
 
 
 def retention_ends_on(programme) -> date | None:

@@ -27,6 +27,7 @@ from intranet.programmes.models import Programme
 from tests.conftest import PASSWORD, TEST_ACTOR, csrf_token, login
 from tests.databases import PostgresCluster, postgres_bindir
 from tests.sshd import UPLOAD_USER, Sshd
+from tests.tampering import insider
 from transfer.keys import generate_lookup_key, generate_signing_key
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
@@ -198,8 +199,9 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
             login(app, "supervisor")
             page = app.get("/publications")
             pid = re.search(r"/publications/(\d+)/decision", page.text).group(1)
+            digest = re.search(r'name="digest" value="([0-9a-f]+)"', page.text).group(1)
             app.post(f"/publications/{pid}/decision", {"csrf_token": csrf_token(page),
-                                                       "decision": "approve"})
+                                                       "decision": "approve", "digest": digest})
             # ... and pushed by the transfer job in the intranet namespace over SFTP.
             pushed = hosts.run_in(hosts.intranet, str(BIN / "shinsei-transfer"), "publish", "-c",
                                   str(intranet_ini), check=False)
@@ -258,7 +260,7 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
         verify = hosts.run_in(hosts.intranet, str(BIN / "shinsei-intranet"), "-c", str(intranet_ini),
                               "audit", "verify")
         assert "audit chain OK" in verify.stdout
-        with engine.begin() as conn:
+        with insider(engine) as conn:
             conn.execute(text("UPDATE audit_records SET details = replace(details, 'delivered', "
                               "'failed') WHERE action = 'transfer.delivery'"))
         broken = hosts.run_in(hosts.intranet, str(BIN / "shinsei-intranet"), "-c", str(intranet_ini),

@@ -300,7 +300,8 @@ def test_disposal_erases_every_personal_field_and_keeps_the_counts(
     assert list(spool.iterdir()) == []
     # Counts remain: per status on the record, and on the dashboard.
     disposal = dbsession.get(Disposal, disposal_id)
-    assert disposal.applications == 3 and disposal.spool_files == 1   # the abandoned dry run
+    # The abandoned dry run: the file and its note.
+    assert disposal.applications == 3 and disposal.spool_files == 2
     assert '"reviewing":3' in disposal.statistics
     assert disposal.backups_age_out_on == disposal.decided_at.date() + timedelta(days=35) \
         or disposal.backups_age_out_on == disposal.decided_at.date() + timedelta(days=36)

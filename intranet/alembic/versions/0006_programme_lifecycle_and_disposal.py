@@ -1,14 +1,14 @@
 """programme lifecycle (closing, archive, disposal), disposal records, audit personal values
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('applications', sa.Integer(), nullable=False),
     sa.Column('history_entries', sa.Integer(), nullable=False),
     sa.Column('audit_values', sa.Integer(), nullable=False),
+    sa.Column('publication_rows', sa.Integer(), nullable=False),
     sa.Column('spool_files', sa.Integer(), nullable=False),
     sa.Column('erased_fields', sa.Text(), nullable=False),
     sa.Column('statistics', sa.Text(), nullable=False),
