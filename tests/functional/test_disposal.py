@@ -35,6 +35,7 @@ from tests.functional.test_bulk import confirm as bulk_confirm
 from tests.functional.test_bulk import preview as bulk_preview
 from tests.functional.test_imports import confirm as import_confirm
 from tests.functional.test_imports import upload
+from tests.functional.test_publications import request_one as request_publication
 from tests.import_files import PEOPLE, encoded
 from tests.mirror_fixtures import ORIGIN
 from tests.privacy import birth_date_forms, found_in
@@ -274,7 +275,20 @@ def populate_and_dispose(testapp, session_factory, spool, second_supervisor,
     assert bulk_confirm(app, bulk_preview(app, programme, "12345679\n12345680", status="reviewing",
                                           reason=CALL_NOTE)).status_int == 303
     assert any(spool.iterdir())
-    archived(app, programme)
+    # An export filtered by a name and a receipt number is audited without them.
+    assert app.get("/applications.csv", {"name": "髙橋", "receipt": "1234-5678"}).status_int == 200
+    # A publication request freezes the applicants' receipt numbers while the lookup is open.
+    assert request_publication(app).status_int == 303
+    assert step(app, programme, "close_lookup").status_int == 303
+    # One requested after the close freezes none of them, and says the lookup has ended.
+    assert request_publication(app).status_int == 303
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        first, second = dbsession.execute(
+            select(Publication).order_by(Publication.id)).scalars().all()
+        assert first.content_rows == 3 and second.content_rows == 0
+        assert '"lookup_ended":true' in second.frozen_header
+    assert step(app, programme, "archive").status_int == 303
     assert request_disposal(app, programme, override=True, reason=OVERRIDE).status_int == 303
     with transaction.manager:
         disposal = get_tm_session(session_factory, transaction.manager).execute(
