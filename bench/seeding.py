@@ -13,7 +13,7 @@ from intranet.demo import generate_applications
 APPLICATION_COLUMNS = ["id", "programme_id", "receipt_number", "receipt_number_normalised",
                        "name", "kana", "birth_date", "address", "phone", "route", "received_on",
                        "status_code", "scheduled_payment_on", "paid_on", "deficiency_reason",
-                       "notes", "updated_at", "version"]
+                       "notes", "updated_at", "version", "search_key"]
 HISTORY_COLUMNS = ["application_id", "from_code", "to_code", "changed_at", "user_id", "source",
                    "reason", "scheduled_payment_on", "paid_on"]
 

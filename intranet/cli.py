@@ -175,14 +175,17 @@ def demo(ctx, args):
 
 def import_file(ctx, args):
     """Import a CSV (dry run first with --dry-run); all rows or none."""
-    from intranet.imports.columns import load_mapping
     from intranet.imports.errors import ImportRefused
     from intranet.imports.plan import plan_import
     from intranet.programmes.models import Programme
     from intranet.statuses.services import load_catalogue
 
-    data = args.file.read_bytes()
-    mapping = load_mapping(args.mapping.read_text(encoding="utf-8")) if args.mapping else None
+    try:
+        data = args.file.read_bytes()
+        mapping = _read_mapping(args.mapping) if args.mapping else None
+    except (OSError, ImportRefused) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     def progress(count):
         print(f"\r  {count:,} rows read", end="", file=sys.stderr, flush=True)
@@ -216,6 +219,22 @@ def import_file(ctx, args):
     return 0
 
 
+def _read_mapping(path):
+    """The --mapping file's layout; a file that cannot be read is one plain sentence."""
+    from intranet.imports.columns import load_mapping
+    from intranet.imports.errors import ImportRefused
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused("対応表ファイル ${path} は UTF-8 で保存してください。",
+                            path=str(path)) from None
+    except OSError as error:
+        raise ImportRefused("対応表ファイル ${path} を読めません（${why}）。", path=str(path),
+                            why=error.strerror or "") from None
+    return load_mapping(text)
+
+
 def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress):
     """The import, or — when the file has errors — the plan that lists them."""
     from intranet.imports.apply import apply_import
@@ -231,13 +250,21 @@ def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, 
         return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress)
 
 
+_ERRORS_SHOWN = 500   # as many as the import screen shows
+
+
 def _print_plan(plan):
+    from intranet.imports.columns import label
+
     print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
           f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
           f"errors {plan.error_count}")
-    if plan.unknown_columns:
-        print(f"ignored columns: {', '.join(plan.unknown_columns)}")
-    for error in plan.errors[:200]:
+    for title, field in plan.columns.pairs:
+        print(f"  column {title} -> {label(field) or '(not imported)'}")
+    shown = plan.errors[:_ERRORS_SHOWN]
+    if plan.error_count:
+        print(f"errors: {plan.error_count:,} (first {len(shown):,} shown)")
+    for error in shown:
         reason = Template(error.message).safe_substitute(error.mapping)
         print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
 
@@ -302,7 +329,7 @@ def _parser():
         sub.add_argument("--trusted-key", type=Path, action="append",
                          help="transfer public key (default: audit.checkpoint_keys)")
 
-    load = commands.add_parser("import", help="import an applicant list or a status file (CSV)")
+    load = commands.add_parser("import", help="import an applicant list or a status file (CSV, TSV or .xlsx)")
     load.add_argument("file", type=Path)
     load.add_argument("--programme", required=True, help="programme code")
     load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")

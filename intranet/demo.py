@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert, select
 
 from intranet.applications.models import APPLICATIONS, STATUS_CHANGES
+from intranet.applications.search_key import search_key
 from intranet.audit import writer
 from intranet.chunks import chunked
 from intranet.programmes.models import Programme
@@ -143,6 +144,7 @@ def _application(programme, n, rng, opening, weights):
         "deficiency_reason": "本人確認書類の写しが添付されていません" if "deficient" in path else "",
         "notes": "",
     }
+    row["search_key"] = search_key(row["name"], row["kana"], row["phone"])
     moments = [datetime.combine(received, datetime.min.time()) + timedelta(hours=9)]
     for _ in path[1:]:
         moments.append(moments[-1] + timedelta(days=rng.randint(2, 12), hours=rng.randint(0, 7)))

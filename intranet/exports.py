@@ -21,6 +21,37 @@ from intranet.db import get_tm_session, session_factory_of
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "−")
 
 ENCODINGS = ("utf-8", "cp932")
+# What a character Shift_JIS cannot hold (𠮷, 﨑 from outside CP932, emoji) becomes: the
+# 下駄 mark, as Japanese printing marks a missing glyph — never a silent "?".
+GETA = "〓"
+
+
+def _geta(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeEncodeError)  # registered for encoding only
+    return GETA * (error.end - error.start), error.end
+
+
+codecs.register_error("shinsei-geta", _geta)
+
+
+def unrepresentable(row, encoding="cp932") -> list[str]:
+    """The characters of this row's cells that ``encoding`` cannot hold."""
+    missing = []
+    for value in row:
+        text = "" if value is None else str(value)
+        try:
+            text.encode(encoding)
+        except UnicodeEncodeError:
+            missing += [c for c in text if not _encodes(c, encoding)]
+    return missing
+
+
+def _encodes(character, encoding):
+    try:
+        character.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def neutralise(value) -> str:
@@ -40,7 +71,7 @@ def csv_lines(header, rows, encoding="utf-8"):
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        return text.encode(encoding, errors="replace")
+        return text.encode(encoding, errors="shinsei-geta")
 
     # Excel needs the BOM to read UTF-8; it belongs once, at the start of the file.
     yield (codecs.BOM_UTF8 if encoding == "utf-8" else b"") + encode_row(header)
@@ -51,11 +82,15 @@ def csv_lines(header, rows, encoding="utf-8"):
 def csv_response(filename, chunks, encoding="utf-8"):
     charset = "Shift_JIS" if encoding == "cp932" else "utf-8"
     response = Response(content_type="text/csv", charset=charset)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"export.csv\"; filename*=UTF-8''{quote(filename)}"
-    )
+    response.headers["Content-Disposition"] = attachment(filename)
     response.app_iter = chunks
     return response
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition any browser reads: an ASCII fallback, the real name in UTF-8."""
+    fallback = "export." + filename.rsplit(".", 1)[-1]
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def streamed_rows(request, query, to_row, scalars=True):

@@ -30,11 +30,18 @@ SECURITY_HEADERS = {
 
 # Japanese message ids for coded values; templates pass them through _().
 LABELS = {
-    "role_labels": {"staff": "職員", "supervisor": "監督者",
-                    "security_officer": "セキュリティ担当", "admin": "管理者"},
+    "role_labels": {"staff": "担当職員", "supervisor": "承認者",
+                    "security_officer": "セキュリティ担当", "admin": "管理者",
+                    "inquiry": "問い合わせ対応"},
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
+    # Import and export column names: the field's first usual header (imports/columns.py).
+    "field_labels": {"receipt_number": "受付番号", "name": "氏名", "kana": "フリガナ",
+                     "birth_date": "生年月日", "address": "住所", "phone": "電話番号",
+                     "received_on": "申請日", "route": "申請方法", "status": "状況",
+                     "scheduled_payment_on": "振込予定日", "paid_on": "振込日",
+                     "deficiency_reason": "不備内容", "notes": "備考"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
                            "published": "公開済", "failed": "転送失敗",
                            "superseded": "後の公開に統合"},

@@ -34,3 +34,10 @@ def encoded(rows=PEOPLE, encoding="cp932", header=HEADER):
 def status_file(rows, encoding="cp932"):
     """The bank's result: receipt number, status, payment date."""
     return csv_text(rows, ["受付番号", "状況", "振込日"]).encode(encoding)
+
+
+def many_bad_rows(count=1200):
+    """A full list whose every row has an impossible birth date: more errors than are kept."""
+    rows = [[f"{90000000 + n}", "田中　太郎", "タナカ　タロウ", "令和2年2月30日", "", "",
+             "令和2年6月1日", "郵送", "受付済", "", "", "", ""] for n in range(count)]
+    return encoded(rows)

@@ -6,3 +6,5 @@ def includeme(config):
     config.add_route("bulk_selection", "/bulk/selection")
     config.add_route("export_applications", "/applications.csv")
     config.add_route("export_history", "/history.csv")
+    config.add_route("export_applications_xlsx", "/applications.xlsx")
+    config.add_route("export_history_xlsx", "/history.xlsx")

@@ -1,51 +1,127 @@
-"""CSV exports of the application list and its status history (same filters as the list)."""
+"""Exports of the application list and its status history (same filters as the list).
+
+What staff read: labels, not codes (状況, 申請方法, 事業), file names with the programme and
+the date. CSV in UTF-8 (exact) or Shift_JIS: a character Shift_JIS cannot hold becomes 〓,
+and the export says first how many rows that touches and which. Excel (.xlsx) keeps receipt
+numbers as text and dates as dates. Re-importing an export changes nothing.
+"""
+
+from datetime import datetime
 
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from intranet.applications import search
+from intranet.applications import search, workbook
 from intranet.applications.models import Application, StatusChange
-from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
+from intranet.exports import (
+    audit_export,
+    csv_lines,
+    csv_response,
+    streamed_rows,
+    unrepresentable,
+)
 from intranet.programmes.models import Programme
-from intranet.web import local_time
+from intranet.web import JST, LABELS, local_time
 
 EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
                  "申請日", "状況", "振込予定日", "振込日", "不備内容", "備考", "更新日時"]
+HISTORY_HEADER = ["受付番号", "日時", "変更前", "変更後", "変更方法", "職員", "理由", "振込予定日",
+                  "振込日"]
+_SHOWN_ROWS = 100   # receipt numbers listed on the Shift_JIS warning page
 
 
-@view_config(route_name="export_applications", permission="applications.view")
-def export_applications(request):
-    criteria = search.parse_criteria(request.GET)
+def _file_name(request, kind, criteria, extension):
+    programme = request.dbsession.get(Programme, criteria.programme_id) \
+        if criteria.programme_id else None
+    today = datetime.now(JST).strftime("%Y%m%d")
+    return f"{kind}_{programme.name if programme else '全事業'}_{today}.{extension}"
+
+
+def _applications(request, criteria):
+    """(query, row maker, scalars?) for the application list."""
     query = search.build_query(criteria).order_by(Application.id)
-    codes = {p.id: p.code for p in request.dbsession.execute(select(Programme)).scalars()}
-    encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
-    audit_export(request, "applications.csv", query, encoding)
+    names = {p.id: p.name for p in request.dbsession.execute(select(Programme)).scalars()}
+    routes = LABELS["route_labels"]
 
     def row(a):
-        return [a.receipt_number, codes[a.programme_id], a.name, a.kana, a.birth_date, a.address,
-                a.phone, a.route, a.received_on, a.status.staff_label, a.scheduled_payment_on,
-                a.paid_on, a.deficiency_reason, a.notes, local_time(a.updated_at, "en")]
+        return [a.receipt_number, names[a.programme_id], a.name, a.kana, a.birth_date, a.address,
+                a.phone, request.translate(routes.get(a.route, a.route)), a.received_on,
+                a.status.label_for(request.locale_name), a.scheduled_payment_on, a.paid_on,
+                a.deficiency_reason, a.notes, local_time(a.updated_at, request.locale_name)]
 
-    return csv_response("applications.csv", csv_lines(
-        EXPORT_HEADER, streamed_rows(request, query, row), encoding), encoding)
+    return query, row, True
 
 
-@view_config(route_name="export_history", permission="applications.view")
-def export_history(request):
-    criteria = search.parse_criteria(request.GET)
+def _history(request, criteria):
+    """(query, row maker, scalars?) for the status history."""
     ids = search.build_query(criteria).with_only_columns(Application.id)
     query = (select(StatusChange, Application.receipt_number).join(Application)
              .where(StatusChange.application_id.in_(ids)).order_by(StatusChange.id))
-    encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
-    audit_export(request, "history.csv", query, encoding)
+    catalogue, sources = request.catalogue, LABELS["source_labels"]
+
+    def label(code):
+        return catalogue[code].label_for(request.locale_name) if code in catalogue else code or ""
 
     def row(result):
         change, receipt = result
-        return [receipt, local_time(change.changed_at, "en"), change.from_code or "",
-                change.to_code, change.source, change.user.username if change.user else "",
-                change.reason, change.scheduled_payment_on, change.paid_on]
+        return [receipt, local_time(change.changed_at, request.locale_name),
+                label(change.from_code), label(change.to_code),
+                request.translate(sources.get(change.source, change.source)),
+                change.user.username if change.user else "", change.reason,
+                change.scheduled_payment_on, change.paid_on]
 
-    header = ["受付番号", "日時", "変更前", "変更後", "方法", "職員", "理由", "振込予定日", "振込日"]
-    return csv_response("history.csv", csv_lines(
-        header, streamed_rows(request, query, row, scalars=False), encoding), encoding)
+    return query, row, False
 
+
+def _export(request, kind, what, header, source):
+    criteria = search.parse_criteria(request.GET)
+    query, row, scalars = source(request, criteria)
+
+    def rows():
+        return streamed_rows(request, query, row, scalars=scalars)
+
+    if request.matched_route.name.endswith("_xlsx"):
+        audit_export(request, f"{what}.xlsx", query, "xlsx")
+        return workbook.response(_file_name(request, kind, criteria, "xlsx"), kind, header,
+                                 rows())
+    encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
+    if encoding == "cp932" and request.GET.get("replace") != "1":
+        touched = _unrepresentable_rows(rows())
+        if touched["count"]:
+            request.response.status = 409
+            return _warning(request, kind, touched)
+    audit_export(request, f"{what}.csv", query, encoding)
+    return csv_response(_file_name(request, kind, criteria, "csv"),
+                        csv_lines(header, rows(), encoding), encoding)
+
+
+def _unrepresentable_rows(rows):
+    """How many rows Shift_JIS would change, and the first ones by receipt number."""
+    touched = {"count": 0, "rows": []}
+    for row in rows:
+        characters = unrepresentable(row)
+        if characters:
+            touched["count"] += 1
+            if len(touched["rows"]) < _SHOWN_ROWS:
+                touched["rows"].append((row[0], "".join(characters)))
+    return touched
+
+
+def _warning(request, kind, touched):
+    from pyramid.renderers import render_to_response
+
+    return render_to_response("intranet:templates/applications/export_sjis.jinja2",
+                              {"kind": kind, "touched": touched, "shown": _SHOWN_ROWS},
+                              request=request, response=request.response)
+
+
+@view_config(route_name="export_applications", permission="applications.export")
+@view_config(route_name="export_applications_xlsx", permission="applications.export")
+def export_applications(request):
+    return _export(request, "申請一覧", "applications", EXPORT_HEADER, _applications)
+
+
+@view_config(route_name="export_history", permission="applications.export")
+@view_config(route_name="export_history_xlsx", permission="applications.export")
+def export_history(request):
+    return _export(request, "状況履歴", "history", HISTORY_HEADER, _history)

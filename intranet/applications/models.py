@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from intranet.applications.search_key import search_key
 from intranet.auth.models import User
 from intranet.meta import Base
 from intranet.programmes.models import Programme
@@ -44,6 +45,9 @@ class Application(Base):
     deficiency_reason: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]
+    # Name, kana and phone folded for search (applications/search_key.py); kept in step by
+    # the listener below and by the import's bulk writes.
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Optimistic locking: a form carries the version it was drawn from.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -51,6 +55,13 @@ class Application(Base):
     status: Mapped[Status] = relationship(lazy="joined")
 
     __mapper_args__: Any = {"version_id_col": version}  # noqa: RUF012  (read once, by the mapper)
+
+
+@event.listens_for(Application, "before_insert")
+@event.listens_for(Application, "before_update")
+def _refresh_search_key(_mapper, _connection, application):
+    application.search_key = search_key(application.name or "", application.kana or "",
+                                        application.phone or "")
 
 
 class StatusChange(Base):

@@ -6,14 +6,14 @@ OFFSET pagination reads and discards every earlier row; a keyset cursor ("after 
 
 import base64
 import json
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, select, tuple_
 
 from intranet.applications.models import Application
+from intranet.applications.search_key import query_pattern
 from intranet.web import BAD_INPUT, MAX_ID, BadInput, whole_number
 from transfer.receipt import normalise_receipt_number
 
@@ -51,7 +51,8 @@ def parse_criteria(params) -> Criteria:
     criteria = Criteria(
         programme_id=_programme(params.get("programme")),
         receipt=normalise_receipt_number(params.get("receipt", "")),
-        name=unicodedata.normalize("NFKC", params.get("name", "")).strip(),
+        # Kept as typed (shown back in the box); search_key folds it for the query.
+        name=params.get("name", "").strip()[:100],
         status=params.get("status", ""),
         received_from=_date(params.get("from"), "from", errors),
         received_to=_date(params.get("to"), "to", errors),
@@ -68,9 +69,10 @@ def build_query(criteria: Criteria) -> Select:
         query = query.where(Application.programme_id == criteria.programme_id)
     if criteria.receipt:
         query = query.where(Application.receipt_number_normalised == criteria.receipt)
-    if criteria.name:
-        query = query.where(or_(Application.name.contains(criteria.name, autoescape=True),
-                                Application.kana.contains(criteria.name, autoescape=True)))
+    pattern = query_pattern(criteria.name) if criteria.name else None
+    if pattern:
+        # The pattern is hex digits and x/y only (search_key.encode): nothing to escape.
+        query = query.where(Application.search_key.like(f"%{pattern}%"))
     if criteria.status:
         query = query.where(Application.status_code == criteria.status)
     if criteria.received_from:

@@ -5,9 +5,11 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from intranet.applications import search, services
-from intranet.applications.errors import StatusChangeRefused
+from intranet.applications.errors import STALE, StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update, read_version
 from intranet.applications.models import Application, StatusChange
+from intranet.audit import writer
+from intranet.auth.models import INQUIRY
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, matched_id, redirect_see_other
 
@@ -40,6 +42,11 @@ def application_list(request):
              renderer="intranet:templates/applications/detail.jinja2")
 def application_detail(request):
     application = _load(request)
+    if request.identity.role == INQUIRY:
+        # The security officer sees who looked at whose record, and when.
+        writer.append(request.dbsession, request.actor, "application.view",
+                      f"application:{application.id}",
+                      receipt=application.receipt_number_normalised)
     return _detail(request, application)
 
 
@@ -50,10 +57,16 @@ def change_status(request):
     catalogue = request.catalogue
     try:
         update = read_status_update(request.POST)
-        services.change_status(
-            request.dbsession, request.actor, request.identity.id, catalogue, application,
-            read_version(request.POST), update,
-        )
+        version = read_version(request.POST)
+        if request.POST.get("confirm") != "1":
+            # First the change as it would be, checked by the rules; nothing written yet.
+            if application.version != version:
+                raise StatusChangeRefused(STALE)
+            services.check_update(catalogue, application.status_code, update)
+            return _detail(request, application, form=request.POST, confirming=update)
+        before = catalogue[application.status_code].label_for(request.locale_name)
+        services.change_status(request.dbsession, request.actor, request.identity.id, catalogue,
+                               application, version, update)
     except (StatusChangeRefused, FormError) as refused:
         request.response.status = 409 if isinstance(refused, StatusChangeRefused) else 400
         discard_changes(request)
@@ -61,11 +74,14 @@ def change_status(request):
         fresh = request.dbsession.get(Application, application.id)
         message = refused.explain(request)
         return _detail(request, fresh, error=message, form=request.POST)
-    request.session.flash(request.translate("状況を変更しました。"), "success")
+    request.session.flash(request.translate(
+        "受付番号 ${receipt} の状況を「${before}」から「${after}」に変更しました。",
+        receipt=application.receipt_number, before=before,
+        after=catalogue[update.to_code].label_for(request.locale_name)), "success")
     return redirect_see_other(request, "application", id=application.id)
 
 
-def _detail(request, application, error=None, form=None):
+def _detail(request, application, error=None, form=None, confirming=None):
     catalogue = request.catalogue
     history = request.dbsession.execute(
         select(StatusChange).where(StatusChange.application_id == application.id)
@@ -79,6 +95,7 @@ def _detail(request, application, error=None, form=None):
         "next_statuses": [catalogue[c] for c in catalogue if c in current.allowed_next],
         "error": error,
         "form": form or {},
+        "confirming": confirming,
     }
 
 

@@ -13,7 +13,9 @@ STAFF = "staff"
 SUPERVISOR = "supervisor"
 SECURITY_OFFICER = "security_officer"
 ADMIN = "admin"
-ROLES = (STAFF, SUPERVISOR, SECURITY_OFFICER, ADMIN)
+# 問い合わせ対応: call-centre and counter staff, who read status and history only.
+INQUIRY = "inquiry"
+ROLES = (STAFF, SUPERVISOR, SECURITY_OFFICER, ADMIN, INQUIRY)
 
 
 class User(Base):

@@ -21,10 +21,10 @@ from intranet.publications.models import PublicationRow
 
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
-                 "deficiency_reason", "status_changes.reason", "audit_personal",
+                 "deficiency_reason", "search_key", "status_changes.reason", "audit_personal",
                  "publication_rows")
 _EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
-            "phone": "", "notes": "", "deficiency_reason": ""}
+            "phone": "", "notes": "", "deficiency_reason": "", "search_key": ""}
 
 
 @dataclass

@@ -1,2 +1,4 @@
 def includeme(config):
     config.add_route("imports", "/imports")
+    config.add_route("import_layouts", "/imports/layouts")
+    config.add_route("import_layout", "/imports/layouts/{id:\\d+}")

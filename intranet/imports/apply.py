@@ -4,6 +4,7 @@ a history entry naming the file, the import recorded and audited."""
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from intranet.applications.models import Application, StatusChange
+from intranet.applications.search_key import search_key
 from intranet.audit import writer
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
@@ -108,6 +109,8 @@ def _new_application(programme, row, now):
         "paid_on": values.get("paid_on"),
         "deficiency_reason": values.get("deficiency_reason", ""),
         "notes": values.get("notes", ""), "updated_at": now, "version": 1,
+        "search_key": search_key(values.get("name", ""), values.get("kana", ""),
+                                 values.get("phone", "")),
     }
 
 

@@ -1,75 +1,177 @@
-"""Which column is which: Japanese headers, English aliases, and a municipality's own
-mapping file for other layouts. A My Number column is refused outright."""
+"""Which column is which — headers as municipal staff write them.
+
+A header is folded before it is looked up: width (NFKC), every space (U+3000 too), and a
+bracketed qualifier (``氏名（漢字）``, ``受付番号[必須]``) that only says more about the field.
+Every field knows its usual names. What is not recognised is "not imported" — unless it looks
+like a known field (``処理状況メモ``, a second 氏名 column): that, and a file whose kind cannot be
+told, is refused naming the column, never guessed. A municipality's own layout (a saved
+layout or the CLI's ``--mapping`` file) names columns explicitly, ``null`` meaning "not
+imported". A My Number column is refused outright.
+"""
 
 import json
+import re
 import unicodedata
+from dataclasses import dataclass
 
 from intranet.imports.errors import ImportRefused
 
+# field → the names people give its column; the first is the label shown to staff.
 FIELDS = {
-    "receipt_number": ("受付番号", "申請番号", "receipt_number", "receipt number"),
-    "name": ("氏名", "申請者氏名", "name"),
-    "kana": ("フリガナ", "ふりがな", "氏名カナ", "kana"),
-    "birth_date": ("生年月日", "birth_date", "date of birth"),
-    "address": ("住所", "address"),
-    "phone": ("電話番号", "phone"),
-    "received_on": ("申請日", "受付日", "received_on", "received"),
-    "route": ("申請方法", "route"),
-    "status": ("状況", "ステータス", "status"),
-    "scheduled_payment_on": ("振込予定日", "scheduled_payment_on"),
-    "paid_on": ("振込日", "paid_on"),
-    "deficiency_reason": ("不備内容", "deficiency_reason"),
-    "notes": ("備考", "notes"),
+    "receipt_number": ("受付番号", "申請番号", "受付No", "受付No.", "受付ナンバー", "申請No",
+                       "整理番号", "receipt_number", "receipt number", "receipt no"),
+    "name": ("氏名", "申請者氏名", "申請者名", "申請者", "世帯主氏名", "世帯主名", "氏名漢字",
+             "name", "applicant"),
+    "kana": ("フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "カナ", "申請者カナ", "氏名フリガナ",
+             "世帯主カナ", "kana"),
+    "birth_date": ("生年月日", "誕生日", "birth_date", "date of birth"),
+    "address": ("住所", "申請者住所", "世帯主住所", "address"),
+    "phone": ("電話番号", "連絡先電話番号", "連絡先", "電話", "tel", "phone"),
+    "received_on": ("申請日", "受付日", "受付年月日", "申請年月日", "received_on", "received"),
+    "route": ("申請方法", "申請区分", "受付方法", "route"),
+    "status": ("状況", "処理状況", "状態", "ステータス", "進捗状況", "進捗", "status"),
+    "scheduled_payment_on": ("振込予定日", "支払予定日", "支給予定日", "scheduled_payment_on"),
+    "paid_on": ("振込日", "支払日", "支給日", "振込実施日", "paid_on"),
+    "deficiency_reason": ("不備内容", "不備理由", "不備事由", "deficiency_reason"),
+    "notes": ("備考", "メモ", "notes"),
 }
 # Never imported, whatever the mapping says: the system has no business holding it.
-FORBIDDEN = ("個人番号", "マイナンバー", "my number", "mynumber", "individual number")
+FORBIDDEN = ("個人番号", "マイナンバー", "mynumber", "individualnumber")
 
-FULL_REQUIRED = ("receipt_number", "name", "received_on")
 STATUS_REQUIRED = ("receipt_number", "status")
+FULL_REQUIRED = ("receipt_number", "name", "received_on")
+# A column only an applicant list has: its presence makes the file a full list.
+FULL_ONLY = ("name", "kana", "birth_date", "address", "phone", "received_on", "route")
+
+# A bracket that only qualifies: （漢字） (カナ) 【必須】 [全角] 〔 〕 ＜ ＞
+_QUALIFIER = re.compile(r"[(（\[［【〔<＜《][^)）\]］】〕>＞》]*[)）\]］】〕>＞》]")
+_BRACKETS = re.compile(r"[(（\[［【〔<＜《)）\]］】〕>＞》]")
+_SPACES = re.compile(r"[\s_・]+")
 
 
-def _key(header: str) -> str:
-    return unicodedata.normalize("NFKC", header).strip().lower()
+def fold(header: str) -> str:
+    """The header as looked up: width, case and spaces folded, a qualifier dropped."""
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", header).lower())
+    return _QUALIFIER.sub("", text) or text
 
 
-_ALIASES = {_key(alias): field for field, aliases in FIELDS.items() for alias in aliases}
+def _spellings(header: str) -> tuple[str, str]:
+    """The qualifier read as part of the name first (氏名（カナ） is 氏名カナ, the kana), then
+    dropped (氏名（漢字） is 氏名)."""
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", header).lower())
+    return _BRACKETS.sub("", text), fold(header)
 
 
-def load_mapping(text: str) -> dict[str, str]:
-    """A mapping file: JSON object, the file's header → one of our headers or field names."""
+_ALIASES = {fold(alias): field for field, aliases in FIELDS.items() for alias in aliases}
+# Names long enough, and Japanese enough, that a header containing one is about that field.
+_STEMS = sorted(((fold(a), f) for f, aliases in FIELDS.items() for a in aliases
+                 if not a.isascii() and len(fold(a)) >= 2), key=lambda s: -len(s[0]))
+
+
+def label(field: str | None) -> str:
+    return FIELDS[field][0] if field else ""
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """What happens to each column of the file, in file order."""
+
+    titles: tuple          # as written in the file
+    fields: tuple          # the field each fills, or None: not imported
+    kind: str              # "full" (applicant list) | "status" (status-only result file)
+
+    @property
+    def pairs(self):
+        return list(zip(self.titles, self.fields, strict=True))
+
+    @property
+    def unused(self) -> list[str]:
+        return [t for t, f in zip(self.titles, self.fields, strict=True) if f is None]
+
+
+def load_mapping(text: str) -> dict[str, str | None]:
+    """A layout: a JSON object, the file's header → a field (its label, any usual name, or its
+    code) or null for "not imported". Any mistake is one plain sentence naming it."""
     try:
         raw = json.loads(text)
-    except ValueError:
-        raise ImportRefused("対応表ファイルが JSON として読めません。") from None
-    mapping = {}
-    for theirs, ours in raw.items() if isinstance(raw, dict) else []:
-        field = _ALIASES.get(_key(ours)) or (ours if ours in FIELDS else None)
+    except ValueError as error:
+        raise ImportRefused("対応表が JSON として読めません（${line} 行目付近）。"
+                            "{\"列名\": \"受付番号\"} の形で書いてください。",
+                            line=getattr(error, "lineno", 1)) from None
+    if not isinstance(raw, dict) or not raw:
+        raise ImportRefused("対応表は {\"列名\": \"受付番号\", …} の形の JSON オブジェクトです。")
+    mapping: dict[str, str | None] = {}
+    for theirs, ours in raw.items():
+        if ours is None or (isinstance(ours, str) and fold(ours) in ("", "取り込まない")):
+            mapping[_spellings(theirs)[0]] = None
+            continue
+        field = _ALIASES.get(fold(ours)) if isinstance(ours, str) else None
         if field is None:
-            raise ImportRefused("対応表の「${ours}」は取り込める項目ではありません。", ours=ours)
-        mapping[_key(theirs)] = field
+            raise ImportRefused("対応表の「${theirs}」の行き先「${ours}」は取り込める項目ではありません。",
+                                theirs=theirs, ours=str(ours))
+        mapping[_spellings(theirs)[0]] = field
     return mapping
 
 
-def map_header(header: list[str], mapping: dict | None = None):
-    """(field per column or None, unknown headers, file kind 'full' | 'status')."""
+def map_header(header: list[str], mapping: dict | None = None) -> ColumnPlan:
+    """The column plan for this header, or ImportRefused naming the column at fault."""
     mapping = mapping or {}
-    fields, unknown, seen = [], [], set()
+    fields: list[str | None] = []
+    seen: dict[str, str] = {}
     for title in header:
-        key = _key(title)
-        if any(word in key for word in FORBIDDEN):
+        spellings = _spellings(title)
+        key = spellings[1]
+        if any(word in spellings[0] for word in FORBIDDEN):
             raise ImportRefused("「${column}」列があります。個人番号（マイナンバー）は取り込めません。"
                                 "この列を削除してから取り込んでください。", column=title)
-        field = mapping.get(key) or _ALIASES.get(key)
+        field, chosen = _lookup(spellings, mapping)
+        if field is None and not chosen:
+            _refuse_lookalike(title, key)
         if field in seen:
-            raise ImportRefused("「${column}」にあたる列が2つあります。", column=title)
+            raise ImportRefused("「${first}」と「${column}」の両方が「${field}」にあたります。"
+                                "使う列を一つにするか、取込の対応表で片方を「取り込まない」にしてください。",
+                                first=seen[field], column=title, field=label(field))
         if field:
-            seen.add(field)
-        else:
-            unknown.append(title)
+            seen[field] = title
         fields.append(field)
-    kind = "full" if "name" in seen else "status"
-    missing = [f for f in (FULL_REQUIRED if kind == "full" else STATUS_REQUIRED) if f not in seen]
+    kind = _kind(seen)
+    return ColumnPlan(tuple(header), tuple(fields), kind)
+
+
+def _lookup(spellings, mapping):
+    """(field or None, whether a layout decided it)."""
+    for key in spellings:
+        if key in mapping:
+            return mapping[key], True
+    for key in spellings:
+        if key in _ALIASES:
+            return _ALIASES[key], False
+    return None, False
+
+
+def _refuse_lookalike(title, key):
+    for stem, field in _STEMS:
+        if stem in key:
+            raise ImportRefused("「${column}」列は「${field}」のように見えますが、どの項目に取り込むか"
+                                "決められません。列名を「${field}」にするか、取込の対応表で指定してください"
+                                "（取り込まない列は「取り込まない」と指定します）。",
+                                column=title, field=label(field))
+
+
+def _kind(seen: dict) -> str:
+    """Full list or status-only — told from the columns, or refused naming them."""
+    full_columns = [seen[f] for f in FULL_ONLY if f in seen]
+    if full_columns:
+        missing = [label(f) for f in FULL_REQUIRED if f not in seen]
+        if missing:
+            raise ImportRefused("「${present}」の列があるので申請者一覧として読みましたが、"
+                                "${missing} の列がありません。状況だけのファイルなら、"
+                                "「${present}」の列を外すか「取り込まない」と指定してください。",
+                                present="」「".join(full_columns), missing="・".join(missing))
+        return "full"
+    missing = [label(f) for f in STATUS_REQUIRED if f not in seen]
     if missing:
-        raise ImportRefused("必須の列がありません: ${columns}",
-                            columns="、".join(FIELDS[f][0] for f in missing))
-    return fields, unknown, kind
+        raise ImportRefused("必須の列がありません: ${columns}（申請者一覧なら 受付番号・氏名・申請日、"
+                            "状況だけのファイルなら 受付番号・状況 が必要です）。",
+                            columns="・".join(missing))
+    return "status"

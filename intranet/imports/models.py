@@ -1,8 +1,9 @@
-"""Every confirmed import: which file (name and SHA-256), what it did, who, when."""
+"""Every confirmed import: which file (name and SHA-256), what it did, who, when; and the
+import layouts a programme's staff saved for the files they receive."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.auth.models import User
@@ -26,3 +27,17 @@ class ImportRecord(Base):
     unchanged: Mapped[int]
 
     user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class ImportLayout(Base):
+    """A saved column layout: the file's header → a field, as the CLI's ``--mapping`` takes
+    it (JSON; intranet/imports/columns.py reads it)."""
+
+    __tablename__ = "import_layouts"
+    __table_args__ = (UniqueConstraint("programme_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    mapping: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.imports import columns, reading
 from intranet.imports.errors import ImportRefused, RowError
-from intranet.imports.values import CellError, parse_cell, status_lookup
+from intranet.imports.values import DATE_FIELDS, CellError, parse_cell, status_lookup
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.statuses import rules
@@ -39,7 +40,9 @@ class ImportPlan:
     sha256: str
     encoding: str = ""
     kind: str = ""
-    unknown_columns: list = field(default_factory=list)
+    columns: "columns.ColumnPlan | None" = None
+    # Each date column's first distinct cells: as written → as read, for staff to check.
+    dates_read: dict = field(default_factory=dict)
     counts: dict = field(default_factory=lambda: {"new": 0, "changed": 0, "unchanged": 0})
     # Kept for the screen: the first changed rows and the first errors, not all of them.
     rows: list = field(default_factory=list)
@@ -47,6 +50,14 @@ class ImportPlan:
     error_count: int = 0
     # Existing applications whose status the file moves: a bulk change (see imports.views).
     status_moves: int = 0
+
+    @property
+    def encoding_label(self):
+        return reading.ENCODING_NAMES.get(self.encoding, self.encoding)
+
+    @property
+    def unknown_columns(self):
+        return self.columns.unused if self.columns else []
 
     def count(self, action):
         return self.counts[action]
@@ -69,13 +80,13 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     """
     lifecycle.ensure_writable(programme, ImportRefused)
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
-    stream, plan.encoding = reading.open_text(data)
-    rows = reading.records(stream)
+    plan.encoding, rows = reading.read_rows(data)
     try:
         _line, header = next(rows)
     except StopIteration:
         raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
-    fields, plan.unknown_columns, plan.kind = columns.map_header(header, mapping)
+    plan.columns = columns.map_header(header, mapping)
+    plan.kind, fields = plan.columns.kind, list(plan.columns.fields)
     first_seen: dict[str, int] = {}
     seen_any = False
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
@@ -117,11 +128,17 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
             except CellError as error:
                 plan.add_error(RowError(line, title, raw, error.message, error.mapping))
                 ok = False
+                continue
+            if name in DATE_FIELDS and values[name] is not None:
+                _note_date(plan, title, raw, values[name])
         if not ok:
             continue
         receipt = values["receipt_number"]
+        values["_written"] = {"receipt_number": values["receipt_printed"],
+                              "status": cells[fields.index("status")] if "status" in fields
+                              else ""}
         if receipt in first_seen:
-            plan.add_error(RowError(line, receipt_column, receipt,
+            plan.add_error(RowError(line, receipt_column, values["receipt_printed"],
                                     "この受付番号は ${first} 行目にもあります。",
                                     {"first": first_seen[receipt]}))
             continue
@@ -129,27 +146,42 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
         yield line, receipt, values
 
 
+def _note_date(plan, title, raw, read, kept=5):
+    seen = plan.dates_read.setdefault(title, {})
+    if len(seen) < kept:
+        seen.setdefault(raw.strip(), read)
+
+
 def _compare(dbsession, catalogue, programme, parsed, plan):
     existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
     planned = []
+    receipt_column, status_column = plan.columns.titles[
+        plan.columns.fields.index("receipt_number")], _title(plan.columns, "status")
     for line, receipt, values in parsed:
+        written = values.pop("_written")
         if receipt in elsewhere:
-            plan.add_error(RowError(line, "受付番号", receipt,
+            plan.add_error(RowError(line, receipt_column, written["receipt_number"],
                                     "この受付番号は別の事業（${programme}）に登録されています。",
                                     {"programme": elsewhere[receipt]}))
             continue
         current = existing.get(receipt)
         if current is None and plan.kind == "status":
-            plan.add_error(RowError(line, "受付番号", receipt, "この受付番号は登録されていません。"))
+            plan.add_error(RowError(line, receipt_column, written["receipt_number"],
+                                    "この受付番号は登録されていません。"))
             continue
         row = _row_plan(line, receipt, values, current)
         refused = _status_problem(catalogue, row, current)
         if refused:
-            plan.add_error(RowError(line, "状況", values.get("status", ""), refused.message,
+            plan.add_error(RowError(line, status_column, written["status"], refused.message,
                                     refused.mapping))
             continue
         planned.append(row)
     return planned
+
+
+def _title(plan_columns, name):
+    fields = plan_columns.fields
+    return plan_columns.titles[fields.index(name)] if name in fields else "状況"
 
 
 def _row_plan(line, receipt, values, current):
@@ -158,6 +190,9 @@ def _row_plan(line, receipt, values, current):
         return RowPlan(line, receipt, "new", values)
     changed = {k: v for k, v in values.items()
                if k in _COMPARED and v not in (None, "") and current[k] != v}
+    if changed.keys() & {"name", "kana", "phone"}:
+        merged = {**current, **changed}
+        changed["search_key"] = search_key(merged["name"], merged["kana"], merged["phone"])
     action = "changed" if changed else "unchanged"
     return RowPlan(line, receipt, action, changed, current["id"], current["status"])
 
@@ -186,7 +221,7 @@ def _existing(dbsession, programme, receipts):
     columns_wanted = [table.id, table.programme_id, table.receipt_number_normalised,
                       table.status_code, *(getattr(table, c) for c in _COMPARED
                                            if c not in ("status",))]
-    names = {p.id: p.code for p in dbsession.execute(select(Programme)).scalars()}
+    names = {p.id: p.name for p in dbsession.execute(select(Programme)).scalars()}
     mine, elsewhere = {}, {}
     for start in range(0, len(receipts), _CHUNK):
         chunk = receipts[start:start + _CHUNK]

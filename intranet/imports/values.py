@@ -9,7 +9,8 @@ from intranet.refusals import Refused
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 
 ROUTES = {"online": "online", "オンライン": "online", "電子申請": "online", "postal": "postal",
-          "郵送": "postal", "push": "push", "プッシュ型": "push", "確認書": "push"}
+          "郵送": "postal", "push": "push", "プッシュ型": "push", "確認書": "push",
+          "プッシュ型(確認書)": "push"}
 
 DATE_FIELDS = ("birth_date", "received_on", "scheduled_payment_on", "paid_on")
 TEXT_LIMITS = {"name": 200, "kana": 200, "address": 400, "phone": 32,
@@ -28,13 +29,17 @@ class CellError(Refused):
 
 
 def status_lookup(catalogue) -> dict[str, str]:
-    """Statuses by code, staff label (ja/en) or resident label, width-folded."""
-    names = {}
+    """Statuses by every name staff write them with (``Status.names``), folded."""
+    names: dict[str, str] = {}
     for code, status in catalogue.items():
-        for name in [code, status.staff_label, status.staff_label_en,
-                     *(w.resident_label for w in status.wordings)]:
-            names[_fold(name)] = code
+        for name in status.names():
+            names.setdefault(fold_status(name), code)
     return names
+
+
+def fold_status(text: str) -> str:
+    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 def _fold(text):
@@ -43,6 +48,9 @@ def _fold(text):
 
 def parse_cell(field: str, raw: str, statuses: dict):
     text = raw.strip()  # also strips full-width spaces at the ends; inner ones are kept
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+        # Neutralised by an export (intranet/exports.py): the text after the apostrophe.
+        return _text(field, text[1:])
     if text.startswith(FORMULA_START) and field != "phone":
         raise CellError("数式のように見える値は取り込めません（先頭が = + - @）。")
     if field == "receipt_number":
@@ -60,7 +68,7 @@ def parse_cell(field: str, raw: str, statuses: dict):
         except plausible_dates.ImplausibleDate as error:
             raise CellError(plausible_dates.MESSAGE, **error.mapping) from None
     if field == "status":
-        code = statuses.get(_fold(text))
+        code = statuses.get(fold_status(text))
         if code is None:
             raise CellError("状況「${value}」は状況の定義にありません。", value=text)
         return code
@@ -69,6 +77,10 @@ def parse_cell(field: str, raw: str, statuses: dict):
         if route is None:
             raise CellError("申請方法は オンライン・郵送・プッシュ型 のいずれかです。")
         return route
+    return _text(field, text)
+
+
+def _text(field, text):
     if len(text) > TEXT_LIMITS.get(field, 2000):
         raise CellError("長すぎます（${limit}文字まで）。", limit=TEXT_LIMITS[field])
     return text

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
+from intranet.imports.layouts import layouts_for, mapping_of
 from intranet.imports.plan import plan_import
 from intranet.imports.spool import Spool
 from intranet.programmes.models import Programme
@@ -23,8 +24,8 @@ def _spool(request) -> Spool:
 
 def _page(request, **values):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
-    return {"programmes": programmes, "plan": None, "error": None, "form": {},
-            "needs_bulk": None, **values}
+    return {"programmes": programmes, "layouts": layouts_for(request.dbsession), "plan": None,
+            "error": None, "form": {}, "needs_bulk": None, **values}
 
 
 @view_config(route_name="imports", permission="imports.run", request_method="GET",
@@ -54,10 +55,13 @@ def import_post(request):
         request.response.status = 400
         return _page(request, error=request.translate("事業を選んでください。"))
     try:
+        layout = form.get("layout", "")
+        mapping = mapping_of(request.dbsession, whole_number(layout, "layout"),
+                             programme) if layout else None
         filename, data = _file(request, form)
         if form.get("confirm"):
             plan = apply_import(request.dbsession, request.actor, user_id,
-                                programme, request.catalogue, data, filename)
+                                programme, request.catalogue, data, filename, mapping)
             if plan.status_moves and not request.has_permission("applications.bulk"):
                 raise ImportRefused(_NEEDS_BULK, count=plan.status_moves)
             _spool(request).discard(user_id, plan.sha256)
@@ -65,7 +69,8 @@ def import_post(request):
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
             return redirect_see_other(request, "imports")
-        plan = plan_import(request.dbsession, request.catalogue, programme, data, filename)
+        plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
+                           mapping)
     except ImportRefused as refused:
         # The reason names an encoding, a header or a count, never a row's values.
         log.warning("import refused for user:%s: %s", request.identity.id, refused)

@@ -135,6 +135,20 @@ _WORDING = {
     },
 }
 
+# Other names for each status as files from other systems and banks write them.
+_ALIASES = {
+    "received": ["受付", "受付完了"],
+    "reviewing": ["審査", "確認中"],
+    "deficient": ["不備", "不備返送"],
+    "approved": ["決定", "支給決定済"],
+    "payment_scheduled": ["支払予定", "支給予定"],
+    "paid": ["振込完了", "支払済", "支給済"],
+    "payment_failed": ["振込エラー", "組戻し"],
+    "withdrawn": ["辞退", "取下げ", "取下"],
+    "duplicate": ["重複"],
+    "rejected": ["却下", "不支給決定"],
+}
+
 INITIAL_STATUS = "received"
 
 
@@ -145,7 +159,7 @@ def default_catalogue() -> list[Status]:
         status = Status(
             code=code, staff_label=ja, staff_label_en=en, sort_order=order * 10, is_final=final,
             needs_scheduled_payment_date=sched, needs_paid_date=paid,
-            needs_deficiency_reason=reason,
+            needs_deficiency_reason=reason, aliases="\n".join(_ALIASES.get(code, [])),
         )
         status.wordings = [
             StatusWording(lang=lang, resident_label=label, explanation=text, next_step=step)

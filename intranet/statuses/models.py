@@ -1,5 +1,7 @@
 """The status catalogue: what each status means to staff and to residents, and its flow."""
 
+import re
+
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,6 +24,9 @@ class Status(Base):
     needs_scheduled_payment_date: Mapped[bool] = mapped_column(default=False)
     needs_paid_date: Mapped[bool] = mapped_column(default=False)
     needs_deficiency_reason: Mapped[bool] = mapped_column(default=False)
+    # Other names staff and banks write this status with (short label, former labels,
+    # a bank's wording), one a line; import files match them width- and space-folded.
+    aliases: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     wordings: Mapped[list["StatusWording"]] = relationship(
         back_populates="status", cascade="all, delete-orphan", lazy="selectin"
@@ -37,8 +42,21 @@ class Status(Base):
     def wording(self, lang: str) -> "StatusWording | None":
         return next((w for w in self.wordings if w.lang == lang), None)
 
+    def alias_list(self) -> list[str]:
+        return [line.strip() for line in (self.aliases or "").splitlines() if line.strip()]
+
+    def names(self) -> list[str]:
+        """Every name an import cell may give this status: the code, the labels, the label
+        without its bracketed note (不備あり（書類返送） → 不備あり), the aliases."""
+        short = _QUALIFIER.sub("", self.staff_label).strip()
+        return [self.code, self.staff_label, short, self.staff_label_en, *self.alias_list(),
+                *(w.resident_label for w in self.wordings)]
+
     def label_for(self, locale: str) -> str:
         return self.staff_label_en if locale == "en" else self.staff_label
+
+
+_QUALIFIER = re.compile(r"[(（][^)）]*[)）]")
 
 
 class StatusWording(Base):

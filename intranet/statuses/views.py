@@ -6,6 +6,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.audit import writer
+from intranet.imports.values import fold_status
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
 from intranet.web import redirect_see_other
 
@@ -33,7 +34,8 @@ def status_save(request):
     catalogue = request.catalogue
     status = _status(request, catalogue)
     form = request.POST
-    errors = _validate(request, form)
+    errors = _validate(request, form) + _alias_errors(request, catalogue, status,
+                                                      form.get("aliases", ""))
     if errors:
         request.response.status = 400
         return _page(catalogue, status, errors)
@@ -41,6 +43,7 @@ def status_save(request):
     status.staff_label = form["staff_label"].strip()
     status.staff_label_en = form["staff_label_en"].strip()
     status.sort_order = int(form["sort_order"].strip())
+    status.aliases = "\n".join(_alias_lines(form.get("aliases", "")))
     for flag in ("is_final", "needs_scheduled_payment_date", "needs_paid_date",
                  "needs_deficiency_reason"):
         setattr(status, flag, flag in form)
@@ -82,8 +85,29 @@ def _validate(request, form):
     return errors
 
 
+def _alias_lines(text):
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+def _alias_errors(request, catalogue, status, text):
+    """An alias another status already answers to would make import cells ambiguous."""
+    lines = _alias_lines(text)
+    if len(lines) > 50 or any(len(line) > 64 for line in lines):
+        return [("aliases", request.translate("別名は1行に1つ、64文字以内、50個までです。"))]
+    taken = {fold_status(name): other for other in catalogue.values() if other is not status
+             for name in other.names()}
+    for line in lines:
+        other = taken.get(fold_status(line))
+        if other is not None:
+            return [("aliases", request.translate(
+                "別名「${alias}」は状況「${other}」の名前と同じです。取込で区別できないため使えません。",
+                alias=line, other=other.staff_label))]
+    return []
+
+
 def _describe(status):
     return {
+        "aliases": status.alias_list(),
         "staff_label": status.staff_label, "staff_label_en": status.staff_label_en,
         "sort_order": status.sort_order, "is_final": status.is_final,
         "needs": [status.needs_scheduled_payment_date, status.needs_paid_date,

@@ -23,10 +23,15 @@ def one(session_factory, programme):
 
 
 def change(app, application_id, **form):
+    """Ask for the change, then confirm it on the page that shows it before and after."""
     page = app.get(f"/applications/{application_id}")
     version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
     data = {"csrf_token": csrf_token(page), "version": version, **form}
-    return app.post(f"/applications/{application_id}/status", data, expect_errors=True)
+    asked = app.post(f"/applications/{application_id}/status", data, expect_errors=True)
+    if asked.status_int != 200 or 'id="confirm-change"' not in asked.text:
+        return asked
+    return app.post(f"/applications/{application_id}/status", {**data, "confirm": "1"},
+                    expect_errors=True)
 
 
 @pytest.mark.parametrize("typed", ["12345678", "１２３４５６７８", "1234-5678", "１２３４－５６７８",
@@ -146,3 +151,29 @@ def test_english_detail(as_role, one):
     app.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
     detail = app.get(f"/applications/{one}")
     assert "Application details" in detail.text and "Received" in detail.text
+
+
+def test_a_single_change_is_shown_before_it_is_made_and_said_after(as_role, one, dbsession):
+    app = as_role("staff")
+    page = app.get(f"/applications/{one}")
+    assert '<option value="">選んでください</option>' in page.text
+    assert " selected" not in page.text.split('id="status"')[1].split("</select>")[0]
+    data = {"csrf_token": csrf_token(page), "version": "1", "status": "reviewing",
+            "reason": "書類確認開始"}
+    asked = app.post(f"/applications/{one}/status", data)
+    confirm_box = asked.text.split('id="confirm-change"')[1].split("</div>")[0]
+    assert "受付済 → <strong>審査中</strong>" in confirm_box and "書類確認開始" in confirm_box
+    assert dbsession.get(Application, one).status_code == "received"      # nothing yet
+    done = app.post(f"/applications/{one}/status", {**data, "confirm": "1"}).follow()
+    assert "状況を「受付済」から「審査中」に変更しました" in done.text
+    dbsession.expire_all()
+    assert dbsession.get(Application, one).status_code == "reviewing"
+
+
+def test_a_refused_change_is_said_before_any_confirmation(as_role, one):
+    app = as_role("staff")
+    page = app.get(f"/applications/{one}")
+    asked = app.post(f"/applications/{one}/status", {"csrf_token": csrf_token(page),
+                                                     "version": "1", "status": "deficient"},
+                     status=409)
+    assert "不備の内容が必要です" in asked.text and 'id="confirm-change"' not in asked.text

@@ -89,10 +89,11 @@ def test_bank_result_file_marks_a_batch_paid(as_role, programme, session_factory
 
 
 BAD = {
-    "binary": (b"PK\x03\x04\x00\x00\x00binary", "バイナリ"),
+    "binary": (b"\x7fELF\x02\x01\x01\x00\x00binary", "バイナリ"),
+    "zip not a workbook": (b"PK\x03\x04\x00\x00\x00binary", "Excel ファイル（.xlsx）として読めません"),
     "empty": (b"", "空です"),
     "header only": (csv_text([]).encode("cp932"), "見出しの行だけ"),
-    "missing required column": ("受付番号,氏名\r\n1,a\r\n".encode(), "必須の列がありません"),
+    "missing required column": ("受付番号,氏名\r\n1,a\r\n".encode(), "申請日 の列がありません"),
     "my number": (csv_text([[*PEOPLE[0], "123456789012"]], [*HEADER, "個人番号"]).encode("cp932"),
                   "個人番号"),
     "duplicate in file": (encoded([PEOPLE[0], PEOPLE[0]]), "行目にもあります"),
@@ -135,7 +136,7 @@ def test_a_number_of_another_programme_is_a_conflict(as_role, programme, session
     other = make_programme(session_factory, code="other-2024")
     make_applications(session_factory, other, 1, start=12345678)
     response = upload(as_role("supervisor"), programme, encoded(), status=400)
-    assert "別の事業（other-2024）" in response.text
+    assert "別の事業（other-2024 の給付金）" in response.text
     assert dbsession.execute(select(func.count()).select_from(Application)).scalar_one() == 1
 
 
@@ -236,7 +237,7 @@ def test_dry_run_of_a_row_changing_details_but_not_the_status(as_role, programme
     confirm(app, upload(app, programme, encoded()), status=303)
     changed = [[*PEOPLE[0][:5], "090-9999-0000", *PEOPLE[0][6:]]]
     dry = upload(app, programme, encoded(changed), status=200)      # was a 500
-    assert "<strong>1</strong> 件を変更" in dry.text and "phone" in dry.text
+    assert "<strong>1</strong> 件を変更" in dry.text and "<td>電話番号</td>" in dry.text
 
 
 def test_uploads_are_private_bound_to_their_user_and_removed(programme, as_role, app_settings,

@@ -53,10 +53,10 @@ def chromium():
             browser.close()
 
 
-def new_page(browser, base_url, width=1280):
+def new_page(browser, base_url, width=1280, height=900):
     # The apps' CSP forbids inline script; axe is injected by the test, not by the apps.
     context = browser.new_context(base_url=base_url, bypass_csp=True, locale="ja-JP",
-                                  viewport={"width": width, "height": 900})
+                                  viewport={"width": width, "height": height})
     return context.new_page()
 
 
@@ -110,8 +110,10 @@ def test_login_search_change_and_bulk_change(page):
 
     page.get_by_label("新しい状況").select_option("reviewing")
     page.get_by_label("変更理由・メモ").fill("電話で確認済み")
-    page.get_by_role("button", name="変更する").click()
-    page.get_by_text("状況を変更しました。").wait_for()
+    navigate(page, page.get_by_role("button", name="変更内容を確認する"))
+    check_accessibility(page, "detail-confirm")
+    page.get_by_role("button", name="変更する", exact=True).click()
+    page.get_by_text("状況を「受付済」から「審査中」に変更しました。").wait_for()
     assert "電話で確認済み" in page.content()
 
     navigate(page, page.get_by_role("link", name="一括変更"))
@@ -139,13 +141,13 @@ def test_other_screens_are_accessible(page, tmp_path):
     page.get_by_label("事業").select_option(label="browser-test の給付金")
     bad = tmp_path / "bad.csv"
     bad.write_bytes(encoded([[*PEOPLE[0][:6], "令和2年2月30日", *PEOPLE[0][7:]]]))
-    page.get_by_label("CSV ファイル").set_input_files(str(bad))
+    page.get_by_label("CSV・Excel ファイル").set_input_files(str(bad))
     navigate(page, page.get_by_role("button", name="内容を確認する"))
     check_accessibility(page, "imports-dry-run-errors")
     page.get_by_label("事業").select_option(label="browser-test の給付金")
     good = tmp_path / "applicants.csv"
     good.write_bytes(encoded())
-    page.get_by_label("CSV ファイル").set_input_files(str(good))
+    page.get_by_label("CSV・Excel ファイル").set_input_files(str(good))
     navigate(page, page.get_by_role("button", name="内容を確認する"))
     check_accessibility(page, "imports-dry-run")
     page.get_by_role("button", name="この内容で取り込む").click()

@@ -118,6 +118,32 @@ def test_import_dry_run_then_import(cli, db_url, tmp_path, session_factory):
     assert refused.returncode == 1 and "バイナリ" in refused.stderr
 
 
+def test_import_counts_errors_as_the_screen_does_and_a_bad_mapping_is_one_sentence(
+        cli, tmp_path, session_factory):
+    from tests.factories import make_programme
+    from tests.import_files import many_bad_rows
+
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(many_bad_rows(1200))
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 1 and "errors: 1,200 (first 500 shown)" in dry.stdout
+    assert "'令和2年2月30日'" in dry.stdout and "column 生年月日 -> 生年月日" in dry.stdout
+    for content, message in [('{"x": "口座番号"', "JSON として読めません"),
+                          ('{"お客様番号": "口座番号"}', "「口座番号」は取り込める項目ではありません"),
+                          (None, "を読めません")]:
+        mapping = tmp_path / "mapping.json"
+        mapping.unlink(missing_ok=True)
+        if content is not None:
+            mapping.write_text(content, encoding="utf-8")
+        result = cli("import", str(source), "--programme", "p2020", "--mapping", str(mapping))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    mapping.write_bytes("{\"氏名\": \"受付番号\"}".encode("cp932"))
+    result = cli("import", str(source), "--programme", "p2020", "--mapping", str(mapping))
+    assert result.returncode == 2 and "UTF-8 で保存してください" in result.stderr
+
+
 @pytest.fixture
 def signed(tmp_path):
     """A transfer key pair and the CLI arguments naming its checkpoints file and key."""

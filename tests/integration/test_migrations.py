@@ -28,7 +28,9 @@ def test_upgrade_to_head_matches_the_models(empty_engine):
     migrations.upgrade(empty_engine)
     with empty_engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    assert diff == []
+    # The trigram index exists only where pg_trgm does (migration 0005), so no model has it.
+    assert [d for d in diff if d[0] != "remove_index"
+            or d[1].name != "ix_applications_search_key"] == []
 
 
 def test_downgrade_to_base_and_up_again(empty_engine):

@@ -15,7 +15,7 @@ from intranet.web import BadInput
 def test_criteria_normalise_what_staff_type():
     criteria = parse_criteria(MultiDict({"receipt": "１２３４－５６７８", "name": "ﾔﾏﾀﾞ",
                                          "from": "2020-06-01", "to": "bad"}))
-    assert criteria.receipt == "12345678" and criteria.name == "ヤマダ"
+    assert criteria.receipt == "12345678" and criteria.name == "ﾔﾏﾀﾞ"   # shown back as typed
     assert criteria.received_from == date(2020, 6, 1) and criteria.errors == ["to"]
     assert criteria.sort == "received" and criteria.descending
 

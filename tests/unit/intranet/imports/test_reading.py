@@ -1,10 +1,11 @@
 """Encodings, delimiters, quoting and the column rules."""
 
+import tracemalloc
+
 import pytest
 
-from intranet.imports.columns import load_mapping, map_header
 from intranet.imports.errors import ImportRefused
-from intranet.imports.reading import decode, records
+from intranet.imports.reading import MAX_LINE_BYTES, decode, records
 from tests.import_files import HEADER, PEOPLE, encoded
 
 
@@ -27,27 +28,52 @@ def test_binary_and_empty_and_undecodable_files_are_refused():
         decode(b"\xff\xfe\xfd abc \x81")
 
 
-def test_my_number_column_is_refused_outright():
-    with pytest.raises(ImportRefused, match="個人番号"):
-        map_header([*HEADER, "個人番号"])
-    with pytest.raises(ImportRefused, match="個人番号"):
-        map_header([*HEADER, "マイナンバー（12桁）"])
-
-
-def test_required_and_unknown_columns():
-    with pytest.raises(ImportRefused, match="申請日"):
-        map_header(["受付番号", "氏名"])
-    fields, unknown, kind = map_header([*HEADER, "世帯番号"])
-    assert unknown == ["世帯番号"] and kind == "full" and fields[0] == "receipt_number"
-    assert map_header(["Receipt Number", "Status"])[2] == "status"
-
-
-def test_mapping_file_for_another_layout():
-    mapping = load_mapping('{"お客様番号": "受付番号", "処理状況": "状況"}')
-    assert map_header(["お客様番号", "処理状況"], mapping)[0] == ["receipt_number", "status"]
-    with pytest.raises(ImportRefused):
-        load_mapping('{"x": "口座番号"}')
-
-
 def test_people_fixture_is_consistent():
     assert len(PEOPLE[0]) == len(HEADER)
+
+
+def test_a_shift_jis_file_with_a_bad_byte_is_told_the_line_the_byte_and_the_encoding():
+    data = encoded()
+    lines = data.split(b"\r\n")
+    lines[2] = lines[2][:6] + b"\x85\xff" + lines[2][8:]
+    with pytest.raises(ImportRefused) as refused:
+        decode(b"\r\n".join(lines))
+    assert str(refused.value).startswith(
+        "3 行目の 7 バイト目（0x85）が Shift_JIS（CP932） として読めません（")
+
+
+def test_a_utf8_file_with_a_bom_and_a_bad_byte_is_told_it_was_read_as_utf8():
+    with pytest.raises(ImportRefused) as refused:
+        decode("受付番号,状況\r\n1234,受付済".encode("utf-8-sig") + b"\xff\r\n")
+    assert str(refused.value).startswith("2 行目の 15 バイト目（0xFF）が UTF-8 として読めません（")
+
+
+def test_a_utf16_file_with_a_lone_surrogate_is_told_it_was_read_as_utf16():
+    with pytest.raises(ImportRefused, match="UTF-16 として読めません"):
+        decode("受付番号\t状況\r\n".encode("utf-16") + b"\x00\xd8a\x00")
+
+
+def test_a_50_mb_file_of_one_line_is_refused_before_it_is_decoded_with_memory_flat():
+    data = b"1234," + b"a" * (50 * 2**20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportRefused, match="1 行目が長すぎます（1行 64 KB まで）"):
+            decode(data)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 2**20          # a scan of its bytes, never a copy or a string of them
+
+
+def test_a_long_line_after_good_ones_is_named_by_its_number():
+    data = "受付番号,状況\r\n1,受付済\r\n".encode() + b"2," + b"x" * (MAX_LINE_BYTES + 1)
+    with pytest.raises(ImportRefused, match="3 行目が長すぎます"):
+        decode(data)
+
+
+def test_an_unclosed_quote_is_a_field_too_long_not_a_python_message():
+    text = '受付番号,備考\r\n1,"開いたまま\r\n' + ("あ" * 200 + "\r\n") * 100
+    with pytest.raises(ImportRefused) as refused:
+        list(records(text))
+    assert "2 行目から始まる項目が長すぎます" in str(refused.value)
+    assert "field" not in str(refused.value)

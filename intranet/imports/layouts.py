@@ -1,0 +1,99 @@
+"""Saved import layouts: staff name the columns of a file they receive every week once, per
+programme, and pick the layout when importing. The same JSON the CLI's ``--mapping`` takes;
+a layout that cannot be read is refused on saving with one plain sentence."""
+
+import json
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from intranet.audit import writer
+from intranet.imports.columns import load_mapping
+from intranet.imports.errors import ImportRefused
+from intranet.imports.models import ImportLayout
+from intranet.programmes.models import Programme
+from intranet.web import redirect_see_other, whole_number
+
+TEMPLATE = "intranet:templates/imports/layouts.jinja2"
+EXAMPLE = '{\n  "お客様番号": "受付番号",\n  "結果": "状況",\n  "旧システムの状況": "取り込まない"\n}'
+
+
+def layouts_for(dbsession, programme_id=None):
+    query = select(ImportLayout).order_by(ImportLayout.programme_id, ImportLayout.name)
+    if programme_id is not None:
+        query = query.where(ImportLayout.programme_id == programme_id)
+    return dbsession.execute(query).scalars().all()
+
+
+def mapping_of(dbsession, layout_id: int, programme: Programme) -> dict:
+    """The chosen layout's mapping; it must be one of this programme's layouts."""
+    layout = dbsession.get(ImportLayout, layout_id)
+    if layout is None or layout.programme_id != programme.id:
+        raise ImportRefused("選んだ対応表はこの事業のものではありません。事業と対応表を選び直してください。")
+    return load_mapping(layout.mapping)
+
+
+def _page(request, layout=None, form=None, error=None):
+    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    return {"layouts": layouts_for(request.dbsession), "programmes": programmes,
+            "layout": layout, "form": form or {}, "error": error, "example": EXAMPLE}
+
+
+@view_config(route_name="import_layouts", permission="imports.run", request_method="GET",
+             renderer=TEMPLATE)
+def layout_list(request):
+    return _page(request)
+
+
+@view_config(route_name="import_layout", permission="imports.run", request_method="GET",
+             renderer=TEMPLATE)
+def layout_form(request):
+    layout = _layout(request)
+    return _page(request, layout, {"programme": str(layout.programme_id), "name": layout.name,
+                                   "mapping": layout.mapping})
+
+
+@view_config(route_name="import_layouts", permission="imports.run", request_method="POST",
+             renderer=TEMPLATE)
+@view_config(route_name="import_layout", permission="imports.run", request_method="POST",
+             renderer=TEMPLATE)
+def layout_save(request):
+    layout = _layout(request) if "id" in request.matchdict else None
+    form = request.POST
+    text = form.get("programme", "")
+    programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
+    name = form.get("name", "").strip()
+    try:
+        if programme is None:
+            raise ImportRefused("事業を選んでください。")
+        if not name or len(name) > 100:
+            raise ImportRefused("対応表の名前を入力してください（100文字以内）。")
+        mapping = load_mapping(form.get("mapping", ""))
+        taken = request.dbsession.execute(select(ImportLayout).where(
+            ImportLayout.programme_id == programme.id, ImportLayout.name == name)).scalar()
+        if taken is not None and taken is not layout:
+            raise ImportRefused("この事業には「${name}」という対応表がすでにあります。", name=name)
+    except ImportRefused as refused:
+        request.response.status = 400
+        return _page(request, layout, form, refused.explain(request))
+    if layout is None:
+        layout = ImportLayout()
+        request.dbsession.add(layout)
+    layout.programme_id, layout.name = programme.id, name
+    layout.mapping = json.dumps(json.loads(form["mapping"]), ensure_ascii=False, indent=2)
+    layout.updated_at = writer.utcnow()
+    request.dbsession.flush()
+    writer.append(request.dbsession, request.actor, "import_layout.save",
+                  f"import_layout:{layout.id}", programme=programme.code, name=name,
+                  columns=len(mapping))
+    request.session.flash(request.translate("対応表「${name}」を保存しました。", name=name),
+                          "success")
+    return redirect_see_other(request, "import_layouts")
+
+
+def _layout(request):
+    layout = request.dbsession.get(ImportLayout, whole_number(request.matchdict["id"], "id"))
+    if layout is None:
+        raise HTTPNotFound()
+    return layout

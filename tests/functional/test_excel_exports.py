@@ -1,0 +1,125 @@
+"""Exports staff open in Excel: labels not codes, names with the programme and the date,
+Shift_JIS that says what it cannot hold, and a round trip that changes nothing."""
+
+import io
+from datetime import datetime
+from urllib.parse import unquote
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from intranet.applications.models import Application
+from intranet.web import JST
+from tests.factories import make_programme
+from tests.functional.test_imports import confirm, upload
+from tests.import_files import encoded
+
+
+@pytest.fixture
+def programme(session_factory, app_settings, tmp_path):
+    app_settings["imports.spool_dir"] = str(tmp_path / "spool")
+    return make_programme(session_factory)
+
+
+@pytest.fixture
+def imported(as_role, programme, session_factory):
+    """The three real-shaped people, then edits only the screens make: a name outside
+    Shift_JIS, a phone and notes that begin like formulas."""
+    app = as_role("supervisor")
+    confirm(app, upload(app, programme, encoded()))
+    with session_factory() as s, s.begin():
+        first = s.execute(select(Application).where(
+            Application.receipt_number_normalised == "12345680")).scalar_one()
+        first.name, first.phone, first.notes = "𠮷田　次郎", "+81-42-000-0003", "-至急 =確認"
+    return app
+
+
+def today():
+    return datetime.now(JST).strftime("%Y%m%d")
+
+
+def test_csv_export_uses_labels_and_names_the_file(imported, programme):
+    response = imported.get("/applications.csv", {"programme": str(programme)})
+    text = response.body.decode("utf-8-sig")
+    assert ",郵送," in text and ",オンライン," in text and ",postal," not in text
+    assert "tokubetsu-2020 の給付金" in text and ",受付済," in text
+    assert "𠮷田　次郎" in text                             # UTF-8 is exact
+    disposition = unquote(response.headers["Content-Disposition"])
+    assert f"filename*=UTF-8''申請一覧_tokubetsu-2020 の給付金_{today()}.csv" in disposition
+    history = imported.get("/history.csv").body.decode("utf-8-sig")
+    assert ",受付済," in history and ",取込," in history and "received" not in history
+
+
+def test_shift_jis_export_says_which_rows_it_would_change_then_marks_them(imported):
+    warning = imported.get("/applications.csv", {"encoding": "cp932"}, status=409)
+    assert "1 件の行に Shift_JIS（CP932）で表せない文字があります" in warning.text
+    assert "<td>12345680</td><td>𠮷</td>" in warning.text
+    body = imported.get("/applications.csv", {"encoding": "cp932", "replace": "1"}).body
+    text = body.decode("cp932")
+    assert "〓田　次郎" in text and "?田" not in text and "髙橋　一郎" in text
+
+
+def test_xlsx_export_is_excel_ready(imported, programme):
+    response = imported.get("/applications.xlsx")
+    assert response.content_type.endswith("spreadsheetml.sheet")
+    assert f"_{today()}.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.body)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["受付番号", "事業", "氏名", "フリガナ"] and sheet.freeze_panes == "A2"
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    assert rows["12345680"][0].data_type == "s" and rows["12345680"][2].value == "𠮷田　次郎"
+    assert rows["12345680"][8].value.date().isoformat() == "2020-06-03"    # a date cell
+    assert rows["1234-5678"][7].value == "郵送"
+    history = load_workbook(io.BytesIO(imported.get("/history.xlsx").body)).active
+    assert [c.value for c in history[1]][:4] == ["受付番号", "日時", "変更前", "変更後"]
+
+
+@pytest.mark.parametrize("export", [("/applications.csv", {}), ("/applications.xlsx", {}),
+                                    ("/applications.csv", {"encoding": "cp932"})])
+def test_re_importing_an_export_changes_nothing(imported, programme, session_factory, export):
+    path, params = export
+    if params:   # Shift_JIS cannot hold 𠮷: without it the round trip is exact, too
+        with session_factory() as s, s.begin():
+            s.execute(select(Application).where(
+                Application.receipt_number_normalised == "12345680")).scalar_one().name = \
+                "吉田　次郎"
+    before = _state(session_factory)
+    body = imported.get(path, params).body
+    name = "export" + path[-5:].replace("s.", ".")
+    dry = upload(imported, programme, body, name, status=200)
+    assert "<strong>0</strong> 件を変更" in dry.text and "3 件は変更なし" in dry.text
+    confirm(imported, dry)
+    assert _state(session_factory) == before
+
+
+def _state(session_factory):
+    with session_factory() as s:
+        return [tuple(getattr(a, c) for c in ("receipt_number", "name", "kana", "birth_date",
+                                               "address", "phone", "route", "received_on",
+                                               "status_code", "notes", "version"))
+                for a in s.execute(select(Application).order_by(Application.id)).scalars()]
+
+
+def test_an_xlsx_file_goes_through_the_same_column_plan(as_role, programme, session_factory):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["受付No", "申請者名", "カナ氏名", "受付日", "処理状況", "備考"])
+    sheet.append(["00000077", "髙橋　大輔", "タカハシ　ダイスケ", datetime(2020, 6, 1), "受付", None])
+    sheet.append([12345678, "山﨑　花子", "ヤマザキ　ハナコ", "令和2年6月2日", "審査中", "㈱"])
+    handle = io.BytesIO()
+    book.save(handle)
+    app = as_role("supervisor")
+    dry = upload(app, programme, handle.getvalue(), "list.xlsx", status=200)
+    assert "Excel" in dry.text and "<td>申請者名</td><td>氏名</td>" in dry.text
+    assert "<td>2020/06/01</td><td>2020年6月1日</td>" in dry.text
+    confirm(app, dry)
+    with session_factory() as s:
+        rows = {a.receipt_number: a for a in s.execute(select(Application)).scalars()}
+    assert rows["00000077"].name == "髙橋　大輔" and rows["12345678"].status_code == "reviewing"
+
+
+def test_a_file_that_is_a_zip_but_not_a_workbook_is_refused_plainly(as_role, programme):
+    response = upload(as_role("supervisor"), programme, b"PK\x03\x04garbage", "list.xlsx",
+                      status=400)
+    assert "Excel ファイル（.xlsx）として読めません" in response.text
