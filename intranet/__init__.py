@@ -31,6 +31,8 @@ def main(global_config, **settings):
         config.include("intranet.audit")
         config.include("intranet.publications")
         config.include("intranet.imports")
+        config.include("intranet.disposal")
+        config.include("intranet.disclosures")
         config.scan(ignore=["intranet.alembic", "intranet.cli"])
     return config.make_wsgi_app()
 

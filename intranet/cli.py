@@ -145,6 +145,24 @@ def audit_prune(ctx, args):
           else "nothing to archive (no signed checkpoint among the expired records)")
 
 
+def disposal_reapply(ctx, args):
+    """Erase a programme again from its disposal record (after restoring an older backup)."""
+    from intranet.disposal import erase, reapply
+    from intranet.disposal.services import DisposalRefused
+    from intranet.imports.spool import Spool
+
+    try:
+        with ctx.dbsession() as dbsession:
+            disposal = reapply.reapply(dbsession, ctx.actor, args.record.read_bytes(),
+                                       Spool.from_settings(ctx.settings).directory)
+            applications, code = disposal.applications, disposal.programme.code
+    except (DisposalRefused, OSError) as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    erase.compact(ctx.engine)
+    print(f"disposal re-applied to {code}: {applications} applications erased")
+
+
 def demo(ctx, args):
     from intranet import demo as demo_data
 
@@ -317,6 +335,13 @@ def _parser():
     load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")
     load.add_argument("--dry-run", action="store_true", help="show what it would do, change nothing")
     load.set_defaults(command=import_file)
+
+    disposal = commands.add_parser("disposal", help="programme disposal").add_subparsers(
+        required=True)
+    reapply_cmd = disposal.add_parser("reapply", help="erase a programme again from its "
+                                      "disposal record (after restoring an older backup)")
+    reapply_cmd.add_argument("record", type=Path, help="the record file (/disposals/N.json)")
+    reapply_cmd.set_defaults(command=disposal_reapply)
 
     demo_cmd = commands.add_parser("demo", help="load demo programmes, users and applications")
     demo_cmd.add_argument("--applications", type=int, default=3000)

@@ -109,6 +109,9 @@ def streamed_rows(request, query, to_row, scalars=True):
     return generate()
 
 
+PERSONAL_FILTERS = frozenset({"receipt", "name", "after"})
+
+
 def audit_export(request, what: str, query, encoding: str = "utf-8") -> int:
     """Every export is an audit record: who, which export, with which filter, how many rows.
 
@@ -117,7 +120,10 @@ def audit_export(request, what: str, query, encoding: str = "utf-8") -> int:
     """
     rows = request.dbsession.execute(
         select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    filters = {key: value for key, value in request.GET.items() if value}
+    # A receipt number or a name typed as a filter names a person: the chain keeps only
+    # that one was given, so no disposal ever needs to cut it out (issue 18).
+    filters = {key: "(given)" if key in PERSONAL_FILTERS else value
+               for key, value in request.GET.items() if value}
     writer.append(request.dbsession, request.actor, "export", what, filter=filters,
                   rows=rows, encoding=encoding)
     return rows

@@ -36,6 +36,11 @@ PERMISSIONS = {
     "users.manage": (ADMIN,),
     # The second person for a supervisor grant: another administrator or a security officer.
     "users.approve_grant": (ADMIN, SECURITY_OFFICER),
+    # Disposal: one supervisor requests, a second person (supervisor or security) approves.
+    "disposals.view": (SUPERVISOR, SECURITY_OFFICER),
+    "disposals.request": (SUPERVISOR,),
+    "disposals.approve": (SUPERVISOR, SECURITY_OFFICER),
+    "disclosures.produce": (SUPERVISOR,),
 }
 
 # The inquiry desk (問い合わせ対応, issue 14) answers "where is my application?": it finds an

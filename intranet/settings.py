@@ -34,6 +34,9 @@ DEFAULTS = {
     "imports.spool_max_age": "3600",
     # How long audit records stay in the database before `audit prune` archives them.
     "audit.retention_days": str(5 * 366),
+    # How long a database backup is kept (docs/runbook): a disposal record names the day
+    # the last backup still holding the disposed data ages out.
+    "backup.retention_days": "35",
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
     "jinja2.autoescape": "true",
@@ -48,7 +51,7 @@ ENVIRONMENT = {
 }
 
 INT_SETTINGS = (
-    "imports.max_bytes", "imports.spool_max_age", "audit.retention_days",
+    "imports.max_bytes", "imports.spool_max_age", "audit.retention_days", "backup.retention_days",
     "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
     "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
 )

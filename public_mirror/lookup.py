@@ -67,6 +67,8 @@ def numeric_keyboard(programmes: list[dict], chosen: str = "") -> bool:
 
 
 def is_open(programme: dict, today: date) -> bool:
+    if programme.get("lookup_ended"):  # the intranet closed the lookup for good
+        return False
     opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
     return not ((opens and today < date.fromisoformat(opens))
                 or (closes and today > date.fromisoformat(closes)))

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -190,10 +190,23 @@ def sign_body(body: bytes, entry_count: int, skipped: int, *,
     return BuildResult(assemble(header_bytes, signatures, body), header, skipped)
 
 
+@dataclass(frozen=True)
+class LookupEnded:
+    """A programme whose lookup has ended: the day it ended and whom residents contact."""
+
+    on: date
+    contact: str = ""
+
+
 def header_fields(programmes: Sequence[ProgrammeInfo], statuses: Sequence[StatusInfo], *,
                   lookup_secret: bytes, origin: Origin, sequence: int, now: datetime,
-                  valid_for: timedelta) -> dict[str, Any]:
-    """Everything in the header except what describes the body (added when signing)."""
+                  valid_for: timedelta,
+                  ended: Mapping[str, LookupEnded] | None = None) -> dict[str, Any]:
+    """Everything in the header except what describes the body (added when signing).
+
+    ``ended``: programme code → LookupEnded, for programmes whose lookup has ended (their
+    entries are no longer in the body)."""
+    ended = ended or {}
     return {
         "format": FORMAT_VERSION,
         "payload_type": PAYLOAD_TYPE,
@@ -202,21 +215,29 @@ def header_fields(programmes: Sequence[ProgrammeInfo], statuses: Sequence[Status
         "created_at": format_time(now),
         "expires_at": format_time(now + valid_for),
         "lookup_key_id": lookup_key_id(lookup_secret),
-        "programmes": [programme_fields(p) for p in programmes],
+        "programmes": [programme_fields(p, ended.get(p.code)) for p in programmes],
         "statuses": [status_fields(s) for s in statuses],
     }
 
 
-def programme_fields(programme: ProgrammeInfo) -> dict[str, Any]:
+def programme_fields(programme: ProgrammeInfo, ended: "LookupEnded | None" = None) -> dict[str, Any]:
     """A programme as the header carries it (also what a publication request freezes)."""
     opens, closes = programme.lookup_opens_on, programme.lookup_closes_on
-    return {
+    fields: dict[str, Any] = {
         "code": programme.code,
         "name": {"ja": programme.name, "en": programme.name_en or programme.name},
         "needs_birth_date": programme.needs_birth_date,
         "lookup_opens_on": opens and opens.isoformat(),
         "lookup_closes_on": closes and closes.isoformat(),
     }
+    if ended is not None:
+        # Added in format 1 without a version bump: a mirror that does not know these keys
+        # still reads the period as over, because the closing day moves to the end.
+        if closes is None or closes > ended.on:
+            fields["lookup_closes_on"] = ended.on.isoformat()
+        fields["lookup_ended"] = True
+        fields["contact"] = ended.contact
+    return fields
 
 
 def status_fields(status: StatusInfo) -> dict[str, Any]:

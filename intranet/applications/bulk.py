@@ -15,6 +15,7 @@ from intranet.applications.models import STATUS_CHANGES, Application
 from intranet.applications.services import StatusUpdate, check_update
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
+from intranet.programmes import lifecycle
 from intranet.refusals import Refused
 from intranet.statuses import rules
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
@@ -90,6 +91,7 @@ def plan(dbsession, catalogue, ids: list[int], status_update: StatusUpdate,
     date); per-application refusals (disallowed transitions) are listed instead.
     """
     check_update(catalogue, None, status_update)
+    lifecycle.ensure_all_writable(dbsession, ids)
     result = BulkPlan(update=status_update)
     for row in _rows(dbsession, ids, lock):
         _id, _version, receipt, from_code = row
@@ -136,8 +138,10 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
     writer.append(dbsession, actor, "application.bulk_status", f"applications:{len(changed)}",
                   to=status_update.to_code, changed=len(changed),
                   unchanged=len(current.unchanged), refused=len(current.refused),
-                  reason=status_update.reason, plan=token,
-                  receipts=[receipt for _id, _v, receipt, _from in current.changes])
+                  plan=token,
+                  # Receipts and the free-text reason beside the chain, cut by disposal.
+                  personal={app_id: {"receipt": receipt, "reason": status_update.reason}
+                            for app_id, _v, receipt, _from in current.changes})
     return current
 
 

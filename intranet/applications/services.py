@@ -13,6 +13,7 @@ from intranet.applications import errors
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
+from intranet.programmes import lifecycle
 from intranet.statuses import rules
 
 
@@ -40,6 +41,7 @@ def check_update(catalogue: rules.Catalogue, from_code: str | None, update: Stat
 def change_status(dbsession, actor, user_id, catalogue, application: Application,
                   expected_version: int, update: StatusUpdate) -> StatusChange:
     """Change one application's status, with optimistic locking on ``version``."""
+    lifecycle.ensure_writable(application.programme)
     if application.version != expected_version:
         raise errors.StatusChangeRefused(errors.STALE)
     check_update(catalogue, application.status_code, update)
@@ -57,9 +59,13 @@ def change_status(dbsession, actor, user_id, catalogue, application: Application
         dbsession.flush()
     except StaleDataError:
         raise errors.StatusChangeRefused(errors.STALE) from None
+    after = _snapshot(application)
+    # Receipt, reasons and dates go beside the chain, where disposal can cut them.
     writer.append(dbsession, actor, "application.status", f"application:{application.id}",
-                  receipt=application.receipt_number_normalised,
-                  before=before, after=_snapshot(application), reason=update.reason)
+                  status_before=before["status"], status_after=after["status"],
+                  personal={application.id: {"receipt": application.receipt_number_normalised,
+                                             "before": before, "after": after,
+                                             "reason": update.reason}})
     return change
 
 

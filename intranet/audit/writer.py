@@ -5,8 +5,9 @@ import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from intranet.audit import personal as personal_values
 from intranet.audit.chain import GENESIS_HASH, canonical_json, record_hash
 from intranet.audit.models import AuditHead, AuditRecord
 
@@ -26,8 +27,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def append(dbsession, actor: Actor, action: str, target: str = "", **details) -> AuditRecord:
+def append(dbsession, actor: Actor, action: str, target: str = "", *,
+           personal=None, **details) -> AuditRecord:
     """Append one record to the chain, inside the caller's transaction.
+
+    ``personal``: {application id: values naming the applicant}; kept beside the chain
+    (``intranet.audit.personal``) so that disposal can cut them without breaking it.
 
     The head row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises
     writers itself), so two concurrent transactions can never fork the chain: the second
@@ -39,6 +44,9 @@ def append(dbsession, actor: Actor, action: str, target: str = "", **details) ->
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
         dbsession.add(head)
+    side_rows = personal_values.rows_for(personal) if personal else []
+    if side_rows:
+        details["personal"] = personal_values.digest(side_rows)
     record = AuditRecord(
         seq=head.seq + 1,
         at=utcnow(),
@@ -55,4 +63,8 @@ def append(dbsession, actor: Actor, action: str, target: str = "", **details) ->
     dbsession.add(record)
     head.seq, head.hash = record.seq, record.hash
     dbsession.flush()
+    if side_rows:
+        # Core executemany: a bulk change names thousands of applications.
+        dbsession.execute(insert(personal_values.AuditPersonal),
+                          [{"seq": record.seq, **row} for row in side_rows])
     return record

@@ -11,8 +11,9 @@ from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.imports import columns, reading
-from intranet.imports.errors import RowError
+from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, parse_cell, status_lookup
+from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.statuses import rules
 from intranet.statuses.defaults import INITIAL_STATUS
@@ -77,6 +78,7 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     Memory stays bounded by the chunk, not the file: a million-row file is never held as
     a million row objects.
     """
+    lifecycle.ensure_writable(programme, ImportRefused)
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
     plan.encoding, rows = reading.read_rows(data)
     try:

@@ -1,11 +1,18 @@
-"""Benefit programmes (e.g. 特別定額給付金 2020): each application belongs to one."""
+"""Benefit programmes (e.g. 特別定額給付金 2020): each application belongs to one.
 
-from datetime import date
+A programme's life: open → lookup closed → archived → disposed
+(``intranet.programmes.lifecycle`` holds the rules and the dates of each step).
+"""
+
+from datetime import date, datetime
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intranet.meta import Base
+
+# A benefit's applications are typically kept five years from the close (文書管理規程).
+DEFAULT_RETENTION_YEARS = 5
 
 
 class Programme(Base):
@@ -19,3 +26,11 @@ class Programme(Base):
     needs_birth_date: Mapped[bool] = mapped_column(default=False)
     lookup_opens_on: Mapped[date | None]
     lookup_closes_on: Mapped[date | None]
+    # Whom residents contact once the lookup has ended (shown on the public page).
+    contact: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    retention_years: Mapped[int] = mapped_column(default=DEFAULT_RETENTION_YEARS,
+                                                 server_default=str(DEFAULT_RETENTION_YEARS))
+    # The lifecycle steps, each set once (naive UTC, as every timestamp column).
+    lookup_closed_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    disposed_at: Mapped[datetime | None]

@@ -9,9 +9,12 @@ from sqlalchemy import select
 
 from intranet import plausible_dates
 from intranet.audit import writer
+from intranet.disposal.models import STATE_LABELS as DISPOSAL_LABELS
+from intranet.disposal.models import Disposal
+from intranet.programmes import lifecycle
 from intranet.programmes.link import qr_svg, residents_link
-from intranet.programmes.models import Programme
-from intranet.web import matched_id, redirect_see_other
+from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme
+from intranet.web import BAD_INPUT, BadInput, discard_changes, matched_id, redirect_see_other
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 TEMPLATE = "intranet:templates/programmes/edit.jinja2"
@@ -20,25 +23,63 @@ TEMPLATE = "intranet:templates/programmes/edit.jinja2"
 @view_config(route_name="programmes", permission="catalogue.view",
              renderer="intranet:templates/programmes/list.jinja2")
 def programme_list(request):
-    return {"programmes": request.dbsession.execute(
-        select(Programme).order_by(Programme.id)).scalars().all()}
+    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    return {"programmes": programmes, "stage_labels": lifecycle.STATE_LABELS,
+            "stages": {p.id: lifecycle.state(p) for p in programmes},
+            "retention_ends": {p.id: lifecycle.retention_ends_on(p) for p in programmes}}
 
 
 @view_config(route_name="programme_new", permission="programmes.edit", request_method="GET",
              renderer=TEMPLATE)
 def programme_new_form(request):
-    return {"programme": None, "form": {}, "errors": {}}
+    return {"programme": None, "form": {"retention_years": DEFAULT_RETENTION_YEARS},
+            "errors": {}, "lifecycle": None}
 
 
 @view_config(route_name="programme", permission="programmes.edit", request_method="GET",
              renderer=TEMPLATE)
 def programme_edit_form(request):
     programme = _load(request)
+    return programme_page(request, programme, as_form(programme))
+
+
+def programme_page(request, programme, form, errors=None, step_error=None):
+    """The edit form and, for an existing programme, its lifecycle: state, dates, disposals."""
+    disposals = request.dbsession.execute(select(Disposal).where(
+        Disposal.programme_id == programme.id).order_by(Disposal.id.desc())).scalars().all()
     link = residents_link(request.registry.settings.get("shinsei.public_url", ""), programme.code)
     qr = link and qr_svg(link, request.translate("「${name}」の照会画面へのQRコード",
                                                  name=programme.name))
-    return {"programme": programme, "form": _as_form(programme), "errors": {},
-            "residents_link": link, "residents_qr": qr}
+    return {"programme": programme, "form": form, "errors": errors or {},
+            "residents_link": link, "residents_qr": qr,
+            "lifecycle": {"state": lifecycle.state(programme),
+                          "labels": lifecycle.STATE_LABELS,
+                          "closed_on": lifecycle.japan_date(programme.lookup_closed_at),
+                          "archived_on": lifecycle.japan_date(programme.archived_at),
+                          "disposed_on": lifecycle.japan_date(programme.disposed_at),
+                          "retention_ends_on": lifecycle.retention_ends_on(programme),
+                          "disposals": disposals, "disposal_labels": DISPOSAL_LABELS,
+                          "error": step_error}}
+
+
+@view_config(route_name="programme_step", permission="programmes.edit", request_method="POST",
+             renderer=TEMPLATE)
+def programme_step(request):
+    """Close the lookup, or archive: one step forward, never back."""
+    programme = _load(request)
+    steps = {"close_lookup": lifecycle.close_lookup, "archive": lifecycle.archive}
+    step = steps.get(request.POST.get("step", ""))
+    if step is None:
+        raise BadInput(BAD_INPUT, field="step")
+    try:
+        step(request.dbsession, request.actor, programme)
+    except lifecycle.ProgrammeStepRefused as refused:
+        discard_changes(request)
+        request.response.status = 409
+        programme = _load(request)
+        return programme_page(request, programme, as_form(programme), step_error=refused.explain(request))
+    request.session.flash(request.translate("事業の段階を進めました。"), "success")
+    return redirect_see_other(request, "programme", id=programme.id)
 
 
 @view_config(route_name="programme_new", permission="programmes.edit", request_method="POST",
@@ -51,8 +92,10 @@ def programme_save(request):
     values, errors = _read(request, form, programme)
     if errors:
         request.response.status = 400
-        return {"programme": programme, "form": form, "errors": errors}
-    before = _as_form(programme) if programme else None
+        if programme is None:
+            return {"programme": None, "form": form, "errors": errors, "lifecycle": None}
+        return programme_page(request, programme, form, errors)
+    before = as_form(programme) if programme else None
     if programme is None:
         programme = Programme(**values)
         request.dbsession.add(programme)
@@ -62,7 +105,7 @@ def programme_save(request):
     request.dbsession.flush()
     writer.append(request.dbsession, request.actor,
                   "programme.create" if before is None else "programme.update",
-                  f"programme:{programme.id}", before=before, after=_as_form(programme))
+                  f"programme:{programme.id}", before=before, after=as_form(programme))
     request.session.flash(request.translate("事業を保存しました。"), "success")
     return redirect_see_other(request, "programmes")
 
@@ -78,6 +121,14 @@ def _read(request, form, programme):
     name = form.get("name", "").strip()
     if not name or len(name) > 200:
         errors["name"] = request.translate("事業名を入力してください（200文字以内）。")
+    if programme is not None and lifecycle.state(programme) == lifecycle.DISPOSED:
+        errors["name"] = request.translate("廃棄済みの事業は変更できません。")
+    years = form.get("retention_years", "").strip()
+    if not (years.isascii() and years.isdigit() and 1 <= int(years) <= 30):
+        errors["retention_years"] = request.translate("保存期間は1〜30年の整数で入力してください。")
+    contact = form.get("contact", "").strip()
+    if len(contact) > 400:
+        errors["contact"] = request.translate("問い合わせ先は400文字以内にしてください。")
     dates = {}
     for field in ("lookup_opens_on", "lookup_closes_on"):
         text = form.get(field, "").strip()
@@ -91,14 +142,17 @@ def _read(request, form, programme):
             and dates["lookup_closes_on"] < dates["lookup_opens_on"]):
         errors["lookup_closes_on"] = request.translate("公開終了日は公開開始日より後にしてください。")
     values = {"code": code, "name": name, "name_en": form.get("name_en", "").strip()[:200],
-              "needs_birth_date": "needs_birth_date" in form, **dates}
+              "needs_birth_date": "needs_birth_date" in form, "contact": contact,
+              "retention_years": int(years) if not errors.get("retention_years") else 0,
+              **dates}
     return values, errors
 
 
-def _as_form(programme):
+def as_form(programme):
     return {
         "code": programme.code, "name": programme.name, "name_en": programme.name_en,
-        "needs_birth_date": programme.needs_birth_date,
+        "needs_birth_date": programme.needs_birth_date, "contact": programme.contact,
+        "retention_years": programme.retention_years,
         "lookup_opens_on": programme.lookup_opens_on.isoformat() if programme.lookup_opens_on else "",
         "lookup_closes_on": programme.lookup_closes_on.isoformat() if programme.lookup_closes_on else "",
     }

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from intranet.applications.models import Application
 from intranet.audit.checkpoints import Checkpoint
+from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications import content
 from intranet.publications.models import Publication
@@ -35,16 +36,19 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                    valid_for: timedelta) -> BuildResult:
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
+    # A programme whose lookup has ended carries no entries, only "ended" and a contact.
+    ended = {p.code: e for p in programmes if (e := lifecycle.lookup_ended(p)) is not None}
     # Result rows unpack as the tuples make_body reads.
     rows: Iterable[Row] = dbsession.execute(
         select(Application.programme_id, Application.receipt_number_normalised,
                Application.birth_date, Application.status_code,
                Application.scheduled_payment_on, Application.paid_on)
+        .where(Application.programme_id.in_(lifecycle.still_looked_up()))
         .execution_options(yield_per=20_000))
     tally = ProgrammeTally(rows, statuses)   # counts for residents, on the rows' way through
     body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)
     header = header_fields(programmes, statuses, lookup_secret=lookup_secret, origin=origin,
-                           sequence=sequence, now=now, valid_for=valid_for)
+                           sequence=sequence, now=now, valid_for=valid_for, ended=ended)
     tally.add_to(header, programmes)
     return sign_body(body, count, skipped, signing_keys=signing_keys, header=header)
 

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, insert, literal, select
 
 from intranet.applications.models import Application
 from intranet.audit.chain import canonical_json
+from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications.models import PublicationRow
 from intranet.statuses.models import Status
@@ -26,7 +27,7 @@ def header_wording(dbsession) -> dict:
     """The programmes and statuses as the snapshot header carries them."""
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    return {"programmes": [programme_fields(p) for p in programmes],
+    return {"programmes": [programme_fields(p, lifecycle.lookup_ended(p)) for p in programmes],
             "statuses": [status_fields(s) for s in statuses]}
 
 
@@ -50,7 +51,9 @@ def freeze(dbsession, publication) -> str:
                case((needs_birth, Application.birth_date), else_=None),
                Application.status_code,
                case((needs_scheduled, Application.scheduled_payment_on), else_=None),
-               case((needs_paid, Application.paid_on), else_=None))))
+               case((needs_paid, Application.paid_on), else_=None))
+        # A programme whose lookup has ended is no longer published.
+        .where(Application.programme_id.in_(lifecycle.still_looked_up()))))
     publication.content_digest = digest(dbsession, publication)
     publication.content_rows = dbsession.execute(
         select(func.count()).select_from(PublicationRow)

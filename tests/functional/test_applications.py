@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
 from tests.conftest import csrf_token
 from tests.factories import make_applications, make_programme
 
@@ -83,7 +84,11 @@ def test_change_status_records_history_and_audit(as_role, one, dbsession):
                                                                       "書類確認開始")
     audit = dbsession.execute(select(AuditRecord).where(
         AuditRecord.action == "application.status")).scalar_one()
-    assert audit.actor == "staff" and '"before"' in audit.details and "reviewing" in audit.details
+    assert audit.actor == "staff" and '"status_after":"reviewing"' in audit.details
+    # The receipt and the free-text reason sit beside the chain, where disposal can cut them.
+    assert "書類確認開始" not in audit.details
+    side = dbsession.execute(select(AuditPersonal).where(AuditPersonal.seq == audit.seq)).scalar_one()
+    assert side.application_id == one and "書類確認開始" in side.value
 
 
 def test_disallowed_transition_is_refused_and_changes_nothing(as_role, one, dbsession):

@@ -173,3 +173,20 @@ def test_municipality_logo_and_notice_from_configuration(public_host):
     assert "12月28日から1月3日は更新しません。" in page.text
     image = app.get("/logo")
     assert image.content_type == "image/png" and image.body.startswith(b"\x89PNG")
+
+
+def test_a_programme_whose_lookup_ended_says_so_and_whom_to_contact(public_host):
+    # The intranet marks a closed programme "lookup_ended" in the header, with a contact;
+    # even an entry still in the body (an older intranet) is never answered.
+    ended = [{**PROGRAMMES[0], "lookup_ended": True, "contact": "福祉課 0120-111-222"},
+             PROGRAMMES[1]]
+    public_host.publish(programmes=ended)
+    app = public_host.app()
+    page = ask(app, "00000002", status=200)
+    assert "照会は終了しました" in page.text and "福祉課 0120-111-222" in page.text
+    assert "振込予定です" not in page.text
+    assert "Status lookup has ended" in ask(app, "00000002", lang="en", status=200).text
+    # The other programme still answers.
+    other = ask(app, "00000001", programme="p2024", birth_year="1980", birth_month="4",
+                birth_day="1", status=200)
+    assert "受け付けました" in other.text

@@ -1,0 +1,85 @@
+"""Collecting everything held about one applicant, for a disclosure request.
+
+The application as stored; its history with who changed what; the imports that touched
+it; every audit record about it (status changes, bulk changes, screens that recorded a
+view) with the personal values kept beside the chain; and the publications whose snapshot
+carried its keyed hash (published while it existed and its programme's lookup was open).
+"""
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from intranet.applications.models import Application, StatusChange
+from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
+from intranet.imports.models import ImportRecord
+from intranet.publications.models import PUBLISHED, Publication
+
+# The application's own fields, in the order a resident reads them (label, attribute).
+FIELDS = [("受付番号", "receipt_number"), ("氏名", "name"), ("フリガナ", "kana"),
+          ("生年月日", "birth_date"), ("住所", "address"), ("電話番号", "phone"),
+          ("申請方法", "route"), ("申請日", "received_on"), ("状況", "status_code"),
+          ("振込予定日", "scheduled_payment_on"), ("振込日", "paid_on"),
+          ("不備内容", "deficiency_reason"), ("備考", "notes"), ("最終更新", "updated_at")]
+
+
+@dataclass
+class Disclosure:
+    application: Application
+    history: list
+    imports: list
+    audit: list          # (record, personal values or None)
+    publications: list
+
+
+def collect(dbsession, application: Application) -> Disclosure:
+    history = dbsession.execute(select(StatusChange).where(
+        StatusChange.application_id == application.id).order_by(StatusChange.id)).scalars().all()
+    # An import writes its record and its history entries with one timestamp.
+    import_times = [h.changed_at for h in history if h.source == "import"]
+    imports = dbsession.execute(select(ImportRecord).where(
+        ImportRecord.programme_id == application.programme_id,
+        ImportRecord.at.in_(import_times)).order_by(ImportRecord.id)).scalars().all() \
+        if import_times else []
+    side = {row.seq: row.value for row in dbsession.execute(select(AuditPersonal).where(
+        AuditPersonal.application_id == application.id)).scalars()}
+    records = dbsession.execute(select(AuditRecord).where(or_(
+        AuditRecord.target == f"application:{application.id}",
+        AuditRecord.seq.in_(list(side)))).order_by(AuditRecord.seq)).scalars().all()
+    audit = [(r, json.loads(side[r.seq]) if r.seq in side else None) for r in records]
+    return Disclosure(application, history, imports, audit,
+                      _publications(dbsession, application, history))
+
+
+def _publications(dbsession, application, history):
+    if not history:
+        return []
+    query = select(Publication).where(Publication.state == PUBLISHED,
+                                      Publication.finished_at >= history[0].changed_at)
+    closed = application.programme.lookup_closed_at
+    if closed is not None:
+        query = query.where(Publication.finished_at < closed)
+    return dbsession.execute(query.order_by(Publication.id)).scalars().all()
+
+
+def rows(disclosure: Disclosure, local_time):
+    """The disclosure as CSV rows: section, item, value, and up to three more columns."""
+    app = disclosure.application
+    yield ["申請", "事業", app.programme.name, "", "", ""]
+    for label, name in FIELDS:
+        value = getattr(app, name)
+        yield ["申請", label, local_time(value) if name == "updated_at" else value, "", "", ""]
+    for h in disclosure.history:
+        yield ["履歴", local_time(h.changed_at), f"{h.from_code or ''} → {h.to_code}",
+               h.user.display_name if h.user else "システム", h.source, h.reason]
+    for record in disclosure.imports:
+        yield ["取込", local_time(record.at), record.filename, record.sha256,
+               record.user.display_name if record.user else "", record.kind]
+    for record, values in disclosure.audit:
+        yield ["監査記録", local_time(record.at), record.action, record.actor,
+               f"seq {record.seq}", json.dumps(values, ensure_ascii=False) if values else ""]
+    for publication in disclosure.publications:
+        yield ["公開", local_time(publication.finished_at), f"sequence {publication.sequence}",
+               publication.sha256, "", "受付番号（と生年月日）から作った照会用の鍵付きハッシュを含む"]

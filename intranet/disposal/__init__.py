@@ -1,0 +1,9 @@
+"""Disposal of a programme's personal data (four eyes) and the disposal records (廃棄記録)."""
+
+
+def includeme(config):
+    config.add_route("disposals", "/disposals")
+    config.add_route("disposal_request", "/programmes/{id:\\d+}/disposal")
+    config.add_route("disposal", "/disposals/{id:\\d+}")
+    config.add_route("disposal_json", "/disposals/{id:\\d+}.json")
+    config.add_route("disposal_decision", "/disposals/{id:\\d+}/decision")

@@ -1,0 +1,109 @@
+"""Erasing a programme's personal data, keeping what statistics need.
+
+Application rows stay (their status, route and dates feed the counts and the dashboard);
+every field that could identify a person is emptied, the raw receipt number included.
+The normalised receipt number becomes ``-<id>``: normalisation strips every dash, so no
+real receipt number can ever match it, and the (programme, receipt) key stays unique.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import String, cast, delete, func, literal, select, text, update
+
+from intranet.applications.models import Application, StatusChange
+from intranet.audit import personal
+from intranet.chunks import chunked
+from intranet.imports.models import ImportRecord
+from intranet.publications.models import PublicationRow
+
+# What disposal empties, as named on the disposal record.
+ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
+                 "deficiency_reason", "search_key", "status_changes.reason", "audit_personal",
+                 "publication_rows")
+_EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
+            "phone": "", "notes": "", "deficiency_reason": "", "search_key": ""}
+
+
+@dataclass
+class Erased:
+    applications: int = 0
+    history_entries: int = 0
+    audit_values: int = 0
+    publication_rows: int = 0
+    spool_files: int = 0
+    statistics: dict = field(default_factory=dict)
+
+    def fields_json(self) -> str:
+        return json.dumps(list(ERASED_FIELDS))
+
+
+def statistics(dbsession, programme_id: int) -> dict:
+    """Counts per status and per date received: what the ledger and the reports keep."""
+    def counts(column):
+        rows = dbsession.execute(select(column, func.count()).where(
+            Application.programme_id == programme_id).group_by(column).order_by(column))
+        return {str(key): count for key, count in rows}
+    return {"by_status": counts(Application.status_code),
+            "by_received_on": counts(Application.received_on)}
+
+
+def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Erased:
+    """Erase every personal field of ``programme``'s applications, inside the caller's
+    transaction; remove its spooled import files. Counts survive."""
+    if dbsession.get_bind().dialect.name == "sqlite":
+        # Freed pages are zeroed: the old values do not linger in the database file.
+        dbsession.execute(text("PRAGMA secure_delete = ON"))
+    ids = list(dbsession.execute(select(Application.id).where(
+        Application.programme_id == programme.id).order_by(Application.id)).scalars())
+    result = Erased(applications=len(ids), statistics=statistics(dbsession, programme.id))
+    for chunk in chunked(ids, 1000):
+        dbsession.execute(
+            update(Application).where(Application.id.in_(chunk))
+            .values(**_EMPTIED, version=Application.version + 1,
+                    receipt_number_normalised=literal("-") + cast(Application.id, String))
+            .execution_options(synchronize_session=False))
+        result.history_entries += dbsession.execute(
+            update(StatusChange).where(StatusChange.application_id.in_(chunk),
+                                       StatusChange.reason != "")
+            .values(reason="").execution_options(synchronize_session=False)).rowcount
+    result.audit_values = personal.cut(dbsession, ids)
+    # Publication requests froze receipt numbers (and birth dates) of every programme then
+    # published; the programme's lookup is closed, so no pending request may carry them.
+    result.publication_rows = dbsession.execute(delete(PublicationRow).where(
+        PublicationRow.programme_code == programme.code)).rowcount
+    dbsession.expire_all()
+    result.spool_files = _clear_spool(dbsession, programme, spool, archived_at)
+    return result
+
+
+def _clear_spool(dbsession, programme, spool: Path, archived_at: datetime | None) -> int:
+    """Remove the programme's imported files, and every file spooled before it was archived.
+
+    A spooled file names no programme; but nothing may be imported into an archived
+    programme, so a file older than the archive is either this programme's or an abandoned
+    dry run — a leftover either way.
+    """
+    digests = set(dbsession.execute(select(ImportRecord.sha256).where(
+        ImportRecord.programme_id == programme.id)).scalars())
+    cutoff = archived_at.replace(tzinfo=UTC).timestamp() if archived_at else None
+    removed = 0
+    for path in spool.iterdir() if spool.is_dir() else ():
+        # Spooled as <user id>-<sha256>, with its note <user id>-<sha256>.json.
+        digest = path.name.split("-", 1)[-1].removesuffix(".json")
+        stale = cutoff is not None and path.stat().st_mtime <= cutoff
+        if path.is_file() and (digest in digests or stale):
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def compact(engine) -> None:
+    """After the erasing transaction has committed: on SQLite, fold the write-ahead log
+    into the database file and empty it, so no earlier page image stays in ``-wal``.
+    (PostgreSQL keeps dead row versions until ``VACUUM FULL``: docs/runbook, 廃棄.)"""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
