@@ -188,8 +188,10 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
         found = app.get("/applications", {"receipt": "12345678"})
         detail = app.get(re.search(r'href="http://localhost(/applications/\d+)"', found.text).group(1))
         version = re.search(r'name="version" value="(\d+)"', detail.text).group(1)
-        app.post(detail.request.path + "/status", {"csrf_token": csrf_token(detail),
-                                                   "version": version, "status": "reviewing"})
+        change = {"csrf_token": csrf_token(detail), "version": version, "status": "reviewing"}
+        asked = app.post(detail.request.path + "/status", change)
+        assert 'id="confirm-change"' in asked.text   # the screen shows before → after first
+        app.post(detail.request.path + "/status", {**change, "confirm": "1"})
 
         def publish_once():
             app.reset()
@@ -212,7 +214,8 @@ def test_one_way_flow_between_two_hosts(hosts, tmp_path):
         publish_once()
         wait_for_page(hosts)
         answer = lookup(hosts, "1234-5678")
-        assert "審査中です" in answer and "時点のものです" in answer
+        main = answer[answer.find("<main"):answer.find("</main>")]
+        assert "審査中です" in answer and "時点のものです" in answer, main
 
         # 2. Every connection from the public host towards the intranet host fails.
         probe = ("import socket,sys\nfor port in (22, 80, 443, 5432, 6543):\n"

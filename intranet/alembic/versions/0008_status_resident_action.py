@@ -17,9 +17,10 @@ _ACTION = ("deficient", "awaiting_resubmission", "payment_failed")
 
 
 def upgrade():
-    with op.batch_alter_table('statuses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('needs_resident_action', sa.Boolean(),
-                                      server_default=sa.false(), nullable=False))
+    # Plain ADD COLUMN: a batch copy of statuses, which applications point at, fails on SQLite
+    # once applications exist.
+    op.add_column('statuses', sa.Column('needs_resident_action', sa.Boolean(),
+                                        server_default=sa.false(), nullable=False))
     statuses = sa.table('statuses', sa.column('code', sa.String),
                         sa.column('needs_resident_action', sa.Boolean))
     op.execute(statuses.update().where(statuses.c.code.in_(_ACTION))
@@ -27,5 +28,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('statuses', schema=None) as batch_op:
-        batch_op.drop_column('needs_resident_action')
+    # Plain DROP COLUMN (SQLite >= 3.35, PostgreSQL): a batch copy of a table that other
+    # tables' foreign keys point at fails on SQLite once it holds rows.
+    op.execute('ALTER TABLE statuses DROP COLUMN needs_resident_action')

@@ -55,22 +55,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_disposals_programme_id'), ['programme_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_disposals_state'), ['state'], unique=False)
 
-    with op.batch_alter_table('programmes', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('contact', sa.String(length=400), server_default='', nullable=False))
-        batch_op.add_column(sa.Column('retention_years', sa.Integer(), server_default='5', nullable=False))
-        batch_op.add_column(sa.Column('lookup_closed_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('archived_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('disposed_at', sa.DateTime(), nullable=True))
+    # Plain ADD COLUMN: a batch copy of programmes, which applications point at, fails on
+    # SQLite once applications exist.
+    op.add_column('programmes', sa.Column('contact', sa.String(length=400), server_default='', nullable=False))
+    op.add_column('programmes', sa.Column('retention_years', sa.Integer(), server_default='5', nullable=False))
+    op.add_column('programmes', sa.Column('lookup_closed_at', sa.DateTime(), nullable=True))
+    op.add_column('programmes', sa.Column('archived_at', sa.DateTime(), nullable=True))
+    op.add_column('programmes', sa.Column('disposed_at', sa.DateTime(), nullable=True))
 
 
 
 def downgrade():
-    with op.batch_alter_table('programmes', schema=None) as batch_op:
-        batch_op.drop_column('disposed_at')
-        batch_op.drop_column('archived_at')
-        batch_op.drop_column('lookup_closed_at')
-        batch_op.drop_column('retention_years')
-        batch_op.drop_column('contact')
+    # Plain DROP COLUMN (SQLite >= 3.35, PostgreSQL): a batch copy of a table that other
+    # tables' foreign keys point at fails on SQLite once it holds rows.
+    for column in ('disposed_at', 'archived_at', 'lookup_closed_at', 'retention_years', 'contact'):
+        op.execute(f'ALTER TABLE programmes DROP COLUMN {column}')
 
     with op.batch_alter_table('disposals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_disposals_state'))
