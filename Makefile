@@ -8,8 +8,9 @@ NODE_DIR := tests/browser
 .PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
-# Chromium (and Japanese fonts for its screenshots), npm for axe-core, and nginx and
-# nftables whose checkers test the shipped configuration.
+# Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
+# nftables whose checkers test the shipped configuration, and for the booted-hosts test
+# (tests/e2e) debootstrap, systemd-nspawn and certutil (the test CA in Chromium's store).
 system-deps:
 	@need=(); \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
@@ -18,6 +19,9 @@ system-deps:
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
 	[ -x /usr/sbin/nginx ] || need+=(nginx); \
 	[ -x /usr/sbin/nft ] || need+=(nftables); \
+	command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap); \
+	command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container); \
+	command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools); \
 	fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  echo "installing: $${need[*]}"; \
