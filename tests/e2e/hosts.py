@@ -13,6 +13,7 @@ without a host: a browser or client runs in them through `ip netns exec`.
 Everything made here is recorded and removed by `Lab.close()`, processes by their PID.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,10 +108,8 @@ class Lab:
         for namespace in reversed(self.namespaces):
             pids = run("list processes", ["ip", "netns", "pids", namespace], check=False).stdout.split()
             for pid in pids:  # started by this lab inside its own namespace (browsers, clients)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             result = run("delete namespace", ["ip", "netns", "del", namespace], check=False)
             if result.returncode != 0:
                 problems.append(f"namespace {namespace}: {result.stderr.strip()}")

@@ -5,6 +5,7 @@ by the step that failed, rather than deep inside the scenario.
 """
 
 import subprocess
+from pathlib import Path
 
 from tests.e2e.conftest import INTRANET, PUBLIC, build_lab
 
@@ -38,5 +39,5 @@ def test_three_hosts_boot_on_their_own_network_and_leave_nothing_behind(tmp_path
         lab.close()
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert lab.tag not in names
-    mounts = open("/proc/mounts").read()
+    mounts = Path("/proc/mounts").read_text()
     assert str(tmp_path) not in mounts
