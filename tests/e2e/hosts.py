@@ -31,17 +31,19 @@ class LabError(AssertionError):
     """The machine could not do a step of building the lab: the message says which."""
 
 
-def run(step, command, timeout=120, check=True, input=None):
+def run(step, command, timeout=120, check=True, input=None, text=True):
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+        result = subprocess.run(command, capture_output=True, text=text, timeout=timeout,
                                 input=input, stdin=None if input is not None else subprocess.DEVNULL)
     except FileNotFoundError as error:
         raise LabError(f"{step}: {error.filename} is not installed (`make system-deps`)") from None
     except subprocess.TimeoutExpired as error:
         raise LabError(f"{step}: no answer after {timeout} s: {' '.join(command)}") from error
     if check and result.returncode != 0:
-        raise LabError(f"{step} failed (exit {result.returncode}): {' '.join(command)}\n"
-                       f"{(result.stdout + result.stderr)[-3000:]}")
+        output = result.stdout + result.stderr
+        if not text:
+            output = output.decode(errors="replace")
+        raise LabError(f"{step} failed (exit {result.returncode}): {' '.join(command)}\n{output[-3000:]}")
     return result
 
 
@@ -97,6 +99,13 @@ class Lab:
         host = Host(self, name, namespace, image_root())
         self.hosts.append(host)
         return host
+
+    def retire(self, host):
+        """Power a host off for good and unplug it: its addresses are free for a replacement."""
+        host.remove()
+        self.hosts.remove(host)
+        run(f"delete namespace {host.namespace}", ["ip", "netns", "del", host.namespace])
+        self.namespaces.remove(host.namespace)
 
     def close(self):
         problems = []
@@ -244,23 +253,21 @@ class Host:
         return ["nsenter", "-t", str(self.init_pid), "-a", "env", "-i", f"PATH={PATH}",
                 "LANG=C.UTF-8", "HOME=/root"]
 
-    def run(self, *command, check=True, timeout=300, input=None):
+    def run(self, *command, check=True, timeout=300, input=None, text=True):
         return run(f"on {self.name}", [*self.prefix(), *command], check=check, timeout=timeout,
-                   input=input)
+                   input=input, text=text)
 
     def sh(self, script, **kw):
         return self.run("sh", "-c", script, **kw)
 
-    def put(self, source: Path, destination: str, mode=0o644):
-        """Copy a file from the machine into the host (as carrying it on a medium)."""
-        target = self.root / destination.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source.read_bytes())
-        target.chmod(mode)
-        return destination
+    def write(self, path, data: bytes, mode=0o644, owner="root"):
+        """A file placed on the host as an administrator carries it in (owner, mode)."""
+        self.run("install", "-D", "-m", f"{mode:o}", "-o", owner, "/dev/stdin", path,
+                 input=data, text=False)
+        return path
 
-    def read(self, path):
-        return (self.root / path.lstrip("/")).read_bytes()
+    def read(self, path) -> bytes:
+        return self.run("cat", path, text=False).stdout
 
 
 def _descendants(pid):

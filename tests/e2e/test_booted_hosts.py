@@ -1,0 +1,275 @@
+"""From the release bundle to three running hosts, offline, as a city installs and runs them.
+
+One intranet host and two public hosts (fan-out, as behind a load balancer), each a Debian 12
+booted with systemd (hosts.py), installed with the bundle's installer and nothing else, then
+used by staff and residents in Chromium over HTTPS. The steps are issue 11's, in order, one
+test each, sharing the hosts: a step that fails names itself, and the steps after it say which
+one they needed.
+"""
+
+import re
+
+import pytest
+
+from tests.e2e import city as guide
+from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet, build_lab
+from tests.e2e.people import PASSWORD, READS, StaffDesk, chromium, healthz, resident_reads
+from tests.e2e.security_review import check_review
+from tests.e2e.tls import LabCA
+from tests.import_files import encoded
+
+PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
+ACCOUNTS = {"kanri": "admin", "tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor",
+            "kansa": "security_officer"}
+ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
+INBOX = "/srv/shinsei/inbox"
+
+
+class City:
+    """The lab, its CA, the bundle, and what the steps have shown so far."""
+
+    def __init__(self, lab, ca, installation):
+        self.lab, self.ca, self.installation = lab, ca, installation
+        self.passed: set[int] = set()
+        self.first_snapshot = b""
+
+    def needs(self, *steps):
+        missing = [s for s in steps if s not in self.passed]
+        if missing:
+            pytest.fail(f"step {missing[0]} did not pass; this step builds on it")
+
+    def staff(self):
+        return chromium(self.lab.staff, self.ca.browser_home("staff"))
+
+    def resident(self):
+        return chromium(self.lab.resident, self.ca.browser_home("resident"))
+
+    def sequence(self, name):
+        _, outer = PUBLIC[name]
+        return healthz(self.lab.resident, f"https://{outer}/healthz", self.ca.path).get("sequence")
+
+    def run_transfer_job(self):
+        """The job as its timer starts it: the unit, under systemd."""
+        return self.lab.intranet.run("systemctl", "start", "shinsei-transfer.service", check=False)
+
+    def wait_for_sequence(self, names, sequence_above):
+        for name in names:
+            guide.wait_for(f"{name} activates a snapshot newer than {sequence_above}",
+                           lambda name=name: (self.sequence(name) or 0) > sequence_above, timeout=60)
+        return {name: self.sequence(name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    bundle = guide.build_bundle()
+    workdir = tmp_path_factory.mktemp("city")
+    lab = build_lab(workdir / "lab")
+    try:
+        for host in (lab.intranet, *lab.public):
+            host.boot()
+        ca = LabCA(workdir / "ca")
+        yield City(lab, ca, guide.Installation(bundle, ca))
+    finally:
+        lab.close()
+
+
+def test_1_installed_offline_every_unit_starts(city):
+    lab, install = city.lab, city.installation
+    # No host has a way out: the installer can only use what the bundle carries.
+    for host in (lab.intranet, *lab.public):
+        assert host.run("ip", "route", "show", "default").stdout.strip() == ""
+    install.intranet(lab.intranet)
+    host_keys = []
+    for name, host in zip(PUBLIC, lab.public, strict=True):
+        result = install.public(host, lab.intranet, name)
+        host_keys.append(_known_hosts_line(result.stdout, host))
+    install.introduce(lab.intranet, host_keys)
+    for host in (lab.intranet, *lab.public):
+        assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
+        # Running the installer again changes nothing, and --check finds nothing to do.
+        role = "intranet" if host is lab.intranet else "public"
+        check = host.run(f"/root/{install.folder}/install.sh", "--role", role, "--config",
+                         "/root/site.env", "--check", check=False)
+        assert check.returncode == 0, f"{host.name} --check after install:\n{check.stdout}{check.stderr}"
+    for host in lab.public:
+        assert host.run("systemctl", "is-active", "shinsei-mirror-web.service",
+                        "shinsei-mirror-receive.path", "nginx.service", "ssh.service").returncode == 0
+    assert lab.intranet.run("systemctl", "is-active", "shinsei-intranet-web.service",
+                            "shinsei-transfer.timer", "postgresql.service", "nginx.service").returncode == 0
+    for username, role in ACCOUNTS.items():
+        guide.intranet_cli(lab.intranet, "user", "add", username, "--role", role, "--name", username,
+                           "--password-stdin", input=PASSWORD + "\n")
+    city.passed.add(1)
+
+
+def _known_hosts_line(install_output, host):
+    """The public host's key line, as its installer printed it for the administrator."""
+    lines = [line for line in install_output.splitlines() if re.match(r"^\S+ ssh-ed25519 \S+", line)]
+    if not lines:
+        pytest.fail(f"{host.name}: the installer printed no known_hosts line:\n{install_output[-2000:]}")
+    return lines[-1] + "\n"
+
+
+def test_2_staff_publish_through_four_eyes_and_both_public_hosts_activate(city, tmp_path):
+    city.needs(1)
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded())          # CP932, as the city's old system exports it
+    with city.staff() as browser:
+        desk = StaffDesk(browser, f"https://{INTRANET}")
+        desk.sign_in("sato")
+        desk.add_programme(PROGRAMME, PROGRAMME_NAME, "Price relief payment")
+        desk.sign_in("tanaka")
+        desk.import_csv(PROGRAMME_NAME, source)
+        desk.change_status("1234-5678", "reviewing", "書類確認を開始")
+        desk.sign_in("sato")
+        desk.request_publication("初回公開")
+        desk.sign_in("suzuki")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+        newest = desk.publications()[0]
+        assert newest.count("転送済") == 2, newest
+    sequences = city.wait_for_sequence(PUBLIC, 0)
+    assert len(set(sequences.values())) == 1, sequences
+    city.first_snapshot = city.lab.public[0].read(ACTIVE_SNAPSHOT)
+    city.passed.add(2)
+
+
+def test_3_residents_read_the_new_status_in_three_languages(city):
+    city.needs(2)
+    with city.resident() as browser:
+        for name, (_, outer) in PUBLIC.items():
+            for lang, (label, as_of_words) in READS.items():
+                status, as_of, page = resident_reads(browser, f"https://{outer}", "1234-5678", lang)
+                assert status == label, f"{name} {lang}: {page[:600]}"
+                assert as_of_words in as_of and re.search(r"\d", as_of), f"{name} {lang}: {as_of!r}"
+    city.passed.add(3)
+
+
+def test_4_a_stopped_public_host_fails_alone_and_the_next_run_delivers(city):
+    city.needs(2)
+    lab = city.lab
+    before = city.sequence("public-1")
+    down = lab.public[1]
+    down.shutdown()
+    with city.staff() as browser:
+        desk = StaffDesk(browser, f"https://{INTRANET}")
+        desk.sign_in("tanaka")
+        desk.change_status("1234-5678", "inquiring", "他機関へ照会")
+        desk.request_publication("照会中へ")
+        desk.sign_in("sato")
+        desk.approve_publication()
+        city.run_transfer_job()
+        newest = desk.publications()[0]
+    inner_up, inner_down = PUBLIC["public-1"][0], PUBLIC["public-2"][0]
+    assert re.search(rf"{re.escape(inner_up)}\S*: 転送済", newest), newest
+    assert re.search(rf"{re.escape(inner_down)}\S*: 失敗", newest), newest
+    city.wait_for_sequence(["public-1"], before)
+    down.boot()
+    job = city.run_transfer_job()
+    assert job.returncode == 0, job.stdout + job.stderr
+    after = city.wait_for_sequence(PUBLIC, city.sequence("public-1") - 1)
+    assert after["public-2"] == after["public-1"] > before
+    assert guide.failed_units(lab.intranet) == ""
+    city.passed.add(4)
+
+
+PROBE = """\
+import socket, sys
+opened = []
+for port in map(int, sys.argv[2:]):
+    s = socket.socket(); s.settimeout(2)
+    try:
+        s.connect((sys.argv[1], port)); opened.append(port)
+    except OSError:
+        pass
+    s.close()
+print("OPEN", *opened) if opened else print("none")
+"""
+
+
+def test_5_no_public_host_can_open_a_connection_to_the_intranet_host(city):
+    city.needs(1)
+    lab = city.lab
+    listening = sorted({int(m) for m in re.findall(r":(\d+)\s", lab.intranet.run(
+        "ss", "-Htln").stdout)} | {22, 80, 443, 5432, 6543})
+    ports = [str(p) for p in listening]
+    # The probe works: staff reach the intranet's HTTPS.
+    assert lab.staff.run("python3", "-c", PROBE, INTRANET, "443").stdout.strip() == "OPEN 443"
+    for host in lab.public:
+        assert host.run("python3", "-c", PROBE, INTRANET, *ports).stdout.strip() == "none", host.name
+        # Even root on a public host who removes its firewall gets nowhere: the intranet
+        # host drops whatever comes from a public host's address.
+        host.run("nft", "delete", "table", "inet", "shinsei")
+        try:
+            assert host.run("python3", "-c", PROBE, INTRANET, *ports).stdout.strip() == "none"
+        finally:
+            host.run("systemctl", "restart", "shinsei-nftables.service")
+    city.passed.add(5)
+
+
+def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(city):
+    city.needs(2)
+    lab = city.lab
+    live = {name: city.sequence(name) for name in PUBLIC}
+    for host in (lab.intranet, *lab.public):
+        host.reboot()
+    for host in (lab.intranet, *lab.public):
+        guide.wait_for(f"{host.name}: every unit back", lambda h=host: guide.failed_units(h) == "" and
+                       h.run("systemctl", "is-active", "nginx.service", check=False).returncode == 0)
+    with city.resident() as browser:
+        for name, (_, outer) in PUBLIC.items():
+            guide.wait_for(f"{name}: the page answers", lambda n=name: city.sequence(n) == live[n])
+            status, _, page = resident_reads(browser, f"https://{outer}", "1234-5678", "ja")
+            assert status == "確認中です", f"{name}: {page[:500]}"
+    with city.staff() as browser:
+        StaffDesk(browser, f"https://{INTRANET}").sign_in("kansa")
+    # The first snapshot, offered again where the upload account drops files.
+    target = lab.public[0]
+    target.write(f"{INBOX}/replayed.bin", city.first_snapshot, 0o640, owner="shinsei-upload")
+    guide.wait_for("the replayed snapshot is taken out of the inbox",
+                   lambda: target.run("ls", "-A", INBOX).stdout.strip() == "")
+    status = target.run("runuser", "-u", "shinsei-mirror", "--", f"{guide.VENV}/bin/shinsei-mirror",
+                        "-c", "/etc/shinsei/mirror.ini", "status").stdout
+    assert "RollbackRefused" in status, status
+    assert city.sequence("public-1") == live["public-1"]
+    city.passed.add(6)
+
+
+def test_7_the_runbook_backup_restored_on_a_fresh_intranet_host(city):
+    city.needs(2)
+    lab = city.lab
+    old = lab.intranet
+    # The runbook's backup: the database, and the keys and configuration under /etc/shinsei.
+    dump = old.run("runuser", "-u", "postgres", "--", "pg_dump", "-Fc", "shinsei", text=False).stdout
+    settings = old.run("tar", "-C", "/etc/shinsei", "-cf", "-", ".", text=False).stdout
+    before = city.sequence("public-1")
+    lab.retire(old)
+    fresh = lab.intranet = add_intranet(lab, "intranet-new")
+    fresh.boot()
+    city.installation.intranet(fresh)
+    fresh.write("/root/shinsei.dump", dump, 0o600)
+    fresh.run("tar", "-C", "/etc/shinsei", "-xpf", "-", input=settings, text=False)
+    fresh.run("runuser", "-u", "postgres", "--", "pg_restore", "--clean", "--if-exists", "-d",
+              "shinsei", "/root/shinsei.dump")
+    fresh.run("systemctl", "restart", "shinsei-intranet-web.service")
+    verify = guide.intranet_cli(fresh, "audit", "verify")
+    assert "audit chain OK" in verify.stdout, verify.stdout + verify.stderr
+    with city.staff() as browser:
+        desk = StaffDesk(browser, f"https://{INTRANET}")
+        desk.sign_in("sato")
+        desk.request_publication("復元後の公開")
+        desk.sign_in("suzuki")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+    after = city.wait_for_sequence(PUBLIC, before)
+    assert min(after.values()) > before
+    assert guide.failed_units(fresh) == ""
+    city.passed.add(7)
+
+
+def test_8_every_shipped_unit_has_its_exposure_in_the_security_review(city):
+    city.needs(1)
+    check_review(city.lab)
+
