@@ -9,6 +9,7 @@ Hosts never write into the cache: each boots an overlay of it (see hosts.py).
 Run it alone (e.g. to measure it): `python -m tests.e2e.os_image`.
 """
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -59,27 +60,35 @@ def recipe_key():
 
 
 def image_root():
-    """The cached root, built first if this recipe has none yet."""
+    """The cached root, built first if this recipe has none yet (one builder at a time: the
+    suite's workers may ask together)."""
     folder = CACHE / recipe_key()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "complete").exists():
+            _build(folder)
+    return folder / "root"
+
+
+def _build(folder):
     root = folder / "root"
-    if (folder / "complete").exists():
-        return root
     if os.geteuid() != 0:
         raise OsImageError("building the hosts' operating system needs root (debootstrap, chroot)")
     started = time.monotonic()
     partial = folder / "root.partial"
     if partial.exists():
         shutil.rmtree(partial)
-    folder.mkdir(parents=True, exist_ok=True)
     _run("debootstrap (Debian 12 minimal root)",
          ["debootstrap", "--variant=minbase", f"--include={','.join(BOOT_PACKAGES)}",
           SUITE, str(partial), MIRROR])
     bootstrapped = time.monotonic()
     _install_packages(partial)
+    if root.exists():
+        shutil.rmtree(root)
     partial.rename(root)
     (folder / "complete").write_text(
         f"debootstrap {bootstrapped - started:.0f} s, apt-get {time.monotonic() - bootstrapped:.0f} s\n")
-    return root
 
 
 def _install_packages(root):
