@@ -43,9 +43,9 @@ class StaffDesk:
     def add_programme(self, code, name, name_en):
         page = self.page
         page.goto("/programmes/new")
-        page.get_by_label("コード").fill(code)
-        page.get_by_label("事業名", exact=False).first.fill(name)
-        page.get_by_label("事業名（英語）").fill(name_en)
+        page.locator("#code").fill(code)
+        page.locator("#name").fill(name)
+        page.locator("#name_en").fill(name_en)
         with page.expect_navigation():
             page.get_by_role("button", name="保存する").click()
         assert name in self.text(), self.text()[:800]
@@ -117,6 +117,7 @@ def healthz(terminal, url, ca):
               "ctx = ssl.create_default_context(cafile=sys.argv[2])\n"
               "try:\n    body = urllib.request.urlopen(sys.argv[1], context=ctx, timeout=10).read()\n"
               "except urllib.error.HTTPError as e:\n    body = e.read()\n"
+              "except OSError as e:\n    body = json.dumps({'unreachable': str(e)}).encode()\n"
               "sys.stdout.write(body.decode())\n")
     answer = terminal.run("python3", "-c", script, url, str(ca)).stdout
     try:
