@@ -94,13 +94,16 @@ class StaffDesk:
         return [rows.nth(i).inner_text() for i in range(rows.count())]
 
 
-def resident_reads(browser, base_url, receipt, lang):
-    """A resident opens the page in `lang`, types the number and reads the answer."""
+def resident_reads(browser, base_url, programme, receipt, lang):
+    """A resident opens the page in `lang`, picks the programme (when the page offers more
+    than one), types the number and reads the answer."""
     context = browser.new_context(base_url=base_url, locale="ja-JP")
     try:
         page = context.new_page()
         page.goto(f"/?lang={lang}")
-        page.locator("#programme").first.check()
+        choice = page.locator(f"input[type=radio][name=programme][value='{programme}']")
+        if choice.count():
+            choice.check()
         page.locator("#receipt_number").fill(receipt)
         with page.expect_navigation():
             page.locator("button[type=submit]").click()

@@ -140,7 +140,8 @@ def test_3_residents_read_the_new_status_in_three_languages(city):
     with city.resident() as browser:
         for name, (_, outer) in PUBLIC.items():
             for lang, (label, as_of_words) in READS.items():
-                status, as_of, page = resident_reads(browser, f"https://{outer}", "1234-5678", lang)
+                status, as_of, page = resident_reads(browser, f"https://{outer}", PROGRAMME,
+                                                     "1234-5678", lang)
                 assert status == label, f"{name} {lang}: {page[:600]}"
                 assert as_of_words in as_of and re.search(r"\d", as_of), f"{name} {lang}: {as_of!r}"
     city.passed.add(3)
@@ -223,7 +224,7 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     with city.resident() as browser:
         for name, (_, outer) in PUBLIC.items():
             guide.wait_for(f"{name}: the page answers", lambda n=name: city.sequence(n) == live[n])
-            status, _, page = resident_reads(browser, f"https://{outer}", "1234-5678", "ja")
+            status, _, page = resident_reads(browser, f"https://{outer}", PROGRAMME, "1234-5678", "ja")
             assert status == "確認中です", f"{name}: {page[:500]}"
     with city.staff() as browser:
         StaffDesk(browser, f"https://{INTRANET}").sign_in("kansa")
