@@ -11,6 +11,8 @@ from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Directory
 
 PLANS = {"intranet": intranet.plan, "public": public.plan}
+# What the administrator carries next, printed after an install (docs/install.*.md).
+AFTERWARDS = {"intranet": intranet.afterwards, "public": public.afterwards}
 
 
 def main(argv=None) -> int:
@@ -21,7 +23,11 @@ def main(argv=None) -> int:
         verify_bundle(bundle)
         config = Path(args.config) if args.config else host.path("/etc/shinsei/site.env")
         steps = unique(PLANS[args.role](bundle, host, values.load(config, args.role)))
-        return check(steps, host) if args.check else install(steps, host)
+        if args.check:
+            return check(steps, host)
+        install(steps, host)
+        print(AFTERWARDS[args.role](host))
+        return 0
     except (values.ValuesError, InstallError) as error:
         print(f"install.sh: {error}", file=sys.stderr)
         return 2
@@ -87,7 +93,6 @@ def install(steps, host) -> int:
                 print(f"  再読込: {name}")
                 run[name]()
     print(f"{changed} 件を変更しました" if changed else "変更はありません（すでに期待どおりの状態です）")
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:

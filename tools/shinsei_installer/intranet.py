@@ -258,3 +258,11 @@ def _migrate(host):
     """Migrations as the owner (the superuser only sets the role); an upgrade is audited."""
     host.run(host.path(f"{VENV}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
              "initdb", user="postgres", env={"SHINSEI_DATABASE_URL": MIGRATION_URL})
+
+
+def afterwards(host: Host) -> str:
+    pinned = host.path(f"{KEYS}/known_hosts")
+    if pinned.exists() and pinned.read_text().strip():
+        return "公開ホストの鍵は登録済みです。次: docs/install.ja.md の「初日のチェックリスト」"
+    return (f"次に: {CARRY}/ の中身を各公開ホストへ運び（lookup.key は秘密です）、"
+            "公開ホストで install.sh --role public を実行してください。")

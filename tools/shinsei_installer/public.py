@@ -68,3 +68,9 @@ def _known_hosts_line(host: Host, address: str) -> bytes:
     kind, blob = public.read_text().split()[:2]
     # Port 22: known_hosts names the bare address (brackets only go with another port).
     return f"{address} {kind} {blob}\n".encode()
+
+
+def afterwards(host: Host) -> str:
+    line = host.path(f"{CARRY}/known_hosts").read_text().strip()
+    return ("次に: 下の 1 行（" + f"{CARRY}/known_hosts" + "）を庁内ホストへ運び、"
+            "PUBLIC_HOST_KEYS に指定して庁内ホストの install.sh をもう一度実行してください。\n" + line)
