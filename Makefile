@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot clean
+.PHONY: demo test e2e install system-deps lint release lock bench-intranet bench-snapshot clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
@@ -65,8 +65,19 @@ demo: install var/session-secret var/keys/sign.key
 	  trap 'kill $$mirror' EXIT INT TERM; \
 	  $(BIN)/pserve development.ini
 
-# Installs everything, starts the real servers the tests need, runs the whole suite.
-test: system-deps install
+# The release bundle for closed networks: dist/shinsei-status-<version>-offline.tar.gz (project
+# wheel with compiled catalogues, the locked wheelhouse, installer, deploy/, docs/, SBOM,
+# SHA256SUMS). Building needs the package index; installing the bundle needs nothing.
+release: install
+	$(BIN)/python tools/build_release.py
+
+# Re-resolve the lock files (requirements/*.lock.txt, with hashes) after a dependency change.
+lock: install
+	$(BIN)/python tools/lock.py
+
+# Installs everything, builds the release bundle (the install tests and the booted-hosts
+# test install it), starts the real servers the tests need, runs the whole suite.
+test: system-deps install release
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 

@@ -1,7 +1,6 @@
 """``shinsei-mirror``: take snapshots from the inbox, and report the mirror's state."""
 
 import argparse
-import os
 import sys
 from datetime import UTC, datetime
 
@@ -10,10 +9,12 @@ from pyramid.paster import get_appsettings
 from public_mirror import activation_log, receive, usage
 from public_mirror import settings as settings_loader
 from public_mirror.store import ActiveSnapshot, is_expired, read_last_sequence
+from transfer import config_file
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    args.config = config_file.resolve(args.config, "mirror")
     settings = settings_loader.load(get_appsettings(args.config))
     return args.command(settings, args) or 0
 
@@ -62,16 +63,19 @@ def status_command(settings, args):
 def serve_command(settings, args):
     """The residents' page on several processes sharing one port (see public_mirror.serve)."""
     from public_mirror import main as make_mirror
-    from public_mirror.serve import serve
+    from public_mirror.serve import serve, server_options
 
     raw = get_appsettings(args.config)
-    serve(lambda: make_mirror({}, **raw), args.host, args.port, args.processes, args.threads)
+    host, port, options = server_options(args.config)
+    serve(lambda: make_mirror({}, **raw), args.host or host, args.port or port, args.processes,
+          args.threads, **options)
 
 
 def _parser():
     parser = argparse.ArgumentParser(prog="shinsei-mirror", description=__doc__)
     parser.add_argument("-c", "--config",
-                        default=os.environ.get("SHINSEI_MIRROR_CONFIG", "mirror-development.ini"))
+                        help="ini file (default: $SHINSEI_MIRROR_CONFIG, the installed "
+                        "/etc/shinsei/mirror.ini, or mirror-development.ini here)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     take = commands.add_parser("receive", help="verify and activate files waiting in the inbox")
     take.add_argument("--watch", action="store_true", help="keep watching the inbox")
@@ -80,8 +84,8 @@ def _parser():
     commands.add_parser("status", help="active snapshot, last rejection, activation log, usage") \
         .set_defaults(command=status_command)
     web = commands.add_parser("serve", help="serve the residents' page (processes share the port)")
-    web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--port", type=int, default=6544)
+    web.add_argument("--host", help="default: [server:main] listen")
+    web.add_argument("--port", type=int, help="default: [server:main] listen")
     web.add_argument("--processes", type=int, default=2)
     web.add_argument("--threads", type=int, default=2)
     web.set_defaults(command=serve_command)
