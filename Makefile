@@ -81,8 +81,9 @@ test: system-deps install release
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-# The two-host end-to-end test alone (network namespaces; needs root). `make test` runs it too.
-e2e: system-deps install
+# The booted-hosts test alone (tests/e2e: Debian hosts under systemd-nspawn, the bundle
+# installed on them; needs root). `make test` runs it too.
+e2e: system-deps install release
 	$(BIN)/python -m pytest tests/e2e -v
 
 lint:

@@ -10,6 +10,7 @@ copied by the test from one host's disk to another's, never over the lab's netwo
 
 import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,20 +22,37 @@ MUNICIPALITY_CODE = "142158"
 INTRANET_NAME, PUBLIC_NAME = "shinsei.lgwan.city.test", "status.city.test"
 TLS_CERT, TLS_KEY = "/etc/ssl/shinsei/server.pem", "/etc/ssl/private/shinsei.key"
 CARRY_FROM_INTRANET = "/var/lib/shinsei/carry-to-public"
+CARRY_FROM_PUBLIC = "/var/lib/shinsei/carry-to-intranet/known_hosts"
 VENV = "/opt/shinsei/venv"
 
 
-def build_bundle():
-    """`make release` (needs the package index, as on the developers' side) → the tarball."""
-    result = subprocess.run(["make", "-s", "release"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=1200)
-    if result.returncode != 0:
-        raise AssertionError(f"make release failed:\n{(result.stdout + result.stderr)[-4000:]}")
-    bundles = sorted((ROOT / "dist").glob("shinsei-status-*-offline.tar.gz"),
-                     key=lambda path: path.stat().st_mtime)
-    if not bundles:
-        raise AssertionError("make release made no dist/shinsei-status-*-offline.tar.gz")
-    return bundles[-1]
+SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
+           "pyproject.toml", "setup.cfg", "setup.py")
+
+
+def bundle():
+    """dist's release bundle (`make release`, which `make test` and `make e2e` run first),
+    built again here when any source it is made from is newer (it needs the package index)."""
+    found = sorted((ROOT / "dist").glob("shinsei-status-*-offline.tar.gz"),
+                   key=lambda path: path.stat().st_mtime)
+    if not found or found[-1].stat().st_mtime < _newest_source():
+        result = subprocess.run([sys.executable, "tools/build_release.py"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=1200)
+        if result.returncode != 0:
+            raise AssertionError(f"building the release bundle failed:\n"
+                                 f"{(result.stdout + result.stderr)[-4000:]}")
+        return bundle()
+    return found[-1]
+
+
+def _newest_source():
+    newest = 0.0
+    for name in SOURCES:
+        path = ROOT / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(f.stat().st_mtime for f in files
+                                if f.is_file() and "__pycache__" not in f.parts)])
+    return newest
 
 
 def values_file(**values):
@@ -89,9 +107,10 @@ class Installation:
         carry(intranet, CARRY_FROM_INTRANET, host, "/root/carried")
         return self.install(host, "public", public_values(name))
 
-    def introduce(self, intranet, host_key_lines):
+    def introduce(self, intranet, publics):
         """Second intranet run: the public hosts' SSH host keys become its known_hosts."""
-        intranet.write("/root/public-host-keys", "".join(host_key_lines).encode(), 0o644)
+        lines = b"".join(host.read(CARRY_FROM_PUBLIC) for host in publics)
+        intranet.write("/root/public-host-keys", lines, 0o644)
         self.install(intranet, "intranet", intranet_values("/root/public-host-keys"))
 
 
