@@ -28,7 +28,8 @@ TABLE_GRANTS = {
     "statuses": {WEB: ALL, TRANSFER: ("SELECT",)},
     "status_wordings": {WEB: ALL, TRANSFER: ("SELECT",)},
     "status_transitions": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "publications": {WEB: ALL, TRANSFER: ("SELECT", "UPDATE")},
+    # A scheduled run records its own publication (no request from staff).
+    "publications": {WEB: ALL, TRANSFER: ("SELECT", "INSERT", "UPDATE")},
     "deliveries": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT")},
     "published_statuses": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
     "audit_records": {WEB: ("SELECT", "INSERT"), TRANSFER: ("SELECT", "INSERT"),
@@ -53,22 +54,23 @@ def roles_sql() -> str:
     return "\n".join(lines)
 
 
-def create_database_sql() -> str:
-    return (f"CREATE DATABASE {DATABASE} OWNER {OWNER} ENCODING 'UTF8' "
+def create_database_sql(database: str = DATABASE) -> str:
+    return (f"CREATE DATABASE {database} OWNER {OWNER} ENCODING 'UTF8' "
             f"LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;")
 
 
-def grants_sql() -> str:
+def grants_sql(database: str = DATABASE) -> str:
     """Every privilege from nothing: revoke all from our roles, then grant the table above.
     Run after each migration (new tables get their grants)."""
     roles = ", ".join(quote(r) for r in ROLES)
-    lines = [f"REVOKE ALL ON DATABASE {DATABASE} FROM PUBLIC;",
-             f"GRANT CONNECT ON DATABASE {DATABASE} TO {roles};",
+    lines = [f"REVOKE ALL ON DATABASE {database} FROM PUBLIC;",
+             f"GRANT CONNECT ON DATABASE {database} TO {roles};",
              "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
              f"GRANT USAGE ON SCHEMA public TO {roles};",
              f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {roles};",
              f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {roles};",
-             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quote(WEB)};"]
+             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quote(WEB)}, "
+             f"{quote(TRANSFER)};"]
     for table, grants in TABLE_GRANTS.items():
         for role, privileges in grants.items():
             lines.append(f"GRANT {', '.join(privileges)} ON {table} TO {quote(role)};")

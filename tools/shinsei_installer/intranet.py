@@ -65,10 +65,11 @@ def key_steps(bundle, values):
             f"{KEYS}/sign.key, lookup.key を作る（shinsei-transfer keygen）"]
 
     def keygen(host):
-        as_user = "shinsei-transfer" if host.live else None
+        # Made by root in the root-owned directory (0600), then handed to shinsei-transfer
+        # by the steps below: the job's account never needs to write there.
         host.run(host.path(f"{VENV}/bin/shinsei-transfer").as_posix(), "keygen",
                  "--signing-key", str(host.path(f"{KEYS}/sign.key")),
-                 "--lookup-key", str(host.path(f"{KEYS}/lookup.key")), user=as_user)
+                 "--lookup-key", str(host.path(f"{KEYS}/lookup.key")))
 
     def missing_client_key(host):
         return [] if host.path(f"{KEYS}/id_ed25519").exists() else [
