@@ -94,8 +94,13 @@ class Installation:
 
     def install(self, host, role, values, check=True):
         host.write("/root/site.env", values.encode(), 0o600)
-        return host.run(f"/root/{self.folder}/install.sh", "--role", role, "--config", "/root/site.env",
-                        check=check, timeout=900)
+        result = host.run(f"/root/{self.folder}/install.sh", "--role", role, "--config",
+                          "/root/site.env", check=False, timeout=900)
+        if check and result.returncode != 0:
+            raise AssertionError(f"install.sh --role {role} on {host.name} failed "
+                                 f"(exit {result.returncode}):\n{result.stdout[-2500:]}\n"
+                                 f"{result.stderr[-2500:]}\n{unit_journals(host)}")
+        return result
 
     def intranet(self, host):
         self.carry_in(host, INTRANET_NAME, [INTRANET])
@@ -125,6 +130,15 @@ def intranet_cli(host, *args, input=None, check=True):
     """`shinsei-intranet` as the guide runs it on the intranet host."""
     return host.run("runuser", "-u", "shinsei-web", "--", f"{VENV}/bin/shinsei-intranet",
                     "-c", "/etc/shinsei/intranet.ini", *args, input=input, check=check)
+
+
+def unit_journals(host):
+    """What systemd logged for every failed unit: the reason, for the failure message."""
+    failed = failed_units(host).split()
+    units = [name for name in failed if name.endswith((".service", ".path", ".timer", ".socket"))]
+    return "\n".join(f"--- journal of {unit} on {host.name}:\n"
+                     + host.run("journalctl", "-b", "--no-pager", "-n", "25", "-u", unit,
+                                check=False).stdout for unit in units)
 
 
 def failed_units(host):

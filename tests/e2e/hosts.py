@@ -165,7 +165,9 @@ class Host:
         self.nspawn = subprocess.Popen(
             ["systemd-nspawn", "-D", str(self.root), "--boot", "--register=no", "--keep-unit",
              f"--machine={self.name}", f"--network-namespace-path=/run/netns/{self.namespace}",
-             "--console=passive"],
+             # A host's root manages its own firewall (nftables) in its own namespace:
+             # nspawn keeps CAP_NET_ADMIN only for --private-network unless told.
+             "--capability=CAP_NET_ADMIN", "--console=passive"],
             stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
             start_new_session=True)
         console.close()
