@@ -227,8 +227,14 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
                      f"shinsei-upload@{PUBLIC['public-1'][0]}",
                      input="put /root/replayed.bin /inbox/.replayed.part\n"
                            "rename /inbox/.replayed.part /inbox/replayed.bin\n")
-    guide.wait_for("the replayed snapshot is taken out of the inbox",
-                   lambda: target.run("ls", "-A", INBOX).stdout.strip() == "")
+    try:
+        guide.wait_for("the replayed snapshot is taken out of the inbox",
+                       lambda: target.run("ls", "-A", INBOX).stdout.strip() == "")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{target.run('ls', '-la', INBOX).stdout}\n"
+                             + target.run("journalctl", "-b", "--no-pager", "-n", "30", "-u",
+                                          "shinsei-mirror-receive.service", "-u",
+                                          "shinsei-mirror-receive.path", check=False).stdout) from None
     status = target.run("runuser", "-u", "shinsei-mirror", "--", f"{guide.VENV}/bin/shinsei-mirror",
                         "-c", "/etc/shinsei/mirror.ini", "status").stdout
     assert "RollbackRefused" in status, status

@@ -58,6 +58,8 @@ class LabCA:
         """A HOME whose NSS store (what Chromium on Linux reads) trusts this CA for web sites."""
         home = self.folder / f"home-{name}"
         nssdb = home / ".pki" / "nssdb"
+        if (nssdb / "cert9.db").exists():
+            return home
         nssdb.mkdir(parents=True, exist_ok=True)
         run("create the browser's certificate store",
             ["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"])
