@@ -19,6 +19,11 @@ from transfer.transports import write_atomically
 from transfer.verify import TrustPolicy, check_size, verify_snapshot
 
 
+class UnreadableUpload(SnapshotError):
+    """The receiver cannot read the file (e.g. uploaded with mode 0600): refused like any
+    other, so that one such file cannot stop every later snapshot from being received."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     file: str
@@ -71,8 +76,11 @@ def _receive(path: Path, paths: MirrorPaths, policy: TrustPolicy, now: datetime)
 def _read_capped(path: Path, policy: TrustPolicy) -> bytes:
     """Refuse an oversized file by its size, before reading it; then read at most cap+1."""
     check_size(path.stat().st_size, policy)
-    with path.open("rb") as handle:
-        data = handle.read(policy.max_size + 1)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(policy.max_size + 1)
+    except OSError as error:
+        raise UnreadableUpload(f"{error.strerror} (mode {path.stat().st_mode & 0o777:04o})") from None
     if len(data) > policy.max_size:  # grew while we looked
         raise SnapshotTooLarge(f"more than {policy.max_size} bytes")
     return data

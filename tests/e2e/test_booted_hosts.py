@@ -220,12 +220,17 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
         StaffDesk(browser, f"https://{INTRANET}").sign_in("kansa")
     # The first snapshot, offered again through the only way in: the upload account, over
     # SFTP from the intranet host with the transfer job's own key.
+    # A file the receiver cannot read (sftp keeps the sender's mode 0600) goes first: it is
+    # refused by itself and does not stop the next one from being received.
     target = lab.public[0]
-    lab.intranet.write("/root/replayed.bin", city.first_snapshot, 0o600)
+    lab.intranet.write("/root/unreadable.bin", b"x" * 64, 0o600)
+    lab.intranet.write("/root/replayed.bin", city.first_snapshot, 0o640)
     lab.intranet.run("sftp", "-b", "-", "-i", "/etc/shinsei/transfer/id_ed25519", "-o",
                      "UserKnownHostsFile=/etc/shinsei/transfer/known_hosts",
                      f"shinsei-upload@{PUBLIC['public-1'][0]}",
-                     input="put /root/replayed.bin /inbox/.replayed.part\n"
+                     input="put /root/unreadable.bin /inbox/.unreadable.part\n"
+                           "rename /inbox/.unreadable.part /inbox/unreadable.bin\n"
+                           "put /root/replayed.bin /inbox/.replayed.part\n"
                            "rename /inbox/.replayed.part /inbox/replayed.bin\n")
     try:
         guide.wait_for("the replayed snapshot is taken out of the inbox",
@@ -238,6 +243,8 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     status = target.run("runuser", "-u", "shinsei-mirror", "--", f"{guide.VENV}/bin/shinsei-mirror",
                         "-c", "/etc/shinsei/mirror.ini", "status").stdout
     assert "RollbackRefused" in status, status
+    log = target.run("journalctl", "-b", "--no-pager", "-u", "shinsei-mirror-receive.service").stdout
+    assert "UnreadableUpload" in log and "Traceback" not in log, log[-2000:]
     assert city.sequence("public-1") == live["public-1"]
     city.passed.add(6)
 
