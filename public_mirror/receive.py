@@ -5,7 +5,7 @@ the receiver (or the host) can never be used to roll the public page back.
 """
 
 import hashlib
-import os
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,6 +90,8 @@ def _quarantine(path: Path, paths: MirrorPaths, reason: str) -> int:
     """Move the refused file aside with its reason; return its size for the log."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = paths.quarantine / f"{stamp}-{path.name}"
-    os.replace(path, target)
+    # Not os.replace: under the unit, inbox and state are separate mounts (ReadWritePaths=),
+    # where a rename fails with EXDEV; move copies then removes.
+    shutil.move(path, target)
     target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
     return target.stat().st_size
