@@ -117,7 +117,14 @@ def unit_steps(bundle: Bundle, units: tuple[str, ...], enabled: tuple[str, ...])
     def enable(host):
         if host.live:
             host.run("systemctl", "daemon-reload")
-            host.run("systemctl", "enable", "--now", *enabled)
+            started = host.run("systemctl", "enable", "--now", *enabled, check=False)
+            if started.returncode != 0:
+                # What the administrator would look up next, in the message itself.
+                failed = [u for u in enabled if host.run("systemctl", "is-active", u,
+                                                         check=False).stdout.strip() != "active"]
+                logs = "\n".join(host.run("journalctl", "-u", u, "-n", "15", "--no-pager",
+                                           check=False).stdout for u in failed)
+                raise InstallError(f"起動できないユニットがあります: {', '.join(failed)}\n{logs}")
         else:
             host.run(*_systemctl(host), "enable", *enabled)
 
