@@ -75,6 +75,7 @@ lock: install
 # test install it), starts the real servers the tests need, runs the whole suite.
 test: system-deps install release
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The two-host end-to-end test alone (network namespaces; needs root). `make test` runs it too.
@@ -83,6 +84,7 @@ e2e: system-deps install
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 
 bench-intranet: install
 	$(BIN)/python bench/intranet_bench.py
