@@ -79,6 +79,7 @@ lock: install
 # test install it), starts the real servers the tests need, runs the whole suite.
 test: system-deps install release
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The booted-hosts test alone (tests/e2e: Debian hosts under systemd-nspawn, the bundle
@@ -88,6 +89,7 @@ e2e: system-deps install release
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 
 bench-intranet: install
 	$(BIN)/python bench/intranet_bench.py

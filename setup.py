@@ -1,6 +1,6 @@
 """The build compiles the message catalogues (.po → .mo) into the wheel.
 
-Metadata lives in setup.cfg; this file only adds the catalogue step, so a wheel built
+Metadata lives in pyproject.toml; this file only adds the catalogue step, so a wheel built
 from a fresh checkout (``pip wheel .``, ``python -m build``, ``make release``) speaks
 English and やさしい日本語 without anyone running ``tools/compile_catalogs.py`` first.
 """

@@ -3,6 +3,9 @@
 # [--config FILE] [--check]. Needs root and Python 3.11 (python3.11, or python3 if it is 3.11+);
 # installs from the bundle alone, with no network. See docs/install.ja.md.
 set -eu
+# The services' own accounts read the venv and the templates: whatever the administrator's
+# umask, what is installed is world-readable unless a step gives it a stricter mode.
+umask 022
 here=$(cd "$(dirname "$0")" && pwd)
 for candidate in python3.11 python3.12 python3.13 python3; do
     if command -v "$candidate" >/dev/null 2>&1 &&

@@ -32,8 +32,7 @@ def main(argv=None):
     try:
         return args.command(context, args) or 0
     except users.AccountError as refused:
-        message = Template(refused.message).safe_substitute(refused.mapping)
-        print(f"error: {refused.field}: {message}", file=sys.stderr)
+        print(f"error: {refused.field}: {refused}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
@@ -147,7 +146,7 @@ def import_file(ctx, args):
             if not args.dry_run:
                 print("imported")
     except ImportRefused as refused:
-        print(f"{args.file}: {Template(refused.message).safe_substitute(refused.mapping)}",
+        print(f"{args.file}: {refused}",
               file=sys.stderr)
         return 1
     return 0

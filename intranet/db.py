@@ -5,11 +5,28 @@ manager does, at the end of the request. CLI commands use the same factory with 
 explicit ``transaction.manager``.
 """
 
-import zope.sqlalchemy
-from sqlalchemy import engine_from_config, event
-from sqlalchemy.orm import configure_mappers, sessionmaker
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
-import intranet.models  # noqa: F401  (every mapper registered before configure_mappers)
+import zope.sqlalchemy
+from pyramid.paster import get_appsettings
+from sqlalchemy import Engine, engine_from_config, event
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+
+from intranet import settings as settings_loader
+
+_FACTORY_KEY, _ENGINE_KEY = "dbsession_factory", "db_engine"
+
+
+def session_factory_of(registry: Any) -> sessionmaker[Session]:
+    """The app's session factory (for work outside the request's transaction)."""
+    return cast(sessionmaker[Session], registry[_FACTORY_KEY])
+
+
+def engine_of(registry: Any) -> Engine:
+    """The app's engine (to dispose of it when an app is thrown away, as tests do)."""
+    return cast(Engine, registry[_ENGINE_KEY])
 
 
 def get_engine(settings, prefix="sqlalchemy."):
@@ -53,14 +70,27 @@ def includeme(config):
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     config.include("pyramid_tm")
+    # Each domain's models import the models they point at, so whatever is imported by
+    # now maps completely; the full metadata (Alembic, tests) is intranet.models.
     configure_mappers()
 
     engine = get_engine(settings)
     session_factory = get_session_factory(engine)
-    config.registry["dbsession_factory"] = session_factory
-    config.registry["db_engine"] = engine
+    config.registry[_FACTORY_KEY] = session_factory
+    config.registry[_ENGINE_KEY] = engine
 
     def dbsession(request):
         return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)
+
+
+@contextmanager
+def open_database(config_uri: str) -> Iterator[tuple[sessionmaker[Session], dict[str, Any]]]:
+    """(session factory, settings) for the intranet database named by an ini (jobs, CLIs)."""
+    settings = settings_loader.load(get_appsettings(config_uri), web=False)
+    engine = get_engine(settings)
+    try:
+        yield get_session_factory(engine), settings
+    finally:
+        engine.dispose()

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from intranet.applications.models import Application, StatusChange
+from intranet.applications.models import APPLICATIONS, STATUS_CHANGES
 from intranet.audit import writer
 from intranet.chunks import chunked
 from intranet.programmes.models import Programme
@@ -95,7 +95,7 @@ def _approved_publication(dbsession, actor):
 
 def seed_applications(dbsession, programme, count, rng, opening: date, start_number=1):
     """Insert ``count`` applications with their histories, in bulk."""
-    table = Application.__table__
+    table = APPLICATIONS
     for chunk in chunked(generate_applications(programme, count, rng, opening, start_number),
                          _CHUNK):
         # Core executemany (the ORM's bulk path emitted a statement per row here); the new
@@ -103,7 +103,7 @@ def seed_applications(dbsession, programme, count, rng, opening: date, start_num
         ids = dict(dbsession.execute(
             insert(table).returning(table.c.receipt_number_normalised, table.c.id),
             [row for row, _history in chunk]).all())
-        dbsession.execute(insert(StatusChange.__table__), [
+        dbsession.execute(insert(STATUS_CHANGES), [
             {**change, "application_id": ids[row["receipt_number_normalised"]]}
             for row, history in chunk for change in history])
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import transaction
 from pyramid.response import Response
 
-from intranet.db import get_tm_session
+from intranet.db import get_tm_session, session_factory_of
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,7 +58,7 @@ def csv_response(filename, chunks, encoding="utf-8"):
 def streamed_rows(request, query, to_row, scalars=True):
     """Rows read in batches by a session of their own: the response streams after the
     request's transaction has ended, and memory stays flat however many rows there are."""
-    factory = request.registry["dbsession_factory"]
+    factory = session_factory_of(request.registry)
 
     def generate():
         manager = transaction.TransactionManager(explicit=True)

@@ -1,5 +1,6 @@
 """What every page shares: templates, static files, security headers, error pages."""
 
+import re
 from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -8,7 +9,9 @@ from jinja2 import pass_context
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
-from pyramid.view import forbidden_view_config, notfound_view_config
+from pyramid.view import forbidden_view_config, notfound_view_config, view_config
+
+from intranet.refusals import Refused
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -70,6 +73,28 @@ def local_time(value: datetime | None, locale: str = "ja") -> str:
     return f"{local:%Y-%m-%d %H:%M} JST"
 
 
+# Ids are BIGINT: PostgreSQL answers a larger number with an error, not with "no such row".
+MAX_ID = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: "²".isdigit() is True, int("²") fails
+BAD_INPUT = "入力内容が正しくありません（${field}）。画面から操作し直してください。"
+
+
+class BadInput(Refused):
+    """A form field or query parameter no screen of ours sends: a 400 page, never a 500."""
+
+
+def whole_number(text: str | None, field: str, maximum: int = MAX_ID) -> int:
+    """``text`` as a whole number 0..maximum, or BadInput naming ``field``."""
+    if text is None or not _DIGITS.fullmatch(text) or int(text) > maximum:
+        raise BadInput(BAD_INPUT, field=field)
+    return int(text)
+
+
+def matched_id(request, name: str = "id") -> int:
+    """The row id in the URL (the route allows only digits; this bounds their size)."""
+    return whole_number(request.matchdict[name], name)
+
+
 def redirect_see_other(request, route, **kw):
     """After a successful POST: 303 so a reload never resubmits the form."""
     return HTTPSeeOther(location=request.route_url(route, **kw))
@@ -87,6 +112,12 @@ def forbidden(request):
         return HTTPFound(location=request.route_url("login", _query={"next": request.path_qs}))
     request.response.status = 403
     return {}
+
+
+@view_config(context=BadInput, renderer="intranet:templates/bad_request.jinja2")
+def bad_input(refused, request):
+    request.response.status = 400
+    return {"message": refused.explain(request)}
 
 
 @notfound_view_config(renderer="intranet:templates/notfound.jinja2")

@@ -15,7 +15,7 @@ from intranet import main, migrations
 from intranet.audit.writer import Actor, utcnow
 from intranet.auth import passwords
 from intranet.auth.models import ROLES, User
-from intranet.db import get_engine, get_session_factory, get_tm_session
+from intranet.db import engine_of, get_engine, get_session_factory, get_tm_session
 from tests.databases import (
     PostgresCluster,
     SqliteTemplate,
@@ -123,7 +123,7 @@ def app_settings(db_url):
 def wsgi_app(app_settings, engine):
     app = main({}, **app_settings)
     yield app
-    app.registry["db_engine"].dispose()
+    engine_of(app.registry).dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ hashes checked); installing needs nothing from outside. The archive is reproduci
 sources and lock, same bytes (sorted entries, fixed owners and times).
 """
 
-import configparser
 import gzip
 import hashlib
 import io
@@ -26,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
 import uuid
 import zipfile
 from pathlib import Path
@@ -39,9 +39,7 @@ DOCS = ("install.ja.md", "install.en.md", "runbook.ja.md", "runbook.en.md",
 
 
 def version() -> str:
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg", encoding="utf-8")
-    return config["metadata"]["version"]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 
 
 def build_wheel(out: Path, epoch: int) -> Path:

@@ -1,20 +1,18 @@
-"""Building and signing a snapshot from the intranet database (intranet host only).
+"""Turning rows into a signed snapshot: entries, header, signatures (no database here).
 
-Only three things per application are read: programme, normalised receipt number, birth
-date (only when the programme asks for it, and only into the HMAC), and the status with
-the dates that status needs. Names, addresses, phones, notes are never selected.
+The caller (the intranet's publication job, or a test) reads the rows; this module only
+sees, per application, programme id, normalised receipt number, birth date (only into the
+HMAC, and only when the programme asks for it), status code and the two dates. Names,
+addresses, phones and notes never reach it.
 """
 
 import base64
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import select
-
-from intranet.applications.models import Application
-from intranet.programmes.models import Programme
-from intranet.statuses.models import RESIDENT_LANGUAGES, Status
 from transfer.keys import SigningKey
 from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import (
@@ -22,6 +20,7 @@ from transfer.snapshot import (
     ENTRY_SIZE,
     FORMAT_VERSION,
     PAYLOAD_TYPE,
+    RESIDENT_LANGUAGES,
     assemble,
     canonical_json,
     day_number,
@@ -30,43 +29,71 @@ from transfer.snapshot import (
 )
 from transfer.verify import Origin
 
+# (lookup key, status index, scheduled payment day, paid day)
+Entry = tuple[bytes, int, int, int]
+# (programme id, normalised receipt number, birth date, status code, scheduled, paid)
+Row = tuple[int, str, date | None, str, date | None, date | None]
+
+
+class ProgrammeInfo(Protocol):
+    """What the snapshot needs to know about a programme."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_en(self) -> str | None: ...
+    @property
+    def needs_birth_date(self) -> bool: ...
+    @property
+    def lookup_opens_on(self) -> date | None: ...
+    @property
+    def lookup_closes_on(self) -> date | None: ...
+
+
+class WordingInfo(Protocol):
+    @property
+    def resident_label(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def next_step(self) -> str: ...
+
+
+class StatusInfo(Protocol):
+    """What the snapshot needs to know about a status."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def is_final(self) -> bool: ...
+    @property
+    def needs_scheduled_payment_date(self) -> bool: ...
+    @property
+    def needs_paid_date(self) -> bool: ...
+    def wording(self, lang: str) -> WordingInfo | None: ...
+
 
 @dataclass(frozen=True)
 class BuildResult:
     data: bytes
-    header: dict
+    header: dict[str, Any]
     skipped: int  # applications that cannot be looked up (e.g. birth date missing)
 
 
-def build_snapshot(dbsession, *, signing_keys: list[SigningKey], lookup_secret: bytes,
-                   origin: Origin, sequence: int, now: datetime,
-                   valid_for: timedelta) -> BuildResult:
-    programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
-    statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    entries, skipped = collect_entries(dbsession, programmes, statuses, lookup_secret)
-    return sign_snapshot(entries, skipped, signing_keys=signing_keys,
-                         header=_header_fields(programmes, statuses, lookup_secret, origin,
-                                               sequence, now, valid_for))
-
-
-def collect_entries(dbsession, programmes, statuses, lookup_secret):
-    """Read the few columns a snapshot needs and turn them into sorted entries."""
-    rows = dbsession.execute(
-        select(Application.programme_id, Application.receipt_number_normalised,
-               Application.birth_date, Application.status_code,
-               Application.scheduled_payment_on, Application.paid_on)
-        .execution_options(yield_per=20_000))
-    return make_entries(rows, programmes, statuses, lookup_secret)
-
-
-def make_entries(rows, programmes, statuses, lookup_secret):
+def make_entries(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
+                 statuses: Sequence[StatusInfo], lookup_secret: bytes) -> tuple[list[Entry], int]:
     """(lookup key, status index, scheduled day, paid day) per row, sorted; and how many
     rows were left out because they cannot be looked up (birth date needed, none known)."""
     index = {status.code: i for i, status in enumerate(statuses)}
     needs = {s.code: (s.needs_scheduled_payment_date, s.needs_paid_date) for s in statuses}
     hashers = {p.id: (LookupHasher(lookup_secret, p.code), p.needs_birth_date)
                for p in programmes}
-    entries, skipped = [], 0
+    entries: list[Entry] = []
+    skipped = 0
     for programme_id, receipt, birth_date, status, scheduled, paid in rows:
         hasher, needs_birth_date = hashers[programme_id]
         if needs_birth_date and birth_date is None:
@@ -81,7 +108,8 @@ def make_entries(rows, programmes, statuses, lookup_secret):
     return entries, skipped
 
 
-def sign_snapshot(entries, skipped, *, signing_keys, header) -> BuildResult:
+def sign_snapshot(entries: Sequence[Entry], skipped: int, *, signing_keys: Sequence[SigningKey],
+                  header: dict[str, Any]) -> BuildResult:
     body = b"".join(ENTRY.pack(*entry) for entry in entries)
     header = {**header, "entry_size": ENTRY_SIZE, "entry_count": len(entries),
               "body_length": len(body), "body_sha256": hashlib.sha256(body).hexdigest()}
@@ -91,7 +119,10 @@ def sign_snapshot(entries, skipped, *, signing_keys, header) -> BuildResult:
     return BuildResult(assemble(header_bytes, signatures, body), header, skipped)
 
 
-def _header_fields(programmes, statuses, lookup_secret, origin, sequence, now, valid_for):
+def header_fields(programmes: Sequence[ProgrammeInfo], statuses: Sequence[StatusInfo], *,
+                  lookup_secret: bytes, origin: Origin, sequence: int, now: datetime,
+                  valid_for: timedelta) -> dict[str, Any]:
+    """Everything in the header except what describes the body (added when signing)."""
     return {
         "format": FORMAT_VERSION,
         "payload_type": PAYLOAD_TYPE,
@@ -105,17 +136,18 @@ def _header_fields(programmes, statuses, lookup_secret, origin, sequence, now, v
     }
 
 
-def _programme(programme):
+def _programme(programme: ProgrammeInfo) -> dict[str, Any]:
+    opens, closes = programme.lookup_opens_on, programme.lookup_closes_on
     return {
         "code": programme.code,
         "name": {"ja": programme.name, "en": programme.name_en or programme.name},
         "needs_birth_date": programme.needs_birth_date,
-        "lookup_opens_on": programme.lookup_opens_on and programme.lookup_opens_on.isoformat(),
-        "lookup_closes_on": programme.lookup_closes_on and programme.lookup_closes_on.isoformat(),
+        "lookup_opens_on": opens and opens.isoformat(),
+        "lookup_closes_on": closes and closes.isoformat(),
     }
 
 
-def _status(status):
+def _status(status: StatusInfo) -> dict[str, Any]:
     dates = [name for name, needed in (("scheduled_payment_on", status.needs_scheduled_payment_date),
                                        ("paid_on", status.needs_paid_date)) if needed]
     wording = {}

@@ -9,29 +9,40 @@
     transfer.valid_hours  = 72
     transfer.timeout      = 15
     transfer.retries      = 2
+
+Only what the keys and transports need is read here; what the intranet adds (who the job
+is, which database) is the intranet's business.
 """
 
-import getpass
-import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from pyramid.settings import aslist
-
-from intranet.audit.writer import Actor
-from transfer.keys import load_lookup_key, load_signing_key
-from transfer.publish import PublishPlan
+from transfer.keys import SigningKey, load_lookup_key, load_signing_key
 from transfer.sftp import SftpDestination
-from transfer.transports import OutboxDestination
+from transfer.transports import Destination, OutboxDestination
 from transfer.verify import Origin
+
+Settings = Mapping[str, Any]
 
 
 class TransferConfigError(ValueError):
     pass
 
 
-def destination(spec: str, settings: dict):
+@dataclass(frozen=True)
+class TransferSettings:
+    signing_keys: list[SigningKey]
+    lookup_secret: bytes
+    origin: Origin
+    destinations: list[Destination]
+    valid_for: timedelta
+
+
+def destination(spec: str, settings: Settings) -> Destination:
     if spec.startswith("outbox:"):
         return OutboxDestination(Path(spec[len("outbox:"):]))
     parts = urlsplit(spec)
@@ -48,20 +59,23 @@ def destination(spec: str, settings: dict):
                            retries=int(settings.get("transfer.retries", 2)))
 
 
-def plan_from_settings(settings: dict) -> PublishPlan:
-    specs = aslist(settings.get("transfer.destinations", ""), flatten=False)
+def transfer_settings(settings: Settings) -> TransferSettings:
+    specs = _lines(settings.get("transfer.destinations", ""))
     if not specs:
         raise TransferConfigError("transfer.destinations is empty: nowhere to publish to")
-    keys = aslist(settings.get("transfer.signing_keys", ""))
+    keys = str(settings.get("transfer.signing_keys", "")).split()
     if not keys or not settings.get("transfer.lookup_key"):
         raise TransferConfigError("transfer.signing_keys and transfer.lookup_key are needed")
-    return PublishPlan(
+    return TransferSettings(
         signing_keys=[load_signing_key(Path(p)) for p in keys],
         lookup_secret=load_lookup_key(Path(settings["transfer.lookup_key"])),
         origin=Origin(settings.get("shinsei.municipality_code", ""),
                       settings.get("shinsei.environment", "prod")),
         destinations=[destination(spec, settings) for spec in specs],
         valid_for=timedelta(hours=int(settings.get("transfer.valid_hours", 72))),
-        actor=Actor(name="transfer", role="transfer", host=socket.gethostname(),
-                    os_user=getpass.getuser()),
     )
+
+
+def _lines(value: object) -> list[str]:
+    # As pyramid's aslist(flatten=False): one destination per line (kept free of pyramid).
+    return [line.strip() for line in str(value).splitlines() if line.strip()]

@@ -11,6 +11,7 @@ import hashlib
 import io
 import posixpath
 from pathlib import Path
+from typing import NoReturn
 
 import paramiko
 
@@ -20,7 +21,7 @@ from transfer.transports import Delivery, temporary_name, with_retries
 class UnknownHostKey(paramiko.SSHException):
     """The server's key is not in the pinned known_hosts file."""
 
-    def __init__(self, hostname, key):
+    def __init__(self, hostname: str, key: paramiko.PKey) -> None:
         self.fingerprint = fingerprint(key)
         super().__init__(f"host key of {hostname} ({self.fingerprint}) is not pinned")
 
@@ -28,11 +29,12 @@ class UnknownHostKey(paramiko.SSHException):
 class PinnedHostKeysOnly(paramiko.RejectPolicy):
     """RejectPolicy, with the offered key's fingerprint kept for the audit record."""
 
-    def missing_host_key(self, client, hostname, key):
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
+                         key: paramiko.PKey) -> NoReturn:
         raise UnknownHostKey(hostname, key)
 
 
-def fingerprint(key) -> str:
+def fingerprint(key: paramiko.PKey) -> str:
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
@@ -44,7 +46,7 @@ PERMANENT = (paramiko.BadHostKeyException, UnknownHostKey, paramiko.Authenticati
 class SftpDestination:
     def __init__(self, host: str, port: int, username: str, key_file: Path,
                  known_hosts: Path, remote_dir: str = "/inbox", timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 1.0):
+                 retries: int = 2, backoff: float = 1.0) -> None:
         self.host, self.port, self.username = host, port, username
         self.key_file, self.known_hosts = Path(key_file), Path(known_hosts)
         self.remote_dir, self.timeout = remote_dir, timeout
@@ -69,7 +71,7 @@ class SftpDestination:
         return Delivery(self.name, True, host_key_fingerprint=self.seen_fingerprint,
                         attempts=attempts)
 
-    def _failed(self, reason, seen="", attempts=1):
+    def _failed(self, reason: str, seen: str = "", attempts: int = 1) -> Delivery:
         return Delivery(self.name, False, reason, seen or self.seen_fingerprint, attempts)
 
     def _push(self, filename: str, data: bytes) -> None:
@@ -82,9 +84,12 @@ class SftpDestination:
                            allow_agent=False, timeout=self.timeout,
                            banner_timeout=self.timeout, auth_timeout=self.timeout,
                            channel_timeout=self.timeout)
-            self.seen_fingerprint = fingerprint(client.get_transport().get_remote_server_key())
-            sftp = client.open_sftp()
-            sftp.get_channel().settimeout(self.timeout)
+            transport, sftp = client.get_transport(), client.open_sftp()
+            channel = sftp.get_channel()
+            if transport is None or channel is None:  # connect() returned without a session
+                raise paramiko.SSHException("no SSH session after connecting")
+            self.seen_fingerprint = fingerprint(transport.get_remote_server_key())
+            channel.settimeout(self.timeout)
             self._clean_leftovers(sftp)
             temporary = posixpath.join(self.remote_dir, temporary_name(filename))
             # putfo pipelines its writes, and with confirm=True stats the result: the
@@ -95,7 +100,7 @@ class SftpDestination:
         finally:
             client.close()
 
-    def _clean_leftovers(self, sftp):
+    def _clean_leftovers(self, sftp: paramiko.SFTPClient) -> None:
         for name in sftp.listdir(self.remote_dir):
             if name.startswith(".") and name.endswith(".part"):
                 sftp.remove(posixpath.join(self.remote_dir, name))

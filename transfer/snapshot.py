@@ -18,6 +18,7 @@ import json
 import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from transfer.errors import MalformedSnapshot
 
@@ -35,6 +36,8 @@ ENTRY = struct.Struct(">16sBHH")
 ENTRY_SIZE = ENTRY.size
 EPOCH_DAY = date(2000, 1, 1)
 _LENGTH = struct.Struct(">I")
+# The languages whose resident wording a snapshot carries (the public page's languages).
+RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
 
 
 def pae(payload_type: str, header: bytes) -> bytes:
@@ -44,7 +47,7 @@ def pae(payload_type: str, header: bytes) -> bytes:
                       str(len(header)).encode(), header])
 
 
-def canonical_json(value) -> bytes:
+def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -72,12 +75,12 @@ class Parsed:
     """The three parts of a snapshot file, not yet trusted."""
 
     header_bytes: bytes
-    header: dict
-    signatures: list
+    header: dict[str, Any]
+    signatures: list[Any]
     body: memoryview
 
 
-def assemble(header_bytes: bytes, signatures: list[dict], body: bytes) -> bytes:
+def assemble(header_bytes: bytes, signatures: list[dict[str, str]], body: bytes) -> bytes:
     block = canonical_json({"signatures": signatures})
     return b"".join([MAGIC, _LENGTH.pack(len(header_bytes)), header_bytes,
                      _LENGTH.pack(len(block)), block, body])
@@ -99,7 +102,7 @@ def parse(data: bytes) -> Parsed:
     return Parsed(header_bytes, header, signatures, view[offset:])
 
 
-def decode_signature(entry) -> tuple[str, bytes]:
+def decode_signature(entry: Any) -> tuple[str, bytes]:
     if not isinstance(entry, dict) or not isinstance(entry.get("sig"), str):
         raise MalformedSnapshot("signature entry malformed")
     try:
@@ -113,10 +116,11 @@ def decode_signature(entry) -> tuple[str, bytes]:
     return str(entry.get("keyid", "")), signature
 
 
-def _framed(view, offset, limit, name):
+def _framed(view: memoryview, offset: int, limit: int, name: str) -> tuple[bytes, int]:
     if len(view) < offset + 4:
         raise MalformedSnapshot(f"truncated before the {name} length")
     (length,) = _LENGTH.unpack(view[offset:offset + 4])
+    assert isinstance(length, int)
     if length > limit:
         raise MalformedSnapshot(f"{name} length {length} over the limit {limit}")
     end = offset + 4 + length
@@ -125,7 +129,7 @@ def _framed(view, offset, limit, name):
     return bytes(view[offset + 4:end]), end
 
 
-def _json(raw, name):
+def _json(raw: bytes, name: str) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

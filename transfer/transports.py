@@ -6,11 +6,16 @@ reads half a snapshot. Each destination reports its own result; one failing host
 not stop the others (fan-out behind a load balancer).
 """
 
+import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,22 +71,26 @@ class OutboxDestination:
                 leftover.unlink()  # an interrupted earlier run
             write_atomically(self.directory / filename, data)
         except OSError as error:
+            log.warning("%s: cannot write the snapshot: %s", self.name, error.strerror or error)
             return Delivery(self.name, False, f"{type(error).__name__}: {error.strerror or error}")
         return Delivery(self.name, True)
 
 
-def deliver_all(destinations, filename: str, data: bytes) -> list[Delivery]:
+def deliver_all(destinations: Iterable[Destination], filename: str,
+                data: bytes) -> list[Delivery]:
     """Every destination tried, whatever happened to the ones before it."""
     results = []
     for destination in destinations:
         try:
             results.append(destination.deliver(filename, data))
         except Exception as error:
+            log.exception("%s: delivery failed unexpectedly", destination.name)
             results.append(Delivery(destination.name, False, f"{type(error).__name__}: {error}"))
     return results
 
 
-def with_retries(attempt, retries: int, backoff: float, permanent=()):
+def with_retries(attempt: Callable[[], T], retries: int, backoff: float,
+                 permanent: tuple[type[BaseException], ...] = ()) -> tuple[T, int]:
     """Call ``attempt()`` up to ``retries + 1`` times, sleeping backoff, 2×backoff, ...
 
     Errors in ``permanent`` (a changed host key, a refused login) are not retried: trying
@@ -92,8 +101,10 @@ def with_retries(attempt, retries: int, backoff: float, permanent=()):
             return attempt(), number
         except permanent:
             raise
-        except Exception:
+        except Exception as error:
             if number > retries:
                 raise
+            log.warning("attempt %s of %s failed (%s: %s); retrying", number, retries + 1,
+                        type(error).__name__, error)
             time.sleep(backoff * 2 ** (number - 1))
     raise AssertionError("unreachable")

@@ -11,6 +11,7 @@ Every refusal is a SnapshotError subclass naming the failed check.
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -21,6 +22,7 @@ from transfer.snapshot import (
     ENTRY_SIZE,
     FORMAT_VERSION,
     PAYLOAD_TYPE,
+    Parsed,
     decode_signature,
     pae,
     parse,
@@ -41,7 +43,7 @@ class Origin:
         municipality, _, environment = text.partition(":")
         return cls(municipality, environment)
 
-    def as_header(self) -> dict:
+    def as_header(self) -> dict[str, str]:
         return {"municipality": self.municipality, "environment": self.environment}
 
 
@@ -54,9 +56,9 @@ class TrustPolicy:
     threshold: int = 1
     max_size: int = DEFAULT_MAX_SIZE
     payload_type: str = PAYLOAD_TYPE
-    _by_id: dict = field(init=False, repr=False, compare=False)
+    _by_id: dict[str, Ed25519PublicKey] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.threshold < 1:
             raise ValueError("threshold must be at least 1")
         object.__setattr__(self, "_by_id", {key_id(k): k for k in self.keys})
@@ -64,13 +66,13 @@ class TrustPolicy:
 
 @dataclass(frozen=True)
 class VerifiedSnapshot:
-    header: dict
+    header: dict[str, Any]
     table: SnapshotTable
-    signed_by: frozenset
+    signed_by: frozenset[str]
 
     @property
     def sequence(self) -> int:
-        return self.header["sequence"]
+        return int(self.header["sequence"])
 
 
 def check_size(length: int, policy: TrustPolicy) -> None:
@@ -106,7 +108,7 @@ def verify_snapshot(data: bytes, policy: TrustPolicy, *, last_sequence: int | No
     return VerifiedSnapshot(header, table, frozenset(signed_by))
 
 
-def _check_signatures(parsed, policy) -> set[str]:
+def _check_signatures(parsed: Parsed, policy: TrustPolicy) -> set[str]:
     """Count the distinct trusted keys whose signature over (payload type, header) holds.
 
     The key id selects which trusted key to check a signature with (as in TUF); whether
@@ -115,7 +117,7 @@ def _check_signatures(parsed, policy) -> set[str]:
     still verifies where only the new one is trusted.
     """
     message = pae(policy.payload_type, parsed.header_bytes)
-    signed_by = set()
+    signed_by: set[str] = set()
     for entry in parsed.signatures:
         keyid, signature = decode_signature(entry)
         public_key = policy._by_id.get(keyid)
@@ -139,7 +141,7 @@ _FIELDS = {
 }
 
 
-def _check_fields(header):
+def _check_fields(header: dict[str, Any]) -> None:
     for name, kind in _FIELDS.items():
         value = header.get(name)
         # JSON true/false are ints to Python; a count or a sequence must be a real number.
@@ -155,14 +157,14 @@ def _check_fields(header):
         raise errors.MalformedSnapshot("status catalogue must have 1 to 256 statuses")
 
 
-def _check_body(body, header):
+def _check_body(body: memoryview, header: dict[str, Any]) -> None:
     if len(body) != header["body_length"]:
         raise errors.BodyMismatch(f"body is {len(body)} bytes, header says {header['body_length']}")
     if hashlib.sha256(body).hexdigest() != header["body_sha256"]:
         raise errors.BodyMismatch("body SHA-256 differs from the header's")
 
 
-def _check_entries(table):
+def _check_entries(table: SnapshotTable) -> None:
     if table.body_length != table.count * ENTRY_SIZE:
         raise errors.InvalidEntries(f"{table.body_length} bytes do not hold {table.count} entries")
     problem = table.first_disorder()

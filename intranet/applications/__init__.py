@@ -4,3 +4,5 @@ def includeme(config):
     config.add_route("application_status", "/applications/{id:\\d+}/status")
     config.add_route("bulk", "/bulk")
     config.add_route("bulk_selection", "/bulk/selection")
+    config.add_route("export_applications", "/applications.csv")
+    config.add_route("export_history", "/history.csv")

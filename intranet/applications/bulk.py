@@ -11,19 +11,21 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 
 from intranet.applications import errors
-from intranet.applications.models import Application, StatusChange
+from intranet.applications.models import STATUS_CHANGES, Application
 from intranet.applications.services import StatusUpdate, check_update
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
+from intranet.refusals import Refused
+from intranet.statuses import rules
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 
 # SQLite allows 32,766 bound parameters and PostgreSQL 65,535: stay well below both.
 _CHUNK = 1000
 
 
-class TooManyNumbers(ValueError):
-    def __init__(self, limit):
-        super().__init__(limit)
+class TooManyNumbers(Refused):
+    def __init__(self, limit: int) -> None:
+        super().__init__("貼り付けられた番号が多すぎます（最大 ${limit} 件）。", limit=f"{limit:,}")
         self.limit = limit
 
 
@@ -91,8 +93,7 @@ def plan(dbsession, catalogue, ids: list[int], status_update: StatusUpdate,
     result = BulkPlan(update=status_update)
     for row in _rows(dbsession, ids, lock):
         _id, _version, receipt, from_code = row
-        allowed = status_update.to_code in catalogue[from_code].allowed_next
-        if allowed:
+        if rules.may_move(catalogue, from_code, status_update.to_code):
             result.changes.append(tuple(row))
         elif from_code == status_update.to_code:
             result.unchanged.append(receipt)
@@ -124,7 +125,7 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
         )
     if current.changes:
         # Core executemany on the table: batched into multi-row INSERTs by the driver layer.
-        dbsession.execute(insert(StatusChange.__table__), [
+        dbsession.execute(insert(STATUS_CHANGES), [
             {"application_id": app_id, "from_code": from_code, "to_code": status_update.to_code,
              "changed_at": now, "user_id": user_id, "source": "bulk",
              "reason": status_update.reason,

@@ -4,11 +4,11 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.applications import bulk
-from intranet.applications.errors import StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update
 from intranet.applications.models import Application
 from intranet.programmes.models import Programme
-from intranet.web import discard_changes, redirect_see_other
+from intranet.refusals import Refused
+from intranet.web import discard_changes, redirect_see_other, whole_number
 
 TEMPLATE = "intranet:templates/applications/bulk.jinja2"
 
@@ -23,7 +23,7 @@ def bulk_form(request):
              request_method="POST", renderer=TEMPLATE)
 def bulk_from_selection(request):
     """Selected rows of the list arrive as ids; show them as numbers in the paste box."""
-    ids = [int(i) for i in request.POST.getall("ids") if i.isdigit()]
+    ids = [whole_number(i, "ids") for i in request.POST.getall("ids")]
     rows = request.dbsession.execute(
         select(Application.programme_id, Application.receipt_number)
         .where(Application.id.in_(ids[:request.registry.settings["bulk.max_numbers"]]))
@@ -55,25 +55,22 @@ def bulk_preview_or_apply(request):
                 "${count} 件の状況を変更しました。", count=f"{len(applied.changes):,}"), "success")
             return redirect_see_other(request, "bulk")
         plan = bulk.plan(request.dbsession, catalogue, resolution.ids, update)
-    except bulk.TooManyNumbers as too_many:
-        return _refuse(request, form, "貼り付けられた番号が多すぎます（最大 ${limit} 件）。",
-                       limit=f"{too_many.limit:,}")
-    except (StatusChangeRefused, FormError) as refused:
-        return _refuse(request, form, refused.message, **getattr(refused, "mapping", {}))
+    except Refused as refused:
+        return _refuse(request, form, refused)
     return _page(request, form, {"plan": plan, "resolution": resolution})
 
 
-def _refuse(request, form, message, **mapping):
+def _refuse(request, form, refused: Refused):
     discard_changes(request)
     request.response.status = 400
-    return _page(request, form, None, request.translate(message, **mapping))
+    return _page(request, form, None, refused.explain(request))
 
 
 def _programme_id(request, form):
-    try:
-        programme_id = int(form.get("programme", ""))
-    except ValueError:
-        raise FormError("programme", "事業を選んでください。") from None
+    text = form.get("programme", "")
+    if not text:
+        raise FormError("programme", "事業を選んでください。")
+    programme_id = whole_number(text, "programme")
     if request.dbsession.get(Programme, programme_id) is None:
         raise FormError("programme", "事業を選んでください。")
     return programme_id

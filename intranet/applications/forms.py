@@ -3,15 +3,17 @@
 from datetime import date
 
 from intranet.applications.services import StatusUpdate
+from intranet.refusals import Refused
 
 _FIELD_ERROR = "日付の形式が正しくありません（例: 2020-06-01）。"
 
 
-class FormError(ValueError):
-    def __init__(self, field, message):
-        super().__init__(message)
+class FormError(Refused):
+    """A form field that cannot be read; ``field`` names it."""
+
+    def __init__(self, field: str, message: str, **mapping: object) -> None:
+        super().__init__(message, **mapping)
         self.field = field
-        self.message = message
 
 
 def read_status_update(params) -> StatusUpdate:

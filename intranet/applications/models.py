@@ -1,11 +1,12 @@
 """Applications and the history of their statuses."""
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from intranet.auth.models import User
 from intranet.meta import Base
 from intranet.programmes.models import Programme
 from intranet.statuses.models import Status
@@ -49,7 +50,7 @@ class Application(Base):
     programme: Mapped[Programme] = relationship(lazy="joined")
     status: Mapped[Status] = relationship(lazy="joined")
 
-    __mapper_args__: ClassVar = {"version_id_col": version}
+    __mapper_args__: Any = {"version_id_col": version}  # noqa: RUF012  (read once, by the mapper)
 
 
 class StatusChange(Base):
@@ -70,4 +71,9 @@ class StatusChange(Base):
     scheduled_payment_on: Mapped[date | None]
     paid_on: Mapped[date | None]
 
-    user = relationship("User", lazy="joined")
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+# The Core tables, for the bulk paths (executemany INSERT/UPDATE without ORM objects).
+APPLICATIONS = cast(Table, Application.__table__)
+STATUS_CHANGES = cast(Table, StatusChange.__table__)

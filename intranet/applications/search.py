@@ -7,12 +7,14 @@ OFFSET pagination reads and discards every earlier row; a keyset cursor ("after 
 import base64
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import Select, or_, select, tuple_
 
 from intranet.applications.models import Application
+from intranet.web import BAD_INPUT, MAX_ID, BadInput, whole_number
 from transfer.receipt import normalise_receipt_number
 
 SORTS = {
@@ -20,8 +22,8 @@ SORTS = {
     "updated": Application.updated_at,
     "receipt": Application.receipt_number_normalised,
 }
-_DECODERS = {"received": date.fromisoformat, "updated": datetime.fromisoformat,
-             "receipt": str}
+_DECODERS: dict[str, Callable[[str], object]] = {
+    "received": date.fromisoformat, "updated": datetime.fromisoformat, "receipt": str}
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,16 @@ class Page:
 
 
 def parse_criteria(params) -> Criteria:
-    errors = []
+    errors: list[str] = []
     criteria = Criteria(
-        programme_id=_int(params.get("programme")),
+        programme_id=_programme(params.get("programme")),
         receipt=normalise_receipt_number(params.get("receipt", "")),
         name=unicodedata.normalize("NFKC", params.get("name", "")).strip(),
         status=params.get("status", ""),
         received_from=_date(params.get("from"), "from", errors),
         received_to=_date(params.get("to"), "to", errors),
-        sort=params.get("sort") if params.get("sort") in SORTS else "received",
-        descending=params.get("dir", "desc") != "asc",
+        sort=_choice(params, "sort", tuple(SORTS), "received"),
+        descending=_choice(params, "dir", ("desc", "asc"), "desc") == "desc",
         errors=errors,
     )
     return replace(criteria, after=decode_cursor(criteria.sort, params.get("after")))
@@ -104,16 +106,23 @@ def decode_cursor(sort: str, cursor: str | None):
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, ident = json.loads(raw)
-        return (_DECODERS[sort](value), int(ident))
+        if not isinstance(ident, int) or not 0 < ident <= MAX_ID:
+            return None
+        return (_DECODERS[sort](value), ident)
     except (ValueError, TypeError, KeyError):
         return None
 
 
-def _int(text):
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None
+def _programme(text: str | None) -> int | None:
+    return whole_number(text, "programme") if text else None
+
+
+def _choice(params, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """One of the values our own links send; anything else is a 400, not a guess."""
+    value = params.get(name) or default
+    if value not in allowed:
+        raise BadInput(BAD_INPUT, field=name)
+    return value
 
 
 def _date(text, field_name, errors):

@@ -13,6 +13,7 @@ from intranet.applications import errors
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
+from intranet.statuses import rules
 
 
 @dataclass(frozen=True)
@@ -26,22 +27,14 @@ class StatusUpdate:
     deficiency_reason: str = ""
 
 
-def check_update(catalogue, from_code: str | None, update: StatusUpdate) -> None:
-    """Raise StatusChangeRefused if the catalogue does not allow this update."""
-    target = catalogue.get(update.to_code)
-    if target is None:
-        raise errors.StatusChangeRefused(errors.UNKNOWN_STATUS, code=update.to_code)
-    labels = {"to_label": target.staff_label}
-    if from_code is not None and update.to_code not in catalogue[from_code].allowed_next:
-        raise errors.StatusChangeRefused(
-            errors.TRANSITION, from_label=catalogue[from_code].staff_label, **labels
-        )
-    if target.needs_scheduled_payment_date and update.scheduled_payment_on is None:
-        raise errors.StatusChangeRefused(errors.NEEDS_SCHEDULED_DATE, **labels)
-    if target.needs_paid_date and update.paid_on is None:
-        raise errors.StatusChangeRefused(errors.NEEDS_PAID_DATE, **labels)
-    if target.needs_deficiency_reason and not update.deficiency_reason.strip():
-        raise errors.StatusChangeRefused(errors.NEEDS_REASON, **labels)
+    @property
+    def needs(self) -> rules.Needs:
+        return rules.Needs(self.scheduled_payment_on, self.paid_on, self.deficiency_reason)
+
+
+def check_update(catalogue: rules.Catalogue, from_code: str | None, update: StatusUpdate) -> None:
+    """Raise StatusChangeRefused if the catalogue's rules do not allow this update."""
+    rules.check_change(catalogue, from_code, update.to_code, update.needs)
 
 
 def change_status(dbsession, actor, user_id, catalogue, application: Application,

@@ -9,13 +9,15 @@ from intranet.applications.errors import StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update, read_version
 from intranet.applications.models import Application, StatusChange
 from intranet.programmes.models import Programme
-from intranet.web import discard_changes, redirect_see_other
+from intranet.web import discard_changes, matched_id, redirect_see_other
 
 
 @view_config(route_name="applications", permission="applications.view",
              renderer="intranet:templates/applications/list.jinja2")
 def application_list(request):
     criteria = search.parse_criteria(request.GET)
+    if criteria.errors:
+        request.response.status = 400
     page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"])
     total = request.dbsession.execute(
         select(func.count()).select_from(search.build_query(criteria).subquery())
@@ -57,7 +59,7 @@ def change_status(request):
         discard_changes(request)
         # The aborted session forgot everything; show the record as it now stands.
         fresh = request.dbsession.get(Application, application.id)
-        message = request.translate(refused.message, **getattr(refused, "mapping", {}))
+        message = refused.explain(request)
         return _detail(request, fresh, error=message, form=request.POST)
     request.session.flash(request.translate("状況を変更しました。"), "success")
     return redirect_see_other(request, "application", id=application.id)
@@ -81,7 +83,7 @@ def _detail(request, application, error=None, form=None):
 
 
 def _load(request):
-    application = request.dbsession.get(Application, int(request.matchdict["id"]))
+    application = request.dbsession.get(Application, matched_id(request))
     if application is None:
         raise HTTPNotFound()
     return application

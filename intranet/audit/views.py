@@ -5,7 +5,7 @@ from pyramid.view import view_config
 from intranet.audit import services
 from intranet.audit.models import AuditRecord
 from intranet.exports import csv_lines, csv_response, streamed_rows
-from intranet.web import local_time
+from intranet.web import local_time, whole_number
 
 PAGE_SIZE = 100
 CSV_HEADER = ["seq", "at (JST)", "actor", "role", "os_user", "host", "action", "target",
@@ -18,8 +18,8 @@ def audit_list(request):
     audit_filter = services.AuditFilter.from_params(request.GET)
     query = audit_filter.query()
     before = request.GET.get("before", "")
-    if before.isdigit():
-        query = query.where(AuditRecord.seq < int(before))
+    if before:
+        query = query.where(AuditRecord.seq < whole_number(before, "before"))
     records = request.dbsession.execute(
         query.order_by(AuditRecord.seq.desc()).limit(PAGE_SIZE + 1)).scalars().all()
     more = len(records) > PAGE_SIZE

@@ -1,5 +1,6 @@
 """Logging in: password check, throttling and lockout, and the audit of every attempt."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,6 +9,8 @@ from sqlalchemy import select
 from intranet.audit import writer
 from intranet.auth import passwords
 from intranet.auth.models import User
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ def authenticate(dbsession, settings, actor_host: str, username: str, password: 
         return LoginResult(None, "locked")
     if user is None or not user.is_active or not password_ok:
         if user is not None:
-            _count_failure(user, settings, now)
+            _count_failure(user, settings, now, actor_host)
         writer.append(dbsession, audit_actor, "login.failure", f"user:{user.id}" if user else "",
                       reason="inactive" if user is not None and password_ok else "credentials")
         return LoginResult(None, "bad_credentials")
@@ -46,8 +49,12 @@ def authenticate(dbsession, settings, actor_host: str, username: str, password: 
     return LoginResult(user, "ok")
 
 
-def _count_failure(user, settings, now):
+def _count_failure(user, settings, now, host):
     user.failed_logins += 1
     if user.failed_logins >= settings["login.max_failures"]:
         user.locked_until = now + timedelta(minutes=settings["login.lockout_minutes"])
         user.failed_logins = 0
+        # A burst of wrong passwords: the operator may be looking at a guessing attack.
+        log.warning("login: account user:%s locked for %s minutes after %s failures (last from %s)",
+                    user.id, settings["login.lockout_minutes"], settings["login.max_failures"],
+                    host)

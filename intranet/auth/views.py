@@ -11,6 +11,7 @@ from pyramid.view import view_config
 from intranet.audit import writer
 from intranet.auth import services
 from intranet.i18n import LOCALES
+from intranet.web import BAD_INPUT, BadInput
 
 # Where each permission's holder starts, in order of preference.
 _HOMES = (
@@ -37,6 +38,7 @@ def login_form(request):
 
 @view_config(route_name="login", request_method="POST", renderer="intranet:templates/login.jinja2")
 def login(request):
+    next_path = _safe_next(request)  # a bad one is refused before anyone is signed in
     username = request.POST.get("username", "").strip()
     result = services.authenticate(
         request.dbsession, request.registry.settings, request.client_addr or "",
@@ -49,14 +51,13 @@ def login(request):
             "bad_credentials": "ユーザー名またはパスワードが正しくありません。",
         }[result.outcome]
         request.response.status = 401 if result.outcome == "bad_credentials" else 423
-        return {"username": username, "error": request.translate(message),
-                "next": _safe_next(request)}
+        return {"username": username, "error": request.translate(message), "next": next_path}
     locale = request.session.get("locale")
     remember(request, result.user)
     if locale:
         request.session["locale"] = locale
     new_csrf_token(request)
-    return HTTPSeeOther(location=_safe_next(request) or request.route_url("home"))
+    return HTTPSeeOther(location=next_path or request.route_url("home"))
 
 
 @view_config(route_name="logout", request_method="POST")
@@ -69,10 +70,11 @@ def logout(request):
 
 @view_config(route_name="language", request_method="POST")
 def choose_language(request):
+    next_path = _safe_next(request)
     locale = request.POST.get("locale")
     if locale in LOCALES:
         request.session["locale"] = locale
-    return HTTPSeeOther(location=_safe_next(request) or request.route_url("home"))
+    return HTTPSeeOther(location=next_path or request.route_url("home"))
 
 
 @view_config(context=BadCSRFToken, renderer="intranet:templates/csrf.jinja2")
@@ -84,6 +86,9 @@ def bad_csrf(request):
 def _safe_next(request) -> str:
     """Only a path on this site: an open redirect would help phishing."""
     target = request.params.get("next", "")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        # A line break would split the Location header; no link of ours carries one.
+        raise BadInput(BAD_INPUT, field="next")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return ""

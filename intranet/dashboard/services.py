@@ -25,7 +25,7 @@ def counts_by_programme(dbsession) -> dict[int, dict[str, int]]:
         select(Application.programme_id, Application.status_code, func.count())
         .group_by(Application.programme_id, Application.status_code)
     )
-    counts = defaultdict(dict)
+    counts: defaultdict[int, dict[str, int]] = defaultdict(dict)
     for programme_id, status, n in rows:
         counts[programme_id][status] = n
     return counts

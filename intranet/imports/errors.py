@@ -3,7 +3,8 @@
 Messages are Japanese message ids (translated for the user's language on the page)."""
 
 from dataclasses import dataclass, field
-from string import Template
+
+from intranet.refusals import Refused
 
 
 @dataclass(frozen=True)
@@ -15,13 +16,5 @@ class RowError:
     mapping: dict = field(default_factory=dict)
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     """The file cannot be read at all (encoding, binary, empty, header, forbidden column)."""
-
-    def __init__(self, message, **mapping):
-        super().__init__(message)
-        self.message = message
-        self.mapping = mapping
-
-    def __str__(self):
-        return Template(self.message).safe_substitute(self.mapping)

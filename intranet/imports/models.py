@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from intranet.auth.models import User
 from intranet.meta import Base
 
 
@@ -24,4 +25,4 @@ class ImportRecord(Base):
     changed: Mapped[int]
     unchanged: Mapped[int]
 
-    user = relationship("User", lazy="joined")
+    user: Mapped[User | None] = relationship(lazy="joined")

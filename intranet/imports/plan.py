@@ -13,6 +13,7 @@ from intranet.imports import columns, reading
 from intranet.imports.errors import RowError
 from intranet.imports.values import CellError, parse_cell, status_lookup
 from intranet.programmes.models import Programme
+from intranet.statuses import rules
 from intranet.statuses.defaults import INITIAL_STATUS
 
 _CHUNK = 1000
@@ -71,7 +72,8 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     except StopIteration:
         raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
     fields, plan.unknown_columns, plan.kind = columns.map_header(header, mapping)
-    first_seen, seen_any = {}, False
+    first_seen: dict[str, int] = {}
+    seen_any = False
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
                                      progress, first_seen), _CHUNK):
         seen_any = True
@@ -135,9 +137,10 @@ def _compare(dbsession, catalogue, programme, parsed, plan):
             plan.add_error(RowError(line, "受付番号", receipt, "この受付番号は登録されていません。"))
             continue
         row = _row_plan(line, receipt, values, current)
-        problem = _status_problem(catalogue, row, current)
-        if problem:
-            plan.add_error(RowError(line, "状況", values.get("status", ""), *problem))
+        refused = _status_problem(catalogue, row, current)
+        if refused:
+            plan.add_error(RowError(line, "状況", values.get("status", ""), refused.message,
+                                    refused.mapping))
             continue
         planned.append(row)
     return planned
@@ -154,20 +157,20 @@ def _row_plan(line, receipt, values, current):
 
 
 def _status_problem(catalogue, row, current):
-    """(message, mapping) when the catalogue does not allow this row's status, else None."""
+    """The catalogue's refusal of this row's status (``intranet.statuses.rules``), or None.
+
+    A row that keeps the status it has is no change. A row states the record: what it
+    leaves blank the application keeps, so the rules see the row over the record."""
     target = row.values.get("status")
-    if target is None:
+    if target is None or (current is not None and target == current["status"]):
         return None
-    status = catalogue[target]
-    if current is not None and target != current["status"] \
-            and target not in catalogue[current["status"]].allowed_next:
-        return ("「${before}」から「${after}」へは変更できません。",
-                {"before": catalogue[current["status"]].staff_label, "after": status.staff_label})
     merged = {**(current or {}), **row.values}
-    if status.needs_scheduled_payment_date and not merged.get("scheduled_payment_on"):
-        return ("「${after}」には振込予定日が必要です。", {"after": status.staff_label})
-    if status.needs_paid_date and not merged.get("paid_on"):
-        return ("「${after}」には振込日が必要です。", {"after": status.staff_label})
+    needs = rules.Needs(merged.get("scheduled_payment_on") or None, merged.get("paid_on") or None,
+                        merged.get("deficiency_reason") or "")
+    try:
+        rules.check_change(catalogue, current and current["status"], target, needs)
+    except rules.StatusChangeRefused as refused:
+        return refused
     return None
 
 

@@ -4,6 +4,7 @@ import unicodedata
 
 from intranet.exports import FORMULA_START
 from intranet.imports.dates import DateError, parse_date
+from intranet.refusals import Refused
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 
 ROUTES = {"online": "online", "オンライン": "online", "電子申請": "online", "postal": "postal",
@@ -21,11 +22,8 @@ _DATE_PROBLEMS = {
 }
 
 
-class CellError(ValueError):
-    def __init__(self, message, **mapping):
-        super().__init__(message)
-        self.message = message
-        self.mapping = mapping
+class CellError(Refused):
+    """One cell that cannot be read; the plan reports it with its line and column."""
 
 
 def status_lookup(catalogue) -> dict[str, str]:

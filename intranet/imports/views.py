@@ -1,6 +1,7 @@
-"""Import screens (upload → dry run → confirm) and CSV exports of the list and the history."""
+"""Import screens: upload → dry run → confirm."""
 
 import hashlib
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -8,15 +9,13 @@ from pathlib import Path
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from intranet.applications import search
-from intranet.applications.models import Application, StatusChange
-from intranet.exports import csv_lines, csv_response, streamed_rows
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.plan import plan_import
 from intranet.programmes.models import Programme
-from intranet.web import discard_changes, local_time, redirect_see_other
+from intranet.web import discard_changes, redirect_see_other, whole_number
 
+log = logging.getLogger(__name__)
 TEMPLATE = "intranet:templates/imports/form.jinja2"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -49,7 +48,8 @@ def import_post(request):
         return _page(request, error=request.translate(
             "ファイルが大きすぎます（上限 ${mb} MB）。分割して取り込んでください。", mb=limit // 2**20))
     form = request.POST
-    programme = request.dbsession.get(Programme, int(form.get("programme") or 0))
+    text = form.get("programme", "")
+    programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
     if programme is None:
         request.response.status = 400
         return _page(request, error=request.translate("事業を選んでください。"))
@@ -65,11 +65,15 @@ def import_post(request):
             return redirect_see_other(request, "imports")
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename)
     except ImportRefused as refused:
+        # The reason names an encoding, a header or a count, never a row's values.
+        log.warning("import refused for user:%s: %s", request.identity.id, refused)
         discard_changes(request)
         request.response.status = 400
-        return _page(request, error=request.translate(refused.message, **refused.mapping),
+        return _page(request, error=refused.explain(request),
                      form=form)
     if plan.errors:
+        log.info("import dry run for user:%s: %s rows refused (sha256 %s)", request.identity.id,
+                 plan.error_count, plan.sha256[:16])
         request.response.status = 400
     return _page(request, plan=plan, programme=programme, form=form)
 
@@ -87,43 +91,3 @@ def _file(request, form):
     if not _SHA256.match(digest) or not path.exists():
         raise ImportRefused("ファイルを選んでください。")
     return form.get("filename", "import.csv"), path.read_bytes()
-
-
-EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
-                 "申請日", "状況", "振込予定日", "振込日", "不備内容", "備考", "更新日時"]
-
-
-@view_config(route_name="export_applications", permission="applications.view")
-def export_applications(request):
-    criteria = search.parse_criteria(request.GET)
-    query = search.build_query(criteria).order_by(Application.id)
-    codes = {p.id: p.code for p in request.dbsession.execute(select(Programme)).scalars()}
-    encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
-
-    def row(a):
-        return [a.receipt_number, codes[a.programme_id], a.name, a.kana, a.birth_date, a.address,
-                a.phone, a.route, a.received_on, a.status.staff_label, a.scheduled_payment_on,
-                a.paid_on, a.deficiency_reason, a.notes, local_time(a.updated_at, "en")]
-
-    return csv_response("applications.csv", csv_lines(
-        EXPORT_HEADER, streamed_rows(request, query, row), encoding), encoding)
-
-
-@view_config(route_name="export_history", permission="applications.view")
-def export_history(request):
-    criteria = search.parse_criteria(request.GET)
-    ids = search.build_query(criteria).with_only_columns(Application.id)
-    query = (select(StatusChange, Application.receipt_number).join(Application)
-             .where(StatusChange.application_id.in_(ids)).order_by(StatusChange.id))
-    encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
-
-    def row(result):
-        change, receipt = result
-        return [receipt, local_time(change.changed_at, "en"), change.from_code or "",
-                change.to_code, change.source, change.user.username if change.user else "",
-                change.reason, change.scheduled_payment_on, change.paid_on]
-
-    header = ["受付番号", "日時", "変更前", "変更後", "方法", "職員", "理由", "振込予定日", "振込日"]
-    return csv_response("history.csv", csv_lines(
-        header, streamed_rows(request, query, row, scalars=False), encoding), encoding)
-

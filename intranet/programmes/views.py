@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from intranet.audit import writer
 from intranet.programmes.models import Programme
-from intranet.web import redirect_see_other
+from intranet.web import matched_id, redirect_see_other
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 TEMPLATE = "intranet:templates/programmes/edit.jinja2"
@@ -97,7 +97,7 @@ def _as_form(programme):
 
 
 def _load(request):
-    programme = request.dbsession.get(Programme, int(request.matchdict["id"]))
+    programme = request.dbsession.get(Programme, matched_id(request))
     if programme is None:
         raise HTTPNotFound()
     return programme

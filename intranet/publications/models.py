@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from intranet.auth.models import User
 from intranet.meta import Base
 
 # requested → approved → published | failed ; or requested → rejected
@@ -30,8 +31,8 @@ class Publication(Base):
     signing_key_ids: Mapped[str] = mapped_column(String(255), default="")
     finished_at: Mapped[datetime | None]
 
-    requested_by = relationship("User", foreign_keys=[requested_by_id], lazy="joined")
-    approved_by = relationship("User", foreign_keys=[approved_by_id], lazy="joined")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id], lazy="joined")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
     deliveries: Mapped[list["Delivery"]] = relationship(
         back_populates="publication", lazy="selectin", order_by="Delivery.id")
 

@@ -12,12 +12,11 @@ from intranet.publications.models import (
     Publication,
     PublishedStatus,
 )
+from intranet.refusals import Refused
 
 
-class PublicationRefused(ValueError):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class PublicationRefused(Refused):
+    """A publication decision the four-eyes rule or the request's state refuses."""
 
 
 def request_publication(dbsession, actor, user, note: str, four_eyes: bool) -> Publication:

@@ -13,7 +13,7 @@ from intranet.exports import csv_lines, csv_response
 from intranet.programmes.models import Programme
 from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
-from intranet.web import discard_changes, local_time, redirect_see_other
+from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
 
@@ -50,16 +50,20 @@ def publication_request(request):
 @view_config(route_name="publication_decision", permission="publications.approve",
              request_method="POST", renderer=LIST)
 def publication_decision(request):
-    publication = request.dbsession.get(Publication, int(request.matchdict["id"]))
+    publication = request.dbsession.get(Publication, matched_id(request))
     if publication is None:
         raise HTTPNotFound()
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        # Anything else used to count as a rejection: a decision is never guessed.
+        raise BadInput(BAD_INPUT, field="decision")
     try:
         services.decide(request.dbsession, request.actor, request.identity, publication,
-                        request.POST.get("decision") == "approve", _four_eyes(request))
+                        decision == "approve", _four_eyes(request))
     except services.PublicationRefused as refused:
         discard_changes(request)
         request.response.status = 409
-        return publication_list(request, error=request.translate(refused.message))
+        return publication_list(request, error=refused.explain(request))
     request.session.flash(request.translate("公開依頼を処理しました。"), "success")
     return redirect_see_other(request, "publications")
 

@@ -5,8 +5,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.meta import Base
 
-# Resident-facing languages; "ja-easy" is やさしい日本語.
-RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
+# Resident-facing languages ("ja-easy" is やさしい日本語): the ones the snapshot carries.
+from transfer.snapshot import RESIDENT_LANGUAGES
+
+__all__ = ["RESIDENT_LANGUAGES", "Status", "StatusTransition", "StatusWording"]
 
 
 class Status(Base):

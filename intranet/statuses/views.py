@@ -1,5 +1,7 @@
 """The status catalogue: everyone who handles applications reads it; supervisors edit it."""
 
+import re
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
@@ -7,6 +9,8 @@ from intranet.audit import writer
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
 from intranet.web import redirect_see_other
 
+# ASCII digits, and small enough for the INTEGER column on every engine.
+_SORT_ORDER = re.compile(r"[0-9]{1,9}")
 _TEXT_LIMITS = {"resident_label": 128, "explanation": 2000, "next_step": 2000}
 
 
@@ -36,7 +40,7 @@ def status_save(request):
     before = _describe(status)
     status.staff_label = form["staff_label"].strip()
     status.staff_label_en = form["staff_label_en"].strip()
-    status.sort_order = int(form["sort_order"])
+    status.sort_order = int(form["sort_order"].strip())
     for flag in ("is_final", "needs_scheduled_payment_date", "needs_paid_date",
                  "needs_deficiency_reason"):
         setattr(status, flag, flag in form)
@@ -67,7 +71,7 @@ def _validate(request, form):
     for name in ("staff_label", "staff_label_en"):
         if not form.get(name, "").strip() or len(form.get(name, "")) > 64:
             errors.append((name, request.translate("職員向けの名称を入力してください（64文字以内）。")))
-    if not form.get("sort_order", "").strip().isdigit():
+    if not _SORT_ORDER.fullmatch(form.get("sort_order", "").strip()):
         errors.append(("sort_order", request.translate("表示順は数字で入力してください。")))
     for lang in RESIDENT_LANGUAGES:
         for name, limit in _TEXT_LIMITS.items():

@@ -7,18 +7,17 @@ from sqlalchemy import select
 from intranet.audit import writer
 from intranet.auth import passwords
 from intranet.auth.models import ROLES, User
+from intranet.refusals import Refused
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A request the account rules refuse; ``field`` names the form field."""
 
     def __init__(self, field, message, **mapping):
-        super().__init__(message)
+        super().__init__(message, **mapping)
         self.field = field
-        self.message = message
-        self.mapping = mapping
 
 
 def add_user(dbsession, actor, username, display_name, role, password) -> User:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from intranet.auth.models import ROLES, User
 from intranet.users import services
-from intranet.web import discard_changes, redirect_see_other
+from intranet.web import discard_changes, matched_id, redirect_see_other
 
 EDIT = "intranet:templates/users/edit.jinja2"
 
@@ -53,7 +53,7 @@ def user_save(request):
         discard_changes(request)
         request.response.status = 400
         account = _load(request) if account is not None else None
-        message = request.translate(refused.message, **refused.mapping)
+        message = refused.explain(request)
         return {"account": account, "form": form, "errors": {refused.field: message},
                 "roles": ROLES}
     request.session.flash(request.translate("アカウントを保存しました。"), "success")
@@ -61,7 +61,7 @@ def user_save(request):
 
 
 def _load(request):
-    account = request.dbsession.get(User, int(request.matchdict["id"]))
+    account = request.dbsession.get(User, matched_id(request))
     if account is None:
         raise HTTPNotFound()
     return account

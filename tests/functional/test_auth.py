@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
 from intranet.auth.models import User
+from intranet.db import engine_of
 from tests.conftest import PASSWORD, csrf_token, login
 
 
@@ -97,4 +98,4 @@ def test_absolute_session_timeout(app_settings, accounts, monkeypatch):
     now = security.utcnow()
     monkeypatch.setattr(security, "utcnow", lambda: now + timedelta(seconds=3601))
     assert "/login" in app.get("/applications", status=302).location
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
+from intranet.db import engine_of
 from intranet.publications.models import Publication
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
@@ -64,7 +65,7 @@ def test_without_four_eyes_a_request_is_approved_at_once(app_settings, accounts,
     login(app, "staff")
     request_one(app)
     assert dbsession.execute(select(Publication.state)).scalar_one() == "approved"
-    app.app.registry["db_engine"].dispose()
+    engine_of(app.app.registry).dispose()
 
 
 def test_staff_cannot_approve_and_the_officer_cannot_request(testapp, data, dbsession):

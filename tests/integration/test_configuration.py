@@ -6,6 +6,7 @@ import pytest
 from pyramid.paster import get_appsettings
 
 from intranet import main
+from intranet.db import engine_of
 from intranet.settings import SettingsError
 
 ROOT = Path(__file__).parents[2]
@@ -28,7 +29,7 @@ def test_production_ini_builds_with_its_environment(monkeypatch, tmp_path):
     settings = get_appsettings(str(ROOT / "deploy" / "intranet.ini"))
     app = main({}, **settings)
     assert app.registry.settings["session.secure_cookie"] is True
-    app.registry["db_engine"].dispose()
+    engine_of(app.registry).dispose()
 
 
 def test_development_ini_loads():

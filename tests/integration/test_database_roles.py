@@ -16,11 +16,11 @@ from intranet import migrations
 from intranet.audit import services as audit_services
 from intranet.audit.retention import prune
 from intranet.db import get_engine, get_session_factory, get_tm_session
+from intranet.publications.job import PublishPlan, publish
 from intranet.users.services import add_user
 from tests.conftest import PASSWORD, TEST_ACTOR
 from tests.factories import make_applications, make_programme
 from transfer.keys import generate_lookup_key, generate_signing_key
-from transfer.publish import PublishPlan, publish
 from transfer.transports import OutboxDestination
 from transfer.verify import Origin
 

@@ -1,31 +1,14 @@
 """Every shipped configuration passes its own checker: sshd -t, nginx -t, nft -c and
 systemd-analyze verify (make test installs openssh-server, nginx and nftables)."""
 
-import datetime
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-DEPLOY = Path(__file__).parents[2] / "deploy"
-sys.path.insert(0, str(DEPLOY.parent / "tools"))
-from shinsei_installer import render  # noqa: E402  (tools/ is not a package)
-
-# What a city writes in its values file; the templates are checked as the installer fills them.
-SAMPLE = render.derived({
-    "MUNICIPALITY_CODE": "131016", "MUNICIPALITY_NAME": "千代田区", "ENVIRONMENT": "test",
-    "SERVER_NAME": "shinsei.example.lg.jp", "TLS_CERT": "/etc/shinsei/tls/site.crt",
-    "TLS_KEY": "/etc/shinsei/tls/site.key", "MANAGEMENT_ADDRESS": "192.0.2.10 2001:db8::10",
-    "PUBLIC_HOSTS": "198.51.100.2 198.51.100.3", "STAFF_NETWORKS": "10.20.0.0/16",
-    "INTRANET_HOST": "192.0.2.1", "CONTACT": "0120-000-000", "UPDATE_SCHEDULE": "平日10時",
-    "PG_SHARED_BUFFERS": "128MB", "PG_EFFECTIVE_CACHE_SIZE": "512MB",
-})
+from tests.deploy_sites import DEPLOY, SAMPLE, nginx_config, render
 
 
 def need(tool):
@@ -49,33 +32,11 @@ def test_sshd_upload_block(tmp_path):
     run("/usr/sbin/sshd", "-t", "-f", str(config))
 
 
-def _self_signed(directory: Path, name: str):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-                   .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-                   .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    (directory / f"{name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (directory / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-
-
 @pytest.mark.parametrize("site", ["intranet", "mirror"])
 def test_nginx_site(tmp_path, site):
     need("nginx")
-    _self_signed(tmp_path, "site")
-    text = render.render(DEPLOY / "nginx" / f"{site}.conf", SAMPLE)
-    text = text.replace("/etc/shinsei/tls/", f"{tmp_path}/").replace("/var/log/nginx/",
-                                                                     f"{tmp_path}/")
-    text = text.replace("/etc/shinsei/nginx-proxy.conf", str(DEPLOY / "nginx" / "proxy.conf"))
-    (tmp_path / "site.conf").write_text(text)
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-        "events {}\nhttp {\n"
-        f"  access_log {tmp_path}/access.log;\n  include {tmp_path}/site.conf;\n}}\n")
-    run("nginx", "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"))
+    config = nginx_config(tmp_path, site)
+    run("nginx", "-t", "-q", "-p", str(tmp_path), "-c", str(config))
 
 
 @pytest.mark.parametrize("host", ["intranet-host", "public-host"])

@@ -14,11 +14,11 @@ from intranet.audit.models import AuditRecord
 from intranet.audit.writer import Actor
 from intranet.db import get_tm_session
 from intranet.publications import services
+from intranet.publications.job import PublishPlan, publish
 from intranet.publications.models import Delivery, Publication
 from intranet.users.services import find_user
 from tests.factories import make_applications, make_programme
 from transfer.keys import generate_lookup_key, generate_signing_key
-from transfer.publish import PublishPlan, publish
 from transfer.transports import OutboxDestination
 from transfer.verify import Origin, TrustPolicy, verify_snapshot
 

@@ -18,23 +18,20 @@ import pytest
 from tests.release import ROOT, release_bundle, unpack
 
 CODE = "131016"
-INTRANET_VALUES = f"""\
+CITY = f"""\
 MUNICIPALITY_CODE={CODE}
 MUNICIPALITY_NAME=千代田区
 ENVIRONMENT=prod
-SERVER_NAME=shinsei.city.example.lg.jp
 TLS_CERT=/etc/ssl/shinsei/server.crt
 TLS_KEY=/etc/ssl/shinsei/server.key
+"""
+INTRANET_VALUES = CITY + """\
+SERVER_NAME=shinsei.city.example.lg.jp
 MANAGEMENT_ADDRESS=192.0.2.10 2001:db8::10   # the administrators' desk
 PUBLIC_HOSTS=198.51.100.2 198.51.100.3
 """
-PUBLIC_VALUES = f"""\
-MUNICIPALITY_CODE={CODE}
-MUNICIPALITY_NAME=千代田区
-ENVIRONMENT=prod
+PUBLIC_VALUES = CITY + """\
 SERVER_NAME=status.city.example.lg.jp
-TLS_CERT=/etc/ssl/shinsei/server.crt
-TLS_KEY=/etc/ssl/shinsei/server.key
 MANAGEMENT_ADDRESS=192.0.2.10
 INTRANET_HOST=192.0.2.1
 UPLOAD_ADDRESS=198.51.100.2

@@ -9,8 +9,8 @@ from intranet.applications.models import Application
 from intranet.audit.writer import utcnow
 from intranet.db import get_tm_session
 from intranet.programmes.models import Programme
+from intranet.publications.build import build_snapshot
 from tests.unit.transfer.snapshots import new_key
-from transfer.build import build_snapshot
 from transfer.lookup import lookup_key
 from transfer.verify import Origin, TrustPolicy, verify_snapshot
 

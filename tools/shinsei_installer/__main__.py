@@ -13,6 +13,7 @@ from shinsei_installer.steps import Directory
 PLANS = {"intranet": intranet.plan, "public": public.plan}
 # What the administrator carries next, printed after an install (docs/install.*.md).
 AFTERWARDS = {"intranet": intranet.afterwards, "public": public.afterwards}
+APPS = {"intranet": intranet.APPS, "public": public.APPS}
 
 
 def main(argv=None) -> int:
@@ -25,7 +26,7 @@ def main(argv=None) -> int:
         steps = unique(PLANS[args.role](bundle, host, values.load(config, args.role)))
         if args.check:
             return check(steps, host)
-        install(steps, host)
+        install(steps, host, APPS[args.role])
         print(AFTERWARDS[args.role](host))
         return 0
     except (values.ValuesError, InstallError) as error:
@@ -74,7 +75,7 @@ def check(steps, host) -> int:
     return 1 if differences else 0
 
 
-def install(steps, host) -> int:
+def install(steps, host, apps) -> None:
     pending, changed = set(), 0
     for step in steps:
         differences = step.differences(host)
@@ -87,7 +88,7 @@ def install(steps, host) -> int:
         for note in step.notes(host):
             print(f"  注: {note}")
     if host.live:
-        run = common.handlers(host)
+        run = common.handlers(host, apps)
         for name in common.HANDLER_ORDER:
             if name in pending:
                 print(f"  再読込: {name}")

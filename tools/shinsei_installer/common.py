@@ -60,7 +60,8 @@ def venv_steps(bundle: Bundle, role: str, commands: tuple[str, ...], packages: t
                  "--disable-pip-version-check", "--no-index", "--find-links",
                  str(bundle.wheelhouse), "--require-hashes", "-r", str(bundle.requirements(role)))
 
-    steps = [Directory(PREFIX), Action("venv", check, install)]
+    # New code in the venv is only served once the apps restart ("apps" handler).
+    steps = [Directory(PREFIX), Action("venv", check, install, handlers=("apps",))]
     steps += [Symlink(f"/usr/local/bin/{name}", f"{VENV}/bin/{name}") for name in commands]
     # nginx serves the static files through a fixed path, whatever the Python version.
     steps += [Directory(f"{PREFIX}/static")]
@@ -101,7 +102,7 @@ def firewall_steps(bundle: Bundle, rules: str, values: dict):
 
 def unit_steps(bundle: Bundle, units: tuple[str, ...], enabled: tuple[str, ...]):
     steps = [File(f"{UNITS}/{unit}", (bundle.deploy / "systemd" / unit).read_bytes(),
-                  handlers=("daemon-reload",)) for unit in units]
+                  handlers=("daemon-reload", "apps")) for unit in units]
 
     def check(host):
         out = []
@@ -117,7 +118,14 @@ def unit_steps(bundle: Bundle, units: tuple[str, ...], enabled: tuple[str, ...])
     def enable(host):
         if host.live:
             host.run("systemctl", "daemon-reload")
-            host.run("systemctl", "enable", "--now", *enabled)
+            started = host.run("systemctl", "enable", "--now", *enabled, check=False)
+            if started.returncode != 0:
+                # What the administrator would look up next, in the message itself.
+                failed = [u for u in enabled if host.run("systemctl", "is-active", u,
+                                                         check=False).stdout.strip() != "active"]
+                logs = "\n".join(host.run("journalctl", "-u", u, "-n", "15", "--no-pager",
+                                           check=False).stdout for u in failed)
+                raise InstallError(f"起動できないユニットがあります: {', '.join(failed)}\n{logs}")
         else:
             host.run(*_systemctl(host), "enable", *enabled)
 
@@ -128,8 +136,9 @@ def _systemctl(host: Host) -> tuple[str, ...]:
     return ("systemctl",) if host.live else ("systemctl", f"--root={host.root}")
 
 
-def handlers(host: Host) -> dict:
-    """What runs once at the end when a step that names it changed something."""
+def handlers(host: Host, apps: tuple[str, ...]) -> dict:
+    """What runs once at the end when a step that names it changed something; ``apps``: the
+    role's long-running services, restarted (if running) after an upgrade."""
     def nginx():
         host.run("nginx", "-t", "-q")
         host.run("systemctl", "enable", "nginx")
@@ -149,7 +158,16 @@ def handlers(host: Host) -> dict:
         host.run("systemctl", "restart", "postgresql")
 
     return {"daemon-reload": lambda: host.run("systemctl", "daemon-reload"),
-            "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd}
+            "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd,
+            "apps": lambda: host.run("systemctl", "try-restart", *apps)}
 
 
-HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "nginx")
+HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx")
+
+
+def logrotate_steps(bundle: Bundle, host: Host):
+    """Access-log retention, where the distribution's nginx logs as www-data (Debian)."""
+    if host.uid("www-data") is None or not host.path("/etc/logrotate.d").is_dir():
+        return []
+    return [File("/etc/logrotate.d/shinsei-nginx",
+                 (bundle.deploy / "logrotate" / "shinsei-nginx").read_bytes())]

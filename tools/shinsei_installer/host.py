@@ -37,23 +37,18 @@ class Host:
 
     # Accounts: through NSS on a real host, from the tree's own files otherwise.
     def uid(self, user: str) -> int | None:
-        if self.live:
-            try:
-                return pwd.getpwnam(user).pw_uid
-            except KeyError:
-                return None
-        return self._lookup("etc/passwd", user)
+        return self._lookup("passwd", user, lambda name: pwd.getpwnam(name).pw_uid)
 
     def gid(self, group: str) -> int | None:
+        return self._lookup("group", group, lambda name: grp.getgrnam(name).gr_gid)
+
+    def _lookup(self, table: str, name: str, through_nss) -> int | None:
         if self.live:
             try:
-                return grp.getgrnam(group).gr_gid
+                return through_nss(name)
             except KeyError:
                 return None
-        return self._lookup("etc/group", group)
-
-    def _lookup(self, table: str, name: str) -> int | None:
-        path = self.root / table
+        path = self.root / "etc" / table
         if not path.exists():
             return None
         for line in path.read_text().splitlines():

@@ -13,6 +13,7 @@ CARRY = "/var/lib/shinsei/carry-to-public"
 WAL = "/var/backups/shinsei/wal"
 UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service", "shinsei-transfer.timer",
          "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service")
+APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
            "shinsei-audit-prune.timer")
 MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
@@ -52,6 +53,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
     steps += key_steps(bundle, values)
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
+    steps += common.logrotate_steps(bundle, host)
     steps += common.firewall_steps(bundle, "intranet-host.nft", values)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps

@@ -12,6 +12,7 @@ STATE = "/var/lib/shinsei-mirror"
 CARRY = "/var/lib/shinsei/carry-to-intranet"
 UNITS = ("shinsei-mirror-web.service", "shinsei-mirror-receive.service",
          "shinsei-mirror-receive.path", "shinsei-nftables.service")
+APPS = ("shinsei-mirror-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-mirror-web.service", "shinsei-mirror-receive.path")
 CARRIED = ("intranet-sign.pub", "lookup.key", "upload_ed25519.pub")
 
@@ -55,6 +56,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
         File(f"{CARRY}/known_hosts", lambda: _known_hosts_line(host, values["UPLOAD_ADDRESS"])),
     ]
     steps += common.nginx_steps(bundle, host, "mirror", values, replace_default=True)
+    steps += common.logrotate_steps(bundle, host)
     steps += common.firewall_steps(bundle, "public-host.nft", values)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps

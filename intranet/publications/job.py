@@ -1,12 +1,16 @@
-"""The transfer job: take approved publications, build and sign one snapshot, push it to
-every destination, and record each attempt — in the publication and in the audit chain.
+"""The transfer job (``shinsei-transfer publish``): take approved publications, build and
+sign one snapshot, push it to every destination, and record each attempt — in the
+publication and in the audit chain.
 
 Runs as its own OS user, the only one that can read the signing key. Three short
 transactions: read and mark what is to be published; build (read-only); after the push,
 record the outcome. The push itself holds no database transaction open.
 """
 
+import getpass
 import hashlib
+import logging
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +21,7 @@ from sqlalchemy import delete, func, insert, select
 from intranet.applications.models import Application
 from intranet.audit import writer
 from intranet.db import get_tm_session
+from intranet.publications.build import build_snapshot
 from intranet.publications.models import (
     APPROVED,
     FAILED,
@@ -25,25 +30,42 @@ from intranet.publications.models import (
     Publication,
     PublishedStatus,
 )
-from transfer.build import build_snapshot
-from transfer.transports import deliver_all
+from transfer import transports
+from transfer.config import Settings, transfer_settings
+from transfer.keys import SigningKey
+from transfer.transports import Destination, deliver_all
 from transfer.verify import Origin
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class PublishPlan:
-    signing_keys: list
+    signing_keys: list[SigningKey]
     lookup_secret: bytes
     origin: Origin
-    destinations: list
+    destinations: list[Destination]
     valid_for: timedelta
     actor: writer.Actor
+
+
+def plan_from_settings(settings: Settings) -> PublishPlan:
+    """Keys, origin and destinations from ``transfer.*``; the job's identity from the OS.
+
+    Raises ``transfer.config.TransferConfigError`` naming the setting that is wrong."""
+    read = transfer_settings(settings)
+    return PublishPlan(
+        signing_keys=read.signing_keys, lookup_secret=read.lookup_secret, origin=read.origin,
+        destinations=read.destinations, valid_for=read.valid_for,
+        actor=writer.Actor(name="transfer", role="transfer", host=socket.gethostname(),
+                           os_user=getpass.getuser()))
 
 
 def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
     """Publish once; return (publication ids, deliveries), or ([], []) if nothing to do."""
     ids = _take_approved(session_factory, plan.actor, scheduled)
     if not ids:
+        log.info("nothing to publish: no approved request")
         return [], []
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
@@ -55,7 +77,19 @@ def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
     header = result.header
     deliveries = deliver_all(plan.destinations, f"snapshot-{header['sequence']}.bin", result.data)
     _record(session_factory, plan, ids, result, deliveries)
+    _log_outcome(header["sequence"], deliveries)
     return ids, deliveries
+
+
+def _log_outcome(sequence: int, deliveries: list[transports.Delivery]) -> None:
+    """What the operator needs: which destination failed and why (never an entry)."""
+    for delivery in deliveries:
+        if delivery.delivered:
+            log.info("snapshot %s delivered to %s (attempts: %s)", sequence,
+                     delivery.destination, delivery.attempts)
+        else:
+            log.error("snapshot %s NOT delivered to %s after %s attempt(s): %s", sequence,
+                      delivery.destination, delivery.attempts, delivery.reason)
 
 
 def _take_approved(session_factory, actor, scheduled):

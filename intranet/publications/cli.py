@@ -1,0 +1,102 @@
+"""``shinsei-transfer`` on the intranet host: transfer's own commands (keygen, verify,
+inspect) plus the two that read the intranet database, ``build`` and ``publish``.
+
+The database parts are imported inside the commands: ``verify`` and ``inspect`` keep
+working where SQLAlchemy and paramiko are not installed.
+"""
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from transfer import cli as transfer_cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, commands = transfer_cli.make_parser()
+    _add_build(commands)
+    _add_publish(commands)
+    return transfer_cli.run(parser.parse_args(argv))
+
+
+def build(args: argparse.Namespace) -> int:
+    import transaction
+    from pyramid.paster import setup_logging
+
+    from intranet.db import get_tm_session, open_database
+    from intranet.publications.build import build_snapshot
+    from transfer.keys import load_lookup_key, load_signing_key
+    from transfer.transports import write_atomically
+    from transfer.verify import Origin
+
+    setup_logging(args.config)
+    signing_keys = [load_signing_key(path) for path in args.signing_key]
+    now = datetime.now(UTC).replace(microsecond=0)
+    sequence = args.sequence or int(now.timestamp())
+    with open_database(args.config) as (session_factory, settings), transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        origin = Origin(args.municipality or settings.get("shinsei.municipality_code", ""),
+                        args.environment or settings.get("shinsei.environment", "prod"))
+        result = build_snapshot(dbsession, signing_keys=signing_keys,
+                                lookup_secret=load_lookup_key(args.lookup_key), origin=origin,
+                                sequence=sequence, now=now,
+                                valid_for=timedelta(hours=args.valid_hours))
+    write_atomically(args.out, result.data)
+    header = result.header
+    print(f"wrote {args.out}: sequence {header['sequence']}, {header['entry_count']} entries, "
+          f"{len(result.data)} bytes, sha256 {header['body_sha256'][:16]}…, "
+          f"expires {header['expires_at']}")
+    if result.skipped:
+        print(f"note: {result.skipped} applications left out (their programme needs a birth "
+              "date and none is recorded)")
+    return 0
+
+
+def publish(args: argparse.Namespace) -> int:
+    """Approved publications (and, with --scheduled, a scheduled run): build, sign, push."""
+    from pyramid.paster import setup_logging
+
+    from intranet.db import open_database
+    from intranet.publications.job import plan_from_settings
+    from intranet.publications.job import publish as publish_approved
+    from transfer.config import TransferConfigError
+
+    setup_logging(args.config)
+    with open_database(args.config) as (session_factory, settings):
+        try:
+            plan = plan_from_settings(settings)
+        except TransferConfigError as error:
+            print(f"configuration: {error}", file=sys.stderr)
+            return 2
+        ids, deliveries = publish_approved(session_factory, plan, scheduled=args.scheduled)
+    if not ids:
+        print("nothing to publish: no approved request")
+        return 0
+    for delivery in deliveries:
+        outcome = "delivered" if delivery.delivered else f"FAILED: {delivery.reason}"
+        print(f"{delivery.destination}: {outcome}")
+    return 0 if all(d.delivered for d in deliveries) else 1
+
+
+def _add_build(commands: Any) -> None:
+    make = commands.add_parser("build", help="build and sign a snapshot from the database")
+    make.add_argument("-c", "--config", default="development.ini", help="intranet ini file")
+    make.add_argument("--signing-key", type=Path, action="append", required=True,
+                      help="private signing key (repeat to sign with several)")
+    make.add_argument("--lookup-key", type=Path, required=True)
+    make.add_argument("--municipality", help="municipality code (default: from the ini)")
+    make.add_argument("--environment", choices=("prod", "test"))
+    make.add_argument("--sequence", type=int, help="default: the current Unix time")
+    make.add_argument("--valid-hours", type=int, default=72)
+    make.add_argument("--out", type=Path, required=True)
+    make.set_defaults(command=build)
+
+
+def _add_publish(commands: Any) -> None:
+    push = commands.add_parser("publish", help="build, sign and push approved publications")
+    push.add_argument("-c", "--config", default="development.ini", help="intranet ini file")
+    push.add_argument("--scheduled", action="store_true",
+                      help="publish even without a request (the schedule's timer run)")
+    push.set_defaults(command=publish)
