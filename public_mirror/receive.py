@@ -90,8 +90,14 @@ def _quarantine(path: Path, paths: MirrorPaths, reason: str) -> int:
     """Move the refused file aside with its reason; return its size for the log."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = paths.quarantine / f"{stamp}-{path.name}"
+    size = path.stat().st_size
     # Not os.replace: under the unit, inbox and state are separate mounts (ReadWritePaths=),
     # where a rename fails with EXDEV; move copies then removes.
-    shutil.move(path, target)
+    try:
+        shutil.move(path, target)
+    except PermissionError:
+        # Unreadable, so nothing to keep but its name and size; removed, it blocks nothing.
+        path.unlink()
+        reason += f" (removed unread, {size} bytes)"
     target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
-    return target.stat().st_size
+    return size
