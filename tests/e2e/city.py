@@ -23,7 +23,6 @@ INTRANET_NAME, PUBLIC_NAME = "shinsei.lgwan.city.test", "status.city.test"
 TLS_CERT, TLS_KEY = "/etc/ssl/shinsei/server.pem", "/etc/ssl/private/shinsei.key"
 CARRY_FROM_INTRANET = "/var/lib/shinsei/carry-to-public"
 CARRY_FROM_PUBLIC = "/var/lib/shinsei/carry-to-intranet/known_hosts"
-VENV = "/opt/shinsei/venv"
 
 
 SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
@@ -128,8 +127,8 @@ def carry(source_host, source_dir, target_host, target_dir):
 
 def intranet_cli(host, *args, input=None, check=True):
     """`shinsei-intranet` as the guide runs it on the intranet host."""
-    return host.run("runuser", "-u", "shinsei-web", "--", f"{VENV}/bin/shinsei-intranet",
-                    "-c", "/etc/shinsei/intranet.ini", *args, input=input, check=check)
+    return host.run("runuser", "-u", "shinsei-web", "--", "shinsei-intranet", *args, input=input,
+                    check=check)
 
 
 def unit_journals(host):

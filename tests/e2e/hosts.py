@@ -23,7 +23,8 @@ from pathlib import Path
 
 from tests.e2e.os_image import image_root
 
-PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# root's PATH on Debian: the installer links the commands into /usr/local/bin.
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BRIDGES = ("lgwan", "inet")
 
 
