@@ -174,6 +174,18 @@ def test_a_missing_value_stops_the_installer_naming_the_value_and_the_file(bundl
     assert not (root / "etc/shinsei").exists() and not (root / "opt").exists()
 
 
+def test_carried_host_keys_that_are_missing_or_not_key_lines_are_named(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    values = INTRANET_VALUES + "PUBLIC_HOST_KEYS=/root/public-host-keys\n"
+    result = install(bundle, root, "intranet", values)
+    assert result.returncode == 2 and "PUBLIC_HOST_KEYS = /root/public-host-keys" in result.stderr
+    (root / "root").mkdir()
+    (root / "root/public-host-keys").write_text("198.51.100.2 ssh-ed25519 AAAA\nnot a key\n")
+    result = install(bundle, root, "intranet", values)
+    assert result.returncode == 2 and "/root/public-host-keys:2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_malformed_value_names_its_line_and_why(bundle, tmp_path):
     root = new_root(tmp_path / "root")
     result = install(bundle, root, "intranet", INTRANET_VALUES.replace(CODE, "13101"))

@@ -1,5 +1,6 @@
 """The intranet host: staff app, PostgreSQL, transfer job, keys, and what to carry out."""
 
+import re
 import secrets
 from pathlib import Path
 
@@ -33,6 +34,7 @@ SHINSEI_INTRANET_CONFIG={ETC}/intranet.ini
 
 def plan(bundle: Bundle, host: Host, values: dict):
     values = render.derived(values)
+    _check_host_keys(host, values.get("PUBLIC_HOST_KEYS", ""))
     steps = [User("shinsei-web"), User("shinsei-transfer"), User("shinsei-prune")]
     steps += common.venv_steps(bundle, "intranet",
                                ("shinsei-intranet", "shinsei-transfer"), ("intranet",))
@@ -50,7 +52,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
         Directory("/var/spool/shinsei"),
         Directory("/var/spool/shinsei/outbox", "shinsei-transfer", "shinsei-transfer", 0o750),
     ]
-    steps += key_steps(bundle, values)
+    steps += key_steps(bundle, host, values)
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
     steps += common.logrotate_steps(bundle, host)
@@ -59,7 +61,23 @@ def plan(bundle: Bundle, host: Host, values: dict):
     return steps
 
 
-def key_steps(bundle, values):
+KNOWN_HOSTS_LINE = re.compile(r"^\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+=*(\s|$)")
+
+
+def _check_host_keys(host: Host, source: str) -> None:
+    """The carried known_hosts lines: there, and each "address key-type key"."""
+    if not source:
+        return
+    path = host.path(source)
+    if not path.is_file():
+        raise InstallError(f"PUBLIC_HOST_KEYS = {source}: ファイルがありません"
+                           "（公開ホストの /var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if line.strip() and not line.startswith("#") and not KNOWN_HOSTS_LINE.match(line):
+            raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
+
+
+def key_steps(bundle, host, values):
     """The signing and lookup keys and the SFTP client key, readable by shinsei-transfer
     alone; their public halves (and the lookup key) copied for the public hosts."""
     def missing_keys(host):
@@ -83,7 +101,7 @@ def key_steps(bundle, values):
 
     def known_hosts():
         source = values.get("PUBLIC_HOST_KEYS")
-        return open(source, "rb").read() if source else b""
+        return host.path(source).read_bytes() if source else b""
 
     transfer = ("shinsei-transfer", "shinsei-transfer")
     steps = [
