@@ -261,10 +261,9 @@ def test_7_the_runbook_backup_restored_on_a_fresh_intranet_host(city):
     fresh = lab.intranet = add_intranet(lab, "intranet-new")
     fresh.boot()
     city.installation.intranet(fresh)
-    fresh.write("/root/shinsei.dump", dump, 0o600)
     fresh.run("tar", "-C", "/etc/shinsei", "-xpzf", "-", input=settings, text=False)
     fresh.run("runuser", "-u", "postgres", "--", "pg_restore", "--clean", "--if-exists", "-d",
-              "shinsei", "/root/shinsei.dump")
+              "shinsei", input=dump, text=False)
     fresh.run("systemctl", "restart", "shinsei-intranet-web.service")
     verify = guide.intranet_cli(fresh, "audit", "verify")
     assert "audit chain OK" in verify.stdout, verify.stdout + verify.stderr
