@@ -54,9 +54,24 @@ class City:
 
     def wait_for_sequence(self, names, sequence_above):
         for name in names:
-            guide.wait_for(f"{name} activates a snapshot newer than {sequence_above}",
-                           lambda name=name: (self.sequence(name) or 0) > sequence_above, timeout=60)
+            try:
+                guide.wait_for(f"{name} activates a snapshot newer than {sequence_above}",
+                               lambda name=name: (self.sequence(name) or 0) > sequence_above,
+                               timeout=120)
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{self.receiver_state(name)}") from None
         return {name: self.sequence(name) for name in names}
+
+    def receiver_state(self, name):
+        """What the public host shows about its inbox and receiver, for a failure message."""
+        host = self.lab.public[list(PUBLIC).index(name)]
+        return "\n".join([
+            host.run("ls", "-la", INBOX, check=False).stdout,
+            host.run("systemctl", "status", "--no-pager", "shinsei-mirror-receive.path",
+                     "shinsei-mirror-receive.service", check=False).stdout,
+            host.run("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-mirror-receive.service",
+                     "-u", "shinsei-mirror-receive.path", "-u", "shinsei-mirror-web.service",
+                     check=False).stdout])
 
 
 @pytest.fixture(scope="module")
