@@ -45,7 +45,9 @@ def header(sequence=1):
     return {"format": 1, "payload_type": PAYLOAD_TYPE, "origin": ORIGIN.as_header(),
             "sequence": sequence, "created_at": format_time(NOW),
             "expires_at": format_time(NOW + timedelta(days=3)), "lookup_key_id": "lk-bench",
-            "programmes": [], "statuses": [{"code": c, "final": False, "dates": [], "wording": {}}
+            "programmes": [{"code": "p2020", "name": {"ja": "給付金"}, "needs_birth_date": False,
+                            "lookup_opens_on": None, "lookup_closes_on": None}],
+            "statuses": [{"code": c, "final": False, "dates": [], "wording": {}}
                                            for c in STATUS_CODES]}
 
 

@@ -14,12 +14,10 @@ def main(global_config, **settings):
     """The one composition root (``pserve deploy/mirror.ini``)."""
     settings = settings_loader.load(settings)
     with Configurator(settings=settings) as config:
-        config.include("pyramid_jinja2")
-        config.include("public_mirror.web")
-        config.include("public_mirror.i18n")
-        config.include("public_mirror.services")
+        config.include("public_mirror.services")   # snapshot, limiter, usage, desk, pages
+        config.include("public_mirror.web")        # headers, static files, theme, logo
         config.include("public_mirror.views")
         config.scan("public_mirror.views")
         config.scan("public_mirror.api")
     app = config.make_wsgi_app()
-    return LookupFastPath(app, app.registry)
+    return LookupFastPath(app, app.registry.mirror_services)

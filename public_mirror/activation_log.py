@@ -13,6 +13,10 @@ from pathlib import Path
 GENESIS = "0" * 64
 
 
+class DamagedLog(ValueError):
+    """A line of the log is not a record (cut short, overwritten, not JSON)."""
+
+
 def _digest(record: dict) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
@@ -31,7 +35,9 @@ def _last(path: Path) -> dict | None:
 
 
 def append(path: Path, outcome: str, **fields) -> dict:
-    """Append one record (``accepted`` / ``rejected``) and fsync it before returning."""
+    """Append one record (``accepted`` / ``rejected`` / ``recovered``) and fsync it before
+    returning. If the write fails (a full disk), the log is cut back to what it was: a
+    half-written line would stop every later receive."""
     previous = _last(path)
     record = {
         "n": (previous["n"] + 1) if previous else 1,
@@ -41,29 +47,74 @@ def append(path: Path, outcome: str, **fields) -> dict:
         "prev": previous["hash"] if previous else GENESIS,
     }
     record["hash"] = _digest(record)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    with path.open("ab") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        try:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError:
+            handle.truncate(size)
+            raise
     return record
 
 
 def records(path: Path):
+    """Every record in order; ``DamagedLog`` names the first line that is not one."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise DamagedLog(f"{path} line {number} is damaged (not a JSON record)") from None
+            if not isinstance(record, dict):
+                raise DamagedLog(f"{path} line {number} is not a record")
+            yield record
 
 
 def verify_log(path: Path) -> tuple[bool, int, str]:
-    """(intact?, records read, reason naming the first bad record)."""
+    """(chain intact?, records read, reason naming the first bad record). Whether the log
+    is as long as the receiver left it is the ledger's check (public_mirror.ledger)."""
+    try:
+        return verify_records(list(records(path)))
+    except DamagedLog as damaged:
+        return False, 0, str(damaged)
+
+
+def head(chain: list[dict]) -> str:
+    return chain[-1]["hash"] if chain else GENESIS
+
+
+def verify_records(chain: list[dict]) -> tuple[bool, int, str]:
     previous, expected = GENESIS, 1
-    for record in records(path):
+    for record in chain:
         if record.get("n") != expected or record.get("prev") != previous:
             return False, expected - 1, f"record {expected} is missing or out of order"
         if _digest(record) != record.get("hash"):
             return False, expected - 1, f"record {expected} was altered"
         previous, expected = record["hash"], expected + 1
     return True, expected - 1, ""
+
+
+def last_refusal(path: Path, tail: int = 256 * 1024) -> dict | None:
+    """The latest "rejected" record (when, which file, why), read from the log's tail only."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail))
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("outcome") == "rejected":
+            return {"at": record.get("at"), "file": record.get("file"),
+                    "reason": record.get("reason")}
+    return None

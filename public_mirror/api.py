@@ -1,61 +1,70 @@
-"""JSON for chatbots and call-centre tools (same rules and limits as the page), its OpenAPI
-document, and the health check."""
+"""JSON for chatbots and call-centre tools: the same flow, rules and limits as the page
+(``resident.ResidentDesk``), its OpenAPI document, and the health check."""
 
+import json
+import logging
 from datetime import UTC, datetime
 
 from pyramid.view import view_config
 
-from public_mirror import lookup
+from public_mirror import activation_log, lookup
 from public_mirror.openapi import OPENAPI
 from public_mirror.store import is_expired
-from public_mirror.views import unavailable
+
+log = logging.getLogger(__name__)
+MAX_BODY = 4096
+MAX_FIELDS = 16
 
 
-def _wording(status: dict, lang: str) -> dict:
-    wording = status.get("wording", {})
-    return wording.get(lang) or wording.get("ja") or {}
+def read_body(request) -> dict | None:
+    """The question as a flat JSON object of strings, or None if it is anything else
+    (too long, not UTF-8, not JSON, nested past Python's limit, other value types)."""
+    if (request.content_length or 0) > MAX_BODY:
+        return None
+    raw = request.body_file.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return None
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if (not isinstance(body, dict) or len(body) > MAX_FIELDS
+            or not all(isinstance(v, str) for v in body.values())):
+        return None
+    return body
+
+
+def answer_json(reply) -> dict:
+    """A reply as the API shows it (see public_mirror.openapi)."""
+    kind = reply.kind
+    if kind in ("maintenance", "updating"):
+        return {"result": "unavailable", "reason": kind}
+    if kind == "rate_limited":
+        return {"result": "rate_limited", "retry_after": reply.retry_after}
+    if kind == "invalid":
+        return {"result": "invalid", "errors": reply.errors}
+    as_of = lookup.as_of(reply.snapshot).isoformat()
+    if kind in ("closed", "not_found"):
+        return {"result": kind, "as_of": as_of}
+    answer = reply.answer
+    wording = answer.status.get("wording", {})
+    text = wording.get(reply.lang) or wording.get("ja") or {}
+    return {
+        "result": "found", "as_of": as_of, "status": answer.status["code"],
+        "label": text.get("label") or "", "explanation": text.get("explanation") or "",
+        "next_step": text.get("next_step") or "",
+        "scheduled_payment_on": answer.scheduled_payment_on and answer.scheduled_payment_on.isoformat(),
+        "paid_on": answer.paid_on and answer.paid_on.isoformat(),
+    }
 
 
 @view_config(route_name="api_lookup", request_method="POST", renderer="json")
 def api_lookup(request):
-    closed = unavailable(request)
-    if closed:
-        request.response.status = closed[1]
-        return {"result": "unavailable", "reason": closed[0]}
-    allowed, retry_after = request.registry["rate_limiter"].allow(request.client_address)
-    if not allowed:
-        request.response.status = 429
-        request.response.headers["Retry-After"] = str(retry_after)
-        return {"result": "rate_limited", "retry_after": retry_after}
-    try:
-        body = request.json_body
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
-        request.response.status = 400
-        return {"result": "invalid", "errors": {"body": "a JSON object of strings is expected"}}
-    snapshot = request.snapshot
-    reading = lookup.read_question(body, snapshot)
-    if reading.question is None:
-        request.response.status = 400
-        return {"result": "invalid", "errors": reading.errors}
-    lang = body.get("lang") if body.get("lang") in request.registry["languages"] else "ja"
-    as_of = lookup.as_of(snapshot).isoformat()
-    if not lookup.is_open(reading.question.programme, lookup.today_in_japan()):
-        return {"result": "closed", "as_of": as_of}
-    result = lookup.answer(snapshot, request.registry.settings["mirror.lookup_secret"],
-                           reading.question)
-    request.registry["usage"].count(result.found, result.status and result.status["code"])
-    if not result.found:
-        return {"result": "not_found", "as_of": as_of}
-    text = _wording(result.status, lang)
-    return {
-        "result": "found", "as_of": as_of, "status": result.status["code"],
-        "label": text.get("label", ""), "explanation": text.get("explanation", ""),
-        "next_step": text.get("next_step", ""),
-        "scheduled_payment_on": result.scheduled_payment_on and result.scheduled_payment_on.isoformat(),
-        "paid_on": result.paid_on and result.paid_on.isoformat(),
-    }
+    reply = request.services.desk.ask(read_body(request), request.client_address)
+    request.response.status = reply.status
+    if reply.kind == "rate_limited":
+        request.response.headers["Retry-After"] = str(reply.retry_after)
+    return answer_json(reply)
 
 
 @view_config(route_name="openapi", request_method="GET", renderer="json")
@@ -65,14 +74,35 @@ def openapi(request):
 
 @view_config(route_name="healthz", request_method="GET", renderer="json")
 def healthz(request):
-    snapshot = request.snapshot
+    """For the city's monitoring: what residents are being told, and the last refusal.
+
+    Answered from a real lookup through the same code as a resident's (``desk.probe``),
+    rendered as page and JSON, so a snapshot that cannot answer is not reported "ok".
+    Nothing personal: sequence, times, counts, and the refusal's file name and reason.
+    """
+    services = request.services
+    snapshot = services.snapshots.current()
+    health = {"status": "none", "sequence": None, "created_at": None, "generated_at": None,
+              "expires_at": None, "age_seconds": None,
+              "last_refusal": activation_log.last_refusal(services.paths.activation_log)}
     if snapshot is None:
+        health["problem"] = services.snapshots.problem
         request.response.status = 503
-        return {"status": "none", "sequence": None, "generated_at": None, "age_seconds": None}
+        return health
     created = lookup.as_of(snapshot)
-    stale = is_expired(snapshot)
-    if stale:
+    health.update(sequence=snapshot.sequence, created_at=snapshot.header["created_at"],
+                  generated_at=snapshot.header["created_at"],
+                  expires_at=snapshot.header["expires_at"],
+                  age_seconds=int((datetime.now(UTC) - created).total_seconds()),
+                  status="stale" if is_expired(snapshot) else "ok")
+    try:
+        for reply in services.desk.probe(snapshot):
+            services.pages.render_uncached(reply)
+            answer_json(reply)
+    except Exception as error:  # what a resident would meet: report it, do not raise it
+        log.error("health probe failed on sequence %s: %s", snapshot.sequence,
+                  type(error).__name__)
+        health.update(status="broken", problem=f"lookup fails: {type(error).__name__}")
+    if health["status"] != "ok":
         request.response.status = 503
-    return {"status": "stale" if stale else "ok", "sequence": snapshot.sequence,
-            "generated_at": snapshot.header["created_at"],
-            "age_seconds": int((datetime.now(UTC) - created).total_seconds())}
+    return health

@@ -1,63 +1,113 @@
-"""``shinsei-mirror``: take snapshots from the inbox, and report the mirror's state."""
+"""``shinsei-mirror``: take snapshots from the inbox, report the mirror's state, recover it."""
 
 import argparse
+import getpass
+import logging
+import os
 import sys
 from datetime import UTC, datetime
 
-from pyramid.paster import get_appsettings
+from pyramid.paster import get_appsettings, setup_logging
 
-from public_mirror import activation_log, receive, usage
+from public_mirror import activation_log, ledger, receive, recovery, usage
 from public_mirror import settings as settings_loader
-from public_mirror.store import ActiveSnapshot, is_expired, read_last_sequence
-from transfer import config_file
+from public_mirror.quarantine import shown
+from public_mirror.store import ActiveSnapshot, is_expired
+from transfer.errors import KeyFileError
+
+log = logging.getLogger("public_mirror.cli")
+INSTALLED_CONFIG = "/etc/shinsei/mirror.ini"
+
+
+def _default_config() -> str:
+    """The environment's choice, else the installed settings, else the development ones."""
+    if os.environ.get("SHINSEI_MIRROR_CONFIG"):
+        return os.environ["SHINSEI_MIRROR_CONFIG"]
+    return INSTALLED_CONFIG if os.path.exists(INSTALLED_CONFIG) else "mirror-development.ini"
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    args.config = config_file.resolve(args.config, "mirror")
-    settings = settings_loader.load(get_appsettings(args.config))
+    try:
+        setup_logging(args.config)
+        settings = settings_loader.load(get_appsettings(args.config))
+    except (OSError, ValueError, LookupError, KeyFileError,
+            settings_loader.MirrorSettingsError) as error:
+        print(f"shinsei-mirror: {args.config}: {error}\n(give the mirror's settings with "
+              f"-c, e.g. -c {INSTALLED_CONFIG}, or set SHINSEI_MIRROR_CONFIG)", file=sys.stderr)
+        return 2
     return args.command(settings, args) or 0
 
 
+def _limits(settings) -> receive.Limits:
+    return receive.Limits(settings["mirror.max_sequence_ahead"], settings["mirror.max_clock_skew"])
+
+
 def receive_command(settings, args):
-    paths, policy = settings["mirror.paths"], settings["mirror.policy"]
-    if args.watch:  # pragma: no cover - a loop for a systemd service
-        receive.watch(paths, policy, args.interval)
-    outcomes = receive.receive_once(paths, policy)
+    paths, trust = settings["mirror.paths"], settings["mirror.trust"]
+    if args.watch:
+        receive.watch(paths, trust, args.interval, _limits(settings))
+        return 0
+    try:
+        outcomes = receive.receive_once(paths, trust, limits=_limits(settings), wait=args.wait)
+    except (ledger.StateError, ledger.ReceiverBusy, KeyFileError) as error:
+        log.error("receiving stopped: %s", error)
+        print(f"shinsei-mirror: {error}", file=sys.stderr)
+        return 75 if isinstance(error, ledger.ReceiverBusy) else 2
     for outcome in outcomes:
-        if outcome.accepted:
-            print(f"accepted {outcome.file}: sequence {outcome.sequence}")
-        else:
-            print(f"rejected {outcome.file}: {outcome.reason}", file=sys.stderr)
+        receive._print(outcome)
     return 1 if any(not o.accepted for o in outcomes) else 0
+
+
+def recover_command(settings, args):
+    paths = settings["mirror.paths"]
+    try:
+        with ledger.receiver_lock(paths, args.wait):
+            state, found = recovery.recover(paths, getpass.getuser(), args.sequence)
+    except ledger.ReceiverBusy as error:
+        print(f"shinsei-mirror: {error}", file=sys.stderr)
+        return 75
+    for line in found:
+        print(f"found: {line}")
+    print(f"recovered: last accepted sequence {state.sequence}, activation log "
+          f"{state.log_records} records (the recovery is its last record)")
+    log.warning("state recovered by %s: sequence %s; %s", getpass.getuser(), state.sequence,
+                "; ".join(found) or "nothing else found")
+    return 0
 
 
 def status_command(settings, args):
     paths = settings["mirror.paths"]
-    snapshot = ActiveSnapshot(paths.active, settings["mirror.policy"]).current()
-    print(f"last accepted sequence: {read_last_sequence(paths.last_sequence)}")
+    problem = None
+    try:
+        records = ledger.Ledger(paths, write=False)
+        print(f"last accepted sequence: {records.highest}")
+    except ledger.StateError as error:
+        problem = error
+        print(f"STATE PROBLEM: {error}")
+    snapshot = ActiveSnapshot(paths.active, settings["mirror.trust"]).current()
     if snapshot is None:
         print("active snapshot: none")
     else:
-        created = datetime.strptime(snapshot.header["created_at"], "%Y-%m-%dT%H:%M:%SZ")
-        age = datetime.now(UTC).replace(tzinfo=None) - created
-        print(f"active snapshot: sequence {snapshot.sequence}, created "
-              f"{snapshot.header['created_at']} ({int(age.total_seconds() // 60)} min ago), "
-              f"expires {snapshot.header['expires_at']}"
+        created = snapshot.header["created_at"]
+        age = datetime.now(UTC) - datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        print(f"active snapshot: sequence {snapshot.sequence}, created {created} "
+              f"({int(age.total_seconds() // 60)} min ago), expires {snapshot.header['expires_at']}"
               f"{' — EXPIRED' if is_expired(snapshot) else ''}, {snapshot.table.count} entries")
         codes = [s["code"] for s in snapshot.header["statuses"]]
         for index, count in sorted(snapshot.table.status_counts().items()):
             print(f"  {codes[index]:24} {count:>10,}")
-    rejected = [r for r in activation_log.records(paths.activation_log)
-                if r["outcome"] == "rejected"]
-    if rejected:
-        print(f"last rejection: {rejected[-1]['at']} {rejected[-1]['file']}: "
-              f"{rejected[-1]['reason']}")
+    refusal = activation_log.last_refusal(paths.activation_log)
+    if refusal:
+        print(f"last rejection: {refusal['at']} {shown(str(refusal['file']))}: {refusal['reason']}")
     intact, count, reason = activation_log.verify_log(paths.activation_log)
+    if problem is not None and problem.path == paths.activation_log:
+        # A chain can verify and still not be the log the receiver left (cut, re-chained).
+        intact, reason = False, str(problem).split(". Nothing was received")[0]
     print(f"activation log: {count} records, {'intact' if intact else 'BROKEN: ' + reason}")
     for day, counts in list(usage.totals(paths.usage).items())[-7:]:
         print(f"usage {day}: {counts.get('lookups', 0)} lookups, {counts.get('found', 0)} found")
-    return 0 if intact else 1
+    return 0 if intact and problem is None else 1
 
 
 def serve_command(settings, args):
@@ -73,16 +123,26 @@ def serve_command(settings, args):
 
 def _parser():
     parser = argparse.ArgumentParser(prog="shinsei-mirror", description=__doc__)
-    parser.add_argument("-c", "--config",
-                        help="ini file (default: $SHINSEI_MIRROR_CONFIG, the installed "
-                        "/etc/shinsei/mirror.ini, or mirror-development.ini here)")
+    parser.add_argument("-c", "--config", default=_default_config(),
+                        help=f"the mirror's ini (default: $SHINSEI_MIRROR_CONFIG, else "
+                             f"{INSTALLED_CONFIG} if it exists, else mirror-development.ini)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     take = commands.add_parser("receive", help="verify and activate files waiting in the inbox")
     take.add_argument("--watch", action="store_true", help="keep watching the inbox")
     take.add_argument("--interval", type=float, default=2.0)
+    take.add_argument("--wait", type=float, default=30.0,
+                      help="seconds to wait for another receiver to finish")
     take.set_defaults(command=receive_command)
     commands.add_parser("status", help="active snapshot, last rejection, activation log, usage") \
         .set_defaults(command=status_command)
+    mend = commands.add_parser(
+        "recover", help="after a state problem was looked into: re-establish the receiver's "
+                        "records from what can be read (logged in the activation log)")
+    mend.add_argument("--sequence", type=int,
+                      help="the last accepted sequence to keep (default: the highest any "
+                           "readable record shows)")
+    mend.add_argument("--wait", type=float, default=30.0)
+    mend.set_defaults(command=recover_command)
     web = commands.add_parser("serve", help="serve the residents' page (processes share the port)")
     web.add_argument("--host", help="default: [server:main] listen")
     web.add_argument("--port", type=int, help="default: [server:main] listen")

@@ -1,14 +1,12 @@
 """Residents' languages: 日本語 (default), English, やさしい日本語 — and any other language
 whose catalogue is dropped into ``public_mirror/locale/<code>/LC_MESSAGES/mirror.po``.
 
-No cookies: the language travels in the URL (``?lang=en``) and in each form.
+No cookies: the language travels in the URL (``?lang=en``) and in each form; only these
+codes are ever used (``ResidentDesk.language``), whatever a request carries.
 """
 
 from pathlib import Path
 
-from pyramid.i18n import TranslationStringFactory
-
-_ = TranslationStringFactory("mirror")
 DEFAULT = "ja"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # How each language names itself, for the language switch.
@@ -20,17 +18,6 @@ def available_languages() -> list[str]:
     return [DEFAULT, *[code for code in found if code != DEFAULT]]
 
 
-def locale_negotiator(request):
-    lang = request.params.get("lang", DEFAULT)
-    return lang if lang in request.registry["languages"] else DEFAULT
-
-
-def translate(request, message, **mapping):
-    return request.localizer.translate(_(message, mapping=mapping or None))
-
-
-def includeme(config):
-    config.registry["languages"] = available_languages()
-    config.set_locale_negotiator(locale_negotiator)
-    config.add_translation_dirs("public_mirror:locale/")
-    config.add_request_method(translate, "translate")
+def choose(value, languages: list[str]) -> str:
+    """The language to answer in: one of the configured codes, whatever a request carries."""
+    return value if isinstance(value, str) and value in languages else DEFAULT

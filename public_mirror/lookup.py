@@ -4,6 +4,7 @@ Not found and wrong birth date are the same answer by construction: the birth da
 part of the lookup key, so both are simply "no entry with this key".
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,6 +23,11 @@ RECEIPT_INVALID = "受付番号は、お手元の通知に書かれた数字（�
 PROGRAMME_MISSING = "給付金の種類を選んでください。"
 BIRTH_DATE_MISSING = "生年月日を入力してください。"
 BIRTH_DATE_INVALID = "生年月日が正しくありません。年・月・日を数字で入力してください。"
+
+# Bounds a birth date's parts before they become numbers: "2147483648" is not a year.
+_DIGITS = {"year": re.compile(r"^[0-9]{4}$"), "month": re.compile(r"^[0-9]{1,2}$"),
+           "day": re.compile(r"^[0-9]{1,2}$")}
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,20 @@ def as_of(snapshot: VerifiedSnapshot) -> datetime:
     return parse_time(snapshot.header["created_at"]).astimezone(JST)
 
 
+def text(params, name: str) -> str:
+    """A submitted field as text; anything else (an uploaded file, a number) counts as empty."""
+    value = params.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
     reading = Reading()
     known = {p["code"]: p for p in programmes(snapshot)}
-    code = params.get("programme") or (next(iter(known)) if len(known) == 1 else "")
+    code = text(params, "programme") or (next(iter(known)) if len(known) == 1 else "")
     programme = known.get(code)
     if programme is None:
         reading.errors["programme"] = PROGRAMME_MISSING
-    receipt = params.get("receipt_number", "")
+    receipt = text(params, "receipt_number")
     try:
         normalised = parse_receipt_number(receipt)
     except InvalidReceiptNumber:
@@ -88,7 +100,11 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
 
 
 def answer(snapshot: VerifiedSnapshot, secret: bytes, question: Question) -> Answer:
-    key = lookup_key(secret, question.programme["code"], question.receipt, question.birth_date)
+    return answer_key(snapshot, lookup_key(secret, question.programme["code"], question.receipt,
+                                           question.birth_date))
+
+
+def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:
     entry = snapshot.table.find(key)
     if entry is None:
         return Answer(False)
@@ -97,16 +113,17 @@ def answer(snapshot: VerifiedSnapshot, secret: bytes, question: Question) -> Ans
 
 
 def _birth_date(params):
-    parts = [unicodedata.normalize("NFKC", params.get(f"birth_{p}", "")).strip()
-             for p in ("year", "month", "day")]
+    names = ("year", "month", "day")
+    parts = [unicodedata.normalize("NFKC", text(params, f"birth_{p}")).strip() for p in names]
     if not any(parts):
-        iso = params.get("birth_date", "").strip()
+        iso = unicodedata.normalize("NFKC", text(params, "birth_date")).strip()
         if not iso:
             return None, BIRTH_DATE_MISSING
-        try:
-            return date.fromisoformat(unicodedata.normalize("NFKC", iso)), None
-        except ValueError:
+        if not _ISO_DATE.match(iso):
             return None, BIRTH_DATE_INVALID
+        parts = iso.split("-")
+    if not all(_DIGITS[name].match(part) for name, part in zip(names, parts, strict=True)):
+        return None, BIRTH_DATE_INVALID
     try:
         return date(*(int(p) for p in parts)), None
     except ValueError:

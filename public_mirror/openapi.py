@@ -20,6 +20,23 @@ _ANSWER = {
     },
 }
 
+_HEALTH = {
+    "type": "object",
+    "required": ["status", "sequence", "created_at", "age_seconds", "last_refusal"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "stale", "none", "broken"]},
+        "sequence": {"type": ["integer", "null"]},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "generated_at": {"type": ["string", "null"], "description": "same as created_at"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "age_seconds": {"type": ["integer", "null"]},
+        "problem": {"type": ["string", "null"]},
+        "last_refusal": {"type": ["object", "null"], "properties": {
+            "at": {"type": ["string", "null"]}, "file": {"type": ["string", "null"]},
+            "reason": {"type": ["string", "null"]}}},
+    },
+}
+
 OPENAPI = {
     "openapi": "3.1.0",
     "info": {"title": "shinsei-status lookup", "version": "1",
@@ -53,14 +70,13 @@ OPENAPI = {
         }},
         "/healthz": {"get": {
             "operationId": "health",
+            "description": "For monitoring: what residents are being told (answered through a "
+                           "real lookup), and the last file the host refused. Nothing personal.",
             "responses": {code: {"description": text, "content": {"application/json": {
-                "schema": {"type": "object", "properties": {
-                    "status": {"type": "string", "enum": ["ok", "stale", "none"]},
-                    "sequence": {"type": ["integer", "null"]},
-                    "generated_at": {"type": ["string", "null"]},
-                    "age_seconds": {"type": ["integer", "null"]}}}}}}
+                "schema": _HEALTH}}}
                 for code, text in (("200", "serving current data"),
-                                   ("503", "no snapshot, or the active one has expired"))},
+                                   ("503", "no snapshot, the active one has expired, or it "
+                                           "cannot answer"))},
         }},
     },
 }

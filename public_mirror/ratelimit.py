@@ -1,15 +1,31 @@
 """Per-address rate limiting: enough for a family checking a few numbers, not for enumeration.
 
-A sliding window per client address, in each worker's memory (the reverse proxy in front
-adds its own limit across workers). Addresses are held only as long as the window.
+A sliding window per client address, shared by every worker process of the host through
+one memory-mapped file, so the configured limit is the effective one however many
+processes serve the port. Addresses are stored only as a keyed hash, and only as long as
+the window needs them. If the shared file cannot be used, each worker falls back to its
+own window in memory (logged), rather than refusing every resident.
 """
 
+import fcntl
+import hashlib
+import hmac
+import ipaddress
+import logging
+import mmap
+import os
+import struct
 import threading
 import time
 from collections import deque
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
+    """One process's window in memory: the fallback, and the reference for the shared one."""
+
     def __init__(self, limit: int, window: float, clock=time.monotonic):
         self.limit, self.window, self.clock = limit, window, clock
         self._hits: dict[str, deque] = {}
@@ -19,6 +35,7 @@ class RateLimiter:
     def allow(self, address: str) -> tuple[bool, int]:
         """(allowed?, seconds until the next lookup would be allowed)."""
         now = self.clock()
+        address = limited_as(address)
         with self._lock:
             self._sweep(now)
             hits = self._hits.setdefault(address, deque())
@@ -37,7 +54,129 @@ class RateLimiter:
             del self._hits[address]
 
 
-def client_address(environ, trusted_proxies: set[str]) -> str:
+_SLOT = struct.Struct("<16sdII")   # client key, window start, hits in it, hits in the one before
+_SWEPT = struct.Struct("<d")       # in the file's first record: when it was last swept
+_EMPTY = bytes(16)
+_PROBES = 8
+
+
+class SharedRateLimiter:
+    """The limit every worker process of the host shares, in one memory-mapped file.
+
+    Each client has a slot (open addressing on a keyed hash of its address) holding its
+    hits in the current fixed window and in the one before; the estimate
+    ``before × (share of the current window still to run) + current`` is the sliding
+    window's count (the approximation large CDNs use), without a list of timestamps.
+    A slot is read and written under ``flock`` on the file (processes) and a lock
+    (threads): a few microseconds, where SQLite took ~80 µs a lookup.
+    """
+
+    def __init__(self, path, limit: int, window: float, *, secret: bytes, clock=time.time,
+                 slots: int = 65536):
+        self.path, self.limit, self.window, self.clock = Path(path), limit, window, clock
+        self.slots = slots
+        # Keyed BLAKE2b: a MAC in one C call (HMAC-SHA256 cost more than the rest together).
+        self._secret = hmac.new(secret, b"shinsei rate limit\x00", hashlib.sha256).digest()
+        self._lock = threading.Lock()
+        self._held = None            # (pid, descriptor, mmap) of this process
+        self._fallback = RateLimiter(limit, window, clock=clock)
+
+    def allow(self, address: str) -> tuple[bool, int]:
+        key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
+                              digest_size=16).digest()
+        try:
+            with self._lock:
+                descriptor, table = self._table()
+                fcntl.flock(descriptor, fcntl.LOCK_EX)
+                try:
+                    return self._decide(table, key, self.clock())
+                finally:
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+        except OSError as error:
+            log.error("rate limit file %s unusable (%s): this worker limits on its own",
+                      self.path, error)
+            return self._fallback.allow(address)
+
+    def _table(self):
+        # A fork must not share the parent's open file: flock would not tell them apart.
+        if self._held is None or self._held[0] != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            # The first record is the file's own; the last few let a probe run past the end.
+            size = (self.slots + 1 + _PROBES) * _SLOT.size
+            if os.fstat(descriptor).st_size < size:
+                os.ftruncate(descriptor, size)
+            self._held = (os.getpid(), descriptor, mmap.mmap(descriptor, size))
+        return self._held[1], self._held[2]
+
+    def _decide(self, table, key: bytes, now: float) -> tuple[bool, int]:
+        window = self.window
+        current = now - now % window
+        self._sweep(table, current)
+        offset, start, hits, before = self._slot(table, key, current)
+        if start != current:                       # a new window for this client
+            before, hits = (hits if current - start == window else 0), 0
+        share_left = 1 - (now - current) / window
+        if before * share_left + hits >= self.limit:
+            _SLOT.pack_into(table, offset, key, current, hits, before)
+            return False, self._retry_after(now, current, hits, before)
+        _SLOT.pack_into(table, offset, key, current, hits + 1, before)
+        return True, 0
+
+    def _slot(self, table, key: bytes, current: float):
+        """(offset, window start, hits, hits before) of the client's slot, or of the slot
+        it takes: an empty or stale one, else the one idle longest."""
+        first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
+        region = memoryview(table)[first:first + _PROBES * _SLOT.size]
+        taken, taken_age = first, float("inf")
+        for probe, (held, start, hits, before) in enumerate(_SLOT.iter_unpack(region)):
+            if held == key:
+                return first + probe * _SLOT.size, start, hits, before
+            age = float("-inf") if held == _EMPTY else start
+            if age < taken_age:
+                taken, taken_age = first + probe * _SLOT.size, age
+        return taken, current, 0, 0
+
+    def _retry_after(self, now, current, hits, before) -> int:
+        """Seconds until the estimate falls below the limit with no further hits."""
+        if hits >= self.limit:      # only the next window, weighted by these hits, can help
+            wait = current + self.window * (2 - self.limit / hits) - now
+        else:
+            wait = current + self.window * (1 - (self.limit - hits) / before) - now
+        return max(1, int(wait) + 1)
+
+    def _sweep(self, table, current: float) -> None:
+        """Once a window, forget clients with no hit in this window or the one before:
+        addresses (even keyed) are held no longer than the limit needs them. The time of
+        the last sweep is kept in the file's first record, shared by every process."""
+        (last,) = _SWEPT.unpack_from(table, 0)
+        if current - last < self.window:
+            return
+        _SWEPT.pack_into(table, 0, current)
+        blank = bytes(_SLOT.size)
+        for index, (held, start, _hits, _before) in enumerate(
+                _SLOT.iter_unpack(memoryview(table)[_SLOT.size:])):
+            if held != _EMPTY and start < current - self.window:
+                table[(index + 1) * _SLOT.size:(index + 2) * _SLOT.size] = blank
+
+
+def limited_as(address: str) -> str:
+    """What one budget belongs to: an IPv4 address, or an IPv6 /64 (one household's or one
+    server's prefix — counting each of its 2^64 addresses apart would be no limit at all)."""
+    if ":" not in address:
+        return address   # IPv4 as the server wrote it: no parsing on the hot path
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def client_address(environ, trusted_proxies) -> str:
     """The resident's address; X-Forwarded-For is believed only from a trusted proxy."""
     remote = environ.get("REMOTE_ADDR", "")
     if remote not in trusted_proxies:

@@ -1,27 +1,43 @@
 """Taking snapshots from the inbox: verify, then activate or quarantine, and log either way.
 
-The sequence last accepted is persisted before the snapshot is activated, so restarting
-the receiver (or the host) can never be used to roll the public page back.
+One receiver at a time holds the state directory. Before anything is read from the inbox
+the receiver's three records are checked against each other (``public_mirror.ledger``);
+the trust policy is read again for every file, so a key removed from the trusted
+directory is refused by a long-running watcher too.
 """
 
 import hashlib
-import shutil
+import logging
+import os
+import signal
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from public_mirror import activation_log
+from public_mirror.failures import log_failure
+from public_mirror.inbox import pending, read_regular
+from public_mirror.ledger import Ledger, receiver_lock
+from public_mirror.quarantine import move_aside, quarantine_name, shown
 from public_mirror.settings import MirrorPaths
-from public_mirror.store import read_last_sequence, write_last_sequence
-from transfer.errors import SnapshotError, SnapshotTooLarge
-from transfer.transports import write_atomically
-from transfer.verify import TrustPolicy, check_size, verify_snapshot
+from transfer.errors import KeyFileError, SnapshotError
+from transfer.snapshot import parse_time
+from transfer.verify import TrustPolicy, verify_snapshot
+
+log = logging.getLogger(__name__)
+REASON_LIMIT = 500
 
 
-class UnreadableUpload(SnapshotError):
-    """The receiver cannot read the file (e.g. uploaded with mode 0600): refused like any
-    other, so that one such file cannot stop every later snapshot from being received."""
+class ImplausibleSnapshot(SnapshotError):
+    """Signed, but dated in the future or numbered far beyond its own time."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_sequence_ahead: int = 7 * 24 * 3600
+    max_clock_skew: int = 3600
 
 
 @dataclass(frozen=True)
@@ -32,72 +48,152 @@ class Outcome:
     sequence: int | None = None
 
 
-def pending(inbox: Path) -> list[Path]:
-    """Complete files only: uploads in progress use a dot-name or a .part/.tmp suffix."""
-    files = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")
-             and p.suffix not in (".part", ".tmp")]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
+                 limits: Limits = Limits(), wait: float = 30.0) -> list[Outcome]:
+    """``trust``: a TrustPolicy, or a callable returning the current one (read per file).
 
-
-def receive_once(paths: MirrorPaths, policy: TrustPolicy, now: datetime | None = None):
+    Raises ``ledger.StateError`` when the records disagree and ``ledger.ReceiverBusy``
+    when another receiver holds the state directory: the CLI says why and exits.
+    """
     for directory in (paths.inbox, paths.quarantine, paths.state):
         directory.mkdir(parents=True, exist_ok=True)
-    return [_receive(path, paths, policy, now or datetime.now(UTC)) for path in pending(paths.inbox)]
+    policy_source: Callable[[], TrustPolicy] = trust if callable(trust) else (lambda: trust)
+    outcomes: list[Outcome] = []
+    with receiver_lock(paths, wait):
+        waiting = pending(paths.inbox)
+        if not waiting:
+            return outcomes   # nothing to read: the records (and the active file) are left alone
+        ledger = Ledger(paths)
+        for path in waiting:
+            outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
+            outcomes.append(outcome)
+            if outcome.reason.startswith("not received"):
+                break   # the host cannot write its own records: the next file would fail too
+    return outcomes
 
 
-def watch(paths: MirrorPaths, policy: TrustPolicy, interval: float = 2.0):  # pragma: no cover
-    while True:
-        receive_once(paths, policy)
-        time.sleep(interval)
+def watch(paths: MirrorPaths, trust, interval: float = 2.0,
+          limits: Limits = Limits()) -> None:
+    """Receive every ``interval`` seconds until stopped; the trust policy is read per file.
+    A problem that stops receiving is reported once, not every turn, until it changes.
+    SIGTERM (systemctl stop) ends the loop between turns, never inside an activation."""
+    reported, stopping = None, []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    while not stopping:
+        try:
+            for outcome in receive_once(paths, trust, limits=limits):
+                _print(outcome)
+            reported = None
+        except Exception as error:   # a watcher reports, and keeps watching for the cure
+            if str(error) != reported:
+                log.error("receiving stopped: %s", error)
+                print(f"receiving stopped: {error}", file=sys.stderr, flush=True)
+                reported = str(error)
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(min(0.05, interval))
 
 
-def _receive(path: Path, paths: MirrorPaths, policy: TrustPolicy, now: datetime) -> Outcome:
+def _print(outcome: Outcome) -> None:
+    if outcome.accepted:
+        print(f"accepted {shown(outcome.file)}: sequence {outcome.sequence}"
+              f"{' (' + outcome.reason + ')' if outcome.reason else ''}", flush=True)
+    else:
+        print(f"rejected {shown(outcome.file)}: {outcome.reason}", file=sys.stderr, flush=True)
+
+
+def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: Limits) -> Outcome:
+    name = path.name
+    policy = policy_source()
     try:
-        data = _read_capped(path, policy)
-        snapshot = verify_snapshot(data, policy, last_sequence=read_last_sequence(paths.last_sequence),
-                                   now=now)
+        data = read_regular(path, policy)
+        sha = hashlib.sha256(data).hexdigest()
+        if ledger.active and sha == ledger.active[1]:
+            path.unlink()
+            return Outcome(name, True, "already active: nothing to do", ledger.active[0])
+        if sha == ledger.unfinished_sha:
+            return _finish(path, ledger, data, sha)
+        snapshot = verify_snapshot(data, policy, last_sequence=ledger.highest, now=now)
+        check_plausible(snapshot.header, now, limits)
     except SnapshotError as refused:
-        reason = f"{type(refused).__name__}: {refused}"
-        size = _quarantine(path, paths, reason)
-        activation_log.append(paths.activation_log, "rejected", file=path.name, reason=reason,
-                              size=size)
-        return Outcome(path.name, False, reason)
-    write_last_sequence(paths.last_sequence, snapshot.sequence)
-    write_atomically(paths.active, data)
-    path.unlink()
-    activation_log.append(paths.activation_log, "accepted", file=path.name,
-                          sequence=snapshot.sequence, sha256=hashlib.sha256(data).hexdigest(),
-                          size=len(data), entries=snapshot.table.count,
-                          created_at=snapshot.header["created_at"],
-                          signed_by=sorted(snapshot.signed_by))
-    return Outcome(path.name, True, sequence=snapshot.sequence)
-
-
-def _read_capped(path: Path, policy: TrustPolicy) -> bytes:
-    """Refuse an oversized file by its size, before reading it; then read at most cap+1."""
-    check_size(path.stat().st_size, policy)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(policy.max_size + 1)
+        return _refuse(path, ledger, f"{type(refused).__name__}: {refused}")
+    except KeyFileError:
+        raise   # the host's own trusted keys: not this file's fault, stop and say so
     except OSError as error:
-        raise UnreadableUpload(f"{error.strerror} (mode {path.stat().st_mode & 0o777:04o})") from None
-    if len(data) > policy.max_size:  # grew while we looked
-        raise SnapshotTooLarge(f"more than {policy.max_size} bytes")
-    return data
-
-
-def _quarantine(path: Path, paths: MirrorPaths, reason: str) -> int:
-    """Move the refused file aside with its reason; return its size for the log."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = paths.quarantine / f"{stamp}-{path.name}"
-    size = path.stat().st_size
-    # Not os.replace: under the unit, inbox and state are separate mounts (ReadWritePaths=),
-    # where a rename fails with EXDEV; move copies then removes.
+        return _not_received(name, error)
+    except Exception as error:   # a check that failed in a way no one foresaw: still a refusal
+        log_failure(f"verifying {shown(name)}", error)
+        return _refuse(path, ledger, f"Unverifiable: {type(error).__name__} while verifying")
     try:
-        shutil.move(path, target)
-    except PermissionError:
-        # Unreadable, so nothing to keep but its name and size; removed, it blocks nothing.
+        ledger.accept(data, sha, snapshot.sequence, file=shown(name), entries=snapshot.table.count,
+                      created_at=snapshot.header["created_at"], signed_by=sorted(snapshot.signed_by))
         path.unlink()
-        reason += f" (removed unread, {size} bytes)"
-    target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
-    return size
+    except OSError as error:
+        return _not_received(name, error)
+    log.info("accepted %s: sequence %s", shown(name), snapshot.sequence)
+    return Outcome(name, True, sequence=snapshot.sequence)
+
+
+def _finish(path: Path, ledger: Ledger, data: bytes, sha: str) -> Outcome:
+    """The file whose activation a crash or a full disk interrupted: complete it."""
+    sequence = ledger.state.sequence
+    assert sequence is not None   # an unfinished activation was logged with its sequence
+    try:
+        ledger.finish(data, sha, sequence)
+        path.unlink()
+    except OSError as error:
+        return _not_received(path.name, error)
+    log.info("completed the activation of %s: sequence %s", shown(path.name), sequence)
+    return Outcome(path.name, True, "activation completed", sequence)
+
+
+def _not_received(name: str, error: OSError) -> Outcome:
+    reason = f"not received: the host could not write its records ({error.strerror or error}); "\
+             "the live snapshot keeps serving and the file stays in the inbox"
+    log.error("%s: %s", shown(name), reason)
+    return Outcome(name, False, reason)
+
+
+def check_plausible(header: dict, now: datetime, limits: Limits) -> None:
+    """A sequence far ahead of time would make every later snapshot a "rollback"."""
+    created = parse_time(header["created_at"])
+    if (created - now).total_seconds() > limits.max_clock_skew:
+        raise ImplausibleSnapshot(f"created at {header['created_at']}, in the future")
+    ceiling = max(created.timestamp(), now.timestamp()) + limits.max_sequence_ahead
+    if header["sequence"] > ceiling:
+        raise ImplausibleSnapshot(f"sequence {header['sequence']} is implausibly far ahead "
+                                  f"(more than {limits.max_sequence_ahead} s past its time)")
+
+
+def _refuse(path: Path, ledger: Ledger, reason: str) -> Outcome:
+    """Quarantine the file with its reason and log it; if it cannot be moved there, hide it
+    in the inbox under a dot-name, so that it never blocks the files after it. The reason
+    may quote the file's own fields: it is escaped and cut short before anyone reads it."""
+    name, paths = path.name, ledger.paths
+    reason = shown(reason)[:REASON_LIMIT]
+    target_name = quarantine_name(name)
+    size = _size(path)
+    try:
+        where = move_aside(path, paths.quarantine, target_name)
+        (paths.quarantine / f"{target_name}.reason").write_text(
+            f"{shown(name)}\n{reason}\n", encoding="utf-8")
+    except OSError as error:
+        where = path.with_name(f".refused-{target_name}")
+        try:
+            os.rename(path, where)
+        except OSError:
+            where = path
+        reason += f" (quarantine failed: {error.strerror or error}; left as {shown(where.name)})"
+    log.warning("rejected %s: %s", shown(name), reason)
+    try:
+        ledger.reject(file=shown(name), reason=reason, size=size, quarantined=shown(where.name))
+    except OSError as error:
+        return _not_received(name, error)
+    return Outcome(name, False, reason)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return None

@@ -19,6 +19,18 @@ DEFAULTS = {
     "mirror.rate_limit": "20",           # lookups per client address ...
     "mirror.rate_window": "300",         # ... per this many seconds
     "mirror.trusted_proxies": "",
+    # Where the residents' page lives, if not at the root of its host name (e.g.
+    # https://www.city.example.lg.jp/shinsei): links are built on it, never on the request.
+    "mirror.public_base_url": "",
+    # Shared by every worker process; empty: <state>/usage/rate-limit.table (the only
+    # state folder the web unit may write).
+    "mirror.rate_limit_file": "",
+    # A sequence further ahead than this of its own created_at and of the clock is refused:
+    # sequences are Unix times (or small counters), and one signed far ahead would brick
+    # the host for every later snapshot.
+    "mirror.max_sequence_ahead": str(7 * 24 * 3600),
+    # A snapshot "created" further in the future than this is refused (clock skew allowance).
+    "mirror.max_clock_skew": "3600",
     "site.municipality_name": "○○市",
     "site.logo": "",
     "site.colour_text": "#ffffff",
@@ -99,4 +111,8 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.rate_limit"] = int(merged["mirror.rate_limit"])
     merged["mirror.rate_window"] = int(merged["mirror.rate_window"])
     merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
+    merged["mirror.rate_limit_file"] = Path(merged["mirror.rate_limit_file"]
+                                            or merged["mirror.paths"].usage / "rate-limit.table")
+    merged["mirror.max_sequence_ahead"] = int(merged["mirror.max_sequence_ahead"])
+    merged["mirror.max_clock_skew"] = int(merged["mirror.max_clock_skew"])
     return merged

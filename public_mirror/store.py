@@ -6,25 +6,16 @@ file's identity (inode, mtime) and swaps its in-memory snapshot; a request that 
 holds the old one finishes with it.
 """
 
+import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from transfer.errors import KeyFileError, SnapshotError
 from transfer.snapshot import parse_time
-from transfer.transports import write_atomically
 from transfer.verify import VerifiedSnapshot, verify_snapshot
 
-
-def read_last_sequence(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except FileNotFoundError:
-        return None
-
-
-def write_last_sequence(path: Path, sequence: int) -> None:
-    write_atomically(path, f"{sequence}\n".encode())
+log = logging.getLogger(__name__)
 
 
 class ActiveSnapshot:
@@ -37,6 +28,7 @@ class ActiveSnapshot:
         self._lock = threading.Lock()
         self._identity = None
         self._snapshot: VerifiedSnapshot | None = None
+        self.problem: str | None = None   # why the active file could not be loaded, for /healthz
 
     def current(self) -> VerifiedSnapshot | None:
         try:
@@ -56,8 +48,11 @@ class ActiveSnapshot:
             # Accepted already by the receiver; verified again because this file is what
             # residents will be told. Expiry is judged per request, not here.
             self._snapshot = verify_snapshot(data, self.trust(), last_sequence=None, now=None)
-        except (OSError, SnapshotError, KeyFileError):
-            self._snapshot = None
+            self.problem = None
+        except (OSError, SnapshotError, KeyFileError) as error:
+            log.error("the active snapshot %s cannot be loaded: %s: %s", self.path,
+                      type(error).__name__, error)
+            self._snapshot, self.problem = None, f"{type(error).__name__}: {error}"
         self._identity = identity
 
 

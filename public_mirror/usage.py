@@ -6,6 +6,7 @@ adds them up.
 """
 
 import json
+import logging
 import os
 import threading
 import time
@@ -13,13 +14,15 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 
 class UsageCounter:
     def __init__(self, directory: Path, flush_every: float = 30.0):
         self.directory = directory
         self.flush_every = flush_every
         self._counts: dict[str, Counter] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by the SIGTERM flush
         self._last_flush = time.monotonic()
 
     def count(self, found: bool, status_code: str | None = None, day: date | None = None):
@@ -34,15 +37,22 @@ class UsageCounter:
             self.flush()
 
     def flush(self):
+        """Write this process's counts; a failure (a full disk) is logged, never a
+        resident's error page."""
         with self._lock:
             snapshot = {day: dict(counter) for day, counter in self._counts.items()}
             self._last_flush = time.monotonic()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for day, counts in snapshot.items():
-            path = self.directory / f"{day}.{os.getpid()}.json"
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(counts, sort_keys=True))
-            os.replace(temporary, path)
+        if not snapshot:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for day, counts in snapshot.items():
+                path = self.directory / f"{day}.{os.getpid()}.json"
+                temporary = path.with_suffix(".tmp")
+                temporary.write_text(json.dumps(counts, sort_keys=True))
+                os.replace(temporary, path)
+        except OSError as error:
+            log.error("usage counts not written to %s: %s", self.directory, error)
 
 
 def totals(directory: Path) -> dict[str, Counter]:

@@ -1,88 +1,96 @@
-"""The residents' pages: the form, the answer, and the honest "not now" pages."""
+"""The residents' pages: thin shells that turn a ``resident.Reply`` into HTML."""
 
+from pyramid.exceptions import URLDecodeError
+from pyramid.httpexceptions import HTTPException
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config, view_config
 
-from pyramid.view import view_config
+from public_mirror.failures import log_failure
+from public_mirror.pages import Page
 
-from public_mirror import lookup
-from public_mirror.fastpath import DECISION
-from public_mirror.store import is_expired
+MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
 
 
 def includeme(config):
     config.add_route("form", "/")
     config.add_route("lookup", "/lookup")
+    config.add_route("busy", "/busy")
+    config.add_route("bad_request", "/bad-request")
     config.add_route("api_lookup", "/api/v1/lookup")
     config.add_route("openapi", "/api/v1/openapi.json")
     config.add_route("healthz", "/healthz")
 
 
-def unavailable(request):
-    """(template, HTTP status) when no answer may be given now, else None."""
-    if request.registry.settings["mirror.maintenance"]:
-        return "maintenance", 503
-    snapshot = request.snapshot
-    if snapshot is None or is_expired(snapshot):
-        # Never show statuses that may no longer be true as if they were current.
-        return "updating", 503
-    return None
+def as_response(page: Page) -> Response:
+    return Response(body=page.body, status=page.status_line, headerlist=page.headers())
 
 
-def page(request, template, status=200, **values):
-    request.response.status = status
-    request.override_renderer = f"public_mirror:templates/{template}.jinja2"
-    return values
+def query_language(request) -> str:
+    try:
+        return request.services.desk.language(request.GET.get("lang"))
+    except (UnicodeDecodeError, ValueError):
+        return "ja"   # a query string that is not even text: the default language
 
 
-def form_values(request, reading=None, params=None):
-    snapshot = request.snapshot
-    today = lookup.today_in_japan()
-    return {
-        "programmes": lookup.programmes(snapshot),
-        "open": {p["code"]: lookup.is_open(p, today) for p in lookup.programmes(snapshot)},
-        "errors": {k: request.translate(v) for k, v in (reading.errors if reading else {}).items()},
-        "params": params or {},
-        "as_of": lookup.as_of(snapshot),
-    }
-
-
-@view_config(route_name="form", request_method="GET", renderer="public_mirror:templates/form.jinja2")
+@view_config(route_name="form", request_method="GET")
 def form(request):
-    closed = unavailable(request)
+    services, lang = request.services, query_language(request)
+    snapshot = services.snapshots.current()   # one snapshot for the whole page
+    closed = services.desk.closed_reply(lang, snapshot)
     if closed:
-        return page(request, *closed)
-    return form_values(request)
+        return as_response(services.pages.reply(closed))
+    assert snapshot is not None   # closed_reply answers "updating" when there is none
+    return as_response(services.pages.form(snapshot, lang))
 
 
-@view_config(route_name="lookup", request_method="POST", renderer="public_mirror:templates/form.jinja2")
+@view_config(route_name="lookup", request_method="POST")
 def lookup_view(request):
-    closed = unavailable(request)
-    if closed:
-        return page(request, *closed)
-    # The fast path may have judged the rate limit and answered already (public_mirror.fastpath).
-    allowed, retry_after = request.environ.get(DECISION) or \
-        request.registry["rate_limiter"].allow(request.client_address)
-    if not allowed:
-        request.response.headers["Retry-After"] = str(retry_after)
-        return page(request, "too_many", 429, retry_minutes=max(1, (retry_after + 59) // 60))
-    snapshot = request.snapshot
-    if "shinsei.answer" in request.environ:
-        question, result = request.environ["shinsei.answer"]
-        return _answer_page(request, snapshot, question, result)
-    reading = lookup.read_question(request.POST, snapshot)
-    # The typed number is never echoed back: the page must not differ between a number
-    # that does not exist and a wrong birth date, and it keeps the number off screens.
-    params = {"programme": request.POST.get("programme", "")}
-    if reading.question is None:
-        return page(request, "form", 400, **form_values(request, reading, params))
-    if not lookup.is_open(reading.question.programme, lookup.today_in_japan()):
-        return page(request, "closed", 200, programme=reading.question.programme)
-    result = lookup.answer(snapshot, request.registry.settings["mirror.lookup_secret"],
-                           reading.question)
-    request.registry["usage"].count(result.found, result.status and result.status["code"])
-    return _answer_page(request, snapshot, reading.question, result)
+    """The form's answer (the fast path in front answers most of these the same way)."""
+    params = None
+    if (request.content_length or 0) <= MAX_BODY:   # a form is small; never parse a flood
+        try:
+            params = request.POST
+            params.items()   # a body WebOb cannot read fails here, not inside the flow
+        except (UnicodeDecodeError, ValueError):
+            params = None
+    reply = request.services.desk.ask(params, request.client_address)
+    return as_response(request.services.pages.reply(reply))
 
 
-def _answer_page(request, snapshot, question, result):
-    template = "answer" if result.found else "not_found"
-    return page(request, template, 200, answer=result, programme=question.programme,
-                as_of=lookup.as_of(snapshot))
+@view_config(route_name="busy", request_method="GET")
+def busy(request):
+    """The page nginx shows when its own flood limit trips (error_page 429 in deploy/nginx)."""
+    page = request.services.pages.render("too_many", query_language(request), 429,
+                                         retry_minutes=1)
+    return as_response(page)
+
+
+@view_config(route_name="bad_request", request_method="GET")
+def bad_request(request):
+    """The page nginx shows for a request it refuses (error_page 413 in deploy/nginx)."""
+    return as_response(request.services.pages.error(400, query_language(request)))
+
+
+@notfound_view_config()
+def not_found(request):
+    return as_response(request.services.pages.error(404, query_language(request)))
+
+
+@exception_view_config(HTTPException)
+def http_error(context, request):
+    status = context.code if context.code in (400, 404, 405, 413) else 400
+    return as_response(request.services.pages.error(status, query_language(request)))
+
+
+@exception_view_config(URLDecodeError)
+def undecodable(context, request):
+    """A path or query that is not UTF-8 (``/%ff``): a bad request, not a failure."""
+    return as_response(request.services.pages.error(400))
+
+
+@exception_view_config(Exception)
+def failure(context, request):
+    # The route's name, not the path: a path is typed by whoever sends the request.
+    route = request.matched_route.name if request.matched_route else "no route"
+    log_failure(f"{request.method} ({route})", context)
+    return as_response(request.services.pages.error(500))

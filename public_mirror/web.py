@@ -1,13 +1,7 @@
-"""Page furniture: templates, static files, security headers, and no cookies at all."""
+"""Page furniture: static files, the theme and logo, security headers, and no cookies at all."""
 
 import mimetypes
 from pathlib import Path
-
-from jinja2 import pass_context
-from markupsafe import Markup
-from pyramid.events import BeforeRender
-
-from public_mirror.i18n import NATIVE_NAMES
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -26,7 +20,8 @@ def headers_tween_factory(handler, registry):
         response = handler(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if not request.path.startswith("/static/"):
+        # The raw path: decoding a path that is not UTF-8 (/%ff) must not fail here.
+        if not request.environ.get("PATH_INFO", "").startswith("/static/"):
             # Answers are personal and change with each publication: never cached.
             response.headers["Cache-Control"] = "no-store"
         # No cookies are set by this app, whatever a library might try.
@@ -34,17 +29,6 @@ def headers_tween_factory(handler, registry):
         return response
 
     return tween
-
-
-@pass_context
-def template_gettext(context, message, **mapping):
-    return context["request"].translate(message, **mapping)
-
-
-@pass_context
-def template_gettext_markup(context, message, **mapping):
-    """For catalogue strings that carry <ruby> furigana: the catalogues ship with the app."""
-    return Markup(context["request"].translate(message, **mapping))  # noqa: S704
 
 
 def when(moment, lang="ja") -> str:
@@ -63,7 +47,7 @@ def day(value, lang="ja") -> str:
 def theme_css(request):
     """The municipality's colours (contrast checked at start-up), as a stylesheet: the CSP
     allows no inline style."""
-    site = request.registry["site"]
+    site = request.services.pages.site
     response = request.response
     response.content_type = "text/css"
     response.text = (f":root {{ --brand: {site['colour_brand']}; "
@@ -72,44 +56,27 @@ def theme_css(request):
     return response
 
 
-def logo(request):
-    response = request.response
-    response.body = request.registry["logo"]
-    response.content_type = request.registry["logo_type"]
-    response.cache_control = "public, max-age=86400"
-    return response
+def logo_view(path: Path):
+    """The municipality's logo, read once at start-up."""
+    body, kind = path.read_bytes(), mimetypes.guess_type(path.name)[0] or "image/png"
 
+    def logo(request):
+        response = request.response
+        response.body, response.content_type = body, kind
+        response.cache_control = "public, max-age=86400"
+        return response
 
-def add_globals(event):
-    request = event.get("request")
-    if request is not None:
-        event["lang"] = request.locale_name
-        event["site"] = request.registry["site"]
+    return logo
 
 
 def includeme(config):
     settings = config.get_settings()
-    config.registry["site"] = {key[len("site."):]: value for key, value in settings.items()
-                               if key.startswith("site.")}
     config.add_tween("public_mirror.web.headers_tween_factory")
     config.add_static_view("static", "public_mirror:static", cache_max_age=86400)
-    config.add_subscriber(add_globals, BeforeRender)
 
     config.add_route("theme", "/theme.css")
     config.add_view(theme_css, route_name="theme", request_method="GET")
     if settings.get("site.logo"):
-        path = Path(settings["site.logo"])
-        config.registry["logo"] = path.read_bytes()
-        config.registry["logo_type"] = mimetypes.guess_type(path.name)[0] or "image/png"
         config.add_route("logo", "/logo")
-        config.add_view(logo, route_name="logo", request_method="GET")
-
-    def jinja_globals():
-        env = config.get_jinja2_environment()
-        env.globals["_"] = template_gettext
-        env.globals["_m"] = template_gettext_markup
-        env.globals["native_names"] = NATIVE_NAMES
-        env.filters["when"] = when
-        env.filters["day"] = day
-
-    config.action(None, jinja_globals, order=999)
+        config.add_view(logo_view(Path(settings["site.logo"])), route_name="logo",
+                        request_method="GET")

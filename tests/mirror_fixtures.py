@@ -56,9 +56,13 @@ class PublicHost:
         (self.root / "inbox").mkdir()
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
-                 programmes=PROGRAMMES, key=None) -> bytes:
+                 programmes=PROGRAMMES, key=None, keys=None, statuses=STATUSES,
+                 header=None, status_of_first=None, padding=0) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10);
-        00000001 in p2024 with birth date 1980-04-01."""
+        00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
+        after the usual ones (for validly signed but malformed snapshots);
+        ``status_of_first`` forces the status index of the first entry; ``padding`` adds
+        that many entries no one can look up (a bigger file)."""
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
@@ -66,24 +70,36 @@ class PublicHost:
         rows = [(lookup_key(self.secret, "p2020", f"{n:08d}"), n % 2 == 0,
                  day_number(date(2020, 7, 10)) if n % 2 == 0 else 0, 0) for n in range(1, 11)]
         rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
-        header = {"format": 1, "payload_type": PAYLOAD_TYPE,
+        rows += [(lookup_key(self.secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
+        fields = {"format": 1, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
                   "expires_at": format_time(created + valid), "lookup_key_id": "lk-test",
-                  "programmes": programmes, "statuses": STATUSES}
-        return sign_snapshot(sorted((k, int(s), d1, d2) for k, s, d1, d2 in rows), 0,
-                             signing_keys=[key or self.signing_key], header=header).data
+                  "programmes": programmes, "statuses": statuses, **(header or {})}
+        entries = sorted((k, int(s), d1, d2) for k, s, d1, d2 in rows)
+        if status_of_first is not None:
+            entries[0] = (entries[0][0], status_of_first, *entries[0][2:])
+        return sign_snapshot(entries, 0, signing_keys=keys or [key or self.signing_key],
+                             header=fields).data
 
     def drop(self, data: bytes, name="snapshot.bin"):
         (self.root / "inbox" / name).write_bytes(data)
 
     def receive(self):
         loaded = load(dict(self.settings))
-        return receive_once(loaded["mirror.paths"], loaded["mirror.policy"])
+        return receive_once(loaded["mirror.paths"], loaded["mirror.trust"])
 
     def publish(self, **kw):
         self.drop(self.snapshot(**kw))
         return self.receive()
+
+    def write_ini(self, **overrides) -> Path:
+        """The settings as an ini file, for the ``shinsei-mirror`` command."""
+        ini = self.root / "mirror.ini"
+        lines = ["[app:main]", "use = egg:shinsei-status#mirror",
+                 *(f"{k} = {v}" for k, v in {**self.settings, **overrides}.items())]
+        ini.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return ini
 
     def app(self, **overrides):
         return webtest.TestApp(mirror_main({}, **{**self.settings, **overrides}),

@@ -134,3 +134,5 @@ def _json(raw: bytes, name: str) -> Any:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise MalformedSnapshot(f"{name} is not UTF-8 JSON") from None
+    except RecursionError:   # "[[[[…" a few hundred thousand deep: refused, not a crash
+        raise MalformedSnapshot(f"{name} is nested too deeply") from None

@@ -1,7 +1,8 @@
 """Verifying a snapshot: a pure function over bytes, in the design's order.
 
 size cap → parse → signature → payload type and origin → sequence → expiry →
-body length and hash → entries sorted, unique, counted.
+body length and hash → entries sorted, unique, counted → content (transfer.content: the
+header's programmes, statuses and times, and every entry's status index).
 
 Nothing here touches a file, the network or a database, and nothing here imports
 SQLAlchemy, paramiko or the intranet: the public host runs this module alone.
@@ -17,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from transfer import errors
+from transfer.content import check_content
 from transfer.keys import key_id
 from transfer.snapshot import (
     ENTRY_SIZE,
@@ -105,6 +107,7 @@ def verify_snapshot(data: bytes, policy: TrustPolicy, *, last_sequence: int | No
     _check_body(parsed.body, header)
     table = SnapshotTable(bytes(parsed.body), header["entry_count"])
     _check_entries(table)
+    check_content(header, table)
     return VerifiedSnapshot(header, table, frozenset(signed_by))
 
 

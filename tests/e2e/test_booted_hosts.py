@@ -236,7 +236,8 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     # The first snapshot, offered again through the only way in: the upload account, over
     # SFTP from the intranet host with the transfer job's own key.
     # A file the receiver cannot read (sftp keeps the sender's mode 0600) goes first: it is
-    # refused by itself and does not stop the next one from being received.
+    # refused (hidden under a dot-name when it cannot even be copied aside) and does not stop
+    # the next one from being received.
     target = lab.public[0]
     lab.intranet.write("/root/unreadable.bin", b"x" * 64, 0o600)
     lab.intranet.write("/root/replayed.bin", city.first_snapshot, 0o640)
@@ -249,7 +250,7 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
                            "rename /inbox/.replayed.part /inbox/replayed.bin\n")
     try:
         guide.wait_for("the replayed snapshot is taken out of the inbox",
-                       lambda: target.run("ls", "-A", INBOX).stdout.strip() == "")
+                       lambda: target.run("ls", INBOX).stdout.strip() == "")
     except AssertionError as error:
         raise AssertionError(f"{error}\n{target.run('ls', '-la', INBOX).stdout}\n"
                              + target.run("journalctl", "-b", "--no-pager", "-n", "30", "-u",
@@ -257,7 +258,7 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
                                           "shinsei-mirror-receive.path", check=False).stdout) from None
     log = target.run("journalctl", "-b", "--no-pager", "-u", "shinsei-mirror-receive.service").stdout
     assert "rejected replayed.bin: RollbackRefused" in log, log[-2000:]
-    assert "rejected unreadable.bin: UnreadableUpload" in log and "Traceback" not in log, log[-2000:]
+    assert "rejected unreadable.bin: UnreadableFile" in log and "Traceback" not in log, log[-2000:]
     status = target.run("runuser", "-u", "shinsei-mirror", "--", "shinsei-mirror", "status").stdout
     assert "last rejection" in status, status
     assert city.sequence("public-1") == live["public-1"]

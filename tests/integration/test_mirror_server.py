@@ -63,3 +63,35 @@ def test_no_receipt_number_reaches_any_log(public_host, caplog):
                       if p.is_file() and p.suffix in (".log", ".json"))
     for needle in ("00000002", "00000077", "00000078"):
         assert needle not in state
+
+
+def test_no_birth_date_or_number_is_logged_even_when_things_go_wrong(public_host, caplog):
+    """Refused input, a failing snapshot and a refused file are logged for the operator,
+    without the number or birth date anyone typed."""
+    public_host.publish()
+    app = public_host.app().app
+    caplog.set_level(logging.DEBUG)
+    public_host.drop(b"garbage", "bad.bin")
+    public_host.receive()
+    forms = [{"programme": "p2024", "receipt_number": "00000001", "birth_year": "1980",
+              "birth_month": "4", "birth_day": "1"},
+             {"programme": "p2024", "receipt_number": "55556666", "birth_year": "19777",
+              "birth_month": "12", "birth_day": "24"},
+             {"programme": "p2020", "receipt_number": "55556666\x00"}]
+    with WaitressThread(app) as server:
+        for form in forms:
+            for path in ("/lookup", "/api/v1/lookup"):
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+                conn.request("POST", path, body=urlencode(form),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+                conn.getresponse().read()
+                conn.close()
+        (public_host.root / "state" / "active.snapshot").write_bytes(b"damaged")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        conn.close()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "cannot be loaded" in logged and "rejected bad.bin" in logged
+    for needle in ("00000001", "55556666", "1980", "19777", "12-24", "1980-04-01"):
+        assert needle not in logged

@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 from public_mirror import activation_log
-from public_mirror.store import read_last_sequence
+from public_mirror.ledger import read_state
 from transfer.keys import SigningKey
 
 
@@ -13,7 +13,7 @@ def test_accepted_snapshot_becomes_active(public_host):
     assert [o.accepted for o in outcomes] == [True]
     state = public_host.root / "state"
     assert (state / "active.snapshot").exists()
-    assert read_last_sequence(state / "last-sequence") == public_host.sequence
+    assert read_state(state / "last-sequence").sequence == public_host.sequence
     assert not list((public_host.root / "inbox").iterdir())
 
 

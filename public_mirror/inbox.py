@@ -1,0 +1,71 @@
+"""The inbox as the receiver sees it: complete entries only, each read without trusting it.
+
+Anything the upload account can put there is handled: a link is judged as a link (never
+followed), a pipe never blocks, a directory or a device is refused, and a file is judged
+by its size before it is read.
+"""
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from transfer.errors import SnapshotError, SnapshotTooLarge
+from transfer.verify import TrustPolicy, check_size
+
+
+class NotARegularFile(SnapshotError):
+    """A link, a pipe, a directory or a device in the inbox: refused, never followed."""
+
+
+class UnreadableFile(SnapshotError):
+    """The receiver may not read it (permissions), or it vanished while being read."""
+
+
+def pending(inbox: Path) -> list[Path]:
+    """Entries waiting, oldest first. Uploads in progress use a dot-name or a .part/.tmp
+    suffix; nothing is followed (a link is judged as a link)."""
+    entries = []
+    with os.scandir(inbox) as scan:
+        for entry in scan:
+            if entry.name.startswith(".") or Path(entry.name).suffix in (".part", ".tmp"):
+                continue
+            try:
+                mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+            except FileNotFoundError:
+                continue
+            entries.append((mtime, entry.name, Path(entry.path)))
+    return [path for _mtime, _name, path in sorted(entries)]
+
+
+def read_regular(path: Path, policy: TrustPolicy) -> bytes:
+    """The file's bytes, if it is a regular file within the size cap. Opened without
+    following a link or blocking on a pipe; the size is judged before reading."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as error:
+        if error.errno == errno.ELOOP:   # the name is a symbolic link
+            raise NotARegularFile("a symbolic link (not followed)") from None
+        raise UnreadableFile(f"cannot be opened ({error.strerror})") from None
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        raise NotARegularFile(f"not a regular file ({_kind(info.st_mode)})")
+    with os.fdopen(descriptor, "rb") as handle:
+        check_size(info.st_size, policy)
+        try:
+            data = handle.read(policy.max_size + 1)
+        except OSError as error:
+            raise UnreadableFile(f"cannot be read ({error.strerror})") from None
+    if len(data) > policy.max_size:  # grew while we looked
+        raise SnapshotTooLarge(f"more than {policy.max_size} bytes")
+    return data
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return kind
+    return "special"

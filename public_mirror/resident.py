@@ -1,0 +1,109 @@
+"""A resident's question, answered once: the one flow the page, the fast path and the API share.
+
+``ResidentDesk.ask`` takes the submitted fields (a mapping of strings) and the client's
+address and returns a ``Reply`` saying everything a shell needs to show: which kind of
+answer, the HTTP status, the language, and the values. The shells only translate a reply
+into HTML (``public_mirror.pages``) or JSON (``public_mirror.api``).
+"""
+
+from dataclasses import dataclass, field
+
+from public_mirror import lookup
+from public_mirror.i18n import choose
+from public_mirror.store import is_expired
+from transfer.verify import VerifiedSnapshot
+
+BODY_INVALID = "送られた内容を読み取れませんでした。入力画面から、もう一度お試しください。"
+
+# Kinds of reply, and the HTTP status each is given.
+STATUS = {"found": 200, "not_found": 200, "closed": 200, "invalid": 400, "rate_limited": 429,
+          "maintenance": 503, "updating": 503}
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str
+    lang: str
+    snapshot: VerifiedSnapshot | None = None
+    programme: dict | None = None
+    answer: lookup.Answer | None = None
+    errors: dict = field(default_factory=dict)
+    retry_after: int = 0
+    chosen_programme: str = ""   # a known programme code, to keep the choice on the form
+
+    @property
+    def status(self) -> int:
+        return STATUS[self.kind]
+
+    @property
+    def cache_key(self) -> tuple | None:
+        """What an answer page depends on — and nothing else — or None if it is not kept."""
+        if self.kind not in ("found", "not_found"):
+            return None
+        answer, snapshot, programme = self.answer, self.snapshot, self.programme
+        assert answer is not None and snapshot is not None and programme is not None
+        return (snapshot.sequence, self.lang, programme["code"], answer.found,
+                answer.status and answer.status["code"], answer.scheduled_payment_on,
+                answer.paid_on)
+
+
+class ResidentDesk:
+    """Answers questions from the live snapshot, within the rate limit, counting usage."""
+
+    def __init__(self, *, snapshots, secret: bytes, limiter, usage, languages: list[str],
+                 maintenance: bool = False):
+        self.snapshots, self.secret = snapshots, secret
+        self.limiter, self.usage = limiter, usage
+        self.languages, self.maintenance = languages, maintenance
+
+    def language(self, value) -> str:
+        return choose(value, self.languages)
+
+    def closed_reply(self, lang: str, snapshot: VerifiedSnapshot | None) -> Reply | None:
+        """The honest "not now" reply when no answer may be given, else None."""
+        if self.maintenance:
+            return Reply("maintenance", lang)
+        if snapshot is None or is_expired(snapshot):
+            # Never show statuses that may no longer be true as if they were current.
+            return Reply("updating", lang)
+        return None
+
+    def ask(self, params, client: str) -> Reply:
+        """``params``: the submitted fields, or None when the request could not be read."""
+        lang = self.language(params.get("lang") if params is not None else None)
+        snapshot = self.snapshots.current()   # one snapshot for the whole answer
+        closed = self.closed_reply(lang, snapshot)
+        if closed:
+            return closed
+        assert snapshot is not None   # closed_reply answers "updating" when there is none
+        allowed, retry_after = self.limiter.allow(client)
+        if not allowed:
+            return Reply("rate_limited", lang, retry_after=retry_after)
+        if params is None:
+            return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
+        reading = lookup.read_question(params, snapshot)
+        known = {p["code"] for p in lookup.programmes(snapshot)}
+        chosen = lookup.text(params, "programme") if lookup.text(params, "programme") in known else ""
+        if reading.question is None:
+            return Reply("invalid", lang, snapshot, errors=reading.errors,
+                         chosen_programme=chosen)
+        programme = reading.question.programme
+        if not lookup.is_open(programme, lookup.today_in_japan()):
+            return Reply("closed", lang, snapshot, programme)
+        answer = lookup.answer(snapshot, self.secret, reading.question)
+        self.usage.count(answer.found, answer.status and answer.status["code"])
+        return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer)
+
+    def probe(self, snapshot: VerifiedSnapshot) -> list[Reply]:
+        """Replies for the health check, through the same answer code: the first entry of
+        the table (a real lookup, when there is one) and a key that is not there. Neither
+        is rate limited nor counted."""
+        replies = []
+        programme = lookup.programmes(snapshot)[0]
+        if snapshot.table.count:
+            answer = lookup.answer_key(snapshot, snapshot.table.key_at(0))
+            replies.append(Reply("found", "ja", snapshot, programme, answer))
+        missing = lookup.answer_key(snapshot, b"\x00" * 16)
+        replies.append(Reply("found" if missing.found else "not_found", "ja", snapshot,
+                             programme, missing))
+        return replies

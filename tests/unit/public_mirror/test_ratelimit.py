@@ -1,0 +1,100 @@
+"""The rate limiter shared by every worker process, and the per-process fallback."""
+
+import multiprocessing
+
+from public_mirror.ratelimit import RateLimiter, SharedRateLimiter, client_address
+
+SECRET = b"s" * 32
+
+
+class Clock:
+    def __init__(self, now=1_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def shared(tmp_path, limit=3, window=300, clock=None):
+    return SharedRateLimiter(tmp_path / "rate-limit.table", limit, window, secret=SECRET,
+                             clock=clock or Clock())
+
+
+def test_two_limiters_on_one_file_share_the_limit(tmp_path):
+    clock = Clock()
+    first, second = shared(tmp_path, clock=clock), shared(tmp_path, clock=clock)
+    verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (first, second) * 3]
+    assert verdicts == [True, True, True, False, False, False]
+    assert first.allow("203.0.113.10") == (True, 0)          # another address, its own budget
+
+
+def _hammer(path, results):
+    limiter = SharedRateLimiter(path, 10, 300, secret=SECRET)
+    results.put(sum(limiter.allow("203.0.113.9")[0] for _ in range(20)))
+
+
+def test_forked_processes_share_the_limit(tmp_path):
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    workers = [context.Process(target=_hammer, args=(tmp_path / "t", results)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sum(results.get() for _ in workers) == 10
+
+
+def test_the_window_slides_and_retry_after_says_when(tmp_path):
+    clock = Clock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
+    limiter = shared(tmp_path, limit=2, window=300, clock=clock)
+    assert limiter.allow("a")[0] and limiter.allow("a")[0]
+    allowed, retry_after = limiter.allow("a")
+    assert not allowed and 300 <= retry_after <= 301
+    clock.now += 450                                        # half the next window gone
+    assert limiter.allow("a")[0]                            # 2 × 0.5 + 0 < 2
+    assert not limiter.allow("a")[0]                        # 2 × 0.5 + 1 = 2
+    clock.now += 600
+    assert limiter.allow("a") == (True, 0)
+
+
+def test_addresses_are_stored_only_as_keyed_hashes_and_forgotten(tmp_path):
+    clock = Clock()
+    limiter = shared(tmp_path, clock=clock)
+    limiter.allow("203.0.113.77")
+    table = (tmp_path / "rate-limit.table").read_bytes()
+    assert b"203.0.113.77" not in table and table.strip(b"\x00")
+    clock.now += 900                                        # two windows later: swept
+    limiter.allow("198.51.100.1")
+    rest = (tmp_path / "rate-limit.table").read_bytes()
+    assert rest.count(b"\x00") > len(rest) - 64             # one client's slot, the sweep time
+
+
+def test_an_unusable_file_falls_back_to_this_process(tmp_path):
+    (tmp_path / "rate-limit.table").mkdir()                 # not a file
+    limiter = shared(tmp_path, limit=1)
+    assert limiter.allow("a") == (True, 0) and not limiter.allow("a")[0]
+
+
+def test_in_memory_limiter():
+    clock = Clock(0.0)
+    limiter = RateLimiter(2, 10, clock=clock)
+    assert limiter.allow("a")[0] and limiter.allow("a")[0] and not limiter.allow("a")[0]
+    clock.now = 10.5
+    assert limiter.allow("a")[0]
+
+
+def test_forwarded_for_only_from_a_trusted_proxy():
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5, 10.0.0.1"}
+    assert client_address(environ, {"127.0.0.1", "10.0.0.1"}) == "203.0.113.5"
+    assert client_address(environ, set()) == "127.0.0.1"
+
+
+def test_an_ipv6_prefix_is_one_client(tmp_path):
+    limiter = shared(tmp_path, limit=2)
+    assert limiter.allow("2001:db8:1:2::1")[0] and limiter.allow("2001:db8:1:2:ffff::9")[0]
+    assert not limiter.allow("2001:db8:1:2:dead:beef:0:1")[0]      # same /64
+    assert limiter.allow("2001:db8:1:3::1")[0]                      # another household
+    assert limiter.allow("::ffff:192.0.2.1")[0] and limiter.allow("192.0.2.1")[0]
+    assert not limiter.allow("192.0.2.1")[0]                        # IPv4-mapped is the same
+    memory = RateLimiter(1, 300)
+    assert memory.allow("2001:db8::1")[0] and not memory.allow("2001:db8::2")[0]
