@@ -14,7 +14,9 @@ from tests.integration.test_browser import CHROMIUM
 
 
 @contextmanager
-def chromium(terminal, home: Path):
+def chromium(terminal, home: Path, names: dict[str, str]):
+    """`names`: host name → address, as the city's DNS would answer (nginx answers only
+    for the name in its certificate)."""
     if not Path(CHROMIUM).exists():
         raise AssertionError("Chromium is not installed: run `make test` (it installs Debian's chromium)")
     launcher = home / "chromium-in-namespace"
@@ -24,7 +26,8 @@ def chromium(terminal, home: Path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(launcher), env={"HOME": str(home)}, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--host-resolver-rules=" + ", ".join(f"MAP {n} {a}" for n, a in names.items())])
         try:
             yield browser
         finally:

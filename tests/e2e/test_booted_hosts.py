@@ -23,6 +23,7 @@ ACCOUNTS = {"kanri": "admin", "tanaka": "staff", "sato": "supervisor", "suzuki":
             "kansa": "security_officer"}
 ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
 INBOX = "/srv/shinsei/inbox"
+SITE, STAFF_SITE = f"https://{guide.PUBLIC_NAME}", f"https://{guide.INTRANET_NAME}"
 
 
 class City:
@@ -39,14 +40,17 @@ class City:
             pytest.fail(f"step {missing[0]} did not pass; this step builds on it")
 
     def staff(self):
-        return chromium(self.lab.staff, self.ca.browser_home("staff"))
+        return chromium(self.lab.staff, self.ca.browser_home("staff"),
+                        {guide.INTRANET_NAME: INTRANET})
 
-    def resident(self):
-        return chromium(self.lab.resident, self.ca.browser_home("resident"))
+    def resident(self, name):
+        """A resident whose DNS answer for the site is public host `name` (a load balancer
+        sends each resident to one of them)."""
+        return chromium(self.lab.resident, self.ca.browser_home("resident"),
+                        {guide.PUBLIC_NAME: PUBLIC[name][1]})
 
     def sequence(self, name):
-        _, outer = PUBLIC[name]
-        return healthz(self.lab.resident, f"https://{outer}/healthz", self.ca.path).get("sequence")
+        return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")
 
     def run_transfer_job(self):
         """The job as its timer starts it: the unit, under systemd."""
@@ -120,7 +124,7 @@ def test_2_staff_publish_through_four_eyes_and_both_public_hosts_activate(city, 
     source = tmp_path / "applicants.csv"
     source.write_bytes(encoded())          # CP932, as the city's old system exports it
     with city.staff() as browser:
-        desk = StaffDesk(browser, f"https://{INTRANET}")
+        desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("sato")
         desk.add_programme(PROGRAMME, PROGRAMME_NAME, "Price relief payment")
         desk.sign_in("tanaka")
@@ -142,11 +146,10 @@ def test_2_staff_publish_through_four_eyes_and_both_public_hosts_activate(city, 
 
 def test_3_residents_read_the_new_status_in_three_languages(city):
     city.needs(2)
-    with city.resident() as browser:
-        for name, (_, outer) in PUBLIC.items():
+    for name in PUBLIC:
+        with city.resident(name) as browser:
             for lang, (label, as_of_words) in READS.items():
-                status, as_of, page = resident_reads(browser, f"https://{outer}", PROGRAMME,
-                                                     "1234-5678", lang)
+                status, as_of, page = resident_reads(browser, SITE, PROGRAMME, "1234-5678", lang)
                 assert status == label, f"{name} {lang}: {page[:600]}"
                 assert as_of_words in as_of and re.search(r"\d", as_of), f"{name} {lang}: {as_of!r}"
     city.passed.add(3)
@@ -159,7 +162,7 @@ def test_4_a_stopped_public_host_fails_alone_and_the_next_run_delivers(city):
     down = lab.public[1]
     down.shutdown()
     with city.staff() as browser:
-        desk = StaffDesk(browser, f"https://{INTRANET}")
+        desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("tanaka")
         desk.change_status("1234-5678", "inquiring", "他機関へ照会")
         desk.request_publication("照会中へ")
@@ -226,13 +229,13 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     for host in (lab.intranet, *lab.public):
         guide.wait_for(f"{host.name}: every unit back", lambda h=host: guide.failed_units(h) == "" and
                        h.run("systemctl", "is-active", "nginx.service", check=False).returncode == 0)
-    with city.resident() as browser:
-        for name, (_, outer) in PUBLIC.items():
-            guide.wait_for(f"{name}: the page answers", lambda n=name: city.sequence(n) == live[n])
-            status, _, page = resident_reads(browser, f"https://{outer}", PROGRAMME, "1234-5678", "ja")
+    for name in PUBLIC:
+        guide.wait_for(f"{name}: the page answers", lambda n=name: city.sequence(n) == live[n])
+        with city.resident(name) as browser:
+            status, _, page = resident_reads(browser, SITE, PROGRAMME, "1234-5678", "ja")
             assert status == "確認中です", f"{name}: {page[:500]}"
     with city.staff() as browser:
-        StaffDesk(browser, f"https://{INTRANET}").sign_in("kansa")
+        StaffDesk(browser, STAFF_SITE).sign_in("kansa")
     # The first snapshot, offered again through the only way in: the upload account, over
     # SFTP from the intranet host with the transfer job's own key.
     # A file the receiver cannot read (sftp keeps the sender's mode 0600) goes first: it is
@@ -284,7 +287,7 @@ def test_7_the_runbook_backup_restored_on_a_fresh_intranet_host(city):
     verify = guide.intranet_cli(fresh, "audit", "verify")
     assert "audit chain OK" in verify.stdout, verify.stdout + verify.stderr
     with city.staff() as browser:
-        desk = StaffDesk(browser, f"https://{INTRANET}")
+        desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("sato")
         desk.request_publication("復元後の公開")
         desk.sign_in("suzuki")
