@@ -39,7 +39,9 @@ def _session_factory(settings):
     return SignedCookieSessionFactory(
         settings["session.secret"],
         cookie_name="shinsei_session",
-        timeout=settings["session.idle_timeout"],
+        # The server-side session record enforces the idle timeout (and can say so on
+        # the login page); the cookie itself only lives as long as the longest session.
+        timeout=settings["session.absolute_timeout"],
         reissue_time=60,
         httponly=True,
         secure=settings["session.secure_cookie"],

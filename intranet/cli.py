@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from intranet import migrations
 from intranet import settings as settings_loader
+from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
-from intranet.audit import writer
 from intranet.auth.models import ROLES
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.users import services as users
@@ -33,6 +33,9 @@ def main(argv=None):
         return args.command(context, args) or 0
     except users.AccountError as refused:
         print(f"error: {refused.field}: {refused}", file=sys.stderr)
+        return 2
+    except checkpoints.CheckpointError as refused:
+        print(f"error: {refused}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
@@ -78,25 +81,69 @@ def user_disable(ctx, args):
     print(f"user {args.username} disabled")
 
 
+def _signed_checkpoints(ctx, args):
+    """Verified checkpoints from --checkpoints/--trusted-key or the settings (None: none)."""
+    settings = dict(ctx.settings)
+    if getattr(args, "checkpoints", None):
+        settings["audit.checkpoint_file"] = str(args.checkpoints)
+    if getattr(args, "trusted_key", None):
+        settings["audit.checkpoint_keys"] = " ".join(str(k) for k in args.trusted_key)
+    return checkpoints.from_settings(settings)
+
+
 def audit_verify(ctx, args):
+    signed = _signed_checkpoints(ctx, args)
     with ctx.dbsession() as dbsession:
-        verdict = audit_services.verify(dbsession)
+        verdict = audit_services.verify(dbsession, signed)
     if verdict.ok:
         print(f"audit chain OK: {verdict.count} records, head {verdict.head_hash}")
+        if signed is None:
+            print("warning: no signed checkpoints configured (audit.checkpoint_file); "
+                  "a recomputed or cut-back chain would pass this check", file=sys.stderr)
+        else:
+            last = (f", the last of {signed[-1].count} records at "
+                    f"{signed[-1].at:%Y-%m-%d %H:%M} UTC") if signed else ""
+            print(f"agrees with {verdict.checkpoints} signed checkpoints{last}")
         return 0
     print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
           f"({verdict.count} records before it are intact)", file=sys.stderr)
     return 1
 
 
+def audit_checkpoint(ctx, args):
+    """Sign the audit head with the transfer key (run as the transfer job's OS user)."""
+    from transfer.keys import load_signing_key
+
+    path = args.checkpoints or ctx.settings.get("audit.checkpoint_file")
+    key_path = args.signing_key or (ctx.settings.get("transfer.signing_keys", "").split() or [""])[0]
+    if not path or not key_path:
+        print("error: audit.checkpoint_file and a signing key (--signing-key or "
+              "transfer.signing_keys) are needed", file=sys.stderr)
+        return 2
+    signing_key = load_signing_key(Path(key_path))
+    with ctx.dbsession() as dbsession:
+        checkpoint = audit_services.take_checkpoint(dbsession, ctx.actor, signing_key,
+                                                    Path(path))
+    print(f"checkpoint signed: {checkpoint.count} records, head {checkpoint.head_hash}, "
+          f"key {checkpoint.key_id}")
+    return 0
+
+
 def audit_prune(ctx, args):
-    """Archive and remove audit records older than the retention (audit.retention_days)."""
+    """Archive and remove audit records older than the retention (audit.retention_days),
+    cutting at the last signed checkpoint among them."""
     from intranet.audit.retention import prune
 
+    signed = _signed_checkpoints(ctx, args)
+    if signed is None:
+        print("error: pruning cuts at a signed checkpoint: set audit.checkpoint_file and "
+              "audit.checkpoint_keys (or --checkpoints and --trusted-key)", file=sys.stderr)
+        return 2
     with ctx.dbsession() as dbsession:
         count = prune(dbsession, ctx.actor, args.days or ctx.settings["audit.retention_days"],
-                      args.archive)
-    print(f"archived {count} records to {args.archive}" if count else "nothing to archive")
+                      args.archive, signed)
+    print(f"archived {count} records to {args.archive}" if count
+          else "nothing to archive (no signed checkpoint among the expired records)")
 
 
 def demo(ctx, args):
@@ -219,12 +266,24 @@ def _parser():
     disable.set_defaults(command=user_disable)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(required=True)
-    audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken "
-                     "record").set_defaults(command=audit_verify)
+    verify_cmd = audit.add_parser("verify", help="check the hash chain against the signed "
+                                  "checkpoints; exit 1 naming the first broken record")
+    verify_cmd.set_defaults(command=audit_verify)
+    checkpoint_cmd = audit.add_parser("checkpoint", help="sign the audit head (transfer user)")
+    checkpoint_cmd.add_argument("--signing-key", type=Path,
+                                help="default: the first of transfer.signing_keys")
+    checkpoint_cmd.add_argument("--checkpoints", type=Path,
+                                help="file to append to (default: audit.checkpoint_file)")
+    checkpoint_cmd.set_defaults(command=audit_checkpoint)
     prune_cmd = audit.add_parser("prune", help="archive records older than the retention")
     prune_cmd.add_argument("--archive", type=Path, required=True, help="JSON lines file to write")
     prune_cmd.add_argument("--days", type=int, help="default: audit.retention_days")
     prune_cmd.set_defaults(command=audit_prune)
+    for sub in (verify_cmd, prune_cmd):
+        sub.add_argument("--checkpoints", type=Path,
+                         help="signed checkpoints file (default: audit.checkpoint_file)")
+        sub.add_argument("--trusted-key", type=Path, action="append",
+                         help="transfer public key (default: audit.checkpoint_keys)")
 
     load = commands.add_parser("import", help="import an applicant list or a status file (CSV)")
     load.add_argument("file", type=Path)

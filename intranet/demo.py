@@ -90,7 +90,8 @@ def _approved_publication(dbsession, actor):
     if staff is None or supervisor is None:
         return
     request = publications.request_publication(dbsession, actor, staff, "デモの初回公開", True)
-    publications.decide(dbsession, actor, supervisor, request, True, True)
+    publications.decide(dbsession, actor, supervisor, request, True, True,
+                        digest=request.content_digest)
 
 
 def seed_applications(dbsession, programme, count, rng, opening: date, start_number=1):

@@ -1,8 +1,9 @@
 """CSV out of the intranet: Excel-friendly, formula-safe and streamed.
 
 Excel runs a cell starting with = + - @ (or a tab/CR before one) as a formula; an
-exported name like ``=HYPERLINK(...)`` would then phone home. Such cells get a leading
-apostrophe, which Excel shows as plain text.
+exported name like ``=HYPERLINK(...)`` would then phone home. Japanese Excel also takes
+the full-width ＝ ＋ － ＠ for them (and an IME types those by default). Such cells get a
+leading apostrophe, which Excel shows as plain text.
 """
 
 import codecs
@@ -12,10 +13,12 @@ from urllib.parse import quote
 
 import transaction
 from pyramid.response import Response
+from sqlalchemy import func, select
 
+from intranet.audit import writer
 from intranet.db import get_tm_session, session_factory_of
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "−")
 
 ENCODINGS = ("utf-8", "cp932")
 
@@ -69,3 +72,17 @@ def streamed_rows(request, query, to_row, scalars=True):
                 yield to_row(item)
 
     return generate()
+
+
+def audit_export(request, what: str, query, encoding: str = "utf-8") -> int:
+    """Every export is an audit record: who, which export, with which filter, how many rows.
+
+    Counted before streaming, in the request's transaction, so the record is committed
+    with the request whether or not the download is completed.
+    """
+    rows = request.dbsession.execute(
+        select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    filters = {key: value for key, value in request.GET.items() if value}
+    writer.append(request.dbsession, request.actor, "export", what, filter=filters,
+                  rows=rows, encoding=encoding)
+    return rows

@@ -3,11 +3,17 @@
 # Import every domain's models so that Base.metadata is complete wherever it is used.
 from intranet.applications.models import Application, StatusChange  # noqa: F401
 from intranet.audit.models import AuditHead, AuditRecord  # noqa: F401
-from intranet.auth.models import User  # noqa: F401
+from intranet.auth.models import LoginThrottle, User, UserSession  # noqa: F401
 from intranet.imports.models import ImportRecord  # noqa: F401
 from intranet.meta import Base
 from intranet.programmes.models import Programme  # noqa: F401
-from intranet.publications.models import Delivery, Publication, PublishedStatus  # noqa: F401
+from intranet.publications.models import (  # noqa: F401
+    Delivery,
+    Publication,
+    PublicationRow,
+    PublishedStatus,
+)
 from intranet.statuses.models import Status, StatusTransition, StatusWording  # noqa: F401
+from intranet.users.models import RoleGrant  # noqa: F401
 
 __all__ = ["Base"]

@@ -1,8 +1,9 @@
 """Who may do what, enforced server-side by Pyramid's security policy.
 
-Identity comes from the signed session cookie and is re-checked against the database on
-every request: a disabled account, a changed password or role (``security_stamp``) or an
-expired absolute session ends the session at once.
+The signed cookie carries only a session token; its server-side record
+(``intranet.auth.sessions``) and the account are checked on every request: logout, a
+disabled account, a changed password or role, an idle or an absolute timeout end the
+session at once, and a cookie replayed afterwards is refused.
 """
 
 from datetime import timedelta
@@ -10,10 +11,13 @@ from typing import ClassVar
 
 from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
 from pyramid.request import RequestLocalCache
-from sqlalchemy import select
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
 
 from intranet.audit.writer import Actor, utcnow
+from intranet.auth import sessions
 from intranet.auth.models import ADMIN, SECURITY_OFFICER, STAFF, SUPERVISOR, User
+from intranet.db import session_factory_of
 
 # Permission -> roles holding it. A security officer reads the audit trail and nothing
 # else; an administrator manages accounts but reads no applications.
@@ -30,7 +34,12 @@ PERMISSIONS = {
     "imports.run": (STAFF, SUPERVISOR),
     "publications.approve": (SUPERVISOR,),
     "users.manage": (ADMIN,),
+    # The second person for a supervisor grant: another administrator or a security officer.
+    "users.approve_grant": (ADMIN, SECURITY_OFFICER),
 }
+
+# Where the reason a session ended is left for the login page ("idle", "expired", ...).
+SESSION_ENDED = "shinsei.session_ended"
 
 
 class Root:
@@ -38,14 +47,15 @@ class Root:
         (Allow, f"role:{role}", permission)
         for permission, roles in PERMISSIONS.items()
         for role in roles
-    ]
+    ] + [(Allow, Authenticated, "password.change")]
 
     def __init__(self, request):
         self.request = request
 
 
 class SessionSecurityPolicy:
-    def __init__(self, absolute_timeout: int):
+    def __init__(self, idle_timeout: int, absolute_timeout: int):
+        self.idle_timeout = timedelta(seconds=idle_timeout)
         self.absolute_timeout = timedelta(seconds=absolute_timeout)
         self.helper = ACLHelper()
         # request.identity is asked for many times per request; load the user once.
@@ -55,17 +65,21 @@ class SessionSecurityPolicy:
         return self.identity_cache.get_or_create(request)
 
     def _load_identity(self, request):
-        session = request.session
-        user_id = session.get("user_id")
-        if user_id is None:
+        token = request.session.get("sid")
+        if not token:
             return None
-        user = request.dbsession.execute(select(User).where(User.id == user_id)).scalar_one_or_none()
-        authenticated_at = session.get("authenticated_at", 0)
-        expired = utcnow().timestamp() - authenticated_at > self.absolute_timeout.total_seconds()
-        if (user is None or not user.is_active or expired
-                or session.get("security_stamp") != user.security_stamp):
-            session.invalidate()
-            return None
+        check = sessions.check(request.dbsession, token, self.idle_timeout,
+                               self.absolute_timeout, now=utcnow())
+        user = None if check.user_id is None else request.dbsession.get(User, check.user_id)
+        ended = check.ended
+        if user is not None and (not user.is_active
+                                 or request.session.get("security_stamp") != user.security_stamp):
+            user, ended = None, sessions.REVOKED
+        if user is None:
+            if ended in (sessions.IDLE, sessions.EXPIRED, sessions.REVOKED):
+                sessions.end_at_once(session_factory_of(request.registry), token, ended)
+            request.environ[SESSION_ENDED] = ended or sessions.REVOKED
+            request.session.invalidate()
         return user
 
     def authenticated_userid(self, request):
@@ -79,21 +93,45 @@ class SessionSecurityPolicy:
     def principals(user):
         if user is None:
             return [Everyone]
+        if user.must_change_password:
+            # A one-time password opens the password change and nothing else.
+            return [Everyone, Authenticated, f"user:{user.id}"]
         return [Everyone, Authenticated, f"user:{user.id}", f"role:{user.role}"]
 
     def remember(self, request, user, **kw):
         # A fresh session on login: nothing an attacker planted before survives it.
         request.session.invalidate()
         self.identity_cache.set(request, user)
-        request.session["user_id"] = user.id
+        request.session["sid"] = sessions.start(request.dbsession, user, request.client_addr or "")
         request.session["security_stamp"] = user.security_stamp
-        request.session["authenticated_at"] = utcnow().timestamp()
         return []
 
     def forget(self, request, **kw):
+        sessions.end(request.dbsession, request.session.get("sid", ""), sessions.LOGOUT)
         self.identity_cache.clear(request)
         request.session.invalidate()
         return []
+
+
+def allowed_hosts_tween_factory(handler, registry):
+    """Answer only to this app's own names (``shinsei.allowed_hosts``).
+
+    Links in pages and redirects are built from the Host header; a forged one would make
+    the app send staff to an attacker's site (password-reset style poisoning, cache
+    poisoning behind a proxy). Anything else gets a plain 400 before any view runs.
+    """
+    allowed = {name.lower() for name in registry.settings["shinsei.allowed_hosts"].split()}
+
+    def tween(request):
+        host = (request.host or "").rsplit(":", 1)[0].strip("[]").lower()
+        if host not in allowed:
+            return Response(
+                "400 不明なホスト名です。管理者が設定した名前（shinsei.allowed_hosts）で"
+                "アクセスしてください。\n", status=400, content_type="text/plain",
+                charset="utf-8")
+        return handler(request)
+
+    return tween
 
 
 def actor(request) -> Actor:
@@ -106,8 +144,10 @@ def actor(request) -> Actor:
 
 def includeme(config):
     settings = config.get_settings()
-    config.set_security_policy(SessionSecurityPolicy(settings["session.absolute_timeout"]))
+    config.set_security_policy(SessionSecurityPolicy(settings["session.idle_timeout"],
+                                                     settings["session.absolute_timeout"]))
     config.set_root_factory(Root)
+    config.add_tween("intranet.security.allowed_hosts_tween_factory", under=INGRESS)
     config.set_default_csrf_options(require_csrf=True)
     config.add_request_method(lambda request: request.identity, "user", reify=True)
     config.add_request_method(actor, "actor", reify=True)

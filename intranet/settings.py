@@ -14,16 +14,24 @@ from pyramid.settings import asbool
 DEFAULTS = {
     "shinsei.municipality_name": "○○市",
     "shinsei.environment": "prod",
+    # Host names this app answers to (space-separated); any other Host header gets 400.
+    "shinsei.allowed_hosts": "localhost 127.0.0.1",
     "session.idle_timeout": "1800",
     "session.absolute_timeout": "28800",
     "session.secure_cookie": "true",
+    # Failures allowed per (account name, client address) before each further attempt
+    # waits, doubling up to login.max_delay_seconds. Nobody else is ever locked out.
     "login.max_failures": "5",
-    "login.lockout_minutes": "15",
+    "login.max_delay_seconds": "900",
+    # An administrator's one-time password (new account or reset) works this long.
+    "login.one_time_password_hours": "72",
     "bulk.max_numbers": "20000",
     "list.page_size": "50",
     # A second person (a supervisor) approves each publication before it goes.
     "publication.four_eyes": "true",
     "imports.max_bytes": str(50 * 1024 * 1024),
+    # An upload waits this long (seconds) for its confirm before it is removed.
+    "imports.spool_max_age": "3600",
     # How long audit records stay in the database before `audit prune` archives them.
     "audit.retention_days": str(5 * 366),
     "pyramid.default_locale_name": "ja",
@@ -40,9 +48,9 @@ ENVIRONMENT = {
 }
 
 INT_SETTINGS = (
-    "imports.max_bytes", "audit.retention_days",
+    "imports.max_bytes", "imports.spool_max_age", "audit.retention_days",
     "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
-    "login.lockout_minutes", "bulk.max_numbers", "list.page_size",
+    "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
 )
 
 

@@ -39,7 +39,8 @@ LABELS = {
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
-                           "published": "公開済", "failed": "転送失敗"},
+                           "published": "公開済", "failed": "転送失敗",
+                           "superseded": "後の公開に統合"},
 }
 
 
@@ -108,8 +109,14 @@ def discard_changes(request):
 
 @forbidden_view_config(renderer="intranet:templates/forbidden.jinja2")
 def forbidden(request):
+    from intranet.auth.views import login_url  # auth's views import this module
+
     if request.identity is None:
-        return HTTPFound(location=request.route_url("login", _query={"next": request.path_qs}))
+        # A GET is where the user was; a POST's address is no page to come back to.
+        return HTTPFound(location=login_url(
+            request, request.path_qs if request.method == "GET" else ""))
+    if request.identity.must_change_password:
+        return HTTPFound(location=request.route_url("password"))
     request.response.status = 403
     return {}
 

@@ -103,6 +103,21 @@ def verify_records(chain: list[dict]) -> tuple[bool, int, str]:
 
 def last_refusal(path: Path, tail: int = 256 * 1024) -> dict | None:
     """The latest "rejected" record (when, which file, why), read from the log's tail only."""
+    record = _latest(path, tail, lambda r: r.get("outcome") == "rejected")
+    if record is None:
+        return None
+    return {"at": record.get("at"), "file": record.get("file"), "reason": record.get("reason")}
+
+
+def last_audit_checkpoint(path: Path, tail: int = 256 * 1024) -> dict | None:
+    """The intranet's latest signed audit checkpoint this host accepted (its witness)."""
+    record = _latest(path, tail, lambda r: isinstance(r.get("audit_checkpoint"), dict))
+    return None if record is None else record["audit_checkpoint"]
+
+
+def _latest(path: Path, tail: int, wanted) -> dict | None:
+    """The last readable record that ``wanted`` accepts, from the log's tail only: a
+    damaged line is skipped here (``verify_log`` is what reports it)."""
     try:
         with path.open("rb") as handle:
             handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail))
@@ -114,7 +129,6 @@ def last_refusal(path: Path, tail: int = 256 * 1024) -> dict | None:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and record.get("outcome") == "rejected":
-            return {"at": record.get("at"), "file": record.get("file"),
-                    "reason": record.get("reason")}
+        if isinstance(record, dict) and wanted(record):
+            return record
     return None

@@ -100,6 +100,12 @@ def status_command(settings, args):
     refusal = activation_log.last_refusal(paths.activation_log)
     if refusal:
         print(f"last rejection: {refusal['at']} {shown(str(refusal['file']))}: {refusal['reason']}")
+    witnessed = activation_log.last_audit_checkpoint(paths.activation_log)
+    if witnessed:
+        # Compared by the intranet's security officer with the audit screen (runbook).
+        print(f"audit checkpoint: {shown(str(witnessed.get('count')))} records, head "
+              f"{shown(str(witnessed.get('head_hash')))}, signed "
+              f"{shown(str(witnessed.get('at')))} by {shown(str(witnessed.get('key_id')))}")
     intact, count, reason = activation_log.verify_log(paths.activation_log)
     if problem is not None and problem.path == paths.activation_log:
         # A chain can verify and still not be the log the receiver left (cut, re-chained).

@@ -18,6 +18,10 @@ class NotARegularFile(SnapshotError):
     """A link, a pipe, a directory or a device in the inbox: refused, never followed."""
 
 
+class Vanished(Exception):
+    """Gone between the listing and the reading (taken by another hand): nothing to judge."""
+
+
 class UnreadableFile(SnapshotError):
     """The receiver may not read it (permissions), or it vanished while being read."""
 
@@ -46,6 +50,8 @@ def read_regular(path: Path, policy: TrustPolicy) -> bytes:
     except OSError as error:
         if error.errno == errno.ELOOP:   # the name is a symbolic link
             raise NotARegularFile("a symbolic link (not followed)") from None
+        if error.errno == errno.ENOENT:
+            raise Vanished(str(path)) from None
         raise UnreadableFile(f"cannot be opened ({error.strerror})") from None
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from public_mirror.failures import log_failure
-from public_mirror.inbox import pending, read_regular
+from public_mirror.inbox import Vanished, pending, read_regular
 from public_mirror.ledger import Ledger, receiver_lock
 from public_mirror.quarantine import move_aside, quarantine_name, shown
 from public_mirror.settings import MirrorPaths
@@ -65,7 +65,10 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
             return outcomes   # nothing to read: the records (and the active file) are left alone
         ledger = Ledger(paths)
         for path in waiting:
-            outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
+            try:
+                outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
+            except Vanished:
+                continue
             outcomes.append(outcome)
             if outcome.reason.startswith("not received"):
                 break   # the host cannot write its own records: the next file would fail too
@@ -126,7 +129,11 @@ def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: L
         return _refuse(path, ledger, f"Unverifiable: {type(error).__name__} while verifying")
     try:
         ledger.accept(data, sha, snapshot.sequence, file=shown(name), entries=snapshot.table.count,
-                      created_at=snapshot.header["created_at"], signed_by=sorted(snapshot.signed_by))
+                      created_at=snapshot.header["created_at"], signed_by=sorted(snapshot.signed_by),
+                      # The intranet's signed audit checkpoint and approved content digest:
+                      # this log is their witness, out of any intranet administrator's reach.
+                      audit_checkpoint=snapshot.header.get("audit_checkpoint"),
+                      content_digest=snapshot.header.get("content_digest"))
         path.unlink()
     except OSError as error:
         return _not_received(name, error)

@@ -2,6 +2,7 @@
 trusted public keys, the lookup HMAC key, and where its own files live."""
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,10 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
     merged["mirror.rate_limit_file"] = Path(merged["mirror.rate_limit_file"]
                                             or merged["mirror.paths"].usage / "rate-limit.table")
+    base = merged["mirror.public_base_url"]
+    if base and not re.match(r"^(https?://[^/?#\s]+)?(/(?!/)[^?#\s]*)?$", base):
+        raise MirrorSettingsError(f"mirror.public_base_url {base!r} is not an address like "
+                                  "https://www.city.example.lg.jp/shinsei (no query, no fragment)")
     merged["mirror.max_sequence_ahead"] = int(merged["mirror.max_sequence_ahead"])
     merged["mirror.max_clock_skew"] = int(merged["mirror.max_clock_skew"])
     return merged

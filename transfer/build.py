@@ -131,12 +131,13 @@ def header_fields(programmes: Sequence[ProgrammeInfo], statuses: Sequence[Status
         "created_at": format_time(now),
         "expires_at": format_time(now + valid_for),
         "lookup_key_id": lookup_key_id(lookup_secret),
-        "programmes": [_programme(p) for p in programmes],
-        "statuses": [_status(s) for s in statuses],
+        "programmes": [programme_fields(p) for p in programmes],
+        "statuses": [status_fields(s) for s in statuses],
     }
 
 
-def _programme(programme: ProgrammeInfo) -> dict[str, Any]:
+def programme_fields(programme: ProgrammeInfo) -> dict[str, Any]:
+    """A programme as the header carries it (also what a publication request freezes)."""
     opens, closes = programme.lookup_opens_on, programme.lookup_closes_on
     return {
         "code": programme.code,
@@ -147,7 +148,8 @@ def _programme(programme: ProgrammeInfo) -> dict[str, Any]:
     }
 
 
-def _status(status: StatusInfo) -> dict[str, Any]:
+def status_fields(status: StatusInfo) -> dict[str, Any]:
+    """A status and its resident wording as the header carries it (frozen likewise)."""
     dates = [name for name, needed in (("scheduled_payment_on", status.needs_scheduled_payment_date),
                                        ("paid_on", status.needs_paid_date)) if needed]
     wording = {}

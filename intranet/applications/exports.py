@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from intranet.applications import search
 from intranet.applications.models import Application, StatusChange
-from intranet.exports import csv_lines, csv_response, streamed_rows
+from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.programmes.models import Programme
 from intranet.web import local_time
 
@@ -19,6 +19,7 @@ def export_applications(request):
     query = search.build_query(criteria).order_by(Application.id)
     codes = {p.id: p.code for p in request.dbsession.execute(select(Programme)).scalars()}
     encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
+    audit_export(request, "applications.csv", query, encoding)
 
     def row(a):
         return [a.receipt_number, codes[a.programme_id], a.name, a.kana, a.birth_date, a.address,
@@ -36,6 +37,7 @@ def export_history(request):
     query = (select(StatusChange, Application.receipt_number).join(Application)
              .where(StatusChange.application_id.in_(ids)).order_by(StatusChange.id))
     encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
+    audit_export(request, "history.csv", query, encoding)
 
     def row(result):
         change, receipt = result

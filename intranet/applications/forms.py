@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from intranet import plausible_dates
 from intranet.applications.services import StatusUpdate
 from intranet.refusals import Refused
 
@@ -38,6 +39,8 @@ def _date(params, name):
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return plausible_dates.check(name, date.fromisoformat(text))
+    except plausible_dates.ImplausibleDate as error:
+        raise FormError(name, plausible_dates.MESSAGE, **error.mapping) from None
     except ValueError:
         raise FormError(name, _FIELD_ERROR) from None

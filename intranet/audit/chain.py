@@ -8,7 +8,7 @@ database; ``verify_chain`` takes any iterable of records in sequence order.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 GENESIS_HASH = "0" * 64
 
@@ -47,15 +47,31 @@ class ChainVerdict:
     head_hash: str
     broken_seq: int | None = None
     reason: str = ""
+    # How many signed checkpoints the chain was held against (None: none were given).
+    checkpoints: int | None = None
+
+
+# Records after a checkpoint are written after it was signed (it is taken under the head
+# lock); a second's slack covers the clocks of two processes on one host.
+CLOCK_SLACK = timedelta(seconds=1)
 
 
 def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
-                 base_hash: str = GENESIS_HASH) -> ChainVerdict:
+                 base_hash: str = GENESIS_HASH, checkpoints=None) -> ChainVerdict:
     """Check every link; name the first record that breaks the chain and why.
 
     ``base_seq``/``base_hash``: where the chain starts when older records were archived
     and removed by retention (the anchor kept in the head row and in the audit itself).
+    ``checkpoints``: signed checkpoints (already verified, any order) the chain must
+    agree with — see ``intranet.audit.checkpoints`` for what each check catches.
     """
+    signed = sorted(checkpoints or (), key=lambda c: c.count)
+    if checkpoints is not None and base_seq and not any(
+            c.count == base_seq and c.head_hash == base_hash for c in signed):
+        return _broken(0, base_seq + 1, f"the retention anchor (record {base_seq}) is not "
+                       "a signed checkpoint: records may have been deleted behind it")
+    pending = [c for c in signed if c.count > base_seq]
+    passed = None
     expected_seq, prev = base_seq + 1, base_hash
     for record in records:
         if record.seq != expected_seq:
@@ -64,13 +80,32 @@ def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
             return _broken(expected_seq - 1, record.seq, "does not link to the previous record")
         if record_hash(record) != record.hash:
             return _broken(expected_seq - 1, record.seq, "contents do not match its hash")
+        if passed is not None and record.at < passed.at - CLOCK_SLACK:
+            return _broken(expected_seq - 1, record.seq,
+                           f"dated before the signed checkpoint of {format_time(passed.at)} "
+                           f"that ends at record {passed.count}: appended afterwards")
+        while pending and pending[0].count == record.seq:
+            checkpoint = pending.pop(0)
+            if checkpoint.head_hash != record.hash:
+                return _broken(expected_seq - 1, record.seq,
+                               f"differs from the signed checkpoint of "
+                               f"{format_time(checkpoint.at)}: the chain was recomputed or "
+                               "records were inserted before it")
+            passed = checkpoint
         prev = record.hash
         expected_seq += 1
     count = expected_seq - 1 - base_seq
+    if pending:
+        checkpoint = pending[-1]
+        return _broken(count, expected_seq,
+                       f"the signed checkpoint of {format_time(checkpoint.at)} counts "
+                       f"{checkpoint.count} records, the database ends at {expected_seq - 1}: "
+                       "records were cut off and the head moved back")
     if head_seq != expected_seq - 1 or head_hash != prev:
         return _broken(count, expected_seq,
                        f"chain head says it ends at {head_seq}, found {expected_seq - 1}")
-    return ChainVerdict(ok=True, count=count, head_hash=prev)
+    return ChainVerdict(ok=True, count=count, head_hash=prev,
+                        checkpoints=None if checkpoints is None else len(signed))
 
 
 def _broken(count, seq, reason):

@@ -41,3 +41,14 @@ class AuditHead(Base):
     base_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     base_hash: Mapped[str] = mapped_column(String(64), default="0" * 64,
                                            server_default="0" * 64)
+
+
+class AuditPrunePermit(Base):
+    """Lets the append-only trigger allow one retention DELETE (records through
+    ``through_seq``). Written and removed inside the prune's own transaction; on
+    PostgreSQL only the pruner role may write it (see intranet.audit.append_only)."""
+
+    __tablename__ = "audit_prune_permits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    through_seq: Mapped[int]

@@ -2,8 +2,12 @@
 file, and the chain stays checkable.
 
 The archive is JSON lines, one record each with its hashes, so it can be checked on its
-own. The last archived record's seq and hash become the chain's anchor (in the head row),
-and an ``audit.prune`` record in the chain names the anchor and the archive's SHA-256.
+own. The cut is made only at a signed checkpoint, which becomes the chain's anchor (in the
+head row): ``audit verify`` then accepts an anchor only if it is a signed checkpoint, so
+nobody can delete records behind an anchor they made up. An ``audit.prune`` record in the
+chain names the anchor and the archive's SHA-256. The DELETE itself passes the
+append-only trigger only through a permit written in this transaction (the pruner role's
+path; see intranet.audit.append_only).
 """
 
 import hashlib
@@ -15,11 +19,12 @@ from sqlalchemy import delete, select
 
 from intranet.audit import writer
 from intranet.audit.chain import format_time
-from intranet.audit.models import AuditHead, AuditRecord
+from intranet.audit.models import AuditHead, AuditPrunePermit, AuditRecord
 
 
-def prune(dbsession, actor, retention_days: int, archive: Path) -> int:
-    """Archive and remove every record older than the retention; return how many."""
+def prune(dbsession, actor, retention_days: int, archive: Path, signed) -> int:
+    """Archive and remove records older than the retention, up to the last signed
+    checkpoint among them (``signed``: verified checkpoints); return how many."""
     cutoff = writer.utcnow() - timedelta(days=retention_days)
     head = dbsession.execute(select(AuditHead).where(AuditHead.id == 1)
                              .with_for_update()).scalar_one()
@@ -32,6 +37,9 @@ def prune(dbsession, actor, retention_days: int, archive: Path) -> int:
             break
         kept.append(record)
         expected += 1
+    anchors = {(c.count, c.head_hash) for c in signed}
+    while kept and (kept[-1].seq, kept[-1].hash) not in anchors:
+        kept.pop()
     if not kept:
         return 0
     lines = "".join(json.dumps(_as_dict(r), ensure_ascii=False, sort_keys=True) + "\n"
@@ -39,7 +47,11 @@ def prune(dbsession, actor, retention_days: int, archive: Path) -> int:
     archive.parent.mkdir(parents=True, exist_ok=True)
     archive.write_text(lines, encoding="utf-8")
     last = kept[-1]
+    permit = AuditPrunePermit(through_seq=last.seq)
+    dbsession.add(permit)
+    dbsession.flush()
     dbsession.execute(delete(AuditRecord).where(AuditRecord.seq <= last.seq))
+    dbsession.delete(permit)
     head.base_seq, head.base_hash = last.seq, last.hash
     dbsession.flush()
     writer.append(dbsession, actor, "audit.prune", f"audit:1-{last.seq}",

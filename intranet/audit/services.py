@@ -1,16 +1,21 @@
 """Reading the audit trail: filters, and the one chain check (CLI and screen alike)."""
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
-from intranet.audit.chain import ChainVerdict, verify_chain
+from intranet.audit import checkpoints, writer
+from intranet.audit.chain import GENESIS_HASH, ChainVerdict, verify_chain
+from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
 from intranet.web import JST
 
 
-def verify(dbsession) -> ChainVerdict:
+def verify(dbsession, checkpoints=None) -> ChainVerdict:
+    """The chain, and (when given) its agreement with the signed checkpoints."""
     head = dbsession.get(AuditHead, 1)
     # Streamed (a server-side cursor on PostgreSQL): the chain may be millions of records.
     result = dbsession.execute(
@@ -18,11 +23,35 @@ def verify(dbsession) -> ChainVerdict:
     )
     try:
         if head is None:
-            return verify_chain(result.scalars(), 0, "")
-        return verify_chain(result.scalars(), head.seq, head.hash, head.base_seq, head.base_hash)
+            return verify_chain(result.scalars(), 0, "", checkpoints=checkpoints)
+        return verify_chain(result.scalars(), head.seq, head.hash, head.base_seq,
+                            head.base_hash, checkpoints=checkpoints)
     finally:
         # A broken chain stops early; the cursor must not outlive the check.
         result.close()
+
+
+def take_checkpoint(dbsession, actor, signing_key, path: Path | None) -> Checkpoint:
+    """Sign the chain's head (under its lock, so nothing is half-written) and keep the
+    signed checkpoint in the transfer user's file and, for the officer's screen, in the
+    chain itself."""
+    head = dbsession.execute(select(AuditHead).where(AuditHead.id == 1)
+                             .with_for_update()).scalar_one_or_none()
+    seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    checkpoint = checkpoints.sign(seq, head_hash, writer.utcnow(), signing_key)
+    if path is not None:
+        checkpoints.append_to_file(path, checkpoint)
+    writer.append(dbsession, actor, "audit.checkpoint", f"audit:{seq}", **checkpoint.as_dict())
+    return checkpoint
+
+
+def last_checkpoint(dbsession) -> dict | None:
+    """The latest checkpoint noted in the chain, for the screen (the signed file and the
+    public hosts' activation logs are what it is compared with)."""
+    record = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "audit.checkpoint").order_by(AuditRecord.seq.desc())
+        .limit(1)).scalar_one_or_none()
+    return None if record is None else json.loads(record.details)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 from pyramid.view import view_config
 
 from intranet.audit import services
+from intranet.audit.checkpoints import CheckpointError
+from intranet.audit.checkpoints import from_settings as signed_checkpoints
 from intranet.audit.models import AuditRecord
-from intranet.exports import csv_lines, csv_response, streamed_rows
+from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.web import local_time, whole_number
 
 PAGE_SIZE = 100
@@ -27,13 +29,26 @@ def audit_list(request):
     next_url = None
     if more:
         next_url = request.current_route_url(_query={**request.GET, "before": records[-1].seq})
-    return {"records": records, "filter": audit_filter, "verdict": services.verify(request.dbsession),
-            "next_url": next_url}
+    signed, checkpoint_error = _signed(request)
+    return {"records": records, "filter": audit_filter,
+            "verdict": services.verify(request.dbsession, signed), "next_url": next_url,
+            "checkpoint": services.last_checkpoint(request.dbsession),
+            "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
+            "checkpoint_error": checkpoint_error}
+
+
+def _signed(request):
+    """The transfer job's signed checkpoints, if this host is configured to read them."""
+    try:
+        return signed_checkpoints(request.registry.settings), None
+    except (CheckpointError, OSError, ValueError) as error:
+        return None, str(error)
 
 
 @view_config(route_name="audit_csv", permission="audit.view")
 def audit_csv(request):
     query = services.AuditFilter.from_params(request.GET).query().order_by(AuditRecord.seq)
+    audit_export(request, "audit.csv", query)
 
     def row(r):
         return [r.seq, local_time(r.at, "en"), r.actor, r.actor_role, r.os_user, r.host,

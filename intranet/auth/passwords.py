@@ -1,4 +1,13 @@
-"""Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106)."""
+"""Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106), and the policy.
+
+The policy is NIST SP 800-63B's: at least 12 characters, not a known common password, not
+the account's own name — and no composition rules (they make passwords worse, not better).
+"""
+
+import secrets
+import unicodedata
+from functools import cache
+from importlib.resources import files
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -11,19 +20,51 @@ MIN_LENGTH = 12
 # wrong password and timing does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("no such account: timing equaliser")
 
+# One-time passwords: no look-alike characters (0/O, 1/l/I), easy to read out or type.
+_OTP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+OTP_LENGTH = 16
+
 
 class WeakPassword(ValueError):
-    """The password does not meet the policy."""
+    """The password does not meet the policy; ``reason`` is too_short, common or name."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
-def hash_password(password: str) -> str:
-    check_strength(password)
+def hash_password(password: str, username: str = "") -> str:
+    check_strength(password, username)
     return _hasher.hash(password)
 
 
-def check_strength(password: str) -> None:
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    text = files("intranet.auth").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def check_strength(password: str, username: str = "") -> None:
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(MIN_LENGTH)
+        raise WeakPassword("too_short")
+    folded = _fold(password)
+    if folded in common_passwords() or len(set(folded)) == 1:
+        raise WeakPassword("common")
+    if username and _fold(username) in folded:
+        raise WeakPassword("name")
+
+
+def one_time_password() -> str:
+    return "".join(secrets.choice(_OTP_ALPHABET) for _ in range(OTP_LENGTH))
+
+
+def hash_checked(password: str) -> str:
+    """Hash a password that needs no policy check: generated here, or already accepted."""
+    return _hasher.hash(password)
 
 
 def verify(password_hash: str | None, password: str) -> bool:

@@ -1,14 +1,18 @@
-"""Logging in: password check, throttling and lockout, and the audit of every attempt."""
+"""Logging in: password check, throttling per (name, address), and the audit of every attempt."""
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 
 from intranet.audit import writer
-from intranet.auth import passwords
+from intranet.auth import passwords, throttle
 from intranet.auth.models import User
+
+OK = "ok"
+BAD_CREDENTIALS = "bad_credentials"
+THROTTLED = "throttled"
+ONE_TIME_EXPIRED = "one_time_expired"
 
 log = logging.getLogger(__name__)
 
@@ -16,45 +20,48 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
-    # ok | bad_credentials | locked
     outcome: str
+    wait_seconds: int = 0
 
 
-def authenticate(dbsession, settings, actor_host: str, username: str, password: str):
-    """Check a login attempt; count failures and lock the account after too many.
+def authenticate(dbsession, settings, address: str, username: str, password: str):
+    """Check a login attempt.
 
-    The caller shows one message for unknown accounts and wrong passwords alike.
+    Unknown names, disabled accounts and wrong passwords get one answer; a throttled pair
+    gets another, but names that do not exist are throttled exactly like real ones.
     """
     now = writer.utcnow()
+    key = throttle.name_hash(settings["session.secret"], username)
     user = dbsession.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    # What was typed into the name field is kept only if it names an account: a password
+    # typed there by mistake must never land in the audit trail.
+    audit_actor = writer.Actor(name=user.username if user else "(unknown)",
+                               role=user.role if user else "", host=address)
+    target = f"user:{user.id}" if user else ""
+
+    wait = throttle.wait_seconds(dbsession, key, address, now)
+    if wait:
+        writer.append(dbsession, audit_actor, "login.throttled", target, wait_seconds=wait)
+        return LoginResult(None, THROTTLED, wait)
     password_ok = passwords.verify(user.password_hash if user else None, password)
-    audit_actor = writer.Actor(name=username[:128], role=user.role if user else "", host=actor_host)
-
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        writer.append(dbsession, audit_actor, "login.locked", f"user:{user.id}")
-        return LoginResult(None, "locked")
     if user is None or not user.is_active or not password_ok:
-        if user is not None:
-            _count_failure(user, settings, now, actor_host)
-        writer.append(dbsession, audit_actor, "login.failure", f"user:{user.id}" if user else "",
+        delay = throttle.record_failure(dbsession, key, address, now, settings)
+        if delay == 1:
+            # The start of a burst: the operator may be looking at a guessing attack. The
+            # typed name is not logged (it may be a password), only the account if real.
+            log.warning("login: %s failures for %s from %s; further attempts from there wait, "
+                        "doubling up to %s s", settings["login.max_failures"],
+                        target or "an unknown name", address, settings["login.max_delay_seconds"])
+        writer.append(dbsession, audit_actor, "login.failure", target,
                       reason="inactive" if user is not None and password_ok else "credentials")
-        return LoginResult(None, "bad_credentials")
+        return LoginResult(None, BAD_CREDENTIALS)
+    throttle.clear(dbsession, key, address)
+    if user.must_change_password and user.password_expires_at and user.password_expires_at < now:
+        writer.append(dbsession, audit_actor, "login.failure", target, reason="one_time_expired")
+        return LoginResult(None, ONE_TIME_EXPIRED)
 
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-    writer.append(dbsession, audit_actor, "login.success", f"user:{user.id}")
-    return LoginResult(user, "ok")
-
-
-def _count_failure(user, settings, now, host):
-    user.failed_logins += 1
-    if user.failed_logins >= settings["login.max_failures"]:
-        user.locked_until = now + timedelta(minutes=settings["login.lockout_minutes"])
-        user.failed_logins = 0
-        # A burst of wrong passwords: the operator may be looking at a guessing attack.
-        log.warning("login: account user:%s locked for %s minutes after %s failures (last from %s)",
-                    user.id, settings["login.lockout_minutes"], settings["login.max_failures"],
-                    host)
+    if not user.must_change_password and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_checked(password)
+    writer.append(dbsession, audit_actor, "login.success", target)
+    return LoginResult(user, OK)

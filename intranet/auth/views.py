@@ -1,4 +1,4 @@
-"""Sign in, sign out, choose a language, and where each role lands."""
+"""Sign in, sign out, change one's own password, choose a language, and where each role lands."""
 
 from urllib.parse import urlsplit
 
@@ -9,9 +9,11 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config
 
 from intranet.audit import writer
-from intranet.auth import services
+from intranet.auth import services, sessions
 from intranet.i18n import LOCALES
-from intranet.web import BAD_INPUT, BadInput
+from intranet.security import SESSION_ENDED
+from intranet.users import services as accounts
+from intranet.web import BAD_INPUT, BadInput, discard_changes
 
 # Where each permission's holder starts, in order of preference.
 _HOMES = (
@@ -24,16 +26,46 @@ _HOMES = (
 @view_config(route_name="home")
 def home(request):
     if request.identity is None:
-        return HTTPSeeOther(location=request.route_url("login"))
+        return HTTPSeeOther(location=login_url(request))
+    if request.identity.must_change_password:
+        return HTTPSeeOther(location=request.route_url("password"))
     for permission, route in _HOMES:
         if request.has_permission(permission):
             return HTTPSeeOther(location=request.route_url(route))
     return HTTPSeeOther(location=request.route_url("login"))
 
 
+def login_url(request, next_path=""):
+    """The login page, saying why the session ended (idle, expired) and where to return."""
+    query = {"next": next_path} if next_path else {}
+    reason = request.environ.get(SESSION_ENDED)
+    if reason in _ENDED_MESSAGES:
+        query["ended"] = reason
+    return request.route_url("login", _query=query)
+
+
+_ENDED_MESSAGES = {
+    sessions.IDLE: "一定時間操作がなかったため、ログアウトしました。"
+                   "もう一度ログインすると、元の画面に戻ります。",
+    sessions.EXPIRED: "ログインしてから長時間たったため、ログアウトしました。もう一度ログインしてください。",
+    "password": "パスワードが変更されたため、ログアウトしました。もう一度ログインしてください。",
+    "role": "役割が変更されたため、ログアウトしました。もう一度ログインしてください。",
+}
+
+_FAILURES = {
+    services.BAD_CREDENTIALS: (401, "ユーザー名またはパスワードが正しくありません。"),
+    services.THROTTLED: (429, "ログインの失敗が続いたため、この端末からこのユーザー名でのログインを"
+                              "${seconds}秒間受け付けません。しばらくしてからもう一度お試しください。"),
+    services.ONE_TIME_EXPIRED: (401, "仮パスワードの有効期限が切れています。"
+                                     "管理者に再発行を依頼してください。"),
+}
+
+
 @view_config(route_name="login", request_method="GET", renderer="intranet:templates/login.jinja2")
 def login_form(request):
-    return {"username": "", "error": None, "next": _safe_next(request)}
+    message = _ENDED_MESSAGES.get(request.GET.get("ended", ""))
+    return {"username": "", "error": None, "next": _safe_next(request),
+            "notice": request.translate(message) if message else None}
 
 
 @view_config(route_name="login", request_method="POST", renderer="intranet:templates/login.jinja2")
@@ -45,18 +77,20 @@ def login(request):
         username, request.POST.get("password", ""),
     )
     if result.user is None:
-        message = {
-            "locked": "ログインの失敗が続いたため、このアカウントは一時的にロックされています。"
-                      "しばらくしてからもう一度お試しください。",
-            "bad_credentials": "ユーザー名またはパスワードが正しくありません。",
-        }[result.outcome]
-        request.response.status = 401 if result.outcome == "bad_credentials" else 423
-        return {"username": username, "error": request.translate(message), "next": next_path}
+        status, message = _FAILURES[result.outcome]
+        request.response.status = status
+        if result.wait_seconds:
+            request.response.headers["Retry-After"] = str(result.wait_seconds)
+        return {"username": username, "notice": None,
+                "error": request.translate(message, seconds=result.wait_seconds),
+                "next": next_path}
     locale = request.session.get("locale")
     remember(request, result.user)
     if locale:
         request.session["locale"] = locale
     new_csrf_token(request)
+    if result.user.must_change_password:
+        return HTTPSeeOther(location=request.route_url("password"))
     return HTTPSeeOther(location=next_path or request.route_url("home"))
 
 
@@ -66,6 +100,34 @@ def logout(request):
         writer.append(request.dbsession, request.actor, "logout", f"user:{request.identity.id}")
     forget(request)
     return HTTPSeeOther(location=request.route_url("login"))
+
+
+CHANGE_FORM = "intranet:templates/password.jinja2"
+
+
+@view_config(route_name="password", permission="password.change", request_method="GET",
+             renderer=CHANGE_FORM)
+def password_form(request):
+    return {"errors": {}}
+
+
+@view_config(route_name="password", permission="password.change", request_method="POST",
+             renderer=CHANGE_FORM)
+def password_change(request):
+    form, user = request.POST, request.identity
+    try:
+        if form.get("password", "") != form.get("confirm", ""):
+            raise accounts.AccountError("confirm", "確認用のパスワードが一致しません。")
+        accounts.change_own_password(request.dbsession, request.actor, user,
+                                     form.get("current", ""), form.get("password", ""),
+                                     keep_token=request.session.get("sid"))
+    except accounts.AccountError as refused:
+        discard_changes(request)
+        request.response.status = 400
+        return {"errors": {refused.field: refused.explain(request)}}
+    request.session.flash(request.translate(
+        "パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
+    return HTTPSeeOther(location=request.route_url("home"))
 
 
 @view_config(route_name="language", request_method="POST")

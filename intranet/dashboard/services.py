@@ -10,6 +10,8 @@ from intranet.applications.models import Application, StatusChange
 
 # The milestone each progress line counts: received, decided (支給決定), paid (振込済).
 DECIDED = "approved"
+# Points on the chart (and rows in the table beside it): a year and a bit, day by day.
+MAX_POINTS = 400
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,22 @@ def cumulative_progress(dbsession, programme_id: int | None = None) -> list[Prog
     if not days:
         return []
     first, last = min(days), max(days)
-    totals, series = [0, 0, 0], []
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        for i, source in enumerate((received, decided, paid)):
-            totals[i] += source.get(day, 0)
+    # At most MAX_POINTS points whatever the dates: a long span is sampled every `step`
+    # days (the totals stay exact at each point), so one stray date far in the future or
+    # past costs the same as any other.
+    step = max(1, -(-(last - first).days // (MAX_POINTS - 1)))
+    events = sorted(days)
+    totals, series, index = [0, 0, 0], [], 0
+    day = first
+    while True:
+        while index < len(events) and events[index] <= day:
+            for i, source in enumerate((received, decided, paid)):
+                totals[i] += source.get(events[index], 0)
+            index += 1
         series.append(ProgressDay(day, *totals))
-    return series
+        if day >= last:
+            return series
+        day = min(day + timedelta(days=step), last)
 
 
 def _per_day(dbsession, column, programme_id):

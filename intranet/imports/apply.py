@@ -21,9 +21,16 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     """
     now = writer.utcnow()
     reason = f"取込: {filename}"
+    # Which receipt numbers moved from which status to which: the audit record carries
+    # it, so an officer sees what a file did without reading applicant data.
+    moved: dict[str, list[str]] = {}
 
     def write(rows):
         _write_chunk(dbsession, programme, rows, now, reason, user_id)
+        for row in rows:
+            if row.action == "changed" and "status" in row.values:
+                moved.setdefault(f"{row.before_status}→{row.values['status']}",
+                                 []).append(row.receipt)
 
     plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
                        on_chunk=write)
@@ -40,7 +47,8 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     writer.append(dbsession, actor, "import.apply", f"import:{record.id}",
                   filename=filename, sha256=plan.sha256, programme=programme.code,
                   kind=plan.kind, rows=rows, created=record.created,
-                  changed=record.changed, unchanged=record.unchanged)
+                  changed=record.changed, unchanged=record.unchanged,
+                  status_moves=plan.status_moves, moved=moved)
     return plan
 
 

@@ -44,6 +44,8 @@ class ImportPlan:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     error_count: int = 0
+    # Existing applications whose status the file moves: a bulk change (see imports.views).
+    status_moves: int = 0
 
     def count(self, action):
         return self.counts[action]
@@ -80,6 +82,8 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
         planned = _compare(dbsession, catalogue, programme, chunk, plan)
         for row in planned:
             plan.counts[row.action] += 1
+            if row.action == "changed" and "status" in row.values:
+                plan.status_moves += 1
             if row.action == "changed" and len(plan.rows) < 200:
                 plan.rows.append(row)
         if on_chunk and not plan.error_count:

@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from intranet import plausible_dates
 from intranet.exports import FORMULA_START
 from intranet.imports.dates import DateError, parse_date
 from intranet.refusals import Refused
@@ -53,9 +54,11 @@ def parse_cell(field: str, raw: str, statuses: dict):
         if not text:
             return None
         try:
-            return parse_date(text)
+            return plausible_dates.check(field, parse_date(text))
         except DateError as error:
             raise CellError(_DATE_PROBLEMS.get(str(error), _DATE_PROBLEMS["format"])) from None
+        except plausible_dates.ImplausibleDate as error:
+            raise CellError(plausible_dates.MESSAGE, **error.mapping) from None
     if field == "status":
         code = statuses.get(_fold(text))
         if code is None:

@@ -2,9 +2,6 @@
 
 import hashlib
 import logging
-import re
-import tempfile
-from pathlib import Path
 
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -12,24 +9,22 @@ from sqlalchemy import select
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.plan import plan_import
+from intranet.imports.spool import Spool
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, redirect_see_other, whole_number
 
 log = logging.getLogger(__name__)
 TEMPLATE = "intranet:templates/imports/form.jinja2"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _spool(request) -> Path:
-    path = Path(request.registry.settings.get("imports.spool_dir")
-                or Path(tempfile.gettempdir()) / "shinsei-imports")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+def _spool(request) -> Spool:
+    return Spool.from_settings(request.registry.settings)
 
 
 def _page(request, **values):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
-    return {"programmes": programmes, "plan": None, "error": None, "form": {}, **values}
+    return {"programmes": programmes, "plan": None, "error": None, "form": {},
+            "needs_bulk": None, **values}
 
 
 @view_config(route_name="imports", permission="imports.run", request_method="GET",
@@ -48,6 +43,11 @@ def import_post(request):
         return _page(request, error=request.translate(
             "ファイルが大きすぎます（上限 ${mb} MB）。分割して取り込んでください。", mb=limit // 2**20))
     form = request.POST
+    user_id = request.identity.id
+    if form.get("cancel"):
+        _spool(request).discard(user_id, form.get("sha256", ""))
+        request.session.flash(request.translate("取込を取り消しました。"), "success")
+        return redirect_see_other(request, "imports")
     text = form.get("programme", "")
     programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
     if programme is None:
@@ -56,9 +56,11 @@ def import_post(request):
     try:
         filename, data = _file(request, form)
         if form.get("confirm"):
-            plan = apply_import(request.dbsession, request.actor, request.identity.id,
+            plan = apply_import(request.dbsession, request.actor, user_id,
                                 programme, request.catalogue, data, filename)
-            (_spool(request) / plan.sha256).unlink(missing_ok=True)
+            if plan.status_moves and not request.has_permission("applications.bulk"):
+                raise ImportRefused(_NEEDS_BULK, count=plan.status_moves)
+            _spool(request).discard(user_id, plan.sha256)
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
@@ -68,26 +70,36 @@ def import_post(request):
         # The reason names an encoding, a header or a count, never a row's values.
         log.warning("import refused for user:%s: %s", request.identity.id, refused)
         discard_changes(request)
-        request.response.status = 400
+        request.response.status = 403 if refused.message == _NEEDS_BULK else 400
         return _page(request, error=refused.explain(request),
                      form=form)
     if plan.errors:
         log.info("import dry run for user:%s: %s rows refused (sha256 %s)", request.identity.id,
                  plan.error_count, plan.sha256[:16])
         request.response.status = 400
-    return _page(request, plan=plan, programme=programme, form=form)
+    needs_bulk = plan.status_moves > 0 and not request.has_permission("applications.bulk")
+    return _page(request, plan=plan, programme=programme, form=form,
+                 needs_bulk=needs_bulk and request.translate(_NEEDS_BULK, count=plan.status_moves))
+
+
+# A file that moves the status of applications already registered is a bulk change, and
+# takes the same permission as the bulk screen.
+_NEEDS_BULK = ("このファイルは登録済みの ${count} 件の状況を変更します。状況の一括変更にあたるため、"
+               "監督者（一括変更の権限）が取り込んでください。")
 
 
 def _file(request, form):
-    """The uploaded file (kept in the spool for the confirm step), or the spooled one."""
+    """The uploaded file (kept in the spool for the confirm step), or this user's own
+    spooled upload under its real name."""
     upload = form.get("file")
     if hasattr(upload, "file"):
         data = upload.file.read()
-        digest = hashlib.sha256(data).hexdigest()
-        (_spool(request) / digest).write_bytes(data)
-        return upload.filename, data
-    digest = form.get("sha256", "")
-    path = _spool(request) / digest
-    if not _SHA256.match(digest) or not path.exists():
-        raise ImportRefused("ファイルを選んでください。")
-    return form.get("filename", "import.csv"), path.read_bytes()
+        filename = upload.filename[:255]
+        _spool(request).keep(request.identity.id, hashlib.sha256(data).hexdigest(), filename,
+                             data)
+        return filename, data
+    kept = _spool(request).take(request.identity.id, form.get("sha256", ""))
+    if kept is None:
+        raise ImportRefused("確認したファイルが見つかりません（時間がたって削除されたか、"
+                            "別の利用者のファイルです）。もう一度ファイルを選んでください。")
+    return kept

@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from intranet import plausible_dates
 from intranet.audit import writer
 from intranet.programmes.models import Programme
 from intranet.web import matched_id, redirect_see_other
@@ -76,7 +77,9 @@ def _read(request, form, programme):
     for field in ("lookup_opens_on", "lookup_closes_on"):
         text = form.get(field, "").strip()
         try:
-            dates[field] = date.fromisoformat(text) if text else None
+            dates[field] = plausible_dates.check(field, date.fromisoformat(text) if text else None)
+        except plausible_dates.ImplausibleDate as error:
+            errors[field] = request.translate(plausible_dates.MESSAGE, **error.mapping)
         except ValueError:
             errors[field] = request.translate("日付の形式が正しくありません（例: 2020-06-01）。")
     if (dates.get("lookup_opens_on") and dates.get("lookup_closes_on")

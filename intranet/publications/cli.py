@@ -55,7 +55,7 @@ def build(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
-    """Approved publications (and, with --scheduled, a scheduled run): build, sign, push."""
+    """The approved publication: sign exactly its approved content, push, record."""
     from pyramid.paster import setup_logging
 
     from intranet.db import open_database
@@ -98,5 +98,5 @@ def _add_publish(commands: Any) -> None:
     push = commands.add_parser("publish", help="build, sign and push approved publications")
     push.add_argument("-c", "--config", default="development.ini", help="intranet ini file")
     push.add_argument("--scheduled", action="store_true",
-                      help="publish even without a request (the schedule's timer run)")
+                      help="the timer's run (it too publishes approved requests only)")
     push.set_defaults(command=publish)

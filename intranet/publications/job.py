@@ -1,6 +1,11 @@
-"""The transfer job (``shinsei-transfer publish``): take approved publications, build and
-sign one snapshot, push it to every destination, and record each attempt — in the
-publication and in the audit chain.
+"""The transfer job (``shinsei-transfer publish``): take the approved publication, sign
+exactly the content that was approved, push it to every destination, and record each
+attempt — in the publication and in the audit chain.
+
+What is approved is what is published: the snapshot is built from the request's frozen
+rows and wording after their digest is reproduced (intranet.publications.build); a run
+with nothing approved publishes nothing, timer or not. Every run also signs a checkpoint
+of the audit chain, which the snapshot header carries to every public host.
 
 Runs as its own OS user, the only one that can read the signing key. Three short
 transactions: read and mark what is to be published; build (read-only); after the push,
@@ -14,20 +19,26 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import transaction
 from sqlalchemy import delete, func, insert, select
 
 from intranet.applications.models import Application
+from intranet.audit import services as audit_services
 from intranet.audit import writer
 from intranet.db import get_tm_session
-from intranet.publications.build import build_snapshot
+from intranet.programmes.models import Programme
+from intranet.publications.build import ContentMismatch, build_publication
 from intranet.publications.models import (
     APPROVED,
     FAILED,
     PUBLISHED,
+    REQUESTED,
+    SUPERSEDED,
     Delivery,
     Publication,
+    PublicationRow,
     PublishedStatus,
 )
 from transfer import transports
@@ -47,6 +58,11 @@ class PublishPlan:
     destinations: list[Destination]
     valid_for: timedelta
     actor: writer.Actor
+    # Where signed audit checkpoints are appended (audit.checkpoint_file); None: only in
+    # the chain and the snapshot header.
+    checkpoint_file: Path | None = None
+    # With four eyes (the default) an approval by the requester is refused here too.
+    four_eyes: bool = True
 
 
 def plan_from_settings(settings: Settings) -> PublishPlan:
@@ -58,27 +74,63 @@ def plan_from_settings(settings: Settings) -> PublishPlan:
         signing_keys=read.signing_keys, lookup_secret=read.lookup_secret, origin=read.origin,
         destinations=read.destinations, valid_for=read.valid_for,
         actor=writer.Actor(name="transfer", role="transfer", host=socket.gethostname(),
-                           os_user=getpass.getuser()))
+                           os_user=getpass.getuser()),
+        checkpoint_file=Path(settings["audit.checkpoint_file"])
+        if settings.get("audit.checkpoint_file") else None,
+        four_eyes=str(settings.get("publication.four_eyes", "true")).lower()
+        not in ("false", "0", "no", "off"))
 
 
 def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
-    """Publish once; return (publication ids, deliveries), or ([], []) if nothing to do."""
-    ids = _take_approved(session_factory, plan.actor, scheduled)
-    if not ids:
-        log.info("nothing to publish: no approved request")
+    """Publish once; return (publication ids, deliveries), or ([], []) if nothing to do.
+
+    ``scheduled`` (the timer's run) changes nothing: it too publishes approved requests
+    only — a run without one signs its audit checkpoint and stops.
+    """
+    publication_id = _take_approved(session_factory, plan)
+    checkpoint = _checkpoint(session_factory, plan)
+    if publication_id is None:
+        log.info("nothing to publish: no approved request%s",
+                 " (scheduled run)" if scheduled else "")
         return [], []
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        result = build_snapshot(dbsession, signing_keys=plan.signing_keys,
-                                lookup_secret=plan.lookup_secret, origin=plan.origin,
-                                sequence=_next_sequence(dbsession),
-                                now=datetime.now(UTC).replace(microsecond=0),
-                                valid_for=plan.valid_for)
+    try:
+        with transaction.manager:
+            dbsession = get_tm_session(session_factory, transaction.manager)
+            result = build_publication(
+                dbsession, dbsession.get(Publication, publication_id),
+                signing_keys=plan.signing_keys, lookup_secret=plan.lookup_secret,
+                origin=plan.origin, sequence=_next_sequence(dbsession),
+                now=datetime.now(UTC).replace(microsecond=0), valid_for=plan.valid_for,
+                checkpoint=checkpoint)
+    except ContentMismatch as refused:
+        _refuse(session_factory, plan, publication_id, str(refused))
+        return [publication_id], []
+    ids = [publication_id]
     header = result.header
     deliveries = deliver_all(plan.destinations, f"snapshot-{header['sequence']}.bin", result.data)
     _record(session_factory, plan, ids, result, deliveries)
     _log_outcome(header["sequence"], deliveries)
     return ids, deliveries
+
+
+def _checkpoint(session_factory, plan: PublishPlan):
+    """Sign the audit head (every run, published or not) with the job's first key."""
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        return audit_services.take_checkpoint(dbsession, plan.actor, plan.signing_keys[0],
+                                              plan.checkpoint_file)
+
+
+def _refuse(session_factory, plan, publication_id: int, reason: str) -> None:
+    log.error("publication %s NOT published: %s", publication_id, reason)
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        publication = dbsession.get(Publication, publication_id)
+        publication.state, publication.finished_at = FAILED, writer.utcnow()
+        writer.append(dbsession, plan.actor, "publication.refused",
+                      f"publication:{publication_id}", reason=reason,
+                      content_digest=publication.content_digest,
+                      approved_digest=publication.approved_digest)
 
 
 def _log_outcome(sequence: int, deliveries: list[transports.Delivery]) -> None:
@@ -92,23 +144,29 @@ def _log_outcome(sequence: int, deliveries: list[transports.Delivery]) -> None:
                       delivery.destination, delivery.attempts, delivery.reason)
 
 
-def _take_approved(session_factory, actor, scheduled):
+def _take_approved(session_factory, plan: PublishPlan) -> int | None:
+    """The latest approved request, or None. Older approved ones are superseded by it (its
+    content is newer); one approved by its own requester is refused under four eyes."""
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
-        pending = dbsession.execute(select(Publication.id).where(Publication.state == APPROVED)
-                                    .with_for_update()).scalars().all()
-        if pending:
-            return list(pending)
-        if scheduled:
-            now = writer.utcnow()
-            pending = [Publication(state=APPROVED, requested_at=now, approved_at=now,
-                                   note="scheduled")]
-            dbsession.add_all(pending)
-            dbsession.flush()
-            writer.append(dbsession, actor, "publication.scheduled",
-                          f"publication:{pending[0].id}")
-            return [pending[0].id]
-        return []
+        approved = dbsession.execute(select(Publication).where(Publication.state == APPROVED)
+                                     .order_by(Publication.id)
+                                     .with_for_update(of=Publication)).scalars().all()
+        valid = []
+        for publication in approved:
+            if plan.four_eyes and publication.approved_by_id in (None,
+                                                                 publication.requested_by_id):
+                publication.state, publication.finished_at = FAILED, writer.utcnow()
+                writer.append(dbsession, plan.actor, "publication.refused",
+                              f"publication:{publication.id}",
+                              reason="not approved by a second person")
+                continue
+            valid.append(publication)
+        for older in valid[:-1]:
+            older.state, older.finished_at = SUPERSEDED, writer.utcnow()
+            writer.append(dbsession, plan.actor, "publication.superseded",
+                          f"publication:{older.id}", by=valid[-1].id)
+        return valid[-1].id if valid else None
 
 
 def _next_sequence(dbsession) -> int:
@@ -144,10 +202,12 @@ def _record(session_factory, plan, ids, result, deliveries):
                 signing_key_ids=key_ids, sequence=header["sequence"],
                 sha256=publications[0].sha256, size=len(result.data),
                 entries=header["entry_count"], host_key_fingerprint=delivery.host_key_fingerprint,
+                content_digest=header["content_digest"],
+                audit_checkpoint=header.get("audit_checkpoint", {}).get("count"),
                 result="delivered" if delivery.delivered else "failed", reason=delivery.reason,
                 attempts=delivery.attempts)
         if delivered_any:
-            _remember_published(dbsession)
+            _remember_published(dbsession, ids[-1])
 
 
 def _columns(delivery):
@@ -156,10 +216,17 @@ def _columns(delivery):
             "attempts": delivery.attempts}
 
 
-def _remember_published(dbsession):
-    """What residents now see: the "before" of the next publication's preview."""
+def _remember_published(dbsession, publication_id: int):
+    """What residents now see — the published frozen rows — is the "before" of the next
+    preview; frozen rows of finished publications are then no longer needed."""
     dbsession.execute(delete(PublishedStatus))
     dbsession.execute(insert(PublishedStatus).from_select(
         ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
-        select(Application.id, Application.status_code, Application.scheduled_payment_on,
-               Application.paid_on)))
+        select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
+               PublicationRow.paid_on)
+        .join(Programme, Programme.id == Application.programme_id)
+        .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
+              & (PublicationRow.programme_code == Programme.code))
+        .where(PublicationRow.publication_id == publication_id)))
+    finished = select(Publication.id).where(Publication.state.not_in((REQUESTED, APPROVED)))
+    dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from intranet.auth.models import User
 from intranet.meta import Base
 
-# requested → approved → published | failed ; or requested → rejected
-REQUESTED, APPROVED, REJECTED, PUBLISHED, FAILED = (
-    "requested", "approved", "rejected", "published", "failed")
+# requested → approved → published | failed ; or requested → rejected ;
+# approved → superseded (a later approved request was published instead)
+REQUESTED, APPROVED, REJECTED, PUBLISHED, FAILED, SUPERSEDED = (
+    "requested", "approved", "rejected", "published", "failed", "superseded")
 
 
 class Publication(Base):
@@ -23,6 +24,13 @@ class Publication(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, default="")
+    # Frozen at the request (intranet.publications.content): the header wording, how many
+    # rows, and the SHA-256 of both. The approver approves this digest (approved_digest);
+    # the job publishes only content that reproduces it.
+    frozen_header: Mapped[str] = mapped_column(Text, default="", server_default="")
+    content_rows: Mapped[int | None]
+    content_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    approved_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Filled by the transfer job once the snapshot is built and pushed.
     sequence: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), default="")
@@ -52,6 +60,20 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=1)
 
     publication: Mapped[Publication] = relationship(back_populates="deliveries")
+
+
+class PublicationRow(Base):
+    """One application as a publication request froze it: only what the snapshot needs."""
+
+    __tablename__ = "publication_rows"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    programme_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
+    birth_date: Mapped[date | None]
+    status_code: Mapped[str] = mapped_column(String(32))
+    scheduled_payment_on: Mapped[date | None]
+    paid_on: Mapped[date | None]
 
 
 class PublishedStatus(Base):

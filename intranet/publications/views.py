@@ -1,15 +1,18 @@
 """Publication screens: preview and request, approve or reject, the outcome per destination;
 and the security officer's transfer log."""
 
+from contextlib import suppress
 from datetime import date, timedelta
+from pathlib import Path
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from intranet.audit import services as audit_services
 from intranet.audit.services import utc_start_of
-from intranet.exports import csv_lines, csv_response
+from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.programmes.models import Programme
 from intranet.publications import services
 from intranet.publications.models import Delivery, Publication
@@ -34,6 +37,8 @@ def publication_list(request, error=None):
         "counts": services.counts_by_programme(dbsession),
         "changes": services.changes_since_last_publication(dbsession),
         "four_eyes": _four_eyes(request),
+        "frozen": {p.id: services.frozen_counts(dbsession, p.id)
+                   for p in publications if p.state == "requested"},
         "error": error,
     }
 
@@ -41,9 +46,14 @@ def publication_list(request, error=None):
 @view_config(route_name="publications", permission="publications.request",
              request_method="POST", renderer=LIST)
 def publication_request(request):
-    services.request_publication(request.dbsession, request.actor, request.identity,
-                                 request.POST.get("note", "").strip(), _four_eyes(request))
-    request.session.flash(request.translate("公開を依頼しました。"), "success")
+    publication = services.request_publication(
+        request.dbsession, request.actor, request.identity, request.POST.get("note", "").strip(),
+        _four_eyes(request))
+    if publication.state == "approved":
+        _trigger_job(request)
+    request.session.flash(request.translate(
+        "公開を依頼しました（内容のダイジェスト ${digest}）。", digest=publication.content_digest[:16]),
+        "success")
     return redirect_see_other(request, "publications")
 
 
@@ -58,14 +68,29 @@ def publication_decision(request):
         # Anything else used to count as a rejection: a decision is never guessed.
         raise BadInput(BAD_INPUT, field="decision")
     try:
+        approve = decision == "approve"
         services.decide(request.dbsession, request.actor, request.identity, publication,
-                        decision == "approve", _four_eyes(request))
+                        approve, _four_eyes(request), digest=request.POST.get("digest", ""))
+        if approve:
+            _trigger_job(request)
     except services.PublicationRefused as refused:
         discard_changes(request)
         request.response.status = 409
         return publication_list(request, error=refused.explain(request))
     request.session.flash(request.translate("公開依頼を処理しました。"), "success")
     return redirect_see_other(request, "publications")
+
+
+def _trigger_job(request):
+    """Start the transfer job now instead of at the next timer (a systemd path unit watches
+    ``publication.trigger_file``). The web app only touches a file: it never signs or
+    pushes. If the touch is spurious (the transaction fails), the job finds nothing approved
+    and does nothing."""
+    path = request.registry.settings.get("publication.trigger_file")
+    if path:
+        # If the touch fails the timer still publishes it at its next run.
+        with suppress(OSError):
+            Path(path).touch()
 
 
 def _delivery_query(params):
@@ -95,15 +120,22 @@ def transfer_log(request):
 
 @view_config(route_name="transfers_csv", permission="transfers.view")
 def transfer_log_csv(request):
-    deliveries = request.dbsession.execute(_delivery_query(request.GET)).scalars().all()
+    # Read by the streaming session of its own (the request's has ended by the time the
+    # rows are written): the deliveries' publications are loaded with them, not lazily
+    # from a closed session — which used to abort the download at the first delivery.
+    query = _delivery_query(request.GET).options(joinedload(Delivery.publication))
+    audit_export(request, "transfers.csv", query)
     header = ["at (JST)", "publication", "sequence", "sha256", "size", "entries", "signing keys",
               "requested by", "approved by", "destination", "host key", "result", "reason",
               "attempts"]
-    rows = ([local_time(d.at, "en"), d.publication_id, d.publication.sequence,
-             d.publication.sha256, d.publication.size, d.publication.entries,
-             d.publication.signing_key_ids,
-             d.publication.requested_by.username if d.publication.requested_by else "schedule",
-             d.publication.approved_by.username if d.publication.approved_by else "",
-             d.destination, d.host_key_fingerprint, "delivered" if d.delivered else "failed",
-             d.reason, d.attempts] for d in deliveries)
-    return csv_response("transfers.csv", csv_lines(header, rows))
+
+    def row(d):
+        return [local_time(d.at, "en"), d.publication_id, d.publication.sequence,
+                d.publication.sha256, d.publication.size, d.publication.entries,
+                d.publication.signing_key_ids,
+                d.publication.requested_by.username if d.publication.requested_by else "schedule",
+                d.publication.approved_by.username if d.publication.approved_by else "",
+                d.destination, d.host_key_fingerprint, "delivered" if d.delivered else "failed",
+                d.reason, d.attempts]
+
+    return csv_response("transfers.csv", csv_lines(header, streamed_rows(request, query, row)))

@@ -1,12 +1,14 @@
 """Import through the web: dry run, confirm, all or nothing; exports; each bad input."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
 from intranet.imports.models import ImportRecord
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
 from tests.import_files import HEADER, PEOPLE, csv_text, encoded, status_file
 
@@ -98,6 +100,8 @@ BAD = {
                         "存在しない日付です"),
     "date outside its era": (encoded([[*PEOPLE[0][:6], "平成31年5月1日", *PEOPLE[0][7:]]]),
                              "その元号の期間にない日付です"),
+    "implausible date": (encoded([[*PEOPLE[0][:6], "2500-01-01", *PEOPLE[0][7:]]]),
+                         "ありえない日付です"),
     "not a date": (encoded([[*PEOPLE[0][:6], "きのう", *PEOPLE[0][7:]]]), "日付として読めません"),
     "unknown status": (encoded([[*PEOPLE[0][:8], "保留中", *PEOPLE[0][9:]]]),
                        "状況「保留中」は状況の定義にありません"),
@@ -188,3 +192,96 @@ def test_an_error_after_the_first_chunk_still_leaves_everything_as_it_was(
                         status=400)
     assert "エラーのあるファイルは取り込めません" in response.text
     assert state(dbsession) == (0, 0, 0)
+
+
+def _moves_two(session_factory, programme):
+    ids = make_applications(session_factory, programme, 2, status="received")
+    with session_factory() as s:
+        return ids, [s.get(Application, i).receipt_number_normalised for i in ids]
+
+
+def test_a_status_only_import_is_a_bulk_change_for_staff(as_role, programme, session_factory,
+                                                         dbsession):
+    ids, receipts = _moves_two(session_factory, programme)
+    app = as_role("staff")
+    dry = upload(app, programme, status_file([[receipts[0], "審査中", ""],
+                                              [receipts[1], "審査中", ""]]), "moves.csv",
+                 status=200)
+    assert "一括変更にあたる" in dry.text and "この内容で取り込む" not in dry.text
+    # Posting the confirm by hand does not get round it.
+    refused = confirm(app, dry, status=403)
+    assert "一括変更にあたる" in refused.text
+    dbsession.expire_all()
+    assert {dbsession.get(Application, i).status_code for i in ids} == {"received"}
+    assert not dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "import.apply")).first()
+
+
+def test_a_status_import_audit_names_every_receipt_number_it_moved(
+        as_role, programme, session_factory, dbsession):
+    _ids, receipts = _moves_two(session_factory, programme)
+    app = as_role("supervisor")
+    confirm(app, upload(app, programme, status_file([[receipts[0], "審査中", ""],
+                                                     [receipts[1], "審査中", ""]]), "moves.csv",
+                        status=200), status=303)
+    record = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "import.apply")).scalar_one()
+    details = __import__("json").loads(record.details)
+    assert details["status_moves"] == 2
+    assert sorted(details["moved"]["received→reviewing"]) == sorted(receipts)
+
+
+def test_dry_run_of_a_row_changing_details_but_not_the_status(as_role, programme, dbsession):
+    app = as_role("supervisor")
+    confirm(app, upload(app, programme, encoded()), status=303)
+    changed = [[*PEOPLE[0][:5], "090-9999-0000", *PEOPLE[0][6:]]]
+    dry = upload(app, programme, encoded(changed), status=200)      # was a 500
+    assert "<strong>1</strong> 件を変更" in dry.text and "phone" in dry.text
+
+
+def test_uploads_are_private_bound_to_their_user_and_removed(programme, as_role, app_settings,
+                                                             testapp, dbsession):
+    import os
+    import stat
+    from pathlib import Path
+
+    import webtest
+
+    spool = Path(app_settings["imports.spool_dir"])
+    app = as_role("supervisor")
+    dry = upload(app, programme, encoded(), "applicants.csv", status=200)
+    kept = [p for p in spool.iterdir() if p.suffix != ".json"]
+    assert len(kept) == 1 and stat.S_IMODE(os.stat(kept[0]).st_mode) == 0o600
+    digest = re.search(r'name="sha256" value="([0-9a-f]+)"', dry.text).group(1)
+    # Another member of staff confirms the first one's upload: not found, nothing written.
+    other = webtest.TestApp(testapp.app, extra_environ={"REMOTE_ADDR": "192.0.2.40"})
+    login(other, "staff")
+    page = other.get("/imports")
+    stolen = other.post("/imports", {"csrf_token": csrf_token(page), "programme": str(programme),
+                                     "sha256": digest, "confirm": "1"}, status=400)
+    assert "別の利用者のファイル" in stolen.text
+    # A made-up file name is ignored: the record keeps the real one.
+    form = {"csrf_token": csrf_token(app.get("/imports")), "programme": str(programme),
+            "sha256": digest, "filename": "<made-up>.csv", "confirm": "1"}
+    app.post("/imports", form, status=303)
+    assert dbsession.execute(select(ImportRecord.filename)).scalar_one() == "applicants.csv"
+    assert list(spool.iterdir()) == []                    # removed after the confirm
+    # Cancel removes it too.
+    dry = upload(app, programme, encoded(), "again.csv", status=200)
+    digest = re.search(r'name="sha256" value="([0-9a-f]+)"', dry.text).group(1)
+    app.post("/imports", {"csrf_token": csrf_token(dry), "sha256": digest, "cancel": "1"},
+             status=303)
+    assert list(spool.iterdir()) == []
+
+
+def test_uploads_left_behind_expire(tmp_path):
+    import os
+    import time
+
+    from intranet.imports.spool import Spool
+
+    spool = Spool(tmp_path, max_age=3600)
+    spool.keep(1, "a" * 64, "old.csv", b"x")
+    for path in tmp_path.iterdir():
+        os.utime(path, (time.time() - 3601, time.time() - 3601))
+    assert spool.take(1, "a" * 64) is None and list(tmp_path.iterdir()) == []

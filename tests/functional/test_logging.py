@@ -46,7 +46,8 @@ def test_a_rejected_login_burst_is_logged_without_the_password(testapp, records)
         login(testapp, "staff", "wrong guess 1980-01-01", status=401)
     warnings = [r for r in records.records if r.levelno == logging.WARNING
                 and r.name == "intranet.auth.services"]
-    assert len(warnings) == 1 and re.search(r"locked for 15 minutes after 5 failures",
+    assert len(warnings) == 1 and re.search(r"5 failures for user:\d+ from 192\.0\.2\.10; "
+                                            r"further attempts from there wait",
                                             warnings[0].getMessage())
     assert "wrong guess" not in records.text
     assert_no_personal_data(records)
@@ -81,8 +82,11 @@ def test_a_failed_delivery_is_logged_without_an_entry(session_factory, accounts,
     make_applications(session_factory, make_programme(session_factory), 3)
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
-        staff = find_user(dbsession, "staff")
-        publication_services.request_publication(dbsession, JOB, staff, "test", False)
+        staff, supervisor = find_user(dbsession, "staff"), find_user(dbsession, "supervisor")
+        publication = publication_services.request_publication(dbsession, JOB, staff, "test",
+                                                               True)
+        publication_services.decide(dbsession, JOB, supervisor, publication, True, True,
+                                    digest=publication.content_digest)
     missing = OutboxDestination(tmp_path / "no-such-dir")
     _ids, deliveries = publish(session_factory, plan(keys, [missing]))
     assert [d.delivered for d in deliveries] == [False]

@@ -1,5 +1,7 @@
 """Requesting and approving a publication in the intranet (four-eyes), and who sees what."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -20,10 +22,14 @@ def request_one(app, note="6月10日分"):
     return app.post("/publications", {"csrf_token": csrf_token(page), "note": note})
 
 
-def decide(app, publication_id, decision, status="*"):
+def decide(app, publication_id, decision, status="*", digest=None):
+    """Press approve or reject as the page offers it (with the digest the page shows)."""
     page = app.get("/publications")
+    shown = re.findall(r'name="digest" value="([0-9a-f]*)"', page.text)
     return app.post(f"/publications/{publication_id}/decision",
-                    {"csrf_token": csrf_token(page), "decision": decision}, status=status)
+                    {"csrf_token": csrf_token(page), "decision": decision,
+                     "digest": digest if digest is not None else (shown[0] if shown else "")},
+                    status=status)
 
 
 def test_preview_shows_counts_and_changes(as_role, data):
@@ -63,8 +69,11 @@ def test_without_four_eyes_a_request_is_approved_at_once(app_settings, accounts,
 
     app = webtest.TestApp(main({}, **{**app_settings, "publication.four_eyes": "false"}))
     login(app, "staff")
+    assert "二者承認なしで公開する設定" in app.get("/publications").text
     request_one(app)
-    assert dbsession.execute(select(Publication.state)).scalar_one() == "approved"
+    publication = dbsession.execute(select(Publication)).scalar_one()
+    assert publication.state == "approved"
+    assert publication.approved_digest == publication.content_digest
     engine_of(app.app.registry).dispose()
 
 
@@ -77,3 +86,68 @@ def test_staff_cannot_approve_and_the_officer_cannot_request(testapp, data, dbse
     login(testapp, "security_officer")
     testapp.get("/publications", status=403)
     assert "転送ログ" in testapp.get("/transfers").text
+
+
+def test_four_eyes_is_the_default_and_says_nothing_alarming(as_role, data):
+    assert "二者承認なしで公開する設定" not in as_role("staff").get("/publications").text
+
+
+def test_a_request_freezes_its_content_and_shows_the_digest(testapp, data, session_factory,
+                                                            dbsession):
+    from intranet.applications.models import Application
+    from intranet.publications import content
+
+    login(testapp, "staff")
+    request_one(testapp)
+    publication = dbsession.execute(select(Publication)).scalar_one()
+    assert re.fullmatch(r"[0-9a-f]{64}", publication.content_digest)
+    assert publication.content_rows == 5
+    page = testapp.get("/publications")
+    assert publication.content_digest[:16] in page.text
+    # A change after the request does not touch what was requested.
+    with session_factory() as s, s.begin():
+        for application in s.scalars(select(Application)):
+            application.status_code = "reviewing"
+    dbsession.expire_all()
+    frozen = dbsession.get(Publication, publication.id)
+    assert content.digest(dbsession, frozen) == publication.content_digest
+    assert {row.status_code for row in content.frozen_rows(dbsession, frozen.id)} == {"received"}
+
+
+def test_an_approval_must_name_the_digest_of_the_request(testapp, data, dbsession):
+    login(testapp, "staff")
+    request_one(testapp)
+    publication = dbsession.execute(select(Publication)).scalar_one()
+    testapp.reset()
+    login(testapp, "supervisor")
+    for forged in ("", "0" * 64):
+        refused = decide(testapp, publication.id, "approve", status=409, digest=forged)
+        assert "ダイジェスト" in refused.text
+    dbsession.expire_all()
+    assert dbsession.get(Publication, publication.id).state == "requested"
+    decide(testapp, publication.id, "approve", status=303)
+    dbsession.expire_all()
+    approved = dbsession.get(Publication, publication.id)
+    assert approved.approved_digest == approved.content_digest
+    record = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "publication.approve")).scalar_one()
+    assert approved.content_digest in record.details
+
+
+def test_an_approval_starts_the_job_through_the_trigger_file(app_settings, accounts, data,
+                                                             dbsession, tmp_path):
+    import webtest
+
+    from intranet import main
+
+    trigger = tmp_path / "publish-requested"
+    app = webtest.TestApp(main({}, **{**app_settings, "publication.trigger_file": str(trigger)}))
+    login(app, "staff")
+    request_one(app)
+    assert not trigger.exists()                  # a request alone starts nothing
+    app.reset()
+    login(app, "supervisor")
+    publication = dbsession.execute(select(Publication)).scalar_one()
+    decide(app, publication.id, "approve", status=303)
+    assert trigger.exists()
+    engine_of(app.app.registry).dispose()

@@ -30,6 +30,11 @@ SCREENS = {
     ("GET", "/users"): {"admin"},
     ("GET", "/users/new"): {"admin"},
     ("POST", "/users/new"): {"admin"},
+    ("POST", "/users/1/reset"): {"admin"},
+    ("GET", "/users/grants"): {"admin", "security_officer"},
+    ("GET", "/applications.csv"): {"staff", "supervisor"},
+    ("GET", "/history.csv"): {"staff", "supervisor"},
+    ("GET", "/password"): {"staff", "supervisor", "security_officer", "admin"},
 }
 ROLES = ("staff", "supervisor", "security_officer", "admin")
 

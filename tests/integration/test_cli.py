@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tests.tampering import insider
+
 INI = """[app:main]
 use = egg:shinsei-status#intranet
 sqlalchemy.url = {url}
@@ -66,7 +68,7 @@ def test_audit_verify_passes_then_names_the_tampered_record(cli, engine):
         stdin="a long enough password\n")
     ok = cli("audit", "verify")
     assert ok.returncode == 0 and "audit chain OK" in ok.stdout
-    with engine.begin() as conn:
+    with insider(engine) as conn:
         conn.execute(text("UPDATE audit_records SET details = '{}' WHERE seq = 2"))
     broken = cli("audit", "verify")
     assert broken.returncode == 1 and "record 2" in broken.stderr
@@ -75,7 +77,7 @@ def test_audit_verify_passes_then_names_the_tampered_record(cli, engine):
 def test_audit_verify_catches_a_deleted_record(cli, engine):
     cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
         stdin="a long enough password\n")
-    with engine.begin() as conn:
+    with insider(engine) as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 2"))
     broken = cli("audit", "verify")
     assert broken.returncode == 1 and "record 2 is missing" in broken.stderr
@@ -84,7 +86,7 @@ def test_audit_verify_catches_a_deleted_record(cli, engine):
 def test_audit_verify_catches_reordering(cli, engine):
     cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
         stdin="a long enough password\n")
-    with engine.begin() as conn:
+    with insider(engine) as conn:
         conn.execute(text("UPDATE audit_records SET seq = -1 WHERE seq = 1"))
         conn.execute(text("UPDATE audit_records SET seq = 1 WHERE seq = 2"))
         conn.execute(text("UPDATE audit_records SET seq = 2 WHERE seq = -1"))
@@ -116,36 +118,63 @@ def test_import_dry_run_then_import(cli, db_url, tmp_path, session_factory):
     assert refused.returncode == 1 and "バイナリ" in refused.stderr
 
 
-def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engine, tmp_path):
+@pytest.fixture
+def signed(tmp_path):
+    """A transfer key pair and the CLI arguments naming its checkpoints file and key."""
+    from transfer.keys import generate_signing_key
+
+    key = generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.pub")
+    return key, ["--checkpoints", str(tmp_path / "checkpoints.jsonl"),
+                 "--trusted-key", str(tmp_path / "sign.pub")]
+
+
+def test_audit_checkpoint_then_verify_catches_a_recomputed_chain(cli, engine, signed, tmp_path):
+    from tests.tampering import rechain
+
+    _key, arguments = signed
     cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
         stdin="a long enough password\n")
-    with engine.begin() as conn:   # the first two records are from six years ago
-        conn.execute(text("UPDATE audit_records SET at = '2020-01-01 09:00:00' WHERE seq <= 2"))
-    # Editing the timestamps broke those records' hashes: re-chaining them is what the
-    # archive must carry, so rebuild them as if they had been written then.
-    from sqlalchemy import select
+    taken = cli("audit", "checkpoint", "--signing-key", str(tmp_path / "sign.key"),
+                "--checkpoints", arguments[1])
+    assert taken.returncode == 0 and "checkpoint signed: 3 records" in taken.stdout
+    ok = cli("audit", "verify", *arguments)
+    assert ok.returncode == 0 and "agrees with 1 signed checkpoints" in ok.stdout
+    unchecked = cli("audit", "verify")
+    assert unchecked.returncode == 0 and "no signed checkpoints configured" in unchecked.stderr
+    with insider(engine) as conn:
+        conn.execute(text("UPDATE audit_records SET actor = 'someone-else' WHERE seq = 3"))
+        rechain(conn)
+    assert cli("audit", "verify").returncode == 0          # the hole the checkpoints close
+    broken = cli("audit", "verify", *arguments)
+    assert broken.returncode == 1 and "recomputed" in broken.stderr
 
-    from intranet.audit.chain import record_hash
-    from intranet.db import get_session_factory
 
-    with get_session_factory(engine)() as s, s.begin():
-        from intranet.audit.models import AuditHead, AuditRecord
+def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engine, signed,
+                                                                       tmp_path):
+    from datetime import datetime
 
-        previous = "0" * 64
-        for record in s.scalars(select(AuditRecord).order_by(AuditRecord.seq)):
-            record.prev_hash = previous
-            record.hash = record_hash(record)
-            previous = record.hash
-        head = s.get(AuditHead, 1)
-        head.hash = previous
-    assert cli("audit", "verify").returncode == 0
+    from intranet.audit import checkpoints
+    from tests.tampering import rechain
+
+    key, arguments = signed
+    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+        stdin="a long enough password\n")
+    with insider(engine) as conn:   # the records so far are from six years ago
+        conn.execute(text("UPDATE audit_records SET at = '2020-01-01 09:00:00'"))
+        rechain(conn)
+        head_hash = conn.execute(text("SELECT hash FROM audit_head")).scalar_one()
+    # ... and so is the checkpoint the job signed then.
+    checkpoints.append_to_file(tmp_path / "checkpoints.jsonl",
+                               checkpoints.sign(3, head_hash, datetime(2020, 1, 1, 9), key))
+    refused = cli("audit", "prune", "--archive", str(tmp_path / "a.jsonl"), "--days", "365")
+    assert refused.returncode == 2 and "signed checkpoint" in refused.stderr
     archive = tmp_path / "audit-2020.jsonl"
-    pruned = cli("audit", "prune", "--archive", str(archive), "--days", "365")
-    assert pruned.returncode == 0 and "archived 2 records" in pruned.stdout
-    assert len(archive.read_text().splitlines()) == 2
-    ok = cli("audit", "verify")
+    pruned = cli("audit", "prune", "--archive", str(archive), "--days", "365", *arguments)
+    assert pruned.returncode == 0 and "archived 3 records" in pruned.stdout, pruned.stderr
+    assert len(archive.read_text().splitlines()) == 3
+    ok = cli("audit", "verify", *arguments)
     assert ok.returncode == 0, ok.stderr
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_records WHERE seq = 3"))
+    with insider(engine) as conn:
+        conn.execute(text("DELETE FROM audit_records WHERE seq = 4"))   # the prune's record
     broken = cli("audit", "verify")
-    assert broken.returncode == 1 and "record 3 is missing" in broken.stderr
+    assert broken.returncode == 1 and "ends at 4, found 3" in broken.stderr

@@ -18,6 +18,7 @@ from intranet.publications.job import PublishPlan, publish
 from intranet.publications.models import Delivery, Publication
 from intranet.users.services import find_user
 from tests.factories import make_applications, make_programme
+from tests.tampering import insider
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.transports import OutboxDestination
 from transfer.verify import Origin, TrustPolicy, verify_snapshot
@@ -36,14 +37,27 @@ def approved_request(session_factory, note="test"):
         dbsession = get_tm_session(session_factory, transaction.manager)
         staff, supervisor = find_user(dbsession, "staff"), find_user(dbsession, "supervisor")
         publication = services.request_publication(dbsession, JOB, staff, note, True)
-        services.decide(dbsession, JOB, supervisor, publication, True, True)
+        services.decide(dbsession, JOB, supervisor, publication, True, True,
+                        digest=publication.content_digest)
         return publication.id
 
 
-def plan(keys, destinations):
+@pytest.fixture
+def outbox(tmp_path):
+    path = tmp_path / "outbox"
+    path.mkdir()
+    return path
+
+
+def plan(keys, destinations, checkpoint_file=None):
     signing, secret = keys
     return PublishPlan([signing], secret, Origin("142158", "prod"), destinations,
-                       timedelta(hours=72), JOB)
+                       timedelta(hours=72), JOB, checkpoint_file=checkpoint_file)
+
+
+def verified(path, keys):
+    return verify_snapshot(path.read_bytes(), TrustPolicy([keys[0].public_key],
+                           Origin("142158", "prod")), last_sequence=None, now=None)
 
 
 def test_nothing_approved_nothing_published(session_factory, accounts, keys, tmp_path):
@@ -76,11 +90,101 @@ def test_publish_to_an_outbox_records_everything(session_factory, accounts, keys
             "new": 0, "changed": 0, "removed": 0}
 
 
-def test_scheduled_run_publishes_without_a_request(session_factory, accounts, keys, tmp_path):
+def test_a_scheduled_run_publishes_only_approved_requests(session_factory, accounts, keys,
+                                                          outbox):
+    # The shipped timer used to publish live data with no requester and no approver.
     make_applications(session_factory, make_programme(session_factory), 2)
-    ids, deliveries = publish(session_factory, plan(keys, [OutboxDestination(tmp_path)]),
-                              scheduled=True)
-    assert ids and deliveries[0].delivered
+    with transaction.manager:                      # requested, not approved
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        services.request_publication(dbsession, JOB, find_user(dbsession, "staff"), "x", True)
+    assert publish(session_factory, plan(keys, [OutboxDestination(outbox)]),
+                   scheduled=True) == ([], [])
+    assert list(outbox.iterdir()) == []
+    with session_factory() as dbsession:
+        assert dbsession.execute(select(Publication.state)).scalars().all() == ["requested"]
+
+
+def test_what_is_approved_is_what_is_published(session_factory, accounts, keys, outbox):
+    from intranet.applications.models import Application
+    from intranet.programmes.models import Programme
+
+    make_applications(session_factory, make_programme(session_factory), 3)
+    publication_id = approved_request(session_factory)
+    # After approval: a status moves and a supervisor renames the programme.
+    with session_factory() as dbsession, dbsession.begin():
+        for application in dbsession.scalars(select(Application)):
+            application.status_code = "reviewing"
+        dbsession.scalars(select(Programme)).one().name = "承認後に変えた名前"
+    ids, deliveries = publish(session_factory, plan(keys, [OutboxDestination(outbox)]))
+    assert ids == [publication_id] and deliveries[0].delivered
+    [file] = list(outbox.iterdir())
+    snapshot = verified(file, keys)
+    codes = [s["code"] for s in snapshot.header["statuses"]]
+    assert {codes[i] for i in snapshot.table.status_counts()} == {"received"}
+    assert snapshot.header["programmes"][0]["name"]["ja"] != "承認後に変えた名前"
+    with session_factory() as dbsession:
+        publication = dbsession.get(Publication, publication_id)
+        assert snapshot.header["content_digest"] == publication.content_digest
+        record = dbsession.execute(select(AuditRecord).where(
+            AuditRecord.action == "transfer.delivery")).scalar_one()
+        assert publication.content_digest in record.details
+        # The change goes into the next publication: the preview shows it pending.
+        assert services.changes_since_last_publication(dbsession)["changed"] == 3
+
+
+def test_frozen_content_changed_after_approval_is_refused(session_factory, accounts, keys,
+                                                          outbox, engine):
+    make_applications(session_factory, make_programme(session_factory), 3)
+    publication_id = approved_request(session_factory)
+    with engine.begin() as conn:           # someone with the database edits the frozen rows
+        conn.execute(text("UPDATE publication_rows SET status_code = 'paid'"))
+    ids, deliveries = publish(session_factory, plan(keys, [OutboxDestination(outbox)]))
+    assert ids == [publication_id] and deliveries == [] and list(outbox.iterdir()) == []
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, publication_id).state == "failed"
+        record = dbsession.execute(select(AuditRecord).where(
+            AuditRecord.action == "publication.refused")).scalar_one()
+        assert "no longer reproduce the approved digest" in record.details
+
+
+def test_a_request_approved_by_its_requester_is_refused_under_four_eyes(
+        session_factory, accounts, keys, outbox, engine):
+    make_applications(session_factory, make_programme(session_factory), 2)
+    with transaction.manager:              # e.g. approved with four eyes off, then switched on
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        services.request_publication(dbsession, JOB, find_user(dbsession, "staff"), "x", False)
+    assert publish(session_factory, plan(keys, [OutboxDestination(outbox)])) == ([], [])
+    with session_factory() as dbsession:
+        assert dbsession.execute(select(Publication.state)).scalar_one() == "failed"
+
+
+def test_an_older_approved_request_is_superseded_by_the_newer(session_factory, accounts, keys,
+                                                              outbox):
+    make_applications(session_factory, make_programme(session_factory), 2)
+    older, newer = approved_request(session_factory), approved_request(session_factory)
+    ids, _deliveries = publish(session_factory, plan(keys, [OutboxDestination(outbox)]))
+    assert ids == [newer]
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, older).state == "superseded"
+        assert dbsession.get(Publication, newer).state == "published"
+
+
+def test_every_run_signs_an_audit_checkpoint_the_snapshot_carries(session_factory, accounts,
+                                                                   keys, tmp_path, outbox):
+    from intranet.audit.checkpoints import read_file
+
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    publish(session_factory, plan(keys, [OutboxDestination(outbox)], checkpoints))  # nothing
+    make_applications(session_factory, make_programme(session_factory), 2)
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(outbox)], checkpoints))
+    signed = read_file(checkpoints, [keys[0].public_key])
+    assert len(signed) == 2
+    [file] = list(outbox.iterdir())
+    carried = verified(file, keys).header["audit_checkpoint"]
+    assert carried == signed[-1].as_dict()
+    with session_factory() as dbsession:
+        assert audit_services.verify(dbsession, signed).ok
 
 
 def test_a_failed_destination_is_recorded_and_audited(session_factory, accounts, keys, tmp_path):
@@ -100,7 +204,7 @@ def test_an_edited_transfer_record_breaks_the_chain(session_factory, accounts, k
     make_applications(session_factory, make_programme(session_factory), 2)
     approved_request(session_factory)
     publish(session_factory, plan(keys, [OutboxDestination(tmp_path)]))
-    with engine.begin() as conn:
+    with insider(engine) as conn:
         conn.execute(text("UPDATE audit_records SET details = replace(details, "
                           "'delivered', 'failed') WHERE action = 'transfer.delivery'"))
     with session_factory() as dbsession:

@@ -63,3 +63,16 @@ def test_usage_counts_hold_no_numbers_and_no_addresses(public_host):
     # The rate limiter's shared file lives here too: it holds keyed hashes, not addresses.
     stored = b"".join(p.read_bytes() for p in usage_dir.iterdir())
     assert b"00000002" not in stored and b"198.51.100.7" not in stored
+
+
+def test_healthz_says_broken_when_the_live_snapshot_cannot_answer(public_host):
+    public_host.publish()
+    app = public_host.app()
+
+    def cannot_render(reply):
+        raise KeyError("wording")
+
+    app.app.services.pages.render_uncached = cannot_render
+    health = app.get("/healthz", status=503).json
+    assert health["status"] == "broken" and health["problem"] == "lookup fails: KeyError"
+    assert health["sequence"] == public_host.sequence

@@ -118,3 +118,12 @@ def test_wording_from_the_snapshot_is_escaped(public_host):
     page = public_host.app().post("/lookup", {"programme": "p2020", "receipt_number": "00000001"})
     assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert '"><img' not in page.text and "&amp;amp;" in page.text
+
+
+@pytest.mark.parametrize("base", ["javascript:alert(1)", "https://x.example/?a=1", "//evil",
+                                  "https://x.example/#f"])
+def test_a_public_base_url_that_is_not_one_is_refused_at_start_up(public_host, base):
+    from public_mirror.settings import MirrorSettingsError
+
+    with pytest.raises(MirrorSettingsError, match="public_base_url"):
+        public_host.app(**{"mirror.public_base_url": base})

@@ -117,3 +117,19 @@ def test_a_key_dropped_into_the_trusted_directory_works_without_a_restart(public
     assert public_host.publish(key=new_key)[0].accepted
     assert app.get("/healthz").json["sequence"] == first + 1   # the running app took it
     assert not public_host.publish()[0].accepted               # the retired key is refused
+
+
+def test_the_activation_log_witnesses_the_intranets_audit_checkpoint(public_host, capsys):
+    from public_mirror.cli import status_command
+    from public_mirror.settings import load
+
+    checkpoint = {"count": 1234, "head_hash": "ab" * 32, "at": "2026-11-26T01:00:00.000000Z",
+                  "key_id": "0123456789abcdef", "signature": "c2lnbmF0dXJl"}
+    public_host.publish(header={"audit_checkpoint": checkpoint,
+                                      "content_digest": "cd" * 32})
+    [accepted] = [r for r in activation_log.records(public_host.root / "state" / "activation.log")
+                  if r["outcome"] == "accepted"]
+    assert accepted["audit_checkpoint"] == checkpoint
+    assert accepted["content_digest"] == "cd" * 32
+    status_command(load(dict(public_host.settings)), None)
+    assert "audit checkpoint: 1234 records, head " + "ab" * 32 in capsys.readouterr().out

@@ -5,7 +5,9 @@ import pytest
 from intranet.exports import csv_lines, neutralise
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+81", "-1", "@SUM(A1)", "\t=1", "\r=1"])
+@pytest.mark.parametrize("cell", ["=1+1", "+81", "-1", "@SUM(A1)", "\t=1", "\r=1",
+                                  "＝１＋１", "＝HYPERLINK(\"http://x\")", "＋81", "－1", "−1",
+                                  "＠SUM(A1)"])
 def test_formula_cells_are_neutralised(cell):
     assert neutralise(cell).startswith("'")
 

@@ -1,0 +1,136 @@
+"""Signed checkpoints of the audit chain: the witness an insider with the database can't edit.
+
+The transfer job (its own OS user, its own Ed25519 key) signs the chain's head — how many
+records, the last one's hash, when — at every run and daily. Each signed checkpoint is
+appended to a file only that user can write (``audit.checkpoint_file``), goes into the
+next snapshot's header (so every public host's activation log keeps a copy), and is
+noted in the chain itself for the security officer's screen.
+
+``audit verify`` checks the chain in the database against the signed checkpoints: a head
+moved back (truncation), a recomputed chain or records inserted before a checkpoint (the
+record at the checkpoint no longer has the signed hash), records appended after a
+checkpoint but dated before it (back-dated forgeries), and a retention anchor that is no
+signed checkpoint (records deleted behind a fake anchor) all fail.
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+
+from intranet.audit.chain import canonical_json, format_time
+
+PAYLOAD_TYPE = "application/vnd.shinsei.audit-checkpoint.v1+json"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    count: int          # the chain's head seq: records 1..count existed when signed
+    head_hash: str
+    at: datetime        # naive UTC, taken under the head lock
+    key_id: str = ""
+    signature: str = ""  # base64 Ed25519 over pae(PAYLOAD_TYPE, body())
+
+    def body(self) -> bytes:
+        return canonical_json({"count": self.count, "head_hash": self.head_hash,
+                               "at": format_time(self.at)}).encode("utf-8")
+
+    def as_dict(self) -> dict:
+        return {"count": self.count, "head_hash": self.head_hash, "at": format_time(self.at),
+                "key_id": self.key_id, "signature": self.signature}
+
+    @classmethod
+    def from_dict(cls, value: dict) -> "Checkpoint":
+        return cls(int(value["count"]), str(value["head_hash"]),
+                   datetime.strptime(value["at"], "%Y-%m-%dT%H:%M:%S.%fZ"),
+                   str(value.get("key_id", "")), str(value.get("signature", "")))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file or entry that cannot be trusted; the message says which and why."""
+
+
+def _pae(body: bytes) -> bytes:
+    # Domain separation as for snapshots: a checkpoint signature can never pass for a
+    # snapshot's, nor the other way round.
+    kind = PAYLOAD_TYPE.encode("utf-8")
+    return b"%d %s %d " % (len(kind), kind, len(body)) + body
+
+
+def sign(count: int, head_hash: str, at: datetime, signing_key) -> Checkpoint:
+    unsigned = Checkpoint(count, head_hash, at)
+    signature = base64.b64encode(signing_key.sign(_pae(unsigned.body()))).decode("ascii")
+    return Checkpoint(count, head_hash, at, signing_key.key_id, signature)
+
+
+def is_signed_by(checkpoint: Checkpoint, public_keys) -> bool:
+    try:
+        signature = base64.b64decode(checkpoint.signature, validate=True)
+    except ValueError:
+        return False
+    for public_key in public_keys:
+        try:
+            public_key.verify(signature, _pae(checkpoint.body()))
+            return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def append_to_file(path: Path, checkpoint: Checkpoint) -> None:
+    """One JSON line per checkpoint; the file is the transfer user's alone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(checkpoint.as_dict(), sort_keys=True) + "\n"
+    # Readable by all (the web app and `audit verify` compare against it), writable by
+    # the transfer user alone: the directory and file belong to that user.
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(line)
+
+
+def read_file(path: Path, public_keys) -> list[Checkpoint]:
+    """Every checkpoint in the file, each with a valid signature, in count order."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: checkpoint file not found") from None
+    checkpoints = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            checkpoint = Checkpoint.from_dict(json.loads(line))
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{path}:{number}: not a checkpoint ({error})") from None
+        if not is_signed_by(checkpoint, public_keys):
+            raise CheckpointError(f"{path}:{number}: signature does not verify "
+                                  "with any trusted transfer key")
+        checkpoints.append(checkpoint)
+    return sorted(checkpoints, key=lambda c: (c.count, c.at))
+
+
+def trusted_keys(spec: str):
+    """Public keys from ``audit.checkpoint_keys``: PEM files or directories of them."""
+    from transfer.keys import load_public_key
+
+    keys = []
+    for item in spec.split():
+        path = Path(item)
+        for pem in sorted(path.glob("*.pub")) + sorted(path.glob("*.pem")) if path.is_dir() \
+                else [path]:
+            keys.append(load_public_key(pem))
+    return keys
+
+
+def from_settings(settings) -> list[Checkpoint] | None:
+    """The verified checkpoints the settings name, or None when none are configured."""
+    path = settings.get("audit.checkpoint_file")
+    if not path:
+        return None
+    keys = trusted_keys(settings.get("audit.checkpoint_keys", ""))
+    if not keys:
+        raise CheckpointError("audit.checkpoint_keys names no public key to check "
+                              f"{path} with")
+    return read_file(Path(path), keys)

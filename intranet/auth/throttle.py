@@ -1,0 +1,58 @@
+"""Holding back password guessing per (account name, client address).
+
+The old rule locked an account for everyone after five failures from anywhere, so five
+anonymous requests could lock any colleague out. Now each (name, address) pair gets
+``login.max_failures`` free failures, then every further attempt from that address for
+that name waits twice as long as the last, up to ``login.max_delay_seconds``. The same
+happens for names that do not exist, so the answer reveals nothing about accounts.
+"""
+
+import hashlib
+import hmac
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from intranet.auth.models import LoginThrottle
+
+FORGET = timedelta(days=1)
+
+
+def name_hash(secret: str, name: str) -> str:
+    """Keyed, so that the table never holds what was typed (it may be a password)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return hmac.new(secret.encode("utf-8"), folded.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def wait_seconds(dbsession, key: str, address: str, now: datetime) -> int:
+    """How long this (name, address) must still wait before trying again; 0 if it may."""
+    row = dbsession.get(LoginThrottle, (key, address[:64]))
+    if row is None or row.blocked_until is None or row.blocked_until <= now:
+        return 0
+    return max(1, int((row.blocked_until - now).total_seconds() + 0.999))
+
+
+def record_failure(dbsession, key: str, address: str, now: datetime, settings) -> int:
+    """Count a failure; return how many seconds the pair must now wait (0: none yet)."""
+    # Pairs quiet for a day are forgotten: the table stays small whatever is typed.
+    dbsession.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET),
+                      execution_options={"synchronize_session": False})
+    row = dbsession.get(LoginThrottle, (key, address[:64]))
+    if row is None:
+        row = LoginThrottle(name_hash=key, address=address[:64], failures=0, last_failure_at=now)
+        dbsession.add(row)
+    row.failures += 1
+    row.last_failure_at = now
+    over = row.failures - settings["login.max_failures"]
+    delay = 0
+    if over >= 0:
+        delay = min(2 ** min(over, 20), settings["login.max_delay_seconds"])
+        row.blocked_until = now + timedelta(seconds=delay)
+    dbsession.flush()
+    return delay
+
+
+def clear(dbsession, key: str, address: str) -> None:
+    dbsession.execute(delete(LoginThrottle).where(LoginThrottle.name_hash == key,
+                                                  LoginThrottle.address == address[:64]))

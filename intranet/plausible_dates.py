@@ -1,0 +1,38 @@
+"""How far back and ahead a stored date may lie: one rule for every way a date comes in.
+
+A single imported 2500-01-01 once made the dashboard draw 175,000 days for every member
+of staff. Imports, the status forms, the bulk change and the programme form all ask
+``check`` before a date is stored; the chart is bounded besides (intranet.dashboard).
+"""
+
+from datetime import date, timedelta
+
+# field -> (earliest, days after today that are still plausible)
+BOUNDS = {
+    "birth_date": (date(1900, 1, 1), 0),
+    "received_on": (date(2000, 1, 1), 31),
+    "scheduled_payment_on": (date(2000, 1, 1), 2 * 366),
+    "paid_on": (date(2000, 1, 1), 31),
+    "lookup_opens_on": (date(2000, 1, 1), 5 * 366),
+    "lookup_closes_on": (date(2000, 1, 1), 10 * 366),
+}
+
+MESSAGE = "ありえない日付です（${earliest}〜${latest} の範囲で入力してください）。"
+
+
+class ImplausibleDate(ValueError):
+    """``mapping`` fills MESSAGE: the range the field accepts."""
+
+    def __init__(self, earliest: date, latest: date):
+        super().__init__(MESSAGE)
+        self.mapping = {"earliest": earliest.isoformat(), "latest": latest.isoformat()}
+
+
+def check(field: str, value: date | None, today: date | None = None) -> date | None:
+    if value is None or field not in BOUNDS:
+        return value
+    earliest, ahead = BOUNDS[field]
+    latest = (today or date.today()) + timedelta(days=ahead)
+    if not earliest <= value <= latest:
+        raise ImplausibleDate(earliest, latest)
+    return value

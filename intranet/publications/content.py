@@ -1,0 +1,83 @@
+"""What a publication will say, frozen when it is requested, and its digest.
+
+What is approved is what is published. A request copies the rows the snapshot needs
+(programme, receipt number, birth date where the programme asks for it, status and the
+dates that status needs) into ``publication_rows`` and the header wording (programmes,
+statuses and their resident-facing text) into the publication, and records the SHA-256 of
+both: the content digest. The preview shows the digest, the approver approves that digest,
+and the transfer job builds from the frozen rows alone after reproducing the digest from
+them — a change made after the request goes into the next publication.
+"""
+
+import hashlib
+import json
+
+from sqlalchemy import case, func, insert, literal, select
+
+from intranet.applications.models import Application
+from intranet.audit.chain import canonical_json
+from intranet.programmes.models import Programme
+from intranet.publications.models import PublicationRow
+from intranet.statuses.models import Status
+from transfer.build import programme_fields, status_fields
+
+
+def header_wording(dbsession) -> dict:
+    """The programmes and statuses as the snapshot header carries them."""
+    programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
+    statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
+    return {"programmes": [programme_fields(p) for p in programmes],
+            "statuses": [status_fields(s) for s in statuses]}
+
+
+def freeze(dbsession, publication) -> str:
+    """Copy today's rows and wording into the publication; return the content digest."""
+    wording = header_wording(dbsession)
+    publication.frozen_header = canonical_json(wording)
+    needs_birth = select(Programme.needs_birth_date).where(
+        Programme.id == Application.programme_id).scalar_subquery()
+    needs_scheduled = select(Status.needs_scheduled_payment_date).where(
+        Status.code == Application.status_code).scalar_subquery()
+    needs_paid = select(Status.needs_paid_date).where(
+        Status.code == Application.status_code).scalar_subquery()
+    programme_code = select(Programme.code).where(
+        Programme.id == Application.programme_id).scalar_subquery()
+    # One INSERT ... SELECT: millions of rows never pass through Python here.
+    dbsession.execute(insert(PublicationRow).from_select(
+        ["publication_id", "programme_code", "receipt", "birth_date", "status_code",
+         "scheduled_payment_on", "paid_on"],
+        select(literal(publication.id), programme_code, Application.receipt_number_normalised,
+               case((needs_birth, Application.birth_date), else_=None),
+               Application.status_code,
+               case((needs_scheduled, Application.scheduled_payment_on), else_=None),
+               case((needs_paid, Application.paid_on), else_=None))))
+    publication.content_digest = digest(dbsession, publication)
+    publication.content_rows = dbsession.execute(
+        select(func.count()).select_from(PublicationRow)
+        .where(PublicationRow.publication_id == publication.id)).scalar_one()
+    return publication.content_digest
+
+
+def frozen_rows(dbsession, publication_id: int):
+    """The frozen rows in digest order, streamed."""
+    return dbsession.execute(
+        select(PublicationRow.programme_code, PublicationRow.receipt, PublicationRow.birth_date,
+               PublicationRow.status_code, PublicationRow.scheduled_payment_on,
+               PublicationRow.paid_on)
+        .where(PublicationRow.publication_id == publication_id)
+        .order_by(PublicationRow.programme_code, PublicationRow.receipt)
+        .execution_options(yield_per=20_000))
+
+
+def digest(dbsession, publication) -> str:
+    """SHA-256 over the frozen wording and every frozen row, in one fixed order."""
+    sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
+    sha.update(publication.frozen_header.encode("utf-8") + b"\n")
+    for row in frozen_rows(dbsession, publication.id):
+        sha.update(canonical_json([None if v is None else str(v) for v in row])
+                   .encode("utf-8") + b"\n")
+    return sha.hexdigest()
+
+
+def wording_of(publication) -> dict:
+    return json.loads(publication.frozen_header)
