@@ -3,7 +3,8 @@ OS user (peer authentication), each with only what its program does.
 
 - ``shinsei_owner`` (NOLOGIN) owns the schema; migrations run as it (the installer, as the
   ``postgres`` superuser, connects with ``role=shinsei_owner``).
-- ``shinsei-web`` (the staff app): reads and writes the work tables; on the audit trail it
+- ``shinsei-web`` (the staff app): reads and writes every ordinary table, including tables
+  later migrations add (default privileges, then the grant pass after each migration); on the audit trail it
   may only add records (INSERT) and move the chain head (UPDATE of seq and hash) — never
   UPDATE or DELETE a record, never move the retention anchor.
 - ``shinsei-transfer`` (the transfer job): reads everything it publishes, records
@@ -18,26 +19,36 @@ WEB, TRANSFER, PRUNE = "shinsei-web", "shinsei-transfer", "shinsei-prune"
 ROLES = (WEB, TRANSFER, PRUNE)
 ALL = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
-# table -> role -> table-level privileges; columns -> role -> UPDATE-able columns.
-TABLE_GRANTS = {
-    "applications": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "status_changes": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "users": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "imports": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "programmes": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "statuses": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "status_wordings": {WEB: ALL, TRANSFER: ("SELECT",)},
-    "status_transitions": {WEB: ALL, TRANSFER: ("SELECT",)},
-    # A scheduled run records its own publication (no request from staff).
-    "publications": {WEB: ALL, TRANSFER: ("SELECT", "INSERT", "UPDATE")},
+DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
+ALL = DML
+# Every ordinary table, including those later migrations add (no installer change needed):
+# the staff app reads and writes it, the transfer job reads it, the pruner never sees it.
+ORDINARY = {WEB: DML, TRANSFER: ("SELECT",)}
+# The exceptions, by name. The audit trail: add and read, never rewrite (the trigger refuses
+# UPDATE/DELETE as well); only the pruner deletes, through its own permit table.
+APPEND = ("SELECT", "INSERT")
+EXCEPTIONS = {
+    "audit_records": {WEB: APPEND, TRANSFER: APPEND, PRUNE: ("SELECT", "INSERT", "DELETE")},
+    "audit_head": {WEB: ("SELECT",), TRANSFER: ("SELECT",), PRUNE: ("SELECT", "UPDATE")},
+    "audit_prune_permits": {PRUNE: ("SELECT", "INSERT", "DELETE")},
+    "alembic_version": {WEB: ("SELECT",), TRANSFER: ("SELECT",), PRUNE: ("SELECT",)},
+    # What the transfer job writes: a scheduled run records its own publication, its
+    # deliveries and what was published, and drops the frozen rows of finished ones.
+    "publications": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "UPDATE")},
+    "publication_rows": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "DELETE")},
     "deliveries": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT")},
     "published_statuses": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
-    "audit_records": {WEB: ("SELECT", "INSERT"), TRANSFER: ("SELECT", "INSERT"),
-                      PRUNE: ("SELECT", "INSERT", "DELETE")},
-    "audit_head": {WEB: ("SELECT",), TRANSFER: ("SELECT",), PRUNE: ("SELECT", "UPDATE")},
-    "alembic_version": {WEB: ("SELECT",), TRANSFER: ("SELECT",), PRUNE: ("SELECT",)},
 }
+# An audit table this version does not know yet is treated as append-only, never as ordinary.
+UNKNOWN_AUDIT = {WEB: APPEND, TRANSFER: APPEND, PRUNE: ("SELECT",)}
 COLUMN_GRANTS = {"audit_head": {WEB: ("seq", "hash"), TRANSFER: ("seq", "hash")}}
+
+
+def table_grants(table: str) -> dict[str, tuple[str, ...]]:
+    """role -> table-level privileges for one table (the one rule install and --check share)."""
+    if table in EXCEPTIONS:
+        return EXCEPTIONS[table]
+    return UNKNOWN_AUDIT if table.startswith("audit_") else ORDINARY
 
 
 def quote(name: str) -> str:
@@ -60,8 +71,8 @@ def create_database_sql(database: str = DATABASE) -> str:
 
 
 def grants_sql(database: str = DATABASE) -> str:
-    """Every privilege from nothing: revoke all from our roles, then grant the table above.
-    Run after each migration (new tables get their grants)."""
+    """Every privilege from nothing: revoke all from our roles, then grant by table_grants.
+    Run after each migration (it also fixes the exceptions on tables that migration added)."""
     roles = ", ".join(quote(r) for r in ROLES)
     lines = [f"REVOKE ALL ON DATABASE {database} FROM PUBLIC;",
              f"GRANT CONNECT ON DATABASE {database} TO {roles};",
@@ -71,13 +82,45 @@ def grants_sql(database: str = DATABASE) -> str:
              f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {roles};",
              f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quote(WEB)}, "
              f"{quote(TRANSFER)};"]
-    for table, grants in TABLE_GRANTS.items():
-        for role, privileges in grants.items():
-            lines.append(f"GRANT {', '.join(privileges)} ON {table} TO {quote(role)};")
+    # Tables that exist now: the ordinary rule for all, then each exception from nothing.
+    lines.append(f"GRANT {', '.join(DML)} ON ALL TABLES IN SCHEMA public TO {quote(WEB)};")
+    lines.append(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quote(TRANSFER)};")
+    lines.append(_exceptions_sql(roles))
+    # Tables a later migration creates (as the owner) get the ordinary rule at once; the
+    # grant pass after every migration then applies the exceptions to them.
+    for role, privileges in ORDINARY.items():
+        lines.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
+                     f"GRANT {', '.join(privileges)} ON TABLES TO {quote(role)};")
+    lines.append(f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA public "
+                 f"GRANT USAGE, SELECT ON SEQUENCES TO {quote(WEB)}, {quote(TRANSFER)};")
     for table, grants in COLUMN_GRANTS.items():
         for role, columns in grants.items():
             lines.append(f"GRANT UPDATE ({', '.join(columns)}) ON {table} TO {quote(role)};")
+    # The pruner has no sequences but the one for the permits it inserts.
+    lines.append("DO $$ DECLARE s text := pg_get_serial_sequence('audit_prune_permits', 'id'); "
+                 f"BEGIN IF s IS NOT NULL THEN EXECUTE 'GRANT USAGE ON SEQUENCE ' || s || "
+                 f"' TO {quote(PRUNE)}'; END IF; END $$;")
     return "\n".join(lines)
+
+
+def _exceptions_sql(roles: str) -> str:
+    """A DO block: every exception table, and every audit_* table present, from nothing."""
+    listed = ", ".join(f"'{t}'" for t in EXCEPTIONS)
+    cases = " ".join(
+        f"IF t = '{table}' THEN {' '.join(_grant(table, role, p) for role, p in grants.items())}"
+        f" END IF;" for table, grants in EXCEPTIONS.items())
+    unknown = " ".join(_grant("' || quote_ident(t) || '", role, p, dynamic=True)
+                       for role, p in UNKNOWN_AUDIT.items())
+    return ("DO $$ DECLARE t text; BEGIN FOR t IN SELECT relname FROM pg_class WHERE "
+            "relnamespace = 'public'::regnamespace AND relkind = 'r' AND (relname IN "
+            f"({listed}) OR relname LIKE 'audit\\_%') LOOP "
+            f"EXECUTE 'REVOKE ALL ON ' || quote_ident(t) || ' FROM {roles}'; "
+            f"{cases} IF t NOT IN ({listed}) THEN {unknown} END IF; END LOOP; END $$;")
+
+
+def _grant(table, role, privileges, dynamic=False):
+    target = table if dynamic else quote(table).replace("'", "''")
+    return f"EXECUTE 'GRANT {', '.join(privileges)} ON {target} TO {quote(role)}';"
 
 
 def privileges_query() -> str:
@@ -93,14 +136,12 @@ def privileges_query() -> str:
 def expected_privileges(tables: list[str]) -> set[str]:
     out = set()
     for table in tables:
-        for role, privileges in TABLE_GRANTS.get(table, {}).items():
+        for role, privileges in table_grants(table).items():
             out |= {f"{role} {table} {p}" for p in privileges}
     return out
 
 
 def grant_differences(actual: set[str], tables: list[str]) -> list[str]:
     expected = expected_privileges(tables)
-    unknown = [t for t in tables if t not in TABLE_GRANTS]
     return ([f"データベース: 権限を与える {line}" for line in sorted(expected - actual)]
-            + [f"データベース: 権限を外す {line}" for line in sorted(actual - expected)]
-            + [f"データベース: 表 {t} の権限がこの版の installer にありません" for t in unknown])
+            + [f"データベース: 権限を外す {line}" for line in sorted(actual - expected)])
