@@ -222,12 +222,26 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     assert owner_mode(root, "/var/lib/shinsei/imports") == (web, web, 0o700)
     assert owner_mode(root, "/var/lib/shinsei/audit-archive") == (prune, prune, 0o700)
     assert owner_mode(root, "/var/spool/shinsei/outbox")[:2] == (transfer, transfer)
+    # The checkpoint file: the transfer user's alone to write, readable by the staff app and
+    # the pruner; checked with the keys the ini names (a folder they can enter).
+    checkpoints = "/var/lib/shinsei-transfer/checkpoints"
+    assert owner_mode(root, checkpoints) == (transfer, transfer, 0o755)
+    assert owner_mode(root, f"{checkpoints}/audit-checkpoints.jsonl") == (transfer, transfer, 0o644)
+    assert f"audit.checkpoint_file = {checkpoints}/audit-checkpoints.jsonl" in ini
+    assert "audit.checkpoint_keys = /etc/shinsei/checkpoint-keys" in ini
+    assert (root / "etc/shinsei/checkpoint-keys/intranet-sign.pub").read_bytes() == (
+        root / "etc/shinsei/transfer/sign.key.pub").read_bytes()
+    assert owner_mode(root, "/etc/shinsei/checkpoint-keys")[2] == 0o755
+    # The staff app may touch the approval trigger (its unit's ReadWritePaths) and no more.
+    assert "publication.trigger_file = /var/lib/shinsei/publish-requested" in ini
+    assert owner_mode(root, "/var/lib/shinsei/publish-requested") == (web, web, 0o644)
 
 
 def test_intranet_units_are_enabled_and_the_firewall_keeps_ssh(intranet_root):
     root = intranet_root
     wants = {p.name for p in (root / "etc/systemd/system").glob("*.wants/*")}
     assert {"shinsei-intranet-web.service", "shinsei-transfer.timer", "shinsei-audit-prune.timer",
+            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
             "shinsei-nftables.service"} <= wants
     rules = root / "etc/shinsei/nftables.nft"
     subprocess.run(["nft", "-c", "-f", str(rules)], check=True)

@@ -12,10 +12,22 @@ from shinsei_installer.steps import Action, Directory, Existing, File, User
 KEYS = f"{ETC}/transfer"
 CARRY = "/var/lib/shinsei/carry-to-public"
 WAL = "/var/backups/shinsei/wal"
+# Signed audit checkpoints: appended by the transfer user, read by the staff app, `audit
+# verify` and the pruner (0644 in a 0755 directory: signatures of hashes, nothing secret).
+CHECKPOINTS = "/var/lib/shinsei-transfer/checkpoints"
+CHECKPOINT_FILE = f"{CHECKPOINTS}/audit-checkpoints.jsonl"
+# The transfer public keys those checkpoints are checked with (audit.checkpoint_keys): outside
+# {KEYS}/, which only the transfer user may enter.
+CHECKPOINT_KEYS = f"{ETC}/checkpoint-keys"
+# Touched by the staff app on approval; shinsei-transfer-approved.path starts the job.
+TRIGGER = "/var/lib/shinsei/publish-requested"
 UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service", "shinsei-transfer.timer",
-         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service")
+         "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.service",
+         "shinsei-audit-checkpoint.timer", "shinsei-audit-prune.service",
+         "shinsei-audit-prune.timer", "shinsei-nftables.service")
 APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
+           "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
            "shinsei-audit-prune.timer")
 MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
                  f"&options=-c%20role%3D{database.OWNER}")
@@ -49,6 +61,10 @@ def plan(bundle: Bundle, host: Host, values: dict):
         Directory("/var/lib/shinsei"),
         Directory("/var/lib/shinsei/imports", "shinsei-web", "shinsei-web", 0o700),
         Directory("/var/lib/shinsei/audit-archive", "shinsei-prune", "shinsei-prune", 0o700),
+        File(TRIGGER, b"", "shinsei-web", "shinsei-web", 0o644, keep=True),
+        Directory("/var/lib/shinsei-transfer", "shinsei-transfer", "shinsei-transfer", 0o755),
+        Directory(CHECKPOINTS, "shinsei-transfer", "shinsei-transfer", 0o755),
+        File(CHECKPOINT_FILE, b"", "shinsei-transfer", "shinsei-transfer", 0o644, keep=True),
         Directory("/var/spool/shinsei"),
         Directory("/var/spool/shinsei/outbox", "shinsei-transfer", "shinsei-transfer", 0o750),
     ]
@@ -115,6 +131,8 @@ def key_steps(bundle, host, values):
         Existing(f"{KEYS}/id_ed25519.pub", "root", "root", 0o644),
         File(f"{KEYS}/known_hosts", known_hosts, "root", "shinsei-transfer", 0o644,
              keep=not values.get("PUBLIC_HOST_KEYS")),
+        Directory(CHECKPOINT_KEYS, mode=0o755),
+        CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{KEYS}/sign.key.pub", mode=0o644),
         Directory("/var/lib/shinsei"),
         Directory(CARRY, mode=0o700),
     ]
