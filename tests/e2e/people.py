@@ -24,18 +24,60 @@ class StaffDesk:
         self.browser, self.base_url = browser, base_url
         self.page = None
 
-    def sign_in(self, username):
+    def sign_in(self, username, password=PASSWORD):
         if self.page is not None:
             self.page.context.close()
         context = self.browser.new_context(base_url=self.base_url, locale="ja-JP")
         self.page = context.new_page()
         self.page.goto("/login")
         self.page.get_by_label("ユーザー名").fill(username)
-        self.page.get_by_label("パスワード").fill(PASSWORD)
+        self.page.get_by_label("パスワード").fill(password)
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="ログイン").click()
         assert "/login" not in self.page.url, f"{username} could not sign in: {self.text()[:500]}"
         return self.page
+
+    def first_sign_in(self, username, one_time, password=PASSWORD):
+        """With the one-time password the administrator handed over: the app allows nothing
+        but choosing one's own password."""
+        page = self.sign_in(username, one_time)
+        assert page.url.endswith("/password"), f"{username}: not asked to change: {page.url}"
+        page.goto("/publications")
+        assert page.url.endswith("/password"), f"{username} used the app unchanged: {page.url}"
+        page.get_by_label("現在のパスワード").fill(one_time)
+        page.get_by_label("新しいパスワード", exact=True).fill(password)
+        page.get_by_label("新しいパスワード（確認）").fill(password)
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更する").click()
+        assert not page.url.endswith("/password"), f"{username}: {self.text()[:500]}"
+
+    def add_account(self, username, name, role):
+        """The administrator's screen; returns the one-time password it shows once."""
+        page = self.page
+        page.goto("/users/new")
+        page.get_by_label("ユーザー名").fill(username)
+        page.get_by_label("表示名").fill(name)
+        page.get_by_label("役割").select_option(role)
+        with page.expect_navigation():
+            page.get_by_role("button", name="保存する").click()
+        one_time = page.locator("#one-time-password")
+        assert one_time.count(), f"{username}: {self.text()[:800]}"
+        return one_time.inner_text().strip()
+
+    def approve_role_grants(self):
+        """Approve every pending supervisor grant on the screen; returns (how many were
+        approved, the refusal the screen showed, if any)."""
+        page, approved = self.page, 0
+        page.goto("/users/grants")
+        while page.get_by_role("button", name="承認する").count():
+            with page.expect_navigation():
+                page.get_by_role("button", name="承認する").first.click()
+            alert = page.get_by_role("alert")
+            if alert.count():
+                return approved, alert.first.inner_text()
+            approved += 1
+            page.goto("/users/grants")
+        return approved, ""
 
     def text(self):
         return self.page.locator("body").inner_text()

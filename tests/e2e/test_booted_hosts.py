@@ -19,8 +19,11 @@ from tests.e2e.tls import LabCA
 from tests.import_files import encoded
 
 PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
-ACCOUNTS = {"kanri": "admin", "tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor",
-            "kansa": "security_officer"}
+# The first-day checklist: the operator adds the administrator and the security officer with
+# the CLI; the administrator adds everyone else on the screen (one-time passwords); the
+# security officer, a second person, approves the supervisor grants.
+OPERATOR_ACCOUNTS = {"kanri": "admin", "kansa": "security_officer"}
+SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
 ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
 INBOX = "/srv/shinsei/inbox"
 SITE, STAFF_SITE = f"https://{guide.PUBLIC_NAME}", f"https://{guide.INTRANET_NAME}"
@@ -113,9 +116,21 @@ def test_1_installed_offline_every_unit_starts(city):
                         "shinsei-mirror-receive.path", "nginx.service", "ssh.service").returncode == 0
     assert lab.intranet.run("systemctl", "is-active", "shinsei-intranet-web.service",
                             "shinsei-transfer.timer", "postgresql.service", "nginx.service").returncode == 0
-    for username, role in ACCOUNTS.items():
+    for username, role in OPERATOR_ACCOUNTS.items():
         guide.intranet_cli(lab.intranet, "user", "add", username, "--role", role, "--name", username,
                            "--password-stdin", input=PASSWORD + "\n")
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("kanri")
+        handed_over = {username: desk.add_account(username, username, role)
+                       for username, role in SCREEN_ACCOUNTS.items()}
+        # The administrator cannot approve the grants they asked for.
+        approved, refused = desk.approve_role_grants()
+        assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+        desk.sign_in("kansa")
+        assert desk.approve_role_grants() == (2, "")
+        for username, one_time in handed_over.items():
+            desk.first_sign_in(username, one_time)
     city.passed.add(1)
 
 
