@@ -193,8 +193,18 @@ def test_4_a_stopped_public_host_fails_alone_and_the_next_run_delivers(city):
     down.boot()
     guide.wait_for("public-2 answers again, with what it had",
                    lambda: city.sequence("public-2") == before)
+    # The timer's run alone publishes nothing unapproved; the next approved request reaches both.
     job = city.run_transfer_job()
     assert job.returncode == 0, job.stdout + job.stderr
+    assert city.sequence("public-2") == before
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("tanaka")
+        desk.request_publication("停止していたホストへも")
+        desk.sign_in("sato")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
     after = city.wait_for_sequence(PUBLIC, failed_run)
     assert after["public-2"] == after["public-1"]
     assert guide.failed_units(lab.intranet) == ""
