@@ -15,6 +15,7 @@ import resource
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -100,7 +101,10 @@ def seed(engine, session_factory, count):
     return programme_id, seconds
 
 
-def main_bench(args):
+@contextmanager
+def seeded_database(applications):
+    """A throwaway PostgreSQL cluster at the latest schema holding ``applications`` rows:
+    yields (url, engine, session factory, programme id); stopped afterwards."""
     cluster = PostgresCluster(postgres_bindir()).start()
     try:
         cluster.admin("CREATE DATABASE bench")
@@ -108,12 +112,17 @@ def main_bench(args):
         engine = get_engine({"sqlalchemy.url": url})
         session_factory = get_session_factory(engine)
         migrations.initialise(engine, session_factory, ACTOR)
-        programme_id, seconds = seed(engine, session_factory, args.applications)
-        print(f"loaded {args.applications:,} applications (+ history) with COPY in {seconds:.1f} s "
-              f"({args.applications / seconds:,.0f} applications/s)")
-        run(args, engine, session_factory, programme_id, url)
+        programme_id, seconds = seed(engine, session_factory, applications)
+        print(f"loaded {applications:,} applications (+ history) with COPY in {seconds:.1f} s "
+              f"({applications / seconds:,.0f} applications/s)")
+        yield url, engine, session_factory, programme_id
     finally:
         cluster.stop()
+
+
+def main_bench(args):
+    with seeded_database(args.applications) as (url, engine, session_factory, programme_id):
+        run(args, engine, session_factory, programme_id, url)
 
 
 def run(args, engine, session_factory, programme_id, url):

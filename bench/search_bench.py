@@ -20,13 +20,11 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.intranet_bench import ACTOR, Client, percentiles, print_table, seed, timed
-from intranet import main, migrations
+from bench.intranet_bench import Client, percentiles, print_table, seeded_database, timed
+from intranet import main
 from intranet.applications.models import Application
 from intranet.applications.search_key import query_pattern
-from intranet.db import get_engine, get_session_factory
 from intranet.demo import GIVEN, SURNAMES
-from tests.databases import PostgresCluster, postgres_bindir
 from tests.integration.servers import WaitressThread
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
@@ -77,15 +75,7 @@ def run(args, engine, session_factory, url, label):
 
 
 def main_bench(args):
-    cluster = PostgresCluster(postgres_bindir()).start()
-    try:
-        cluster.admin("CREATE DATABASE bench")
-        url = cluster.url("bench")
-        engine = get_engine({"sqlalchemy.url": url})
-        session_factory = get_session_factory(engine)
-        migrations.initialise(engine, session_factory, ACTOR)
-        _programme_id, seconds = seed(engine, session_factory, args.applications)
-        print(f"loaded {args.applications:,} applications with COPY in {seconds:.1f} s")
+    with seeded_database(args.applications) as (url, engine, session_factory, _programme_id):
         with engine.connect() as conn:
             size = conn.execute(text("SELECT pg_size_pretty(pg_relation_size("
                                      "'ix_applications_search_key'))")).scalar_one()
@@ -95,8 +85,6 @@ def main_bench(args):
             conn.execute(text("DROP INDEX ix_applications_search_key"))
         rows += run(args, engine, session_factory, url, "no index")
         print_table(rows)
-    finally:
-        cluster.stop()
 
 
 if __name__ == "__main__":
