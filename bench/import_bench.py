@@ -3,7 +3,8 @@
 Each import runs `shinsei-intranet import` in a child process, so its peak RSS is its own;
 the baseline in the same run is reading and CSV-parsing the same file with nothing else
 (the floor), and `COPY` of the same file into a bare table of text columns (no index, no
-trigger, no check: what any import into PostgreSQL must at least pay). The export streams every row back out through the export view's generator
+trigger, no check: what any import into PostgreSQL must at least pay). The export streams
+every row back out through the export view's generator
 in a child process. Targets (issue #16): import < 30 s on PostgreSQL with peak memory
 < 500 MB, < 45 s on SQLite; (issue #3) export streaming with flat memory.
 
@@ -71,10 +72,10 @@ def floor_copy(cluster, path):
         connection.execute("CREATE TABLE bare (" + ", ".join(f"c{n} text" for n in
                                                               range(len(HEADER))) + ")")
         started = time.perf_counter()
-        with path.open("r", encoding="cp932", newline="") as text, connection.cursor() as cur:
-            with cur.copy("COPY bare FROM STDIN (FORMAT csv, HEADER)") as copy:
-                while block := text.read(1 << 20):
-                    copy.write(block)
+        with path.open("r", encoding="cp932", newline="") as text, connection.cursor() as cur, \
+                cur.copy("COPY bare FROM STDIN (FORMAT csv, HEADER)") as copy:
+            while block := text.read(1 << 20):
+                copy.write(block)
         seconds = time.perf_counter() - started
         count = connection.execute("SELECT count(*) FROM bare").fetchone()[0]
         connection.execute("DROP TABLE bare")
