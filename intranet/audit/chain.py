@@ -49,11 +49,20 @@ class ChainVerdict:
     reason: str = ""
     # How many signed checkpoints the chain was held against (None: none were given).
     checkpoints: int | None = None
+    # Where the check began when it began at a signed checkpoint instead of the start:
+    # the checkpoint's record (its hash checked against the signature), else None.
+    verified_from: int | None = None
 
 
 # Records after a checkpoint are written after it was signed (it is taken under the head
 # lock); a second's slack covers the clocks of two processes on one host.
 CLOCK_SLACK = timedelta(seconds=1)
+
+
+def anchor_is_signed(base_seq: int, base_hash: str, checkpoints) -> bool:
+    """A chain starting after record 0 must start at a signed checkpoint."""
+    return not base_seq or any(c.count == base_seq and c.head_hash == base_hash
+                               for c in checkpoints)
 
 
 def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
@@ -66,28 +75,30 @@ def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
     agree with — see ``intranet.audit.checkpoints`` for what each check catches.
     """
     signed = sorted(checkpoints or (), key=lambda c: c.count)
-    if checkpoints is not None and base_seq and not any(
-            c.count == base_seq and c.head_hash == base_hash for c in signed):
-        return _broken(0, base_seq + 1, f"the retention anchor (record {base_seq}) is not "
-                       "a signed checkpoint: records may have been deleted behind it")
+    if checkpoints is not None and not anchor_is_signed(base_seq, base_hash, signed):
+        return broken(0, base_seq + 1, f"the retention anchor (record {base_seq}) is not "
+                      "a signed checkpoint: records may have been deleted behind it")
     pending = [c for c in signed if c.count > base_seq]
-    passed = None
+    # Starting at a signed checkpoint (a retention anchor, or the screens' incremental
+    # check): what follows it was written after it, so may not be dated before it.
+    passed = next((c for c in reversed(signed)
+                   if c.count == base_seq and c.head_hash == base_hash), None)
     expected_seq, prev = base_seq + 1, base_hash
     for record in records:
         if record.seq != expected_seq:
-            return _broken(expected_seq - 1, expected_seq, f"record {expected_seq} is missing")
+            return broken(expected_seq - 1, expected_seq, f"record {expected_seq} is missing")
         if record.prev_hash != prev:
-            return _broken(expected_seq - 1, record.seq, "does not link to the previous record")
+            return broken(expected_seq - 1, record.seq, "does not link to the previous record")
         if record_hash(record) != record.hash:
-            return _broken(expected_seq - 1, record.seq, "contents do not match its hash")
+            return broken(expected_seq - 1, record.seq, "contents do not match its hash")
         if passed is not None and record.at < passed.at - CLOCK_SLACK:
-            return _broken(expected_seq - 1, record.seq,
+            return broken(expected_seq - 1, record.seq,
                            f"dated before the signed checkpoint of {format_time(passed.at)} "
                            f"that ends at record {passed.count}: appended afterwards")
         while pending and pending[0].count == record.seq:
             checkpoint = pending.pop(0)
             if checkpoint.head_hash != record.hash:
-                return _broken(expected_seq - 1, record.seq,
+                return broken(expected_seq - 1, record.seq,
                                f"differs from the signed checkpoint of "
                                f"{format_time(checkpoint.at)}: the chain was recomputed or "
                                "records were inserted before it")
@@ -97,16 +108,17 @@ def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
     count = expected_seq - 1 - base_seq
     if pending:
         checkpoint = pending[-1]
-        return _broken(count, expected_seq,
+        return broken(count, expected_seq,
                        f"the signed checkpoint of {format_time(checkpoint.at)} counts "
                        f"{checkpoint.count} records, the database ends at {expected_seq - 1}: "
                        "records were cut off and the head moved back")
     if head_seq != expected_seq - 1 or head_hash != prev:
-        return _broken(count, expected_seq,
+        return broken(count, expected_seq,
                        f"chain head says it ends at {head_seq}, found {expected_seq - 1}")
     return ChainVerdict(ok=True, count=count, head_hash=prev,
                         checkpoints=None if checkpoints is None else len(signed))
 
 
-def _broken(count, seq, reason):
+def broken(count, seq, reason) -> ChainVerdict:
+    """A failed check: ``count`` records before record ``seq`` intact, then ``reason``."""
     return ChainVerdict(ok=False, count=count, head_hash="", broken_seq=seq, reason=reason)

@@ -1,14 +1,22 @@
 """Reading the audit trail: filters, and the one chain check (CLI and screen alike)."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from intranet.audit import checkpoints, writer
-from intranet.audit.chain import GENESIS_HASH, ChainVerdict, verify_chain
+from intranet.audit.chain import (
+    GENESIS_HASH,
+    ChainVerdict,
+    anchor_is_signed,
+    broken,
+    format_time,
+    record_hash,
+    verify_chain,
+)
 from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
 from intranet.web import JST
@@ -29,6 +37,64 @@ def verify(dbsession, checkpoints=None) -> ChainVerdict:
     finally:
         # A broken chain stops early; the cursor must not outlive the check.
         result.close()
+
+
+def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
+    """The screens' check: from the last signed checkpoint to the head, not the whole chain.
+
+    A page view then reads the records written since the transfer job last signed the
+    head (at most a day's worth), not millions. What it still catches: any record after
+    the checkpoint edited, deleted, inserted or back-dated; the chain recomputed (the
+    record at the checkpoint no longer has the signed hash, or its contents no longer
+    match it); the head moved back behind a checkpoint. Records before the checkpoint
+    were fixed by its signature when it was taken; the full `audit verify` re-reads them.
+    Without signed checkpoints (none configured, or none inside the chain) this is the
+    full check.
+    """
+    head = dbsession.get(AuditHead, 1)
+    if head is None or not signed:
+        return verify(dbsession, signed)
+    ahead = [c for c in signed if c.count > head.seq]
+    if ahead:    # a head behind a signed checkpoint: cut back, however the rest looks
+        last = ahead[-1]
+        return broken(head.seq - head.base_seq, head.seq + 1,
+                       f"the signed checkpoint of {format_time(last.at)} counts "
+                       f"{last.count} records, the database ends at {head.seq}: records "
+                       "were cut off and the head moved back")
+    if not anchor_is_signed(head.base_seq, head.base_hash, signed):
+        return verify(dbsession, signed)   # names the unsigned anchor
+    inside = [c for c in signed if head.base_seq < c.count]
+    if not inside:
+        return verify(dbsession, signed)
+    start = max(inside, key=lambda c: (c.count, c.at))
+    at_start = dbsession.get(AuditRecord, start.count)
+    if at_start is None:
+        return broken(start.count - 1 - head.base_seq, start.count,
+                       f"record {start.count} is missing")
+    if at_start.hash != start.head_hash or record_hash(at_start) != at_start.hash:
+        return broken(start.count - 1 - head.base_seq, start.count,
+                       f"differs from the signed checkpoint of {format_time(start.at)}: "
+                       "the chain was recomputed or the record edited")
+    result = dbsession.execute(select(AuditRecord).where(AuditRecord.seq > start.count)
+                               .order_by(AuditRecord.seq).execution_options(yield_per=2000))
+    try:
+        verdict = verify_chain(result.scalars(), head.seq, head.hash, start.count,
+                               start.head_hash, [c for c in signed if c.count >= start.count])
+    finally:
+        result.close()
+    # Counted from the chain's start: the records up to the checkpoint are the signed ones.
+    before = start.count - head.base_seq
+    return replace(verdict, count=verdict.count + before, verified_from=start.count)
+
+
+def screen_verdict(dbsession, settings) -> tuple[ChainVerdict, str | None]:
+    """The audit and transfer screens' chain state, and why the signed checkpoints could
+    not be read (then the whole chain is checked without them)."""
+    try:
+        signed = checkpoints.from_settings(settings)
+    except (checkpoints.CheckpointError, OSError, ValueError) as error:
+        return verify(dbsession), str(error)
+    return verify_since_checkpoint(dbsession, signed), None
 
 
 def take_checkpoint(dbsession, actor, signing_key, path: Path | None) -> Checkpoint:

@@ -3,8 +3,6 @@
 from pyramid.view import view_config
 
 from intranet.audit import services
-from intranet.audit.checkpoints import CheckpointError
-from intranet.audit.checkpoints import from_settings as signed_checkpoints
 from intranet.audit.models import AuditRecord
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.web import local_time, whole_number
@@ -29,20 +27,12 @@ def audit_list(request):
     next_url = None
     if more:
         next_url = request.current_route_url(_query={**request.GET, "before": records[-1].seq})
-    signed, checkpoint_error = _signed(request)
-    return {"records": records, "filter": audit_filter,
-            "verdict": services.verify(request.dbsession, signed), "next_url": next_url,
+    verdict, checkpoint_error = services.screen_verdict(request.dbsession,
+                                                        request.registry.settings)
+    return {"records": records, "filter": audit_filter, "verdict": verdict, "next_url": next_url,
             "checkpoint": services.last_checkpoint(request.dbsession),
             "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
             "checkpoint_error": checkpoint_error}
-
-
-def _signed(request):
-    """The transfer job's signed checkpoints, if this host is configured to read them."""
-    try:
-        return signed_checkpoints(request.registry.settings), None
-    except (CheckpointError, OSError, ValueError) as error:
-        return None, str(error)
 
 
 @view_config(route_name="audit_csv", permission="audit.view")

@@ -115,7 +115,9 @@ def _delivery_query(params):
              renderer="intranet:templates/publications/transfers.jinja2")
 def transfer_log(request):
     deliveries = request.dbsession.execute(_delivery_query(request.GET).limit(500)).scalars().all()
-    return {"deliveries": deliveries, "verdict": audit_services.verify(request.dbsession)}
+    verdict, _unreadable = audit_services.screen_verdict(request.dbsession,
+                                                         request.registry.settings)
+    return {"deliveries": deliveries, "verdict": verdict}
 
 
 @view_config(route_name="transfers_csv", permission="transfers.view")
