@@ -6,38 +6,15 @@ On SQLite and PostgreSQL."""
 from datetime import timedelta
 
 import pytest
-import transaction
 from sqlalchemy import text
 
 from intranet.audit import services, writer
 from intranet.audit.checkpoints import read_file
-from intranet.db import get_tm_session
-from tests.conftest import TEST_ACTOR
+from tests.integration import test_audit_integrity as integrity
 from tests.tampering import insider, rechain
-from transfer.keys import generate_signing_key
 
-
-@pytest.fixture
-def signing_key(tmp_path):
-    return generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.pub")
-
-
-@pytest.fixture
-def write(session_factory, signing_key, tmp_path):
-    """Write ``count`` records, then (by default) sign a checkpoint of the head."""
-    path = tmp_path / "checkpoints.jsonl"
-
-    def write(count, checkpoint=True):
-        with transaction.manager:
-            dbsession = get_tm_session(session_factory, transaction.manager)
-            for n in range(count):
-                writer.append(dbsession, TEST_ACTOR, "test.action", f"n:{n}")
-            if checkpoint:
-                services.take_checkpoint(dbsession, TEST_ACTOR, signing_key, path)
-        return path
-
-    return write
-
+# The same witness as the integrity tests: write records, sign a checkpoint.
+signing_key, write = integrity.signing_key, integrity.witness
 
 def last_signed(signing_key, path):
     return read_file(path, [signing_key.public_key])[-1].count
