@@ -5,39 +5,39 @@ deleting or reordering any record breaks every link after it. Nothing here touch
 database; ``verify_chain`` takes any iterable of records in sequence order.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from hashlib import sha256
 
 GENESIS_HASH = "0" * 64
 
 
+# One encoder for every call: json.dumps with options builds a new one each time, which
+# cost as much as the encoding when the full check hashes millions of records.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                              default=str)
+
+
 def canonical_json(value) -> str:
     """JSON with sorted keys and no insignificant spaces: one text per value."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _CANONICAL.encode(value)
 
 
 def format_time(at: datetime) -> str:
     # Stored naive in UTC; microseconds always present so the text is the same after a
-    # round trip through either database.
+    # round trip through either database. isoformat is strftime's text for a naive
+    # time, at a third of the cost.
+    if at.tzinfo is None:
+        return at.isoformat(timespec="microseconds") + "Z"
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def record_hash(record) -> str:
-    fields = [
-        record.seq,
-        format_time(record.at),
-        record.actor,
-        record.actor_role,
-        record.os_user,
-        record.host,
-        record.action,
-        record.target,
-        record.details,
-        record.prev_hash,
-    ]
-    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+    fields = [record.seq, format_time(record.at), record.actor, record.actor_role,
+              record.os_user, record.host, record.action, record.target, record.details,
+              record.prev_hash]
+    return sha256(_CANONICAL.encode(fields).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,23 @@ from intranet.web import JST
 def verify(dbsession, checkpoints=None) -> ChainVerdict:
     """The chain, and (when given) its agreement with the signed checkpoints."""
     head = dbsession.get(AuditHead, 1)
-    # Streamed (a server-side cursor on PostgreSQL): the chain may be millions of records.
-    result = dbsession.execute(
-        select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=2000)
-    )
+    result = _records(dbsession, 0)
     try:
         if head is None:
-            return verify_chain(result.scalars(), 0, "", checkpoints=checkpoints)
-        return verify_chain(result.scalars(), head.seq, head.hash, head.base_seq,
+            return verify_chain(result, 0, "", checkpoints=checkpoints)
+        return verify_chain(result, head.seq, head.hash, head.base_seq,
                             head.base_hash, checkpoints=checkpoints)
     finally:
         # A broken chain stops early; the cursor must not outlive the check.
         result.close()
+
+
+def _records(dbsession, after: int):
+    """The records after ``after`` in order, streamed (a server-side cursor on PostgreSQL:
+    the chain may be millions of records) as plain rows: building ORM objects cost ~20×
+    the hashing itself."""
+    return dbsession.execute(select(AuditRecord.__table__).where(AuditRecord.seq > after)
+                             .order_by(AuditRecord.seq).execution_options(yield_per=5000))
 
 
 def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
@@ -75,10 +80,9 @@ def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
         return broken(start.count - 1 - head.base_seq, start.count,
                        f"differs from the signed checkpoint of {format_time(start.at)}: "
                        "the chain was recomputed or the record edited")
-    result = dbsession.execute(select(AuditRecord).where(AuditRecord.seq > start.count)
-                               .order_by(AuditRecord.seq).execution_options(yield_per=2000))
+    result = _records(dbsession, start.count)
     try:
-        verdict = verify_chain(result.scalars(), head.seq, head.hash, start.count,
+        verdict = verify_chain(result, head.seq, head.hash, start.count,
                                start.head_hash, [c for c in signed if c.count >= start.count])
     finally:
         result.close()
