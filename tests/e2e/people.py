@@ -96,7 +96,7 @@ class StaffDesk:
         page = self.page
         page.goto("/imports")
         page.get_by_label("事業").select_option(label=programme_name)
-        page.get_by_label("CSV ファイル").set_input_files(str(path))
+        page.get_by_label("CSV・Excel ファイル").set_input_files(str(path))
         with page.expect_navigation():
             page.get_by_role("button", name="内容を確認する").click()
         with page.expect_navigation():
@@ -113,8 +113,12 @@ class StaffDesk:
             page.get_by_role("link", name=receipt).click()
         page.get_by_label("新しい状況").select_option(status)
         page.get_by_label("変更理由・メモ").fill(note)
-        page.get_by_role("button", name="変更する").click()
-        page.get_by_text("状況を変更しました。").wait_for()
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更内容を確認する").click()
+        page.locator("#confirm-change").wait_for()   # before → after, shown first
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更する").click()
+        assert f"受付番号 {receipt} の状況を" in self.text(), self.text()[:800]
 
     def request_publication(self, note):
         page = self.page
