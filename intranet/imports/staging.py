@@ -30,11 +30,6 @@ _UPDATED = tuple(c for c in _TEXT + _DATES
 # IF NOT EXISTS: a second import in the same transaction finds the first one's table.
 _CREATE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ("
            + ", ".join(f"{name} {kind}" for name, kind in COLUMNS) + ") ON COMMIT DROP")
-# The name search's trigram index (migration 0006) takes ~60 trigrams per row; GIN
-# collects new entries in a pending list and merges them in bulk, far cheaper per row
-# than inserting each into the index. A larger list for this transaction only: fewer,
-# bigger merges.
-_PENDING = "SET LOCAL gin_pending_list_limit = '64MB'"
 _COPY = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
 _APPLICATION_COLUMNS = ("id", "programme_id", *(c for c in _TEXT), *_DATES, "updated_at",
                         "version")
@@ -67,7 +62,6 @@ class Stage:
         with self.connection.cursor() as cursor:
             if not self.created:
                 cursor.execute(_CREATE)
-                cursor.execute(_PENDING)
                 self.created = True
             cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
             with cursor.copy(_COPY) as copy:
