@@ -126,3 +126,15 @@ def test_without_signed_checkpoints_the_whole_chain_is_checked(engine, session_f
     with session_factory() as dbsession:
         verdict = services.verify_since_checkpoint(dbsession, None)
     assert not verdict.ok and verdict.broken_seq == 2 and verdict.verified_from is None
+
+
+def test_a_checkpoint_line_edited_after_it_was_read_is_checked_again(
+        session_factory, signing_key, write):
+    # The screens remember lines whose signature verified; an edit makes new text.
+    from intranet.audit.checkpoints import CheckpointError
+
+    path = write(2)
+    assert read_file(path, [signing_key.public_key])
+    path.write_text(path.read_text().replace('"count": ', '"count": 9', 1))
+    with pytest.raises(CheckpointError, match="signature does not verify"):
+        read_file(path, [signing_key.public_key])
