@@ -10,6 +10,7 @@ Messages are message ids (Japanese), translated where they are shown.
 import re
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class Failure:
     what: str   # what happened
