@@ -15,9 +15,7 @@ from intranet.audit.checkpoints import CheckpointError
 from intranet.audit.checkpoints import from_settings as signed_checkpoints
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
-from intranet.auth.models import User
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
-from intranet.programmes.models import Programme
 from intranet.web import local_time, matched_id, whole_number
 
 PAGE_SIZE = 100
@@ -26,17 +24,6 @@ CSV_HEADER = ["番号", "日時（日本時間）", "ユーザー", "役割", "O
               "対象", "内容", "操作コード", "記録（JSON）", "直前のハッシュ", "ハッシュ"]
 # Records naming one application: their values beside the chain are shown with them.
 ONE_APPLICATION = ("application.status", "application.view")
-
-
-def vocabulary(request) -> labels.Vocabulary:
-    """Names for the ids and codes records hold: accounts and programmes are few."""
-    users = dict(request.dbsession.execute(select(User.id, User.username)).all())
-    programmes = {}
-    for programme in request.dbsession.execute(select(Programme)).scalars():
-        name = programme.name_en if request.locale_name == "en" and programme.name_en \
-            else programme.name
-        programmes[programme.code] = programmes[str(programme.id)] = name
-    return labels.Vocabulary.of(request, users, programmes)
 
 
 def personal_values(dbsession, records) -> dict[int, list[dict]]:
@@ -66,7 +53,7 @@ def audit_list(request):
     next_url = None
     if more:
         next_url = request.current_route_url(_query={**request.GET, "before": records[-1].seq})
-    words = vocabulary(request)
+    words = services.vocabulary(request)
     side = personal_values(request.dbsession, records)
     signed, checkpoint_error = _signed(request)
     checkpoint = services.last_checkpoint(request.dbsession)
@@ -105,7 +92,7 @@ def audit_record(request):
     total = request.dbsession.execute(select(func.count()).where(
         AuditPersonal.seq == record.seq)).scalar_one()
     values = [json.loads(row.value) for row in side]
-    words = vocabulary(request)
+    words = services.vocabulary(request)
     return {"record": record,
             "described": labels.describe(record, words, values if total <= 1 else None),
             "side": [(row.application_id, row.value) for row in side], "side_total": total,
@@ -125,7 +112,7 @@ def _signed(request):
 def audit_csv(request):
     query = services.AuditFilter.from_params(request.GET).query().order_by(AuditRecord.seq)
     audit_export(request, "audit.csv", query)
-    words = vocabulary(request)
+    words = services.vocabulary(request)
     t = request.translate
 
     def row(r):
