@@ -1,6 +1,7 @@
 """Publication screens: preview and request, approve or reject, the outcome per destination;
 and the security officer's transfer log."""
 
+import json
 from bisect import bisect_left
 from contextlib import suppress
 from dataclasses import dataclass
@@ -13,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from intranet.audit import services as audit_services
+from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.programmes.models import Programme
 from intranet.publications import failures, services
-from intranet.publications.models import Delivery, Publication
+from intranet.publications.models import FAILED, Delivery, Publication
 from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
@@ -36,6 +38,7 @@ def publication_list(request, error=None):
     return {
         "publications": publications,
         "outcomes": failed_outcomes(request, [d for p in publications for d in p.deliveries]),
+        "refusals": _refusals(dbsession, publications),
         "programmes": dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all(),
         "counts": services.counts_by_programme(dbsession),
         "changes": services.changes_since_last_publication(dbsession),
@@ -82,6 +85,19 @@ def publication_decision(request):
         return publication_list(request, error=refused.explain(request))
     request.session.flash(request.translate("公開依頼を処理しました。"), "success")
     return redirect_see_other(request, "publications")
+
+
+def _refusals(dbsession, publications) -> dict[int, failures.Failure]:
+    """Why the transfer job refused to publish a request (it sent nothing, so there is no
+    delivery to show): the reason its audit record gives, in words."""
+    refused = {f"publication:{p.id}": p.id for p in publications
+               if p.state == FAILED and not p.deliveries}
+    if not refused:
+        return {}
+    records = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "publication.refused", AuditRecord.target.in_(refused)))
+    return {refused[r.target]: failures.explain(json.loads(r.details).get("reason", ""))
+            for r in records.scalars()}
 
 
 def _trigger_job(request):

@@ -7,6 +7,7 @@ import shutil
 import socket
 
 import pytest
+from sqlalchemy import text
 
 from intranet.publications.job import publish
 from tests.conftest import csrf_token, login
@@ -100,3 +101,17 @@ def test_the_audit_log_explains_a_failed_transfer(testapp, failed):
     text = visible_text(testapp.get("/audit", {"action": "transfer"}).text)
     assert "公開用ファイルの転送" in text and "書き込み先のフォルダーが見つかりませんでした。" in text
     assert "結果 失敗" in text and "FileNotFoundError" not in text
+
+
+def test_a_publication_the_job_refused_says_why(testapp, session_factory, accounts, keys,  # noqa: F811
+                                                engine, tmp_path):
+    make_applications(session_factory, make_programme(session_factory), 3)
+    approved_request(session_factory)
+    with engine.begin() as conn:           # someone with the database edits the frozen rows
+        conn.execute(text("UPDATE publication_rows SET status_code = 'paid'"))
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path)]))
+    login(testapp, "supervisor")
+    shown = visible_text(testapp.get("/publications").text)
+    assert "転送ジョブが公開を中止しました。" in shown
+    assert "承認された内容と、公開しようとした内容が一致しなかったため、公開しませんでした。" in shown
+    assert "digest" not in shown
