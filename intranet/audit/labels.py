@@ -66,8 +66,15 @@ ACTION_GROUPS = {
     "login": "ログイン", "logout": "ログアウト", "application": "申請の閲覧と状況の変更",
     "import": "取込", "export": "ファイルの出力", "catalogue": "状況の定義",
     "programme": "事業", "publication": "公開", "transfer": "転送", "user": "ユーザー",
-    "disposal": "廃棄", "disclosure": "開示", "audit": "監査ログ",
+    "disposal": "廃棄", "disclosure": "開示", "audit": "監査ログ", "database": "データベース",
+    "demo": "デモデータ",
 }
+
+
+def action_groups() -> list[tuple[str, str, list[str]]]:
+    """(prefix, label, actions) for the filter: the prefix matches as the filter does."""
+    return [(group, label, [a for a in ACTIONS if a.startswith(group)])
+            for group, label in ACTION_GROUPS.items()]
 
 DETAILS = {
     # applications

@@ -70,8 +70,7 @@ def audit_list(request):
 def _action_choices(request):
     """(value, label) for the filter: each group (its prefix), then its actions."""
     choices = []
-    for group, group_label in labels.ACTION_GROUPS.items():
-        actions = [a for a in labels.ACTIONS if a.split(".")[0] == group]
+    for group, group_label, actions in labels.action_groups():
         if len(actions) > 1:
             choices.append((group, request.translate("${group}（すべて）",
                                                      group=request.translate(group_label))))

@@ -45,6 +45,11 @@ def test_every_action_and_detail_written_has_its_words():
     assert keys - set(labels.DETAILS) == set()
 
 
+def test_the_filter_offers_every_action_once():
+    offered = [a for _, _, actions in labels.action_groups() for a in actions]
+    assert sorted(offered) == sorted(labels.ACTIONS)
+
+
 def _words(locale="ja"):
     return labels.Vocabulary(lambda message, **mapping: _fill(message, mapping), locale,
                              {"paid": "振込済", "reviewing": "審査中"}, {3: "yamada"},
