@@ -149,3 +149,19 @@ def test_a_failed_transfer_gives_its_reason_in_words():
     assert ("理由", "受け渡し用のフォルダーに書き込む権限がありませんでした。") in described.lines
     assert described.role == "転送ジョブ"
     assert not any("PermissionError" in value for _, value in described.lines)
+
+
+def test_every_label_and_failure_has_its_english():
+    from babel.messages.pofile import read_po
+
+    from intranet.publications import failures
+
+    with (ROOT / "intranet/locale/en/LC_MESSAGES/shinsei.po").open("rb") as po:
+        english = {m.id: m.string for m in read_po(po) if m.id}
+    ids = {*labels.ACTIONS.values(), *labels.ACTION_GROUPS.values(), *labels.DETAILS.values(),
+           *labels.TARGETS.values(), *labels.EXPORTS.values(), *labels.LANGUAGES.values(),
+           *labels.NEEDS, labels.UNKNOWN_ACTION,
+           *(v for codes in labels.CODES.values() for v in codes.values()),
+           *(text for _, f in failures.RULES for text in (f.what, f.todo)),
+           failures.UNKNOWN.what, failures.UNKNOWN.todo} - {""}
+    assert sorted(i for i in ids if not english.get(i)) == []
