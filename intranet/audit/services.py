@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from intranet.audit import checkpoints, writer
+from intranet.audit import checkpoints, labels, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -19,6 +19,8 @@ from intranet.audit.chain import (
 )
 from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
+from intranet.auth.models import User
+from intranet.programmes.models import Programme
 from intranet.web import JST
 
 
@@ -160,3 +162,14 @@ def _date(text):
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def vocabulary(request) -> labels.Vocabulary:
+    """Names for the ids and codes records hold: accounts and programmes are few."""
+    users = dict(request.dbsession.execute(select(User.id, User.username)).all())
+    programmes = {}
+    for programme in request.dbsession.execute(select(Programme)).scalars():
+        name = programme.name_en if request.locale_name == "en" and programme.name_en \
+            else programme.name
+        programmes[programme.code] = programmes[str(programme.id)] = name
+    return labels.Vocabulary.of(request, users, programmes)
