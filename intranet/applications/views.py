@@ -2,7 +2,7 @@
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from intranet.applications import search, services
 from intranet.applications.errors import STALE, StatusChangeRefused
@@ -21,10 +21,7 @@ def application_list(request):
     if criteria.errors:
         request.response.status = 400
     page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"])
-    total = request.dbsession.execute(
-        select(func.count()).select_from(search.build_query(criteria).subquery())
-    ).scalar_one() if criteria.receipt or criteria.name or criteria.status or criteria.received_from \
-        or criteria.received_to or criteria.programme_id else None
+    total = search.count_matches(request.dbsession, criteria) if criteria.filtered else None
     return {
         "criteria": criteria,
         "page": page,

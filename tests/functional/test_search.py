@@ -1,11 +1,15 @@
 """Finding people as callers give their names: widths, spaces, kana, 異体字, phone."""
 
+import re
+
 import pytest
 from sqlalchemy import select, text
 
 from intranet import migrations
+from intranet.applications import search
 from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
+from tests.conftest import login
 from tests.factories import make_applications, make_programme
 
 
@@ -55,3 +59,38 @@ def test_the_migration_fills_the_key_of_applications_made_before_it(engine, sess
             assert connection.execute(text(
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_applications_search_key'"
             )).scalar_one().endswith("USING gin (search_key gin_trgm_ops)")
+
+
+def test_a_search_matching_more_than_the_cap_says_so_and_asks_to_narrow_it(
+        as_role, session_factory, monkeypatch):
+    # The cap is 1,000 in service; 3 keeps the test from inserting 1,001 rows.
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    make_applications(session_factory, make_programme(session_factory), 5)
+    page = as_role("staff").get("/applications", {"name": "山田"})
+    assert "3 件以上見つかりました" in page.text
+    assert " 件見つかりました" not in page.text                 # no exact figure claimed
+    assert 'id="count-capped" role="status">該当が 3 件を超えるため' in page.text
+
+
+def test_a_search_under_the_cap_shows_the_exact_count(as_role, session_factory, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    make_applications(session_factory, make_programme(session_factory), 3)
+    page = as_role("staff").get("/applications", {"name": "山田"})
+    assert "3 件見つかりました" in page.text and "件以上" not in page.text
+    assert "count-capped" not in page.text
+
+
+def test_paging_reaches_the_last_match_when_the_count_is_capped(
+        app_with, accounts, session_factory, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    make_applications(session_factory, make_programme(session_factory), 7)
+    app = app_with(**{"list.page_size": "2"})
+    login(app, "staff")
+    seen, url = [], "/applications?name=%E5%B1%B1%E7%94%B0&sort=receipt&dir=asc"
+    while url:
+        page = app.get(url)
+        assert "3 件以上見つかりました" in page.text
+        seen += re.findall(r">(\d{4}-\d{4})</a>", page.text)
+        match = re.search(r'href="http://localhost(/applications\?[^"]+)" rel="next"', page.text)
+        url = match and match.group(1).replace("&amp;", "&")
+    assert len(seen) == 7 and seen == sorted(set(seen))
