@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from intranet import web
 from intranet.applications.models import Application, StatusChange
+from intranet.audit import labels
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.imports.models import ImportRecord
 from intranet.publications.models import PUBLISHED, Publication
+from intranet.web import LABELS
 
 # The application's own fields, in the order a resident reads them (label, attribute).
 FIELDS = [("受付番号", "receipt_number"), ("氏名", "name"), ("フリガナ", "kana"),
@@ -23,6 +26,10 @@ FIELDS = [("受付番号", "receipt_number"), ("氏名", "name"), ("フリガナ
           ("申請方法", "route"), ("申請日", "received_on"), ("状況", "status_code"),
           ("振込予定日", "scheduled_payment_on"), ("振込日", "paid_on"),
           ("不備内容", "deficiency_reason"), ("備考", "notes"), ("最終更新", "updated_at")]
+# The resident reads the first six columns in words; the last three keep what is stored
+# (codes, the audit record's JSON, the values kept beside the chain), as the audit CSV does.
+CSV_HEADER = ["区分", "項目・日時", "内容", "詳細1", "詳細2", "詳細3", "コード", "記録（JSON）",
+              "個人情報（JSON）"]
 
 
 @dataclass
@@ -64,22 +71,52 @@ def _publications(dbsession, application, history):
     return dbsession.execute(query.order_by(Publication.id)).scalars().all()
 
 
-def rows(disclosure: Disclosure, local_time):
-    """The disclosure as CSV rows: section, item, value, and up to three more columns."""
-    app = disclosure.application
-    yield ["申請", "事業", app.programme.name, "", "", ""]
+def described_audit(disclosure: Disclosure, words: labels.Vocabulary) -> list:
+    """(record, described) for each audit record, with this applicant's values beside it."""
+    return [(record, labels.describe(record, words, [values] if values else []))
+            for record, values in disclosure.audit]
+
+
+def rows(disclosure: Disclosure, words: labels.Vocabulary):
+    """The disclosure as CSV rows under CSV_HEADER, in the reader's language."""
+    t, app = words.translate, disclosure.application
+
+    def local_time(value):
+        return web.local_time(value, words.locale)
+
+    routes, sources = LABELS["route_labels"], LABELS["source_labels"]
+
+    def status(code):
+        return words.statuses.get(code, code) if code else ""
+
+    yield [t("申請"), t("事業"), app.programme.name, "", "", "", app.programme.code, "", ""]
     for label, name in FIELDS:
-        value = getattr(app, name)
-        yield ["申請", label, local_time(value) if name == "updated_at" else value, "", "", ""]
+        value, code = getattr(app, name), ""
+        if name == "updated_at":
+            value = local_time(value)
+        elif name == "status_code":
+            value, code = status(value), value
+        elif name == "route":
+            value, code = t(routes.get(value, value)), value
+        yield [t("申請"), t(label), value, "", "", "", code, "", ""]
     for h in disclosure.history:
-        yield ["履歴", local_time(h.changed_at), f"{h.from_code or ''} → {h.to_code}",
-               h.user.display_name if h.user else "システム", h.source, h.reason]
+        change = f"{status(h.from_code)} → {status(h.to_code)}" if h.from_code \
+            else status(h.to_code)
+        yield [t("履歴"), local_time(h.changed_at), change,
+               h.user.display_name if h.user else t("システム"),
+               t(sources.get(h.source, h.source)), h.reason,
+               f"{h.from_code or ''} → {h.to_code} ({h.source})", "", ""]
     for record in disclosure.imports:
-        yield ["取込", local_time(record.at), record.filename, record.sha256,
-               record.user.display_name if record.user else "", record.kind]
-    for record, values in disclosure.audit:
-        yield ["監査記録", local_time(record.at), record.action, record.actor,
-               f"seq {record.seq}", json.dumps(values, ensure_ascii=False) if values else ""]
+        yield [t("取込"), local_time(record.at), record.filename, record.sha256,
+               record.user.display_name if record.user else "", record.kind, "", "", ""]
+    for (record, values), (_, described) in zip(disclosure.audit,
+                                                described_audit(disclosure, words), strict=True):
+        yield [t("監査記録"), local_time(record.at), described.action,
+               " ".join(part for part in (record.actor, described.role) if part),
+               "\n".join(f"{k}: {v}" for k, v in described.lines), f"{t('記録番号')} {record.seq}",
+               record.action, record.details,
+               json.dumps(values, ensure_ascii=False) if values else ""]
     for publication in disclosure.publications:
-        yield ["公開", local_time(publication.finished_at), f"sequence {publication.sequence}",
-               publication.sha256, "", "受付番号（と生年月日）から作った照会用の鍵付きハッシュを含む"]
+        yield [t("公開"), local_time(publication.finished_at),
+               f"{t('公開番号')} {publication.sequence}", publication.sha256, "",
+               t("受付番号（と生年月日）から作った照会用の鍵付きハッシュを含む"), "", "", ""]

@@ -4,14 +4,12 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.applications.models import Application
-from intranet.audit import labels, writer
+from intranet.audit import writer
 from intranet.audit.services import vocabulary
 from intranet.disclosures import services
 from intranet.exports import csv_lines, csv_response
 from intranet.programmes import lifecycle
-from intranet.web import local_time, matched_id
-
-CSV_HEADER = ["区分", "項目・日時", "内容", "詳細1", "詳細2", "詳細3"]
+from intranet.web import matched_id
 
 
 def _produce(request, form: str):
@@ -31,17 +29,14 @@ def _produce(request, form: str):
              renderer="intranet:templates/disclosures/page.jinja2")
 def disclosure_page(request):
     disclosure = _produce(request, "html")
-    words = vocabulary(request)
     return {"d": disclosure, "fields": services.FIELDS, "produced_at": writer.utcnow(),
-            # Audit records in words, with this applicant's values kept beside the chain.
-            "audit": [(record, labels.describe(record, words, [values] if values else []))
-                      for record, values in disclosure.audit],
+            "audit": services.described_audit(disclosure, vocabulary(request)),
             "disposed": lifecycle.state(disclosure.application.programme) == lifecycle.DISPOSED}
 
 
 @view_config(route_name="disclosure_csv", permission="disclosures.produce")
 def disclosure_csv(request):
     disclosure = _produce(request, "csv")
-    rows = list(services.rows(disclosure, local_time))
+    rows = list(services.rows(disclosure, vocabulary(request)))
     return csv_response(f"disclosure-{disclosure.application.id}.csv",
-                        csv_lines(CSV_HEADER, rows))
+                        csv_lines([request.translate(h) for h in services.CSV_HEADER], rows))

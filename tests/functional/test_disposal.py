@@ -5,6 +5,8 @@ history are real), get status changes with free-text reasons (single and bulk), 
 programme is then closed, archived and disposed of.
 """
 
+import csv as csvlib
+import io
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -419,6 +421,20 @@ def test_a_disclosure_shows_everything_held_and_is_audited(spool, testapp, sessi
     assert "7001" not in page.text
     csv = app.get(f"/applications/{one.id}/disclosure.csv")
     assert "髙橋　一郎" in csv.text and CALL_NOTE in csv.text and "取込" in csv.text
+    header, *rows = list(csvlib.reader(io.StringIO(csv.text.lstrip("\ufeff"))))
+    assert header == ["区分", "項目・日時", "内容", "詳細1", "詳細2", "詳細3", "コード",
+                      "記録（JSON）", "個人情報（JSON）"]
+    # The six columns the resident reads are words; the stored codes and JSON sit apart.
+    words = [" ".join(row[:6]) for row in rows]
+    for code in ("application.status", "reviewing", '{"', "manual", "postal"):
+        assert not any(code in line for line in words), code
+    audit_rows = [row for row in rows if row[0] == "監査記録"]
+    status_row = next(row for row in audit_rows if row[6] == "application.status")
+    assert status_row[2] == "状況の変更" and "審査中" in status_row[4]
+    assert CALL_NOTE in status_row[4] and status_row[7].startswith("{")
+    assert rows[9][:3] == ["申請", "状況", "審査中"] and rows[9][6] == "reviewing"
+    assert any(row[0] == "履歴" and row[2] == "受付済 → 審査中" and row[4] == "個別変更"
+               for row in rows)
     # Another applicant's data is not in it.
     assert "山﨑" not in page.text and "山﨑" not in csv.text
     produced = dbsession.execute(select(AuditRecord).where(
