@@ -37,6 +37,8 @@ class Criteria:
     receipt: str = ""
     name: str = ""
     status: str = ""
+    # With a common surname, the birth date is what tells two applicants apart.
+    birth_date: date | None = None
     received_from: date | None = None
     received_to: date | None = None
     sort: str = "received"
@@ -48,7 +50,7 @@ class Criteria:
     def filtered(self) -> bool:
         """Whether any condition narrows the list (the unfiltered list shows no count)."""
         return bool(self.programme_id or self.receipt or self.name or self.status
-                    or self.received_from or self.received_to)
+                    or self.birth_date or self.received_from or self.received_to)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def parse_criteria(params) -> Criteria:
         # Kept as typed (shown back in the box); search_key folds it for the query.
         name=params.get("name", "").strip()[:100],
         status=params.get("status", ""),
+        birth_date=_date(params.get("birth"), "birth", errors),
         received_from=_date(params.get("from"), "from", errors),
         received_to=_date(params.get("to"), "to", errors),
         sort=_choice(params, "sort", tuple(SORTS), "received"),
@@ -92,6 +95,8 @@ def build_query(criteria: Criteria) -> Select:
         query = query.where(Application.search_key.like(f"%{pattern}%"))
     if criteria.status:
         query = query.where(Application.status_code == criteria.status)
+    if criteria.birth_date:
+        query = query.where(Application.birth_date == criteria.birth_date)
     if criteria.received_from:
         query = query.where(Application.received_on >= criteria.received_from)
     if criteria.received_to:

@@ -1,6 +1,7 @@
 """Finding people as callers give their names: widths, spaces, kana, 異体字, phone."""
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select, text
@@ -94,3 +95,15 @@ def test_paging_reaches_the_last_match_when_the_count_is_capped(
         match = re.search(r'href="http://localhost(/applications\?[^"]+)" rel="next"', page.text)
         url = match and match.group(1).replace("&amp;", "&")
     assert len(seen) == 7 and seen == sorted(set(seen))
+
+
+def test_the_birth_date_tells_applicants_with_one_name_apart(as_role, session_factory):
+    ids = make_applications(session_factory, make_programme(session_factory), 3)
+    with session_factory() as s, s.begin():
+        s.get(Application, ids[1]).birth_date = date(1975, 3, 9)
+    app = as_role("staff")
+    page = app.get("/applications", {"name": "山田", "birth": "1975-03-09"})
+    assert "1 件見つかりました" in page.text and "0000-0002" in page.text
+    assert 'value="1975-03-09"' in page.text
+    page = app.get("/applications", {"name": "山田", "birth": "1975-13-09"}, status=400)
+    assert "日付の形式が正しくありません" in page.text
