@@ -60,7 +60,7 @@ def destination(spec: str, settings: Settings) -> Destination:
 
 
 def transfer_settings(settings: Settings) -> TransferSettings:
-    specs = _lines(settings.get("transfer.destinations", ""))
+    specs = lines(settings.get("transfer.destinations", ""))
     if not specs:
         raise TransferConfigError("transfer.destinations is empty: nowhere to publish to")
     keys = str(settings.get("transfer.signing_keys", "")).split()
@@ -76,6 +76,6 @@ def transfer_settings(settings: Settings) -> TransferSettings:
     )
 
 
-def _lines(value: object) -> list[str]:
+def lines(value: object) -> list[str]:
     # As pyramid's aslist(flatten=False): one destination per line (kept free of pyramid).
     return [line.strip() for line in str(value).splitlines() if line.strip()]
