@@ -110,7 +110,8 @@ def trust_policy(settings: Mapping[str, str]) -> TrustPolicy:
     if not paths:
         raise TransferConfigError("transfer.public_keys がありません: 送る前に署名を確かめる"
                                   "公開鍵が要ります")
-    return TrustPolicy([load_public_key(Path(p)) for p in paths], _origin(settings),
+    origin = _origin(settings)
+    return TrustPolicy([load_public_key(Path(p)) for p in paths], origin,
                        max_size=_max_size(settings))
 
 
