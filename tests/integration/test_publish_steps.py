@@ -211,3 +211,33 @@ def test_a_forged_report_from_the_pusher_is_not_believed(steps, session_factory,
             AuditRecord.action == "transfer.failed")).scalar_one()
         assert ("another content digest" if forgery == "another digest"
                 else "report was refused") in failed.details
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(),
+                    reason="needs root and unshare (a network namespace of its own)")
+def test_the_builder_and_the_signer_work_without_any_network(steps, session_factory, db_url,
+                                                              request):
+    """What PrivateNetwork=yes gives their units: a namespace with no interface but a down
+    loopback. The database is reached through its Unix socket; no TCP connection can be made."""
+    publication_id = approved_request(session_factory)
+    if db_url.startswith("postgresql"):     # as deployed: the server's Unix socket
+        cluster = request.getfixturevalue("postgres_cluster")
+        socket_url = (f"postgresql+psycopg://shinsei@/{db_url.rsplit('/', 1)[1]}"
+                      f"?host={cluster.root}&port={cluster.port}")
+        steps.intranet.write_text(steps.intranet.read_text().replace(
+            db_url.replace("%", "%%"), socket_url.replace("%", "%%")))
+    isolated = ["unshare", "--net", "--"]
+    probe = subprocess.run([*isolated, sys.executable, "-c",
+                            "import socket; socket.create_connection(('127.0.0.1', 22), 2)"],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "Network is unreachable" in probe.stderr, probe.stderr
+    for command, config, env in (("build-spool", steps.intranet, None),
+                                 ("sign-spool", steps.signer, BARE)):
+        done = subprocess.run([*isolated, str(BIN / "shinsei-transfer"), command, "-c",
+                               str(config)], capture_output=True, text=True, cwd=steps.root,
+                              env=env or {**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+    ok(steps.push())
+    ok(steps.record())
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, publication_id).state == "published"
