@@ -81,3 +81,15 @@ def test_exposure_as_recorded_in_the_security_review(unit):
     assert figure, result.stdout[-500:] + result.stderr
     review = (SYSTEMD.parents[1] / "docs" / "security-review.md").read_text()
     assert f"| `{unit}` | {figure.group(1)} |" in review, (unit, figure.group(1))
+
+
+@pytest.mark.parametrize("step", ["signer", "pusher"])
+def test_the_shipped_step_configurations_are_accepted_by_their_step(step, tmp_path):
+    from transfer import step_config
+
+    text = (SYSTEMD.parent / f"{step}.ini").read_text()
+    filled = re.sub(r"@MUNICIPALITY_CODE@", "142158", text).replace("@ENVIRONMENT@", "prod")
+    filled = filled.replace("@TRANSFER_DESTINATIONS@", "sftp://shinsei-upload@192.0.2.10:22/inbox")
+    (tmp_path / f"{step}.ini").write_text(filled)
+    read = step_config.read(tmp_path / f"{step}.ini", step, environ={})
+    assert read["transfer.origin"] == "142158:prod"
