@@ -269,8 +269,8 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     target = lab.public[0]
     lab.intranet.write("/root/unreadable.bin", b"x" * 64, 0o600)
     lab.intranet.write("/root/replayed.bin", city.first_snapshot, 0o640)
-    lab.intranet.run("sftp", "-b", "-", "-i", "/etc/shinsei/transfer/id_ed25519", "-o",
-                     "UserKnownHostsFile=/etc/shinsei/transfer/known_hosts",
+    lab.intranet.run("sftp", "-b", "-", "-i", "/etc/shinsei/pusher/id_ed25519", "-o",
+                     "UserKnownHostsFile=/etc/shinsei/pusher/known_hosts",
                      f"shinsei-upload@{PUBLIC['public-1'][0]}",
                      input="put /root/unreadable.bin /inbox/.unreadable.part\n"
                            "rename /inbox/.unreadable.part /inbox/unreadable.bin\n"

@@ -49,7 +49,7 @@ def derived(values: dict[str, str]) -> dict[str, str]:
     out["SSH_FROM_MANAGEMENT"] = nft_rules(addresses(values["MANAGEMENT_ADDRESS"]), "saddr",
                                            "tcp dport 22 {family} {match} {set} accept")
     if "PUBLIC_HOSTS" in values:
-        hosts = addresses(values["PUBLIC_HOSTS"])
+        hosts = destination_hosts(values)
         out["TRANSFER_DESTINATIONS"] = "\n    ".join(
             f"sftp://{UPLOAD_USER}@{_url_host(host)}:22/inbox" for host in hosts)
         out["SSH_TO_PUBLIC_HOSTS"] = nft_rules(hosts, "daddr",
@@ -65,6 +65,11 @@ def derived(values: dict[str, str]) -> dict[str, str]:
                                                   "tcp dport 22 {family} {match} {set} accept")
         out["DROP_TO_INTRANET_HOST"] = nft_rules(intranet, "daddr", "{family} {match} {set} drop")
     return out
+
+
+def destination_hosts(values: dict[str, str]) -> list[str]:
+    """The public hosts the pusher sends to: its unit's IPAddressAllow= and its destinations."""
+    return addresses(values.get("PUBLIC_HOSTS", ""))
 
 
 def _url_host(address: str) -> str:
