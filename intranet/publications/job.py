@@ -113,6 +113,8 @@ def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
                 push_signed(root, plan.destinations,
                             TrustPolicy([key.public_key for key in plan.signing_keys],
                                         plan.origin))
+        except spool.SpoolRefused as refused:
+            log.error("the signer refused the spool: %s", refused)
         finally:
             # Whatever happened, the publication is settled (failed, with the reason, if
             # the signer or the pusher stopped short).
