@@ -101,11 +101,12 @@ class CappedSFTPClient(paramiko.SFTPClient):
     """An SFTP client that refuses a reply longer than MAX_SFTP_REPLY before reading it."""
 
     def _read_packet(self) -> tuple[int, bytes]:
-        size = struct.unpack(">I", self._read_all(4))[0]
+        read_all = self._read_all  # type: ignore[attr-defined]  # BaseSFTP's, not in the stubs
+        size = struct.unpack(">I", read_all(4))[0]
         if size > MAX_SFTP_REPLY:
             raise HostileAnswer(f"the host answered with an SFTP packet of {size} bytes "
                                 f"(at most {MAX_SFTP_REPLY} are accepted)")
-        data = self._read_all(size)
+        data = read_all(size)
         return (data[0], data[1:]) if size else (0, b"")
 
 
@@ -165,7 +166,12 @@ class SftpDestination:
         client.set_missing_host_key_policy(PinnedHostKeysOnly())
         # However the host stalls or trickles, the attempt ends at the deadline.
         expired = threading.Event()
-        watchdog = threading.Timer(self.deadline, lambda: (expired.set(), client.close()))
+
+        def give_up() -> None:
+            expired.set()
+            client.close()
+
+        watchdog = threading.Timer(self.deadline, give_up)
         watchdog.daemon = True
         watchdog.start()
         try:

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ class Built:
 
     @property
     def header(self) -> dict[str, Any] | None:
-        return self.manifest["header"]
+        header: dict[str, Any] | None = self.manifest["header"]
+        return header
 
     @property
     def sequence(self) -> int | None:
@@ -235,8 +237,9 @@ def _json_object(path: Path, raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _expect(path: Path, value: dict[str, Any], name: str, kind: type, check=None,
-            wanted: str = "", where: str = "") -> None:
+def _expect(path: Path, value: dict[str, Any], name: str, kind: type,
+            check: Callable[[Any], Any] | None = None, wanted: str = "",
+            where: str = "") -> None:
     if name not in value:
         raise SpoolRefused(f"{path}: {where}{name} がありません")
     item = value[name]
