@@ -59,6 +59,10 @@ def derived(values: dict[str, str]) -> dict[str, str]:
         out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
                                             "tcp dport 443 {family} {match} {set} accept",
                                             otherwise="tcp dport 443 accept")
+    # By number: nft resolves names when it loads, and the account exists only once the
+    # installer made it (common.firewall_steps fills PUSHER_UID then).
+    out["PUSHER_ONLY_SSH"] = (f"meta skuid {values['PUSHER_UID']} drop" if values.get("PUSHER_UID")
+                              else "# (no publication pusher on this host)")
     if "INTRANET_HOST" in values:
         intranet = addresses(values["INTRANET_HOST"])
         out["SSH_FROM_INTRANET_HOST"] = nft_rules(intranet, "saddr",
