@@ -1,5 +1,6 @@
 """A public host in a temporary directory: keys, inbox, state, and snapshots to publish."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -125,3 +126,9 @@ def public_host(tmp_path):
 def mirror(public_host):
     public_host.publish()
     return public_host.app()
+
+
+def without_proof(body: bytes) -> bytes:
+    """An answer page with its language buttons' proof of a repeat (``public_mirror.repeat``,
+    a MAC over the resident's own question) blanked, to compare two residents' pages."""
+    return re.sub(rb'(name="asked" value=")[0-9a-f]*(")', rb"\1\2", body)
