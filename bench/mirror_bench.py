@@ -7,7 +7,7 @@ mid-run. Targets (issue #6): >= 80 % of the bare app's best throughput at every
 concurrency, none below 1,000 req/s, p99 < 50 ms, 5M entries < 250 MB per worker, zero
 failed requests across a swap.
 
-    .venv/bin/python bench/mirror_bench.py [--entries 5000000] [--seconds 5]
+    .venv/bin/python bench/mirror_bench.py [--entries 5000000] [--seconds 5] [--concurrency 2,8,32]
 """
 
 import argparse
@@ -111,7 +111,7 @@ def run_config(name, ini, args, script, extra):
     server, port = start_server(ini, extra, args.startup)
     results = {}
     try:
-        for connections in CONCURRENCY:
+        for connections in args.concurrency:
             results[connections] = wrk(port, connections, args.seconds, script)
         memory = rss_mb(server.pid)
     finally:
@@ -156,10 +156,10 @@ def main(args):
              ["--bare", "--processes", "2", "--threads", "2"]),
         ]
         table = [run_config(name, ini, args, script, extra) for name, extra in configs]
-        print(f"\n{'configuration':<52}" + "".join(f"{f'c={c}':>16}" for c in CONCURRENCY)
+        print(f"\n{'configuration':<52}" + "".join(f"{f'c={c}':>16}" for c in args.concurrency)
               + f"{'RSS/worker':>12}")
         for name, results, memory in table:
-            cells = "".join(f"{results[c][0]:>8,.0f} {results[c][1]:>5.1f}ms" for c in CONCURRENCY)
+            cells = "".join(f"{results[c][0]:>8,.0f} {results[c][1]:>5.1f}ms" for c in args.concurrency)
             print(f"{name:<52}{cells}{memory:>10,.0f}MB")
         best_bare = max(r[0] for name, results, _ in table if "bare" in name for r in results.values())
         print(f"\nbest bare throughput: {best_bare:,.0f} req/s (cells: req/s and p99)")
@@ -175,4 +175,6 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=5_000_000)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--startup", type=float, default=4.0)
+    parser.add_argument("--concurrency", type=lambda text: [int(c) for c in text.split(",")],
+                        default=CONCURRENCY, help="connections to measure at, e.g. 2,8,32")
     main(parser.parse_args())

@@ -45,4 +45,6 @@ class Repeats:
         birth = question.birth_date.isoformat() if question.birth_date else ""
         asked = "\x00".join((limited_as(client), question.programme["code"], question.receipt,
                              birth, str(period)))
-        return hmac.new(self._key, asked.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+        # Keyed BLAKE2b: a MAC in one C call, on every answer of the fast path.
+        return hashlib.blake2b(asked.encode("utf-8", "replace"), key=self._key,
+                               digest_size=16).hexdigest()
