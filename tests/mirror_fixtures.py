@@ -39,6 +39,11 @@ PROGRAMMES = [
      "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None,
      "receipt_digits_only": False, "progress": None},   # too few to publish counts
 ]
+# The same programmes with names in やさしい日本語, furigana as staff type it (transfer.ruby).
+EASY_NAMES = {"p2020": "{特別|とくべつ}に くばる お{金|かね}",
+              "p2024": "{物価|ぶっか}が {高|たか}く なった ときの {給付金|きゅうふきん}"}
+PROGRAMMES_EASY = [{**p, "name": {**p["name"], "ja-easy": EASY_NAMES[p["code"]]}}
+                   for p in PROGRAMMES]
 BIRTH = date(1980, 4, 1)
 
 
