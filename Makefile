@@ -5,11 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint bench-intranet bench-snapshot bench-transfer bench-publication clean
+.PHONY: demo test e2e install system-deps lint release lock bench-intranet bench-snapshot bench-transfer bench-publication clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
-# Chromium (and Japanese fonts for its screenshots), npm for axe-core, and nginx and
-# nftables whose checkers test the shipped configuration.
+# Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
+# nftables whose checkers test the shipped configuration, and for the booted-hosts test
+# (tests/e2e) debootstrap, systemd-nspawn and certutil (the test CA in Chromium's store).
 system-deps:
 	@need=(); \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
@@ -18,6 +19,9 @@ system-deps:
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
 	[ -x /usr/sbin/nginx ] || need+=(nginx); \
 	[ -x /usr/sbin/nft ] || need+=(nftables); \
+	command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap); \
+	command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container); \
+	command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools); \
 	fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  echo "installing: $${need[*]}"; \
@@ -61,14 +65,26 @@ demo: install var/session-secret var/keys/sign.key
 	  trap 'kill $$mirror' EXIT INT TERM; \
 	  $(BIN)/pserve development.ini
 
-# Installs everything, starts the real servers the tests need, runs the whole suite.
-test: system-deps install
+# The release bundle for closed networks: dist/shinsei-status-<version>-offline.tar.gz (project
+# wheel with compiled catalogues, the locked wheelhouse, installer, deploy/, docs/, SBOM,
+# SHA256SUMS). Building needs the package index; installing the bundle needs nothing.
+release: install
+	$(BIN)/python tools/build_release.py
+
+# Re-resolve the lock files (requirements/*.lock.txt, with hashes) after a dependency change.
+lock: install
+	$(BIN)/python tools/lock.py
+
+# Installs everything, builds the release bundle (the install tests and the booted-hosts
+# test install it), starts the real servers the tests need, runs the whole suite.
+test: system-deps install release
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-# The two-host end-to-end test alone (network namespaces; needs root). `make test` runs it too.
-e2e: system-deps install
+# The booted-hosts test alone (tests/e2e: Debian hosts under systemd-nspawn, the bundle
+# installed on them; needs root). `make test` runs it too.
+e2e: system-deps install release
 	$(BIN)/python -m pytest tests/e2e -v
 
 lint:

@@ -2,7 +2,6 @@
 
 import argparse
 import getpass
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +18,12 @@ from intranet.audit import services as audit_services
 from intranet.auth.models import ROLES
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.users import services as users
+from transfer import config_file
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    args.config = config_file.resolve(args.config, "intranet")
     setup_logging(args.config)
     settings = settings_loader.load(get_appsettings(args.config), web=False)
     engine = get_engine(settings)
@@ -288,8 +289,8 @@ def _existing(dbsession, username):
 def _parser():
     parser = argparse.ArgumentParser(prog="shinsei-intranet", description=__doc__)
     parser.add_argument("-c", "--config",
-                        default=os.environ.get("SHINSEI_INTRANET_CONFIG", "development.ini"),
-                        help="ini file (default: $SHINSEI_INTRANET_CONFIG or development.ini)")
+                        help="ini file (default: $SHINSEI_INTRANET_CONFIG, the installed "
+                        "/etc/shinsei/intranet.ini, or development.ini here)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     commands.add_parser("initdb", help="create or upgrade the database").set_defaults(command=initdb)
 

@@ -119,10 +119,12 @@ def status_command(settings, args):
 def serve_command(settings, args):
     """The residents' page on several processes sharing one port (see public_mirror.serve)."""
     from public_mirror import main as make_mirror
-    from public_mirror.serve import serve
+    from public_mirror.serve import serve, server_options
 
     raw = get_appsettings(args.config)
-    serve(lambda: make_mirror({}, **raw), args.host, args.port, args.processes, args.threads)
+    host, port, options = server_options(args.config)
+    serve(lambda: make_mirror({}, **raw), args.host or host, args.port or port, args.processes,
+          args.threads, **options)
 
 
 def _parser():
@@ -148,8 +150,8 @@ def _parser():
     mend.add_argument("--wait", type=float, default=30.0)
     mend.set_defaults(command=recover_command)
     web = commands.add_parser("serve", help="serve the residents' page (processes share the port)")
-    web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--port", type=int, default=6544)
+    web.add_argument("--host", help="default: [server:main] listen")
+    web.add_argument("--port", type=int, help="default: [server:main] listen")
     web.add_argument("--processes", type=int, default=2)
     web.add_argument("--threads", type=int, default=2)
     web.set_defaults(command=serve_command)

@@ -1,19 +1,14 @@
 """Every shipped configuration passes its own checker: sshd -t, nginx -t, nft -c and
 systemd-analyze verify (make test installs openssh-server, nginx and nftables)."""
 
-import datetime
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-DEPLOY = Path(__file__).parents[2] / "deploy"
+from tests.deploy_sites import DEPLOY, SAMPLE, nginx_config, render
 
 
 def need(tool):
@@ -37,38 +32,19 @@ def test_sshd_upload_block(tmp_path):
     run("/usr/sbin/sshd", "-t", "-f", str(config))
 
 
-def _self_signed(directory: Path, name: str):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-                   .public_key(key.public_key()).serial_number(1).not_valid_before(now)
-                   .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    (directory / f"{name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (directory / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-
-
 @pytest.mark.parametrize("site", ["intranet", "mirror"])
 def test_nginx_site(tmp_path, site):
     need("nginx")
-    _self_signed(tmp_path, site)
-    text = (DEPLOY / "nginx" / f"{site}.conf").read_text().replace("/etc/shinsei/tls/",
-                                                                    f"{tmp_path}/")
-    text = text.replace("/var/log/nginx/", f"{tmp_path}/")
-    (tmp_path / "site.conf").write_text(text)
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
-        "events {}\nhttp {\n"
-        f"  access_log {tmp_path}/access.log;\n  include {tmp_path}/site.conf;\n}}\n")
-    run("nginx", "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"))
+    config = nginx_config(tmp_path, site)
+    run("nginx", "-t", "-q", "-p", str(tmp_path), "-c", str(config))
 
 
 @pytest.mark.parametrize("host", ["intranet-host", "public-host"])
-def test_nftables_rules(host):
+def test_nftables_rules(host, tmp_path):
     need("nft")
-    run("nft", "-c", "-f", str(DEPLOY / "nftables" / f"{host}.nft"))
+    rules = tmp_path / "rules.nft"
+    rules.write_text(render.render(DEPLOY / "nftables" / f"{host}.nft", SAMPLE))
+    run("nft", "-c", "-f", str(rules))
 
 
 def test_systemd_units(tmp_path):
@@ -83,13 +59,21 @@ def test_systemd_units(tmp_path):
     assert "Unknown" not in result.stderr, result.stderr
     for service in (DEPLOY / "systemd").glob("*.service"):
         text = service.read_text()
-        for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
-                        "CapabilityBoundingSet=", "User=shinsei-"):
+        # The firewall loader changes the kernel's rules: root, with CAP_NET_ADMIN alone.
+        own = (("User=root", "CapabilityBoundingSet=CAP_NET_ADMIN\n")
+               if service.name == "shinsei-nftables.service"
+               else ("User=shinsei-", "CapabilityBoundingSet=\n"))
+        for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", *own):
             assert setting in text, f"{service.name} lacks {setting}"
 
 
-def test_ini_files_load():
+def test_ini_files_load(tmp_path):
     from pyramid.paster import get_appsettings
 
     for name in ("intranet.ini", "mirror.ini"):
-        assert get_appsettings(str(DEPLOY / name))
+        (tmp_path / name).write_text(render.render(DEPLOY / name, SAMPLE), encoding="utf-8")
+        settings = get_appsettings(str(tmp_path / name))
+        assert "@" not in "".join(v for k, v in settings.items() if "destinations" not in k)
+    intranet = get_appsettings(str(tmp_path / "intranet.ini"))
+    assert intranet["shinsei.municipality_code"] == "131016"
+    assert get_appsettings(str(tmp_path / "mirror.ini"))["mirror.origin"] == "131016:test"

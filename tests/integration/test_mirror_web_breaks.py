@@ -18,6 +18,8 @@ import pytest
 
 from public_mirror.usage import totals
 from tests.databases import free_port
+from tests.deploy_sites import SAMPLE, render
+from tests.deploy_sites import self_signed as _self_signed
 from tests.integration.mirror_host import (
     COMMAND,
     mirror_cli,
@@ -27,7 +29,6 @@ from tests.integration.mirror_host import (
     wait_until,
 )
 from tests.integration.servers import WaitressThread
-from tests.integration.test_deploy_configs import _self_signed
 from tests.mirror_fixtures import without_proof
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
@@ -76,14 +77,16 @@ class Nginx:
         self.directory, self.http, self.https = directory, free_port(), free_port()
         directory.mkdir(parents=True, exist_ok=True)
         _self_signed(directory, "mirror")
-        text = (DEPLOY / "nginx" / "mirror.conf").read_text()
+        # The template as install.sh fills it, for this site's name and certificate.
+        text = render.render(DEPLOY / "nginx" / "mirror.conf", {
+            **SAMPLE, "SERVER_NAME": SERVER_NAME, "TLS_CERT": "/etc/shinsei/tls/mirror.crt",
+            "TLS_KEY": "/etc/shinsei/tls/mirror.key"})
         text = (text.replace("/etc/shinsei/tls/", f"{directory}/")
                 .replace("/var/log/nginx/", f"{directory}/")
                 .replace("listen 80", f"listen 127.0.0.1:{self.http}")
                 .replace("listen 443", f"listen 127.0.0.1:{self.https}")
                 .replace("127.0.0.1:6544", f"127.0.0.1:{upstream}")
-                .replace("/opt/shinsei/venv/lib/python3.11/site-packages/public_mirror/static/",
-                         f"{STATIC}/"))
+                .replace("/opt/shinsei/static/public_mirror/", f"{STATIC}/"))
         (directory / "site.conf").write_text(text)
         (directory / "nginx.conf").write_text(
             f"user root;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"

@@ -1,0 +1,163 @@
+"""The city's IT team at work: the release bundle carried to each host and installed offline,
+following docs/install.*.md and deploy/README.md literally.
+
+Order, as the guide gives it: the intranet host first (it makes the keys and a folder of what
+to carry to the public hosts), then each public host (it takes that folder and prints its SSH
+host key line), then the intranet host again with those lines (its known_hosts). Everything
+that crosses between hosts is carried as an administrator would carry it on a medium: files
+copied by the test from one host's disk to another's, never over the lab's network.
+"""
+
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.conftest import INTRANET, PUBLIC, STAFF
+from tests.e2e.hosts import LabError
+
+ROOT = Path(__file__).parents[2]
+MUNICIPALITY_CODE = "142158"
+INTRANET_NAME, PUBLIC_NAME = "shinsei.lgwan.city.test", "status.city.test"
+TLS_CERT, TLS_KEY = "/etc/ssl/shinsei/server.pem", "/etc/ssl/private/shinsei.key"
+CARRY_FROM_INTRANET = "/var/lib/shinsei/carry-to-public"
+CARRY_FROM_PUBLIC = "/var/lib/shinsei/carry-to-intranet/known_hosts"
+
+
+SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
+           "pyproject.toml", "setup.cfg", "setup.py")
+
+
+def bundle():
+    """dist's release bundle (`make release`, which `make test` and `make e2e` run first),
+    built again here when any source it is made from is newer (it needs the package index)."""
+    found = sorted((ROOT / "dist").glob("shinsei-status-*-offline.tar.gz"),
+                   key=lambda path: path.stat().st_mtime)
+    if not found or found[-1].stat().st_mtime < _newest_source():
+        result = subprocess.run([sys.executable, "tools/build_release.py"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=1200)
+        if result.returncode != 0:
+            raise AssertionError(f"building the release bundle failed:\n"
+                                 f"{(result.stdout + result.stderr)[-4000:]}")
+        return bundle()
+    return found[-1]
+
+
+def _newest_source():
+    newest = 0.0
+    for name in SOURCES:
+        path = ROOT / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(f.stat().st_mtime for f in files
+                                if f.is_file() and "__pycache__" not in f.parts)])
+    return newest
+
+
+def values_file(**values):
+    return "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+
+
+def intranet_values(public_host_keys=""):
+    return values_file(
+        MUNICIPALITY_CODE=MUNICIPALITY_CODE, MUNICIPALITY_NAME="テスト市", ENVIRONMENT="prod",
+        SERVER_NAME=INTRANET_NAME, TLS_CERT=TLS_CERT, TLS_KEY=TLS_KEY, MANAGEMENT_ADDRESS=STAFF,
+        PUBLIC_HOSTS=" ".join(inner for inner, _ in PUBLIC.values()),
+        STAFF_NETWORKS=f"{STAFF}/32", PUBLIC_HOST_KEYS=public_host_keys,
+        PUBLIC_URL=f"https://{PUBLIC_NAME}")
+
+
+def public_values(name):
+    inner, _ = PUBLIC[name]
+    return values_file(
+        MUNICIPALITY_CODE=MUNICIPALITY_CODE, MUNICIPALITY_NAME="テスト市", ENVIRONMENT="prod",
+        SERVER_NAME=PUBLIC_NAME, TLS_CERT=TLS_CERT, TLS_KEY=TLS_KEY, MANAGEMENT_ADDRESS=STAFF,
+        INTRANET_HOST=INTRANET, UPLOAD_ADDRESS=inner, KEYS_FROM="/root/carried",
+        MUNICIPALITY_NAME_EN="Test City", MUNICIPALITY_NAME_EASY="{テスト市|てすとし}",
+        CONTACT="テスト市 給付金コールセンター 0120-000-000",
+        CONTACT_EN="Test City Benefit Call Centre, 0120-000-000 (in Japanese)",
+        CONTACT_EASY="テスト市 {給付金|きゅうふきん}の 電話 0120-000-000",
+        HOURS="平日 8時30分〜17時15分", HOURS_EN="Monday to Friday, 8:30 to 17:15",
+        HOURS_EASY="月曜日から 金曜日の 8時30分から 17時15分まで",
+        UPDATE_SCHEDULE="平日の午前10時ごろ", UPDATE_SCHEDULE_EN="every weekday at about 10:00",
+        UPDATE_SCHEDULE_EASY="月曜日から 金曜日の あさ 10時ごろ")
+
+
+class Installation:
+    """The bundle and the CA's certificates on a host, and the installer run on it."""
+
+    def __init__(self, bundle: Path, ca):
+        self.bundle, self.ca = bundle, ca
+        self.folder = bundle.name.removesuffix("-offline.tar.gz")
+
+    def carry_in(self, host, server_name, addresses):
+        chain, key = self.ca.issue(server_name, addresses)
+        host.write(TLS_CERT, chain, 0o644)
+        host.write(TLS_KEY, key, 0o600)
+        host.write(f"/root/{self.bundle.name}", self.bundle.read_bytes(), 0o644)
+        # The guide: check the bundle's own checksums, then unpack.
+        host.sh(f"cd /root && tar xzf {self.bundle.name} && cd {self.folder} "
+                "&& sha256sum -c --quiet SHA256SUMS")
+
+    def install(self, host, role, values, check=True):
+        host.write("/root/site.env", values.encode(), 0o600)
+        result = host.run(f"/root/{self.folder}/install.sh", "--role", role, "--config",
+                          "/root/site.env", check=False, timeout=900)
+        if check and result.returncode != 0:
+            raise AssertionError(f"install.sh --role {role} on {host.name} failed "
+                                 f"(exit {result.returncode}):\n{result.stdout[-2500:]}\n"
+                                 f"{result.stderr[-2500:]}\n{unit_journals(host)}")
+        return result
+
+    def intranet(self, host):
+        self.carry_in(host, INTRANET_NAME, [INTRANET])
+        self.install(host, "intranet", intranet_values())
+
+    def public(self, host, intranet, name):
+        inner, outer = PUBLIC[name]
+        self.carry_in(host, PUBLIC_NAME, [inner, outer])
+        carry(intranet, CARRY_FROM_INTRANET, host, "/root/carried")
+        return self.install(host, "public", public_values(name))
+
+    def introduce(self, intranet, publics):
+        """Second intranet run: the public hosts' SSH host keys become its known_hosts."""
+        lines = b"".join(host.read(CARRY_FROM_PUBLIC) for host in publics)
+        intranet.write("/root/public-host-keys", lines, 0o644)
+        self.install(intranet, "intranet", intranet_values("/root/public-host-keys"))
+
+
+def carry(source_host, source_dir, target_host, target_dir):
+    """A folder copied between hosts on a medium (tar through the machine, never the network)."""
+    packed = source_host.run("tar", "-C", source_dir, "-cf", "-", ".", text=False).stdout
+    target_host.run("mkdir", "-p", "-m", "0700", target_dir)
+    target_host.run("tar", "-C", target_dir, "-xf", "-", input=packed, text=False)
+
+
+def intranet_cli(host, *args, input=None, check=True):
+    """`shinsei-intranet` as the guide runs it on the intranet host."""
+    return host.run("runuser", "-u", "shinsei-web", "--", "shinsei-intranet", *args, input=input,
+                    check=check)
+
+
+def unit_journals(host):
+    """What systemd logged for every failed unit: the reason, for the failure message."""
+    failed = failed_units(host).split()
+    units = [name for name in failed if name.endswith((".service", ".path", ".timer", ".socket"))]
+    return "\n".join(f"--- journal of {unit} on {host.name}:\n"
+                     + host.run("journalctl", "-b", "--no-pager", "-n", "25", "-u", unit,
+                                check=False).stdout for unit in units)
+
+
+def failed_units(host):
+    return host.run("systemctl", "--failed", "--no-legend", "--plain").stdout.strip()
+
+
+def wait_for(what, condition, timeout=60, interval=0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise LabError(f"{what}: not within {timeout} s (last seen: {last!r})")

@@ -1,0 +1,38 @@
+"""The lab of booted hosts: one intranet host, two public hosts, a staff and a resident terminal.
+
+Addresses are on the lab's own bridges only (see hosts.py); no namespace has a default route.
+"""
+
+import pytest
+
+from tests.e2e.hosts import Lab
+
+LGWAN, INET = "10.231.7", "10.231.8"
+INTRANET = f"{LGWAN}.1"
+PUBLIC = {"public-1": (f"{LGWAN}.11", f"{INET}.11"), "public-2": (f"{LGWAN}.12", f"{INET}.12")}
+STAFF, RESIDENT = f"{LGWAN}.100", f"{INET}.100"
+
+
+def build_lab(workdir):
+    lab = Lab(workdir)
+    try:
+        lab.staff = lab.terminal("staff", "lgwan", f"{STAFF}/24")
+        lab.resident = lab.terminal("resident", "inet", f"{RESIDENT}/24")
+        lab.intranet = add_intranet(lab, "intranet")
+        lab.public = [lab.host(name, {"eth0": ("lgwan", f"{inner}/24"), "eth1": ("inet", f"{outer}/24")})
+                      for name, (inner, outer) in PUBLIC.items()]
+    except BaseException:
+        lab.close()
+        raise
+    return lab
+
+
+def add_intranet(lab, name):
+    return lab.host(name, {"eth0": ("lgwan", f"{INTRANET}/24")})
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = build_lab(tmp_path_factory.mktemp("lab"))
+    yield lab
+    lab.close()

@@ -1,0 +1,176 @@
+"""Staff and residents in headless Chromium on their own terminals, over HTTPS through nginx.
+
+Selectors are the labels a person reads on the screen, so a screen that changes its wording
+changes this file, as it would change the guide.
+"""
+
+import json
+
+from tests.e2e.browser import chromium
+
+PASSWORD = "Kyufukin-2026-shinsei!"
+# What a resident reads for "reviewing", and the "as of" sentence, in each language offered.
+READS = {
+    "ja": ("審査中です", "時点のものです"),
+    "en": ("Under review", "This information is as of"),
+    "ja-easy": ("しらべて います", "の ものです"),
+}
+
+
+class StaffDesk:
+    """The intranet's screens, as staff use them from their terminal."""
+
+    def __init__(self, browser, base_url):
+        self.browser, self.base_url = browser, base_url
+        self.page = None
+
+    def sign_in(self, username, password=PASSWORD):
+        if self.page is not None:
+            self.page.context.close()
+        context = self.browser.new_context(base_url=self.base_url, locale="ja-JP")
+        self.page = context.new_page()
+        self.page.goto("/login")
+        self.page.get_by_label("ユーザー名").fill(username)
+        self.page.get_by_label("パスワード").fill(password)
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="ログイン").click()
+        assert "/login" not in self.page.url, f"{username} could not sign in: {self.text()[:500]}"
+        return self.page
+
+    def first_sign_in(self, username, one_time, password=PASSWORD):
+        """With the one-time password the administrator handed over: the app allows nothing
+        but choosing one's own password."""
+        page = self.sign_in(username, one_time)
+        assert page.url.endswith("/password"), f"{username}: not asked to change: {page.url}"
+        page.goto("/publications")
+        assert page.url.endswith("/password"), f"{username} used the app unchanged: {page.url}"
+        page.get_by_label("現在のパスワード").fill(one_time)
+        page.get_by_label("新しいパスワード", exact=True).fill(password)
+        page.get_by_label("新しいパスワード（確認）").fill(password)
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更する").click()
+        assert not page.url.endswith("/password"), f"{username}: {self.text()[:500]}"
+
+    def add_account(self, username, name, role):
+        """The administrator's screen; returns the one-time password it shows once."""
+        page = self.page
+        page.goto("/users/new")
+        page.get_by_label("ユーザー名").fill(username)
+        page.get_by_label("表示名").fill(name)
+        page.get_by_label("役割").select_option(role)
+        with page.expect_navigation():
+            page.get_by_role("button", name="保存する").click()
+        one_time = page.locator("#one-time-password")
+        assert one_time.count(), f"{username}: {self.text()[:800]}"
+        return one_time.inner_text().strip()
+
+    def approve_role_grants(self):
+        """Approve every pending supervisor grant on the screen; returns (how many were
+        approved, the refusal the screen showed, if any)."""
+        page, approved = self.page, 0
+        page.goto("/users/grants")
+        while page.get_by_role("button", name="承認する").count():
+            with page.expect_navigation():
+                page.get_by_role("button", name="承認する").first.click()
+            alert = page.get_by_role("alert")
+            if alert.count():
+                return approved, alert.first.inner_text()
+            approved += 1
+            page.goto("/users/grants")
+        return approved, ""
+
+    def text(self):
+        return self.page.locator("body").inner_text()
+
+    def add_programme(self, code, name, name_en):
+        page = self.page
+        page.goto("/programmes/new")
+        page.locator("#code").fill(code)
+        page.locator("#name").fill(name)
+        page.locator("#name_en").fill(name_en)
+        with page.expect_navigation():
+            page.get_by_role("button", name="保存する").click()
+        assert name in self.text(), self.text()[:800]
+
+    def import_csv(self, programme_name, path):
+        page = self.page
+        page.goto("/imports")
+        page.get_by_label("事業").select_option(label=programme_name)
+        page.get_by_label("CSV・Excel ファイル").set_input_files(str(path))
+        with page.expect_navigation():
+            page.get_by_role("button", name="内容を確認する").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="この内容で取り込む").click()
+        assert "を取り込みました" in self.text(), self.text()[:800]
+
+    def change_status(self, receipt, status, note):
+        page = self.page
+        page.goto("/applications")
+        page.get_by_label("受付番号").fill(receipt)
+        with page.expect_navigation():
+            page.get_by_role("button", name="検索").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name=receipt).click()
+        page.get_by_label("新しい状況").select_option(status)
+        page.get_by_label("変更理由・メモ").fill(note)
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更内容を確認する").click()
+        page.locator("#confirm-change").wait_for()   # before → after, shown first
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更する").click()
+        assert f"受付番号 {receipt} の状況を" in self.text(), self.text()[:800]
+
+    def request_publication(self, note):
+        page = self.page
+        page.goto("/publications")
+        page.get_by_label("依頼のメモ").fill(note)
+        with page.expect_navigation():
+            page.get_by_role("button", name="公開を依頼する").click()
+
+    def approve_publication(self):
+        page = self.page
+        page.goto("/publications")
+        with page.expect_navigation():
+            page.get_by_role("button", name="承認").first.click()
+
+    def publications(self):
+        """The history table's rows, newest first, as the screen shows them."""
+        self.page.goto("/publications")
+        rows = self.page.locator("table.list tbody tr")
+        return [rows.nth(i).inner_text() for i in range(rows.count())]
+
+
+def resident_reads(browser, base_url, programme, receipt, lang):
+    """A resident opens the page in `lang`, picks the programme (when the page offers more
+    than one), types the number and reads the answer."""
+    context = browser.new_context(base_url=base_url, locale="ja-JP")
+    try:
+        page = context.new_page()
+        page.goto(f"/?lang={lang}")
+        choice = page.locator(f"input[type=radio][name=programme][value='{programme}']")
+        if choice.count():
+            choice.check()
+        page.locator("#receipt_number").fill(receipt)
+        with page.expect_navigation():
+            page.locator("button[type=submit]").click()
+        status = page.locator(".status").inner_text() if page.locator(".status").count() else ""
+        as_of = page.locator(".as-of").inner_text() if page.locator(".as-of").count() else ""
+        return status, as_of, page.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+def healthz(terminal, name, address, ca):
+    """/healthz as the city's monitoring reads it (JSON), from a terminal of the lab, asking
+    the host at `address` by its name; {"unreachable": why} when nothing answers."""
+    result = terminal.run("curl", "-sS", "--max-time", "10", "--cacert", str(ca), "--resolve",
+                          f"{name}:443:{address}", f"https://{name}/healthz", check=False)
+    if result.returncode != 0:
+        return {"unreachable": result.stderr.strip()}
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise AssertionError(f"{name} ({address}) /healthz is not JSON: {result.stdout[:500]}") from None
+
+
+__all__ = ["PASSWORD", "READS", "StaffDesk", "chromium", "healthz", "resident_reads"]

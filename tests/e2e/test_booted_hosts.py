@@ -1,0 +1,331 @@
+"""From the release bundle to three running hosts, offline, as a city installs and runs them.
+
+One intranet host and two public hosts (fan-out, as behind a load balancer), each a Debian 12
+booted with systemd (hosts.py), installed with the bundle's installer and nothing else, then
+used by staff and residents in Chromium over HTTPS. The steps are issue 11's, in order, one
+test each, sharing the hosts: a step that fails names itself, and the steps after it say which
+one they needed.
+"""
+
+import re
+
+import pytest
+
+from tests.e2e import city as guide
+from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet, build_lab
+from tests.e2e.people import PASSWORD, READS, StaffDesk, chromium, healthz, resident_reads
+from tests.e2e.security_review import check_review
+from tests.e2e.tls import LabCA
+from tests.import_files import encoded
+
+PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
+# The first-day checklist: the operator adds the administrator and the security officer with
+# the CLI; the administrator adds everyone else on the screen (one-time passwords); the
+# security officer, a second person, approves the supervisor grants.
+OPERATOR_ACCOUNTS = {"kanri": "admin", "kansa": "security_officer"}
+SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
+ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
+INBOX = "/srv/shinsei/inbox"
+SITE, STAFF_SITE = f"https://{guide.PUBLIC_NAME}", f"https://{guide.INTRANET_NAME}"
+
+
+class City:
+    """The lab, its CA, the bundle, and what the steps have shown so far."""
+
+    def __init__(self, lab, ca, installation):
+        self.lab, self.ca, self.installation = lab, ca, installation
+        self.passed: set[int] = set()
+        self.first_snapshot = b""
+
+    def needs(self, *steps):
+        missing = [s for s in steps if s not in self.passed]
+        if missing:
+            pytest.fail(f"step {missing[0]} did not pass; this step builds on it")
+
+    def staff(self):
+        return chromium(self.lab.staff, self.ca.browser_home("staff"),
+                        {guide.INTRANET_NAME: INTRANET})
+
+    def resident(self, name):
+        """A resident whose DNS answer for the site is public host `name` (a load balancer
+        sends each resident to one of them)."""
+        return chromium(self.lab.resident, self.ca.browser_home("resident"),
+                        {guide.PUBLIC_NAME: PUBLIC[name][1]})
+
+    def sequence(self, name):
+        return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")
+
+    def run_transfer_job(self):
+        """The job as its timer starts it: the unit, under systemd."""
+        return self.lab.intranet.run("systemctl", "start", "shinsei-transfer.service", check=False)
+
+    def wait_for_sequence(self, names, sequence_above):
+        for name in names:
+            try:
+                guide.wait_for(f"{name} activates a snapshot newer than {sequence_above}",
+                               lambda name=name: (self.sequence(name) or 0) > sequence_above,
+                               timeout=120)
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{self.receiver_state(name)}") from None
+        return {name: self.sequence(name) for name in names}
+
+    def receiver_state(self, name):
+        """What the public host shows about its inbox and receiver, for a failure message."""
+        host = self.lab.public[list(PUBLIC).index(name)]
+        return "\n".join([
+            host.run("ls", "-la", INBOX, check=False).stdout,
+            host.run("systemctl", "status", "--no-pager", "shinsei-mirror-receive.path",
+                     "shinsei-mirror-receive.service", check=False).stdout,
+            host.run("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-mirror-receive.service",
+                     "-u", "shinsei-mirror-receive.path", "-u", "shinsei-mirror-web.service",
+                     check=False).stdout])
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    bundle = guide.bundle()
+    workdir = tmp_path_factory.mktemp("city")
+    lab = build_lab(workdir / "lab")
+    try:
+        for host in (lab.intranet, *lab.public):
+            host.boot()
+        ca = LabCA(workdir / "ca")
+        yield City(lab, ca, guide.Installation(bundle, ca))
+    finally:
+        lab.close()
+
+
+def test_1_installed_offline_every_unit_starts(city):
+    lab, install = city.lab, city.installation
+    # No host has a way out: the installer can only use what the bundle carries.
+    for host in (lab.intranet, *lab.public):
+        assert host.run("ip", "route", "show", "default").stdout.strip() == ""
+    install.intranet(lab.intranet)
+    for name, host in zip(PUBLIC, lab.public, strict=True):
+        install.public(host, lab.intranet, name)
+    install.introduce(lab.intranet, lab.public)
+    for host in (lab.intranet, *lab.public):
+        assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
+        # Running the installer again changes nothing, and --check finds nothing to do.
+        role = "intranet" if host is lab.intranet else "public"
+        check = host.run(f"/root/{install.folder}/install.sh", "--role", role, "--config",
+                         "/root/site.env", "--check", check=False)
+        assert check.returncode == 0, f"{host.name} --check after install:\n{check.stdout}{check.stderr}"
+    for host in lab.public:
+        assert host.run("systemctl", "is-active", "shinsei-mirror-web.service",
+                        "shinsei-mirror-receive.path", "nginx.service", "ssh.service").returncode == 0
+    assert lab.intranet.run("systemctl", "is-active", "shinsei-intranet-web.service",
+                            "shinsei-transfer.timer", "postgresql.service", "nginx.service").returncode == 0
+    for username, role in OPERATOR_ACCOUNTS.items():
+        guide.intranet_cli(lab.intranet, "user", "add", username, "--role", role, "--name", username,
+                           "--password-stdin", input=PASSWORD + "\n")
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("kanri")
+        handed_over = {username: desk.add_account(username, username, role)
+                       for username, role in SCREEN_ACCOUNTS.items()}
+        # The administrator cannot approve the grants they asked for.
+        approved, refused = desk.approve_role_grants()
+        assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+        desk.sign_in("kansa")
+        assert desk.approve_role_grants() == (2, "")
+        for username, one_time in handed_over.items():
+            desk.first_sign_in(username, one_time)
+    city.passed.add(1)
+
+
+def test_2_staff_publish_through_four_eyes_and_both_public_hosts_activate(city, tmp_path):
+    city.needs(1)
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded())          # CP932, as the city's old system exports it
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.add_programme(PROGRAMME, PROGRAMME_NAME, "Price relief payment")
+        desk.sign_in("tanaka")
+        desk.import_csv(PROGRAMME_NAME, source)
+        desk.change_status("1234-5678", "reviewing", "書類確認を開始")
+        desk.sign_in("sato")
+        desk.request_publication("初回公開")
+        desk.sign_in("suzuki")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+        newest = desk.publications()[0]
+        assert newest.count("転送済") == 2, newest
+    sequences = city.wait_for_sequence(PUBLIC, 0)
+    assert len(set(sequences.values())) == 1, sequences
+    city.first_snapshot = city.lab.public[0].read(ACTIVE_SNAPSHOT)
+    city.passed.add(2)
+
+
+def test_3_residents_read_the_new_status_in_three_languages(city):
+    city.needs(2)
+    for name in PUBLIC:
+        with city.resident(name) as browser:
+            for lang, (label, as_of_words) in READS.items():
+                status, as_of, page = resident_reads(browser, SITE, PROGRAMME, "1234-5678", lang)
+                assert status == label, f"{name} {lang}: {page[:600]}"
+                assert as_of_words in as_of and re.search(r"\d", as_of), f"{name} {lang}: {as_of!r}"
+    city.passed.add(3)
+
+
+def test_4_a_stopped_public_host_fails_alone_and_the_next_run_delivers(city):
+    city.needs(2)
+    lab = city.lab
+    before = city.sequence("public-1")
+    down = lab.public[1]
+    down.shutdown()
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("tanaka")
+        desk.change_status("1234-5678", "inquiring", "他機関へ照会")
+        desk.request_publication("照会中へ")
+        desk.sign_in("sato")
+        desk.approve_publication()
+        city.run_transfer_job()
+        newest = desk.publications()[0]
+    inner_up, inner_down = PUBLIC["public-1"][0], PUBLIC["public-2"][0]
+    assert re.search(rf"{re.escape(inner_up)}\S*: 転送済", newest), newest
+    assert re.search(rf"{re.escape(inner_down)}\S*: 失敗", newest), newest
+    failed_run = city.wait_for_sequence(["public-1"], before)["public-1"]
+    assert city.sequence("public-2") is None  # still down: nothing answers for it
+    down.boot()
+    guide.wait_for("public-2 answers again, with what it had",
+                   lambda: city.sequence("public-2") == before)
+    # The timer's run alone publishes nothing unapproved; the next approved request reaches both.
+    job = city.run_transfer_job()
+    assert job.returncode == 0, job.stdout + job.stderr
+    assert city.sequence("public-2") == before
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("tanaka")
+        desk.request_publication("停止していたホストへも")
+        desk.sign_in("sato")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+    after = city.wait_for_sequence(PUBLIC, failed_run)
+    assert after["public-2"] == after["public-1"]
+    assert guide.failed_units(lab.intranet) == ""
+    city.passed.add(4)
+
+
+PROBE = """\
+import socket, sys
+opened = []
+for port in map(int, sys.argv[2:]):
+    s = socket.socket(); s.settimeout(2)
+    try:
+        s.connect((sys.argv[1], port)); opened.append(port)
+    except OSError:
+        pass
+    s.close()
+print("OPEN", *opened) if opened else print("none")
+"""
+
+
+def test_5_no_public_host_can_open_a_connection_to_the_intranet_host(city):
+    city.needs(1)
+    lab = city.lab
+    listening = sorted({int(m) for m in re.findall(r":(\d+)\s", lab.intranet.run(
+        "ss", "-Htln").stdout)} | {22, 80, 443, 5432, 6543})
+    ports = [str(p) for p in listening]
+    # The probe works: staff reach the intranet's HTTPS.
+    assert lab.staff.run("python3", "-c", PROBE, INTRANET, "443").stdout.strip() == "OPEN 443"
+    for host in lab.public:
+        assert host.run("python3", "-c", PROBE, INTRANET, *ports).stdout.strip() == "none", host.name
+        # Even root on a public host who removes its firewall gets nowhere: the intranet
+        # host drops whatever comes from a public host's address.
+        host.run("nft", "delete", "table", "inet", "shinsei")
+        try:
+            assert host.run("python3", "-c", PROBE, INTRANET, *ports).stdout.strip() == "none"
+        finally:
+            host.run("systemctl", "restart", "shinsei-nftables.service")
+    city.passed.add(5)
+
+
+def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(city):
+    city.needs(2)
+    lab = city.lab
+    live = {name: city.sequence(name) for name in PUBLIC}
+    for host in (lab.intranet, *lab.public):
+        host.reboot()
+    for host in (lab.intranet, *lab.public):
+        guide.wait_for(f"{host.name}: every unit back", lambda h=host: guide.failed_units(h) == "" and
+                       h.run("systemctl", "is-active", "nginx.service", check=False).returncode == 0)
+    for name in PUBLIC:
+        guide.wait_for(f"{name}: the page answers", lambda n=name: city.sequence(n) == live[n])
+        with city.resident(name) as browser:
+            status, _, page = resident_reads(browser, SITE, PROGRAMME, "1234-5678", "ja")
+            assert status == "確認中です", f"{name}: {page[:500]}"
+    with city.staff() as browser:
+        StaffDesk(browser, STAFF_SITE).sign_in("kansa")
+    # The first snapshot, offered again through the only way in: the upload account, over
+    # SFTP from the intranet host with the transfer job's own key.
+    # A file the receiver cannot read (sftp keeps the sender's mode 0600) goes first: it is
+    # refused (hidden under a dot-name when it cannot even be copied aside) and does not stop
+    # the next one from being received.
+    target = lab.public[0]
+    lab.intranet.write("/root/unreadable.bin", b"x" * 64, 0o600)
+    lab.intranet.write("/root/replayed.bin", city.first_snapshot, 0o640)
+    lab.intranet.run("sftp", "-b", "-", "-i", "/etc/shinsei/transfer/id_ed25519", "-o",
+                     "UserKnownHostsFile=/etc/shinsei/transfer/known_hosts",
+                     f"shinsei-upload@{PUBLIC['public-1'][0]}",
+                     input="put /root/unreadable.bin /inbox/.unreadable.part\n"
+                           "rename /inbox/.unreadable.part /inbox/unreadable.bin\n"
+                           "put /root/replayed.bin /inbox/.replayed.part\n"
+                           "rename /inbox/.replayed.part /inbox/replayed.bin\n")
+    try:
+        guide.wait_for("the replayed snapshot is taken out of the inbox",
+                       lambda: target.run("ls", INBOX).stdout.strip() == "")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{target.run('ls', '-la', INBOX).stdout}\n"
+                             + target.run("journalctl", "-b", "--no-pager", "-n", "30", "-u",
+                                          "shinsei-mirror-receive.service", "-u",
+                                          "shinsei-mirror-receive.path", check=False).stdout) from None
+    log = target.run("journalctl", "-b", "--no-pager", "-u", "shinsei-mirror-receive.service").stdout
+    assert "rejected replayed.bin: RollbackRefused" in log, log[-2000:]
+    assert "rejected unreadable.bin: UnreadableFile" in log and "Traceback" not in log, log[-2000:]
+    status = target.run("runuser", "-u", "shinsei-mirror", "--", "shinsei-mirror", "status").stdout
+    assert "last rejection" in status, status
+    assert city.sequence("public-1") == live["public-1"]
+    city.passed.add(6)
+
+
+def test_7_the_runbook_backup_restored_on_a_fresh_intranet_host(city):
+    city.needs(2)
+    lab = city.lab
+    old = lab.intranet
+    # The runbook's daily backup: the database, and /etc/shinsei (keys outside the database).
+    dump = old.run("runuser", "-u", "postgres", "--", "pg_dump", "-Fc", "shinsei", text=False).stdout
+    settings = old.run("tar", "-C", "/etc/shinsei", "-czf", "-", ".", text=False).stdout
+    before = city.sequence("public-1")
+    lab.retire(old)
+    fresh = lab.intranet = add_intranet(lab, "intranet-new")
+    fresh.boot()
+    city.installation.intranet(fresh)
+    fresh.run("tar", "-C", "/etc/shinsei", "-xpzf", "-", input=settings, text=False)
+    fresh.run("runuser", "-u", "postgres", "--", "pg_restore", "--clean", "--if-exists", "-d",
+              "shinsei", input=dump, text=False)
+    fresh.run("systemctl", "restart", "shinsei-intranet-web.service")
+    verify = guide.intranet_cli(fresh, "audit", "verify")
+    assert "audit chain OK" in verify.stdout, verify.stdout + verify.stderr
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.request_publication("復元後の公開")
+        desk.sign_in("suzuki")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+    after = city.wait_for_sequence(PUBLIC, before)
+    assert min(after.values()) > before
+    assert guide.failed_units(fresh) == ""
+    city.passed.add(7)
+
+
+def test_8_every_shipped_unit_has_its_exposure_in_the_security_review(city):
+    city.needs(1)
+    check_review(city.lab)
+

@@ -1,0 +1,107 @@
+"""The shipped nftables rules, loaded in a network namespace: they replace only their own
+table (the city's other tables stay), SSH stays open from the management address and only
+from there, and IPv6 neighbour discovery still works (a TCP connection over IPv6 needs it)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.deploy_sites import DEPLOY, render
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
+                                reason="network namespaces need root and iproute2")
+HOST, MANAGEMENT, OTHER, PUBLIC = "10.231.9.1", "10.231.9.10", "10.231.9.20", "10.231.9.50"
+HOST6, CLIENT6 = "fd00:231:9::1", "fd00:231:9::10"
+LISTEN = ("import socket, sys\n"
+          "servers = []\n"
+          "for family, address in ((socket.AF_INET, '0.0.0.0'), (socket.AF_INET6, '::')):\n"
+          "    for port in (22, 443):\n"
+          "        s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+          "        if family == socket.AF_INET6: s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)\n"
+          "        s.bind((address, port)); s.listen(); servers.append(s)\n"
+          "print('ready', flush=True)\n"
+          "sys.stdin.read()\n")
+CONNECT = ("import socket, sys\n"
+           "family = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET\n"
+           "s = socket.socket(family); s.settimeout(2); s.bind((sys.argv[3], 0))\n"
+           "try:\n    s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\n"
+           "except OSError: print('closed')\n")
+
+
+def sh(*command, check=True):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command}: {result.stdout}{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def intranet_host(tmp_path):
+    """Two namespaces joined by a veth pair: the host (the rules loaded over a city table of
+    its own) and a client with the management address and another one."""
+    tag = uuid.uuid4().hex[:6]
+    host, client = f"fw-h-{tag}", f"fw-c-{tag}"
+    sh("ip", "netns", "add", host)
+    sh("ip", "netns", "add", client)
+    listener = None
+    try:
+        sh("ip", "link", "add", f"fh{tag}", "type", "veth", "peer", "name", f"fc{tag}")
+        sh("ip", "link", "set", f"fh{tag}", "netns", host)
+        sh("ip", "link", "set", f"fc{tag}", "netns", client)
+        for ns, dev, addresses in ((host, f"fh{tag}", [f"{HOST}/24", f"{HOST6}/64"]),
+                                   (client, f"fc{tag}", [f"{MANAGEMENT}/24", f"{OTHER}/24",
+                                                         f"{CLIENT6}/64"])):
+            for address in addresses:
+                sh("ip", "netns", "exec", ns, "ip", "addr", "add", address, "dev", dev,
+                   *(["nodad"] if ":" in address else []))
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", dev, "up")
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        # The city's own firewall table, which ours must leave alone.
+        sh("ip", "netns", "exec", host, "nft", "add table inet cityfw; add chain inet cityfw "
+           "audit { type filter hook input priority 10; policy accept; }")
+        values = dict(render.derived({
+            "MANAGEMENT_ADDRESS": MANAGEMENT, "PUBLIC_HOSTS": PUBLIC, "STAFF_NETWORKS": ""}))
+        rules = tmp_path / "rules.nft"
+        rules.write_text(render.render(DEPLOY / "nftables" / "intranet-host.nft", values))
+        for _ in range(2):      # loaded again (a restart of the unit): still one table of ours
+            sh("ip", "netns", "exec", host, "nft", "-f", str(rules))
+        listener = subprocess.Popen(["ip", "netns", "exec", host, sys.executable, "-c", LISTEN],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert listener.stdout.readline().strip() == "ready"
+        yield host, client
+    finally:
+        if listener:
+            listener.stdin.close()
+            listener.wait(10)
+            listener.stdout.close()
+        sh("ip", "netns", "del", host, check=False)
+        sh("ip", "netns", "del", client, check=False)
+
+
+def reach(client, address, port, source):
+    return sh("ip", "netns", "exec", client, sys.executable, "-c", CONNECT, address, str(port),
+              source).stdout.strip()
+
+
+def test_only_its_own_table_is_replaced(intranet_host):
+    host, _ = intranet_host
+    tables = sh("ip", "netns", "exec", host, "nft", "list", "tables").stdout.split("\n")
+    assert sorted(t.strip() for t in tables if t.strip()) == ["table inet cityfw",
+                                                                "table inet shinsei"]
+
+
+def test_ssh_stays_open_from_the_management_address_only(intranet_host):
+    _, client = intranet_host
+    assert reach(client, HOST, 22, MANAGEMENT) == "open"
+    assert reach(client, HOST, 22, OTHER) == "closed"
+    assert reach(client, HOST, 443, OTHER) == "open"      # staff: every address by default
+
+
+def test_ipv6_neighbour_discovery_still_works(intranet_host):
+    _, client = intranet_host
+    # Neither side knows the other's link-layer address: the connection needs ND first.
+    assert reach(client, HOST6, 443, CLIENT6) == "open"

@@ -1,0 +1,324 @@
+"""The release bundle and its installer, short of booting hosts (tests/e2e does that): what
+the bundle holds and proves about itself, and install.sh on a directory tree (--root): it
+stops on a missing value, makes what the guide lists with owners and modes, changes nothing
+the second time, and --check names what differs."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.release import ROOT, release_bundle, unpack
+
+CODE = "131016"
+CITY = f"""\
+MUNICIPALITY_CODE={CODE}
+MUNICIPALITY_NAME=千代田区
+ENVIRONMENT=prod
+TLS_CERT=/etc/ssl/shinsei/server.crt
+TLS_KEY=/etc/ssl/shinsei/server.key
+"""
+INTRANET_VALUES = CITY + """\
+SERVER_NAME=shinsei.city.example.lg.jp
+MANAGEMENT_ADDRESS=192.0.2.10 2001:db8::10   # the administrators' desk
+PUBLIC_HOSTS=198.51.100.2 198.51.100.3
+"""
+PUBLIC_VALUES = CITY + """\
+SERVER_NAME=status.city.example.lg.jp
+MANAGEMENT_ADDRESS=192.0.2.10
+INTRANET_HOST=192.0.2.1
+UPLOAD_ADDRESS=198.51.100.2
+KEYS_FROM=/root/carried
+MUNICIPALITY_NAME_EN="Chiyoda City"
+MUNICIPALITY_NAME_EASY="{千代田区|ちよだく}"
+CONTACT="千代田区 給付金コールセンター 0120-000-000"
+CONTACT_EN="Chiyoda City Benefit Call Centre, 0120-000-000 (in Japanese)"
+CONTACT_EASY="{千代田区|ちよだく}の {電話|でんわ} 0120-000-000"
+UPDATE_SCHEDULE="平日の午前10時ごろ"
+UPDATE_SCHEDULE_EN="every weekday at about 10:00"
+UPDATE_SCHEDULE_EASY="月曜日から 金曜日の あさ 10時ごろ"
+"""
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return unpack(release_bundle(), tmp_path_factory.mktemp("bundle"))
+
+
+def new_root(path: Path) -> Path:
+    """A tree with what an OS install leaves: root's accounts, nginx's folders, a host key,
+    the city's certificate."""
+    (path / "etc").mkdir(parents=True)
+    for table in ("passwd", "group", "shadow", "gshadow"):
+        (path / "etc" / table).write_text("root:x:0:0:root:/root:/bin/bash\n" if table == "passwd"
+                                          else "root:x:0:\n" if table == "group" else "root:*::\n")
+    for folder in ("etc/nginx/sites-available", "etc/nginx/sites-enabled", "etc/ssl/shinsei",
+                   "etc/ssh/sshd_config.d", "etc/systemd/system"):
+        (path / folder).mkdir(parents=True)
+    (path / "etc/ssl/shinsei/server.crt").write_text("certificate\n")
+    (path / "etc/ssl/shinsei/server.key").write_text("key\n")
+    (path / "etc/ssh/ssh_host_ed25519_key.pub").write_text("ssh-ed25519 AAAAC3Nza host\n")
+    (path / "etc/nginx/sites-enabled/default").write_text("server { listen 80 default_server; }\n")
+    return path
+
+
+def install(bundle, root, role, values, *extra):
+    config = root.parent / f"{root.name}-site.env"
+    config.write_text(values, encoding="utf-8")
+    return subprocess.run([str(bundle / "install.sh"), "--role", role, "--config", str(config),
+                           "--root", str(root), *extra], capture_output=True, text=True, timeout=600)
+
+
+def account(root, table, name):
+    for line in (root / "etc" / table).read_text().splitlines():
+        if line.split(":")[0] == name:
+            return int(line.split(":")[2])
+    raise AssertionError(f"{name} is not in {table}")
+
+
+def owner_mode(root, path):
+    info = (root / path.lstrip("/")).lstat()
+    return info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)
+
+
+@pytest.fixture(scope="module")
+def intranet_root(bundle, tmp_path_factory):
+    root = new_root(tmp_path_factory.mktemp("intranet") / "root")
+    result = install(bundle, root, "intranet", INTRANET_VALUES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def public_root(bundle, intranet_root, tmp_path_factory):
+    root = new_root(tmp_path_factory.mktemp("public") / "root")
+    # What the administrator carries from the intranet host on a medium.
+    shutil.copytree(intranet_root / "var/lib/shinsei/carry-to-public", root / "root/carried")
+    result = install(bundle, root, "public", PUBLIC_VALUES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    root.joinpath("install-output.txt").write_text(result.stdout)
+    return root
+
+
+# --- the bundle ---------------------------------------------------------------------------
+
+def test_bundle_lists_every_file_in_its_checksums(bundle):
+    result = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=bundle,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = {line.split(maxsplit=1)[1] for line in (bundle / "SHA256SUMS").read_text().splitlines()}
+    present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert present - listed == {"SHA256SUMS"}
+    for name in ("install.sh", "sbom.cdx.json", "requirements/intranet.txt",
+                 "requirements/public.txt", "deploy/site.env.example", "docs/install.ja.md",
+                 "docs/install.en.md"):
+        assert name in listed, name
+    assert os.access(bundle / "install.sh", os.X_OK)
+
+
+def test_project_wheel_carries_compiled_catalogues_templates_and_static_files(bundle):
+    [wheel] = (bundle / "wheelhouse").glob("shinsei_status-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for po in ROOT.glob("*/locale/*/LC_MESSAGES/*.po"):
+        assert po.relative_to(ROOT).with_suffix(".mo").as_posix() in names
+    for folder in ("intranet/templates", "intranet/static", "public_mirror/templates",
+                   "public_mirror/static", "intranet/alembic/versions"):
+        assert any(name.startswith(folder + "/") for name in names), folder
+
+
+def test_every_package_is_pinned_by_hash_and_the_public_host_gets_no_intranet_stack(bundle):
+    wheels = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in (bundle / "wheelhouse").glob("*.whl")}
+    for role in ("intranet", "public"):
+        text = (bundle / "requirements" / f"{role}.txt").read_text()
+        pins = re.findall(r"^(\S+)==(\S+) \\\n    --hash=sha256:([0-9a-f]{64})", text, re.M)
+        assert len(pins) == text.count("=="), f"{role}: a requirement without its hash"
+        assert set(digest for *_, digest in pins) <= set(wheels.values())
+    public = (bundle / "requirements" / "public.txt").read_text().lower()
+    for package in ("sqlalchemy", "paramiko", "psycopg", "alembic"):
+        assert f"\n{package}==" not in public
+
+
+def test_sbom_names_every_wheel_with_its_hash(bundle):
+    sbom = json.loads((bundle / "sbom.cdx.json").read_text())
+    assert (sbom["bomFormat"], sbom["specVersion"]) == ("CycloneDX", "1.5")
+    digests = {c["hashes"][0]["content"] for c in sbom["components"]}
+    assert digests == {hashlib.sha256(p.read_bytes()).hexdigest()
+                       for p in (bundle / "wheelhouse").glob("*.whl")}
+    assert all(c["purl"].startswith("pkg:pypi/") for c in sbom["components"])
+
+
+def test_a_tampered_bundle_is_refused_before_anything_changes(bundle, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy, copy_function=os.link)
+    ini = copy / "deploy" / "intranet.ini"
+    text = ini.read_text()
+    ini.unlink()                    # a new file, not the hard-linked original
+    ini.write_text(text.replace("login.max_failures = 5", "login.max_failures = 500"))
+    root = new_root(tmp_path / "root")
+    result = install(copy, root, "intranet", INTRANET_VALUES)
+    assert result.returncode == 2
+    assert "deploy/intranet.ini" in result.stderr and "SHA-256" in result.stderr
+    assert not (root / "etc/shinsei").exists()
+
+
+# --- the values file ----------------------------------------------------------------------
+
+def test_a_missing_value_stops_the_installer_naming_the_value_and_the_file(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    values = INTRANET_VALUES.replace(f"MUNICIPALITY_CODE={CODE}\n", "")
+    result = install(bundle, root, "intranet", values)
+    assert result.returncode == 2
+    assert "MUNICIPALITY_CODE" in result.stderr and "root-site.env" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (root / "etc/shinsei").exists() and not (root / "opt").exists()
+
+
+def test_carried_host_keys_that_are_missing_or_not_key_lines_are_named(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    values = INTRANET_VALUES + "PUBLIC_HOST_KEYS=/root/public-host-keys\n"
+    result = install(bundle, root, "intranet", values)
+    assert result.returncode == 2 and "PUBLIC_HOST_KEYS = /root/public-host-keys" in result.stderr
+    (root / "root").mkdir()
+    (root / "root/public-host-keys").write_text("198.51.100.2 ssh-ed25519 AAAA\nnot a key\n")
+    result = install(bundle, root, "intranet", values)
+    assert result.returncode == 2 and "/root/public-host-keys:2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_value_names_its_line_and_why(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "intranet", INTRANET_VALUES.replace(CODE, "13101"))
+    assert result.returncode == 2
+    assert "root-site.env:1: MUNICIPALITY_CODE" in result.stderr and "6桁" in result.stderr
+    result = install(bundle, root, "public", PUBLIC_VALUES.replace("INTRANET_HOST=192.0.2.1",
+                                                                  "INTRANET_HOST=intranet"))
+    assert result.returncode == 2 and "INTRANET_HOST" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- the intranet host --------------------------------------------------------------------
+
+def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intranet_root):
+    root = intranet_root
+    ini = (root / "etc/shinsei/intranet.ini").read_text()
+    assert f"shinsei.municipality_code = {CODE}" in ini
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", ini)
+    assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in ini
+    web = account(root, "passwd", "shinsei-web")
+    transfer = account(root, "passwd", "shinsei-transfer")
+    assert owner_mode(root, "/etc/shinsei/session-secret") == (web, web, 0o600)
+    assert owner_mode(root, "/etc/shinsei/intranet.env")[2] == 0o600
+    assert "SHINSEI_SESSION_SECRET_FILE=/etc/shinsei/session-secret" in (
+        root / "etc/shinsei/intranet.env").read_text()
+    assert owner_mode(root, "/etc/shinsei/transfer.env")[2] == 0o600
+    for key in ("sign.key", "lookup.key", "id_ed25519"):
+        assert owner_mode(root, f"/etc/shinsei/transfer/{key}") == (transfer, transfer, 0o600)
+    assert owner_mode(root, "/etc/shinsei/transfer")[1:] == (transfer, 0o750)
+    carried = sorted(p.name for p in (root / "var/lib/shinsei/carry-to-public").iterdir())
+    assert carried == ["intranet-sign.pub", "lookup.key", "upload_ed25519.pub"]
+    # Every folder a unit names in ReadWritePaths exists, owned by the unit's user.
+    prune = account(root, "passwd", "shinsei-prune")
+    assert owner_mode(root, "/var/lib/shinsei/imports") == (web, web, 0o700)
+    assert owner_mode(root, "/var/lib/shinsei/audit-archive") == (prune, prune, 0o700)
+    assert owner_mode(root, "/var/spool/shinsei/outbox")[:2] == (transfer, transfer)
+    # The checkpoint file: the transfer user's alone to write, readable by the staff app and
+    # the pruner; checked with the keys the ini names (a folder they can enter).
+    checkpoints = "/var/lib/shinsei-transfer/checkpoints"
+    assert owner_mode(root, checkpoints) == (transfer, transfer, 0o755)
+    assert owner_mode(root, f"{checkpoints}/audit-checkpoints.jsonl") == (transfer, transfer, 0o644)
+    assert f"audit.checkpoint_file = {checkpoints}/audit-checkpoints.jsonl" in ini
+    assert "audit.checkpoint_keys = /etc/shinsei/checkpoint-keys" in ini
+    assert (root / "etc/shinsei/checkpoint-keys/intranet-sign.pub").read_bytes() == (
+        root / "etc/shinsei/transfer/sign.key.pub").read_bytes()
+    assert owner_mode(root, "/etc/shinsei/checkpoint-keys")[2] == 0o755
+    # The staff app may touch the approval trigger (its unit's ReadWritePaths) and no more.
+    assert "publication.trigger_file = /var/lib/shinsei/publish-requested" in ini
+    assert owner_mode(root, "/var/lib/shinsei/publish-requested") == (web, web, 0o644)
+
+
+def test_intranet_units_are_enabled_and_the_firewall_keeps_ssh(intranet_root):
+    root = intranet_root
+    wants = {p.name for p in (root / "etc/systemd/system").glob("*.wants/*")}
+    assert {"shinsei-intranet-web.service", "shinsei-transfer.timer", "shinsei-audit-prune.timer",
+            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
+            "shinsei-nftables.service"} <= wants
+    rules = root / "etc/shinsei/nftables.nft"
+    subprocess.run(["nft", "-c", "-f", str(rules)], check=True)
+    text = rules.read_text()
+    assert "flush ruleset" not in text
+    assert "tcp dport 22 ip saddr { 192.0.2.10 } accept" in text
+    assert "tcp dport 22 ip6 saddr { 2001:db8::10 } accept" in text
+    assert "nd-neighbor-solicit" in text
+    # nginx serves static files through a link that does not name the Python version.
+    assert os.readlink(root / "opt/shinsei/static/intranet").endswith("/intranet/static")
+    assert (root / "opt/shinsei/venv/lib").glob("python3*/site-packages/intranet/locale/en/"
+                                                "LC_MESSAGES/shinsei.mo")
+
+
+def test_second_run_changes_nothing_and_check_finds_nothing(bundle, intranet_root):
+    again = install(bundle, intranet_root, "intranet", INTRANET_VALUES)
+    assert again.returncode == 0 and "変更はありません" in again.stdout, again.stdout
+    assert "変更:" not in again.stdout
+    check = install(bundle, intranet_root, "intranet", INTRANET_VALUES, "--check")
+    assert check.returncode == 0 and "違いはありません" in check.stdout, check.stdout
+
+
+def test_check_names_what_differs_and_never_overwrites_the_citys_files(bundle, intranet_root):
+    root = intranet_root
+    secret, ini = root / "etc/shinsei/session-secret", root / "etc/shinsei/intranet.ini"
+    secret.chmod(0o644)
+    ini.write_text(ini.read_text().replace("login.max_failures = 5", "login.max_failures = 3"))
+    check = install(bundle, root, "intranet", INTRANET_VALUES, "--check")
+    assert check.returncode == 1
+    assert "/etc/shinsei/session-secret: モードを 0600 にする（今は 0644）" in check.stdout
+    assert "/etc/shinsei/intranet.ini: テンプレートと違う内容です（上書きしません）" in check.stdout
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o644        # --check changed nothing
+    fixed = install(bundle, root, "intranet", INTRANET_VALUES)
+    assert fixed.returncode == 0 and "session-secret" in fixed.stdout
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert "login.max_failures = 3" in ini.read_text()
+
+
+# --- the public host ----------------------------------------------------------------------
+
+def test_public_inbox_lets_the_receiver_list_read_and_remove_uploads(public_root):
+    root = public_root
+    upload = account(root, "passwd", "shinsei-upload")
+    mirror = account(root, "group", "shinsei-mirror")
+    # Group rwx for the receiver; setgid so every upload is in the receiver's group.
+    assert owner_mode(root, "/srv/shinsei/inbox") == (upload, mirror, 0o2770)
+    assert owner_mode(root, "/srv/shinsei") == (0, 0, 0o755)
+    assert "ForceCommand internal-sftp -u 0027" in (
+        root / "etc/ssh/sshd_config.d/shinsei-upload.conf").read_text()
+
+
+def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_root,
+                                                                       intranet_root):
+    root = public_root
+    assert f"mirror.origin = {CODE}:prod" in (root / "etc/shinsei/mirror.ini").read_text()
+    assert (root / "etc/shinsei/trusted/intranet-sign.pub").read_bytes() == (
+        intranet_root / "etc/shinsei/transfer/sign.key.pub").read_bytes()
+    mirror = account(root, "passwd", "shinsei-mirror")
+    assert owner_mode(root, "/etc/shinsei/lookup.key") == (mirror, mirror, 0o600)
+    client = (intranet_root / "etc/shinsei/transfer/id_ed25519.pub").read_text().split()[1]
+    assert (root / "etc/ssh/authorized_keys/shinsei-upload").read_text().startswith(
+        f"restrict ssh-ed25519 {client}")
+    assert not (root / "etc/nginx/sites-enabled/default").exists()
+    assert "198.51.100.2 ssh-ed25519 AAAAC3Nza" in (root / "install-output.txt").read_text()
+    site_packages = next((root / "opt/shinsei/venv/lib").glob("python3*/site-packages"))
+    # One wheel for both hosts; the intranet's stack stays off the public one.
+    for absent in ("sqlalchemy", "paramiko", "psycopg", "alembic"):
+        assert not (site_packages / absent).exists(), absent
+
+
+def test_public_second_check_finds_nothing(bundle, public_root):
+    check = install(bundle, public_root, "public", PUBLIC_VALUES, "--check")
+    assert check.returncode == 0, check.stdout + check.stderr

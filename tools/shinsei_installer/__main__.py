@@ -1,0 +1,112 @@
+"""``install.sh --role intranet|public [--config FILE] [--check] [--root DIR]``"""
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+from shinsei_installer import common, intranet, public, values
+from shinsei_installer.common import Bundle
+from shinsei_installer.host import Host, InstallError
+from shinsei_installer.steps import Directory
+
+PLANS = {"intranet": intranet.plan, "public": public.plan}
+# What the administrator carries next, printed after an install (docs/install.*.md).
+AFTERWARDS = {"intranet": intranet.afterwards, "public": public.afterwards}
+APPS = {"intranet": intranet.APPS, "public": public.APPS}
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    host = Host(Path(args.root))
+    bundle = Bundle(Path(args.bundle).resolve())
+    try:
+        verify_bundle(bundle)
+        config = Path(args.config) if args.config else host.path("/etc/shinsei/site.env")
+        steps = unique(PLANS[args.role](bundle, host, values.load(config, args.role)))
+        if args.check:
+            return check(steps, host)
+        install(steps, host, APPS[args.role])
+        print(AFTERWARDS[args.role](host))
+        return 0
+    except (values.ValuesError, InstallError) as error:
+        print(f"install.sh: {error}", file=sys.stderr)
+        return 2
+
+
+def verify_bundle(bundle: Bundle) -> None:
+    """Every file the bundle lists in SHA256SUMS is there and unchanged."""
+    sums = bundle.root / "SHA256SUMS"
+    if not sums.exists():
+        raise InstallError(f"{sums} がありません: "
+                           "リリースの束（tar.gz）を展開した中から実行してください")
+    for number, line in enumerate(sums.read_text().splitlines(), start=1):
+        digest, name = line.split(maxsplit=1)
+        path = bundle.root / name.lstrip("*")
+        if not path.is_file():
+            raise InstallError(f"{sums}:{number}: {name} がありません（束が壊れています）")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise InstallError(f"{sums}:{number}: {name} の SHA-256 が違います"
+                               "（束が壊れているか改変されています）")
+
+
+def unique(steps):
+    """Several parts of a plan may need the same directory: it is one step."""
+    out, seen = [], []
+    for step in steps:
+        if isinstance(step, Directory):
+            if step in seen:
+                continue
+            seen.append(step)
+        out.append(step)
+    return out
+
+
+def check(steps, host) -> int:
+    differences = []
+    for step in steps:
+        differences += step.differences(host)
+        for note in step.notes(host):
+            print(f"  注: {note}")
+    for line in differences:
+        print(f"  違い: {line}")
+    print(f"{len(differences)} 件の違いがあります" if differences
+          else "期待どおりの状態です（違いはありません）")
+    return 1 if differences else 0
+
+
+def install(steps, host, apps) -> None:
+    pending, changed = set(), 0
+    for step in steps:
+        differences = step.differences(host)
+        if differences:
+            for line in differences:
+                print(f"  変更: {line}")
+            step.apply(host)
+            pending.update(step.handlers)
+            changed += len(differences)
+        for note in step.notes(host):
+            print(f"  注: {note}")
+    if host.live:
+        run = common.handlers(host, apps)
+        for name in common.HANDLER_ORDER:
+            if name in pending:
+                print(f"  再読込: {name}")
+                run[name]()
+    print(f"{changed} 件を変更しました" if changed else "変更はありません（すでに期待どおりの状態です）")
+
+
+def parser() -> argparse.ArgumentParser:
+    here = Path(__file__).resolve().parent.parent
+    p = argparse.ArgumentParser(prog="install.sh",
+                                description="shinsei-status をこのホストに入れる（オフライン）")
+    p.add_argument("--role", choices=sorted(PLANS), required=True, help="intranet（庁内）か public（公開）")
+    p.add_argument("--config", help="値ファイル（既定: /etc/shinsei/site.env）")
+    p.add_argument("--check", action="store_true", help="何も変えず、期待される状態との違いを表示する")
+    p.add_argument("--root", default="/", help="このディレクトリを / として入れる（試験用）")
+    p.add_argument("--bundle", default=str(here), help=argparse.SUPPRESS)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())

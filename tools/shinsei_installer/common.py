@@ -1,0 +1,173 @@
+"""What both hosts get: the venv from the wheelhouse, the commands on PATH, nginx's site and
+error pages, the firewall table, and the systemd units, enabled and started."""
+
+import re
+import sys
+from pathlib import Path
+
+from shinsei_installer import render
+from shinsei_installer.host import Host, InstallError
+from shinsei_installer.steps import Absent, Action, Directory, File, Symlink
+
+PREFIX = "/opt/shinsei"
+VENV = f"{PREFIX}/venv"
+ETC = "/etc/shinsei"
+UNITS = "/etc/systemd/system"
+PIN = re.compile(r"^([A-Za-z0-9_.\[\],-]+?)(?:\[[^\]]*\])?==([^\s;\\]+)", re.M)
+
+
+class Bundle:
+    """The unpacked release: install.sh, wheelhouse/, requirements/, deploy/."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.deploy = root / "deploy"
+        self.wheelhouse = root / "wheelhouse"
+
+    def requirements(self, role: str) -> Path:
+        return self.root / "requirements" / f"{role}.txt"
+
+    def pins(self, role: str) -> dict[str, str]:
+        text = self.requirements(role).read_text(encoding="utf-8")
+        return {normalise(name): version for name, version in PIN.findall(text)}
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def site_packages() -> str:
+    """Where the venv (made by this very Python) keeps the packages."""
+    return f"{VENV}/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
+
+
+def venv_steps(bundle: Bundle, role: str, commands: tuple[str, ...], packages: tuple[str, ...]):
+    def check(host):
+        python = host.path(f"{VENV}/bin/python")
+        if not python.exists():
+            return [f"{VENV} に venv を作り、wheelhouse から入れる（オフライン）"]
+        frozen = host.run(str(python), "-m", "pip", "freeze", "--all", "--disable-pip-version-check")
+        installed = {normalise(n): v for n, v in PIN.findall(frozen.stdout)}
+        return [f"{VENV}: {name} {installed.get(name, 'なし')} → {version}"
+                for name, version in sorted(bundle.pins(role).items())
+                if installed.get(name) != version]
+
+    def install(host):
+        venv = host.path(VENV)
+        if not (venv / "bin" / "python").exists():
+            host.run(sys.executable, "-m", "venv", str(venv))
+        host.run(str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", "--no-index", "--find-links",
+                 str(bundle.wheelhouse), "--require-hashes", "-r", str(bundle.requirements(role)))
+
+    # New code in the venv is only served once the apps restart ("apps" handler).
+    steps = [Directory(PREFIX), Action("venv", check, install, handlers=("apps",))]
+    steps += [Symlink(f"/usr/local/bin/{name}", f"{VENV}/bin/{name}") for name in commands]
+    # nginx serves the static files through a fixed path, whatever the Python version.
+    steps += [Directory(f"{PREFIX}/static")]
+    steps += [Symlink(f"{PREFIX}/static/{package}", f"{site_packages()}/{package}/static")
+              for package in packages]
+    return steps
+
+
+def nginx_steps(bundle: Bundle, host: Host, site: str, values: dict, replace_default: bool):
+    for name in ("TLS_CERT", "TLS_KEY"):
+        if not host.path(values[name]).is_file():
+            raise InstallError(f"{name} = {values[name]}: ファイルがありません"
+                               f"（値ファイルの {name} を確かめてください）")
+    steps = [Directory(ETC),
+             File(f"{ETC}/nginx-proxy.conf", (bundle.deploy / "nginx" / "proxy.conf").read_bytes(),
+                  handlers=("nginx",)),
+             Directory(f"{PREFIX}/errors")]
+    steps += [File(f"{PREFIX}/errors/{page.name}", page.read_bytes())
+              for page in sorted((bundle.deploy / "nginx" / "errors").glob("*.html"))]
+    text = render.render(bundle.deploy / "nginx" / f"{site}.conf", values).encode()
+    if host.path("/etc/nginx/sites-enabled").is_dir():        # Debian
+        available = f"/etc/nginx/sites-available/shinsei-{site}.conf"
+        steps += [File(available, text, handlers=("nginx",)),
+                  Symlink(f"/etc/nginx/sites-enabled/shinsei-{site}.conf", available)]
+        if replace_default:
+            steps.append(Absent("/etc/nginx/sites-enabled/default",
+                                "ポート 80 は住民向けページの https への転送に使います",
+                                handlers=("nginx",)))
+    else:                                                       # RHEL family
+        steps.append(File(f"/etc/nginx/conf.d/shinsei-{site}.conf", text, handlers=("nginx",)))
+    return steps
+
+
+def firewall_steps(bundle: Bundle, rules: str, values: dict):
+    text = render.render(bundle.deploy / "nftables" / rules, values).encode()
+    return [File(f"{ETC}/nftables.nft", text, mode=0o600, handlers=("nftables",))]
+
+
+def unit_steps(bundle: Bundle, units: tuple[str, ...], enabled: tuple[str, ...]):
+    steps = [File(f"{UNITS}/{unit}", (bundle.deploy / "systemd" / unit).read_bytes(),
+                  handlers=("daemon-reload", "apps")) for unit in units]
+
+    def check(host):
+        out = []
+        for unit in enabled:
+            state = host.run(*_systemctl(host), "is-enabled", unit, check=False).stdout.strip()
+            if state != "enabled":
+                out.append(f"systemd: {unit} を有効にする（今は {state or '不明'}）")
+            if host.live and host.run("systemctl", "is-active", unit,
+                                      check=False).stdout.strip() != "active":
+                out.append(f"systemd: {unit} を起動する")
+        return out
+
+    def enable(host):
+        if host.live:
+            host.run("systemctl", "daemon-reload")
+            started = host.run("systemctl", "enable", "--now", *enabled, check=False)
+            if started.returncode != 0:
+                # What the administrator would look up next, in the message itself.
+                failed = [u for u in enabled if host.run("systemctl", "is-active", u,
+                                                         check=False).stdout.strip() != "active"]
+                logs = "\n".join(host.run("journalctl", "-u", u, "-n", "15", "--no-pager",
+                                           check=False).stdout for u in failed)
+                raise InstallError(f"起動できないユニットがあります: {', '.join(failed)}\n{logs}")
+        else:
+            host.run(*_systemctl(host), "enable", *enabled)
+
+    return [*steps, Action("systemd units", check, enable)]
+
+
+def _systemctl(host: Host) -> tuple[str, ...]:
+    return ("systemctl",) if host.live else ("systemctl", f"--root={host.root}")
+
+
+def handlers(host: Host, apps: tuple[str, ...]) -> dict:
+    """What runs once at the end when a step that names it changed something; ``apps``: the
+    role's long-running services, restarted (if running) after an upgrade."""
+    def nginx():
+        host.run("nginx", "-t", "-q")
+        host.run("systemctl", "enable", "nginx")
+        host.run("systemctl", "reload-or-restart", "nginx")
+
+    def nftables():
+        host.run("nft", "-c", "-f", f"{ETC}/nftables.nft")
+        host.run("systemctl", "restart", "shinsei-nftables.service")
+
+    def sshd():
+        host.run("sshd", "-t")
+        service = "ssh" if host.run("systemctl", "cat", "ssh.service",
+                                    check=False).returncode == 0 else "sshd"
+        host.run("systemctl", "reload-or-restart", service)
+
+    def postgresql():
+        host.run("systemctl", "restart", "postgresql")
+
+    return {"daemon-reload": lambda: host.run("systemctl", "daemon-reload"),
+            "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd,
+            "apps": lambda: host.run("systemctl", "try-restart", *apps)}
+
+
+HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx")
+
+
+def logrotate_steps(bundle: Bundle, host: Host):
+    """Access-log retention, where the distribution's nginx logs as www-data (Debian)."""
+    if host.uid("www-data") is None or not host.path("/etc/logrotate.d").is_dir():
+        return []
+    return [File("/etc/logrotate.d/shinsei-nginx",
+                 (bundle.deploy / "logrotate" / "shinsei-nginx").read_bytes())]

@@ -1,0 +1,307 @@
+"""The intranet host: staff app, PostgreSQL, transfer job, keys, and what to carry out."""
+
+import re
+import secrets
+from pathlib import Path
+
+from shinsei_installer import common, database, render
+from shinsei_installer.common import ETC, VENV, Bundle
+from shinsei_installer.host import Host, InstallError
+from shinsei_installer.steps import Action, Directory, Existing, File, User
+
+KEYS = f"{ETC}/transfer"
+CARRY = "/var/lib/shinsei/carry-to-public"
+WAL = "/var/backups/shinsei/wal"
+# Signed audit checkpoints: appended by the transfer user, read by the staff app, `audit
+# verify` and the pruner (0644 in a 0755 directory: signatures of hashes, nothing secret).
+CHECKPOINTS = "/var/lib/shinsei-transfer/checkpoints"
+CHECKPOINT_FILE = f"{CHECKPOINTS}/audit-checkpoints.jsonl"
+# The transfer public keys those checkpoints are checked with (audit.checkpoint_keys): outside
+# {KEYS}/, which only the transfer user may enter.
+CHECKPOINT_KEYS = f"{ETC}/checkpoint-keys"
+# Touched by the staff app on approval; shinsei-transfer-approved.path starts the job.
+TRIGGER = "/var/lib/shinsei/publish-requested"
+UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service", "shinsei-transfer.timer",
+         "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.service",
+         "shinsei-audit-checkpoint.timer", "shinsei-audit-prune.service",
+         "shinsei-audit-prune.timer", "shinsei-nftables.service")
+APPS = ("shinsei-intranet-web.service",)
+ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
+           "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
+           "shinsei-audit-prune.timer")
+MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
+                 f"&options=-c%20role%3D{database.OWNER}")
+
+INTRANET_ENV = f"""\
+# /etc/shinsei/intranet.env — read by systemd (EnvironmentFile=) for the staff app and
+# nothing else; root only (0600). install.sh wrote it once and never overwrites it.
+SHINSEI_SESSION_SECRET_FILE={ETC}/session-secret
+"""
+TRANSFER_ENV = f"""\
+# /etc/shinsei/transfer.env — read by systemd (EnvironmentFile=) for the transfer job;
+# root only (0600). The job's keys are in {KEYS}/, named in intranet.ini (transfer.*).
+SHINSEI_INTRANET_CONFIG={ETC}/intranet.ini
+"""
+
+
+def plan(bundle: Bundle, host: Host, values: dict):
+    values = render.derived(values)
+    _check_host_keys(host, values.get("PUBLIC_HOST_KEYS", ""))
+    steps = [User("shinsei-web"), User("shinsei-transfer"), User("shinsei-prune")]
+    steps += common.venv_steps(bundle, "intranet",
+                               ("shinsei-intranet", "shinsei-transfer"), ("intranet",))
+    steps += [
+        Directory(ETC),
+        File(f"{ETC}/intranet.ini", render.render(bundle.deploy / "intranet.ini", values).encode(),
+             keep=True),
+        File(f"{ETC}/intranet.env", INTRANET_ENV.encode(), mode=0o600, keep=True),
+        File(f"{ETC}/transfer.env", TRANSFER_ENV.encode(), mode=0o600, keep=True),
+        File(f"{ETC}/session-secret", lambda: secrets.token_urlsafe(48).encode() + b"\n",
+             owner="shinsei-web", group="shinsei-web", mode=0o600, keep=True),
+        Directory("/var/lib/shinsei"),
+        Directory("/var/lib/shinsei/imports", "shinsei-web", "shinsei-web", 0o700),
+        Directory("/var/lib/shinsei/audit-archive", "shinsei-prune", "shinsei-prune", 0o700),
+        File(TRIGGER, b"", "shinsei-web", "shinsei-web", 0o644, keep=True),
+        Directory("/var/lib/shinsei-transfer", "shinsei-transfer", "shinsei-transfer", 0o755),
+        Directory(CHECKPOINTS, "shinsei-transfer", "shinsei-transfer", 0o755),
+        File(CHECKPOINT_FILE, b"", "shinsei-transfer", "shinsei-transfer", 0o644, keep=True),
+        Directory("/var/spool/shinsei"),
+        Directory("/var/spool/shinsei/outbox", "shinsei-transfer", "shinsei-transfer", 0o750),
+    ]
+    steps += key_steps(bundle, host, values)
+    steps += postgresql_steps(bundle, host, values)
+    steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
+    steps += common.logrotate_steps(bundle, host)
+    steps += common.firewall_steps(bundle, "intranet-host.nft", values)
+    steps += common.unit_steps(bundle, UNITS, ENABLED)
+    return steps
+
+
+KNOWN_HOSTS_LINE = re.compile(r"^\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+=*(\s|$)")
+
+
+def _check_host_keys(host: Host, source: str) -> None:
+    """The carried known_hosts lines: there, and each "address key-type key"."""
+    if not source:
+        return
+    path = host.path(source)
+    if not path.is_file():
+        raise InstallError(f"PUBLIC_HOST_KEYS = {source}: ファイルがありません"
+                           "（公開ホストの /var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if line.strip() and not line.startswith("#") and not KNOWN_HOSTS_LINE.match(line):
+            raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
+
+
+def key_steps(bundle, host, values):
+    """The signing and lookup keys and the SFTP client key, readable by shinsei-transfer
+    alone; their public halves (and the lookup key) copied for the public hosts."""
+    def missing_keys(host):
+        return [] if host.path(f"{KEYS}/sign.key").exists() else [
+            f"{KEYS}/sign.key, lookup.key を作る（shinsei-transfer keygen）"]
+
+    def keygen(host):
+        # Made by root in the root-owned directory (0600), then handed to shinsei-transfer
+        # by the steps below: the job's account never needs to write there.
+        host.run(host.path(f"{VENV}/bin/shinsei-transfer").as_posix(), "keygen",
+                 "--signing-key", str(host.path(f"{KEYS}/sign.key")),
+                 "--lookup-key", str(host.path(f"{KEYS}/lookup.key")))
+
+    def missing_client_key(host):
+        return [] if host.path(f"{KEYS}/id_ed25519").exists() else [
+            f"{KEYS}/id_ed25519 を作る（公開ホストへの SFTP 用）"]
+
+    def client_keygen(host):
+        host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c", CLIENT_KEYGEN,
+                 str(host.path(f"{KEYS}/id_ed25519")))
+
+    def known_hosts():
+        source = values.get("PUBLIC_HOST_KEYS")
+        return host.path(source).read_bytes() if source else b""
+
+    transfer = ("shinsei-transfer", "shinsei-transfer")
+    steps = [
+        Directory(KEYS, "root", "shinsei-transfer", 0o750),
+        Action("signing and lookup keys", missing_keys, keygen),
+        Existing(f"{KEYS}/sign.key", *transfer, 0o600),
+        Existing(f"{KEYS}/sign.key.pub", "root", "root", 0o644),
+        Existing(f"{KEYS}/lookup.key", *transfer, 0o600),
+        Action("SFTP client key", missing_client_key, client_keygen),
+        Existing(f"{KEYS}/id_ed25519", *transfer, 0o600),
+        Existing(f"{KEYS}/id_ed25519.pub", "root", "root", 0o644),
+        File(f"{KEYS}/known_hosts", known_hosts, "root", "shinsei-transfer", 0o644,
+             keep=not values.get("PUBLIC_HOST_KEYS")),
+        Directory(CHECKPOINT_KEYS, mode=0o755),
+        CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{KEYS}/sign.key.pub", mode=0o644),
+        Directory("/var/lib/shinsei"),
+        Directory(CARRY, mode=0o700),
+    ]
+    steps += [CarriedFile(f"{CARRY}/{target}", f"{KEYS}/{source}", mode=mode)
+              for source, target, mode in (("sign.key.pub", "intranet-sign.pub", 0o644),
+                                           ("lookup.key", "lookup.key", 0o600),
+                                           ("id_ed25519.pub", "upload_ed25519.pub", 0o644))]
+    return steps
+
+
+class CarriedFile(File):
+    """A copy of a file this install made (a key), for the administrators to carry."""
+
+    def __init__(self, path, source, mode):
+        super().__init__(path, mode=mode)
+        self.source = source
+
+    def differences(self, host):
+        self.content = lambda: _read(host, self.source)
+        return super().differences(host)
+
+    def apply(self, host):
+        self.content = lambda: _read(host, self.source)
+        super().apply(host)
+
+
+def _read(host, path):
+    target = host.path(path)
+    return target.read_bytes() if target.exists() else b""
+
+
+# OpenSSH's own format, made with the venv's cryptography: no ssh-keygen needed here.
+CLIENT_KEYGEN = """\
+import os, sys
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+key = Ed25519PrivateKey.generate()
+path = sys.argv[1]
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, key.private_bytes(s.Encoding.PEM, s.PrivateFormat.OpenSSH, s.NoEncryption()))
+os.close(fd)
+public = key.public_key().public_bytes(s.Encoding.OpenSSH, s.PublicFormat.OpenSSH)
+open(path + ".pub", "wb").write(public + b" shinsei-transfer\\n")
+"""
+
+
+def postgresql_steps(bundle, host, values):
+    if host.uid("postgres") is None:
+        if host.live:
+            raise InstallError("PostgreSQL がありません: OS のパッケージ（Debian 12: postgresql、"
+                               "RHEL 9 系: postgresql-server）を先に入れてください")
+        return [Action("PostgreSQL", lambda h: [], lambda h: None, live_only=True)]
+    conf = render.render(bundle.deploy / "postgresql" / "shinsei.conf", values).encode()
+    hba = (bundle.deploy / "postgresql" / "pg_hba.conf.snippet").read_text()
+    return [
+        Directory("/var/backups/shinsei"),
+        Directory(WAL, "postgres", "postgres", 0o700),
+        Action("postgresql.conf", lambda h: _conf_differences(h, conf),
+               lambda h: _write_conf(h, conf), live_only=True, handlers=("postgresql",)),
+        Action("pg_hba.conf", lambda h: _hba_differences(h, hba),
+               lambda h: _write_hba(h, hba), live_only=True, handlers=("postgresql",)),
+        Action("database", lambda h: _database_differences(h), lambda h: _database(h),
+               live_only=True),
+    ]
+
+
+def _psql(host, sql, database="postgres"):
+    return host.run("psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", database,
+                    "-c", sql, user="postgres").stdout.strip()
+
+
+def _setting(host, name):
+    return _psql(host, f"SHOW {name}")
+
+
+def _conf_file(host):
+    return Path(_setting(host, "config_file")).parent / "conf.d" / "shinsei.conf"
+
+
+def _conf_differences(host, conf):
+    path = _conf_file(host)
+    return [] if path.exists() and path.read_bytes() == conf else [f"{path} を書く"]
+
+
+def _write_conf(host, conf):
+    path = _conf_file(host)
+    main = path.parent.parent / "postgresql.conf"
+    text = main.read_text()
+    # Debian's postgresql.conf already reads conf.d/; RHEL's does not.
+    if not any(line.strip().startswith("include_dir") and "conf.d" in line
+               for line in text.splitlines()):
+        main.write_text(text + "\n# shinsei-status\ninclude_dir = 'conf.d'\n")
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(conf)
+    host.run("chown", "-R", "postgres:postgres", str(path.parent))
+
+
+HBA_BEGIN, HBA_END = "# shinsei-status begin", "# shinsei-status end"
+
+
+def _hba_block(hba):
+    lines = [line for line in hba.splitlines() if line and not line.startswith("#")]
+    return "\n".join([HBA_BEGIN, *lines, HBA_END])
+
+
+def _hba_differences(host, hba):
+    path = Path(_setting(host, "hba_file"))
+    return [] if _hba_block(hba) in path.read_text() else [f"{path}: shinsei の行を先頭に入れる"]
+
+
+def _write_hba(host, hba):
+    """Our block first (the first matching line wins), the rest as it was."""
+    path = Path(_setting(host, "hba_file"))
+    text = path.read_text()
+    if HBA_BEGIN in text:
+        before, _, rest = text.partition(HBA_BEGIN)
+        text = before + rest.partition(HBA_END)[2].lstrip("\n")
+    path.write_text(_hba_block(hba) + "\n" + text)
+    _psql(host, "SELECT pg_reload_conf()")
+
+
+def _head_revision(host):
+    return host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c",
+                    "from alembic.script import ScriptDirectory as S\n"
+                    "from intranet.migrations import alembic_config as c\n"
+                    "print(S.from_config(c('sqlite://')).get_current_head())").stdout.strip()
+
+
+def _database_differences(host):
+    out = []
+    have = _psql(host, f"SELECT rolname FROM pg_roles WHERE rolname IN "
+                       f"('{database.OWNER}', {', '.join(repr(r) for r in database.ROLES)})")
+    missing = sorted({database.OWNER, *database.ROLES} - set(have.split()))
+    out += [f"データベース: ロール {role} を作る" for role in missing]
+    if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
+        return [*out, f"データベース {database.DATABASE} を作り、スキーマを最新にする"]
+    revision, head = _revision(host), _head_revision(host)
+    if revision != head:
+        return [*out, f"データベース: スキーマを {revision or 'なし'} から {head} にする"]
+    tables = _psql(host, "SELECT relname FROM pg_class WHERE relnamespace = "
+                         "'public'::regnamespace AND relkind = 'r'", database.DATABASE).split()
+    actual = set(_psql(host, database.privileges_query(), database.DATABASE).splitlines())
+    return out + database.grant_differences(actual, tables)
+
+
+def _revision(host):
+    if not _psql(host, "SELECT to_regclass('alembic_version')", database.DATABASE):
+        return ""
+    return _psql(host, "SELECT version_num FROM alembic_version", database.DATABASE)
+
+
+def _database(host):
+    _psql(host, database.roles_sql())
+    if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
+        _psql(host, database.create_database_sql())
+    if _revision(host) != _head_revision(host):
+        _migrate(host)
+    _psql(host, database.grants_sql(), database.DATABASE)
+
+
+def _migrate(host):
+    """Migrations as the owner (the superuser only sets the role); an upgrade is audited."""
+    host.run(host.path(f"{VENV}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
+             "initdb", user="postgres", env={"SHINSEI_DATABASE_URL": MIGRATION_URL})
+
+
+def afterwards(host: Host) -> str:
+    pinned = host.path(f"{KEYS}/known_hosts")
+    if pinned.exists() and pinned.read_text().strip():
+        return "公開ホストの鍵は登録済みです。次: docs/install.ja.md の「初日のチェックリスト」"
+    return (f"次に: {CARRY}/ の中身を各公開ホストへ運び（lookup.key は秘密です）、"
+            "公開ホストで install.sh --role public を実行してください。")

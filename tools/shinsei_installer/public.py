@@ -1,0 +1,78 @@
+"""The public host: residents' page, receiver, upload-only SFTP account, and the host key line
+to carry back to the intranet."""
+
+from pathlib import Path
+
+from shinsei_installer import common, render
+from shinsei_installer.common import ETC, Bundle
+from shinsei_installer.host import Host, InstallError
+from shinsei_installer.steps import Directory, File, User
+
+STATE = "/var/lib/shinsei-mirror"
+CARRY = "/var/lib/shinsei/carry-to-intranet"
+UNITS = ("shinsei-mirror-web.service", "shinsei-mirror-receive.service",
+         "shinsei-mirror-receive.path", "shinsei-nftables.service")
+APPS = ("shinsei-mirror-web.service",)
+ENABLED = ("shinsei-nftables.service", "shinsei-mirror-web.service", "shinsei-mirror-receive.path")
+CARRIED = ("intranet-sign.pub", "lookup.key", "upload_ed25519.pub")
+
+
+def plan(bundle: Bundle, host: Host, values: dict):
+    values = render.derived(values)
+    carried = Path(values["KEYS_FROM"])
+    for name in CARRIED:
+        if not host.path(carried / name).is_file():
+            raise InstallError(f"KEYS_FROM = {carried}: {name} がありません（庁内ホストの "
+                               f"/var/lib/shinsei/carry-to-public/ の中身を運んでください）")
+    key = host.path(carried / "upload_ed25519.pub").read_text().split()
+    steps = [User("shinsei-mirror"), User("shinsei-upload", home="/srv/shinsei")]
+    steps += common.venv_steps(bundle, "public", ("shinsei-mirror",), ("public_mirror",))
+    steps += [
+        Directory(ETC),
+        File(f"{ETC}/mirror.ini", render.render(bundle.deploy / "mirror.ini", values).encode(),
+             keep=True),
+        Directory(f"{ETC}/trusted"),
+        # Trusted keys and the lookup key are the city's once placed: a later key rotation
+        # adds files here and this installer never replaces them.
+        File(f"{ETC}/trusted/intranet-sign.pub", host.path(carried / "intranet-sign.pub").read_bytes(),
+             keep=True),
+        File(f"{ETC}/lookup.key", host.path(carried / "lookup.key").read_bytes(),
+             "shinsei-mirror", "shinsei-mirror", 0o600, keep=True),
+        # The chroot: it and every parent root-owned and not writable by others (sshd's rule).
+        Directory("/srv/shinsei"),
+        # The upload account creates and renames; the receiver (its group) lists, reads and
+        # removes; setgid keeps every new file in the receiver's group.
+        Directory("/srv/shinsei/inbox", "shinsei-upload", "shinsei-mirror", 0o2770),
+        Directory(STATE, "shinsei-mirror", "shinsei-mirror", 0o750),
+        Directory(f"{STATE}/quarantine", "shinsei-mirror", "shinsei-mirror", 0o700),
+        Directory(f"{STATE}/state", "shinsei-mirror", "shinsei-mirror", 0o700),
+        Directory(f"{STATE}/state/usage", "shinsei-mirror", "shinsei-mirror", 0o700),
+        Directory("/etc/ssh/authorized_keys"),
+        File("/etc/ssh/authorized_keys/shinsei-upload",
+             f"restrict {key[0]} {key[1]} shinsei-transfer\n".encode(), handlers=("sshd",)),
+        File("/etc/ssh/sshd_config.d/shinsei-upload.conf",
+             (bundle.deploy / "sshd" / "shinsei-upload.conf").read_bytes(), handlers=("sshd",)),
+        Directory("/var/lib/shinsei"),
+        File(f"{CARRY}/known_hosts", lambda: _known_hosts_line(host, values["UPLOAD_ADDRESS"])),
+    ]
+    steps += common.nginx_steps(bundle, host, "mirror", values, replace_default=True)
+    steps += common.logrotate_steps(bundle, host)
+    steps += common.firewall_steps(bundle, "public-host.nft", values)
+    steps += common.unit_steps(bundle, UNITS, ENABLED)
+    return steps
+
+
+def _known_hosts_line(host: Host, address: str) -> bytes:
+    """This host's SSH host key as the intranet's transfer job will pin it."""
+    public = host.path("/etc/ssh/ssh_host_ed25519_key.pub")
+    if not public.exists():
+        return b"# /etc/ssh/ssh_host_ed25519_key.pub is missing: is openssh-server installed?\n"
+    kind, blob = public.read_text().split()[:2]
+    # Port 22: known_hosts names the bare address (brackets only go with another port).
+    return f"{address} {kind} {blob}\n".encode()
+
+
+def afterwards(host: Host) -> str:
+    line = host.path(f"{CARRY}/known_hosts").read_text().strip()
+    return ("次に: 下の 1 行（" + f"{CARRY}/known_hosts" + "）を庁内ホストへ運び、"
+            "PUBLIC_HOST_KEYS に指定して庁内ホストの install.sh をもう一度実行してください。\n" + line)

@@ -1,0 +1,71 @@
+"""Templates from deploy/: every ``@NAME@`` filled, or an error naming the value and the file.
+
+The values file gives what the city knows; a few placeholders are derived from it here
+(the transfer destinations, the nftables rules per address family), so each rule lives in
+one place and the templates stay readable.
+"""
+
+import ipaddress
+import re
+from pathlib import Path
+
+from shinsei_installer.values import ValuesError, addresses
+
+PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+UPLOAD_USER = "shinsei-upload"
+
+
+def render(template: Path, values: dict[str, str]) -> str:
+    text = template.read_text(encoding="utf-8")
+
+    def fill(match):
+        name = match.group(1)
+        if name not in values:
+            raise ValuesError(f"{template}: {name} の値がありません（値ファイルに {name} を入れてください）")
+        return values[name]
+
+    return PLACEHOLDER.sub(fill, text)
+
+
+def _by_family(items: list[str]) -> dict[str, list[str]]:
+    families = {"ip": [], "ip6": []}
+    for item in items:
+        network = ipaddress.ip_network(item, strict=False)
+        families["ip" if network.version == 4 else "ip6"].append(item)
+    return {family: found for family, found in families.items() if found}
+
+
+def nft_rules(items: list[str], match: str, template: str, otherwise: str = "") -> str:
+    """One nftables rule per address family: ``template`` has ``{family}`` and ``{set}``;
+    ``match`` is ``saddr`` or ``daddr``. No address → ``otherwise`` (a comment by default)."""
+    rules = [template.format(family=family, match=match, set="{ " + ", ".join(found) + " }")
+             for family, found in _by_family(items).items()]
+    return "\n        ".join(rules) or otherwise or "# (none)"
+
+
+def derived(values: dict[str, str]) -> dict[str, str]:
+    """The values the templates need beyond the file's own."""
+    out = dict(values)
+    out["SSH_FROM_MANAGEMENT"] = nft_rules(addresses(values["MANAGEMENT_ADDRESS"]), "saddr",
+                                           "tcp dport 22 {family} {match} {set} accept")
+    if "PUBLIC_HOSTS" in values:
+        hosts = addresses(values["PUBLIC_HOSTS"])
+        out["TRANSFER_DESTINATIONS"] = "\n    ".join(
+            f"sftp://{UPLOAD_USER}@{_url_host(host)}:22/inbox" for host in hosts)
+        out["SSH_TO_PUBLIC_HOSTS"] = nft_rules(hosts, "daddr",
+                                               "{family} {match} {set} tcp dport 22 accept")
+        out["DROP_TO_PUBLIC_HOSTS"] = nft_rules(hosts, "daddr", "{family} {match} {set} drop")
+        out["DROP_FROM_PUBLIC_HOSTS"] = nft_rules(hosts, "saddr", "{family} {match} {set} drop")
+        out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
+                                            "tcp dport 443 {family} {match} {set} accept",
+                                            otherwise="tcp dport 443 accept")
+    if "INTRANET_HOST" in values:
+        intranet = addresses(values["INTRANET_HOST"])
+        out["SSH_FROM_INTRANET_HOST"] = nft_rules(intranet, "saddr",
+                                                  "tcp dport 22 {family} {match} {set} accept")
+        out["DROP_TO_INTRANET_HOST"] = nft_rules(intranet, "daddr", "{family} {match} {set} drop")
+    return out
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
