@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint release lock bench-intranet bench-snapshot bench-transfer bench-publication clean
+.PHONY: demo test e2e install system-deps lint release lock bench-intranet bench-import bench-audit bench-mirror bench-search bench-snapshot bench-transfer bench-publication clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
@@ -93,6 +93,22 @@ lint:
 
 bench-intranet: install
 	$(BIN)/python bench/intranet_bench.py
+
+# 1,000,000 CP932 rows into PostgreSQL and SQLite, beside COPY into a bare table.
+bench-import: install
+	$(BIN)/python bench/import_bench.py --no-export
+
+# Full `audit verify` and the screens' check from the last signed checkpoint.
+bench-audit: install
+	$(BIN)/python bench/audit_bench.py
+
+# Residents' page: the shipped server against the bare WSGI floor, 1-64 connections.
+bench-mirror: install
+	$(BIN)/python bench/mirror_bench.py
+
+# Name, kana and phone search at 1,000,000 applications (PostgreSQL; about ten minutes).
+bench-search: install
+	$(BIN)/python bench/search_bench.py
 
 bench-snapshot: install
 	$(BIN)/python bench/snapshot_bench.py

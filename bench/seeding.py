@@ -5,7 +5,7 @@ as `make demo`'s; COPY is only the fastest way in.
 """
 
 import random
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from intranet.applications.models import Application, StatusChange
 from intranet.demo import generate_applications
@@ -39,3 +39,45 @@ def copy_applications(connection, programme, count, seed=1, opening=date(2020, 5
             # Table names are the models' own constants, not input.
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                            f"(SELECT max(id) FROM {table}))")
+
+
+AUDIT_COLUMNS = ["seq", "at", "actor", "actor_role", "os_user", "host", "action", "target",
+                 "details", "prev_hash", "hash"]
+
+
+def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None, since=1000):
+    """Append ``count`` chained audit records after the current head with COPY — the
+    staff's everyday actions, hashed exactly as the writer hashes them — and, given a key,
+    sign a checkpoint ``since`` records before the new head (as the daily job would have)."""
+    from types import SimpleNamespace
+
+    from intranet.audit import checkpoints
+    from intranet.audit.chain import canonical_json, record_hash
+
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        seq, previous = cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        started = datetime(2026, 1, 5, 0, 0) if seq == 0 else cursor.execute(
+            "SELECT at FROM audit_records WHERE seq = %s", (seq,)).fetchone()[0]
+        signed_at = count - since
+        checkpoint = None
+        actions = ("application.status", "application.view", "login.success", "export.csv")
+        with cursor.copy(f"COPY audit_records ({', '.join(AUDIT_COLUMNS)}) FROM STDIN") as copy:
+            for n in range(1, count + 1):
+                record = SimpleNamespace(
+                    seq=seq + n, at=started + timedelta(seconds=n), actor=f"staff{n % 400:03d}",
+                    actor_role="staff", os_user="", host=f"10.0.0.{n % 200}",
+                    action=actions[n % 4], target=f"application:{n % 1_000_000 + 1}",
+                    details=canonical_json({"from": "received", "to": "reviewing"}),
+                    prev_hash=previous)
+                record.hash = previous = record_hash(record)
+                copy.write_row([getattr(record, c) for c in AUDIT_COLUMNS])
+                if n == signed_at and signing_key is not None:
+                    checkpoint = checkpoints.sign(record.seq, record.hash,
+                                                  record.at + timedelta(microseconds=1),
+                                                  signing_key)
+        cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1",
+                       (seq + count, previous))
+    if checkpoint is not None:
+        checkpoints.append_to_file(checkpoint_path, checkpoint)
+    return checkpoint

@@ -1,6 +1,11 @@
 """Serve the mirror (or a bare WSGI app doing the same lookup) for the benchmark.
 
     serve_mirror.py CONFIG PORT [--processes N] [--threads T] [--switch-interval S] [--bare]
+                    [--bare-bytes B]
+
+``--bare-bytes``: the bare app answers a page of that many bytes with the mirror's
+headers — the same bytes on the wire as the mirror's answer page, so that the floor
+differs from the mirror only in the work done, not in what is sent (wrk shares the cores).
 """
 
 import argparse
@@ -14,14 +19,16 @@ from pyramid.paster import get_appsettings
 from public_mirror.serve import serve
 
 
-def bare_app(settings):
+def bare_app(settings, page_bytes=0):
     """The floor: parse the form, hash, bisect, answer a fixed page. No framework."""
     from urllib.parse import parse_qs
 
     from public_mirror.settings import load
     from public_mirror.store import ActiveSnapshot
+    from public_mirror.web import SECURITY_HEADERS
     from transfer.lookup import lookup_key
 
+    headers = [*SECURITY_HEADERS.items(), ("Cache-Control", "no-store")]
     loaded = load(dict(settings))
     active = ActiveSnapshot(loaded["mirror.paths"].active, loaded["mirror.policy"])
     secret = loaded["mirror.lookup_secret"]
@@ -32,7 +39,10 @@ def bare_app(settings):
         entry = active.current().table.find(
             lookup_key(secret, form["programme"][0], form["receipt_number"][0]))
         body = f"<html><body><p>{'found' if entry else 'not found'}</p></body></html>".encode()
-        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+        if page_bytes:
+            body = body.ljust(page_bytes, b" ")
+        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body))),
+                                  *(headers if page_bytes else ())])
         return [body]
 
     return app
@@ -46,6 +56,7 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--switch-interval", type=float)
     parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--bare-bytes", type=int, default=0)
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
@@ -53,7 +64,7 @@ if __name__ == "__main__":
 
     def make_app():
         if args.bare:
-            return bare_app(settings)
+            return bare_app(settings, args.bare_bytes)
         from public_mirror import main
 
         return main({}, **settings)

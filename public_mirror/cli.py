@@ -152,7 +152,8 @@ def _parser():
     web = commands.add_parser("serve", help="serve the residents' page (processes share the port)")
     web.add_argument("--host", help="default: [server:main] listen")
     web.add_argument("--port", type=int, help="default: [server:main] listen")
-    web.add_argument("--processes", type=int, default=2)
+    web.add_argument("--processes", type=int,
+                     help="default: one per core this host lets the server use")
     web.add_argument("--threads", type=int, default=2)
     web.set_defaults(command=serve_command)
     return parser

@@ -40,11 +40,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(make_app, host: str, port: int, processes: int = 2, threads: int = 2,
+def default_processes() -> int:
+    """One process per core this server may run on (its CPU affinity, so a container or
+    a systemd ``CPUAffinity=`` limit counts, not the host's cores)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:      # no affinity call on this platform
+        return max(1, os.cpu_count() or 1)
+
+
+def serve(make_app, host: str, port: int, processes: int | None = None, threads: int = 2,
           **options) -> None:
-    """Fork ``processes - 1`` times; each process builds its own app and serves the port.
-    ``options`` are waitress's own (``server_options``)."""
-    for _ in range(processes - 1):
+    """Fork ``processes - 1`` times (default: one process per core); each process builds
+    its own app and serves the port. ``options`` are waitress's own (``server_options``)."""
+    for _ in range((processes or default_processes()) - 1):
         if os.fork() == 0:
             break
     # Under overload waitress logs its queue depth on every request; the load is the point.

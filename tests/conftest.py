@@ -127,6 +127,23 @@ def wsgi_app(app_settings, engine):
 
 
 @pytest.fixture
+def app_with(app_settings):
+    """A test client on the app built with ``app_settings`` plus overrides; its database
+    connections are closed at teardown even when the test fails (a pool left to the garbage
+    collector reports its connections in whichever later test happens to run)."""
+    built = []
+
+    def build(**overrides):
+        app = main({}, **{**app_settings, **overrides})
+        built.append(app)
+        return webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "192.0.2.10"})
+
+    yield build
+    for app in built:
+        engine_of(app.registry).dispose()
+
+
+@pytest.fixture
 def testapp(wsgi_app, accounts):
     return webtest.TestApp(wsgi_app, extra_environ={"REMOTE_ADDR": "192.0.2.10"})
 

@@ -90,6 +90,22 @@ def append_to_file(path: Path, checkpoint: Checkpoint) -> None:
         file.write(line)
 
 
+# Lines whose signature has been checked, by trusted key set and exact text. The screens
+# read the file on every view, and it grows by a line per publication and per day; an
+# Ed25519 check per line per view would grow with it. A line edited in any way is new
+# text, so it is checked afresh; only lines that verified are kept.
+_CHECKED: dict[tuple[bytes, str], "Checkpoint"] = {}
+_CHECKED_MAX = 100_000
+
+
+def _key_set(public_keys) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return b"".join(sorted(key.public_bytes(serialization.Encoding.Raw,
+                                            serialization.PublicFormat.Raw)
+                           for key in public_keys))
+
+
 def read_file(path: Path, public_keys) -> list[Checkpoint]:
     """Every checkpoint in the file, each with a valid signature, in count order."""
     try:
@@ -97,8 +113,13 @@ def read_file(path: Path, public_keys) -> list[Checkpoint]:
     except FileNotFoundError:
         raise CheckpointError(f"{path}: checkpoint file not found") from None
     checkpoints = []
+    keys = _key_set(public_keys)
     for number, line in enumerate(lines, 1):
         if not line.strip():
+            continue
+        known = _CHECKED.get((keys, line))
+        if known is not None:
+            checkpoints.append(known)
             continue
         try:
             checkpoint = Checkpoint.from_dict(json.loads(line))
@@ -107,6 +128,8 @@ def read_file(path: Path, public_keys) -> list[Checkpoint]:
         if not is_signed_by(checkpoint, public_keys):
             raise CheckpointError(f"{path}:{number}: signature does not verify "
                                   "with any trusted transfer key")
+        if len(_CHECKED) < _CHECKED_MAX:
+            _CHECKED[keys, line] = checkpoint
         checkpoints.append(checkpoint)
     return sorted(checkpoints, key=lambda c: (c.count, c.at))
 

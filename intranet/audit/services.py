@@ -1,34 +1,106 @@
 """Reading the audit trail: filters, and the one chain check (CLI and screen alike)."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from intranet.audit import checkpoints, writer
-from intranet.audit.chain import GENESIS_HASH, ChainVerdict, verify_chain
+from intranet.audit import checkpoints, labels, writer
+from intranet.audit.chain import (
+    GENESIS_HASH,
+    ChainVerdict,
+    anchor_is_signed,
+    broken,
+    format_time,
+    record_hash,
+    verify_chain,
+)
 from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
+from intranet.auth.models import User
+from intranet.programmes.models import Programme
 from intranet.web import JST
 
 
 def verify(dbsession, checkpoints=None) -> ChainVerdict:
     """The chain, and (when given) its agreement with the signed checkpoints."""
     head = dbsession.get(AuditHead, 1)
-    # Streamed (a server-side cursor on PostgreSQL): the chain may be millions of records.
-    result = dbsession.execute(
-        select(AuditRecord).order_by(AuditRecord.seq).execution_options(yield_per=2000)
-    )
+    result = _records(dbsession, 0)
     try:
         if head is None:
-            return verify_chain(result.scalars(), 0, "", checkpoints=checkpoints)
-        return verify_chain(result.scalars(), head.seq, head.hash, head.base_seq,
+            return verify_chain(result, 0, "", checkpoints=checkpoints)
+        return verify_chain(result, head.seq, head.hash, head.base_seq,
                             head.base_hash, checkpoints=checkpoints)
     finally:
         # A broken chain stops early; the cursor must not outlive the check.
         result.close()
+
+
+def _records(dbsession, after: int):
+    """The records after ``after`` in order, streamed (a server-side cursor on PostgreSQL:
+    the chain may be millions of records) as plain rows: building ORM objects cost ~20×
+    the hashing itself."""
+    return dbsession.execute(select(AuditRecord.__table__).where(AuditRecord.seq > after)
+                             .order_by(AuditRecord.seq).execution_options(yield_per=5000))
+
+
+def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
+    """The screens' check: from the last signed checkpoint to the head, not the whole chain.
+
+    A page view then reads the records written since the transfer job last signed the
+    head (at most a day's worth), not millions. What it still catches: any record after
+    the checkpoint edited, deleted, inserted or back-dated; the chain recomputed (the
+    record at the checkpoint no longer has the signed hash, or its contents no longer
+    match it); the head moved back behind a checkpoint. Records before the checkpoint
+    were fixed by its signature when it was taken; the full `audit verify` re-reads them.
+    Without signed checkpoints (none configured, or none inside the chain) this is the
+    full check.
+    """
+    head = dbsession.get(AuditHead, 1)
+    if head is None or not signed:
+        return verify(dbsession, signed)
+    ahead = [c for c in signed if c.count > head.seq]
+    if ahead:    # a head behind a signed checkpoint: cut back, however the rest looks
+        last = ahead[-1]
+        return broken(head.seq - head.base_seq, head.seq + 1,
+                       f"the signed checkpoint of {format_time(last.at)} counts "
+                       f"{last.count} records, the database ends at {head.seq}: records "
+                       "were cut off and the head moved back")
+    if not anchor_is_signed(head.base_seq, head.base_hash, signed):
+        return verify(dbsession, signed)   # names the unsigned anchor
+    inside = [c for c in signed if head.base_seq < c.count]
+    if not inside:
+        return verify(dbsession, signed)
+    start = max(inside, key=lambda c: (c.count, c.at))
+    at_start = dbsession.get(AuditRecord, start.count)
+    if at_start is None:
+        return broken(start.count - 1 - head.base_seq, start.count,
+                       f"record {start.count} is missing")
+    if at_start.hash != start.head_hash or record_hash(at_start) != at_start.hash:
+        return broken(start.count - 1 - head.base_seq, start.count,
+                       f"differs from the signed checkpoint of {format_time(start.at)}: "
+                       "the chain was recomputed or the record edited")
+    result = _records(dbsession, start.count)
+    try:
+        verdict = verify_chain(result, head.seq, head.hash, start.count,
+                               start.head_hash, [c for c in signed if c.count >= start.count])
+    finally:
+        result.close()
+    # Counted from the chain's start: the records up to the checkpoint are the signed ones.
+    before = start.count - head.base_seq
+    return replace(verdict, count=verdict.count + before, verified_from=start.count)
+
+
+def screen_verdict(dbsession, settings) -> tuple[ChainVerdict, str | None]:
+    """The audit and transfer screens' chain state, and why the signed checkpoints could
+    not be read (then the whole chain is checked without them)."""
+    try:
+        signed = checkpoints.from_settings(settings)
+    except (checkpoints.CheckpointError, OSError, ValueError) as error:
+        return verify(dbsession), str(error)
+    return verify_since_checkpoint(dbsession, signed), None
 
 
 def take_checkpoint(dbsession, actor, signing_key, path: Path | None) -> Checkpoint:
@@ -90,3 +162,14 @@ def _date(text):
         return date.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def vocabulary(request) -> labels.Vocabulary:
+    """Names for the ids and codes records hold: accounts and programmes are few."""
+    users = dict(request.dbsession.execute(select(User.id, User.username)).all())
+    programmes = {}
+    for programme in request.dbsession.execute(select(Programme)).scalars():
+        name = programme.name_en if request.locale_name == "en" and programme.name_en \
+            else programme.name
+        programmes[programme.code] = programmes[str(programme.id)] = name
+    return labels.Vocabulary.of(request, users, programmes)

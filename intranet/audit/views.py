@@ -1,17 +1,39 @@
-"""The security officer's audit screen: filter, export, and the chain's state."""
+"""The security officer's audit screen: filter, export, and the chain's state.
 
+Records are shown in words (``intranet.audit.labels``); one record's page shows the same
+words above the record exactly as stored, and the CSV carries both.
+"""
+
+import json
+
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
+from sqlalchemy import func, select
 
-from intranet.audit import services
-from intranet.audit.checkpoints import CheckpointError
-from intranet.audit.checkpoints import from_settings as signed_checkpoints
+from intranet.audit import labels, services
 from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
-from intranet.web import local_time, whole_number
+from intranet.web import local_time, matched_id, whole_number
 
 PAGE_SIZE = 100
-CSV_HEADER = ["seq", "at (JST)", "actor", "role", "os_user", "host", "action", "target",
-              "details", "prev_hash", "hash"]
+SIDE_SHOWN = 1000
+CSV_HEADER = ["番号", "日時（日本時間）", "ユーザー", "役割", "OS ユーザー", "端末", "操作",
+              "対象", "内容", "操作コード", "記録（JSON）", "直前のハッシュ", "ハッシュ"]
+# Records naming one application: their values beside the chain are shown with them.
+ONE_APPLICATION = ("application.status", "application.view")
+
+
+def personal_values(dbsession, records) -> dict[int, list[dict]]:
+    """Values beside the chain for the records naming one application (an empty list:
+    cut by disposal). Bulk records name thousands; their page shows them."""
+    seqs = [r.seq for r in records if r.action in ONE_APPLICATION]
+    found: dict[int, list[dict]] = {seq: [] for seq in seqs}
+    if seqs:
+        for row in dbsession.execute(select(AuditPersonal).where(AuditPersonal.seq.in_(seqs))
+                                     .order_by(AuditPersonal.id)).scalars():
+            found[row.seq].append(json.loads(row.value))
+    return found
 
 
 @view_config(route_name="audit", permission="audit.view",
@@ -29,29 +51,66 @@ def audit_list(request):
     next_url = None
     if more:
         next_url = request.current_route_url(_query={**request.GET, "before": records[-1].seq})
-    signed, checkpoint_error = _signed(request)
-    return {"records": records, "filter": audit_filter,
-            "verdict": services.verify(request.dbsession, signed), "next_url": next_url,
-            "checkpoint": services.last_checkpoint(request.dbsession),
+    verdict, checkpoint_error = services.screen_verdict(request.dbsession,
+                                                        request.registry.settings)
+    words = services.vocabulary(request)
+    side = personal_values(request.dbsession, records)
+    checkpoint = services.last_checkpoint(request.dbsession)
+    return {"records": [(r, labels.describe(r, words, side.get(r.seq))) for r in records],
+            "filter": audit_filter, "action_choices": _action_choices(request),
+            "verdict": verdict, "next_url": next_url,
+            "checkpoint": checkpoint,
+            "checkpoint_at": labels.value_text("at", checkpoint["at"], words) if checkpoint
+            else "",
             "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
             "checkpoint_error": checkpoint_error}
 
 
-def _signed(request):
-    """The transfer job's signed checkpoints, if this host is configured to read them."""
-    try:
-        return signed_checkpoints(request.registry.settings), None
-    except (CheckpointError, OSError, ValueError) as error:
-        return None, str(error)
+def _action_choices(request):
+    """(value, label) for the filter: each group (its prefix), then its actions."""
+    choices = []
+    for group, group_label, actions in labels.action_groups():
+        if len(actions) > 1:
+            choices.append((group, request.translate("${group}（すべて）",
+                                                     group=request.translate(group_label))))
+        choices.extend((a, "　" + request.translate(labels.ACTIONS[a])) for a in actions)
+    return choices
+
+
+@view_config(route_name="audit_record", permission="audit.view",
+             renderer="intranet:templates/audit/record.jinja2")
+def audit_record(request):
+    record = request.dbsession.get(AuditRecord, matched_id(request, "seq"))
+    if record is None:
+        raise HTTPNotFound()
+    # A bulk change names thousands: the first SIDE_SHOWN of them, and how many in all.
+    side = request.dbsession.execute(select(AuditPersonal).where(
+        AuditPersonal.seq == record.seq).order_by(AuditPersonal.id).limit(SIDE_SHOWN)
+    ).scalars().all()
+    total = request.dbsession.execute(select(func.count()).where(
+        AuditPersonal.seq == record.seq)).scalar_one()
+    values = [json.loads(row.value) for row in side]
+    words = services.vocabulary(request)
+    return {"record": record,
+            "described": labels.describe(record, words, values if total <= 1 else None),
+            "side": [(row.application_id, row.value) for row in side], "side_total": total,
+            "details_json": json.dumps(json.loads(record.details or "{}"), ensure_ascii=False,
+                                       indent=2, sort_keys=True)}
 
 
 @view_config(route_name="audit_csv", permission="audit.view")
 def audit_csv(request):
     query = services.AuditFilter.from_params(request.GET).query().order_by(AuditRecord.seq)
     audit_export(request, "audit.csv", query)
+    words = services.vocabulary(request)
+    t = request.translate
 
     def row(r):
-        return [r.seq, local_time(r.at, "en"), r.actor, r.actor_role, r.os_user, r.host,
-                r.action, r.target, r.details, r.prev_hash, r.hash]
+        described = labels.describe(r, words)
+        return [r.seq, local_time(r.at, request.locale_name), r.actor, described.role,
+                r.os_user, r.host, described.action,
+                described.target, "\n".join(f"{k}: {v}" for k, v in described.lines),
+                r.action, r.details, r.prev_hash, r.hash]
 
-    return csv_response("audit.csv", csv_lines(CSV_HEADER, streamed_rows(request, query, row)))
+    return csv_response("audit.csv", csv_lines([t(h) for h in CSV_HEADER],
+                                               streamed_rows(request, query, row)))

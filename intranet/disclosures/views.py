@@ -4,7 +4,8 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.applications.models import Application
-from intranet.audit import writer
+from intranet.audit import labels, writer
+from intranet.audit.services import vocabulary
 from intranet.disclosures import services
 from intranet.exports import csv_lines, csv_response
 from intranet.programmes import lifecycle
@@ -30,7 +31,11 @@ def _produce(request, form: str):
              renderer="intranet:templates/disclosures/page.jinja2")
 def disclosure_page(request):
     disclosure = _produce(request, "html")
+    words = vocabulary(request)
     return {"d": disclosure, "fields": services.FIELDS, "produced_at": writer.utcnow(),
+            # Audit records in words, with this applicant's values kept beside the chain.
+            "audit": [(record, labels.describe(record, words, [values] if values else []))
+                      for record, values in disclosure.audit],
             "disposed": lifecycle.state(disclosure.application.programme) == lifecycle.DISPOSED}
 
 

@@ -9,6 +9,7 @@ from intranet.audit import writer
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
 from intranet.imports.plan import plan_import
+from intranet.imports.staging import Stage
 
 _COLUMN = {"status": "status_code"}
 
@@ -25,9 +26,15 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     # Which receipt numbers moved from which status to which: the audit record carries
     # it, so an officer sees what a file did without reading applicant data.
     moved: dict[str, list[str]] = {}
+    # PostgreSQL: COPY + set-based statements per chunk (imports.staging); SQLite, whose
+    # executemany runs in-process without round trips, keeps the plain statements.
+    stage = Stage(dbsession) if dbsession.get_bind().dialect.name == "postgresql" else None
 
     def write(rows):
-        _write_chunk(dbsession, programme, rows, now, reason, user_id)
+        if stage is None:
+            _write_chunk(dbsession, programme, rows, now, reason, user_id)
+        else:
+            _stage_chunk(dbsession, stage, programme, rows, now, reason, user_id)
         for row in rows:
             if row.action == "changed" and "status" in row.values:
                 moved.setdefault(f"{row.before_status}→{row.values['status']}",
@@ -51,6 +58,14 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
                   changed=record.changed, unchanged=record.unchanged,
                   status_moves=plan.status_moves, moved=moved)
     return plan
+
+
+def _stage_chunk(dbsession, stage, programme, rows, now, reason, user_id):
+    new_rows = [row for row in rows if row.action == "new"]
+    ids = allocate_ids(dbsession, len(new_rows)) if new_rows else []
+    stage.write(programme, [{**_new_application(programme, row, now), "id": new_id}
+                            for row, new_id in zip(new_rows, ids, strict=True)],
+                [row for row in rows if row.action == "changed"], now, reason, user_id)
 
 
 def _write_chunk(dbsession, programme, rows, now, reason, user_id):

@@ -18,7 +18,11 @@ from intranet.programmes.models import Programme
 from intranet.statuses import rules
 from intranet.statuses.defaults import INITIAL_STATUS
 
-_CHUNK = 1000
+# Rows planned (and written) together: bigger chunks mean fewer statements per file, and
+# memory stays a few thousand row objects.
+_CHUNK = 5000
+# Receipt numbers per lookup query (one IN list).
+_LOOKUP = 1000
 # Columns an application row keeps as they are in the database.
 _COMPARED = ("name", "kana", "birth_date", "address", "phone", "received_on", "route",
              "status", "scheduled_payment_on", "paid_on", "deficiency_reason", "notes")
@@ -221,13 +225,15 @@ def _existing(dbsession, programme, receipts):
     columns_wanted = [table.id, table.programme_id, table.receipt_number_normalised,
                       table.status_code, *(getattr(table, c) for c in _COMPARED
                                            if c not in ("status",))]
-    names = {p.id: p.name for p in dbsession.execute(select(Programme)).scalars()}
+    names = None
     mine, elsewhere = {}, {}
-    for start in range(0, len(receipts), _CHUNK):
-        chunk = receipts[start:start + _CHUNK]
+    for start in range(0, len(receipts), _LOOKUP):
+        chunk = receipts[start:start + _LOOKUP]
         for row in dbsession.execute(select(*columns_wanted).where(
                 table.receipt_number_normalised.in_(chunk))).mappings():
             if row["programme_id"] != programme.id:
+                if names is None:   # only a file with such numbers pays for the names
+                    names = {p.id: p.name for p in dbsession.execute(select(Programme)).scalars()}
                 elsewhere[row["receipt_number_normalised"]] = names[row["programme_id"]]
                 continue
             mine[row["receipt_number_normalised"]] = {

@@ -1,8 +1,11 @@
 """Publication screens: preview and request, approve or reject, the outcome per destination;
 and the security officer's transfer log."""
 
+import json
+from bisect import bisect_left
 from contextlib import suppress
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -11,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from intranet.audit import services as audit_services
+from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.programmes.models import Programme
-from intranet.publications import services
-from intranet.publications.models import Delivery, Publication
+from intranet.publications import failures, services
+from intranet.publications.models import FAILED, Delivery, Publication
 from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
@@ -33,6 +37,8 @@ def publication_list(request, error=None):
         select(Publication).order_by(Publication.id.desc()).limit(50)).scalars().all()
     return {
         "publications": publications,
+        "outcomes": failed_outcomes(request, [d for p in publications for d in p.deliveries]),
+        "refusals": _refusals(dbsession, publications),
         "programmes": dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all(),
         "counts": services.counts_by_programme(dbsession),
         "changes": services.changes_since_last_publication(dbsession),
@@ -81,6 +87,19 @@ def publication_decision(request):
     return redirect_see_other(request, "publications")
 
 
+def _refusals(dbsession, publications) -> dict[int, failures.Failure]:
+    """Why the transfer job refused to publish a request (it sent nothing, so there is no
+    delivery to show): the reason its audit record gives, in words."""
+    refused = {f"publication:{p.id}": p.id for p in publications
+               if p.state == FAILED and not p.deliveries}
+    if not refused:
+        return {}
+    records = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "publication.refused", AuditRecord.target.in_(refused)))
+    return {refused[r.target]: failures.explain(json.loads(r.details).get("reason", ""))
+            for r in records.scalars()}
+
+
 def _trigger_job(request):
     """Start the transfer job now instead of at the next timer (a systemd path unit watches
     ``publication.trigger_file``). The web app only touches a file: it never signs or
@@ -115,7 +134,45 @@ def _delivery_query(params):
              renderer="intranet:templates/publications/transfers.jinja2")
 def transfer_log(request):
     deliveries = request.dbsession.execute(_delivery_query(request.GET).limit(500)).scalars().all()
-    return {"deliveries": deliveries, "verdict": audit_services.verify(request.dbsession)}
+    verdict, _unreadable = audit_services.screen_verdict(request.dbsession,
+                                                         request.registry.settings)
+    return {"deliveries": deliveries, "outcomes": failed_outcomes(request, deliveries),
+            "verdict": verdict}
+
+
+@dataclass(frozen=True)
+class FailedOutcome:
+    """A failed delivery, for the screen: what happened, what residents saw meanwhile
+    (the destination's previous delivery, until it expired), whether it has since
+    recovered, and what to do."""
+
+    failure: failures.Failure
+    previous: datetime | None    # the last delivery to this destination before the failure
+    expires: datetime | None     # when that one stops being shown as current
+    recovered: datetime | None   # a later delivery to the same destination
+
+
+def failed_outcomes(request, deliveries) -> dict[int, FailedOutcome]:
+    failed = [d for d in deliveries if not d.delivered]
+    if not failed:
+        return {}
+    valid_for = timedelta(hours=int(request.registry.settings.get("transfer.valid_hours", 72)))
+    delivered: dict[str, list[datetime]] = {}
+    for destination, at in request.dbsession.execute(
+            select(Delivery.destination, Delivery.at).where(
+                Delivery.delivered.is_(True),
+                Delivery.destination.in_({d.destination for d in failed}))
+            .order_by(Delivery.at)):
+        delivered.setdefault(destination, []).append(at)
+    outcomes = {}
+    for d in failed:
+        times = delivered.get(d.destination, [])
+        index = bisect_left(times, d.at)
+        previous = times[index - 1] if index else None
+        outcomes[d.id] = FailedOutcome(
+            failures.explain(d.reason), previous, previous + valid_for if previous else None,
+            times[index] if index < len(times) else None)
+    return outcomes
 
 
 @view_config(route_name="transfers_csv", permission="transfers.view")

@@ -6,11 +6,9 @@ from datetime import timedelta
 import webtest
 from sqlalchemy import select, update
 
-from intranet import main
 from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
 from intranet.auth.models import LoginThrottle, User, UserSession
-from intranet.db import engine_of
 from tests.conftest import PASSWORD, csrf_token, login, main_form
 from tests.factories import make_applications, make_programme
 
@@ -206,29 +204,26 @@ def test_english_on_request(testapp):
     assert "Sign in" in page.text
 
 
-def test_absolute_session_timeout(app_settings, accounts, monkeypatch):
-    from intranet import main, security
+def test_absolute_session_timeout(app_with, accounts, monkeypatch):
+    from intranet import security
 
-    app = webtest.TestApp(main({}, **{**app_settings, "session.absolute_timeout": "3600"}))
+    app = app_with(**{"session.absolute_timeout": "3600"})
     login(app, "staff")
     app.get("/applications", status=200)
     # An hour and a second later the session is over, however active it has been.
     now = security.utcnow()
     monkeypatch.setattr(security, "utcnow", lambda: now + timedelta(seconds=3601))
     assert "/login" in app.get("/applications", status=302).location
-    engine_of(app.app.registry).dispose()
 
 
-def test_a_forged_host_header_is_refused(testapp, app_settings):
+def test_a_forged_host_header_is_refused(testapp, app_with):
     response = testapp.get("/login", headers={"Host": "evil.example"}, status=400)
     assert "shinsei.allowed_hosts" in response.text
     testapp.get("/login", headers={"Host": "localhost:6543"}, status=200)
-    app = webtest.TestApp(main({}, **{**app_settings,
-                                      "shinsei.allowed_hosts": "shinsei.city.lg.jp"}))
+    app = app_with(**{"shinsei.allowed_hosts": "shinsei.city.lg.jp"})
     page = app.get("/login", headers={"Host": "shinsei.city.lg.jp"}, status=200)
     assert "http://shinsei.city.lg.jp/login" in page.text
     app.get("/login", status=400)                          # localhost is no longer one
-    engine_of(app.app.registry).dispose()
 
 
 def test_pages_let_the_browser_send_its_own_origin_on_form_posts(testapp):

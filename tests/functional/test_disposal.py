@@ -39,6 +39,7 @@ from tests.functional.test_publications import request_one as request_publicatio
 from tests.import_files import PEOPLE, encoded
 from tests.mirror_fixtures import ORIGIN
 from tests.privacy import birth_date_forms, found_in
+from tests.visible_text import visible_text
 from transfer.receipt import normalise_receipt_number
 from transfer.verify import Origin
 
@@ -408,9 +409,13 @@ def test_a_disclosure_shows_everything_held_and_is_audited(spool, testapp, sessi
         Application.receipt_number_normalised == "12345678")).scalar_one()
     assert change(app, one.id, status="reviewing", reason=CALL_NOTE).status_int == 303
     page = app.get(f"/applications/{one.id}/disclosure")
-    for text in ("髙橋　一郎", "タカハシ　イチロウ", "中央区1丁目①番", "042-000-0001", "1980-01-02",
-                 CALL_NOTE, "applicants.csv", "application.status", "supervisor user", "7002"):
+    for text in ("髙橋　一郎", "タカハシ　イチロウ", "中央区1丁目①番", "042-000-0001", "1980年1月2日",
+                 CALL_NOTE, "applicants.csv", "状況の変更", "受付済 → 審査中", "supervisor user",
+                 "7002"):
         assert text in page.text, text
+    # Read by the resident: statuses, methods and actions in words, no codes or JSON.
+    for code in ("application.status", "reviewing", '{"', "manual"):
+        assert code not in visible_text(page.text), code
     assert "7001" not in page.text
     csv = app.get(f"/applications/{one.id}/disclosure.csv")
     assert "髙橋　一郎" in csv.text and CALL_NOTE in csv.text and "取込" in csv.text

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
-from intranet.db import engine_of
 from intranet.publications.models import Publication
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
@@ -62,19 +61,14 @@ def test_the_requester_cannot_approve_their_own_request(as_role, data, dbsession
     assert dbsession.get(Publication, publication.id).state == "requested"
 
 
-def test_without_four_eyes_a_request_is_approved_at_once(app_settings, accounts, data, dbsession):
-    import webtest
-
-    from intranet import main
-
-    app = webtest.TestApp(main({}, **{**app_settings, "publication.four_eyes": "false"}))
+def test_without_four_eyes_a_request_is_approved_at_once(app_with, accounts, data, dbsession):
+    app = app_with(**{"publication.four_eyes": "false"})
     login(app, "staff")
     assert "二者承認なしで公開する設定" in app.get("/publications").text
     request_one(app)
     publication = dbsession.execute(select(Publication)).scalar_one()
     assert publication.state == "approved"
     assert publication.approved_digest == publication.content_digest
-    engine_of(app.app.registry).dispose()
 
 
 def test_staff_cannot_approve_and_the_officer_cannot_request(testapp, data, dbsession):
@@ -134,14 +128,10 @@ def test_an_approval_must_name_the_digest_of_the_request(testapp, data, dbsessio
     assert approved.content_digest in record.details
 
 
-def test_an_approval_starts_the_job_through_the_trigger_file(app_settings, accounts, data,
+def test_an_approval_starts_the_job_through_the_trigger_file(app_with, accounts, data,
                                                              dbsession, tmp_path):
-    import webtest
-
-    from intranet import main
-
     trigger = tmp_path / "publish-requested"
-    app = webtest.TestApp(main({}, **{**app_settings, "publication.trigger_file": str(trigger)}))
+    app = app_with(**{"publication.trigger_file": str(trigger)})
     login(app, "staff")
     request_one(app)
     assert not trigger.exists()                  # a request alone starts nothing
@@ -150,4 +140,3 @@ def test_an_approval_starts_the_job_through_the_trigger_file(app_settings, accou
     publication = dbsession.execute(select(Publication)).scalar_one()
     decide(app, publication.id, "approve", status=303)
     assert trigger.exists()
-    engine_of(app.app.registry).dispose()

@@ -169,6 +169,8 @@ def test_other_screens_are_accessible(page, tmp_path):
     sign_in(page, "security_officer")
     page.wait_for_url("**/audit")
     check_accessibility(page, "audit")
+    page.goto("/audit/1")
+    check_accessibility(page, "audit-record")
     page.goto("/transfers")
     check_accessibility(page, "transfers")
     page.context.clear_cookies()

@@ -1,0 +1,90 @@
+"""PostgreSQL: a planned chunk written with COPY into a temporary table and one set-based
+statement per table, instead of one statement per row.
+
+Why: every row as its own INSERT/UPDATE costs a round trip, and — since the dashboard
+tallies are kept by statement-level triggers (intranet.dashboard.tallies) — one trigger
+run per row. Here a chunk of a thousand rows costs one COPY, one INSERT … SELECT of the
+new applications, one UPDATE … FROM of the changed ones and one INSERT … SELECT of their
+history: the triggers run once per statement, over the whole chunk.
+
+The plan (intranet.imports.plan) is unchanged: it decides, row by row and in Python, what
+is new, changed or refused; this module only writes what it decided, in the caller's
+transaction, so all or nothing still holds. The temporary table is dropped at commit or
+rollback. Every name in the SQL below is this module's own constant, never input.
+"""
+
+STAGE = "import_stage"
+# (column, type) of the staging table. A changed row leaves NULL what it does not change:
+# the plan never changes a value to NULL or "" (plan._row_plan), so NULL means "keep".
+_TEXT = ("receipt_number", "receipt_number_normalised", "name", "kana", "address", "phone",
+         "route", "status_code", "deficiency_reason", "notes", "search_key")
+_DATES = ("birth_date", "received_on", "scheduled_payment_on", "paid_on")
+COLUMNS = (("id", "bigint"), ("action", "text"), ("before_status", "text"),
+           ("history", "boolean"), *((c, "text") for c in _TEXT),
+           *((c, "date") for c in _DATES))
+_NAMES = tuple(name for name, _ in COLUMNS)
+_FIELD = {"status_code": "status"}      # staging column → the plan's field name
+_UPDATED = tuple(c for c in _TEXT + _DATES
+                 if c not in ("receipt_number", "receipt_number_normalised"))
+
+# IF NOT EXISTS: a second import in the same transaction finds the first one's table.
+_CREATE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ("
+           + ", ".join(f"{name} {kind}" for name, kind in COLUMNS) + ") ON COMMIT DROP")
+_COPY = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
+_APPLICATION_COLUMNS = ("id", "programme_id", *(c for c in _TEXT), *_DATES, "updated_at",
+                        "version")
+_INSERT_NEW = (
+    f"INSERT INTO applications ({', '.join(_APPLICATION_COLUMNS)}) "  # noqa: S608
+    f"SELECT id, %(programme)s, {', '.join(_TEXT)}, {', '.join(_DATES)}, %(now)s, 1 "
+    f"FROM {STAGE} WHERE action = 'new' ORDER BY id")
+_UPDATE_CHANGED = (
+    "UPDATE applications AS a SET "  # noqa: S608
+    + ", ".join(f"{c} = coalesce(s.{c}, a.{c})" for c in _UPDATED)
+    + f", version = a.version + 1, updated_at = %(now)s FROM {STAGE} AS s "
+    "WHERE s.action = 'changed' AND a.id = s.id")
+_INSERT_HISTORY = (
+    "INSERT INTO status_changes (application_id, from_code, to_code, changed_at, user_id, "  # noqa: S608
+    "source, reason, scheduled_payment_on, paid_on) "
+    f"SELECT id, before_status, status_code, %(now)s, %(user)s, 'import', %(reason)s, "
+    f"scheduled_payment_on, paid_on FROM {STAGE} WHERE history ORDER BY id")
+
+
+class Stage:
+    """One import's staging table, created on the first chunk of its transaction."""
+
+    def __init__(self, dbsession):
+        self.connection = dbsession.connection().connection.driver_connection
+        self.created = False
+
+    def write(self, programme, new_applications, changed_rows, now, reason, user_id):
+        """``new_applications``: the rows apply._new_application made (with their ids);
+        ``changed_rows``: the plan's changed RowPlans."""
+        with self.connection.cursor() as cursor:
+            if not self.created:
+                cursor.execute(_CREATE)
+                self.created = True
+            cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
+            with cursor.copy(_COPY) as copy:
+                for application in new_applications:
+                    copy.write_row(_new_record(application))
+                for row in changed_rows:
+                    copy.write_row(_changed_record(row))
+            parameters = {"programme": programme.id, "now": now, "user": user_id,
+                          "reason": reason}
+            if new_applications:
+                cursor.execute(_INSERT_NEW, parameters)
+            if changed_rows:
+                cursor.execute(_UPDATE_CHANGED, parameters)
+            cursor.execute(_INSERT_HISTORY, parameters)
+
+
+def _new_record(application):
+    return (application["id"], "new", None, True,
+            *(application[c] for c in _TEXT), *(application[c] for c in _DATES))
+
+
+def _changed_record(row):
+    values = row.values
+    return (row.application_id, "changed", row.before_status, "status" in values, None, None,
+            *(values.get(_FIELD.get(c, c)) for c in _TEXT[2:]),
+            *(values.get(c) for c in _DATES))

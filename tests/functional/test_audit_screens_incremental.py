@@ -1,0 +1,42 @@
+"""The audit and transfer screens check the chain from the last signed checkpoint; a
+record tampered with after it still shows as broken on both."""
+
+import transaction
+import webtest
+from sqlalchemy import text
+
+from intranet import main
+from intranet.audit import services, writer
+from intranet.db import engine_of, get_tm_session
+from tests.conftest import login
+from tests.tampering import insider
+from transfer.keys import generate_signing_key
+
+
+def test_a_record_tampered_after_the_checkpoint_shows_on_both_screens(
+        app_settings, accounts, session_factory, engine, tmp_path):
+    key = generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.pub")
+    path = tmp_path / "checkpoints.jsonl"
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        services.take_checkpoint(dbsession, writer.Actor(name="transfer"), key, path)
+        for n in range(3):
+            writer.append(dbsession, writer.Actor(name="transfer"), "test.action", f"n:{n}")
+    with session_factory() as dbsession:
+        after = services.verify_since_checkpoint(
+            dbsession, services.checkpoints.from_settings(
+                {"audit.checkpoint_file": str(path),
+                 "audit.checkpoint_keys": str(tmp_path / "sign.pub")}))
+    assert after.ok and after.verified_from is not None
+    app = webtest.TestApp(main({}, **{**app_settings, "audit.checkpoint_file": str(path),
+                                      "audit.checkpoint_keys": str(tmp_path / "sign.pub")}))
+    login(app, "security_officer")
+    assert "改ざん検査: 正常" in app.get("/audit").text
+    tampered = after.verified_from + 2
+    with insider(engine) as conn:
+        conn.execute(text("UPDATE audit_records SET target = 'n:forged' WHERE seq = :seq"),
+                     {"seq": tampered})
+    for screen in ("/audit", "/transfers"):
+        page = app.get(screen)
+        assert "改ざん検査: 異常" in page.text and f"記録 {tampered} 番" in page.text
+    engine_of(app.app.registry).dispose()
