@@ -33,12 +33,13 @@ from intranet import migrations
 from intranet.applications.models import Application
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.publications import build as publication_build
-from intranet.publications import job, services
+from intranet.publications import builder, job, services, signer
 from intranet.publications.models import Publication
 from intranet.users.services import add_user, find_user
 from tests.databases import PostgresCluster, postgres_bindir
 from tests.mirror_fixtures import PublicHost
 from tests.sshd import UPLOAD_USER, Sshd
+from transfer import push
 from transfer.sftp import SftpDestination
 from transfer.transports import Delivery
 from transfer.verify import Origin
@@ -74,13 +75,14 @@ def wrap(module, name, clock, step):
 
 
 def instrument(clock):
-    """Time job.publish's steps by wrapping the functions it calls (the code is the job's)."""
-    wrap(job, "_take_approved", clock, "take approved + audit checkpoint")
-    wrap(job, "_checkpoint", clock, "take approved + audit checkpoint")
+    """Time job.publish's steps by wrapping the functions they call (the code is the job's:
+    builder → signer → pusher → recorder, in one process here)."""
+    wrap(builder, "_take_approved", clock, "take approved + audit checkpoint")
+    wrap(builder, "_audit_head", clock, "take approved + audit checkpoint")
     wrap(publication_build.content, "digest", clock, "reproduce content digest")
-    wrap(publication_build, "sign_body", clock, "sign")
-    wrap(job, "deliver_all", clock, "push (SFTP)")
-    wrap(job, "_record", clock, "record")
+    wrap(signer, "sign_body", clock, "sign")
+    wrap(push, "deliver_all", clock, "push (SFTP)")
+    wrap(job, "record_results", clock, "record")
     make_body = publication_build.make_body
 
     def timed_make_body(rows, *args, **kw):

@@ -47,7 +47,7 @@ LABELS = {
                      "deficiency_reason": "不備内容", "notes": "備考"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
                            "published": "公開済", "failed": "転送失敗",
-                           "superseded": "後の公開に統合"},
+                           "superseded": "後の公開に統合", "spooled": "署名・転送中"},
 }
 
 

@@ -17,7 +17,8 @@ from pyramid.i18n import TranslationString, TranslationStringFactory, make_local
 from public_mirror import birthdate, lookup
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
-from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, fill, splice, split
+from public_mirror.repeat import FIELD as REPEAT_FIELD
+from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, REPEAT, fill, splice, split
 from public_mirror.web import SECURITY_HEADERS, day, when
 from transfer import ruby
 
@@ -120,7 +121,8 @@ class Pages:
             kept = (page, split(page.body))
             self.cache.keep(key, kept)
         page, parts = kept
-        return Page(page.status, fill(parts, reply.question), page.extra_headers)
+        return Page(page.status, fill(parts, reply.question, reply.repeat_proof),
+                    page.extra_headers)
 
     def render_uncached(self, reply, spliced: bool = True) -> Page:
         """``spliced=False``: an answer page with the question's markers (for the cache)."""
@@ -131,6 +133,8 @@ class Pages:
             resubmit = {"programme": reply.programme["code"], "receipt_number": RECEIPT}
             if reply.programme["needs_birth_date"]:
                 resubmit["birth_date"] = BIRTH_DATE
+            # Switching language is not another lookup (public_mirror.repeat).
+            resubmit[REPEAT_FIELD] = REPEAT
             values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot),
                       "resubmit": resubmit, "masked": (MASK_HIDDEN, MASKED)}
         page = self.render(_TEMPLATES[reply.kind], reply.lang, reply.status,
@@ -139,7 +143,7 @@ class Pages:
         if reply.kind == "rate_limited":
             return Page(page.status, page.body, (("Retry-After", str(reply.retry_after)),))
         if spliced and reply.kind in ("found", "not_found"):
-            return Page(page.status, splice(page.body, reply.question))
+            return Page(page.status, splice(page.body, reply.question, reply.repeat_proof))
         return page
 
     def error(self, status: int, lang: str = "ja") -> Page:

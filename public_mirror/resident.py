@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from public_mirror import lookup
 from public_mirror.i18n import choose
 from public_mirror.ratelimit import is_exempt
+from public_mirror.repeat import FIELD as REPEAT_FIELD
+from public_mirror.repeat import Repeats
 from public_mirror.store import is_expired
 from transfer.verify import VerifiedSnapshot
 
@@ -32,6 +34,7 @@ class Reply:
     retry_after: int = 0
     typed: dict = field(default_factory=dict)   # the form's fields as typed, after an error
     question: lookup.Question | None = None     # what was asked: shown masked, never cached
+    repeat_proof: str = ""   # on an answer: its language buttons ask again uncounted
 
     @property
     def status(self) -> int:
@@ -58,6 +61,7 @@ class ResidentDesk:
         self.exempt = exempt   # the city's own counters: never limited
         self.limiter, self.usage = limiter, usage
         self.languages, self.maintenance = languages, maintenance
+        self.repeats = Repeats(secret, limiter.window)
 
     def language(self, value) -> str:
         return choose(value, self.languages)
@@ -80,7 +84,8 @@ class ResidentDesk:
             return closed
         assert snapshot is not None   # closed_reply answers "updating" when there is none
         limited = not is_exempt(client, self.exempt)
-        allowed, retry_after = self.limiter.check(client) if limited else (True, 0)
+        repeat = limited and self._is_repeat(params, snapshot, client)
+        allowed, retry_after = self.limiter.check(client) if limited and not repeat else (True, 0)
         if not allowed:
             return Reply("rate_limited", lang, retry_after=retry_after)
         if params is None:
@@ -93,11 +98,22 @@ class ResidentDesk:
         if not lookup.is_open(programme, lookup.today_in_japan()):
             return Reply("closed", lang, snapshot, programme)
         answer = lookup.answer(snapshot, self.secret, reading.question)
-        self.usage.count(answer.found, answer.status and answer.status["code"])
-        if limited and not answer.found:   # only failures count towards the limit
+        if not repeat:   # a language switch is not another lookup
+            self.usage.count(answer.found, answer.status and answer.status["code"])
+        if limited and not answer.found and not repeat:   # only failures count, once each
             self.limiter.fail(client)
+        # The answer's language buttons may ask again, counted nothing and never refused.
+        proof = self.repeats.proof(client, reading.question) if limited else ""
         return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer,
-                     question=reading.question)
+                     question=reading.question, repeat_proof=proof)
+
+    def _is_repeat(self, params, snapshot: VerifiedSnapshot, client: str) -> bool:
+        """The question again from an answer's language buttons (already answered)."""
+        if params is None or not params.get(REPEAT_FIELD):
+            return False
+        question = lookup.read_question(params, snapshot).question
+        return question is not None and self.repeats.proves(params[REPEAT_FIELD], client,
+                                                             question)
 
     def probe(self, snapshot: VerifiedSnapshot) -> list[Reply]:
         """Replies for the health check, through the same answer code: the first entry of

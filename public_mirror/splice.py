@@ -18,6 +18,7 @@ RECEIPT = Markup("<!--q:receipt-->")
 MASKED = Markup("<!--q:masked-->")
 MASK_HIDDEN = Markup("<!--q:masked-hidden-->")
 BIRTH_DATE = Markup("<!--q:birth-date-->")
+REPEAT = Markup("<!--q:repeat-->")   # the language buttons' proof (public_mirror.repeat)
 
 SHOWN = 4   # characters of the number shown on an answer page
 
@@ -29,7 +30,7 @@ def masked(receipt: str) -> tuple[str, str]:
 
 
 _MARKERS = {marker.encode(): index for index, marker in
-            enumerate((RECEIPT, MASKED, MASK_HIDDEN, BIRTH_DATE))}
+            enumerate((RECEIPT, MASKED, MASK_HIDDEN, BIRTH_DATE, REPEAT))}
 _FIND = re.compile(b"|".join(re.escape(m) for m in _MARKERS))
 
 
@@ -42,14 +43,14 @@ def split(body: bytes) -> tuple:
     return (*parts, body[start:])
 
 
-def fill(parts: tuple, question) -> bytes:
+def fill(parts: tuple, question, repeat_proof: str = "") -> bytes:
     """One resident's page: each marker replaced by their escaped question (or nothing)."""
     receipt = question.receipt if question else ""
     birth = question.birth_date.isoformat() if question and question.birth_date else ""
     hidden, tail = masked(receipt)
-    values = [escape(v).encode() for v in (receipt, tail, hidden, birth)]
+    values = [escape(v).encode() for v in (receipt, tail, hidden, birth, repeat_proof)]
     return b"".join(values[part] if isinstance(part, int) else part for part in parts)
 
 
-def splice(body: bytes, question) -> bytes:
-    return fill(split(body), question)
+def splice(body: bytes, question, repeat_proof: str = "") -> bytes:
+    return fill(split(body), question, repeat_proof)

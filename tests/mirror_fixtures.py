@@ -1,5 +1,6 @@
 """A public host in a temporary directory: keys, inbox, state, and snapshots to publish."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,11 @@ PROGRAMMES = [
      "needs_birth_date": True, "lookup_opens_on": None, "lookup_closes_on": None,
      "receipt_digits_only": False, "progress": None},   # too few to publish counts
 ]
+# The same programmes with names in やさしい日本語, furigana as staff type it (transfer.ruby).
+EASY_NAMES = {"p2020": "{特別|とくべつ}に くばる お{金|かね}",
+              "p2024": "{物価|ぶっか}が {高|たか}く なった ときの {給付金|きゅうふきん}"}
+PROGRAMMES_EASY = [{**p, "name": {**p["name"], "ja-easy": EASY_NAMES[p["code"]]}}
+                   for p in PROGRAMMES]
 BIRTH = date(1980, 4, 1)
 
 
@@ -125,3 +131,9 @@ def public_host(tmp_path):
 def mirror(public_host):
     public_host.publish()
     return public_host.app()
+
+
+def without_proof(body: bytes) -> bytes:
+    """An answer page with its language buttons' proof of a repeat (``public_mirror.repeat``,
+    a MAC over the resident's own question) blanked, to compare two residents' pages."""
+    return re.sub(rb'(name="asked" value=")[0-9a-f]*(")', rb"\1\2", body)

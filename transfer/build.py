@@ -225,7 +225,7 @@ def programme_fields(programme: ProgrammeInfo, ended: "LookupEnded | None" = Non
     opens, closes = programme.lookup_opens_on, programme.lookup_closes_on
     fields: dict[str, Any] = {
         "code": programme.code,
-        "name": {"ja": programme.name, "en": programme.name_en or programme.name},
+        "name": programme_names(programme),
         "needs_birth_date": programme.needs_birth_date,
         "lookup_opens_on": opens and opens.isoformat(),
         "lookup_closes_on": closes and closes.isoformat(),
@@ -238,6 +238,16 @@ def programme_fields(programme: ProgrammeInfo, ended: "LookupEnded | None" = Non
         fields["lookup_ended"] = True
         fields["contact"] = ended.contact
     return fields
+
+
+def programme_names(programme: ProgrammeInfo) -> dict[str, str]:
+    """Per language, as typed; やさしい日本語 (with furigana markup) only when staff gave one —
+    readers show the Japanese name for a language the header lacks (as older snapshots do)."""
+    names = {"ja": programme.name, "en": programme.name_en or programme.name}
+    easy = getattr(programme, "name_easy", "")   # added in format 1 without a version change
+    if easy:
+        names["ja-easy"] = easy
+    return names
 
 
 def status_fields(status: StatusInfo) -> dict[str, Any]:

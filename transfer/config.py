@@ -9,6 +9,7 @@
     transfer.valid_hours  = 72
     transfer.timeout      = 15
     transfer.retries      = 2
+    transfer.deadline     = 600      (seconds per attempt, whatever the host does)
 
 Only what the keys and transports need is read here; what the intranet adds (who the job
 is, which database) is the intranet's business.
@@ -56,11 +57,12 @@ def destination(spec: str, settings: Settings) -> Destination:
                            Path(settings["transfer.client_key"]),
                            Path(settings["transfer.known_hosts"]), parts.path or "/inbox",
                            timeout=float(settings.get("transfer.timeout", 15)),
-                           retries=int(settings.get("transfer.retries", 2)))
+                           retries=int(settings.get("transfer.retries", 2)),
+                           deadline=float(settings.get("transfer.deadline", 600)))
 
 
 def transfer_settings(settings: Settings) -> TransferSettings:
-    specs = _lines(settings.get("transfer.destinations", ""))
+    specs = lines(settings.get("transfer.destinations", ""))
     if not specs:
         raise TransferConfigError("transfer.destinations is empty: nowhere to publish to")
     keys = str(settings.get("transfer.signing_keys", "")).split()
@@ -76,6 +78,6 @@ def transfer_settings(settings: Settings) -> TransferSettings:
     )
 
 
-def _lines(value: object) -> list[str]:
+def lines(value: object) -> list[str]:
     # As pyramid's aslist(flatten=False): one destination per line (kept free of pyramid).
     return [line.strip() for line in str(value).splitlines() if line.strip()]

@@ -1,17 +1,22 @@
 """Furigana markup in resident wording: ``{給付金|きゅうふきん}`` is 給付金 read きゅうふきん.
 
-Staff type it in the intranet's wording editor (which checks it with ``problems`` and
-previews it), the snapshot carries it as typed, and the public page renders it as
-``<ruby>`` on やさしい日本語 pages and as the plain word elsewhere. One rule, used by both
-hosts: the text is HTML-escaped first and only then turned into ruby, so wording can never
-bring markup of its own.
+Staff type it in the intranet's editors (status wording, programme names), which check it
+with ``problems`` and preview it; the snapshot carries it as typed, and the public page
+renders it as ``<ruby>`` on やさしい日本語 pages and as the plain word elsewhere. One rule,
+used by both hosts: the text is HTML-escaped first and only then turned into ruby, so
+wording can never bring markup of its own.
 """
 
 import re
 from html import escape
 
 _MARK = re.compile(r"\{([^{}|]+)\|([^{}|]+)\}")
+# What the editor looks at: a mark whose parts may be empty, so that it can say which is.
+_LOOSE_MARK = re.compile(r"\{([^{}|]*)\|([^{}|]*)\}")
 _BRACES = re.compile(r"[{}|]")
+# Hiragana, katakana (with ー and ・) and half-width katakana: what furigana is written in.
+_KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\uff66-\uff9f]+")
+_HOW = "{漢字|かんじ} の形で入力してください。"
 
 
 def to_html(text: str) -> str:
@@ -25,11 +30,23 @@ def plain(text: str) -> str:
 
 
 def problems(text: str) -> list[str]:
-    """What is wrong with the markup, in Japanese, for the editor; empty when it is fine."""
-    rest = _MARK.sub("", text)
-    found = _BRACES.search(rest)
-    if found is None:
-        return []
-    near = rest[max(0, found.start() - 8):found.start() + 8]
-    return [f"ふりがなの書き方が正しくありません（「{near}」の付近）。"
-            "{漢字|かんじ} の形で、{ と | と } をそろえて入力してください。"]
+    """What is wrong with the markup, in Japanese, for the editor; empty when it is fine.
+
+    Each problem quotes the place (the editor adds which field), so staff can find it."""
+    found = []
+    for mark in _LOOSE_MARK.finditer(text):
+        base, reading = mark.group(1).strip(), mark.group(2).strip()
+        if not base:
+            found.append(f"ふりがなを付ける文字がありません（「{mark.group()}」）。{_HOW}")
+        elif not reading:
+            found.append(f"「{base}」のふりがな（読み）が空です（「{mark.group()}」）。{_HOW}")
+        elif not _KANA.fullmatch(reading):
+            found.append(f"「{base}」のふりがな「{reading}」に、かな以外の文字があります。"
+                         f"ふりがなは、ひらがなかカタカナで入力してください（例: {{漢字|かんじ}}）。")
+    rest = _LOOSE_MARK.sub("", text)
+    stray = _BRACES.search(rest)
+    if stray is not None:
+        near = rest[max(0, stray.start() - 8):stray.start() + 8]
+        found.append(f"ふりがなの書き方が正しくありません（「{near}」の付近）。"
+                     f"{{ と | と }} をそろえて、{_HOW}")
+    return found

@@ -2,8 +2,16 @@
 
 The host key is pinned in a dedicated known_hosts file and an unknown or changed key is
 refused before anything is sent: there is no policy here that adds or merely warns about
-a key. Every network step has a timeout; the file is written under a temporary dot-name,
-its size checked on the server, then renamed into place with posix-rename.
+a key. Every network step has a timeout, and each attempt a deadline after which the
+connection is closed whatever the host is doing; the file is written under a temporary
+dot-name, its size checked on the server, then renamed into place with posix-rename.
+
+The host at the other end may be taken over, so what it sends is held to what a real
+upload account answers: an SSH packet or an SFTP reply bigger than a few KiB ends the
+connection (a hostile length can no longer make this process wait for, or hold, gigabytes),
+nothing is ever read from it (no directory listing, no download: the only request
+answered with data is the one stat of the file just written), and a channel it tries to
+open towards this side is refused (paramiko's client accepts none).
 
 Speed (docs/performance.md, "Transfer"): the upload is CPU-bound in Python on the sending
 side, so the session prefers AES-GCM (one pass, no separate HMAC over every 32 KB packet),
@@ -12,10 +20,13 @@ algorithm is off so no small packet waits for an acknowledgement.
 """
 
 import base64
+import contextlib
 import hashlib
 import io
 import posixpath
 import socket
+import struct
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -57,6 +68,48 @@ class PushTransport(paramiko.Transport):
                           "aes128-ctr", "aes256-ctr")
 
 
+# What a real upload account ever sends back: status replies, a handle, one file's attributes
+# (bytes). A bigger SSH packet (RFC 4253 asks for 35,000 at most) or SFTP reply is hostile.
+MAX_SSH_PACKET = 64 * 1024
+MAX_SFTP_REPLY = 16 * 1024
+
+
+class HostileAnswer(paramiko.SSHException):
+    """The host sent something no upload account sends; the connection was ended."""
+
+
+class CappedTransport(PushTransport):
+    """Refuses an incoming SSH packet whose length is over MAX_SSH_PACKET before reading it
+    (paramiko would otherwise wait for, and buffer, whatever length the peer declares)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hostile = ""
+        read_all = self.packetizer.read_all
+
+        def capped(n: int, check_rekey: bool = False) -> bytes:
+            if n > MAX_SSH_PACKET:
+                self.hostile = (f"the host declared an SSH packet of {n} bytes "
+                                f"(at most {MAX_SSH_PACKET} are accepted)")
+                raise HostileAnswer(self.hostile)
+            return read_all(n, check_rekey)
+
+        self.packetizer.read_all = capped  # type: ignore[method-assign]
+
+
+class CappedSFTPClient(paramiko.SFTPClient):
+    """An SFTP client that refuses a reply longer than MAX_SFTP_REPLY before reading it."""
+
+    def _read_packet(self) -> tuple[int, bytes]:
+        read_all = self._read_all  # type: ignore[attr-defined]  # BaseSFTP's, not in the stubs
+        size = struct.unpack(">I", read_all(4))[0]
+        if size > MAX_SFTP_REPLY:
+            raise HostileAnswer(f"the host answered with an SFTP packet of {size} bytes "
+                                f"(at most {MAX_SFTP_REPLY} are accepted)")
+        data = read_all(size)
+        return (data[0], data[1:]) if size else (0, b"")
+
+
 def push_transport(sock: Any, /, *, gss_kex: bool = False, gss_deleg_creds: bool = False,
                    disabled_algorithms: Mapping[str, Iterable[str]] | None = None
                    ) -> paramiko.Transport:
@@ -64,20 +117,21 @@ def push_transport(sock: Any, /, *, gss_kex: bool = False, gss_deleg_creds: bool
     its stubs still name them, and GSS-API is never used here)."""
     if isinstance(sock, socket.socket):  # connect() hands over the TCP socket it opened
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return PushTransport(sock, disabled_algorithms=disabled_algorithms)
+    return CappedTransport(sock, disabled_algorithms=disabled_algorithms)
 
 
 # Retrying cannot fix these, and must not repeat the alarm.
-PERMANENT = (paramiko.BadHostKeyException, UnknownHostKey, paramiko.AuthenticationException)
+PERMANENT = (paramiko.BadHostKeyException, UnknownHostKey, paramiko.AuthenticationException,
+             HostileAnswer)
 
 
 class SftpDestination:
     def __init__(self, host: str, port: int, username: str, key_file: Path,
                  known_hosts: Path, remote_dir: str = "/inbox", timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 1.0) -> None:
+                 retries: int = 2, backoff: float = 1.0, deadline: float = 600.0) -> None:
         self.host, self.port, self.username = host, port, username
         self.key_file, self.known_hosts = Path(key_file), Path(known_hosts)
-        self.remote_dir, self.timeout = remote_dir, timeout
+        self.remote_dir, self.timeout, self.deadline = remote_dir, timeout, deadline
         self.retries, self.backoff = retries, backoff
         self.name = f"sftp://{username}@{host}:{port}{remote_dir}"
         self.seen_fingerprint = ""
@@ -94,7 +148,11 @@ class SftpDestination:
             return self._failed(str(error), error.fingerprint)
         except paramiko.AuthenticationException as error:
             return self._failed(f"authentication refused: {error}")
-        except (OSError, EOFError, paramiko.SSHException) as error:
+        except HostileAnswer as error:
+            return self._failed(str(error))
+        except Exception as error:
+            # Whatever a hostile host makes the SSH or SFTP layer raise, this destination
+            # has failed and the others are still tried; the reason is recorded.
             return self._failed(f"{type(error).__name__}: {error}", attempts=self.retries + 1)
         return Delivery(self.name, True, host_key_fingerprint=self.seen_fingerprint,
                         attempts=attempts)
@@ -106,29 +164,49 @@ class SftpDestination:
         client = paramiko.SSHClient()
         client.load_host_keys(str(self.known_hosts))  # the pinned file only, never ~/.ssh
         client.set_missing_host_key_policy(PinnedHostKeysOnly())
-        try:
-            client.connect(self.host, self.port, username=self.username,
-                           key_filename=str(self.key_file), look_for_keys=False,
-                           allow_agent=False, timeout=self.timeout,
-                           banner_timeout=self.timeout, auth_timeout=self.timeout,
-                           channel_timeout=self.timeout, transport_factory=push_transport)
-            transport, sftp = client.get_transport(), client.open_sftp()
-            channel = sftp.get_channel()
-            if transport is None or channel is None:  # connect() returned without a session
-                raise paramiko.SSHException("no SSH session after connecting")
-            self.seen_fingerprint = fingerprint(transport.get_remote_server_key())
-            channel.settimeout(self.timeout)
-            self._clean_leftovers(sftp)
-            temporary = posixpath.join(self.remote_dir, temporary_name(filename))
-            # putfo pipelines its writes (32 KB requests, replies read at close), and
-            # with confirm=True stats the result: the server's size must equal what was sent.
-            sftp.putfo(io.BytesIO(data), temporary, file_size=len(data), confirm=True)
-            sftp.posix_rename(temporary, posixpath.join(self.remote_dir, filename))
-            sftp.close()
-        finally:
+        # However the host stalls or trickles, the attempt ends at the deadline.
+        expired = threading.Event()
+
+        def give_up() -> None:
+            expired.set()
             client.close()
 
-    def _clean_leftovers(self, sftp: paramiko.SFTPClient) -> None:
-        for name in sftp.listdir(self.remote_dir):
-            if name.startswith(".") and name.endswith(".part"):
-                sftp.remove(posixpath.join(self.remote_dir, name))
+        watchdog = threading.Timer(self.deadline, give_up)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            self._upload(client, filename, data)
+        except Exception as error:
+            transport = client.get_transport()
+            if isinstance(transport, CappedTransport) and transport.hostile:
+                raise HostileAnswer(transport.hostile) from None
+            if expired.is_set():
+                raise TimeoutError(f"no complete upload within the {self.deadline:g} s "
+                                   f"deadline ({type(error).__name__})") from None
+            raise
+        finally:
+            watchdog.cancel()
+            client.close()
+
+    def _upload(self, client: paramiko.SSHClient, filename: str, data: bytes) -> None:
+        client.connect(self.host, self.port, username=self.username,
+                       key_filename=str(self.key_file), look_for_keys=False,
+                       allow_agent=False, timeout=self.timeout,
+                       banner_timeout=self.timeout, auth_timeout=self.timeout,
+                       channel_timeout=self.timeout, transport_factory=push_transport)
+        transport = client.get_transport()
+        if transport is None:  # connect() returned without a session
+            raise paramiko.SSHException("no SSH session after connecting")
+        self.seen_fingerprint = fingerprint(transport.get_remote_server_key())
+        channel = transport.open_session(timeout=self.timeout)
+        channel.settimeout(self.timeout)
+        channel.invoke_subsystem("sftp")
+        sftp = CappedSFTPClient(channel)
+        temporary = posixpath.join(self.remote_dir, temporary_name(filename))
+        with contextlib.suppress(OSError):
+            sftp.remove(temporary)   # an interrupted earlier attempt's; nothing else is touched
+        # putfo pipelines its writes (32 KB requests, replies read at close), and with
+        # confirm=True stats the result: the server's size must equal what was sent.
+        sftp.putfo(io.BytesIO(data), temporary, file_size=len(data), confirm=True)
+        sftp.posix_rename(temporary, posixpath.join(self.remote_dir, filename))
+        sftp.close()

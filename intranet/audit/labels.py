@@ -40,6 +40,8 @@ ACTIONS = {
     "publication.reject": "公開の却下",
     "publication.refused": "公開の中止（転送ジョブ）",
     "publication.superseded": "公開依頼の統合（後の依頼で公開）",
+    "publication.spooled": "公開用データの作成（署名待ち）",
+    "transfer.failed": "公開の失敗（署名・転送の手順）",
     "transfer.delivery": "公開用ファイルの転送",
     "audit.checkpoint": "監査ログの署名（チェックポイント）",
     "audit.prune": "保存期間を過ぎた監査記録の整理",
@@ -105,7 +107,8 @@ DETAILS = {
     "approved_digest": "承認されたダイジェスト", "four_eyes": "二者承認", "by": "統合先の公開依頼",
     "publications": "公開依頼", "requested_by": "依頼した人", "approved_by": "承認した人",
     "signing_key_ids": "署名鍵", "sequence": "通し番号", "size": "大きさ（バイト）",
-    "entries": "件数", "host_key_fingerprint": "公開サーバーの鍵", "audit_checkpoint":
+    "entries": "件数", "pushed_by": "転送したアカウント",
+    "host_key_fingerprint": "公開サーバーの鍵", "audit_checkpoint":
     "監査ログの記録数（署名時点）", "result": "結果", "attempts": "試行回数",
     # the audit itself
     "count": "記録数", "head_hash": "先頭のハッシュ", "key_id": "鍵 ID", "signature": "署名",
@@ -203,7 +206,8 @@ def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> D
     for key, value in sorted(details.items(), key=lambda item: _ORDER.get(item[0], len(_ORDER))):
         if key == "personal":
             continue
-        if key == "reason" and record.action in ("transfer.delivery", "publication.refused"):
+        if key == "reason" and record.action in ("transfer.delivery", "publication.refused",
+                                                     "transfer.failed"):
             if value:
                 lines.append((t("理由"), t(failures.explain(value).what)))
             continue

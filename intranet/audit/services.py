@@ -107,14 +107,27 @@ def take_checkpoint(dbsession, actor, signing_key, path: Path | None) -> Checkpo
     """Sign the chain's head (under its lock, so nothing is half-written) and keep the
     signed checkpoint in the transfer user's file and, for the officer's screen, in the
     chain itself."""
+    head = head_to_sign(dbsession)
+    checkpoint = checkpoints.sign(head.count, head.head_hash, head.at, signing_key)
+    if path is not None:
+        checkpoints.append_to_file(path, checkpoint)
+    note_checkpoint(dbsession, actor, checkpoint)
+    return checkpoint
+
+
+def head_to_sign(dbsession) -> Checkpoint:
+    """The chain's head as a checkpoint not yet signed, read under the head lock (nothing is
+    half-written). The publication's builder hands it to the signer, which has no database."""
     head = dbsession.execute(select(AuditHead).where(AuditHead.id == 1)
                              .with_for_update()).scalar_one_or_none()
     seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    checkpoint = checkpoints.sign(seq, head_hash, writer.utcnow(), signing_key)
-    if path is not None:
-        checkpoints.append_to_file(path, checkpoint)
-    writer.append(dbsession, actor, "audit.checkpoint", f"audit:{seq}", **checkpoint.as_dict())
-    return checkpoint
+    return Checkpoint(seq, head_hash, writer.utcnow())
+
+
+def note_checkpoint(dbsession, actor, checkpoint: Checkpoint) -> None:
+    """A signed checkpoint noted in the chain, for the officer's screen."""
+    writer.append(dbsession, actor, "audit.checkpoint", f"audit:{checkpoint.count}",
+                  **checkpoint.as_dict())
 
 
 def last_checkpoint(dbsession) -> dict | None:

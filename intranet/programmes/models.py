@@ -22,6 +22,9 @@ class Programme(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
+    # やさしい日本語, with furigana markup ({給付金|きゅうふきん}, transfer.ruby): longer than
+    # the name it reads. Empty: residents see the Japanese name.
+    name_easy: Mapped[str] = mapped_column(String(400), default="", server_default="")
     # Whether a resident must also give the birth date to look up a status.
     needs_birth_date: Mapped[bool] = mapped_column(default=False)
     lookup_opens_on: Mapped[date | None]

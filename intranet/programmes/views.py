@@ -14,6 +14,7 @@ from intranet.disposal.models import Disposal
 from intranet.programmes import lifecycle
 from intranet.programmes.link import qr_svg, residents_link
 from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme
+from intranet.programmes.names import name_errors, preview
 from intranet.web import BAD_INPUT, BadInput, discard_changes, matched_id, redirect_see_other
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
@@ -95,6 +96,10 @@ def programme_save(request):
         if programme is None:
             return {"programme": None, "form": form, "errors": errors, "lifecycle": None}
         return programme_page(request, programme, form, errors)
+    if form.get("preview"):   # the names as residents will read them; nothing is saved
+        shown = (programme_page(request, programme, form) if programme is not None else
+                 {"programme": None, "form": form, "errors": {}, "lifecycle": None})
+        return {**shown, "preview": preview(values)}
     before = as_form(programme) if programme else None
     if programme is None:
         programme = Programme(**values)
@@ -141,7 +146,9 @@ def _read(request, form, programme):
     if (dates.get("lookup_opens_on") and dates.get("lookup_closes_on")
             and dates["lookup_closes_on"] < dates["lookup_opens_on"]):
         errors["lookup_closes_on"] = request.translate("公開終了日は公開開始日より後にしてください。")
-    values = {"code": code, "name": name, "name_en": form.get("name_en", "").strip()[:200],
+    names = {"name_en": form.get("name_en", "").strip(), "name_easy": form.get("name_easy", "").strip()}
+    errors.update(name_errors(request, names))
+    values = {"code": code, "name": name, **names,
               "needs_birth_date": "needs_birth_date" in form, "contact": contact,
               "retention_years": int(years) if not errors.get("retention_years") else 0,
               **dates}
@@ -151,6 +158,7 @@ def _read(request, form, programme):
 def as_form(programme):
     return {
         "code": programme.code, "name": programme.name, "name_en": programme.name_en,
+        "name_easy": programme.name_easy,
         "needs_birth_date": programme.needs_birth_date, "contact": programme.contact,
         "retention_years": programme.retention_years,
         "lookup_opens_on": programme.lookup_opens_on.isoformat() if programme.lookup_opens_on else "",

@@ -1,9 +1,10 @@
-"""Reading the few columns a snapshot needs from the intranet database, and signing them.
+"""Reading the few columns a snapshot needs from the intranet database.
 
-``build_publication`` is what the publication job signs: a request's frozen content
-(intranet.publications.content), never live data. ``build_snapshot`` reads live data for
-the operator's ``shinsei-transfer build`` (a snapshot made by hand by whoever holds the
-signing key, outside the publication workflow).
+``table_of_publication`` is what the publication's builder hands the signer: a request's
+frozen content (intranet.publications.content), never live data, and unsigned.
+``build_snapshot`` reads live data and signs it, for the operator's ``shinsei-transfer
+build`` (a snapshot made by hand by whoever holds the signing key, outside the publication
+workflow).
 
 Only programme, normalised receipt number, birth date (for the HMAC, where the programme
 asks for it), status and the status's dates are selected; names, addresses, phones and
@@ -19,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intranet.applications.models import Application
-from intranet.audit.checkpoints import Checkpoint
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications import content
@@ -71,12 +71,21 @@ class _FrozenStatus:
     needs_paid_date: bool
 
 
-def build_publication(dbsession: Session, publication: Publication, *,
-                      signing_keys: list[SigningKey], lookup_secret: bytes, origin: Origin,
-                      sequence: int, now: datetime, valid_for: timedelta,
-                      checkpoint: Checkpoint | None = None) -> BuildResult:
-    """Sign exactly what was approved: the publication's frozen rows and wording, after
-    reproducing its digest from them. Live data is never read here."""
+@dataclass(frozen=True)
+class UnsignedTable:
+    """A publication's table before signing: what the builder hands the signer."""
+
+    header: dict[str, Any]
+    body: bytes
+    entry_count: int
+    skipped: int
+
+
+def table_of_publication(dbsession: Session, publication: Publication, *, lookup_secret: bytes,
+                         origin: Origin, sequence: int, now: datetime,
+                         valid_for: timedelta) -> UnsignedTable:
+    """Exactly what was approved: the publication's frozen rows and wording, after
+    reproducing its digest from them. Live data is never read here; no key signs here."""
     if not publication.approved_digest or publication.approved_digest != publication.content_digest:
         raise ContentMismatch("the approval does not name this request's content digest")
     if content.digest(dbsession, publication) != publication.content_digest:
@@ -93,7 +102,4 @@ def build_publication(dbsession: Session, publication: Publication, *,
                               sequence=sequence, now=now, valid_for=valid_for),
               **wording, "content_digest": publication.content_digest}
     tally.add_to(header, programmes)
-    if checkpoint is not None:
-        # Every public host that accepts this snapshot keeps this witness of the audit.
-        header["audit_checkpoint"] = checkpoint.as_dict()
-    return sign_body(body, count, skipped, signing_keys=signing_keys, header=header)
+    return UnsignedTable(header, body, count, skipped)

@@ -1,8 +1,15 @@
 """``shinsei-transfer`` on the intranet host: transfer's own commands (keygen, verify,
-inspect) plus the two that read the intranet database, ``build`` and ``publish``.
+inspect), ``build`` (a snapshot by hand), and the publication's steps:
 
-The database parts are imported inside the commands: ``verify`` and ``inspect`` keep
-working where SQLAlchemy and paramiko are not installed.
+    build-spool        the builder: approved content → unsigned table (database, no key)
+    sign-spool         the signer: table → signed snapshot (key, no database)
+    push-outbox        the pusher: signed snapshot → public hosts (no database, no key)
+    record-deliveries  the recorder: the pusher's report → publication and audit (database)
+    publish            all of them in order, in one process (a single demo machine)
+
+Each step's imports are inside its command: the signer and the pusher never load the
+database layer, and ``verify`` and ``inspect`` work where SQLAlchemy and paramiko are not
+installed.
 """
 
 import argparse
@@ -11,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from intranet.publications import steps
 from transfer import cli as transfer_cli
 
 
@@ -18,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser, commands = transfer_cli.make_parser()
     _add_build(commands)
     _add_publish(commands)
+    steps.add_commands(commands)
     return transfer_cli.run(parser.parse_args(argv))
 
 
@@ -55,7 +64,7 @@ def build(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
-    """The approved publication: sign exactly its approved content, push, record."""
+    """The approved publication, every step in one process: build, sign, push, record."""
     from pyramid.paster import setup_logging
 
     from intranet.db import open_database
@@ -74,10 +83,7 @@ def publish(args: argparse.Namespace) -> int:
     if not ids:
         print("nothing to publish: no approved request")
         return 0
-    for delivery in deliveries:
-        outcome = "delivered" if delivery.delivered else f"FAILED: {delivery.reason}"
-        print(f"{delivery.destination}: {outcome}")
-    return 0 if all(d.delivered for d in deliveries) else 1
+    return steps.report(deliveries)
 
 
 def _add_build(commands: Any) -> None:
@@ -95,7 +101,8 @@ def _add_build(commands: Any) -> None:
 
 
 def _add_publish(commands: Any) -> None:
-    push = commands.add_parser("publish", help="build, sign and push approved publications")
+    push = commands.add_parser("publish", help="build, sign, push and record the approved "
+                               "publication in one process (a single demo machine)")
     push.add_argument("-c", "--config", default="development.ini", help="intranet ini file")
     push.add_argument("--scheduled", action="store_true",
                       help="the timer's run (it too publishes approved requests only)")

@@ -20,6 +20,23 @@ class Failure:
 
 # First match wins: the transport's reason, read case-insensitively.
 RULES = [
+    # The publication's own steps (builder → signer → pusher → recorder) come first: their
+    # reasons quote the transport's, which the rules below would otherwise match.
+    (r"declared an SSH packet of|answered with an SFTP packet of", Failure(
+        "公開サーバーが、通常ありえない大きさのデータを送ってきたため、接続を切りました。"
+        "ファイルは置いていません。",
+        "公開サーバーが乗っ取られている恐れがあります。セキュリティ担当にすぐ連絡してください。",
+        alarm=True)),
+    (r"the pusher refused the signed file|the pusher reported a file of another content"
+     r"|the pusher's report was refused", Failure(
+        "送る前の確認（署名の検証）か、送った後の報告の確認で食い違いがあったため、"
+        "公開済みにしていません。",
+        "署名済みファイルか転送係の報告が書き換えられた恐れがあります。セキュリティ担当に"
+        "連絡してください。", alarm=True)),
+    (r"no report from the pusher", Failure(
+        "署名または転送の手順が最後まで終わりませんでした。ファイルは送っていません。",
+        "情報システム担当に、shinsei-transfer-sign と shinsei-transfer-push の記録"
+        "（journalctl）を確認してもらってください。")),
     (r"^host key changed", Failure(
         "公開サーバーの本人確認用の鍵（ホスト鍵）が、登録してある鍵と違っていました。"
         "なりすましの恐れがあるため、ファイルは送っていません。",

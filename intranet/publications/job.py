@@ -1,51 +1,39 @@
-"""The transfer job (``shinsei-transfer publish``): take the approved publication, sign
-exactly the content that was approved, push it to every destination, and record each
-attempt — in the publication and in the audit chain.
+"""``shinsei-transfer publish``: the three steps of a publication, in order, in one process —
+for a single demo machine and the tests. Deployed, each step is its own OS user and unit and
+this function does not run (deploy/systemd/shinsei-transfer-*.service, docs/security-review.md):
 
-What is approved is what is published: the snapshot is built from the request's frozen
-rows and wording after their digest is reproduced (intranet.publications.build); a run
-with nothing approved publishes nothing, timer or not. Every run also signs a checkpoint
-of the audit chain, which the snapshot header carries to every public host.
+- the builder (intranet.publications.builder) reads the approved request's frozen content
+  from the database and writes the unsigned table to the spool; no key, no network;
+- the signer (intranet.publications.signer) signs it with the signing key; no database, no
+  network;
+- the pusher (transfer.push) sends what verifies to the public hosts; no database, no key;
+- the recorder (intranet.publications.recorder, the builder's user) records the pusher's
+  report in the publication, its deliveries and the audit chain.
 
-Runs as its own OS user, the only one that can read the signing key. Three short
-transactions: read and mark what is to be published; build (read-only); after the push,
-record the outcome. The push itself holds no database transaction open.
+What is approved is what is published: the table is built from the request's frozen rows
+and wording after their digest is reproduced; a run with nothing approved publishes
+nothing, timer or not, but still has the audit head signed (a checkpoint every run).
 """
 
-import getpass
-import hashlib
+import contextlib
 import logging
-import socket
-import time
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import transaction
-from sqlalchemy import delete, func, insert, select
-
-from intranet.applications.models import Application
-from intranet.audit import services as audit_services
 from intranet.audit import writer
-from intranet.db import get_tm_session
-from intranet.programmes.models import Programme
-from intranet.publications.build import ContentMismatch, build_publication
-from intranet.publications.models import (
-    APPROVED,
-    FAILED,
-    PUBLISHED,
-    REQUESTED,
-    SUPERSEDED,
-    Delivery,
-    Publication,
-    PublicationRow,
-    PublishedStatus,
-)
-from transfer import transports
-from transfer.config import Settings, transfer_settings
-from transfer.keys import SigningKey
-from transfer.transports import Destination, deliver_all
-from transfer.verify import Origin
+from intranet.audit.checkpoints import trusted_keys
+from intranet.publications.builder import BuildPlan, build_spool, job_actor
+from intranet.publications.recorder import record_results
+from intranet.publications.signer import sign_spool
+from transfer import spool
+from transfer.config import Settings, TransferConfigError, transfer_settings
+from transfer.keys import SigningKey, load_lookup_key
+from transfer.push import push_signed
+from transfer.transports import Destination
+from transfer.verify import Origin, TrustPolicy
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +51,12 @@ class PublishPlan:
     checkpoint_file: Path | None = None
     # With four eyes (the default) an approval by the requester is refused here too.
     four_eyes: bool = True
+    # The spool the steps hand over through (transfer.spool_dir); None: a fresh one per run.
+    spool_dir: Path | None = None
+
+    def build_plan(self) -> BuildPlan:
+        return BuildPlan(self.lookup_secret, self.origin, self.valid_for, self.actor,
+                         self.four_eyes)
 
 
 def plan_from_settings(settings: Settings) -> PublishPlan:
@@ -72,161 +66,81 @@ def plan_from_settings(settings: Settings) -> PublishPlan:
     read = transfer_settings(settings)
     return PublishPlan(
         signing_keys=read.signing_keys, lookup_secret=read.lookup_secret, origin=read.origin,
-        destinations=read.destinations, valid_for=read.valid_for,
-        actor=writer.Actor(name="transfer", role="transfer", host=socket.gethostname(),
-                           os_user=getpass.getuser()),
-        checkpoint_file=Path(settings["audit.checkpoint_file"])
-        if settings.get("audit.checkpoint_file") else None,
-        four_eyes=str(settings.get("publication.four_eyes", "true")).lower()
-        not in ("false", "0", "no", "off"))
+        destinations=read.destinations, valid_for=read.valid_for, actor=job_actor(),
+        checkpoint_file=_path(settings, "audit.checkpoint_file"),
+        four_eyes=_four_eyes(settings), spool_dir=_path(settings, "transfer.spool_dir"))
+
+
+def build_plan_from_settings(settings: Settings) -> tuple[BuildPlan, Path]:
+    """The builder's (and recorder's) plan from the intranet ini, and the spool root.
+
+    The builder must not be able to sign: an ini naming the signing key is refused."""
+    if settings.get("transfer.signing_keys"):
+        raise TransferConfigError(
+            "transfer.signing_keys があります: 手順を分けた構成では署名鍵は署名係の設定"
+            "（signer.ini）にだけ書きます。intranet.ini から取り除いてください")
+    for name in ("transfer.lookup_key", "transfer.spool_dir"):
+        if not settings.get(name):
+            raise TransferConfigError(f"{name} がありません")
+    checkpoint_keys = settings.get("audit.checkpoint_keys", "")
+    plan = BuildPlan(
+        lookup_secret=load_lookup_key(Path(settings["transfer.lookup_key"])),
+        origin=Origin(settings.get("shinsei.municipality_code", ""),
+                      settings.get("shinsei.environment", "prod")),
+        valid_for=timedelta(hours=int(settings.get("transfer.valid_hours", 72))),
+        actor=job_actor(), four_eyes=_four_eyes(settings),
+        checkpoint_file=_path(settings, "audit.checkpoint_file"),
+        checkpoint_keys=trusted_keys(checkpoint_keys) if checkpoint_keys else [])
+    return plan, Path(settings["transfer.spool_dir"])
 
 
 def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
     """Publish once; return (publication ids, deliveries), or ([], []) if nothing to do.
 
     ``scheduled`` (the timer's run) changes nothing: it too publishes approved requests
-    only — a run without one signs its audit checkpoint and stops.
+    only — a run without one has its audit checkpoint signed and stops.
     """
-    publication_id = _take_approved(session_factory, plan)
-    checkpoint = _checkpoint(session_factory, plan)
-    if publication_id is None:
+    build = plan.build_plan()
+    with _spool_root(plan.spool_dir) as root:
+        record_results(session_factory, build, root)          # an earlier run's report
+        spooled = build_spool(session_factory, build, root)
+        checkpoint = None
+        try:
+            signed = sign_spool(root, plan.signing_keys, plan.origin,
+                                checkpoint_file=plan.checkpoint_file)
+            checkpoint = signed.checkpoint
+            if signed.sequence is not None:
+                push_signed(root, plan.destinations,
+                            TrustPolicy([key.public_key for key in plan.signing_keys],
+                                        plan.origin))
+        except spool.SpoolRefused as refused:
+            log.error("the signer refused the spool: %s", refused)
+        finally:
+            # Whatever happened, the publication is settled (failed, with the reason, if
+            # the signer or the pusher stopped short).
+            deliveries = record_results(session_factory, build, root, checkpoint)
+    if spooled.publication_id is None:
         log.info("nothing to publish: no approved request%s",
                  " (scheduled run)" if scheduled else "")
         return [], []
-    try:
-        with transaction.manager:
-            dbsession = get_tm_session(session_factory, transaction.manager)
-            result = build_publication(
-                dbsession, dbsession.get(Publication, publication_id),
-                signing_keys=plan.signing_keys, lookup_secret=plan.lookup_secret,
-                origin=plan.origin, sequence=_next_sequence(dbsession),
-                now=datetime.now(UTC).replace(microsecond=0), valid_for=plan.valid_for,
-                checkpoint=checkpoint)
-    except ContentMismatch as refused:
-        _refuse(session_factory, plan, publication_id, str(refused))
-        return [publication_id], []
-    ids = [publication_id]
-    header = result.header
-    deliveries = deliver_all(plan.destinations, f"snapshot-{header['sequence']}.bin", result.data)
-    _record(session_factory, plan, ids, result, deliveries)
-    _log_outcome(header["sequence"], deliveries)
-    return ids, deliveries
+    return [spooled.publication_id], deliveries
 
 
-def _checkpoint(session_factory, plan: PublishPlan):
-    """Sign the audit head (every run, published or not) with the job's first key."""
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        return audit_services.take_checkpoint(dbsession, plan.actor, plan.signing_keys[0],
-                                              plan.checkpoint_file)
+@contextlib.contextmanager
+def _spool_root(configured: Path | None) -> Iterator[Path]:
+    if configured is not None:
+        spool.prepare(configured)
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="shinsei-spool-") as temporary:
+        spool.prepare(Path(temporary))
+        yield Path(temporary)
 
 
-def _refuse(session_factory, plan, publication_id: int, reason: str) -> None:
-    log.error("publication %s NOT published: %s", publication_id, reason)
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        publication = dbsession.get(Publication, publication_id)
-        publication.state, publication.finished_at = FAILED, writer.utcnow()
-        writer.append(dbsession, plan.actor, "publication.refused",
-                      f"publication:{publication_id}", reason=reason,
-                      content_digest=publication.content_digest,
-                      approved_digest=publication.approved_digest)
+def _path(settings: Settings, name: str) -> Path | None:
+    return Path(settings[name]) if settings.get(name) else None
 
 
-def _log_outcome(sequence: int, deliveries: list[transports.Delivery]) -> None:
-    """What the operator needs: which destination failed and why (never an entry)."""
-    for delivery in deliveries:
-        if delivery.delivered:
-            log.info("snapshot %s delivered to %s (attempts: %s)", sequence,
-                     delivery.destination, delivery.attempts)
-        else:
-            log.error("snapshot %s NOT delivered to %s after %s attempt(s): %s", sequence,
-                      delivery.destination, delivery.attempts, delivery.reason)
-
-
-def _take_approved(session_factory, plan: PublishPlan) -> int | None:
-    """The latest approved request, or None. Older approved ones are superseded by it (its
-    content is newer); one approved by its own requester is refused under four eyes."""
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        approved = dbsession.execute(select(Publication).where(Publication.state == APPROVED)
-                                     .order_by(Publication.id)
-                                     .with_for_update(of=Publication)).scalars().all()
-        valid = []
-        for publication in approved:
-            if plan.four_eyes and publication.approved_by_id in (None,
-                                                                 publication.requested_by_id):
-                publication.state, publication.finished_at = FAILED, writer.utcnow()
-                writer.append(dbsession, plan.actor, "publication.refused",
-                              f"publication:{publication.id}",
-                              reason="not approved by a second person")
-                continue
-            valid.append(publication)
-        for older in valid[:-1]:
-            older.state, older.finished_at = SUPERSEDED, writer.utcnow()
-            writer.append(dbsession, plan.actor, "publication.superseded",
-                          f"publication:{older.id}", by=valid[-1].id)
-        return valid[-1].id if valid else None
-
-
-def _next_sequence(dbsession) -> int:
-    # Unix time survives a database restore; "+1" keeps it strictly increasing regardless.
-    last = dbsession.execute(select(func.max(Publication.sequence))).scalar_one() or 0
-    return max(last + 1, int(time.time()))
-
-
-def _record(session_factory, plan, ids, result, deliveries):
-    header = result.header
-    key_ids = ",".join(key.key_id for key in plan.signing_keys)
-    delivered_any = any(d.delivered for d in deliveries)
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        publications = dbsession.execute(
-            select(Publication).where(Publication.id.in_(ids))).scalars().all()
-        now = writer.utcnow()
-        for publication in publications:
-            publication.state = PUBLISHED if delivered_any else FAILED
-            publication.sequence, publication.size = header["sequence"], len(result.data)
-            publication.sha256 = hashlib.sha256(result.data).hexdigest()
-            publication.entries, publication.signing_key_ids = header["entry_count"], key_ids
-            publication.finished_at = now
-        for delivery in deliveries:
-            dbsession.add(Delivery(publication_id=ids[-1], at=now, **_columns(delivery)))
-            writer.append(
-                dbsession, plan.actor, "transfer.delivery", delivery.destination,
-                publications=ids,
-                requested_by=sorted({p.requested_by.username for p in publications
-                                     if p.requested_by}),
-                approved_by=sorted({p.approved_by.username for p in publications
-                                    if p.approved_by}),
-                signing_key_ids=key_ids, sequence=header["sequence"],
-                sha256=publications[0].sha256, size=len(result.data),
-                entries=header["entry_count"], host_key_fingerprint=delivery.host_key_fingerprint,
-                content_digest=header["content_digest"],
-                audit_checkpoint=header.get("audit_checkpoint", {}).get("count"),
-                result="delivered" if delivery.delivered else "failed", reason=delivery.reason,
-                attempts=delivery.attempts)
-        if delivered_any:
-            _remember_published(dbsession, ids[-1])
-
-
-def _columns(delivery):
-    return {"destination": delivery.destination, "delivered": delivery.delivered,
-            "reason": delivery.reason[:2000], "host_key_fingerprint": delivery.host_key_fingerprint,
-            "attempts": delivery.attempts}
-
-
-def _remember_published(dbsession, publication_id: int):
-    """What residents now see — the published frozen rows — is the "before" of the next
-    preview; frozen rows of finished publications are then no longer needed."""
-    dbsession.execute(delete(PublishedStatus))
-    dbsession.execute(insert(PublishedStatus).from_select(
-        ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
-        select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
-               PublicationRow.paid_on)
-        .join(Programme, Programme.id == Application.programme_id)
-        .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
-              & (PublicationRow.programme_code == Programme.code))
-        .where(PublicationRow.publication_id == publication_id)))
-    finished = select(Publication.id).where(Publication.state.not_in((REQUESTED, APPROVED)))
-    dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))
+def _four_eyes(settings: Settings) -> bool:
+    return str(settings.get("publication.four_eyes", "true")).lower() not in (
+        "false", "0", "no", "off")

@@ -8,10 +8,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from intranet.auth.models import User
 from intranet.meta import Base
 
-# requested → approved → published | failed ; or requested → rejected ;
-# approved → superseded (a later approved request was published instead)
-REQUESTED, APPROVED, REJECTED, PUBLISHED, FAILED, SUPERSEDED = (
-    "requested", "approved", "rejected", "published", "failed", "superseded")
+# requested → approved → spooled → published | failed ; or requested → rejected ;
+# approved → superseded (a later approved request was published instead).
+# spooled: the builder has handed its table to the signer; the recorder settles it from what
+# the pusher reports (intranet.publications.recorder).
+REQUESTED, APPROVED, REJECTED, PUBLISHED, FAILED, SUPERSEDED, SPOOLED = (
+    "requested", "approved", "rejected", "published", "failed", "superseded", "spooled")
 
 
 class Publication(Base):

@@ -164,13 +164,18 @@ def healthz(terminal, name, address, ca):
     """/healthz as the city's monitoring reads it (JSON), from a terminal of the lab, asking
     the host at `address` by its name; {"unreachable": why} when nothing answers."""
     result = terminal.run("curl", "-sS", "--max-time", "10", "--cacert", str(ca), "--resolve",
-                          f"{name}:443:{address}", f"https://{name}/healthz", check=False)
+                          f"{name}:443:{address}", "-w", "\n%{http_code}",
+                          f"https://{name}/healthz", check=False)
     if result.returncode != 0:
         return {"unreachable": result.stderr.strip()}
+    body, _, status = result.stdout.rpartition("\n")
+    if status in ("502", "503", "504"):
+        # nginx is up and the app behind it not yet (a host still booting): its own page.
+        return {"unreachable": f"HTTP {status} from nginx: the app is not answering yet"}
     try:
-        return json.loads(result.stdout)
+        return json.loads(body)
     except ValueError:
-        raise AssertionError(f"{name} ({address}) /healthz is not JSON: {result.stdout[:500]}") from None
+        raise AssertionError(f"{name} ({address}) /healthz is not JSON: {body[:500]}") from None
 
 
 __all__ = ["PASSWORD", "READS", "StaffDesk", "chromium", "healthz", "resident_reads"]

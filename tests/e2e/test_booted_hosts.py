@@ -15,6 +15,7 @@ from tests.e2e import city as guide
 from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet, build_lab
 from tests.e2e.people import PASSWORD, READS, StaffDesk, chromium, healthz, resident_reads
 from tests.e2e.security_review import check_review
+from tests.e2e.step_access import check_step_access
 from tests.e2e.tls import LabCA
 from tests.import_files import encoded
 
@@ -269,8 +270,8 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     target = lab.public[0]
     lab.intranet.write("/root/unreadable.bin", b"x" * 64, 0o600)
     lab.intranet.write("/root/replayed.bin", city.first_snapshot, 0o640)
-    lab.intranet.run("sftp", "-b", "-", "-i", "/etc/shinsei/transfer/id_ed25519", "-o",
-                     "UserKnownHostsFile=/etc/shinsei/transfer/known_hosts",
+    lab.intranet.run("sftp", "-b", "-", "-i", "/etc/shinsei/pusher/id_ed25519", "-o",
+                     "UserKnownHostsFile=/etc/shinsei/pusher/known_hosts",
                      f"shinsei-upload@{PUBLIC['public-1'][0]}",
                      input="put /root/unreadable.bin /inbox/.unreadable.part\n"
                            "rename /inbox/.unreadable.part /inbox/unreadable.bin\n"
@@ -329,3 +330,12 @@ def test_8_every_shipped_unit_has_its_exposure_in_the_security_review(city):
     city.needs(1)
     check_review(city.lab)
 
+
+
+def test_9_each_publication_step_reaches_only_what_it_must(city):
+    """Issue 17 on the deployed shape: from inside each step's own unit (and as its bare OS
+    user), the pusher reaches neither PostgreSQL nor the signing key nor the builder's spool,
+    and the builder and the signer cannot open a TCP connection."""
+    city.needs(2)      # the units ran a publication: keys, spool and database all exist
+    check_step_access(city.lab.intranet, PUBLIC["public-1"][0], INTRANET)
+    assert guide.failed_units(city.lab.intranet) == ""

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                                 reason="network namespaces need root and iproute2")
 HOST, MANAGEMENT, OTHER, PUBLIC = "10.231.9.1", "10.231.9.10", "10.231.9.20", "10.231.9.50"
 HOST6, CLIENT6 = "fd00:231:9::1", "fd00:231:9::10"
+# The publication's pusher, played by nobody (the installer fills the real account's uid).
+PUSHER_UID = 65534
 LISTEN = ("import socket, sys\n"
           "servers = []\n"
           "for family, address in ((socket.AF_INET, '0.0.0.0'), (socket.AF_INET6, '::')):\n"
@@ -64,7 +66,8 @@ def intranet_host(tmp_path):
         sh("ip", "netns", "exec", host, "nft", "add table inet cityfw; add chain inet cityfw "
            "audit { type filter hook input priority 10; policy accept; }")
         values = dict(render.derived({
-            "MANAGEMENT_ADDRESS": MANAGEMENT, "PUBLIC_HOSTS": PUBLIC, "STAFF_NETWORKS": ""}))
+            "MANAGEMENT_ADDRESS": MANAGEMENT, "PUBLIC_HOSTS": PUBLIC, "STAFF_NETWORKS": "",
+            "PUSHER_UID": str(PUSHER_UID)}))
         rules = tmp_path / "rules.nft"
         rules.write_text(render.render(DEPLOY / "nftables" / "intranet-host.nft", values))
         for _ in range(2):      # loaded again (a restart of the unit): still one table of ours
@@ -105,3 +108,14 @@ def test_ipv6_neighbour_discovery_still_works(intranet_host):
     _, client = intranet_host
     # Neither side knows the other's link-layer address: the connection needs ND first.
     assert reach(client, HOST6, 443, CLIENT6) == "open"
+
+
+def test_the_pusher_opens_nothing_but_ssh_to_the_public_hosts(intranet_host):
+    """Its unit's IPAddressAllow= needs cgroup v2; the host's own rule holds without it:
+    the pusher's account cannot reach even this host's own HTTPS, root still can."""
+    host, _ = intranet_host
+    as_pusher = ["setpriv", f"--reuid={PUSHER_UID}", f"--regid={PUSHER_UID}", "--clear-groups"]
+    for address in (HOST, "127.0.0.1"):
+        probe = [sys.executable, "-c", CONNECT, address, "443", "0.0.0.0"]
+        assert sh("ip", "netns", "exec", host, *probe).stdout.strip() == "open"
+        assert sh("ip", "netns", "exec", host, *as_pusher, *probe).stdout.strip() == "closed"

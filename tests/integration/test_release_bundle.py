@@ -211,33 +211,53 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     ini = (root / "etc/shinsei/intranet.ini").read_text()
     assert f"shinsei.municipality_code = {CODE}" in ini
     assert not re.search(r"@[A-Z][A-Z0-9_]*@", ini)
-    assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in ini
     web = account(root, "passwd", "shinsei-web")
-    transfer = account(root, "passwd", "shinsei-transfer")
+    builder, signer, pusher = (account(root, "passwd", f"shinsei-{step}")
+                               for step in ("builder", "signer", "pusher"))
     assert owner_mode(root, "/etc/shinsei/session-secret") == (web, web, 0o600)
     assert owner_mode(root, "/etc/shinsei/intranet.env")[2] == 0o600
     assert "SHINSEI_SESSION_SECRET_FILE=/etc/shinsei/session-secret" in (
         root / "etc/shinsei/intranet.env").read_text()
-    assert owner_mode(root, "/etc/shinsei/transfer.env")[2] == 0o600
-    for key in ("sign.key", "lookup.key", "id_ed25519"):
-        assert owner_mode(root, f"/etc/shinsei/transfer/{key}") == (transfer, transfer, 0o600)
-    assert owner_mode(root, "/etc/shinsei/transfer")[1:] == (transfer, 0o750)
+    # The publication's three identities: each key in its own step's folder, readable by it
+    # alone; the intranet ini names no signing key, no SSH key and no destination.
+    for key, owner in (("builder/lookup.key", builder), ("signer/sign.key", signer),
+                       ("pusher/id_ed25519", pusher)):
+        assert owner_mode(root, f"/etc/shinsei/{key}") == (owner, owner, 0o600)
+        assert owner_mode(root, f"/etc/shinsei/{key.split('/')[0]}")[1:] == (owner, 0o750)
+    settings = [line.split("=")[0].strip() for line in ini.splitlines() if not line.startswith("#")]
+    assert "transfer.signing_keys" not in settings and "transfer.client_key" not in settings
+    assert "transfer.destinations" not in settings
+    assert "transfer.lookup_key = /etc/shinsei/builder/lookup.key" in ini
+    pusher_ini = (root / "etc/shinsei/pusher.ini").read_text()
+    assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in pusher_ini
+    assert f"transfer.origin = {CODE}:prod" in pusher_ini
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", pusher_ini)
+    assert owner_mode(root, "/etc/shinsei/pusher.ini")[1:] == (pusher, 0o640)
+    assert owner_mode(root, "/etc/shinsei/signer.ini")[1:] == (signer, 0o640)
+    assert (root / "etc/shinsei/pusher/sign.key.pub").read_bytes() == (
+        root / "etc/shinsei/signer/sign.key.pub").read_bytes()
+    allowed = (root / "etc/systemd/system/shinsei-transfer-push.service.d/addresses.conf")
+    assert "IPAddressAllow=198.51.100.3" in allowed.read_text()
     carried = sorted(p.name for p in (root / "var/lib/shinsei/carry-to-public").iterdir())
     assert carried == ["intranet-sign.pub", "lookup.key", "upload_ed25519.pub"]
-    # Every folder a unit names in ReadWritePaths exists, owned by the unit's user.
+    # Every folder a unit names in ReadWritePaths exists, owned by the unit's user; each
+    # hand-over folder is its writer's, group its one reader, setgid.
     prune = account(root, "passwd", "shinsei-prune")
     assert owner_mode(root, "/var/lib/shinsei/imports") == (web, web, 0o700)
     assert owner_mode(root, "/var/lib/shinsei/audit-archive") == (prune, prune, 0o700)
-    assert owner_mode(root, "/var/spool/shinsei/outbox")[:2] == (transfer, transfer)
-    # The checkpoint file: the transfer user's alone to write, readable by the staff app and
-    # the pruner; checked with the keys the ini names (a folder they can enter).
+    spool = "/var/spool/shinsei/transfer"
+    assert owner_mode(root, f"{spool}/built") == (builder, signer, 0o2750)
+    assert owner_mode(root, f"{spool}/signed") == (signer, pusher, 0o2750)
+    assert owner_mode(root, f"{spool}/results") == (pusher, builder, 0o2750)
+    # The checkpoint file: the signer's alone to write, readable by the staff app, the
+    # recorder and the pruner; checked with the keys the ini names (a folder they can enter).
     checkpoints = "/var/lib/shinsei-transfer/checkpoints"
-    assert owner_mode(root, checkpoints) == (transfer, transfer, 0o755)
-    assert owner_mode(root, f"{checkpoints}/audit-checkpoints.jsonl") == (transfer, transfer, 0o644)
+    assert owner_mode(root, checkpoints) == (signer, signer, 0o755)
+    assert owner_mode(root, f"{checkpoints}/audit-checkpoints.jsonl") == (signer, signer, 0o644)
     assert f"audit.checkpoint_file = {checkpoints}/audit-checkpoints.jsonl" in ini
     assert "audit.checkpoint_keys = /etc/shinsei/checkpoint-keys" in ini
     assert (root / "etc/shinsei/checkpoint-keys/intranet-sign.pub").read_bytes() == (
-        root / "etc/shinsei/transfer/sign.key.pub").read_bytes()
+        root / "etc/shinsei/signer/sign.key.pub").read_bytes()
     assert owner_mode(root, "/etc/shinsei/checkpoint-keys")[2] == 0o755
     # The staff app may touch the approval trigger (its unit's ReadWritePaths) and no more.
     assert "publication.trigger_file = /var/lib/shinsei/publish-requested" in ini
@@ -305,10 +325,10 @@ def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_
     root = public_root
     assert f"mirror.origin = {CODE}:prod" in (root / "etc/shinsei/mirror.ini").read_text()
     assert (root / "etc/shinsei/trusted/intranet-sign.pub").read_bytes() == (
-        intranet_root / "etc/shinsei/transfer/sign.key.pub").read_bytes()
+        intranet_root / "etc/shinsei/signer/sign.key.pub").read_bytes()
     mirror = account(root, "passwd", "shinsei-mirror")
     assert owner_mode(root, "/etc/shinsei/lookup.key") == (mirror, mirror, 0o600)
-    client = (intranet_root / "etc/shinsei/transfer/id_ed25519.pub").read_text().split()[1]
+    client = (intranet_root / "etc/shinsei/pusher/id_ed25519.pub").read_text().split()[1]
     assert (root / "etc/ssh/authorized_keys/shinsei-upload").read_text().startswith(
         f"restrict ssh-ed25519 {client}")
     assert not (root / "etc/nginx/sites-enabled/default").exists()

@@ -15,6 +15,7 @@ import pytest
 from public_mirror.statement import record_check
 from tests.integration.servers import WaitressThread
 from tests.integration.test_browser import check_accessibility, chromium, navigate, new_page
+from tests.mirror_fixtures import PROGRAMMES_EASY
 
 pytestmark = pytest.mark.browser
 LANGS = ["ja", "en", "ja-easy"]
@@ -23,7 +24,7 @@ WIDTHS = [320, 375, 1280]
 
 @pytest.fixture
 def servers(public_host):
-    public_host.publish()
+    public_host.publish(programmes=PROGRAMMES_EASY)   # names in やさしい日本語 with furigana
     with WaitressThread(public_host.app(**{"mirror.rate_limit": "100000"}).app) as main, \
             WaitressThread(public_host.app(**{"mirror.rate_limit": "1"}).app) as strict:
         yield main, strict
@@ -146,3 +147,42 @@ def test_text_at_200_percent_still_fits(servers):
             shots = os.environ.get("SHINSEI_SCREENSHOTS")
             if shots:
                 page.screenshot(path=f"{shots}/residents-zoom200-{lang}.png", full_page=True)
+
+
+def switch_language(page, lang):
+    navigate(page, page.locator(f'nav.languages button[value="{lang}"]'))
+
+
+def test_programme_names_and_language_changes_on_a_not_found_answer(servers, public_host,
+                                                                     tmp_path):
+    """The changed pages at 320 and 1280 px in each language: the programme's name (furigana
+    on やさしい日本語) on /p/<code>, an answer and a not-found answer, and the not-found
+    answer changing language more times than the failed-lookup limit (1 here) allows."""
+    main, _ = servers
+    residents = [(width, lang) for width in (320, 1280) for lang in LANGS]
+    with chromium() as browser:
+        for resident, (width, lang) in enumerate(residents):
+            tag = f"residents-{width}-{lang}-names"
+            page = new_page(browser, main.url, width=width)
+            page.goto(f"/p/p2024?lang={lang}")
+            fits(page, f"{tag}-link")
+            check_accessibility(page, f"{tag}-link")
+            ask(page, lang, "p2024", "00000001", ("showa", "55", "4", "1"))
+            fits(page, f"{tag}-answer")
+            check_accessibility(page, f"{tag}-answer")
+            name = page.locator("dl.question dd").first
+            assert name.locator("ruby").count() == (3 if lang == "ja-easy" else 0)
+            # Each resident a budget of their own: one failed lookup.
+            strict_app = public_host.app(**{"mirror.rate_limit": "1", "mirror.rate_limit_file":
+                                            str(tmp_path / f"limits-{resident}.table")})
+            with WaitressThread(strict_app.app) as strict:
+                limited = new_page(browser, strict.url, width=width)
+                ask(limited, lang, "p2024", "00000002", ("showa", "55", "4", "1"))   # not found
+                for other in [code for code in LANGS if code != lang] * 2 + [lang]:
+                    switch_language(limited, other)
+                    assert "0002" in limited.locator("dl.question").inner_text(), f"{tag}: {other}"
+                fits(limited, f"{tag}-not-found")
+                check_accessibility(limited, f"{tag}-not-found")
+                # The budget is still the one failure's: the next new question is refused.
+                ask(limited, lang, "p2024", "00000003", ("showa", "55", "4", "1"))
+                assert limited.locator("dl.question").count() == 0

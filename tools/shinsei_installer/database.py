@@ -7,7 +7,7 @@ OS user (peer authentication), each with only what its program does.
   later migrations add (default privileges, then the grant pass after each migration); on the audit trail it
   may only add records (INSERT) and move the chain head (UPDATE of seq and hash) — never
   UPDATE or DELETE a record, never move the retention anchor.
-- ``shinsei-transfer`` (the transfer job): reads everything it publishes, records
+- ``shinsei-builder`` (the publication's builder and recorder): reads everything it publishes, records
   publications, deliveries and what was published, and adds audit records.
 - ``shinsei-prune`` (the monthly retention run): the only role that may DELETE audit
   records, and move the chain's anchor.
@@ -15,7 +15,8 @@ OS user (peer authentication), each with only what its program does.
 
 DATABASE = "shinsei"
 OWNER = "shinsei_owner"
-WEB, TRANSFER, PRUNE = "shinsei-web", "shinsei-transfer", "shinsei-prune"
+# TRANSFER is the publication's builder/recorder; its signer and pusher have no role at all.
+WEB, TRANSFER, PRUNE = "shinsei-web", "shinsei-builder", "shinsei-prune"
 ROLES = (WEB, TRANSFER, PRUNE)
 ALL = ("SELECT", "INSERT", "UPDATE", "DELETE")
 

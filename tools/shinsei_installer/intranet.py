@@ -1,4 +1,12 @@
-"""The intranet host: staff app, PostgreSQL, transfer job, keys, and what to carry out."""
+"""The intranet host: staff app, PostgreSQL, the publication's three steps, keys, and what to
+carry out.
+
+The publication runs as three OS users (docs/security-review.md): the builder
+(``shinsei-builder``: database role, lookup key), the signer (``shinsei-signer``: signing
+key, no database, no network) and the pusher (``shinsei-pusher``: SSH client key and the
+pinned host keys, the configured public hosts' addresses only). Each has its own key folder
+and configuration; the spool between them has one folder per hand-over, owned by its writer,
+group its one reader, setgid so the files carry that group."""
 
 import re
 import secrets
@@ -9,22 +17,31 @@ from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Action, Directory, Existing, File, User
 
-KEYS = f"{ETC}/transfer"
+BUILDER, SIGNER, PUSHER = "shinsei-builder", "shinsei-signer", "shinsei-pusher"
+# Each step's keys, in a folder only it (and root) may enter.
+BUILDER_KEYS, SIGNER_KEYS, PUSHER_KEYS = f"{ETC}/builder", f"{ETC}/signer", f"{ETC}/pusher"
+SPOOL = "/var/spool/shinsei/transfer"
+# folder: (writer, its one reader)
+HAND_OVERS = {"built": (BUILDER, SIGNER), "signed": (SIGNER, PUSHER), "results": (PUSHER, BUILDER)}
+PUSH_ADDRESSES = "/etc/systemd/system/shinsei-transfer-push.service.d/addresses.conf"
 CARRY = "/var/lib/shinsei/carry-to-public"
 WAL = "/var/backups/shinsei/wal"
-# Signed audit checkpoints: appended by the transfer user, read by the staff app, `audit
-# verify` and the pruner (0644 in a 0755 directory: signatures of hashes, nothing secret).
+# Signed audit checkpoints: appended by the signer, read by the staff app, `audit verify`,
+# the recorder and the pruner (0644 in a 0755 directory: signatures of hashes, no secret).
 CHECKPOINTS = "/var/lib/shinsei-transfer/checkpoints"
 CHECKPOINT_FILE = f"{CHECKPOINTS}/audit-checkpoints.jsonl"
-# The transfer public keys those checkpoints are checked with (audit.checkpoint_keys): outside
-# {KEYS}/, which only the transfer user may enter.
+# The signer's public keys those checkpoints are checked with (audit.checkpoint_keys): outside
+# {SIGNER_KEYS}/, which only the signer may enter.
 CHECKPOINT_KEYS = f"{ETC}/checkpoint-keys"
 # Touched by the staff app on approval; shinsei-transfer-approved.path starts the job.
 TRIGGER = "/var/lib/shinsei/publish-requested"
-UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service", "shinsei-transfer.timer",
-         "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.service",
-         "shinsei-audit-checkpoint.timer", "shinsei-audit-prune.service",
-         "shinsei-audit-prune.timer", "shinsei-nftables.service")
+# shinsei-transfer.service is the publication run (build → sign → push, then record); the
+# daily checkpoint timer starts it too (with nothing approved it only signs the audit head).
+UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service",
+         "shinsei-transfer-build.service", "shinsei-transfer-sign.service",
+         "shinsei-transfer-push.service", "shinsei-transfer.timer",
+         "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
+         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service")
 APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
@@ -37,17 +54,12 @@ INTRANET_ENV = f"""\
 # nothing else; root only (0600). install.sh wrote it once and never overwrites it.
 SHINSEI_SESSION_SECRET_FILE={ETC}/session-secret
 """
-TRANSFER_ENV = f"""\
-# /etc/shinsei/transfer.env — read by systemd (EnvironmentFile=) for the transfer job;
-# root only (0600). The job's keys are in {KEYS}/, named in intranet.ini (transfer.*).
-SHINSEI_INTRANET_CONFIG={ETC}/intranet.ini
-"""
 
 
 def plan(bundle: Bundle, host: Host, values: dict):
     values = render.derived(values)
     _check_host_keys(host, values.get("PUBLIC_HOST_KEYS", ""))
-    steps = [User("shinsei-web"), User("shinsei-transfer"), User("shinsei-prune")]
+    steps = [User("shinsei-web"), User(BUILDER), User(SIGNER), User(PUSHER), User("shinsei-prune")]
     steps += common.venv_steps(bundle, "intranet",
                                ("shinsei-intranet", "shinsei-transfer"), ("intranet",))
     steps += [
@@ -55,24 +67,33 @@ def plan(bundle: Bundle, host: Host, values: dict):
         File(f"{ETC}/intranet.ini", render.render(bundle.deploy / "intranet.ini", values).encode(),
              keep=True),
         File(f"{ETC}/intranet.env", INTRANET_ENV.encode(), mode=0o600, keep=True),
-        File(f"{ETC}/transfer.env", TRANSFER_ENV.encode(), mode=0o600, keep=True),
+        # Each step's own settings, readable by that step alone (and root).
+        File(f"{ETC}/signer.ini", render.render(bundle.deploy / "signer.ini", values).encode(),
+             "root", SIGNER, 0o640, keep=True),
+        File(f"{ETC}/pusher.ini", render.render(bundle.deploy / "pusher.ini", values).encode(),
+             "root", PUSHER, 0o640, keep=True),
         File(f"{ETC}/session-secret", lambda: secrets.token_urlsafe(48).encode() + b"\n",
              owner="shinsei-web", group="shinsei-web", mode=0o600, keep=True),
         Directory("/var/lib/shinsei"),
         Directory("/var/lib/shinsei/imports", "shinsei-web", "shinsei-web", 0o700),
         Directory("/var/lib/shinsei/audit-archive", "shinsei-prune", "shinsei-prune", 0o700),
         File(TRIGGER, b"", "shinsei-web", "shinsei-web", 0o644, keep=True),
-        Directory("/var/lib/shinsei-transfer", "shinsei-transfer", "shinsei-transfer", 0o755),
-        Directory(CHECKPOINTS, "shinsei-transfer", "shinsei-transfer", 0o755),
-        File(CHECKPOINT_FILE, b"", "shinsei-transfer", "shinsei-transfer", 0o644, keep=True),
+        Directory("/var/lib/shinsei-transfer", SIGNER, SIGNER, 0o755),
+        Directory(CHECKPOINTS, SIGNER, SIGNER, 0o755),
+        File(CHECKPOINT_FILE, b"", SIGNER, SIGNER, 0o644, keep=True),
         Directory("/var/spool/shinsei"),
-        Directory("/var/spool/shinsei/outbox", "shinsei-transfer", "shinsei-transfer", 0o750),
+        Directory(SPOOL),
+        *[Directory(f"{SPOOL}/{folder}", writer, reader, 0o2750)
+          for folder, (writer, reader) in HAND_OVERS.items()],
+        # The pusher may reach the public hosts' addresses and nothing else.
+        Directory(PUSH_ADDRESSES.rsplit("/", 1)[0]),
+        File(PUSH_ADDRESSES, push_addresses(values).encode(), handlers=("daemon-reload",)),
     ]
     steps += key_steps(bundle, host, values)
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
     steps += common.logrotate_steps(bundle, host)
-    steps += common.firewall_steps(bundle, "intranet-host.nft", values)
+    steps += common.firewall_steps(bundle, "intranet-host.nft", values, host)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps
 
@@ -93,53 +114,65 @@ def _check_host_keys(host: Host, source: str) -> None:
             raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
 
 
+def push_addresses(values: dict) -> str:
+    hosts = render.destination_hosts(values)
+    return ("# Written by install.sh from PUBLIC_HOSTS: the addresses the pusher may reach.\n"
+            "[Service]\n" + "".join(f"IPAddressAllow={host}\n" for host in hosts))
+
+
 def key_steps(bundle, host, values):
-    """The signing and lookup keys and the SFTP client key, readable by shinsei-transfer
-    alone; their public halves (and the lookup key) copied for the public hosts."""
+    """Each step's keys in its own folder, readable by that step alone: the lookup key (the
+    builder), the signing key (the signer), the SFTP client key and pinned host keys (the
+    pusher, with the signer's public key to check what it sends); the public halves (and
+    the lookup key) copied for the public hosts."""
     def missing_keys(host):
-        return [] if host.path(f"{KEYS}/sign.key").exists() else [
-            f"{KEYS}/sign.key, lookup.key を作る（shinsei-transfer keygen）"]
+        return [] if host.path(f"{SIGNER_KEYS}/sign.key").exists() else [
+            f"{SIGNER_KEYS}/sign.key, {BUILDER_KEYS}/lookup.key を作る（shinsei-transfer keygen）"]
 
     def keygen(host):
-        # Made by root in the root-owned directory (0600), then handed to shinsei-transfer
-        # by the steps below: the job's account never needs to write there.
+        # Made by root in the root-owned directories (0600), then handed to their step by
+        # the steps below: no step's account ever needs to write there.
         host.run(host.path(f"{VENV}/bin/shinsei-transfer").as_posix(), "keygen",
-                 "--signing-key", str(host.path(f"{KEYS}/sign.key")),
-                 "--lookup-key", str(host.path(f"{KEYS}/lookup.key")))
+                 "--signing-key", str(host.path(f"{SIGNER_KEYS}/sign.key")),
+                 "--lookup-key", str(host.path(f"{BUILDER_KEYS}/lookup.key")))
 
     def missing_client_key(host):
-        return [] if host.path(f"{KEYS}/id_ed25519").exists() else [
-            f"{KEYS}/id_ed25519 を作る（公開ホストへの SFTP 用）"]
+        return [] if host.path(f"{PUSHER_KEYS}/id_ed25519").exists() else [
+            f"{PUSHER_KEYS}/id_ed25519 を作る（公開ホストへの SFTP 用）"]
 
     def client_keygen(host):
         host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c", CLIENT_KEYGEN,
-                 str(host.path(f"{KEYS}/id_ed25519")))
+                 str(host.path(f"{PUSHER_KEYS}/id_ed25519")))
 
     def known_hosts():
         source = values.get("PUBLIC_HOST_KEYS")
         return host.path(source).read_bytes() if source else b""
 
-    transfer = ("shinsei-transfer", "shinsei-transfer")
     steps = [
-        Directory(KEYS, "root", "shinsei-transfer", 0o750),
+        Directory(BUILDER_KEYS, "root", BUILDER, 0o750),
+        Directory(SIGNER_KEYS, "root", SIGNER, 0o750),
+        Directory(PUSHER_KEYS, "root", PUSHER, 0o750),
         Action("signing and lookup keys", missing_keys, keygen),
-        Existing(f"{KEYS}/sign.key", *transfer, 0o600),
-        Existing(f"{KEYS}/sign.key.pub", "root", "root", 0o644),
-        Existing(f"{KEYS}/lookup.key", *transfer, 0o600),
+        Existing(f"{SIGNER_KEYS}/sign.key", SIGNER, SIGNER, 0o600),
+        Existing(f"{SIGNER_KEYS}/sign.key.pub", "root", "root", 0o644),
+        Existing(f"{BUILDER_KEYS}/lookup.key", BUILDER, BUILDER, 0o600),
+        CarriedFile(f"{PUSHER_KEYS}/sign.key.pub", f"{SIGNER_KEYS}/sign.key.pub", mode=0o644),
         Action("SFTP client key", missing_client_key, client_keygen),
-        Existing(f"{KEYS}/id_ed25519", *transfer, 0o600),
-        Existing(f"{KEYS}/id_ed25519.pub", "root", "root", 0o644),
-        File(f"{KEYS}/known_hosts", known_hosts, "root", "shinsei-transfer", 0o644,
+        Existing(f"{PUSHER_KEYS}/id_ed25519", PUSHER, PUSHER, 0o600),
+        Existing(f"{PUSHER_KEYS}/id_ed25519.pub", "root", "root", 0o644),
+        File(f"{PUSHER_KEYS}/known_hosts", known_hosts, "root", PUSHER, 0o644,
              keep=not values.get("PUBLIC_HOST_KEYS")),
         Directory(CHECKPOINT_KEYS, mode=0o755),
-        CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{KEYS}/sign.key.pub", mode=0o644),
+        CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
+                    mode=0o644),
         Directory("/var/lib/shinsei"),
         Directory(CARRY, mode=0o700),
     ]
-    steps += [CarriedFile(f"{CARRY}/{target}", f"{KEYS}/{source}", mode=mode)
-              for source, target, mode in (("sign.key.pub", "intranet-sign.pub", 0o644),
-                                           ("lookup.key", "lookup.key", 0o600),
-                                           ("id_ed25519.pub", "upload_ed25519.pub", 0o644))]
+    steps += [CarriedFile(f"{CARRY}/{target}", source, mode=mode)
+              for source, target, mode in (
+                  (f"{SIGNER_KEYS}/sign.key.pub", "intranet-sign.pub", 0o644),
+                  (f"{BUILDER_KEYS}/lookup.key", "lookup.key", 0o600),
+                  (f"{PUSHER_KEYS}/id_ed25519.pub", "upload_ed25519.pub", 0o644))]
     return steps
 
 
@@ -175,7 +208,7 @@ fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 os.write(fd, key.private_bytes(s.Encoding.PEM, s.PrivateFormat.OpenSSH, s.NoEncryption()))
 os.close(fd)
 public = key.public_key().public_bytes(s.Encoding.OpenSSH, s.PublicFormat.OpenSSH)
-open(path + ".pub", "wb").write(public + b" shinsei-transfer\\n")
+open(path + ".pub", "wb").write(public + b" shinsei-pusher\\n")
 """
 
 
@@ -300,7 +333,7 @@ def _migrate(host):
 
 
 def afterwards(host: Host) -> str:
-    pinned = host.path(f"{KEYS}/known_hosts")
+    pinned = host.path(f"{PUSHER_KEYS}/known_hosts")
     if pinned.exists() and pinned.read_text().strip():
         return "公開ホストの鍵は登録済みです。次: docs/install.ja.md の「初日のチェックリスト」"
     return (f"次に: {CARRY}/ の中身を各公開ホストへ運び（lookup.key は秘密です）、"

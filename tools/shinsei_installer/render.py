@@ -49,7 +49,7 @@ def derived(values: dict[str, str]) -> dict[str, str]:
     out["SSH_FROM_MANAGEMENT"] = nft_rules(addresses(values["MANAGEMENT_ADDRESS"]), "saddr",
                                            "tcp dport 22 {family} {match} {set} accept")
     if "PUBLIC_HOSTS" in values:
-        hosts = addresses(values["PUBLIC_HOSTS"])
+        hosts = destination_hosts(values)
         out["TRANSFER_DESTINATIONS"] = "\n    ".join(
             f"sftp://{UPLOAD_USER}@{_url_host(host)}:22/inbox" for host in hosts)
         out["SSH_TO_PUBLIC_HOSTS"] = nft_rules(hosts, "daddr",
@@ -59,12 +59,21 @@ def derived(values: dict[str, str]) -> dict[str, str]:
         out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
                                             "tcp dport 443 {family} {match} {set} accept",
                                             otherwise="tcp dport 443 accept")
+    # By number: nft resolves names when it loads, and the account exists only once the
+    # installer made it (common.firewall_steps fills PUSHER_UID then).
+    out["PUSHER_ONLY_SSH"] = (f"meta skuid {values['PUSHER_UID']} drop" if values.get("PUSHER_UID")
+                              else "# (no publication pusher on this host)")
     if "INTRANET_HOST" in values:
         intranet = addresses(values["INTRANET_HOST"])
         out["SSH_FROM_INTRANET_HOST"] = nft_rules(intranet, "saddr",
                                                   "tcp dport 22 {family} {match} {set} accept")
         out["DROP_TO_INTRANET_HOST"] = nft_rules(intranet, "daddr", "{family} {match} {set} drop")
     return out
+
+
+def destination_hosts(values: dict[str, str]) -> list[str]:
+    """The public hosts the pusher sends to: its unit's IPAddressAllow= and its destinations."""
+    return addresses(values.get("PUBLIC_HOSTS", ""))
 
 
 def _url_host(address: str) -> str:

@@ -45,3 +45,53 @@ def test_a_bad_exempt_entry_refuses_start_up_naming_the_setting(public_host):
     public_host.publish()
     with pytest.raises(MirrorSettingsError, match=r"mirror\.rate_limit_exempt"):
         public_host.app(**{"mirror.rate_limit_exempt": "city-hall"})
+
+
+def switch_language(page, lang):
+    """Press a language button on an answer page (a POST of the same question)."""
+    return page.forms[0].submit("lang", value=lang)
+
+
+def test_switching_language_on_a_not_found_answer_is_not_another_failure(public_host):
+    public_host.publish()
+    app = public_host.app(**{"mirror.rate_limit": "3"})
+    page = ask(app, "90000000", 200)
+    assert "申請が見つかりませんでした" in page.text
+    for lang in ["en", "ja-easy", "ja"] * 4:    # twelve switches, four times the limit
+        page = switch_language(page, lang)
+        assert page.status_int == 200 and "＊＊＊＊0000" in page.html.select_one("dl.question").text
+    assert "見つかりませんでした" in page.text
+    # The budget is as one failure left it: two more failures, then the limit.
+    ask(app, "90000001", 200)
+    last = ask(app, "90000002", 200)
+    ask(app, "90000003", 429)
+    # The answer that used up the budget still changes language (the same question again).
+    assert "We could not find your application" in switch_language(last, "en").text
+
+
+def test_the_repeat_proof_is_bound_to_the_question_and_the_address(public_host):
+    public_host.publish()
+    app = public_host.app(**{"mirror.rate_limit": "2"})
+    page = ask(app, "90000000", 200)
+    proof = page.forms[0]["asked"].value
+    assert proof and "90000000" not in proof
+    # Carried with another number, or forged, it proves nothing: each of these counts.
+    ask(app, "90000001", 200, asked=proof)
+    ask(app, "90000002", 429, asked="0" * 32)
+    # From another address the same proof is no use either.
+    other = public_host.app(**{"mirror.rate_limit": "1"})
+    other.extra_environ = {"REMOTE_ADDR": "203.0.113.50"}
+    ask(other, "90000000", 200, asked=proof)
+    ask(other, "90000000", 429, asked=proof)
+
+
+def test_a_found_answer_changes_language_after_the_budget_is_used(public_host):
+    public_host.publish()
+    app = public_host.app(**{"mirror.rate_limit": "2"})
+    found = ask(app, "00000002", 200)
+    for n in range(2):
+        ask(app, f"9000000{n}", 200)
+    ask(app, "00000004", 429)   # the budget is used: a new question waits...
+    for lang in ("en", "ja-easy"):   # ...but the answer already given changes language
+        found = switch_language(found, lang)
+        assert found.status_int == 200 and found.html.select_one("section.answer")

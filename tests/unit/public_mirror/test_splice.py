@@ -3,7 +3,7 @@
 from datetime import date
 from types import SimpleNamespace as Question
 
-from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, fill, masked, split
+from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, REPEAT, fill, masked, split
 
 
 def test_masked_shows_the_last_four_and_at_most_half():
@@ -20,3 +20,11 @@ def test_each_resident_gets_their_own_escaped_question_in_the_markers_only():
     odd = fill(parts, Question(receipt='"><b>', birth_date=None))
     assert b"<b>" not in odd and b"&quot;&gt;&lt;b&gt;" in odd
     assert fill(parts, None) == b'<p></p><input value=""><input value="">'
+
+
+def test_the_repeat_proof_is_the_residents_own_and_escaped():
+    parts = split(f'<input name="asked" value="{REPEAT}">'.encode())
+    asked = Question(receipt="00000002", birth_date=None)
+    assert fill(parts, asked, "ab12") == b'<input name="asked" value="ab12">'
+    assert fill(parts, asked) == b'<input name="asked" value="">'
+    assert b'"><' not in fill(parts, asked, '"><b>')

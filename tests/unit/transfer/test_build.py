@@ -71,3 +71,17 @@ def test_unknown_status_is_not_silently_dropped():
     with pytest.raises(KeyError):
         build.make_body([(1, "00000001", None, "nonsense", None, None)], PROGRAMMES, STATUSES,
                         SECRET, workers=1)
+
+
+def test_programme_names_carry_easy_japanese_only_when_staff_gave_one():
+    def programme(**names):
+        return SimpleNamespace(code="p2024", needs_birth_date=True, lookup_opens_on=None,
+                               lookup_closes_on=None, **names)
+
+    easy = programme(name="物価高騰対策給付金", name_en="", name_easy="{物価|ぶっか}の きゅうふきん")
+    assert build.programme_fields(easy)["name"] == {
+        "ja": "物価高騰対策給付金", "en": "物価高騰対策給付金", "ja-easy": "{物価|ぶっか}の きゅうふきん"}
+    # Without one (or from a record that predates it), the header is as before.
+    for plain in (programme(name="給付金", name_en="Payment", name_easy=""),
+                  programme(name="給付金", name_en="Payment")):
+        assert build.programme_fields(plain)["name"] == {"ja": "給付金", "en": "Payment"}

@@ -27,6 +27,11 @@ def _unknown_host_key_reason():
     ("FileNotFoundError: No such file or directory", "フォルダーが見つかりませんでした", False),
     ("not approved by a second person", "依頼した本人が承認していた", False),
     ("the frozen rows no longer reproduce the approved digest", "一致しなかった", True),
+    ("the host declared an SSH packet of 2147483636 bytes (at most 65536 are accepted)",
+     "通常ありえない大きさ", True),
+    ("the pusher reported a file of another content digest (ffff…)", "食い違い", True),
+    ("no report from the pusher for sequence 7: the signer or the pusher did not finish",
+     "最後まで終わりませんでした", False),
     ("RuntimeError: something new", "原因を特定できない誤り", False),
 ])
 def test_each_failure_says_what_happened_and_what_to_do(reason, what, alarm):

@@ -1,0 +1,158 @@
+"""The recorder (``shinsei-transfer record-deliveries``): the pusher's report, into the
+publication, its deliveries and the audit chain — so the publication still reads as one.
+
+The pusher has no database credentials, so it cannot record what it did; it leaves
+``results/result.json``. This step runs as the builder's user (who has the database) right
+after the pusher (``shinsei-transfer.service`` is ordered after ``shinsei-transfer-push``),
+and again at the start of every build, so a report is never lost. The report is hostile
+input — it was written by the process that talked to the internet — so it is checked field
+by field (``transfer.spool.read_result``), must name the sequence and the content digest of
+the publication that was spooled, and only configured destinations' names are believed.
+A spooled publication without a report is settled as failed, with the reason: the signer
+or the pusher did not finish (their journals say why).
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import transaction
+from sqlalchemy import delete, insert, select
+
+from intranet.applications.models import Application
+from intranet.audit import checkpoints, writer
+from intranet.audit import services as audit_services
+from intranet.audit.checkpoints import Checkpoint
+from intranet.db import get_tm_session
+from intranet.programmes.models import Programme
+from intranet.publications.builder import BuildPlan
+from intranet.publications.models import (
+    APPROVED,
+    FAILED,
+    PUBLISHED,
+    REQUESTED,
+    SPOOLED,
+    Delivery,
+    Publication,
+    PublicationRow,
+    PublishedStatus,
+)
+from transfer import spool, transports
+
+log = logging.getLogger(__name__)
+
+
+def record_results(session_factory, plan: BuildPlan, root: Path,
+                   checkpoint: Checkpoint | None = None) -> list[transports.Delivery]:
+    """Settle every spooled publication from the pusher's report; return its deliveries."""
+    try:
+        result = spool.read_result(spool.directories(root)[spool.RESULTS])
+        unreadable = ""
+    except spool.SpoolRefused as refused:
+        result, unreadable = None, f"the pusher's report was refused: {refused}"
+        log.error("%s", unreadable)
+    deliveries: list[transports.Delivery] = []
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        for noted in _new_checkpoints(dbsession, plan, checkpoint):
+            audit_services.note_checkpoint(dbsession, plan.actor, noted)
+        spooled = dbsession.execute(select(Publication).where(Publication.state == SPOOLED)
+                                    .order_by(Publication.id)
+                                    .with_for_update(of=Publication)).scalars().all()
+        for publication in spooled:
+            if result is not None and result["sequence"] == publication.sequence:
+                deliveries = _settle(dbsession, plan, publication, result)
+            else:
+                _fail(dbsession, plan, publication, unreadable or (
+                    f"no report from the pusher for sequence {publication.sequence}: the "
+                    "signer or the pusher did not finish (see shinsei-transfer-sign and "
+                    "shinsei-transfer-push in the journal)"))
+    return deliveries
+
+
+def _settle(dbsession, plan: BuildPlan, publication: Publication,
+            result: dict[str, Any]) -> list[transports.Delivery]:
+    if not result["verified"]:
+        _fail(dbsession, plan, publication, f"the pusher refused the signed file: "
+                                            f"{result['reason']}")
+        return []
+    if result["content_digest"] != publication.content_digest:
+        _fail(dbsession, plan, publication, "the pusher reported a file of another content "
+              f"digest ({result['content_digest'][:16]}…): nothing recorded as delivered")
+        return []
+    deliveries = [transports.Delivery(**d) for d in result["deliveries"]]
+    delivered_any = any(d.delivered for d in deliveries)
+    key_ids = ",".join(result["signing_key_ids"])
+    now = writer.utcnow()
+    publication.state = PUBLISHED if delivered_any else FAILED
+    publication.size, publication.sha256 = result["size"], result["sha256"]
+    publication.entries, publication.signing_key_ids = result["entries"], key_ids
+    publication.finished_at = now
+    for delivery in deliveries:
+        dbsession.add(Delivery(publication_id=publication.id, at=now, **_columns(delivery)))
+        writer.append(
+            dbsession, plan.actor, "transfer.delivery", delivery.destination,
+            publications=[publication.id],
+            requested_by=[publication.requested_by.username] if publication.requested_by else [],
+            approved_by=[publication.approved_by.username] if publication.approved_by else [],
+            signing_key_ids=key_ids, sequence=publication.sequence, sha256=result["sha256"],
+            size=result["size"], entries=result["entries"],
+            host_key_fingerprint=delivery.host_key_fingerprint,
+            content_digest=publication.content_digest,
+            audit_checkpoint=result.get("audit_checkpoint"),
+            pushed_by=result.get("pushed_by", ""),
+            result="delivered" if delivery.delivered else "failed", reason=delivery.reason,
+            attempts=delivery.attempts)
+    if delivered_any:
+        _remember_published(dbsession, publication.id)
+    return deliveries
+
+
+def _fail(dbsession, plan: BuildPlan, publication: Publication, reason: str) -> None:
+    log.error("publication %s (sequence %s) NOT published: %s", publication.id,
+              publication.sequence, reason)
+    publication.state, publication.finished_at = FAILED, writer.utcnow()
+    writer.append(dbsession, plan.actor, "transfer.failed", f"publication:{publication.id}",
+                  sequence=publication.sequence, content_digest=publication.content_digest,
+                  reason=reason[:2000])
+
+
+def _new_checkpoints(dbsession, plan: BuildPlan, handed: Checkpoint | None) -> list[Checkpoint]:
+    """Signed checkpoints not yet noted in the chain: the one this process signed, or those
+    in the signer's file that verify with the transfer public keys."""
+    last = audit_services.last_checkpoint(dbsession)
+    noted = (int(last["count"]), str(last["at"])) if last else (-1, "")
+    if handed is not None:
+        candidates = [handed]
+    elif plan.checkpoint_file is not None and plan.checkpoint_keys:
+        try:
+            candidates = checkpoints.read_file(plan.checkpoint_file, plan.checkpoint_keys)[-1:]
+        except checkpoints.CheckpointError as error:
+            log.error("signed checkpoints not noted: %s", error)
+            return []
+    else:
+        return []
+    return [c for c in candidates if (c.count, c.as_dict()["at"]) > noted]
+
+
+def _columns(delivery: transports.Delivery) -> dict[str, Any]:
+    return {"destination": delivery.destination, "delivered": delivery.delivered,
+            "reason": delivery.reason[:2000], "host_key_fingerprint": delivery.host_key_fingerprint,
+            "attempts": delivery.attempts}
+
+
+def _remember_published(dbsession, publication_id: int) -> None:
+    """What residents now see — the published frozen rows — is the "before" of the next
+    preview; frozen rows of finished publications are then no longer needed."""
+    dbsession.execute(delete(PublishedStatus))
+    dbsession.execute(insert(PublishedStatus).from_select(
+        ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
+        select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
+               PublicationRow.paid_on)
+        .join(Programme, Programme.id == Application.programme_id)
+        .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
+              & (PublicationRow.programme_code == Programme.code))
+        .where(PublicationRow.publication_id == publication_id)))
+    finished = select(Publication.id).where(
+        Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)))
+    dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))

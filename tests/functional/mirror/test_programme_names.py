@@ -1,0 +1,78 @@
+"""Programme names in each language: やさしい日本語 with furigana as <ruby>, English, and the
+Japanese name wherever a snapshot has no name in the page's language (older snapshots)."""
+
+import pytest
+
+from tests.mirror_fixtures import PROGRAMMES
+
+EASY = "{物価|ぶっか}の {給付金|きゅうふきん}"
+RUBY = ("<ruby>物価<rp>（</rp><rt>ぶっか</rt><rp>）</rp></ruby>の "
+        "<ruby>給付金<rp>（</rp><rt>きゅうふきん</rt><rp>）</rp></ruby>")
+NAMED = [PROGRAMMES[0], {**PROGRAMMES[1], "name": {**PROGRAMMES[1]["name"], "ja-easy": EASY}}]
+SHOWN = {"ja": "物価高騰対策給付金", "en": "Price Relief Payment", "ja-easy": RUBY}
+BIRTH = {"birth_era": "showa", "birth_year": "55", "birth_month": "4", "birth_day": "1"}
+
+
+def published(public_host, **snapshot) -> bool:
+    return [outcome.accepted for outcome in public_host.publish(**snapshot)] == [True]
+
+
+@pytest.fixture
+def named(public_host):
+    assert published(public_host, programmes=NAMED)
+    return public_host.app()
+
+
+def ask(app, lang, number="00000001", **extra):
+    return app.post("/lookup", {"programme": "p2024", "receipt_number": number, "lang": lang,
+                                **BIRTH, **extra})
+
+
+def pages(app, lang):
+    """The form, /p/<code>, an answer (twice: the second from the cache) and a not-found."""
+    return {"form": app.get("/", {"lang": lang}), "link": app.get("/p/p2024", {"lang": lang}),
+            "answer": ask(app, lang), "kept answer": ask(app, lang),
+            "not found": ask(app, lang, "00000099"), "kept not found": ask(app, lang, "00000098")}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "ja-easy"])
+def test_each_page_names_the_programme_in_its_language(named, lang):
+    for page, response in pages(named, lang).items():
+        assert response.status_int == 200, page
+        assert SHOWN[lang] in response.text, page
+        assert "{物価" not in response.text and "ぶっか}" not in response.text, page
+        if lang != "ja-easy":
+            assert "<ruby>物価" not in response.text, page
+
+
+def test_the_answer_page_says_which_programme_in_furigana_beside_the_number(named):
+    page = ask(named, "ja-easy")
+    question = page.html.select_one("dl.question")
+    assert RUBY in str(question) and "0001" in question.text
+
+
+def test_an_older_snapshot_without_easy_names_shows_the_japanese_name(public_host):
+    assert published(public_host)   # PROGRAMMES: names in ja and en only
+    app = public_host.app()
+    for page, response in pages(app, "ja-easy").items():
+        assert "物価高騰対策給付金" in response.text, page
+
+
+def test_a_new_publication_renames_the_programme_on_kept_pages(public_host):
+    assert published(public_host)
+    app = public_host.app()
+    assert RUBY not in ask(app, "ja-easy").text     # kept in the answer cache...
+    assert published(public_host, programmes=NAMED)
+    assert RUBY in ask(app, "ja-easy").text         # ...but never past its snapshot
+
+
+def test_a_name_cannot_bring_markup_onto_the_page(public_host):
+    hostile = [PROGRAMMES[0], {**PROGRAMMES[1], "name": {
+        "ja": "<script>alert(1)</script>", "en": "<b>x</b>",
+        "ja-easy": "{<img src=x onerror=alert(1)>|えっくす}"}}]
+    assert published(public_host, programmes=hostile)
+    app = public_host.app()
+    for lang in ("ja", "en", "ja-easy"):
+        for page, response in pages(app, lang).items():
+            text = response.text
+            assert "<script>alert" not in text and "<b>x" not in text and "<img src=x" not in text, page

@@ -1,0 +1,95 @@
+"""The shipped units of the publication's steps: three identities, what each may reach, the
+chain between them, and systemd's own exposure figure for each (docs/security-review.md).
+
+What the units promise is performed on booted hosts by tests/e2e; here their text is held to
+the split, so a later edit cannot quietly give the pusher a Unix socket or the builder an IP."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SYSTEMD = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
+BUILD, SIGN, PUSH, RECORD = ("shinsei-transfer-build.service", "shinsei-transfer-sign.service",
+                             "shinsei-transfer-push.service", "shinsei-transfer.service")
+
+
+def settings(unit):
+    values: dict[str, list[str]] = {}
+    for line in (SYSTEMD / unit).read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values.setdefault(name, []).append(value)
+    return values
+
+
+def paths(unit, setting):
+    return {p.lstrip("-") for value in settings(unit).get(setting, []) for p in value.split()}
+
+
+def test_three_identities():
+    users = {unit: settings(unit)["User"] for unit in (BUILD, SIGN, PUSH, RECORD)}
+    assert users == {BUILD: ["shinsei-builder"], SIGN: ["shinsei-signer"],
+                     PUSH: ["shinsei-pusher"], RECORD: ["shinsei-builder"]}
+
+
+@pytest.mark.parametrize("unit", [BUILD, SIGN, RECORD])
+def test_no_network_for_the_builder_the_signer_and_the_recorder(unit):
+    values = settings(unit)
+    assert values["PrivateNetwork"] == ["yes"] and values["IPAddressDeny"] == ["any"]
+    assert values["RestrictAddressFamilies"] == ["AF_UNIX"]
+    assert "IPAddressAllow" not in values
+
+
+def test_the_pusher_reaches_ip_only_and_nothing_of_the_intranet():
+    values = settings(PUSH)
+    assert values["RestrictAddressFamilies"] == ["AF_INET AF_INET6"]   # no Unix socket at all
+    assert values["IPAddressDeny"] == ["any"] and "IPAddressAllow" not in values  # drop-in only
+    assert paths(PUSH, "ReadWritePaths") == {"/var/spool/shinsei/transfer/results"}
+    hidden = paths(PUSH, "InaccessiblePaths")
+    assert {"/run/postgresql", "/etc/shinsei/signer", "/etc/shinsei/builder",
+            "/etc/shinsei/intranet.ini", "/var/spool/shinsei/transfer/built"} <= hidden
+    assert values["MemoryMax"] and values["TimeoutStartSec"]
+
+
+def test_the_signer_cannot_reach_the_database_socket():
+    assert "/run/postgresql" in paths(SIGN, "InaccessiblePaths")
+    assert paths(SIGN, "ReadWritePaths") == {"/var/spool/shinsei/transfer/signed",
+                                             "/var/lib/shinsei-transfer/checkpoints"}
+
+
+def test_the_chain_build_sign_push_then_record():
+    assert settings(SIGN)["Requires"] == ["shinsei-transfer-build.service"]
+    assert settings(PUSH)["Requires"] == ["shinsei-transfer-sign.service"]
+    # The recorder runs even when a step failed, to record why.
+    assert settings(RECORD)["Wants"] == ["shinsei-transfer-push.service"]
+    assert "Requires" not in settings(RECORD)
+    assert "shinsei-transfer-push.service" in settings(RECORD)["After"][0]
+    for name in ("shinsei-transfer.timer", "shinsei-transfer-approved.path"):
+        text = (SYSTEMD / name).read_text()
+        assert "Unit=shinsei-transfer.service" in text or name.endswith(".timer")
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
+@pytest.mark.parametrize("unit", [BUILD, SIGN, PUSH, RECORD])
+def test_exposure_as_recorded_in_the_security_review(unit):
+    result = subprocess.run(["systemd-analyze", "security", "--offline=yes",
+                             str(SYSTEMD / unit)], capture_output=True, text=True, check=False)
+    figure = re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout)
+    assert figure, result.stdout[-500:] + result.stderr
+    review = (SYSTEMD.parents[1] / "docs" / "security-review.md").read_text()
+    assert f"| `{unit}` | {figure.group(1)} |" in review, (unit, figure.group(1))
+
+
+@pytest.mark.parametrize("step", ["signer", "pusher"])
+def test_the_shipped_step_configurations_are_accepted_by_their_step(step, tmp_path):
+    from transfer import step_config
+
+    text = (SYSTEMD.parent / f"{step}.ini").read_text()
+    filled = re.sub(r"@MUNICIPALITY_CODE@", "142158", text).replace("@ENVIRONMENT@", "prod")
+    filled = filled.replace("@TRANSFER_DESTINATIONS@", "sftp://shinsei-upload@192.0.2.10:22/inbox")
+    (tmp_path / f"{step}.ini").write_text(filled)
+    read = step_config.read(tmp_path / f"{step}.ini", step, environ={})
+    assert read["transfer.origin"] == "142158:prod"
