@@ -16,11 +16,15 @@ from intranet import migrations
 from intranet.audit import services as audit_services
 from intranet.audit.retention import prune
 from intranet.db import get_engine, get_session_factory, get_tm_session
+from intranet.imports.apply import apply_import
+from intranet.programmes.models import Programme
 from intranet.publications import services as publications
 from intranet.publications.job import PublishPlan, publish
+from intranet.statuses.services import load_catalogue
 from intranet.users.services import add_user
 from tests.conftest import PASSWORD, TEST_ACTOR
 from tests.factories import make_applications, make_programme
+from tests.import_files import PEOPLE, encoded
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.transports import OutboxDestination
 from transfer.verify import Origin
@@ -83,6 +87,21 @@ def test_web_role_works_and_cannot_rewrite_the_audit_trail(installed):
             as_role(installed, roles.WEB, attack)
     with transaction.manager:
         assert audit_services.verify(get_tm_session(factory, transaction.manager)).ok
+
+
+def test_web_role_imports_through_its_temporary_table(installed):
+    """The import's COPY into a temporary table works under the installer's grants (REVOKE
+    ALL ON DATABASE FROM PUBLIC takes TEMP away unless the staff app's role gets it back)."""
+    factory = get_session_factory(installed(roles.WEB))
+    programme_id = make_programme(factory, code="roles-import")
+    with transaction.manager:
+        dbsession = get_tm_session(factory, transaction.manager)
+        plan = apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                            load_catalogue(dbsession), encoded(PEOPLE), "roles.csv")
+    assert dict(plan.counts) == {"new": 3, "changed": 0, "unchanged": 0}
+    for role in (roles.TRANSFER, roles.PRUNE):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            as_role(installed, role, "CREATE TEMPORARY TABLE t (x int)")
 
 
 def test_transfer_role_publishes(installed, tmp_path):

@@ -80,6 +80,9 @@ def grants_sql(database: str = DATABASE) -> str:
     roles = ", ".join(quote(r) for r in ROLES)
     lines = [f"REVOKE ALL ON DATABASE {database} FROM PUBLIC;",
              f"GRANT CONNECT ON DATABASE {database} TO {roles};",
+             # The import writes each chunk through a temporary table (COPY, then one
+             # set-based statement): the staff app alone needs TEMP, which PUBLIC loses above.
+             f"GRANT TEMPORARY ON DATABASE {database} TO {quote(WEB)};",
              "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
              f"GRANT USAGE ON SCHEMA public TO {roles};",
              f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {roles};",
