@@ -39,15 +39,12 @@ def build_spool(args: argparse.Namespace) -> int:
 
 
 def sign_spool(args: argparse.Namespace) -> int:
-    import logging
-
     from intranet.publications.signer import sign_spool as sign
     from transfer import spool, step_config
     from transfer.config import TransferConfigError
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = step_config.signer_settings(step_config.read(args.config, "signer"))
+        settings = _own_settings(args, "signer", step_config.signer_settings)
     except TransferConfigError as error:
         return _configuration(error)
     try:
@@ -64,16 +61,13 @@ def sign_spool(args: argparse.Namespace) -> int:
 
 
 def push_outbox(args: argparse.Namespace) -> int:
-    import logging
-
     from transfer import step_config
     from transfer.config import TransferConfigError
     from transfer.push import push_signed
     from transfer.transports import Delivery
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = step_config.pusher_settings(step_config.read(args.config, "pusher"))
+        settings = _own_settings(args, "pusher", step_config.pusher_settings)
     except TransferConfigError as error:
         return _configuration(error)
     result = push_signed(settings.spool_dir, settings.destinations, settings.policy)
@@ -108,6 +102,17 @@ def report(deliveries) -> int:
         outcome = "delivered" if delivery.delivered else f"FAILED: {delivery.reason}"
         print(f"{delivery.destination}: {outcome}")
     return 0 if all(d.delivered for d in deliveries) else 1
+
+
+def _own_settings(args: argparse.Namespace, section: str, parse: Any) -> Any:
+    """A step without the intranet ini (signer, pusher): its own ini, parsed (TransferConfigError
+    if it is wrong); it has no logging section, so log records go to standard error."""
+    import logging
+
+    from transfer import step_config
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return parse(step_config.read(args.config, section))
 
 
 def _configuration(error: Exception) -> int:
