@@ -20,12 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.intranet_bench import seeded_database
 from bench.seeding import copy_audit_records
-from intranet import migrations
 from intranet.audit import checkpoints, services
 from intranet.audit.writer import Actor
-from intranet.db import get_engine, get_session_factory
-from tests.databases import PostgresCluster, postgres_bindir
 from transfer.keys import generate_signing_key
 
 ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
@@ -52,43 +50,36 @@ def timed(function):
 
 
 def main(args):
-    with tempfile.TemporaryDirectory() as root:
+    # No applications: the audit trail alone, on the same throwaway cluster as the page benches.
+    with seeded_database(0) as (url, engine, session_factory, _programme), \
+            tempfile.TemporaryDirectory() as root:
         root = Path(root)
         key = generate_signing_key(root / "sign.key", root / "sign.pub")
         path = root / "checkpoints.jsonl"
-        cluster = PostgresCluster(postgres_bindir()).start()
-        try:
-            cluster.admin("CREATE DATABASE bench")
-            url = cluster.url("bench")
-            engine = get_engine({"sqlalchemy.url": url})
-            session_factory = get_session_factory(engine)
-            migrations.initialise(engine, session_factory, ACTOR)
-            seconds, _ = timed(lambda: _seed(engine, args, key, path))
-            print(f"seeded {args.records:,} audit records with COPY in {seconds:.1f} s")
-            signed = checkpoints.read_file(path, [key.public_key])
-            seconds, count = floor_read(url)
-            print(f"baseline, bare read of every record in order: {seconds:.1f} s "
-                  f"({count / seconds:,.0f} records/s)")
+        seconds, _ = timed(lambda: _seed(engine, args, key, path))
+        print(f"seeded {args.records:,} audit records with COPY in {seconds:.1f} s")
+        signed = checkpoints.read_file(path, [key.public_key])
+        seconds, count = floor_read(url)
+        print(f"baseline, bare read of every record in order: {seconds:.1f} s "
+              f"({count / seconds:,.0f} records/s)")
+        with session_factory() as dbsession:
+            seconds, verdict = timed(lambda: services.verify(dbsession, signed))
+        assert verdict.ok, verdict
+        print(f"full audit verify (with the signed checkpoint): {seconds:.1f} s "
+              f"({verdict.count / seconds:,.0f} records/s), {verdict.count:,} records")
+        samples = []
+        for _ in range(args.repeat):
             with session_factory() as dbsession:
-                seconds, verdict = timed(lambda: services.verify(dbsession, signed))
-            assert verdict.ok, verdict
-            print(f"full audit verify (with the signed checkpoint): {seconds:.1f} s "
-                  f"({verdict.count / seconds:,.0f} records/s), {verdict.count:,} records")
-            samples = []
-            for _ in range(args.repeat):
-                with session_factory() as dbsession:
-                    seconds, verdict = timed(lambda: services.verify_since_checkpoint(
-                        dbsession, signed))
-                assert verdict.ok and verdict.verified_from, verdict
-                samples.append(seconds)
-            samples.sort()
-            print(f"screens' check from the checkpoint ({args.since:,} records since): "
-                  f"p50 {samples[len(samples) // 2] * 1000:.1f} ms, "
-                  f"p95 {samples[int(len(samples) * 0.95)] * 1000:.1f} ms")
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"peak RSS of the benchmark process: {peak:,.0f} MB")
-        finally:
-            cluster.stop()
+                seconds, verdict = timed(lambda: services.verify_since_checkpoint(
+                    dbsession, signed))
+            assert verdict.ok and verdict.verified_from, verdict
+            samples.append(seconds)
+        samples.sort()
+        print(f"screens' check from the checkpoint ({args.since:,} records since): "
+              f"p50 {samples[len(samples) // 2] * 1000:.1f} ms, "
+              f"p95 {samples[int(len(samples) * 0.95)] * 1000:.1f} ms")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS of the benchmark process: {peak:,.0f} MB")
 
 
 def _seed(engine, args, key, path):
