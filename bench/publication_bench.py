@@ -1,12 +1,21 @@
 """Approval → visible: from a supervisor approving a publication to a resident's lookup
 answering the new status on the public host, for 1,000,000 applications, over real SFTP.
 
-Every step is the shipped code: the transfer job's steps (take the approved request, read
-the rows, build, sign, push to a real sshd with SftpDestination, record), the public host's
-receiver (verify, activate) and its JSON lookup answering the changed application. Each
-step is timed; beside them, two baselines measured in the same run: the bare SELECT of the
-five columns (what the build cannot avoid reading) and OpenSSH's `sftp` pushing the same
-file. Target (issue 16, item 3): < 60 s end to end. Needs root (the test sshd chroots).
+Every step is the shipped code, run as deployed: the four step commands of the
+privilege-separated publication (``shinsei-transfer build-spool`` → ``sign-spool`` →
+``push-outbox`` → ``record-deliveries``, intranet.publications.steps), each from its own ini
+(the builder and recorder the intranet's, the signer and pusher their own), pushing to a
+real sshd with the SFTP destination; then the public host's receiver (verify, activate)
+and its JSON lookup answering the changed application. The step functions are called in
+this process (timed inside, to show where the time goes); what starting each as its own
+process adds — the interpreter and that step's imports — is measured on its own and added.
+
+Baselines in the same run: the bare SELECT of the frozen rows' six columns (what
+reproducing the digest cannot avoid reading) and OpenSSH's ``sftp`` pushing the same file.
+Target (issue 16, item 3): < 60 s end to end. Needs root (the test sshd chroots).
+
+The applications are generated inside PostgreSQL once and the stopped cluster's data
+directory is kept under ``--cache`` (bench.publication_seed); later runs copy it.
 
     .venv/bin/python bench/publication_bench.py [--applications 1000000] [--repeat 3]
 """
@@ -15,83 +24,114 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import transaction
 from sqlalchemy import select, text, update
 
-from bench.intranet_bench import ACTOR, PASSWORD, seed
+from bench.intranet_bench import ACTOR
+from bench.publication_seed import PROGRAMME_CODE, CachedCluster, seeded_data
 from bench.transfer_bench import openssh_put
-from intranet import migrations
 from intranet.applications.models import Application
 from intranet.db import get_engine, get_session_factory, get_tm_session
-from intranet.publications import build as publication_build
-from intranet.publications import builder, job, services, signer
-from intranet.publications.models import Publication
-from intranet.users.services import add_user, find_user
-from tests.databases import PostgresCluster, postgres_bindir
+from intranet.publications import build, builder, content, recorder, services, signer, steps
+from intranet.publications.models import Publication, PublicationRow
+from intranet.users.services import find_user
+from tests.integration.test_cli import INI
 from tests.mirror_fixtures import PublicHost
 from tests.sshd import UPLOAD_USER, Sshd
-from transfer import push
-from transfer.sftp import SftpDestination
-from transfer.transports import Delivery
-from transfer.verify import Origin
+from transfer import push, spool
 
-STEPS = ["approve", "take approved + audit checkpoint", "reproduce content digest",
-         "read frozen rows", "hash + sort (make_body)", "sign", "push (SFTP)", "record",
-         "receive: verify + activate", "first lookup"]
+# The four step commands, in order (the functions `shinsei-transfer <command>` runs).
+COMMANDS = [("build-spool", "build_spool"), ("sign-spool", "sign_spool"),
+            ("push-outbox", "push_outbox"), ("record-deliveries", "record_deliveries")]
+# (label, module, function): where a step command spends its time. The same function may
+# serve two steps (the recorder runs at the start of build-spool too): each is timed
+# under the step that called it.
+PARTS = [
+    ("settle the pusher's report", recorder, "record_results"),
+    ("take approved", builder, "_take_approved"),
+    ("read the frozen rows + reproduce their digest", content, "read_frozen"),
+    ("write the spool", spool, "write_built"),
+    ("audit head", builder, "_audit_head"),
+    ("read + check the spool", spool, "read_built"),
+    ("sign", signer, "sign_body"),
+    ("verify as a public host would", signer, "verify_snapshot"),
+    ("SFTP", push, "deliver_all"),
+    ("remember what residents see", recorder, "_remember_published"),
+]
+# What each step command imports before it runs (intranet.publications.steps).
+IMPORTS = {
+    "build-spool": "pyramid.paster, intranet.db, intranet.publications.builder, "
+                   "intranet.publications.job, intranet.publications.recorder",
+    "sign-spool": "intranet.publications.signer, transfer.spool, transfer.step_config",
+    "push-outbox": "transfer.step_config, transfer.push, transfer.transports",
+    "record-deliveries": "pyramid.paster, intranet.db, intranet.publications.job, "
+                         "intranet.publications.recorder",
+}
 
 
 class Clock:
+    """Seconds per step, and per part within the step that is running."""
+
     def __init__(self):
-        self.times = {}
+        self.times: dict[str, float] = {}
+        self.current = ""
 
     @contextmanager
     def step(self, name):
         started = time.perf_counter()
-        yield
-        self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - started
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - started
+
+    def part(self, label):
+        return self.step(f"{self.current}: {label}")
+
+    def wrap(self, module, name, label):
+        original = getattr(module, name)
+
+        def timed(*args, **kw):
+            with self.part(label):
+                return original(*args, **kw)
+
+        setattr(module, name, timed)
+
+    def run(self, command, function, config):
+        self.current = command
+        with self.step(command):
+            return getattr(steps, function)(SimpleNamespace(config=config))
 
 
 CLOCK = Clock()
+REQUEST = "request (freezes the rows; before the approval)"
+TOTAL = "total, approval → visible, in one process"
+BASELINE = "baseline"
 
 
-def wrap(module, name, clock, step):
-    original = getattr(module, name)
-
-    def timed(*args, **kw):
-        with clock.step(step):
-            return original(*args, **kw)
-
-    setattr(module, name, timed)
-    return original
-
-
-def instrument(clock):
-    """Time job.publish's steps by wrapping the functions they call (the code is the job's:
-    builder → signer → pusher → recorder, in one process here)."""
-    wrap(builder, "_take_approved", clock, "take approved + audit checkpoint")
-    wrap(builder, "_audit_head", clock, "take approved + audit checkpoint")
-    wrap(publication_build.content, "digest", clock, "reproduce content digest")
-    wrap(signer, "sign_body", clock, "sign")
-    wrap(push, "deliver_all", clock, "push (SFTP)")
-    wrap(job, "record_results", clock, "record")
-    make_body = publication_build.make_body
+def instrument():
+    """Time the big parts of each step command by wrapping the functions they call."""
+    for label, module, name in PARTS:
+        CLOCK.wrap(module, name, label)
+    make_body = build.make_body
 
     def timed_make_body(rows, *args, **kw):
-        with clock.step("read frozen rows"):
+        with CLOCK.part("programme tally (residents' progress figures)"):
             rows = list(rows)
-        with clock.step("hash + sort (make_body)"):
+        with CLOCK.part("hash + sort (make_body)"):
             return make_body(rows, *args, **kw)
 
-    publication_build.make_body = timed_make_body
+    build.make_body = timed_make_body
 
 
 def change_and_request(session_factory, receipt, status):
@@ -115,121 +155,188 @@ def approve(session_factory, publication_id, digest):
         services.decide(dbsession, ACTOR, supervisor, publication, True, True, digest)
 
 
-def lookup(app, programme, receipt):
-    reply = app.post("/api/v1/lookup", json.dumps({"programme": programme,
+def lookup(app, receipt):
+    reply = app.post("/api/v1/lookup", json.dumps({"programme": PROGRAMME_CODE,
                                                    "receipt_number": receipt}),
                      content_type="application/json", status="*")
     return reply.json.get("status")
 
 
-def one_round(session_factory, plan, host, app, programme, receipt, status):
-    clock = CLOCK
-    clock.times = {}
+def one_round(session_factory, configs, host, app, receipt, status):
+    CLOCK.times = {}
     started = time.perf_counter()
     publication_id, digest = change_and_request(session_factory, receipt, status)
-    freeze_s = time.perf_counter() - started
+    # Only the request's own time: the digest it computes is not the builder's.
+    CLOCK.times = {REQUEST: time.perf_counter() - started}
+    bare_select(session_factory, publication_id)
     started = time.perf_counter()
-    with clock.step("approve"):
+    with CLOCK.step("approve"):
         approve(session_factory, publication_id, digest)
-    outbox = RecordingOutbox()
-    plan.destinations.append(outbox)
-    try:
-        _ids, deliveries = job.publish(session_factory, plan)
-    finally:
-        plan.destinations.remove(outbox)
-    assert deliveries and all(d.delivered for d in deliveries), deliveries
-    with clock.step("receive: verify + activate"):
+    # Deployed, the public host's path unit starts its receiver when the file lands, while
+    # the intranet's recorder runs: the resident sees the status before it is recorded.
+    configs = dict(zip((command for command, _ in COMMANDS), configs, strict=True))
+    for command, function in COMMANDS[:3]:
+        code = CLOCK.run(command, function, configs[command])
+        assert code == 0, f"{command} answered {code}"
+    with CLOCK.step("receive: verify + activate"):
         outcomes = host.receive()
     assert outcomes, "nothing received"
-    with clock.step("first lookup"):
-        answered = lookup(app, programme, receipt)
-    clock.times["total"] = time.perf_counter() - started
-    clock.times["request (freezes the rows; before the approval)"] = freeze_s
+    with CLOCK.step("first lookup"):
+        answered = lookup(app, receipt)
+    CLOCK.times[TOTAL] = time.perf_counter() - started
+    command, function = COMMANDS[3]
+    code = CLOCK.run(command, function, configs[command])
+    assert code == 0, f"{command} answered {code}"
     assert answered == status, (answered, status)
-    return clock.times, outbox.data
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, publication_id).state == "published"
+    return dict(CLOCK.times)
 
 
-class RecordingOutbox:
-    """Keeps the signed bytes in memory for the baselines (the push itself is SFTP's)."""
+def write_configs(root: Path, url: str, host: PublicHost, sshd: Sshd, known: Path):
+    """The four steps' ini files, as the installer writes them (each only its own)."""
+    keys = host.root / "keys"
+    spool_dir = root / "spool"
+    spool.prepare(spool_dir)
+    checkpoints = root / "checkpoints.jsonl"
+    intranet = root / "intranet.ini"
+    intranet.write_text(INI.format(url=url.replace("%", "%%")).replace(
+        "sqlalchemy.url", "\n".join([
+            "shinsei.municipality_code = 142158",
+            f"transfer.lookup_key = {keys / 'lookup.key'}",
+            f"transfer.spool_dir = {spool_dir}",
+            f"audit.checkpoint_file = {checkpoints}",
+            f"audit.checkpoint_keys = {keys / 'sign.key.pub'}",
+            "sqlalchemy.url"]), 1))
 
-    name = "memory"
+    def step_ini(name, **settings):
+        path = root / f"{name}.ini"
+        values = {"transfer.spool_dir": spool_dir, "transfer.origin": "142158:prod", **settings}
+        path.write_text("[shinsei-transfer]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()))
+        return path
 
-    def deliver(self, filename, data):
-        self.data = data
-        return Delivery(self.name, True)
+    signer_ini = step_ini("signer", **{"transfer.signing_keys": keys / "sign.key",
+                                       "audit.checkpoint_file": checkpoints})
+    pusher_ini = step_ini("pusher", **{
+        "transfer.public_keys": keys / "sign.key.pub",
+        "transfer.destinations": f"sftp://{UPLOAD_USER}@127.0.0.1:{sshd.port}/inbox",
+        "transfer.known_hosts": known, "transfer.client_key": sshd.client_key})
+    return [str(intranet), signer_ini, pusher_ini, str(intranet)]
 
 
-def baselines(engine, sshd, known, data, root):
+def start_up_costs() -> dict[str, float]:
+    """Per step command: a fresh interpreter importing what that step imports (median of 3)."""
+    costs = {}
+    for command, modules in IMPORTS.items():
+        samples = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import transfer.cli, {modules}"],
+                           check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            samples.append(time.perf_counter() - started)
+        costs[command] = statistics.median(samples)
+    return costs
+
+
+def bare_select(session_factory, publication_id):
+    """Baseline: the frozen rows' six columns in digest order, read and nothing else."""
     started = time.perf_counter()
-    with engine.connect() as connection:
-        rows = connection.execute(select(
-            Application.programme_id, Application.receipt_number_normalised,
-            Application.birth_date, Application.status_code, Application.scheduled_payment_on,
-            Application.paid_on)).all()
-    select_s = time.perf_counter() - started
-    del rows
+    with session_factory() as dbsession:
+        rows = dbsession.execute(select(
+            PublicationRow.programme_code, PublicationRow.receipt, PublicationRow.birth_date,
+            PublicationRow.status_code, PublicationRow.scheduled_payment_on,
+            PublicationRow.paid_on).where(PublicationRow.publication_id == publication_id)
+            .order_by(PublicationRow.programme_code, PublicationRow.receipt)).all()
+    CLOCK.times[f"{BASELINE}: bare SELECT of {len(rows):,} frozen rows"] = \
+        time.perf_counter() - started
+
+
+def openssh_baseline(sshd, known, data, root):
     path = root / "snapshot.bin"
     path.write_bytes(data)
     started = time.perf_counter()
     openssh_put(sshd, known, path, "baseline.bin")
-    return select_s, time.perf_counter() - started
+    return time.perf_counter() - started
 
 
 def main(args):
-    cluster = PostgresCluster(postgres_bindir()).start()
+    data_dir = seeded_data(args.applications, args.cache)
+    cluster = CachedCluster(data_dir).start()
     sshd = Sshd().start()
     try:
-        cluster.admin("CREATE DATABASE bench")
-        engine = get_engine({"sqlalchemy.url": cluster.url("bench")})
+        url = cluster.url("bench")
+        engine = get_engine({"sqlalchemy.url": url})
         session_factory = get_session_factory(engine)
-        migrations.initialise(engine, session_factory, ACTOR)
-        _programme_id, seconds = seed(engine, session_factory, args.applications)
-        print(f"loaded {args.applications:,} applications in {seconds:.0f} s")
-        with transaction.manager:
-            add_user(get_tm_session(session_factory, transaction.manager), ACTOR, "requester",
-                     "bench", "staff", PASSWORD)
         with engine.connect() as connection:
-            programme = connection.execute(text("SELECT code FROM programmes")).scalar_one()
+            count = connection.execute(text("SELECT count(*) FROM applications")).scalar_one()
             receipt = connection.execute(text(
                 "SELECT receipt_number_normalised FROM applications WHERE id = 1")).scalar_one()
+        print(f"{count:,} applications (cached data directory {data_dir})")
         with tempfile.TemporaryDirectory() as root:
             root = Path(root)
             (root / "public").mkdir()
             host = PublicHost(root / "public")
             host.settings["mirror.inbox"] = str(sshd.inbox)
             known = sshd.known_hosts(root / "known_hosts")
-            destination = SftpDestination("127.0.0.1", sshd.port, UPLOAD_USER, sshd.client_key,
-                                          known, "/inbox", timeout=60, retries=0)
-            plan = job.PublishPlan([host.signing_key], host.secret, Origin("142158", "prod"),
-                                   [destination], timedelta(hours=72), ACTOR)
-            instrument(CLOCK)
+            configs = write_configs(root, url, host, sshd, known)
+            instrument()
             app = host.app()
             rounds = []
             for n in range(args.repeat):
                 status = ("payment_scheduled", "received")[n % 2]
-                times, data = one_round(session_factory, plan, host, app, programme,
-                                        receipt, status)
-                rounds.append(times)
-            select_s, openssh_s = baselines(engine, sshd, known, data, root)
-        report(args, rounds, data, select_s, openssh_s)
+                rounds.append(one_round(session_factory, configs, host, app, receipt, status))
+            [signed] = (root / "spool" / spool.SIGNED).glob("snapshot-*.bin")
+            data = signed.read_bytes()
+            openssh_s = openssh_baseline(sshd, known, data, root)
+        report(args, count, rounds, data, start_up_costs(), openssh_s)
     finally:
         sshd.stop()
         cluster.stop()
 
 
-def report(args, rounds, data, select_s, openssh_s):
-    print(f"approval → visible, {args.applications:,} applications "
-          f"({len(data) / 1e6:.1f} MB snapshot); median of {args.repeat}; load average "
-          f"{os.getloadavg()[0]:.1f}; {os.cpu_count()} cores")
-    for name in ["request (freezes the rows; before the approval)", *STEPS, "total"]:
-        median = statistics.median(r.get(name, 0.0) for r in rounds)
-        print(f"  {name:48s} {median:7.2f} s")
-    print(f"baselines in the same run: bare SELECT of the five columns {select_s:.2f} s; "
-          f"OpenSSH sftp of the same file {openssh_s:.2f} s")
+def report(args, count, rounds, data, start_up, openssh_s):
+    print(f"approval → visible, {count:,} applications ({len(data) / 1e6:.1f} MB snapshot); "
+          f"median of {args.repeat}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average "
+          f"{os.getloadavg()[0]:.2f}; {os.cpu_count()} cores")
+
+    def median(name):
+        return statistics.median(r.get(name, 0.0) for r in rounds)
+
+    def line(name, seconds, note=""):
+        print(f"  {name:56s} {seconds:7.2f} s{note}")
+
+    line(REQUEST, median(REQUEST))
+    line("approve", median("approve"))
+
+    def step(command):
+        line(command, median(command))
+        for name in rounds[0]:
+            if name.startswith(f"{command}: "):
+                line("  " + name[len(command) + 2:], median(name))
+
+    for command, _ in COMMANDS[:3]:
+        step(command)
+    line("receive: verify + activate", median("receive: verify + activate"))
+    line("first lookup", median("first lookup"))
+    in_process = median(TOTAL)
+    starting = sum(start_up[command] for command, _ in COMMANDS[:3])
+    line(TOTAL, in_process)
+    line("+ three step processes starting (interpreter + imports)", starting,
+         f" ({', '.join(f'{k} {v:.2f}' for k, v in start_up.items())})")
+    line("TOTAL, approval → visible, as deployed", in_process + starting)
+    print("  off the resident's path (runs while the public host activates):")
+    step(COMMANDS[3][0])
+    print("baselines in the same run:")
+    for name in rounds[0]:
+        if name.startswith(BASELINE):
+            line("  " + name[len(BASELINE) + 2:], median(name))
+    line("  OpenSSH sftp of the same file", openssh_s)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get(
+        "SHINSEI_BENCH_CACHE", "/work/cache/pub")))
     main(parser.parse_args())

@@ -12,6 +12,7 @@ verify+load 5M < 5 s, 5M entries < 250 MB, lookup < 10 µs.
 import argparse
 import gc
 import hashlib
+import hmac
 import os
 import random
 import statistics
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from transfer import build as transfer_build
 from transfer.build import make_body, sign_body, sign_snapshot
 from transfer.keys import SigningKey
 from transfer.lookup import LookupHasher
@@ -69,6 +71,31 @@ def previous_build(rows, programmes, statuses, secret, key):
     return sign_snapshot(entries, 0, signing_keys=[key], header=header())
 
 
+class StdlibHmacHasher:
+    """The lookup key as LookupHasher made it before: ``hmac.HMAC.copy`` per key (the same
+    bytes; the build checks that every variant's body is identical)."""
+
+    def __init__(self, secret, programme):
+        self._prefix = hmac.new(secret, programme.encode("ascii") + b"\x00", hashlib.sha256)
+
+    def key(self, receipt, birth_date=None):
+        mac = self._prefix.copy()
+        mac.update(receipt.encode("ascii", errors="replace"))
+        if birth_date is not None:
+            mac.update(b"\x00" + birth_date.isoformat().encode("ascii"))
+        return mac.digest()[:16]
+
+
+def with_stdlib_hmac(run):
+    def patched():
+        transfer_build.LookupHasher = StdlibHmacHasher
+        try:
+            return run()
+        finally:
+            transfer_build.LookupHasher = LookupHasher
+    return patched
+
+
 def bench_build(count, key, repeat):
     statuses = [SimpleNamespace(code=c, needs_scheduled_payment_date=c == "payment_scheduled",
                                 needs_paid_date=c == "paid") for c in STATUS_CODES]
@@ -85,6 +112,8 @@ def bench_build(count, key, repeat):
     cores = os.cpu_count() or 1
     runs = {"previous build (tuples, one process)": lambda: previous_build(
                 rows, programmes, statuses, secret, key),
+            "make_body + sign_body, 1 process, stdlib hmac copy per key (before)":
+                with_stdlib_hmac(lambda: build(1)),
             "make_body + sign_body, 1 process": lambda: build(1),
             f"make_body + sign_body, {cores} processes (default)": lambda: build(None)}
     samples = {name: [] for name in runs}

@@ -88,43 +88,51 @@ class BuildResult:
     skipped: int  # applications that cannot be looked up (e.g. birth date missing)
 
 
+class _DayNumbers(dict[date | None, int]):
+    """A date → its day number, computed once: a million rows share a few hundred dates."""
+
+    def __missing__(self, day: date | None) -> int:
+        self[day] = number = day_number(day)
+        return number
+
+
 class _Packer:
     """Rows to packed entries: the per-row work, the same in one process or several."""
 
     def __init__(self, programmes: Sequence[ProgrammeInfo], statuses: Sequence[StatusInfo],
                  lookup_secret: bytes) -> None:
-        self.hashers = {p.id: (LookupHasher(lookup_secret, p.code), p.needs_birth_date)
+        self.hashers = {p.id: (LookupHasher(lookup_secret, p.code).key, p.needs_birth_date)
                         for p in programmes}
         self.statuses = {s.code: (i, s.needs_scheduled_payment_date, s.needs_paid_date)
                          for i, s in enumerate(statuses)}
 
-    def pack(self, rows: Iterable[Row]) -> tuple[list[bytes], int]:
+    def pack(self, rows: Iterable[Row]) -> tuple[list[str], int]:
         """Sorted packed entries, and how many rows were left out because they cannot be
-        looked up (birth date needed, none known)."""
+        looked up (birth date needed, none known).
+
+        Each entry is held as Latin-1 text, one character per byte (``_body`` turns them
+        back): text whose characters are all below 256 is sorted with a memcmp-like
+        comparison, bytes objects with the generic one, and sorting a million entries as
+        bytes cost half the build. Character order is byte order, so the order is the same."""
         hashers, statuses, pack = self.hashers, self.statuses, ENTRY.pack
-        days: dict[date | None, int] = {None: 0}  # a million rows share a few hundred dates
-        packed: list[bytes] = []
+        days = _DayNumbers()
+        packed: list[str] = []
         append = packed.append
         skipped = 0
         for programme_id, receipt, birth_date, status, scheduled, paid in rows:
-            hasher, needs_birth_date = hashers[programme_id]
-            if needs_birth_date and birth_date is None:
-                skipped += 1
-                continue
-            # Receipt numbers are stored normalised; the hasher takes them as they are.
-            key = hasher.key(receipt, birth_date if needs_birth_date else None)
+            key, needs_birth_date = hashers[programme_id]
+            if needs_birth_date:
+                if birth_date is None:
+                    skipped += 1
+                    continue
+                # Receipt numbers are stored normalised; the hasher takes them as they are.
+                lookup = key(receipt, birth_date)
+            else:
+                lookup = key(receipt)
             index, wants_scheduled, wants_paid = statuses[status]
-            scheduled_day = paid_day = 0
-            if wants_scheduled:
-                scheduled_day = days.get(scheduled, -1)
-                if scheduled_day < 0:
-                    scheduled_day = days[scheduled] = day_number(scheduled)
-            if wants_paid:
-                paid_day = days.get(paid, -1)
-                if paid_day < 0:
-                    paid_day = days[paid] = day_number(paid)
-            append(pack(key, index, scheduled_day, paid_day))
-        # The key leads each entry, so sorting the packed bytes sorts by key.
+            append(pack(lookup, index, days[scheduled] if wants_scheduled else 0,
+                        days[paid] if wants_paid else 0).decode("latin-1"))
+        # The key leads each entry, so sorting the packed entries sorts by key.
         packed.sort()
         return packed, skipped
 
@@ -137,7 +145,11 @@ def _pack_slice(bounds: tuple[int, int]) -> tuple[bytes, int]:
     assert _shared is not None
     packer, rows = _shared
     packed, skipped = packer.pack(rows[bounds[0]:bounds[1]])
-    return b"".join(packed), skipped
+    return _body(packed), skipped
+
+
+def _body(packed: list[str]) -> bytes:
+    return "".join(packed).encode("latin-1")
 
 
 def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
@@ -155,11 +167,11 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         packed, skipped = packer.pack(rows)
-        return b"".join(packed), len(packed), skipped
+        return _body(packed), len(packed), skipped
     materialised = rows if isinstance(rows, Sequence) else list(rows)
     if len(materialised) < PARALLEL_FROM:
         packed, skipped = packer.pack(materialised)
-        return b"".join(packed), len(packed), skipped
+        return _body(packed), len(packed), skipped
     step = -(-len(materialised) // workers)
     bounds = [(start, start + step) for start in range(0, len(materialised), step)]
     _shared = (packer, materialised)
@@ -168,9 +180,10 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
             parts = pool.map(_pack_slice, bounds)
     finally:
         _shared = None
-    merged = [part[i:i + ENTRY_SIZE] for part, _ in parts for i in range(0, len(part), ENTRY_SIZE)]
+    texts = [part.decode("latin-1") for part, _ in parts]
+    merged = [text[i:i + ENTRY_SIZE] for text in texts for i in range(0, len(text), ENTRY_SIZE)]
     merged.sort()
-    return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
+    return _body(merged), len(merged), sum(skipped for _, skipped in parts)
 
 
 def sign_snapshot(entries: Sequence[Entry], skipped: int, *, signing_keys: Sequence[SigningKey],

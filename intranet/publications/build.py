@@ -88,14 +88,15 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
     reproducing its digest from them. Live data is never read here; no key signs here."""
     if not publication.approved_digest or publication.approved_digest != publication.content_digest:
         raise ContentMismatch("the approval does not name this request's content digest")
-    if content.digest(dbsession, publication) != publication.content_digest:
+    # One read of the frozen rows: their digest first, and only if it matches are they hashed.
+    found, rows = content.read_frozen(dbsession, publication)
+    if found != publication.content_digest:
         raise ContentMismatch("the frozen rows no longer reproduce the approved digest")
     wording = content.wording_of(publication)
     programmes = [_FrozenProgramme(p["code"], p["code"], p["needs_birth_date"])
                   for p in wording["programmes"]]
     statuses = [_FrozenStatus(s["code"], "scheduled_payment_on" in s["dates"],
                               "paid_on" in s["dates"]) for s in wording["statuses"]]
-    rows: Iterable[Any] = content.frozen_rows(dbsession, publication.id)
     tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
     body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
     header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,

@@ -11,6 +11,7 @@ them — a change made after the request goes into the next publication.
 
 import hashlib
 import json
+import re
 
 from sqlalchemy import case, func, insert, literal, select
 
@@ -61,6 +62,10 @@ def freeze(dbsession, publication) -> str:
     return publication.content_digest
 
 
+# Rows fetched, encoded and hashed at a time.
+CHUNK = 20_000
+
+
 def frozen_rows(dbsession, publication_id: int):
     """The frozen rows in digest order, streamed."""
     return dbsession.execute(
@@ -69,17 +74,66 @@ def frozen_rows(dbsession, publication_id: int):
                PublicationRow.paid_on)
         .where(PublicationRow.publication_id == publication_id)
         .order_by(PublicationRow.programme_code, PublicationRow.receipt)
-        .execution_options(yield_per=20_000))
+        .execution_options(yield_per=CHUNK))
 
 
 def digest(dbsession, publication) -> str:
     """SHA-256 over the frozen wording and every frozen row, in one fixed order."""
+    return read_frozen(dbsession, publication, keep_rows=False)[0]
+
+
+def read_frozen(dbsession, publication, *, keep_rows: bool = True) -> tuple[str, list]:
+    """The content digest and (``keep_rows``) the frozen rows it was computed over, in
+    digest order: the builder reads the rows once, and hashes them for the snapshot only
+    after their digest has matched the approved one."""
     sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
     sha.update(publication.frozen_header.encode("utf-8") + b"\n")
-    for row in frozen_rows(dbsession, publication.id):
-        sha.update(canonical_json([None if v is None else str(v) for v in row])
-                   .encode("utf-8") + b"\n")
-    return sha.hexdigest()
+    texts = _JsonTexts()
+    kept: list = []
+    for chunk in frozen_rows(dbsession, publication.id).partitions():
+        sha.update(lines(chunk, texts).encode("utf-8"))
+        if keep_rows:
+            kept.extend(chunk)
+    return sha.hexdigest(), kept
+
+
+def content_line(row) -> str:
+    """One frozen row as the digest reads it: the JSON array of its values as text (null
+    where empty). This is the definition; ``lines`` makes the same text faster."""
+    return canonical_json([None if v is None else str(v) for v in row])
+
+
+# What a JSON string must escape; a receipt number holding one goes the defining way.
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+class _JsonTexts(dict):
+    """A frozen value → its text in a content line, made once per distinct value: a million
+    rows share a few programme codes, statuses and some thousands of dates. Keys are the
+    columns' own types (str, date, None), none of which compares equal to another's."""
+
+    def __missing__(self, value) -> str:
+        self[value] = text = canonical_json(None if value is None else str(value))
+        return text
+
+
+def lines(rows, texts: _JsonTexts | None = None) -> str:
+    """``content_line(row) + "\n"`` for every row, joined: byte for byte the same text.
+
+    Per row only the receipt number is new (receipt numbers are unique); every other value
+    comes from ``texts``. A receipt number is written between quotes as it is, which is
+    its JSON text unless it holds a character JSON escapes — checked for the whole chunk
+    at once, and such a chunk is written the defining way."""
+    texts = _JsonTexts() if texts is None else texts
+    try:
+        receipts = "".join([row[1] for row in rows])
+    except TypeError:     # not text: only the definition knows what str() makes of it
+        receipts = "\\"
+    if _ESCAPED.search(receipts):
+        return "".join([content_line(row) + "\n" for row in rows])
+    return "".join([f'[{texts[code]},"{receipt}",{texts[birth]},{texts[status]},'
+                    f'{texts[scheduled]},{texts[paid]}]\n'
+                    for code, receipt, birth, status, scheduled, paid in rows])
 
 
 def wording_of(publication) -> dict:

@@ -1,5 +1,7 @@
 """transfer.build.make_body: one process or several, the same bytes; rows left out counted."""
 
+import hashlib
+import hmac
 import random
 from datetime import date
 from types import SimpleNamespace
@@ -7,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 
 from transfer import build
-from transfer.lookup import LookupHasher
 from transfer.snapshot import ENTRY, ENTRY_SIZE, day_number
 
 SECRET = b"k" * 32
@@ -32,17 +33,21 @@ def rows(count):
     return out
 
 
-def expected(rows_):
-    hashers = {p.id: LookupHasher(SECRET, p.code) for p in PROGRAMMES}
-    needs = {p.id: p.needs_birth_date for p in PROGRAMMES}
+def expected(rows_, programmes=PROGRAMMES):
+    """The body as defined, with the standard library's HMAC and entries sorted as tuples."""
+    code = {p.id: p.code for p in programmes}
+    needs = {p.id: p.needs_birth_date for p in programmes}
     status = {s.code: (i, s) for i, s in enumerate(STATUSES)}
     entries = []
-    for programme, receipt, birth, code, scheduled, paid in rows_:
+    for programme, receipt, birth, state, scheduled, paid in rows_:
         if needs[programme] and birth is None:
             continue
-        index, info = status[code]
-        entries.append((hashers[programme].key(receipt, birth if needs[programme] else None),
-                        index, day_number(scheduled) if info.needs_scheduled_payment_date else 0,
+        message = code[programme].encode() + b"\x00" + receipt.encode("ascii", errors="replace")
+        if needs[programme]:
+            message += b"\x00" + birth.isoformat().encode()
+        index, info = status[state]
+        entries.append((hmac.new(SECRET, message, hashlib.sha256).digest()[:16], index,
+                        day_number(scheduled) if info.needs_scheduled_payment_date else 0,
                         day_number(paid) if info.needs_paid_date else 0))
     entries.sort()
     return b"".join(ENTRY.pack(*entry) for entry in entries), len(entries)
@@ -58,6 +63,33 @@ def test_body_is_the_same_in_one_process_or_several(monkeypatch, workers):
     assert skipped == 200
     keys = [body[i:i + 16] for i in range(0, len(body), ENTRY_SIZE)]
     assert keys == sorted(keys) and len(set(keys)) == count
+
+
+MANY = [SimpleNamespace(id=n, code=f"p{n:03d}", needs_birth_date=n % 3 == 0) for n in range(40)]
+
+
+@pytest.mark.parametrize("case", ["empty", "one", "unicode", "many programmes", "all skipped"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_body_is_the_defined_one_on_every_shape_of_rows(monkeypatch, case, workers):
+    monkeypatch.setattr(build, "PARALLEL_FROM", 2)
+    programmes = PROGRAMMES
+    given = {
+        "empty": [],
+        "one": [(1, "00000001", None, "paid", date(2020, 7, 1), date(2020, 7, 2))],
+        # Not normalised (no importer stores these): each non-ASCII character hashes as "?".
+        "unicode": [(1, "１２３４", None, "received", None, None),
+                    (2, "申請ＡＢ", date(1980, 4, 1), "scheduled", date(2179, 1, 1), None),
+                    (1, "1234", None, "received", None, None)],
+        "many programmes": [(n % 40, f"{n:08d}", None if n % 7 == 0 else date(1950, 1, 1 + n % 28),
+                             STATUSES[n % 3].code, date(2024, 7, 1), date(2024, 8, 1))
+                            for n in range(3_000)],
+        "all skipped": [(2, f"{n:08d}", None, "received", None, None) for n in range(5)],
+    }[case]
+    if case == "many programmes":
+        programmes = MANY
+    body, count, skipped = build.make_body(given, programmes, STATUSES, SECRET, workers=workers)
+    assert (body, count) == expected(given, programmes)
+    assert skipped == len(given) - count
 
 
 def test_a_generator_of_rows_is_read_once(monkeypatch):

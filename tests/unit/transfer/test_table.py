@@ -1,0 +1,72 @@
+"""transfer.table: the order check and the status counts, compared a block at a time in C,
+answer as the entry-by-entry loops they replaced do — wherever the fault lies."""
+
+import random
+
+import pytest
+
+from transfer import table as table_module
+from transfer.snapshot import ENTRY, ENTRY_SIZE
+from transfer.table import KEY_SIZE, SnapshotTable
+
+
+def loop_first_disorder(body, count):
+    previous = b""
+    for index in range(count):
+        key = body[index * ENTRY_SIZE:index * ENTRY_SIZE + KEY_SIZE]
+        if key <= previous:
+            return index
+        previous = key
+    return None
+
+
+def loop_status_counts(body, count):
+    counts = {}
+    for index in range(count):
+        status = body[index * ENTRY_SIZE + KEY_SIZE]
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def body_of(keys, rng):
+    return b"".join(ENTRY.pack(key, rng.randrange(5), 0, 0) for key in keys)
+
+
+def sorted_keys(count, rng):
+    return sorted({rng.randbytes(KEY_SIZE) for _ in range(count)})
+
+
+def faults(keys):
+    """The keys with one fault each: a repeat, a swap, a key smaller than all before."""
+    n = len(keys)
+    for at in sorted({1, 2, 6, 7, 8, 9, n // 2, n - 1}):
+        yield [*keys[:at], keys[at - 1], *keys[at + 1:]]               # repeated
+        yield [*keys[:at - 1], keys[at], keys[at - 1], *keys[at + 1:]]  # swapped
+        yield [*keys[:at], b"\x00" * KEY_SIZE, *keys[at + 1:]]          # falls back
+
+
+@pytest.mark.parametrize("block", [1, 2, 7, 8, 1 << 16])
+def test_the_order_check_finds_the_same_first_fault(monkeypatch, block):
+    monkeypatch.setattr(table_module, "_BLOCK", block)
+    rng = random.Random(block)
+    keys = sorted_keys(40, rng)
+    for case in [[], keys[:1], keys, list(reversed(keys)), *faults(keys)]:
+        body = body_of(case, rng)
+        table = SnapshotTable(body, len(case))
+        assert table.first_disorder() == loop_first_disorder(body, len(case))
+        assert table.status_counts() == loop_status_counts(body, len(case))
+
+
+def test_an_all_zero_first_key_is_still_in_order():
+    rng = random.Random(1)
+    keys = [b"\x00" * KEY_SIZE, *sorted_keys(5, rng)]
+    body = body_of(keys, rng)
+    assert SnapshotTable(body, len(keys)).first_disorder() is None is \
+        loop_first_disorder(body, len(keys))
+
+
+def test_a_count_past_the_body_is_a_fault_where_the_keys_run_out(monkeypatch):
+    monkeypatch.setattr(table_module, "_BLOCK", 3)
+    rng = random.Random(2)
+    body = body_of(sorted_keys(5, rng), rng)
+    assert SnapshotTable(body, 8).first_disorder() == loop_first_disorder(body, 8) == 5
