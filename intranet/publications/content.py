@@ -12,6 +12,8 @@ them — a change made after the request goes into the next publication.
 import hashlib
 import json
 import re
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import case, func, insert, literal, select
 
@@ -68,13 +70,33 @@ CHUNK = 20_000
 
 def frozen_rows(dbsession, publication_id: int):
     """The frozen rows in digest order, streamed."""
-    return dbsession.execute(
-        select(PublicationRow.programme_code, PublicationRow.receipt, PublicationRow.birth_date,
-               PublicationRow.status_code, PublicationRow.scheduled_payment_on,
-               PublicationRow.paid_on)
-        .where(PublicationRow.publication_id == publication_id)
-        .order_by(PublicationRow.programme_code, PublicationRow.receipt)
-        .execution_options(yield_per=CHUNK))
+    return dbsession.execute(_frozen(publication_id).execution_options(yield_per=CHUNK))
+
+
+def frozen_chunks(dbsession, publication_id: int) -> Iterator[Sequence[Any]]:
+    """The same rows as ``frozen_rows``, a chunk at a time, as plain tuples.
+
+    On PostgreSQL through the driver's own server-side cursor, binary, in the session's
+    transaction: the driver hands back the very values SQLAlchemy would (str, date, None),
+    and SQLAlchemy's result rows cost three times the driver's fetch at a million rows."""
+    connection = dbsession.connection()
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        yield from frozen_rows(dbsession, publication_id).partitions()
+        return
+    compiled = _frozen(publication_id).compile(dialect=connection.dialect)
+    driver = connection.connection.driver_connection
+    with driver.cursor(name="shinsei_frozen_rows", binary=True) as cursor:
+        cursor.execute(str(compiled), compiled.params)
+        while chunk := cursor.fetchmany(CHUNK):
+            yield chunk
+
+
+def _frozen(publication_id: int):
+    return (select(PublicationRow.programme_code, PublicationRow.receipt,
+                   PublicationRow.birth_date, PublicationRow.status_code,
+                   PublicationRow.scheduled_payment_on, PublicationRow.paid_on)
+            .where(PublicationRow.publication_id == publication_id)
+            .order_by(PublicationRow.programme_code, PublicationRow.receipt))
 
 
 def digest(dbsession, publication) -> str:
@@ -90,7 +112,7 @@ def read_frozen(dbsession, publication, *, keep_rows: bool = True) -> tuple[str,
     sha.update(publication.frozen_header.encode("utf-8") + b"\n")
     texts = _JsonTexts()
     kept: list = []
-    for chunk in frozen_rows(dbsession, publication.id).partitions():
+    for chunk in frozen_chunks(dbsession, publication.id):
         sha.update(lines(chunk, texts).encode("utf-8"))
         if keep_rows:
             kept.extend(chunk)
