@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import transaction
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import delete, insert, select
 
 from intranet.applications.models import Application
 from intranet.audit import checkpoints, writer
@@ -143,32 +143,16 @@ def _columns(delivery: transports.Delivery) -> dict[str, Any]:
 
 def _remember_published(dbsession, publication_id: int) -> None:
     """What residents now see — the published frozen rows — is the "before" of the next
-    preview; frozen rows of finished publications are then no longer needed.
-
-    Between two publications few applications change, so only the difference is written:
-    rows no longer published are deleted, changed ones updated, new ones inserted (three
-    set-based statements that read a million rows and write a handful), instead of
-    rewriting every row and its index entry each time."""
-    published = PublishedStatus
-    now = (select(Application.id.label("application_id"), PublicationRow.status_code,
-                  PublicationRow.scheduled_payment_on, PublicationRow.paid_on)
-           .join(Programme, Programme.id == Application.programme_id)
-           .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
-                 & (PublicationRow.programme_code == Programme.code))
-           .where(PublicationRow.publication_id == publication_id)).subquery("now")
-    quiet = {"synchronize_session": False}
-    dbsession.execute(delete(published).where(~exists().where(
-        now.c.application_id == published.application_id)), execution_options=quiet)
-    dbsession.execute(update(published).where(
-        published.application_id == now.c.application_id,
-        or_(published.status_code != now.c.status_code,
-            published.scheduled_payment_on.is_distinct_from(now.c.scheduled_payment_on),
-            published.paid_on.is_distinct_from(now.c.paid_on)))
-        .values(status_code=now.c.status_code, scheduled_payment_on=now.c.scheduled_payment_on,
-                paid_on=now.c.paid_on), execution_options=quiet)
-    dbsession.execute(insert(published).from_select(
+    preview; frozen rows of finished publications are then no longer needed."""
+    dbsession.execute(delete(PublishedStatus))
+    dbsession.execute(insert(PublishedStatus).from_select(
         ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
-        select(now).where(~exists().where(published.application_id == now.c.application_id))))
+        select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
+               PublicationRow.paid_on)
+        .join(Programme, Programme.id == Application.programme_id)
+        .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
+              & (PublicationRow.programme_code == Programme.code))
+        .where(PublicationRow.publication_id == publication_id)))
     finished = select(Publication.id).where(
         Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)))
     dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))
