@@ -10,12 +10,9 @@ import base64
 import hashlib
 import multiprocessing
 import os
-import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import groupby, islice, repeat
-from operator import itemgetter
 from typing import Any, Protocol
 
 from transfer.keys import SigningKey
@@ -91,30 +88,6 @@ class BuildResult:
     skipped: int  # applications that cannot be looked up (e.g. birth date missing)
 
 
-# The status byte and the two day numbers that follow the key in an entry.
-# (ENTRY is ">16sBHH": the key, then these; tests/unit/transfer/test_build.py holds them together.)
-_TAIL = struct.Struct(">BHH")
-# Rows of one programme hashed at a time (bounds the hash objects alive at once).
-BATCH = 8_192
-
-
-class _Tails(dict[tuple[str, date | None, date | None], bytes]):
-    """(status, scheduled day, paid day) → the entry's bytes after the key, made once: a
-    million rows share a few thousand combinations. An unknown status raises KeyError."""
-
-    def __init__(self, statuses: Sequence[StatusInfo]) -> None:
-        super().__init__()
-        self.statuses = {s.code: (i, s.needs_scheduled_payment_date, s.needs_paid_date)
-                         for i, s in enumerate(statuses)}
-
-    def __missing__(self, key: tuple[str, date | None, date | None]) -> bytes:
-        status, scheduled, paid = key
-        index, wants_scheduled, wants_paid = self.statuses[status]
-        self[key] = tail = _TAIL.pack(index, day_number(scheduled) if wants_scheduled else 0,
-                                      day_number(paid) if wants_paid else 0)
-        return tail
-
-
 class _Packer:
     """Rows to packed entries: the per-row work, the same in one process or several."""
 
@@ -122,38 +95,36 @@ class _Packer:
                  lookup_secret: bytes) -> None:
         self.hashers = {p.id: (LookupHasher(lookup_secret, p.code), p.needs_birth_date)
                         for p in programmes}
-        self.tails = _Tails(statuses)
+        self.statuses = {s.code: (i, s.needs_scheduled_payment_date, s.needs_paid_date)
+                         for i, s in enumerate(statuses)}
 
-    def pack(self, rows: Iterable[Row]) -> tuple[list[str], int]:
+    def pack(self, rows: Iterable[Row]) -> tuple[list[bytes], int]:
         """Sorted packed entries, and how many rows were left out because they cannot be
-        looked up (birth date needed, none known).
-
-        Rows are taken a programme's run at a time, a batch at a time, column-wise: keys
-        from ``LookupHasher.keys``, each key followed by its (cached) tail — every step a
-        ``map`` running in C, where a loop per row in bytecode cost as much as the hashing.
-
-        Each entry is held as Latin-1 text, one character per byte (``_body`` turns them
-        back): text whose characters are all below 256 is sorted with a memcmp-like
-        comparison, bytes objects with the generic one, and sorting a million entries as
-        bytes cost half the build. Character order is byte order, so the order is the same."""
-        packed: list[str] = []
+        looked up (birth date needed, none known)."""
+        hashers, statuses, pack = self.hashers, self.statuses, ENTRY.pack
+        days: dict[date | None, int] = {None: 0}  # a million rows share a few hundred dates
+        packed: list[bytes] = []
+        append = packed.append
         skipped = 0
-        tail = self.tails.__getitem__
-        for programme_id, run in groupby(rows, key=itemgetter(0)):
-            hasher, needs_birth_date = self.hashers[programme_id]
-            while batch := list(islice(run, BATCH)):
-                if needs_birth_date:
-                    known = [row for row in batch if row[2] is not None]
-                    skipped += len(batch) - len(known)
-                    if not known:
-                        continue
-                    batch = known
-                _, receipts, births, statuses, scheduled, paid = zip(*batch, strict=True)
-                # Receipt numbers are stored normalised; the hasher takes them as they are.
-                keys = hasher.keys(receipts, births if needs_birth_date else None)
-                entries = map(bytes.__add__, keys, map(tail, zip(statuses, scheduled, paid, strict=True)))
-                packed.extend(map(bytes.decode, entries, repeat("latin-1")))
-        # The key leads each entry, so sorting the packed entries sorts by key.
+        for programme_id, receipt, birth_date, status, scheduled, paid in rows:
+            hasher, needs_birth_date = hashers[programme_id]
+            if needs_birth_date and birth_date is None:
+                skipped += 1
+                continue
+            # Receipt numbers are stored normalised; the hasher takes them as they are.
+            key = hasher.key(receipt, birth_date if needs_birth_date else None)
+            index, wants_scheduled, wants_paid = statuses[status]
+            scheduled_day = paid_day = 0
+            if wants_scheduled:
+                scheduled_day = days.get(scheduled, -1)
+                if scheduled_day < 0:
+                    scheduled_day = days[scheduled] = day_number(scheduled)
+            if wants_paid:
+                paid_day = days.get(paid, -1)
+                if paid_day < 0:
+                    paid_day = days[paid] = day_number(paid)
+            append(pack(key, index, scheduled_day, paid_day))
+        # The key leads each entry, so sorting the packed bytes sorts by key.
         packed.sort()
         return packed, skipped
 
@@ -166,11 +137,7 @@ def _pack_slice(bounds: tuple[int, int]) -> tuple[bytes, int]:
     assert _shared is not None
     packer, rows = _shared
     packed, skipped = packer.pack(rows[bounds[0]:bounds[1]])
-    return _body(packed), skipped
-
-
-def _body(packed: list[str]) -> bytes:
-    return "".join(packed).encode("latin-1")
+    return b"".join(packed), skipped
 
 
 def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
@@ -188,11 +155,11 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         packed, skipped = packer.pack(rows)
-        return _body(packed), len(packed), skipped
+        return b"".join(packed), len(packed), skipped
     materialised = rows if isinstance(rows, Sequence) else list(rows)
     if len(materialised) < PARALLEL_FROM:
         packed, skipped = packer.pack(materialised)
-        return _body(packed), len(packed), skipped
+        return b"".join(packed), len(packed), skipped
     step = -(-len(materialised) // workers)
     bounds = [(start, start + step) for start in range(0, len(materialised), step)]
     _shared = (packer, materialised)
@@ -201,10 +168,9 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
             parts = pool.map(_pack_slice, bounds)
     finally:
         _shared = None
-    texts = [part.decode("latin-1") for part, _ in parts]
-    merged = [text[i:i + ENTRY_SIZE] for text in texts for i in range(0, len(text), ENTRY_SIZE)]
+    merged = [part[i:i + ENTRY_SIZE] for part, _ in parts for i in range(0, len(part), ENTRY_SIZE)]
     merged.sort()
-    return _body(merged), len(merged), sum(skipped for _, skipped in parts)
+    return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
 
 
 def sign_snapshot(entries: Sequence[Entry], skipped: int, *, signing_keys: Sequence[SigningKey],

@@ -8,10 +8,7 @@ from the (small) space of receipt numbers. The same function runs on both sides.
 """
 
 import hashlib
-from collections import deque
-from collections.abc import Iterable, Sequence
 from datetime import date
-from itertools import repeat, starmap
 
 from transfer.receipt import normalise_receipt_number
 
@@ -54,35 +51,6 @@ class LookupHasher:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()[:LOOKUP_KEY_BYTES]
-
-    def keys(self, normalised_receipts: Sequence[str],
-             birth_dates: Sequence[date] | None = None) -> list[bytes]:
-        """``[key(r, b) for r, b in zip(receipts, birth_dates)]``, the same bytes, for a batch
-        (a snapshot build's rows): each step runs over the whole batch in C (``map`` over the
-        hash objects' own methods), not once per key in Python bytecode."""
-        count = len(normalised_receipts)
-        messages: Iterable[bytes] = map(str.encode, normalised_receipts,
-                                        repeat("ascii", count), repeat("replace", count))
-        if birth_dates is not None:
-            messages = map(bytes.__add__, messages, map(_BIRTH_SUFFIXES.__getitem__, birth_dates))
-        update, digest = type(self._inner).update, type(self._inner).digest
-        inners = list(starmap(self._inner.copy, repeat((), count)))
-        deque(map(update, inners, messages), maxlen=0)
-        outers = list(starmap(self._outer.copy, repeat((), count)))
-        deque(map(update, outers, map(digest, inners)), maxlen=0)
-        return list(map(bytes.__getitem__, map(digest, outers),
-                        repeat(slice(0, LOOKUP_KEY_BYTES), count)))
-
-
-class _BirthSuffixes(dict[date, bytes]):
-    """A birth date → the bytes it adds to the message (a few tens of thousands of dates)."""
-
-    def __missing__(self, day: date) -> bytes:
-        self[day] = suffix = b"\x00" + day.isoformat().encode("ascii")
-        return suffix
-
-
-_BIRTH_SUFFIXES = _BirthSuffixes()
 
 
 def lookup_key_id(secret: bytes) -> str:

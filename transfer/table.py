@@ -4,17 +4,13 @@ Five million entries are 105 MB here, against ~730 MB as a Python dict; a lookup
 binary search of about 23 steps over fixed-size records.
 """
 
-import operator
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 
 from transfer.snapshot import ENTRY, ENTRY_SIZE, day_from_number
 
 KEY_SIZE = 16
-# Keys compared at a time when checking the order (a few MB of slices at most).
-_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -56,22 +52,15 @@ class SnapshotTable:
         return None
 
     def first_disorder(self) -> int | None:
-        """Index of the first entry not strictly greater than its predecessor, or None.
-
-        Keys are compared a block at a time in C (``map(operator.lt, …)``); the Python loop
-        runs only within a block that fails, to say where. A block's keys are sliced out
-        for the comparison, so memory stays at one block whatever the table's size."""
-        body, count = self.body, self.count
+        """Index of the first entry not strictly greater than its predecessor, or None."""
+        body = self.body
         previous = b""
-        for first in range(0, count, _BLOCK):
-            stop = min(first + _BLOCK, count)
-            keys = [previous, *(body[i * ENTRY_SIZE:i * ENTRY_SIZE + KEY_SIZE]
-                                for i in range(first, stop))]
-            if not all(map(operator.lt, keys, islice(keys, 1, None))):
-                for offset in range(1, len(keys)):
-                    if keys[offset] <= keys[offset - 1]:
-                        return first + offset - 1
-            previous = keys[-1]
+        for index in range(self.count):
+            start = index * ENTRY_SIZE
+            key = body[start:start + KEY_SIZE]
+            if key <= previous:
+                return index
+            previous = key
         return None
 
     def status_counts(self) -> dict[int, int]:

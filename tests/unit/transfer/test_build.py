@@ -117,9 +117,3 @@ def test_programme_names_carry_easy_japanese_only_when_staff_gave_one():
     for plain in (programme(name="給付金", name_en="Payment", name_easy=""),
                   programme(name="給付金", name_en="Payment")):
         assert build.programme_fields(plain)["name"] == {"ja": "給付金", "en": "Payment"}
-
-
-def test_an_entry_is_its_key_then_its_tail():
-    key = bytes(range(16))
-    assert ENTRY.pack(key, 7, 300, 65535) == key + build._TAIL.pack(7, 300, 65535)
-    assert 16 + build._TAIL.size == ENTRY_SIZE
