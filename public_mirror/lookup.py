@@ -6,10 +6,11 @@ part of the lookup key, so both are simply "no entry with this key".
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from public_mirror import birthdate
-from transfer.lookup import lookup_key
+from transfer.lookup import LookupHasher
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
 from transfer.verify import VerifiedSnapshot
@@ -121,8 +122,15 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
 
 
 def answer(snapshot: VerifiedSnapshot, secret: bytes, question: Question) -> Answer:
-    return answer_key(snapshot, lookup_key(secret, question.programme["code"], question.receipt,
-                                           question.birth_date))
+    # ``question.receipt`` is normalised already (``read_question``): hashed as it is.
+    key = _hasher(secret, question.programme["code"]).key(question.receipt, question.birth_date)
+    return answer_key(snapshot, key)
+
+
+@lru_cache(maxsize=64)
+def _hasher(secret: bytes, programme: str) -> LookupHasher:
+    """One per programme: the HMAC state after the prefix is computed once, not per answer."""
+    return LookupHasher(secret, programme)
 
 
 def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:
