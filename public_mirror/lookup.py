@@ -4,8 +4,9 @@ Not found and wrong birth date are the same answer by construction: the birth da
 part of the lookup key, so both are simply "no entry with this key".
 """
 
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -76,7 +77,24 @@ def is_open(programme: dict, today: date) -> bool:
 
 
 def today_in_japan(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(JST).date()
+    if now is not None:
+        return now.astimezone(JST).date()
+    moment = time.time()
+    starts, ends, today = _today
+    if starts <= moment < ends:   # the day is kept from one midnight in Japan to the next:
+        return today              # no time zone conversion per answer
+    return _keep_today(moment)
+
+
+_today: tuple[float, float, date] = (0.0, 0.0, date.min)
+
+
+def _keep_today(moment: float) -> date:
+    global _today
+    today = datetime.fromtimestamp(moment, JST).date()
+    midnight = datetime.combine(today, datetime.min.time(), JST)
+    _today = (midnight.timestamp(), (midnight + timedelta(days=1)).timestamp(), today)
+    return today
 
 
 def as_of(snapshot: VerifiedSnapshot) -> datetime:

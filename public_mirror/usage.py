@@ -28,12 +28,12 @@ class UsageCounter:
         self.directory = directory
         self.flush_every = flush_every
         self._counts: dict[str, Counter] = {}
-        self._noted: deque = deque()   # (day or None, time, found, status code), unlocked
+        self._noted: deque = deque()   # (day or None, second, found, status code), unlocked
         self._lock = threading.RLock()  # re-entered by the SIGTERM flush
         self._next_flush = time.monotonic() + flush_every
 
     def count(self, found: bool, status_code: str | None = None, day: date | None = None):
-        self._noted.append((day, time.time(), found, status_code))
+        self._noted.append((day, int(time.time()), found, status_code))
         if len(self._noted) >= FOLD_AT:
             self._fold()
         if time.monotonic() >= self._next_flush:
@@ -43,18 +43,21 @@ class UsageCounter:
         """Add the noted answers up. ``popleft`` is atomic, so an answer noted meanwhile by
         another thread is either taken now or left for the next fold, never lost."""
         with self._lock:
-            noted, counts = self._noted, self._counts
+            noted, taken = self._noted, []
             while noted:
                 try:
-                    day, moment, found, status_code = noted.popleft()
+                    taken.append(noted.popleft())
                 except IndexError:
                     break
-                counter = counts.setdefault((day or date.fromtimestamp(moment)).isoformat(),
-                                            Counter())
-                counter["lookups"] += 1
-                counter["found" if found else "not_found"] += 1
+            # Answers in the same second with the same result are one entry: a few dozen
+            # to add up, however many thousand were noted.
+            for (day, second, found, status_code), times in Counter(taken).items():
+                counter = self._counts.setdefault(
+                    (day or date.fromtimestamp(second)).isoformat(), Counter())
+                counter["lookups"] += times
+                counter["found" if found else "not_found"] += times
                 if status_code:
-                    counter[f"status:{status_code}"] += 1
+                    counter[f"status:{status_code}"] += times
 
     def flush(self):
         """Write this process's counts; a failure (a full disk) is logged, never a
