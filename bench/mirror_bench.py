@@ -266,7 +266,7 @@ def main(args):
         print_ratios(table, args.levels)
         best_bare = max(r[0] for name, results, _ in table if "bare" in name for r in results.values())
         print(f"\nbest bare throughput: {best_bare:,.0f} req/s (cells: req/s and p99)")
-        if args.only:
+        if args.only and not args.swap:
             return
         (rate, p99, failed), accepted = swap_under_load(host, ini, args, script,
                                                         ["--processes", "2", "--threads", "2"])
@@ -285,6 +285,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3,
                         help="each cell is the median of this many runs, taken in turns")
     parser.add_argument("--startup", type=float, default=4.0)
+    parser.add_argument("--swap", action="store_true",
+                        help="with --only: measure the swap under load too")
     parser.add_argument("--hand-off", action="store_true",
                         help="every request handed to a worker thread (waitress as it comes)")
     parser.add_argument("--cpu", action="store_true",
