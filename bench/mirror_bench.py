@@ -179,14 +179,20 @@ def answer_page_bytes(ini) -> int:
 
 
 def print_ratios(table, levels):
-    """The shipped configuration against each bare floor of the same configuration."""
+    """The shipped configuration against each bare floor of the same configuration (the
+    same processes, threads and server mode)."""
     rows = {name: results for name, results, _ in table}
-    mirror = next((r for n, r in rows.items() if n.startswith("mirror, 2 processes")), None)
-    for floor_name, floor in rows.items():
-        if mirror is None or not floor_name.startswith("bare WSGI, 2"):
-            continue
-        cells = "".join(f"{mirror[c][0] / floor[c][0]:>15.0%} " for c in levels)
-        print(f"{'  mirror ÷ ' + floor_name[:42]:<52}{cells}")
+    for mode in ("", " [hand-off]"):
+        mirror = next((r for n, r in rows.items()
+                       if n.startswith("mirror, 2 processes") and n.endswith(mode)
+                       and (mode or "[" not in n)), None)
+        for floor_name, floor in rows.items():
+            if (mirror is None or not floor_name.startswith("bare WSGI, 2")
+                    or not floor_name.endswith(mode) or (not mode and "[" in floor_name)):
+                continue
+            cells = "".join(f"{mirror[c][0] / floor[c][0]:>15.0%} " for c in levels)
+            floor_kind = "same bytes and headers" if "byte page" in floor_name else "70-byte page"
+            print(f"{f'  mirror ÷ bare 2 x 2, {floor_kind}{mode}':<52}{cells}")
 
 
 def cpu_per_request(apps: dict, bodies, rounds=15) -> dict:
@@ -255,8 +261,8 @@ def main(args):
         ]
         if args.only:
             configs = [c for c in configs if any(word in c[0] for word in args.only.split(","))]
-        if args.hand_off:   # waitress as it comes, for comparison (see serve_mirror.py)
-            configs = [(f"{name} [hand-off]", [*extra, "--hand-off"]) for name, extra in configs]
+        if args.hand_off:   # waitress as it comes, measured in turns with the shipped server
+            configs += [(f"{name} [hand-off]", [*extra, "--hand-off"]) for name, extra in configs]
         table = run_configs(configs, ini, args, script)
         print(f"\n{'configuration':<52}" + "".join(f"{f'c={c}':>16}" for c in args.levels)
               + f"{'RSS/worker':>12}")
@@ -288,7 +294,8 @@ if __name__ == "__main__":
     parser.add_argument("--swap", action="store_true",
                         help="with --only: measure the swap under load too")
     parser.add_argument("--hand-off", action="store_true",
-                        help="every request handed to a worker thread (waitress as it comes)")
+                        help="also each configuration with every request handed to a worker "
+                             "thread (waitress as it comes), in turns with the shipped one")
     parser.add_argument("--cpu", action="store_true",
                         help="CPU time per lookup in this process, mirror against bare")
     arguments = parser.parse_args()
