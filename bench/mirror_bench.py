@@ -128,8 +128,12 @@ def run_configs(configs, ini, args, script):
         runs = {(name, c): [] for name, _ in configs for c in args.levels}
         for _ in range(args.rounds):
             for connections in args.levels:
-                for (name, _), (_, port) in zip(configs, servers, strict=True):
-                    runs[name, connections].append(wrk(port, connections, args.seconds, script))
+                for (name, _), (server, port) in zip(configs, servers, strict=True):
+                    spent = cpu_seconds(server.pid)
+                    rate, p99, failed = wrk(port, connections, args.seconds, script)
+                    spent = cpu_seconds(server.pid) - spent
+                    runs[name, connections].append(
+                        (rate, p99, failed, spent / max(1.0, rate * args.seconds) * 1e6))
         memory = {name: rss_mb(server.pid) for (name, _), (server, _) in zip(configs, servers,
                                                                              strict=True)}
     finally:
@@ -140,9 +144,23 @@ def run_configs(configs, ini, args, script):
 
 
 def median_run(runs):
-    """(req/s, p99, failed): the median rate, the median p99, all failures."""
+    """(req/s, p99, failed, server CPU µs per request): the medians, all failures."""
     return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-            sum(r[2] for r in runs))
+            sum(r[2] for r in runs), statistics.median(r[3] for r in runs))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server and its forked processes."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                              text=True).stdout.split()
+    total = 0
+    for process in [str(pid), *children]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def swap_under_load(host, ini, args, script, extra):
@@ -270,6 +288,9 @@ def main(args):
             cells = "".join(f"{results[c][0]:>8,.0f} {results[c][1]:>5.1f}ms" for c in args.levels)
             print(f"{name:<52}{cells}{memory:>10,.0f}MB")
         print_ratios(table, args.levels)
+        print("\nserver CPU per request (µs, user + system of its processes ÷ requests)")
+        for name, results, _ in table:
+            print(f"{name:<52}" + "".join(f"{results[c][3]:>15.0f} " for c in args.levels))
         best_bare = max(r[0] for name, results, _ in table if "bare" in name for r in results.values())
         print(f"\nbest bare throughput: {best_bare:,.0f} req/s (cells: req/s and p99)")
         if args.only and not args.swap:
