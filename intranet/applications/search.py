@@ -91,7 +91,7 @@ def build_query(criteria: Criteria) -> Select:
         query = query.where(Application.receipt_number_normalised == criteria.receipt)
     pattern = query_pattern(criteria.name) if criteria.name else None
     if pattern:
-        # The pattern is hex digits and x/y only (search_key.encode): nothing to escape.
+        # The pattern is ASCII letters and digits only (search_key.encode): nothing to escape.
         query = query.where(Application.search_key.like(f"%{pattern}%"))
     if criteria.status:
         query = query.where(Application.status_code == criteria.status)
