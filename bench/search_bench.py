@@ -16,11 +16,15 @@ an hour on a loaded two-core machine. The keys are the app's own: a sample is ch
 against ``search_key()`` before anything is timed.
 
     .venv/bin/python bench/search_bench.py [--applications 1000000] [--requests 40]
-        [--fallback-requests 5] [--migration]
+        [--fallback-requests 5] [--shipped-memory] [--migration]
 """
 
 import argparse
+import os
+import pwd
 import random
+import re
+import subprocess
 import sys
 import time
 from datetime import date
@@ -44,7 +48,9 @@ from intranet.applications.search_key import (
     search_key,
 )
 from intranet.demo import GIVEN, SURNAMES
+from tests.databases import postgres_bindir
 from tests.integration.servers import WaitressThread
+from tools.shinsei_installer.values import VALUES
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
@@ -208,9 +214,42 @@ def time_migration(engine):
     check_keys(engine)
 
 
+# The memory settings the intranet host ships with (deploy/postgresql/shinsei.conf, its
+# @VALUES@ at the installer's defaults), for --shipped-memory.
+SHIPPED_CONF = Path(__file__).resolve().parents[1] / "deploy" / "postgresql" / "shinsei.conf"
+MEMORY = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem")
+
+
+def shipped_memory():
+    defaults = {value.name: value.default for value in VALUES}
+    found = dict(re.findall(r"^(\w+) = (\S+)$", SHIPPED_CONF.read_text(), re.MULTILINE))
+    return {name: re.sub(r"@(\w+)@", lambda m: defaults[m.group(1)], found[name])
+            for name in MEMORY}
+
+
+def restart_with(engine, settings):
+    """Set ``settings`` (ALTER SYSTEM) and restart the throwaway server for shared_buffers."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name, value in settings.items():
+            conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))   # our own constants
+        data = Path(conn.execute(text("SHOW data_directory")).scalar_one())
+    engine.dispose()
+    # -l: the server writes to its log, not to our pipes (which would never close).
+    command = [str(postgres_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+               "-l", str(data.parent / "server.log"), "restart"]
+    if os.geteuid() == 0:       # as the account that owns the cluster (initdb refuses root)
+        command = ["runuser", "-u", pwd.getpwuid(data.stat().st_uid).pw_name, "--", *command]
+    subprocess.run(command, check=True, capture_output=True, cwd=data.parent)
+    with engine.connect() as conn:
+        shown = {name: conn.execute(text(f"SHOW {name}")).scalar_one() for name in settings}
+    print("server memory as shipped: " + ", ".join(f"{k} = {v}" for k, v in shown.items()))
+
+
 def main_bench(args):
     # The shared throwaway cluster, schema and accounts; the rows are loaded here (load()).
     with seeded_database(0) as (url, engine, session_factory, programme_id):
+        if args.shipped_memory:
+            restart_with(engine, shipped_memory())
         load(engine, programme_id, args.applications)
         with engine.connect() as conn:
             size = conn.execute(text("SELECT pg_size_pretty(pg_relation_size("
@@ -239,6 +278,9 @@ if __name__ == "__main__":
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--fallback-requests", type=int, default=5)
+    parser.add_argument("--shipped-memory", action="store_true",
+                        help="run the server with the intranet host's shipped memory settings "
+                             "(shared_buffers 2GB …) instead of PostgreSQL's defaults")
     parser.add_argument("--migration", action="store_true",
                         help=f"also time revision {KEY_REVISION} (both ways) on the loaded rows")
     main_bench(parser.parse_args())

@@ -11,10 +11,13 @@ choice for Japanese databases; it finds no trigrams in Japanese text at all ther
 
 - an ASCII digit is itself, so a phone number's trigrams are its digits' (``042``, ``421`` …:
   a thousand different ones, where the earlier ``x0003N`` form gave every number the same);
-- every other character is a *token*: a marker letter ``u``–``z`` saying which block of
-  code points it is in (and so how long it is), then its offset in that block in base 20,
-  lowest digit first, as the letters ``a``–``t`` — a kanji is four letters, a kana three,
-  with no leading zeros shared by the whole block (the earlier form's ``x0``/``00``).
+- every other character is a *token*: a marker letter ``r``–``z`` saying which kind of
+  character it is (and so how long the token is), then code letters ``a``–``q`` (base 17,
+  lowest digit first), with no leading zeros shared by a whole block (the earlier form's
+  ``x0``/``00``). A kana — what the kana field is written in — is two letters: one of six
+  markers and one code letter, so each trigram spans one and a half kana and narrows the
+  search far more than a trigram inside one kana would. A kanji is ``x`` and four letters,
+  a Latin letter ``y`` and two, anything else ``z`` and five.
 
 Why a match can only start on a character boundary: a digit or a marker letter only ever
 begins a token, and a code letter never does. Every pattern begins with a digit or a marker,
@@ -44,16 +47,17 @@ _PHONE_TYPED = re.compile(r"[0-9()\-‐－―ー−]+")
 
 # The separator between the three fields: not a word character for pg_trgm, never in a token.
 FIELD_SEPARATOR = " "
-_CODE_LETTERS = "abcdefghijklmnopqrst"          # base-20 digits, lowest first
-# (marker, first code point, code letters): the marker says where the block starts and how
-# many code letters follow. The blocks are chosen by what names are written in.
-_BLOCKS = (
-    ("u", 0x0000, 2),      # Latin letters and signs, U+0000–U+018F (ASCII digits excepted)
-    ("v", 0x3000, 2),      # CJK signs, hiragana (katakana folded into it), U+3000–U+318F
-    ("w", 0x4E00, 3),      # CJK unified ideographs, U+4E00–U+6D3F
-    ("x", 0x4E00 + 8000, 3),               # … U+6D40–U+8C7F
-    ("y", 0x4E00 + 16000, 3),              # … U+8C80–U+9FFF (and on to U+ABBF)
-    ("z", 0x0000, 5),      # anything else: 20**5 covers every code point
+CODE_LETTERS = "abcdefghijklmnopq"          # base-17 digits, lowest first
+KANA_MARKERS = "rstuvw"
+# The 102 (6 × 17) characters written as kana tokens: the hiragana block (katakana is folded
+# into it), then the marks names use beside kana: 々 〆 ー ・ ヽ ヾ.
+KANA = "".join(map(chr, range(0x3040, 0x30A0))) + "々〆ー・ヽヾ"
+_KANA_INDEX = {ord(c): i for i, c in enumerate(KANA)}
+# (marker, first code point, code letters) for everything else; the first that holds it.
+BLOCKS = (
+    ("x", 0x4E00, 4),      # CJK ideographs from U+4E00: 17**4 reaches U+18640
+    ("y", 0x0000, 2),      # Latin letters and signs, U+0000–U+0120 (ASCII digits excepted)
+    ("z", 0x0000, 5),      # anything else: 17**5 covers every code point
 )
 
 
@@ -72,13 +76,17 @@ def token(code: int) -> str:
     """One character as stored: itself for an ASCII digit, else marker + code letters."""
     if 0x30 <= code <= 0x39:
         return chr(code)
-    for marker, start, length in _BLOCKS:
+    base = len(CODE_LETTERS)
+    if code in _KANA_INDEX:
+        marker, digit = divmod(_KANA_INDEX[code], base)
+        return KANA_MARKERS[marker] + CODE_LETTERS[digit]
+    for marker, start, length in BLOCKS:
         offset = code - start
-        if 0 <= offset < len(_CODE_LETTERS) ** length:
+        if 0 <= offset < base ** length:
             letters = []
             for _ in range(length):
-                offset, digit = divmod(offset, len(_CODE_LETTERS))
-                letters.append(_CODE_LETTERS[digit])
+                offset, digit = divmod(offset, base)
+                letters.append(CODE_LETTERS[digit])
             return marker + "".join(letters)
     raise ValueError(f"no token for code point {code:#x}")     # unreachable: "z" takes all
 

@@ -8,7 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intranet.applications.search_key import (
+    BLOCKS,
+    CODE_LETTERS,
     FIELD_SEPARATOR,
+    KANA,
+    KANA_MARKERS,
     encode,
     fold,
     phone_digits,
@@ -44,38 +48,43 @@ def test_phone_digits_are_stored_as_digits_and_names_as_letters():
     assert query_pattern("042-111-2222") == query_pattern("０４２（１１１）２２２２") == "0421112222"
     assert query_pattern("2222") == "2222"
     assert re.fullmatch(r"[a-z]+", query_pattern("髙橋　たかはし　ＡＢＣ"))
-    assert len(query_pattern("高")) == 4 and len(query_pattern("た")) == 3
+    assert len(query_pattern("高")) == 5 and len(query_pattern("た")) == len(query_pattern("々")) == 2
 
 
 # --- The stored form, read back: the proof that tokens are whole characters -------------
 
-_LENGTHS = {"u": 2, "v": 2, "w": 3, "x": 3, "y": 3, "z": 5}
+_BLOCK = {marker: (start, length) for marker, start, length in BLOCKS}
 
 
 def decode(encoded: str) -> tuple[str, list[int]]:
-    """The characters an encoded field holds, and where each token starts."""
+    """The characters an encoded field holds, and where each token starts: a digit is
+    itself; a marker says how many code letters follow and what they count from."""
+    assert not set(CODE_LETTERS) & {*KANA_MARKERS, *_BLOCK}
     text, starts, at = [], [], 0
     while at < len(encoded):
         starts.append(at)
-        if encoded[at].isdigit():
-            text.append(encoded[at])
+        marker = encoded[at]
+        if marker.isdigit():
+            text.append(marker)
             at += 1
             continue
-        length = _LENGTHS[encoded[at]]
+        start, length = _BLOCK.get(marker, (None, 1))
         letters = encoded[at + 1:at + 1 + length]
-        assert len(letters) == length and re.fullmatch(r"[a-t]+", letters), encoded
-        offset = sum((ord(c) - ord("a")) * 20 ** n for n, c in enumerate(letters))
-        start = {"u": 0, "v": 0x3000, "w": 0x4E00, "x": 0x4E00 + 8000, "y": 0x4E00 + 16000,
-                 "z": 0}[encoded[at]]
-        text.append(chr(start + offset))
+        assert len(letters) == length and set(letters) <= set(CODE_LETTERS), encoded
+        offset = sum(CODE_LETTERS.index(c) * len(CODE_LETTERS) ** n
+                     for n, c in enumerate(letters))
+        if start is None:
+            text.append(KANA[KANA_MARKERS.index(marker) * len(CODE_LETTERS) + offset])
+        else:
+            text.append(chr(start + offset))
         at += 1 + length
     return "".join(text), starts
 
 
 def test_every_code_point_has_one_token_and_reads_back():
     # Every block's edges, every ASCII and kana code, and a stride through all of Unicode.
-    edges = [c + d for c in (0, 0x190, 0x3000, 0x3190, 0x4E00, 0x6D40, 0x8C80, 0xA000,
-                             0xABC0, 0x20000, 0x10FFFF) for d in (-1, 0, 1)]
+    edges = [c + d for c in (0, 0x121, 0x3000, 0x3040, 0x30A0, 0x30FC, 0x4E00, 0xA000,
+                             0x18641, 0x20000, 0x10FFFF) for d in (-1, 0, 1)]
     codes = {c for c in [*edges, *range(0x200), *range(0x3000, 0x3200),
                          *range(0, 0x110000, 97)] if 0 <= c <= 0x10FFFF}
     tokens = {c: token(c) for c in codes}
@@ -84,9 +93,10 @@ def test_every_code_point_has_one_token_and_reads_back():
         assert decode(encoded) == (chr(code), [0]), hex(code)
 
 
-def test_the_kanji_and_kana_blocks_take_four_and_three_letters():
-    assert {len(token(c)) for c in range(0x4E00, 0xA000)} == {4}
-    assert {len(token(c)) for c in range(0x3041, 0x30FF)} == {3}
+def test_a_kanji_takes_five_letters_a_kana_two_a_digit_itself():
+    assert {len(token(c)) for c in range(0x4E00, 0xA000)} == {5}
+    assert {len(token(ord(c))) for c in KANA} == {2} and len(set(KANA)) == len(KANA) == 102
+    assert {len(token(ord(c))) for c in fold("アイウエオァヴヵーヽヾ々")} == {2}
     assert {token(c) for c in range(0x30, 0x3A)} == set("0123456789")
 
 
@@ -112,7 +122,7 @@ def previous_key(name, kana, phone):
 _TYPICAL = ("0123456789０１２３４５６７８９aAｚＺé"
             "たかはしタカハシﾀｶﾊｼﾞーぁゔ高髙橋崎﨑嵜辺邊邉斉齋齊斎浜濵濱吉𠮷田大輔一丁"
             "\u4e00\u6d3f\u6d40\u8c7f\u8c80\u9fff\u3000\u318f\u3190\u018f\u0190\u00ff"
-            "　 -‐－―−()（）①㈱・\U0001f600\U00020b9f")
+            "　 -‐－―−()（）①㈱・々〆ヽヾ\u3040\u309f\u30a0\U0001f600\U00020b9f")
 _CHARACTERS = st.one_of(st.sampled_from(_TYPICAL), st.characters(exclude_categories=("Cs",)))
 _TEXT = st.text(_CHARACTERS, max_size=8)
 
