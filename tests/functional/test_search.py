@@ -2,6 +2,7 @@
 
 import random
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -228,3 +229,31 @@ def test_revision_0011_rewrites_every_key_both_ways(engine, session_factory, cal
             assert connection.execute(text(
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_applications_search_key'"
             )).scalar_one().endswith("USING gin (search_key gin_trgm_ops)")
+
+
+@pytest.mark.parametrize("sort", list(search.SORTS))
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_rare_name_is_paged_through_its_matches_first_with_the_same_rows(
+        session_factory, sort, descending):
+    # search._few (the plan for at most COUNT_CAP matches) against the plain query, page by
+    # page through keyset cursors, with ties in the sort column (one received_on for all).
+    programme = make_programme(session_factory)
+    applications_of(session_factory, programme, [
+        (f"高橋　{n}", "タカハシ", f"042-000-{n:04d}") for n in range(9)])
+    make_applications(session_factory, programme, 4, start=100)     # 山田: never matched
+    with session_factory() as s:
+        for typed in ("髙橋", "042-000", "0003", "山田", "どこにもない"):
+            criteria = search.Criteria(name=typed, sort=sort, descending=descending)
+            total = search.count_matches(s, criteria)
+            assert not total.capped
+            plain, few = [], []
+            for pages, given in ((plain, None), (few, total)):
+                cursor = None
+                while True:
+                    page = search.search(s, replace(criteria, after=search.decode_cursor(
+                        sort, cursor)), 2, given)
+                    pages.append([a.id for a in page.items])
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+            assert few == plain and sum(map(len, plain)) == total.count, typed
