@@ -78,8 +78,8 @@ def token(code: int) -> str:
         return chr(code)
     base = len(CODE_LETTERS)
     if code in _KANA_INDEX:
-        marker, digit = divmod(_KANA_INDEX[code], base)
-        return KANA_MARKERS[marker] + CODE_LETTERS[digit]
+        group, digit = divmod(_KANA_INDEX[code], base)
+        return KANA_MARKERS[group] + CODE_LETTERS[digit]
     for marker, start, length in BLOCKS:
         offset = code - start
         if 0 <= offset < base ** length:
