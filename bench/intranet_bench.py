@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -225,8 +226,8 @@ def run(args, engine, session_factory, programme_id, url, settings=None):
              sql(select(AuditRecord).where(AuditRecord.actor == "staff007")
                  .order_by(AuditRecord.seq.desc()).limit(101))),
             ("audit screen, one day", page("/audit?from=2026-02-01&to=2026-02-01", officer),
-             sql(select(AuditRecord).where(AuditRecord.at >= "2026-01-31 15:00",
-                                           AuditRecord.at < "2026-02-01 15:00")
+             sql(select(AuditRecord).where(AuditRecord.at >= datetime(2026, 1, 31, 15),
+                                           AuditRecord.at < datetime(2026, 2, 1, 15))
                  .order_by(AuditRecord.seq.desc()).limit(101))),
             ("audit screen, one action", page("/audit?action=export.csv", officer),
              sql(select(AuditRecord).where(AuditRecord.action == "export.csv")
