@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -164,6 +164,9 @@ def run(args, engine, session_factory, programme_id, url, settings=None):
             Application.received_on.desc(), Application.id.desc()).offset(depth).limit(1)).scalar_one()
         deep_cursor = encode_cursor("received", deep)
         head = dbsession.execute(select(func.max(AuditRecord.seq))).scalar_one()
+        # A day of the seeded records (one a second: 86,400 that day), a month back.
+        day = (dbsession.get(AuditRecord, head).at - timedelta(days=30)).date()
+        day_start = datetime.combine(day, datetime.min.time()) - timedelta(hours=9)
     app = main({}, **{"sqlalchemy.url": url, "session.secret": "b" * 40,
                       "session.secure_cookie": "false", **(settings or {})})
     rows = []
@@ -225,9 +228,9 @@ def run(args, engine, session_factory, programme_id, url, settings=None):
             ("audit screen, one user's records", page("/audit?actor=staff007", officer),
              sql(select(AuditRecord).where(AuditRecord.actor == "staff007")
                  .order_by(AuditRecord.seq.desc()).limit(101))),
-            ("audit screen, one day", page("/audit?from=2026-02-01&to=2026-02-01", officer),
-             sql(select(AuditRecord).where(AuditRecord.at >= datetime(2026, 1, 31, 15),
-                                           AuditRecord.at < datetime(2026, 2, 1, 15))
+            ("audit screen, one day", page(f"/audit?from={day}&to={day}", officer),
+             sql(select(AuditRecord).where(AuditRecord.at >= day_start,
+                                           AuditRecord.at < day_start + timedelta(days=1))
                  .order_by(AuditRecord.seq.desc()).limit(101))),
             ("audit screen, one action", page("/audit?action=export.csv", officer),
              sql(select(AuditRecord).where(AuditRecord.action == "export.csv")

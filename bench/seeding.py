@@ -13,7 +13,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,12 +66,14 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
     sign a checkpoint ``since`` records before the new head (as the daily job would have)."""
     from intranet.audit import checkpoints
     from intranet.audit.chain import canonical_json, record_hash, row_hash
+    from intranet.audit.writer import utcnow
 
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:
         seq, previous = cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-        started = datetime(2026, 1, 5, 0, 0) if seq == 0 else cursor.execute(
-            "SELECT at FROM audit_records WHERE seq = %s", (seq,)).fetchone()[0]
+        # A record a second, ending a minute ago: what the app writes afterwards is dated
+        # after the signed checkpoint (a later date would read as back-dating).
+        started = utcnow() - timedelta(seconds=count + 60)
         signed_at = count - since
         checkpoint = None
         details = canonical_json({"from": "received", "to": "reviewing"})
@@ -111,7 +113,7 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
 # they add audit records and status changes; each run signs a fresh checkpoint near the
 # head, so the screens always check the same number of records since it.
 CACHE = Path(os.environ.get("SHINSEI_BENCH_CACHE", "/work/cache/aud"))
-SEED_VERSION = 1   # bump when what is seeded changes: the cache is made again
+SEED_VERSION = 2   # bump when what is seeded changes: the cache is made again
 BENCH_PASSWORD = "benchmark password"
 _ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 
@@ -158,9 +160,10 @@ class City:
 def city_database(applications: int, audit_records: int, since: int = 1000):
     """PostgreSQL holding ``applications`` applications (with histories), a supervisor and
     a security officer (password BENCH_PASSWORD), and an audit chain of ``audit_records``
-    more records, every one hashed as the writer hashes it (the full `audit verify` reads
-    them all) — from the cache when it was made before. A checkpoint is signed ``since``
-    records before the head at every start."""
+    more records, one a second up to a minute before they were made, every one hashed as
+    the writer hashes it (the full `audit verify` reads them all) — from the cache when
+    it was made before. A checkpoint is signed ``since`` records before the head at every
+    start."""
     from intranet import migrations
     from intranet.db import get_engine, get_session_factory
     from transfer.keys import generate_signing_key, load_signing_key
