@@ -187,7 +187,7 @@ def remembered(translate: Callable[..., str]) -> Callable[..., str]:
     seen: dict[str, str] = {}
 
     def translated(message, **mapping):
-        if mapping:
+        if mapping or type(message) is not str:   # a TranslationString carries its own
             return translate(message, **mapping)
         text = seen.get(message)
         if text is None:
