@@ -91,6 +91,7 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 
+# Every daily page at 1M applications and 10M audit records (the same cached database).
 bench-intranet: install
 	$(BIN)/python bench/intranet_bench.py
 
@@ -98,7 +99,8 @@ bench-intranet: install
 bench-import: install
 	$(BIN)/python bench/import_bench.py --no-export
 
-# Full `audit verify` and the screens' check from the last signed checkpoint.
+# Full `audit verify` of 10M records (split across cores) and the screens' check from the
+# last signed checkpoint; the city's database is made once under /work/cache/aud.
 bench-audit: install
 	$(BIN)/python bench/audit_bench.py
 

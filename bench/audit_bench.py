@@ -1,32 +1,30 @@
 """Audit chain check: the full `audit verify` and the screens' check from the last signed
-checkpoint, at a city's size (default 1,000,000 records; the target is 10,000,000).
+checkpoint, at a city's size (10,000,000 records beside 1,000,000 applications).
 
-Records are COPYed into a throwaway PostgreSQL cluster, hashed as the writer hashes them,
-with a signed checkpoint 1,000 records before the head (the daily job's). Baselines in
-the same run: the bare read of every record in sequence order (server-side cursor, no
-hashing) — the floor of any full check — and SHA-256 over the same canonical lines in one
-process. Target (issue #16): full verify of 10,000,000 < 60 s; the screens' check in
-milliseconds whatever the chain's length.
+The city's database comes from ``bench.seeding.city_database`` (made once, then kept
+under /work/cache/aud): every record hashed as the writer hashes them, a signed checkpoint
+1,000 records before the head (the daily job's). Baselines in the same run: the bare read
+of every record in sequence order (one server-side cursor, no hashing) — the floor of any
+one-process check — and the same check in one process (``--workers 1``). Target (issue
+#16): full verify of 10,000,000 < 60 s; the screens' check in milliseconds whatever the
+chain's length.
 
-    .venv/bin/python bench/audit_bench.py [--records 1000000] [--since 1000]
+    .venv/bin/python bench/audit_bench.py [--records 10000000] [--applications 1000000]
+        [--workers N] [--no-serial]
 """
 
 import argparse
+import os
 import resource
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.intranet_bench import seeded_database
-from bench.seeding import copy_audit_records
+from bench.seeding import city_database
 from intranet.audit import checkpoints, services
-from intranet.audit.writer import Actor
-from transfer.keys import generate_signing_key
-
-ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 
 
 def floor_read(url):
@@ -36,11 +34,15 @@ def floor_read(url):
     started, count = time.perf_counter(), 0
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection, \
             connection.cursor(name="floor") as cursor:
-        cursor.itersize = 2000
+        cursor.itersize = 5000
         cursor.execute("SELECT * FROM audit_records ORDER BY seq")
         for _row in cursor:
             count += 1
     return time.perf_counter() - started, count
+
+
+def uptime():
+    print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), flush=True)
 
 
 def timed(function):
@@ -49,49 +51,48 @@ def timed(function):
     return time.perf_counter() - started, result
 
 
+def full_check(city, signed, workers):
+    with city.session_factory() as dbsession:
+        seconds, verdict = timed(lambda: services.verify(dbsession, signed, workers=workers))
+    assert verdict.ok, verdict
+    print(f"full audit verify, {workers} process{'es' if workers > 1 else ''}: "
+          f"{seconds:.1f} s ({verdict.count / seconds:,.0f} records/s), "
+          f"{verdict.count:,} records, {verdict.checkpoints} signed checkpoints", flush=True)
+
+
 def main(args):
-    # No applications: the audit trail alone, on the same throwaway cluster as the page benches.
-    with seeded_database(0) as (url, engine, session_factory, _programme), \
-            tempfile.TemporaryDirectory() as root:
-        root = Path(root)
-        key = generate_signing_key(root / "sign.key", root / "sign.pub")
-        path = root / "checkpoints.jsonl"
-        seconds, _ = timed(lambda: _seed(engine, args, key, path))
-        print(f"seeded {args.records:,} audit records with COPY in {seconds:.1f} s")
-        signed = checkpoints.read_file(path, [key.public_key])
-        seconds, count = floor_read(url)
-        print(f"baseline, bare read of every record in order: {seconds:.1f} s "
-              f"({count / seconds:,.0f} records/s)")
-        with session_factory() as dbsession:
-            seconds, verdict = timed(lambda: services.verify(dbsession, signed))
-        assert verdict.ok, verdict
-        print(f"full audit verify (with the signed checkpoint): {seconds:.1f} s "
-              f"({verdict.count / seconds:,.0f} records/s), {verdict.count:,} records")
+    with city_database(args.applications, args.records) as city:
+        uptime()
+        signed = checkpoints.read_file(city.checkpoint_file, [city.signing_key.public_key])
+        seconds, count = floor_read(city.url)
+        print(f"baseline, bare read of every record in order (one cursor): {seconds:.1f} s "
+              f"({count / seconds:,.0f} records/s)", flush=True)
+        full_check(city, signed, args.workers)
+        if not args.no_serial:
+            full_check(city, signed, 1)
         samples = []
         for _ in range(args.repeat):
-            with session_factory() as dbsession:
+            with city.session_factory() as dbsession:
                 seconds, verdict = timed(lambda: services.verify_since_checkpoint(
                     dbsession, signed))
             assert verdict.ok and verdict.verified_from, verdict
             samples.append(seconds)
         samples.sort()
-        print(f"screens' check from the checkpoint ({args.since:,} records since): "
+        since = verdict.count - verdict.verified_from
+        print(f"screens' check from the checkpoint ({since:,} records since): "
               f"p50 {samples[len(samples) // 2] * 1000:.1f} ms, "
               f"p95 {samples[int(len(samples) * 0.95)] * 1000:.1f} ms")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of the benchmark process: {peak:,.0f} MB")
-
-
-def _seed(engine, args, key, path):
-    with engine.begin() as connection:
-        copy_audit_records(connection, args.records, key, path, args.since)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE audit_records")
+        uptime()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--since", type=int, default=1000)
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--applications", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-serial", action="store_true",
+                        help="skip the one-process check (the split's baseline)")
     parser.add_argument("--repeat", type=int, default=50)
     main(parser.parse_args())

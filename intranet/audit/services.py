@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from intranet.audit import checkpoints, labels, writer
+from intranet.audit import checkpoints, labels, ranges, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -15,7 +15,7 @@ from intranet.audit.chain import (
     broken,
     format_time,
     record_hash,
-    verify_chain,
+    verify_rows,
 )
 from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
@@ -24,26 +24,29 @@ from intranet.programmes.models import Programme
 from intranet.web import JST
 
 
-def verify(dbsession, checkpoints=None) -> ChainVerdict:
-    """The chain, and (when given) its agreement with the signed checkpoints."""
+def verify(dbsession, checkpoints=None, *, workers: int = 1,
+           min_range: int = ranges.MIN_RANGE) -> ChainVerdict:
+    """The chain, and (when given) its agreement with the signed checkpoints.
+
+    ``workers`` > 1 (``audit verify``): a chain of at least two ``min_range`` records is
+    split into ranges checked by that many worker processes (``intranet.audit.ranges``),
+    with the same verdict and the same words as the check in this process.
+    """
     head = dbsession.get(AuditHead, 1)
-    result = _records(dbsession, 0)
-    try:
+    if head is not None and workers > 1 and head.seq - head.base_seq >= 2 * min_range:
+        return ranges.verify(dbsession.get_bind().url, checkpoints, workers, min_range)
+    with _records(dbsession, 0) as rows:
         if head is None:
-            return verify_chain(result, 0, "", checkpoints=checkpoints)
-        return verify_chain(result, head.seq, head.hash, head.base_seq,
-                            head.base_hash, checkpoints=checkpoints)
-    finally:
-        # A broken chain stops early; the cursor must not outlive the check.
-        result.close()
+            return verify_rows(rows, 0, "", checkpoints=checkpoints)
+        return verify_rows(rows, head.seq, head.hash, head.base_seq, head.base_hash,
+                           checkpoints=checkpoints)
 
 
 def _records(dbsession, after: int):
     """The records after ``after`` in order, streamed (a server-side cursor on PostgreSQL:
-    the chain may be millions of records) as plain rows: building ORM objects cost ~20×
-    the hashing itself."""
-    return dbsession.execute(select(AuditRecord.__table__).where(AuditRecord.seq > after)
-                             .order_by(AuditRecord.seq).execution_options(yield_per=5000))
+    the chain may be millions of records) as plain rows in the order the check reads
+    them, closed when the check ends (a broken chain stops early)."""
+    return ranges.streamed(dbsession.connection(), ranges.records_query(after, None))
 
 
 def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
@@ -82,12 +85,9 @@ def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
         return broken(start.count - 1 - head.base_seq, start.count,
                        f"differs from the signed checkpoint of {format_time(start.at)}: "
                        "the chain was recomputed or the record edited")
-    result = _records(dbsession, start.count)
-    try:
-        verdict = verify_chain(result, head.seq, head.hash, start.count,
-                               start.head_hash, [c for c in signed if c.count >= start.count])
-    finally:
-        result.close()
+    with _records(dbsession, start.count) as rows:
+        verdict = verify_rows(rows, head.seq, head.hash, start.count, start.head_hash,
+                              [c for c in signed if c.count >= start.count])
     # Counted from the chain's start: the records up to the checkpoint are the signed ones.
     before = start.count - head.base_seq
     return replace(verdict, count=verdict.count + before, verified_from=start.count)

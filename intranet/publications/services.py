@@ -5,6 +5,7 @@ from sqlalchemy import and_, func, select
 
 from intranet.applications.models import Application
 from intranet.audit import writer
+from intranet.dashboard import services as dashboard_services
 from intranet.publications import content
 from intranet.publications.models import (
     APPROVED,
@@ -72,13 +73,10 @@ def frozen_counts(dbsession, publication_id: int) -> dict[str, dict[str, int]]:
 
 
 def counts_by_programme(dbsession):
-    rows = dbsession.execute(select(Application.programme_id, Application.status_code,
-                                    func.count()).group_by(Application.programme_id,
-                                                           Application.status_code))
-    counts: dict[int, dict[str, int]] = {}
-    for programme_id, status, n in rows:
-        counts.setdefault(programme_id, {})[status] = n
-    return counts
+    """Applications per programme and status: the dashboard's tallies, kept exact by the
+    database in the same statement as every change (a GROUP BY over a city's million
+    applications took ~170 ms of this page)."""
+    return dashboard_services.counts_by_programme(dbsession)
 
 
 def changes_since_last_publication(dbsession) -> dict[str, int]:

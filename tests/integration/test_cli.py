@@ -83,6 +83,13 @@ def test_audit_verify_catches_a_deleted_record(cli, engine):
     assert broken.returncode == 1 and "record 2 is missing" in broken.stderr
 
 
+def test_audit_verify_takes_one_to_64_workers(cli):
+    assert cli("audit", "verify", "--workers", "2").returncode == 0
+    for bad in ("0", "two"):
+        refused = cli("audit", "verify", "--workers", bad)
+        assert refused.returncode == 2 and "a whole number from 1 to 64" in refused.stderr
+
+
 def test_audit_verify_catches_reordering(cli, engine):
     cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
         stdin="a long enough password\n")

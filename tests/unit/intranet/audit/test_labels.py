@@ -165,3 +165,20 @@ def test_every_label_and_failure_has_its_english():
            *(text for _, f in failures.RULES for text in (f.what, f.todo)),
            failures.UNKNOWN.what, failures.UNKNOWN.todo} - {""}
     assert sorted(i for i in ids if not english.get(i)) == []
+
+
+def test_a_plain_label_is_translated_once_per_page_with_the_same_words():
+    calls = []
+
+    def translate(message, **mapping):
+        calls.append((message, mapping))
+        return f"<{message}:{sorted(mapping.items())}>"
+
+    remembered = labels.remembered(translate)
+    assert remembered("理由") == remembered("理由") == translate("理由")
+    assert remembered("申請 ${n} 件", n=3) == translate("申請 ${n} 件", n=3)
+    assert remembered("申請 ${n} 件", n=4) == translate("申請 ${n} 件", n=4)
+    calls.clear()
+    remembered("理由")
+    remembered("申請 ${n} 件", n=5)
+    assert calls == [("申請 ${n} 件", {"n": 5})]     # the plain label came from memory
