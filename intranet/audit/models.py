@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intranet.meta import Base
@@ -10,11 +10,15 @@ from intranet.meta import Base
 
 class AuditRecord(Base):
     __tablename__ = "audit_records"
+    # The screen's filters list records newest first: by user through (actor, seq); by
+    # dates, (at, seq) gives the range's first and last record numbers (services.AuditFilter).
+    __table_args__ = (Index("ix_audit_records_actor_seq", "actor", "seq"),
+                      Index("ix_audit_records_at_seq", "at", "seq"))
 
     # Assigned by the writer, contiguous from 1: a gap means a deleted record.
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(index=True)
-    actor: Mapped[str] = mapped_column(String(128), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
     actor_role: Mapped[str] = mapped_column(String(32), default="")
     os_user: Mapped[str] = mapped_column(String(64), default="")
     host: Mapped[str] = mapped_column(String(255), default="")

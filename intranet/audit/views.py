@@ -40,7 +40,7 @@ def personal_values(dbsession, records) -> dict[int, list[dict]]:
              renderer="intranet:templates/audit/list.jinja2")
 def audit_list(request):
     audit_filter = services.AuditFilter.from_params(request.GET)
-    query = audit_filter.query()
+    query = audit_filter.query(request.dbsession)
     before = request.GET.get("before", "")
     if before:
         query = query.where(AuditRecord.seq < whole_number(before, "before"))
@@ -100,7 +100,8 @@ def audit_record(request):
 
 @view_config(route_name="audit_csv", permission="audit.view")
 def audit_csv(request):
-    query = services.AuditFilter.from_params(request.GET).query().order_by(AuditRecord.seq)
+    query = services.AuditFilter.from_params(request.GET).query(
+        request.dbsession).order_by(AuditRecord.seq)
     audit_export(request, "audit.csv", query)
     words = services.vocabulary(request)
     t = request.translate

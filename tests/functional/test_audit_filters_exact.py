@@ -1,0 +1,130 @@
+"""The audit screen's date and user filters: the bounded walk (services._numbers_within,
+the (at, seq) and (actor, seq) indexes) lists exactly the records, order and pages the
+plain conditions give — across a Japan day boundary, with a clock that went backwards,
+for a day or a user without records — on the screen and in the CSV."""
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+
+import pytest
+import transaction
+from sqlalchemy import select
+
+from intranet.audit import writer
+from intranet.audit.models import AuditRecord
+from intranet.db import get_tm_session
+
+# Midnight JST of 2026-03-02 is 15:00 UTC on 03-01.
+MIDNIGHT_UTC = datetime(2026, 3, 1, 15, 0)
+
+
+def _append_at(session_factory, monkeypatch, times, actor="clerk"):
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        for at in times:
+            monkeypatch.setattr(writer, "utcnow", lambda at=at: at)
+            writer.append(dbsession, writer.Actor(name=actor, host="h", os_user="u"),
+                          "test.action", f"at:{at.isoformat()}")
+
+
+@pytest.fixture
+def seeded(session_factory, monkeypatch, accounts):
+    before = [MIDNIGHT_UTC - timedelta(seconds=s) for s in range(130, 0, -1)]  # 03-01 JST
+    after = [MIDNIGHT_UTC + timedelta(seconds=s) for s in range(0, 120)]       # 03-02 JST
+    _append_at(session_factory, monkeypatch, before[:-1])
+    # The last microsecond of 03-01 JST, and midnight of 03-02 itself.
+    _append_at(session_factory, monkeypatch,
+               [MIDNIGHT_UTC - timedelta(microseconds=1), MIDNIGHT_UTC], actor="edge")
+    _append_at(session_factory, monkeypatch, after[1:])
+    # The clock went back: records of 03-01 written after those of 03-02, by another user.
+    _append_at(session_factory, monkeypatch,
+               [MIDNIGHT_UTC - timedelta(hours=3), MIDNIGHT_UTC - timedelta(minutes=1)],
+               actor="late")
+    _append_at(session_factory, monkeypatch, [MIDNIGHT_UTC + timedelta(days=1, hours=1)])
+
+
+def _plain(session_factory, *where):
+    """The records the conditions alone give, newest number first."""
+    with session_factory() as dbsession:
+        return dbsession.execute(select(AuditRecord.seq).where(*where)
+                                 .order_by(AuditRecord.seq.desc())).scalars().all()
+
+
+def _screen(app, params):
+    """Every record number the screen lists, following its pages; and the page sizes."""
+    seqs, sizes, url = [], [], "/audit"
+    while url:
+        page = app.get(url, params) if url == "/audit" else app.get(url)
+        found = [int(n) for n in re.findall(r'aria-label="記録 (\d+) 番の詳細"', page.text)]
+        seqs += found
+        sizes.append(len(found))
+        more = page.html.find("a", rel="next")
+        url = more["href"] if more else None
+    return seqs, sizes
+
+
+def _csv(app, params):
+    body = app.get("/audit.csv", params).body.decode("utf-8-sig")
+    return [int(row[0]) for row in list(csv.reader(io.StringIO(body)))[1:]]
+
+
+def _day(start):
+    return (AuditRecord.at >= start, AuditRecord.at < start + timedelta(days=1))
+
+
+def test_one_japan_day_is_exactly_the_plain_conditions(seeded, as_role, session_factory):
+    app = as_role("security_officer")
+    for day, start in (("2026-03-01", MIDNIGHT_UTC - timedelta(days=1)),
+                       ("2026-03-02", MIDNIGHT_UTC)):
+        expected = _plain(session_factory, *_day(start))
+        seqs, sizes = _screen(app, {"from": day, "to": day})
+        assert seqs == expected, day
+        assert sizes == [min(100, len(expected) - i) for i in range(0, len(expected), 100)]
+        assert _csv(app, {"from": day, "to": day}) == sorted(expected)
+    first_day = _plain(session_factory, *_day(MIDNIGHT_UTC - timedelta(days=1)))
+    second_day = _plain(session_factory, *_day(MIDNIGHT_UTC))
+    # The boundary: the last microsecond of 03-01 JST on the first day, midnight on the next;
+    # the records written after the clock went back belong to 03-01, and come first (newest).
+    with session_factory() as dbsession:
+        edge = dict(dbsession.execute(select(AuditRecord.at, AuditRecord.seq)
+                                      .where(AuditRecord.actor == "edge")).all())
+        late = dbsession.execute(select(AuditRecord.seq).where(AuditRecord.actor == "late")
+                                 .order_by(AuditRecord.seq.desc())).scalars().all()
+    assert edge[MIDNIGHT_UTC - timedelta(microseconds=1)] in first_day
+    assert edge[MIDNIGHT_UTC] in second_day
+    assert first_day[:2] == late and max(second_day) < late[-1]
+    # Two days at once, and with the other filters.
+    both = _screen(app, {"from": "2026-03-01", "to": "2026-03-02"})[0]
+    assert both == _plain(session_factory, AuditRecord.at >= MIDNIGHT_UTC - timedelta(days=1),
+                          AuditRecord.at < MIDNIGHT_UTC + timedelta(days=1))
+    assert _screen(app, {"from": "2026-03-01", "to": "2026-03-01", "actor": "late"})[0] == late
+    assert _screen(app, {"from": "2026-03-02", "to": "2026-03-02", "actor": "late"})[0] == []
+
+
+def test_a_day_or_a_user_without_records(seeded, as_role):
+    app = as_role("security_officer")
+    for params in ({"from": "2026-02-01", "to": "2026-02-01"},
+                   {"from": "2026-03-05", "to": "2026-03-04"},   # to before from
+                   {"actor": "nobody-at-all"}):
+        page = app.get("/audit", params)
+        assert "該当する記録はありません" in page.text, params
+        assert _csv(app, params) == []
+
+
+def test_one_user_is_exactly_the_plain_condition(seeded, as_role, session_factory):
+    app = as_role("security_officer")
+    for actor in ("clerk", "edge", "late"):
+        expected = _plain(session_factory, AuditRecord.actor == actor)
+        seqs, sizes = _screen(app, {"actor": actor})
+        assert seqs == expected and sizes[0] == min(100, len(expected)), actor
+        assert _csv(app, {"actor": actor}) == sorted(expected)
+
+
+def test_open_date_ranges_are_unchanged(seeded, as_role, session_factory):
+    app = as_role("security_officer")
+    assert _screen(app, {"from": "2026-03-02"})[0] == _plain(
+        session_factory, AuditRecord.at >= MIDNIGHT_UTC)
+    assert _screen(app, {"to": "2026-03-01"})[0] == _plain(
+        session_factory, AuditRecord.at < MIDNIGHT_UTC)
