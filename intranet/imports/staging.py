@@ -13,6 +13,8 @@ transaction, so all or nothing still holds. The temporary table is dropped at co
 rollback. Every name in the SQL below is this module's own constant, never input.
 """
 
+from intranet.applications.search_key import search_key
+
 STAGE = "import_stage"
 # (column, type) of the staging table. A changed row leaves NULL what it does not change:
 # the plan never changes a value to NULL or "" (plan._row_plan), so NULL means "keep".
@@ -30,7 +32,14 @@ _UPDATED = tuple(c for c in _TEXT + _DATES
 # IF NOT EXISTS: a second import in the same transaction finds the first one's table.
 _CREATE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ("
            + ", ".join(f"{name} {kind}" for name, kind in COLUMNS) + ") ON COMMIT DROP")
-_COPY = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
+# A new row's id is the staging table's default, the applications' own sequence (given by
+# its oid, an integer): ids are taken in file order as the rows are copied, without a round
+# trip of their own. ``{sequence}`` is filled with that integer only.
+_DEFAULT_ID = (f"ALTER TABLE pg_temp.{STAGE} ALTER COLUMN id "
+               "SET DEFAULT nextval({sequence}::oid::regclass)")
+_SEQUENCE = "SELECT pg_get_serial_sequence('applications', 'id')::regclass::oid"
+_COPY_NEW = f"COPY {STAGE} ({', '.join(_NAMES[1:])}) FROM STDIN"
+_COPY_CHANGED = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
 _APPLICATION_COLUMNS = ("id", "programme_id", *(c for c in _TEXT), *_DATES, "updated_at",
                         "version")
 _INSERT_NEW = (
@@ -49,6 +58,22 @@ _INSERT_HISTORY = (
     f"scheduled_payment_on, paid_on FROM {STAGE} WHERE history ORDER BY id")
 
 
+# A new application's columns taken from its row, in the staging table's order (the
+# SQLite path makes its INSERT parameters from the same tuple: one rule for both engines).
+NEW_COLUMNS = _TEXT + _DATES
+
+
+def new_values(row) -> tuple:
+    """A new row's NEW_COLUMNS values: what it states, the defaults for what it leaves out."""
+    values = row.values
+    name, kana, phone = values.get("name", ""), values.get("kana", ""), values.get("phone", "")
+    return (values["receipt_printed"], row.receipt, name, kana, values.get("address", ""),
+            phone, values.get("route") or "postal", values["status"],
+            values.get("deficiency_reason", ""), values.get("notes", ""),
+            search_key(name, kana, phone), values.get("birth_date"), values["received_on"],
+            values.get("scheduled_payment_on"), values.get("paid_on"))
+
+
 class Stage:
     """One import's staging table, created on the first chunk of its transaction."""
 
@@ -56,34 +81,37 @@ class Stage:
         self.connection = dbsession.connection().connection.driver_connection
         self.created = False
 
-    def write(self, programme, new_applications, changed_rows, now, reason, user_id):
-        """``new_applications``: the rows apply._new_application made (with their ids);
-        ``changed_rows``: the plan's changed RowPlans."""
+    def write(self, programme_id, new_rows, changed_rows, now, reason, user_id):
+        """Runs on the import's writing thread; ``new_rows``: new_record()s (no id yet),
+        ``changed_rows``: changed_record()s."""
         with self.connection.cursor() as cursor:
             if not self.created:
                 cursor.execute(_CREATE)
+                sequence = int(cursor.execute(_SEQUENCE).fetchone()[0])
+                cursor.execute(_DEFAULT_ID.format(sequence=sequence))
                 self.created = True
             cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
-            with cursor.copy(_COPY) as copy:
-                for application in new_applications:
-                    copy.write_row(_new_record(application))
-                for row in changed_rows:
-                    copy.write_row(_changed_record(row))
-            parameters = {"programme": programme.id, "now": now, "user": user_id,
+            for statement, records in ((_COPY_NEW, new_rows), (_COPY_CHANGED, changed_rows)):
+                if records:
+                    with cursor.copy(statement) as copy:
+                        for record in records:
+                            copy.write_row(record)
+            parameters = {"programme": programme_id, "now": now, "user": user_id,
                           "reason": reason}
-            if new_applications:
+            if new_rows:
                 cursor.execute(_INSERT_NEW, parameters)
             if changed_rows:
                 cursor.execute(_UPDATE_CHANGED, parameters)
             cursor.execute(_INSERT_HISTORY, parameters)
 
 
-def _new_record(application):
-    return (application["id"], "new", None, True,
-            *(application[c] for c in _TEXT), *(application[c] for c in _DATES))
+def new_record(row) -> tuple:
+    """A new row as the staging table takes it (its id is the table's default)."""
+    return ("new", None, True, *new_values(row))
 
 
-def _changed_record(row):
+def changed_record(row) -> tuple:
+    """A changed row as the staging table takes it: NULL for what it does not change."""
     values = row.values
     return (row.application_id, "changed", row.before_status, "status" in values, None, None,
             *(values.get(_FIELD.get(c, c)) for c in _TEXT[2:]),
