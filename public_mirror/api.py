@@ -12,6 +12,7 @@ from public_mirror import activation_log, lookup
 from public_mirror.openapi import OPENAPI
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
+from transfer.ruby import plain
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4096
@@ -60,8 +61,10 @@ def answer_json(reply) -> dict:
     return {
         "result": "found", "as_of": as_of, **asked, "status": answer.status["code"],
         "action_needed": bool(answer.status.get("action_needed")),
-        "label": text.get("label") or "", "explanation": text.get("explanation") or "",
-        "next_step": text.get("next_step") or "",
+        # Plain text: a chatbot shows or reads it aloud; the page's furigana is left out.
+        "label": plain(text.get("label") or ""),
+        "explanation": plain(text.get("explanation") or ""),
+        "next_step": plain(text.get("next_step") or ""),
         "scheduled_payment_on": answer.scheduled_payment_on and answer.scheduled_payment_on.isoformat(),
         "paid_on": answer.paid_on and answer.paid_on.isoformat(),
     }
@@ -87,7 +90,8 @@ def api_progress(request):
         return {"result": "unavailable"}
     assert snapshot is not None
     return {"result": "progress", "as_of": lookup.as_of(snapshot).isoformat(), "programmes": [
-        {"programme": p["code"], "name": p["name"], "paid_percent": lookup.paid_percent(p),
+        {"programme": p["code"], "name": {lang: plain(name) for lang, name in p["name"].items()},
+         "paid_percent": lookup.paid_percent(p),
          "applications": (p.get("progress") or {}).get("applications"),
          "paid": (p.get("progress") or {}).get("paid")}
         for p in lookup.programmes(snapshot)]}

@@ -15,7 +15,8 @@ _ANSWER = {
                                                  "characters masked"},
         "action_needed": {"type": "boolean",
                           "description": "true when the resident has to do something"},
-        "label": {"type": "string"},
+        "label": {"type": "string", "description": "in the language asked (lang: ja, en, "
+                                                   "ja-easy), plain text without furigana"},
         "explanation": {"type": "string"},
         "next_step": {"type": "string"},
         "scheduled_payment_on": {"type": ["string", "null"], "format": "date"},
@@ -51,7 +52,9 @@ _PROGRESS = {
         "as_of": {"type": "string", "format": "date-time"},
         "programmes": {"type": "array", "items": {"type": "object", "properties": {
             "programme": {"type": "string"},
-            "name": {"type": "object", "additionalProperties": {"type": "string"}},
+            "name": {"type": "object", "additionalProperties": {"type": "string"},
+                     "description": "per language (ja, en, ja-easy), plain text without "
+                                    "the furigana the page shows"},
             "paid_percent": {"type": ["integer", "null"],
                              "description": "null when the programme has too few applications"},
             "applications": {"type": ["integer", "null"]},

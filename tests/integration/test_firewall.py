@@ -16,8 +16,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                                 reason="network namespaces need root and iproute2")
 HOST, MANAGEMENT, OTHER, PUBLIC = "10.231.9.1", "10.231.9.10", "10.231.9.20", "10.231.9.50"
 HOST6, CLIENT6 = "fd00:231:9::1", "fd00:231:9::10"
-# The publication's pusher, played by nobody (the installer fills the real account's uid).
-PUSHER_UID = 65534
+# The publication's pusher, played by nobody (the installer names the real account).
+PUSHER_ACCOUNT, PUSHER_UID = "nobody", 65534
 LISTEN = ("import socket, sys\n"
           "servers = []\n"
           "for family, address in ((socket.AF_INET, '0.0.0.0'), (socket.AF_INET6, '::')):\n"
@@ -67,7 +67,7 @@ def intranet_host(tmp_path):
            "audit { type filter hook input priority 10; policy accept; }")
         values = dict(render.derived({
             "MANAGEMENT_ADDRESS": MANAGEMENT, "PUBLIC_HOSTS": PUBLIC, "STAFF_NETWORKS": "",
-            "PUSHER_UID": str(PUSHER_UID)}))
+            "PUSHER_ACCOUNT": PUSHER_ACCOUNT}))
         rules = tmp_path / "rules.nft"
         rules.write_text(render.render(DEPLOY / "nftables" / "intranet-host.nft", values))
         for _ in range(2):      # loaded again (a restart of the unit): still one table of ours
@@ -119,3 +119,42 @@ def test_the_pusher_opens_nothing_but_ssh_to_the_public_hosts(intranet_host):
         probe = [sys.executable, "-c", CONNECT, address, "443", "0.0.0.0"]
         assert sh("ip", "netns", "exec", host, *probe).stdout.strip() == "open"
         assert sh("ip", "netns", "exec", host, *as_pusher, *probe).stdout.strip() == "closed"
+
+
+def test_the_rule_follows_the_pusher_account_onto_another_host(tmp_path):
+    """The rules name the account, not its number: the same file restored onto a host where
+    the pusher's account got another uid still holds that host's pusher, and no longer the
+    account that happens to have the old number."""
+    account = f"fwp{uuid.uuid4().hex[:6]}"
+    values = dict(render.derived({"MANAGEMENT_ADDRESS": MANAGEMENT, "PUBLIC_HOSTS": PUBLIC,
+                                  "STAFF_NETWORKS": "", "PUSHER_ACCOUNT": account}))
+    rules = tmp_path / "rules.nft"
+    rules.write_text(render.render(DEPLOY / "nftables" / "intranet-host.nft", values))
+    assert f'meta skuid "{account}" drop' in rules.read_text()
+    namespace = f"fw-r-{uuid.uuid4().hex[:6]}"
+    sh("ip", "netns", "add", namespace)
+    listener = None
+    try:
+        sh("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up")
+        listener = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c",
+                                     LISTEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True)
+        assert listener.stdout.readline().strip() == "ready"
+        probe = [sys.executable, "-c", CONNECT, "127.0.0.1", "443", "0.0.0.0"]
+        for uid, other in ((64101, 64102), (64102, 64101)):     # first host, then the restored
+            sh("useradd", "--system", "--no-create-home", "--uid", str(uid), account)
+            try:
+                sh("ip", "netns", "exec", namespace, "nft", "-f", str(rules))
+            finally:
+                sh("userdel", account)
+            as_uid = lambda n: ["setpriv", f"--reuid={n}", f"--regid={n}", "--clear-groups"]  # noqa: E731
+            assert sh("ip", "netns", "exec", namespace, *as_uid(uid), *probe).stdout.strip() \
+                == "closed"
+            assert sh("ip", "netns", "exec", namespace, *as_uid(other), *probe).stdout.strip() \
+                == "open"
+    finally:
+        if listener:
+            listener.stdin.close()
+            listener.wait(10)
+            listener.stdout.close()
+        sh("ip", "netns", "del", namespace, check=False)

@@ -95,12 +95,13 @@ def nginx_steps(bundle: Bundle, host: Host, site: str, values: dict, replace_def
     return steps
 
 
-def firewall_steps(bundle: Bundle, rules: str, values: dict, host: Host | None = None):
-    """The host's rules; on the intranet host (``host`` given) rendered once the pusher's
-    account exists, so its rule names its uid."""
+def firewall_steps(bundle: Bundle, rules: str, values: dict, host: Host | None = None,
+                   pusher: str = ""):
+    """The host's rules; on the intranet host (``host`` and ``pusher`` given) rendered once
+    the pusher's account exists: nft refuses the whole file if a rule names an unknown one."""
     def text() -> bytes:
-        uid = host.uid("shinsei-pusher") if host is not None else None
-        filled = render.derived({**values, "PUSHER_UID": "" if uid is None else str(uid)})
+        made = bool(pusher) and host is not None and host.uid(pusher) is not None
+        filled = render.derived({**values, "PUSHER_ACCOUNT": pusher if made else ""})
         return render.render(bundle.deploy / "nftables" / rules, filled).encode()
 
     return [File(f"{ETC}/nftables.nft", text, mode=0o600, handlers=("nftables",))]

@@ -59,9 +59,11 @@ def derived(values: dict[str, str]) -> dict[str, str]:
         out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
                                             "tcp dport 443 {family} {match} {set} accept",
                                             otherwise="tcp dport 443 accept")
-    # By number: nft resolves names when it loads, and the account exists only once the
-    # installer made it (common.firewall_steps fills PUSHER_UID then).
-    out["PUSHER_ONLY_SSH"] = (f"meta skuid {values['PUSHER_UID']} drop" if values.get("PUSHER_UID")
+    # By name, not number: nft resolves the name each time it loads the rules, so a copy of
+    # /etc/shinsei restored onto another host still means that host's pusher, whatever uid
+    # its account got (common.firewall_steps names the account once the installer made it).
+    account = values.get("PUSHER_ACCOUNT")
+    out["PUSHER_ONLY_SSH"] = (f'meta skuid "{account}" drop' if account
                               else "# (no publication pusher on this host)")
     if "INTRANET_HOST" in values:
         intranet = addresses(values["INTRANET_HOST"])

@@ -76,3 +76,28 @@ def test_a_name_cannot_bring_markup_onto_the_page(public_host):
         for page, response in pages(app, lang).items():
             text = response.text
             assert "<script>alert" not in text and "<b>x" not in text and "<img src=x" not in text, page
+
+
+def test_the_api_gives_names_and_wording_as_plain_text_without_furigana_marks(public_host):
+    """A chatbot shows or reads the text as it is: the page's ruby marks stay out of it."""
+    assert published(public_host, programmes=NAMED)
+    app = public_host.app()
+    names = {p["programme"]: p["name"] for p in app.get("/api/v1/progress").json["programmes"]}
+    assert names["p2024"]["ja-easy"] == "物価の 給付金"
+    assert names["p2024"]["ja"] == "物価高騰対策給付金"
+    answer = app.post_json("/api/v1/lookup", {"programme": "p2020", "receipt_number": "00000011",
+                                              "lang": "ja-easy"}).json
+    assert answer["result"] == "found"
+    assert (answer["label"], answer["next_step"]) == ("書類が たりません",
+                                                      "書類を もう一度 おくって ください。")
+
+
+@pytest.mark.parametrize("ended", [False, True])
+@pytest.mark.parametrize("lang", ["ja", "en", "ja-easy"])
+def test_the_closed_page_names_the_programme_asked_about(public_host, lang, ended):
+    closed = {**NAMED[1], "lookup_ended": True} if ended else {**NAMED[1],
+                                                               "lookup_closes_on": "2021-03-31"}
+    assert published(public_host, programmes=[NAMED[0], closed])
+    page = ask(public_host.app(), lang)
+    assert page.status_int == 200
+    assert SHOWN[lang] in page.html.select_one("p.programme").decode_contents()
