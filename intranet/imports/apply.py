@@ -50,7 +50,7 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
             background.submit(_write_chunk, dbsession, *statements)
         else:
             background.submit(stage.write, programme.id,
-                              [staging.new_record(row) for row in new_rows],
+                              [staging.new_values(row) for row in new_rows],
                               [staging.changed_record(row) for row in changed],
                               now, reason, user_id)
         for row in changed:

@@ -1,11 +1,12 @@
-"""PostgreSQL: a planned chunk written with COPY into a temporary table and one set-based
-statement per table, instead of one statement per row.
+"""PostgreSQL: a planned chunk written with COPY and set-based statements, instead of one
+statement per row.
 
 Why: every row as its own INSERT/UPDATE costs a round trip, and — since the dashboard
 tallies are kept by statement-level triggers (intranet.dashboard.tallies) — one trigger
-run per row. Here a chunk of a thousand rows costs one COPY, one INSERT … SELECT of the
-new applications, one UPDATE … FROM of the changed ones and one INSERT … SELECT of their
-history: the triggers run once per statement, over the whole chunk.
+run per row. Here a chunk's new applications cost one statement for their ids, one COPY
+into ``applications`` and one into ``status_changes``; its changed ones one COPY into a
+temporary table, one UPDATE … FROM and one INSERT … SELECT of their history: the triggers
+run once per statement, over the whole chunk.
 
 The plan (intranet.imports.plan) is unchanged: it decides, row by row and in Python, what
 is new, changed or refused; this module only writes what it decided, in the caller's
@@ -32,28 +33,27 @@ _UPDATED = tuple(c for c in _TEXT + _DATES
 # IF NOT EXISTS: a second import in the same transaction finds the first one's table.
 _CREATE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ("
            + ", ".join(f"{name} {kind}" for name, kind in COLUMNS) + ") ON COMMIT DROP")
-# A new row's id is the staging table's default, the applications' own sequence (given by
-# its oid, an integer): ids are taken in file order as the rows are copied, without a round
-# trip of their own. ``{sequence}`` is filled with that integer only.
-_DEFAULT_ID = (f"ALTER TABLE pg_temp.{STAGE} ALTER COLUMN id "
-               "SET DEFAULT nextval({sequence}::oid::regclass)")
-_SEQUENCE = "SELECT pg_get_serial_sequence('applications', 'id')::regclass::oid"
-_COPY_NEW = f"COPY {STAGE} ({', '.join(_NAMES[1:])}) FROM STDIN"
-_COPY_CHANGED = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
-_APPLICATION_COLUMNS = ("id", "programme_id", *(c for c in _TEXT), *_DATES, "updated_at",
-                        "version")
-_INSERT_NEW = (
-    f"INSERT INTO applications ({', '.join(_APPLICATION_COLUMNS)}) "  # noqa: S608
-    f"SELECT id, %(programme)s, {', '.join(_TEXT)}, {', '.join(_DATES)}, %(now)s, 1 "
-    f"FROM {STAGE} WHERE action = 'new' ORDER BY id")
+_COPY = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
+# New applications and their first history entries go straight into their tables: COPY
+# fires the same constraints and triggers as INSERT (the tallies' statement triggers once
+# per COPY), without the staging table's second copy of every row.
+_APPLICATION_COLUMNS = ("id", "programme_id", *_TEXT, *_DATES, "updated_at", "version")
+_COPY_APPLICATIONS = f"COPY applications ({', '.join(_APPLICATION_COLUMNS)}) FROM STDIN"
+_HISTORY_COLUMNS = ("application_id", "from_code", "to_code", "changed_at", "user_id", "source",
+                    "reason", "scheduled_payment_on", "paid_on")
+_COPY_HISTORY = f"COPY status_changes ({', '.join(_HISTORY_COLUMNS)}) FROM STDIN"
+# Ids for the new rows, in file order, as one array (one value to send back, not a row each).
+_IDS = ("SELECT array_agg(nextval(pg_get_serial_sequence('applications', 'id'))) "
+        "FROM generate_series(1, %s)")
+_STATUS_AT = _TEXT.index("status_code")
+_SCHEDULED_AT, _PAID_AT = (len(_TEXT) + _DATES.index(c) for c in ("scheduled_payment_on", "paid_on"))
 _UPDATE_CHANGED = (
     "UPDATE applications AS a SET "  # noqa: S608
     + ", ".join(f"{c} = coalesce(s.{c}, a.{c})" for c in _UPDATED)
     + f", version = a.version + 1, updated_at = %(now)s FROM {STAGE} AS s "
     "WHERE s.action = 'changed' AND a.id = s.id")
 _INSERT_HISTORY = (
-    "INSERT INTO status_changes (application_id, from_code, to_code, changed_at, user_id, "  # noqa: S608
-    "source, reason, scheduled_payment_on, paid_on) "
+    f"INSERT INTO status_changes ({', '.join(_HISTORY_COLUMNS)}) "  # noqa: S608
     f"SELECT id, before_status, status_code, %(now)s, %(user)s, 'import', %(reason)s, "
     f"scheduled_payment_on, paid_on FROM {STAGE} WHERE history ORDER BY id")
 
@@ -75,39 +75,42 @@ def new_values(row) -> tuple:
 
 
 class Stage:
-    """One import's staging table, created on the first chunk of its transaction."""
+    """One import's writing on PostgreSQL; its staging table (for changed rows) is created
+    on first use in the transaction."""
 
     def __init__(self, dbsession):
         self.connection = dbsession.connection().connection.driver_connection
         self.created = False
 
     def write(self, programme_id, new_rows, changed_rows, now, reason, user_id):
-        """Runs on the import's writing thread; ``new_rows``: new_record()s (no id yet),
-        ``changed_rows``: changed_record()s."""
+        """Runs on the import's writing thread. ``new_rows``: new_values() tuples;
+        ``changed_rows``: changed_record() tuples. The changed rows first, then the new:
+        the history then lists them in id order, as one statement over both did."""
         with self.connection.cursor() as cursor:
-            if not self.created:
-                cursor.execute(_CREATE)
-                sequence = int(cursor.execute(_SEQUENCE).fetchone()[0])
-                cursor.execute(_DEFAULT_ID.format(sequence=sequence))
-                self.created = True
-            cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
-            for statement, records in ((_COPY_NEW, new_rows), (_COPY_CHANGED, changed_rows)):
-                if records:
-                    with cursor.copy(statement) as copy:
-                        for record in records:
-                            copy.write_row(record)
-            parameters = {"programme": programme_id, "now": now, "user": user_id,
-                          "reason": reason}
-            if new_rows:
-                cursor.execute(_INSERT_NEW, parameters)
             if changed_rows:
-                cursor.execute(_UPDATE_CHANGED, parameters)
-            cursor.execute(_INSERT_HISTORY, parameters)
+                self._changed(cursor, changed_rows, now, reason, user_id)
+            if new_rows:
+                ids = cursor.execute(_IDS, (len(new_rows),)).fetchone()[0]
+                with cursor.copy(_COPY_APPLICATIONS) as copy:
+                    for new_id, values in zip(ids, new_rows, strict=True):
+                        copy.write_row((new_id, programme_id, *values, now, 1))
+                with cursor.copy(_COPY_HISTORY) as copy:
+                    for new_id, values in zip(ids, new_rows, strict=True):
+                        copy.write_row((new_id, None, values[_STATUS_AT], now, user_id,
+                                        "import", reason, values[_SCHEDULED_AT],
+                                        values[_PAID_AT]))
 
-
-def new_record(row) -> tuple:
-    """A new row as the staging table takes it (its id is the table's default)."""
-    return ("new", None, True, *new_values(row))
+    def _changed(self, cursor, changed_rows, now, reason, user_id):
+        if not self.created:
+            cursor.execute(_CREATE)
+            self.created = True
+        cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
+        with cursor.copy(_COPY) as copy:
+            for record in changed_rows:
+                copy.write_row(record)
+        parameters = {"now": now, "user": user_id, "reason": reason}
+        cursor.execute(_UPDATE_CHANGED, parameters)
+        cursor.execute(_INSERT_HISTORY, parameters)
 
 
 def changed_record(row) -> tuple:
