@@ -23,8 +23,8 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     A bad row anywhere raises ImportRefused after the scan: the caller's transaction is
     then aborted, so the rows already written disappear with it — all or nothing.
 
-    Each chunk is written on a background thread while the next one is planned (the
-    database works while Python parses); the plan reads the database only after the
+    On PostgreSQL each chunk is written on a background thread while the next one is
+    planned (the server works while Python parses); the plan reads the database only after the
     previous chunk's write has finished (``settle``), so its lookups see exactly what they
     saw when every write came before the next chunk's planning.
     """
@@ -36,7 +36,10 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     # PostgreSQL: COPY + set-based statements per chunk (imports.staging); SQLite, whose
     # executemany runs in-process without round trips, keeps the plain statements.
     stage = Stage(dbsession) if dbsession.get_bind().dialect.name == "postgresql" else None
-    background = Background()
+    # SQLite works inside this process and hands the GIL back for every row's parameters:
+    # a writing thread there only trades the GIL with the planning one (measured slower,
+    # docs/performance.md), so SQLite writes each chunk before planning the next.
+    background = Background() if stage is not None else Inline()
 
     def write(rows):
         """Runs on the planning thread: it makes the chunk's rows for the database (search
@@ -105,6 +108,19 @@ class Background:
         """Let a write under way finish (its error, if any, is moot: the caller is already
         raising, and its transaction is aborted), so the connection is the caller's again."""
         self._pool.shutdown(wait=True)
+
+
+class Inline:
+    """Background's synchronous counterpart: each write done before ``submit`` returns."""
+
+    def submit(self, function, *args):
+        function(*args)
+
+    def wait(self):
+        pass
+
+    def close(self):
+        pass
 
 
 def _chunk_statements(programme, new_rows, changed, now, reason, user_id):

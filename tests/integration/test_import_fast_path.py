@@ -36,19 +36,6 @@ from tests.factories import make_programme
 from tests.import_files import HEADER, csv_text
 
 
-class Inline:
-    """apply.Background's plain counterpart: every write done before submit returns."""
-
-    def submit(self, function, *args):
-        function(*args)
-
-    def wait(self):
-        pass
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
 def small_chunks(monkeypatch):
     monkeypatch.setattr(plan_module, "_CHUNK", 4)
@@ -60,7 +47,7 @@ def use_plain_way(monkeypatch):
     monkeypatch.setattr(plan_module, "_new_status_problem",
                         lambda catalogue, row, verdicts: plan_module._status_problem(
                             catalogue, row, None))
-    monkeypatch.setattr(apply_module, "Background", Inline)
+    monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
 
 
 def row(number, status="受付済", received="令和2年6月1日", phone="042-000-0000", **other):
