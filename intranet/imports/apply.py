@@ -3,11 +3,11 @@ a history entry naming the file, the import recorded and audited."""
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 
-from intranet.applications.models import Application, StatusChange
+from intranet.applications.models import Application
 from intranet.audit import writer
-from intranet.imports import staging
+from intranet.imports import sqlite_rows, staging
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
 from intranet.imports.plan import plan_import
@@ -47,10 +47,8 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
         new_rows = [row for row in rows if row.action == "new"]
         changed = [row for row in rows if row.action == "changed"]
         if stage is None:
-            statements = _chunk_statements(programme, new_rows, changed, now, reason, user_id)
-            background.wait()       # SQLite's next ids follow the rows written last
-            _number(statements, allocate_ids(dbsession, len(new_rows)) if new_rows else [])
-            background.submit(_write_chunk, dbsession, *statements)
+            background.submit(_write_sqlite, dbsession, programme, new_rows, changed, now,
+                              reason, user_id)
         else:
             background.submit(stage.write, programme.id,
                               [staging.new_values(row) for row in new_rows],
@@ -123,43 +121,28 @@ class Inline:
         pass
 
 
-def _chunk_statements(programme, new_rows, changed, now, reason, user_id):
-    """SQLite: the INSERT parameters of the new applications (ids filled in by _number), the
-    UPDATE groups of the changed ones and the history — made by the planning thread,
-    executed by the writing one."""
-    applications = [{**dict(zip(staging.NEW_COLUMNS, staging.new_values(row), strict=True)),
-                     "programme_id": programme.id, "updated_at": now, "version": 1}
-                    for row in new_rows]
-    history = [_history(None, None, row, now, reason, user_id) for row in new_rows]
-    updates = []
+def _write_sqlite(dbsession, programme, new_rows, changed, now, reason, user_id):
+    """SQLite: the new applications and their history through the driver's executemany
+    (sqlite_rows.Rows), the changed ones grouped by the columns they change."""
+    ids = allocate_ids(dbsession, len(new_rows)) if new_rows else []
+    history = [(new_id, None, *_history(row, now, reason, user_id))
+               for row, new_id in zip(new_rows, ids, strict=True)]
+    if new_rows:
+        sqlite_rows.APPLICATIONS.insert(dbsession, [
+            (new_id, programme.id, *staging.new_values(row), now, 1)
+            for row, new_id in zip(new_rows, ids, strict=True)])
     table = Application.__table__
     for names, group in _by_columns(changed).items():
         statement = update(table).where(table.c.id == bindparam("_id")).values(
             {**{_COLUMN.get(n, n): bindparam(f"_{n}") for n in names},
              "version": table.c.version + 1, "updated_at": now})
-        updates.append((statement, [{"_id": row.application_id,
-                                     **{f"_{n}": row.values[n] for n in names}}
-                                    for row in group]))
-        history += [_history(row.application_id, row.before_status, row, now, reason, user_id)
+        dbsession.execute(statement, [{"_id": row.application_id,
+                                       **{f"_{n}": row.values[n] for n in names}}
+                                      for row in group])
+        history += [(row.application_id, row.before_status, *_history(row, now, reason, user_id))
                     for row in group if "status" in row.values]
-    return applications, updates, history
-
-
-def _number(statements, ids):
-    """The new applications' ids, in their INSERT parameters and their history entries
-    (which come first in the history, in the same order)."""
-    applications, _updates, history = statements
-    for application, entry, new_id in zip(applications, history, ids, strict=False):
-        application["id"] = entry["application_id"] = new_id
-
-
-def _write_chunk(dbsession, applications, updates, history):
-    if applications:
-        dbsession.execute(insert(Application.__table__), applications)
-    for statement, parameters in updates:
-        dbsession.execute(statement, parameters)
     if history:
-        dbsession.execute(insert(StatusChange.__table__), history)
+        sqlite_rows.HISTORY.insert(dbsession, history)
 
 
 def allocate_ids(dbsession, count: int) -> list[int]:
@@ -177,9 +160,7 @@ def _by_columns(rows):
     return groups
 
 
-def _history(application_id, before, row, now, reason, user_id):
-    return {"application_id": application_id, "from_code": before,
-            "to_code": row.values["status"], "changed_at": now, "user_id": user_id,
-            "source": "import", "reason": reason,
-            "scheduled_payment_on": row.values.get("scheduled_payment_on"),
-            "paid_on": row.values.get("paid_on")}
+def _history(row, now, reason, user_id):
+    """A history entry's values after (application id, from): sqlite_rows.HISTORY's order."""
+    return (row.values["status"], now, user_id, "import", reason,
+            row.values.get("scheduled_payment_on"), row.values.get("paid_on"))

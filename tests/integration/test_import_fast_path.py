@@ -212,7 +212,7 @@ def test_a_database_failure_in_a_later_chunk_leaves_nothing_written(session_fact
     before = _counts(session_factory)
     calls = []
     real = staging.Stage.write if session_factory.kw["bind"].dialect.name == "postgresql" \
-        else apply_module._write_chunk
+        else apply_module._write_sqlite
 
     def failing(*args):
         calls.append(1)
@@ -221,7 +221,7 @@ def test_a_database_failure_in_a_later_chunk_leaves_nothing_written(session_fact
         return real(*args)
 
     monkeypatch.setattr(staging.Stage, "write", failing)
-    monkeypatch.setattr(apply_module, "_write_chunk", failing)
+    monkeypatch.setattr(apply_module, "_write_sqlite", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         _import(session_factory, programme_id, csv_text(the_file()[20:]).encode("cp932"))
     assert len(calls) == 3
@@ -241,3 +241,47 @@ def test_a_file_broken_after_chunks_were_written_leaves_nothing_written(session_
     # The connection is whole again: the same file without its broken end goes in.
     _import(session_factory, programme_id, csv_text(the_file()[20:]).encode("cp932"))
     assert _counts(session_factory)[0] == before[0] + 30
+
+
+def test_an_imported_row_is_stored_as_the_orm_stores_it(session_factory):
+    """SQLite's rows go to the driver without SQLAlchemy (imports.sqlite_rows): the stored
+    text of every column — dates and timestamps above all — is what the ORM stores for the
+    same values. (On PostgreSQL the same holds for the COPY.)"""
+    programme_id = make_programme(session_factory)
+    other_id = make_programme(session_factory, code="copy")
+    rows = [row("5000-0001", status="振込予定", 振込予定日="令和2年7月10日"),
+            row("5000-0002", status="振込済", 振込日="2020/7/20", 備考="'=1+1")]
+    _import(session_factory, programme_id, csv_text(rows).encode("cp932"))
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        pairs = []
+        for imported in dbsession.execute(select(Application).where(
+                Application.programme_id == programme_id)).scalars().all():
+            skip = {"id", "programme_id"}
+            copy = Application(programme_id=other_id, **{
+                c.key: getattr(imported, c.key) for c in Application.__table__.columns
+                if c.key not in skip})
+            dbsession.add(copy)
+            dbsession.flush()
+            history = dbsession.execute(select(StatusChange).where(
+                StatusChange.application_id == imported.id)).scalar_one()
+            dbsession.add(StatusChange(application_id=copy.id, **{
+                c.key: getattr(history, c.key) for c in StatusChange.__table__.columns
+                if c.key not in ("id", "application_id")}))
+            dbsession.flush()
+            pairs.append((imported.id, copy.id))
+    with session_factory() as dbsession:
+        connection = dbsession.connection()
+        for imported, copied in pairs:
+            stored = [connection.exec_driver_sql(
+                f"SELECT * FROM {table} WHERE {key} = {identity}").one()  # noqa: S608
+                for table, key in (("applications", "id"), ("status_changes", "application_id"))
+                for identity in (imported, copied)]
+            names = [list(connection.exec_driver_sql(
+                f"SELECT * FROM {t} LIMIT 0").keys())  # noqa: S608
+                     for t in ("applications", "status_changes")]
+            for (first, second), columns, skip in (
+                    ((stored[0], stored[1]), names[0], {"id", "programme_id"}),
+                    ((stored[2], stored[3]), names[1], {"id", "application_id"})):
+                assert {c: v for c, v in zip(columns, first, strict=True) if c not in skip} == \
+                    {c: v for c, v in zip(columns, second, strict=True) if c not in skip}
