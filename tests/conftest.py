@@ -110,9 +110,12 @@ def accounts(session_factory, password_hash):
 
 
 @pytest.fixture
-def app_settings(db_url):
+def app_settings(db_url, tmp_path):
     return {
         "sqlalchemy.url": db_url,
+        # Each test's own uploads: the default (the system's temp folder) is shared by every
+        # test worker, and one test's expiry would remove another's upload.
+        "imports.spool_dir": str(tmp_path / "spool"),
         "session.secret": SESSION_SECRET,
         "session.secure_cookie": "false",
         "shinsei.municipality_name": "テスト市",
