@@ -24,9 +24,9 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     then aborted, so the rows already written disappear with it — all or nothing.
 
     On PostgreSQL each chunk is written on a background thread while the next one is
-    planned (the server works while Python parses); the plan reads the database only after the
-    previous chunk's write has finished (``settle``), so its lookups see exactly what they
-    saw when every write came before the next chunk's planning.
+    planned (the server works while Python parses); the plan reads the database only after
+    the previous chunk's write has finished (``settle``), so its lookups see exactly what
+    they saw when every write came before the next chunk's planning.
     """
     now = writer.utcnow()
     reason = f"取込: {filename}"
@@ -34,7 +34,7 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     # it, so an officer sees what a file did without reading applicant data.
     moved: dict[str, list[str]] = {}
     # PostgreSQL: COPY + set-based statements per chunk (imports.staging); SQLite, whose
-    # executemany runs in-process without round trips, keeps the plain statements.
+    # executemany runs in-process without round trips, plain INSERTs (imports.sqlite_rows).
     stage = Stage(dbsession) if dbsession.get_bind().dialect.name == "postgresql" else None
     # SQLite works inside this process and hands the GIL back for every row's parameters:
     # a writing thread there only trades the GIL with the planning one (measured slower,
@@ -42,8 +42,8 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     background = Background() if stage is not None else Inline()
 
     def write(rows):
-        """Runs on the planning thread: it makes the chunk's rows for the database (search
-        keys included), then hands them to the writing thread."""
+        """Runs on the planning thread. PostgreSQL: it makes the chunk's rows for the
+        database (search keys included), then hands them to the writing thread."""
         new_rows = [row for row in rows if row.action == "new"]
         changed = [row for row in rows if row.action == "changed"]
         if stage is None:
