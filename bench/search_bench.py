@@ -16,48 +16,66 @@ an hour on a loaded two-core machine. The keys are the app's own: a sample is ch
 against ``search_key()`` before anything is timed.
 
     .venv/bin/python bench/search_bench.py [--applications 1000000] [--requests 40]
-        [--fallback-requests 5]
+        [--fallback-requests 5] [--shipped-memory] [--migration]
 """
 
 import argparse
+import os
+import pwd
 import random
+import re
+import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.intranet_bench import Client, percentiles, seeded_database, timed
-from intranet import main
+from intranet import main, migrations
 from intranet.applications import search
 from intranet.applications.models import Application
-from intranet.applications.search_key import encode, fold, query_pattern, search_key
+from intranet.applications.search_key import (
+    FIELD_SEPARATOR,
+    encode,
+    fold,
+    query_pattern,
+    search_key,
+)
 from intranet.demo import GIVEN, SURNAMES
+from tests.databases import postgres_bindir
 from tests.integration.servers import WaitressThread
+from tools.shinsei_installer.values import VALUES
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
 
-def queries(rng, phones):
-    """What callers give, by kind: (label, list of typed strings)."""
+def queries(rng, people):
+    """What callers give, by kind: (label, list of the list's search parameters)."""
     full_names = [f"{s.replace('高', '髙')}　{g}" for s, _ in SURNAMES for g, _ in GIVEN]
     kana = [f"{sk}　{gk}".translate(_KATAKANA_TO_HIRAGANA) for _, sk in SURNAMES
             for _, gk in GIVEN]
+    phones = [phone for _, phone, _ in people]
     return [
-        ("full name (全角空白, 異体字)", [rng.choice(full_names) for _ in range(50)]),
-        ("surname only (most matches)", [s for s, _ in SURNAMES]),
-        ("kana in hiragana", [rng.choice(kana) for _ in range(50)]),
-        ("phone, whole number", [rng.choice(phones) for _ in range(50)]),
-        ("phone, last 4 digits", [p[-4:] for p in rng.sample(phones, 50)]),
+        ("full name (全角空白, 異体字)", [{"name": rng.choice(full_names)} for _ in range(50)]),
+        ("surname only (most matches)", [{"name": s} for s, _ in SURNAMES]),
+        ("kana in hiragana", [{"name": rng.choice(kana)} for _ in range(50)]),
+        ("phone, whole number", [{"name": rng.choice(phones)} for _ in range(50)]),
+        ("phone, last 4 digits", [{"name": p[-4:]} for p in rng.sample(phones, 50)]),
+        # A common surname narrowed by 生年月日, as the list's hint asks.
+        ("surname + 生年月日", [{"name": name.split("　")[0], "birth": birth.isoformat()}
+                             for name, _, birth in rng.sample(people, 50)]),
     ]
 
 
 # Everything per row is drawn inside PostgreSQL; the names (and their folded keys, which
-# only Python computes) come from a 192-row table. A phone's key is its digits, each
-# ``x0003`` + the digit (search_key.encode of an ASCII digit).
+# only Python computes) come from a 192-row table. A phone's part of the key is its digits
+# (search_key.encode leaves ASCII digits as they are); the fields are joined by a space.
 LOAD = """
 INSERT INTO applications (id, programme_id, receipt_number, receipt_number_normalised, name,
     kana, birth_date, address, phone, route, received_on, status_code, deficiency_reason,
@@ -70,8 +88,7 @@ SELECT r.g, :programme, r.number, r.number, n.name, n.kana,
        date '2020-05-11' + floor(r.u5 * r.u5 * 90)::int,
        (CAST(:statuses AS text[]))[1 + floor(r.u6 * :status_count)::int], '', '',
        timestamp '2020-06-01 09:00', 1,
-       n.name_key || 'y' || n.kana_key || 'y'
-           || regexp_replace('042' || r.mid || r.last, '([0-9])', 'x0003\\1', 'g')
+       n.name_key || :sep || n.kana_key || :sep || '042' || r.mid || r.last
 FROM (SELECT g, lpad(g::text, 8, '0') AS number, floor(random() * :names)::int AS k,
              (700 + floor(random() * 100)::int)::text AS mid,
              lpad(floor(random() * 10000)::int::text, 4, '0') AS last,
@@ -100,7 +117,7 @@ def load(engine, programme_id, count):
         conn.execute(text("SELECT setseed(0.14)"))
         conn.execute(text(LOAD), {"programme": programme_id, "statuses": statuses,
                                   "status_count": len(statuses), "names": len(names),
-                                  "count": count})
+                                  "count": count, "sep": FIELD_SEPARATOR})
         conn.execute(text("SELECT setval(pg_get_serial_sequence('applications', 'id'), "
                           ":count)"), {"count": count})
     loaded = time.perf_counter() - started
@@ -114,6 +131,10 @@ def load(engine, programme_id, count):
         conn.execute(text("VACUUM ANALYZE applications"))
     print(f"loaded {count:,} applications in {loaded:.1f} s (INSERT … SELECT generate_series); "
           f"trigram index built in {indexed:.1f} s")
+    check_keys(engine)
+
+
+def check_keys(engine):
     with engine.connect() as conn:
         sample = conn.execute(text("SELECT name, kana, phone, search_key FROM applications "
                                    "TABLESAMPLE SYSTEM (1) LIMIT 1000")).all()
@@ -124,36 +145,42 @@ def load(engine, programme_id, count):
 # The two statements the list page runs for a name: its page of 50 (+1, to know whether
 # there is a next) and the total it shows as 「N 件見つかりました」 or, past the cap,
 # 「1,000 件以上見つかりました」 (search.count_matches); the exact count is the baseline.
-FIRST_PAGE = ("SELECT id FROM applications WHERE search_key LIKE :p "
+# With 生年月日, each has `AND birth_date = :b` after the LIKE ({birth}).
+FIRST_PAGE = ("SELECT id FROM applications WHERE search_key LIKE :p{birth} "
               "ORDER BY received_on DESC, id DESC LIMIT 51")
-CAPPED_COUNT = ("SELECT count(*) FROM (SELECT id FROM applications WHERE search_key LIKE :p "
-                "LIMIT :cap) AS matches")
-COUNT = "SELECT count(*) FROM applications WHERE search_key LIKE :p"
+CAPPED_COUNT = ("SELECT count(*) FROM (SELECT id FROM applications WHERE search_key LIKE :p"
+                "{birth} LIMIT :cap) AS matches")
+COUNT = "SELECT count(*) FROM applications WHERE search_key LIKE :p{birth}"
 
 
 def run(args, engine, session_factory, url, label, requests):
     rng = random.Random(14)
     with session_factory() as dbsession:
-        phones = dbsession.execute(select(Application.phone).order_by(func.random())
-                                   .limit(500)).scalars().all()
+        people = dbsession.execute(select(Application.name, Application.phone,
+                                          Application.birth_date)
+                                   .order_by(func.random()).limit(500)).all()
     app = main({}, **{"sqlalchemy.url": url, "session.secret": "b" * 40,
                       "session.secure_cookie": "false"})
     rows = []
     with WaitressThread(app) as server:
         client = Client(server.port)
         client.login("supervisor")
-        for name, typed in queries(rng, phones):
+        for name, typed in queries(rng, people):
             def page(typed=typed):
                 status, body = client.request("GET", "/applications?" + urlencode(
-                    {"name": rng.choice(typed)}))
+                    rng.choice(typed)))
                 assert status == 200 and "見つかりました" in body, status
 
             def sql(statement, typed=typed):
+                birth = " AND birth_date = :b" if "birth" in typed[0] else ""
+
                 def go():
-                    pattern = query_pattern(rng.choice(typed))
+                    params = rng.choice(typed)
                     with engine.connect() as conn:
-                        conn.execute(text(statement), {"p": f"%{pattern}%",
-                                                       "cap": search.COUNT_CAP + 1}).all()
+                        conn.execute(text(statement.format(birth=birth)), {
+                            "p": f"%{query_pattern(params['name'])}%",
+                            "b": date.fromisoformat(params.get("birth", "2000-01-01")),
+                            "cap": search.COUNT_CAP + 1}).all()
                 return go
 
             page()
@@ -164,15 +191,73 @@ def run(args, engine, session_factory, url, label, requests):
     return rows
 
 
+# The revision that rewrites every stored key (intranet/alembic/versions/0011_…).
+KEY_REVISION = "0011"
+
+
+def time_migration(engine):
+    """The key revision at this size, both ways: its downgrade (keys back to the earlier
+    form) and its upgrade (keys rewritten, the trigram index built again); then checked."""
+    config = migrations.alembic_config(engine.url.render_as_string(hide_password=False))
+    previous = ScriptDirectory.from_config(config).get_revision(KEY_REVISION).down_revision
+    started = time.perf_counter()
+    migrations.downgrade(engine, previous)
+    down = time.perf_counter() - started
+    started = time.perf_counter()
+    migrations.upgrade(engine, KEY_REVISION)
+    up = time.perf_counter() - started
+    migrations.upgrade(engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE applications"))     # for the runs after this
+    print(f"revision {KEY_REVISION} over the whole table: upgrade {up:.1f} s (every key "
+          f"rewritten, trigram index built again), downgrade {down:.1f} s")
+    check_keys(engine)
+
+
+# The memory settings the intranet host ships with (deploy/postgresql/shinsei.conf, its
+# @VALUES@ at the installer's defaults), for --shipped-memory.
+SHIPPED_CONF = Path(__file__).resolve().parents[1] / "deploy" / "postgresql" / "shinsei.conf"
+MEMORY = ("shared_buffers", "effective_cache_size", "work_mem", "maintenance_work_mem")
+
+
+def shipped_memory():
+    defaults = {value.name: value.default for value in VALUES}
+    found = dict(re.findall(r"^(\w+) = (\S+)$", SHIPPED_CONF.read_text(), re.MULTILINE))
+    return {name: re.sub(r"@(\w+)@", lambda m: defaults[m.group(1)], found[name])
+            for name in MEMORY}
+
+
+def restart_with(engine, settings):
+    """Set ``settings`` (ALTER SYSTEM) and restart the throwaway server for shared_buffers."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name, value in settings.items():
+            conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))   # our own constants
+        data = Path(conn.execute(text("SHOW data_directory")).scalar_one())
+    engine.dispose()
+    # -l: the server writes to its log, not to our pipes (which would never close).
+    command = [str(postgres_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+               "-l", str(data.parent / "server.log"), "restart"]
+    if os.geteuid() == 0:       # as the account that owns the cluster (initdb refuses root)
+        command = ["runuser", "-u", pwd.getpwuid(data.stat().st_uid).pw_name, "--", *command]
+    subprocess.run(command, check=True, capture_output=True, cwd=data.parent)
+    with engine.connect() as conn:
+        shown = {name: conn.execute(text(f"SHOW {name}")).scalar_one() for name in settings}
+    print("server memory as shipped: " + ", ".join(f"{k} = {v}" for k, v in shown.items()))
+
+
 def main_bench(args):
     # The shared throwaway cluster, schema and accounts; the rows are loaded here (load()).
     with seeded_database(0) as (url, engine, session_factory, programme_id):
+        if args.shipped_memory:
+            restart_with(engine, shipped_memory())
         load(engine, programme_id, args.applications)
         with engine.connect() as conn:
             size = conn.execute(text("SELECT pg_size_pretty(pg_relation_size("
                                      "'ix_applications_search_key'))")).scalar_one()
         print(f"trigram index on search_key: {size}")
         rows = run(args, engine, session_factory, url, "pg_trgm", args.requests)
+        if args.migration:
+            time_migration(engine)
         with engine.begin() as conn:
             conn.execute(text("DROP INDEX ix_applications_search_key"))
         # A sequential scan per query: a few requests show its size.
@@ -193,4 +278,9 @@ if __name__ == "__main__":
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--fallback-requests", type=int, default=5)
+    parser.add_argument("--shipped-memory", action="store_true",
+                        help="run the server with the intranet host's shipped memory settings "
+                             "(shared_buffers 2GB …) instead of PostgreSQL's defaults")
+    parser.add_argument("--migration", action="store_true",
+                        help=f"also time revision {KEY_REVISION} (both ways) on the loaded rows")
     main_bench(parser.parse_args())

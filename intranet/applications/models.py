@@ -25,6 +25,8 @@ class Application(Base):
         Index("ix_applications_updated", "updated_at", "id"),
         Index("ix_applications_status", "status_code", "id"),
         Index("ix_applications_receipt", "receipt_number_normalised", "id"),
+        # Staff narrow a common name by 生年月日 (applications/search.py).
+        Index("ix_applications_birth_date", "birth_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,11 +5,27 @@ Folding: width (NFKC), every space (U+3000 too), case, katakana → hiragana, an
 「高橋大輔」, 「たかはし」 and 「タカハシ」 all find the same person. Phone numbers keep their
 digits only.
 
-The folded text is stored encoded as ``x`` + five hex digits per character: an ASCII word
-that PostgreSQL's pg_trgm indexes under any database locale (with ``--locale=C`` — the usual
-choice for Japanese databases — pg_trgm finds no trigrams in Japanese text at all). ``x`` is
-not a hex digit, so a match always starts on a character boundary; ``y`` separates the
-fields, so a query never matches across them.
+The folded text is stored as lowercase ASCII letters and digits, the only characters
+PostgreSQL's pg_trgm takes into its trigrams when the database's LC_CTYPE is C (the usual
+choice for Japanese databases; it finds no trigrams in Japanese text at all there):
+
+- an ASCII digit is itself, so a phone number's trigrams are its digits' (``042``, ``421`` …:
+  a thousand different ones, where the earlier ``x0003N`` form gave every number the same);
+- every other character is a *token*: a marker letter ``r``–``z`` saying which kind of
+  character it is (and so how long the token is), then code letters ``a``–``q`` (base 17,
+  lowest digit first), with no leading zeros shared by a whole block (the earlier form's
+  ``x0``/``00``). A kana — what the kana field is written in — is two letters: one of six
+  markers and one code letter, so each trigram spans one and a half kana and narrows the
+  search far more than a trigram inside one kana would. A kanji is ``x`` and four letters,
+  a Latin letter ``y`` and two, anything else ``z`` and five.
+
+Why a match can only start on a character boundary: a digit or a marker letter only ever
+begins a token, and a code letter never does. Every pattern begins with a digit or a marker,
+so it can only be found where a token begins; from there the marker fixes each token's
+length, so the pattern covers whole characters and reads as the same characters. The fields
+are joined by a space, which no pattern contains, so a match never spans two fields (and
+pg_trgm does not waste trigrams across them). tests/unit/intranet/applications/
+test_search_key.py checks this over random strings, against the plain substring rule.
 """
 
 import re
@@ -26,6 +42,23 @@ VARIANTS = str.maketrans({
 _SPACES = re.compile(r"\s+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+# What a query is when it is a phone number: digits, dashes, brackets (after fold()).
+_PHONE_TYPED = re.compile(r"[0-9()\-‐－―ー−]+")
+
+# The separator between the three fields: not a word character for pg_trgm, never in a token.
+FIELD_SEPARATOR = " "
+CODE_LETTERS = "abcdefghijklmnopq"          # base-17 digits, lowest first
+KANA_MARKERS = "rstuvw"
+# The 102 (6 × 17) characters written as kana tokens: the hiragana block (katakana is folded
+# into it), then the marks names use beside kana: 々 〆 ー ・ ヽ ヾ.
+KANA = "".join(map(chr, range(0x3040, 0x30A0))) + "々〆ー・ヽヾ"
+_KANA_INDEX = {ord(c): i for i, c in enumerate(KANA)}
+# (marker, first code point, code letters) for everything else; the first that holds it.
+BLOCKS = (
+    ("x", 0x4E00, 4),      # CJK ideographs from U+4E00: 17**4 reaches U+18640
+    ("y", 0x0000, 2),      # Latin letters and signs, U+0000–U+0120 (ASCII digits excepted)
+    ("z", 0x0000, 5),      # anything else: 17**5 covers every code point
+)
 
 
 def fold(text: str) -> str:
@@ -39,31 +72,57 @@ def phone_digits(text: str) -> str:
     return _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", text or ""))
 
 
-class _Codes(dict):
-    """Character → its ``x`` + five hex digits, made on first use: ``str.translate`` then
-    encodes a whole key in C (an import computes a million keys)."""
+def token(code: int) -> str:
+    """One character as stored: itself for an ASCII digit, else marker + code letters."""
+    if 0x30 <= code <= 0x39:
+        return chr(code)
+    base = len(CODE_LETTERS)
+    if code in _KANA_INDEX:
+        group, digit = divmod(_KANA_INDEX[code], base)
+        return KANA_MARKERS[group] + CODE_LETTERS[digit]
+    for marker, start, length in BLOCKS:
+        offset = code - start
+        if 0 <= offset < base ** length:
+            letters = []
+            for _ in range(length):
+                offset, digit = divmod(offset, base)
+                letters.append(CODE_LETTERS[digit])
+            return marker + "".join(letters)
+    raise ValueError(f"no token for code point {code:#x}")     # unreachable: "z" takes all
+
+
+class _Tokens(dict):
+    """Character → its token, made on first use: ``str.translate`` then encodes a whole key
+    in C (an import computes a million keys)."""
 
     def __missing__(self, code: int) -> str:
-        self[code] = value = f"x{code:05x}"
+        self[code] = value = token(code)
         return value
 
 
-_CODES = _Codes()
+_TOKENS = _Tokens()
 
 
 def encode(folded: str) -> str:
-    return folded.translate(_CODES)
+    return folded.translate(_TOKENS)
 
 
 def search_key(name: str, kana: str, phone: str) -> str:
     """What the ``search_key`` column holds for one application."""
-    return "y".join((encode(fold(name)), encode(fold(kana)), encode(phone_digits(phone))))
+    return FIELD_SEPARATOR.join((encode(fold(name)), encode(fold(kana)),
+                                 phone_digits(phone)))
+
+
+def query_text(query: str) -> str:
+    """What is looked for, folded: a phone number by its digits, anything else by fold()."""
+    folded = fold(query)
+    digits = phone_digits(query)
+    if digits and _PHONE_TYPED.fullmatch(folded):
+        return digits
+    return folded
 
 
 def query_pattern(query: str) -> str | None:
-    """The LIKE substring for what was typed (a phone number by its digits), or None."""
-    folded = fold(query)
-    digits = phone_digits(query)
-    if digits and re.fullmatch(r"[0-9()\-‐－―ー−]+", folded):
-        folded = digits
-    return encode(folded) or None
+    """The LIKE substring for what was typed (a phone number by its digits), or None.
+    Letters and digits only: nothing in it for LIKE to read as a wildcard."""
+    return encode(query_text(query)) or None

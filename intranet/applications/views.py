@@ -20,8 +20,10 @@ def application_list(request):
     criteria = search.parse_criteria(request.GET)
     if criteria.errors:
         request.response.status = 400
-    page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"])
+    # The count first: it also chooses how the page is found (search._few).
     total = search.count_matches(request.dbsession, criteria) if criteria.filtered else None
+    page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"],
+                         total)
     return {
         "criteria": criteria,
         "page": page,

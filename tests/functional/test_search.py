@@ -1,15 +1,17 @@
 """Finding people as callers give their names: widths, spaces, kana, 異体字, phone."""
 
+import random
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from intranet import migrations
 from intranet.applications import search
 from intranet.applications.models import Application
-from intranet.applications.search_key import search_key
+from intranet.applications.search_key import fold, phone_digits, query_text, search_key
 from tests.conftest import login
 from tests.factories import make_applications, make_programme
 
@@ -17,11 +19,16 @@ from tests.factories import make_applications, make_programme
 @pytest.fixture
 def people(session_factory):
     programme = make_programme(session_factory)
-    ids = make_applications(session_factory, programme, 4)
-    named = [("髙橋　大輔", "タカハシ　ダイスケ", "042-111-2222"), ("山﨑　花子", "ヤマザキ　ハナコ", ""),
-             ("渡邉　一郎", "ワタナベ　イチロウ", ""), ("齋藤　𠮷男", "サイトウ　ヨシオ", "")]
+    return applications_of(session_factory, programme, [
+        ("髙橋　大輔", "タカハシ　ダイスケ", "042-111-2222"), ("山﨑　花子", "ヤマザキ　ハナコ", ""),
+        ("渡邉　一郎", "ワタナベ　イチロウ", ""), ("齋藤　𠮷男", "サイトウ　ヨシオ", "")])
+
+
+def applications_of(session_factory, programme, people):
+    """One application per (name, kana, phone); returns their ids."""
+    ids = make_applications(session_factory, programme, len(people))
     with session_factory() as s, s.begin():
-        for application_id, (name, kana, phone) in zip(ids, named, strict=True):
+        for application_id, (name, kana, phone) in zip(ids, people, strict=True):
             application = s.get(Application, application_id)
             application.name, application.kana, application.phone = name, kana, phone
     return ids
@@ -107,3 +114,146 @@ def test_the_birth_date_tells_applicants_with_one_name_apart(as_role, session_fa
     assert 'value="1975-03-09"' in page.text
     page = app.get("/applications", {"name": "山田", "birth": "1975-13-09"}, status=400)
     assert "日付の形式が正しくありません" in page.text
+
+
+# --- Phone fragments, last four digits, 異体字, kana, mixed; never across a boundary -------
+
+CALLERS = [  # name, kana, phone
+    ("髙橋　大輔", "タカハシ　ダイスケ", "042-111-2222"),
+    ("高橋　花子", "たかはし　はなこ", "03-1234-5678"),
+    ("山﨑　一郎2", "ヤマザキ　イチロウ", "090-2042-7777"),
+    ("齋藤　𠮷男", "ｻｲﾄｳ ﾖｼｵ", "０４２（３３３）４４４４"),
+    ("Ｓｍｉｔｈ　Ｊｏｈｎ", "スミス　ジョン", ""),
+]
+
+
+@pytest.fixture
+def callers(session_factory):
+    ids = applications_of(session_factory, make_programme(session_factory), CALLERS)
+    return dict(zip((c[0] for c in CALLERS), ids, strict=True))
+
+
+def found(session_factory, typed):
+    criteria = search.Criteria(name=typed)
+    with session_factory() as s:
+        return set(s.execute(search.build_query(criteria).with_only_columns(Application.name))
+                   .scalars())
+
+
+@pytest.mark.parametrize(("typed", "names"), [
+    # Phone numbers: whole, with or without dashes or brackets, full width, fragments, the
+    # last four digits; the digits may span the dashes as written.
+    ("042-111-2222", {"髙橋　大輔"}), ("0421112222", {"髙橋　大輔"}), ("111-2222", {"髙橋　大輔"}),
+    ("2222", {"髙橋　大輔"}), ("4444", {"齋藤　𠮷男"}), ("042(333)4444", {"齋藤　𠮷男"}),
+    ("０４２－３３３", {"齋藤　𠮷男"}), ("1112", {"髙橋　大輔"}), ("5678", {"高橋　花子"}),
+    ("042", {"髙橋　大輔", "齋藤　𠮷男", "山﨑　一郎2"}),       # 090-2042-7777 holds 042 too
+    # Names with 異体字, either way round; kana in either script and width.
+    ("高橋", {"髙橋　大輔", "高橋　花子"}), ("髙橋", {"髙橋　大輔", "高橋　花子"}),
+    ("山崎", {"山﨑　一郎2"}), ("斎藤吉男", {"齋藤　𠮷男"}), ("𠮷", {"齋藤　𠮷男"}),
+    ("タカハシ", {"髙橋　大輔", "高橋　花子"}), ("ﾀｶﾊｼ　ﾊﾅｺ", {"高橋　花子"}),
+    ("さいとう　よしお", {"齋藤　𠮷男"}), ("ハナコ", {"高橋　花子"}),
+    ("smith", {"Ｓｍｉｔｈ　Ｊｏｈｎ"}), ("ＪＯＨＮ", {"Ｓｍｉｔｈ　Ｊｏｈｎ"}),
+    # Mixed: a digit in a name is found as written; a name and a digit together.
+    ("一郎2", {"山﨑　一郎2"}), ("2", {"髙橋　大輔", "山﨑　一郎2", "高橋　花子", "齋藤　𠮷男"}),
+    # Never across two fields: the end of one and the start of the next.
+    ("大輔たかはし", set()), ("だいすけ042", set()), ("一郎2やまざき", set()),
+    ("20902", set()),              # 一郎「2」 + 「090」2…: only across name and phone
+    ("johnすみす", set()), ("輔タ", set()), ("ｼｵ0", set()),
+])
+def test_callers_are_found_by_any_part_of_name_kana_or_phone(callers, session_factory,
+                                                              typed, names):
+    assert found(session_factory, typed) == names
+
+
+def test_the_list_page_finds_a_caller_by_the_last_four_digits(as_role, callers):
+    page = as_role("staff").get("/applications", {"name": "7777"})
+    assert "1 件見つかりました" in page.text and "山﨑　一郎2" in page.text
+
+
+_ALPHABET = "0123456789-たかはしタカハシﾀｶﾊｼ高髙橋崎﨑吉𠮷一二三aｂＣ　 ー①㈱"
+
+
+def test_the_database_finds_exactly_what_the_plain_substring_rule_finds(session_factory):
+    # The LIKE over the stored key, run by the database, against folding each field in
+    # Python and looking for the folded query in it: same rows for every query.
+    rng = random.Random(16)
+    rows = [tuple("".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 6)))
+                  for _ in range(3)) for _ in range(40)]
+    ids = applications_of(session_factory, make_programme(session_factory), rows)
+    by_id = dict(zip(ids, rows, strict=True))
+    queries = [*("".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 3)))
+                 for _ in range(60)),
+               *(r[0][1:4] + r[1][:2] for r in rows[:20]), *(r[2][-4:] for r in rows[:20])]
+    with session_factory() as s:
+        for typed in queries:
+            wanted = query_text(typed)
+            if not wanted:
+                continue
+            expected = {i for i, (name, kana, phone) in by_id.items()
+                        if wanted in fold(name) or wanted in fold(kana)
+                        or wanted in phone_digits(phone)}
+            got = set(s.execute(search.build_query(search.Criteria(name=typed))
+                                .with_only_columns(Application.id)).scalars())
+            assert got == expected, typed
+
+
+def test_revision_0011_rewrites_every_key_both_ways(engine, session_factory, callers):
+    erased = callers["Ｓｍｉｔｈ　Ｊｏｈｎ"]
+    with engine.begin() as connection:
+        # An erased application (disposal/erase.py) has an empty key: it stays empty.
+        connection.execute(text("UPDATE applications SET search_key = '' WHERE id = :id"),
+                           {"id": erased})
+    migrations.downgrade(engine, "0010")
+    with session_factory() as s:
+        rows = s.execute(select(Application.id, Application.search_key, Application.name,
+                                Application.kana, Application.phone)).all()
+    assert {r.search_key for r in rows if r.id == erased} == {""}
+    for r in rows:
+        if r.id != erased:           # the earlier form: x + five hex digits, fields by y
+            assert r.search_key == "y".join(
+                "".join(f"x{ord(c):05x}" for c in part)
+                for part in (fold(r.name), fold(r.kana), phone_digits(r.phone)))
+    assert "ix_applications_birth_date" not in {
+        i["name"] for i in inspect(engine).get_indexes("applications")}
+    migrations.upgrade(engine)
+    with session_factory() as s:
+        rows = s.execute(select(Application.id, Application.search_key, Application.name,
+                                Application.kana, Application.phone)).all()
+    assert {r.id: r.search_key for r in rows} == {
+        r.id: "" if r.id == erased else search_key(r.name, r.kana, r.phone) for r in rows}
+    assert "ix_applications_birth_date" in {
+        i["name"] for i in inspect(engine).get_indexes("applications")}
+    assert found(session_factory, "2222") == {"髙橋　大輔"}
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:   # the trigram index, rebuilt over the new keys
+            assert connection.execute(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_applications_search_key'"
+            )).scalar_one().endswith("USING gin (search_key gin_trgm_ops)")
+
+
+@pytest.mark.parametrize("sort", list(search.SORTS))
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_rare_name_is_paged_through_its_matches_first_with_the_same_rows(
+        session_factory, sort, descending):
+    # search._few (the plan for at most COUNT_CAP matches) against the plain query, page by
+    # page through keyset cursors, with ties in the sort column (one received_on for all).
+    programme = make_programme(session_factory)
+    applications_of(session_factory, programme, [
+        (f"高橋　{n}", "タカハシ", f"042-000-{n:04d}") for n in range(9)])
+    make_applications(session_factory, programme, 4, start=100)     # 山田: never matched
+    with session_factory() as s:
+        for typed in ("髙橋", "042-000", "0003", "山田", "どこにもない"):
+            criteria = search.Criteria(name=typed, sort=sort, descending=descending)
+            total = search.count_matches(s, criteria)
+            assert not total.capped
+            plain, few = [], []
+            for pages, given in ((plain, None), (few, total)):
+                cursor = None
+                while True:
+                    page = search.search(s, replace(criteria, after=search.decode_cursor(
+                        sort, cursor)), 2, given)
+                    pages.append([a.id for a in page.items])
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+            assert few == plain and sum(map(len, plain)) == total.count, typed
