@@ -1,11 +1,14 @@
 """Serve the mirror (or a bare WSGI app doing the same lookup) for the benchmark.
 
     serve_mirror.py CONFIG PORT [--processes N] [--threads T] [--switch-interval S] [--bare]
-                    [--bare-bytes B]
+                    [--bare-bytes B] [--hand-off] [--send-bytes N]
 
 ``--bare-bytes``: the bare app answers a page of that many bytes with the mirror's
 headers — the same bytes on the wire as the mirror's answer page, so that the floor
 differs from the mirror only in the work done, not in what is sent (wrk shares the cores).
+``--hand-off``: waitress as it comes — every request handed to a worker thread, the
+response sent by the I/O thread (the shipped server answers POST /lookup in the I/O
+thread, ``public_mirror.serve``); ``--send-bytes``: waitress's option of that name.
 """
 
 import argparse
@@ -57,6 +60,8 @@ if __name__ == "__main__":
     parser.add_argument("--switch-interval", type=float)
     parser.add_argument("--bare", action="store_true")
     parser.add_argument("--bare-bytes", type=int, default=0)
+    parser.add_argument("--hand-off", action="store_true")
+    parser.add_argument("--send-bytes", type=int)
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
@@ -69,4 +74,6 @@ if __name__ == "__main__":
 
         return main({}, **settings)
 
-    serve(make_app, "127.0.0.1", args.port, args.processes, args.threads)
+    options = {"send_bytes": args.send_bytes} if args.send_bytes else {}
+    serve(make_app, "127.0.0.1", args.port, args.processes, args.threads,
+          **({"at_once": frozenset()} if args.hand_off else {}), **options)

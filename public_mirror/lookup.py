@@ -4,12 +4,14 @@ Not found and wrong birth date are the same answer by construction: the birth da
 part of the lookup key, so both are simply "no entry with this key".
 """
 
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from public_mirror import birthdate
-from transfer.lookup import lookup_key
+from transfer.lookup import LookupHasher
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
 from transfer.verify import VerifiedSnapshot
@@ -75,7 +77,24 @@ def is_open(programme: dict, today: date) -> bool:
 
 
 def today_in_japan(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(JST).date()
+    if now is not None:
+        return now.astimezone(JST).date()
+    moment = time.time()
+    starts, ends, today = _today
+    if starts <= moment < ends:   # the day is kept from one midnight in Japan to the next:
+        return today              # no time zone conversion per answer
+    return _keep_today(moment)
+
+
+_today: tuple[float, float, date] = (0.0, 0.0, date.min)
+
+
+def _keep_today(moment: float) -> date:
+    global _today
+    today = datetime.fromtimestamp(moment, JST).date()
+    midnight = datetime.combine(today, datetime.min.time(), JST)
+    _today = (midnight.timestamp(), (midnight + timedelta(days=1)).timestamp(), today)
+    return today
 
 
 def as_of(snapshot: VerifiedSnapshot) -> datetime:
@@ -121,8 +140,15 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
 
 
 def answer(snapshot: VerifiedSnapshot, secret: bytes, question: Question) -> Answer:
-    return answer_key(snapshot, lookup_key(secret, question.programme["code"], question.receipt,
-                                           question.birth_date))
+    # ``question.receipt`` is normalised already (``read_question``): hashed as it is.
+    key = _hasher(secret, question.programme["code"]).key(question.receipt, question.birth_date)
+    return answer_key(snapshot, key)
+
+
+@lru_cache(maxsize=64)
+def _hasher(secret: bytes, programme: str) -> LookupHasher:
+    """One per programme: the HMAC state after the prefix is computed once, not per answer."""
+    return LookupHasher(secret, programme)
 
 
 def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:

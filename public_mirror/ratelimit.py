@@ -148,6 +148,9 @@ class SharedRateLimiter:
         """(offset, window start, hits, hits before) of the client's slot, or of the slot
         it takes: an empty or stale one, else the one idle longest."""
         first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
+        held, start, hits, before = _SLOT.unpack_from(table, first)
+        if held == key:   # nearly always: the client's first probe
+            return first, start, hits, before
         region = memoryview(table)[first:first + _PROBES * _SLOT.size]
         taken, taken_age = first, float("inf")
         for probe, (held, start, hits, before) in enumerate(_SLOT.iter_unpack(region)):

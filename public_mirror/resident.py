@@ -76,7 +76,11 @@ class ResidentDesk:
         return None
 
     def ask(self, params, client: str) -> Reply:
-        """``params``: the submitted fields, or None when the request could not be read."""
+        """``params``: the submitted fields, or None when the request could not be read.
+
+        The shared rate limiter is consulted once per request: for an answer, after the
+        lookup (which tells whether a failure is to be counted), in one locked step that
+        refuses and counts together; otherwise before anything else is said."""
         lang = self.language(params.get("lang") if params is not None else None)
         snapshot = self.snapshots.current()   # one snapshot for the whole answer
         closed = self.closed_reply(lang, snapshot)
@@ -84,36 +88,38 @@ class ResidentDesk:
             return closed
         assert snapshot is not None   # closed_reply answers "updating" when there is none
         limited = not is_exempt(client, self.exempt)
-        repeat = limited and self._is_repeat(params, snapshot, client)
-        allowed, retry_after = self.limiter.check(client) if limited and not repeat else (True, 0)
-        if not allowed:
-            return Reply("rate_limited", lang, retry_after=retry_after)
-        if params is None:
-            return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
-        reading = lookup.read_question(params, snapshot)
-        if reading.question is None:
-            return Reply("invalid", lang, snapshot, errors=reading.errors,
-                         typed=lookup.typed(params))
-        programme = reading.question.programme
-        if not lookup.is_open(programme, lookup.today_in_japan()):
-            return Reply("closed", lang, snapshot, programme)
-        answer = lookup.answer(snapshot, self.secret, reading.question)
-        if not repeat:   # a language switch is not another lookup
+        reading = lookup.read_question(params, snapshot) if params is not None else None
+        question = reading.question if reading is not None else None
+        # A language switch on an answer is not another lookup: never refused, not counted.
+        repeat = limited and self._is_repeat(params, question, client)
+        guarded = limited and not repeat
+        if question is None or not lookup.is_open(question.programme, lookup.today_in_japan()):
+            allowed, retry_after = self.limiter.check(client) if guarded else (True, 0)
+            if not allowed:
+                return Reply("rate_limited", lang, retry_after=retry_after)
+            if reading is None:
+                return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
+            if question is None:
+                return Reply("invalid", lang, snapshot, errors=reading.errors,
+                             typed=lookup.typed(params))
+            return Reply("closed", lang, snapshot, question.programme)
+        answer = lookup.answer(snapshot, self.secret, question)
+        if guarded:   # only failures count, once each
+            allowed, retry_after = self.limiter.allow(client, count=not answer.found)
+            if not allowed:
+                return Reply("rate_limited", lang, retry_after=retry_after)
+        if not repeat:
             self.usage.count(answer.found, answer.status and answer.status["code"])
-        if limited and not answer.found and not repeat:   # only failures count, once each
-            self.limiter.fail(client)
         # The answer's language buttons may ask again, counted nothing and never refused.
-        proof = self.repeats.proof(client, reading.question) if limited else ""
-        return Reply("found" if answer.found else "not_found", lang, snapshot, programme, answer,
-                     question=reading.question, repeat_proof=proof)
+        proof = self.repeats.proof(client, question) if limited else ""
+        return Reply("found" if answer.found else "not_found", lang, snapshot, question.programme,
+                     answer, question=question, repeat_proof=proof)
 
-    def _is_repeat(self, params, snapshot: VerifiedSnapshot, client: str) -> bool:
+    def _is_repeat(self, params, question: lookup.Question | None, client: str) -> bool:
         """The question again from an answer's language buttons (already answered)."""
-        if params is None or not params.get(REPEAT_FIELD):
+        if question is None or not params.get(REPEAT_FIELD):
             return False
-        question = lookup.read_question(params, snapshot).question
-        return question is not None and self.repeats.proves(params[REPEAT_FIELD], client,
-                                                             question)
+        return self.repeats.proves(params[REPEAT_FIELD], client, question)
 
     def probe(self, snapshot: VerifiedSnapshot) -> list[Reply]:
         """Replies for the health check, through the same answer code: the first entry of

@@ -3,12 +3,18 @@
 Activation is one ``os.replace`` of ``active.snapshot``: a reader opens either the old
 file or the new one, never half of one. Each worker notices the replacement by the
 file's identity (inode, mtime) and swaps its in-memory snapshot; a request that already
-holds the old one finishes with it.
+holds the old one finishes with it. The file is looked at no more than once every
+``RECHECK`` seconds while a snapshot is loaded: a ``stat`` on every request was 3 % of
+the server's time at 64 connections, and a publication takes far longer than 0.1 s to
+reach a resident anyway.
 """
 
 import logging
+import os
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from transfer.errors import KeyFileError, SnapshotError
@@ -16,23 +22,29 @@ from transfer.snapshot import parse_time
 from transfer.verify import VerifiedSnapshot, verify_snapshot
 
 log = logging.getLogger(__name__)
+RECHECK = 0.1   # seconds between looks at the active file while a snapshot answers
 
 
 class ActiveSnapshot:
     """The snapshot this worker answers from, reloaded when the active file changes."""
 
-    def __init__(self, path: Path, trust):
+    def __init__(self, path: Path, trust, recheck: float = RECHECK, clock=time.monotonic):
         """``trust``: a TrustPolicy, or a callable returning the current one."""
         self.path = path
         self.trust = trust if callable(trust) else (lambda: trust)
+        self.recheck, self.clock = recheck, clock
         self._lock = threading.Lock()
         self._identity = None
         self._snapshot: VerifiedSnapshot | None = None
+        self._next_look = float("-inf")
         self.problem: str | None = None   # why the active file could not be loaded, for /healthz
 
     def current(self) -> VerifiedSnapshot | None:
+        now = self.clock()
+        if now < self._next_look:
+            return self._snapshot
         try:
-            stat = self.path.stat()
+            stat = os.stat(self.path)
         except FileNotFoundError:
             return None
         identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
@@ -40,6 +52,8 @@ class ActiveSnapshot:
             with self._lock:
                 if identity != self._identity:
                     self._load(identity)
+        # Only while a snapshot answers: with none (yet), every request looks again.
+        self._next_look = now + self.recheck if self._snapshot is not None else float("-inf")
         return self._snapshot
 
     def _load(self, identity):
@@ -57,4 +71,12 @@ class ActiveSnapshot:
 
 
 def is_expired(snapshot: VerifiedSnapshot, now: datetime | None = None) -> bool:
-    return parse_time(snapshot.header["expires_at"]) <= (now or datetime.now(UTC))
+    expires = _moment(snapshot.header["expires_at"])
+    return expires <= (now.timestamp() if now else time.time())
+
+
+@lru_cache(maxsize=16)
+def _moment(text: str) -> float:
+    """A snapshot's time as a POSIX timestamp, parsed once (``strptime`` on every request
+    was 2 % of the server's time)."""
+    return parse_time(text).timestamp()

@@ -1,8 +1,11 @@
 """Programme names in each language: やさしい日本語 with furigana as <ruby>, English, and the
 Japanese name wherever a snapshot has no name in the page's language (older snapshots)."""
 
+import time
+
 import pytest
 
+from public_mirror.store import RECHECK
 from tests.mirror_fixtures import PROGRAMMES
 
 EASY = "{物価|ぶっか}の {給付金|きゅうふきん}"
@@ -63,6 +66,7 @@ def test_a_new_publication_renames_the_programme_on_kept_pages(public_host):
     app = public_host.app()
     assert RUBY not in ask(app, "ja-easy").text     # kept in the answer cache...
     assert published(public_host, programmes=NAMED)
+    time.sleep(RECHECK)                              # a worker looks at the active file again
     assert RUBY in ask(app, "ja-easy").text         # ...but never past its snapshot
 
 

@@ -1,10 +1,12 @@
 """Receiving: verify, activate atomically, quarantine with a reason, never roll back."""
 
 import json
+import time
 from datetime import timedelta
 
 from public_mirror import activation_log
 from public_mirror.ledger import read_state
+from public_mirror.store import RECHECK
 from transfer.keys import SigningKey
 
 
@@ -93,6 +95,7 @@ def test_running_workers_pick_up_a_new_snapshot_without_restart(public_host):
     app = public_host.app()
     first = app.get("/healthz").json["sequence"]
     public_host.publish()
+    time.sleep(RECHECK)                     # a worker looks at the active file this often
     assert app.get("/healthz").json["sequence"] == first + 1
 
 
@@ -115,6 +118,7 @@ def test_a_key_dropped_into_the_trusted_directory_works_without_a_restart(public
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     (trusted / "old.pub").unlink()
     assert public_host.publish(key=new_key)[0].accepted
+    time.sleep(RECHECK)
     assert app.get("/healthz").json["sequence"] == first + 1   # the running app took it
     assert not public_host.publish()[0].accepted               # the retired key is refused
 

@@ -108,3 +108,39 @@ def test_check_counts_nothing_and_fail_counts_one(tmp_path):
     limiter.fail("203.0.113.1")
     allowed, retry = limiter.check("203.0.113.1")
     assert not allowed and retry > 0
+
+
+HAMMER = """
+import sys
+from public_mirror.ratelimit import SharedRateLimiter
+limiter = SharedRateLimiter(sys.argv[1], 25, 300, secret=b"s" * 32)
+sys.stdin.readline()                       # both start together
+print(sum(limiter.allow("203.0.113.9")[0] for _ in range(2000)))
+"""
+
+
+def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
+    """Two interpreters started apart (as two servers of the host would be), racing on one
+    address: together they allow exactly the limit, no more."""
+    import subprocess
+    import sys
+
+    runs = [subprocess.Popen([sys.executable, "-c", HAMMER, str(tmp_path / "t")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for run in runs:
+        run.stdin.write("go\n")
+        run.stdin.flush()
+    allowed = [int(run.communicate(timeout=60)[0]) for run in runs]
+    assert sum(allowed) == 25
+
+
+def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
+    """Clients whose keys share a first slot: each finds its own in the probes after it."""
+    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=Clock(), slots=1)
+    addresses = [f"203.0.113.{n}" for n in range(5)]
+    for address in addresses:
+        assert limiter.allow(address) == (True, 0)
+    for address in addresses:
+        assert limiter.allow(address) == (True, 0)
+        assert not limiter.allow(address)[0]

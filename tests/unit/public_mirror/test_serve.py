@@ -19,6 +19,12 @@ def test_serve_defaults_to_the_cores_and_keeps_an_explicit_count(monkeypatch):
         def run(self):
             pass
 
+        def add_task(self, channel):
+            pass
+
+        def pull_trigger(self):
+            pass
+
     monkeypatch.setattr(serve, "create_server", lambda *a, **k: Server())
     monkeypatch.setattr(serve, "listening_socket", lambda host, port: None)
     serve.serve(lambda: None, "127.0.0.1", 0)

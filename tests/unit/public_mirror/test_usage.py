@@ -1,8 +1,10 @@
 """Usage counts: per day, per process file, added up; a failing disk never fails a lookup."""
 
-from datetime import date
+import threading
+import time
+from datetime import date, datetime
 
-from public_mirror.usage import UsageCounter, totals
+from public_mirror.usage import FOLD_AT, UsageCounter, totals
 
 
 def test_counts_per_day_are_added_up_across_processes(tmp_path):
@@ -26,3 +28,33 @@ def test_a_failing_disk_is_logged_not_raised(tmp_path, caplog):
     counter = UsageCounter(blocked, flush_every=0)
     counter.count(True, "received")                # flushes at once, and fails
     assert "usage counts not written" in caplog.text
+
+
+def test_answers_noted_by_many_threads_are_all_counted_on_their_day(tmp_path):
+    counter = UsageCounter(tmp_path)
+
+    def answer(found):
+        for _ in range(3 * FOLD_AT // 4):      # across several folds, threads interleaved
+            counter.count(found, "received" if found else None)
+
+    threads = [threading.Thread(target=answer, args=(n % 2 == 0,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counter.count(True, "received", day=date(2026, 11, 26))   # an answer given yesterday
+    counter.flush()
+    today = totals(tmp_path)[date.today().isoformat()]
+    assert today["lookups"] == 4 * (3 * FOLD_AT // 4)
+    assert today["found"] == today["not_found"] == today["status:received"] == 2 * (3 * FOLD_AT // 4)
+    assert totals(tmp_path)["2026-11-26"] == {"lookups": 1, "found": 1, "status:received": 1}
+
+
+def test_the_day_is_when_the_answer_was_given_not_when_it_is_added_up(tmp_path, monkeypatch):
+    counter = UsageCounter(tmp_path)
+    just_before_midnight = datetime(2026, 11, 26, 23, 59, 59, 900000).timestamp()
+    monkeypatch.setattr(time, "time", lambda: just_before_midnight)
+    counter.count(True, "received")
+    monkeypatch.setattr(time, "time", lambda: just_before_midnight + 1)   # the next day
+    counter.flush()
+    assert set(totals(tmp_path)) == {"2026-11-26"}

@@ -1,0 +1,89 @@
+"""The active snapshot as a worker sees it: looked at every RECHECK seconds, not per request,
+and a swap still seen at the next look; the expiry parsed once and judged as before."""
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+from public_mirror.settings import load
+from public_mirror.store import RECHECK, ActiveSnapshot, is_expired
+from transfer.snapshot import parse_time
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def active(public_host, **kw):
+    settings = load(dict(public_host.settings))
+    return ActiveSnapshot(settings["mirror.paths"].active, settings["mirror.trust"], **kw)
+
+
+def test_the_file_is_looked_at_once_per_recheck_and_a_swap_is_seen_at_the_next_look(
+        public_host, monkeypatch):
+    public_host.publish()
+    clock = Clock()
+    snapshots = active(public_host, clock=clock)
+    first = snapshots.current()
+    assert first.sequence == public_host.sequence
+    # A new snapshot activated (another size: two files written within one tick of the file
+    # system's clock can otherwise share inode number, size and mtime).
+    public_host.publish(padding=1)
+    looks = []
+    real = os.stat
+
+    def stat(path, *args, **kw):
+        if path == snapshots.path:
+            looks.append(path)
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(os, "stat", stat)
+    clock.now += RECHECK / 2
+    assert snapshots.current() is first and not looks   # not looked at yet
+    clock.now += RECHECK / 2 + 1e-6
+    swapped = snapshots.current()
+    assert swapped.sequence == public_host.sequence == first.sequence + 1 and len(looks) == 1
+    for _ in range(50):                              # within the next interval: no more looks
+        assert snapshots.current() is swapped
+    assert len(looks) == 1
+
+
+def test_a_swap_is_seen_within_the_recheck_time_on_the_real_clock(public_host):
+    public_host.publish()
+    snapshots = active(public_host)
+    before = snapshots.current().sequence
+    public_host.publish(padding=1)
+    time.sleep(RECHECK * 1.5)
+    assert snapshots.current().sequence == before + 1
+
+
+def test_with_no_snapshot_every_request_looks(public_host):
+    clock = Clock()
+    snapshots = active(public_host, clock=clock)
+    assert snapshots.current() is None
+    public_host.publish()                            # the first one: answered at once
+    assert snapshots.current().sequence == public_host.sequence
+
+
+def test_a_removed_active_file_is_noticed_at_the_next_look(public_host):
+    public_host.publish()
+    clock = Clock()
+    snapshots = active(public_host, clock=clock)
+    assert snapshots.current() is not None
+    load(dict(public_host.settings))["mirror.paths"].active.unlink()
+    clock.now += RECHECK
+    assert snapshots.current() is None
+
+
+def test_expiry_is_judged_exactly_as_parsing_the_header_each_time(public_host):
+    public_host.publish(valid=timedelta(hours=1))
+    snapshot = active(public_host).current()
+    expires = parse_time(snapshot.header["expires_at"])
+    for now in (expires - timedelta(microseconds=1), expires, expires + timedelta(seconds=1),
+                datetime.now(UTC)):
+        assert is_expired(snapshot, now) == (expires <= now)
+    assert not is_expired(snapshot)
