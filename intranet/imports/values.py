@@ -49,8 +49,12 @@ def _fold(text):
 def parse_cell(field: str, raw: str, statuses: dict):
     text = raw.strip()  # also strips full-width spaces at the ends; inner ones are kept
     if text.startswith("'") and text[1:].startswith(FORMULA_START):
-        # Neutralised by an export (intranet/exports.py): the text after the apostrophe.
-        return _text(field, text[1:])
+        # Neutralised by an export (intranet/exports.py): the text after the apostrophe —
+        # for text columns. A number, date, status or route never begins so, and is refused
+        # below as what it looks like rather than stored as text in a typed column.
+        text = text[1:]
+        if field in TEXT_LIMITS:
+            return _text(field, text)
     if text.startswith(FORMULA_START) and field != "phone":
         raise CellError("数式のように見える値は取り込めません（先頭が = + - @）。")
     if field == "receipt_number":

@@ -78,3 +78,19 @@ def test_a_refused_cell_is_refused_every_time_with_a_fresh_error():
         errors.append(raised.value)
     assert len({id(e) for e in errors}) == 3
     assert {e.message for e in errors} == {"存在しない日付です。"}
+
+
+@pytest.mark.parametrize("field", ["receipt_number", "birth_date", "received_on",
+                                   "scheduled_payment_on", "paid_on", "status", "route"])
+@pytest.mark.parametrize("raw", ["'=1+1", "'-42", "'@SUM(A1)", "'+2020/6/1"])
+def test_an_export_neutralised_cell_in_a_typed_column_is_refused_not_stored_as_text(field, raw):
+    """An apostrophe before = + - @ is how an export keeps a text cell from running as a
+    formula; no number, date, status or route is written so — it is refused as a formula."""
+    for read in (plain(field), cell_reader(field, STATUSES)):
+        with pytest.raises(CellError, match="数式のように見える値"):
+            read(raw)
+
+
+@pytest.mark.parametrize("field", ["name", "phone", "notes"])
+def test_an_export_neutralised_text_cell_reads_back_as_the_text(field):
+    assert parse_cell(field, "'-42", STATUSES) == "-42"
