@@ -1,11 +1,13 @@
 """Applying a planned import: every row or none (one transaction), each status change with
 a history entry naming the file, the import recorded and audited."""
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from intranet.applications.models import Application, StatusChange
-from intranet.applications.search_key import search_key
+from sqlalchemy import bindparam, func, select, update
+
+from intranet.applications.models import Application
 from intranet.audit import writer
+from intranet.imports import sqlite_rows, staging
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
 from intranet.imports.plan import plan_import
@@ -20,6 +22,11 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
 
     A bad row anywhere raises ImportRefused after the scan: the caller's transaction is
     then aborted, so the rows already written disappear with it — all or nothing.
+
+    On PostgreSQL each chunk is written on a background thread while the next one is
+    planned (the server works while Python parses); the plan reads the database only after
+    the previous chunk's write has finished (``settle``), so its lookups see exactly what
+    they saw when every write came before the next chunk's planning.
     """
     now = writer.utcnow()
     reason = f"取込: {filename}"
@@ -27,21 +34,37 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     # it, so an officer sees what a file did without reading applicant data.
     moved: dict[str, list[str]] = {}
     # PostgreSQL: COPY + set-based statements per chunk (imports.staging); SQLite, whose
-    # executemany runs in-process without round trips, keeps the plain statements.
+    # executemany runs in-process without round trips, plain INSERTs (imports.sqlite_rows).
     stage = Stage(dbsession) if dbsession.get_bind().dialect.name == "postgresql" else None
+    # SQLite works inside this process and hands the GIL back for every row's parameters:
+    # a writing thread there only trades the GIL with the planning one (measured slower,
+    # docs/performance.md), so SQLite writes each chunk before planning the next.
+    background = Background() if stage is not None else Inline()
 
     def write(rows):
+        """Runs on the planning thread. PostgreSQL: it makes the chunk's rows for the
+        database (search keys included), then hands them to the writing thread."""
+        new_rows = [row for row in rows if row.action == "new"]
+        changed = [row for row in rows if row.action == "changed"]
         if stage is None:
-            _write_chunk(dbsession, programme, rows, now, reason, user_id)
+            background.submit(_write_sqlite, dbsession, programme, new_rows, changed, now,
+                              reason, user_id)
         else:
-            _stage_chunk(dbsession, stage, programme, rows, now, reason, user_id)
-        for row in rows:
-            if row.action == "changed" and "status" in row.values:
+            background.submit(stage.write, programme.id,
+                              [staging.new_values(row) for row in new_rows],
+                              [staging.changed_record(row) for row in changed],
+                              now, reason, user_id)
+        for row in changed:
+            if "status" in row.values:
                 moved.setdefault(f"{row.before_status}→{row.values['status']}",
                                  []).append(row.receipt)
 
-    plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
-                       on_chunk=write)
+    try:
+        plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
+                           on_chunk=write, settle=background.wait)
+        background.wait()
+    finally:
+        background.close()
     if plan.error_count:
         raise ImportRefused("エラーのあるファイルは取り込めません（${count} 件）。",
                             count=plan.error_count)
@@ -60,25 +83,55 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     return plan
 
 
-def _stage_chunk(dbsession, stage, programme, rows, now, reason, user_id):
-    new_rows = [row for row in rows if row.action == "new"]
+class Background:
+    """One write at a time on the import's connection, on a thread of its own, while the
+    caller plans the next chunk. The database driver releases the GIL while it waits for
+    the server, so the server's work and Python's overlap. ``wait`` re-raises a write's
+    error in the caller; nothing else touches the connection until it returns."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+        self._pending: Future | None = None
+
+    def submit(self, function, *args):
+        self.wait()
+        self._pending = self._pool.submit(function, *args)
+
+    def wait(self):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self):
+        """Let a write under way finish (its error, if any, is moot: the caller is already
+        raising, and its transaction is aborted), so the connection is the caller's again."""
+        self._pool.shutdown(wait=True)
+
+
+class Inline:
+    """Background's synchronous counterpart: each write done before ``submit`` returns."""
+
+    def submit(self, function, *args):
+        function(*args)
+
+    def wait(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def _write_sqlite(dbsession, programme, new_rows, changed, now, reason, user_id):
+    """SQLite: the new applications and their history through the driver's executemany
+    (sqlite_rows.Rows), the changed ones grouped by the columns they change."""
     ids = allocate_ids(dbsession, len(new_rows)) if new_rows else []
-    stage.write(programme, [{**_new_application(programme, row, now), "id": new_id}
-                            for row, new_id in zip(new_rows, ids, strict=True)],
-                [row for row in rows if row.action == "changed"], now, reason, user_id)
-
-
-def _write_chunk(dbsession, programme, rows, now, reason, user_id):
-    table = Application.__table__
-    history = []
-    new_rows = [row for row in rows if row.action == "new"]
+    history = [(new_id, None, *_history(row, now, reason, user_id))
+               for row, new_id in zip(new_rows, ids, strict=True)]
     if new_rows:
-        ids = allocate_ids(dbsession, len(new_rows))
-        dbsession.execute(insert(table), [{**_new_application(programme, row, now), "id": new_id}
-                                          for row, new_id in zip(new_rows, ids, strict=True)])
-        history += [_history(new_id, None, row, now, reason, user_id)
-                    for row, new_id in zip(new_rows, ids, strict=True)]
-    changed = [row for row in rows if row.action == "changed"]
+        sqlite_rows.APPLICATIONS.insert(dbsession, [
+            (new_id, programme.id, *staging.new_values(row), now, 1)
+            for row, new_id in zip(new_rows, ids, strict=True)])
+    table = Application.__table__
     for names, group in _by_columns(changed).items():
         statement = update(table).where(table.c.id == bindparam("_id")).values(
             {**{_COLUMN.get(n, n): bindparam(f"_{n}") for n in names},
@@ -86,20 +139,16 @@ def _write_chunk(dbsession, programme, rows, now, reason, user_id):
         dbsession.execute(statement, [{"_id": row.application_id,
                                        **{f"_{n}": row.values[n] for n in names}}
                                       for row in group])
-        history += [_history(row.application_id, row.before_status, row, now, reason, user_id)
+        history += [(row.application_id, row.before_status, *_history(row, now, reason, user_id))
                     for row in group if "status" in row.values]
     if history:
-        dbsession.execute(insert(StatusChange.__table__), history)
+        sqlite_rows.HISTORY.insert(dbsession, history)
 
 
 def allocate_ids(dbsession, count: int) -> list[int]:
-    """Ids for new applications, taken before the INSERT: a plain multi-row INSERT is much
-    cheaper than one that returns every id. PostgreSQL hands out sequence values; SQLite
-    has one writer at a time, so the next ids after the largest are free."""
-    if dbsession.get_bind().dialect.name == "postgresql":
-        return list(dbsession.execute(
-            text("SELECT nextval(pg_get_serial_sequence('applications', 'id')) "
-                 "FROM generate_series(1, :n)"), {"n": count}).scalars())
+    """SQLite: ids for new applications, taken before the INSERT (a plain multi-row INSERT
+    is much cheaper than one that returns every id). SQLite has one writer at a time, so
+    the next ids after the largest are free. (PostgreSQL: the staging table's default.)"""
     start = dbsession.execute(select(func.coalesce(func.max(Application.id), 0))).scalar_one()
     return list(range(start + 1, start + count + 1))
 
@@ -111,27 +160,7 @@ def _by_columns(rows):
     return groups
 
 
-def _new_application(programme, row, now):
-    values = row.values
-    return {
-        "programme_id": programme.id, "receipt_number": values["receipt_printed"],
-        "receipt_number_normalised": row.receipt, "name": values.get("name", ""),
-        "kana": values.get("kana", ""), "birth_date": values.get("birth_date"),
-        "address": values.get("address", ""), "phone": values.get("phone", ""),
-        "route": values.get("route") or "postal", "received_on": values["received_on"],
-        "status_code": values["status"],
-        "scheduled_payment_on": values.get("scheduled_payment_on"),
-        "paid_on": values.get("paid_on"),
-        "deficiency_reason": values.get("deficiency_reason", ""),
-        "notes": values.get("notes", ""), "updated_at": now, "version": 1,
-        "search_key": search_key(values.get("name", ""), values.get("kana", ""),
-                                 values.get("phone", "")),
-    }
-
-
-def _history(application_id, before, row, now, reason, user_id):
-    return {"application_id": application_id, "from_code": before,
-            "to_code": row.values["status"], "changed_at": now, "user_id": user_id,
-            "source": "import", "reason": reason,
-            "scheduled_payment_on": row.values.get("scheduled_payment_on"),
-            "paid_on": row.values.get("paid_on")}
+def _history(row, now, reason, user_id):
+    """A history entry's values after (application id, from): sqlite_rows.HISTORY's order."""
+    return (row.values["status"], now, user_id, "import", reason,
+            row.values.get("scheduled_payment_on"), row.values.get("paid_on"))

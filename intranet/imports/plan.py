@@ -5,14 +5,15 @@ applies it only if it has no error at all."""
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 
 from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.imports import columns, reading
 from intranet.imports.errors import ImportRefused, RowError
-from intranet.imports.values import DATE_FIELDS, CellError, parse_cell, status_lookup
+from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.statuses import rules
@@ -76,8 +77,11 @@ MAX_KEPT = 1000
 
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
-                mapping: dict | None = None, progress=None, on_chunk=None) -> ImportPlan:
+                mapping: dict | None = None, progress=None, on_chunk=None,
+                settle=None) -> ImportPlan:
     """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
+    ``settle()`` is called before each chunk's lookups: the import writes in the background
+    and settles its write first, so the lookups see every row written before.
 
     Memory stays bounded by the chunk, not the file: a million-row file is never held as
     a million row objects.
@@ -92,11 +96,14 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     plan.columns = columns.map_header(header, mapping)
     plan.kind, fields = plan.columns.kind, list(plan.columns.fields)
     first_seen: dict[str, int] = {}
+    verdicts: dict[tuple, rules.StatusChangeRefused | None] = {}  # see _new_status_problem
     seen_any = False
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
                                      progress, first_seen), _CHUNK):
         seen_any = True
-        planned = _compare(dbsession, catalogue, programme, chunk, plan)
+        if settle:
+            settle()
+        planned = _compare(dbsession, catalogue, programme, chunk, plan, verdicts)
         for row in planned:
             plan.counts[row.action] += 1
             if row.action == "changed" and "status" in row.values:
@@ -113,34 +120,41 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
 
 def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
     receipt_column = header[fields.index("receipt_number")]
+    status_at = fields.index("status") if "status" in fields else None
+    # (cell index, column title, field, its reader, is a date): only the imported columns,
+    # each with a reader made once for the file (values.cell_reader).
+    wanted = [(index, title, name, cell_reader(name, statuses), name in DATE_FIELDS)
+              for index, (title, name) in enumerate(zip(header, fields, strict=True))
+              if name is not None]
+    width = len(header)
+    dates_noted: set[str] = set()        # the columns whose first few dates are noted
     for count, (line, cells) in enumerate(rows, 1):
         if progress and count % 10_000 == 0:
             progress(count)
-        if len(cells) != len(header):
+        if len(cells) != width:
             plan.add_error(RowError(
                 line, "", "", "列の数が見出しと合いません（見出し ${expected} 列、この行 ${actual} 列）。",
-                {"expected": len(header), "actual": len(cells)}))
+                {"expected": width, "actual": len(cells)}))
             continue
         values, ok = {}, True
-        for title, name, raw in zip(header, fields, cells, strict=True):
-            if name is None:
-                continue
+        for index, title, name, read, is_date in wanted:
+            raw = cells[index]
             if name == "receipt_number":
                 values["receipt_printed"] = raw.strip()[:64]   # kept as printed, too
             try:
-                values[name] = parse_cell(name, raw, statuses)
+                value = values[name] = read(raw)
             except CellError as error:
                 plan.add_error(RowError(line, title, raw, error.message, error.mapping))
                 ok = False
                 continue
-            if name in DATE_FIELDS and values[name] is not None:
-                _note_date(plan, title, raw, values[name])
+            if is_date and value is not None and title not in dates_noted \
+                    and _note_date(plan, title, raw, value):
+                dates_noted.add(title)
         if not ok:
             continue
         receipt = values["receipt_number"]
         values["_written"] = {"receipt_number": values["receipt_printed"],
-                              "status": cells[fields.index("status")] if "status" in fields
-                              else ""}
+                              "status": cells[status_at] if status_at is not None else ""}
         if receipt in first_seen:
             plan.add_error(RowError(line, receipt_column, values["receipt_printed"],
                                     "この受付番号は ${first} 行目にもあります。",
@@ -150,13 +164,15 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
         yield line, receipt, values
 
 
-def _note_date(plan, title, raw, read, kept=5):
+def _note_date(plan, title, raw, read, kept=5) -> bool:
+    """Note a date as written and as read; True once the column has its ``kept``."""
     seen = plan.dates_read.setdefault(title, {})
     if len(seen) < kept:
         seen.setdefault(raw.strip(), read)
+    return len(seen) >= kept
 
 
-def _compare(dbsession, catalogue, programme, parsed, plan):
+def _compare(dbsession, catalogue, programme, parsed, plan, verdicts):
     existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
     planned = []
     receipt_column, status_column = plan.columns.titles[
@@ -174,7 +190,8 @@ def _compare(dbsession, catalogue, programme, parsed, plan):
                                     "この受付番号は登録されていません。"))
             continue
         row = _row_plan(line, receipt, values, current)
-        refused = _status_problem(catalogue, row, current)
+        refused = (_status_problem(catalogue, row, current) if current is not None
+                   else _new_status_problem(catalogue, row, verdicts))
         if refused:
             plan.add_error(RowError(line, status_column, written["status"], refused.message,
                                     refused.mapping))
@@ -219,6 +236,20 @@ def _status_problem(catalogue, row, current):
     return None
 
 
+def _new_status_problem(catalogue, row, verdicts):
+    """_status_problem for a new application, remembered: with no stored record the rules
+    read only the status and whether each of the three values is there, so a file's
+    million new rows ask them a handful of times."""
+    values = row.values
+    key = (values.get("status"), values.get("scheduled_payment_on") is None,
+           values.get("paid_on") is None, not (values.get("deficiency_reason") or "").strip())
+    try:
+        return verdicts[key]
+    except KeyError:
+        verdict = verdicts[key] = _status_problem(catalogue, row, None)
+        return verdict
+
+
 def _existing(dbsession, programme, receipts):
     """This programme's applications by number, and numbers taken by another programme."""
     table = Application
@@ -227,16 +258,27 @@ def _existing(dbsession, programme, receipts):
                                            if c not in ("status",))]
     names = None
     mine, elsewhere = {}, {}
-    for start in range(0, len(receipts), _LOOKUP):
-        chunk = receipts[start:start + _LOOKUP]
-        for row in dbsession.execute(select(*columns_wanted).where(
-                table.receipt_number_normalised.in_(chunk))).mappings():
-            if row["programme_id"] != programme.id:
-                if names is None:   # only a file with such numbers pays for the names
-                    names = {p.id: p.name for p in dbsession.execute(select(Programme)).scalars()}
-                elsewhere[row["receipt_number_normalised"]] = names[row["programme_id"]]
-                continue
-            mine[row["receipt_number_normalised"]] = {
-                **{c: row[c] for c in _COMPARED if c != "status"},
-                "status": row["status_code"], "id": row["id"]}
+    for row in _lookup(dbsession, select(*columns_wanted), receipts):
+        if row["programme_id"] != programme.id:
+            if names is None:   # only a file with such numbers pays for the names
+                names = {p.id: p.name for p in dbsession.execute(select(Programme)).scalars()}
+            elsewhere[row["receipt_number_normalised"]] = names[row["programme_id"]]
+            continue
+        mine[row["receipt_number_normalised"]] = {
+            **{c: row[c] for c in _COMPARED if c != "status"},
+            "status": row["status_code"], "id": row["id"]}
     return mine, elsewhere
+
+
+def _lookup(dbsession, query, receipts):
+    """The stored rows with these numbers. PostgreSQL: one statement with the numbers as one
+    array parameter (an IN list of thousands of parameters costs more to build and send than
+    to run); SQLite: IN lists of _LOOKUP numbers (its limit on parameters)."""
+    number = Application.receipt_number_normalised
+    if dbsession.get_bind().dialect.name == "postgresql":
+        yield from dbsession.execute(query.where(number == any_(
+            bindparam("numbers", receipts, type_=postgresql.ARRAY(String))))).mappings()
+        return
+    for start in range(0, len(receipts), _LOOKUP):
+        yield from dbsession.execute(query.where(
+            number.in_(receipts[start:start + _LOOKUP]))).mappings()

@@ -1,17 +1,20 @@
-"""PostgreSQL: a planned chunk written with COPY into a temporary table and one set-based
-statement per table, instead of one statement per row.
+"""PostgreSQL: a planned chunk written with COPY and set-based statements, instead of one
+statement per row.
 
 Why: every row as its own INSERT/UPDATE costs a round trip, and — since the dashboard
 tallies are kept by statement-level triggers (intranet.dashboard.tallies) — one trigger
-run per row. Here a chunk of a thousand rows costs one COPY, one INSERT … SELECT of the
-new applications, one UPDATE … FROM of the changed ones and one INSERT … SELECT of their
-history: the triggers run once per statement, over the whole chunk.
+run per row. Here a chunk's new applications cost one statement for their ids, one COPY
+into ``applications`` and one into ``status_changes``; its changed ones one COPY into a
+temporary table, one UPDATE … FROM and one INSERT … SELECT of their history: the triggers
+run once per statement, over the whole chunk.
 
 The plan (intranet.imports.plan) is unchanged: it decides, row by row and in Python, what
 is new, changed or refused; this module only writes what it decided, in the caller's
 transaction, so all or nothing still holds. The temporary table is dropped at commit or
 rollback. Every name in the SQL below is this module's own constant, never input.
 """
+
+from intranet.applications.search_key import search_key
 
 STAGE = "import_stage"
 # (column, type) of the staging table. A changed row leaves NULL what it does not change:
@@ -31,59 +34,87 @@ _UPDATED = tuple(c for c in _TEXT + _DATES
 _CREATE = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} ("
            + ", ".join(f"{name} {kind}" for name, kind in COLUMNS) + ") ON COMMIT DROP")
 _COPY = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
-_APPLICATION_COLUMNS = ("id", "programme_id", *(c for c in _TEXT), *_DATES, "updated_at",
-                        "version")
-_INSERT_NEW = (
-    f"INSERT INTO applications ({', '.join(_APPLICATION_COLUMNS)}) "  # noqa: S608
-    f"SELECT id, %(programme)s, {', '.join(_TEXT)}, {', '.join(_DATES)}, %(now)s, 1 "
-    f"FROM {STAGE} WHERE action = 'new' ORDER BY id")
+# New applications and their first history entries go straight into their tables: COPY
+# fires the same constraints and triggers as INSERT (the tallies' statement triggers once
+# per COPY), without the staging table's second copy of every row.
+_APPLICATION_COLUMNS = ("id", "programme_id", *_TEXT, *_DATES, "updated_at", "version")
+_COPY_APPLICATIONS = f"COPY applications ({', '.join(_APPLICATION_COLUMNS)}) FROM STDIN"
+_HISTORY_COLUMNS = ("application_id", "from_code", "to_code", "changed_at", "user_id", "source",
+                    "reason", "scheduled_payment_on", "paid_on")
+_COPY_HISTORY = f"COPY status_changes ({', '.join(_HISTORY_COLUMNS)}) FROM STDIN"
+# Ids for the new rows, in file order, as one array (one value to send back, not a row each).
+_IDS = ("SELECT array_agg(nextval(pg_get_serial_sequence('applications', 'id'))) "
+        "FROM generate_series(1, %s)")
+_STATUS_AT = _TEXT.index("status_code")
+_SCHEDULED_AT, _PAID_AT = (len(_TEXT) + _DATES.index(c) for c in ("scheduled_payment_on", "paid_on"))
 _UPDATE_CHANGED = (
     "UPDATE applications AS a SET "  # noqa: S608
     + ", ".join(f"{c} = coalesce(s.{c}, a.{c})" for c in _UPDATED)
     + f", version = a.version + 1, updated_at = %(now)s FROM {STAGE} AS s "
     "WHERE s.action = 'changed' AND a.id = s.id")
 _INSERT_HISTORY = (
-    "INSERT INTO status_changes (application_id, from_code, to_code, changed_at, user_id, "  # noqa: S608
-    "source, reason, scheduled_payment_on, paid_on) "
+    f"INSERT INTO status_changes ({', '.join(_HISTORY_COLUMNS)}) "  # noqa: S608
     f"SELECT id, before_status, status_code, %(now)s, %(user)s, 'import', %(reason)s, "
     f"scheduled_payment_on, paid_on FROM {STAGE} WHERE history ORDER BY id")
 
 
+# A new application's columns taken from its row, in the staging table's order (the
+# SQLite path makes its INSERT parameters from the same tuple: one rule for both engines).
+NEW_COLUMNS = _TEXT + _DATES
+
+
+def new_values(row) -> tuple:
+    """A new row's NEW_COLUMNS values: what it states, the defaults for what it leaves out."""
+    values = row.values
+    name, kana, phone = values.get("name", ""), values.get("kana", ""), values.get("phone", "")
+    return (values["receipt_printed"], row.receipt, name, kana, values.get("address", ""),
+            phone, values.get("route") or "postal", values["status"],
+            values.get("deficiency_reason", ""), values.get("notes", ""),
+            search_key(name, kana, phone), values.get("birth_date"), values["received_on"],
+            values.get("scheduled_payment_on"), values.get("paid_on"))
+
+
 class Stage:
-    """One import's staging table, created on the first chunk of its transaction."""
+    """One import's writing on PostgreSQL; its staging table (for changed rows) is created
+    on first use in the transaction."""
 
     def __init__(self, dbsession):
         self.connection = dbsession.connection().connection.driver_connection
         self.created = False
 
-    def write(self, programme, new_applications, changed_rows, now, reason, user_id):
-        """``new_applications``: the rows apply._new_application made (with their ids);
-        ``changed_rows``: the plan's changed RowPlans."""
+    def write(self, programme_id, new_rows, changed_rows, now, reason, user_id):
+        """Runs on the import's writing thread. ``new_rows``: new_values() tuples;
+        ``changed_rows``: changed_record() tuples. The changed rows first, then the new:
+        the history then lists them in id order, as one statement over both did."""
         with self.connection.cursor() as cursor:
-            if not self.created:
-                cursor.execute(_CREATE)
-                self.created = True
-            cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
-            with cursor.copy(_COPY) as copy:
-                for application in new_applications:
-                    copy.write_row(_new_record(application))
-                for row in changed_rows:
-                    copy.write_row(_changed_record(row))
-            parameters = {"programme": programme.id, "now": now, "user": user_id,
-                          "reason": reason}
-            if new_applications:
-                cursor.execute(_INSERT_NEW, parameters)
             if changed_rows:
-                cursor.execute(_UPDATE_CHANGED, parameters)
-            cursor.execute(_INSERT_HISTORY, parameters)
+                self._changed(cursor, changed_rows, now, reason, user_id)
+            if new_rows:
+                ids = cursor.execute(_IDS, (len(new_rows),)).fetchone()[0]
+                with cursor.copy(_COPY_APPLICATIONS) as copy:
+                    for new_id, values in zip(ids, new_rows, strict=True):
+                        copy.write_row((new_id, programme_id, *values, now, 1))
+                with cursor.copy(_COPY_HISTORY) as copy:
+                    for new_id, values in zip(ids, new_rows, strict=True):
+                        copy.write_row((new_id, None, values[_STATUS_AT], now, user_id,
+                                        "import", reason, values[_SCHEDULED_AT],
+                                        values[_PAID_AT]))
+
+    def _changed(self, cursor, changed_rows, now, reason, user_id):
+        if not self.created:
+            cursor.execute(_CREATE)
+            self.created = True
+        cursor.execute(f"TRUNCATE pg_temp.{STAGE}")
+        with cursor.copy(_COPY) as copy:
+            for record in changed_rows:
+                copy.write_row(record)
+        parameters = {"now": now, "user": user_id, "reason": reason}
+        cursor.execute(_UPDATE_CHANGED, parameters)
+        cursor.execute(_INSERT_HISTORY, parameters)
 
 
-def _new_record(application):
-    return (application["id"], "new", None, True,
-            *(application[c] for c in _TEXT), *(application[c] for c in _DATES))
-
-
-def _changed_record(row):
+def changed_record(row) -> tuple:
+    """A changed row as the staging table takes it: NULL for what it does not change."""
     values = row.values
     return (row.application_id, "changed", row.before_status, "status" in values, None, None,
             *(values.get(_FIELD.get(c, c)) for c in _TEXT[2:]),

@@ -49,8 +49,12 @@ def _fold(text):
 def parse_cell(field: str, raw: str, statuses: dict):
     text = raw.strip()  # also strips full-width spaces at the ends; inner ones are kept
     if text.startswith("'") and text[1:].startswith(FORMULA_START):
-        # Neutralised by an export (intranet/exports.py): the text after the apostrophe.
-        return _text(field, text[1:])
+        # Neutralised by an export (intranet/exports.py): the text after the apostrophe —
+        # for text columns. A number, date, status or route never begins so, and is refused
+        # below as what it looks like rather than stored as text in a typed column.
+        text = text[1:]
+        if field in TEXT_LIMITS:
+            return _text(field, text)
     if text.startswith(FORMULA_START) and field != "phone":
         raise CellError("数式のように見える値は取り込めません（先頭が = + - @）。")
     if field == "receipt_number":
@@ -84,3 +88,77 @@ def _text(field, text):
     if len(text) > TEXT_LIMITS.get(field, 2000):
         raise CellError("長すぎます（${limit}文字まで）。", limit=TEXT_LIMITS[field])
     return text
+
+
+# Columns whose cells repeat down a file (a few dates, a handful of statuses and routes):
+# each distinct text is read once per import. A file of all-distinct dates (birth dates)
+# keeps at most this many per column, then starts again.
+_MEMO_LIMIT = 4096
+_REPEATING = (*DATE_FIELDS, "status", "route")
+_TEXT_FIELDS = tuple(TEXT_LIMITS)
+# A cell beginning with one of these takes parse_cell's general way (formula rules).
+_UNUSUAL_START = ("'", *FORMULA_START)
+
+
+def cell_reader(field: str, statuses: dict):
+    """``parse_cell(field, raw, statuses)`` as a one-argument function, made for a whole
+    file: it returns the same value, or raises a CellError with the same message, for every
+    cell (tests/unit/intranet/imports/test_values.py) — only faster where the field allows:
+    remembered for repeating columns, a direct way for plain text and ASCII receipt numbers.
+    """
+    if field in _REPEATING:
+        return _memoised(field, statuses)
+    if field == "receipt_number":
+        return _receipt
+    if field in _TEXT_FIELDS:
+        return _text_reader(field)
+    return lambda raw: parse_cell(field, raw, statuses)
+
+
+def _memoised(field, statuses):
+    memo: dict[str, tuple] = {}
+
+    def read(raw):
+        try:
+            value, problem = memo[raw]
+        except KeyError:
+            try:
+                value, problem = parse_cell(field, raw, statuses), None
+            except CellError as error:
+                value, problem = None, (error.message, error.mapping)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[raw] = value, problem
+        if problem is not None:
+            # A fresh error each time: one raised instance would collect tracebacks.
+            raise CellError(problem[0], **problem[1])
+        return value
+
+    return read
+
+
+def _text_reader(field):
+    limit = TEXT_LIMITS[field]
+
+    def read(raw):
+        text = raw.strip()
+        if text.startswith(_UNUSUAL_START):
+            return parse_cell(field, raw, {})
+        if len(text) > limit:
+            raise CellError("長すぎます（${limit}文字まで）。", limit=limit)
+        return text
+
+    return read
+
+
+def _receipt(raw):
+    """An ASCII number (``12345678``, ``1234-5678``, ``ab 12``) folded directly: for ASCII,
+    NFKC changes nothing, so the normaliser's work is dropping whitespace and hyphens and
+    upper-casing. Anything else, or anything the direct way would refuse, goes through
+    parse_cell — the one normaliser, with its message."""
+    text = raw.strip()
+    if text.isascii() and not text.startswith(_UNUSUAL_START):
+        folded = "".join(text.split()).replace("-", "").upper()
+        if 4 <= len(folded) <= 32 and folded.isalnum():
+            return folded
+    return parse_cell("receipt_number", raw, {})

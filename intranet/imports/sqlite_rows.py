@@ -1,0 +1,59 @@
+"""SQLite: an import's rows handed straight to the driver's executemany.
+
+Why: SQLAlchemy's executemany builds a parameter dictionary per row and converts it
+column by column in Python — at a million rows that was more time than SQLite's own
+writing (profile in docs/performance.md). Here a row is a tuple in the statement's column
+order, and only the columns whose type converts a value (dates, timestamps) are converted,
+by that type's own bind processor for the dialect: the database receives exactly the text
+SQLAlchemy would have sent (tests/integration/test_import_fast_path.py compares the stored
+text with rows the ORM wrote). The statement runs on the session's connection, in its
+transaction. Table and column names are this module's constants, never input.
+"""
+
+from intranet.applications import models
+from intranet.imports.staging import NEW_COLUMNS
+
+# A converted value per distinct input, per column: dates and the import's timestamp repeat.
+_MEMO_LIMIT = 4096
+
+
+class Rows:
+    def __init__(self, table, columns: tuple):
+        self.table, self.columns = table, columns
+        self.sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({', '.join('?' * len(columns))})")
+
+    def insert(self, dbsession, rows: list[tuple]) -> None:
+        converters = self._converters(dbsession.get_bind().dialect)
+        if converters:
+            rows = [_converted(row, converters) for row in rows]
+        dbsession.connection().connection.driver_connection.executemany(self.sql, rows)
+
+    def _converters(self, dialect):
+        made = []
+        for index, name in enumerate(self.columns):
+            column_type = self.table.c[name].type
+            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                made.append((index, process, {}))
+        return made
+
+
+def _converted(row, converters):
+    values = list(row)
+    for index, process, memo in converters:
+        value = values[index]
+        if value is None:
+            continue
+        try:
+            values[index] = memo[value]
+        except KeyError:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            values[index] = memo[value] = process(value)
+    return values
+
+
+APPLICATIONS = Rows(models.APPLICATIONS, ("id", "programme_id", *NEW_COLUMNS, "updated_at", "version"))
+HISTORY = Rows(models.STATUS_CHANGES, ("application_id", "from_code", "to_code", "changed_at", "user_id",
+                                "source", "reason", "scheduled_payment_on", "paid_on"))

@@ -1,0 +1,287 @@
+"""The import's fast way plans and writes exactly what the plain way does, on both engines.
+
+Fast: cells read through values.cell_reader (repeating columns remembered, plain text and
+ASCII receipt numbers read directly), new rows' rule verdicts remembered, each chunk written
+on a background thread while the next is planned (PostgreSQL: ids from the staging table's
+default). Plain: parse_cell for every cell, the rules asked for every row, every write
+finished before the next chunk is planned. Both run on the same stored state (each in a
+transaction rolled back afterwards), in chunks of a few rows so that many chunks cross, and
+must give the same applications, history, tallies, import record, audit details, counts and
+errors (line, column, value, message) — for CP932 and UTF-8 files. And a failure part-way,
+in the file or in the database, leaves nothing written.
+"""
+
+import json
+
+import pytest
+import transaction
+from sqlalchemy import func, select
+
+from intranet.applications.models import Application, StatusChange
+from intranet.audit.models import AuditRecord
+from intranet.dashboard.models import Tally
+from intranet.db import get_tm_session
+from intranet.imports import apply as apply_module
+from intranet.imports import plan as plan_module
+from intranet.imports import staging
+from intranet.imports.apply import apply_import
+from intranet.imports.errors import ImportRefused
+from intranet.imports.models import ImportRecord
+from intranet.imports.plan import plan_import
+from intranet.imports.values import parse_cell
+from intranet.programmes.models import Programme
+from intranet.statuses.services import load_catalogue
+from tests.conftest import TEST_ACTOR
+from tests.factories import make_programme
+from tests.import_files import HEADER, csv_text
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(plan_module, "_CHUNK", 4)
+
+
+def use_plain_way(monkeypatch):
+    monkeypatch.setattr(plan_module, "cell_reader",
+                        lambda field, statuses: lambda raw: parse_cell(field, raw, statuses))
+    monkeypatch.setattr(plan_module, "_new_status_problem",
+                        lambda catalogue, row, verdicts: plan_module._status_problem(
+                            catalogue, row, None))
+    monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
+
+
+def row(number, status="受付済", received="令和2年6月1日", phone="042-000-0000", **other):
+    cells = dict(zip(HEADER, [number, f"髙橋　太郎{number[-2:]}", "タカハシ　タロウ", "昭和55年1月2日",
+                              "中央区1丁目①番", phone, received, "郵送", status, "", "", "", "㈱テスト"],
+                     strict=True))
+    cells.update(other)
+    return [cells[title] for title in HEADER]
+
+
+# Stored before each run: 20 applications, some already further along.
+STORED = [row(f"3000-{n:04d}", status="審査中" if n % 3 else "受付済") for n in range(20)]
+
+
+def the_file():
+    """New rows (printed in several ways), changed rows (status moves, a new phone, a
+    payment date), unchanged rows; repeating dates and statuses, a few distinct ones."""
+    rows = []
+    for n in range(20):
+        number = f"3000-{n:04d}"
+        if n % 4 == 0:
+            rows.append(row(number, status="支給決定"))                       # a move
+        elif n % 4 == 1:
+            rows.append(row(number, status="審査中" if n % 3 else "受付済",
+                            phone=f"03-1111-{n:04d}"))                       # details only
+        else:
+            rows.append(list(STORED[n]))                                    # unchanged
+    for n in range(30):
+        number = (f"４０００－{n:04d}".translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+                  if n % 5 == 0 else f"4000 {n:04d}" if n % 5 == 1
+                  else f"ab-40{n:04d}" if n % 5 == 4 else f"4000{n:04d}")
+        rows.append(row(number, status=("受付済", "審査中", "received", "不備あり", "照会中")[n % 5],
+                        received=("令和2年6月1日", "2020/6/2", "R2.6.3")[n % 3],
+                        **({"不備内容": "印鑑なし"} if n % 5 == 3 else {})))
+    return rows
+
+
+def bad_file():
+    """The same file with a mistake of every kind, some repeated (remembered cells)."""
+    rows = the_file()
+    rows[3][6] = "令和2年2月30日"                         # impossible date, in a changed row
+    rows[25][6] = "令和2年2月30日"                        # the same cell again, in a new row
+    rows[26][0] = "12"                                    # not a receipt number
+    rows[27][8] = "完了"                                  # not a status
+    rows[28][0] = rows[24][0]                             # the same number twice
+    rows[29][8] = "不備あり"                              # a status that needs a reason
+    rows[29][11] = ""
+    rows[30][3] = "2500/1/1"                              # an implausible date
+    rows[31][1] = "=HYPERLINK()"                          # a formula
+    rows[5][8] = "振込済"                                 # a move the catalogue refuses
+    rows.append(["4000-9999", "短い行"])                  # too few columns
+    return rows
+
+
+def snapshot(dbsession):
+    """Everything an import writes, named by receipt number rather than id (PostgreSQL does
+    not take back the ids a rolled-back run used)."""
+    numbers = {id_: number for id_, number in dbsession.execute(
+        select(Application.id, Application.receipt_number_normalised))}
+    skip = {"id", "updated_at"}
+    applications = sorted(
+        tuple(getattr(a, c.key) for c in Application.__table__.columns if c.key not in skip)
+        for a in dbsession.execute(select(Application)).scalars())
+    history = [(numbers[h.application_id], h.from_code, h.to_code, h.source, h.reason,
+                h.user_id, h.scheduled_payment_on, h.paid_on)
+               for h in dbsession.execute(select(StatusChange).order_by(StatusChange.id)).scalars()]
+    tallies = sorted(dbsession.execute(select(Tally.programme_id, Tally.kind, Tally.bucket,
+                                              Tally.n).where(Tally.n != 0)).all())
+    records = [(r.filename, r.sha256, r.kind, r.encoding, r.rows, r.created, r.changed,
+                r.unchanged) for r in dbsession.execute(select(ImportRecord)).scalars()]
+    audit = [(a.action, a.target.split(":")[0], {k: v for k, v in json.loads(a.details).items()})
+             for a in dbsession.execute(select(AuditRecord).where(
+                 AuditRecord.action == "import.apply").order_by(AuditRecord.seq)).scalars()]
+    return applications, history, tallies, records, audit
+
+
+def planned(plan):
+    return (plan.encoding, plan.kind, dict(plan.counts), plan.status_moves, plan.error_count,
+            [(r.line, r.receipt, r.action, list(r.values.items()), r.application_id,
+              r.before_status) for r in plan.rows],
+            [(e.line, e.column, e.value, e.message, e.mapping) for e in plan.errors],
+            {title: dict(seen) for title, seen in plan.dates_read.items()})
+
+
+def run(session_factory, programme_id, data, apply=True):
+    """One import (or dry run) in a transaction rolled back afterwards: (plan, snapshot)."""
+    transaction.begin()
+    try:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        programme = dbsession.get(Programme, programme_id)
+        catalogue = load_catalogue(dbsession)
+        if apply:
+            plan = apply_import(dbsession, TEST_ACTOR, None, programme, catalogue, data, "f.csv")
+        else:
+            plan = plan_import(dbsession, catalogue, programme, data, "f.csv")
+        return planned(plan), snapshot(dbsession)
+    finally:
+        transaction.abort()
+
+
+def stored_programme(session_factory):
+    programme_id = make_programme(session_factory)
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                     load_catalogue(dbsession), csv_text(STORED).encode("cp932"), "stored.csv")
+    return programme_id
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8"])
+def test_the_fast_way_writes_what_the_plain_way_writes(session_factory, small_chunks,
+                                                        monkeypatch, encoding):
+    programme_id = stored_programme(session_factory)
+    data = csv_text(the_file()).encode(encoding)
+    fast = run(session_factory, programme_id, data)
+    with monkeypatch.context() as patched:
+        use_plain_way(patched)
+        plain = run(session_factory, programme_id, data)
+    assert fast == plain
+    (_encoding, _kind, counts, moves, errors, *_), (applications, history, tallies, *_) = fast
+    assert counts == {"new": 30, "changed": 10, "unchanged": 10} and moves == 5 and not errors
+    assert len(applications) == 50 and len(history) == 20 + 5 + 30
+    assert tallies
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8"])
+def test_the_fast_way_finds_the_errors_the_plain_way_finds(session_factory, small_chunks,
+                                                           monkeypatch, encoding):
+    programme_id = stored_programme(session_factory)
+    data = csv_text(bad_file()).encode(encoding)
+    fast = run(session_factory, programme_id, data, apply=False)
+    with monkeypatch.context() as patched:
+        use_plain_way(patched)
+        plain = run(session_factory, programme_id, data, apply=False)
+    assert fast == plain
+    errors = fast[0][6]
+    assert [(line, column) for line, column, *_ in errors] == [
+        (5, "申請日"), (7, "状況"), (27, "申請日"), (28, "受付番号"), (29, "状況"), (30, "受付番号"),
+        (31, "状況"), (32, "生年月日"), (33, "氏名"), (52, "")]
+    with pytest.raises(ImportRefused):
+        run(session_factory, programme_id, data)
+
+
+def _counts(session_factory):
+    with session_factory() as dbsession:
+        return tuple(dbsession.execute(select(func.count()).select_from(table)).scalar_one()
+                     for table in (Application, StatusChange, ImportRecord, Tally))
+
+
+def _import(session_factory, programme_id, data):
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                     load_catalogue(dbsession), data, "f.csv")
+
+
+def test_a_database_failure_in_a_later_chunk_leaves_nothing_written(session_factory,
+                                                                   small_chunks, monkeypatch):
+    """The third chunk's write fails on the writing thread: the error reaches the caller,
+    whose transaction is aborted with the two chunks already written."""
+    programme_id = make_programme(session_factory)
+    before = _counts(session_factory)
+    calls = []
+    real = staging.Stage.write if session_factory.kw["bind"].dialect.name == "postgresql" \
+        else apply_module._write_sqlite
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(*args)
+
+    monkeypatch.setattr(staging.Stage, "write", failing)
+    monkeypatch.setattr(apply_module, "_write_sqlite", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _import(session_factory, programme_id, csv_text(the_file()[20:]).encode("cp932"))
+    assert len(calls) == 3
+    assert _counts(session_factory) == before
+
+
+def test_a_file_broken_after_chunks_were_written_leaves_nothing_written(session_factory,
+                                                                       small_chunks):
+    """The CSV breaks (an unclosed quote) after several chunks went to the writing thread:
+    the refusal waits for the write under way, and the abort removes every chunk."""
+    programme_id = make_programme(session_factory)
+    before = _counts(session_factory)
+    data = (csv_text(the_file()[20:]) + '4000-8888,"閉じていない\r\n' + "x" * 20_000).encode("cp932")
+    with pytest.raises(ImportRefused):
+        _import(session_factory, programme_id, data)
+    assert _counts(session_factory) == before
+    # The connection is whole again: the same file without its broken end goes in.
+    _import(session_factory, programme_id, csv_text(the_file()[20:]).encode("cp932"))
+    assert _counts(session_factory)[0] == before[0] + 30
+
+
+def test_an_imported_row_is_stored_as_the_orm_stores_it(session_factory):
+    """SQLite's rows go to the driver without SQLAlchemy (imports.sqlite_rows): the stored
+    text of every column — dates and timestamps above all — is what the ORM stores for the
+    same values. (On PostgreSQL the same holds for the COPY.)"""
+    programme_id = make_programme(session_factory)
+    other_id = make_programme(session_factory, code="copy")
+    rows = [row("5000-0001", status="振込予定", 振込予定日="令和2年7月10日"),
+            row("5000-0002", status="振込済", 振込日="2020/7/20", 備考="'=1+1")]
+    _import(session_factory, programme_id, csv_text(rows).encode("cp932"))
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        pairs = []
+        for imported in dbsession.execute(select(Application).where(
+                Application.programme_id == programme_id)).scalars().all():
+            skip = {"id", "programme_id"}
+            copy = Application(programme_id=other_id, **{
+                c.key: getattr(imported, c.key) for c in Application.__table__.columns
+                if c.key not in skip})
+            dbsession.add(copy)
+            dbsession.flush()
+            history = dbsession.execute(select(StatusChange).where(
+                StatusChange.application_id == imported.id)).scalar_one()
+            dbsession.add(StatusChange(application_id=copy.id, **{
+                c.key: getattr(history, c.key) for c in StatusChange.__table__.columns
+                if c.key not in ("id", "application_id")}))
+            dbsession.flush()
+            pairs.append((imported.id, copy.id))
+    with session_factory() as dbsession:
+        connection = dbsession.connection()
+        for imported, copied in pairs:
+            stored = [connection.exec_driver_sql(
+                f"SELECT * FROM {table} WHERE {key} = {identity}").one()  # noqa: S608
+                for table, key in (("applications", "id"), ("status_changes", "application_id"))
+                for identity in (imported, copied)]
+            names = [list(connection.exec_driver_sql(
+                f"SELECT * FROM {t} LIMIT 0").keys())  # noqa: S608
+                     for t in ("applications", "status_changes")]
+            for (first, second), columns, skip in (
+                    ((stored[0], stored[1]), names[0], {"id", "programme_id"}),
+                    ((stored[2], stored[3]), names[1], {"id", "application_id"})):
+                assert {c: v for c, v in zip(columns, first, strict=True) if c not in skip} == \
+                    {c: v for c, v in zip(columns, second, strict=True) if c not in skip}
