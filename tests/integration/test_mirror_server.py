@@ -3,8 +3,10 @@
 import http.client
 import logging
 import threading
+import time
 from urllib.parse import urlencode
 
+from public_mirror.store import RECHECK
 from tests.integration.servers import WaitressThread
 
 FORM = urlencode({"programme": "p2020", "receipt_number": "0000-0002", "lang": "ja"})
@@ -87,6 +89,7 @@ def test_no_birth_date_or_number_is_logged_even_when_things_go_wrong(public_host
                 conn.getresponse().read()
                 conn.close()
         (public_host.root / "state" / "active.snapshot").write_bytes(b"damaged")
+        time.sleep(RECHECK)     # a worker looks at the active file this often
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         conn.request("GET", "/healthz")
         conn.getresponse().read()
