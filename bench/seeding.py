@@ -133,12 +133,7 @@ class CachedCluster(PostgresCluster):
     def start(self):
         if not (self.data / "PG_VERSION").exists():
             return super().start()
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses='{self.listen}' "
-                   "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
-                  str(self.root / "server.log"), "start")
-        return self
+        return self.serve()
 
     def stop(self):
         # A clean shutdown: the directory is started again next run.

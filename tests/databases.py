@@ -56,6 +56,10 @@ class PostgresCluster:
     def start(self):
         self._run("initdb", "-D", str(self.data), "-U", "shinsei", "--auth=trust",
                   "-E", "UTF8", "--locale=C")
+        return self.serve()
+
+    def serve(self):
+        """Start the server on the data directory as it is."""
         options = (f"-p {self.port} -k {self.root} -c listen_addresses='{self.listen}' "
                    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
                    "-c max_connections=200")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
@@ -41,6 +42,20 @@ def sh(*command, check=True):
     return result
 
 
+@contextmanager
+def listening(namespace):
+    """Ports 22 and 443 open in the namespace (IPv4 and IPv6) until the block ends."""
+    listener = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", LISTEN],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        listener.stdin.close()
+        listener.wait(10)
+        listener.stdout.close()
+
+
 @pytest.fixture
 def intranet_host(tmp_path):
     """Two namespaces joined by a veth pair: the host (the rules loaded over a city table of
@@ -49,7 +64,6 @@ def intranet_host(tmp_path):
     host, client = f"fw-h-{tag}", f"fw-c-{tag}"
     sh("ip", "netns", "add", host)
     sh("ip", "netns", "add", client)
-    listener = None
     try:
         sh("ip", "link", "add", f"fh{tag}", "type", "veth", "peer", "name", f"fc{tag}")
         sh("ip", "link", "set", f"fh{tag}", "netns", host)
@@ -72,15 +86,9 @@ def intranet_host(tmp_path):
         rules.write_text(render.render(DEPLOY / "nftables" / "intranet-host.nft", values))
         for _ in range(2):      # loaded again (a restart of the unit): still one table of ours
             sh("ip", "netns", "exec", host, "nft", "-f", str(rules))
-        listener = subprocess.Popen(["ip", "netns", "exec", host, sys.executable, "-c", LISTEN],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert listener.stdout.readline().strip() == "ready"
-        yield host, client
+        with listening(host):
+            yield host, client
     finally:
-        if listener:
-            listener.stdin.close()
-            listener.wait(10)
-            listener.stdout.close()
         sh("ip", "netns", "del", host, check=False)
         sh("ip", "netns", "del", client, check=False)
 
@@ -133,28 +141,20 @@ def test_the_rule_follows_the_pusher_account_onto_another_host(tmp_path):
     assert f'meta skuid "{account}" drop' in rules.read_text()
     namespace = f"fw-r-{uuid.uuid4().hex[:6]}"
     sh("ip", "netns", "add", namespace)
-    listener = None
     try:
         sh("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up")
-        listener = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c",
-                                     LISTEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    text=True)
-        assert listener.stdout.readline().strip() == "ready"
         probe = [sys.executable, "-c", CONNECT, "127.0.0.1", "443", "0.0.0.0"]
-        for uid, other in ((64101, 64102), (64102, 64101)):     # first host, then the restored
-            sh("useradd", "--system", "--no-create-home", "--uid", str(uid), account)
-            try:
-                sh("ip", "netns", "exec", namespace, "nft", "-f", str(rules))
-            finally:
-                sh("userdel", account)
-            as_uid = lambda n: ["setpriv", f"--reuid={n}", f"--regid={n}", "--clear-groups"]  # noqa: E731
-            assert sh("ip", "netns", "exec", namespace, *as_uid(uid), *probe).stdout.strip() \
-                == "closed"
-            assert sh("ip", "netns", "exec", namespace, *as_uid(other), *probe).stdout.strip() \
-                == "open"
+        with listening(namespace):
+            for uid, other in ((64101, 64102), (64102, 64101)):     # first host, then the restored
+                sh("useradd", "--system", "--no-create-home", "--uid", str(uid), account)
+                try:
+                    sh("ip", "netns", "exec", namespace, "nft", "-f", str(rules))
+                finally:
+                    sh("userdel", account)
+                as_uid = lambda n: ["setpriv", f"--reuid={n}", f"--regid={n}", "--clear-groups"]  # noqa: E731
+                assert sh("ip", "netns", "exec", namespace, *as_uid(uid), *probe).stdout.strip() \
+                    == "closed"
+                assert sh("ip", "netns", "exec", namespace, *as_uid(other), *probe).stdout.strip() \
+                    == "open"
     finally:
-        if listener:
-            listener.stdin.close()
-            listener.wait(10)
-            listener.stdout.close()
         sh("ip", "netns", "del", namespace, check=False)
