@@ -48,12 +48,7 @@ def _programmes(programmes: list[Any]) -> int:
     bits = 0
     for number, programme in enumerate(programmes, 1):
         where = f"programme {number}"
-        if not isinstance(programme, dict):
-            _fail(f"{where} is not an object")
-        code = programme.get("code")
-        if not isinstance(code, str) or not _PROGRAMME_CODE.match(code) or code in seen:
-            _fail(f"{where}: code {code!r} is missing, malformed or repeated")
-        seen.add(code)
+        _coded(programme, where, _PROGRAMME_CODE, seen)
         _wording(programme.get("name"), f"{where} name", flat=True)
         if not isinstance(programme.get("needs_birth_date"), bool):
             _fail(f"{where}: needs_birth_date is not true/false")
@@ -77,12 +72,8 @@ def _action_details(programme: dict[str, Any], where: str) -> int:
     bits = 0
     for number, kind in enumerate(kinds, 1):
         at = f"{where} deficiency kind {number}"
-        if not isinstance(kind, dict):
-            _fail(f"{at} is not an object")
-        code, bit = kind.get("code"), kind.get("bit")
-        if not isinstance(code, str) or not _KIND_CODE.match(code) or code in codes:
-            _fail(f"{at}: code {code!r} is missing, malformed or repeated")
-        codes.add(code)
+        _coded(kind, at, _KIND_CODE, codes)
+        bit = kind.get("bit")
         if (not isinstance(bit, int) or isinstance(bit, bool)
                 or not 0 <= bit < MAX_DEFICIENCY_KINDS or bits >> bit & 1):
             _fail(f"{at}: bit {bit!r} is not 0 to {MAX_DEFICIENCY_KINDS - 1}, or repeated")
@@ -111,18 +102,23 @@ def _statuses(statuses: list[Any]) -> None:
     seen: set[str] = set()
     for number, status in enumerate(statuses, 1):
         where = f"status {number}"
-        if not isinstance(status, dict):
-            _fail(f"{where} is not an object")
-        code = status.get("code")
-        if not isinstance(code, str) or not _STATUS_CODE.match(code) or code in seen:
-            _fail(f"{where}: code {code!r} is missing, malformed or repeated")
-        seen.add(code)
+        _coded(status, where, _STATUS_CODE, seen)
         dates = status.get("dates", [])
         if not isinstance(dates, list) or not set(dates) <= _DATES:
             _fail(f"{where}: dates must be a list of {sorted(_DATES)}")
         if not isinstance(status.get("action_needed", False), bool):
             _fail(f"{where}: action_needed is not true/false")
         _wording(status.get("wording"), f"{where} wording", flat=False)
+
+
+def _coded(item: object, where: str, pattern: re.Pattern[str], seen: set[str]) -> None:
+    """An object with a well-formed ``code`` not seen before in its list (then noted)."""
+    if not isinstance(item, dict):
+        _fail(f"{where} is not an object")
+    code = item.get("code")
+    if not isinstance(code, str) or not pattern.match(code) or code in seen:
+        _fail(f"{where}: code {code!r} is missing, malformed or repeated")
+    seen.add(code)
 
 
 def _wording(value: object, where: str, *, flat: bool) -> None:
