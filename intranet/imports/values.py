@@ -3,6 +3,7 @@
 import unicodedata
 
 from intranet import plausible_dates
+from intranet.deficiencies.catalogue import fold
 from intranet.exports import FORMULA_START
 from intranet.imports.dates import DateError, parse_date
 from intranet.refusals import Refused
@@ -38,8 +39,9 @@ def status_lookup(catalogue) -> dict[str, str]:
 
 
 def fold_status(text: str) -> str:
-    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」."""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」
+    (the same folding as deficiency kinds' names)."""
+    return fold(text)
 
 
 def _fold(text):

@@ -76,6 +76,11 @@ class PublicationRow(Base):
     status_code: Mapped[str] = mapped_column(String(32))
     scheduled_payment_on: Mapped[date | None]
     paid_on: Mapped[date | None]
+    # The action details, only for a status that needs the resident's action (else NULL):
+    # a row frozen before they existed reads, and hashes, as it did.
+    deficiency_kinds: Mapped[int | None] = mapped_column(BigInteger)
+    documents_sent_on: Mapped[date | None]
+    return_by: Mapped[date | None]
 
 
 class PublishedStatus(Base):
