@@ -61,7 +61,8 @@ def change_status(request):
     application = _load(request)
     catalogue = request.catalogue
     try:
-        update = read_status_update(request.POST, _kinds(request, application))
+        update = read_status_update(request.POST, _kinds(request, application),
+                                    application.deficiency_kinds)
         version = read_version(request.POST)
         if request.POST.get("confirm") != "1":
             # First the change as it would be, checked by the rules; nothing written yet.
@@ -92,7 +93,8 @@ def change_action_details(request):
     """Only the action details (a later deadline, one more kind), the status kept."""
     application = _load(request)
     try:
-        details = read_action_details(request.POST, _kinds(request, application))
+        details = read_action_details(request.POST, _kinds(request, application),
+                                      application.deficiency_kinds)
         services.change_action_details(
             request.dbsession, request.actor, request.identity.id, request.catalogue,
             application, read_version(request.POST), details,

@@ -61,8 +61,11 @@ class KindCatalogue:
     def unknown_bits(self, bits: int) -> int:
         return bits & ~sum(1 << bit for bit in self._by_bit)
 
-    def read(self, text: str) -> int | None:
-        """The bit set a written list names; None when it names nothing (left blank)."""
+    def read(self, text: str, keep: int = 0) -> int | None:
+        """The bit set a written list names; None when it names nothing (left blank).
+
+        A retired kind is accepted only where ``keep`` (what the application already has)
+        names it: what is stored reads back, and no one chooses a retired kind anew."""
         if len(text) > TEXT_LIMIT:
             raise KindRefused(TOO_LONG, limit=TEXT_LIMIT)
         bits = 0
@@ -73,10 +76,15 @@ class KindCatalogue:
             if kind is None:
                 raise KindRefused(UNKNOWN_KIND, value=part.strip(),
                                   known="、".join(k.name for k in self.active) or "なし")
-            if kind.retired:
+            if kind.retired and not keep >> kind.bit & 1:
                 raise KindRefused(RETIRED_KIND, value=part.strip())
             bits |= 1 << kind.bit
         return bits or None
+
+    def newly_retired(self, bits: int, kept: int) -> DeficiencyKind | None:
+        """The first retired kind ``bits`` names that ``kept`` does not (for a reader that
+        could not know what the application has when it read the cell)."""
+        return next((kind for kind in self.of(bits & ~kept) if kind.retired), None)
 
     def written(self, bits: int) -> str:
         """The set as a list an import reads back (an export's cell)."""
