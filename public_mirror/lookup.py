@@ -11,6 +11,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from public_mirror import birthdate
+from transfer.answer import Answer, answer_entry
 from transfer.lookup import LookupHasher
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
@@ -41,12 +42,7 @@ class Reading:
     errors: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Answer:
-    found: bool
-    status: dict | None = None
-    scheduled_payment_on: date | None = None
-    paid_on: date | None = None
+__all__ = ["Answer", "Question", "answer", "answer_key", "read_question"]
 
 
 def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
@@ -142,7 +138,7 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
 def answer(snapshot: VerifiedSnapshot, secret: bytes, question: Question) -> Answer:
     # ``question.receipt`` is normalised already (``read_question``): hashed as it is.
     key = _hasher(secret, question.programme["code"]).key(question.receipt, question.birth_date)
-    return answer_key(snapshot, key)
+    return answer_key(snapshot, key, question.programme)
 
 
 @lru_cache(maxsize=64)
@@ -151,9 +147,7 @@ def _hasher(secret: bytes, programme: str) -> LookupHasher:
     return LookupHasher(secret, programme)
 
 
-def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:
-    entry = snapshot.table.find(key)
-    if entry is None:
-        return Answer(False)
-    return Answer(True, snapshot.header["statuses"][entry.status_index],
-                  entry.scheduled_payment_on, entry.paid_on)
+def answer_key(snapshot: VerifiedSnapshot, key: bytes, programme: dict) -> Answer:
+    """The answer for a lookup key of ``programme`` (transfer.answer: the one answer every
+    reader builds, action details included)."""
+    return answer_entry(snapshot.header, programme, snapshot.table.find(key))

@@ -135,8 +135,11 @@ class Pages:
                 resubmit["birth_date"] = BIRTH_DATE
             # Switching language is not another lookup (public_mirror.repeat).
             resubmit[REPEAT_FIELD] = REPEAT
+            action = reply.answer.action
             values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot),
-                      "resubmit": resubmit, "masked": (MASK_HIDDEN, MASKED)}
+                      "resubmit": resubmit, "masked": (MASK_HIDDEN, MASKED),
+                      # Part of the page's cache key (resident.Reply.cache_key).
+                      "overdue": bool(action and action.overdue(lookup.today_in_japan()))}
         page = self.render(_TEMPLATES[reply.kind], reply.lang, reply.status,
                            programme=reply.programme, **values,
                            retry_minutes=max(1, (reply.retry_after + 59) // 60))

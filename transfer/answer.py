@@ -32,6 +32,7 @@ class ActionDetails:
     wording the header carries for the programme (never a text typed about one person)."""
 
     missing: tuple[Texts, ...]          # each deficiency kind's wording, in catalogue order
+    kinds: int                          # the entry's kind bits (what ``missing`` was read from)
     documents_sent_on: date | None
     return_by: date | None
     return_to: Texts
@@ -82,5 +83,5 @@ def action_details(programme: dict[str, Any], status: dict[str, Any], kinds: int
         return None
     missing = tuple(kind["wording"] for kind in programme.get("deficiency_kinds", [])
                     if kinds >> kind["bit"] & 1)
-    return ActionDetails(missing, documents_sent_on, return_by,
+    return ActionDetails(missing, kinds, documents_sent_on, return_by,
                          programme.get("return_to") or {}, programme.get("enclose") or {})
