@@ -92,10 +92,20 @@ class Sshd:
                                         chroot=self.chroot, address=self.address))
         subprocess.run([SSHD, "-t", "-f", str(config)], check=True)
         self.log = (self.root / "sshd.log").open("w")
-        self.process = subprocess.Popen([*self.prefix, SSHD, "-D", "-e", "-f", str(config)],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self._command = [*self.prefix, SSHD, "-D", "-e", "-f", str(config)]
+        self.process = subprocess.Popen(self._command, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait()
         return self
+
+    def pause(self):
+        """The host goes down: the server stops, its keys, inbox and port stay."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def resume(self):
+        """The host is back, with the same host key and inbox."""
+        self.process = subprocess.Popen(self._command, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
 
     def _wait(self):
         import socket
