@@ -27,6 +27,7 @@ OPERATOR_ACCOUNTS = {"kanri": "admin", "kansa": "security_officer"}
 SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
 ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
 INBOX = "/srv/shinsei/inbox"
+QUARANTINE = "/var/lib/shinsei-mirror/quarantine"
 SITE, STAFF_SITE = f"https://{guide.PUBLIC_NAME}", f"https://{guide.INTRANET_NAME}"
 
 
@@ -202,20 +203,24 @@ def test_4_a_stopped_public_host_fails_alone_and_the_next_run_delivers(city):
     down.boot()
     guide.wait_for("public-2 answers again, with what it had",
                    lambda: city.sequence("public-2") == before)
-    # The timer's run alone publishes nothing unapproved; the next approved request reaches both.
+    # The next plain run of the transfer service — no new request, no new approval — sends
+    # the current publication, the same signed file, to the host that missed it.
     job = city.run_transfer_job()
     assert job.returncode == 0, job.stdout + job.stderr
-    assert city.sequence("public-2") == before
+    caught_up = city.wait_for_sequence(["public-2"], before)["public-2"]
+    assert caught_up == failed_run == city.sequence("public-1")
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
-        desk.sign_in("tanaka")
-        desk.request_publication("停止していたホストへも")
         desk.sign_in("sato")
-        desk.approve_publication()
-        job = city.run_transfer_job()
-        assert job.returncode == 0, job.stdout + job.stderr
-    after = city.wait_for_sequence(PUBLIC, failed_run)
-    assert after["public-2"] == after["public-1"]
+        newest = desk.publications()[0]
+    assert re.search(rf"{re.escape(inner_down)}\S*: 再送済", newest), newest
+    # Both current: the next run sends nothing (nothing arrives, nothing is refused).
+    quarantined = [host.run("ls", "-A", QUARANTINE).stdout for host in lab.public]
+    job = city.run_transfer_job()
+    assert job.returncode == 0, job.stdout + job.stderr
+    assert [host.run("ls", "-A", INBOX).stdout.strip() for host in lab.public] == ["", ""]
+    assert [host.run("ls", "-A", QUARANTINE).stdout for host in lab.public] == quarantined
+    assert city.sequence("public-2") == caught_up
     assert guide.failed_units(lab.intranet) == ""
     city.passed.add(4)
 
