@@ -46,10 +46,12 @@ def _limits(settings) -> receive.Limits:
 def receive_command(settings, args):
     paths, trust = settings["mirror.paths"], settings["mirror.trust"]
     if args.watch:
-        receive.watch(paths, trust, args.interval, _limits(settings))
+        receive.watch(paths, trust, args.interval, _limits(settings),
+                      settings["mirror.lookup_keys"])
         return 0
     try:
-        outcomes = receive.receive_once(paths, trust, limits=_limits(settings), wait=args.wait)
+        outcomes = receive.receive_once(paths, trust, limits=_limits(settings), wait=args.wait,
+                                        lookup_keys=settings["mirror.lookup_keys"])
     except (ledger.StateError, ledger.ReceiverBusy, KeyFileError) as error:
         log.error("receiving stopped: %s", error)
         print(f"shinsei-mirror: {error}", file=sys.stderr)

@@ -234,8 +234,13 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     assert not re.search(r"@[A-Z][A-Z0-9_]*@", pusher_ini)
     assert owner_mode(root, "/etc/shinsei/pusher.ini")[1:] == (pusher, 0o640)
     assert owner_mode(root, "/etc/shinsei/signer.ini")[1:] == (signer, 0o640)
-    assert (root / "etc/shinsei/pusher/sign.key.pub").read_bytes() == (
+    assert (root / "etc/shinsei/pusher/trusted/intranet-sign.pub").read_bytes() == (
         root / "etc/shinsei/signer/sign.key.pub").read_bytes()
+    assert owner_mode(root, "/etc/shinsei/pusher/trusted")[1:] == (pusher, 0o750)
+    # Key settings name folders: a key rotation adds and removes files, edits no ini.
+    assert "transfer.signing_keys = /etc/shinsei/signer\n" in (
+        root / "etc/shinsei/signer.ini").read_text()
+    assert "transfer.public_keys = /etc/shinsei/pusher/trusted\n" in pusher_ini
     allowed = (root / "etc/systemd/system/shinsei-transfer-push.service.d/addresses.conf")
     assert "IPAddressAllow=198.51.100.3" in allowed.read_text()
     carried = sorted(p.name for p in (root / "var/lib/shinsei/carry-to-public").iterdir())
@@ -333,6 +338,9 @@ def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_
         intranet_root / "etc/shinsei/signer/sign.key.pub").read_bytes()
     mirror = account(root, "passwd", "shinsei-mirror")
     assert owner_mode(root, "/etc/shinsei/lookup.key") == (mirror, mirror, 0o600)
+    assert owner_mode(root, "/etc/shinsei/lookup-keys")[1:] == (mirror, 0o750)
+    assert "mirror.maintenance_file = /etc/shinsei/maintenance" in (
+        root / "etc/shinsei/mirror.ini").read_text()
     client = (intranet_root / "etc/shinsei/pusher/id_ed25519.pub").read_text().split()[1]
     assert (root / "etc/ssh/authorized_keys/shinsei-upload").read_text().startswith(
         f"restrict ssh-ed25519 {client}")

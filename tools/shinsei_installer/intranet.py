@@ -20,6 +20,7 @@ from shinsei_installer.steps import Action, Directory, Existing, File, User
 BUILDER, SIGNER, PUSHER = "shinsei-builder", "shinsei-signer", "shinsei-pusher"
 # Each step's keys, in a folder only it (and root) may enter.
 BUILDER_KEYS, SIGNER_KEYS, PUSHER_KEYS = f"{ETC}/builder", f"{ETC}/signer", f"{ETC}/pusher"
+PUSHER_TRUSTED = f"{PUSHER_KEYS}/trusted"
 SPOOL = "/var/spool/shinsei/transfer"
 # folder: (writer, its one reader)
 HAND_OVERS = {"built": (BUILDER, SIGNER), "signed": (SIGNER, PUSHER), "results": (PUSHER, BUILDER)}
@@ -156,7 +157,11 @@ def key_steps(bundle, host, values):
         Existing(f"{SIGNER_KEYS}/sign.key", SIGNER, SIGNER, 0o600),
         Existing(f"{SIGNER_KEYS}/sign.key.pub", "root", "root", 0o644),
         Existing(f"{BUILDER_KEYS}/lookup.key", BUILDER, BUILDER, 0o600),
-        CarriedFile(f"{PUSHER_KEYS}/sign.key.pub", f"{SIGNER_KEYS}/sign.key.pub", mode=0o644),
+        # What the pusher checks before sending: every *.pub in its trusted folder (a key
+        # rotation adds the next key there, then replaces this one: docs/runbook).
+        Directory(PUSHER_TRUSTED, "root", PUSHER, 0o750),
+        CarriedFile(f"{PUSHER_TRUSTED}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
+                    mode=0o644),
         Action("SFTP client key", missing_client_key, client_keygen),
         Existing(f"{PUSHER_KEYS}/id_ed25519", PUSHER, PUSHER, 0o600),
         Existing(f"{PUSHER_KEYS}/id_ed25519.pub", "root", "root", 0o644),

@@ -38,6 +38,8 @@ def plan(bundle: Bundle, host: Host, values: dict):
              keep=True),
         File(f"{ETC}/lookup.key", host.path(carried / "lookup.key").read_bytes(),
              "shinsei-mirror", "shinsei-mirror", 0o600, keep=True),
+        # A lookup key being rotated in waits here beside it (mirror.lookup_key).
+        Directory(f"{ETC}/lookup-keys", "root", "shinsei-mirror", 0o750),
         # The chroot: it and every parent root-owned and not writable by others (sshd's rule).
         Directory("/srv/shinsei"),
         # The upload account creates and renames; the receiver (its group) lists, reads and
