@@ -88,3 +88,19 @@ def test_the_maintenance_file_closes_and_opens_the_page_without_a_restart(host, 
     (host.root / "maintenance").unlink()
     assert "振込予定です" in reads(app).text
     assert app.get("/healthz").json["status"] == "ok"
+
+
+def test_status_names_the_signing_keys_the_lookup_key_and_maintenance(host, capsys):
+    from public_mirror.cli import main
+    from transfer.keys import generate_signing_key
+
+    second = generate_signing_key(host.root / "keys" / "next.key", host.root / "keys" / "next.pub")
+    host.settings["mirror.trusted_keys"] += f" {host.root / 'keys' / 'next.pub'}"
+    host.drop(host.snapshot(keys=[host.signing_key, second]))
+    receive(host)
+    (host.root / "maintenance").touch()
+    assert main(["-c", str(host.write_ini()), "status"]) == 0
+    shown = capsys.readouterr().out
+    ids = ", ".join(sorted([host.signing_key.key_id, second.key_id]))
+    assert f"signed by {ids}; lookup key lk-" in shown
+    assert f"maintenance: ON — residents see the maintenance page while {host.root}" in shown
