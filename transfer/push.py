@@ -53,26 +53,30 @@ def push_signed(root: Path, destinations: list[Destination], policy: TrustPolicy
         log.error("%s NOT pushed: sequence %s was pushed before and is newer (never backwards)",
                   path.name, previous["sequence"])
         return None
-    if previous is None or previous["sequence"] != sequence:
-        return _push(folders, path, sequence, destinations, policy, now, spool.DELIVERY)
-    missed = _missed(folders[spool.SIGNED], sequence, destinations)
-    if not missed:
+    try:
+        plan = spool.read_catch_up(folders[spool.SIGNED])
+    except spool.SpoolRefused as refused:
+        log.error("catch-up plan refused, nothing sent again: %s", refused)
+        return None
+    if plan is not None and plan["sequence"] == sequence:
+        # Sent before (the intranet recorded it): again only where it is missing — whatever
+        # this step's own last report says, which may be unreadable or another run's.
+        missed = _missed(plan, sequence, destinations)
+        if not missed:
+            log.info("%s: every destination holds it already", path.name)
+            return None
+        return _push(folders, path, sequence, missed, policy, now, spool.REDELIVERY)
+    if previous is not None and previous["sequence"] == sequence:
         log.info("%s was pushed already (%s)", path.name, "verified" if previous["verified"]
                  else previous["reason"])
         return None
-    return _push(folders, path, sequence, missed, policy, now, spool.REDELIVERY)
+    return _push(folders, path, sequence, destinations, policy, now, spool.DELIVERY)
 
 
-def _missed(signed: Path, sequence: int, destinations: list[Destination]) -> list[Destination]:
+def _missed(plan: dict[str, Any], sequence: int,
+            destinations: list[Destination]) -> list[Destination]:
     """The destinations that, by the catch-up plan, hold an older sequence than ``sequence``
     (or none at all); one holding a newer sequence is named and left alone."""
-    try:
-        plan = spool.read_catch_up(signed)
-    except spool.SpoolRefused as refused:
-        log.error("catch-up plan refused, nothing sent again: %s", refused)
-        return []
-    if plan is None or plan["sequence"] != sequence:
-        return []
     missed = []
     for destination in destinations:
         held = plan["held"].get(destination.name, 0)

@@ -386,3 +386,15 @@ def test_each_report_is_recorded_once(job, steps, session_factory):
     job.build_and_sign(session_factory)   # the builder records the last report first, too
     assert rows(session_factory) == recorded
     assert len({r[4] for r in recorded}) == 2 and all(r[4] for r in recorded)
+
+
+def test_an_unreadable_last_report_does_not_make_the_pusher_send_everything_again(
+        job, steps, session_factory):
+    approved_request(session_factory)
+    job.run(session_factory)
+    [file] = steps.inbox.iterdir()
+    file.unlink()                                    # taken by the receiver, as deployed
+    (steps.spool / spool.RESULTS / spool.RESULT).write_bytes(b"\xff not a report")
+    assert job.run(session_factory) == ([], [])      # the plan says the destination holds it
+    assert list(steps.inbox.iterdir()) == []
+    assert len(rows(session_factory)) == 1
