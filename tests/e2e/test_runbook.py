@@ -6,6 +6,8 @@ the heading it proves, in the runbook's order (tests/unit/test_documented_comman
 them to it). A step that fails names itself; the steps after it say which one they needed.
 """
 
+import re
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -31,7 +33,7 @@ MIRROR_STATE = "/var/lib/shinsei-mirror/state"
 SIGNED = "/var/spool/shinsei/transfer/signed"
 MEDIUM = "/media/usb"
 # The steps below that build on one another (the numbered ones are the lead's).
-CATCH_UP, SIGNING_KEY, LOOKUP_KEY, LEAK = 21, 81, 82, 91
+CATCH_UP, DISK_FULL, SIGNING_KEY, LOOKUP_KEY, LEAK = 21, 22, 81, 82, 91
 
 
 @pytest.fixture(scope="module")
@@ -94,21 +96,49 @@ def test_a_public_host_that_was_down_catches_up(city):
     city.passed.add(CATCH_UP)
 
 
-def test_3_audit_records_past_retention_are_archived(city):
+def test_a_public_host_whose_disk_is_full(city):
+    """§ 公開ホストのディスクが一杯になったとき: public-2's inbox is its own small file system,
+    filled by an upload cut off two hours ago; the publication fails for it alone and says why;
+    the documented clean-up and a plain run of the transfer job (no new approval) deliver it."""
+    host = city.lab.public[1]
+    before = {name: city.sequence(name) for name in PUBLIC}
+    owner = host.run("stat", "-c", "%u:%g", INBOX).stdout.strip()
+    uid, gid = owner.split(":")
+    host.run("mount", "-t", "tmpfs", "-o", f"size=256k,mode=2770,uid={uid},gid={gid}", "tmpfs", INBOX)
+    try:
+        host.run("sh", "-c", f"head -c 1M /dev/zero > {INBOX}/.cut-off.part; "
+                 f"touch -d '-2 hours' {INBOX}/.cut-off.part", check=False)
+        newest = publish(city, "容量不足のホストあり")
+        assert re.search(rf"{re.escape(PUBLIC['public-2'][0])}\S*:\s+転送できませんでした", newest), newest
+        assert "空き容量が足りませんでした" in newest, newest
+        delivered = city.wait_for_sequence(["public-1"], before["public-1"])["public-1"]
+        assert city.sequence("public-2") == before["public-2"]
+        looked = documented.run(host, "runbook", "disk-full-look").stdout
+        assert ".cut-off.part" in looked and "100%" in looked, looked
+        documented.run(host, "runbook", "disk-full-clear")
+        sent = documented.run(city.lab.intranet, "runbook", "catch-up-now").stdout
+        assert "FAILED" not in sent, sent
+        assert city.wait_for_sequence(["public-2"], before["public-2"])["public-2"] == delivered
+    finally:
+        host.run("umount", INBOX, check=False)
+    city.passed.add(DISK_FULL)
+
+
+def test_4_audit_records_past_retention_are_archived(city):
     """§ 保存期間: the monthly retention run, started now as the runbook says."""
     pruned = documented.run(city.lab.intranet, "runbook", "audit-prune-now")
     assert "audit-" in pruned.stdout and guide.failed_units(city.lab.intranet) == "", pruned.stdout
     verified = documented.run(city.lab.intranet, "runbook", "audit-verify")
     assert "audit chain OK" in verified.stdout
-    city.passed.add(3)
+    city.passed.add(4)
 
 
-def test_4_the_database_is_rewritten_after_a_disposal(city):
+def test_5_the_database_is_rewritten_after_a_disposal(city):
     """§ 事業の終了・保存・廃棄: the housekeeping after a disposal runs on the deployed database."""
     vacuumed = documented.run(city.lab.intranet, "runbook", "disposal-vacuum")
     assert vacuumed.returncode == 0
     assert guide.failed_units(city.lab.intranet) == ""
-    city.passed.add(4)
+    city.passed.add(5)
 
 
 
