@@ -4,13 +4,11 @@ app that is down gives a Japanese page, not nginx's English one."""
 
 import http.client
 import ssl
-import subprocess
-import time
 
 import pytest
 
 from tests.databases import free_port
-from tests.deploy_sites import nginx_config
+from tests.deploy_sites import nginx_config, serving
 from tests.integration.servers import WaitressThread
 
 
@@ -24,18 +22,8 @@ def intranet_site(tmp_path):
     """The intranet site on a free port in front of a stand-in app; yields (port, app)."""
     with WaitressThread(ok_app) as app:
         port = free_port()
-        config = nginx_config(tmp_path, "intranet", port=port, backend=app.port)
-        nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(config), "-g",
-                                  "daemon off;"], stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while not (tmp_path / "nginx.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        try:
+        with serving(nginx_config(tmp_path, "intranet", port=port, backend=app.port), port):
             yield port, app
-        finally:
-            nginx.terminate()
-            nginx.wait(10)
-            nginx.stderr.close()
 
 
 def connect(port):
