@@ -3,10 +3,8 @@
 import contextlib
 import datetime
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from cryptography import x509
@@ -14,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from tests.databases import free_port
+from tests.databases import free_port, wait_until_listening
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"
@@ -92,27 +90,17 @@ def nginx_config(directory: Path, site: str, port: int = 443, backend: int | Non
 
 
 @contextlib.contextmanager
-def serving(config: Path, port: int, timeout: float = 30):
-    """nginx running ``config`` (from nginx_config) until the block ends; ready once ``port``
-    takes connections."""
+def serving(config: Path, port: int):
+    """nginx running ``config`` (from nginx_config) until the block ends, once ``port`` takes
+    connections."""
     directory = config.parent
-    nginx = subprocess.Popen(["nginx", "-p", str(directory), "-c", str(config), "-g",
-                              "daemon off;"], stderr=subprocess.PIPE)
+    log = directory / "nginx.log"
+    with log.open("wb") as output:
+        nginx = subprocess.Popen(["nginx", "-p", str(directory), "-c", str(config), "-g",
+                                  "daemon off;"], stdout=output, stderr=subprocess.STDOUT)
+    wait_until_listening(nginx, port, "nginx", log)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if nginx.poll() is not None:
-                raise RuntimeError(f"nginx ended ({nginx.returncode}): {nginx.stderr.read().decode()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not take connections on {port} within "
-                                       f"{timeout} s") from None
-                time.sleep(0.05)
         yield nginx
     finally:
         nginx.terminate()
         nginx.wait(10)
-        nginx.stderr.close()
