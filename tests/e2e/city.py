@@ -119,11 +119,12 @@ class Installation:
         carry(intranet, CARRY_FROM_INTRANET, host, "/root/carried")
         return self.install(host, "public", public_values(name))
 
-    def introduce(self, intranet, publics):
+    def introduce(self, intranet, publics, check=True):
         """Second intranet run: the public hosts' SSH host keys become its known_hosts."""
         lines = b"".join(host.read(CARRY_FROM_PUBLIC) for host in publics)
         intranet.write("/root/public-host-keys", lines, 0o644)
-        self.install(intranet, "intranet", intranet_values("/root/public-host-keys"))
+        return self.install(intranet, "intranet", intranet_values("/root/public-host-keys"),
+                            check=check)
 
 
 def carry(source_host, source_dir, target_host, target_dir):

@@ -148,8 +148,8 @@ def shared_host_keys_message(source: str, shared: dict[tuple[str, str], list[str
             "転送ジョブがどのホストへ送ったかを鍵で確かめられず、1 台の秘密鍵でほかのホストに"
             "なりすませるため、登録しません。\n"
             "複製した側のホストで（どちらか分からなければ両方で）、新しいホスト鍵を作ってください:\n"
-            "  rm /etc/ssh/ssh_host_* && dpkg-reconfigure openssh-server       （Debian）\n"
-            "  rm /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart sshd   （RHEL 系）\n"
+            "  rm /etc/ssh/ssh_host_*\n  ssh-keygen -A\n"
+            "  systemctl restart ssh      （RHEL 系では systemctl restart sshd）\n"
             "そのホストで ./install.sh --role public をもう一度実行し、表示される新しい 1 行を運んで"
             f" {source} を作り直してから、ここで install.sh をもう一度実行してください"
             "（docs/install.ja.md の 5.）。")
