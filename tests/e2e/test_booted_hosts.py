@@ -261,7 +261,7 @@ def test_9_each_publication_step_reaches_only_what_it_must(city):
     assert guide.failed_units(city.lab.intranet) == ""
 
 
-def test_10_the_hosts_the_installer_touched_are_hardened(city, tmp_path):
+def test_10_the_hosts_the_installer_touched_are_hardened(city):
     """Issue 23, item 5: TLS as stated (scanned from the resident's and the staff's terminal),
     each security header once, sshd keys-only with no forwarding (the guide's checks on the
     host, and the administrator's desk), and a cloned public host refused until it has keys
@@ -284,7 +284,7 @@ def test_10_the_hosts_the_installer_touched_are_hardened(city, tmp_path):
     public = lab.public[0]
     documented.run(public, "install", "check-tls", SERVER_NAME=guide.PUBLIC_NAME)
     hardening.check_public_host_sshd(public)
-    hardening.check_administrator_login(lab, public, PUBLIC["public-1"][0], tmp_path)
+    hardening.check_administrator_login(lab, PUBLIC["public-1"][0], city.installation.admin_key())
     before = city.sequence("public-1")
     hardening.check_a_clone_is_refused_until_it_has_keys_of_its_own(city)
     publish(city, "ホスト鍵を作り直した後")
