@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.e2e import city as guide
+from tests.e2e import documented, hardening
 from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet
 from tests.e2e.people import READS, StaffDesk, resident_reads
 from tests.e2e.scenario import (
@@ -22,6 +23,7 @@ from tests.e2e.scenario import (
     first_publication,
     install_every_host,
     open_city,
+    publish,
 )
 from tests.e2e.security_review import check_review
 from tests.e2e.step_access import check_step_access
@@ -263,3 +265,34 @@ def test_9_each_publication_step_reaches_only_what_it_must(city):
     city.needs(2)      # the units ran a publication: keys, spool and database all exist
     check_step_access(city.lab.intranet, PUBLIC["public-1"][0], INTRANET)
     assert guide.failed_units(city.lab.intranet) == ""
+
+
+def test_10_the_hosts_the_installer_touched_are_hardened(city):
+    """Issue 23, item 5: TLS as stated (scanned from the resident's and the staff's terminal),
+    each security header once, sshd keys-only with no forwarding (the guide's checks on the
+    host, and the administrator's desk), and a cloned public host refused until it has keys
+    of its own — after which a publication reaches both again."""
+    city.needs(2)
+    lab, ca = city.lab, city.ca
+    for _, outer in PUBLIC.values():
+        hardening.check_tls(lab.resident, outer, guide.PUBLIC_NAME)
+        # Without the site's name: nothing (the refusing default server), whatever is offered.
+        nameless = hardening.scan(lab.resident, outer, None)
+        assert nameless == {"probes": dict.fromkeys(nameless["probes"]), "tls12_accepted": []}
+        hardening.check_headers_once(lab.resident, ca.path, guide.PUBLIC_NAME, outer, {
+            "/": 200, "/static/mirror.css": 200, "/static/missing.css": 404, "/no-such": 404,
+            "/healthz": 200, f"http://{guide.PUBLIC_NAME}/": 301})
+    hardening.check_tls(lab.staff, INTRANET, guide.INTRANET_NAME)
+    hardening.check_tls(lab.staff, INTRANET, None)      # LGWAN terminals by address alike
+    hardening.check_headers_once(lab.staff, ca.path, guide.INTRANET_NAME, INTRANET, {
+        "/login": 200, "/": 303, "/static/intranet.css": 200, "/static/missing.css": 404})
+    documented.run(lab.intranet, "install", "check-tls", SERVER_NAME=guide.INTRANET_NAME)
+    public = lab.public[0]
+    documented.run(public, "install", "check-tls", SERVER_NAME=guide.PUBLIC_NAME)
+    hardening.check_public_host_sshd(public)
+    hardening.check_administrator_login(lab, PUBLIC["public-1"][0], city.installation.admin_key())
+    before = city.sequence("public-1")
+    hardening.check_a_clone_is_refused_until_it_has_keys_of_its_own(city)
+    publish(city, "ホスト鍵を作り直した後")
+    after = city.wait_for_sequence(PUBLIC, before)
+    assert after["public-1"] == after["public-2"] > before

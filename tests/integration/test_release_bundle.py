@@ -327,7 +327,9 @@ def test_public_inbox_lets_the_receiver_list_read_and_remove_uploads(public_root
     assert owner_mode(root, "/srv/shinsei/inbox") == (upload, mirror, 0o2770)
     assert owner_mode(root, "/srv/shinsei") == (0, 0, 0o755)
     assert "ForceCommand internal-sftp -u 0027" in (
-        root / "etc/ssh/sshd_config.d/shinsei-upload.conf").read_text()
+        root / "etc/ssh/sshd_config.d/00-shinsei.conf").read_text()
+    # Keys only from now on: said when no administrator has one yet.
+    assert "管理者の公開鍵が見つかりません" in (root / "install-output.txt").read_text()
 
 
 def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_root,
@@ -345,6 +347,8 @@ def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_
     assert (root / "etc/ssh/authorized_keys/shinsei-upload").read_text().startswith(
         f"restrict ssh-ed25519 {client}")
     assert not (root / "etc/nginx/sites-enabled/default").exists()
+    assert (root / "etc/shinsei/nginx-tls.conf").read_bytes() == (
+        ROOT / "deploy/nginx/tls.conf").read_bytes()
     assert "198.51.100.2 ssh-ed25519 AAAAC3Nza" in (root / "install-output.txt").read_text()
     site_packages = next((root / "opt/shinsei/venv/lib").glob("python3*/site-packages"))
     # One wheel for both hosts; the intranet's stack stays off the public one.
