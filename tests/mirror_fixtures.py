@@ -14,7 +14,7 @@ from public_mirror.receive import receive_once
 from public_mirror.settings import load
 from transfer.build import sign_snapshot
 from transfer.keys import generate_lookup_key, generate_signing_key
-from transfer.lookup import lookup_key
+from transfer.lookup import lookup_key, lookup_key_id
 from transfer.snapshot import PAYLOAD_TYPE, day_number, format_time
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -94,39 +94,42 @@ class PublicHost:
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=None, key=None, keys=None, statuses=STATUSES,
-                 header=None, status_of_first=None, padding=0, version=1) -> bytes:
+                 header=None, status_of_first=None, padding=0, secret=None,
+                 version=1) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
         00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
-        that many entries no one can look up (a bigger file).
+        that many entries no one can look up (a bigger file); ``secret``: another lookup
+        key than the host's first.
 
         ``version=2``: the current format, with action details — 00000011 is missing an ID
         copy and a signature, sent 10 days ago, due in 10 days; 00000012 (deficient, bank
         proof) was due 3 days ago; and p2020 has its kinds, 返送先 and 同封するもの."""
+        secret = secret or self.secret
         if programmes is None:
             programmes = PROGRAMMES_V2 if version == 2 else PROGRAMMES
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
         created = created or datetime.now(UTC).replace(microsecond=0)
-        rows = [(lookup_key(self.secret, "p2020", f"{n:08d}"), n % 2 == 0,
+        rows = [(lookup_key(secret, "p2020", f"{n:08d}"), n % 2 == 0,
                  day_number(date(2020, 7, 10)) if n % 2 == 0 else 0, 0) for n in range(1, 11)]
-        rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
-        rows.append((lookup_key(self.secret, "p2020", "00000011"), 2, 0, 0))   # must act
-        rows += [(lookup_key(self.secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
+        rows.append((lookup_key(secret, "p2024", "00000001", BIRTH), 0, 0, 0))
+        rows.append((lookup_key(secret, "p2020", "00000011"), 2, 0, 0))   # must act
+        rows += [(lookup_key(secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
         if version == 2:
             today = datetime.now(JST).date()
             rows = [(*row, 0, 0, 0) for row in rows]
             rows[-1 - padding] = (*rows[-1 - padding][:4], 0b101, day_number(today - timedelta(10)),
                                   day_number(today + timedelta(10)))
-            rows.append((lookup_key(self.secret, "p2020", "00000012"), 2, 0, 0, 0b10,
+            rows.append((lookup_key(secret, "p2020", "00000012"), 2, 0, 0, 0b10,
                          day_number(today - timedelta(24)), day_number(today - timedelta(3))))
         fields = {"format": version, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
-                  "expires_at": format_time(created + valid), "lookup_key_id": "lk-test",
+                  "expires_at": format_time(created + valid), "lookup_key_id": lookup_key_id(secret),
                   "programmes": programmes, "statuses": statuses, **(header or {})}
         entries = sorted((k, int(s), *rest) for k, s, *rest in rows)
         if status_of_first is not None:

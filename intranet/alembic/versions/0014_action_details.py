@@ -8,7 +8,7 @@ Renumbering: this revision only adds; it may follow any other by changing
 ``down_revision`` (and the file's number) alone.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from intranet.deficiencies.defaults import DEFAULT_KINDS
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
