@@ -20,6 +20,7 @@ from transfer.keys import SigningKey
 from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import (
     ENTRY,
+    ENTRY_V1,
     FORMAT_VERSION,
     MAX_DEFICIENCY_KINDS,
     PAYLOAD_TYPE,
@@ -183,6 +184,21 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     merged = [part[i:i + size] for part, _ in parts for i in range(0, len(part), size)]
     merged.sort()
     return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
+
+
+def oldest_format(body: bytes) -> tuple[bytes, int]:
+    """A ``make_body`` body in the oldest format that holds it, and that format's number:
+    format 1 while no entry carries action details (every byte past the first 21 of each
+    entry is zero), else format 2 as it is.
+
+    Why: a public host not yet upgraded reads format 1 only; it keeps taking every
+    publication until staff first set action details, so the intranet host may be upgraded
+    before the public hosts (docs/snapshot-format.md). Checked a byte column at a time and
+    cut with slices: C speed for millions of entries."""
+    size, kept = ENTRY.size, ENTRY_V1.size
+    if any(body[column::size].strip(b"\0") for column in range(kept, size)):
+        return body, FORMAT_VERSION
+    return b"".join([body[start:start + kept] for start in range(0, len(body), size)]), 1
 
 
 def sign_snapshot(entries: Sequence[Entry], skipped: int, *, signing_keys: Sequence[SigningKey],

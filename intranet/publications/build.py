@@ -26,7 +26,7 @@ from intranet.programmes.models import Programme
 from intranet.publications import content
 from intranet.publications.models import Publication
 from intranet.statuses.models import Status
-from transfer.build import BuildResult, Row, header_fields, make_body, sign_body
+from transfer.build import BuildResult, Row, header_fields, make_body, oldest_format, sign_body
 from transfer.keys import SigningKey
 from transfer.progress import ProgrammeTally
 from transfer.verify import Origin
@@ -49,10 +49,11 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
         .execution_options(yield_per=20_000))
     tally = ProgrammeTally(rows, statuses)   # counts for residents, on the rows' way through
     body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)
+    body, version = oldest_format(body)   # public hosts not yet upgraded still read it
     # The header as a publication request freezes it: one definition for both ways.
     header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
                               sequence=sequence, now=now, valid_for=valid_for),
-              **content.header_wording(dbsession)}
+              **content.header_wording(dbsession), "format": version}
     tally.add_to(header, programmes)
     return sign_body(body, count, skipped, signing_keys=signing_keys, header=header)
 
@@ -105,8 +106,9 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
                 for s in wording["statuses"]]
     tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
     body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
+    body, version = oldest_format(body)   # public hosts not yet upgraded still read it
     header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
                               sequence=sequence, now=now, valid_for=valid_for),
-              **wording, "content_digest": publication.content_digest}
+              **wording, "content_digest": publication.content_digest, "format": version}
     tally.add_to(header, programmes)
     return UnsignedTable(header, body, count, skipped)

@@ -132,3 +132,32 @@ def test_no_personal_data_in_the_snapshot(populated):
     assert found_in(data, [*REASONS, *parts]) == []
     assert found_in(data, ["1234567", "みずほ銀行"]) == []
     assert SECRET not in data
+
+
+def test_without_action_details_the_build_is_format_1_that_an_older_mirror_takes(
+        session_factory, monkeypatch):
+    """The intranet host upgraded first: until staff set action details, its snapshots are
+    format 1, which a public host that knows format 1 only verifies (its check is the
+    format-1 layout alone: ENTRY_FORMATS narrowed as it was)."""
+    from transfer import snapshot as snapshot_format
+
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        programme = Programme(code="p2020", name="特別定額給付金", name_en="Special payment")
+        dbsession.add(programme)
+        dbsession.flush()
+        add_defaults(dbsession, programme.id)
+        for number, name, kana, birth, address, phone in PEOPLE:
+            dbsession.add(Application(
+                programme_id=programme.id, receipt_number=number, receipt_number_normalised=number,
+                name=name, kana=kana, birth_date=birth, address=address, phone=phone,
+                route="postal", received_on=date(2020, 6, 1), status_code="deficient",
+                deficiency_reason=REASONS[0], updated_at=utcnow()))
+    key = new_key()
+    result = build(session_factory, key)
+    assert result.header["format"] == 1 and result.header["entry_size"] == 21
+    monkeypatch.setattr(snapshot_format, "ENTRY_FORMATS", {1: snapshot_format.ENTRY_V1})
+    older = verify_snapshot(result.data, TrustPolicy([key.public_key], ORIGIN),
+                            last_sequence=99, now=NOW)
+    entry = older.table.find(lookup_key(SECRET, "p2020", "20200001"))
+    assert older.header["statuses"][entry.status_index]["code"] == "deficient"

@@ -143,3 +143,21 @@ def test_a_format_1_snapshot_cannot_smuggle_action_details():
     snapshot = verify(make([KEY], programmes=[PROGRAMME], statuses=STATUSES_2,
                            rows=[(key(1), 3, 0, 0)]))
     assert answer_entry(snapshot.header, PROGRAMME, snapshot.table.find(key(1))).action is None
+
+
+def test_a_body_without_action_details_is_written_in_format_1():
+    """So a public host not yet upgraded takes every publication until staff first set them."""
+    from transfer.build import oldest_format
+    from transfer.snapshot import ENTRY
+
+    keys = sorted(key(n) for n in range(40))
+    plain = b"".join(ENTRY.pack(k, n % 3, n, 0, 0, 0, 0) for n, k in enumerate(keys))
+    body, version = oldest_format(plain)
+    assert version == 1 and body == b"".join(ENTRY_V1.pack(k, n % 3, n, 0)
+                                             for n, k in enumerate(keys))
+    assert oldest_format(b"") == (b"", 1)
+    # Any one byte of any entry's action details keeps format 2, the body as it is.
+    for column in range(ENTRY_V1.size, ENTRY.size):
+        marked = bytearray(plain)
+        marked[7 * ENTRY.size + column] = 1
+        assert oldest_format(bytes(marked)) == (bytes(marked), 2), column
