@@ -120,6 +120,45 @@ class StaffDesk:
             page.get_by_role("button", name="変更する").click()
         assert f"受付番号 {receipt} の状況を" in self.text(), self.text()[:800]
 
+    def set_return_details(self, programme_name, return_to, enclose):
+        """A supervisor's 事業 → 不備の種類と返送先: where residents send papers and what they
+        enclose, each {lang: text} for ja, en and ja-easy."""
+        page = self.page
+        page.goto("/programmes")
+        row = page.locator("table.list tbody tr", has_text=programme_name)
+        with page.expect_navigation():
+            row.get_by_role("link", name="不備の種類と返送先").click()
+        suffix = {"ja": "", "en": "_en", "ja-easy": "_easy"}
+        for name, texts in (("return_to", return_to), ("enclose", enclose)):
+            for lang, text in texts.items():
+                page.locator(f"#{name}{suffix[lang]}").fill(text)
+        with page.expect_navigation():
+            page.get_by_role("button", name="保存する").click()
+        assert "返送先と同封するものを保存しました" in self.text(), self.text()[:800]
+
+    def mark_deficient(self, receipt, kinds, sent, return_by, note):
+        """不備あり with the kinds (their names, as the check boxes read), the day the letter
+        was sent and the deadline (date objects), and staff's own note."""
+        page = self.page
+        page.goto("/applications")
+        page.get_by_label("受付番号").fill(receipt)
+        with page.expect_navigation():
+            page.get_by_role("button", name="検索").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name=receipt).click()
+        page.get_by_label("新しい状況").select_option("deficient")
+        for kind in kinds:
+            page.get_by_label(kind, exact=True).check()
+        page.locator("#status-documents_sent_on").fill(sent.isoformat())
+        page.locator("#status-return_by").fill(return_by.isoformat())
+        page.get_by_label("不備内容（職員用メモ").fill(note)
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更内容を確認する").click()
+        page.locator("#confirm-change").wait_for()
+        with page.expect_navigation():
+            page.get_by_role("button", name="変更する").click()
+        assert f"受付番号 {receipt} の状況を" in self.text(), self.text()[:800]
+
     def request_publication(self, note):
         page = self.page
         page.goto("/publications")
@@ -160,6 +199,28 @@ def resident_reads(browser, base_url, programme, receipt, lang):
         context.close()
 
 
+def resident_action(browser, base_url, programme, receipt, lang):
+    """What the answer says the resident has to do: the missing items (as HTML, furigana
+    included), and the details' labels and values, and the whole main text."""
+    context = browser.new_context(base_url=base_url, locale="ja-JP")
+    try:
+        page = context.new_page()
+        page.goto(f"/?lang={lang}")
+        choice = page.locator(f"input[type=radio][name=programme][value='{programme}']")
+        if choice.count():
+            choice.check()
+        page.locator("#receipt_number").fill(receipt)
+        with page.expect_navigation():
+            page.locator("button[type=submit]").click()
+        items = page.locator(".action-details ul.missing li")
+        facts = page.locator(".action-details dl.action-facts dd")
+        return ([items.nth(i).inner_html() for i in range(items.count())],
+                [facts.nth(i).inner_text() for i in range(facts.count())],
+                page.locator("main").inner_text())
+    finally:
+        context.close()
+
+
 def healthz(terminal, name, address, ca):
     """/healthz as the city's monitoring reads it (JSON), from a terminal of the lab, asking
     the host at `address` by its name; {"unreachable": why} when nothing answers."""
@@ -179,4 +240,5 @@ def healthz(terminal, name, address, ca):
         raise AssertionError(f"{name} ({address}) /healthz is not JSON: {body[:500]}") from None
 
 
-__all__ = ["PASSWORD", "READS", "StaffDesk", "chromium", "healthz", "resident_reads"]
+__all__ = ["PASSWORD", "READS", "StaffDesk", "chromium", "healthz", "resident_action",
+           "resident_reads"]

@@ -8,16 +8,19 @@ one they needed.
 """
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.e2e import city as guide
 from tests.e2e import documented, hardening
 from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet
-from tests.e2e.people import READS, StaffDesk, resident_reads
+from tests.e2e.people import READS, StaffDesk, resident_action, resident_reads
 from tests.e2e.scenario import (
     INBOX,
     PROGRAMME,
+    PROGRAMME_NAME,
     SITE,
     STAFF_SITE,
     first_publication,
@@ -296,3 +299,54 @@ def test_10_the_hosts_the_installer_touched_are_hardened(city):
     publish(city, "ホスト鍵を作り直した後")
     after = city.wait_for_sequence(PUBLIC, before)
     assert after["public-1"] == after["public-2"] > before
+
+
+# Issue 24: what the residents' page says when they have to act, as staff set it.
+RETURN_TO = {"ja": "〒252-5277 中央区中央2-11-15 給付金担当",
+             "en": "Benefit Office, 2-11-15 Chuo, Chuo-ku 252-5277",
+             "ja-easy": "〒252-5277 {中央区|ちゅうおうく} {給付金|きゅうふきん}の {係|かかり}"}
+ENCLOSE = {"ja": "お送りした返信用封筒に入れてください。",
+           "en": "Please use the return envelope we sent.",
+           "ja-easy": "{送|おく}った {封筒|ふうとう}に いれて ください。"}
+KINDS_READ = {   # the two shipped kinds staff choose, as residents read them
+    "ja": ("本人確認書類の写し", "申請書への署名"),
+    "en": ("A copy of an identity document", "Your signature on the application form"),
+    "ja-easy": ("<ruby>運転免許証", "<ruby>署名<rp>"),
+}
+
+
+def test_11_a_deficiency_reaches_residents_with_what_where_and_by_when(city):
+    """Staff mark an application 不備あり with two kinds, a sent date and a deadline (and a
+    note of their own); after the four-eyes publication a resident on each public host, in
+    Chromium over HTTPS, reads both kinds, where to send them, what to enclose, the
+    deadline and the day the letter was sent in 日本語, English and やさしい日本語 (with
+    ruby) — and never the note."""
+    city.needs(2)
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    sent, due = today - timedelta(days=1), today + timedelta(days=14)
+    note = "免許証の写しが裏面のみ。6月3日に本人へ電話済み"
+    before = {name: city.sequence(name) for name in PUBLIC}
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.set_return_details(PROGRAMME_NAME, RETURN_TO, ENCLOSE)
+        desk.sign_in("tanaka")
+        desk.mark_deficient("1234-5678", ["本人確認書類の写しがない", "署名がない"], sent, due, note)
+    publish(city, "不備の通知")
+    city.wait_for_sequence(PUBLIC, max(before.values()))
+    days = {"ja": lambda d: f"{d.year}年{d.month}月{d.day}日",
+            "en": lambda d: f"{d.day} {d:%B %Y}", "ja-easy": lambda d: f"{d.year}年{d.month}月{d.day}日"}
+    for name in PUBLIC:
+        with city.resident(name) as browser:
+            for lang, (first, second) in KINDS_READ.items():
+                items, facts, text = resident_action(browser, SITE, PROGRAMME, "1234-5678", lang)
+                where = f"{name} {lang}"
+                assert len(items) == 2 and first in items[0] and second in items[1], (where, items)
+                assert facts[0] == days[lang](due), (where, facts)
+                assert facts[-1] == days[lang](sent), (where, facts)
+                assert "{" not in text and note[:8] not in text, (where, text[:800])
+                if lang == "ja-easy":
+                    assert "ちゅうおうく" in text and "きゅうふきん" in text, (where, text[:800])
+                else:
+                    assert RETURN_TO[lang] in text and ENCLOSE[lang] in text, (where, text[:800])
+    city.passed.add(11)
