@@ -11,7 +11,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from public_mirror import birthdate
-from transfer.answer import Answer, answer_entry
+from transfer.answer import Answer, answer_entry, is_open
 from transfer.lookup import LookupHasher
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
@@ -42,7 +42,7 @@ class Reading:
     errors: dict = field(default_factory=dict)
 
 
-__all__ = ["Answer", "Question", "answer", "answer_key", "read_question"]
+__all__ = ["Answer", "Question", "answer", "answer_key", "is_open", "read_question"]
 
 
 def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
@@ -62,14 +62,6 @@ def numeric_keyboard(programmes: list[dict], chosen: str = "") -> bool:
     """Digits-only receipt numbers get the numeric keyboard; letters need the full one."""
     shown = [p for p in programmes if p["code"] == chosen] or programmes
     return all(p.get("receipt_digits_only") for p in shown)
-
-
-def is_open(programme: dict, today: date) -> bool:
-    if programme.get("lookup_ended"):  # the intranet closed the lookup for good
-        return False
-    opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
-    return not ((opens and today < date.fromisoformat(opens))
-                or (closes and today > date.fromisoformat(closes)))
 
 
 def today_in_japan(now: datetime | None = None) -> date:

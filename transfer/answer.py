@@ -1,13 +1,17 @@
-"""What a resident is told for one entry of a snapshot: the status and its dates and, for a
-status that needs the resident's action, what is missing, where to send it, by when, and
-when the letter was sent.
+"""What the residents' page answers for one application, read from a snapshot's header: the
+status and its dates and, for a status that needs the resident's action, what is missing,
+where to send it, by when, and when the letter was sent.
 
-One function for every reader, so they cannot drift apart: the residents' page, its fast
-path and the JSON API (``public_mirror.lookup``), and a staff screen showing what a
-resident sees (it reads a delivered publication's header and the application's row there).
-Pure: no clock — whether a deadline has passed is asked with the day it is asked on — and
-no I/O. Texts stay as the header carries them (furigana markup included); each reader
-renders them (``transfer.ruby``).
+The one reading every reader shares, so they cannot drift apart: the residents' page, its
+fast path and the JSON API (``public_mirror.lookup``), and a staff screen showing what a
+resident sees for an application (from a delivered publication's header and what it said
+of that application). Whatever an answer comes to say is added here.
+
+Pure: nothing here knows where the values come from (an entry of a verified snapshot, or a
+row the intranet kept), no clock — whether a deadline has passed is asked with the day it
+is asked on — and no I/O. Texts stay as the header carries them (furigana markup included);
+each reader renders them (``transfer.ruby``). Header parts are the dicts the snapshot
+carries (``transfer.build``).
 """
 
 from dataclasses import dataclass
@@ -16,6 +20,8 @@ from typing import Any
 
 from transfer.table import Entry
 
+# What a status's wording holds, per language (``transfer.build.status_fields``).
+WORDING_PARTS = ("label", "explanation", "next_step")
 # A text of the header per language (a kind's wording, 返送先, 同封するもの).
 Texts = dict[str, str]
 
@@ -54,11 +60,50 @@ class ActionDetails:
 
 @dataclass(frozen=True)
 class Answer:
+    """One application's answer: ``found`` false is "no such application" (which is also
+    the answer to a wrong birth date: the lookup key includes it)."""
+
     found: bool
     status: dict[str, Any] | None = None
     scheduled_payment_on: date | None = None
     paid_on: date | None = None
     action: ActionDetails | None = None
+
+    @property
+    def code(self) -> str | None:
+        return self.status["code"] if self.status else None
+
+    @property
+    def action_needed(self) -> bool:
+        """The resident must do something (the page makes it stand out)."""
+        return bool(self.status and self.status.get("action_needed"))
+
+    def wording(self, lang: str) -> dict[str, str]:
+        """Label, explanation and next step in ``lang`` — in Japanese where the header has
+        none in that language — as written (furigana markup included: see transfer.ruby)."""
+        if not self.status:
+            return {}
+        wording = self.status.get("wording") or {}
+        text = wording.get(lang) or wording.get("ja") or {}
+        return {part: text.get(part) or "" for part in WORDING_PARTS}
+
+
+NOT_FOUND = Answer(False)
+
+
+def answer(status: dict[str, Any], scheduled_payment_on: date | None = None,
+           paid_on: date | None = None, *, programme: dict[str, Any] | None = None,
+           kinds: int = 0, documents_sent_on: date | None = None,
+           return_by: date | None = None) -> Answer:
+    """The answer for an application in ``status``: only the dates the status carries, and
+    the action details (given ``programme``, whose kinds and 返送先 they read) only where
+    the status needs the resident's action."""
+    dates = status.get("dates") or ()
+    action = programme and action_details(programme, status, kinds, documents_sent_on,
+                                          return_by)
+    return Answer(True, status,
+                  scheduled_payment_on if "scheduled_payment_on" in dates else None,
+                  paid_on if "paid_on" in dates else None, action or None)
 
 
 def answer_entry(header: dict[str, Any], programme: dict[str, Any],
@@ -66,11 +111,10 @@ def answer_entry(header: dict[str, Any], programme: dict[str, Any],
     """The answer for ``entry`` (None: not found) of a verified snapshot's ``header``, for the
     programme the question named."""
     if entry is None:
-        return Answer(False)
-    status = header["statuses"][entry.status_index]
-    return Answer(True, status, entry.scheduled_payment_on, entry.paid_on,
-                  action_details(programme, status, entry.deficiency_kinds,
-                                 entry.documents_sent_on, entry.return_by))
+        return NOT_FOUND
+    return answer(header["statuses"][entry.status_index], entry.scheduled_payment_on,
+                  entry.paid_on, programme=programme, kinds=entry.deficiency_kinds,
+                  documents_sent_on=entry.documents_sent_on, return_by=entry.return_by)
 
 
 def action_details(programme: dict[str, Any], status: dict[str, Any], kinds: int,
@@ -85,3 +129,20 @@ def action_details(programme: dict[str, Any], status: dict[str, Any], kinds: int
                     if kinds >> kind["bit"] & 1)
     return ActionDetails(missing, kinds, documents_sent_on, return_by,
                          programme.get("return_to") or {}, programme.get("enclose") or {})
+
+
+def status_named(header: dict[str, Any], code: str) -> dict[str, Any] | None:
+    return next((s for s in header["statuses"] if s["code"] == code), None)
+
+
+def programme_named(header: dict[str, Any], code: str) -> dict[str, Any] | None:
+    return next((p for p in header["programmes"] if p["code"] == code), None)
+
+
+def is_open(programme: dict[str, Any], today: date) -> bool:
+    """Whether residents may look this programme up today (else the page says it is closed)."""
+    if programme.get("lookup_ended"):  # the intranet closed the lookup for good
+        return False
+    opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
+    return not ((opens and today < date.fromisoformat(opens))
+                or (closes and today > date.fromisoformat(closes)))

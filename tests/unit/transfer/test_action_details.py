@@ -74,12 +74,15 @@ def test_a_format_2_entry_answers_what_is_missing_where_and_by_when():
 
 def test_a_format_1_snapshot_still_verifies_and_answers_as_before():
     """The mirror keeps answering from the snapshot it holds while the intranet upgrades."""
-    data = make([KEY], rows=[(key(1), 2, day_number(date(2020, 7, 10)), 0)])
+    scheduled = {"code": "payment_scheduled", "final": False, "dates": ["scheduled_payment_on"],
+                 "wording": {}}
+    data = make([KEY], rows=[(key(1), 3, day_number(date(2020, 7, 10)), 0)],
+                statuses=[*STATUSES, scheduled])
     assert parse(data).header["entry_size"] == ENTRY_V1.size == 21
     snapshot = verify(data)
     answer = answer_entry(snapshot.header, snapshot.header["programmes"][0],
                           snapshot.table.find(key(1)))
-    assert answer.status["code"] == "paid" and answer.scheduled_payment_on == date(2020, 7, 10)
+    assert answer.code == "payment_scheduled" and answer.scheduled_payment_on == date(2020, 7, 10)
     assert answer.action is None
 
 
