@@ -144,3 +144,26 @@ def test_a_newer_snapshot_on_an_older_mirror_is_refused_and_the_live_one_serves(
     monkeypatch.undo()
     public_host.publish(version=2)
     assert "本人確認書類の写し" in ask(public_host.app(), "00000011").text
+
+
+def test_wording_in_the_header_cannot_bring_markup_of_its_own(public_host):
+    """A kind's wording, 返送先 or 同封するもの is text: escaped before furigana is added."""
+    from tests.mirror_fixtures import PROGRAMMES_V2
+
+    hostile = [{**PROGRAMMES_V2[0],
+                "deficiency_kinds": [{"code": "id_copy", "bit": 0, "wording": {
+                    "ja": "<script>alert(1)</script>", "ja-easy": "{<img src=x>|えっくす}"}},
+                    {"code": "bank", "bit": 1, "wording": {"ja": "口座"}},
+                    {"code": "signature", "bit": 2, "wording": {"ja": "<b>署名</b>"}}],
+                "return_to": {"ja": "<a href='//evil'>返送先</a>"},
+                "enclose": {"ja": "</dd></dl><form action=//evil>"}}, PROGRAMMES_V2[1]]
+    public_host.publish(version=2, programmes=hostile)
+    app = public_host.app()
+    for lang in ("ja", "ja-easy"):
+        page = ask(app, "00000011", lang).text
+        for raw in ("<script>", "<img src=x>", "<b>", "<a href='//evil'", "<form action"):
+            assert raw not in page, (lang, raw)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ask(app, "00000011").text
+    api = app.post_json("/api/v1/lookup", {"programme": "p2020", "receipt_number": "00000011"})
+    assert api.json["action"]["missing"] == ["<script>alert(1)</script>", "<b>署名</b>"]
+    assert api.headers["Content-Type"].startswith("application/json")
