@@ -47,16 +47,21 @@ def change_status(dbsession, actor, user_id, catalogue, application: Application
                   expected_version: int, update: StatusUpdate) -> StatusChange:
     """Change one application's status, with optimistic locking on ``version``.
 
-    The detail page's form shows every action detail, so a change to a status that needs
-    the resident's action stores what it gives, and clears what it leaves empty."""
+    The action details follow the one rule of the bulk change and the import
+    (``intranet.deficiencies.rules``): what the change gives is stored; what it leaves out
+    is kept between two statuses that need the resident's action, and cleared on entering
+    one (a new round)."""
     lifecycle.ensure_writable(application.programme)
     if application.version != expected_version:
         raise errors.StatusChangeRefused(errors.STALE)
     check_update(catalogue, application.status_code, update)
     before = _snapshot(application)
     if catalogue[update.to_code].needs_resident_action:
-        set_action_details(application, action_rules.after(
-            ActionDetails.of(application), update.action, new_round=True))
+        stored = action_rules.after(
+            ActionDetails.of(application), update.action,
+            new_round=not catalogue[application.status_code].needs_resident_action)
+        action_rules.check(catalogue[update.to_code], stored, update.action)
+        set_action_details(application, stored)
     _apply(application, update)
     change = StatusChange(
         application_id=application.id, from_code=before["status"], to_code=update.to_code,

@@ -137,10 +137,11 @@ def _detail(request, application, error=None, form=None, confirming=None, action
                           if s.needs_resident_action],
         "action_error": action_error,
         "action_form": action_form or {},
-        # Each form's action details: as posted after an error, else as stored while the
-        # status needs them (the form then shows what residents read).
+        # Each form's action details as posted after an error; else the status change's
+        # start empty (what it leaves empty is kept or cleared by the rules) and the details
+        # form shows what is stored (what residents read).
         "action_values": {
-            "status": _action_values(form, application, kinds, current.needs_resident_action),
+            "status": _action_values(form, application, kinds, False),
             "action": _action_values(action_form, application, kinds, True)},
     }
 

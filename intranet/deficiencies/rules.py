@@ -4,10 +4,11 @@ place: the detail page, the bulk change and the import all ask here.
 - They belong to a status that needs the resident's action (``Status.needs_resident_action``):
   given with any other status, they are refused.
 - The deadline is not before the day the documents were sent.
-- A change that moves an application into such a status from one that is not starts a new
-  round: what it does not give is cleared, never carried over from an earlier round. A
-  change between two such statuses keeps what it does not give (the import and the bulk
-  change; the detail page's form shows every value, so what it leaves empty is empty).
+- A status change (on the detail page, in bulk, by import) stores what it gives. What it
+  leaves out is kept when the application already needs the resident's action, and cleared
+  when it is only now entering such a status: a new round never carries an earlier round's
+  kinds or dates over. The detail page's form for the details alone shows every stored
+  value, so there what is left empty is empty.
 
 Messages are Japanese message ids; the screens translate them.
 """

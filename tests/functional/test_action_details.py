@@ -136,3 +136,23 @@ def test_inquiry_staff_read_the_kinds_but_cannot_change_them(as_role, one, sessi
     response = inquiry.post(f"/applications/{one}/action", {
         "csrf_token": csrf_token(page), "version": "2"}, expect_errors=True)
     assert response.status_int == 403
+
+
+def test_moving_on_with_the_form_as_the_page_offers_it_keeps_or_leaves_the_details(
+        as_role, one, dbsession):
+    """The status form starts with the details empty: sent as it is, 不備あり → 再提出待ち
+    keeps what residents read, and 不備あり → 審査中 is no refusal (they stay, unpublished)."""
+    app = as_role("staff")
+    mark_deficient(app, one)
+    empty = {"deficiency_kinds": [], "documents_sent_on": "", "return_by": ""}
+    # Between two statuses that need action, a deadline given alone keeps kinds and sent date.
+    assert change(app, one, status="awaiting_resubmission",
+                  **{**empty, "return_by": "2026-06-30"}).status_int == 303
+    dbsession.expire_all()
+    application = dbsession.get(Application, one)
+    assert (application.deficiency_kinds, application.documents_sent_on,
+            application.return_by) == (0b101, date(2026, 5, 20), date(2026, 6, 30))
+    assert change(app, one, status="reviewing", **empty).status_int == 303
+    dbsession.expire_all()
+    application = dbsession.get(Application, one)
+    assert (application.status_code, application.deficiency_kinds) == ("reviewing", 0b101)
