@@ -148,7 +148,7 @@ class StaffDesk:
             page.get_by_role("link", name=receipt).click()
         page.get_by_label("新しい状況").select_option("deficient")
         for kind in kinds:
-            page.get_by_label(kind, exact=True).check()
+            page.get_by_label(kind).check()
         page.locator("#status-documents_sent_on").fill(sent.isoformat())
         page.locator("#status-return_by").fill(return_by.isoformat())
         page.get_by_label("不備内容（職員用メモ").fill(note)
