@@ -44,6 +44,7 @@ def run(options: BackupSettings, now: datetime | None = None, say=print) -> Path
         _record(options.directory, now, made, f"予期しないエラー: {error!r}")
         raise
     _record(options.directory, now, made, None)
+    say(str(made))      # the last line: what a caller (the upgrade, a script) reads
     return made
 
 
@@ -155,8 +156,8 @@ def _summarise(manifest: dict, final: Path, say) -> None:
         + (f"（公開ホストの鍵: {hosts}）" if hosts else ""))
     if checkpoints is not None:
         say(f"署名付きチェックポイント: {checkpoints['count']} 件（{checkpoints['path']}）")
-    say("確認しました: すべてのファイルが空でなく、SHA256SUMS と一致し、ダンプを最後まで読めます")
-    say(str(final))
+    say(f"確かめました: {final} のすべてのファイルが空でなく、SHA256SUMS と一致し、"
+        "ダンプを最後まで読めます")
 
 
 def _record(directory: Path, now: datetime, made: Path | None, reason: str | None) -> None:
