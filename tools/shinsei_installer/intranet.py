@@ -15,7 +15,7 @@ from pathlib import Path
 from shinsei_installer import common, database, render
 from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
-from shinsei_installer.steps import Action, Directory, Existing, File, User
+from shinsei_installer.steps import Action, Directory, Existing, File, Note, User
 
 BUILDER, SIGNER, PUSHER = "shinsei-builder", "shinsei-signer", "shinsei-pusher"
 # Each step's keys, in a folder only it (and root) may enter.
@@ -41,11 +41,12 @@ UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service",
          "shinsei-transfer-build.service", "shinsei-transfer-sign.service",
          "shinsei-transfer-push.service", "shinsei-transfer.timer",
          "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service")
+         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service",
+         "shinsei-backup.service", "shinsei-backup.timer")
 APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-           "shinsei-audit-prune.timer")
+           "shinsei-audit-prune.timer", "shinsei-backup.timer")
 MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
                  f"&options=-c%20role%3D{database.OWNER}")
 
@@ -102,13 +103,11 @@ KNOWN_HOSTS_LINE = re.compile(r"^\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+=*(\
 
 
 def _check_host_keys(host: Host, source: str) -> None:
-    """The carried known_hosts lines: there, and each "address key-type key"."""
-    if not source:
+    """The carried known_hosts lines, when the file is there: each "address key-type key".
+    (A file named but absent is no error: see ``_known_hosts_steps``.)"""
+    path = host.path(source) if source else None
+    if path is None or not path.is_file():
         return
-    path = host.path(source)
-    if not path.is_file():
-        raise InstallError(f"PUBLIC_HOST_KEYS = {source}: ファイルがありません"
-                           "（公開ホストの /var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if line.strip() and not line.startswith("#") and not KNOWN_HOSTS_LINE.match(line):
             raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
@@ -144,10 +143,6 @@ def key_steps(bundle, host, values):
         host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c", CLIENT_KEYGEN,
                  str(host.path(f"{PUSHER_KEYS}/id_ed25519")))
 
-    def known_hosts():
-        source = values.get("PUBLIC_HOST_KEYS")
-        return host.path(source).read_bytes() if source else b""
-
     steps = [
         Directory(BUILDER_KEYS, "root", BUILDER, 0o750),
         Directory(SIGNER_KEYS, "root", SIGNER, 0o750),
@@ -160,8 +155,7 @@ def key_steps(bundle, host, values):
         Action("SFTP client key", missing_client_key, client_keygen),
         Existing(f"{PUSHER_KEYS}/id_ed25519", PUSHER, PUSHER, 0o600),
         Existing(f"{PUSHER_KEYS}/id_ed25519.pub", "root", "root", 0o644),
-        File(f"{PUSHER_KEYS}/known_hosts", known_hosts, "root", PUSHER, 0o644,
-             keep=not values.get("PUBLIC_HOST_KEYS")),
+        *_known_hosts_steps(host, values.get("PUBLIC_HOST_KEYS", "")),
         Directory(CHECKPOINT_KEYS, mode=0o755),
         CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
                     mode=0o644),
@@ -174,6 +168,33 @@ def key_steps(bundle, host, values):
                   (f"{BUILDER_KEYS}/lookup.key", "lookup.key", 0o600),
                   (f"{PUSHER_KEYS}/id_ed25519.pub", "upload_ed25519.pub", 0o644))]
     return steps
+
+
+def _known_hosts_steps(host: Host, source: str):
+    """The pinned public-host keys: the carried file's lines when it is there; otherwise the
+    file as it is (kept, never emptied), and a note saying so. On a fresh host being restored
+    the values file still names the carried file, long gone: the backup set brings
+    known_hosts back with /etc/shinsei."""
+    known_hosts = f"{PUSHER_KEYS}/known_hosts"
+    if source and host.path(source).is_file():
+        return [File(known_hosts, lambda: host.path(source).read_bytes(), "root", PUSHER, 0o644)]
+    kept = File(known_hosts, lambda: b"", "root", PUSHER, 0o644, keep=True)
+    if not source:
+        return [kept]
+
+    def note(host):
+        pinned = host.path(known_hosts)
+        lines = [line for line in (pinned.read_text(errors="replace").splitlines()
+                                   if pinned.exists() else []) if line.strip()]
+        if lines:
+            return (f"PUBLIC_HOST_KEYS = {source} がありません: {known_hosts} の公開ホストの鍵"
+                    f"（{len(lines)} 行）をそのまま使います")
+        return (f"PUBLIC_HOST_KEYS = {source} がありません: 公開ホストの鍵はまだ登録されていません"
+                "（バックアップから戻すホストなら `shinsei-intranet backup restore` が戻します。"
+                "初めて入れるホストなら、各公開ホストの "
+                "/var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
+
+    return [kept, Note(note)]
 
 
 class CarriedFile(File):
