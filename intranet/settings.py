@@ -42,6 +42,12 @@ DEFAULTS = {
     "backup.directory": "/var/backups/shinsei",
     "backup.config_directory": "/etc/shinsei",
     "backup.max_age_hours": "26",
+    # The installed host's (an intranet.ini older than these settings gets them too): pg_dump
+    # and pg_restore as postgres (peer), the staff app stopped during a restore and the audit
+    # chain verified as its user afterwards. Development and tests set them empty.
+    "backup.database_user": "postgres",
+    "backup.web_service": "shinsei-intranet-web.service",
+    "backup.verify_user": "shinsei-web",
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
     "jinja2.autoescape": "true",

@@ -89,6 +89,8 @@ def _write_contents(options: BackupSettings, work: Path, now: datetime) -> dict:
         checkpoints = _copy_checkpoints(options.checkpoint_file, work)
     with _failing_as(f"{sets.CONFIG} を作れません"):
         config = _pack_config(options.config_directory, work / sets.CONFIG)
+    with _failing_as(f"{sets.HOST_FILES} を作れません"):
+        host_files = _pack_host_files(options.host_files, work / sets.HOST_FILES)
     engine = database.engine_of(options.database_url)
     with _failing_as(f"{database.FILES[engine]} を作れません"):
         database.dump(options.database_url, options.database_user, work / database.FILES[engine])
@@ -100,6 +102,7 @@ def _write_contents(options: BackupSettings, work: Path, now: datetime) -> dict:
         "database": {"engine": engine, "file": database.FILES[engine],
                      "bytes": (work / database.FILES[engine]).stat().st_size},
         "config": config,
+        "host_files": host_files,
         "checkpoints": checkpoints,
     }
     with _failing_as(f"{sets.MANIFEST} と {sets.SUMS} を作れません"):
@@ -132,20 +135,39 @@ def _pack_config(directory: Path, target: Path) -> dict:
     if not directory.is_dir():
         raise BackupError(f"{directory}: 設定のディレクトリ（backup.config_directory）がありません")
     known_hosts = {}
+    with _private_tar(target) as archive:
+        archive.add(directory, arcname=".")
+        for member in archive.getmembers():
+            if member.isfile() and member.name.endswith("/known_hosts"):
+                lines = (directory / member.name).read_text(errors="replace").splitlines()
+                known_hosts[member.name.removeprefix("./")] = sum(
+                    1 for line in lines if line.strip() and not line.startswith("#"))
+        files = sum(1 for member in archive.getmembers() if member.isfile())
+    return {"directory": str(directory), "file": sets.CONFIG, "files": files,
+            "known_hosts": known_hosts}
+
+
+def _pack_host_files(paths: tuple[Path, ...], target: Path) -> dict | None:
+    if not paths:
+        return None
+    for path in paths:
+        if not path.is_absolute() or not path.is_file():
+            raise BackupError(f"{path}: ファイルがありません（backup.host_files）")
+    with _private_tar(target) as archive:
+        for path in paths:
+            archive.add(path, arcname=str(path).lstrip("/"))
+    return {"file": sets.HOST_FILES, "paths": [str(path) for path in paths]}
+
+
+@contextmanager
+def _private_tar(target: Path):
+    """A new tar, 0600 from its first byte, owners by name, synced when closed."""
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            archive.add(directory, arcname=".")
-            for member in archive.getmembers():
-                if member.isfile() and member.name.endswith("/known_hosts"):
-                    lines = (directory / member.name).read_text(errors="replace").splitlines()
-                    known_hosts[member.name.removeprefix("./")] = sum(
-                        1 for line in lines if line.strip() and not line.startswith("#"))
-            files = sum(1 for member in archive.getmembers() if member.isfile())
+            yield archive
         stream.flush()
         os.fsync(stream.fileno())
-    return {"directory": str(directory), "file": sets.CONFIG, "files": files,
-            "known_hosts": known_hosts}
 
 
 def _summarise(manifest: dict, final: Path, say) -> None:
@@ -154,6 +176,8 @@ def _summarise(manifest: dict, final: Path, say) -> None:
     say(f"データベース（{manifest['database']['engine']}）: {manifest['database']['bytes']:,} バイト")
     say(f"{config['directory']}: {config['files']} ファイル"
         + (f"（公開ホストの鍵: {hosts}）" if hosts else ""))
+    if manifest["host_files"]:
+        say(f"ほかのファイル: {' '.join(manifest['host_files']['paths'])}")
     if checkpoints is not None:
         say(f"署名付きチェックポイント: {checkpoints['count']} 件（{checkpoints['path']}）")
     say(f"確かめました: {final} のすべてのファイルが空でなく、SHA256SUMS と一致し、"

@@ -35,11 +35,11 @@ def restore(options: BackupSettings, folder: Path, ini: Path, database_only: boo
         raise BackupError(f"{folder}: {manifest['database']['engine']} のバックアップです。"
                           f"このホストのデータベースは {engine} です")
     if not database_only:
-        try:
-            _restore_config(folder / manifest["config"]["file"], options.config_directory)
-        except OSError as error:
-            raise from_os_error(error, f"{options.config_directory} を戻せません") from None
+        _unpack(folder / manifest["config"]["file"], options.config_directory)
         say(f"{options.config_directory} を戻しました（{manifest['config']['files']} ファイル）")
+        if manifest.get("host_files"):
+            _unpack(folder / manifest["host_files"]["file"], Path("/"))
+            say(f"{' '.join(manifest['host_files']['paths'])} を戻しました")
         _restore_checkpoints(folder, manifest.get("checkpoints"), options.checkpoint_file, say)
     with _stopped(options.web_service, say):
         database.restore(options.database_url, options.database_user,
@@ -50,12 +50,17 @@ def restore(options: BackupSettings, folder: Path, ini: Path, database_only: boo
         "実行してください（運用手順書「事業の終了・保存・廃棄」7.）")
 
 
-def _restore_config(tar: Path, directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tar) as archive:
-        # "tar": no absolute names, no "..", no links out of the tree, no setuid bits; as
-        # root, owners are set by name.
-        archive.extractall(directory, filter="tar")
+def _unpack(tar: Path, directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tar) as archive:
+            # "tar": no absolute names, no "..", no links out of the tree, no setuid bits;
+            # as root, owners are set by name.
+            archive.extractall(directory, filter="tar")
+    except OSError as error:
+        raise from_os_error(error, f"{tar.name} を {directory} に戻せません") from None
+    except tarfile.TarError as error:
+        raise BackupError(f"{tar.name} を {directory} に戻せません（{error}）") from None
 
 
 def _restore_checkpoints(folder: Path, kept: dict | None, target: Path | None, say) -> None:

@@ -4,6 +4,7 @@
 
 - ``database.pgdump`` or ``database.sqlite3`` — the database (``intranet.backups.database``)
 - ``etc-shinsei.tar`` — ``backup.config_directory`` (``/etc/shinsei``), owners by name
+- ``host-files.tar`` — ``backup.host_files`` (the TLS certificate and key), paths from ``/``
 - ``audit-checkpoints.jsonl`` — the signed audit checkpoints (absent while there are none)
 - ``manifest.json`` — what the set holds and where each part goes back to
 - ``SHA256SUMS`` — every other file's SHA-256, in ``sha256sum -c`` form
@@ -29,7 +30,7 @@ NAME_FORMAT = "%Y-%m-%dT%H%M%S"
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{6})(?:-[0-9]+)?$")
 INCOMPLETE = ".incomplete-"
 SUMS, MANIFEST = "SHA256SUMS", "manifest.json"
-CONFIG, CHECKPOINTS = "etc-shinsei.tar", "audit-checkpoints.jsonl"
+CONFIG, HOST_FILES, CHECKPOINTS = "etc-shinsei.tar", "host-files.tar", "audit-checkpoints.jsonl"
 
 
 def made_at(name: str) -> datetime | None:
@@ -98,12 +99,14 @@ def _verify(folder: Path) -> dict:
         if digest(path) != expected:
             raise BackupError(f"{path}: SHA-256 が {SUMS} と違います（壊れているか変えられています）")
     manifest = _read_manifest(folder)
-    for name in filter(None, (manifest["database"]["file"], manifest["config"]["file"],
+    tars = [manifest["config"]["file"], (manifest.get("host_files") or {}).get("file")]
+    for name in filter(None, (manifest["database"]["file"], *tars,
                               (manifest.get("checkpoints") or {}).get("file"))):
         if name not in listed:
             raise BackupError(f"{folder / name}: {MANIFEST} に書かれていますが、ありません")
     database.check(manifest["database"]["engine"], folder / manifest["database"]["file"])
-    _check_tar(folder / manifest["config"]["file"])
+    for name in filter(None, tars):
+        _check_tar(folder / name)
     return manifest
 
 

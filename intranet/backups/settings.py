@@ -13,6 +13,9 @@ class BackupSettings:
     # OS user pg_dump and pg_restore run as (peer authentication: "postgres"); empty: this one.
     database_user: str
     config_directory: Path      # backup.config_directory: the tree packed as a tar
+    # backup.host_files: files outside it a fresh host needs before install.sh can run (the
+    # TLS certificate and key the values file names), packed with their absolute paths.
+    host_files: tuple[Path, ...]
     checkpoint_file: Path | None    # audit.checkpoint_file (None: not configured)
     # Stopped before a restore writes the database, started after (empty: none).
     web_service: str
@@ -29,6 +32,7 @@ class BackupSettings:
             database_url=settings["sqlalchemy.url"],
             database_user=settings.get("backup.database_user", "").strip(),
             config_directory=Path(settings["backup.config_directory"]),
+            host_files=tuple(Path(item) for item in settings.get("backup.host_files", "").split()),
             checkpoint_file=Path(checkpoints) if checkpoints.strip() else None,
             web_service=settings.get("backup.web_service", "").strip(),
             verify_user=settings.get("backup.verify_user", "").strip())

@@ -27,8 +27,14 @@ def city(db_url, engine, tmp_path):
     key.parent.mkdir()
     subprocess.run([_bin("shinsei-transfer"), "keygen", "--signing-key", str(key),
                     "--lookup-key", str(etc / "lookup.key")], check=True, capture_output=True)
+    tls = tmp_path / "tls" / "server.key"
+    tls.parent.mkdir()
+    tls.write_text("private key\n")
+    tls.chmod(0o600)
     settings = (f"backup.directory = {tmp_path / 'backups'}\n"
                 f"backup.config_directory = {etc}\n"
+                f"backup.host_files = {tls}\n"
+                "backup.database_user =\nbackup.web_service =\nbackup.verify_user =\n"
                 f"audit.checkpoint_file = {tmp_path / 'checkpoints.jsonl'}\n"
                 f"audit.checkpoint_keys = {key}.pub\n")
     config = tmp_path / "intranet.ini"
@@ -37,7 +43,7 @@ def city(db_url, engine, tmp_path):
 
     class City:
         ini, sets, checkpoints = config, tmp_path / "backups", tmp_path / "checkpoints.jsonl"
-        config_directory = etc
+        config_directory, host_file = etc, tls
 
         def cli(self, *args, stdin=None):
             return subprocess.run([_bin("shinsei-intranet"), "-c", str(config), *args],
@@ -79,8 +85,11 @@ def test_a_restored_set_brings_back_the_database_the_settings_and_every_checkpoi
     # The host moves on: a new account, a changed setting, a third signed checkpoint.
     city.add_user("sato")
     (city.config_directory / "intranet.ini").write_text("changed by hand\n")
+    city.host_file.unlink()
     city.checkpoint()
     restored = city.ok("backup", "restore", str(made))
+    assert city.host_file.read_text() == "private key\n"
+    assert city.host_file.stat().st_mode & 0o777 == 0o600
     assert "署名付きチェックポイント 2 件すべてと一致します" in restored.stdout, restored.stdout
     assert "agrees with 2 signed checkpoints" in restored.stdout
     assert (city.config_directory / "intranet.ini").read_text() == "as installed\n"

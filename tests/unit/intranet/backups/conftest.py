@@ -38,7 +38,8 @@ def host(tmp_path) -> BackupSettings:
     checkpoints.write_bytes(CHECKPOINT * 2)
     return BackupSettings(directory=tmp_path / "backups", retention_days=35, max_age_hours=26,
                           database_url=f"sqlite:///{database}", database_user="",
-                          config_directory=config, checkpoint_file=checkpoints,
+                          config_directory=config, host_files=(),
+                          checkpoint_file=checkpoints,
                           web_service="", verify_user="")
 
 

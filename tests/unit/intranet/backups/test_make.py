@@ -173,3 +173,16 @@ def test_one_run_at_a_time(host):
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(BackupError, match=r"別のバックアップが実行中です"):
             make.run(host, NOW, print)
+
+
+def test_the_files_a_fresh_host_needs_first_are_carried_with_their_paths(host, tmp_path):
+    key = tmp_path / "ssl" / "server.key"
+    key.parent.mkdir()
+    key.write_text("key\n")
+    made = make.run(replace(host, host_files=(key,)), NOW, print)
+    with tarfile.open(made / "host-files.tar") as archive:
+        assert archive.getnames() == [str(key).lstrip("/")]
+    assert sets.verify(made)["host_files"]["paths"] == [str(key)]
+    key.unlink()
+    with pytest.raises(BackupError, match=rf"{key}: ファイルがありません（backup.host_files）"):
+        make.run(replace(host, host_files=(key,)), NOW, print)
