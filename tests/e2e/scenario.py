@@ -179,3 +179,23 @@ def publish(city, note, requester="tanaka", approver="sato"):
         job = city.run_transfer_job()
         assert job.returncode == 0, job.stdout + job.stderr
         return desk.publications()[0]
+
+
+def staff_reach(city):
+    """The HTTP status the staff terminal gets for the sign-in page over HTTPS, or ''."""
+    name = guide.INTRANET_NAME
+    return city.lab.staff.run("curl", "-s", "-o", "/dev/null", "--max-time", "5", "-w",
+                              "%{http_code}", "--cacert", str(city.ca.path), "--resolve",
+                              f"{name}:443:{INTRANET}", f"https://{name}/login",
+                              check=False).stdout.strip()
+
+
+def staff_app_state(host):
+    """What the operator would look at when the staff app does not answer."""
+    commands = (("systemctl", "--failed", "--no-pager"),
+                ("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-intranet-web.service",
+                 "-u", "nginx.service"),
+                ("nft", "list", "table", "inet", "shinsei"),
+                ("curl", "-sk", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
+                 "http://127.0.0.1:6543/login"))
+    return "\n".join(f"$ {' '.join(c)}\n{host.run(*c, check=False).stdout}" for c in commands)
