@@ -8,20 +8,17 @@ interrupted run left (``.incomplete-*``) is removed by the next.
 """
 
 import fcntl
-import grp
 import json
 import os
-import pwd
 import shutil
 import socket
 import sys
-import tarfile
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from intranet.backups import database, retention, sets, status
+from intranet.backups import database, parts, retention, sets, status
 from intranet.backups.errors import BackupError, from_os_error
 from intranet.backups.settings import BackupSettings
 from transfer.transports import sync_directory
@@ -86,11 +83,11 @@ def make_set(options: BackupSettings, now: datetime, say=print) -> Path:
 
 def _write_contents(options: BackupSettings, work: Path, now: datetime) -> dict:
     with _failing_as(f"{sets.CHECKPOINTS} を作れません"):
-        checkpoints = _copy_checkpoints(options.checkpoint_file, work)
+        checkpoints = parts.copy_checkpoints(options.checkpoint_file, work)
     with _failing_as(f"{sets.CONFIG} を作れません"):
-        config = _pack_config(options.config_directory, work / sets.CONFIG)
+        config = parts.pack_config(options.config_directory, work / sets.CONFIG)
     with _failing_as(f"{sets.HOST_FILES} を作れません"):
-        host_files = _pack_host_files(options.host_files, work / sets.HOST_FILES)
+        host_files = parts.pack_host_files(options.host_files, work / sets.HOST_FILES)
     engine = database.engine_of(options.database_url)
     with _failing_as(f"{database.FILES[engine]} を作れません"):
         database.dump(options.database_url, options.database_user, work / database.FILES[engine])
@@ -110,64 +107,6 @@ def _write_contents(options: BackupSettings, work: Path, now: datetime) -> dict:
                            json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n")
         sets.write_sums(work)
     return manifest
-
-
-def _copy_checkpoints(path: Path | None, work: Path) -> dict | None:
-    """The signed checkpoints, whole lines only (the signer may be appending one)."""
-    if path is None:
-        return None
-    try:
-        data, info = path.read_bytes(), path.stat()
-    except FileNotFoundError:
-        raise BackupError(f"{path}: 署名付きチェックポイントのファイル（audit.checkpoint_file）"
-                          "がありません") from None
-    data = data[:data.rfind(b"\n") + 1]
-    count = sum(1 for line in data.splitlines() if line.strip())
-    if count:
-        sets.write_private(work / sets.CHECKPOINTS, data)
-    return {"path": str(path), "file": sets.CHECKPOINTS if count else None, "count": count,
-            "owner": _name(pwd.getpwuid, info.st_uid), "group": _name(grp.getgrgid, info.st_gid),
-            "mode": f"{info.st_mode & 0o7777:04o}"}
-
-
-def _pack_config(directory: Path, target: Path) -> dict:
-    """The tree as ``tar -C DIR -cf - .`` makes it: owners by name, modes kept."""
-    if not directory.is_dir():
-        raise BackupError(f"{directory}: 設定のディレクトリ（backup.config_directory）がありません")
-    known_hosts = {}
-    with _private_tar(target) as archive:
-        archive.add(directory, arcname=".")
-        for member in archive.getmembers():
-            if member.isfile() and member.name.endswith("/known_hosts"):
-                lines = (directory / member.name).read_text(errors="replace").splitlines()
-                known_hosts[member.name.removeprefix("./")] = sum(
-                    1 for line in lines if line.strip() and not line.startswith("#"))
-        files = sum(1 for member in archive.getmembers() if member.isfile())
-    return {"directory": str(directory), "file": sets.CONFIG, "files": files,
-            "known_hosts": known_hosts}
-
-
-def _pack_host_files(paths: tuple[Path, ...], target: Path) -> dict | None:
-    if not paths:
-        return None
-    for path in paths:
-        if not path.is_absolute() or not path.is_file():
-            raise BackupError(f"{path}: ファイルがありません（backup.host_files）")
-    with _private_tar(target) as archive:
-        for path in paths:
-            archive.add(path, arcname=str(path).lstrip("/"))
-    return {"file": sets.HOST_FILES, "paths": [str(path) for path in paths]}
-
-
-@contextmanager
-def _private_tar(target: Path):
-    """A new tar, 0600 from its first byte, owners by name, synced when closed."""
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as stream:
-        with tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            yield archive
-        stream.flush()
-        os.fsync(stream.fileno())
 
 
 def _summarise(manifest: dict, final: Path, say) -> None:
@@ -221,13 +160,6 @@ def _locked(directory: Path):
         yield
     finally:
         os.close(descriptor)
-
-
-def _name(lookup, number: int) -> str:
-    try:
-        return lookup(number)[0]
-    except KeyError:
-        return str(number)
 
 
 def _version() -> str:
