@@ -94,8 +94,21 @@ def test_5_a_backup_set_restored_on_a_fresh_intranet_host(city):
     lab, install = city.lab, city.installation
     old = lab.intranet
     assert old.run("systemctl", "is-enabled", "shinsei-backup.timer").stdout.strip() == "enabled"
+    # A run that cannot make a good set is a failed unit, and `backup status` says why.
+    old.run("mv", CHECKPOINTS, f"{CHECKPOINTS}.away")
+    try:
+        assert old.run("systemctl", "start", "shinsei-backup.service", check=False).returncode != 0
+        assert "shinsei-backup.service" in guide.failed_units(old)
+        journal = old.run("journalctl", "-b", "--no-pager", "-u", "shinsei-backup.service").stdout
+        assert f"バックアップに失敗しました: {CHECKPOINTS}" in journal, journal[-1500:]
+        status = old.run("shinsei-intranet", "-c", "/etc/shinsei/intranet.ini", "backup", "status",
+                         check=False)
+        assert status.returncode == 1 and json.loads(status.stdout)["status"] == "failed", status.stdout
+    finally:
+        old.run("mv", f"{CHECKPOINTS}.away", CHECKPOINTS)
     answer = json.loads(documented.run(old, "runbook", "backup-now").stdout)
     assert answer["status"] == "ok" and answer["reason"] is None, answer
+    assert "shinsei-backup.service" not in guide.failed_units(old)
     made = answer["last_set"]
     name = PurePosixPath(made).name
     # Root's alone: the folder 0700, each file 0600, nothing empty.
