@@ -13,15 +13,32 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 _counter = itertools.count()
 
 
+# Test servers listen on ports below the kernel's ephemeral range (32768-60999 here), in a
+# block of their own per pytest-xdist worker: no outgoing connection can be given one as its
+# source port between the pick and the server's bind, and no other worker picks it.
+PORT_BLOCK, FIRST_PORT, BLOCKS = 1500, 20000, 8
+_next_port = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")   # gw0, gw1 … under pytest-xdist
+    index = int(worker[2:]) + 1 if worker[2:].isdigit() else 0
+    block_start = FIRST_PORT + (index % BLOCKS) * PORT_BLOCK
+    for _ in range(PORT_BLOCK):
+        port = block_start + (os.getpid() * 7 + next(_next_port)) % PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # held by another run on this machine: the next one
+            return port
+    raise RuntimeError(f"no free port in {block_start}-{block_start + PORT_BLOCK - 1}")
 
 
 def postgres_bindir() -> Path | None:
@@ -118,3 +135,30 @@ def fresh_postgres_database(cluster: PostgresCluster) -> tuple[str, str]:
     name = f"test_{os.getpid()}_{next(_counter)}"
     cluster.admin(f"CREATE DATABASE {name} TEMPLATE shinsei_template")
     return name, cluster.url(name)
+
+
+def wait_until_listening(process: subprocess.Popen, port: int, what: str, log=None,
+                         timeout: float = 60.0) -> None:
+    """Until ``process`` accepts connections on loopback ``port``. A server that exits (a port
+    taken, a bad config) is named at once with its log; one that never listens is stopped
+    before the error, so no test leaves it running. The wait is long because a loaded machine
+    is slow to start things, never because a test measures time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} ended with {process.returncode} before listening on "
+                               f"{port}:\n{_log_text(log)}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    process.terminate()
+    process.wait(10)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout:.0f} s:\n{_log_text(log)}")
+
+
+def _log_text(log) -> str:
+    if log is None:
+        return "(no log)"
+    return Path(log).read_text(errors="replace")[-3000:] if Path(log).exists() else "(no log yet)"

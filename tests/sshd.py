@@ -16,7 +16,7 @@ from pathlib import Path
 
 import paramiko
 
-from tests.databases import free_port
+from tests.databases import free_port, wait_until_listening
 
 SSHD = "/usr/sbin/sshd"
 UPLOAD_USER = "shinsei-upload"
@@ -94,23 +94,21 @@ class Sshd:
         self.log = (self.root / "sshd.log").open("w")
         self.process = subprocess.Popen([*self.prefix, SSHD, "-D", "-e", "-f", str(config)],
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()  # a server that did not come up is not left running
+            raise
         return self
 
     def _wait(self):
-        import socket
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.prefix:  # in another namespace: wait for its log line instead
-                if "Server listening" in (self.root / "sshd.log").read_text():
-                    return
-            else:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return
-                except OSError:
-                    pass
+        if not self.prefix:
+            wait_until_listening(self.process, self.port, "sshd", self.root / "sshd.log")
+            return
+        deadline = time.monotonic() + 60  # in another namespace: wait for its log line instead
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if "Server listening" in (self.root / "sshd.log").read_text():
+                return
             time.sleep(0.05)
         raise RuntimeError(f"sshd did not start: {(self.root / 'sshd.log').read_text()}")
 

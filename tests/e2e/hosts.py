@@ -10,6 +10,12 @@ resident's terminal). Every namespace has addresses on these segments only and n
 route: nothing here can reach beyond the machine. Terminals (staff, resident) are namespaces
 without a host: a browser or client runs in them through `ip netns exec`.
 
+Each host's systemd-nspawn starts inside cgroups of its own (one per hierarchy that systemd
+uses, see `HostCgroups`). This machine has no systemd as PID 1, so without that every booted
+host would make its tree under the same `/payload` of the caller's cgroup: same-named units on
+two hosts (the receiver on both public hosts) would share one cgroup, and one host's stop of its
+unit could fail the other's start (`status=219/CGROUP`) or end the other's processes.
+
 Everything made here is recorded and removed by `Lab.close()`, processes by their PID.
 """
 
@@ -26,6 +32,9 @@ from tests.e2e.os_image import image_root
 # root's PATH on Debian: the installer links the commands into /usr/local/bin.
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BRIDGES = ("lgwan", "inet")
+# The hierarchies a booted host's systemd writes its tree into (v1 named + the v2 mount of a
+# hybrid layout); controllers' hierarchies stay as the machine set them.
+CGROUP_HIERARCHIES = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
 
 
 class LabError(AssertionError):
@@ -97,7 +106,7 @@ class Lab:
         namespace = self.namespace(name)
         for interface, (bridge, address) in links.items():
             self.plug(namespace, interface, bridge, address)
-        host = Host(self, name, namespace, image_root())
+        host = Host(self, name, namespace, image_root(), HostCgroups(f"shinsei-{self.tag}-{name}"))
         self.hosts.append(host)
         return host
 
@@ -115,6 +124,8 @@ class Lab:
                 host.remove()
             except Exception as error:  # teardown goes on; the problem is reported at the end
                 problems.append(f"{host.name}: {error}")
+            if host.cgroups.exists:
+                problems.append(f"{host.name}: cgroups left behind: {host.cgroups.folders}")
         for namespace in reversed(self.namespaces):
             pids = run("list processes", ["ip", "netns", "pids", namespace], check=False).stdout.split()
             for pid in pids:  # started by this lab inside its own namespace (browsers, clients)
@@ -125,6 +136,57 @@ class Lab:
                 problems.append(f"namespace {namespace}: {result.stderr.strip()}")
         if problems:
             raise LabError("teardown left something behind:\n" + "\n".join(problems))
+
+
+class HostCgroups:
+    """The cgroups one host lives in: made before each boot, removed (deepest first, once
+    empty) after the host is down, in every hierarchy, so that no `payload` is left behind
+    in one of them alone (that makes the next systemd-nspawn fail to attach)."""
+
+    def __init__(self, name, hierarchies=CGROUP_HIERARCHIES):
+        self.name = name
+        self.folders = [h / name for h in hierarchies if (h / "cgroup.procs").exists()]
+        if not self.folders:
+            raise LabError("no systemd cgroup hierarchy under /sys/fs/cgroup: hosts cannot be "
+                           "given cgroups of their own on this machine")
+
+    def claim(self):
+        for folder in self.folders:
+            folder.mkdir(exist_ok=True)
+
+    def enter(self):
+        """In the child, before exec: systemd-nspawn (and so the host) starts in these cgroups."""
+        pid = str(os.getpid())
+        for folder in self.folders:
+            (folder / "cgroup.procs").write_text(pid)
+
+    def processes(self):
+        """Every process still in the host's cgroups, at any depth."""
+        found = set()
+        for folder in self.folders:
+            for directory, _, _ in os.walk(folder):  # a cgroup vanishing meanwhile is skipped
+                with contextlib.suppress(OSError):
+                    found.update(int(p) for p in Path(directory, "cgroup.procs").read_text().split())
+        return found
+
+    def release(self, timeout=30):
+        """After the host is down: wait for its processes to end (a power cut ends what a
+        halt did not), then remove the cgroups, deepest first."""
+        deadline = time.monotonic() + timeout
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for folder in self.folders:
+            if not folder.exists():
+                continue
+            for directory, _, _ in os.walk(folder, topdown=False):  # deepest first
+                _remove_cgroup(Path(directory))
+
+    @property
+    def exists(self):
+        return any(folder.exists() for folder in self.folders)
 
 
 class Terminal:
@@ -141,8 +203,8 @@ class Terminal:
 class Host:
     """One booted Debian host: its own overlay over the cached root, its own namespace."""
 
-    def __init__(self, lab, name, namespace, image):
-        self.lab, self.name, self.namespace = lab, name, namespace
+    def __init__(self, lab, name, namespace, image, cgroups):
+        self.lab, self.name, self.namespace, self.cgroups = lab, name, namespace, cgroups
         self.folder = lab.workdir / "hosts" / name
         self.root = self.folder / "root"
         for part in ("upper", "work", "root"):
@@ -163,6 +225,7 @@ class Host:
     def boot(self, timeout=90):
         self.boots += 1
         console = open(self.folder / f"console-{self.boots}.log", "wb")  # noqa: SIM115 (kept by Popen)
+        self.cgroups.claim()
         self.nspawn = subprocess.Popen(
             ["systemd-nspawn", "-D", str(self.root), "--boot", "--register=no", "--keep-unit",
              f"--machine={self.name}", f"--network-namespace-path=/run/netns/{self.namespace}",
@@ -170,7 +233,7 @@ class Host:
              # nspawn keeps CAP_NET_ADMIN only for --private-network unless told.
              "--capability=CAP_NET_ADMIN", "--console=passive"],
             stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=self.cgroups.enter)
         console.close()
         self.init_pid = self._find_init(timeout=30)
         state = self.wait_running(timeout)
@@ -220,6 +283,7 @@ class Host:
             self.kill()
             raise LabError(f"{self.name} did not power off within {timeout} s") from None
         self.nspawn = None
+        self.cgroups.release()
 
     def kill(self):
         """Pull the plug: the host stops at once, nothing shut down cleanly."""
@@ -227,6 +291,9 @@ class Host:
             os.killpg(self.nspawn.pid, signal.SIGKILL)
             self.nspawn.wait(30)
         self.nspawn = None
+        # The host's own processes outlive nspawn (its init leads another session): a power
+        # cut ends them all, and so does releasing its cgroups.
+        self.cgroups.release(timeout=0)
 
     def reboot(self, timeout=90):
         """`systemctl reboot` inside; nspawn ends (exit 133) and the host is started again."""
@@ -237,6 +304,8 @@ class Host:
             raise LabError(f"{self.name} did not go down for the reboot within {timeout} s") from None
         if code != 133:
             raise LabError(f"{self.name}: systemd-nspawn ended with {code} on reboot, not 133")
+        self.nspawn = None
+        self.cgroups.release()
         return self.boot(timeout)
 
     @property
@@ -271,6 +340,21 @@ class Host:
 
     def read(self, path) -> bytes:
         return self.run("cat", path, text=False).stdout
+
+
+def _remove_cgroup(directory, timeout=10):
+    """rmdir of an emptied cgroup can answer EBUSY for a moment while the kernel lets go."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            directory.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise LabError(f"cannot remove cgroup {directory}: {error}") from None
+            time.sleep(0.2)
 
 
 def _descendants(pid):

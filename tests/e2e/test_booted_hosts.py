@@ -12,157 +12,35 @@ import re
 import pytest
 
 from tests.e2e import city as guide
-from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet, build_lab
-from tests.e2e.people import PASSWORD, READS, StaffDesk, chromium, healthz, resident_reads
+from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet
+from tests.e2e.people import READS, StaffDesk, resident_reads
+from tests.e2e.scenario import (
+    INBOX,
+    PROGRAMME,
+    SITE,
+    STAFF_SITE,
+    first_publication,
+    install_every_host,
+    open_city,
+)
 from tests.e2e.security_review import check_review
 from tests.e2e.step_access import check_step_access
-from tests.e2e.tls import LabCA
-from tests.import_files import encoded
-
-PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
-# The first-day checklist: the operator adds the administrator and the security officer with
-# the CLI; the administrator adds everyone else on the screen (one-time passwords); the
-# security officer, a second person, approves the supervisor grants.
-OPERATOR_ACCOUNTS = {"kanri": "admin", "kansa": "security_officer"}
-SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
-ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
-INBOX = "/srv/shinsei/inbox"
-SITE, STAFF_SITE = f"https://{guide.PUBLIC_NAME}", f"https://{guide.INTRANET_NAME}"
-
-
-class City:
-    """The lab, its CA, the bundle, and what the steps have shown so far."""
-
-    def __init__(self, lab, ca, installation):
-        self.lab, self.ca, self.installation = lab, ca, installation
-        self.passed: set[int] = set()
-        self.first_snapshot = b""
-
-    def needs(self, *steps):
-        missing = [s for s in steps if s not in self.passed]
-        if missing:
-            pytest.fail(f"step {missing[0]} did not pass; this step builds on it")
-
-    def staff(self):
-        return chromium(self.lab.staff, self.ca.browser_home("staff"),
-                        {guide.INTRANET_NAME: INTRANET})
-
-    def resident(self, name):
-        """A resident whose DNS answer for the site is public host `name` (a load balancer
-        sends each resident to one of them)."""
-        return chromium(self.lab.resident, self.ca.browser_home("resident"),
-                        {guide.PUBLIC_NAME: PUBLIC[name][1]})
-
-    def sequence(self, name):
-        return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")
-
-    def run_transfer_job(self):
-        """The job as its timer starts it: the unit, under systemd."""
-        return self.lab.intranet.run("systemctl", "start", "shinsei-transfer.service", check=False)
-
-    def wait_for_sequence(self, names, sequence_above):
-        for name in names:
-            try:
-                guide.wait_for(f"{name} activates a snapshot newer than {sequence_above}",
-                               lambda name=name: (self.sequence(name) or 0) > sequence_above,
-                               timeout=120)
-            except AssertionError as error:
-                raise AssertionError(f"{error}\n{self.receiver_state(name)}") from None
-        return {name: self.sequence(name) for name in names}
-
-    def receiver_state(self, name):
-        """What the public host shows about its inbox and receiver, for a failure message."""
-        host = self.lab.public[list(PUBLIC).index(name)]
-        return "\n".join([
-            host.run("ls", "-la", INBOX, check=False).stdout,
-            host.run("systemctl", "status", "--no-pager", "shinsei-mirror-receive.path",
-                     "shinsei-mirror-receive.service", check=False).stdout,
-            host.run("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-mirror-receive.service",
-                     "-u", "shinsei-mirror-receive.path", "-u", "shinsei-mirror-web.service",
-                     check=False).stdout])
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    bundle = guide.bundle()
-    workdir = tmp_path_factory.mktemp("city")
-    lab = build_lab(workdir / "lab")
-    try:
-        for host in (lab.intranet, *lab.public):
-            host.boot()
-        ca = LabCA(workdir / "ca")
-        yield City(lab, ca, guide.Installation(bundle, ca))
-    finally:
-        lab.close()
+    with open_city(tmp_path_factory.mktemp("city")) as city:
+        yield city
 
 
 def test_1_installed_offline_every_unit_starts(city):
-    lab, install = city.lab, city.installation
-    # No host has a way out: the installer can only use what the bundle carries.
-    for host in (lab.intranet, *lab.public):
-        assert host.run("ip", "route", "show", "default").stdout.strip() == ""
-    install.intranet(lab.intranet)
-    for name, host in zip(PUBLIC, lab.public, strict=True):
-        install.public(host, lab.intranet, name)
-    install.introduce(lab.intranet, lab.public)
-    for host in (lab.intranet, *lab.public):
-        assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
-        # Running the installer again changes nothing, and --check finds nothing to do.
-        role = "intranet" if host is lab.intranet else "public"
-        check = host.run(f"/root/{install.folder}/install.sh", "--role", role, "--config",
-                         "/root/site.env", "--check", check=False)
-        assert check.returncode == 0, f"{host.name} --check after install:\n{check.stdout}{check.stderr}"
-    for host in lab.public:
-        assert host.run("systemctl", "is-active", "shinsei-mirror-web.service",
-                        "shinsei-mirror-receive.path", "nginx.service", "ssh.service").returncode == 0
-    assert lab.intranet.run("systemctl", "is-active", "shinsei-intranet-web.service",
-                            "shinsei-transfer.timer", "postgresql.service", "nginx.service").returncode == 0
-    # The monthly retention run, started now as its timer would: it runs to the end under its
-    # unit's limits (MemoryDenyWriteExecute and the rest), with nothing old enough to archive.
-    pruned = lab.intranet.run("systemctl", "start", "shinsei-audit-prune.service", check=False)
-    assert pruned.returncode == 0, lab.intranet.run(
-        "journalctl", "-b", "--no-pager", "-n", "30", "-u", "shinsei-audit-prune.service",
-        check=False).stdout
-    for username, role in OPERATOR_ACCOUNTS.items():
-        guide.intranet_cli(lab.intranet, "user", "add", username, "--role", role, "--name", username,
-                           "--password-stdin", input=PASSWORD + "\n")
-    with city.staff() as browser:
-        desk = StaffDesk(browser, STAFF_SITE)
-        desk.sign_in("kanri")
-        handed_over = {username: desk.add_account(username, username, role)
-                       for username, role in SCREEN_ACCOUNTS.items()}
-        # The administrator cannot approve the grants they asked for.
-        approved, refused = desk.approve_role_grants()
-        assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
-        desk.sign_in("kansa")
-        assert desk.approve_role_grants() == (2, "")
-        for username, one_time in handed_over.items():
-            desk.first_sign_in(username, one_time)
+    install_every_host(city)
     city.passed.add(1)
 
 
 def test_2_staff_publish_through_four_eyes_and_both_public_hosts_activate(city, tmp_path):
     city.needs(1)
-    source = tmp_path / "applicants.csv"
-    source.write_bytes(encoded())          # CP932, as the city's old system exports it
-    with city.staff() as browser:
-        desk = StaffDesk(browser, STAFF_SITE)
-        desk.sign_in("sato")
-        desk.add_programme(PROGRAMME, PROGRAMME_NAME, "Price relief payment")
-        desk.sign_in("tanaka")
-        desk.import_csv(PROGRAMME_NAME, source)
-        desk.change_status("1234-5678", "reviewing", "書類確認を開始")
-        desk.sign_in("sato")
-        desk.request_publication("初回公開")
-        desk.sign_in("suzuki")
-        desk.approve_publication()
-        job = city.run_transfer_job()
-        assert job.returncode == 0, job.stdout + job.stderr
-        newest = desk.publications()[0]
-        assert newest.count("転送済") == 2, newest
-    sequences = city.wait_for_sequence(PUBLIC, 0)
-    assert len(set(sequences.values())) == 1, sequences
-    city.first_snapshot = city.lab.public[0].read(ACTIVE_SNAPSHOT)
+    first_publication(city, tmp_path)
     city.passed.add(2)
 
 

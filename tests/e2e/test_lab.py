@@ -5,9 +5,13 @@ by the step that failed, rather than deep inside the scenario.
 """
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.e2e.conftest import INTRANET, PUBLIC, build_lab
+from tests.e2e.hosts import _descendants
+
+SAME_NAMED_STARTS = 30
 
 
 def test_three_hosts_boot_on_their_own_network_and_leave_nothing_behind(tmp_path):
@@ -35,9 +39,38 @@ def test_three_hosts_boot_on_their_own_network_and_leave_nothing_behind(tmp_path
         # A host written to inside stays as it was written: files live in its own overlay.
         lab.public[0].sh("echo only-here > /etc/shinsei-marker")
         assert not (lab.public[1].root / "etc/shinsei-marker").exists()
+        each_host_has_its_own_cgroups(lab.public)
+        folders = [folder for host in hosts for folder in host.cgroups.folders]
     finally:
         lab.close()
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert lab.tag not in names
     mounts = Path("/proc/mounts").read_text()
     assert str(tmp_path) not in mounts
+    assert not [folder for folder in folders if folder.exists()], "cgroups left behind"
+
+
+def each_host_has_its_own_cgroups(hosts):
+    """Same-named units on two hosts at once (the receiver runs on every public host): each
+    host's systemd sees only its own processes, so no start fails (`219/CGROUP`, "already
+    loaded") and no stop ends the other host's unit."""
+    for host in hosts:
+        own = {host.nspawn.pid, *_descendants(host.nspawn.pid)}
+        in_cgroups = host.cgroups.processes()
+        assert in_cgroups and in_cgroups <= own, (
+            f"{host.name}: processes of another host in its cgroups: {sorted(in_cgroups - own)}")
+        init = Path(f"/proc/{host.init_pid}/cgroup").read_text()
+        assert f"name=systemd:/{host.cgroups.name}/" in init, init
+
+    def starts(host):
+        failed = []
+        for _ in range(SAME_NAMED_STARTS):
+            result = host.run("systemd-run", "--quiet", "--unit=probe", "--wait", "--collect",
+                              "/bin/true", check=False)
+            if result.returncode != 0:
+                failed.append(result.stderr.strip()[-200:])
+        return failed
+
+    with ThreadPoolExecutor(len(hosts)) as pool:
+        failures = dict(zip([h.name for h in hosts], pool.map(starts, hosts), strict=True))
+    assert failures == {h.name: [] for h in hosts}, failures

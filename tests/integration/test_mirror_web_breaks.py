@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from public_mirror.usage import totals
-from tests.databases import free_port
+from tests.databases import free_port, wait_until_listening
 from tests.deploy_sites import SAMPLE, render
 from tests.deploy_sites import self_signed as _self_signed
 from tests.integration.mirror_host import (
@@ -96,8 +96,8 @@ class Nginx:
     def __enter__(self):
         self.process = subprocess.Popen(["nginx", "-p", str(self.directory), "-c",
                                          str(self.directory / "nginx.conf")],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_until(lambda: (self.directory / "nginx.pid").exists())
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until_listening(self.process, self.https, "nginx", self.directory / "error.log")
         return self
 
     def __exit__(self, *exc):

@@ -5,11 +5,10 @@ app that is down gives a Japanese page, not nginx's English one."""
 import http.client
 import ssl
 import subprocess
-import time
 
 import pytest
 
-from tests.databases import free_port
+from tests.databases import free_port, wait_until_listening
 from tests.deploy_sites import nginx_config
 from tests.integration.servers import WaitressThread
 
@@ -25,17 +24,16 @@ def intranet_site(tmp_path):
     with WaitressThread(ok_app) as app:
         port = free_port()
         config = nginx_config(tmp_path, "intranet", port=port, backend=app.port)
-        nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(config), "-g",
-                                  "daemon off;"], stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while not (tmp_path / "nginx.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        log = tmp_path / "nginx.log"
+        with log.open("wb") as output:
+            nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(config), "-g",
+                                      "daemon off;"], stdout=output, stderr=subprocess.STDOUT)
+        wait_until_listening(nginx, port, "nginx", log)
         try:
             yield port, app
         finally:
             nginx.terminate()
             nginx.wait(10)
-            nginx.stderr.close()
 
 
 def connect(port):

@@ -1,0 +1,181 @@
+"""The city the booted-hosts steps share: three hosts installed from the release bundle as the
+guide says, the first day's accounts, and a first publication through four eyes.
+
+`test_booted_hosts.py` (day one) and `test_runbook.py` (the days after) each open a city of
+their own (`open_city`) and bring it to where their steps begin.
+"""
+
+import contextlib
+
+import pytest
+
+from tests.e2e import city as guide
+from tests.e2e import documented
+from tests.e2e.conftest import INTRANET, PUBLIC, build_lab
+from tests.e2e.people import PASSWORD, StaffDesk, chromium, healthz
+from tests.e2e.tls import LabCA
+from tests.import_files import encoded
+
+PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
+# The first-day checklist: the operator adds the administrator (kanri) and the security
+# officer (kansa) with the guide's commands; the administrator adds everyone else on the
+# screen (one-time passwords); the security officer, a second person, approves the grants.
+SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
+ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
+INBOX = "/srv/shinsei/inbox"
+SITE, STAFF_SITE = f"https://{guide.PUBLIC_NAME}", f"https://{guide.INTRANET_NAME}"
+
+
+class City:
+    """The lab, its CA, the bundle, and what the steps have shown so far."""
+
+    def __init__(self, lab, ca, installation):
+        self.lab, self.ca, self.installation = lab, ca, installation
+        self.passed: set[int] = set()
+        self.first_snapshot = b""
+
+    def needs(self, *steps):
+        missing = [s for s in steps if s not in self.passed]
+        if missing:
+            pytest.fail(f"step {missing[0]} did not pass; this step builds on it")
+
+    def staff(self):
+        return chromium(self.lab.staff, self.ca.browser_home("staff"),
+                        {guide.INTRANET_NAME: INTRANET})
+
+    def resident(self, name):
+        """A resident whose DNS answer for the site is public host `name` (a load balancer
+        sends each resident to one of them)."""
+        return chromium(self.lab.resident, self.ca.browser_home("resident"),
+                        {guide.PUBLIC_NAME: PUBLIC[name][1]})
+
+    def sequence(self, name):
+        return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")
+
+    def run_transfer_job(self):
+        """The job as its timer starts it, with the guide's command to publish now."""
+        return documented.run(self.lab.intranet, "install", "publish-now", check=False)
+
+    def wait_for_sequence(self, names, sequence_above):
+        for name in names:
+            try:
+                guide.wait_for(f"{name} activates a snapshot newer than {sequence_above}",
+                               lambda name=name: (self.sequence(name) or 0) > sequence_above,
+                               timeout=120)
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{self.receiver_state(name)}") from None
+        return {name: self.sequence(name) for name in names}
+
+    def receiver_state(self, name):
+        """What the public host shows about its inbox and receiver, for a failure message."""
+        host = self.lab.public[list(PUBLIC).index(name)]
+        return "\n".join([
+            host.run("ls", "-la", INBOX, check=False).stdout,
+            host.run("systemctl", "status", "--no-pager", "shinsei-mirror-receive.path",
+                     "shinsei-mirror-receive.service", check=False).stdout,
+            host.run("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-mirror-receive.service",
+                     "-u", "shinsei-mirror-receive.path", "-u", "shinsei-mirror-web.service",
+                     check=False).stdout])
+
+
+
+@contextlib.contextmanager
+def open_city(workdir):
+    """Three booted hosts (nothing installed yet), the lab's CA, the bundle."""
+    bundle = guide.bundle()
+    lab = build_lab(workdir / "lab")
+    try:
+        for host in (lab.intranet, *lab.public):
+            host.boot()
+        ca = LabCA(workdir / "ca")
+        yield City(lab, ca, guide.Installation(bundle, ca))
+    finally:
+        lab.close()
+
+
+def install_every_host(city):
+    """The guide's §1–§7 on the three hosts, and the first day's accounts."""
+    lab, install = city.lab, city.installation
+    # No host has a way out: the installer can only use what the bundle carries.
+    for host in (lab.intranet, *lab.public):
+        assert host.run("ip", "route", "show", "default").stdout.strip() == ""
+    install.intranet(lab.intranet)
+    for name, host in zip(PUBLIC, lab.public, strict=True):
+        install.public(host, lab.intranet, name)
+    install.introduce(lab.intranet, lab.public)
+    for host in (lab.intranet, *lab.public):
+        assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
+        # Running the installer again changes nothing, and --check finds nothing to do.
+        role = "intranet" if host is lab.intranet else "public"
+        checked = install.check(host, role)
+        assert "0 loaded units listed" in checked.stdout, f"{host.name}:\n{checked.stdout}"
+    for host in lab.public:
+        assert host.run("systemctl", "is-active", "shinsei-mirror-web.service",
+                        "shinsei-mirror-receive.path", "nginx.service", "ssh.service").returncode == 0
+    assert lab.intranet.run("systemctl", "is-active", "shinsei-intranet-web.service",
+                            "shinsei-transfer.timer", "postgresql.service", "nginx.service").returncode == 0
+    # The monthly retention run, started now as its timer would: it runs to the end under its
+    # unit's limits (MemoryDenyWriteExecute and the rest), with nothing old enough to archive.
+    pruned = lab.intranet.run("systemctl", "start", "shinsei-audit-prune.service", check=False)
+    assert pruned.returncode == 0, lab.intranet.run(
+        "journalctl", "-b", "--no-pager", "-n", "30", "-u", "shinsei-audit-prune.service",
+        check=False).stdout
+    # §7.1: each account's password typed twice when asked.
+    typed = f"{PASSWORD}\n{PASSWORD}\n"
+    documented.run(lab.intranet, "install", "first-admin", input=typed)
+    documented.run(lab.intranet, "install", "first-security-officer", input=typed)
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("kanri")
+        handed_over = {username: desk.add_account(username, username, role)
+                       for username, role in SCREEN_ACCOUNTS.items()}
+        # The administrator cannot approve the grants they asked for.
+        approved, refused = desk.approve_role_grants()
+        assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+        desk.sign_in("kansa")
+        assert desk.approve_role_grants() == (2, "")
+        for username, one_time in handed_over.items():
+            desk.first_sign_in(username, one_time)
+
+
+def first_publication(city, tmp_path):
+    """A programme, an import, a change, and its publication through four eyes on both hosts."""
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded())          # CP932, as the city's old system exports it
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.add_programme(PROGRAMME, PROGRAMME_NAME, "Price relief payment")
+        desk.sign_in("tanaka")
+        desk.import_csv(PROGRAMME_NAME, source)
+        desk.change_status("1234-5678", "reviewing", "書類確認を開始")
+        desk.sign_in("sato")
+        desk.request_publication("初回公開")
+        desk.sign_in("suzuki")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+        newest = desk.publications()[0]
+        assert newest.count("転送済") == 2, newest
+    sequences = city.wait_for_sequence(PUBLIC, 0)
+    assert len(set(sequences.values())) == 1, sequences
+    city.first_snapshot = city.lab.public[0].read(ACTIVE_SNAPSHOT)
+    # §7.5 and §7.6: what the monitoring and the monthly audit check look at.
+    for host in city.lab.public:
+        status = documented.run(host, "install", "mirror-status").stdout
+        assert f"active snapshot: sequence {sequences['public-1']}" in status, status
+    verified = documented.run(city.lab.intranet, "install", "audit-verify").stdout
+    assert "audit chain OK" in verified, verified
+
+
+def publish(city, note, requester="tanaka", approver="sato"):
+    """A publication through four eyes, and the transfer job run as its timer would."""
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in(requester)
+        desk.request_publication(note)
+        desk.sign_in(approver)
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr
+        return desk.publications()[0]
