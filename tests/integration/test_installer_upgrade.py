@@ -325,3 +325,16 @@ def test_check_names_a_pending_upgrade_and_a_step_it_cannot_read(tmp_path, capsy
 def test_a_command_that_is_not_there_is_said_not_a_traceback(tmp_path):
     with pytest.raises(InstallError, match="コマンドを実行できません: /opt/shinsei/venv/bin/python"):
         Host(tmp_path).run("/opt/shinsei/venv/bin/python", "-c", "pass")
+
+
+@pytest.mark.parametrize("output", [
+    "セットを作りました\n/var/backups/shinsei/2026-01-01T000000\n",
+    "データベース: 1,234 バイト\n"
+    "確かめました: /var/backups/shinsei/2026-01-01T000000 のすべてのファイルが空でなく\n",
+])
+def test_the_backup_set_is_read_off_the_commands_last_line(tmp_path, output):
+    host = Host(tmp_path)
+    (tmp_path / "var/backups/shinsei/2026-01-01T000000").mkdir(parents=True)
+    assert upgrade.backup_set_named(host, output) == "/var/backups/shinsei/2026-01-01T000000"
+    assert upgrade.backup_set_named(host, output + "/var/backups/shinsei/missing\n") is None
+    assert upgrade.backup_set_named(host, "") is None

@@ -18,6 +18,7 @@ upgrade only the venv in use and the previous one are kept.
 
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -41,6 +42,8 @@ QUIESCE = {"intranet": ("shinsei-intranet-web.service", "shinsei-transfer-approv
 # A failed unit among these after the upgrade fails it; others are only reported.
 WATCHED = ("shinsei-", "nginx", "postgresql", "ssh")
 HEALTH_WAIT = 90.0
+# An absolute path inside a line of Japanese prose (ends at a space or a Japanese mark).
+PATH = re.compile(r"/[^\s、。，,：:（）()「」]+")
 
 
 class UpgradeFailed(InstallError):
@@ -69,11 +72,11 @@ class Operations:
     def backup(self, venv: str) -> str:
         """A backup set made by the NEW version's command; its path is the last line."""
         result = self.host.run(f"{venv}/bin/shinsei-intranet", "-c", INTRANET_INI, "backup", "run")
-        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
-        if not lines or not self.host.path(lines[-1]).exists():
+        found = backup_set_named(self.host, result.stdout)
+        if found is None:
             raise InstallError("バックアップのコマンドが、できたバックアップの場所を表示しませんでした:\n"
                                f"{result.stdout}{result.stderr}".rstrip())
-        return lines[-1]
+        return found
 
     def restore(self, venv: str, backup_set: str) -> None:
         self.host.run(f"{venv}/bin/shinsei-intranet", "-c", INTRANET_INI, "backup", "restore",
@@ -103,6 +106,17 @@ class Operations:
 
     def wait(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+def backup_set_named(host: Host, output: str) -> str | None:
+    """The set ``backup run`` made: its last line, or the folder that line names."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return None
+    for candidate in (lines[-1], *PATH.findall(lines[-1])):
+        if candidate.startswith("/") and host.path(candidate).is_dir():
+            return candidate.rstrip("/")
+    return None
 
 
 class Offline(Operations):
