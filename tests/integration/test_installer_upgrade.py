@@ -338,3 +338,28 @@ def test_the_backup_set_is_read_off_the_commands_last_line(tmp_path, output):
     assert upgrade.backup_set_named(host, output) == "/var/backups/shinsei/2026-01-01T000000"
     assert upgrade.backup_set_named(host, output + "/var/backups/shinsei/missing\n") is None
     assert upgrade.backup_set_named(host, "") is None
+
+
+def test_a_failed_commands_traceback_is_left_to_the_record(tmp_path):
+    host = old_installer_host(tmp_path)
+    bundle = fake_bundle(tmp_path / "bundle", NEW)
+
+    class Traceback(Migration):
+        def run(self, host):
+            raise InstallError("コマンドが失敗しました（終了コード 1）: shinsei-intranet initdb\n"
+                               "Traceback (most recent call last):\n"
+                               '  File "x.py", line 1, in <module>\n    upgrade()\n'
+                               "sqlalchemy.exc.ProgrammingError: relation \"ix\" already exists\n"
+                               "[SQL: CREATE INDEX ix ON audit_records (at, seq)]")
+
+    with pytest.raises(upgrade.UpgradeFailed) as failed:
+        run(host, bundle, plan(bundle, Traceback()), Recorder(host))
+    message = str(failed.value)
+    assert "Traceback" not in message and 'File "x.py"' not in message
+    assert ("失敗したこと: コマンドが失敗しました（終了コード 1）: shinsei-intranet initdb\n"
+            'sqlalchemy.exc.ProgrammingError: relation "ix" already exists\n'
+            "[SQL: CREATE INDEX ix ON audit_records (at, seq)]") in message
+    record = message.rsplit("全文の記録: ", 1)[1].strip()
+    kept = host.path(record).read_text()
+    assert record.startswith("/var/log/shinsei-upgrade-") and 'File "x.py", line 1' in kept
+    assert "戻したこと:" in kept

@@ -356,13 +356,41 @@ class Upgrade:
                  "元に戻しました。" if not failed else
                  f"版上げ（{self.old_version or '不明な版'} → {self.new_version}）に失敗し、"
                  "元に戻しきれませんでした。",
-                 f"  失敗したこと: {error}"]
+                 f"  失敗したこと: {in_short(str(error))}"]
         lines += [f"  戻したこと: {line}" for line in done]
         lines += [f"  戻せなかったこと: {line}" for line in failed]
         lines.append(f"  新しい版の venv {self.new_venv} は残してあります（もう一度実行すると使います）。")
         if failed:
-            lines.append("  docs/runbook.ja.md「版上げに失敗したとき」の手順で確かめてください。")
+            lines.append(f"  {VENV} と /var/backups/shinsei/ の状態を確かめてから、"
+                         "もう一度実行してください。")
+        record = self._record("\n".join([*lines, "", "--- 失敗したことの全文:", str(error)]))
+        if record:
+            lines.append(f"  全文の記録: {record}")
         return UpgradeFailed("\n".join(lines))
+
+    def _record(self, text: str) -> str:
+        """The whole account, with the failed command's full output, kept for whoever looks
+        into it (the message itself stays short)."""
+        path = f"/var/log/shinsei-upgrade-{time.strftime('%Y%m%dT%H%M%S')}.log"
+        try:
+            target = self.host.path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text + "\n", encoding="utf-8")
+        except OSError:
+            return ""
+        return path
+
+
+def in_short(text: str) -> str:
+    """A failed command's output without its Python traceback: what came before it and the
+    exception's own lines (the full text goes to the record)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return text
+    frames = [i for i, line in enumerate(lines) if i > starts[-1] and line[:1].isspace()]
+    after = lines[(frames[-1] + 1) if frames else starts[-1] + 1:]
+    return "\n".join([*lines[:starts[0]], *after])
 
 
 def detect(host: Host, bundle: Bundle, role: str, ops: Operations | None = None) -> Upgrade | None:
