@@ -127,6 +127,11 @@ def healthz(request):
                   expires_at=snapshot.header["expires_at"],
                   age_seconds=int((datetime.now(UTC) - created).total_seconds()),
                   status="stale" if is_expired(snapshot) else "ok")
+    if services.desk.in_maintenance():
+        health.update(status="maintenance")
+    if services.desk.secret_for(snapshot) is None:
+        health.update(status="broken", problem=f"no lookup key {snapshot.header.get('lookup_key_id')}"
+                                               " on this host: carry it (docs/runbook)")
     try:
         for reply in services.desk.probe(snapshot):
             services.pages.render_uncached(reply)

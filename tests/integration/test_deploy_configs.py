@@ -22,13 +22,13 @@ def run(*command):
     return result
 
 
-def test_sshd_upload_block(tmp_path):
+def test_sshd_drop_in(tmp_path):
     need("sshd")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                     str(tmp_path / "host_key")], check=True)
     config = tmp_path / "sshd_config"
     config.write_text(f"HostKey {tmp_path / 'host_key'}\nSubsystem sftp internal-sftp\n"
-                      + (DEPLOY / "sshd" / "shinsei-upload.conf").read_text())
+                      + (DEPLOY / "sshd" / "00-shinsei.conf").read_text())
     run("/usr/sbin/sshd", "-t", "-f", str(config))
 
 

@@ -247,8 +247,13 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     assert not re.search(r"@[A-Z][A-Z0-9_]*@", pusher_ini)
     assert owner_mode(root, "/etc/shinsei/pusher.ini")[1:] == (pusher, 0o640)
     assert owner_mode(root, "/etc/shinsei/signer.ini")[1:] == (signer, 0o640)
-    assert (root / "etc/shinsei/pusher/sign.key.pub").read_bytes() == (
+    assert (root / "etc/shinsei/pusher/trusted/intranet-sign.pub").read_bytes() == (
         root / "etc/shinsei/signer/sign.key.pub").read_bytes()
+    assert owner_mode(root, "/etc/shinsei/pusher/trusted")[1:] == (pusher, 0o750)
+    # Key settings name folders: a key rotation adds and removes files, edits no ini.
+    assert "transfer.signing_keys = /etc/shinsei/signer\n" in (
+        root / "etc/shinsei/signer.ini").read_text()
+    assert "transfer.public_keys = /etc/shinsei/pusher/trusted\n" in pusher_ini
     allowed = (root / "etc/systemd/system/shinsei-transfer-push.service.d/addresses.conf")
     assert "IPAddressAllow=198.51.100.3" in allowed.read_text()
     carried = sorted(p.name for p in (root / "var/lib/shinsei/carry-to-public").iterdir())
@@ -335,7 +340,9 @@ def test_public_inbox_lets_the_receiver_list_read_and_remove_uploads(public_root
     assert owner_mode(root, "/srv/shinsei/inbox") == (upload, mirror, 0o2770)
     assert owner_mode(root, "/srv/shinsei") == (0, 0, 0o755)
     assert "ForceCommand internal-sftp -u 0027" in (
-        root / "etc/ssh/sshd_config.d/shinsei-upload.conf").read_text()
+        root / "etc/ssh/sshd_config.d/00-shinsei.conf").read_text()
+    # Keys only from now on: said when no administrator has one yet.
+    assert "管理者の公開鍵が見つかりません" in (root / "install-output.txt").read_text()
 
 
 def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_root,
@@ -346,10 +353,15 @@ def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_
         intranet_root / "etc/shinsei/signer/sign.key.pub").read_bytes()
     mirror = account(root, "passwd", "shinsei-mirror")
     assert owner_mode(root, "/etc/shinsei/lookup.key") == (mirror, mirror, 0o600)
+    assert owner_mode(root, "/etc/shinsei/lookup-keys")[1:] == (mirror, 0o750)
+    assert "mirror.maintenance_file = /etc/shinsei/maintenance" in (
+        root / "etc/shinsei/mirror.ini").read_text()
     client = (intranet_root / "etc/shinsei/pusher/id_ed25519.pub").read_text().split()[1]
     assert (root / "etc/ssh/authorized_keys/shinsei-upload").read_text().startswith(
         f"restrict ssh-ed25519 {client}")
     assert not (root / "etc/nginx/sites-enabled/default").exists()
+    assert (root / "etc/shinsei/nginx-tls.conf").read_bytes() == (
+        ROOT / "deploy/nginx/tls.conf").read_bytes()
     assert "198.51.100.2 ssh-ed25519 AAAAC3Nza" in (root / "install-output.txt").read_text()
     site_packages = next((root / "opt/shinsei/venv/lib").glob("python3*/site-packages"))
     # One wheel for both hosts; the intranet's stack stays off the public one.

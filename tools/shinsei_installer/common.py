@@ -197,6 +197,9 @@ def nginx_steps(bundle: Bundle, host: Host, site: str, values: dict, replace_def
     steps = [Directory(ETC),
              File(f"{ETC}/nginx-proxy.conf", (bundle.deploy / "nginx" / "proxy.conf").read_bytes(),
                   handlers=("nginx",)),
+             # The TLS policy every TLS server block of ours includes (protocols, ciphers).
+             File(f"{ETC}/nginx-tls.conf", (bundle.deploy / "nginx" / "tls.conf").read_bytes(),
+                  handlers=("nginx",)),
              Directory(f"{PREFIX}/errors")]
     steps += [File(f"{PREFIX}/errors/{page.name}", page.read_bytes())
               for page in sorted((bundle.deploy / "nginx" / "errors").glob("*.html"))]

@@ -12,7 +12,7 @@ import re
 import secrets
 from pathlib import Path
 
-from shinsei_installer import common, database, render
+from shinsei_installer import common, database, render, sshd
 from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Action, Directory, Existing, File, User
@@ -20,6 +20,7 @@ from shinsei_installer.steps import Action, Directory, Existing, File, User
 BUILDER, SIGNER, PUSHER = "shinsei-builder", "shinsei-signer", "shinsei-pusher"
 # Each step's keys, in a folder only it (and root) may enter.
 BUILDER_KEYS, SIGNER_KEYS, PUSHER_KEYS = f"{ETC}/builder", f"{ETC}/signer", f"{ETC}/pusher"
+PUSHER_TRUSTED = f"{PUSHER_KEYS}/trusted"
 SPOOL = "/var/spool/shinsei/transfer"
 # folder: (writer, its one reader)
 HAND_OVERS = {"built": (BUILDER, SIGNER), "signed": (SIGNER, PUSHER), "results": (PUSHER, BUILDER)}
@@ -112,6 +113,47 @@ def _check_host_keys(host: Host, source: str) -> None:
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if line.strip() and not line.startswith("#") and not KNOWN_HOSTS_LINE.match(line):
             raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
+    shared = shared_host_keys(path.read_text(errors="replace"))
+    if shared:
+        raise InstallError(shared_host_keys_message(source, shared))
+
+
+def pinned_keys(text: str) -> dict[tuple[str, str], list[str]]:
+    """{(key type, key): [addresses, in the file's order]} of known_hosts lines."""
+    keys: dict[tuple[str, str], list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and not line.startswith("#"):
+            address, kind, blob = fields[:3]
+            found = keys.setdefault((kind, blob), [])
+            found.extend(a for a in address.split(",") if a not in found)
+    return keys
+
+
+def shared_host_keys(text: str) -> dict[tuple[str, str], list[str]]:
+    """The keys that more than one address presents: public hosts cloned from one template
+    (a VM image carries /etc/ssh/ssh_host_* with it)."""
+    return {key: addresses for key, addresses in pinned_keys(text).items() if len(addresses) > 1}
+
+
+def shared_host_keys_message(source: str, shared: dict[tuple[str, str], list[str]]) -> str:
+    """Refused without a way to go on regardless: the transfer job could no longer tell these
+    hosts apart by their key (its record of which host received a snapshot would prove
+    nothing), whoever holds one host's private key could stand in for the other, and the fix
+    takes a minute on the clone. A setting to go on would stay in the values file and let the
+    next clone through unsaid."""
+    pairs = "\n".join(f"  {' と '.join(addresses)}（{kind} {sshd.fingerprint(f'{kind} {blob}')}）"
+                      for (kind, blob), addresses in shared.items())
+    return (f"PUBLIC_HOST_KEYS = {source}: 次の公開ホストが同じ SSH ホスト鍵を持っています。\n{pairs}\n"
+            "同じテンプレートから複製した仮想マシンは、ホスト鍵まで同じになります。このままでは"
+            "転送ジョブがどのホストへ送ったかを鍵で確かめられず、1 台の秘密鍵でほかのホストに"
+            "なりすませるため、登録しません。\n"
+            "複製した側のホストで（どちらか分からなければ両方で）、新しいホスト鍵を作ってください:\n"
+            "  rm /etc/ssh/ssh_host_*\n  ssh-keygen -A\n"
+            "  systemctl restart ssh      （RHEL 系では systemctl restart sshd）\n"
+            "そのホストで ./install.sh --role public をもう一度実行し、表示される新しい 1 行を運んで"
+            f" {source} を作り直してから、ここで install.sh をもう一度実行してください"
+            "（docs/install.ja.md の 5.）。")
 
 
 def push_addresses(values: dict) -> str:
@@ -156,7 +198,11 @@ def key_steps(bundle, host, values):
         Existing(f"{SIGNER_KEYS}/sign.key", SIGNER, SIGNER, 0o600),
         Existing(f"{SIGNER_KEYS}/sign.key.pub", "root", "root", 0o644),
         Existing(f"{BUILDER_KEYS}/lookup.key", BUILDER, BUILDER, 0o600),
-        CarriedFile(f"{PUSHER_KEYS}/sign.key.pub", f"{SIGNER_KEYS}/sign.key.pub", mode=0o644),
+        # What the pusher checks before sending: every *.pub in its trusted folder (a key
+        # rotation adds the next key there, then replaces this one: docs/runbook).
+        Directory(PUSHER_TRUSTED, "root", PUSHER, 0o750),
+        CarriedFile(f"{PUSHER_TRUSTED}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
+                    mode=0o644),
         Action("SFTP client key", missing_client_key, client_keygen),
         Existing(f"{PUSHER_KEYS}/id_ed25519", PUSHER, PUSHER, 0o600),
         Existing(f"{PUSHER_KEYS}/id_ed25519.pub", "root", "root", 0o644),
@@ -342,6 +388,10 @@ def _migrate(host, venv):
 def afterwards(host: Host) -> str:
     pinned = host.path(f"{PUSHER_KEYS}/known_hosts")
     if pinned.exists() and pinned.read_text().strip():
-        return "公開ホストの鍵は登録済みです。次: docs/install.ja.md の「初日のチェックリスト」"
+        # Each host's fingerprint, to compare with what that host's installer printed.
+        listed = "\n".join(f"  {', '.join(addresses)}: {kind} {sshd.fingerprint(f'{kind} {blob}')}"
+                           for (kind, blob), addresses in pinned_keys(pinned.read_text()).items())
+        return ("公開ホストの鍵は登録済みです（各公開ホストの install.sh が表示した指紋と同じであること）:\n"
+                f"{listed}\n次: docs/install.ja.md の「初日のチェックリスト」")
     return (f"次に: {CARRY}/ の中身を各公開ホストへ運び（lookup.key は秘密です）、"
             "公開ホストで install.sh --role public を実行してください。")
