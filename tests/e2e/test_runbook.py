@@ -108,7 +108,7 @@ def test_a_public_host_whose_disk_is_full(city):
     try:
         host.run("sh", "-c", f"head -c 1M /dev/zero > {INBOX}/.cut-off.part; "
                  f"touch -d '-2 hours' {INBOX}/.cut-off.part", check=False)
-        newest = publish(city, "容量不足のホストあり")
+        newest = publish(city, "容量不足のホストあり", every_host=False)
         assert re.search(rf"{re.escape(PUBLIC['public-2'][0])}\S*:\s+転送できませんでした", newest), newest
         assert "空き容量が足りませんでした" in newest, newest
         delivered = city.wait_for_sequence(["public-1"], before["public-1"])["public-1"]
@@ -126,8 +126,12 @@ def test_a_public_host_whose_disk_is_full(city):
 
 def test_4_audit_records_past_retention_are_archived(city):
     """§ 保存期間: the monthly retention run, started now as the runbook says."""
-    pruned = documented.run(city.lab.intranet, "runbook", "audit-prune-now")
-    assert "audit-" in pruned.stdout and guide.failed_units(city.lab.intranet) == "", pruned.stdout
+    pruned = documented.run(city.lab.intranet, "runbook", "audit-prune-now").stdout
+    # A city a few minutes old has nothing past retention: the run says so and ends well
+    # (what an archive holds is proven in tests/integration/test_audit_integrity.py).
+    assert "Finished shinsei-audit-prune.service" in pruned, pruned
+    assert "nothing to archive" in pruned or "archived" in pruned, pruned
+    assert guide.failed_units(city.lab.intranet) == ""
     verified = documented.run(city.lab.intranet, "runbook", "audit-verify")
     assert "audit chain OK" in verified.stdout
     city.passed.add(4)
