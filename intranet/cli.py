@@ -21,7 +21,7 @@ from intranet.auth.models import ROLES
 from intranet.backups import cli as backups
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.users import services as users
-from transfer import config_file
+from transfer import config_file, version
 
 
 def main(argv=None):
@@ -322,6 +322,7 @@ def _parser():
     parser.add_argument("-c", "--config",
                         help="ini file (default: $SHINSEI_INTRANET_CONFIG, the installed "
                         "/etc/shinsei/intranet.ini, or development.ini here)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.current()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     commands.add_parser("initdb", help="create or upgrade the database").set_defaults(command=initdb)
 

@@ -123,6 +123,19 @@ def test_bundle_lists_every_file_in_its_checksums(bundle):
     assert os.access(bundle / "install.sh", os.X_OK)
 
 
+def test_the_bundle_its_wheel_and_its_pins_carry_one_version_of_this_build(bundle):
+    from transfer import version
+
+    release = bundle.name.removeprefix("shinsei-status-")
+    assert re.fullmatch(rf"{re.escape(version.BASE)}\+g[0-9a-f]{{10}}(\.dirty)?", release), release
+    [wheel] = (bundle / "wheelhouse").glob("shinsei_status-*.whl")
+    assert wheel.name.startswith(f"shinsei_status-{release}-")
+    stamped = zipfile.ZipFile(wheel).read("transfer/_build_version.py").decode()
+    assert f'VERSION = "{release}"' in stamped
+    for role in ("intranet", "public"):
+        assert f"=={release} \\\n" in (bundle / "requirements" / f"{role}.txt").read_text()
+
+
 def test_project_wheel_carries_compiled_catalogues_templates_and_static_files(bundle):
     [wheel] = (bundle / "wheelhouse").glob("shinsei_status-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -294,8 +294,8 @@ def postgresql_steps(bundle, host, values):
                lambda h: _write_conf(h, conf), live_only=True, handlers=("postgresql",)),
         Action("pg_hba.conf", lambda h: _hba_differences(h, hba),
                lambda h: _write_hba(h, hba), live_only=True, handlers=("postgresql",)),
-        Action("database", lambda h: _database_differences(h), lambda h: _database(h),
-               live_only=True),
+        Action("database", lambda h: _database_differences(h, bundle.venv("intranet")),
+               lambda h: _database(h, bundle.venv("intranet")), live_only=True),
     ]
 
 
@@ -354,14 +354,18 @@ def _write_hba(host, hba):
     _psql(host, "SELECT pg_reload_conf()")
 
 
-def _head_revision(host):
-    return host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c",
+def _head_revision(host, venv):
+    """The newest migration of this bundle's version (its own venv: before an upgrade has
+    switched, /opt/shinsei/venv still holds the old one); None before that venv exists."""
+    if not host.path(f"{venv}/bin/python").exists():
+        return None
+    return host.run(host.path(f"{venv}/bin/python").as_posix(), "-c",
                     "from alembic.script import ScriptDirectory as S\n"
                     "from intranet.migrations import alembic_config as c\n"
                     "print(S.from_config(c('sqlite://')).get_current_head())").stdout.strip()
 
 
-def _database_differences(host):
+def _database_differences(host, venv):
     out = []
     have = _psql(host, f"SELECT rolname FROM pg_roles WHERE rolname IN "
                        f"('{database.OWNER}', {', '.join(repr(r) for r in database.ROLES)})")
@@ -369,7 +373,10 @@ def _database_differences(host):
     out += [f"データベース: ロール {role} を作る" for role in missing]
     if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
         return [*out, f"データベース {database.DATABASE} を作り、スキーマを最新にする"]
-    revision, head = _revision(host), _head_revision(host)
+    revision, head = _revision(host), _head_revision(host, venv)
+    if head is None:
+        return [*out, f"データベース: スキーマ（今は {revision or 'なし'}）を {venv} の版の"
+                      "最新にする（venv ができてから）"]
     if revision != head:
         return [*out, f"データベース: スキーマを {revision or 'なし'} から {head} にする"]
     tables = _psql(host, "SELECT relname FROM pg_class WHERE relnamespace = "
@@ -384,18 +391,18 @@ def _revision(host):
     return _psql(host, "SELECT version_num FROM alembic_version", database.DATABASE)
 
 
-def _database(host):
+def _database(host, venv):
     _psql(host, database.roles_sql())
     if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
         _psql(host, database.create_database_sql())
-    if _revision(host) != _head_revision(host):
-        _migrate(host)
+    if _revision(host) != _head_revision(host, venv):
+        _migrate(host, venv)
     _psql(host, database.grants_sql(), database.DATABASE)
 
 
-def _migrate(host):
+def _migrate(host, venv):
     """Migrations as the owner (the superuser only sets the role); an upgrade is audited."""
-    host.run(host.path(f"{VENV}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
+    host.run(host.path(f"{venv}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
              "initdb", user="postgres", env={"SHINSEI_DATABASE_URL": MIGRATION_URL})
 
 
