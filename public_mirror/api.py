@@ -12,6 +12,7 @@ from public_mirror import activation_log, lookup
 from public_mirror.openapi import OPENAPI
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
+from transfer import version
 from transfer.ruby import plain
 
 log = logging.getLogger(__name__)
@@ -125,12 +126,13 @@ def healthz(request):
 
     Answered from a real lookup through the same code as a resident's (``desk.probe``),
     rendered as page and JSON, so a snapshot that cannot answer is not reported "ok".
-    Nothing personal: sequence, times, counts, and the refusal's file name and reason.
+    Nothing personal: sequence, times, counts, and the refusal's file name and reason; the
+    running build's version, so an upgrade can be confirmed from outside.
     """
     services = request.services
     snapshot = services.snapshots.current()
-    health = {"status": "none", "sequence": None, "created_at": None, "generated_at": None,
-              "expires_at": None, "age_seconds": None,
+    health = {"status": "none", "version": version.current(), "sequence": None,
+              "created_at": None, "generated_at": None, "expires_at": None, "age_seconds": None,
               "last_refusal": activation_log.last_refusal(services.paths.activation_log)}
     if snapshot is None:
         health["problem"] = services.snapshots.problem

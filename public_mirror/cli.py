@@ -13,6 +13,7 @@ from public_mirror import activation_log, ledger, receive, recovery, usage
 from public_mirror import settings as settings_loader
 from public_mirror.quarantine import shown
 from public_mirror.store import ActiveSnapshot, is_expired
+from transfer import version
 from transfer.errors import KeyFileError
 
 log = logging.getLogger("public_mirror.cli")
@@ -142,6 +143,7 @@ def _parser():
     parser.add_argument("-c", "--config", default=_default_config(),
                         help=f"the mirror's ini (default: $SHINSEI_MIRROR_CONFIG, else "
                              f"{INSTALLED_CONFIG} if it exists, else mirror-development.ini)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.current()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     take = commands.add_parser("receive", help="verify and activate files waiting in the inbox")
     take.add_argument("--watch", action="store_true", help="keep watching the inbox")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transfer import errors
+from transfer import errors, version
 from transfer.keys import generate_lookup_key, generate_signing_key, load_lookup_key, load_public_key
 from transfer.keys import key_id as public_key_id
 from transfer.lookup import lookup_key_id
@@ -113,6 +113,7 @@ def make_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The parser and its sub-command collection (the intranet adds build and publish)."""
     parser = argparse.ArgumentParser(prog="shinsei-transfer",
                                      description="snapshot keys, build, verify, inspect, publish")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.current()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     gen = commands.add_parser("keygen", help="make a signing key pair and/or a lookup key")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e import city as guide
 from tests.e2e import documented, hardening
-from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet
+from tests.e2e.conftest import INTRANET, PUBLIC
 from tests.e2e.people import READS, StaffDesk, resident_action, resident_reads
 from tests.e2e.scenario import (
     INBOX,
@@ -189,70 +189,6 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     assert "last rejection" in status, status
     assert city.sequence("public-1") == live["public-1"]
     city.passed.add(6)
-
-
-def test_7_the_runbook_backup_restored_on_a_fresh_intranet_host(city):
-    city.needs(2)
-    lab = city.lab
-    old = lab.intranet
-    # The runbook's daily backup: the database, and /etc/shinsei (keys outside the database).
-    dump = old.run("runuser", "-u", "postgres", "--", "pg_dump", "-Fc", "shinsei", text=False).stdout
-    settings = old.run("tar", "-C", "/etc/shinsei", "-czf", "-", ".", text=False).stdout
-    before = city.sequence("public-1")
-    lab.retire(old)
-    fresh = lab.intranet = add_intranet(lab, "intranet-new")
-    fresh.boot()
-    city.installation.intranet(fresh)
-    fresh.run("tar", "-C", "/etc/shinsei", "-xpzf", "-", input=settings, text=False)
-    fresh.run("runuser", "-u", "postgres", "--", "pg_restore", "--clean", "--if-exists", "-d",
-              "shinsei", input=dump, text=False)
-    fresh.run("systemctl", "restart", "shinsei-intranet-web.service")
-    verify = guide.intranet_cli(fresh, "audit", "verify")
-    assert "audit chain OK" in verify.stdout, verify.stdout + verify.stderr
-    # The replacement answers on the old address with a new interface: the staff's network
-    # learns that like a real LAN does (its neighbour entry for the address goes stale and is
-    # asked again), so the operator's first check is that the sign-in page answers.
-    try:
-        guide.wait_for("the staff terminal reaches the restored host's sign-in page",
-                       lambda: staff_reach(city) == "200", timeout=120, interval=2)
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n{staff_app_state(fresh)}\n"
-                             f"{city.lab.staff.run('ip', 'neigh', check=False).stdout}") from None
-    with city.staff() as browser:
-        desk = StaffDesk(browser, STAFF_SITE)
-        try:
-            desk.sign_in("sato")
-        except Exception as error:
-            raise AssertionError(f"{error}\n{staff_app_state(fresh)}") from None
-        desk.request_publication("復元後の公開")
-        desk.sign_in("suzuki")
-        desk.approve_publication()
-        job = city.run_transfer_job()
-        assert job.returncode == 0, job.stdout + job.stderr
-    after = city.wait_for_sequence(PUBLIC, before)
-    assert min(after.values()) > before
-    assert guide.failed_units(fresh) == ""
-    city.passed.add(7)
-
-
-def staff_reach(city):
-    """The HTTP status the staff terminal gets for the sign-in page over HTTPS, or ''."""
-    name = guide.INTRANET_NAME
-    return city.lab.staff.run("curl", "-s", "-o", "/dev/null", "--max-time", "5", "-w",
-                              "%{http_code}", "--cacert", str(city.ca.path), "--resolve",
-                              f"{name}:443:{INTRANET}", f"https://{name}/login",
-                              check=False).stdout.strip()
-
-
-def staff_app_state(host):
-    """What the operator would look at when the staff app does not answer."""
-    commands = (("systemctl", "--failed", "--no-pager"),
-                ("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-intranet-web.service",
-                 "-u", "nginx.service"),
-                ("nft", "list", "table", "inet", "shinsei"),
-                ("curl", "-sk", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
-                 "http://127.0.0.1:6543/login"))
-    return "\n".join(f"$ {' '.join(c)}\n{host.run(*c, check=False).stdout}" for c in commands)
 
 
 def test_8_every_shipped_unit_has_its_exposure_in_the_security_review(city):

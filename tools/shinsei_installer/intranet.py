@@ -15,7 +15,7 @@ from pathlib import Path
 from shinsei_installer import common, database, render, sshd
 from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
-from shinsei_installer.steps import Action, Directory, Existing, File, User
+from shinsei_installer.steps import Action, Directory, Existing, File, Note, User
 
 BUILDER, SIGNER, PUSHER = "shinsei-builder", "shinsei-signer", "shinsei-pusher"
 # Each step's keys, in a folder only it (and root) may enter.
@@ -42,11 +42,12 @@ UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service",
          "shinsei-transfer-build.service", "shinsei-transfer-sign.service",
          "shinsei-transfer-push.service", "shinsei-transfer.timer",
          "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service")
+         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service",
+         "shinsei-backup.service", "shinsei-backup.timer")
 APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-           "shinsei-audit-prune.timer")
+           "shinsei-audit-prune.timer", "shinsei-backup.timer")
 MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
                  f"&options=-c%20role%3D{database.OWNER}")
 
@@ -103,13 +104,11 @@ KNOWN_HOSTS_LINE = re.compile(r"^\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+=*(\
 
 
 def _check_host_keys(host: Host, source: str) -> None:
-    """The carried known_hosts lines: there, and each "address key-type key"."""
-    if not source:
+    """The carried known_hosts lines, when the file is there: each "address key-type key".
+    (A file named but absent is no error: see ``_known_hosts_steps``.)"""
+    path = host.path(source) if source else None
+    if path is None or not path.is_file():
         return
-    path = host.path(source)
-    if not path.is_file():
-        raise InstallError(f"PUBLIC_HOST_KEYS = {source}: ファイルがありません"
-                           "（公開ホストの /var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if line.strip() and not line.startswith("#") and not KNOWN_HOSTS_LINE.match(line):
             raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
@@ -186,10 +185,6 @@ def key_steps(bundle, host, values):
         host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c", CLIENT_KEYGEN,
                  str(host.path(f"{PUSHER_KEYS}/id_ed25519")))
 
-    def known_hosts():
-        source = values.get("PUBLIC_HOST_KEYS")
-        return host.path(source).read_bytes() if source else b""
-
     steps = [
         Directory(BUILDER_KEYS, "root", BUILDER, 0o750),
         Directory(SIGNER_KEYS, "root", SIGNER, 0o750),
@@ -206,8 +201,7 @@ def key_steps(bundle, host, values):
         Action("SFTP client key", missing_client_key, client_keygen),
         Existing(f"{PUSHER_KEYS}/id_ed25519", PUSHER, PUSHER, 0o600),
         Existing(f"{PUSHER_KEYS}/id_ed25519.pub", "root", "root", 0o644),
-        File(f"{PUSHER_KEYS}/known_hosts", known_hosts, "root", PUSHER, 0o644,
-             keep=not values.get("PUBLIC_HOST_KEYS")),
+        *_known_hosts_steps(host, values.get("PUBLIC_HOST_KEYS", "")),
         Directory(CHECKPOINT_KEYS, mode=0o755),
         CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
                     mode=0o644),
@@ -220,6 +214,33 @@ def key_steps(bundle, host, values):
                   (f"{BUILDER_KEYS}/lookup.key", "lookup.key", 0o600),
                   (f"{PUSHER_KEYS}/id_ed25519.pub", "upload_ed25519.pub", 0o644))]
     return steps
+
+
+def _known_hosts_steps(host: Host, source: str):
+    """The pinned public-host keys: the carried file's lines when it is there; otherwise the
+    file as it is (kept, never emptied), and a note saying so. On a fresh host being restored
+    the values file still names the carried file, long gone: the backup set brings
+    known_hosts back with /etc/shinsei."""
+    known_hosts = f"{PUSHER_KEYS}/known_hosts"
+    if source and host.path(source).is_file():
+        return [File(known_hosts, lambda: host.path(source).read_bytes(), "root", PUSHER, 0o644)]
+    kept = File(known_hosts, lambda: b"", "root", PUSHER, 0o644, keep=True)
+    if not source:
+        return [kept]
+
+    def note(host):
+        pinned = host.path(known_hosts)
+        lines = [line for line in (pinned.read_text(errors="replace").splitlines()
+                                   if pinned.exists() else []) if line.strip()]
+        if lines:
+            return (f"PUBLIC_HOST_KEYS = {source} がありません: {known_hosts} の公開ホストの鍵"
+                    f"（{len(lines)} 行）をそのまま使います")
+        return (f"PUBLIC_HOST_KEYS = {source} がありません: 公開ホストの鍵はまだ登録されていません"
+                "（バックアップから戻すホストなら `shinsei-intranet backup restore` が戻します。"
+                "初めて入れるホストなら、各公開ホストの "
+                "/var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
+
+    return [kept, Note(note)]
 
 
 class CarriedFile(File):
@@ -273,8 +294,8 @@ def postgresql_steps(bundle, host, values):
                lambda h: _write_conf(h, conf), live_only=True, handlers=("postgresql",)),
         Action("pg_hba.conf", lambda h: _hba_differences(h, hba),
                lambda h: _write_hba(h, hba), live_only=True, handlers=("postgresql",)),
-        Action("database", lambda h: _database_differences(h), lambda h: _database(h),
-               live_only=True),
+        Action("database", lambda h: _database_differences(h, bundle.venv("intranet")),
+               lambda h: _database(h, bundle.venv("intranet")), live_only=True),
     ]
 
 
@@ -333,14 +354,18 @@ def _write_hba(host, hba):
     _psql(host, "SELECT pg_reload_conf()")
 
 
-def _head_revision(host):
-    return host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c",
+def _head_revision(host, venv):
+    """The newest migration of this bundle's version (its own venv: before an upgrade has
+    switched, /opt/shinsei/venv still holds the old one); None before that venv exists."""
+    if not host.path(f"{venv}/bin/python").exists():
+        return None
+    return host.run(host.path(f"{venv}/bin/python").as_posix(), "-c",
                     "from alembic.script import ScriptDirectory as S\n"
                     "from intranet.migrations import alembic_config as c\n"
                     "print(S.from_config(c('sqlite://')).get_current_head())").stdout.strip()
 
 
-def _database_differences(host):
+def _database_differences(host, venv):
     out = []
     have = _psql(host, f"SELECT rolname FROM pg_roles WHERE rolname IN "
                        f"('{database.OWNER}', {', '.join(repr(r) for r in database.ROLES)})")
@@ -348,7 +373,10 @@ def _database_differences(host):
     out += [f"データベース: ロール {role} を作る" for role in missing]
     if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
         return [*out, f"データベース {database.DATABASE} を作り、スキーマを最新にする"]
-    revision, head = _revision(host), _head_revision(host)
+    revision, head = _revision(host), _head_revision(host, venv)
+    if head is None:
+        return [*out, f"データベース: スキーマ（今は {revision or 'なし'}）を {venv} の版の"
+                      "最新にする（venv ができてから）"]
     if revision != head:
         return [*out, f"データベース: スキーマを {revision or 'なし'} から {head} にする"]
     tables = _psql(host, "SELECT relname FROM pg_class WHERE relnamespace = "
@@ -363,18 +391,18 @@ def _revision(host):
     return _psql(host, "SELECT version_num FROM alembic_version", database.DATABASE)
 
 
-def _database(host):
+def _database(host, venv):
     _psql(host, database.roles_sql())
     if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
         _psql(host, database.create_database_sql())
-    if _revision(host) != _head_revision(host):
-        _migrate(host)
+    if _revision(host) != _head_revision(host, venv):
+        _migrate(host, venv)
     _psql(host, database.grants_sql(), database.DATABASE)
 
 
-def _migrate(host):
+def _migrate(host, venv):
     """Migrations as the owner (the superuser only sets the role); an upgrade is audited."""
-    host.run(host.path(f"{VENV}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
+    host.run(host.path(f"{venv}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
              "initdb", user="postgres", env={"SHINSEI_DATABASE_URL": MIGRATION_URL})
 
 
