@@ -11,6 +11,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from public_mirror import birthdate
+from transfer.answer import NOT_FOUND, Answer
+from transfer.answer import answer as answer_of
 from transfer.lookup import LookupHasher
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
@@ -41,14 +43,6 @@ class Reading:
     errors: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Answer:
-    found: bool
-    status: dict | None = None
-    scheduled_payment_on: date | None = None
-    paid_on: date | None = None
-
-
 def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
     return snapshot.header["programmes"]
 
@@ -66,14 +60,6 @@ def numeric_keyboard(programmes: list[dict], chosen: str = "") -> bool:
     """Digits-only receipt numbers get the numeric keyboard; letters need the full one."""
     shown = [p for p in programmes if p["code"] == chosen] or programmes
     return all(p.get("receipt_digits_only") for p in shown)
-
-
-def is_open(programme: dict, today: date) -> bool:
-    if programme.get("lookup_ended"):  # the intranet closed the lookup for good
-        return False
-    opens, closes = programme.get("lookup_opens_on"), programme.get("lookup_closes_on")
-    return not ((opens and today < date.fromisoformat(opens))
-                or (closes and today > date.fromisoformat(closes)))
 
 
 def today_in_japan(now: datetime | None = None) -> date:
@@ -154,6 +140,6 @@ def _hasher(secret: bytes, programme: str) -> LookupHasher:
 def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:
     entry = snapshot.table.find(key)
     if entry is None:
-        return Answer(False)
-    return Answer(True, snapshot.header["statuses"][entry.status_index],
-                  entry.scheduled_payment_on, entry.paid_on)
+        return NOT_FOUND
+    return answer_of(snapshot.header["statuses"][entry.status_index],
+                     entry.scheduled_payment_on, entry.paid_on)

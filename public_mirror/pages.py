@@ -21,6 +21,7 @@ from public_mirror.repeat import FIELD as REPEAT_FIELD
 from public_mirror.splice import BIRTH_DATE, MASK_HIDDEN, MASKED, RECEIPT, REPEAT, fill, splice, split
 from public_mirror.web import SECURITY_HEADERS, day, when
 from transfer import ruby
+from transfer.answer import is_open
 
 _ = TranslationStringFactory("mirror")
 CONTENT_TYPE = "text/html; charset=UTF-8"
@@ -103,7 +104,7 @@ class Pages:
         programmes = lookup.programmes(snapshot)
         typed = typed or {}
         return self.render("form", lang, status, programmes=programmes,
-                           open={p["code"]: lookup.is_open(p, today) for p in programmes},
+                           open={p["code"]: is_open(p, today) for p in programmes},
                            errors=errors or {}, params=typed, resubmit=typed if errors else None,
                            eras=birthdate.ERAS, as_of=lookup.as_of(snapshot),
                            numeric=lookup.numeric_keyboard(programmes, typed.get("programme", "")),

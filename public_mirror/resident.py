@@ -14,6 +14,7 @@ from public_mirror.ratelimit import is_exempt
 from public_mirror.repeat import FIELD as REPEAT_FIELD
 from public_mirror.repeat import Repeats
 from public_mirror.store import is_expired
+from transfer.answer import Answer, is_open
 from transfer.verify import VerifiedSnapshot
 
 BODY_INVALID = "送られた内容を読み取れませんでした。入力画面から、もう一度お試しください。"
@@ -29,7 +30,7 @@ class Reply:
     lang: str
     snapshot: VerifiedSnapshot | None = None
     programme: dict | None = None
-    answer: lookup.Answer | None = None
+    answer: Answer | None = None
     errors: dict = field(default_factory=dict)
     retry_after: int = 0
     typed: dict = field(default_factory=dict)   # the form's fields as typed, after an error
@@ -93,7 +94,7 @@ class ResidentDesk:
         # A language switch on an answer is not another lookup: never refused, not counted.
         repeat = limited and self._is_repeat(params, question, client)
         guarded = limited and not repeat
-        if question is None or not lookup.is_open(question.programme, lookup.today_in_japan()):
+        if question is None or not is_open(question.programme, lookup.today_in_japan()):
             allowed, retry_after = self.limiter.check(client) if guarded else (True, 0)
             if not allowed:
                 return Reply("rate_limited", lang, retry_after=retry_after)

@@ -9,6 +9,7 @@ from public_mirror.resident import ResidentDesk
 from public_mirror.settings import load
 from public_mirror.store import ActiveSnapshot
 from public_mirror.usage import UsageCounter
+from transfer.answer import is_open
 from transfer.lookup import lookup_key
 
 
@@ -131,7 +132,7 @@ def reference_ask(resident, params, client):
     if reading.question is None:
         return Reply("invalid", lang, snapshot, errors=reading.errors, typed=lookup.typed(params))
     programme = reading.question.programme
-    if not lookup.is_open(programme, lookup.today_in_japan()):
+    if not is_open(programme, lookup.today_in_japan()):
         return Reply("closed", lang, snapshot, programme)
     answer = lookup.answer_key(snapshot, lookup_key(resident.secret, programme["code"],
                                                     reading.question.receipt,
