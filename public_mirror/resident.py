@@ -33,7 +33,7 @@ class Reply:
     answer: Answer | None = None
     errors: dict = field(default_factory=dict)
     retry_after: int = 0
-    typed: dict = field(default_factory=dict)   # the form's fields as typed, after an error
+    typed: dict = field(default_factory=dict)   # the form's fields as typed (not an answer)
     question: lookup.Question | None = None     # what was asked: shown masked, never cached
     repeat_proof: str = ""   # on an answer: its language buttons ask again uncounted
 
@@ -48,9 +48,11 @@ class Reply:
             return None
         answer, snapshot, programme = self.answer, self.snapshot, self.programme
         assert answer is not None and snapshot is not None and programme is not None
-        return (snapshot.sequence, self.lang, programme["code"], answer.found,
-                answer.status and answer.status["code"], answer.scheduled_payment_on,
-                answer.paid_on)
+        if not answer.found:   # its form offers the programmes open today
+            return (snapshot.sequence, self.lang, programme["code"], False,
+                    lookup.today_in_japan())
+        return (snapshot.sequence, self.lang, programme["code"], True, answer.code,
+                answer.scheduled_payment_on, answer.paid_on)
 
 
 class ResidentDesk:
@@ -97,7 +99,8 @@ class ResidentDesk:
         if question is None or not is_open(question.programme, lookup.today_in_japan()):
             allowed, retry_after = self.limiter.check(client) if guarded else (True, 0)
             if not allowed:
-                return Reply("rate_limited", lang, retry_after=retry_after)
+                return Reply("rate_limited", lang, retry_after=retry_after,
+                             typed=lookup.typed(params))
             if reading is None:
                 return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
             if question is None:
@@ -108,7 +111,8 @@ class ResidentDesk:
         if guarded:   # only failures count, once each
             allowed, retry_after = self.limiter.allow(client, count=not answer.found)
             if not allowed:
-                return Reply("rate_limited", lang, retry_after=retry_after)
+                return Reply("rate_limited", lang, retry_after=retry_after,
+                             typed=lookup.typed(params))
         if not repeat:
             self.usage.count(answer.found, answer.status and answer.status["code"])
         # The answer's language buttons may ask again, counted nothing and never refused.

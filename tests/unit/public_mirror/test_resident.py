@@ -125,7 +125,7 @@ def reference_ask(resident, params, client):
         repeat = asked is not None and resident.repeats.proves(params[FIELD], client, asked)
     allowed, retry_after = resident.limiter.check(client) if limited and not repeat else (True, 0)
     if not allowed:
-        return Reply("rate_limited", lang, retry_after=retry_after)
+        return Reply("rate_limited", lang, retry_after=retry_after, typed=lookup.typed(params))
     if params is None:
         return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
     reading = lookup.read_question(params, snapshot)
