@@ -142,4 +142,4 @@ def failure(context, request):
     # The route's name, not the path: a path is typed by whoever sends the request.
     route = request.matched_route.name if request.matched_route else "no route"
     log_failure(f"{request.method} ({route})", context)
-    return as_response(request.services.pages.error(500))
+    return as_response(request.services.pages.error(500, query_language(request)))

@@ -2,6 +2,7 @@
 
 import mimetypes
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from public_mirror import furigana
 
@@ -92,11 +93,11 @@ def logo_view(path: Path):
 def robots(request):
     """Search engines may find the form; answers are never at a URL anyway, and the API
     and the health check are for machines."""
-    url = request.services.pages.url
+    url = request.services.pages.url   # robots.txt names paths, without the host
+    paths = [urlsplit(url(path)).path for path in ("lookup", "api/", "healthz")]
     response = request.response
     response.content_type, response.charset = "text/plain", "utf-8"
-    response.text = "".join(["User-agent: *\n",
-                             *(f"Disallow: {url(path)}\n" for path in ("lookup", "api/", "healthz"))])
+    response.text = "".join(["User-agent: *\n", *(f"Disallow: {path}\n" for path in paths)])
     response.cache_control = "public, max-age=86400"
     return response
 

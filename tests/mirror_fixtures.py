@@ -71,13 +71,14 @@ class PublicHost:
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=PROGRAMMES, key=None, keys=None, statuses=STATUSES,
-                 header=None, status_of_first=None, padding=0) -> bytes:
+                 header=None, status_of_first=None, padding=0, more=()) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
         00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
-        that many entries no one can look up (a bigger file)."""
+        that many entries no one can look up (a bigger file); ``more``: more entries, each
+        (programme, number, status index, scheduled payment date, paid date)."""
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
@@ -87,6 +88,9 @@ class PublicHost:
         rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
         rows.append((lookup_key(self.secret, "p2020", "00000011"), 2, 0, 0))   # must act
         rows += [(lookup_key(self.secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
+        rows += [(lookup_key(self.secret, programme, number), index,
+                  day_number(scheduled) if scheduled else 0, day_number(paid) if paid else 0)
+                 for programme, number, index, scheduled, paid in more]
         fields = {"format": 1, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
