@@ -8,12 +8,14 @@ that crosses between hosts is carried as an administrator would carry it on a me
 copied by the test from one host's disk to another's, never over the lab's network.
 """
 
+import hashlib
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.e2e import documented
 from tests.e2e.conftest import INTRANET, PUBLIC, STAFF
 from tests.e2e.hosts import LabError
 
@@ -23,6 +25,8 @@ INTRANET_NAME, PUBLIC_NAME = "shinsei.lgwan.city.test", "status.city.test"
 TLS_CERT, TLS_KEY = "/etc/ssl/shinsei/server.pem", "/etc/ssl/private/shinsei.key"
 CARRY_FROM_INTRANET = "/var/lib/shinsei/carry-to-public"
 CARRY_FROM_PUBLIC = "/var/lib/shinsei/carry-to-intranet/known_hosts"
+# Where the guide's medium (a USB stick) is mounted, and the values file's default place.
+MEDIUM, VALUES = "/media/usb", "/etc/shinsei/site.env"
 
 
 SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
@@ -84,46 +88,72 @@ def public_values(name):
 
 
 class Installation:
-    """The bundle and the CA's certificates on a host, and the installer run on it."""
+    """The bundle and the CA's certificates on a host, and the guide's blocks run on it
+    (tests/e2e/documented.py): the commands as docs/install.*.md writes them, in the unpacked
+    bundle where the guide runs them."""
 
     def __init__(self, bundle: Path, ca):
         self.bundle, self.ca = bundle, ca
-        self.folder = bundle.name.removesuffix("-offline.tar.gz")
+        self.version = bundle.name.removeprefix("shinsei-status-").removesuffix("-offline.tar.gz")
+        self.folder = f"shinsei-status-{self.version}"
+        self.unpacked = f"/root/{self.folder}"
 
-    def carry_in(self, host, server_name, addresses):
+    def carry_in(self, host, server_name, addresses, values):
+        """§1 and §2: certificates, the bundle checked and unpacked, the values file."""
         chain, key = self.ca.issue(server_name, addresses)
         host.write(TLS_CERT, chain, 0o644)
         host.write(TLS_KEY, key, 0o600)
         host.write(f"/root/{self.bundle.name}", self.bundle.read_bytes(), 0o644)
-        # The guide: check the bundle's own checksums, then unpack.
-        host.sh(f"cd /root && tar xzf {self.bundle.name} && cd {self.folder} "
-                "&& sha256sum -c --quiet SHA256SUMS")
+        host.run("mkdir", "-p", MEDIUM)
+        # The administrator compares the printed digest with the one received separately.
+        checked = documented.run(host, "install", "bundle-check", VERSION=self.version)
+        assert hashlib.sha256(self.bundle.read_bytes()).hexdigest() in checked.stdout, checked.stdout
+        documented.run(host, "install", "values-file", cwd=self.unpacked)
+        self.write_values(host, values)
 
-    def install(self, host, role, values, check=True):
-        host.write("/root/site.env", values.encode(), 0o600)
-        result = host.run(f"/root/{self.folder}/install.sh", "--role", role, "--config",
-                          "/root/site.env", check=False, timeout=900)
-        if check and result.returncode != 0:
-            raise AssertionError(f"install.sh --role {role} on {host.name} failed "
-                                 f"(exit {result.returncode}):\n{result.stdout[-2500:]}\n"
-                                 f"{result.stderr[-2500:]}\n{unit_journals(host)}")
-        return result
+    def write_values(self, host, values):
+        """The values file, as the administrator fills it in with an editor."""
+        host.write(VALUES, values.encode(), 0o600)
 
     def intranet(self, host):
-        self.carry_in(host, INTRANET_NAME, [INTRANET])
-        self.install(host, "intranet", intranet_values())
+        self.carry_in(host, INTRANET_NAME, [INTRANET], intranet_values())
+        previewed(documented.run(host, "install", "intranet-preview", cwd=self.unpacked, check=False))
+        documented.run(host, "install", "intranet-install", cwd=self.unpacked,
+                       explain=lambda: unit_journals(host))
+        documented.run(host, "install", "carry-to-public")
 
     def public(self, host, intranet, name):
         inner, outer = PUBLIC[name]
-        self.carry_in(host, PUBLIC_NAME, [inner, outer])
-        carry(intranet, CARRY_FROM_INTRANET, host, "/root/carried")
-        return self.install(host, "public", public_values(name))
+        carry_file(intranet, f"{MEDIUM}/carry-to-public.tar", host)
+        self.carry_in(host, PUBLIC_NAME, [inner, outer], public_values(name))
+        documented.run(host, "install", "public-take-keys")
+        previewed(documented.run(host, "install", "public-preview", cwd=self.unpacked, check=False))
+        installed = documented.run(host, "install", "public-install", cwd=self.unpacked,
+                                   explain=lambda: unit_journals(host))
+        documented.run(host, "install", "carry-to-intranet")
+        carry_file(host, f"{MEDIUM}/known_hosts-{host.name}", intranet)
+        return installed
 
     def introduce(self, intranet, publics):
-        """Second intranet run: the public hosts' SSH host keys become its known_hosts."""
-        lines = b"".join(host.read(CARRY_FROM_PUBLIC) for host in publics)
-        intranet.write("/root/public-host-keys", lines, 0o644)
-        self.install(intranet, "intranet", intranet_values("/root/public-host-keys"))
+        """§5: the public hosts' SSH host keys (carried back by `public`) become its known_hosts."""
+        self.write_values(intranet, intranet_values("/root/public-host-keys"))
+        documented.run(intranet, "install", "introduce", cwd=self.unpacked,
+                       explain=lambda: unit_journals(intranet))
+
+    def check(self, host, role):
+        """§6: nothing failed, nothing left to change."""
+        return documented.run(host, "install", "check-host", cwd=self.unpacked, ROLE=role)
+
+
+def previewed(result):
+    """`install.sh --check` before an install: the differences listed, exit 1, no traceback."""
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stdout + result.stderr
+    return result
+
+
+def carry_file(source_host, path, target_host):
+    """A file copied on the medium from one host to the same place on another."""
+    target_host.write(path, source_host.read(path), 0o600)
 
 
 def carry(source_host, source_dir, target_host, target_dir):

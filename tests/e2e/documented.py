@@ -28,6 +28,8 @@ BLOCK = re.compile(r"^(?P<indent>[ ]*)<!-- run: (?P<tag>[a-z0-9-]+) -->\n(?P=ind
 SHELL_FENCE = re.compile(r"^[ ]*```(?:sh|shell|bash|console)\s*$", re.M)
 TAG_LINE = re.compile(r"[ ]*<!-- run: [a-z0-9-]+ -->")
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
+# A comment after a command is prose: translated, so left out when the languages are compared.
+COMMENT = re.compile(r"(^|\s+)#\s.*$", re.M)
 # What a step that runs a block is written as in tests/e2e (read by the unit test).
 CALL = re.compile(r"""documented\.(?:run|commands)\(\s*[\w.]+,\s*["'](\w+)["'],\s*["']([a-z0-9-]+)["']""")
 
@@ -39,13 +41,13 @@ class DocumentError(AssertionError):
 def blocks(document: str) -> dict[str, str]:
     """Tag → commands of one document, the same in both languages."""
     found = [_blocks_of(ROOT / path) for path in DOCUMENTS[document]]
-    first, *others = found
+    first, *others = [{tag: COMMENT.sub("", body) for tag, body in blocks.items()} for blocks in found]
     for path, other in zip(DOCUMENTS[document][1:], others, strict=True):
         if other != first:
             differ = sorted(t for t in first.keys() | other.keys() if first.get(t) != other.get(t))
             raise DocumentError(f"{path}: commands differ from {DOCUMENTS[document][0]} "
                                 f"in the blocks tagged {', '.join(differ)}")
-    return first
+    return found[0]
 
 
 def _blocks_of(path: Path) -> dict[str, str]:
@@ -81,14 +83,19 @@ def commands(document: str, tag: str, **values: str) -> str:
     return PLACEHOLDER.sub(lambda m: values[m[1]], body)
 
 
-def run(host, document: str, tag: str, check: bool = True, timeout: int = 900, **values: str):
-    """Run the block as root on `host`, as an administrator pasting it into a root shell."""
+def run(host, document: str, tag: str, check: bool = True, timeout: int = 900, cwd: str = "/root",
+        input: str | None = None, explain=None, **values: str):
+    """Run the block as root on `host`, as an administrator pasting it into a root shell in
+    folder `cwd` (and typing `input` where a command asks). A failure's message ends with
+    what `explain()` returns (e.g. the journals of the units that failed)."""
     script = commands(document, tag, **values)
-    result = host.run("sh", "-eu", "-c", script, check=False, timeout=timeout)
+    result = host.run("sh", "-eu", "-c", f"cd {cwd}\n{script}", check=False, timeout=timeout,
+                      input=input)
     if check and result.returncode != 0:
         raise DocumentError(f"{DOCUMENTS[document][0]} [{tag}] on {host.name} failed "
                             f"(exit {result.returncode}):\n{script}\n--- output:\n"
-                            f"{result.stdout[-2500:]}\n{result.stderr[-2500:]}")
+                            f"{result.stdout[-2500:]}\n{result.stderr[-2500:]}"
+                            + (f"\n{explain()}" if explain else ""))
     return result
 
 

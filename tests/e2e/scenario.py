@@ -10,16 +10,16 @@ import contextlib
 import pytest
 
 from tests.e2e import city as guide
+from tests.e2e import documented
 from tests.e2e.conftest import INTRANET, PUBLIC, build_lab
 from tests.e2e.people import PASSWORD, StaffDesk, chromium, healthz
 from tests.e2e.tls import LabCA
 from tests.import_files import encoded
 
 PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
-# The first-day checklist: the operator adds the administrator and the security officer with
-# the CLI; the administrator adds everyone else on the screen (one-time passwords); the
-# security officer, a second person, approves the supervisor grants.
-OPERATOR_ACCOUNTS = {"kanri": "admin", "kansa": "security_officer"}
+# The first-day checklist: the operator adds the administrator (kanri) and the security
+# officer (kansa) with the guide's commands; the administrator adds everyone else on the
+# screen (one-time passwords); the security officer, a second person, approves the grants.
 SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
 ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
 INBOX = "/srv/shinsei/inbox"
@@ -53,8 +53,8 @@ class City:
         return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")
 
     def run_transfer_job(self):
-        """The job as its timer starts it: the unit, under systemd."""
-        return self.lab.intranet.run("systemctl", "start", "shinsei-transfer.service", check=False)
+        """The job as its timer starts it, with the guide's command to publish now."""
+        return documented.run(self.lab.intranet, "install", "publish-now", check=False)
 
     def wait_for_sequence(self, names, sequence_above):
         for name in names:
@@ -107,9 +107,8 @@ def install_every_host(city):
         assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
         # Running the installer again changes nothing, and --check finds nothing to do.
         role = "intranet" if host is lab.intranet else "public"
-        check = host.run(f"/root/{install.folder}/install.sh", "--role", role, "--config",
-                         "/root/site.env", "--check", check=False)
-        assert check.returncode == 0, f"{host.name} --check after install:\n{check.stdout}{check.stderr}"
+        checked = install.check(host, role)
+        assert "0 loaded units listed" in checked.stdout, f"{host.name}:\n{checked.stdout}"
     for host in lab.public:
         assert host.run("systemctl", "is-active", "shinsei-mirror-web.service",
                         "shinsei-mirror-receive.path", "nginx.service", "ssh.service").returncode == 0
@@ -121,9 +120,10 @@ def install_every_host(city):
     assert pruned.returncode == 0, lab.intranet.run(
         "journalctl", "-b", "--no-pager", "-n", "30", "-u", "shinsei-audit-prune.service",
         check=False).stdout
-    for username, role in OPERATOR_ACCOUNTS.items():
-        guide.intranet_cli(lab.intranet, "user", "add", username, "--role", role, "--name", username,
-                           "--password-stdin", input=PASSWORD + "\n")
+    # §7.1: each account's password typed twice when asked.
+    typed = f"{PASSWORD}\n{PASSWORD}\n"
+    documented.run(lab.intranet, "install", "first-admin", input=typed)
+    documented.run(lab.intranet, "install", "first-security-officer", input=typed)
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("kanri")
@@ -160,6 +160,12 @@ def first_publication(city, tmp_path):
     sequences = city.wait_for_sequence(PUBLIC, 0)
     assert len(set(sequences.values())) == 1, sequences
     city.first_snapshot = city.lab.public[0].read(ACTIVE_SNAPSHOT)
+    # §7.5 and §7.6: what the monitoring and the monthly audit check look at.
+    for host in city.lab.public:
+        status = documented.run(host, "install", "mirror-status").stdout
+        assert f"active snapshot: sequence {sequences['public-1']}" in status, status
+    verified = documented.run(city.lab.intranet, "install", "audit-verify").stdout
+    assert "audit chain OK" in verified, verified
 
 
 def publish(city, note, requester="tanaka", approver="sato"):

@@ -29,7 +29,8 @@ def test_1_every_day(city):
     assert "audit chain OK" in verified.stdout, verified.stdout
     for host in city.lab.public:
         status = documented.run(host, "runbook", "mirror-status").stdout
-        assert "active snapshot" in status and "last rejection: none" in status, status
+        assert "active snapshot: sequence" in status and ", intact" in status, status
+        assert "last rejection" not in status, status
     city.passed.add(1)
 
 

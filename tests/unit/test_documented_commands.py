@@ -1,21 +1,16 @@
-"""Every command the runbook gives a city is a tagged block that a booted-hosts step runs as
-written (tests/e2e/documented.py); the install guide's tagged blocks likewise."""
+"""Every command the install guide and the runbook give a city is a tagged block that a
+booted-hosts step runs as written (tests/e2e/documented.py)."""
 
 import pytest
 
 from tests.e2e import documented
-
-# Documents in which every shell block must be tagged. The install guide's first-day blocks
-# are run by tests/e2e/city.py in the installer's own terms; its tagged blocks are checked below.
-EVERY_BLOCK_TAGGED = ("runbook",)
-
 
 @pytest.mark.parametrize("document", sorted(documented.DOCUMENTS))
 def test_both_languages_give_the_same_commands(document):
     documented.blocks(document)  # raises, naming the tags whose commands differ
 
 
-@pytest.mark.parametrize("document", EVERY_BLOCK_TAGGED)
+@pytest.mark.parametrize("document", sorted(documented.DOCUMENTS))
 def test_every_shell_block_is_tagged(document):
     for path in documented.DOCUMENTS[document]:
         lines = documented.untagged(documented.ROOT / path)
