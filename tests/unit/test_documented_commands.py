@@ -5,6 +5,7 @@ import pytest
 
 from tests.e2e import documented
 
+
 @pytest.mark.parametrize("document", sorted(documented.DOCUMENTS))
 def test_both_languages_give_the_same_commands(document):
     documented.blocks(document)  # raises, naming the tags whose commands differ
