@@ -214,11 +214,10 @@ def site_settings(settings: dict) -> dict:
             if key.startswith("site.") and key.count(".") == 1}
 
 
-def words(text, lang: str) -> Markup | str:
+def words(text, lang: str) -> Markup:
     """Wording from the snapshot or the ini: furigana as <ruby> on やさしい日本語 pages, the
     plain word elsewhere (``transfer.ruby`` escapes before it adds any markup)."""
-    text = text or ""
-    return Markup(ruby.to_html(text)) if lang == "ja-easy" else ruby.plain(text)  # noqa: S704
+    return Markup(ruby.html_for(text or "", lang))  # noqa: S704
 
 
 def name_of(programme: dict, lang: str) -> Markup | str:

@@ -1,5 +1,7 @@
 """Application list, detail with history, and single status change."""
 
+from datetime import datetime
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -9,9 +11,11 @@ from intranet.applications.errors import STALE, StatusChangeRefused
 from intranet.applications.forms import FormError, read_status_update, read_version
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
+from intranet.audit.writer import utcnow
 from intranet.auth.models import INQUIRY
 from intranet.programmes.models import Programme
-from intranet.web import discard_changes, matched_id, redirect_see_other
+from intranet.publications.shown import residents_view
+from intranet.web import JST, discard_changes, matched_id, redirect_see_other
 
 
 @view_config(route_name="applications", permission="applications.view",
@@ -89,6 +93,10 @@ def _detail(request, application, error=None, form=None, confirming=None):
     current = catalogue[application.status_code]
     return {
         "application": application,
+        # 「公開中の表示」: what the residents' page answers for it now, and whether its
+        # newest change is published yet.
+        "residents": residents_view(request.dbsession, application, utcnow(),
+                                    datetime.now(JST).date()),
         "history": history,
         "catalogue": catalogue,
         "next_statuses": [catalogue[c] for c in catalogue if c in current.allowed_next],

@@ -29,6 +29,7 @@ from intranet.db import get_tm_session
 from intranet.publications.build import ContentMismatch, table_of_publication
 from intranet.publications.models import APPROVED, FAILED, SPOOLED, SUPERSEDED, Publication
 from transfer import spool
+from transfer.snapshot import parse_time
 from transfer.verify import Origin
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
                 valid_for=plan.valid_for)
             publication.state, publication.sequence = SPOOLED, sequence
             publication.entries = table.entry_count
+            publication.built_at = _stored(table.header["created_at"])
+            publication.expires_at = _stored(table.header["expires_at"])
             writer.append(dbsession, plan.actor, "publication.spooled",
                           f"publication:{publication_id}", sequence=sequence,
                           entries=table.entry_count, content_digest=publication.content_digest)
@@ -99,6 +102,11 @@ def _write(built: Path, table, head: Checkpoint, publication=None) -> None:
                       entry_count=table.entry_count if table else 0,
                       skipped=table.skipped if table else 0, publication=publication,
                       checkpoint=head.as_dict())
+
+
+def _stored(header_time: str) -> datetime:
+    """A header's time as the timestamp columns hold one: naive UTC."""
+    return parse_time(header_time).replace(tzinfo=None)
 
 
 def _audit_head(session_factory) -> Checkpoint:

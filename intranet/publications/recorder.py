@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import transaction
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 
 from intranet.applications.models import Application
 from intranet.audit import checkpoints, writer
@@ -25,6 +25,7 @@ from intranet.audit import services as audit_services
 from intranet.audit.checkpoints import Checkpoint
 from intranet.db import get_tm_session
 from intranet.programmes.models import Programme
+from intranet.publications import content
 from intranet.publications.builder import BuildPlan
 from intranet.publications.models import (
     APPROVED,
@@ -104,7 +105,7 @@ def _settle(dbsession, plan: BuildPlan, publication: Publication,
             result="delivered" if delivery.delivered else "failed", reason=delivery.reason,
             attempts=delivery.attempts)
     if delivered_any:
-        _remember_published(dbsession, publication.id)
+        _remember_published(dbsession, publication)
     return deliveries
 
 
@@ -141,9 +142,14 @@ def _columns(delivery: transports.Delivery) -> dict[str, Any]:
             "attempts": delivery.attempts}
 
 
-def _remember_published(dbsession, publication_id: int) -> None:
+def _remember_published(dbsession, publication: Publication) -> None:
     """What residents now see — the published frozen rows — is the "before" of the next
-    preview; frozen rows of finished publications are then no longer needed."""
+    preview and what the application page shows as 「公開中の表示」; frozen rows of finished
+    publications are then no longer needed. A row the snapshot left out (its programme asks
+    for a birth date and none is known: transfer.build) is nothing residents can find."""
+    publication_id = publication.id
+    asking_birth = [p["code"] for p in content.wording_of(publication)["programmes"]
+                    if p["needs_birth_date"]]
     dbsession.execute(delete(PublishedStatus))
     dbsession.execute(insert(PublishedStatus).from_select(
         ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
@@ -152,7 +158,9 @@ def _remember_published(dbsession, publication_id: int) -> None:
         .join(Programme, Programme.id == Application.programme_id)
         .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
               & (PublicationRow.programme_code == Programme.code))
-        .where(PublicationRow.publication_id == publication_id)))
+        .where(PublicationRow.publication_id == publication_id)
+        .where(or_(PublicationRow.birth_date.is_not(None),
+                   PublicationRow.programme_code.not_in(asking_birth)))))
     finished = select(Publication.id).where(
         Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)))
     dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))

@@ -1,0 +1,117 @@
+"""What the residents' page shows for one application now: 「公開中の表示」 on its page.
+
+Read from the last delivered publication — its frozen header (the programmes and the
+statuses with their wording, as the snapshot carried them) and what it said of this
+application (``published_statuses``) — through the answer code the public page uses
+(``transfer.answer``), so that the call centre reads what the resident reads. Beside it,
+the answer the next publication would give from today's data: when the two differ, the
+newest change (of the application, its status's wording or its programme) is not
+published yet — 「次回の公開で反映されます」.
+
+The public page answers in one of a few ways, and so does this: ``found`` (the answer),
+``not_found``, ``closed`` (the programme cannot be looked up today), ``updating`` (the
+snapshot has expired: residents are told the information is being updated), and here
+also ``unpublished`` (nothing has been delivered yet).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from intranet.programmes import lifecycle
+from intranet.publications import content
+from intranet.publications.models import PUBLISHED, Publication, PublishedStatus
+from transfer import answer as answers
+from transfer.build import programme_fields, status_fields
+from transfer.ruby import html_for
+from transfer.snapshot import RESIDENT_LANGUAGES
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One answer of the residents' page for one application."""
+
+    page: str                        # found | not_found | closed | updating | unpublished
+    answer: answers.Answer = answers.NOT_FOUND
+    programme: dict[str, Any] | None = None
+    why: str = ""                    # not found: "new" (not in it) or "birth_date" (none known)
+
+    def same_for_residents(self, other: "Shown") -> bool:
+        return (self.page, self.answer, self.programme) == (other.page, other.answer,
+                                                            other.programme)
+
+    def wording(self) -> dict[str, dict[str, str]]:
+        """Per language, the answer's wording as the residents' page writes it (HTML)."""
+        return {lang: {part: html_for(text, lang) for part, text in
+                       self.answer.wording(lang).items()} for lang in RESIDENT_LANGUAGES}
+
+
+@dataclass(frozen=True)
+class ResidentsView:
+    """What residents are shown now, from which publication, and what comes next."""
+
+    now: Shown
+    upcoming: Shown
+    publication: Publication | None
+
+    @property
+    def pending(self) -> bool:
+        """The newest change is not published yet: the next publication shows otherwise."""
+        return not self.now.same_for_residents(self.upcoming)
+
+    @property
+    def undelivered(self) -> list[str]:
+        """Destinations the publication did not reach: they still show an older one."""
+        if self.publication is None:
+            return []
+        return [d.destination for d in self.publication.deliveries if not d.delivered]
+
+
+def last_delivered(dbsession) -> Publication | None:
+    return dbsession.execute(select(Publication).where(Publication.state == PUBLISHED)
+                             .order_by(Publication.sequence.desc()).limit(1)).scalar_one_or_none()
+
+
+def residents_view(dbsession, application, now: datetime, today: date) -> ResidentsView:
+    """``now``: naive UTC, as stored; ``today``: the day in Japan (the public page's)."""
+    publication = last_delivered(dbsession)
+    return ResidentsView(published(dbsession, publication, application, now, today),
+                         upcoming(application, today), publication)
+
+
+def published(dbsession, publication: Publication | None, application, now: datetime,
+              today: date) -> Shown:
+    if publication is None:
+        return Shown("unpublished")
+    if publication.expires_at is not None and publication.expires_at <= now:
+        return Shown("updating")
+    header = content.wording_of(publication)
+    programme = answers.programme_named(header, application.programme.code)
+    if programme is None:   # the programme came after the publication
+        return Shown("not_found", why="new")
+    if not answers.is_open(programme, today):
+        return Shown("closed", programme=programme)
+    row = dbsession.get(PublishedStatus, application.id)
+    status = row and answers.status_named(header, row.status_code)
+    if not status:
+        # Not in it: new since, or left out (its programme asks for a birth date, none known).
+        why = "birth_date" if programme["needs_birth_date"] and row is None \
+            and application.birth_date is None else "new"
+        return Shown("not_found", programme=programme, why=why)
+    return Shown("found", answers.answer(status, row.scheduled_payment_on, row.paid_on),
+                 programme)
+
+
+def upcoming(application, today: date) -> Shown:
+    """What the next publication would show, from today's data (what a request freezes)."""
+    programme = programme_fields(application.programme,
+                                 lifecycle.lookup_ended(application.programme))
+    if not answers.is_open(programme, today):
+        return Shown("closed", programme=programme)
+    if programme["needs_birth_date"] and application.birth_date is None:
+        return Shown("not_found", programme=programme, why="birth_date")
+    return Shown("found", answers.answer(status_fields(application.status),
+                                         application.scheduled_payment_on, application.paid_on),
+                 programme)
