@@ -8,6 +8,7 @@ the language is one of the configured codes, chosen before rendering.
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -82,15 +83,20 @@ class Pages:
         pages. The values put into it are escaped, unless they are markup made here: era
         names translated, dates as the language writes them."""
         message = _(message, mapping=mapping or None)
-        # The text alone first (a TranslationString without a mapping is not interpolated).
-        text = self._localizers[lang].translate(_(str(message)))
-        html = Markup(ruby.to_html(text)) if lang == "ja-easy" else escape(text)  # noqa: S704
+        html = self._catalogue_html(lang, str(message))
         if not message.mapping:
             return html
         values = {name: self.translate(lang, value) if isinstance(value, TranslationString)
                   else escape(day(value, lang)) if isinstance(value, date) else escape(value)
                   for name, value in message.mapping.items()}
         return Markup(TranslationString(html, mapping=values).interpolate())  # noqa: S704
+
+    @lru_cache(maxsize=2048)  # noqa: B019  (one Pages per process; message ids are the app's)
+    def _catalogue_html(self, lang: str, msgid: str) -> Markup:
+        """A message's text in ``lang`` as HTML, before any value is put in: the same for
+        every page, so made once (the message id is the app's, never what was typed)."""
+        text = self._localizers[lang].translate(_(msgid))   # no mapping: not interpolated
+        return Markup(ruby.to_html(text)) if lang == "ja-easy" else escape(text)  # noqa: S704
 
     def render(self, template: str, lang: str, status: int = 200, **values) -> Page:
         lang = choose(lang, self.languages)

@@ -21,15 +21,15 @@ STATUSES = [
     {"code": "received", "final": False, "dates": [], "wording": {
         "ja": {"label": "受け付けました", "explanation": "申請書を受け付けました。", "next_step": "お待ちください。"},
         "en": {"label": "Received", "explanation": "We have your application.", "next_step": "Please wait."},
-        "ja-easy": {"label": "うけつけました", "explanation": "申請書を うけとりました。", "next_step": "まって ください。"}}},
+        "ja-easy": {"label": "うけつけました", "explanation": "{申請書|しんせいしょ}を うけとりました。", "next_step": "まって ください。"}}},
     {"code": "payment_scheduled", "final": False, "dates": ["scheduled_payment_on"], "wording": {
         "ja": {"label": "振込予定です", "explanation": "振り込む日が決まりました。", "next_step": "口座をご確認ください。"},
         "en": {"label": "Payment scheduled", "explanation": "The date is set.", "next_step": "Check your account."},
-        "ja-easy": {"label": "ふりこむ 日が きまりました", "explanation": "日が きまりました。", "next_step": "口座を 見て ください。"}}},
+        "ja-easy": {"label": "ふりこむ {日|ひ}が きまりました", "explanation": "{日|ひ}が きまりました。", "next_step": "{口座|こうざ}を {見|み}て ください。"}}},
     {"code": "deficient", "final": False, "dates": [], "action_needed": True, "wording": {
         "ja": {"label": "書類に不備があります", "explanation": "書類が足りません。", "next_step": "返送した書類を直して送ってください。"},
         "en": {"label": "Something is missing", "explanation": "A document is missing.", "next_step": "Please send the papers back."},
-        "ja-easy": {"label": "{書類|しょるい}が たりません", "explanation": "{書類|しょるい}が たりません。", "next_step": "{書類|しょるい}を もう一度 おくって ください。"}}},
+        "ja-easy": {"label": "{書類|しょるい}が たりません", "explanation": "{書類|しょるい}が たりません。", "next_step": "{書類|しょるい}を もう {一度|いちど} おくって ください。"}}},
 ]
 PROGRAMMES = [
     {"code": "p2020", "name": {"ja": "特別定額給付金", "en": "Special Cash Payment"},
@@ -64,7 +64,7 @@ class PublicHost:
             "mirror.lookup_key": str(keys / "lookup.key"), "mirror.origin": ORIGIN,
             "mirror.rate_limit": "20", "mirror.rate_window": "300",
             "site.municipality_name": "テスト市", "site.contact": "0120-000-000",
-            "site.municipality_name.en": "Test City", "site.municipality_name.ja-easy": "テスト市",
+            "site.municipality_name.en": "Test City", "site.municipality_name.ja-easy": "テスト{市|し}",
             "site.contact.en": "0120-000-000", "site.contact.ja-easy": "0120-000-000",
         }
         (self.root / "inbox").mkdir()

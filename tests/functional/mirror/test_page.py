@@ -36,7 +36,7 @@ def test_found_in_any_width_and_dash(mirror, typed):
 
 
 @pytest.mark.parametrize("lang, label", [("en", "Payment scheduled"),
-                                         ("ja-easy", "ふりこむ 日が きまりました")])
+                                         ("ja-easy", "ふりこむ <ruby>日")])
 def test_answer_in_the_residents_language(mirror, lang, label):
     assert label in ask(mirror, "00000002", lang=lang, status=200).text
 
