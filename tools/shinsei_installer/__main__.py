@@ -74,7 +74,7 @@ def check(steps, host, pending_upgrade=None) -> int:
     for step in steps:
         # A half-installed host (a venv moved away, a file missing) is reported, never a crash.
         try:
-            differences += step.differences(host)
+            differences += step.differences(host) + step.unresolved(host)
             for note in step.notes(host):
                 print(f"  注: {note}")
         except (OSError, InstallError) as error:
@@ -110,7 +110,7 @@ def install(steps, host, apps, pending_upgrade=None) -> None:
                     journal.switched(step)
                 pending.update(step.handlers)
                 changed += len(differences)
-            for note in step.notes(host):
+            for note in step.notes(host) + step.unresolved(host):
                 print(f"  注: {note}")
         if host.live:
             run = common.handlers(host, apps)
