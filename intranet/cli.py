@@ -185,7 +185,7 @@ def disposal_reapply(ctx, args):
 
     try:
         with ctx.dbsession() as dbsession:
-            disposal = reapply.reapply(dbsession, ctx.actor, args.record.read_bytes(),
+            disposal = reapply.reapply(dbsession, ctx.actor, _record_bytes(args.record),
                                        Spool.from_settings(ctx.settings).directory)
             applications, code = disposal.applications, disposal.programme.code
     except (DisposalRefused, OSError) as refused:
@@ -193,6 +193,12 @@ def disposal_reapply(ctx, args):
         return 2
     erase.compact(ctx.engine)
     print(f"disposal re-applied to {code}: {applications} applications erased")
+
+
+def _record_bytes(record: Path) -> bytes:
+    """The record file, or standard input for ``-``: run as the staff app's OS user, the
+    command may not be allowed to open a file root keeps (``runuser ... reapply - < FILE``)."""
+    return sys.stdin.buffer.read() if str(record) == "-" else record.read_bytes()
 
 
 def demo(ctx, args):
@@ -376,7 +382,8 @@ def _parser():
         required=True)
     reapply_cmd = disposal.add_parser("reapply", help="erase a programme again from its "
                                       "disposal record (after restoring an older backup)")
-    reapply_cmd.add_argument("record", type=Path, help="the record file (/disposals/N.json)")
+    reapply_cmd.add_argument("record", type=Path,
+                             help="the record file (/disposals/N.json); - reads standard input")
     reapply_cmd.set_defaults(command=disposal_reapply)
 
     demo_cmd = commands.add_parser("demo", help="load demo programmes, users and applications")

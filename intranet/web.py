@@ -34,7 +34,7 @@ SECURITY_HEADERS = {
 
 # Japanese message ids for coded values; templates pass them through _().
 LABELS = {
-    "role_labels": {"staff": "担当職員", "supervisor": "承認者",
+    "role_labels": {"staff": "担当職員", "supervisor": "監督者",
                     "security_officer": "セキュリティ担当", "admin": "管理者",
                     "inquiry": "問い合わせ対応"},
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},

@@ -320,7 +320,7 @@ def value_text(key: str, value, words: Vocabulary) -> str:
 
 
 def changes_text(before: dict | None, after: dict, words: Vocabulary) -> str:
-    """Only what changed: 「役割: 担当職員 → 承認者」; everything when there was no before."""
+    """Only what changed: 「役割: 担当職員 → 監督者」; everything when there was no before."""
     t = words.translate
     parts = []
     for key, new in after.items():

@@ -86,7 +86,7 @@ def test_actions_by_name_and_an_unknown_one_never_by_code():
     ("encoding", "cp932", "CSV（Shift_JIS）"),
     ("state", "requested", "承認待ち"),
     ("state_before", lifecycle.LOOKUP_CLOSED, "照会終了"),
-    ("role", "supervisor", "承認者"),
+    ("role", "supervisor", "監督者"),
     ("programme", "tokubetsu", "特別定額給付金"),
     ("approved_by", 3, "yamada"),
     ("needs", [True, False, True], "振込予定日、不備内容"),
@@ -104,7 +104,7 @@ def test_each_kind_of_value_reads_as_people_write_it(key, value, shown):
 def test_a_change_names_only_what_changed_by_its_label():
     before = {"display_name": "山田", "role": "staff", "is_active": True}
     after = {"display_name": "山田", "role": "supervisor", "is_active": True}
-    assert labels.changes_text(before, after, _words()) == "役割: 担当職員 → 承認者"
+    assert labels.changes_text(before, after, _words()) == "役割: 担当職員 → 監督者"
     assert labels.changes_text(None, {"code": "x", "retention_years": 5}, _words()) == \
         "事業コード: x、保存年数: 5"
 
