@@ -112,27 +112,67 @@ def _signed_checkpoints(ctx, args):
 
 def audit_verify(ctx, args):
     signed = _signed_checkpoints(ctx, args)
+    witnessed = _mirror_checkpoints(ctx, args)
+    witnesses = audit_services.Witnesses.from_settings(_with_file(ctx, args), witnessed)
     with ctx.dbsession() as dbsession:
-        verdict = audit_services.verify(dbsession, signed, workers=args.workers)
-    if verdict.ok:
-        print(f"audit chain OK: {verdict.count} records, head {verdict.head_hash}")
-        if signed is None:
-            print("warning: no signed checkpoints configured (audit.checkpoint_file); "
-                  "a recomputed or cut-back chain would pass this check", file=sys.stderr)
-        elif not signed:
-            print("agrees with 0 signed checkpoints")
-            print(f"warning: {ctx.settings['audit.checkpoint_file']} holds no signed checkpoint; "
-                  "a recomputed or cut-back chain would pass this check (after a restore: "
-                  "`shinsei-intranet backup restore` puts the set's checkpoint file back)",
-                  file=sys.stderr)
-        else:
-            last = (f", the last of {signed[-1].count} records at "
-                    f"{signed[-1].at:%Y-%m-%d %H:%M} UTC") if signed else ""
-            print(f"agrees with {verdict.checkpoints} signed checkpoints{last}")
-        return 0
-    print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
-          f"({verdict.count} records before it are intact)", file=sys.stderr)
-    return 1
+        verdict = audit_services.verify(dbsession, signed, workers=args.workers,
+                                        witnesses=witnesses)
+    if not verdict.ok:
+        # Japanese first, naming the record; the English line is what scripts long matched.
+        print(f"監査記録の検証に失敗しました（記録 {verdict.broken_seq} 番）: {verdict.reason}"
+              f"（それより前の {verdict.count} 件は無傷です）", file=sys.stderr)
+        print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
+              f"({verdict.count} records before it are intact)", file=sys.stderr)
+        return 1
+    print(f"audit chain OK: {verdict.count} records, head {verdict.head_hash}")
+    if witnessed is not None:
+        print(f"公開ホストの署名付きチェックポイント {len(witnessed)} 件とも一致します"
+              f" (agrees with the public host's {len(witnessed)} signed checkpoints)")
+    if signed is None:
+        print("warning: no signed checkpoints configured (audit.checkpoint_file); "
+              "a recomputed or cut-back chain would pass this check", file=sys.stderr)
+    elif not signed:
+        print("agrees with 0 signed checkpoints")
+        print(f"warning: {witnesses.where} holds no signed checkpoint; "
+              "a recomputed or cut-back chain would pass this check (after a restore: "
+              "`shinsei-intranet backup restore` puts the set's checkpoint file back; "
+              "compare with a public host: --mirror-checkpoints)", file=sys.stderr)
+    else:
+        print(f"agrees with {verdict.checkpoints} signed checkpoints, the last of "
+              f"{signed[-1].count} records at {signed[-1].at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def _with_file(ctx, args) -> dict:
+    """The settings with --checkpoints in place of audit.checkpoint_file (for messages)."""
+    if getattr(args, "checkpoints", None):
+        return {**ctx.settings, "audit.checkpoint_file": str(args.checkpoints)}
+    return ctx.settings
+
+
+def _mirror_checkpoints(ctx, args):
+    """The checkpoints a public host's activation log kept (``shinsei-mirror status
+    --checkpoints`` saved to a file), each checked with the transfer keys; None: not given."""
+    path = getattr(args, "mirror_checkpoints", None)
+    if path is None:
+        return None
+    spec = " ".join(str(k) for k in args.trusted_key) if args.trusted_key \
+        else ctx.settings.get("audit.checkpoint_keys", "")
+    keys = checkpoints.trusted_keys(spec)
+    if not keys:
+        raise checkpoints.CheckpointError(
+            f"{path}: 公開ホストのチェックポイントを確かめる公開鍵がありません"
+            "（audit.checkpoint_keys または --trusted-key）")
+    try:
+        witnessed = checkpoints.read_file(path, keys)
+    except checkpoints.CheckpointError as error:
+        raise checkpoints.CheckpointError(f"公開ホストのチェックポイント: {error}") from None
+    if not witnessed:
+        raise checkpoints.CheckpointError(
+            f"{path}: 署名付きチェックポイントが 1 件もありません（公開ホストで "
+            "`shinsei-mirror status --checkpoints` を実行し、その出力を保存したファイルを"
+            "渡してください）")
+    return witnessed
 
 
 def _worker_count(text: str) -> int:
@@ -170,9 +210,18 @@ def audit_prune(ctx, args):
         print("error: pruning cuts at a signed checkpoint: set audit.checkpoint_file and "
               "audit.checkpoint_keys (or --checkpoints and --trusted-key)", file=sys.stderr)
         return 2
+    retention = ctx.settings["audit.retention_days"]
+    days = retention if args.days is None else args.days
+    if days < retention:
+        # `audit verify` refuses a start younger than audit.retention_days: a shorter prune
+        # would look exactly like records cut off (intranet.audit.truncation).
+        print(f"error: --days {days} は audit.retention_days（{retention} 日）より短い保存期間"
+              "です。保存期間を短くするときは ini の audit.retention_days を変えてください"
+              "（audit verify はそれより新しい起点を、記録が削られたものとして拒否します）",
+              file=sys.stderr)
+        return 2
     with ctx.dbsession() as dbsession:
-        count = prune(dbsession, ctx.actor, args.days or ctx.settings["audit.retention_days"],
-                      args.archive, signed)
+        count = prune(dbsession, ctx.actor, days, args.archive, signed)
     print(f"archived {count} records to {args.archive}" if count
           else "nothing to archive (no signed checkpoint among the expired records)")
 
@@ -365,6 +414,9 @@ def _parser():
     prune_cmd.add_argument("--archive", type=Path, required=True, help="JSON lines file to write")
     prune_cmd.add_argument("--days", type=int, help="default: audit.retention_days")
     prune_cmd.set_defaults(command=audit_prune)
+    verify_cmd.add_argument("--mirror-checkpoints", type=Path, metavar="FILE",
+                            help="also check against the signed checkpoints a public host "
+                            "kept: the output of `shinsei-mirror status --checkpoints`, saved")
     for sub in (verify_cmd, prune_cmd):
         sub.add_argument("--checkpoints", type=Path,
                          help="signed checkpoints file (default: audit.checkpoint_file)")

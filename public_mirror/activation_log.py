@@ -115,6 +115,23 @@ def last_audit_checkpoint(path: Path, tail: int = 256 * 1024) -> dict | None:
     return None if record is None else record["audit_checkpoint"]
 
 
+def audit_checkpoints(path: Path) -> list[dict]:
+    """Every signed audit checkpoint this host accepted, oldest first, each once: what
+    ``shinsei-mirror status --checkpoints`` prints for the intranet's ``audit verify
+    --mirror-checkpoints`` (which checks each signature; nothing is trusted here). The
+    whole log is read: a few records a day. ``DamagedLog`` names a line that is no record."""
+    seen, found = set(), []
+    for record in records(path):
+        checkpoint = record.get("audit_checkpoint")
+        if record.get("outcome") != "accepted" or not isinstance(checkpoint, dict):
+            continue
+        line = json.dumps(checkpoint, sort_keys=True, ensure_ascii=False)
+        if line not in seen:
+            seen.add(line)
+            found.append(checkpoint)
+    return found
+
+
 def _latest(path: Path, tail: int, wanted) -> dict | None:
     """The last readable record that ``wanted`` accepts, from the log's tail only: a
     damaged line is skipped here (``verify_log`` is what reports it)."""

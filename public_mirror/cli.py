@@ -2,6 +2,7 @@
 
 import argparse
 import getpass
+import json
 import logging
 import os
 import sys
@@ -81,6 +82,8 @@ def recover_command(settings, args):
 
 def status_command(settings, args):
     paths = settings["mirror.paths"]
+    if getattr(args, "checkpoints", False):
+        return checkpoints_command(paths)
     problem = None
     try:
         records = ledger.Ledger(paths, write=False)
@@ -127,6 +130,24 @@ def status_command(settings, args):
     return 0 if intact and problem is None else 1
 
 
+def checkpoints_command(paths) -> int:
+    """The audit checkpoints the activation log kept, one JSON line each in the intranet's
+    checkpoint file format: saved to a file, `shinsei-intranet audit verify
+    --mirror-checkpoints FILE` checks the intranet's chain and file against them."""
+    try:
+        found = activation_log.audit_checkpoints(paths.activation_log)
+    except activation_log.DamagedLog as damaged:
+        print(f"shinsei-mirror: 活動記録を読めません: {damaged}", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"shinsei-mirror: {paths.activation_log} に監査チェックポイントがありません"
+              "（まだ公開を受け取っていません）", file=sys.stderr)
+        return 1
+    for checkpoint in found:
+        print(json.dumps(checkpoint, sort_keys=True, ensure_ascii=False))
+    return 0
+
+
 def serve_command(settings, args):
     """The residents' page on several processes sharing one port (see public_mirror.serve)."""
     from public_mirror import main as make_mirror
@@ -151,8 +172,13 @@ def _parser():
     take.add_argument("--wait", type=float, default=30.0,
                       help="seconds to wait for another receiver to finish")
     take.set_defaults(command=receive_command)
-    commands.add_parser("status", help="active snapshot, last rejection, activation log, usage") \
-        .set_defaults(command=status_command)
+    status = commands.add_parser("status", help="active snapshot, last rejection, activation "
+                                 "log, usage")
+    status.add_argument("--checkpoints", action="store_true",
+                        help="print only the intranet's signed audit checkpoints this host "
+                        "accepted, one JSON line each (for `shinsei-intranet audit verify "
+                        "--mirror-checkpoints`)")
+    status.set_defaults(command=status_command)
     mend = commands.add_parser(
         "recover", help="after a state problem was looked into: re-establish the receiver's "
                         "records from what can be read (logged in the activation log)")

@@ -127,6 +127,7 @@ DETAILS = {
     # the audit itself
     "count": "記録数", "head_hash": "先頭のハッシュ", "key_id": "鍵 ID", "signature": "署名",
     "records": "整理した記録数", "through_seq": "整理した最後の番号", "anchor_hash": "起点のハッシュ",
+    "anchor_at": "起点の署名日時",
     "archive": "保管ファイル", "archive_sha256": "保管ファイルの SHA-256",
     # disclosures and disposals
     "format": "形式", "history": "履歴の件数", "audit_records": "監査記録の件数",

@@ -56,6 +56,15 @@ def test_1_every_day(city):
         status = documented.run(host, "runbook", "mirror-status").stdout
         assert "active snapshot: sequence" in status and ", intact" in status, status
         assert "last rejection" not in status, status
+        # The weekly comparison: the public host's checkpoints, carried to the intranet host.
+        documented.run(host, "runbook", "mirror-checkpoints")
+        carried = host.run("cat", "/root/mirror-checkpoints.jsonl").stdout
+        assert carried.strip(), f"{host.name} kept no audit checkpoint"
+        city.lab.intranet.write("/srv/mirror-checkpoints.jsonl", carried.encode("utf-8"))
+        compared = documented.run(city.lab.intranet, "runbook", "audit-verify-mirror",
+                                  CHECKPOINTS_FILE="/srv/mirror-checkpoints.jsonl").stdout
+        assert "audit chain OK" in compared, compared
+        assert "公開ホストの署名付きチェックポイント" in compared, compared
     city.passed.add(1)
 
 

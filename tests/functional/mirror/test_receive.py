@@ -1,5 +1,6 @@
 """Receiving: verify, activate atomically, quarantine with a reason, never roll back."""
 
+import argparse
 import json
 import time
 from datetime import timedelta
@@ -137,3 +138,12 @@ def test_the_activation_log_witnesses_the_intranets_audit_checkpoint(public_host
     assert accepted["content_digest"] == "cd" * 32
     status_command(load(dict(public_host.settings)), None)
     assert "audit checkpoint: 1234 records, head " + "ab" * 32 in capsys.readouterr().out
+    # `status --checkpoints`: every checkpoint witnessed, once, as the intranet's file holds
+    # them (`audit verify --mirror-checkpoints` reads it: tests/integration/test_audit_truncation).
+    public_host.publish(header={"audit_checkpoint": checkpoint})
+    later = {**checkpoint, "count": 1300}
+    public_host.publish(header={"audit_checkpoint": later})
+    assert status_command(load(dict(public_host.settings)),
+                          argparse.Namespace(checkpoints=True)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [checkpoint, later]
