@@ -268,7 +268,7 @@ def import_file(ctx, args):
     from intranet.statuses.services import load_catalogue
 
     try:
-        data = args.file.read_bytes()
+        data = _read_import_file(args.file, int(ctx.settings["imports.max_bytes"]))
         mapping = _read_mapping(args.mapping) if args.mapping else None
     except (OSError, ImportRefused) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -304,6 +304,17 @@ def import_file(ctx, args):
               file=sys.stderr)
         return 1
     return 0
+
+
+def _read_import_file(path, limit):
+    """The file's bytes; one over the screen's upload limit is refused before it is read."""
+    from intranet.imports.errors import ImportRefused
+
+    if path.stat().st_size > limit:
+        raise ImportRefused("ファイル ${file} は大きすぎます（上限 ${limit} MB）。"
+                            "分割して取り込んでください。",
+                            file=path.name, limit=limit // 2**20)
+    return path.read_bytes()
 
 
 def _read_mapping(path):

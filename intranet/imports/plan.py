@@ -94,7 +94,7 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     """
     lifecycle.ensure_writable(programme, ImportRefused)
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
-    plan.encoding, rows = reading.read_rows(data)
+    plan.encoding, rows = reading.read_rows(data, filename)
     try:
         _line, header = next(rows)
     except StopIteration:

@@ -23,10 +23,10 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def read_rows(data: bytes):
+def read_rows(data: bytes, filename: str = ""):
     """(encoding or "xlsx", the file's records): CSV/TSV text or an Excel workbook."""
     if workbook.is_workbook(data):
-        return "xlsx", workbook.records(data)
+        return "xlsx", workbook.records(data, filename)
     stream, encoding = open_text(data)
     return encoding, records(stream)
 

@@ -211,3 +211,31 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
         conn.execute(text("DELETE FROM audit_records WHERE seq = 4"))   # the prune's record
     broken = cli("audit", "verify")
     assert broken.returncode == 1 and "ends at 4, found 3" in broken.stderr
+
+
+def test_hostile_workbooks_are_refused_by_name_and_change_nothing(cli, tmp_path,
+                                                                  session_factory):
+    """Issue 25 item 4 through the command: the same refusals as the screen, exit 1, one
+    Japanese sentence on stderr and no traceback; then a legitimate workbook imports."""
+    from sqlalchemy import func, select
+
+    from intranet.applications.models import Application
+    from tests import hostile_workbooks as hostile
+    from tests.factories import make_programme
+    from tests.functional.test_hostile_workbooks import ATTACKS
+    from tests.import_files import HEADER, PEOPLE
+
+    make_programme(session_factory, code="p2020")
+    for attack, (make, message) in ATTACKS.items():
+        source = tmp_path / "申請者一覧.xlsx"
+        source.write_bytes(make())
+        result = cli("import", str(source), "--programme", "p2020")
+        assert result.returncode == 1, (attack, result.stderr)
+        assert "ファイル 申請者一覧.xlsx " in result.stderr and message in result.stderr, attack
+        assert "Traceback" not in result.stderr
+    with session_factory() as s:
+        assert s.execute(select(func.count()).select_from(Application)).scalar_one() == 0
+    rows = [HEADER, *[[f"{70000000 + n}", *PEOPLE[0][1:]] for n in range(3000)]]
+    source.write_bytes(hostile.workbook(hostile.sheet_xml(rows)))
+    done = cli("import", str(source), "--programme", "p2020")
+    assert done.returncode == 0 and "new 3000" in done.stdout, done.stderr
