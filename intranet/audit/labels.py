@@ -48,6 +48,7 @@ ACTIONS = {
     "transfer.failed": "公開の失敗（署名・転送の手順）",
     "transfer.delivery": "公開用ファイルの転送",
     "transfer.redelivery": "公開用ファイルの再送（届いていなかった公開先へ同じファイル）",
+    "transfer.usage_refused": "公開ホストの利用件数の受付拒否",
     "audit.checkpoint": "監査ログの署名（チェックポイント）",
     "audit.prune": "保存期間を過ぎた監査記録の整理",
     "user.create": "ユーザーの作成",
