@@ -21,6 +21,7 @@ why in Japanese and never repeats a string from the file (it could name a reside
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -160,7 +161,7 @@ def _no_receipt_like_string(value: Any, programmes: frozenset[str] | set[str]) -
         raise UsageRefused("受付番号と読める文字列が含まれています（内容は記録しません）")
 
 
-def _strings(value: Any):
+def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -172,7 +173,7 @@ def _strings(value: Any):
             yield from _strings(item)
 
 
-def _row(row: Any, number: int, programmes, today: date) -> DayCount:
+def _row(row: Any, number: int, programmes: frozenset[str] | set[str], today: date) -> DayCount:
     where = f"counts の {number} 件目"
     if not isinstance(row, dict):
         raise UsageRefused(f"{where} がオブジェクトではありません")
@@ -204,7 +205,7 @@ def _day(text: Any, where: str, today: date) -> date:
     return day
 
 
-def _programme(code: Any, where: str, programmes) -> str:
+def _programme(code: Any, where: str, programmes: frozenset[str] | set[str]) -> str:
     if not isinstance(code, str) or code not in programmes:
         raise UsageRefused(f"{where}: programme が登録されている事業コードではありません")
     return code

@@ -77,3 +77,19 @@ def test_with_nothing_fetched_yet_the_figure_says_zero_not_an_error(as_role):
     page = as_role("staff").get("/dashboard")
     assert "オンライン照会 0件" in page.text
     assert as_role("staff").get("/dashboard/usage.csv").status_int == 200
+
+
+def test_the_figure_in_english(as_role, session_factory):
+    from tests.conftest import csrf_token
+
+    stored_counts(session_factory, make_programme(session_factory))
+    app = as_role("staff")
+    page = app.get("/dashboard")
+    app.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
+    page = app.get("/dashboard")
+    section = page.html.find(id="relief").parent
+    assert section.h2.text == "Online lookups and the inquiry desk"
+    assert "136 online lookups" in section.find("desc").text
+    header = app.get("/dashboard/usage.csv").body.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("日付,Online lookups (all public hosts)") or \
+        header.startswith("Date,Online lookups (all public hosts)")
