@@ -129,6 +129,7 @@ class ResidentDesk:
         if question is None or not lookup.is_open(question.programme, lookup.today_in_japan()):
             allowed, retry_after = self.limiter.check(client) if guarded else (True, 0)
             if not allowed:
+                self.usage.count_limited(question and question.programme["code"])
                 return Reply("rate_limited", lang, retry_after=retry_after)
             if reading is None:
                 return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
@@ -142,9 +143,11 @@ class ResidentDesk:
         if guarded:   # only failures count, once each
             allowed, retry_after = self.limiter.allow(client, count=not answer.found)
             if not allowed:
+                self.usage.count_limited(question.programme["code"])
                 return Reply("rate_limited", lang, retry_after=retry_after)
         if not repeat:
-            self.usage.count(answer.found, answer.status and answer.status["code"])
+            self.usage.count(answer.found, answer.status and answer.status["code"],
+                             programme=question.programme["code"])
         # The answer's language buttons may ask again, counted nothing and never refused.
         proof = self.repeats.proof(client, question) if limited else ""
         return Reply("found" if answer.found else "not_found", lang, snapshot, question.programme,

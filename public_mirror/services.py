@@ -35,7 +35,7 @@ def build(settings: dict, languages: list[str]) -> MirrorServices:
     limiter = SharedRateLimiter(settings["mirror.rate_limit_file"], settings["mirror.rate_limit"],
                                 settings["mirror.rate_window"],
                                 secret=settings["mirror.lookup_secret"])
-    usage = UsageCounter(paths.usage)
+    usage = UsageCounter(paths.usage, report=settings["mirror.usage_report"])
     desk = ResidentDesk(snapshots=snapshots, secret=settings["mirror.lookup_secret"],
                         lookup_keys=settings["mirror.lookup_keys"],
                         limiter=limiter, usage=usage, languages=languages,

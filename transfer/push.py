@@ -13,7 +13,6 @@ plan the signer leaves beside it (``catch-up.json``, see ``transfer.spool``); no
 sent an older sequence than it is recorded to hold.
 """
 
-import dataclasses
 import getpass
 import hashlib
 import logging
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from transfer import errors, spool
-from transfer.transports import Destination, deliver_all
+from transfer.transports import Delivery, Destination, deliver_all
 from transfer.verify import TrustPolicy, verify_snapshot
 
 log = logging.getLogger(__name__)
@@ -88,6 +87,18 @@ def _missed(plan: dict[str, Any], sequence: int,
     return missed
 
 
+def _reported(results: Path, number: int, delivery: Delivery) -> dict[str, Any]:
+    """One destination's line of the report; the usage counts it fetched (if any) are kept
+    unread beside the report, named by the line's number, for the recorder to check."""
+    line = {name: getattr(delivery, name) for name in spool.DELIVERY_FIELDS}
+    line["reason"] = delivery.reason[:2000]
+    if delivery.usage is not None:
+        line["usage"] = spool.write_usage(results, number, delivery.usage)
+    elif delivery.usage_reason:
+        line["usage"] = {"reason": delivery.usage_reason[:500]}
+    return line
+
+
 def _push(folders: dict[str, Path], path: Path, sequence: int, destinations: list[Destination],
           policy: TrustPolicy, now: datetime | None, kind: str) -> dict[str, Any]:
     report = secrets.token_hex(16)
@@ -110,6 +121,7 @@ def _push(folders: dict[str, Path], path: Path, sequence: int, destinations: lis
         return result
     header = snapshot.header
     deliveries = deliver_all(destinations, path.name, data)
+    spool.clear_usage(folders[spool.RESULTS])   # only this run's fetches are beside its report
     result = {
         "sequence": sequence, "verified": True, "reason": "", "kind": kind, "report": report,
         "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
@@ -117,7 +129,8 @@ def _push(folders: dict[str, Path], path: Path, sequence: int, destinations: lis
         "content_digest": str(header.get("content_digest", "")),
         "audit_checkpoint": (header.get("audit_checkpoint") or {}).get("count"),
         "pushed_by": f"{getpass.getuser()}@{socket.gethostname()}",
-        "deliveries": [{**dataclasses.asdict(d), "reason": d.reason[:2000]} for d in deliveries],
+        "deliveries": [_reported(folders[spool.RESULTS], number, d)
+                       for number, d in enumerate(deliveries)],
     }
     spool.write_result(folders[spool.RESULTS], result)
     again = " again (same file, for a host that missed it)" if kind == spool.REDELIVERY else ""

@@ -48,6 +48,7 @@ ACTIONS = {
     "transfer.failed": "公開の失敗（署名・転送の手順）",
     "transfer.delivery": "公開用ファイルの転送",
     "transfer.redelivery": "公開用ファイルの再送（届いていなかった公開先へ同じファイル）",
+    "transfer.usage_refused": "公開ホストの利用件数の受付拒否",
     "audit.checkpoint": "監査ログの署名（チェックポイント）",
     "audit.prune": "保存期間を過ぎた監査記録の整理",
     "user.create": "ユーザーの作成",
@@ -173,7 +174,7 @@ TARGETS = {"application": "申請", "applications": "申請", "user": "ユーザ
 BARE_TARGETS = {"applications": "申請", "statuses": "状況の定義", "schema": "データベース",
                 "": ""}
 EXPORTS = {"applications": "申請一覧", "history": "状況履歴", "audit": "監査ログ",
-           "transfers": "転送ログ"}
+           "transfers": "転送ログ", "usage": "オンライン照会と問い合わせ対応の件数"}
 FILE_KINDS = {"csv": "CSV", "xlsx": "Excel"}
 NEEDS = ("振込予定日", "振込日", "不備内容")
 LANGUAGES = {"ja": "日本語", "en": "英語", "ja-easy": "やさしい日本語"}

@@ -43,6 +43,7 @@ from intranet.publications.models import (
     PublicationRow,
     PublishedStatus,
 )
+from intranet.usage.record import record_fetched
 from transfer import spool, transports
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
             if result is not None and result["kind"] == spool.DELIVERY \
                     and result["sequence"] == publication.sequence:
                 deliveries = _settle(dbsession, plan, publication, result)
+                _usage(dbsession, plan, result, root)
             else:
                 _fail(dbsession, plan, publication, unreadable or (
                     f"no report from the pusher for sequence {publication.sequence}: the "
@@ -76,7 +78,15 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
                     "shinsei-transfer-push in the journal)"))
         if result is not None and result["kind"] == spool.REDELIVERY:
             deliveries = _redelivered(dbsession, plan, result)
+            if deliveries:                      # the report is new: its fetches are too
+                _usage(dbsession, plan, result, root)
     return deliveries
+
+
+def _usage(dbsession, plan: BuildPlan, result: dict[str, Any], root: Path) -> None:
+    """The public hosts' usage counts fetched in this report's sessions (hostile: checked
+    by ``intranet.usage.record``), once per report, like its deliveries."""
+    record_fetched(dbsession, plan.actor, result, spool.directories(root)[spool.RESULTS])
 
 
 def _settle(dbsession, plan: BuildPlan, publication: Publication,

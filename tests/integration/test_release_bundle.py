@@ -349,6 +349,10 @@ def test_public_inbox_lets_the_receiver_list_read_and_remove_uploads(public_root
     # Group rwx for the receiver; setgid so every upload is in the receiver's group.
     assert owner_mode(root, "/srv/shinsei/inbox") == (upload, mirror, 0o2770)
     assert owner_mode(root, "/srv/shinsei") == (0, 0, 0o755)
+    # The residents' page writes its usage counts; the upload account (group) only reads them.
+    assert owner_mode(root, "/srv/shinsei/usage") == (
+        account(root, "passwd", "shinsei-mirror"), account(root, "group", "shinsei-upload"),
+        0o2750)
     assert "ForceCommand internal-sftp -u 0027" in (
         root / "etc/ssh/sshd_config.d/00-shinsei.conf").read_text()
     # Keys only from now on: said when no administrator has one yet.

@@ -46,6 +46,9 @@ def plan(bundle: Bundle, host: Host, values: dict):
         # The upload account creates and renames; the receiver (its group) lists, reads and
         # removes; setgid keeps every new file in the receiver's group.
         Directory("/srv/shinsei/inbox", "shinsei-upload", "shinsei-mirror", 0o2770),
+        # The residents' page writes its daily usage counts here; the upload account (the
+        # group, setgid) may read them and nothing more: no new file, no rename, no removal.
+        Directory("/srv/shinsei/usage", "shinsei-mirror", "shinsei-upload", 0o2750),
         Directory(STATE, "shinsei-mirror", "shinsei-mirror", 0o750),
         Directory(f"{STATE}/quarantine", "shinsei-mirror", "shinsei-mirror", 0o700),
         Directory(f"{STATE}/state", "shinsei-mirror", "shinsei-mirror", 0o700),
