@@ -10,7 +10,9 @@ exponentially). So, from the bytes alone and in this order:
 3. each part inflated in chunks, counted as it comes, stopped at the first chunk past its cap
    or past the ratio — declared sizes can lie, the counted bytes cannot;
 4. every XML part's prolog through expat: no DTD (no DOCTYPE, so no entity of any kind);
-   every relationship part: no target outside the package (TargetMode="External");
+   every relationship part: no target outside the package (TargetMode="External") but a
+   cell's hyperlink, which Excel makes by itself of a typed e-mail address or URL and which
+   openpyxl only reads as text;
 5. each worksheet through expat with one small handler: rows, cells per row, columns, cells
    and elements counted, so openpyxl never builds a row or an element list we would refuse.
 
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from xml.parsers import expat
 
 from intranet.imports.errors import ImportRefused
+
+HYPERLINK = "/relationships/hyperlink"
 
 MB = 2**20
 CHUNK = 64 * 1024
@@ -270,7 +274,8 @@ class _Xml:
             self.done = True
             self.parser.StartElementHandler = None
             return
-        if attributes.get("TargetMode", "").lower() == "external":
+        if (attributes.get("TargetMode", "").lower() == "external"
+                and not attributes.get("Type", "").endswith(HYPERLINK)):
             target = attributes.get("Target", "")
             raise _refused("ファイル ${file} の ${part} にブックの外への参照（${target}）が含まれています。"
                            "外部ファイルへのリンクや他のブックを参照する数式は取り込めません。リンクを削除するか、"

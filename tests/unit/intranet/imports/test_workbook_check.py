@@ -4,9 +4,12 @@ Every refusal names the file and what is wrong, and comes before openpyxl parses
 the bomb in well under a second and a few megabytes, whatever its central directory says."""
 
 import dataclasses
+import io
 import time
 import tracemalloc
+import zipfile
 
+import openpyxl
 import pytest
 
 from intranet.imports import workbook
@@ -92,6 +95,23 @@ def test_any_dtd_and_any_external_entity_are_refused_in_any_part():
 def test_a_relationship_out_of_the_package_is_refused():
     message = refusal(hostile.external_target())
     assert "workbook.xml.rels にブックの外への参照（file:///etc/passwd）" in message
+
+
+def test_a_cells_hyperlink_passes_as_excel_makes_one_of_every_typed_mail_address():
+    book = openpyxl.Workbook()
+    book.active.append(["受付番号", "メールアドレス"])
+    book.active.append(["00000001", "taro@example.jp"])
+    book.active["B2"].hyperlink = "mailto:taro@example.jp"
+    saved = io.BytesIO()
+    book.save(saved)
+    assert b'TargetMode="External"' in _part(saved.getvalue(), "xl/worksheets/_rels/sheet1.xml.rels")
+    check(saved.getvalue(), NAME)
+    assert list(workbook.records(saved.getvalue(), NAME))[1][1] == ["00000001", "taro@example.jp"]
+
+
+def _part(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
 
 
 def test_an_encrypted_part_and_a_file_over_the_upload_limit_are_refused():
