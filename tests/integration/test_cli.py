@@ -210,7 +210,8 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
     with insider(engine) as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 4"))   # the prune's record
     broken = cli("audit", "verify")
-    assert broken.returncode == 1 and "ends at 4, found 3" in broken.stderr
+    assert broken.returncode == 1
+    assert "記録 1〜3 番がありませんが、削除を記録した audit.prune の記録がありません" in broken.stderr
 
 
 def test_hostile_workbooks_are_refused_by_name_and_change_nothing(cli, tmp_path,
