@@ -2,7 +2,8 @@
 
 Anything the upload account can put there is handled: a link is judged as a link (never
 followed), a pipe never blocks, a directory or a device is refused, and a file is judged
-by its size before it is read.
+by its size before it is read. An upload cut off and left unfinished for over an hour is
+removed (``sweep_abandoned``), so it cannot hold the inbox's disk for ever.
 """
 
 import errno
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # set by every write, and the next attempt removes its own leftover first. Removing one that
 # a stalled attempt still held open only fails that attempt (its rename finds no file).
 ABANDONED_AFTER = 3600
+
 
 class NotARegularFile(SnapshotError):
     """A link, a pipe, a directory or a device in the inbox: refused, never followed."""
