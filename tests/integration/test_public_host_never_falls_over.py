@@ -2,10 +2,18 @@
 against a real server, through the shipped nginx site where a resident's request goes."""
 
 import json
-from urllib.parse import quote_from_bytes
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote_from_bytes, urlencode
 
+from tests.databases import free_port
+from tests.integration.mirror_host import COMMAND, post_form
 from tests.integration.servers import WaitressThread
-from tests.integration.test_mirror_web_breaks import Nginx
+from tests.integration.test_mirror_web_breaks import Nginx, Serve
 
 FOUND = {"programme": "p2020", "receipt_number": "00000002", "lang": "en"}
 FORM = "application/x-www-form-urlencoded"
@@ -46,3 +54,126 @@ def test_a_non_ascii_language_switch_proof_is_never_a_500_through_nginx(public_h
                                            json.dumps({**FOUND, "asked": value}).encode(),
                                            {"Content-Type": "application/json"})
             assert status == 200 and json.loads(answer)["result"] == "found", (value, status)
+
+
+# --- the shared rate-limit table: cut, replaced, or on a full disk --------------------
+
+def test_emptying_the_rate_limit_file_under_the_served_site_kills_no_worker(public_host,
+                                                                            tmp_path):
+    """The attack: ``: > rate-limit.table`` while ``shinsei-mirror serve`` (two processes)
+    answers residents through the shipped nginx. A memory-mapped table killed every worker
+    with SIGBUS; now every request is answered, and the limit still holds afterwards."""
+    public_host.publish()
+    table = tmp_path / "rate-limit.table"
+    server = Serve(public_host, processes=2, **{"mirror.rate_limit_file": str(table),
+                                                "mirror.trusted_proxies": "127.0.0.1"})
+    try:
+        found = urlencode({"programme": "p2020", "receipt_number": "00000002"}).encode()
+        with Nginx(tmp_path / "nginx", server.port) as nginx:
+            statuses = [nginx.request("POST", "/lookup", found, {"Content-Type": FORM})[0]
+                        for _ in range(4)]   # both workers hold the table
+            for n in range(12):
+                table.write_bytes(b"") if n % 2 else os.truncate(table, 4096)
+                statuses.append(nginx.request("POST", "/lookup", found,
+                                              {"Content-Type": FORM})[0])
+            assert statuses == [200] * 16
+        assert server.process.poll() is None
+        worker_pids = children(server.process.pid)
+        assert len(worker_pids) == 1, "a forked worker died"
+        # The limit is still one limit, shared by both processes through the file.
+        failed = Counter(post_form(server.port, {"programme": "p2020",
+                                                 "receipt_number": f"9{n:07d}"})[0]
+                         for n in range(30))
+        assert failed == Counter({200: 20, 429: 10})
+    finally:
+        err = server.stop()
+    assert "Traceback" not in err and "cut by hand" in err
+
+
+def children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in tasks]
+
+
+FULL_DISK_SCRIPT = textwrap.dedent("""
+    import contextlib, http.client, json, os, shutil, signal, subprocess, sys, time
+    directory, command, ini, port = sys.argv[1:5]
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", directory], check=True)
+    table, filler = os.path.join(directory, "rate-limit.table"), os.path.join(directory, "filler")
+    def ask(address, number="00000002"):
+        conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+        conn.request("POST", "/lookup", f"programme=p2020&receipt_number={number}",
+                     {"Content-Type": "application/x-www-form-urlencoded",
+                      "X-Forwarded-For": address})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    def fill():   # until the disk says no (unbuffered: nothing left to write at close)
+        with open("/dev/zero", "rb") as zeros, open(filler, "ab", buffering=0) as handle:
+            with contextlib.suppress(OSError):
+                shutil.copyfileobj(zeros, handle)
+    server = subprocess.Popen([command, "-c", ini, "serve", "--port", port, "--processes", "2"],
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    result = {}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ask("192.0.2.1")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        result["made"] = os.path.getsize(table)
+        fill()                                         # the disk full, the table made
+        result["new_addresses"] = [ask(f"10.0.{n // 250}.{n % 250}") for n in range(400)]
+        with open(table, "r+b") as emptied:           # emptied, and its room taken
+            emptied.truncate(0)
+        fill()
+        result["emptied"] = [ask(f"10.1.0.{n}") for n in range(40)]
+        result["guesses_when_full"] = [ask("198.51.100.9", f"9{n:07d}") for n in range(30)]
+        os.unlink(filler)                              # space again
+        result["freed"] = [ask(f"10.2.0.{n}") for n in range(40)]
+        result["size_after"] = os.path.getsize(table)
+        result["alive"] = server.poll() is None
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        result["stderr"] = server.communicate(timeout=30)[1]
+        subprocess.run(["umount", directory])
+    print(json.dumps(result))
+""")
+
+
+def test_a_full_disk_under_the_rate_limit_file_kills_no_worker(public_host, tmp_path):
+    """The attack: the file system holding the table full, then the table emptied so that
+    it must grow. A memory-mapped, sparse table killed the workers with SIGBUS as new
+    clients touched new pages; now the table's blocks are reserved when it is made, and a
+    table that cannot be made whole again is set aside (logged) while each worker limits
+    on its own — until there is room, when they share it again. The table lies on a 4 MB
+    tmpfs mounted in a private mount namespace (``unshare``), unmounted at the end."""
+    public_host.publish()
+    directory = tmp_path / "small-disk"
+    directory.mkdir()
+    ini = public_host.write_ini(**{"mirror.rate_limit_file": str(directory / "rate-limit.table"),
+                                   "mirror.trusted_proxies": "127.0.0.1",
+                                   "mirror.rate_limit": "6"})
+    with ini.open("a") as more:   # each client's address as nginx would pass it
+        more.write("[server:main]\nlisten = 127.0.0.1:6544\ntrusted_proxy = 127.0.0.1\n"
+                   "trusted_proxy_headers = x-forwarded-for\n")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
+                           "-c", FULL_DISK_SCRIPT, str(directory), COMMAND, str(ini),
+                           str(free_port())], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["made"] > 2_000_000 and result["alive"], result["stderr"]
+    assert result["new_addresses"] == [200] * 400
+    assert result["emptied"] == [200] * 40
+    # Each of the two workers limits on its own: at most twice the limit, never none.
+    refused = result["guesses_when_full"].count(429)
+    assert 30 - 12 <= refused <= 30 - 6, result["guesses_when_full"]
+    assert result["freed"] == [200] * 40 and result["size_after"] == result["made"]
+    err = result["stderr"]
+    assert "Traceback" not in err
+    assert "unusable (OSError: [Errno 28] No space left on device)" in err
+    assert "this worker limits on its own" in err and "usable again" in err
