@@ -9,6 +9,7 @@ from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 
 from public_mirror import activation_log, lookup
+from public_mirror.ledger import ACTIVATING, MISMATCH
 from public_mirror.openapi import OPENAPI
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
@@ -127,7 +128,8 @@ def healthz(request):
     Answered from a real lookup through the same code as a resident's (``desk.probe``),
     rendered as page and JSON, so a snapshot that cannot answer is not reported "ok".
     Nothing personal: sequence, times, counts, and the refusal's file name and reason; the
-    running build's version, so an upgrade can be confirmed from outside.
+    running build's version, so an upgrade can be confirmed from outside. "mismatch": the
+    active file is not the one the receiver's ledger says it activated (residents see 更新中).
     """
     services = request.services
     snapshot = services.snapshots.current()
@@ -135,9 +137,14 @@ def healthz(request):
               "created_at": None, "generated_at": None, "expires_at": None, "age_seconds": None,
               "last_refusal": activation_log.last_refusal(services.paths.activation_log)}
     if snapshot is None:
-        health["problem"] = services.snapshots.problem
+        if services.snapshots.verdict == MISMATCH:   # a file the receiver did not activate
+            health.update(status="mismatch", problem=services.snapshots.disagreement)
+        else:
+            health["problem"] = services.snapshots.problem
         request.response.status = 503
         return health
+    if services.snapshots.verdict == ACTIVATING:
+        health["activating"] = services.snapshots.disagreement
     created = lookup.as_of(snapshot)
     health.update(sequence=snapshot.sequence, created_at=snapshot.header["created_at"],
                   generated_at=snapshot.header["created_at"],

@@ -91,7 +91,14 @@ def status_command(settings, args):
     except ledger.StateError as error:
         problem = error
         print(f"STATE PROBLEM: {error}")
-    snapshot = ActiveSnapshot(paths.active, settings["mirror.trust"]).current()
+    active = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence)
+    active.current()
+    snapshot = active.loaded
+    if active.verdict == ledger.MISMATCH:
+        problem = problem or ledger.StateError(paths.active, active.disagreement)
+        print(f"ACTIVE SNAPSHOT MISMATCH: {active.disagreement}")
+    elif active.verdict == ledger.ACTIVATING:
+        print(f"activating: {active.disagreement}")
     if snapshot is None:
         print("active snapshot: none")
     else:

@@ -31,7 +31,7 @@ class MirrorServices:
 
 def build(settings: dict, languages: list[str]) -> MirrorServices:
     paths = settings["mirror.paths"]
-    snapshots = ActiveSnapshot(paths.active, settings["mirror.trust"])
+    snapshots = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence)
     limiter = SharedRateLimiter(settings["mirror.rate_limit_file"], settings["mirror.rate_limit"],
                                 settings["mirror.rate_window"],
                                 secret=settings["mirror.lookup_secret"])

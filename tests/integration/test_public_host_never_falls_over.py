@@ -6,12 +6,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote_from_bytes, urlencode
 
+import pytest
+
+from public_mirror.store import RECHECK
 from tests.databases import free_port
-from tests.integration.mirror_host import COMMAND, post_form
+from tests.integration.mirror_host import COMMAND, mirror_cli, post_form
 from tests.integration.servers import WaitressThread
 from tests.integration.test_mirror_web_breaks import Nginx, Serve
 
@@ -177,3 +181,45 @@ def test_a_full_disk_under_the_rate_limit_file_kills_no_worker(public_host, tmp_
     assert "Traceback" not in err
     assert "unusable (OSError: [Errno 28] No space left on device)" in err
     assert "this worker limits on its own" in err and "usable again" in err
+
+
+# --- the active file held to the receiver's ledger ------------------------------------
+
+@pytest.mark.parametrize("how", ["cp", "mv"])
+def test_an_older_signed_snapshot_copied_over_the_active_file_is_not_served(public_host,
+                                                                           tmp_path, how):
+    """The attack: yesterday's genuine, signed snapshot put over ``active.snapshot`` by hand
+    (``cp`` into the file, or ``mv`` of a copy). It verifies perfectly, and was served while
+    ``status`` and ``/healthz`` said ok. Now residents are told 更新中 (through the shipped
+    nginx), ``/healthz`` says "mismatch", ``status`` fails naming both sequences; the next
+    publication puts things right."""
+    older = public_host.snapshot()
+    public_host.drop(older, "older.bin")
+    public_host.receive()
+    public_host.publish()                                  # today's
+    active = public_host.root / "state" / "active.snapshot"
+    found = urlencode({"programme": "p2020", "receipt_number": "00000002"}).encode()
+    app = public_host.app(**{"mirror.trusted_proxies": "127.0.0.1"})
+    with WaitressThread(app.app) as server, Nginx(tmp_path / "nginx", server.port) as nginx:
+        assert nginx.request("POST", "/lookup", found, {"Content-Type": FORM})[0] == 200
+        if how == "cp":
+            active.write_bytes(older)
+        else:
+            (tmp_path / "older.copy").write_bytes(older)
+            os.replace(tmp_path / "older.copy", active)
+        time.sleep(RECHECK * 2)
+        status, page = nginx.request("POST", "/lookup", found, {"Content-Type": FORM})
+        assert status == 503 and "情報を更新しています" in page.decode()
+        status, body = nginx.request("GET", "/healthz")
+        health = json.loads(body)
+        assert status == 503 and health["status"] == "mismatch", health
+        assert f"sequence {public_host.sequence - 1}" in health["problem"]
+        assert f"says {public_host.sequence}" in health["problem"]
+        shown = mirror_cli(public_host, "status")
+        assert shown.returncode == 1 and "ACTIVE SNAPSHOT MISMATCH" in shown.stdout, shown.stdout
+        public_host.publish()                              # the next publication
+        time.sleep(RECHECK * 2)
+        assert nginx.request("POST", "/lookup", found, {"Content-Type": FORM})[0] == 200
+        health = json.loads(nginx.request("GET", "/healthz")[1])
+        assert health["status"] == "ok" and health["sequence"] == public_host.sequence
+    assert mirror_cli(public_host, "status").returncode == 0
