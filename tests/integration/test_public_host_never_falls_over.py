@@ -13,6 +13,7 @@ from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 
+from public_mirror.receiver_state import STALLED_AFTER
 from public_mirror.store import RECHECK
 from tests.databases import free_port
 from tests.integration.mirror_host import COMMAND, mirror_cli, post_form
@@ -223,3 +224,58 @@ def test_an_older_signed_snapshot_copied_over_the_active_file_is_not_served(publ
         health = json.loads(nginx.request("GET", "/healthz")[1])
         assert health["status"] == "ok" and health["sequence"] == public_host.sequence
     assert mirror_cli(public_host, "status").returncode == 0
+
+
+# --- /healthz tells the receiver's state, within a bound ------------------------------
+
+def healthz(nginx) -> tuple[int, dict, int]:
+    status, body = nginx.request("GET", "/healthz")
+    return status, json.loads(body), len(body)
+
+
+def test_a_checkpoint_over_256_kb_no_longer_hides_the_last_refusal(public_host, tmp_path):
+    """The attack: a refused file, then a snapshot whose audit checkpoint is 300 KB (kept
+    in the activation log's record): /healthz read only the log's last 256 KB and reported
+    no refusal. It now reads the log whole (once per change) and answers within a bound."""
+    public_host.publish()
+    public_host.drop(b"garbage", "refused.bin")
+    public_host.receive()
+    huge = {"count": 7, "head_hash": "ab" * 150_000, "at": "2025-01-01T00:00:00Z",
+            "key_id": "k" * 2000}
+    public_host.publish(header={"audit_checkpoint": huge})
+    log = public_host.root / "state" / "activation.log"
+    assert len(log.read_bytes().splitlines()[-1]) > 300_000
+    app = public_host.app(**{"mirror.trusted_proxies": "127.0.0.1"})
+    with WaitressThread(app.app) as server, Nginx(tmp_path / "nginx", server.port) as nginx:
+        status, health, size = healthz(nginx)
+    assert status == 200 and health["status"] == "ok", health
+    assert health["last_refusal"]["file"] == "refused.bin"
+    assert health["last_refusal"]["reason"].startswith("MalformedSnapshot")
+    assert health["receiver"]["last_attempt"]["outcome"] == "accepted"
+    assert health["receiver"]["state"] == "ok" and size < 8192
+
+
+def test_a_stopped_receiver_is_not_reported_ok(public_host, tmp_path):
+    """The attack: the receiver stopped (its unit, its path watch, its start limit, or its
+    records disagreeing) while a publication waits in the inbox: /healthz said ok. Now a
+    file waiting longer than STALLED_AFTER makes it say receiver_stopped (503), naming how
+    many wait and for how long; once received, ok again."""
+    public_host.publish()
+    waiting = public_host.root / "inbox" / "snapshot-waiting.bin"
+    waiting.write_bytes(public_host.snapshot())
+    app = public_host.app(**{"mirror.trusted_proxies": "127.0.0.1"})
+    with WaitressThread(app.app) as server, Nginx(tmp_path / "nginx", server.port) as nginx:
+        status, health, _size = healthz(nginx)
+        assert status == 200 and health["receiver"]["state"] == "ok"   # just arrived
+        long_ago = time.time() - STALLED_AFTER - 60
+        os.utime(waiting, (long_ago, long_ago))
+        status, health, _size = healthz(nginx)
+        assert status == 503 and health["status"] == "receiver_stopped", health
+        assert health["receiver"]["state"] == "stopped"
+        assert "1 file(s) waiting in the inbox, the oldest for 11 min" in health["problem"]
+        assert health["sequence"] == public_host.sequence - 1     # residents still answered
+        public_host.receive()
+        time.sleep(RECHECK * 2)
+        status, health, _size = healthz(nginx)
+        assert status == 200 and health["status"] == "ok"
+        assert health["sequence"] == public_host.sequence

@@ -217,7 +217,8 @@ def test_cutting_the_file_under_a_working_process_never_kills_it(tmp_path):
     calls, messages = results.get(timeout=10)
     assert calls > 100 and cuts >= 50
     assert any("cut by hand" in line and "made whole again" in line for line in messages)
-    assert path.stat().st_size == shared(tmp_path).size   # whole again, shared as before
+    after = shared(tmp_path)                                # the next worker to look
+    assert after.allow("203.0.113.1") == (True, 0) and path.stat().st_size == after.size
 
 
 def test_a_file_replaced_under_its_name_is_shared_again(tmp_path):
