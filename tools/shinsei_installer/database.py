@@ -42,6 +42,8 @@ EXCEPTIONS = {
     "publication_rows": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "DELETE")},
     "deliveries": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT")},
     "published_statuses": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
+    # The public hosts' daily counts, fetched by the job: a newer fetch replaces a day's.
+    "usage_counts": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
 }
 # An audit table this version does not know yet is treated as append-only, never as ordinary.
 UNKNOWN_AUDIT = {WEB: APPEND, TRANSFER: APPEND, PRUNE: ("SELECT",)}
