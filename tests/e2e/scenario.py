@@ -33,6 +33,10 @@ class City:
         self.lab, self.ca, self.installation = lab, ca, installation
         self.passed: set[int] = set()
         self.first_snapshot = b""
+        # What a runbook step keeps for a later one, as the city would: the name of the backup
+        # set taken before a disposal, and the disposal record (file name, bytes) the screen saved.
+        self.set_before_disposal = ""
+        self.disposal_record: tuple[str, bytes] = ("", b"")
 
     def needs(self, *steps):
         missing = [s for s in steps if s not in self.passed]
