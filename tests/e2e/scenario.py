@@ -182,7 +182,8 @@ def publish(city, note, requester="tanaka", approver="sato", every_host=True):
         desk.sign_in(approver)
         desk.approve_publication()
         job = city.run_transfer_job()
-        assert (job.returncode == 0) == every_host, job.stdout + job.stderr
+        assert (job.returncode == 0) == every_host, \
+            job.stdout + job.stderr + guide.unit_journals(city.lab.intranet)
         return desk.publications()[0]
 
 

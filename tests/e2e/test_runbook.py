@@ -147,9 +147,10 @@ def test_4_audit_records_past_retention_are_archived(city):
 
 
 def test_5_a_programme_is_disposed_of(city, tmp_path):
-    """§ 事業の終了・保存・廃棄: a second programme's applicants, published, then — after a
-    backup set taken and copied as the runbook says before a disposal — closed, archived and
-    disposed of on the screens (requested by one supervisor, approved by another); the record
+    """§ 事業の終了・保存・廃棄: a second programme's applicants, a publication of them
+    requested; a backup set taken and copied as the runbook says before a disposal (the request
+    still waiting in it); the publication approved, then the programme closed, archived and
+    disposed of on the screens (requested by one supervisor, approved by another). The record
     is saved from its screen, no row names an applicant any more, and the housekeeping runs."""
     intranet = city.lab.intranet
     source = tmp_path / "leavers.csv"
@@ -161,18 +162,22 @@ def test_5_a_programme_is_disposed_of(city, tmp_path):
         desk.sign_in("tanaka")
         desk.import_csv(DISPOSED_NAME, source)
         desk.change_status(LEAVERS[0][0], "reviewing", CALL_NOTE)
-    before = city.sequence("public-1")
-    publish(city, "子育て応援給付金の公開")                # freezes their numbers in a request
-    city.wait_for_sequence(PUBLIC, before)
+        # A request freezes their numbers until it is published: the set below holds one waiting.
+        desk.request_publication("子育て応援給付金の公開")
     held = traces(intranet)
     assert all(held.values()), f"rows naming the applicants before the disposal: {held}"
     taken = json.loads(documented.run(intranet, "runbook", "backup-now").stdout)
     assert taken["status"] == "ok", taken
     city.set_before_disposal = PurePosixPath(taken["last_set"]).name
     documented.run(intranet, "runbook", "backup-copy", NAME=city.set_before_disposal)
+    before = city.sequence("public-1")
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("sato")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr + guide.unit_journals(intranet)
+        city.wait_for_sequence(PUBLIC, before)
         desk.programme_step(DISPOSED, "照会を終了する", "照会終了")
         desk.programme_step(DISPOSED, "アーカイブする", "保存中（読み取り専用）")
         number = desk.request_early_disposal(DISPOSED, EARLY_REASON)
