@@ -81,8 +81,8 @@ def initdb(ctx, args):
 def user_add(ctx, args):
     password = _read_password(args)
     with ctx.dbsession() as dbsession:
-        users.add_user(dbsession, ctx.actor, args.username, args.name or args.username,
-                       args.role, password)
+        users.bootstrap_account(dbsession, ctx.actor, args.username,
+                                args.name or args.username, args.role, password)
     print(f"user {args.username} added with role {args.role}")
 
 
@@ -96,7 +96,7 @@ def user_passwd(ctx, args):
 def user_disable(ctx, args):
     with ctx.dbsession() as dbsession:
         account = _existing(dbsession, args.username)
-        users.update_user(dbsession, ctx.actor, account, account.display_name, account.role, False)
+        users.update_user(dbsession, ctx.actor, account, account.display_name, False)
     print(f"user {args.username} disabled")
 
 
@@ -393,12 +393,14 @@ def _parser():
     commands.add_parser("initdb", help="create or upgrade the database").set_defaults(command=initdb)
 
     user = commands.add_parser("user", help="staff accounts").add_subparsers(required=True)
-    add = user.add_parser("add", help="add an account")
+    add = user.add_parser("add", help="add the first administrator or security officer "
+                          "(everyone else: on the staff app, approved by a second person)")
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--name", help="display name")
     add.set_defaults(command=user_add)
-    passwd = user.add_parser("passwd", help="set an account's password")
+    passwd = user.add_parser("passwd", help="set an administrator's or security officer's "
+                             "password (recovery)")
     passwd.add_argument("username")
     passwd.set_defaults(command=user_passwd)
     for sub in (add, passwd):

@@ -37,6 +37,9 @@ LABELS = {
     "role_labels": {"staff": "担当職員", "supervisor": "監督者",
                     "security_officer": "セキュリティ担当", "admin": "管理者",
                     "inquiry": "問い合わせ対応"},
+    # What an account request asks for (intranet.users.requests).
+    "request_labels": {"role": "役割の変更", "create": "アカウントの作成",
+                       "reset": "パスワードの再発行"},
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},

@@ -13,6 +13,7 @@ from pyramid.paster import get_appsettings, setup_logging
 from public_mirror import activation_log, ledger, receive, recovery, usage
 from public_mirror import settings as settings_loader
 from public_mirror.quarantine import shown
+from public_mirror.receiver_state import ReceiverWatch
 from public_mirror.store import ActiveSnapshot, is_expired
 from transfer import version
 from transfer.errors import KeyFileError
@@ -91,7 +92,14 @@ def status_command(settings, args):
     except ledger.StateError as error:
         problem = error
         print(f"STATE PROBLEM: {error}")
-    snapshot = ActiveSnapshot(paths.active, settings["mirror.trust"]).current()
+    active = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence)
+    active.current()
+    snapshot = active.loaded
+    if active.verdict == ledger.MISMATCH:
+        problem = problem or ledger.StateError(paths.active, active.disagreement)
+        print(f"ACTIVE SNAPSHOT MISMATCH: {active.disagreement}")
+    elif active.verdict == ledger.ACTIVATING:
+        print(f"activating: {active.disagreement}")
     if snapshot is None:
         print("active snapshot: none")
     else:
@@ -111,9 +119,12 @@ def status_command(settings, args):
     if settings["mirror.maintenance"] or (flag and flag.exists()):
         print(f"maintenance: ON — residents see the maintenance page"
               f"{f' while {flag} exists' if flag and flag.exists() else ''}")
-    refusal = activation_log.last_refusal(paths.activation_log)
-    if refusal:
-        print(f"last rejection: {refusal['at']} {shown(str(refusal['file']))}: {refusal['reason']}")
+    receiver = ReceiverWatch(paths.inbox, paths.activation_log).report()
+    refusal = receiver["last_refusal"]
+    if refusal:   # already escaped and bounded
+        print(f"last rejection: {refusal['at']} {refusal['file']}: {refusal['reason']}")
+    if receiver["state"] != "ok":
+        print(f"RECEIVER {receiver['state'].upper()}: {receiver['problem']}")
     witnessed = activation_log.last_audit_checkpoint(paths.activation_log)
     if witnessed:
         # Compared by the intranet's security officer with the audit screen (runbook).

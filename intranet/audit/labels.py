@@ -56,6 +56,10 @@ ACTIONS = {
     "user.grant.request": "役割の付与の申請",
     "user.grant.approve": "役割の付与の承認",
     "user.grant.reject": "役割の付与の却下",
+    "user.request": "アカウントの変更の依頼（二者承認）",
+    "user.request.approve": "アカウントの変更の承認",
+    "user.request.reject": "アカウントの変更の却下・取り下げ",
+    "user.request.refused": "アカウントの変更の拒否（職務の分離）",
     "user.password": "仮パスワードの発行",
     "user.password.reset": "パスワードの再設定",
     "user.password.change": "パスワードの変更",
@@ -101,7 +105,7 @@ DETAILS = {
     # users and logins
     "username": "ユーザー名", "role": "役割", "one_time_password": "仮パスワード",
     "display_name": "表示名", "is_active": "利用できる", "grant": "申請番号",
-    "replaced_one_time": "仮パスワードからの変更", "wait_seconds": "待ち時間（秒）",
+    "replaced_one_time": "仮パスワードからの変更", "request": "依頼の内容", "wait_seconds": "待ち時間（秒）",
     "before": "変更前", "after": "変更後",
     # the catalogue and programmes
     "aliases": "別名", "staff_label": "職員向けの名称", "staff_label_en": "職員向けの名称（英語）",
@@ -148,7 +152,14 @@ _ORDER = {key: n for n, key in enumerate(DETAILS)}
 
 CODES = {
     "reason": {"credentials": "名前またはパスワードの誤り", "inactive": "利用停止中のアカウント",
-               "one_time_expired": "仮パスワードの期限切れ"},
+               "one_time_expired": "仮パスワードの期限切れ",
+               # refused account changes (intranet.users.requests)
+               "own_request": "依頼した本人による承認", "own_account": "自分のアカウントへの操作",
+               "admin_data_role": "管理者のアカウントに申請者の情報を読む役割",
+               "data_role_admin": "申請者の情報を読む役割のアカウントを管理者に",
+               "pending": "承認待ちの依頼がすでにある", "not_approved": "作成が承認されていない",
+               "decided": "処理済みの依頼", "bootstrap_role": "コマンドで作れない役割",
+               "bootstrap_done": "この役割のアカウントがすでにある"},
     "result": {"delivered": "転送済", "failed": "失敗"},
     "kind": {"full": "申請者一覧（全項目）", "status": "状況だけのファイル"},
     "format": {"html": "画面（印刷用）", "csv": "CSV"},
@@ -159,6 +170,7 @@ CODES = {
     "sort": {"received": "申請日", "updated": "最終更新", "status": "状況", "receipt": "受付番号"},
     "revision": {"head": "最新"},
     "role": LABELS["role_labels"],
+    "request": LABELS["request_labels"],
 }
 STATUS_VALUES = {"status_before", "status_after", "to", "status", "next"}
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

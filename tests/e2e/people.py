@@ -26,6 +26,11 @@ class StaffDesk:
         self.page = None
 
     def sign_in(self, username, password=PASSWORD):
+        self._try_sign_in(username, password)
+        assert "/login" not in self.page.url, f"{username} could not sign in: {self.text()[:500]}"
+        return self.page
+
+    def _try_sign_in(self, username, password):
         if self.page is not None:
             self.page.context.close()
         context = self.browser.new_context(base_url=self.base_url, locale="ja-JP")
@@ -35,8 +40,12 @@ class StaffDesk:
         self.page.get_by_label("パスワード").fill(password)
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="ログイン").click()
-        assert "/login" not in self.page.url, f"{username} could not sign in: {self.text()[:500]}"
-        return self.page
+
+    def sign_in_refused(self, username, password):
+        """A sign-in the app must refuse: the login page again, saying why."""
+        self._try_sign_in(username, password)
+        assert "/login" in self.page.url, f"{username} signed in with {password!r}"
+        return self.page.get_by_role("alert").first.inner_text()
 
     def first_sign_in(self, username, one_time, password=PASSWORD):
         """With the one-time password the administrator handed over: the app allows nothing
@@ -53,7 +62,8 @@ class StaffDesk:
         assert not page.url.endswith("/password"), f"{username}: {self.text()[:500]}"
 
     def add_account(self, username, name, role):
-        """The administrator's screen; returns the one-time password it shows once."""
+        """The administrator asks for an account; returns the first half of its one-time
+        password, shown once to the one who asked."""
         page = self.page
         page.goto("/users/new")
         page.get_by_label("ユーザー名").fill(username)
@@ -65,20 +75,24 @@ class StaffDesk:
         assert one_time.count(), f"{username}: {self.text()[:800]}"
         return one_time.inner_text().strip()
 
-    def approve_role_grants(self):
-        """Approve every pending supervisor grant on the screen; returns (how many were
-        approved, the refusal the screen showed, if any)."""
-        page, approved = self.page, 0
+    def approve_requests(self):
+        """Approve every request waiting on アカウントの承認; returns ({account: the second
+        half its approval showed, if any}, the refusal the screen showed, if any)."""
+        page, halves = self.page, {}
         page.goto("/users/grants")
         while page.get_by_role("button", name="承認する").count():
+            row = page.locator("table.list tbody tr").first
+            account = row.locator("td").first.inner_text().strip()
             with page.expect_navigation():
-                page.get_by_role("button", name="承認する").first.click()
+                row.get_by_role("button", name="承認する").click()
             alert = page.get_by_role("alert")
             if alert.count():
-                return approved, alert.first.inner_text()
-            approved += 1
+                return halves, alert.first.inner_text()
+            one_time = page.locator("#one-time-password")
+            if one_time.count():
+                halves[account] = one_time.inner_text().strip()
             page.goto("/users/grants")
-        return approved, ""
+        return halves, ""
 
     def text(self):
         return self.page.locator("body").inner_text()

@@ -19,7 +19,8 @@ from tests.import_files import encoded
 PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
 # The first-day checklist: the operator adds the administrator (kanri) and the security
 # officer (kansa) with the guide's commands; the administrator adds everyone else on the
-# screen (one-time passwords); the security officer, a second person, approves the grants.
+# screen (the first half of each one-time password); the security officer, a second person,
+# approves each account (the second half).
 SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
 ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
 INBOX = "/srv/shinsei/inbox"
@@ -131,15 +132,20 @@ def install_every_host(city):
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("kanri")
-        handed_over = {username: desk.add_account(username, username, role)
-                       for username, role in SCREEN_ACCOUNTS.items()}
-        # The administrator cannot approve the grants they asked for.
-        approved, refused = desk.approve_role_grants()
-        assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+        first_halves = {username: desk.add_account(username, username, role)
+                        for username, role in SCREEN_ACCOUNTS.items()}
+        # The administrator alone reaches no one's account: not with the half they were
+        # shown, and not by approving their own requests.
+        for username, first in first_halves.items():
+            assert "正しくありません" in desk.sign_in_refused(username, first)
+        desk.sign_in("kanri")
+        halves, refused = desk.approve_requests()
+        assert halves == {} and "別の管理者かセキュリティ担当が承認してください" in refused, refused
         desk.sign_in("kansa")
-        assert desk.approve_role_grants() == (2, "")
-        for username, one_time in handed_over.items():
-            desk.first_sign_in(username, one_time)
+        second_halves, refused = desk.approve_requests()
+        assert refused == "" and set(second_halves) == set(first_halves), (second_halves, refused)
+        for username, first in first_halves.items():
+            desk.first_sign_in(username, first + second_halves[username])
 
 
 def first_publication(city, tmp_path):

@@ -7,6 +7,7 @@ them to it). A step that fails names itself; the steps after it say which one th
 """
 
 import json
+import re
 from pathlib import PurePosixPath
 
 import pytest
@@ -53,6 +54,7 @@ EARLY_REASON = "議会の決定により保存期間を短縮したため（第1
 TRACES = [row[0] for row in LEAVERS] + [row[0].replace("-", "") for row in LEAVERS] + ["小林", "中村"]
 # Where disposal erases them (docs/runbook 事業の終了・保存・廃棄 4.).
 ERASED_FROM = ("applications", "status_changes", "audit_personal", "publication_rows")
+WATCH = "shinsei-mirror-receive.path"
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +124,63 @@ def test_a_public_host_that_was_down_catches_up(city):
     assert "再送済" in newest_row, newest_row
     assert guide.failed_units(lab.intranet) == ""
     city.passed.add(CATCH_UP)
+
+
+def test_a_public_host_whose_disk_is_full(city):
+    """§ 公開ホストのディスクが一杯になったとき: public-2's inbox is its own small file system,
+    filled by an upload cut off half an hour ago; the publication fails for it alone and says
+    why, and the burst of inbox changes leaves the inbox watch running; the documented
+    clean-up and a plain run of the transfer job (no new approval) deliver it, and the next
+    publication arrives with nobody restarting the watch (an upload abandoned hours ago is
+    removed by the receiver on the way)."""
+    host = city.lab.public[1]
+    before = {name: city.sequence(name) for name in PUBLIC}
+    owner = host.run("stat", "-c", "%u:%g", INBOX).stdout.strip()
+    uid, gid = owner.split(":")
+    host.run("mount", "-t", "tmpfs", "-o", f"size=256k,mode=2770,uid={uid},gid={gid}", "tmpfs", INBOX)
+    # A city's own inbox file system is there at boot; here it comes later, so the inbox watch
+    # (inotify on the directory) is set again on it, as a boot would. From here on nobody
+    # restarts it: when it was last started says so at the end.
+    host.run("systemctl", "restart", WATCH)
+    started = watch_started(host)
+    try:
+        # Younger than the receiver's hour: it stays until the runbook's clean-up.
+        host.run("sh", "-c", f"head -c 1M /dev/zero > {INBOX}/.cut-off.part; "
+                 f"touch -d '-30 minutes' {INBOX}/.cut-off.part", check=False)
+        newest = publish(city, "容量不足のホストあり", every_host=False)
+        assert re.search(rf"{re.escape(PUBLIC['public-2'][0])}\S*:\s+転送できませんでした", newest), newest
+        # sftp-server reports a full disk as a short file: the screen says the file did not
+        # arrive whole and that the host's free space is the thing to look at.
+        assert "空き容量" in newest, newest
+        delivered = city.wait_for_sequence(["public-1"], before["public-1"])["public-1"]
+        assert city.sequence("public-2") == before["public-2"]
+        # More changes than the default start limit allowed (5 runs in 10 s): the watch holds.
+        host.run("sh", "-c", f"for i in $(seq 40); do : > {INBOX}/.burst.part; "
+                 f"rm -f {INBOX}/.burst.part; sleep 0.25; done")
+        assert watch_state(host) == ("active", "success"), receiver_journal(host)
+        looked = documented.run(host, "runbook", "disk-full-look").stdout
+        assert ".cut-off.part" in looked and "100%" in looked, looked
+        documented.run(host, "runbook", "disk-full-clear")
+        assert host.run("test", "-e", f"{INBOX}/.cut-off.part", check=False).returncode == 1
+        sent = documented.run(city.lab.intranet, "runbook", "catch-up-now").stdout
+        assert "FAILED" not in sent, sent
+        assert city.wait_for_sequence(["public-2"], before["public-2"])["public-2"] == delivered
+        # An upload abandoned two hours ago: the receiver removes it itself, and says so.
+        host.run("sh", "-c", f"printf cut > {INBOX}/.left-behind.part; "
+                 f"touch -d '-2 hours' {INBOX}/.left-behind.part")
+        publish(city, "容量回復後の公開")
+        after = city.wait_for_sequence(PUBLIC, delivered)
+        assert after["public-1"] == after["public-2"] > delivered
+        assert watch_state(host) == ("active", "success") and watch_started(host) == started
+        assert host.run("test", "-e", f"{INBOX}/.left-behind.part", check=False).returncode == 1
+        journal = receiver_journal(host)
+        assert re.search(r"removed an abandoned upload \.left-behind\.part: unfinished, "
+                         r"untouched for 1[23]\d min \(3 bytes\)", journal), journal[-2000:]
+        assert guide.failed_units(host) == ""
+    finally:
+        host.run("umount", INBOX, check=False)
+        host.run("systemctl", "restart", WATCH, check=False)
+    city.passed.add(DISK_FULL)
 
 
 def test_4_audit_records_past_retention_are_archived(city):
@@ -446,6 +505,23 @@ def audit_screen(city, action):
         page.goto(f"/audit?action={action}")
         rows = page.locator("table.audit tbody tr")
         return [rows.nth(i).inner_text() for i in range(rows.count())]
+
+
+def watch_state(host):
+    """(ActiveState, Result) of the inbox watch: a start limit hit shows as failed."""
+    shown = host.run("systemctl", "show", "-p", "ActiveState", "-p", "Result", WATCH).stdout
+    values = dict(line.split("=", 1) for line in shown.split())
+    return values["ActiveState"], values["Result"]
+
+
+def watch_started(host):
+    return host.run("systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value",
+                    WATCH).stdout.strip()
+
+
+def receiver_journal(host):
+    return host.run("journalctl", "-b", "--no-pager", "-o", "cat", "-u",
+                    "shinsei-mirror-receive.service", "-u", WATCH).stdout
 
 
 def request_and_approve(city, note):

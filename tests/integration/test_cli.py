@@ -51,20 +51,47 @@ def test_initdb_is_idempotent(cli):
 
 
 def test_user_lifecycle(cli):
-    added = cli("user", "add", "suzuki", "--role", "supervisor", "--password-stdin",
+    added = cli("user", "add", "kanri", "--role", "admin", "--password-stdin",
                 stdin="a long enough password\n")
     assert added.returncode == 0, added.stderr
-    weak = cli("user", "add", "sato", "--role", "staff", "--password-stdin", stdin="short\n")
+    weak = cli("user", "add", "kansa", "--role", "security_officer", "--password-stdin",
+               stdin="short\n")
     assert weak.returncode == 2 and "12" in weak.stderr
-    assert cli("user", "passwd", "suzuki", "--password-stdin",
+    assert cli("user", "passwd", "kanri", "--password-stdin",
                stdin="another long password\n").returncode == 0
-    assert cli("user", "disable", "suzuki").returncode == 0
+    assert cli("user", "disable", "kanri").returncode == 0
     missing = cli("user", "disable", "nobody")
     assert missing.returncode == 2 and "nobody" in missing.stderr
 
 
+def test_the_command_line_makes_only_the_first_admin_and_officer(cli, engine):
+    """Bootstrap only: an account that reads applicant data, a second administrator, or a
+    chosen password for a data-reading account take the screens and a second person."""
+    for role in ("admin", "security_officer"):
+        made = cli("user", "add", f"first-{role}", "--role", role, "--password-stdin",
+                   stdin="a long enough password\n")
+        assert made.returncode == 0, made.stderr
+        again = cli("user", "add", f"second-{role}", "--role", role, "--password-stdin",
+                    stdin="a long enough password\n")
+        assert again.returncode == 2 and f"（first-{role}）がすでにあります" in again.stderr
+    for role in ("staff", "supervisor", "inquiry"):
+        refused = cli("user", "add", "kage", "--role", role, "--password-stdin",
+                      stdin="a long enough password\n")
+        assert refused.returncode == 2 and "管理者とセキュリティ担当だけ" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    with insider(engine) as conn:   # a data-reading account made on the screens earlier
+        conn.execute(text("UPDATE users SET role = 'supervisor' WHERE username = 'first-admin'"))
+    refused = cli("user", "passwd", "first-admin", "--password-stdin",
+                  stdin="a chosen password 2026\n")
+    assert refused.returncode == 2 and "管理者とセキュリティ担当だけ" in refused.stderr
+    # Once the first officer is disabled (gone), the next one can be made again.
+    assert cli("user", "disable", "first-security_officer").returncode == 0
+    assert cli("user", "add", "next-officer", "--role", "security_officer", "--password-stdin",
+               stdin="a long enough password\n").returncode == 0
+
+
 def test_audit_verify_passes_then_names_the_tampered_record(cli, engine):
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     ok = cli("audit", "verify")
     assert ok.returncode == 0 and "audit chain OK" in ok.stdout
@@ -75,7 +102,7 @@ def test_audit_verify_passes_then_names_the_tampered_record(cli, engine):
 
 
 def test_audit_verify_catches_a_deleted_record(cli, engine):
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     with insider(engine) as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 2"))
@@ -91,7 +118,7 @@ def test_audit_verify_takes_one_to_64_workers(cli):
 
 
 def test_audit_verify_catches_reordering(cli, engine):
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     with insider(engine) as conn:
         conn.execute(text("UPDATE audit_records SET seq = -1 WHERE seq = 1"))
@@ -165,7 +192,7 @@ def test_audit_checkpoint_then_verify_catches_a_recomputed_chain(cli, engine, si
     from tests.tampering import rechain
 
     _key, arguments = signed
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     taken = cli("audit", "checkpoint", "--signing-key", str(tmp_path / "sign.key"),
                 "--checkpoints", arguments[1])
@@ -190,7 +217,7 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
     from tests.tampering import rechain
 
     key, arguments = signed
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     with insider(engine) as conn:   # the records so far are from six years ago
         conn.execute(text("UPDATE audit_records SET at = '2020-01-01 09:00:00'"))
@@ -210,7 +237,8 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
     with insider(engine) as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 4"))   # the prune's record
     broken = cli("audit", "verify")
-    assert broken.returncode == 1 and "ends at 4, found 3" in broken.stderr
+    assert broken.returncode == 1
+    assert "記録 1〜3 番がありませんが、削除を記録した audit.prune の記録がありません" in broken.stderr
 
 
 def test_hostile_workbooks_are_refused_by_name_and_change_nothing(cli, tmp_path,

@@ -109,8 +109,8 @@ def test_transfer_role_publishes(installed, tmp_path):
     make_applications(web, make_programme(web), 5)
     with transaction.manager:        # the staff app: frozen, approved by a second person
         dbsession = get_tm_session(web, transaction.manager)
-        requester, _ = add_user(dbsession, TEST_ACTOR, "requester", "r", "staff", PASSWORD)
-        approver, _ = add_user(dbsession, TEST_ACTOR, "approver", "a", "supervisor", PASSWORD)
+        requester = add_user(dbsession, TEST_ACTOR, "requester", "r", "staff", PASSWORD)
+        approver = add_user(dbsession, TEST_ACTOR, "approver", "a", "supervisor", PASSWORD)
         publication = publications.request_publication(dbsession, TEST_ACTOR, requester,
                                                        "roles", True)
         publications.decide(dbsession, TEST_ACTOR, approver, publication, True, True,

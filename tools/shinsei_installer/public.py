@@ -11,9 +11,10 @@ from shinsei_installer.steps import Absent, Action, Directory, File, Step, User
 STATE = "/var/lib/shinsei-mirror"
 CARRY = "/var/lib/shinsei/carry-to-intranet"
 UNITS = ("shinsei-mirror-web.service", "shinsei-mirror-receive.service",
-         "shinsei-mirror-receive.path", "shinsei-nftables.service")
+         "shinsei-mirror-receive.path", "shinsei-mirror-receive.timer", "shinsei-nftables.service")
 APPS = ("shinsei-mirror-web.service",)
-ENABLED = ("shinsei-nftables.service", "shinsei-mirror-web.service", "shinsei-mirror-receive.path")
+ENABLED = ("shinsei-nftables.service", "shinsei-mirror-web.service", "shinsei-mirror-receive.path",
+           "shinsei-mirror-receive.timer")
 CARRIED = ("intranet-sign.pub", "lookup.key", "upload_ed25519.pub")
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -73,6 +74,20 @@ def test_files_still_uploading_are_left_alone(public_host):
     (public_host.root / "inbox" / ".snapshot.bin.part").write_bytes(b"half")
     (public_host.root / "inbox" / "snapshot.bin.tmp").write_bytes(b"half")
     assert public_host.receive() == []
+
+
+def test_every_run_sweeps_abandoned_uploads_even_with_nothing_to_receive(public_host):
+    """A cut-off upload would hold the inbox's disk for ever: each run (the inbox watch or the
+    sweep timer) removes the ones left over an hour, never one being written."""
+    inbox = public_host.root / "inbox"
+    (inbox / ".snapshot-1.bin.part").write_bytes(b"cut off")
+    (inbox / ".snapshot-2.bin.part").write_bytes(b"being written")
+    two_hours_ago = time.time() - 7200
+    os.utime(inbox / ".snapshot-1.bin.part", (two_hours_ago, two_hours_ago))
+    assert public_host.receive() == []
+    assert sorted(p.name for p in inbox.iterdir()) == [".snapshot-2.bin.part"]
+    assert [o.accepted for o in public_host.publish()] == [True]
+    assert sorted(p.name for p in inbox.iterdir()) == [".snapshot-2.bin.part"]
 
 
 def test_activation_log_is_chained_and_detects_edits(public_host):
