@@ -173,6 +173,49 @@ class StaffDesk:
         page.get_by_label("不備内容（職員用メモ").fill(note)
         self.confirm_change(receipt)
 
+    def open_programme(self, code):
+        page = self.page
+        page.goto("/programmes")
+        with page.expect_navigation():
+            page.get_by_role("link", name=code, exact=True).click()
+        return page
+
+    def programme_step(self, code, button, done):
+        """事業 → 保存と廃棄: 照会を終了する or アーカイブする; the stage the page then shows."""
+        page = self.open_programme(code)
+        with page.expect_navigation():
+            page.get_by_role("button", name=button).click()
+        assert f"現在の段階: {done}" in self.text(), self.text()[:800]
+
+    def request_early_disposal(self, code, reason):
+        """廃棄を申請する before the retention ends (with its reason); the record's number."""
+        page = self.open_programme(code)
+        page.get_by_label("保存期間の満了前に廃棄する").check()
+        page.get_by_label("理由（期間前の廃棄では必須）").fill(reason)
+        with page.expect_navigation():
+            page.get_by_role("button", name="廃棄を申請する").click()
+        assert "廃棄を申請しました" in self.text(), self.text()[:800]
+        return page.url.rstrip("/").rsplit("/", 1)[1]
+
+    def approve_disposal(self, number):
+        """廃棄記録 → the request → 承認して廃棄する."""
+        page = self.page
+        page.goto("/disposals")
+        with page.expect_navigation():
+            page.get_by_role("link", name=number, exact=True).click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="承認して廃棄する").click()
+        assert "廃棄を実行しました" in self.text(), self.text()[:800]
+
+    def save_disposal_record(self, folder):
+        """「廃棄記録をファイルで保存する（JSON）」 on the record's page: the file, as saved."""
+        page = self.page
+        with page.expect_download() as download:
+            page.get_by_role("link", name="廃棄記録をファイルで保存する（JSON）").click()
+        saved = folder / download.value.suggested_filename
+        download.value.save_as(saved)
+        return saved
+
     def request_publication(self, note):
         page = self.page
         page.goto("/publications")

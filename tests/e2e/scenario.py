@@ -34,6 +34,10 @@ class City:
         self.lab, self.ca, self.installation = lab, ca, installation
         self.passed: set[int] = set()
         self.first_snapshot = b""
+        # What a runbook step keeps for a later one, as the city would: the name of the backup
+        # set taken before a disposal, and the disposal record (file name, bytes) the screen saved.
+        self.set_before_disposal = ""
+        self.disposal_record: tuple[str, bytes] = ("", b"")
 
     def needs(self, *steps):
         missing = [s for s in steps if s not in self.passed]
@@ -184,7 +188,8 @@ def publish(city, note, requester="tanaka", approver="sato", every_host=True):
         desk.sign_in(approver)
         desk.approve_publication()
         job = city.run_transfer_job()
-        assert (job.returncode == 0) == every_host, job.stdout + job.stderr
+        assert (job.returncode == 0) == every_host, \
+            job.stdout + job.stderr + guide.unit_journals(city.lab.intranet)
         return desk.publications()[0]
 
 
