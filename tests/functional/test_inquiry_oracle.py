@@ -19,7 +19,7 @@ from intranet.applications.models import Application
 from intranet.audit import personal, writer
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
 
 BIRTH = date(1980, 3, 17)
@@ -224,3 +224,14 @@ def test_staff_keep_their_partial_phone_search_and_are_not_logged(as_role, targe
     assert found_one(page)
     assert not dbsession.execute(select(AuditRecord).where(
         AuditRecord.action.in_([inquiry.SEARCH, inquiry.THROTTLED]))).first()
+
+
+def test_the_refusal_and_the_pause_read_in_english(as_role, target):
+    app = as_role("inquiry")
+    app.post("/language", {"locale": "en", "csrf_token": csrf_token(app.get("/applications"))})
+    alone = app.get("/applications", {"birth": BIRTH.isoformat()}, status=400)
+    assert "A birth date or phone number alone cannot be searched" in alone.text
+    probe_birth_date(app, RECEIPT, BIRTH - timedelta(days=20), 10)
+    paused = app.get("/applications", {"receipt": RECEIPT, "birth": "1980-01-01"}, status=429)
+    assert "More than 5 different birth dates or phone numbers" in paused.text
+    assert "about 10 minutes" in paused.text and "生年月日" not in paused.text.split("<main")[1]
