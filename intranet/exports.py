@@ -109,7 +109,7 @@ def streamed_rows(request, query, to_row, scalars=True):
     return generate()
 
 
-PERSONAL_FILTERS = frozenset({"receipt", "name", "after"})
+PERSONAL_FILTERS = frozenset({"receipt", "name", "phone", "after"})
 
 
 def audit_export(request, what: str, query, encoding: str = "utf-8") -> int:

@@ -25,6 +25,8 @@ ACTIONS = {
     "application.status": "状況の変更",
     "application.bulk_status": "状況の一括変更",
     "application.view": "申請の閲覧（問い合わせ対応）",
+    "application.search": "申請の検索（問い合わせ対応）",
+    "application.search_throttled": "検索の一時停止（問い合わせ対応・生年月日や電話番号の繰り返し）",
     "application.action_details": "不備の種類・返送期限の変更",
     "import.apply": "ファイルの取込",
     "import_layout.save": "取込の対応表の保存",
@@ -98,6 +100,9 @@ DETAILS = {
     "return_by": "返送期限",
     "changed": "変更した件数", "unchanged": "変更のなかった件数", "refused": "変更できなかった件数",
     "plan": "確認画面の番号", "personal": "個人情報（別表に保管）",
+    # the inquiry desk's searches (applications/inquiry.py)
+    "filters": "使った条件", "found": "見つかった件数", "rule": "一時停止の理由",
+    "birth": "生年月日", "phone": "電話番号",
     # imports and exports
     "filename": "ファイル名", "sha256": "SHA-256", "programme": "事業", "kind": "ファイルの種類",
     "rows": "件数", "created": "新規登録", "status_moves": "状況を変える行", "moved": "状況を変えた件数",
@@ -169,6 +174,11 @@ CODES = {
     "dir": {"asc": "古い順", "desc": "新しい順"},
     "sort": {"received": "申請日", "updated": "最終更新", "status": "状況", "receipt": "受付番号"},
     "revision": {"head": "最新"},
+    "filters": {"receipt": "受付番号", "name": "氏名・フリガナ", "birth": "生年月日",
+                "phone": "電話番号", "programme": "事業", "status": "状況",
+                "from": "申請日（から）", "to": "申請日（まで）"},
+    "rule": {"same_application": "同じ申請に、生年月日・電話番号を変えた検索の繰り返し",
+             "pace": "生年月日・電話番号を使った検索が短い時間に多い"},
     "role": LABELS["role_labels"],
     "request": LABELS["request_labels"],
 }
@@ -268,7 +278,7 @@ def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> D
             lines.append((t("個人情報"), t("別表に保管（記録の詳細で確認できます）")))
         elif not personal:
             lines.append((t("個人情報"), t("廃棄により削除済み")))
-    for values in personal or []:
+    for values in _once(personal or []):
         lines.extend(_personal_lines(values, words))
     role = ROLES.get(record.actor_role, "システム")
     return Described(t(action_label(record.action)),
@@ -347,11 +357,23 @@ def changes_text(before: dict | None, after: dict, words: Vocabulary) -> str:
     return "、".join(parts) or t("変更なし")
 
 
+def _once(values: list[dict]) -> list[dict]:
+    """Each set of values once: a desk search keeps the same filter on every application
+    it names."""
+    seen: list[dict] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
 def _personal_lines(values: dict, words: Vocabulary) -> list[tuple[str, str]]:
     t = words.translate
     lines = []
     if values.get("receipt"):
         lines.append((t("受付番号"), str(values["receipt"])))
+    if isinstance(values.get("filter"), dict):
+        lines.append((t("入力された条件"), value_text("filter", values["filter"], words)))
     if isinstance(values.get("after"), dict):
         changed = {k: v for k, v in values["after"].items() if k != "status"}
         text = changes_text({k: v for k, v in (values.get("before") or {}).items()

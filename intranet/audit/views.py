@@ -5,12 +5,14 @@ words above the record exactly as stored, and the CSV carries both.
 """
 
 import json
+from datetime import timedelta
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
-from intranet.audit import labels, services
+from intranet.applications import inquiry
+from intranet.audit import labels, services, writer
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
@@ -21,7 +23,9 @@ SIDE_SHOWN = 1000
 CSV_HEADER = ["番号", "日時（日本時間）", "ユーザー", "役割", "OS ユーザー", "端末", "操作",
               "対象", "内容", "操作コード", "記録（JSON）", "直前のハッシュ", "ハッシュ"]
 # Records naming one application: their values beside the chain are shown with them.
-ONE_APPLICATION = ("application.status", "application.view")
+ONE_APPLICATION = ("application.status", "application.view", inquiry.SEARCH, inquiry.THROTTLED)
+# How far back the screen counts the desk's slowed searches (a notice with a link).
+THROTTLED_DAYS = 7
 
 
 def personal_values(dbsession, records) -> dict[int, list[dict]]:
@@ -63,7 +67,16 @@ def audit_list(request):
             "checkpoint_at": labels.value_text("at", checkpoint["at"], words) if checkpoint
             else "",
             "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
-            "checkpoint_error": checkpoint_error}
+            "checkpoint_error": checkpoint_error,
+            "throttled": _throttled(request.dbsession), "throttled_days": THROTTLED_DAYS}
+
+
+def _throttled(dbsession) -> int:
+    """The desk's searches slowed lately: each is someone trying birth dates or phone
+    numbers against applications (intranet/applications/inquiry.py)."""
+    since = writer.utcnow() - timedelta(days=THROTTLED_DAYS)
+    return dbsession.execute(select(func.count()).where(
+        AuditRecord.action == inquiry.THROTTLED, AuditRecord.at >= since)).scalar_one()
 
 
 def _action_choices(request):
