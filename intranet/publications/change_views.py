@@ -53,11 +53,16 @@ def change_list_csv(request):
     last = changes.baseline(request.dbsession)
     audit_export(request, f"publication:{publication.id}:changes.csv", changes.difference(
         changes.frozen(last.id if last else None), changes.frozen(publication.id)))
+    # Read now, in the request's transaction: the streaming session has no request.
+    words = {"kinds": {kind: request.translate(label)
+                       for kind, label in LABELS["change_kinds"].items()},
+             "statuses": {code: s.staff_label for code, s in request.catalogue.items()},
+             "none": request.translate("（掲載なし）"), "disposed": request.translate("（廃棄済み）")}
     return csv_response(f"公開依頼{publication.id}の変更.csv",
-                        csv_lines(CSV_HEADER, _csv_rows(request, publication.id)))
+                        csv_lines(CSV_HEADER, _csv_rows(request, publication.id, words)))
 
 
-def _csv_rows(request, publication_id: int):
+def _csv_rows(request, publication_id: int, words: dict):
     """Read by a session of its own while the response streams (the request's transaction
     has ended by then), a batch at a time: memory stays flat at a million changes."""
     factory = session_factory_of(request.registry)
@@ -66,27 +71,20 @@ def _csv_rows(request, publication_id: int):
         dbsession = get_tm_session(factory, manager)
         names = _programme_names(dbsession)
         for entry in changes.all_entries(dbsession, publication_id, CSV_BATCH):
-            yield _csv_row(request, entry, names)
+            yield _csv_row(entry, names, words)
 
 
 def _programme_names(dbsession) -> dict[str, str]:
-    return dict(dbsession.execute(select(Programme.code, Programme.name)).tuples())
+    return dict(dbsession.execute(select(Programme.code, Programme.name)).all())
 
 
-def status_label(request, code: str | None, kind: str) -> str:
-    if code is None:
-        return request.translate("（掲載なし）") if kind != changes.ALTERED else ""
-    status = request.catalogue.get(code)
-    return status.staff_label if status else code
+def _csv_row(entry: changes.ChangedEntry, names: dict[str, str], words: dict) -> list:
+    def status(code: str | None) -> str:
+        if code is None:
+            return words["none"]
+        return words["statuses"].get(code, code)
 
-
-def receipt_label(request, entry: changes.ChangedEntry) -> str:
-    return request.translate("（廃棄済み）") if entry.disposed else entry.receipt
-
-
-def _csv_row(request, entry: changes.ChangedEntry, names: dict[str, str]) -> list:
-    return [receipt_label(request, entry), names.get(entry.programme_code, entry.programme_code),
-            request.translate(LABELS["change_kinds"][entry.kind]),
-            status_label(request, entry.before, entry.kind),
-            status_label(request, entry.after, entry.kind), entry.changed_by,
+    return [words["disposed"] if entry.disposed else entry.receipt,
+            names.get(entry.programme_code, entry.programme_code), words["kinds"][entry.kind],
+            status(entry.before), status(entry.after), entry.changed_by,
             local_time(entry.changed_at, "ja") if entry.changed_at else ""]

@@ -14,6 +14,7 @@ them, so a disposed programme's entries still count as taken off the public page
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 
@@ -191,7 +192,7 @@ class ChangedEntry:
     before: str | None
     after: str | None
     changed_by: str          # who last changed its status ("" when no one is on record)
-    changed_at: object       # datetime | None
+    changed_at: datetime | None
     disposed: bool           # its receipt number was erased: shown as such, never as "-id"
 
 
@@ -228,9 +229,9 @@ def count_entries(dbsession, publication_id: int) -> int:
     return dbsession.execute(select(func.count()).select_from(diff)).scalar_one()
 
 
-def _last_changes(dbsession, keys) -> dict[tuple[str, str], tuple[str, object]]:
+def _last_changes(dbsession, keys) -> dict[tuple[str, str], tuple[str, datetime | None]]:
     """(programme, receipt) → who made the application's latest status change, and when."""
-    found: dict[tuple[str, str], tuple[str, object]] = {}
+    found: dict[tuple[str, str], tuple[str, datetime | None]] = {}
     receipts = sorted({receipt for _code, receipt in keys})
     for start in range(0, len(receipts), 500):
         latest = (select(StatusChange.application_id, func.max(StatusChange.id).label("id"))
