@@ -15,7 +15,6 @@ from intranet.publications.models import (  # noqa: F401
     Delivery,
     Publication,
     PublicationRow,
-    PublishedStatus,
 )
 from intranet.statuses.models import Status, StatusTransition, StatusWording  # noqa: F401
 from intranet.usage.models import UsageCount  # noqa: F401

@@ -51,6 +51,9 @@ LABELS = {
                      "deficiency_reason": "不備内容", "notes": "備考",
                      "deficiency_kinds": "不備の種類", "documents_sent_on": "書類送付日",
                      "return_by": "返送期限"},
+    # What a publication changes for one entry (intranet.publications.changes).
+    "change_kinds": {"added": "新たに掲載", "removed": "掲載を終了", "moved": "状況の変更",
+                     "altered": "日付などの変更"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
                            "published": "公開済", "failed": "転送失敗",
                            "superseded": "後の公開に統合", "spooled": "署名・転送中"},

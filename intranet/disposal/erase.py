@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, func, literal, select, text, update
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, select, text, update
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import personal
 from intranet.chunks import chunked
 from intranet.imports.models import ImportRecord
+from intranet.publications import changes
 from intranet.publications.models import PublicationRow
 
 # What disposal empties, as named on the disposal record.
@@ -59,6 +60,9 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
     ids = list(dbsession.execute(select(Application.id).where(
         Application.programme_id == programme.id).order_by(Application.id)).scalars())
     result = Erased(applications=len(ids), statistics=statistics(dbsession, programme.id))
+    # Before the receipt numbers are erased: the last delivered publication's entries of
+    # the programme take the erased applications' keys (publications.changes).
+    kept, last_id = _anonymise_published(dbsession, programme)
     for chunk in chunked(ids, 1000):
         dbsession.execute(
             update(Application).where(Application.id.in_(chunk))
@@ -72,11 +76,37 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
     result.audit_values = personal.cut(dbsession, ids)
     # Publication requests froze receipt numbers (and birth dates) of every programme then
     # published; the programme's lookup is closed, so no pending request may carry them.
-    result.publication_rows = dbsession.execute(delete(PublicationRow).where(
-        PublicationRow.programme_code == programme.code)).rowcount
+    # The last delivered publication's were anonymised above: what residents read then is
+    # still counted, by status, as taken off the public page (the approver sees it).
+    result.publication_rows = kept + dbsession.execute(delete(PublicationRow).where(
+        PublicationRow.programme_code == programme.code,
+        PublicationRow.publication_id != last_id)).rowcount
     dbsession.expire_all()
     result.spool_files = _clear_spool(dbsession, programme, spool, archived_at)
     return result
+
+
+def _anonymise_published(dbsession, programme) -> tuple[int, int]:
+    """The last delivered publication's rows of ``programme``: receipt number ``-<id>``
+    (the erased application's key, which no real receipt number can equal), no birth date;
+    the status and its dates stay, as in the counts disposal keeps. Returns how many, and
+    the publication's id (0: none delivered yet)."""
+    last = changes.baseline(dbsession)
+    if last is None:
+        return 0, 0
+    same_application = and_(Application.programme_id == programme.id,
+                            Application.receipt_number_normalised == PublicationRow.receipt)
+    ours = and_(PublicationRow.publication_id == last.id,
+                PublicationRow.programme_code == programme.code)
+    # A row no application answers to any more cannot take a key: it goes (none should).
+    gone = dbsession.execute(delete(PublicationRow).where(
+        ours, ~exists().where(same_application))).rowcount
+    kept = dbsession.execute(
+        update(PublicationRow).where(ours, PublicationRow.receipt.not_like("-%"))
+        .values(receipt=select(literal("-") + cast(Application.id, String))
+                .where(same_application).scalar_subquery(), birth_date=None)
+        .execution_options(synchronize_session=False)).rowcount
+    return gone + kept, last.id
 
 
 def _clear_spool(dbsession, programme, spool: Path, archived_at: datetime | None) -> int:

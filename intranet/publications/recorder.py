@@ -22,15 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import transaction
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
-from intranet.applications.models import Application
 from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
 from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
-from intranet.programmes.models import Programme
 from intranet.publications.builder import BuildPlan
 from intranet.publications.models import (
     APPROVED,
@@ -41,7 +39,6 @@ from intranet.publications.models import (
     Delivery,
     Publication,
     PublicationRow,
-    PublishedStatus,
 )
 from intranet.usage.record import record_fetched
 from transfer import spool, transports
@@ -209,17 +206,9 @@ def _columns(delivery: transports.Delivery) -> dict[str, Any]:
 
 
 def _remember_published(dbsession, publication_id: int) -> None:
-    """What residents now see — the published frozen rows — is the "before" of the next
-    preview; frozen rows of finished publications are then no longer needed."""
-    dbsession.execute(delete(PublishedStatus))
-    dbsession.execute(insert(PublishedStatus).from_select(
-        ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
-        select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
-               PublicationRow.paid_on)
-        .join(Programme, Programme.id == Application.programme_id)
-        .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
-              & (PublicationRow.programme_code == Programme.code))
-        .where(PublicationRow.publication_id == publication_id)))
+    """This publication's frozen rows are what residents now read: they are kept, as the
+    "before" every later preview and request is compared with (``changes``); the frozen
+    rows of every other finished publication are no longer needed."""
     finished = select(Publication.id).where(
-        Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)))
+        Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)), Publication.id != publication_id)
     dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))

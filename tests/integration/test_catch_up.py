@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from intranet.audit.models import AuditRecord
-from intranet.publications import builder, recorder, services, signer
+from intranet.publications import builder, changes, recorder, signer
 from intranet.publications.job import PublishPlan, publish
 from intranet.publications.models import Delivery, Publication
 from public_mirror.receive import receive_once
@@ -265,7 +265,7 @@ def test_every_host_down_at_approval_the_next_run_publishes_it(job, steps, sessi
     with session_factory() as dbsession:
         assert dbsession.get(Publication, publication_id).state == "published"
         # The preview's "before" is what residents now see.
-        assert services.changes_since_last_publication(dbsession)["changed"] == 0
+        assert changes.of_preview(dbsession).total("moved") == 0
 
 
 def test_both_current_the_run_does_nothing(job, steps, session_factory):

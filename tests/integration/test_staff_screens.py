@@ -7,12 +7,18 @@ shows it (docs/screenshots/ holds the committed ones).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import transaction
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from intranet.db import get_tm_session
+from intranet.programmes import lifecycle
+from intranet.programmes.models import Programme
+from intranet.publications.job import PublishPlan, publish
 from tests.integration.test_browser import (
     check_accessibility,
     chromium,
@@ -21,6 +27,10 @@ from tests.integration.test_browser import (
     server,  # noqa: F401  (the fixture)
     sign_in,
 )
+from tests.integration.test_publish import JOB, approved_request
+from transfer.keys import generate_lookup_key, generate_signing_key
+from transfer.transports import OutboxDestination
+from transfer.verify import Origin
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -87,15 +97,20 @@ def test_import_plan_dry_run_and_search_at_1366x768(screen, tmp_path, session_fa
     shoot(page, "change-confirm")
 
 
-def test_bulk_preview_summary_and_confirm_are_above_the_fold(screen):
-    page = screen
+def bulk_preview(page, numbers):
+    """A supervisor's bulk change of browser-test applications to 審査中, previewed."""
     sign_in(page, "supervisor")
     page.wait_for_url("**/dashboard")
     page.goto("/bulk")
     page.get_by_label("事業").select_option(label="browser-test の給付金")
     page.get_by_label("変更後の状況").select_option("reviewing")
-    page.get_by_label("受付番号（1行に1件").fill("90000001\n90000002\n99999999\n")
+    page.get_by_label("受付番号（1行に1件").fill(numbers)
     navigate(page, page.get_by_role("button", name="プレビュー"))
+
+
+def test_bulk_preview_summary_and_confirm_are_above_the_fold(screen):
+    page = screen
+    bulk_preview(page, "90000001\n90000002\n99999999\n")
     assert above_the_fold(page, page.locator("ul.summary"))
     assert above_the_fold(page, page.get_by_role("button", name="2 件の変更を確定する"))
     shoot(page, "bulk-preview")
@@ -108,3 +123,44 @@ def test_the_inquiry_desk_screen_is_accessible(screen):
     navigate(page, page.get_by_role("link", name="9000-0001"))
     assert "住所" not in page.content()
     shoot(page, "inquiry-detail")
+
+
+def test_the_approver_opens_on_the_pending_request_and_its_changes(screen, session_factory,
+                                                                    tmp_path):
+    """What a request changes, per programme and status, with 承認 above the fold; the
+    demo's first publication delivered, then a bulk change and a programme's lookup ended."""
+    approved_request(session_factory, note="初回の公開")   # the browser-test programme too
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    signing = generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.key.pub")
+    _ids, sent = publish(session_factory, PublishPlan(
+        [signing], generate_lookup_key(tmp_path / "lookup.key"), Origin("142158", "prod"),
+        [OutboxDestination(outbox)], timedelta(hours=72), JOB))
+    assert sent and sent[0].delivered
+    page = screen
+    bulk_preview(page, "90000001\n90000002\n90000003\n")
+    navigate(page, page.get_by_role("button", name="3 件の変更を確定する"))
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        second = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()[1]
+        lifecycle.close_lookup(dbsession, JOB, second)
+    page.context.clear_cookies()
+    sign_in(page, "staff")
+    page.wait_for_url("**/dashboard")
+    page.goto("/publications")
+    page.get_by_label("依頼のメモ").fill("6月10日分の定例公開")
+    navigate(page, page.get_by_role("button", name="公開を依頼する"))
+    page.context.clear_cookies()
+    sign_in(page, "supervisor")
+    page.wait_for_url("**/dashboard")
+    page.goto("/publications")
+    pending = page.locator("section.pending")
+    assert above_the_fold(page, pending.locator("h2"))
+    assert above_the_fold(page, pending.locator("ul.summary"))
+    shoot(page, "publication-approval")
+    assert above_the_fold(page, pending.get_by_role("button", name="承認"))
+    text = pending.inner_text()
+    assert "照会を終了した事業のため" in text and "受付済 → 審査中" in text
+    assert "新たに掲載 0 件" in text and "状況の変更 3 件" in text
+    navigate(page, pending.get_by_role("link", name="変更される申請をすべて見る"))
+    shoot(page, "publication-changes")
