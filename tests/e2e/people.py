@@ -75,6 +75,21 @@ class StaffDesk:
         assert one_time.count(), f"{username}: {self.text()[:800]}"
         return one_time.inner_text().strip()
 
+    def approve_role_grants(self):
+        """Before accounts took two people (the older bundle an upgrade starts from): approve
+        every pending supervisor grant; returns (how many, the refusal shown, if any)."""
+        page, approved = self.page, 0
+        page.goto("/users/grants")
+        while page.get_by_role("button", name="承認する").count():
+            with page.expect_navigation():
+                page.get_by_role("button", name="承認する").first.click()
+            alert = page.get_by_role("alert")
+            if alert.count():
+                return approved, alert.first.inner_text()
+            approved += 1
+            page.goto("/users/grants")
+        return approved, ""
+
     def approve_requests(self):
         """Approve every request waiting on アカウントの承認; returns ({account: the second
         half its approval showed, if any}, the refusal the screen showed, if any)."""

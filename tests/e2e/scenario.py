@@ -98,8 +98,9 @@ def open_city(workdir):
         lab.close()
 
 
-def install_every_host(city):
-    """The guide's §1–§7 on the three hosts, and the first day's accounts."""
+def install_every_host(city, older=False):
+    """The guide's §1–§7 on the three hosts, and the first day's accounts (``older``: as the
+    older bundle an upgrade starts from makes them, before accounts took two people)."""
     lab, install = city.lab, city.installation
     # No host has a way out: the installer can only use what the bundle carries.
     for host in (lab.intranet, *lab.public):
@@ -132,6 +133,9 @@ def install_every_host(city):
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("kanri")
+        if older:
+            _older_accounts(desk)
+            return
         first_halves = {username: desk.add_account(username, username, role)
                         for username, role in SCREEN_ACCOUNTS.items()}
         # The administrator alone reaches no one's account: not with the half they were
@@ -146,6 +150,19 @@ def install_every_host(city):
         assert refused == "" and set(second_halves) == set(first_halves), (second_halves, refused)
         for username, first in first_halves.items():
             desk.first_sign_in(username, first + second_halves[username])
+
+
+def _older_accounts(desk):
+    """The older bundle's first day: the administrator's one-time password opens the account,
+    and the security officer approves the supervisor grants."""
+    handed_over = {username: desk.add_account(username, username, role)
+                   for username, role in SCREEN_ACCOUNTS.items()}
+    approved, refused = desk.approve_role_grants()
+    assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+    desk.sign_in("kansa")
+    assert desk.approve_role_grants() == (2, "")
+    for username, one_time in handed_over.items():
+        desk.first_sign_in(username, one_time)
 
 
 def first_publication(city, tmp_path):

@@ -113,7 +113,7 @@ def settings_brought_forward(host, role):
 
 
 def test_1_the_older_version_runs_with_data_and_a_publication(city, tmp_path):
-    city.timed("install older", lambda: install_every_host(city))
+    city.timed("install older", lambda: install_every_host(city, older=True))
     city.timed("first publication", lambda: first_publication(city, tmp_path))
     city.old_version = city.lab.intranet.sh(INSTALLED_VERSION).stdout.strip()
     assert city.old_version == city.installation.version, city.old_version

@@ -1,6 +1,7 @@
 """The rate limiter shared by every worker process, and the per-process fallback."""
 
 import multiprocessing
+import queue
 
 from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
@@ -209,12 +210,17 @@ def test_cutting_the_file_under_a_working_process_never_kills_it(tmp_path):
             os.truncate(path, (0, 100, 4096, 1_000_000)[cuts % 4])
             cuts += 1
             time.sleep(0.005)
+        # Read before joining: a child whose result is larger than the pipe's buffer cannot
+        # exit until it is read (seen as a worker killed after the join's timeout).
+        try:
+            calls, messages = results.get(timeout=120)
+        except queue.Empty:             # it died before saying: the exit code says how
+            calls, messages = 0, []
         worker.join(120)
     finally:
         if worker.is_alive():
             worker.kill()
     assert worker.exitcode == 0, f"the worker died (exit {worker.exitcode}; -7 is SIGBUS)"
-    calls, messages = results.get(timeout=10)
     assert calls > 100 and cuts >= 50
     assert any("cut by hand" in line and "made whole again" in line for line in messages)
     after = shared(tmp_path)                                # the next worker to look
