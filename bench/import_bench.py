@@ -186,7 +186,7 @@ def main(args):
 def import_verdicts(found, engine, rows, seconds, peak, copy_s):
     """Issue 30: PostgreSQL < 30 s and ≤ 20× the bare COPY of the same rows, same run;
     SQLite < 45 s; (issue 16) the import's peak memory < 500 MB."""
-    copy = f"COPY into a bare table (PostgreSQL) {copy_s:.1f} s"
+    copy = f"COPY into a bare table (PostgreSQL) {copy_s:.2f} s"
     if engine == "PostgreSQL":
         found.add(f"import of {rows:,} CP932 rows into PostgreSQL", seconds, "s", copy, copy_s,
                   "< 30 s and ≤ 20× COPY", seconds < 30 and seconds <= 20 * copy_s)

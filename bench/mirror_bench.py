@@ -37,7 +37,7 @@ from bench.harness import SMALL, Verdicts, sized
 from tests.databases import free_port
 from tests.mirror_fixtures import PROGRAMMES, STATUSES, PublicHost
 from transfer.build import sign_snapshot
-from transfer.lookup import LookupHasher
+from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import FORMAT_VERSION, PAYLOAD_TYPE, format_time
 
 CONCURRENCY = [1, 2, 8, 32, 64]
@@ -63,7 +63,8 @@ def make_snapshot(host: PublicHost, entries: int, sequence: int) -> bytes:
     header = {"format": FORMAT_VERSION, "payload_type": PAYLOAD_TYPE,
               "origin": {"municipality": "142158", "environment": "prod"},
               "sequence": sequence, "created_at": format_time(now),
-              "expires_at": format_time(now + timedelta(days=1)), "lookup_key_id": "lk-bench",
+              "expires_at": format_time(now + timedelta(days=1)),
+              "lookup_key_id": lookup_key_id(host.secret),   # the host's key: it answers
               "programmes": PROGRAMMES[:1], "statuses": STATUSES}
     return sign_snapshot(rows, 0, signing_keys=[host.signing_key], header=header).data
 
