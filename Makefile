@@ -8,7 +8,8 @@ NODE_DIR := tests/browser
 .PHONY: demo test e2e install system-deps lint release lock bench bench-deps bench-intranet bench-import bench-audit bench-mirror bench-search bench-snapshot bench-transfer bench-publication clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
-# Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
+# Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx, HAProxy (the
+# balancer in front of the public hosts, started by tests/integration/test_balancer.py) and
 # nftables whose checkers test the shipped configuration, testssl.sh (the scanner a city's
 # security review runs on the nginx sites), and for the booted-hosts test (tests/e2e)
 # debootstrap, systemd-nspawn and certutil (the test CA in Chromium's store).
@@ -19,6 +20,7 @@ system-deps:
 	command -v npm >/dev/null 2>&1 || need+=(npm); \
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
 	[ -x /usr/sbin/nginx ] || need+=(nginx); \
+	[ -x /usr/sbin/haproxy ] || need+=(haproxy); \
 	[ -x /usr/sbin/nft ] || need+=(nftables); \
 	command -v testssl >/dev/null 2>&1 || need+=(testssl.sh); \
 	command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap); \

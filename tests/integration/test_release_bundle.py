@@ -386,3 +386,66 @@ def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_
 def test_public_second_check_finds_nothing(bundle, public_root):
     check = install(bundle, public_root, "public", PUBLIC_VALUES, "--check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# --- the balancer (issue 29 item 1) -------------------------------------------------------
+
+BALANCER_VALUES = """\
+MUNICIPALITY_NAME=千代田区
+SERVER_NAME=status.city.example.lg.jp
+TLS_CERT=/etc/ssl/shinsei/server.crt
+TLS_KEY=/etc/ssl/shinsei/server.key
+PUBLIC_HOSTS=198.51.100.2 2001:db8::3
+PUBLIC_HOSTS_CA=/etc/ssl/shinsei/server.crt
+MUNICIPALITY_NAME_EN="Chiyoda City"
+MUNICIPALITY_NAME_EASY="{千代田区|ちよだく}"
+CONTACT="千代田区 給付金コールセンター 0120-000-000"
+CONTACT_EN="Chiyoda City Benefit Call Centre, 0120-000-000 (in Japanese)"
+CONTACT_EASY="{千代田区|ちよだく}の {電話|でんわ} 0120-000-000"
+"""
+
+
+def test_the_balancer_role_writes_haproxy_its_page_and_its_certificate(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "balancer", BALANCER_VALUES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cfg = (root / "etc/haproxy/haproxy.cfg").read_text()
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", cfg)
+    assert "server public1 198.51.100.2:443\n    server public2 [2001:db8::3]:443" in cfg
+    assert owner_mode(root, "/etc/haproxy/shinsei.pem") == (0, 0, 0o600)
+    assert (root / "etc/haproxy/shinsei.pem").read_text() == "certificate\nkey\n"
+    page = (root / "etc/haproxy/errors/shinsei-503.http").read_bytes()
+    assert page.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert "<ruby>千代田区<rt>ちよだく</rt></ruby>の".encode() in page
+    assert install(bundle, root, "balancer", BALANCER_VALUES, "--check").returncode == 0
+
+
+def test_the_balancer_role_refuses_an_engine_it_does_not_know(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "balancer", BALANCER_VALUES + "BALANCER_ENGINE=varnish\n")
+    assert result.returncode == 2 and "BALANCER_ENGINE" in result.stderr
+    assert "haproxy か nginx" in result.stderr and "Traceback" not in result.stderr
+    result = install(bundle, root, "balancer", BALANCER_VALUES.replace("PUBLIC_HOSTS=", "#"))
+    assert result.returncode == 2 and "PUBLIC_HOSTS が設定されていません" in result.stderr
+
+
+def test_the_balancer_role_with_nginx_writes_the_upstream_site(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "balancer", BALANCER_VALUES + "BALANCER_ENGINE=nginx\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = (root / "etc/nginx/sites-available/shinsei-balancer.conf").read_text()
+    assert "hash $remote_addr consistent;" in site and "server [2001:db8::3]:443" in site
+    assert not (root / "etc/nginx/sites-enabled/default").exists()
+    assert "ただいま確認できません" in (
+        root / "opt/shinsei/errors/balancer/shinsei-unavailable.html").read_text()
+
+
+def test_a_public_host_behind_a_balancer_believes_its_forwarded_address_only(
+        bundle, intranet_root, tmp_path):
+    root = new_root(tmp_path / "root")
+    shutil.copytree(intranet_root / "var/lib/shinsei/carry-to-public", root / "root/carried")
+    result = install(bundle, root, "public", PUBLIC_VALUES + "BALANCER_ADDRESSES=198.51.100.9\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = (root / "etc/nginx/sites-available/shinsei-mirror.conf").read_text()
+    assert ("set_real_ip_from 198.51.100.9;\n    real_ip_header X-Forwarded-For;\n"
+            "    real_ip_recursive off;") in site

@@ -286,12 +286,18 @@ def handlers(host: Host, apps: tuple[str, ...]) -> dict:
     def postgresql():
         host.run("systemctl", "restart", "postgresql")
 
+    def haproxy():
+        host.run("haproxy", "-c", "-q", "-f", "/etc/haproxy/haproxy.cfg")
+        host.run("systemctl", "enable", "haproxy")
+        host.run("systemctl", "reload-or-restart", "haproxy")
+
     return {"daemon-reload": lambda: host.run("systemctl", "daemon-reload"),
             "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd,
+            "haproxy": haproxy,
             "apps": lambda: host.run("systemctl", "try-restart", *apps)}
 
 
-HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx")
+HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx", "haproxy")
 
 
 def logrotate_steps(bundle: Bundle, host: Host):
