@@ -46,10 +46,11 @@ def relief_svg(days, labels: dict[str, str], title: str, desc: str,
             value = getattr(day, key)
             parts.append(f'<rect x="{x + n * bar:.1f}" y="{y(value):.1f}" width="{bar:.1f}" '
                          f'height="{TOP + plot_h - y(value):.1f}" fill="{pattern or colour}"/>')
-    for i in (0, len(days) - 1):
-        parts.append(f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{TOP + plot_h + 18}" '
-                     f'text-anchor="middle" font-size="12" fill="#333">'
-                     f'{days[i].day.isoformat()}</text>')
+    # The first and last days, held inside the plot's edges (centred under the last bar,
+    # the date ran past the drawing and was cut: 「2026-12-0」).
+    for day, x, anchor in ((days[0], LEFT, "start"), (days[-1], WIDTH - RIGHT, "end")):
+        parts.append(f'<text x="{x}" y="{TOP + plot_h + 18}" text-anchor="{anchor}" '
+                     f'font-size="12" fill="#333">{day.day.isoformat()}</text>')
     for n, (key, colour, pattern) in enumerate(SERIES):
         lx = LEFT + n * 260
         parts.append(f'<rect x="{lx}" y="{HEIGHT - 18}" width="16" height="12" '

@@ -19,6 +19,7 @@ from intranet.db import get_tm_session
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications.job import PublishPlan, publish
+from intranet.usage import record
 from tests.integration.test_browser import (
     check_accessibility,
     chromium,
@@ -28,6 +29,7 @@ from tests.integration.test_browser import (
     sign_in,
 )
 from tests.integration.test_publish import JOB, approved_request
+from transfer import usage_counts
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.transports import OutboxDestination
 from transfer.verify import Origin
@@ -164,3 +166,27 @@ def test_the_approver_opens_on_the_pending_request_and_its_changes(screen, sessi
     assert "新たに掲載 0 件" in text and "状況の変更 3 件" in text
     navigate(page, pending.get_by_role("link", name="変更される申請をすべて見る"))
     shoot(page, "publication-changes")
+
+
+def test_the_dashboard_shows_the_relief_as_a_chart_and_a_table(screen, session_factory):
+    """The council's figure: a month of both public hosts' lookups beside the records the
+    call centre opened, as an SVG chart with its text and a table; axe-clean."""
+    today = usage_counts.today_in_japan()
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        programmes = dict(dbsession.execute(select(Programme.code, Programme.id)).all())
+        code = next(iter(programmes))
+        for host, share in (("public-1", 3), ("public-2", 2)):
+            record.replace(dbsession, host, [
+                usage_counts.DayCount(today - timedelta(days=n), code, 40 * share + 7 * n,
+                                      35 * share + 7 * n, 5 * share, n % 3)
+                for n in range(20)], programmes)
+    page = screen
+    sign_in(page, "supervisor")
+    page.wait_for_url("**/dashboard")
+    heading = page.get_by_role("heading", name="オンライン照会と問い合わせ対応")
+    section = page.locator("section", has=heading).last
+    figure = section.locator("svg[role=img]")
+    assert figure.locator("title").count() == 1 and section.locator("table").count()
+    page.evaluate("y => window.scrollTo(0, y)", heading.bounding_box()["y"] - 16)
+    shoot(page, "dashboard-relief")
