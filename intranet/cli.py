@@ -365,6 +365,11 @@ def _print_plan(plan):
     for error in shown:
         reason = Template(error.message).safe_substitute(error.mapping)
         print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
+    if plan.notice_count:
+        print(f"stored values kept: {plan.notice_count:,} (the file holds 〓 for them)")
+    for notice in plan.notices[:_ERRORS_SHOWN]:
+        print(f"  line {notice.line}, {notice.column}: kept {notice.mapping['before']!r} "
+              f"(file: {notice.value!r})")
 
 
 def _read_password(args):

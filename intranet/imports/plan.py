@@ -13,7 +13,7 @@ from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
-from intranet.imports import columns, reading
+from intranet.imports import characters, columns, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
@@ -43,6 +43,8 @@ class RowPlan:
     # The application enters a status that needs the resident's action: its action details
     # start afresh (deficiencies.rules), so what the row leaves blank is cleared, not kept.
     new_round: bool = False
+    # A changed row's stored values of the fields it changes (the dry run's before → after).
+    before: dict | None = None
 
 
 @dataclass
@@ -59,6 +61,10 @@ class ImportPlan:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     error_count: int = 0
+    # What the import does other than the file says, row by row: a stored value kept
+    # because the file holds only its CP932 export's 〓 (imports.characters).
+    notices: list = field(default_factory=list)
+    notice_count: int = 0
     # Existing applications whose status the file moves: a bulk change (see imports.views).
     status_moves: int = 0
 
@@ -77,6 +83,11 @@ class ImportPlan:
         self.error_count += 1
         if len(self.errors) < MAX_KEPT:
             self.errors.append(error)
+
+    def add_notice(self, notice: RowError):
+        self.notice_count += 1
+        if len(self.notices) < MAX_KEPT:
+            self.notices.append(notice)
 
 
 MAX_KEPT = 1000
@@ -200,6 +211,8 @@ def _compare(dbsession, catalogue, programme, parsed, plan, verdicts, kinds):
             continue
         stated = action_rules.ActionDetails(*(values.get(name) for name in action_rules.FIELDS))
         row = _row_plan(line, receipt, values, current)
+        if not _characters_kept(plan, row, current):
+            continue
         refused = (_status_problem(catalogue, row, current) if current is not None
                    else _new_status_problem(catalogue, row, verdicts))
         if refused:
@@ -243,6 +256,67 @@ def _action_details(catalogue, kinds, row, current, stated):
                 row.values[name] = getattr(after, name)
 
 
+def _characters_kept(plan, row, current) -> bool:
+    """False (the row refused) if a value would store a 外字 or replace a stored character
+    by 〓; a value that is only the CP932 export of the stored one is dropped from the
+    change, with a notice (imports.characters)."""
+    values = row.values
+    if current is None:     # a new row: only its 外字, in one search over its text
+        if not characters.GAIJI.search(_SEPARATOR.join(
+                [values.get(name) or "" for name in characters.TEXT_FIELDS])):
+            return True
+        return _no_gaiji(plan, row, characters.TEXT_FIELDS)
+    changed_text = [name for name in values if name in _TEXT_SET]
+    kept = False
+    for name in changed_text:
+        before, after = current[name], values[name]
+        verdict = characters.geta_verdict(before, after)
+        if verdict == "kept":
+            del values[name]
+            kept = True
+            plan.add_notice(RowError(row.line, _title(plan.columns, name), after,
+                                     characters.KEPT, {"before": before, "after": after,
+                                     "characters": characters.lost_characters(before)}))
+        elif verdict:
+            plan.add_error(RowError(row.line, _title(plan.columns, name), after,
+                                    characters.REPLACES,
+                                    {"before": before, "characters": "".join(verdict)}))
+            return False
+    if not _no_gaiji(plan, row, [n for n in changed_text if n in values]):
+        return False
+    if kept:
+        _settle_kept(row, current)
+    if row.before is not None:
+        row.before = {k: current[k] for k in values if k in current}
+    return True
+
+
+_TEXT_SET = frozenset(characters.TEXT_FIELDS)
+_SEPARATOR = "\x00"
+
+
+def _no_gaiji(plan, row, names) -> bool:
+    for name in names:
+        gaiji = characters.gaiji_in(row.values.get(name))
+        if gaiji:
+            plan.add_error(RowError(row.line, _title(plan.columns, name), row.values[name],
+                                    characters.GAIJI_FOUND, gaiji))
+            return False
+    return True
+
+
+def _settle_kept(row, current):
+    """After values were kept: the search key from what will be stored, and a row left with
+    no change is unchanged."""
+    values = row.values
+    values.pop("search_key", None)
+    if values.keys() & {"name", "kana", "phone"}:
+        merged = {**current, **values}
+        values["search_key"] = search_key(merged["name"], merged["kana"], merged["phone"])
+    if not values:
+        row.action, row.before = "unchanged", None
+
+
 def _title(plan_columns, name):
     fields = plan_columns.fields
     return plan_columns.titles[fields.index(name)] if name in fields else columns.label(name)
@@ -258,7 +332,8 @@ def _row_plan(line, receipt, values, current):
         merged = {**current, **changed}
         changed["search_key"] = search_key(merged["name"], merged["kana"], merged["phone"])
     action = "changed" if changed else "unchanged"
-    return RowPlan(line, receipt, action, changed, current["id"], current["status"])
+    return RowPlan(line, receipt, action, changed, current["id"], current["status"],
+                   before={} if changed else None)
 
 
 def _status_problem(catalogue, row, current):

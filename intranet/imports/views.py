@@ -68,6 +68,10 @@ def import_post(request):
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
+            if plan.notice_count:
+                request.session.flash(request.translate(
+                    "${count} 件の値は、ファイルでは 〓 だったため登録済みのまま残しました。",
+                    count=plan.notice_count), "success")
             return redirect_see_other(request, "imports")
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
                            mapping)

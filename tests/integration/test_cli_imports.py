@@ -1,0 +1,45 @@
+"""``shinsei-intranet import`` on real-shaped files (issue 26), both engines: a CP932
+export's 〓 keeps the stored characters and the dry run lists them with their values."""
+
+from sqlalchemy import select
+
+from intranet.applications.models import Application
+from intranet.exports import csv_lines
+from tests.factories import make_programme
+from tests.import_files import HEADER, PEOPLE, encoded
+from tests.integration.test_cli import cli  # noqa: F401  (the fixture)
+
+
+def _names(session_factory):
+    with session_factory() as s:
+        return sorted(s.execute(select(Application.name)).scalars())
+
+
+def test_a_cp932_export_re_imported_keeps_the_stored_names(cli, tmp_path,  # noqa: F811
+                                                          session_factory):
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded())
+    assert cli("import", str(source), "--programme", "p2020").returncode == 0
+    with session_factory() as s, s.begin():
+        s.execute(select(Application).where(
+            Application.receipt_number_normalised == "12345680")).scalar_one().name = "𠮷田　次郎"
+    before = _names(session_factory)
+    # What the CP932 export writes for those rows: the header and PEOPLE, 𠮷 as 〓.
+    rows = [PEOPLE[0], PEOPLE[1], [PEOPLE[2][0], "𠮷田　次郎", *PEOPLE[2][2:]]]
+    exported = tmp_path / "export.csv"
+    exported.write_bytes(b"".join(csv_lines(HEADER, rows, "cp932")))
+    dry = cli("import", str(exported), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "changed 0, unchanged 3" in dry.stdout
+    assert "stored values kept: 1" in dry.stdout
+    assert "line 5, 氏名: kept '𠮷田\\u3000次郎' (file: '〓田\\u3000次郎')" in dry.stdout
+    assert cli("import", str(exported), "--programme", "p2020").returncode == 0
+    assert _names(session_factory) == before
+    rows[2][1] = "𠮷田　三郎"                    # edited: 〓 would replace 𠮷
+    exported.write_bytes(b"".join(csv_lines(HEADER, rows, "cp932")))
+    refused = cli("import", str(exported), "--programme", "p2020")
+    assert refused.returncode == 1
+    assert "line 5, 氏名: '〓田\\u3000三郎'" in refused.stdout
+    assert "「𠮷田\u3000次郎」の「𠮷」を 〓 に置き換えます" in refused.stdout
+    assert _names(session_factory) == before
