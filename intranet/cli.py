@@ -357,6 +357,11 @@ def _print_plan(plan):
     print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
           f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
           f"errors {plan.error_count}")
+    skipped = f" (lines {', '.join(map(str, plan.lines_before))} skipped)" \
+        if plan.lines_before else ""
+    print(f"  header: line {plan.header_line}{skipped}")
+    if plan.sheet:
+        print(f"  sheet: {plan.sheet} (sheets: {', '.join(plan.sheets)})")
     for title, field in plan.columns.pairs:
         print(f"  column {title} -> {label(field) or '(not imported)'}")
     shown = plan.errors[:_ERRORS_SHOWN]

@@ -144,6 +144,31 @@ def map_header(header: list[str], mapping: dict | None = None) -> ColumnPlan:
     return ColumnPlan(tuple(header), tuple(fields), kind)
 
 
+# Lines looked at for the header: a title, a date line and blank lines come before it in
+# many municipal exports (「令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）」).
+HEADER_SEARCH = 10
+
+
+def header_index(candidates, mapping: dict | None = None) -> tuple[int, int]:
+    """(index of the header among the first records' cells, how many of its cells name a
+    field): the first record with the most known column names; (0, 0) if none has any."""
+    best, best_score = 0, 0
+    for index, cells in enumerate(candidates):
+        score = sum(1 for title in cells if title.strip() and
+                    (_lookup(_spellings(title), mapping or {}) != (None, False)))
+        if score > best_score:
+            best, best_score = index, score
+    return best, best_score
+
+
+def no_header(first_line: int, first: str) -> ImportRefused:
+    return ImportRefused(
+        "見出しの行が見つかりません。最初の ${count} 行に、列名（申請者一覧なら 受付番号・氏名・申請日、"
+        "状況だけのファイルなら 受付番号・状況）の並んだ行がありません（${line} 行目は「${first}」）。"
+        "見出しの行を加えるか、取込の対応表で列名を指定してください。",
+        count=HEADER_SEARCH, line=first_line, first=first[:60])
+
+
 def _lookup(spellings, mapping):
     """(field or None, whether a layout decided it)."""
     for key in spellings:

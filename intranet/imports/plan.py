@@ -3,6 +3,7 @@ errors — computed without writing anything. The dry run shows it; the confirme
 applies it only if it has no error at all."""
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 from sqlalchemy import String, any_, bindparam, select
@@ -54,6 +55,12 @@ class ImportPlan:
     encoding: str = ""
     kind: str = ""
     columns: "columns.ColumnPlan | None" = None
+    # Where the header was found: its line, the non-empty lines above it (a title, a date),
+    # and for a workbook the sheet read and every sheet it has.
+    header_line: int = 1
+    lines_before: list = field(default_factory=list)
+    sheet: str = ""
+    sheets: list = field(default_factory=list)
     # Each date column's first distinct cells: as written → as read, for staff to check.
     dates_read: dict = field(default_factory=dict)
     counts: dict = field(default_factory=lambda: {"new": 0, "changed": 0, "unchanged": 0})
@@ -105,11 +112,11 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     """
     lifecycle.ensure_writable(programme, ImportRefused)
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
-    plan.encoding, rows = reading.read_rows(data, filename)
-    try:
-        _line, header = next(rows)
-    except StopIteration:
-        raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
+    chosen: dict = {}
+    plan.encoding, rows = reading.read_rows(
+        data, filename, lambda candidates: columns.header_index(candidates, mapping), chosen)
+    plan.header_line, header, plan.lines_before, rows = _header(rows, mapping)
+    plan.sheet, plan.sheets = chosen.get("sheet", ""), chosen.get("sheets", [])
     plan.columns = columns.map_header(header, mapping)
     plan.kind, fields = plan.columns.kind, list(plan.columns.fields)
     first_seen: dict[str, int] = {}
@@ -134,6 +141,20 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
         raise reading.ImportRefused("見出しの行だけで、取り込むデータがありません。")
     plan.errors.sort(key=lambda e: e.line)
     return plan
+
+
+def _header(rows, mapping):
+    """(its line, the header, the lines before it, the records after it): the first of the
+    first lines that names the most columns — a title and a date line above it are skipped
+    and said; a first line that is one cell naming no column is no header."""
+    first = list(itertools.islice(rows, columns.HEADER_SEARCH))
+    if not first:
+        raise reading.ImportRefused("ファイルに見出しの行がありません。")
+    index, score = columns.header_index([cells for _, cells in first], mapping)
+    if score == 0 and sum(1 for cell in first[0][1] if cell.strip()) == 1:
+        raise columns.no_header(first[0][0], next(c for c in first[0][1] if c.strip()))
+    line, header = first[index]
+    return line, header, [at for at, _ in first[:index]], itertools.chain(first[index + 1:], rows)
 
 
 def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kinds):

@@ -43,3 +43,16 @@ def test_a_cp932_export_re_imported_keeps_the_stored_names(cli, tmp_path,  # noq
     assert "line 5, 氏名: '〓田\\u3000三郎'" in refused.stdout
     assert "「𠮷田\u3000次郎」の「𠮷」を 〓 に置き換えます" in refused.stdout
     assert _names(session_factory) == before
+
+
+def test_the_cli_says_which_line_it_took_as_the_header(cli, tmp_path,  # noqa: F811
+                                                       session_factory):
+    from tests.import_files import csv_text
+
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(("令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）\r\n\r\n"
+                        + csv_text(PEOPLE)).encode("cp932"))
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "new 3" in dry.stdout and "header: line 3 (lines 1 skipped)" in dry.stdout
