@@ -56,3 +56,16 @@ def test_the_cli_says_which_line_it_took_as_the_header(cli, tmp_path,  # noqa: F
     dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "new 3" in dry.stdout and "header: line 3 (lines 1 skipped)" in dry.stdout
+
+
+def test_a_gaiji_is_refused_by_the_cli_naming_line_field_and_code_point(
+        cli, tmp_path, session_factory):  # noqa: F811
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    # Shift_JIS's user-defined area: F0 40 is U+E000 in CP932.
+    source.write_bytes(encoded([PEOPLE[0]]).replace("髙橋".encode("cp932"), b"\xf0\x40\x8b\xb4"))
+    refused = cli("import", str(source), "--programme", "p2020")
+    assert refused.returncode == 1
+    assert "line 2, 氏名:" in refused.stdout
+    assert "外字が含まれています（U+E000、1 文字目）" in refused.stdout
+    assert _names(session_factory) == []
