@@ -5,6 +5,7 @@ applies it only if it has no error at all."""
 import hashlib
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
@@ -14,7 +15,7 @@ from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
-from intranet.imports import characters, columns, reading
+from intranet.imports import characters, columns, problems, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
@@ -72,6 +73,11 @@ class ImportPlan:
     # because the file holds only its CP932 export's 〓 (imports.characters).
     notices: list = field(default_factory=list)
     notice_count: int = 0
+    # The same problem on many rows: counted once, with its first lines (imports.problems).
+    groups: dict = field(default_factory=dict)
+    # Told of every problem as it is found ("error" | "notice", the RowError): the CLI's
+    # --problems file, which holds them all.
+    sink: Any = None
     # Existing applications whose status the file moves: a bulk change (see imports.views).
     status_moves: int = 0
 
@@ -90,11 +96,26 @@ class ImportPlan:
         self.error_count += 1
         if len(self.errors) < MAX_KEPT:
             self.errors.append(error)
+        problems.add(self.groups, error, self.columns)
+        if self.sink is not None:
+            self.sink("error", error)
+
+    @property
+    def grouped(self):
+        """The problems shared by several rows, the most frequent first."""
+        return [g for g in problems.largest_first(self.groups) if g.count > 1]
+
+    @property
+    def ungrouped(self):
+        """The kept errors that no other row shares."""
+        return problems.alone(self.groups, self.errors)
 
     def add_notice(self, notice: RowError):
         self.notice_count += 1
         if len(self.notices) < MAX_KEPT:
             self.notices.append(notice)
+        if self.sink is not None:
+            self.sink("notice", notice)
 
 
 MAX_KEPT = 1000
@@ -102,7 +123,7 @@ MAX_KEPT = 1000
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
                 mapping: dict | None = None, progress=None, on_chunk=None,
-                settle=None) -> ImportPlan:
+                settle=None, sink=None) -> ImportPlan:
     """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
     ``settle()`` is called before each chunk's lookups: the import writes in the background
     and settles its write first, so the lookups see every row written before.
@@ -111,13 +132,15 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     a million row objects.
     """
     lifecycle.ensure_writable(programme, ImportRefused)
-    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
+    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest(), sink=sink)
     chosen: dict = {}
     plan.encoding, rows = reading.read_rows(
         data, filename, lambda candidates: columns.header_index(candidates, mapping), chosen)
     plan.header_line, header, plan.lines_before, rows = _header(rows, mapping)
     plan.sheet, plan.sheets = chosen.get("sheet", ""), chosen.get("sheets", [])
     plan.columns = columns.map_header(header, mapping)
+    if hasattr(sink, "for_columns"):
+        sink.for_columns(plan.columns)
     plan.kind, fields = plan.columns.kind, list(plan.columns.fields)
     first_seen: dict[str, int] = {}
     verdicts: dict[tuple, rules.StatusChangeRefused | None] = {}  # see _new_status_problem

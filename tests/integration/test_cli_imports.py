@@ -69,3 +69,35 @@ def test_a_gaiji_is_refused_by_the_cli_naming_line_field_and_code_point(
     assert "line 2, 氏名:" in refused.stdout
     assert "外字が含まれています（U+E000、1 文字目）" in refused.stdout
     assert _names(session_factory) == []
+
+
+def test_the_same_problem_is_one_line_and_every_one_goes_to_the_problems_file(
+        cli, tmp_path, session_factory):  # noqa: F811
+    import csv
+
+    from tests.functional.test_import_problems import deficient_rows
+
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    data, bad = deficient_rows(390)
+    source.write_bytes(data)
+    report = tmp_path / "problems.csv"
+    for args in (("--dry-run",), ()):
+        result = cli("import", str(source), "--programme", "p2020", "--problems", str(report),
+                     *args)
+        assert result.returncode == 1, result.stderr
+        assert result.stdout.count("にするには不備の内容が必要です") == 1
+        assert "390 rows (lines 8, 15, 22, 29, 36 …), 状況: e.g. '不備あり（書類返送）'" \
+            in result.stdout
+        assert "「不備内容」列を追加して、これらの行に書いてください。" in result.stdout
+        assert f"problems written to {report}: 390 rows" in result.stdout
+        raw = report.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")          # Excel opens it as UTF-8
+        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+        assert rows[0] == ["種類", "行", "列", "値", "理由", "直し方"]
+        assert len(rows) == 1 + bad and rows[1][:4] == ["error", "8", "状況", "不備あり（書類返送）"]
+        assert rows[-1][5] == "「不備内容」列を追加して、これらの行に書いてください。"
+    assert _names(session_factory) == []
+    unwritable = cli("import", str(source), "--programme", "p2020", "--problems",
+                     str(tmp_path / "no" / "such" / "dir.csv"))
+    assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr
