@@ -10,6 +10,7 @@ every part of it (sizes, ratio, parts, rows, columns, cells, no DTD, no external
 
 import io
 import itertools
+import re
 from datetime import date, datetime
 
 from openpyxl import load_workbook
@@ -119,4 +120,15 @@ def _text(value) -> str:
         return str(int(value))
     # A text cell is never run by Excel, whatever it begins with: it reads as the CSV
     # export's neutralised form, which the cell rules take as plain text.
-    return neutralise(value)
+    return neutralise(_unescaped(value) if isinstance(value, str) else value)
+
+
+# OOXML's escape for a character XML would not keep (a CR is _x000D_, as Excel and our
+# export write it; a literal "_x" before four hex digits is _x005F_x…): openpyxl leaves
+# them as written.
+_ESCAPED = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def _unescaped(text: str) -> str:
+    return _ESCAPED.sub(lambda found: chr(int(found.group(1), 16)), text) if "_x" in text \
+        else text

@@ -105,7 +105,7 @@ def test_a_gaiji_is_refused_naming_the_field_the_line_and_the_code_point(
 def test_a_gaiji_already_stored_goes_through_utf8_and_xlsx_unchanged(stored, programme,
                                                                      session_factory):
     before = _state(session_factory)
-    for path, name in (("/applications.csv", "export.csv"),):
+    for path, name in (("/applications.csv", "export.csv"), ("/applications.xlsx", "export.xlsx")):
         dry = upload(stored, programme, stored.get(path).body, name, status=200)
         assert "<strong>0</strong> 件を変更" in dry.text, name
         assert 'id="notices"' not in dry.text
@@ -116,3 +116,16 @@ def test_a_changed_value_is_shown_before_and_after(stored, programme):
     rows = [[*PEOPLE[0][:1], "髙橋　一朗", *PEOPLE[0][2:]]]
     dry = upload(stored, programme, encoded(rows, header=HEADER), status=200)
     assert "氏名: 髙橋　一郎 → 髙橋　一朗" in dry.text
+
+
+def test_xlsx_keeps_a_cr_inside_a_cell_and_text_that_looks_escaped(stored, programme,
+                                                                   session_factory):
+    with session_factory() as s, s.begin():
+        s.execute(select(Application).where(Application.receipt_number_normalised ==
+                                            "12345679")).scalar_one().notes = "a_x0041_b\r\nc"
+    before = _state(session_factory)
+    dry = upload(stored, programme, stored.get("/applications.xlsx").body, "export.xlsx",
+                 status=200)
+    assert "<strong>0</strong> 件を変更" in dry.text and "3 件は変更なし" in dry.text
+    confirm(stored, dry)
+    assert _state(session_factory) == before

@@ -31,3 +31,12 @@ def test_the_export_and_the_check_agree_on_what_cp932_holds():
 def test_gaiji_in_names_the_first_code_point_and_position():
     assert gaiji_in("山\ue000\uf8ff") == {"code": "U+E000", "position": 2}
     assert gaiji_in("山田") is None and gaiji_in(None) is None
+
+
+@pytest.mark.parametrize("text", ["中央区\r\n1丁目", "a_x0041_b", "_x000D_", "\r", "_x12_", ""])
+def test_xlsx_text_escapes_round_trip(text):
+    from intranet.applications.workbook import ooxml_text
+    from intranet.imports.workbook import _unescaped
+
+    assert "\r" not in ooxml_text(text)
+    assert _unescaped(ooxml_text(text)) == text
