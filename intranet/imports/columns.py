@@ -74,6 +74,14 @@ _STEMS = sorted(((fold(a), f) for f, aliases in FIELDS.items() for a in aliases
                  if not a.isascii() and len(fold(a)) >= 2), key=lambda s: -len(s[0]))
 
 
+def column_guide() -> list[dict]:
+    """What the import page and the layout editor list before the first attempt: each
+    field's label, whether each kind of file needs it, and the other headers read as it."""
+    return [{"label": names[0], "variants": names[1:],
+             "full": field in FULL_REQUIRED, "status": field in STATUS_REQUIRED}
+            for field, names in FIELDS.items()]
+
+
 def label(field: str | None) -> str:
     return FIELDS[field][0] if field else ""
 

@@ -7,6 +7,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.imports.apply import apply_import
+from intranet.imports.columns import column_guide
 from intranet.imports.errors import ImportRefused
 from intranet.imports.layouts import layouts_for, mapping_of
 from intranet.imports.plan import plan_import
@@ -25,7 +26,7 @@ def _spool(request) -> Spool:
 def _page(request, **values):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
     return {"programmes": programmes, "layouts": layouts_for(request.dbsession), "plan": None,
-            "error": None, "form": {}, "needs_bulk": None, **values}
+            "error": None, "form": {}, "needs_bulk": None, "guide": column_guide(), **values}
 
 
 @view_config(route_name="imports", permission="imports.run", request_method="GET",

@@ -44,3 +44,16 @@ def test_an_empty_column_is_named_to_be_filled(as_role, programme):
     data, _bad = deficient_rows(20, with_reason_column=True)
     response = upload(as_role("supervisor"), programme, data, status=400)
     assert "「不備内容」列の、これらの行の空欄を埋めてください。" in visible_text(response.text)
+
+
+def test_the_required_columns_and_their_variants_are_listed_before_the_first_attempt(as_role):
+    app = as_role("supervisor")
+    page = app.get("/imports")
+    text = visible_text(page.text)
+    assert "申請者一覧には 受付番号・氏名・申請日 の列が" in text
+    assert "<th scope=\"row\">申請日</th><td>必須</td><td></td><td>受付日、受付年月日" in page.text
+    assert "<th scope=\"row\">状況</th><td></td><td>必須</td>" in page.text
+    assert 'id="column-guide" open' in page.text
+    layouts = visible_text(app.get("/imports/layouts").text)
+    assert "--mapping" not in layouts and "コマンド" not in layouts
+    assert "取り込める列" in layouts

@@ -110,3 +110,16 @@ def test_the_header_is_the_first_line_naming_the_most_columns():
     assert header_index([title, ["作成日", "令和2年6月1日"], header, data]) == (2, 3)
     assert header_index([title]) == (0, 0)
     assert header_index([title, ["お客様番号", "x"]], {"お客様番号": "receipt_number"}) == (1, 1)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_documented_columns_are_the_ones_read(language):
+    """docs/import-columns.*.md lists every field and every header read as it."""
+    from pathlib import Path
+
+    from intranet.imports.columns import column_guide
+
+    text = (Path(__file__).resolve().parents[4] / f"docs/import-columns.{language}.md").read_text()
+    for column in column_guide():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {column['label']} |"))
+        assert "、".join(column["variants"]) in row
