@@ -278,7 +278,7 @@ def import_file(ctx, args):
         print(f"\r  {count:,} rows read", end="", file=sys.stderr, flush=True)
 
     try:
-        with ctx.dbsession() as dbsession:
+        with _problems_file(args.problems) as sink, ctx.dbsession() as dbsession:
             programme = dbsession.execute(select(Programme).where(
                 Programme.code == args.programme)).scalar_one_or_none()
             if programme is None:
@@ -287,13 +287,16 @@ def import_file(ctx, args):
             catalogue = load_catalogue(dbsession)
             if args.dry_run:
                 plan = plan_import(dbsession, catalogue, programme, data, args.file.name,
-                                   mapping, progress)
+                                   mapping, progress, sink=sink())
             else:
                 # One pass that plans and writes; any error aborts the transaction.
                 plan = _try_apply(dbsession, ctx.actor, programme, catalogue, data,
-                                  args.file.name, mapping, progress)
+                                  args.file.name, mapping, progress, sink)
             print(file=sys.stderr)
             _print_plan(plan)
+            if args.problems:
+                print(f"problems written to {args.problems}: "
+                      f"{plan.error_count + plan.notice_count:,} rows")
             if plan.error_count:
                 transaction.abort()
                 return 1
@@ -303,7 +306,28 @@ def import_file(ctx, args):
         print(f"{args.file}: {refused}",
               file=sys.stderr)
         return 1
+    except OSError as error:    # the --problems file
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+@contextmanager
+def _problems_file(path):
+    """A function making a fresh problems writer (each call starts the file again), or
+    making None when no --problems file was asked for."""
+    from intranet.imports.problems import CsvWriter
+
+    if path is None:
+        yield lambda: None
+        return
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        def fresh():
+            handle.seek(0)
+            handle.truncate()
+            return CsvWriter(handle, lambda message, mapping: Template(message).safe_substitute(
+                mapping))
+        yield fresh
 
 
 def _read_import_file(path, limit):
@@ -333,19 +357,22 @@ def _read_mapping(path):
     return load_mapping(text)
 
 
-def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress):
-    """The import, or — when the file has errors — the plan that lists them."""
+def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress,
+               sink):
+    """The import, or — when the file has errors — the plan that lists them. ``sink()``
+    makes a fresh problems writer for each pass."""
     from intranet.imports.apply import apply_import
     from intranet.imports.errors import ImportRefused
     from intranet.imports.plan import plan_import
 
     try:
         return apply_import(dbsession, actor, None, programme, catalogue, data, filename,
-                            mapping, progress)
+                            mapping, progress, sink())
     except ImportRefused:
         transaction.abort()
         transaction.begin()
-        return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress)
+        return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
+                           sink=sink())
 
 
 _ERRORS_SHOWN = 500   # as many as the import screen shows
@@ -357,14 +384,42 @@ def _print_plan(plan):
     print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
           f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
           f"errors {plan.error_count}")
+    skipped = f" (lines {', '.join(map(str, plan.lines_before))} skipped)" \
+        if plan.lines_before else ""
+    print(f"  header: line {plan.header_line}{skipped}")
+    if plan.sheet:
+        print(f"  sheet: {plan.sheet} (sheets: {', '.join(plan.sheets)})")
     for title, field in plan.columns.pairs:
         print(f"  column {title} -> {label(field) or '(not imported)'}")
-    shown = plan.errors[:_ERRORS_SHOWN]
+    _print_groups(plan)
+    shown = plan.ungrouped[:_ERRORS_SHOWN]
     if plan.error_count:
-        print(f"errors: {plan.error_count:,} (first {len(shown):,} shown)")
+        print(f"errors: {plan.error_count:,} ({len(shown):,} shown one by one, the others by "
+              "kind above; --problems FILE writes them all)")
     for error in shown:
         reason = Template(error.message).safe_substitute(error.mapping)
         print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
+    if plan.notice_count:
+        print(f"stored values kept: {plan.notice_count:,} (the file holds 〓 for them)")
+    for notice in plan.notices[:_ERRORS_SHOWN]:
+        print(f"  line {notice.line}, {notice.column}: kept {notice.mapping['before']!r} "
+              f"(file: {notice.value!r})")
+
+
+def _print_groups(plan):
+    """The same problem on several rows: one line with the count, the first rows' lines and
+    the column to add or fill."""
+    def text(message, mapping):
+        return Template(message).safe_substitute(mapping)
+
+    groups = plan.grouped
+    if groups:
+        print("problems by kind:")
+    for group in groups:
+        lines = ", ".join(map(str, group.lines)) + (" …" if group.count > len(group.lines) else "")
+        fix = f" — {text(*group.fix)}" if group.fix else ""
+        print(f"  {group.count:,} rows (lines {lines}), {group.column or 'row'}: "
+              f"e.g. {group.example!r}: {text(group.message, group.mapping)}{fix}")
 
 
 def _read_password(args):
@@ -441,6 +496,9 @@ def _parser():
     load.add_argument("--programme", required=True, help="programme code")
     load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")
     load.add_argument("--dry-run", action="store_true", help="show what it would do, change nothing")
+    load.add_argument("--problems", type=Path, metavar="FILE",
+                      help="write every problem (each refused row, each kept value) to FILE, "
+                      "a UTF-8 CSV Excel opens")
     load.set_defaults(command=import_file)
 
     disposal = commands.add_parser("disposal", help="programme disposal").add_subparsers(

@@ -9,6 +9,7 @@ leading apostrophe, which Excel shows as plain text.
 import codecs
 import csv
 import io
+import re
 from urllib.parse import quote
 
 import transaction
@@ -33,16 +34,31 @@ def _geta(error: UnicodeError) -> tuple[str, int]:
 
 codecs.register_error("shinsei-geta", _geta)
 
+# 外字: the private-use area. CP932 maps U+E000–U+E757 to its user-defined bytes (F040…),
+# but what they show depends on each PC's 外字 font: a CP932 export marks them 〓 as it marks
+# what CP932 cannot hold, and an import never stores one without saying so.
+GAIJI = re.compile("[\ue000-\uf8ff]")
+
+
+def is_gaiji(character: str) -> bool:
+    return "\ue000" <= character <= "\uf8ff"
+
 
 def unrepresentable(row, encoding="cp932") -> list[str]:
-    """The characters of this row's cells that ``encoding`` cannot hold."""
+    """The characters of this row's cells that ``encoding`` cannot hold (for CP932, 外字
+    too: written as 〓)."""
     missing = []
     for value in row:
         text = "" if value is None else str(value)
         try:
             text.encode(encoding)
         except UnicodeEncodeError:
-            missing += [c for c in text if not _encodes(c, encoding)]
+            pass
+        else:
+            if encoding != "cp932" or not GAIJI.search(text):
+                continue
+        missing += [c for c in text if not _encodes(c, encoding) or
+                    (encoding == "cp932" and is_gaiji(c))]
     return missing
 
 
@@ -52,6 +68,17 @@ def _encodes(character, encoding):
     except UnicodeEncodeError:
         return False
     return True
+
+
+def held_by_cp932(character: str) -> bool:
+    """Whether a CP932 export writes this character as itself (not as 〓)."""
+    return not is_gaiji(character) and _encodes(character, "cp932")
+
+
+def as_cp932_export_writes(text: str) -> str:
+    """``text`` as a CP932 export holds it: each character it cannot hold, and each 外字,
+    becomes 〓 (one for one)."""
+    return "".join(c if held_by_cp932(c) else GETA for c in text)
 
 
 def neutralise(value) -> str:
@@ -71,6 +98,8 @@ def csv_lines(header, rows, encoding="utf-8"):
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+        if encoding == "cp932" and GAIJI.search(text):
+            text = GAIJI.sub(GETA, text)
         return text.encode(encoding, errors="shinsei-geta")
 
     # Excel needs the BOM to read UTF-8; it belongs once, at the start of the file.

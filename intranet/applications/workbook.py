@@ -6,6 +6,7 @@ A value that begins like a formula is written as a text cell: Excel shows it and
 it, and nothing is added to it, so re-importing the file changes nothing.
 """
 
+import re
 import tempfile
 from datetime import date, datetime
 
@@ -19,6 +20,16 @@ from intranet.exports import attachment
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DATE_FORMAT = "yyyy/mm/dd"
+# XML reads a CR in a cell's text as LF: OOXML writes it _x000D_ (as Excel does), and a
+# literal "_x0041_" in the text as _x005F_x0041_ so that it is not read as an escape
+# (intranet.imports.workbook reads both back).
+_LOOKS_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def ooxml_text(text: str) -> str:
+    if "_x" in text:
+        text = _LOOKS_ESCAPED.sub("_x005F_", text)
+    return text.replace("\r", "_x000D_") if "\r" in text else text
 
 
 def write(handle, title: str, header: list[str], rows) -> None:
@@ -40,7 +51,7 @@ def _cell(sheet, value, font=None):
     if isinstance(value, datetime):
         value = value.date()
     cell = WriteOnlyCell(sheet, value=value if isinstance(value, date) else
-                         ("" if value is None else str(value)))
+                         ("" if value is None else ooxml_text(str(value))))
     if isinstance(value, date):
         cell.number_format = _DATE_FORMAT
     else:

@@ -9,7 +9,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.audit import writer
-from intranet.imports.columns import load_mapping
+from intranet.imports.columns import column_guide, load_mapping
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportLayout
 from intranet.programmes.models import Programme
@@ -37,7 +37,8 @@ def mapping_of(dbsession, layout_id: int, programme: Programme) -> dict:
 def _page(request, layout=None, form=None, error=None):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
     return {"layouts": layouts_for(request.dbsession), "programmes": programmes,
-            "layout": layout, "form": form or {}, "error": error, "example": EXAMPLE}
+            "layout": layout, "form": form or {}, "error": error, "example": EXAMPLE,
+            "guide": column_guide()}
 
 
 @view_config(route_name="import_layouts", permission="imports.run", request_method="GET",

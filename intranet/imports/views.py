@@ -7,6 +7,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.imports.apply import apply_import
+from intranet.imports.columns import column_guide
 from intranet.imports.errors import ImportRefused
 from intranet.imports.layouts import layouts_for, mapping_of
 from intranet.imports.plan import plan_import
@@ -25,7 +26,7 @@ def _spool(request) -> Spool:
 def _page(request, **values):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
     return {"programmes": programmes, "layouts": layouts_for(request.dbsession), "plan": None,
-            "error": None, "form": {}, "needs_bulk": None, **values}
+            "error": None, "form": {}, "needs_bulk": None, "guide": column_guide(), **values}
 
 
 @view_config(route_name="imports", permission="imports.run", request_method="GET",
@@ -68,6 +69,10 @@ def import_post(request):
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
+            if plan.notice_count:
+                request.session.flash(request.translate(
+                    "${count} 件の値は、ファイルでは 〓 だったため登録済みのまま残しました。",
+                    count=plan.notice_count), "success")
             return redirect_see_other(request, "imports")
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
                            mapping)
