@@ -24,6 +24,15 @@ from intranet.publications.models import PublicationRow
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
                  "deficiency_reason", "search_key", "status_changes.reason", "audit_personal",
                  "publication_rows")
+# The same, as the record and its print view name them (message ids: the English catalogue
+# translates them). Records approved before a field was added keep their own list.
+ERASED_FIELD_LABELS = {
+    "receipt_number": "受付番号", "name": "氏名", "kana": "フリガナ", "birth_date": "生年月日",
+    "address": "住所", "phone": "電話番号", "notes": "備考", "deficiency_reason": "不備内容",
+    "search_key": "氏名・フリガナの検索用の読み", "status_changes.reason": "状況変更の理由",
+    "audit_personal": "監査ログに記録された個人情報",
+    "publication_rows": "公開依頼に固定された受付番号",
+}
 _EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
             "phone": "", "notes": "", "deficiency_reason": "", "search_key": ""}
 

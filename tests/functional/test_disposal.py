@@ -72,9 +72,11 @@ def as_user(testapp, username):
 
 
 def step(app, programme_id, name, status="*"):
+    """The step as confirmed (the confirmation page itself: test_confirmations)."""
     page = app.get(f"/programmes/{programme_id}")
     return app.post(f"/programmes/{programme_id}/step",
-                    {"csrf_token": csrf_token(page), "step": name}, status=status)
+                    {"csrf_token": csrf_token(page), "step": name, "confirmed": "yes"},
+                    status=status)
 
 
 def request_disposal(app, programme_id, override=False, reason="", status="*"):
@@ -88,8 +90,8 @@ def request_disposal(app, programme_id, override=False, reason="", status="*"):
 def decide(app, disposal_id, decision="approve", status="*"):
     page = app.get(f"/disposals/{disposal_id}")
     return app.post(f"/disposals/{disposal_id}/decision",
-                    {"csrf_token": csrf_token(page), "decision": decision, "note": ""},
-                    status=status)
+                    {"csrf_token": csrf_token(page), "decision": decision, "note": "",
+                     "confirmed": "yes"}, status=status)
 
 
 def archived(app, programme_id):
@@ -184,7 +186,7 @@ def decide_as(testapp, role, disposal_id):
     app = as_user(testapp, role)
     page = app.get("/programmes" if role == "staff" else "/users")
     return app.post(f"/disposals/{disposal_id}/decision",
-                    {"csrf_token": csrf_token(page), "decision": "approve"},
+                    {"csrf_token": csrf_token(page), "decision": "approve", "confirmed": "yes"},
                     status="*").status_int
 
 
