@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from tests.e2e.browser import chromium
 
 PASSWORD = "Kyufukin-2026-shinsei!"
+# The confirmation each irreversible programme step asks for (intranet lifecycle.jinja2).
+CONFIRM_STEP = {"照会を終了する": "はい、照会を終了します", "アーカイブする": "はい、アーカイブします"}
 # What a resident reads for "reviewing", and the "as of" sentence, in each language offered.
 READS = {
     "ja": ("審査中です", "時点のものです"),
@@ -200,6 +202,10 @@ class StaffDesk:
         page = self.open_programme(code)
         with page.expect_navigation():
             page.get_by_role("button", name=button).click()
+        # Neither step can be undone: the page first says what will happen, to how many.
+        assert "よろしいですか" in self.text() and "件の申請は" in self.text(), self.text()[:800]
+        with page.expect_navigation():
+            page.get_by_role("button", name=CONFIRM_STEP[button]).click()
         assert f"現在の段階: {done}" in self.text(), self.text()[:800]
 
     def request_early_disposal(self, code, reason):
@@ -220,6 +226,9 @@ class StaffDesk:
             page.get_by_role("link", name=number, exact=True).click()
         with page.expect_navigation():
             page.get_by_role("button", name="承認して廃棄する").click()
+        assert "元に戻せません" in self.text(), self.text()[:800]     # what is erased, how many
+        with page.expect_navigation():
+            page.get_by_role("button", name="はい、廃棄を実行します").click()
         assert "廃棄を実行しました" in self.text(), self.text()[:800]
 
     def save_disposal_record(self, folder):
