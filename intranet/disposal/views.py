@@ -50,7 +50,7 @@ def disposal_request(request):
         programme = request.dbsession.get(Programme, programme.id)
         return programme_page(request, programme, as_form(programme), step_error=refused.explain(request))
     request.session.flash(request.translate(
-        "廃棄を申請しました。別の監督者またはセキュリティ担当者の承認を待っています。"), "success")
+        "廃棄を申請しました。別の監督者またはセキュリティ担当の承認を待っています。"), "success")
     return redirect_see_other(request, "disposal", id=disposal.id)
 
 

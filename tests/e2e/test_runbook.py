@@ -86,7 +86,7 @@ def test_1_every_day(city):
 
 
 def test_2_a_receiver_that_stopped_is_recovered(city):
-    """§ 受信が止まったとき: a cut activation log stops public-1's receiver (public-2 goes on);
+    """§ 受信処理が止まったとき: a cut activation log stops public-1's receiver (public-2 goes on);
     the documented recovery brings it back and it takes what waited in its inbox."""
     host = city.lab.public[0]
     before = city.sequence("public-1")

@@ -86,7 +86,7 @@ def test_the_record_and_its_print_view_hold_no_code_or_column_name(
     # What the ledger asks for, on the printed sheet.
     for field in ("記録番号", f"第{number}号", "事業", "消去した内容", "消去した件数", "申請 5 件",
                   "残した件数", "受付済 3 件", "審査中 2 件", "保存の根拠", "保存期間 5年",
-                  "保存期間の満了前の廃棄", OVERRIDE, "申請者", "承認者", "監督者", "廃棄日",
+                  "保存期間の満了前の廃棄", OVERRIDE, "申請者", "承認した人", "監督者", "廃棄日",
                   "確認欄"):
         assert field in sheet, field
     # One A4 sheet: the stylesheet's print layout, and nothing to press on the paper.

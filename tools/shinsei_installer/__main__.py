@@ -43,15 +43,15 @@ def verify_bundle(bundle: Bundle) -> None:
     sums = bundle.root / "SHA256SUMS"
     if not sums.exists():
         raise InstallError(f"{sums} がありません: "
-                           "リリースの束（tar.gz）を展開した中から実行してください")
+                           "リリースの配布物（tar.gz）を展開した中から実行してください")
     for number, line in enumerate(sums.read_text().splitlines(), start=1):
         digest, name = line.split(maxsplit=1)
         path = bundle.root / name.lstrip("*")
         if not path.is_file():
-            raise InstallError(f"{sums}:{number}: {name} がありません（束が壊れています）")
+            raise InstallError(f"{sums}:{number}: {name} がありません（配布物が壊れています）")
         if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
             raise InstallError(f"{sums}:{number}: {name} の SHA-256 が違います"
-                               "（束が壊れているか改変されています）")
+                               "（配布物が壊れているか改変されています）")
 
 
 def unique(steps):
@@ -136,7 +136,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="shinsei-status をこのホストに入れる（オフライン）")
     p.add_argument("--role", choices=sorted(PLANS), required=True,
                    help="intranet（庁内）、public（公開）か balancer（公開ホストの前のロードバランサー）")
-    p.add_argument("--config", help="値ファイル（既定: /etc/shinsei/site.env）")
+    p.add_argument("--config", help="サイト設定ファイル（既定: /etc/shinsei/site.env）")
     p.add_argument("--check", action="store_true", help="何も変えず、期待される状態との違いを表示する")
     p.add_argument("--root", default="/", help="このディレクトリを / として入れる（試験用）")
     p.add_argument("--bundle", default=str(here), help=argparse.SUPPRESS)

@@ -24,7 +24,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
     for name in ("TLS_CERT", "TLS_KEY", "PUBLIC_HOSTS_CA"):
         if not host.path(values[name]).is_file():
             raise InstallError(f"{name} = {values[name]}: ファイルがありません"
-                               f"（値ファイルの {name} を確かめてください）")
+                               f"（サイト設定ファイルの {name} を確かめてください）")
     values = render.balancer(values)
     page = unavailable_page(bundle, values)
     if values["BALANCER_ENGINE"] == "nginx":
@@ -68,6 +68,6 @@ def http_503(page: str) -> bytes:
 
 
 def afterwards(host: Host) -> str:
-    return ("次に: 各公開ホストの値ファイルに BALANCER_ADDRESSES（このホストのアドレス）を入れて "
+    return ("次に: 各公開ホストのサイト設定ファイルに BALANCER_ADDRESSES（このホストのアドレス）を入れて "
             "install.sh --role public を実行し、住民向けの名前（SERVER_NAME）の DNS を"
             "このホストに向けてください（docs/install.ja.md「ロードバランサー」）。")

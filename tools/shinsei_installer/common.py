@@ -193,7 +193,7 @@ def nginx_steps(bundle: Bundle, host: Host, site: str, values: dict, replace_def
     for name in ("TLS_CERT", "TLS_KEY"):
         if not host.path(values[name]).is_file():
             raise InstallError(f"{name} = {values[name]}: ファイルがありません"
-                               f"（値ファイルの {name} を確かめてください）")
+                               f"（サイト設定ファイルの {name} を確かめてください）")
     steps = [Directory(ETC),
              File(f"{ETC}/nginx-proxy.conf", (bundle.deploy / "nginx" / "proxy.conf").read_bytes(),
                   handlers=("nginx",)),

@@ -307,7 +307,7 @@ def settings_forward(bundle, values):
                                         f"{SIGNER_KEYS}/sign.key.pub")),)),
         forward.BringForward(
             f"{ETC}/intranet.ini", "app:main", bundle.deploy / "intranet.ini", values,
-            added=tuple(forward.Added(key, "毎日のバックアップに値ファイルの TLS_CERT・TLS_KEY も"
+            added=tuple(forward.Added(key, "毎日のバックアップにサイト設定ファイルの TLS_CERT・TLS_KEY も"
                                            "入れるため（運用手順書「バックアップと復元」）")
                         for key in BACKUP_SETTINGS),
             handlers=("apps",)),

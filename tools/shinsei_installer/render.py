@@ -21,7 +21,8 @@ def render(template: Path, values: dict[str, str]) -> str:
     def fill(match):
         name = match.group(1)
         if name not in values:
-            raise ValuesError(f"{template}: {name} の値がありません（値ファイルに {name} を入れてください）")
+            raise ValuesError(f"{template}: {name} の値がありません"
+                              f"（サイト設定ファイルに {name} を入れてください）")
         return values[name]
 
     return PLACEHOLDER.sub(fill, text)

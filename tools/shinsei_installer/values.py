@@ -76,7 +76,7 @@ def parse(path: Path) -> dict[str, tuple[str, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValuesError(f"{path}: 値ファイルがありません。deploy/site.env.example を写して"
+        raise ValuesError(f"{path}: サイト設定ファイルがありません。deploy/site.env.example を写して"
                           f"値を入れてください（--config で別の場所も指定できます）") from None
     except UnicodeDecodeError as error:
         raise ValuesError(f"{path}: UTF-8 で読めません（{error.start} バイト目）") from None
