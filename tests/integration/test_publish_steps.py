@@ -50,6 +50,7 @@ class Steps:
                 "shinsei.municipality_code = 142158",
                 f"transfer.lookup_key = {keys / 'lookup.key'}",
                 f"transfer.spool_dir = {self.spool}",
+                f"transfer.destinations = outbox:{self.inbox}",
                 f"audit.checkpoint_file = {self.checkpoints}",
                 f"audit.checkpoint_keys = {keys / 'sign.key.pub'}",
                 "sqlalchemy.url"])))
@@ -187,6 +188,29 @@ def test_the_signer_refuses_a_tampered_spool_and_the_publication_fails_with_the_
         failed = dbsession.execute(select(AuditRecord).where(
             AuditRecord.action == "transfer.failed")).scalar_one()
         assert "no report from the pusher" in failed.details
+
+
+def test_a_well_formed_report_for_a_destination_not_configured_is_refused_and_audited(
+        steps, session_factory):
+    """Issue 25: the recorder believed a well-formed report naming a host this city does
+    not publish to (written by the process that talked to the internet)."""
+    publication_id = approved_request(session_factory)
+    ok(steps.build())
+    ok(steps.sign())
+    ok(steps.push())
+    report = steps.spool / spool.RESULTS / spool.RESULT
+    fields = json.loads(report.read_text())
+    fields["deliveries"].append({**fields["deliveries"][0],
+                                 "destination": "sftp://upload@attacker.example:22/inbox"})
+    report.write_text(json.dumps(fields))
+    steps.record()
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, publication_id).state == "failed"
+        assert dbsession.execute(select(Delivery)).scalars().all() == []
+        failed = dbsession.execute(select(AuditRecord).where(
+            AuditRecord.action == "transfer.failed")).scalar_one()
+        assert "attacker.example" in failed.details and "not a configured destination" in \
+            failed.details
 
 
 @pytest.mark.parametrize("forgery", ["another digest", "not json", "claims a count"])
