@@ -23,6 +23,9 @@ DEFAULTS = {
     # waits, doubling up to login.max_delay_seconds. Nobody else is ever locked out.
     "login.max_failures": "5",
     "login.max_delay_seconds": "900",
+    # Failures allowed from one client address across every name typed (one password tried
+    # against many names), then the same doubling, for that address only.
+    "login.max_failures_per_address": "20",
     # An administrator's one-time password (new account or reset) works this long.
     "login.one_time_password_hours": "72",
     "bulk.max_numbers": "20000",
@@ -64,7 +67,8 @@ ENVIRONMENT = {
 INT_SETTINGS = (
     "imports.max_bytes", "imports.spool_max_age", "audit.retention_days", "backup.retention_days",
     "backup.max_age_hours", "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
-    "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
+    "login.max_failures_per_address", "login.max_delay_seconds", "login.one_time_password_hours",
+    "bulk.max_numbers", "list.page_size",
 )
 
 

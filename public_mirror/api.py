@@ -11,6 +11,7 @@ from pyramid.view import view_config
 from public_mirror import lookup
 from public_mirror.ledger import ACTIVATING, MISMATCH
 from public_mirror.openapi import OPENAPI
+from public_mirror.same_origin import cross_site
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
 from transfer import version
@@ -91,6 +92,9 @@ def action_json(action, lang: str, contact: str) -> dict:
 @view_config(route_name="api_lookup", request_method="POST", renderer="json")
 def api_lookup(request):
     services = request.services
+    if cross_site(request.environ, services.pages.base):   # before the budget is touched
+        request.response.status = 403
+        return {"result": "refused", "reason": "cross_site"}
     reply = services.desk.ask(read_body(request), request.client_address)
     request.response.status = reply.status
     if reply.kind == "rate_limited":

@@ -26,7 +26,7 @@ _ANSWER = {
     "properties": {
         "result": {"type": "string",
                    "enum": ["found", "not_found", "closed", "invalid", "rate_limited",
-                            "unavailable"]},
+                            "unavailable", "refused"]},
         "as_of": {"type": "string", "format": "date-time"},
         "status": {"type": "string"},
         "programme": {"type": "string", "description": "the programme searched"},
@@ -124,6 +124,8 @@ OPENAPI = {
                        "content": {"application/json": {"schema": _ANSWER}}}
                 for code, text in (("200", "an answer (found, not found or closed)"),
                                    ("400", "the question is malformed"),
+                                   ("403", "sent by another site's page in a browser "
+                                           "(Sec-Fetch-Site or Origin): refused, nothing counted"),
                                    ("429", "too many lookups from this address"),
                                    ("503", "no current data (being updated or maintenance)"))
             },

@@ -65,6 +65,18 @@ def destination(spec: str, settings: Settings) -> Destination:
                            usage_file=str(settings.get("transfer.usage_file", USAGE_FILE)))
 
 
+def destination_name(spec: str) -> str:
+    """The name a destination is reported under (``Destination.name``), from its spec alone:
+    what the recorder, which holds no SSH key, believes a report may name."""
+    if spec.startswith("outbox:"):
+        return f"outbox:{Path(spec[len('outbox:'):])}"
+    parts = urlsplit(spec)
+    if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+        raise TransferConfigError(f"transfer.destinations: cannot read {spec!r} "
+                                  "(sftp://USER@HOST:PORT/DIR or outbox:/DIR)")
+    return f"sftp://{parts.username}@{parts.hostname}:{parts.port or 22}{parts.path or '/inbox'}"
+
+
 def transfer_settings(settings: Settings) -> TransferSettings:
     specs = lines(settings.get("transfer.destinations", ""))
     if not specs:

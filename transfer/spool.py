@@ -211,9 +211,15 @@ def read_catch_up(directory: Path) -> dict[str, Any] | None:
 
 def newest_signed(directory: Path) -> tuple[int, Path] | None:
     """The signed snapshot with the highest sequence; names that are not ours are ignored."""
-    found = [(int(m.group(1)), entry) for entry in Path(directory).iterdir()
-             if (m := SNAPSHOT_NAME.fullmatch(entry.name))]
-    return max(found) if found else None
+    found = signed_files(directory)
+    return found[0] if found else None
+
+
+def signed_files(directory: Path) -> list[tuple[int, Path]]:
+    """Every file named as a signed snapshot, highest sequence first. A name is only a
+    claim: whoever can write the folder can name a file anything (the pusher verifies)."""
+    return sorted(((int(m.group(1)), entry) for entry in Path(directory).iterdir()
+                   if (m := SNAPSHOT_NAME.fullmatch(entry.name))), reverse=True)
 
 
 def write_result(directory: Path, result: dict[str, Any]) -> None:

@@ -111,6 +111,7 @@ DETAILS = {
     "username": "ユーザー名", "role": "役割", "one_time_password": "仮パスワード",
     "display_name": "表示名", "is_active": "利用できる", "grant": "申請番号",
     "replaced_one_time": "仮パスワードからの変更", "request": "依頼の内容", "wait_seconds": "待ち時間（秒）",
+    "held": "止めた単位",
     "before": "変更前", "after": "変更後",
     # the catalogue and programmes
     "aliases": "別名", "staff_label": "職員向けの名称", "staff_label_en": "職員向けの名称（英語）",
@@ -166,6 +167,7 @@ CODES = {
                "decided": "処理済みの依頼", "bootstrap_role": "コマンドで作れない役割",
                "bootstrap_done": "この役割のアカウントがすでにある"},
     "result": {"delivered": "転送済", "failed": "失敗"},
+    "held": {"address": "端末（どの名前でも）", "name": "名前と端末の組"},
     "kind": {"full": "申請者一覧（全項目）", "status": "状況だけのファイル"},
     "format": {"html": "画面（印刷用）", "csv": "CSV"},
     "encoding": {"utf-8": "CSV（UTF-8）", "cp932": "CSV（Shift_JIS）", "xlsx": "Excel（.xlsx）"},

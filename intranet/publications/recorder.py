@@ -7,7 +7,8 @@ after the pusher (``shinsei-transfer.service`` is ordered after ``shinsei-transf
 and again at the start of every build, so a report is never lost. The report is hostile
 input — it was written by the process that talked to the internet — so it is checked field
 by field (``transfer.spool.read_result``), must name the sequence and the content digest of
-the publication that was spooled, and only configured destinations' names are believed.
+the publication that was spooled, and a report naming any destination that is not configured
+(``transfer.destinations``) is refused whole and audited.
 A spooled publication without a report is settled as failed, with the reason: the signer
 or the pusher did not finish (their journals say why).
 
@@ -55,6 +56,12 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
     except spool.SpoolRefused as refused:
         result, unreadable = None, f"the pusher's report was refused: {refused}"
         log.error("%s", unreadable)
+    stranger = _unknown_destination(plan, result)
+    if stranger:
+        unreadable = (f"the pusher's report was refused: it names {stranger[:255]!r}, which "
+                      f"is not a configured destination (transfer.destinations: "
+                      f"{', '.join(plan.destinations) or 'none'})")
+        log.error("%s", unreadable)
     deliveries: list[transports.Delivery] = []
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
@@ -64,7 +71,7 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
                                     .order_by(Publication.id)
                                     .with_for_update(of=Publication)).scalars().all()
         for publication in spooled:
-            if result is not None and result["kind"] == spool.DELIVERY \
+            if result is not None and not stranger and result["kind"] == spool.DELIVERY \
                     and result["sequence"] == publication.sequence:
                 deliveries = _settle(dbsession, plan, publication, result)
                 _usage(dbsession, plan, result, root)
@@ -73,11 +80,33 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
                     f"no report from the pusher for sequence {publication.sequence}: the "
                     "signer or the pusher did not finish (see shinsei-transfer-sign and "
                     "shinsei-transfer-push in the journal)"))
+        if stranger and result is not None and result["kind"] == spool.REDELIVERY:
+            _refused_report(dbsession, plan, result, unreadable)
+            result = None
         if result is not None and result["kind"] == spool.REDELIVERY:
             deliveries = _redelivered(dbsession, plan, result)
             if deliveries:                      # the report is new: its fetches are too
                 _usage(dbsession, plan, result, root)
     return deliveries
+
+
+def _unknown_destination(plan: BuildPlan, result: dict[str, Any] | None) -> str:
+    """The first destination the report names that is not configured ("" if none): a
+    well-formed report is still believed only about the hosts this city publishes to."""
+    for delivery in (result or {}).get("deliveries", []):
+        if delivery["destination"] not in plan.destinations:
+            return str(delivery["destination"])
+    return ""
+
+
+def _refused_report(dbsession, plan: BuildPlan, result: dict[str, Any], reason: str) -> None:
+    """A re-delivery report refused: audited once, on the report itself."""
+    target = f"report:{result['report']}"
+    if dbsession.execute(select(AuditRecord.seq).where(
+            AuditRecord.action == "transfer.failed", AuditRecord.target == target)
+            .limit(1)).first() is None:
+        writer.append(dbsession, plan.actor, "transfer.failed", target,
+                      sequence=result["sequence"], reason=reason[:2000])
 
 
 def _usage(dbsession, plan: BuildPlan, result: dict[str, Any], root: Path) -> None:

@@ -307,9 +307,11 @@ def settings_forward(bundle, values):
                                         f"{SIGNER_KEYS}/sign.key.pub")),)),
         forward.BringForward(
             f"{ETC}/intranet.ini", "app:main", bundle.deploy / "intranet.ini", values,
-            added=tuple(forward.Added(key, "毎日のバックアップにサイト設定ファイルの TLS_CERT・TLS_KEY も"
-                                           "入れるため（運用手順書「バックアップと復元」）")
-                        for key in BACKUP_SETTINGS),
+            added=(*(forward.Added(key, "毎日のバックアップにサイト設定ファイルの TLS_CERT・TLS_KEY も"
+                                         "入れるため（運用手順書「バックアップと復元」）")
+                     for key in BACKUP_SETTINGS),
+                   forward.Added("transfer.destinations", "転送係の報告を、設定された公開"
+                                 "サーバーについてだけ記録するため")),
             handlers=("apps",)),
     ]
 
