@@ -1,16 +1,20 @@
 """Import screens: upload → dry run → confirm."""
 
 import hashlib
+import io
 import logging
 
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from intranet.audit import writer
+from intranet.exports import csv_response
 from intranet.imports.apply import apply_import
 from intranet.imports.columns import column_guide
 from intranet.imports.errors import ImportRefused
 from intranet.imports.layouts import layouts_for, mapping_of
 from intranet.imports.plan import plan_import
+from intranet.imports.problems import CsvWriter
 from intranet.imports.spool import Spool
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, redirect_see_other, whole_number
@@ -90,6 +94,37 @@ def import_post(request):
     needs_bulk = plan.status_moves > 0 and not request.has_permission("applications.bulk")
     return _page(request, plan=plan, programme=programme, form=form,
                  needs_bulk=needs_bulk and request.translate(_NEEDS_BULK, count=plan.status_moves))
+
+
+@view_config(route_name="import_problems", permission="imports.run", request_method="POST",
+             renderer=TEMPLATE)
+def import_problems(request):
+    """Every problem the dry run found, as a CSV made now from this user's spooled upload —
+    built in memory, so nothing more is written to disk — and audited as an export."""
+    form = request.POST
+    text = form.get("programme", "")
+    programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
+    try:
+        if programme is None:
+            raise ImportRefused("事業を選んでください。")
+        layout = form.get("layout", "")
+        mapping = mapping_of(request.dbsession, whole_number(layout, "layout"),
+                             programme) if layout else None
+        filename, data = _file(request, {"sha256": form.get("sha256", "")})
+        handle = io.StringIO()
+        sink = CsvWriter(handle, lambda message, mapping: request.translate(message, **mapping))
+        plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
+                           mapping, sink=sink)
+    except ImportRefused as refused:
+        discard_changes(request)
+        request.response.status = 400
+        return _page(request, error=refused.explain(request), form=form)
+    discard_changes(request)             # the plan's reading leaves nothing behind
+    writer.append(request.dbsession, request.actor, "export", "import_problems.csv",
+                  filename=filename, sha256=plan.sha256, rows=sink.count, encoding="utf-8")
+    stem = filename.rsplit(".", 1)[0] or "import"
+    return csv_response(request.translate("取込の問題_${name}.csv", name=stem),
+                        [handle.getvalue().encode("utf-8")])
 
 
 # A file that moves the status of applications already registered is a bulk change, and
