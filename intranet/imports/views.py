@@ -27,6 +27,10 @@ def _spool(request) -> Spool:
     return Spool.from_settings(request.registry.settings)
 
 
+def _gaiji_table(request) -> dict:
+    return request.registry.settings.get("imports.gaiji", {})
+
+
 def _page(request, **values):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
     return {"programmes": programmes, "layouts": layouts_for(request.dbsession), "plan": None,
@@ -66,20 +70,25 @@ def import_post(request):
         filename, data = _file(request, form)
         if form.get("confirm"):
             plan = apply_import(request.dbsession, request.actor, user_id,
-                                programme, request.catalogue, data, filename, mapping)
+                                programme, request.catalogue, data, filename, mapping,
+                                gaiji_table=_gaiji_table(request))
             if plan.status_moves and not request.has_permission("applications.bulk"):
                 raise ImportRefused(_NEEDS_BULK, count=plan.status_moves)
             _spool(request).discard(user_id, plan.sha256)
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
-            if plan.notice_count:
+            if plan.notice_count > plan.replaced_gaiji:
                 request.session.flash(request.translate(
                     "${count} 件の値は、ファイルでは 〓 だったため登録済みのまま残しました。",
-                    count=plan.notice_count), "success")
+                    count=plan.notice_count - plan.replaced_gaiji), "success")
+            if plan.replaced_gaiji:
+                request.session.flash(request.translate(
+                    "外字 ${count} 文字を市の外字表のとおり置き換え、元の番号を備考に残しました。",
+                    count=plan.replaced_gaiji), "success")
             return redirect_see_other(request, "imports")
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
-                           mapping)
+                           mapping, gaiji_table=_gaiji_table(request))
     except ImportRefused as refused:
         # The reason names an encoding, a header or a count, never a row's values.
         log.warning("import refused for user:%s: %s", request.identity.id, refused)
@@ -114,7 +123,7 @@ def import_problems(request):
         handle = io.StringIO()
         sink = CsvWriter(handle, lambda message, mapping: request.translate(message, **mapping))
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
-                           mapping, sink=sink)
+                           mapping, sink=sink, gaiji_table=_gaiji_table(request))
     except ImportRefused as refused:
         discard_changes(request)
         request.response.status = 400
