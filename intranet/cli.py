@@ -287,11 +287,13 @@ def import_file(ctx, args):
             catalogue = load_catalogue(dbsession)
             if args.dry_run:
                 plan = plan_import(dbsession, catalogue, programme, data, args.file.name,
-                                   mapping, progress, sink=sink())
+                                   mapping, progress, sink=sink(),
+                                   gaiji_table=ctx.settings.get("imports.gaiji"))
             else:
                 # One pass that plans and writes; any error aborts the transaction.
                 plan = _try_apply(dbsession, ctx.actor, programme, catalogue, data,
-                                  args.file.name, mapping, progress, sink)
+                                  args.file.name, mapping, progress, sink,
+                                  ctx.settings.get("imports.gaiji"))
             print(file=sys.stderr)
             _print_plan(plan)
             if args.problems:
@@ -358,7 +360,7 @@ def _read_mapping(path):
 
 
 def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress,
-               sink):
+               sink, gaiji_table=None):
     """The import, or — when the file has errors — the plan that lists them. ``sink()``
     makes a fresh problems writer for each pass."""
     from intranet.imports.apply import apply_import
@@ -367,12 +369,12 @@ def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, 
 
     try:
         return apply_import(dbsession, actor, None, programme, catalogue, data, filename,
-                            mapping, progress, sink())
+                            mapping, progress, sink(), gaiji_table)
     except ImportRefused:
         transaction.abort()
         transaction.begin()
         return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
-                           sink=sink())
+                           sink=sink(), gaiji_table=gaiji_table)
 
 
 _ERRORS_SHOWN = 500   # as many as the import screen shows

@@ -90,7 +90,20 @@ def load(settings: dict, environ=os.environ, web: bool = True) -> dict:
         raise SettingsError("sqlalchemy.url (or SHINSEI_DATABASE_URL) is not set")
     if web:
         merged["session.secret"] = _session_secret(merged)
+    merged["imports.gaiji"] = _gaiji_table(merged.get("imports.gaiji_table", ""))
     return merged
+
+
+def _gaiji_table(path: str) -> dict:
+    """The city's 外字 table (intranet.imports.gaiji), read once at start; none: {}."""
+    if not path.strip():
+        return {}
+    from intranet.imports import gaiji  # it imports the app's modules; settings come first
+
+    try:
+        return gaiji.load(path.strip())
+    except gaiji.TableError as error:
+        raise SettingsError(f"imports.gaiji_table: {error}") from None
 
 
 def _session_secret(settings) -> str:

@@ -90,6 +90,29 @@ def local_time(value: datetime | None, locale: str = "ja") -> str:
     return f"{local:%Y-%m-%d %H:%M} JST"
 
 
+class LocalMoment(str):
+    """A stored time as staff read it (local_time's words, so a CSV is unchanged) that also
+    carries its Japan wall-clock time: an .xlsx writes that as a date-time cell."""
+
+    moment: datetime | None
+
+    def __new__(cls, text: str, moment: datetime | None = None):
+        made = super().__new__(cls, text)
+        made.moment = moment
+        return made
+
+    def __reduce__(self):
+        return LocalMoment, (str(self), self.moment)
+
+
+def local_moment(value: datetime | None, locale: str = "ja") -> LocalMoment:
+    """local_time(value), carrying the time itself (naive, Japan time: Excel has no zones)."""
+    if value is None:
+        return LocalMoment("")
+    local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(JST).replace(tzinfo=None)
+    return LocalMoment(local_time(value, locale), local)
+
+
 # Ids are BIGINT: PostgreSQL answers a larger number with an error, not with "no such row".
 MAX_ID = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: "²".isdigit() is True, int("²") fails

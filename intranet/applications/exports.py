@@ -22,7 +22,7 @@ from intranet.exports import (
     unrepresentable,
 )
 from intranet.programmes.models import Programme
-from intranet.web import JST, LABELS, local_time
+from intranet.web import JST, LABELS, local_moment
 
 EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
                  "申請日", "状況", "振込予定日", "振込日", "不備の種類", "書類送付日", "返送期限",
@@ -54,7 +54,7 @@ def _applications(request, criteria):
                 a.status.label_for(request.locale_name), a.scheduled_payment_on, a.paid_on,
                 kinds[a.programme_id].written(a.deficiency_kinds), a.documents_sent_on,
                 a.return_by, a.deficiency_reason, a.notes,
-                local_time(a.updated_at, request.locale_name)]
+                local_moment(a.updated_at, request.locale_name)]
 
     return query, row, True
 
@@ -71,7 +71,7 @@ def _history(request, criteria):
 
     def row(result):
         change, receipt = result
-        return [receipt, local_time(change.changed_at, request.locale_name),
+        return [receipt, local_moment(change.changed_at, request.locale_name),
                 label(change.from_code), label(change.to_code),
                 request.translate(sources.get(change.source, change.source)),
                 change.user.username if change.user else "", change.reason,

@@ -198,7 +198,8 @@ TARGETS = {"application": "申請", "applications": "申請", "user": "ユーザ
 BARE_TARGETS = {"applications": "申請", "statuses": "状況の定義", "schema": "データベース",
                 "": ""}
 EXPORTS = {"applications": "申請一覧", "history": "状況履歴", "audit": "監査ログ",
-           "transfers": "転送ログ", "usage": "オンライン照会と問い合わせ対応の件数"}
+           "transfers": "転送ログ", "usage": "オンライン照会と問い合わせ対応の件数",
+           "import_problems": "取込の確認で見つかった問題の一覧"}
 FILE_KINDS = {"csv": "CSV", "xlsx": "Excel"}
 NEEDS = ("振込予定日", "振込日", "不備内容")
 LANGUAGES = {"ja": "日本語", "en": "英語", "ja-easy": "やさしい日本語"}

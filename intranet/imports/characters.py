@@ -6,7 +6,8 @@ could not carry — never a new value: a cell that is exactly the export of the 
 keeps the stored value (and the dry run says so); a cell that changes the value *and* puts 〓
 where a stored character stood is refused, naming the character. A 外字 (private-use area)
 shows as another glyph or a box on every PC without the city's 外字 font: a value that would
-store one is refused, naming the field, the character's code point and its position.
+store one is refused, naming the field, the character's code point and its position —
+unless the city's 外字 table maps it (imports.gaiji).
 """
 
 from intranet.exports import GAIJI, GETA, as_cp932_export_writes, held_by_cp932
@@ -22,6 +23,13 @@ REPLACES = ("この値は登録済みの「${before}」の「${characters}」を
 GAIJI_FOUND = ("外字が含まれています（${code}、${position} 文字目）。外字は、その外字を登録して"
                "いないパソコンでは別の字や □ に見えます。標準の文字に置き換えるか、〓 にして元の字を"
                "備考に書いてから取り込んでください。")
+# With the city's 外字 table (imports.gaiji): a mapped 外字 is replaced and noted in 備考.
+GAIJI_REPLACED = ("外字 ${code}（${position} 文字目）は、市の外字表のとおり「${replacement}」として"
+                  "取り込みます。元の外字の番号は備考に残します。")
+GAIJI_UNMAPPED = ("市の外字表にない外字です（${code}、${position} 文字目）。外字表に加えるか、標準の"
+                  "文字に置き換えてから取り込んでください。")
+GAIJI_NOTES_FULL = ("外字の番号を備考に残すと ${limit} 文字を超えます。備考を短くしてから取り込んで"
+                    "ください。")
 
 
 def geta_verdict(before: str | None, after: str):

@@ -15,7 +15,7 @@ from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
-from intranet.imports import characters, columns, problems, reading
+from intranet.imports import characters, columns, gaiji, problems, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
@@ -78,6 +78,10 @@ class ImportPlan:
     # Told of every problem as it is found ("error" | "notice", the RowError): the CLI's
     # --problems file, which holds them all.
     sink: Any = None
+    # The city's 外字 table (imports.gaiji; empty: every 外字 refused) and how many 外字
+    # it replaced (each also a notice).
+    gaiji_table: dict = field(default_factory=dict)
+    replaced_gaiji: int = 0
     # Existing applications whose status the file moves: a bulk change (see imports.views).
     status_moves: int = 0
 
@@ -123,7 +127,7 @@ MAX_KEPT = 1000
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
                 mapping: dict | None = None, progress=None, on_chunk=None,
-                settle=None, sink=None) -> ImportPlan:
+                settle=None, sink=None, gaiji_table=None) -> ImportPlan:
     """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
     ``settle()`` is called before each chunk's lookups: the import writes in the background
     and settles its write first, so the lookups see every row written before.
@@ -132,7 +136,8 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     a million row objects.
     """
     lifecycle.ensure_writable(programme, ImportRefused)
-    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest(), sink=sink)
+    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest(), sink=sink,
+                      gaiji_table=gaiji_table or {})
     chosen: dict = {}
     plan.encoding, rows = reading.read_rows(
         data, filename, lambda candidates: columns.header_index(candidates, mapping), chosen)
@@ -253,6 +258,8 @@ def _compare(dbsession, catalogue, programme, parsed, plan, verdicts, kinds):
             plan.add_error(RowError(line, receipt_column, written["receipt_number"],
                                     "この受付番号は登録されていません。"))
             continue
+        if plan.gaiji_table and not _gaiji_mapped(plan, line, values, current):
+            continue
         stated = action_rules.ActionDetails(*(values.get(name) for name in action_rules.FIELDS))
         row = _row_plan(line, receipt, values, current)
         if not _characters_kept(plan, row, current):
@@ -339,12 +346,42 @@ _TEXT_SET = frozenset(characters.TEXT_FIELDS)
 _SEPARATOR = "\x00"
 
 
+def _gaiji_mapped(plan, line, values, current) -> bool:
+    """Each 外字 the city's table maps replaced in ``values``, told as a notice and kept
+    in 備考 as its code point (imports.gaiji); False (the row refused) if 備考 cannot hold
+    that. An unmapped 外字 stays, for _no_gaiji to refuse."""
+    memos = []
+    for name in characters.TEXT_FIELDS:
+        text = values.get(name)
+        if not isinstance(text, str) or not characters.GAIJI.search(text):
+            continue
+        values[name], replaced = gaiji.replace(plan.gaiji_table, text)
+        title = _title(plan.columns, name)
+        for position, character, replacement in replaced:
+            plan.replaced_gaiji += 1
+            plan.add_notice(RowError(line, title, values[name], characters.GAIJI_REPLACED, {
+                "before": current[name] if current else "", "replacement": replacement,
+                "code": f"U+{ord(character):04X}", "position": position}))
+            memos.append(gaiji.memo(title, position, character, replacement))
+    if not memos:
+        return True
+    notes = gaiji.with_memos(values.get("notes") or (current["notes"] if current else "") or "",
+                             memos)
+    if len(notes) > gaiji.NOTES_LIMIT:
+        plan.add_error(RowError(line, _title(plan.columns, "notes"), "",
+                                characters.GAIJI_NOTES_FULL, {"limit": gaiji.NOTES_LIMIT}))
+        return False
+    values["notes"] = notes
+    return True
+
+
 def _no_gaiji(plan, row, names) -> bool:
     for name in names:
-        gaiji = characters.gaiji_in(row.values.get(name))
-        if gaiji:
+        found = characters.gaiji_in(row.values.get(name))
+        if found:
+            message = characters.GAIJI_UNMAPPED if plan.gaiji_table else characters.GAIJI_FOUND
             plan.add_error(RowError(row.line, _title(plan.columns, name), row.values[name],
-                                    characters.GAIJI_FOUND, gaiji))
+                                    message, found))
             return False
     return True
 

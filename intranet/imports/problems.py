@@ -3,7 +3,8 @@
 390 rows refused for the same reason are one line on the screen and in the CLI: how many,
 the first rows' line numbers, the column and reason, and the column to add or fill when the
 reason is a missing value (「不備内容」列を追加してください). Every problem — not only the
-first rows kept for the screen — can be written to a UTF-8 CSV (the CLI's ``--problems``).
+first rows kept for the screen — can be written to a UTF-8 CSV: the CLI's ``--problems`` and
+the dry-run screen's download both use CsvWriter.
 """
 
 import codecs
@@ -77,6 +78,8 @@ def alone(groups: dict, errors: list) -> list:
 
 
 HEADER = ("種類", "行", "列", "値", "理由", "直し方")
+# What each kind of problem means to the clerk reading the file.
+KINDS = {"error": "取り込めない行", "notice": "登録済みの値を残す"}
 
 
 class CsvWriter:
@@ -97,7 +100,8 @@ class CsvWriter:
     def __call__(self, kind: str, error) -> None:
         fix = fix_for(error.message, self._columns)
         # A value from the file may begin like a formula: Excel opens this file.
-        self._writer.writerow([kind, error.line, neutralise(error.column), neutralise(error.value),
+        self._writer.writerow([self._translate(KINDS[kind], {}), error.line,
+                               neutralise(error.column), neutralise(error.value),
                                self._translate(error.message, error.mapping),
                                self._translate(*fix) if fix else ""])
         self.count += 1

@@ -1,16 +1,20 @@
 """Import screens: upload → dry run → confirm."""
 
 import hashlib
+import io
 import logging
 
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from intranet.audit import writer
+from intranet.exports import csv_response
 from intranet.imports.apply import apply_import
 from intranet.imports.columns import column_guide
 from intranet.imports.errors import ImportRefused
 from intranet.imports.layouts import layouts_for, mapping_of
 from intranet.imports.plan import plan_import
+from intranet.imports.problems import CsvWriter
 from intranet.imports.spool import Spool
 from intranet.programmes.models import Programme
 from intranet.web import discard_changes, redirect_see_other, whole_number
@@ -21,6 +25,10 @@ TEMPLATE = "intranet:templates/imports/form.jinja2"
 
 def _spool(request) -> Spool:
     return Spool.from_settings(request.registry.settings)
+
+
+def _gaiji_table(request) -> dict:
+    return request.registry.settings.get("imports.gaiji", {})
 
 
 def _page(request, **values):
@@ -62,20 +70,25 @@ def import_post(request):
         filename, data = _file(request, form)
         if form.get("confirm"):
             plan = apply_import(request.dbsession, request.actor, user_id,
-                                programme, request.catalogue, data, filename, mapping)
+                                programme, request.catalogue, data, filename, mapping,
+                                gaiji_table=_gaiji_table(request))
             if plan.status_moves and not request.has_permission("applications.bulk"):
                 raise ImportRefused(_NEEDS_BULK, count=plan.status_moves)
             _spool(request).discard(user_id, plan.sha256)
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
-            if plan.notice_count:
+            if plan.notice_count > plan.replaced_gaiji:
                 request.session.flash(request.translate(
                     "${count} 件の値は、ファイルでは 〓 だったため登録済みのまま残しました。",
-                    count=plan.notice_count), "success")
+                    count=plan.notice_count - plan.replaced_gaiji), "success")
+            if plan.replaced_gaiji:
+                request.session.flash(request.translate(
+                    "外字 ${count} 文字を市の外字表のとおり置き換え、元の番号を備考に残しました。",
+                    count=plan.replaced_gaiji), "success")
             return redirect_see_other(request, "imports")
         plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
-                           mapping)
+                           mapping, gaiji_table=_gaiji_table(request))
     except ImportRefused as refused:
         # The reason names an encoding, a header or a count, never a row's values.
         log.warning("import refused for user:%s: %s", request.identity.id, refused)
@@ -90,6 +103,37 @@ def import_post(request):
     needs_bulk = plan.status_moves > 0 and not request.has_permission("applications.bulk")
     return _page(request, plan=plan, programme=programme, form=form,
                  needs_bulk=needs_bulk and request.translate(_NEEDS_BULK, count=plan.status_moves))
+
+
+@view_config(route_name="import_problems", permission="imports.run", request_method="POST",
+             renderer=TEMPLATE)
+def import_problems(request):
+    """Every problem the dry run found, as a CSV made now from this user's spooled upload —
+    built in memory, so nothing more is written to disk — and audited as an export."""
+    form = request.POST
+    text = form.get("programme", "")
+    programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
+    try:
+        if programme is None:
+            raise ImportRefused("事業を選んでください。")
+        layout = form.get("layout", "")
+        mapping = mapping_of(request.dbsession, whole_number(layout, "layout"),
+                             programme) if layout else None
+        filename, data = _file(request, {"sha256": form.get("sha256", "")})
+        handle = io.StringIO()
+        sink = CsvWriter(handle, lambda message, mapping: request.translate(message, **mapping))
+        plan = plan_import(request.dbsession, request.catalogue, programme, data, filename,
+                           mapping, sink=sink, gaiji_table=_gaiji_table(request))
+    except ImportRefused as refused:
+        discard_changes(request)
+        request.response.status = 400
+        return _page(request, error=refused.explain(request), form=form)
+    discard_changes(request)             # the plan's reading leaves nothing behind
+    writer.append(request.dbsession, request.actor, "export", "import_problems.csv",
+                  filename=filename, sha256=plan.sha256, rows=sink.count, encoding="utf-8")
+    stem = filename.rsplit(".", 1)[0] or "import"
+    return csv_response(request.translate("取込の問題_${name}.csv", name=stem),
+                        [handle.getvalue().encode("utf-8")])
 
 
 # A file that moves the status of applications already registered is a bulk change, and

@@ -3,6 +3,7 @@ count, the first rows and the column to add; a column present but empty is to be
 
 import pytest
 
+from tests.conftest import csrf_token
 from tests.factories import make_programme
 from tests.functional.test_imports import state, upload
 from tests.import_files import csv_text
@@ -57,3 +58,61 @@ def test_the_required_columns_and_their_variants_are_listed_before_the_first_att
     layouts = visible_text(app.get("/imports/layouts").text)
     assert "--mapping" not in layouts and "コマンド" not in layouts
     assert "取り込める列" in layouts
+
+
+def _download_form(page):
+    """The dry run's 「問題の一覧」 form, as the browser would post it."""
+    import re
+
+    section = page.text.split('class="problems-download"')[1].split("</form>")[0]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', section))
+
+
+def _spooled(tmp_path):
+    return sorted(p.name for p in (tmp_path / "spool").iterdir())
+
+
+def test_the_dry_run_offers_every_problem_as_a_csv_and_leaves_nothing_on_disk(
+        as_role, programme, dbsession, tmp_path):
+    import csv
+    import json
+
+    from sqlalchemy import select
+
+    from intranet.audit.models import AuditRecord
+
+    data, bad = deficient_rows(390)
+    formula = csv_text([["90000001", "=HYPERLINK(\"x\")", "令和2年6月1日", "＝1+1"]],
+                       ["受付番号", "氏名", "申請日", "状況"]).split("\r\n", 1)[1]
+    data += formula.encode("cp932")
+    app = as_role("staff")
+    page = upload(app, programme, data, status=400)
+    # 390 rows 不備あり without 不備内容, and a formula in a name and in a status
+    assert "問題の一覧をすべてダウンロード（CSV）" in page.text and "392 件すべて" in page.text
+    spooled = _spooled(tmp_path)
+    form = _download_form(page)
+    response = app.post("/imports/problems.csv", form)
+    assert response.content_type == "text/csv" and "取込の問題_applicants.csv" in \
+        __import__("urllib.parse").parse.unquote(response.headers["Content-Disposition"])
+    assert response.body.startswith(b"\xef\xbb\xbf")            # Excel opens it as UTF-8
+    rows = list(csv.reader(response.body.decode("utf-8-sig").splitlines()))
+    assert rows[0] == ["種類", "行", "列", "値", "理由", "直し方"] and len(rows) == 1 + bad + 2
+    eighth = next(r for r in rows if r[1] == "8")
+    assert eighth[:4] == ["取り込めない行", "8", "状況", "不備あり（書類返送）"]
+    assert eighth[5] == "「不備内容」列を追加して、これらの行に書いてください。"
+    last = str(7 * 390 + 2)
+    assert sorted(r[3] for r in rows if r[1] == last) == ["'=HYPERLINK(\"x\")", "'＝1+1"]
+    assert _spooled(tmp_path) == spooled            # the CSV was made in memory
+    assert state(dbsession) == (0, 0, 0)
+    record = dbsession.execute(select(AuditRecord).where(
+        AuditRecord.target == "import_problems.csv")).scalar_one()
+    assert record.action == "export" and json.loads(record.details)["rows"] == 392
+    # Another person cannot fetch it with the same form; cancelling removes the upload.
+    other = as_role("supervisor")
+    refused = other.post("/imports/problems.csv", {**form, "csrf_token":
+                                                   csrf_token(other.get("/imports"))}, status=400)
+    assert "確認したファイルが見つかりません" in refused.text
+    mine = as_role("staff")
+    mine.post("/imports", {**form, "csrf_token": csrf_token(mine.get("/imports")),
+                           "cancel": "1"}, status=303)
+    assert _spooled(tmp_path) == []

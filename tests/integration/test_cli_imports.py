@@ -95,7 +95,7 @@ def test_the_same_problem_is_one_line_and_every_one_goes_to_the_problems_file(
         assert raw.startswith(b"\xef\xbb\xbf")          # Excel opens it as UTF-8
         rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
         assert rows[0] == ["種類", "行", "列", "値", "理由", "直し方"]
-        assert len(rows) == 1 + bad and rows[1][:4] == ["error", "8", "状況", "不備あり（書類返送）"]
+        assert len(rows) == 1 + bad and rows[1][:4] == ["取り込めない行", "8", "状況", "不備あり（書類返送）"]
         assert rows[-1][5] == "「不備内容」列を追加して、これらの行に書いてください。"
     assert _names(session_factory) == []
     unwritable = cli("import", str(source), "--programme", "p2020", "--problems",

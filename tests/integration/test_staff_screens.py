@@ -190,3 +190,47 @@ def test_the_dashboard_shows_the_relief_as_a_chart_and_a_table(screen, session_f
     assert figure.locator("title").count() == 1 and section.locator("table").count()
     page.evaluate("y => window.scrollTo(0, y)", heading.bounding_box()["y"] - 16)
     shoot(page, "dashboard-relief")
+
+
+def _upload(page, tmp_path, name, text):
+    page.goto("/imports")
+    page.get_by_label("事業").select_option(label="browser-test の給付金")
+    source = tmp_path / name
+    source.write_bytes(text.encode("cp932"))
+    page.get_by_label("CSV・Excel ファイル").set_input_files(str(source))
+    navigate(page, page.get_by_role("button", name="内容を確認する"))
+
+
+def test_a_grouped_refusal_and_a_values_dry_run_read_at_1366x768(screen, tmp_path):
+    page = screen
+    sign_in(page, "staff")
+    page.wait_for_url("**/dashboard")
+    # 120 rows, every 4th 不備あり with no 不備内容 column: one line says how many and what to add.
+    lines = ["受付番号,氏名,申請日,状況"]
+    for n in range(120):
+        status = "不備あり（書類返送）" if n % 4 == 3 else "受付済"
+        lines.append(f"{71000000 + n},田中　花子{n},令和2年12月{1 + n % 25}日,{status}")
+    _upload(page, tmp_path, "申請者一覧_1201.csv", "\r\n".join(lines) + "\r\n")
+    grouped = page.locator("#grouped")
+    assert "30 行" in grouped.inner_text()
+    assert "「不備内容」列を追加して" in grouped.inner_text()
+    grouped.scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -120)")       # the refusal's heading stays in view
+    assert page.get_by_role("button", name="問題の一覧をすべてダウンロード（CSV）").is_visible()
+    shoot(page, "import-grouped-refusal")
+    page.get_by_role("button", name="取り消す").click()
+    page.get_by_text("取込を取り消しました").wait_for()
+
+    # Three registered applications, their address and phone changed: before → after.
+    rows = [f"9000-000{n},山田　太郎9000000{n},令和2年6月1日,中央区中央{n}丁目11番15号,"
+            f"042-754-111{n}" for n in (1, 2, 3)]
+    _upload(page, tmp_path, "住所変更.csv",
+            "受付番号,氏名,申請日,住所,電話番号\r\n" + "\r\n".join(rows) + "\r\n")
+    changes = page.locator("table", has=page.get_by_text("変更される申請"))
+    text = changes.inner_text()
+    assert "住所: 中央1丁目1番1号 → 中央区中央1丁目11番15号\n電話番号: 042-000-0000 → 042-754-1111" \
+        in text                                        # each field on a line of its own
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")   # the table and 取り込む
+    assert above_the_fold(page, changes) and above_the_fold(
+        page, page.get_by_role("button", name="この内容で取り込む"))
+    shoot(page, "import-values-dry-run")
