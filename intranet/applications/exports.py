@@ -83,12 +83,15 @@ def _history(request, criteria):
 def _export(request, kind, what, header, source):
     criteria = search.parse_criteria(request.GET)
     query, row, scalars = source(request, criteria)
+    # Whose programmes a typed filter (a name, a birth date) is kept under, beside the chain.
+    programmes = search.build_query(criteria).with_only_columns(
+        Application.programme_id).distinct()
 
     def rows():
         return streamed_rows(request, query, row, scalars=scalars)
 
     if request.matched_route.name.endswith("_xlsx"):
-        audit_export(request, f"{what}.xlsx", query, "xlsx")
+        audit_export(request, f"{what}.xlsx", query, "xlsx", programmes)
         return workbook.response(_file_name(request, kind, criteria, "xlsx"), kind, header,
                                  rows())
     encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
@@ -97,7 +100,7 @@ def _export(request, kind, what, header, source):
         if touched["count"]:
             request.response.status = 409
             return _warning(request, kind, touched)
-    audit_export(request, f"{what}.csv", query, encoding)
+    audit_export(request, f"{what}.csv", query, encoding, programmes)
     return csv_response(_file_name(request, kind, criteria, "csv"),
                         csv_lines(header, rows(), encoding), encoding)
 

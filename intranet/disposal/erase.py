@@ -22,7 +22,7 @@ from intranet.publications.models import PublicationRow
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
                  "deficiency_reason", "search_key", "status_changes.reason", "audit_personal",
-                 "publication_rows")
+                 "publication_rows", "import_records.filename")
 _EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
             "phone": "", "notes": "", "deficiency_reason": "", "search_key": ""}
 
@@ -69,7 +69,12 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
             update(StatusChange).where(StatusChange.application_id.in_(chunk),
                                        StatusChange.reason != "")
             .values(reason="").execution_options(synchronize_session=False)).rowcount
-    result.audit_values = personal.cut(dbsession, ids)
+    # The applications' values beside the audit chain, and the programme's (its searches'
+    # typed filters, its imports' file names).
+    result.audit_values = personal.cut(dbsession, ids, programme.id)
+    # A file name may name a person ("髙橋様分.csv"); its digest identifies the import.
+    dbsession.execute(update(ImportRecord).where(ImportRecord.programme_id == programme.id)
+                      .values(filename="").execution_options(synchronize_session=False))
     # Publication requests froze receipt numbers (and birth dates) of every programme then
     # published; the programme's lookup is closed, so no pending request may carry them.
     result.publication_rows = dbsession.execute(delete(PublicationRow).where(
