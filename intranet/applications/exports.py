@@ -83,9 +83,7 @@ def _history(request, criteria):
 def _export(request, kind, what, header, source):
     criteria = search.parse_criteria(request.GET)
     query, row, scalars = source(request, criteria)
-    # Whose programmes a typed filter (a name, a birth date) is kept under, beside the chain.
-    programmes = search.build_query(criteria).with_only_columns(
-        Application.programme_id).distinct()
+    programmes = _programmes_named(request.dbsession, criteria)
 
     def rows():
         return streamed_rows(request, query, row, scalars=scalars)
@@ -103,6 +101,26 @@ def _export(request, kind, what, header, source):
     audit_export(request, f"{what}.csv", query, encoding, programmes)
     return csv_response(_file_name(request, kind, criteria, "csv"),
                         csv_lines(header, rows(), encoding), encoding)
+
+
+def _programmes_named(dbsession, criteria):
+    """The programmes an export's typed filter values (a name, a birth date) are kept under,
+    beside the audit chain: those of the applicants the export found; when it found none,
+    those of the applicants any one value names alone (a receipt number beside a status
+    that matched nothing); else none — the value names nobody held, and is not kept."""
+    def programme_ids(found) -> set[int]:
+        return set(dbsession.execute(found.with_only_columns(
+            Application.programme_id).distinct()).scalars())
+
+    def named(typed: dict[str, str]) -> list[int]:
+        found = programme_ids(search.build_query(criteria))
+        for key in ("receipt", "name", "birth"):
+            alone = search.parse_criteria({key: typed.get(key, "")})
+            if not found and typed.get(key) and not alone.errors and alone.filtered:
+                found |= programme_ids(search.build_query(alone))
+        return sorted(found)
+
+    return named
 
 
 def _unrepresentable_rows(rows):

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Index, String, Text, delete, select
+from sqlalchemy import Index, String, Text, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intranet.audit.chain import canonical_json
@@ -96,18 +96,3 @@ def cut(dbsession, application_ids: list[int], programme_id: int | None = None,
     return removed
 
 
-
-def searched_programmes(dbsession, matched, named: str | None) -> list[int]:
-    """The programmes a search's typed values are kept under: those of the applications it
-    returned (``matched``: a query of their programme ids). When it returned none, the
-    programme it named, else every programme not yet disposed of (it looked in each):
-    the value then lives as long as any applicant it may have been about."""
-    from intranet.programmes.models import Programme  # the programmes import the audit
-
-    found = sorted(set(dbsession.execute(matched).scalars()))
-    if found:
-        return found
-    alive = select(Programme.id).where(Programme.disposed_at.is_(None))
-    if named and named.isdigit():
-        alive = alive.where(Programme.id == int(named))
-    return list(dbsession.execute(alive.order_by(Programme.id)).scalars())
