@@ -83,7 +83,8 @@ def application_detail(request):
         # The security officer sees who looked at whose record, and when.
         writer.append(request.dbsession, request.actor, "application.view",
                       f"application:{application.id}",
-                      receipt=application.receipt_number_normalised)
+                      personal={application.id: {
+                          "receipt": application.receipt_number_normalised}})
     return _detail(request, application)
 
 

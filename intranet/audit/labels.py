@@ -106,6 +106,8 @@ DETAILS = {
     # imports and exports
     "filename": "ファイル名", "sha256": "SHA-256", "programme": "事業", "kind": "ファイルの種類",
     "rows": "件数", "created": "新規登録", "status_moves": "状況を変える行", "moved": "状況を変えた件数",
+    "moves": "状況を変えた件数", "typed": "個人を指す絞り込み条件（値は別表に保管）",
+    "birth": "生年月日", "receipt_number": "受付番号", "layout": "対応表の名前",
     "name": "名前", "columns": "列の数", "filter": "絞り込み条件", "encoding": "文字コード・形式",
     # users and logins
     "username": "ユーザー名", "role": "役割", "one_time_password": "仮パスワード",
@@ -257,8 +259,10 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, UNKNOWN_ACTION)
 
 
-def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> Described:
-    """The record in words. ``personal``: its values kept beside the chain, if loaded."""
+def describe(record, words: Vocabulary, personal: list[dict] | None = None,
+             total: int | None = None) -> Described:
+    """The record in words. ``personal``: its values kept beside the chain, if loaded (the
+    first of them when ``total``, the number of side rows, says there are more)."""
     t = words.translate
     details = _details(record.details)
     lines = []
@@ -277,12 +281,7 @@ def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> D
     if "after" in details and isinstance(details["after"], dict):
         lines.append((t("変更内容"), changes_text(details.get("before"), details["after"], words)))
     if "personal" in details:
-        if personal is None:
-            lines.append((t("個人情報"), t("別表に保管（記録の詳細で確認できます）")))
-        elif not personal:
-            lines.append((t("個人情報"), t("廃棄により削除済み")))
-    for values in _once(personal or []):
-        lines.extend(_personal_lines(values, words))
+        lines.extend(_side_lines(personal, total, words))
     role = ROLES.get(record.actor_role, "システム")
     return Described(t(action_label(record.action)),
                      target_text(record.target, record.action, words), lines,
@@ -332,6 +331,11 @@ def value_text(key: str, value, words: Vocabulary) -> str:
                         for k, v in value.items()) or t("なし")
     if key == "action":
         return t(ACTIONS.get(str(value)) or ACTION_GROUPS.get(str(value), UNKNOWN_ACTION))
+    if key == "moves" and isinstance(value, dict):
+        return "、".join(t("${move}: ${n} 件", move=_move_text(move, words), n=f"{count:,}")
+                        for move, count in value.items()) or t("なし")
+    if key == "typed" and isinstance(value, list):
+        return "、".join(t(DETAILS.get(_filter_key(str(k)), "その他")) for k in value)
     if key in ("programme", "code") and str(value) in words.programmes:
         return words.programmes[str(value)]
     if key in ("requested_by", "approved_by") and isinstance(value, int):
@@ -370,13 +374,36 @@ def _once(values: list[dict]) -> list[dict]:
     return seen
 
 
+DISPOSED = "（廃棄済み）"
+
+
+def _side_lines(personal: list[dict] | None, total: int | None,
+                words: Vocabulary) -> list[tuple[str, str]]:
+    """The values beside the chain: shown while they exist, 「（廃棄済み）」 once disposal
+    has cut them (the record itself keeps only their salted digest)."""
+    t = words.translate
+    if personal is None:
+        return [(t("個人情報"), t("別表に保管（記録の詳細で確認できます）"))]
+    if not personal:
+        return [(t("個人情報"), t(DISPOSED))]
+    lines = [line for values in _once(personal) for line in _personal_lines(values, words)]
+    if total is not None and total > len(personal):
+        lines.append((t("個人情報"), t("ほか ${n} 件（記録の詳細で確認できます）",
+                                      n=f"{total - len(personal):,}")))
+    return lines
+
+
 def _personal_lines(values: dict, words: Vocabulary) -> list[tuple[str, str]]:
     t = words.translate
     lines = []
     if values.get("receipt"):
         lines.append((t("受付番号"), str(values["receipt"])))
+    if values.get("move"):
+        lines.append((t("状況の変化"), _move_text(str(values["move"]), words)))
+    if values.get("filename"):
+        lines.append((t("ファイル名"), str(values["filename"])))
     if isinstance(values.get("filter"), dict):
-        lines.append((t("入力された条件"), value_text("filter", values["filter"], words)))
+        lines.append((t("入力された絞り込み条件"), value_text("filter", values["filter"], words)))
     if isinstance(values.get("after"), dict):
         changed = {k: v for k, v in values["after"].items() if k != "status"}
         text = changes_text({k: v for k, v in (values.get("before") or {}).items()
@@ -386,6 +413,12 @@ def _personal_lines(values: dict, words: Vocabulary) -> list[tuple[str, str]]:
     if values.get("reason"):
         lines.append((t("理由"), str(values["reason"])))
     return lines
+
+
+def _move_text(move: str, words: Vocabulary) -> str:
+    """「受付済 → 審査中」 for the stored "received→reviewing"."""
+    before, _, after = move.partition("→")
+    return f"{words.statuses.get(before, before)} → {words.statuses.get(after, after)}"
 
 
 def _filter_key(key: str) -> str:

@@ -23,7 +23,7 @@ from intranet.publications.models import PublicationRow
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
                  "deficiency_reason", "search_key", "status_changes.reason", "audit_personal",
-                 "publication_rows")
+                 "publication_rows", "import_records.filename")
 # The same, as the record and its print view name them (message ids: the English catalogue
 # translates them). Records approved before a field was added keep their own list.
 ERASED_FIELD_LABELS = {
@@ -32,6 +32,7 @@ ERASED_FIELD_LABELS = {
     "search_key": "氏名・フリガナの検索用の読み", "status_changes.reason": "状況変更の理由",
     "audit_personal": "監査ログに記録された個人情報",
     "publication_rows": "公開依頼に固定された受付番号",
+    "import_records.filename": "取込ファイルの名前",
 }
 _EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
             "phone": "", "notes": "", "deficiency_reason": "", "search_key": ""}
@@ -82,7 +83,12 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
             update(StatusChange).where(StatusChange.application_id.in_(chunk),
                                        StatusChange.reason != "")
             .values(reason="").execution_options(synchronize_session=False)).rowcount
-    result.audit_values = personal.cut(dbsession, ids)
+    # The applications' values beside the audit chain, and the programme's (its searches'
+    # typed filters, its imports' file names).
+    result.audit_values = personal.cut(dbsession, ids, programme.id)
+    # A file name may name a person ("髙橋様分.csv"); its digest identifies the import.
+    dbsession.execute(update(ImportRecord).where(ImportRecord.programme_id == programme.id)
+                      .values(filename="").execution_options(synchronize_session=False))
     # Publication requests froze receipt numbers (and birth dates) of every programme then
     # published; the programme's lookup is closed, so no pending request may carry them.
     # The last delivered publication's were anonymised above: what residents read then is

@@ -86,7 +86,7 @@ def layout_save(request):
     layout.updated_at = writer.utcnow()
     request.dbsession.flush()
     writer.append(request.dbsession, request.actor, "import_layout.save",
-                  f"import_layout:{layout.id}", programme=programme.code, name=name,
+                  f"import_layout:{layout.id}", programme=programme.code, layout=name,
                   columns=len(mapping))
     request.session.flash(request.translate("対応表「${name}」を保存しました。", name=name),
                           "success")

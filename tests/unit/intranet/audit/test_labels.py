@@ -27,7 +27,8 @@ def _appends():
             actions = ([action.value] if isinstance(action, ast.Constant)
                        else [action.body.value, action.orelse.value]
                        if isinstance(action, ast.IfExp) else [])
-            keywords = {k.arg for k in node.keywords if k.arg and k.arg != "personal"}
+            keywords = {k.arg for k in node.keywords
+                        if k.arg and k.arg not in ("personal", "programme_personal")}
             found.append((path.name, actions, keywords))
     return found
 
@@ -139,7 +140,7 @@ def test_a_status_change_in_words_with_its_values_beside_the_chain():
     # Values not loaded (a bulk change) or cut by disposal are said so, never as a digest.
     assert ("個人情報", "別表に保管（記録の詳細で確認できます）") in \
         labels.describe(record, _words()).lines
-    assert ("個人情報", "廃棄により削除済み") in labels.describe(record, _words(), []).lines
+    assert ("個人情報", "（廃棄済み）") in labels.describe(record, _words(), []).lines
 
 
 def test_a_failed_transfer_gives_its_reason_in_words():
