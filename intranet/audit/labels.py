@@ -107,7 +107,7 @@ DETAILS = {
     "filename": "ファイル名", "sha256": "SHA-256", "programme": "事業", "kind": "ファイルの種類",
     "rows": "件数", "created": "新規登録", "status_moves": "状況を変える行", "moved": "状況を変えた件数",
     "moves": "状況を変えた件数", "typed": "個人を指す絞り込み条件（値は別表に保管）",
-    "birth": "生年月日", "receipt_number": "受付番号", "layout": "対応表の名前",
+    "receipt_number": "受付番号", "layout": "対応表の名前",
     "name": "名前", "columns": "列の数", "filter": "絞り込み条件", "encoding": "文字コード・形式",
     # users and logins
     "username": "ユーザー名", "role": "役割", "one_time_password": "仮パスワード",
