@@ -130,7 +130,7 @@ def import_problems(request):
         return _page(request, error=refused.explain(request), form=form)
     discard_changes(request)             # the plan's reading leaves nothing behind
     writer.append(request.dbsession, request.actor, "export", "import_problems.csv",
-                  filename=filename, sha256=plan.sha256, rows=sink.count, encoding="utf-8")
+                  sha256=plan.sha256, rows=sink.count, encoding="utf-8")   # a file name may name a person
     stem = filename.rsplit(".", 1)[0] or "import"
     return csv_response(request.translate("取込の問題_${name}.csv", name=stem),
                         [handle.getvalue().encode("utf-8")])
