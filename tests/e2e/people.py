@@ -158,8 +158,11 @@ class StaffDesk:
 
     def change_status(self, receipt, status, note):
         page = self.open_application(receipt)
-        page.get_by_label("新しい状況").select_option(status)
-        page.get_by_label("変更理由・メモ").fill(note)
+        # The status form's own reason (an application 不備あり also shows the details' form,
+        # with a reason of its own).
+        form = page.get_by_role("region", name="状況を変更")
+        form.get_by_label("新しい状況").select_option(status)
+        form.get_by_label("変更理由・メモ").fill(note)
         self.confirm_change(receipt)
 
     def set_return_details(self, programme_name, return_to, enclose):

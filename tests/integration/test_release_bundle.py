@@ -230,14 +230,15 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     assert "SHINSEI_SESSION_SECRET_FILE=/etc/shinsei/session-secret" in (
         root / "etc/shinsei/intranet.env").read_text()
     # The publication's three identities: each key in its own step's folder, readable by it
-    # alone; the intranet ini names no signing key, no SSH key and no destination.
+    # alone; the intranet ini names no signing key and no SSH key, and the same destinations
+    # as the pusher (the recorder believes reports for those alone).
     for key, owner in (("builder/lookup.key", builder), ("signer/sign.key", signer),
                        ("pusher/id_ed25519", pusher)):
         assert owner_mode(root, f"/etc/shinsei/{key}") == (owner, owner, 0o600)
         assert owner_mode(root, f"/etc/shinsei/{key.split('/')[0]}")[1:] == (owner, 0o750)
     settings = [line.split("=")[0].strip() for line in ini.splitlines() if not line.startswith("#")]
     assert "transfer.signing_keys" not in settings and "transfer.client_key" not in settings
-    assert "transfer.destinations" not in settings
+    assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in ini
     assert "transfer.lookup_key = /etc/shinsei/builder/lookup.key" in ini
     pusher_ini = (root / "etc/shinsei/pusher.ini").read_text()
     assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in pusher_ini
