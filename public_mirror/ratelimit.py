@@ -300,10 +300,23 @@ def limited_as(address: str) -> str:
 
 
 def exempt_networks(text: str) -> tuple:
-    """The city's own counters (``mirror.rate_limit_exempt``: addresses or networks)."""
+    """The city's own counters (``mirror.rate_limit_exempt``: addresses or networks).
+
+    Strict: ``127.0.60.5/24`` is refused, not read as the whole /24 — an entry that meant
+    one counter must never exempt its 255 neighbours without anyone noticing."""
+    return tuple(_exempt_network(entry) for entry in text.split())
+
+
+def _exempt_network(entry: str):
     try:
-        return tuple(ipaddress.ip_network(entry, strict=False) for entry in text.split())
+        return ipaddress.ip_network(entry, strict=True)
     except ValueError as error:
+        if "host bits set" in str(error):
+            network = ipaddress.ip_network(entry, strict=False)
+            address = entry.split("/")[0]
+            raise ValueError(f"mirror.rate_limit_exempt: {entry} はネットワークとしては {network} "
+                             f"全体を指します。窓口の端末 1 台なら {address}、ネットワーク全体なら "
+                             f"{network} と書いてください") from None
         raise ValueError(f"mirror.rate_limit_exempt: {error}（アドレスかネットワーク"
                          "（例: 192.0.2.10 203.0.113.0/28）を空白区切りで）") from None
 

@@ -30,6 +30,7 @@ ACTIONS = {
     "application.action_details": "不備の種類・返送期限の変更",
     "import.apply": "ファイルの取込",
     "import_layout.save": "取込の対応表の保存",
+    "import_layout.refused": "取込の対応表の変更を拒否",
     "export": "ファイルの出力",
     "catalogue.seed": "状況の定義の初期登録",
     "catalogue.update": "状況の定義の変更",
@@ -167,7 +168,9 @@ CODES = {
                "data_role_admin": "申請者の情報を読む役割のアカウントを管理者に",
                "pending": "承認待ちの依頼がすでにある", "not_approved": "作成が承認されていない",
                "decided": "処理済みの依頼", "bootstrap_role": "コマンドで作れない役割",
-               "bootstrap_done": "この役割のアカウントがすでにある"},
+               "bootstrap_done": "この役割のアカウントがすでにある",
+               # a staff member's change to a supervisor's import layout
+               "supervisor_layout": "監督者が保存した対応表"},
     "result": {"delivered": "転送済", "failed": "失敗"},
     "held": {"address": "端末（どの名前でも）", "name": "名前と端末の組"},
     "kind": {"full": "申請者一覧（全項目）", "status": "状況だけのファイル"},

@@ -63,11 +63,12 @@ def import_post(request):
     if programme is None:
         request.response.status = 400
         return _page(request, error=request.translate("事業を選んでください。"))
+    spooled: list[str] = []        # a new upload's digest, once kept for the confirm step
     try:
         layout = form.get("layout", "")
         mapping = mapping_of(request.dbsession, whole_number(layout, "layout"),
                              programme) if layout else None
-        filename, data = _file(request, form)
+        filename, data = _file(request, form, spooled)
         if form.get("confirm"):
             plan = apply_import(request.dbsession, request.actor, user_id,
                                 programme, request.catalogue, data, filename, mapping,
@@ -93,6 +94,8 @@ def import_post(request):
         # The reason names an encoding, a header or a count, never a row's values.
         log.warning("import refused for user:%s: %s", request.identity.id, refused)
         discard_changes(request)
+        for digest in spooled:     # refused whole: nothing to confirm, nothing to keep
+            _spool(request).discard(user_id, digest)
         request.response.status = 403 if refused.message == _NEEDS_BULK else 400
         return _page(request, error=refused.explain(request),
                      form=form)
@@ -142,15 +145,17 @@ _NEEDS_BULK = ("このファイルは登録済みの ${count} 件の状況を変
                "監督者（一括変更の権限）が取り込んでください。")
 
 
-def _file(request, form):
-    """The uploaded file (kept in the spool for the confirm step), or this user's own
-    spooled upload under its real name."""
+def _file(request, form, spooled: list[str] | None = None):
+    """The uploaded file (kept in the spool for the confirm step; its digest added to
+    ``spooled``), or this user's own spooled upload under its real name."""
     upload = form.get("file")
     if hasattr(upload, "file"):
         data = upload.file.read()
         filename = upload.filename[:255]
-        _spool(request).keep(request.identity.id, hashlib.sha256(data).hexdigest(), filename,
-                             data)
+        digest = hashlib.sha256(data).hexdigest()
+        _spool(request).keep(request.identity.id, digest, filename, data)
+        if spooled is not None:
+            spooled.append(digest)
         return filename, data
     kept = _spool(request).take(request.identity.id, form.get("sha256", ""))
     if kept is None:

@@ -216,7 +216,12 @@ def test_before_the_retention_an_override_and_a_reason_are_needed(testapp, sessi
     plain = request_disposal(app, programme, status=409)
     assert "保存期間は" in plain.text and "までです" in plain.text
     no_reason = request_disposal(app, programme, override=True, reason="早く", status=409)
-    assert "理由を記入してください" in no_reason.text
+    assert "理由を" in no_reason.text and "記入してください" in no_reason.text
+    # The attack: eleven dots (or dashes, spaces, one letter repeated) passed as a reason.
+    for empty in ("...........", "・・・・・・・・・・・", "－－－－－ －－－－－－",
+                  "あああああああああああ"):
+        refused = request_disposal(app, programme, override=True, reason=empty, status=409)
+        assert "記号・空白を除いて10文字以上" in refused.text, empty
     assert latest_disposal(dbsession) is None
     assert request_disposal(app, programme, override=True, reason=OVERRIDE).status_int == 303
     disposal = latest_disposal(dbsession)

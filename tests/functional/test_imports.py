@@ -288,6 +288,18 @@ def test_uploads_are_private_bound_to_their_user_and_removed(programme, as_role,
     assert list(spool.iterdir()) == []
 
 
+def test_a_file_refused_whole_is_not_kept_in_the_spool(programme, as_role, app_settings):
+    """The attack: a refused upload (not a table at all) was still spooled, an applicant
+    list lying on disk for hours with nothing to confirm."""
+    from pathlib import Path
+
+    spool = Path(app_settings["imports.spool_dir"])
+    refused = upload(as_role("supervisor"), programme, b"\x00\x01 not a table", "broken.csv",
+                     status=400)
+    assert "Traceback" not in refused.text
+    assert list(spool.iterdir()) == []
+
+
 def test_uploads_left_behind_expire(tmp_path):
     import os
     import time
