@@ -46,10 +46,8 @@ def _create_private(database: str | None) -> None:
         return
     try:
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
+    except OSError:     # it exists (its mode is its owner's), or SQLite's own error says why
         pass
-    except OSError:
-        pass            # a folder that is missing or read-only: SQLite's own error says so
 
 
 def _harden_sqlite(engine):
