@@ -5,6 +5,7 @@ manager does, at the end of the request. CLI commands use the same factory with 
 explicit ``transaction.manager``.
 """
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,10 +45,9 @@ def _create_private(database: str | None) -> None:
     (0644 for the demo's files)."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    try:
+    # It exists (its mode is its owner's), or SQLite's own error will say why it cannot.
+    with contextlib.suppress(OSError):
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except OSError:     # it exists (its mode is its owner's), or SQLite's own error says why
-        pass
 
 
 def _harden_sqlite(engine):
