@@ -51,15 +51,22 @@ class Carriage:
 
 
 class Publications:
-    """The publications requested since the story's first change, read once per page."""
+    """The publications requested since the story's first change, in request order."""
 
-    def __init__(self, dbsession, since: datetime | None, lookup_closed_at: datetime | None):
+    def __init__(self, rows: list[Publication], lookup_closed_at: datetime | None):
         self.lookup_closed_at = lookup_closed_at
-        self.rows: list[Publication] = [] if since is None else list(dbsession.execute(
-            select(Publication).where(Publication.requested_at >= since,
+        self.rows = rows
+        self._times = [p.requested_at for p in rows]
+
+    @classmethod
+    def since(cls, dbsession, at: datetime | None,
+              lookup_closed_at: datetime | None) -> "Publications":
+        """Read once per page: those requested at or after ``at`` (none for None)."""
+        rows = [] if at is None else list(dbsession.execute(
+            select(Publication).where(Publication.requested_at >= at,
                                       Publication.state.in_((PUBLISHED, FAILED, *PENDING)))
             .order_by(Publication.requested_at, Publication.id)).scalars())
-        self._times = [p.requested_at for p in self.rows]
+        return cls(rows, lookup_closed_at)
 
     def carriage(self, at: datetime, replaced_at: datetime | None = None) -> Carriage:
         """What became of a change made at ``at``; ``replaced_at``: when the application's

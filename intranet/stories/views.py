@@ -40,8 +40,8 @@ def _carriages(request, application, steps):
     """What became of each change on the residents' page (None for a step that changed
     nothing residents read)."""
     public = [s for s in steps if s.changes_public]
-    found = published.Publications(request.dbsession, public[0].at if public else None,
-                                   application.programme.lookup_closed_at)
+    found = published.Publications.since(request.dbsession, public[0].at if public else None,
+                                         application.programme.lookup_closed_at)
     following = {id(s): nxt.at for s, nxt in pairwise(public)}
     return [found.carriage(s.at, following.get(id(s))) if s.changes_public else None
             for s in steps]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
 from intranet.publications.job import publish
 from tests.conftest import csrf_token
 from tests.factories import make_applications, make_programme
@@ -234,12 +235,18 @@ def test_after_disposal_the_story_says_erased(testapp, session_factory, accounts
     [application_id] = make_applications(session_factory, programme, 1)
     app = as_user(testapp, "staff")
     assert change(app, application_id, status="reviewing").status_int == 303
+    story_text(as_user(testapp, "inquiry"), application_id)     # audited, beside the chain
+    assert dbsession.execute(select(AuditPersonal).where(
+        AuditPersonal.application_id == application_id)).first() is not None
     app = as_user(testapp, "supervisor")
     archived(app, programme)
     assert request_disposal(app, programme).status_int == 303
     disposal = latest_disposal(dbsession)
     assert decide(as_user(testapp, "supervisor2"), disposal.id).status_int == 303
-    for role in ("staff", "security_officer"):
+    # The desk's reading of the story kept its receipt number beside the chain: cut.
+    assert dbsession.execute(select(AuditPersonal).where(
+        AuditPersonal.application_id == application_id)).first() is None
+    for role in ("staff", "security_officer", "inquiry"):
         text = story_text(as_user(testapp, role), application_id, status=410)
         assert "この申請の個人情報は廃棄しました" in text and f"番号 {disposal.id}" in text
         assert "0000-0001" not in text
