@@ -8,7 +8,7 @@ message): never a silent "no filter".
 
 from datetime import date
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, select
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
@@ -81,20 +81,25 @@ def about_applications(dbsession, ids: list[int]):
     """The condition on audit records about these applications: those keeping a value of
     theirs beside the chain (a change, a bulk change, an import's move, the desk's view or
     search), a disclosure naming one, and the imports that created or changed one (found
-    from its history: an import writes its record and history with one timestamp)."""
+    from its history: an import writes its record and history with one timestamp).
+
+    The record numbers are read first, each through its own index (an application has tens
+    of records, not millions), so the screen's query is a lookup by number: an OR of these
+    conditions would have PostgreSQL walk the whole chain back from its head."""
     if not ids:
         return false()
-    beside = select(AuditPersonal.seq).where(AuditPersonal.application_id.in_(ids))
+    seqs = set(dbsession.execute(select(AuditPersonal.seq).where(
+        AuditPersonal.application_id.in_(ids))).scalars())
     targets = [f"application:{i}" for i in ids]
-    imports = [f"import:{i}" for i in dbsession.execute(
+    targets += [f"import:{i}" for i in dbsession.execute(
         select(ImportRecord.id).join(Application, and_(
             Application.programme_id == ImportRecord.programme_id, Application.id.in_(ids)))
         .where(ImportRecord.at.in_(select(StatusChange.changed_at).where(
             StatusChange.application_id.in_(ids), StatusChange.source == "import")))).scalars()]
-    return or_(AuditRecord.seq.in_(beside),
-               and_(AuditRecord.action == "disclosure.produce", AuditRecord.target.in_(targets)),
-               and_(AuditRecord.action == "import.apply", AuditRecord.target.in_(imports))
-               if imports else false())
+    seqs.update(dbsession.execute(select(AuditRecord.seq).where(
+        AuditRecord.action.in_(("disclosure.produce", "import.apply")),
+        AuditRecord.target.in_(targets))).scalars())
+    return AuditRecord.seq.in_(sorted(seqs)) if seqs else false()
 
 
 def receipts_of(dbsession, records) -> dict[int, str]:
