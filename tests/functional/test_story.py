@@ -269,3 +269,26 @@ def test_the_story_reads_as_english_in_the_english_ui(testapp, one):
                   "staff user (Staff)"]:
         assert words in text, words
     assert not re.search(r"[\u3040-\u30ff]", text.replace("テスト市", "")), text
+
+
+def test_action_details_read_in_words_with_the_kinds_by_name(testapp, session_factory,
+                                                             accounts):
+    programme = make_programme(session_factory, kinds=True)
+    [application_id] = make_applications(session_factory, programme, 1, status="reviewing")
+    app = as_user(testapp, "staff")
+    assert change(app, application_id, status="deficient", deficiency_reason="裏面のみ",
+                  deficiency_kinds=["id_copy", "signature"], documents_sent_on="2026-05-20",
+                  return_by="2026-06-10").status_int == 303
+    page = app.get(f"/applications/{application_id}")
+    assert app.post(f"/applications/{application_id}/action", {
+        "csrf_token": csrf_token(page), "version": "2", "deficiency_kinds": ["id_copy"],
+        "documents_sent_on": "2026-05-20", "return_by": "2026-06-30",
+        "reason": "電話で延長の申し出"}).status_int == 303
+    marked, extended = steps(app, application_id)[1:]
+    assert "審査中 → 不備あり" in marked
+    assert "不備の種類 なし → 本人確認書類の写しがない、署名がない" in marked
+    assert "返送期限 — → 2026年6月10日" in marked
+    assert "不備の種類・返送期限の変更" in extended and "状況 " not in extended
+    assert "返送期限 2026年6月10日 → 2026年6月30日" in extended
+    assert "本人確認書類の写しがない、署名がない → 本人確認書類の写しがない" in extended
+    assert "電話で延長の申し出" in extended
