@@ -304,6 +304,7 @@ def test_a_backup_set_restored_on_a_fresh_intranet_host(city):
     lab.retire(old)
     fresh = lab.intranet = add_intranet(lab, "intranet-new")
     fresh.boot()
+    documented.run(fresh, "install", "os-packages-intranet")
     fresh.run("mkdir", "-p", MEDIUM)
     fresh.run("tar", "-C", MEDIUM, "-xpf", "-", input=medium, text=False)
     fresh.write(f"/root/{install.bundle.name}", install.bundle.read_bytes(), 0o644)
