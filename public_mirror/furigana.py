@@ -59,13 +59,26 @@ def month_day(month: int, day: int) -> Markup:
 
 def date_html(value) -> Markup:
     """2026年4月1日 with furigana: 年 ねん, and month and day each read as one word."""
-    return escape(value.year) + ruby("年", "ねん") + month_day(value.month, value.day)
+    return _spaced(_parts(value))
 
 
 def time_html(moment) -> Markup:
     """The date, then 9時5分 (the minutes left out on the hour)."""
-    shown = date_html(moment) + " " + ruby(f"{moment.hour}時", hour(moment.hour))
-    return shown + ruby(f"{moment.minute}分", minutes(moment.minute)) if moment.minute else shown
+    parts = [*_parts(moment), ruby(f"{moment.hour}時", hour(moment.hour))]
+    if moment.minute:
+        parts.append(ruby(f"{moment.minute}分", minutes(moment.minute)))
+    return _spaced(parts)
+
+
+def _parts(value) -> list[Markup]:
+    return [escape(value.year) + ruby("年", "ねん"), ruby(f"{value.month}月", MONTHS[value.month]),
+            ruby(f"{value.day}日", day_of_month(value.day))]
+
+
+def _spaced(parts: list[Markup]) -> Markup:
+    # Each reading is wider than its word: the words are set apart so that the readings
+    # above them do not run into one another (.when in mirror.css).
+    return Markup('<span class="when">') + Markup(" ").join(parts) + Markup("</span>")
 
 
 def minutes_html(n: int) -> Markup:

@@ -205,7 +205,7 @@ def test_a_kanji_outside_ruby_is_caught_where_it_is():
 def test_dates_and_times_read_as_one_word_each():
     from public_mirror import furigana
 
-    assert furigana.as_text(furigana.date_html(date(2026, 4, 1))) == "2026ねんしがつついたち"
+    assert furigana.as_text(furigana.date_html(date(2026, 4, 1))) == "2026ねん しがつ ついたち"
     assert furigana.day_of_month(20) == "はつか" and furigana.day_of_month(19) == "じゅうくにち"
     assert [furigana.minutes(n) for n in (1, 5, 10, 15, 30, 47)] == [
         "いっぷん", "ごふん", "じゅっぷん", "じゅうごふん", "さんじゅっぷん", "よんじゅうななふん"]
