@@ -11,7 +11,8 @@ published yet — 「次回の公開で反映されます」.
 The public page answers in one of a few ways, and so does this: ``found`` (the answer),
 ``not_found``, ``closed`` (the programme cannot be looked up today), ``updating`` (the
 snapshot has expired: residents are told the information is being updated), and here
-also ``unpublished`` (nothing has been delivered yet).
+also ``unpublished`` (nothing has been delivered yet) and ``unrecorded`` (the last delivery
+was made before publications kept what they said: nothing to show until the next one).
 """
 
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from transfer.snapshot import RESIDENT_LANGUAGES
 class Shown:
     """One answer of the residents' page for one application."""
 
-    page: str                        # found | not_found | closed | updating | unpublished
+    page: str   # found | not_found | closed | updating | unpublished | unrecorded
     answer: answers.Answer = answers.NOT_FOUND
     programme: dict[str, Any] | None = None
     why: str = ""                    # not found: "new" (not in it) or "birth_date" (none known)
@@ -59,7 +60,7 @@ class ResidentsView:
     @property
     def pending(self) -> bool:
         """The newest change is not published yet: the next publication shows otherwise."""
-        return not self.now.same_for_residents(self.upcoming)
+        return self.now.page != "unrecorded" and not self.now.same_for_residents(self.upcoming)
 
     @property
     def undelivered(self) -> list[str]:
@@ -87,6 +88,8 @@ def published(dbsession, publication: Publication | None, application, now: date
         return Shown("unpublished")
     if publication.expires_at is not None and publication.expires_at <= now:
         return Shown("updating")
+    if not publication.frozen_header:   # published before requests froze their content
+        return Shown("unrecorded")
     header = content.wording_of(publication)
     programme = answers.programme_named(header, application.programme.code)
     if programme is None:   # the programme came after the publication

@@ -169,3 +169,13 @@ def test_a_public_host_the_publication_did_not_reach_is_named(city, as_role, ses
     city.publish(OutboxDestination(tmp_path / "no-such-gateway"))
     staff = shown(as_role("staff"), one)
     assert "届いていない公開先" in staff and "no-such-gateway" in staff
+
+
+def test_a_publication_made_before_content_was_kept_is_said_so(as_role, session_factory,
+                                                              accounts):
+    [one] = make_applications(session_factory, make_programme(session_factory), 1)
+    with session_factory() as s, s.begin():
+        s.add(Publication(state="published", requested_at=date(2026, 1, 1), sequence=7,
+                          sha256="ab" * 32))
+    staff = shown(as_role("staff"), one)
+    assert "内容を記録する前の版" in staff and "次回の公開で反映されます" not in staff
