@@ -9,8 +9,9 @@ NODE_DIR := tests/browser
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
-# nftables whose checkers test the shipped configuration, and for the booted-hosts test
-# (tests/e2e) debootstrap, systemd-nspawn and certutil (the test CA in Chromium's store).
+# nftables whose checkers test the shipped configuration, testssl.sh (the scanner a city's
+# security review runs on the nginx sites), and for the booted-hosts test (tests/e2e)
+# debootstrap, systemd-nspawn and certutil (the test CA in Chromium's store).
 system-deps:
 	@need=(); \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
@@ -19,6 +20,7 @@ system-deps:
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
 	[ -x /usr/sbin/nginx ] || need+=(nginx); \
 	[ -x /usr/sbin/nft ] || need+=(nftables); \
+	command -v testssl >/dev/null 2>&1 || need+=(testssl.sh); \
 	command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap); \
 	command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container); \
 	command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools); \

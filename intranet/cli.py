@@ -11,15 +11,17 @@ from string import Template
 import transaction
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from intranet import migrations
 from intranet import settings as settings_loader
 from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
 from intranet.auth.models import ROLES
+from intranet.backups import cli as backups
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.users import services as users
-from transfer import config_file
+from transfer import config_file, version
 
 
 def main(argv=None):
@@ -38,8 +40,24 @@ def main(argv=None):
     except checkpoints.CheckpointError as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 2
+    except OperationalError as refused:
+        print(_unreachable(engine, refused), file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
+
+
+def _unreachable(engine, error) -> str:
+    """The database refused the connection: one sentence, and for root on an installed host
+    (peer authentication: the OS user is the role, and root has none) whom to run as."""
+    said = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    message = f"error: データベースに接続できません（{said}）"
+    if os.geteuid() == 0 and engine.url.get_backend_name() == "postgresql" \
+            and not engine.url.username:
+        message += ("\nroot にはデータベースのロールがありません（peer 認証では OS ユーザー名が"
+                    "ロール名です）。職員用アプリのユーザーで実行してください: "
+                    f"runuser -u shinsei-web -- shinsei-intranet {' '.join(sys.argv[1:])}")
+    return message
 
 
 class CommandContext:
@@ -101,6 +119,12 @@ def audit_verify(ctx, args):
         if signed is None:
             print("warning: no signed checkpoints configured (audit.checkpoint_file); "
                   "a recomputed or cut-back chain would pass this check", file=sys.stderr)
+        elif not signed:
+            print("agrees with 0 signed checkpoints")
+            print(f"warning: {ctx.settings['audit.checkpoint_file']} holds no signed checkpoint; "
+                  "a recomputed or cut-back chain would pass this check (after a restore: "
+                  "`shinsei-intranet backup restore` puts the set's checkpoint file back)",
+                  file=sys.stderr)
         else:
             last = (f", the last of {signed[-1].count} records at "
                     f"{signed[-1].at:%Y-%m-%d %H:%M} UTC") if signed else ""
@@ -298,6 +322,7 @@ def _parser():
     parser.add_argument("-c", "--config",
                         help="ini file (default: $SHINSEI_INTRANET_CONFIG, the installed "
                         "/etc/shinsei/intranet.ini, or development.ini here)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.current()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     commands.add_parser("initdb", help="create or upgrade the database").set_defaults(command=initdb)
 
@@ -358,4 +383,11 @@ def _parser():
     demo_cmd.add_argument("--applications", type=int, default=3000)
     demo_cmd.add_argument("--seed", type=int, default=2020)
     demo_cmd.set_defaults(command=demo)
+
+    backups.add_commands(commands)
     return parser
+
+
+# ``python -m intranet.cli``: how a restore runs `audit verify` as the staff app's OS user.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,17 @@ DEFAULTS = {
     # How long a database backup is kept (docs/runbook): a disposal record names the day
     # the last backup still holding the disposed data ages out.
     "backup.retention_days": "35",
+    # Where `shinsei-intranet backup run` makes its sets, what it packs besides the database,
+    # and when `backup status` calls the newest set stale (a daily timer, plus slack).
+    "backup.directory": "/var/backups/shinsei",
+    "backup.config_directory": "/etc/shinsei",
+    "backup.max_age_hours": "26",
+    # The installed host's (an intranet.ini older than these settings gets them too): pg_dump
+    # and pg_restore as postgres (peer), the staff app stopped during a restore and the audit
+    # chain verified as its user afterwards. Development and tests set them empty.
+    "backup.database_user": "postgres",
+    "backup.web_service": "shinsei-intranet-web.service",
+    "backup.verify_user": "shinsei-web",
     "pyramid.default_locale_name": "ja",
     "jinja2.i18n.domain": "shinsei",
     "jinja2.autoescape": "true",
@@ -52,7 +63,7 @@ ENVIRONMENT = {
 
 INT_SETTINGS = (
     "imports.max_bytes", "imports.spool_max_age", "audit.retention_days", "backup.retention_days",
-    "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
+    "backup.max_age_hours", "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
     "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
 )
 

@@ -13,6 +13,7 @@ from pyramid.view import forbidden_view_config, notfound_view_config, view_confi
 
 from intranet.dates import wareki
 from intranet.refusals import Refused
+from transfer import version
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -178,6 +179,8 @@ def includeme(config):
         env.filters["local_time"] = local_time
         env.filters["wareki"] = wareki
         env.globals["municipality_name"] = config.get_settings()["shinsei.municipality_name"]
+        # Which build is serving (after an upgrade, staff and the helpdesk can tell).
+        env.globals["version"] = version.current()
         env.globals.update(LABELS)
         # One placeholder syntax everywhere: ${name}, as in Python code (TranslationString).
         env.globals["_"] = template_gettext

@@ -12,6 +12,7 @@ from public_mirror import activation_log, lookup
 from public_mirror.openapi import OPENAPI
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
+from transfer import version
 from transfer.answer import WORDING_PARTS
 from transfer.ruby import plain
 
@@ -106,12 +107,13 @@ def healthz(request):
 
     Answered from a real lookup through the same code as a resident's (``desk.probe``),
     rendered as page and JSON, so a snapshot that cannot answer is not reported "ok".
-    Nothing personal: sequence, times, counts, and the refusal's file name and reason.
+    Nothing personal: sequence, times, counts, and the refusal's file name and reason; the
+    running build's version, so an upgrade can be confirmed from outside.
     """
     services = request.services
     snapshot = services.snapshots.current()
-    health = {"status": "none", "sequence": None, "created_at": None, "generated_at": None,
-              "expires_at": None, "age_seconds": None,
+    health = {"status": "none", "version": version.current(), "sequence": None,
+              "created_at": None, "generated_at": None, "expires_at": None, "age_seconds": None,
               "last_refusal": activation_log.last_refusal(services.paths.activation_log)}
     if snapshot is None:
         health["problem"] = services.snapshots.problem
@@ -123,6 +125,11 @@ def healthz(request):
                   expires_at=snapshot.header["expires_at"],
                   age_seconds=int((datetime.now(UTC) - created).total_seconds()),
                   status="stale" if is_expired(snapshot) else "ok")
+    if services.desk.in_maintenance():
+        health.update(status="maintenance")
+    if services.desk.secret_for(snapshot) is None:
+        health.update(status="broken", problem=f"no lookup key {snapshot.header.get('lookup_key_id')}"
+                                               " on this host: carry it (docs/runbook)")
     try:
         for reply in services.desk.probe(snapshot):
             services.pages.render_uncached(reply)

@@ -13,6 +13,7 @@ from public_mirror import activation_log, ledger, receive, recovery, usage
 from public_mirror import settings as settings_loader
 from public_mirror.quarantine import shown
 from public_mirror.store import ActiveSnapshot, is_expired
+from transfer import version
 from transfer.errors import KeyFileError
 
 log = logging.getLogger("public_mirror.cli")
@@ -46,10 +47,12 @@ def _limits(settings) -> receive.Limits:
 def receive_command(settings, args):
     paths, trust = settings["mirror.paths"], settings["mirror.trust"]
     if args.watch:
-        receive.watch(paths, trust, args.interval, _limits(settings))
+        receive.watch(paths, trust, args.interval, _limits(settings),
+                      settings["mirror.lookup_keys"])
         return 0
     try:
-        outcomes = receive.receive_once(paths, trust, limits=_limits(settings), wait=args.wait)
+        outcomes = receive.receive_once(paths, trust, limits=_limits(settings), wait=args.wait,
+                                        lookup_keys=settings["mirror.lookup_keys"])
     except (ledger.StateError, ledger.ReceiverBusy, KeyFileError) as error:
         log.error("receiving stopped: %s", error)
         print(f"shinsei-mirror: {error}", file=sys.stderr)
@@ -94,9 +97,17 @@ def status_command(settings, args):
         print(f"active snapshot: sequence {snapshot.sequence}, created {created} "
               f"({int(age.total_seconds() // 60)} min ago), expires {snapshot.header['expires_at']}"
               f"{' — EXPIRED' if is_expired(snapshot) else ''}, {snapshot.table.count} entries")
+        # Which trusted keys signed it, and the lookup key its hashes need (a key rotation
+        # is checked here: docs/runbook).
+        print(f"  signed by {', '.join(sorted(snapshot.signed_by))}; lookup key "
+              f"{snapshot.header.get('lookup_key_id')}")
         codes = [s["code"] for s in snapshot.header["statuses"]]
         for index, count in sorted(snapshot.table.status_counts().items()):
             print(f"  {codes[index]:24} {count:>10,}")
+    flag = settings.get("mirror.maintenance_file")
+    if settings["mirror.maintenance"] or (flag and flag.exists()):
+        print(f"maintenance: ON — residents see the maintenance page"
+              f"{f' while {flag} exists' if flag and flag.exists() else ''}")
     refusal = activation_log.last_refusal(paths.activation_log)
     if refusal:
         print(f"last rejection: {refusal['at']} {shown(str(refusal['file']))}: {refusal['reason']}")
@@ -132,6 +143,7 @@ def _parser():
     parser.add_argument("-c", "--config", default=_default_config(),
                         help=f"the mirror's ini (default: $SHINSEI_MIRROR_CONFIG, else "
                              f"{INSTALLED_CONFIG} if it exists, else mirror-development.ini)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.current()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     take = commands.add_parser("receive", help="verify and activate files waiting in the inbox")
     take.add_argument("--watch", action="store_true", help="keep watching the inbox")

@@ -29,9 +29,10 @@ _ANSWER = {
 
 _HEALTH = {
     "type": "object",
-    "required": ["status", "sequence", "created_at", "age_seconds", "last_refusal"],
+    "required": ["status", "version", "sequence", "created_at", "age_seconds", "last_refusal"],
     "properties": {
         "status": {"type": "string", "enum": ["ok", "stale", "none", "broken"]},
+        "version": {"type": "string", "description": "the running build (e.g. after an upgrade)"},
         "sequence": {"type": ["integer", "null"]},
         "created_at": {"type": ["string", "null"], "format": "date-time"},
         "generated_at": {"type": ["string", "null"], "description": "same as created_at"},

@@ -34,6 +34,11 @@ class ImplausibleSnapshot(SnapshotError):
     """Signed, but dated in the future or numbered far beyond its own time."""
 
 
+class UnknownLookupKey(SnapshotError):
+    """Signed, but its hashes were made with a lookup key this host does not hold: taken,
+    it would answer every resident "not found"."""
+
+
 @dataclass(frozen=True)
 class Limits:
     max_sequence_ahead: int = 7 * 24 * 3600
@@ -49,8 +54,11 @@ class Outcome:
 
 
 def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
-                 limits: Limits = Limits(), wait: float = 30.0) -> list[Outcome]:
+                 limits: Limits = Limits(), wait: float = 30.0,
+                 lookup_keys=None) -> list[Outcome]:
     """``trust``: a TrustPolicy, or a callable returning the current one (read per file).
+    ``lookup_keys`` (``public_mirror.lookup_keys``): a snapshot made with a lookup key not
+    among them is refused; None: not checked.
 
     Raises ``ledger.StateError`` when the records disagree and ``ledger.ReceiverBusy``
     when another receiver holds the state directory: the CLI says why and exits.
@@ -66,7 +74,8 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
         ledger = Ledger(paths)
         for path in waiting:
             try:
-                outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits)
+                outcome = _receive(path, ledger, policy_source, now or datetime.now(UTC), limits,
+                                   lookup_keys)
             except Vanished:
                 continue
             outcomes.append(outcome)
@@ -76,7 +85,7 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
 
 
 def watch(paths: MirrorPaths, trust, interval: float = 2.0,
-          limits: Limits = Limits()) -> None:
+          limits: Limits = Limits(), lookup_keys=None) -> None:
     """Receive every ``interval`` seconds until stopped; the trust policy is read per file.
     A problem that stops receiving is reported once, not every turn, until it changes.
     SIGTERM (systemctl stop) ends the loop between turns, never inside an activation."""
@@ -84,7 +93,7 @@ def watch(paths: MirrorPaths, trust, interval: float = 2.0,
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     while not stopping:
         try:
-            for outcome in receive_once(paths, trust, limits=limits):
+            for outcome in receive_once(paths, trust, limits=limits, lookup_keys=lookup_keys):
                 _print(outcome)
             reported = None
         except Exception as error:   # a watcher reports, and keeps watching for the cure
@@ -105,7 +114,8 @@ def _print(outcome: Outcome) -> None:
         print(f"rejected {shown(outcome.file)}: {outcome.reason}", file=sys.stderr, flush=True)
 
 
-def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: Limits) -> Outcome:
+def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: Limits,
+             lookup_keys=None) -> Outcome:
     name = path.name
     policy = policy_source()
     try:
@@ -118,6 +128,11 @@ def _receive(path: Path, ledger: Ledger, policy_source, now: datetime, limits: L
             return _finish(path, ledger, data, sha)
         snapshot = verify_snapshot(data, policy, last_sequence=ledger.highest, now=now)
         check_plausible(snapshot.header, now, limits)
+        key_id = str(snapshot.header.get("lookup_key_id", ""))
+        if lookup_keys is not None and lookup_keys.secret(key_id) is None:
+            raise UnknownLookupKey(f"lookup key {key_id} is not on this host (it holds "
+                                   f"{', '.join(lookup_keys.ids())}): carry the new lookup key "
+                                   "here first; the live snapshot keeps answering")
     except SnapshotError as refused:
         return _refuse(path, ledger, f"{type(refused).__name__}: {refused}")
     except KeyFileError:

@@ -6,7 +6,9 @@ answer, the HTTP status, the language, and the values. The shells only translate
 into HTML (``public_mirror.pages``) or JSON (``public_mirror.api``).
 """
 
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from public_mirror import lookup
 from public_mirror.i18n import choose
@@ -18,6 +20,8 @@ from transfer.answer import Answer, is_open
 from transfer.verify import VerifiedSnapshot
 
 BODY_INVALID = "送られた内容を読み取れませんでした。入力画面から、もう一度お試しください。"
+
+MAINTENANCE_RECHECK = 0.5   # seconds between looks at the maintenance file
 
 # Kinds of reply, and the HTTP status each is given.
 STATUS = {"found": 200, "not_found": 200, "closed": 200, "invalid": 400, "rate_limited": 429,
@@ -59,8 +63,14 @@ class ResidentDesk:
     """Answers questions from the live snapshot, within the rate limit, counting usage."""
 
     def __init__(self, *, snapshots, secret: bytes, limiter, usage, languages: list[str],
-                 maintenance: bool = False, exempt: tuple = ()):
-        self.snapshots, self.secret = snapshots, secret
+                 maintenance: bool = False, exempt: tuple = (), lookup_keys=None,
+                 maintenance_file: Path | None = None):
+        """``lookup_keys``: the host's keys by id (``public_mirror.lookup_keys``); without
+        them every snapshot is answered with ``secret``. ``maintenance_file``: while it
+        exists, every answer is the maintenance page (``touch`` it, ``rm`` it: no restart)."""
+        self.snapshots, self.secret, self.lookup_keys = snapshots, secret, lookup_keys
+        self.maintenance_file = maintenance_file
+        self._flag_seen: tuple[float, bool] = (-1.0, False)
         self.exempt = exempt   # the city's own counters: never limited
         self.limiter, self.usage = limiter, usage
         self.languages, self.maintenance = languages, maintenance
@@ -71,12 +81,30 @@ class ResidentDesk:
 
     def closed_reply(self, lang: str, snapshot: VerifiedSnapshot | None) -> Reply | None:
         """The honest "not now" reply when no answer may be given, else None."""
-        if self.maintenance:
+        if self.in_maintenance():
             return Reply("maintenance", lang)
-        if snapshot is None or is_expired(snapshot):
-            # Never show statuses that may no longer be true as if they were current.
+        if snapshot is None or is_expired(snapshot) or self.secret_for(snapshot) is None:
+            # Never show statuses that may no longer be true as if they were current — nor
+            # "not found" to everyone because the hashes' key is not on this host.
             return Reply("updating", lang)
         return None
+
+    def in_maintenance(self) -> bool:
+        """``mirror.maintenance``, or the maintenance file present (looked at twice a second
+        at most, not once per request)."""
+        if self.maintenance or self.maintenance_file is None:
+            return self.maintenance
+        checked, present = self._flag_seen
+        if time.monotonic() - checked >= MAINTENANCE_RECHECK:
+            present = self.maintenance_file.exists()
+            self._flag_seen = (time.monotonic(), present)
+        return present
+
+    def secret_for(self, snapshot: VerifiedSnapshot) -> bytes | None:
+        """The lookup key that made this snapshot's hashes, if this host holds it."""
+        if self.lookup_keys is None:
+            return self.secret
+        return self.lookup_keys.secret(str(snapshot.header.get("lookup_key_id", "")))
 
     def ask(self, params, client: str) -> Reply:
         """``params``: the submitted fields, or None when the request could not be read.
@@ -107,7 +135,9 @@ class ResidentDesk:
                 return Reply("invalid", lang, snapshot, errors=reading.errors,
                              typed=lookup.typed(params))
             return Reply("closed", lang, snapshot, question.programme)
-        answer = lookup.answer(snapshot, self.secret, question)
+        secret = self.secret_for(snapshot)
+        assert secret is not None   # closed_reply answers "updating" when there is none
+        answer = lookup.answer(snapshot, secret, question)
         if guarded:   # only failures count, once each
             allowed, retry_after = self.limiter.allow(client, count=not answer.found)
             if not allowed:

@@ -37,8 +37,10 @@ def build(settings: dict, languages: list[str]) -> MirrorServices:
                                 secret=settings["mirror.lookup_secret"])
     usage = UsageCounter(paths.usage)
     desk = ResidentDesk(snapshots=snapshots, secret=settings["mirror.lookup_secret"],
+                        lookup_keys=settings["mirror.lookup_keys"],
                         limiter=limiter, usage=usage, languages=languages,
                         maintenance=settings["mirror.maintenance"],
+                        maintenance_file=settings["mirror.maintenance_file"],
                         exempt=settings["mirror.rate_limit_exempt"])
     pages = Pages(site_settings(settings), languages, settings["mirror.public_base_url"],
                   settings.get("site.texts"))

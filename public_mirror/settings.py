@@ -10,15 +10,17 @@ from pyramid.settings import asbool, aslist
 
 from public_mirror.contrast import require_contrast
 from public_mirror.i18n import available_languages
+from public_mirror.lookup_keys import LookupKeys
 from public_mirror.ratelimit import exempt_networks
 from transfer.errors import KeyFileError
-from transfer.keys import load_lookup_key, load_public_key
+from transfer.keys import key_files, load_public_key
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
 
 DEFAULTS = {
     "mirror.threshold": "1",
     "mirror.max_snapshot_bytes": str(DEFAULT_MAX_SIZE),
     "mirror.maintenance": "false",
+    "mirror.maintenance_file": "",
     "mirror.rate_limit": "20",           # failed lookups per client address ...
     "mirror.rate_window": "300",         # ... per this many seconds
     "mirror.trusted_proxies": "",
@@ -86,9 +88,7 @@ def site_texts(merged: dict, languages: list[str]) -> dict[str, dict[str, str]]:
 
 def trusted_key_files(entries: list[str]) -> list[Path]:
     """Each entry is a public key file, or a directory whose *.pub files are all trusted."""
-    files = []
-    for entry in map(Path, entries):
-        files += sorted(entry.glob("*.pub")) if entry.is_dir() else [entry]
+    files = key_files(entries, ("*.pub",))
     if not files:
         raise KeyFileError("mirror.trusted_keys names no public key")
     return files
@@ -145,8 +145,11 @@ def load(settings: dict, environ=os.environ) -> dict:
                                          Path(merged["mirror.state"]))
     merged["mirror.trust"] = _trust_source(merged)
     merged["mirror.policy"] = merged["mirror.trust"]()
-    merged["mirror.lookup_secret"] = load_lookup_key(Path(merged["mirror.lookup_key"]))
+    merged["mirror.lookup_keys"] = LookupKeys(aslist(merged["mirror.lookup_key"]))
+    merged["mirror.lookup_secret"] = merged["mirror.lookup_keys"].first
     merged["mirror.maintenance"] = asbool(merged["mirror.maintenance"])
+    merged["mirror.maintenance_file"] = (Path(merged["mirror.maintenance_file"])
+                                         if merged["mirror.maintenance_file"] else None)
     merged["mirror.rate_limit"] = int(merged["mirror.rate_limit"])
     merged["mirror.rate_window"] = int(merged["mirror.rate_window"])
     try:

@@ -1,17 +1,27 @@
 """deploy/ templates as the installer fills them, for the tests that check or run them."""
 
+import contextlib
 import datetime
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from tests.databases import free_port
+from tests.databases import free_port, wait_until_listening
 
-DEPLOY = Path(__file__).parents[1] / "deploy"
+ROOT = Path(__file__).parents[1]
+DEPLOY = ROOT / "deploy"
+# Where install.sh puts deploy/nginx/tls.conf, which every TLS server block includes.
+TLS_INCLUDE = "/etc/shinsei/nginx-tls.conf"
+# Debian 12's stock /etc/nginx/nginx.conf, at http level (every site inherits these unless it
+# sets its own); tests/integration/test_tls_policy.py checks this machine's file still says so.
+DEBIAN_HTTP_TLS = ("  ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; # Dropping SSLv3, ref: POODLE\n"
+                   "  ssl_prefer_server_ciphers on;\n")
 sys.path.insert(0, str(DEPLOY.parent / "tools"))
 from shinsei_installer import render  # noqa: E402  (tools/ is not a package)
 
@@ -30,8 +40,10 @@ SAMPLE = render.derived({
 })
 
 
-def self_signed(directory: Path, name: str = "site"):
-    key = ec.generate_private_key(ec.SECP256R1())
+def self_signed(directory: Path, name: str = "site", kind: str = "ec"):
+    """``name``.crt and ``name``.key in ``directory``: an ECDSA P-256 or an RSA (2048) key."""
+    key = (ec.generate_private_key(ec.SECP256R1()) if kind == "ec"
+           else rsa.generate_private_key(public_exponent=65537, key_size=2048))
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
@@ -43,24 +55,52 @@ def self_signed(directory: Path, name: str = "site"):
         serialization.NoEncryption()))
 
 
-def nginx_config(directory: Path, site: str, port: int = 443, backend: int | None = None) -> Path:
-    """An nginx.conf in ``directory`` serving the shipped ``site`` on ``port`` (TLS), with
-    its paths moved into ``directory``; ``backend``: the app's port instead of the shipped."""
-    self_signed(directory)
+def nginx_config(directory: Path, site: str, port: int = 443, backend: int | None = None,
+                 http_port: int | None = None, key: str = "ec") -> Path:
+    """An nginx.conf in ``directory`` serving the shipped ``site``: its TLS servers on ``port``,
+    its plain-HTTP ones on ``http_port`` (a free one when not given), its paths moved into
+    ``directory`` and the checkout; ``backend``: the app's port instead of the shipped;
+    ``key``: the certificate's kind (``ec`` or ``rsa``). The http block starts as Debian's
+    stock /etc/nginx/nginx.conf does, so the site must hold its own against those lines."""
+    directory.mkdir(parents=True, exist_ok=True)
+    self_signed(directory, kind=key)
     text = render.render(DEPLOY / "nginx" / f"{site}.conf", SAMPLE)
     text = (text.replace("/etc/shinsei/tls/", f"{directory}/")
             .replace("/var/log/nginx/", f"{directory}/")
             .replace("/etc/shinsei/nginx-proxy.conf", str(DEPLOY / "nginx" / "proxy.conf"))
+            .replace(TLS_INCLUDE, str(DEPLOY / "nginx" / "tls.conf"))
             .replace("/opt/shinsei/errors/", f"{DEPLOY / 'nginx' / 'errors'}/")
-            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port} ssl http2;")
-            .replace("listen 80 default_server;", f"listen 127.0.0.1:{free_port()};"))
+            .replace("/opt/shinsei/static/intranet/", f"{ROOT / 'intranet' / 'static'}/")
+            .replace("/opt/shinsei/static/public_mirror/", f"{ROOT / 'public_mirror' / 'static'}/")
+            .replace("listen 443 ssl", f"listen 127.0.0.1:{port} ssl")
+            .replace("listen 80", f"listen 127.0.0.1:{http_port or free_port()}"))
     if backend is not None:
         text = text.replace("http://127.0.0.1:6543", f"http://127.0.0.1:{backend}").replace(
             "http://127.0.0.1:6544", f"http://127.0.0.1:{backend}")
     (directory / "site.conf").write_text(text)
+    mime = "  include /etc/nginx/mime.types;\n" if Path("/etc/nginx/mime.types").exists() else ""
     config = directory / "nginx.conf"
     config.write_text(
-        f"pid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"
-        "events {}\nhttp {\n"
-        f"  access_log {directory}/access.log;\n  include {directory}/site.conf;\n}}\n")
+        # Workers as root: they read the checkout's static files wherever it lies.
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"pid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"
+        "events {}\nhttp {\n" + mime + DEBIAN_HTTP_TLS
+        + f"  access_log {directory}/access.log;\n  include {directory}/site.conf;\n}}\n")
     return config
+
+
+@contextlib.contextmanager
+def serving(config: Path, port: int):
+    """nginx running ``config`` (from nginx_config) until the block ends, once ``port`` takes
+    connections."""
+    directory = config.parent
+    log = directory / "nginx.log"
+    with log.open("wb") as output:
+        nginx = subprocess.Popen(["nginx", "-p", str(directory), "-c", str(config), "-g",
+                                  "daemon off;"], stdout=output, stderr=subprocess.STDOUT)
+    wait_until_listening(nginx, port, "nginx", log)
+    try:
+        yield nginx
+    finally:
+        nginx.terminate()
+        nginx.wait(10)

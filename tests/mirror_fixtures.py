@@ -13,7 +13,7 @@ from public_mirror.receive import receive_once
 from public_mirror.settings import load
 from transfer.build import sign_snapshot
 from transfer.keys import generate_lookup_key, generate_signing_key
-from transfer.lookup import lookup_key
+from transfer.lookup import lookup_key, lookup_key_id
 from transfer.snapshot import PAYLOAD_TYPE, day_number, format_time
 
 ORIGIN = "142158:prod"
@@ -71,30 +71,32 @@ class PublicHost:
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=PROGRAMMES, key=None, keys=None, statuses=STATUSES,
-                 header=None, status_of_first=None, padding=0, more=()) -> bytes:
+                 header=None, status_of_first=None, padding=0, secret=None, more=()) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
         00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
-        that many entries no one can look up (a bigger file); ``more``: more entries, each
-        (programme, number, status index, scheduled payment date, paid date)."""
+        that many entries no one can look up (a bigger file); ``secret``: another lookup
+        key than the host's first; ``more``: more entries, each (programme, number, status
+        index, scheduled payment date, paid date)."""
+        secret = secret or self.secret
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
         created = created or datetime.now(UTC).replace(microsecond=0)
-        rows = [(lookup_key(self.secret, "p2020", f"{n:08d}"), n % 2 == 0,
+        rows = [(lookup_key(secret, "p2020", f"{n:08d}"), n % 2 == 0,
                  day_number(date(2020, 7, 10)) if n % 2 == 0 else 0, 0) for n in range(1, 11)]
-        rows.append((lookup_key(self.secret, "p2024", "00000001", BIRTH), 0, 0, 0))
-        rows.append((lookup_key(self.secret, "p2020", "00000011"), 2, 0, 0))   # must act
-        rows += [(lookup_key(self.secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
-        rows += [(lookup_key(self.secret, programme, number), index,
+        rows.append((lookup_key(secret, "p2024", "00000001", BIRTH), 0, 0, 0))
+        rows.append((lookup_key(secret, "p2020", "00000011"), 2, 0, 0))   # must act
+        rows += [(lookup_key(secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
+        rows += [(lookup_key(secret, programme, number), index,
                   day_number(scheduled) if scheduled else 0, day_number(paid) if paid else 0)
                  for programme, number, index, scheduled, paid in more]
         fields = {"format": 1, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
-                  "expires_at": format_time(created + valid), "lookup_key_id": "lk-test",
+                  "expires_at": format_time(created + valid), "lookup_key_id": lookup_key_id(secret),
                   "programmes": programmes, "statuses": statuses, **(header or {})}
         entries = sorted((k, int(s), d1, d2) for k, s, d1, d2 in rows)
         if status_of_first is not None:

@@ -1,9 +1,13 @@
 """A real OpenSSH sshd for the tests, on a free loopback port, with its own config and keys.
 
-It is configured as deploy/ documents the public host's upload account: a ``Match User``
-block with ``ChrootDirectory``, ``ForceCommand internal-sftp``, no forwarding, no TTY, keys
-only. It never touches the machine's own sshd (own port, config, host key and pid file).
-Needs root: sshd must own the chroot and switch to the upload account.
+It runs the public host's configuration as install.sh leaves it: Debian's stock
+/etc/ssh/sshd_config (the openssh-server package's pristine copy) reading the shipped
+drop-in deploy/sshd/00-shinsei.conf — keys only, no forwarding, current algorithms, and the
+upload account's ``Match User`` block (``ChrootDirectory``, ``ForceCommand internal-sftp``).
+Only what a test needs differs, set before the Include (sshd keeps the first value): its own
+port, host key, pid file and key folder, no PAM and no StrictModes (temporary folders).
+It never touches the machine's own sshd. Needs root: sshd must own the chroot and switch to
+the upload account.
 """
 
 import os
@@ -22,33 +26,40 @@ SSHD = "/usr/sbin/sshd"
 UPLOAD_USER = "shinsei-upload"
 # A chroot's every parent must be root-owned and not group/world-writable: /tmp is not.
 CHROOT_PARENT = Path("/var/lib/shinsei-test-sshd")
+DROP_IN = Path(__file__).parents[1] / "deploy" / "sshd" / "00-shinsei.conf"
+# Debian's /etc/ssh/sshd_config as the package ships it (what a fresh public host has).
+STOCK = Path("/usr/share/openssh/sshd_config")
+STOCK_INCLUDE = "Include /etc/ssh/sshd_config.d/*.conf"
 
-CONFIG = """\
+TEST_ONLY = """\
 Port {port}
 ListenAddress {address}
 HostKey {root}/host_ed25519_key
 PidFile {root}/sshd.pid
 AuthorizedKeysFile {root}/authorized_keys/%u
 StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
 UsePAM no
-PermitRootLogin no
-AllowUsers {user}
-Subsystem sftp internal-sftp
+AllowUsers {user} root
 LogLevel VERBOSE
-
-Match User {user}
-    ChrootDirectory {chroot}
-    ForceCommand internal-sftp
-    AllowTcpForwarding no
-    AllowStreamLocalForwarding no
-    AllowAgentForwarding no
-    X11Forwarding no
-    PermitTunnel no
-    PermitTTY no
 """
+
+
+def sshd_config(root: Path, port: int, address: str, chroot: Path) -> Path:
+    """The public host's sshd configuration under ``root``: the stock main file with the test's
+    own lines first, and the shipped drop-in (its paths moved under ``root``) in its folder."""
+    if not STOCK.exists():
+        raise RuntimeError(f"{STOCK} is missing: run `make test` (it installs openssh-server)")
+    folder = root / "sshd_config.d"
+    folder.mkdir(exist_ok=True)
+    (folder / DROP_IN.name).write_text(
+        DROP_IN.read_text().replace("/etc/ssh/authorized_keys/", f"{root}/authorized_keys/")
+        .replace("ChrootDirectory /srv/shinsei", f"ChrootDirectory {chroot}"))
+    stock = STOCK.read_text()
+    assert STOCK_INCLUDE in stock, f"{STOCK} no longer reads sshd_config.d as expected"
+    config = root / "sshd_config"
+    config.write_text(TEST_ONLY.format(port=port, address=address, root=root, user=UPLOAD_USER)
+                      + stock.replace(STOCK_INCLUDE, f"Include {folder}/*.conf"))
+    return config
 
 
 def ensure_upload_user():
@@ -87,19 +98,27 @@ class Sshd:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                         str(self.client_key)], check=True)
         shutil.copy(self.root / "client_key.pub", self.root / "authorized_keys" / UPLOAD_USER)
-        config = self.root / "sshd_config"
-        config.write_text(CONFIG.format(port=self.port, root=self.root, user=UPLOAD_USER,
-                                        chroot=self.chroot, address=self.address))
+        config = self.config = sshd_config(self.root, self.port, self.address, self.chroot)
         subprocess.run([SSHD, "-t", "-f", str(config)], check=True)
         self.log = (self.root / "sshd.log").open("w")
-        self.process = subprocess.Popen([*self.prefix, SSHD, "-D", "-e", "-f", str(config)],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self._command = [*self.prefix, SSHD, "-D", "-e", "-f", str(config)]
+        self.process = subprocess.Popen(self._command, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             self._wait()
         except BaseException:
             self.stop()  # a server that did not come up is not left running
             raise
         return self
+
+    def pause(self):
+        """The host goes down: the server stops, its keys, inbox and port stay."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def resume(self):
+        """The host is back, with the same host key and inbox."""
+        self.process = subprocess.Popen(self._command, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
 
     def _wait(self):
         if not self.prefix:

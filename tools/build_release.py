@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import tomllib
 import uuid
 import zipfile
 from pathlib import Path
@@ -38,8 +37,10 @@ DOCS = ("install.ja.md", "install.en.md", "runbook.ja.md", "runbook.en.md",
         "security-review.md", "snapshot-format.md")
 
 
-def version() -> str:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+def wheel_version(wheel: Path) -> str:
+    """The version the build gave the project wheel (setup.py, from transfer/version.py:
+    ``0.1.0+g<commit>[.dirty]``): the bundle is named after it, so every build differs."""
+    return wheel.name.split("-")[1]
 
 
 def build_wheel(out: Path, epoch: int) -> Path:
@@ -64,6 +65,14 @@ def check_catalogues(wheel: Path) -> None:
     missing = [s for s in sources if s[:-3] + ".mo" not in names]
     if missing or not sources:
         raise SystemExit(f"{wheel.name} lacks compiled catalogues: {missing or 'none found'}")
+
+
+def check_version(wheel: Path, release: str) -> None:
+    """The wheel carries its version for the installed code (``--version``, ``/healthz``)."""
+    with zipfile.ZipFile(wheel) as archive:
+        stamped = archive.read("transfer/_build_version.py").decode("utf-8")
+    if f'VERSION = "{release}"' not in stamped:
+        raise SystemExit(f"{wheel.name}: transfer/_build_version.py does not say {release}")
 
 
 def download(wheelhouse: Path) -> None:
@@ -147,14 +156,19 @@ def archive(top: Path, target: Path, epoch: int) -> None:
 
 
 def build(dist: Path) -> Path:
-    release, epoch = version(), source_epoch()
+    epoch = source_epoch()
     dist.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
+        first = Path(scratch) / "wheel"
+        first.mkdir()
+        built = build_wheel(first, epoch)
+        release = wheel_version(built)
         top = Path(scratch) / f"{PROJECT}-{release}"
         wheelhouse = top / "wheelhouse"
         wheelhouse.mkdir(parents=True)
-        wheel = build_wheel(wheelhouse, epoch)
+        wheel = Path(shutil.move(built, wheelhouse / built.name))
         check_catalogues(wheel)
+        check_version(wheel, release)
         download(wheelhouse)
         write_requirements(top / "requirements", wheel, release)
         shutil.copy(ROOT / "deploy" / "install.sh", top / "install.sh")

@@ -6,13 +6,16 @@ intranet.
 """
 
 import argparse
+import pwd
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transfer import errors
-from transfer.keys import generate_lookup_key, generate_signing_key, load_public_key
+from transfer import errors, version
+from transfer.keys import generate_lookup_key, generate_signing_key, load_lookup_key, load_public_key
+from transfer.keys import key_id as public_key_id
+from transfer.lookup import lookup_key_id
 from transfer.snapshot import ENTRY_SIZE, parse
 from transfer.table import SnapshotTable
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy, check_size, verify_snapshot
@@ -33,16 +36,37 @@ def run(args: argparse.Namespace) -> int:
 
 
 def keygen(args: argparse.Namespace) -> int:
-    if args.signing_key:
-        key = generate_signing_key(args.signing_key, _public_path(args.signing_key))
-        print(f"signing key {args.signing_key} (public: {_public_path(args.signing_key)}), "
-              f"key id {key.key_id}")
-    if args.lookup_key:
-        generate_lookup_key(args.lookup_key)
-        print(f"lookup key {args.lookup_key}")
+    """New keys, never over an existing file. ``--owner``: the private files belong to that
+    account (and its group), mode 0600, from their first byte — a key made by root for the
+    step that uses it (the signer, the builder, the public host's receiver)."""
     if not (args.signing_key or args.lookup_key):
         print("nothing to do: give --signing-key PATH and/or --lookup-key PATH", file=sys.stderr)
         return 2
+    owner = None
+    if args.owner:
+        try:
+            account = pwd.getpwnam(args.owner)
+        except KeyError:
+            print(f"--owner {args.owner}: no such account", file=sys.stderr)
+            return 2
+        owner = (account.pw_uid, account.pw_gid)
+    if args.signing_key:
+        key = generate_signing_key(args.signing_key, _public_path(args.signing_key), owner)
+        print(f"signing key {args.signing_key} (public: {_public_path(args.signing_key)}), "
+              f"key id {key.key_id}")
+    if args.lookup_key:
+        secret = generate_lookup_key(args.lookup_key, owner)
+        print(f"lookup key {args.lookup_key}, key id {lookup_key_id(secret)}")
+    return 0
+
+
+def key_id(args: argparse.Namespace) -> int:
+    """The id a key is known by in snapshot headers (a public half, or a lookup key)."""
+    for path in args.files:
+        if path.name.endswith(".pub"):
+            print(f"{path}: {public_key_id(load_public_key(path))}")
+        else:
+            print(f"{path}: {lookup_key_id(load_lookup_key(path))}")
     return 0
 
 
@@ -83,12 +107,18 @@ def make_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The parser and its sub-command collection (the intranet adds build and publish)."""
     parser = argparse.ArgumentParser(prog="shinsei-transfer",
                                      description="snapshot keys, build, verify, inspect, publish")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version.current()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     gen = commands.add_parser("keygen", help="make a signing key pair and/or a lookup key")
     gen.add_argument("--signing-key", type=Path, help="private key path (public: PATH.pub)")
     gen.add_argument("--lookup-key", type=Path, help="lookup HMAC key path")
+    gen.add_argument("--owner", help="the account the private files belong to (run as root)")
     gen.set_defaults(command=keygen)
+
+    ids = commands.add_parser("key-id", help="the id of a public key (.pub) or a lookup key")
+    ids.add_argument("files", type=Path, nargs="+")
+    ids.set_defaults(command=key_id)
 
     check = commands.add_parser("verify", help="verify a snapshot; exit 0, or 1 with the reason")
     check.add_argument("file", type=Path)

@@ -1,11 +1,13 @@
-"""The transfer job's settings, read from the intranet ini's ``transfer.*`` keys.
+"""The one-process job's settings (``shinsei-transfer publish``, a single demo machine), read
+from the intranet ini's ``transfer.*`` keys. Deployed, each step reads its own ini instead
+(``transfer.step_config``).
 
-    transfer.signing_keys = /etc/shinsei/transfer/sign.key        (one or more, mode 0600)
-    transfer.lookup_key   = /etc/shinsei/transfer/lookup.key      (mode 0600)
+    transfer.signing_keys = var/keys/sign.key         (key files, or folders of *.key, 0600)
+    transfer.lookup_key   = var/keys/lookup.key       (mode 0600)
     transfer.destinations = sftp://shinsei-upload@mirror1.example.lg.jp:22/inbox
                             outbox:/var/spool/shinsei/outbox
-    transfer.known_hosts  = /etc/shinsei/transfer/known_hosts     (pinned host keys)
-    transfer.client_key   = /etc/shinsei/transfer/id_ed25519
+    transfer.known_hosts  = var/keys/known_hosts      (pinned host keys)
+    transfer.client_key   = var/keys/id_ed25519
     transfer.valid_hours  = 72
     transfer.timeout      = 15
     transfer.retries      = 2
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from transfer.keys import SigningKey, load_lookup_key, load_signing_key
+from transfer.keys import SigningKey, key_files, load_lookup_key, load_signing_key
 from transfer.sftp import SftpDestination
 from transfer.transports import Destination, OutboxDestination
 from transfer.verify import Origin
@@ -69,7 +71,7 @@ def transfer_settings(settings: Settings) -> TransferSettings:
     if not keys or not settings.get("transfer.lookup_key"):
         raise TransferConfigError("transfer.signing_keys and transfer.lookup_key are needed")
     return TransferSettings(
-        signing_keys=[load_signing_key(Path(p)) for p in keys],
+        signing_keys=[load_signing_key(p) for p in key_files(keys, ("*.key",))],
         lookup_secret=load_lookup_key(Path(settings["transfer.lookup_key"])),
         origin=Origin(settings.get("shinsei.municipality_code", ""),
                       settings.get("shinsei.environment", "prod")),

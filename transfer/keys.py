@@ -2,6 +2,10 @@
 
 Private files must be readable by their owner only: the signing key is the one thing
 that makes the public host believe a snapshot, so a file others can read is refused.
+
+Where a setting names keys, each entry is a key file or a folder of them (``key_files``): a
+key rotation places a second file beside the first, and later removes one, without editing
+any configuration.
 """
 
 import base64
@@ -9,6 +13,7 @@ import hashlib
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,14 +49,28 @@ class SigningKey:
         return self.private_key.sign(message)
 
 
-def generate_signing_key(private_path: Path, public_path: Path) -> SigningKey:
+def key_files(entries: Iterable[str | Path], patterns: tuple[str, ...]) -> list[Path]:
+    """Each entry is a key file, or a folder whose files matching ``patterns`` are all keys
+    (sorted by name); the caller says what it means when there are none."""
+    files: list[Path] = []
+    for entry in map(Path, entries):
+        files += sorted({f for pattern in patterns for f in entry.glob(pattern)}) \
+            if entry.is_dir() else [entry]
+    return files
+
+
+def generate_signing_key(private_path: Path, public_path: Path,
+                         owner: tuple[int, int] | None = None) -> SigningKey:
+    """A new key pair; the private file 0600 (given to ``owner``, (uid, gid), before any
+    byte is written), the public one 0644."""
     key = SigningKey(Ed25519PrivateKey.generate())
     pem = key.private_key.private_bytes(serialization.Encoding.PEM,
                                         serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption())
-    _write_private(private_path, pem)
+    _write_private(private_path, pem, owner)
     public_path.write_bytes(key.public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    public_path.chmod(0o644)
     return key
 
 
@@ -78,9 +97,9 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return public_key
 
 
-def generate_lookup_key(path: Path) -> bytes:
+def generate_lookup_key(path: Path, owner: tuple[int, int] | None = None) -> bytes:
     secret = secrets.token_bytes(32)
-    _write_private(path, base64.b64encode(secret) + b"\n")
+    _write_private(path, base64.b64encode(secret) + b"\n", owner)
     return secret
 
 
@@ -94,12 +113,15 @@ def load_lookup_key(path: Path) -> bytes:
     return secret
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def _write_private(path: Path, data: bytes, owner: tuple[int, int] | None = None) -> None:
     path = Path(path)
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise KeyFileError(f"{path}: exists already; refusing to overwrite a key")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)      # whatever the umask
+        if owner is not None:
+            os.fchown(handle.fileno(), *owner)
         handle.write(data)
 
 

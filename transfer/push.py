@@ -7,12 +7,17 @@ exactly as a public host would verify it — so even a pusher handed a file by s
 sends only what the signer signed. What happened at each destination goes to
 ``results/result.json``, which the recorder (the builder's user, who has the database)
 puts in the publication and the audit chain: the pusher itself never writes there.
+
+A destination that missed the current publication gets the same file on a later run, by the
+plan the signer leaves beside it (``catch-up.json``, see ``transfer.spool``); none is ever
+sent an older sequence than it is recorded to hold.
 """
 
 import dataclasses
 import getpass
 import hashlib
 import logging
+import secrets
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +32,12 @@ log = logging.getLogger(__name__)
 
 def push_signed(root: Path, destinations: list[Destination], policy: TrustPolicy,
                 now: datetime | None = None) -> dict[str, Any] | None:
-    """Push the newest signed snapshot to every destination once; the result written to
-    ``results/`` (also returned). None when nothing is signed or it was pushed already."""
+    """Push the newest signed snapshot to every destination once; then, on later runs, the
+    same file to each destination the catch-up plan says holds an older one. The result is
+    written to ``results/`` (also returned); None when there was nothing to send.
+
+    Never backwards: a signed file older than the one pushed before is not pushed at all,
+    and a destination recorded as holding a newer sequence is not sent an older one."""
     folders = spool.directories(root)
     newest = spool.newest_signed(folders[spool.SIGNED])
     if newest is None:
@@ -40,10 +49,48 @@ def push_signed(root: Path, destinations: list[Destination], policy: TrustPolicy
     except spool.SpoolRefused as damaged:
         log.warning("own earlier result unreadable, pushing again: %s", damaged)
         previous = None
+    if previous is not None and previous["sequence"] > sequence:
+        log.error("%s NOT pushed: sequence %s was pushed before and is newer (never backwards)",
+                  path.name, previous["sequence"])
+        return None
+    try:
+        plan = spool.read_catch_up(folders[spool.SIGNED])
+    except spool.SpoolRefused as refused:
+        log.error("catch-up plan refused, nothing sent again: %s", refused)
+        return None
+    if plan is not None and plan["sequence"] == sequence:
+        # Sent before (the intranet recorded it): again only where it is missing — whatever
+        # this step's own last report says, which may be unreadable or another run's.
+        missed = _missed(plan, sequence, destinations)
+        if not missed:
+            log.info("%s: every destination holds it already", path.name)
+            return None
+        return _push(folders, path, sequence, missed, policy, now, spool.REDELIVERY)
     if previous is not None and previous["sequence"] == sequence:
         log.info("%s was pushed already (%s)", path.name, "verified" if previous["verified"]
                  else previous["reason"])
         return None
+    return _push(folders, path, sequence, destinations, policy, now, spool.DELIVERY)
+
+
+def _missed(plan: dict[str, Any], sequence: int,
+            destinations: list[Destination]) -> list[Destination]:
+    """The destinations that, by the catch-up plan, hold an older sequence than ``sequence``
+    (or none at all); one holding a newer sequence is named and left alone."""
+    missed = []
+    for destination in destinations:
+        held = plan["held"].get(destination.name, 0)
+        if held > sequence:
+            log.warning("%s holds sequence %s, newer than %s: not sent (never backwards)",
+                        destination.name, held, sequence)
+        elif held < sequence:
+            missed.append(destination)
+    return missed
+
+
+def _push(folders: dict[str, Path], path: Path, sequence: int, destinations: list[Destination],
+          policy: TrustPolicy, now: datetime | None, kind: str) -> dict[str, Any]:
+    report = secrets.token_hex(16)
     try:
         data = spool.read_capped(path, policy.max_size)
         snapshot = verify_snapshot(data, policy, last_sequence=None,
@@ -51,14 +98,20 @@ def push_signed(root: Path, destinations: list[Destination], policy: TrustPolicy
     except (spool.SpoolRefused, errors.SnapshotError) as refused:
         reason = f"{type(refused).__name__}: {refused}"
         log.error("%s NOT pushed: it does not verify as a signed snapshot (%s)", path.name, reason)
+        # A re-delivery refused (the file has expired since) still names each host that
+        # missed the publication, so the screens say it was not caught up, and why.
+        not_sent = [] if kind == spool.DELIVERY else [
+            {"destination": d.name, "delivered": False, "attempts": 0,
+             "reason": f"not sent again: {reason}"[:2000], "host_key_fingerprint": ""}
+            for d in destinations]
         result: dict[str, Any] = {"sequence": sequence, "verified": False, "reason": reason[:4000],
-                                  "deliveries": []}
+                                  "deliveries": not_sent, "kind": kind, "report": report}
         spool.write_result(folders[spool.RESULTS], result)
         return result
     header = snapshot.header
     deliveries = deliver_all(destinations, path.name, data)
     result = {
-        "sequence": sequence, "verified": True, "reason": "",
+        "sequence": sequence, "verified": True, "reason": "", "kind": kind, "report": report,
         "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
         "entries": header["entry_count"], "signing_key_ids": sorted(snapshot.signed_by),
         "content_digest": str(header.get("content_digest", "")),
@@ -67,11 +120,12 @@ def push_signed(root: Path, destinations: list[Destination], policy: TrustPolicy
         "deliveries": [{**dataclasses.asdict(d), "reason": d.reason[:2000]} for d in deliveries],
     }
     spool.write_result(folders[spool.RESULTS], result)
+    again = " again (same file, for a host that missed it)" if kind == spool.REDELIVERY else ""
     for delivery in deliveries:
         if delivery.delivered:
-            log.info("%s delivered to %s (attempts: %s)", path.name, delivery.destination,
-                     delivery.attempts)
+            log.info("%s delivered%s to %s (attempts: %s)", path.name, again,
+                     delivery.destination, delivery.attempts)
         else:
-            log.error("%s NOT delivered to %s after %s attempt(s): %s", path.name,
+            log.error("%s NOT delivered%s to %s after %s attempt(s): %s", path.name, again,
                       delivery.destination, delivery.attempts, delivery.reason)
     return result

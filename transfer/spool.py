@@ -11,6 +11,12 @@
 - ``results/``: ``result.json``, what the pusher did with it at each destination. Written by
   the pusher, read by the recorder, which puts it in the database and the audit chain.
 
+Catch-up (a public host that missed the current publication): on a run with nothing newly
+approved, the builder's manifest names the current publication and what each destination
+last received (``catch_up``); the signer keeps that publication's signed file in ``signed/``
+and puts the plan beside it (``catch-up.json``); the pusher sends the same file again to the
+destinations that hold an older one (``kind: redelivery`` in its report).
+
 Each reader treats what it reads as hostile: it comes from a process with other rights, and
 the one writing ``results/`` has just talked to the internet. Files are opened without
 following links, sized before they are read, parsed with caps, and every refusal says, in
@@ -34,6 +40,11 @@ from transfer.verify import DEFAULT_MAX_SIZE
 
 BUILT, SIGNED, RESULTS = "built", "signed", "results"
 MANIFEST, TABLE, RESULT = "manifest.json", "table.bin", "result.json"
+CATCH_UP = "catch-up.json"
+MAX_CATCH_UP = 64 * 1024
+# A delivery of a newly signed publication, or the same file again to hosts that missed it.
+DELIVERY, REDELIVERY = "delivery", "redelivery"
+REPORT_ID = re.compile(r"[0-9a-f]{32}")
 KIND, VERSION = "shinsei-transfer-spool", 1
 # The wording of every programme and status fits many times over; a bigger file is not ours.
 MAX_MANIFEST = 4 * 1024 * 1024
@@ -65,6 +76,13 @@ class Built:
     def sequence(self) -> int | None:
         return None if self.header is None else int(self.header["sequence"])
 
+    @property
+    def catch_up(self) -> dict[str, Any] | None:
+        """The current publication for hosts that missed it (only when nothing new is
+        signed): {publication, sequence, content_digest, held: {destination: sequence}}."""
+        catch_up: dict[str, Any] | None = self.manifest.get("catch_up")
+        return catch_up
+
 
 def directories(root: Path) -> dict[str, Path]:
     return {name: Path(root) / name for name in (BUILT, SIGNED, RESULTS)}
@@ -78,7 +96,7 @@ def snapshot_name(sequence: int) -> str:
 
 def write_built(directory: Path, *, header: dict[str, Any] | None, body: bytes,
                 entry_count: int, skipped: int, publication: dict[str, Any] | None,
-                checkpoint: dict[str, Any]) -> None:
+                checkpoint: dict[str, Any], catch_up: dict[str, Any] | None = None) -> None:
     """The table first, then the manifest naming its hash: a signer that sees the new
     manifest sees the table it describes, or refuses the mismatch."""
     directory = Path(directory)
@@ -89,7 +107,7 @@ def write_built(directory: Path, *, header: dict[str, Any] | None, body: bytes,
     manifest = {"kind": KIND, "version": VERSION, "header": header,
                 "entry_count": entry_count, "skipped": skipped, "body_length": len(body),
                 "body_sha256": hashlib.sha256(body).hexdigest(), "publication": publication,
-                "checkpoint": checkpoint}
+                "checkpoint": checkpoint, "catch_up": None if header is not None else catch_up}
     write_atomically(directory / MANIFEST, json.dumps(manifest, ensure_ascii=False,
                                                       sort_keys=True).encode("utf-8"))
 
@@ -105,7 +123,11 @@ def read_built(directory: Path, max_table: int = DEFAULT_MAX_SIZE) -> Built:
     _expect(manifest_path, manifest, "checkpoint", dict)
     _checkpoint_fields(manifest_path, manifest["checkpoint"])
     if manifest.get("header") is None:
+        if manifest.setdefault("catch_up", None) is not None:
+            _expect(manifest_path, manifest, "catch_up", dict)
+            _catch_up_fields(manifest_path, manifest["catch_up"], "catch_up.")
         return Built(manifest, b"")
+    manifest["catch_up"] = None            # a new publication goes to every destination
     _expect(manifest_path, manifest, "header", dict)
     _expect(manifest_path, manifest["header"], "sequence", int, lambda v: 0 < v < 2 ** 63,
             "正の整数であること", where="header.")
@@ -141,7 +163,43 @@ def _checkpoint_fields(path: Path, checkpoint: dict[str, Any]) -> None:
             where="checkpoint.")
 
 
+def _catch_up_fields(path: Path, catch_up: dict[str, Any], where: str) -> None:
+    _expect(path, catch_up, "publication", int, lambda v: 0 < v < 2 ** 63, "正の整数であること",
+            where=where)
+    _expect(path, catch_up, "sequence", int, lambda v: 0 < v < 2 ** 63, "正の整数であること",
+            where=where)
+    _expect(path, catch_up, "content_digest", str, lambda v: len(v) <= 64,
+            "64 文字以内であること", where=where)
+    _expect(path, catch_up, "held", dict, lambda v: len(v) <= 64, "64 件以内であること",
+            where=where)
+    for destination, sequence in catch_up["held"].items():
+        if not 0 < len(destination) <= 255 or type(sequence) is not int \
+                or not 0 < sequence < 2 ** 63:
+            raise SpoolRefused(f"{path}: {where}held の {destination[:80]!r} は 1〜255 文字の"
+                               f"転送先と正の整数であること（{str(sequence)[:40]!r}）")
+
+
+def write_catch_up(directory: Path, catch_up: dict[str, Any]) -> None:
+    """The signer: the plan beside the signed file it names."""
+    write_atomically(Path(directory) / CATCH_UP,
+                     json.dumps(catch_up, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+
+
+def remove_catch_up(directory: Path) -> None:
+    (Path(directory) / CATCH_UP).unlink(missing_ok=True)
+
+
 # ---- the pusher's side --------------------------------------------------------------------
+
+def read_catch_up(directory: Path) -> dict[str, Any] | None:
+    """The signer's catch-up plan, checked field by field; None if there is none."""
+    path = Path(directory) / CATCH_UP
+    if not path.exists() and not path.is_symlink():
+        return None
+    catch_up = _json_object(path, read_capped(path, MAX_CATCH_UP))
+    _catch_up_fields(path, catch_up, "")
+    return catch_up
+
 
 def newest_signed(directory: Path) -> tuple[int, Path] | None:
     """The signed snapshot with the highest sequence; names that are not ours are ignored."""
@@ -187,6 +245,14 @@ def read_result(directory: Path) -> dict[str, Any] | None:
         _expect(path, result, "audit_checkpoint", int, lambda v: v >= 0, "0 以上であること")
     result.setdefault("pushed_by", "")
     _expect(path, result, "pushed_by", str, lambda v: len(v) <= 255, "255 文字以内であること")
+    # Reports written before catch-up existed are deliveries without an id.
+    result.setdefault("kind", DELIVERY)
+    _expect(path, result, "kind", str, lambda v: v in (DELIVERY, REDELIVERY),
+            f"{DELIVERY!r} か {REDELIVERY!r} であること")
+    result.setdefault("report", "")
+    _expect(path, result, "report", str,
+            lambda v: REPORT_ID.fullmatch(v) or (v == "" and result["kind"] == DELIVERY),
+            "16 進 32 桁であること")
     if result["verified"]:
         _expect(path, result, "sha256", str, HEX64.fullmatch, "16 進 64 桁であること")
         _expect(path, result, "size", int, lambda v: v > 0, "正の整数であること")

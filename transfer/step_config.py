@@ -4,7 +4,7 @@
     [shinsei-transfer]
     transfer.spool_dir    = /var/spool/shinsei/transfer
     transfer.origin       = 142158:prod
-    transfer.public_keys  = /etc/shinsei/pusher/sign.key.pub
+    transfer.public_keys  = /etc/shinsei/pusher/trusted
     transfer.destinations = sftp://shinsei-upload@192.0.2.10:22/inbox
     transfer.known_hosts  = /etc/shinsei/pusher/known_hosts
     transfer.client_key   = /etc/shinsei/pusher/id_ed25519
@@ -13,8 +13,12 @@
     [shinsei-transfer]
     transfer.spool_dir    = /var/spool/shinsei/transfer
     transfer.origin       = 142158:prod
-    transfer.signing_keys = /etc/shinsei/signer/sign.key
+    transfer.signing_keys = /etc/shinsei/signer
     audit.checkpoint_file = /var/lib/shinsei-signer/checkpoints/audit-checkpoints.jsonl
+
+Key settings name files or folders (``transfer.keys.key_files``): the signer signs with every
+``*.key`` in its folder, the pusher trusts every ``*.pub`` in its own — a key rotation adds
+and removes files there (docs/runbook) and edits nothing here.
 
 A step given a setting that belongs to another refuses to start, naming it: a pusher that
 is handed the database URL or a key path is a mistake in deployment, and the mistake is
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transfer.config import TransferConfigError, destination, lines
-from transfer.keys import SigningKey, load_public_key, load_signing_key
+from transfer.keys import SigningKey, key_files, load_public_key, load_signing_key
 from transfer.transports import Destination
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
 
@@ -95,23 +99,27 @@ def pusher_settings(settings: Mapping[str, str]) -> PusherSettings:
 
 
 def signer_settings(settings: Mapping[str, str]) -> SignerSettings:
-    keys = str(settings.get("transfer.signing_keys", "")).split()
+    named = str(settings.get("transfer.signing_keys", "")).split()
+    keys = key_files(named, ("*.key",))
     if not keys:
-        raise TransferConfigError("transfer.signing_keys がありません: 署名係には署名鍵が要ります")
+        raise TransferConfigError("transfer.signing_keys に署名鍵がありません"
+                                  f"（{' '.join(named) or '設定なし'}）: 署名係には署名鍵が要ります")
     checkpoint = settings.get("audit.checkpoint_file")
     return SignerSettings(_spool_dir(settings), _origin(settings),
-                          [load_signing_key(Path(p)) for p in keys],
+                          [load_signing_key(p) for p in keys],
                           Path(checkpoint) if checkpoint else None, _max_size(settings))
 
 
 def trust_policy(settings: Mapping[str, str]) -> TrustPolicy:
     """What the pusher believes before it sends: the signer's public keys and the origin."""
-    paths = str(settings.get("transfer.public_keys", "")).split()
+    named = str(settings.get("transfer.public_keys", "")).split()
+    paths = key_files(named, ("*.pub",))
     if not paths:
-        raise TransferConfigError("transfer.public_keys がありません: 送る前に署名を確かめる"
+        raise TransferConfigError("transfer.public_keys に公開鍵がありません"
+                                  f"（{' '.join(named) or '設定なし'}）: 送る前に署名を確かめる"
                                   "公開鍵が要ります")
     origin = _origin(settings)
-    return TrustPolicy([load_public_key(Path(p)) for p in paths], origin,
+    return TrustPolicy([load_public_key(p) for p in paths], origin,
                        max_size=_max_size(settings))
 
 

@@ -136,15 +136,9 @@ def read_file(path: Path, public_keys) -> list[Checkpoint]:
 
 def trusted_keys(spec: str):
     """Public keys from ``audit.checkpoint_keys``: PEM files or directories of them."""
-    from transfer.keys import load_public_key
+    from transfer.keys import key_files, load_public_key
 
-    keys = []
-    for item in spec.split():
-        path = Path(item)
-        for pem in sorted(path.glob("*.pub")) + sorted(path.glob("*.pem")) if path.is_dir() \
-                else [path]:
-            keys.append(load_public_key(pem))
-    return keys
+    return [load_public_key(pem) for pem in key_files(spec.split(), ("*.pub", "*.pem"))]
 
 
 def from_settings(settings) -> list[Checkpoint] | None:

@@ -43,6 +43,7 @@ ACTIONS = {
     "publication.spooled": "公開用データの作成（署名待ち）",
     "transfer.failed": "公開の失敗（署名・転送の手順）",
     "transfer.delivery": "公開用ファイルの転送",
+    "transfer.redelivery": "公開用ファイルの再送（届いていなかった公開先へ同じファイル）",
     "audit.checkpoint": "監査ログの署名（チェックポイント）",
     "audit.prune": "保存期間を過ぎた監査記録の整理",
     "user.create": "ユーザーの作成",
@@ -110,6 +111,7 @@ DETAILS = {
     "entries": "件数", "pushed_by": "転送したアカウント",
     "host_key_fingerprint": "公開サーバーの鍵", "audit_checkpoint":
     "監査ログの記録数（署名時点）", "result": "結果", "attempts": "試行回数",
+    "report": "転送係の報告の番号",
     # the audit itself
     "count": "記録数", "head_hash": "先頭のハッシュ", "key_id": "鍵 ID", "signature": "署名",
     "records": "整理した記録数", "through_seq": "整理した最後の番号", "anchor_hash": "起点のハッシュ",
@@ -150,6 +152,7 @@ DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?
 HASH = re.compile(r"^[0-9a-f]{40,}$")
 # What the first part of a target names ("application:12").
 TARGETS = {"application": "申請", "applications": "申請", "user": "ユーザー",
+           "report": "転送係の報告",
            "publication": "公開依頼", "programme": "事業", "status": "状況",
            "import": "取込", "import_layout": "取込の対応表", "disposal": "廃棄",
            "audit": "監査記録"}
@@ -223,8 +226,8 @@ def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> D
     for key, value in sorted(details.items(), key=lambda item: _ORDER.get(item[0], len(_ORDER))):
         if key == "personal":
             continue
-        if key == "reason" and record.action in ("transfer.delivery", "publication.refused",
-                                                     "transfer.failed"):
+        if key == "reason" and record.action in ("transfer.delivery", "transfer.redelivery",
+                                                     "publication.refused", "transfer.failed"):
             if value:
                 lines.append((t("理由"), t(failures.explain(value).what)))
             continue
@@ -252,7 +255,7 @@ def target_text(target: str, action: str, words: Vocabulary) -> str:
         stem, _, extension = target.rpartition(".")
         return t("${what}（${kind}）", what=t(EXPORTS.get(stem, "その他の一覧")),
                  kind=FILE_KINDS.get(extension, extension))
-    if action == "transfer.delivery":
+    if action in ("transfer.delivery", "transfer.redelivery"):
         return target  # the destination itself, as configured
     kind, colon, rest = target.partition(":")
     if not colon:

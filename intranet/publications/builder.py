@@ -8,7 +8,8 @@ are made here, so no receipt number or birth date leaves this step) but never th
 key, and its unit may open no socket but a Unix one (PostgreSQL's).
 
 A run with nothing approved still writes a spool: the audit head alone, so that every run
-signs a checkpoint, as before the steps were split.
+signs a checkpoint, as before the steps were split — and the current publication, for a
+public host that missed it (``intranet.publications.catchup``).
 """
 
 import getpass
@@ -26,6 +27,7 @@ from intranet.audit import services as audit_services
 from intranet.audit import writer
 from intranet.audit.checkpoints import Checkpoint
 from intranet.db import get_tm_session
+from intranet.publications import catchup
 from intranet.publications.build import ContentMismatch, table_of_publication
 from intranet.publications.models import APPROVED, FAILED, SPOOLED, SUPERSEDED, Publication
 from transfer import spool
@@ -60,6 +62,8 @@ def job_actor() -> writer.Actor:
 class Spooled:
     publication_id: int | None = None
     refused: str = ""          # the approved request was refused; nothing to sign
+    # Nothing new: the current publication, named for hosts that missed it.
+    catch_up: dict | None = None
 
 
 def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
@@ -68,8 +72,9 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
     built = spool.directories(root)[spool.BUILT]
     publication_id = _take_approved(session_factory, plan)
     if publication_id is None:
-        _write(built, None, _audit_head(session_factory))
-        return Spooled()
+        current = _catch_up(session_factory)
+        _write(built, None, _audit_head(session_factory), catch_up=current)
+        return Spooled(catch_up=current)
     try:
         with transaction.manager:
             dbsession = get_tm_session(session_factory, transaction.manager)
@@ -88,8 +93,9 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
                           entries=table.entry_count, content_digest=publication.content_digest)
     except ContentMismatch as refused:
         _refuse(session_factory, plan, publication_id, str(refused))
-        _write(built, None, _audit_head(session_factory))
-        return Spooled(publication_id, refused=str(refused))
+        current = _catch_up(session_factory)
+        _write(built, None, _audit_head(session_factory), catch_up=current)
+        return Spooled(publication_id, refused=str(refused), catch_up=current)
     _write(built, table, _audit_head(session_factory),
            {"id": publication_id, "content_digest": table.header["content_digest"]})
     log.info("publication %s spooled for signing: sequence %s, %s entries", publication_id,
@@ -97,11 +103,16 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
     return Spooled(publication_id)
 
 
-def _write(built: Path, table, head: Checkpoint, publication=None) -> None:
+def _write(built: Path, table, head: Checkpoint, publication=None, catch_up=None) -> None:
     spool.write_built(built, header=table and table.header, body=table.body if table else b"",
                       entry_count=table.entry_count if table else 0,
                       skipped=table.skipped if table else 0, publication=publication,
-                      checkpoint=head.as_dict())
+                      checkpoint=head.as_dict(), catch_up=catch_up)
+
+
+def _catch_up(session_factory) -> dict | None:
+    with transaction.manager:
+        return catchup.plan(get_tm_session(session_factory, transaction.manager))
 
 
 def _stored(header_time: str) -> datetime:

@@ -16,10 +16,25 @@ class Failure:
     what: str   # what happened
     todo: str   # what to do, whom to call
     alarm: bool = False  # possibly an attack: the security officer must hear of it
+    # The next run of the transfer job sends the same publication again by itself
+    # (intranet.publications.catchup); False: only a new publication can reach the host.
+    retried: bool = True
 
 
 # First match wins: the transport's reason, read case-insensitively.
 RULES = [
+    # A re-delivery the pusher would not send (transfer.push): the reason quotes the
+    # verifier's, which the rules below would otherwise match.
+    (r"^not sent again: SnapshotExpired", Failure(
+        "届いていなかった公開先へ同じ内容を送り直そうとしましたが、その内容の有効期限が"
+        "切れていたため、送りませんでした。",
+        "「公開」画面から、もう一度公開を依頼してください。新しい公開は、すべての公開先へ"
+        "送られます。", retried=False)),
+    (r"^not sent again", Failure(
+        "届いていなかった公開先へ同じ内容を送り直す前の確認（署名の検証）で食い違いが"
+        "あったため、送りませんでした。",
+        "署名鍵を入れ替えた直後であれば、「公開」画面から新しく公開を依頼してください。"
+        "心当たりがなければ、セキュリティ担当に連絡してください。", alarm=True, retried=False)),
     # The publication's own steps (builder → signer → pusher → recorder) come first: their
     # reasons quote the transport's, which the rules below would otherwise match.
     (r"declared an SSH packet of|answered with an SFTP packet of", Failure(

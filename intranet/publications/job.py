@@ -98,7 +98,9 @@ def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
     """Publish once; return (publication ids, deliveries), or ([], []) if nothing to do.
 
     ``scheduled`` (the timer's run) changes nothing: it too publishes approved requests
-    only — a run without one has its audit checkpoint signed and stops.
+    only — a run without one has its audit checkpoint signed and sends the current
+    publication again to a destination that missed it (with a spool kept between runs,
+    ``transfer.spool_dir``: a fresh one holds no signed file to send again).
     """
     build = plan.build_plan()
     with _spool_root(plan.spool_dir) as root:
@@ -109,7 +111,7 @@ def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
             signed = sign_spool(root, plan.signing_keys, plan.origin,
                                 checkpoint_file=plan.checkpoint_file)
             checkpoint = signed.checkpoint
-            if signed.sequence is not None:
+            if signed.sequence is not None or signed.catch_up is not None:
                 push_signed(root, plan.destinations,
                             TrustPolicy([key.public_key for key in plan.signing_keys],
                                         plan.origin))
@@ -120,6 +122,8 @@ def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
             # the signer or the pusher stopped short).
             deliveries = record_results(session_factory, build, root, checkpoint)
     if spooled.publication_id is None:
+        if spooled.catch_up is not None and deliveries:
+            return [spooled.catch_up["publication"]], deliveries
         log.info("nothing to publish: no approved request%s",
                  " (scheduled run)" if scheduled else "")
         return [], []

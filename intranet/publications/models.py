@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.auth.models import User
@@ -63,6 +63,10 @@ class Delivery(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     host_key_fingerprint: Mapped[str] = mapped_column(String(80), default="")
     attempts: Mapped[int] = mapped_column(default=1)
+    # A later run's copy of the same signed file, for a host that missed it (catchup.py).
+    redelivery: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The pusher's report the row was recorded from: each report is recorded once.
+    report: Mapped[str] = mapped_column(String(32), default="", server_default="", index=True)
 
     publication: Mapped[Publication] = relationship(back_populates="deliveries")
 

@@ -10,6 +10,11 @@ by field (``transfer.spool.read_result``), must name the sequence and the conten
 the publication that was spooled, and only configured destinations' names are believed.
 A spooled publication without a report is settled as failed, with the reason: the signer
 or the pusher did not finish (their journals say why).
+
+A re-delivery report (the same signed file again, for hosts that missed it:
+``intranet.publications.catchup``) is recorded against the publication it carries — the one
+with its sequence that was sent before, and its content digest — as ``transfer.redelivery``
+rows, once per report id; a publication that had reached no host becomes published by it.
 """
 
 import logging
@@ -23,6 +28,7 @@ from intranet.applications.models import Application
 from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
 from intranet.audit.checkpoints import Checkpoint
+from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
 from intranet.programmes.models import Programme
 from intranet.publications import content
@@ -61,13 +67,16 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
                                     .order_by(Publication.id)
                                     .with_for_update(of=Publication)).scalars().all()
         for publication in spooled:
-            if result is not None and result["sequence"] == publication.sequence:
+            if result is not None and result["kind"] == spool.DELIVERY \
+                    and result["sequence"] == publication.sequence:
                 deliveries = _settle(dbsession, plan, publication, result)
             else:
                 _fail(dbsession, plan, publication, unreadable or (
                     f"no report from the pusher for sequence {publication.sequence}: the "
                     "signer or the pusher did not finish (see shinsei-transfer-sign and "
                     "shinsei-transfer-push in the journal)"))
+        if result is not None and result["kind"] == spool.REDELIVERY:
+            deliveries = _redelivered(dbsession, plan, result)
     return deliveries
 
 
@@ -83,30 +92,78 @@ def _settle(dbsession, plan: BuildPlan, publication: Publication,
         return []
     deliveries = [transports.Delivery(**d) for d in result["deliveries"]]
     delivered_any = any(d.delivered for d in deliveries)
-    key_ids = ",".join(result["signing_key_ids"])
-    now = writer.utcnow()
     publication.state = PUBLISHED if delivered_any else FAILED
     publication.size, publication.sha256 = result["size"], result["sha256"]
-    publication.entries, publication.signing_key_ids = result["entries"], key_ids
-    publication.finished_at = now
+    publication.entries = result["entries"]
+    publication.signing_key_ids = ",".join(result["signing_key_ids"])
+    publication.finished_at = writer.utcnow()
+    _add_deliveries(dbsession, plan, publication, result, deliveries)
+    if delivered_any:
+        _remember_published(dbsession, publication)
+    return deliveries
+
+
+def _redelivered(dbsession, plan: BuildPlan, result: dict[str, Any]) -> list[transports.Delivery]:
+    """The same file again, to hosts that missed it: recorded once per report."""
+    if dbsession.execute(select(Delivery.id).where(Delivery.report == result["report"])
+                         .limit(1)).first() is not None:
+        return []                                  # recorded by an earlier call
+    publication = dbsession.execute(
+        select(Publication).where(Publication.sequence == result["sequence"],
+                                  Publication.state.in_((PUBLISHED, FAILED)),
+                                  Publication.id.in_(select(Delivery.publication_id)))
+        .with_for_update(of=Publication)).scalar_one_or_none()
+    if publication is None or (result["verified"]
+                               and result["content_digest"] != publication.content_digest):
+        _unknown_redelivery(dbsession, plan, result)
+        return []
+    deliveries = [transports.Delivery(**d) for d in result["deliveries"]]
+    _add_deliveries(dbsession, plan, publication, result, deliveries, redelivery=True)
+    if publication.state == FAILED and any(d.delivered for d in deliveries):
+        # It had reached no host; now one has it: residents see it, the preview starts there.
+        publication.state, publication.finished_at = PUBLISHED, writer.utcnow()
+        _remember_published(dbsession, publication)
+    return deliveries
+
+
+def _unknown_redelivery(dbsession, plan: BuildPlan, result: dict[str, Any]) -> None:
+    """A re-delivery report naming no publication that was sent: the file went out all the
+    same, so it is recorded loudly, once, on the report itself."""
+    target = f"report:{result['report']}"
+    if dbsession.execute(select(AuditRecord.seq).where(
+            AuditRecord.action == "transfer.failed", AuditRecord.target == target)
+            .limit(1)).first() is not None:
+        return
+    reason = (f"the pusher reported a re-delivery of sequence {result['sequence']} "
+              f"(content digest {str(result.get('content_digest', ''))[:16]}…) that matches no "
+              "publication sent before: nothing recorded as delivered; "
+              f"destinations: {', '.join(d['destination'] for d in result['deliveries'])}")
+    log.error("%s", reason)
+    writer.append(dbsession, plan.actor, "transfer.failed", target,
+                  sequence=result["sequence"], reason=reason[:2000])
+
+
+def _add_deliveries(dbsession, plan: BuildPlan, publication: Publication,
+                    result: dict[str, Any], deliveries: list[transports.Delivery],
+                    redelivery: bool = False) -> None:
+    now = writer.utcnow()
+    action = "transfer.redelivery" if redelivery else "transfer.delivery"
     for delivery in deliveries:
-        dbsession.add(Delivery(publication_id=publication.id, at=now, **_columns(delivery)))
+        dbsession.add(Delivery(publication_id=publication.id, at=now, redelivery=redelivery,
+                               report=result["report"], **_columns(delivery)))
         writer.append(
-            dbsession, plan.actor, "transfer.delivery", delivery.destination,
+            dbsession, plan.actor, action, delivery.destination,
             publications=[publication.id],
             requested_by=[publication.requested_by.username] if publication.requested_by else [],
             approved_by=[publication.approved_by.username] if publication.approved_by else [],
-            signing_key_ids=key_ids, sequence=publication.sequence, sha256=result["sha256"],
-            size=result["size"], entries=result["entries"],
+            signing_key_ids=publication.signing_key_ids, sequence=publication.sequence,
+            sha256=publication.sha256, size=publication.size, entries=publication.entries,
             host_key_fingerprint=delivery.host_key_fingerprint,
             content_digest=publication.content_digest,
             audit_checkpoint=result.get("audit_checkpoint"),
             pushed_by=result.get("pushed_by", ""),
             result="delivered" if delivery.delivered else "failed", reason=delivery.reason,
-            attempts=delivery.attempts)
-    if delivered_any:
-        _remember_published(dbsession, publication)
-    return deliveries
+            attempts=delivery.attempts, report=result["report"])
 
 
 def _fail(dbsession, plan: BuildPlan, publication: Publication, reason: str) -> None:
@@ -148,8 +205,8 @@ def _remember_published(dbsession, publication: Publication) -> None:
     publications are then no longer needed. A row the snapshot left out (its programme asks
     for a birth date and none is known: transfer.build) is nothing residents can find."""
     publication_id = publication.id
-    asking_birth = [p["code"] for p in content.wording_of(publication)["programmes"]
-                    if p["needs_birth_date"]]
+    frozen = content.wording_of(publication) if publication.frozen_header else {"programmes": []}
+    asking_birth = [p["code"] for p in frozen["programmes"] if p["needs_birth_date"]]
     dbsession.execute(delete(PublishedStatus))
     dbsession.execute(insert(PublishedStatus).from_select(
         ["application_id", "status_code", "scheduled_payment_on", "paid_on"],

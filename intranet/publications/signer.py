@@ -10,6 +10,12 @@ written.
 
 The audit head the builder read is signed here too (the checkpoint), appended to the
 checkpoint file only this user can write, and carried in the snapshot header.
+
+With nothing new to sign, ``signed/`` is made to hold the current publication's file only —
+the one the builder names for hosts that missed it (``intranet.publications.catchup``) —
+with the plan beside it for the pusher; any other signed file (one the intranet settled as
+not published) is removed, so the pusher never sends what the intranet does not stand by.
+The file is never signed again: the same bytes go out.
 """
 
 import logging
@@ -38,6 +44,8 @@ class Signed:
     sequence: int | None = None     # None: nothing was approved, only the checkpoint signed
     path: Path | None = None
     already: bool = False           # this spool was signed before; nothing new written
+    catch_up: int | None = None     # nothing new: the sequence kept for hosts that missed it
+    catch_up_missing: str = ""      # the builder named one whose file is not here: why
 
 
 def sign_spool(root: Path, signing_keys: list[SigningKey], origin: Origin, *,
@@ -51,9 +59,11 @@ def sign_spool(root: Path, signing_keys: list[SigningKey], origin: Origin, *,
     checkpoint = _checkpoint(folders[spool.BUILT] / spool.MANIFEST, built, signing_keys[0], now)
     if built.header is None:
         _keep_checkpoint(checkpoint_file, checkpoint)
-        return Signed(checkpoint)
+        kept, missing = _keep_current(folders[spool.SIGNED], built.catch_up)
+        return Signed(checkpoint, catch_up=kept, catch_up_missing=missing)
     sequence = built.sequence
     assert sequence is not None
+    spool.remove_catch_up(folders[spool.SIGNED])     # a new publication goes everywhere
     newest = spool.newest_signed(folders[spool.SIGNED])
     if newest is not None and newest[0] >= sequence:
         if newest[0] == sequence:
@@ -80,6 +90,31 @@ def sign_spool(root: Path, signing_keys: list[SigningKey], origin: Origin, *,
     log.info("signed %s: %s entries, %s bytes, keys %s", target.name, result.header["entry_count"],
              len(result.data), ",".join(k.key_id for k in signing_keys))
     return Signed(checkpoint, sequence, target)
+
+
+def _keep_current(signed: Path, catch_up: dict | None) -> tuple[int | None, str]:
+    """Only the current publication's signed file stays, with the catch-up plan beside it;
+    (its sequence, or None and why not)."""
+    wanted = catch_up["sequence"] if catch_up else None
+    kept = None
+    for path in sorted(signed.glob("snapshot-*.bin")):
+        if path.name == spool.snapshot_name(wanted or 0) and path.is_file() \
+                and not path.is_symlink():
+            kept = wanted
+            continue
+        log.warning("%s removed: not the current publication (the intranet did not record it "
+                    "as sent, or a newer one was)", path.name)
+        path.unlink(missing_ok=True)
+    if kept is None or catch_up is None:
+        spool.remove_catch_up(signed)
+        missing = "" if catch_up is None else (
+            f"公開 {catch_up['publication']}（sequence {catch_up['sequence']}）の署名済み"
+            "ファイルがありません。停止していた公開先へは、次の公開で届けます")
+        if missing:
+            log.warning("%s", missing)
+        return None, missing
+    spool.write_catch_up(signed, catch_up)
+    return kept, ""
 
 
 def _checkpoint(path: Path, built: spool.Built, key: SigningKey,

@@ -33,6 +33,9 @@ def build_spool(args: argparse.Namespace) -> int:
         print(f"publication {spooled.publication_id} refused: {spooled.refused}", file=sys.stderr)
     elif spooled.publication_id is None:
         print("nothing approved: only the audit head is spooled for signing")
+    if spooled.catch_up:
+        print(f"current publication {spooled.catch_up['publication']} (sequence "
+              f"{spooled.catch_up['sequence']}) named again for hosts that missed it")
     else:
         print(f"publication {spooled.publication_id} spooled for signing")
     return 0
@@ -55,6 +58,10 @@ def sign_spool(args: argparse.Namespace) -> int:
         return 1
     if signed.sequence is None:
         print(f"audit checkpoint signed: {signed.checkpoint.count} records")
+        if signed.catch_up is not None:
+            print(f"snapshot-{signed.catch_up}.bin kept for hosts that missed it (not re-signed)")
+        elif signed.catch_up_missing:
+            print(signed.catch_up_missing, file=sys.stderr)
     else:
         print(f"{signed.path}{' (signed already)' if signed.already else ''}")
     return 0
@@ -76,7 +83,12 @@ def push_outbox(args: argparse.Namespace) -> int:
         return 0
     if not result["verified"]:
         print(f"送りません: {result['reason']}", file=sys.stderr)
+        if result["kind"] == "redelivery":
+            report([Delivery(**d) for d in result["deliveries"]])
         return 1
+    if result["kind"] == "redelivery":
+        print(f"snapshot-{result['sequence']}.bin sent again (same file) to the hosts that "
+              "missed it:")
     return report([Delivery(**d) for d in result["deliveries"]])
 
 

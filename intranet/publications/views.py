@@ -184,7 +184,7 @@ def transfer_log_csv(request):
     audit_export(request, "transfers.csv", query)
     header = ["at (JST)", "publication", "sequence", "sha256", "size", "entries", "signing keys",
               "requested by", "approved by", "destination", "host key", "result", "reason",
-              "attempts"]
+              "attempts", "kind"]
 
     def row(d):
         return [local_time(d.at, "en"), d.publication_id, d.publication.sequence,
@@ -193,6 +193,6 @@ def transfer_log_csv(request):
                 d.publication.requested_by.username if d.publication.requested_by else "schedule",
                 d.publication.approved_by.username if d.publication.approved_by else "",
                 d.destination, d.host_key_fingerprint, "delivered" if d.delivered else "failed",
-                d.reason, d.attempts]
+                d.reason, d.attempts, "redelivery" if d.redelivery else "delivery"]
 
     return csv_response("transfers.csv", csv_lines(header, streamed_rows(request, query, row)))

@@ -27,6 +27,8 @@ CARRY_FROM_INTRANET = "/var/lib/shinsei/carry-to-public"
 CARRY_FROM_PUBLIC = "/var/lib/shinsei/carry-to-intranet/known_hosts"
 # Where the guide's medium (a USB stick) is mounted, and the values file's default place.
 MEDIUM, VALUES = "/media/usb", "/etc/shinsei/site.env"
+# The administrator's public key, as carried to a public host (docs/install.*.md 4.).
+ADMIN_KEY = f"{MEDIUM}/kanri_ed25519.pub"
 
 
 SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
@@ -122,10 +124,21 @@ class Installation:
                        explain=lambda: unit_journals(host))
         documented.run(host, "install", "carry-to-public")
 
+    def admin_key(self) -> Path:
+        """The administrator's SSH key on the management desk (its .pub goes on the medium)."""
+        key = self.ca.folder / "admin_ed25519"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kanri@desk",
+                            "-f", str(key)], check=True)
+        return key
+
     def public(self, host, intranet, name):
         inner, outer = PUBLIC[name]
         carry_file(intranet, f"{MEDIUM}/carry-to-public.tar", host)
         self.carry_in(host, PUBLIC_NAME, [inner, outer], public_values(name))
+        # §4 first: the administrator's key, carried in, before sshd takes keys only.
+        host.write(ADMIN_KEY, self.admin_key().with_suffix(".pub").read_bytes(), 0o644)
+        documented.run(host, "install", "admin-ssh-key", ADMIN_KEY=ADMIN_KEY)
         documented.run(host, "install", "public-take-keys")
         previewed(documented.run(host, "install", "public-preview", cwd=self.unpacked, check=False))
         installed = documented.run(host, "install", "public-install", cwd=self.unpacked,
@@ -134,11 +147,11 @@ class Installation:
         carry_file(host, f"{MEDIUM}/known_hosts-{host.name}", intranet)
         return installed
 
-    def introduce(self, intranet, publics):
+    def introduce(self, intranet, publics, check=True):
         """§5: the public hosts' SSH host keys (carried back by `public`) become its known_hosts."""
         self.write_values(intranet, intranet_values("/root/public-host-keys"))
-        documented.run(intranet, "install", "introduce", cwd=self.unpacked,
-                       explain=lambda: unit_journals(intranet))
+        return documented.run(intranet, "install", "introduce", cwd=self.unpacked, check=check,
+                              explain=lambda: unit_journals(intranet))
 
     def check(self, host, role):
         """§6: nothing failed, nothing left to change."""

@@ -169,12 +169,13 @@ def healthz(terminal, name, address, ca):
     if result.returncode != 0:
         return {"unreachable": result.stderr.strip()}
     body, _, status = result.stdout.rpartition("\n")
-    if status in ("502", "503", "504"):
-        # nginx is up and the app behind it not yet (a host still booting): its own page.
-        return {"unreachable": f"HTTP {status} from nginx: the app is not answering yet"}
     try:
+        # The app's own answer, also when it says 503 (expired, maintenance, broken).
         return json.loads(body)
     except ValueError:
+        if status in ("502", "503", "504"):
+            # nginx is up and the app behind it not yet (a host still booting): its own page.
+            return {"unreachable": f"HTTP {status} from nginx: the app is not answering yet"}
         raise AssertionError(f"{name} ({address}) /healthz is not JSON: {body[:500]}") from None
 
 

@@ -12,7 +12,8 @@ import re
 import pytest
 
 from tests.e2e import city as guide
-from tests.e2e.conftest import INTRANET, PUBLIC, add_intranet
+from tests.e2e import documented, hardening
+from tests.e2e.conftest import INTRANET, PUBLIC
 from tests.e2e.people import READS, StaffDesk, resident_reads
 from tests.e2e.scenario import (
     INBOX,
@@ -22,9 +23,12 @@ from tests.e2e.scenario import (
     first_publication,
     install_every_host,
     open_city,
+    publish,
 )
 from tests.e2e.security_review import check_review
 from tests.e2e.step_access import check_step_access
+
+QUARANTINE = "/var/lib/shinsei-mirror/quarantine"
 
 
 @pytest.fixture(scope="module")
@@ -80,20 +84,24 @@ def test_4_a_stopped_public_host_fails_alone_and_the_next_run_delivers(city):
     down.boot()
     guide.wait_for("public-2 answers again, with what it had",
                    lambda: city.sequence("public-2") == before)
-    # The timer's run alone publishes nothing unapproved; the next approved request reaches both.
+    # The next plain run of the transfer service — no new request, no new approval — sends
+    # the current publication, the same signed file, to the host that missed it.
     job = city.run_transfer_job()
     assert job.returncode == 0, job.stdout + job.stderr
-    assert city.sequence("public-2") == before
+    caught_up = city.wait_for_sequence(["public-2"], before)["public-2"]
+    assert caught_up == failed_run == city.sequence("public-1")
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
-        desk.sign_in("tanaka")
-        desk.request_publication("停止していたホストへも")
         desk.sign_in("sato")
-        desk.approve_publication()
-        job = city.run_transfer_job()
-        assert job.returncode == 0, job.stdout + job.stderr
-    after = city.wait_for_sequence(PUBLIC, failed_run)
-    assert after["public-2"] == after["public-1"]
+        newest = desk.publications()[0]
+    assert re.search(rf"{re.escape(inner_down)}\S*: 再送済", newest), newest
+    # Both current: the next run sends nothing (nothing arrives, nothing is refused).
+    quarantined = [host.run("ls", "-A", QUARANTINE).stdout for host in lab.public]
+    job = city.run_transfer_job()
+    assert job.returncode == 0, job.stdout + job.stderr
+    assert [host.run("ls", "-A", INBOX).stdout.strip() for host in lab.public] == ["", ""]
+    assert [host.run("ls", "-A", QUARANTINE).stdout for host in lab.public] == quarantined
+    assert city.sequence("public-2") == caught_up
     assert guide.failed_units(lab.intranet) == ""
     city.passed.add(4)
 
@@ -180,70 +188,6 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
     city.passed.add(6)
 
 
-def test_7_the_runbook_backup_restored_on_a_fresh_intranet_host(city):
-    city.needs(2)
-    lab = city.lab
-    old = lab.intranet
-    # The runbook's daily backup: the database, and /etc/shinsei (keys outside the database).
-    dump = old.run("runuser", "-u", "postgres", "--", "pg_dump", "-Fc", "shinsei", text=False).stdout
-    settings = old.run("tar", "-C", "/etc/shinsei", "-czf", "-", ".", text=False).stdout
-    before = city.sequence("public-1")
-    lab.retire(old)
-    fresh = lab.intranet = add_intranet(lab, "intranet-new")
-    fresh.boot()
-    city.installation.intranet(fresh)
-    fresh.run("tar", "-C", "/etc/shinsei", "-xpzf", "-", input=settings, text=False)
-    fresh.run("runuser", "-u", "postgres", "--", "pg_restore", "--clean", "--if-exists", "-d",
-              "shinsei", input=dump, text=False)
-    fresh.run("systemctl", "restart", "shinsei-intranet-web.service")
-    verify = guide.intranet_cli(fresh, "audit", "verify")
-    assert "audit chain OK" in verify.stdout, verify.stdout + verify.stderr
-    # The replacement answers on the old address with a new interface: the staff's network
-    # learns that like a real LAN does (its neighbour entry for the address goes stale and is
-    # asked again), so the operator's first check is that the sign-in page answers.
-    try:
-        guide.wait_for("the staff terminal reaches the restored host's sign-in page",
-                       lambda: staff_reach(city) == "200", timeout=120, interval=2)
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n{staff_app_state(fresh)}\n"
-                             f"{city.lab.staff.run('ip', 'neigh', check=False).stdout}") from None
-    with city.staff() as browser:
-        desk = StaffDesk(browser, STAFF_SITE)
-        try:
-            desk.sign_in("sato")
-        except Exception as error:
-            raise AssertionError(f"{error}\n{staff_app_state(fresh)}") from None
-        desk.request_publication("復元後の公開")
-        desk.sign_in("suzuki")
-        desk.approve_publication()
-        job = city.run_transfer_job()
-        assert job.returncode == 0, job.stdout + job.stderr
-    after = city.wait_for_sequence(PUBLIC, before)
-    assert min(after.values()) > before
-    assert guide.failed_units(fresh) == ""
-    city.passed.add(7)
-
-
-def staff_reach(city):
-    """The HTTP status the staff terminal gets for the sign-in page over HTTPS, or ''."""
-    name = guide.INTRANET_NAME
-    return city.lab.staff.run("curl", "-s", "-o", "/dev/null", "--max-time", "5", "-w",
-                              "%{http_code}", "--cacert", str(city.ca.path), "--resolve",
-                              f"{name}:443:{INTRANET}", f"https://{name}/login",
-                              check=False).stdout.strip()
-
-
-def staff_app_state(host):
-    """What the operator would look at when the staff app does not answer."""
-    commands = (("systemctl", "--failed", "--no-pager"),
-                ("journalctl", "-b", "--no-pager", "-n", "40", "-u", "shinsei-intranet-web.service",
-                 "-u", "nginx.service"),
-                ("nft", "list", "table", "inet", "shinsei"),
-                ("curl", "-sk", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
-                 "http://127.0.0.1:6543/login"))
-    return "\n".join(f"$ {' '.join(c)}\n{host.run(*c, check=False).stdout}" for c in commands)
-
-
 def test_8_every_shipped_unit_has_its_exposure_in_the_security_review(city):
     city.needs(1)
     check_review(city.lab)
@@ -257,3 +201,34 @@ def test_9_each_publication_step_reaches_only_what_it_must(city):
     city.needs(2)      # the units ran a publication: keys, spool and database all exist
     check_step_access(city.lab.intranet, PUBLIC["public-1"][0], INTRANET)
     assert guide.failed_units(city.lab.intranet) == ""
+
+
+def test_10_the_hosts_the_installer_touched_are_hardened(city):
+    """Issue 23, item 5: TLS as stated (scanned from the resident's and the staff's terminal),
+    each security header once, sshd keys-only with no forwarding (the guide's checks on the
+    host, and the administrator's desk), and a cloned public host refused until it has keys
+    of its own — after which a publication reaches both again."""
+    city.needs(2)
+    lab, ca = city.lab, city.ca
+    for _, outer in PUBLIC.values():
+        hardening.check_tls(lab.resident, outer, guide.PUBLIC_NAME)
+        # Without the site's name: nothing (the refusing default server), whatever is offered.
+        nameless = hardening.scan(lab.resident, outer, None)
+        assert nameless == {"probes": dict.fromkeys(nameless["probes"]), "tls12_accepted": []}
+        hardening.check_headers_once(lab.resident, ca.path, guide.PUBLIC_NAME, outer, {
+            "/": 200, "/static/mirror.css": 200, "/static/missing.css": 404, "/no-such": 404,
+            "/healthz": 200, f"http://{guide.PUBLIC_NAME}/": 301})
+    hardening.check_tls(lab.staff, INTRANET, guide.INTRANET_NAME)
+    hardening.check_tls(lab.staff, INTRANET, None)      # LGWAN terminals by address alike
+    hardening.check_headers_once(lab.staff, ca.path, guide.INTRANET_NAME, INTRANET, {
+        "/login": 200, "/": 303, "/static/intranet.css": 200, "/static/missing.css": 404})
+    documented.run(lab.intranet, "install", "check-tls", SERVER_NAME=guide.INTRANET_NAME)
+    public = lab.public[0]
+    documented.run(public, "install", "check-tls", SERVER_NAME=guide.PUBLIC_NAME)
+    hardening.check_public_host_sshd(public)
+    hardening.check_administrator_login(lab, PUBLIC["public-1"][0], city.installation.admin_key())
+    before = city.sequence("public-1")
+    hardening.check_a_clone_is_refused_until_it_has_keys_of_its_own(city)
+    publish(city, "ホスト鍵を作り直した後")
+    after = city.wait_for_sequence(PUBLIC, before)
+    assert after["public-1"] == after["public-2"] > before

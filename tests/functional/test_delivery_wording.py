@@ -60,7 +60,9 @@ def test_a_failed_delivery_says_what_happened_and_what_to_do(testapp, failed, pa
     # ... and for the host that never received anything, that residents cannot look up there.
     assert "この公開先にはまだ一度も届いていない" in text
     assert "情報システム担当に確認してもらってください" in text
-    assert "原因が解消したら、「公開」画面からもう一度公開を依頼してください。" in text
+    # The next run sends the same publication again by itself: no new request is needed.
+    assert "原因が解消すれば、次の転送の実行（定時実行、または次の承認の後）で、同じ内容を自動で" \
+           "送り直します。もう一度依頼する必要はありません。" in text
     for name in EXCEPTION_NAMES:
         assert name not in text, name
     assert "スナップショット" not in text
@@ -89,7 +91,8 @@ def test_a_failed_delivery_in_english(testapp, failed):
     assert "The folder the file is written to was not found." in text
     assert "Could not connect to the public server" in text
     assert "Residents' page still shows the previous delivery (as of" in text
-    assert "Once the cause is fixed, request the publication again" in text
+    assert "Once the cause is fixed, the next run of the transfer" in text
+    assert "sends the same content again by itself" in text
     for name in EXCEPTION_NAMES:
         assert name not in text, name
     for japanese in ["転送できませんでした", "住民向けページ", "情報システム担当"]:

@@ -22,13 +22,13 @@ def run(*command):
     return result
 
 
-def test_sshd_upload_block(tmp_path):
+def test_sshd_drop_in(tmp_path):
     need("sshd")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
                     str(tmp_path / "host_key")], check=True)
     config = tmp_path / "sshd_config"
     config.write_text(f"HostKey {tmp_path / 'host_key'}\nSubsystem sftp internal-sftp\n"
-                      + (DEPLOY / "sshd" / "shinsei-upload.conf").read_text())
+                      + (DEPLOY / "sshd" / "00-shinsei.conf").read_text())
     run("/usr/sbin/sshd", "-t", "-f", str(config))
 
 
@@ -57,12 +57,14 @@ def test_systemd_units(tmp_path):
         units.append(str(tmp_path / unit.name))
     result = run("systemd-analyze", "verify", *units)
     assert "Unknown" not in result.stderr, result.stderr
+    # Root, each with only the capabilities of its one job: the firewall loader changes the
+    # kernel's rules; the backup reads every account's keys and runs pg_dump as postgres.
+    as_root = {"shinsei-nftables.service": "CAP_NET_ADMIN",
+               "shinsei-backup.service": "CAP_DAC_READ_SEARCH CAP_SETUID CAP_SETGID"}
     for service in (DEPLOY / "systemd").glob("*.service"):
         text = service.read_text()
-        # The firewall loader changes the kernel's rules: root, with CAP_NET_ADMIN alone.
-        own = (("User=root", "CapabilityBoundingSet=CAP_NET_ADMIN\n")
-               if service.name == "shinsei-nftables.service"
-               else ("User=shinsei-", "CapabilityBoundingSet=\n"))
+        own = (("User=root", f"CapabilityBoundingSet={as_root[service.name]}\n")
+               if service.name in as_root else ("User=shinsei-", "CapabilityBoundingSet=\n"))
         for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", *own):
             assert setting in text, f"{service.name} lacks {setting}"
 

@@ -18,7 +18,7 @@ import pytest
 
 from public_mirror.usage import totals
 from tests.databases import free_port, wait_until_listening
-from tests.deploy_sites import SAMPLE, render
+from tests.deploy_sites import SAMPLE, TLS_INCLUDE, render
 from tests.deploy_sites import self_signed as _self_signed
 from tests.integration.mirror_host import (
     COMMAND,
@@ -86,7 +86,8 @@ class Nginx:
                 .replace("listen 80", f"listen 127.0.0.1:{self.http}")
                 .replace("listen 443", f"listen 127.0.0.1:{self.https}")
                 .replace("127.0.0.1:6544", f"127.0.0.1:{upstream}")
-                .replace("/opt/shinsei/static/public_mirror/", f"{STATIC}/"))
+                .replace("/opt/shinsei/static/public_mirror/", f"{STATIC}/")
+                .replace(TLS_INCLUDE, str(DEPLOY / "nginx" / "tls.conf")))
         (directory / "site.conf").write_text(text)
         (directory / "nginx.conf").write_text(
             f"user root;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"

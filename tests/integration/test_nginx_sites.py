@@ -4,12 +4,11 @@ app that is down gives a Japanese page, not nginx's English one."""
 
 import http.client
 import ssl
-import subprocess
 
 import pytest
 
-from tests.databases import free_port, wait_until_listening
-from tests.deploy_sites import nginx_config
+from tests.databases import free_port
+from tests.deploy_sites import nginx_config, serving
 from tests.integration.servers import WaitressThread
 
 
@@ -23,17 +22,8 @@ def intranet_site(tmp_path):
     """The intranet site on a free port in front of a stand-in app; yields (port, app)."""
     with WaitressThread(ok_app) as app:
         port = free_port()
-        config = nginx_config(tmp_path, "intranet", port=port, backend=app.port)
-        log = tmp_path / "nginx.log"
-        with log.open("wb") as output:
-            nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(config), "-g",
-                                      "daemon off;"], stdout=output, stderr=subprocess.STDOUT)
-        wait_until_listening(nginx, port, "nginx", log)
-        try:
+        with serving(nginx_config(tmp_path, "intranet", port=port, backend=app.port), port):
             yield port, app
-        finally:
-            nginx.terminate()
-            nginx.wait(10)
 
 
 def connect(port):

@@ -27,8 +27,10 @@ from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.verify import Origin, TrustPolicy, verify_snapshot
 
 BIN = Path(sys.executable).parent
-# What a step started by systemd has: no database URL, no intranet configuration.
-BARE = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONWARNINGS": "ignore"}
+# What a step started by systemd has: no database URL, no intranet configuration (and the
+# source tree under test, where a worktree is tested with the venv of another).
+BARE = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONWARNINGS": "ignore",
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
 
 
 class Steps:

@@ -5,7 +5,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from shinsei_installer import common, intranet, public, values
+from shinsei_installer import common, intranet, public, upgrade, values
 from shinsei_installer.common import Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Directory
@@ -25,10 +25,13 @@ def main(argv=None) -> int:
         config = Path(args.config) if args.config else host.path("/etc/shinsei/site.env")
         steps = unique(PLANS[args.role](bundle, host, values.load(config, args.role)))
         if args.check:
-            return check(steps, host)
-        install(steps, host, APPS[args.role])
+            return check(steps, host, upgrade.detect(host, bundle, args.role))
+        install(steps, host, APPS[args.role], upgrade.detect(host, bundle, args.role))
         print(AFTERWARDS[args.role](host))
         return 0
+    except upgrade.UpgradeFailed as error:
+        print(f"install.sh: {error}", file=sys.stderr)
+        return error.exit_code
     except (values.ValuesError, InstallError) as error:
         print(f"install.sh: {error}", file=sys.stderr)
         return 2
@@ -62,12 +65,20 @@ def unique(steps):
     return out
 
 
-def check(steps, host) -> int:
+def check(steps, host, pending_upgrade=None) -> int:
     differences = []
+    if pending_upgrade is not None:
+        print(f"  注: {pending_upgrade.describe()}（実行すると、新しい venv、"
+              + ("バックアップ、" if pending_upgrade.role == "intranet" else "")
+              + "切り替え、再起動、確認を行い、失敗すれば元に戻します）")
     for step in steps:
-        differences += step.differences(host)
-        for note in step.notes(host):
-            print(f"  注: {note}")
+        # A half-installed host (a venv moved away, a file missing) is reported, never a crash.
+        try:
+            differences += step.differences(host)
+            for note in step.notes(host):
+                print(f"  注: {note}")
+        except (OSError, InstallError) as error:
+            differences.append(f"{describe(step)}: 確かめられません（{error}）")
     for line in differences:
         print(f"  違い: {line}")
     print(f"{len(differences)} 件の違いがあります" if differences
@@ -75,24 +86,46 @@ def check(steps, host) -> int:
     return 1 if differences else 0
 
 
-def install(steps, host, apps) -> None:
-    pending, changed = set(), 0
-    for step in steps:
-        differences = step.differences(host)
-        if differences:
-            for line in differences:
-                print(f"  変更: {line}")
-            step.apply(host)
-            pending.update(step.handlers)
-            changed += len(differences)
-        for note in step.notes(host):
-            print(f"  注: {note}")
-    if host.live:
-        run = common.handlers(host, apps)
-        for name in common.HANDLER_ORDER:
-            if name in pending:
-                print(f"  再読込: {name}")
-                run[name]()
+def describe(step) -> str:
+    return getattr(step, "path", None) or getattr(step, "what", None) or type(step).__name__
+
+
+def install(steps, host, apps, pending_upgrade=None) -> None:
+    """Every step to its state, then the handlers; an upgrade (another version was running)
+    is prepared first (new venv, backup), verified after, and put back if anything fails."""
+    if pending_upgrade is not None:
+        pending_upgrade.prepare(steps)
+    journal = upgrade.Journal()
+    pending: set[str] = set()
+    changed = 0
+    try:
+        for step in steps:
+            differences = step.differences(host)
+            if differences:
+                for line in differences:
+                    print(f"  変更: {line}")
+                journal.keep(step, host)
+                step.apply(host)
+                if isinstance(step, common.SwitchVenv):
+                    journal.switched(step)
+                pending.update(step.handlers)
+                changed += len(differences)
+            for note in step.notes(host):
+                print(f"  注: {note}")
+        if host.live:
+            run = common.handlers(host, apps)
+            for name in common.HANDLER_ORDER:
+                if name in pending:
+                    print(f"  再読込: {name}")
+                    run[name]()
+        if pending_upgrade is not None:
+            pending_upgrade.verify()
+    except Exception as error:
+        if pending_upgrade is None:
+            raise
+        raise pending_upgrade.roll_back(journal, pending, apps, error) from error
+    for removed in upgrade.prune(host):
+        print(f"  削除: {removed}（使っている版と一つ前の版だけを残します）")
     print(f"{changed} 件を変更しました" if changed else "変更はありません（すでに期待どおりの状態です）")
 
 

@@ -25,8 +25,12 @@ class Host:
             user: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
         if user is not None:
             command = ("runuser", "-u", user, "--", *command)
-        result = subprocess.run(command, capture_output=True, text=True, input=input,
-                                env={**os.environ, **(env or {})})
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, input=input,
+                                    env={**os.environ, **(env or {})})
+        except OSError as error:       # e.g. a venv moved away by hand: said, not a traceback
+            raise InstallError(f"コマンドを実行できません: {' '.join(command)}: "
+                               f"{error.strerror or error}") from None
         if check and result.returncode != 0:
             raise InstallError(f"コマンドが失敗しました（終了コード {result.returncode}）: "
                                f"{' '.join(command)}\n{result.stdout}{result.stderr}".rstrip())

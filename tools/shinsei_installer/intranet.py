@@ -12,14 +12,15 @@ import re
 import secrets
 from pathlib import Path
 
-from shinsei_installer import common, database, render
+from shinsei_installer import common, database, render, sshd
 from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
-from shinsei_installer.steps import Action, Directory, Existing, File, User
+from shinsei_installer.steps import Action, Directory, Existing, File, Note, User
 
 BUILDER, SIGNER, PUSHER = "shinsei-builder", "shinsei-signer", "shinsei-pusher"
 # Each step's keys, in a folder only it (and root) may enter.
 BUILDER_KEYS, SIGNER_KEYS, PUSHER_KEYS = f"{ETC}/builder", f"{ETC}/signer", f"{ETC}/pusher"
+PUSHER_TRUSTED = f"{PUSHER_KEYS}/trusted"
 SPOOL = "/var/spool/shinsei/transfer"
 # folder: (writer, its one reader)
 HAND_OVERS = {"built": (BUILDER, SIGNER), "signed": (SIGNER, PUSHER), "results": (PUSHER, BUILDER)}
@@ -41,11 +42,12 @@ UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service",
          "shinsei-transfer-build.service", "shinsei-transfer-sign.service",
          "shinsei-transfer-push.service", "shinsei-transfer.timer",
          "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service")
+         "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service",
+         "shinsei-backup.service", "shinsei-backup.timer")
 APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-           "shinsei-audit-prune.timer")
+           "shinsei-audit-prune.timer", "shinsei-backup.timer")
 MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
                  f"&options=-c%20role%3D{database.OWNER}")
 
@@ -102,16 +104,55 @@ KNOWN_HOSTS_LINE = re.compile(r"^\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+=*(\
 
 
 def _check_host_keys(host: Host, source: str) -> None:
-    """The carried known_hosts lines: there, and each "address key-type key"."""
-    if not source:
+    """The carried known_hosts lines, when the file is there: each "address key-type key".
+    (A file named but absent is no error: see ``_known_hosts_steps``.)"""
+    path = host.path(source) if source else None
+    if path is None or not path.is_file():
         return
-    path = host.path(source)
-    if not path.is_file():
-        raise InstallError(f"PUBLIC_HOST_KEYS = {source}: ファイルがありません"
-                           "（公開ホストの /var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if line.strip() and not line.startswith("#") and not KNOWN_HOSTS_LINE.match(line):
             raise InstallError(f"{source}:{number}: known_hosts の行ではありません: {line[:80]!r}")
+    shared = shared_host_keys(path.read_text(errors="replace"))
+    if shared:
+        raise InstallError(shared_host_keys_message(source, shared))
+
+
+def pinned_keys(text: str) -> dict[tuple[str, str], list[str]]:
+    """{(key type, key): [addresses, in the file's order]} of known_hosts lines."""
+    keys: dict[tuple[str, str], list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and not line.startswith("#"):
+            address, kind, blob = fields[:3]
+            found = keys.setdefault((kind, blob), [])
+            found.extend(a for a in address.split(",") if a not in found)
+    return keys
+
+
+def shared_host_keys(text: str) -> dict[tuple[str, str], list[str]]:
+    """The keys that more than one address presents: public hosts cloned from one template
+    (a VM image carries /etc/ssh/ssh_host_* with it)."""
+    return {key: addresses for key, addresses in pinned_keys(text).items() if len(addresses) > 1}
+
+
+def shared_host_keys_message(source: str, shared: dict[tuple[str, str], list[str]]) -> str:
+    """Refused without a way to go on regardless: the transfer job could no longer tell these
+    hosts apart by their key (its record of which host received a snapshot would prove
+    nothing), whoever holds one host's private key could stand in for the other, and the fix
+    takes a minute on the clone. A setting to go on would stay in the values file and let the
+    next clone through unsaid."""
+    pairs = "\n".join(f"  {' と '.join(addresses)}（{kind} {sshd.fingerprint(f'{kind} {blob}')}）"
+                      for (kind, blob), addresses in shared.items())
+    return (f"PUBLIC_HOST_KEYS = {source}: 次の公開ホストが同じ SSH ホスト鍵を持っています。\n{pairs}\n"
+            "同じテンプレートから複製した仮想マシンは、ホスト鍵まで同じになります。このままでは"
+            "転送ジョブがどのホストへ送ったかを鍵で確かめられず、1 台の秘密鍵でほかのホストに"
+            "なりすませるため、登録しません。\n"
+            "複製した側のホストで（どちらか分からなければ両方で）、新しいホスト鍵を作ってください:\n"
+            "  rm /etc/ssh/ssh_host_*\n  ssh-keygen -A\n"
+            "  systemctl restart ssh      （RHEL 系では systemctl restart sshd）\n"
+            "そのホストで ./install.sh --role public をもう一度実行し、表示される新しい 1 行を運んで"
+            f" {source} を作り直してから、ここで install.sh をもう一度実行してください"
+            "（docs/install.ja.md の 5.）。")
 
 
 def push_addresses(values: dict) -> str:
@@ -144,10 +185,6 @@ def key_steps(bundle, host, values):
         host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c", CLIENT_KEYGEN,
                  str(host.path(f"{PUSHER_KEYS}/id_ed25519")))
 
-    def known_hosts():
-        source = values.get("PUBLIC_HOST_KEYS")
-        return host.path(source).read_bytes() if source else b""
-
     steps = [
         Directory(BUILDER_KEYS, "root", BUILDER, 0o750),
         Directory(SIGNER_KEYS, "root", SIGNER, 0o750),
@@ -156,12 +193,15 @@ def key_steps(bundle, host, values):
         Existing(f"{SIGNER_KEYS}/sign.key", SIGNER, SIGNER, 0o600),
         Existing(f"{SIGNER_KEYS}/sign.key.pub", "root", "root", 0o644),
         Existing(f"{BUILDER_KEYS}/lookup.key", BUILDER, BUILDER, 0o600),
-        CarriedFile(f"{PUSHER_KEYS}/sign.key.pub", f"{SIGNER_KEYS}/sign.key.pub", mode=0o644),
+        # What the pusher checks before sending: every *.pub in its trusted folder (a key
+        # rotation adds the next key there, then replaces this one: docs/runbook).
+        Directory(PUSHER_TRUSTED, "root", PUSHER, 0o750),
+        CarriedFile(f"{PUSHER_TRUSTED}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
+                    mode=0o644),
         Action("SFTP client key", missing_client_key, client_keygen),
         Existing(f"{PUSHER_KEYS}/id_ed25519", PUSHER, PUSHER, 0o600),
         Existing(f"{PUSHER_KEYS}/id_ed25519.pub", "root", "root", 0o644),
-        File(f"{PUSHER_KEYS}/known_hosts", known_hosts, "root", PUSHER, 0o644,
-             keep=not values.get("PUBLIC_HOST_KEYS")),
+        *_known_hosts_steps(host, values.get("PUBLIC_HOST_KEYS", "")),
         Directory(CHECKPOINT_KEYS, mode=0o755),
         CarriedFile(f"{CHECKPOINT_KEYS}/intranet-sign.pub", f"{SIGNER_KEYS}/sign.key.pub",
                     mode=0o644),
@@ -174,6 +214,33 @@ def key_steps(bundle, host, values):
                   (f"{BUILDER_KEYS}/lookup.key", "lookup.key", 0o600),
                   (f"{PUSHER_KEYS}/id_ed25519.pub", "upload_ed25519.pub", 0o644))]
     return steps
+
+
+def _known_hosts_steps(host: Host, source: str):
+    """The pinned public-host keys: the carried file's lines when it is there; otherwise the
+    file as it is (kept, never emptied), and a note saying so. On a fresh host being restored
+    the values file still names the carried file, long gone: the backup set brings
+    known_hosts back with /etc/shinsei."""
+    known_hosts = f"{PUSHER_KEYS}/known_hosts"
+    if source and host.path(source).is_file():
+        return [File(known_hosts, lambda: host.path(source).read_bytes(), "root", PUSHER, 0o644)]
+    kept = File(known_hosts, lambda: b"", "root", PUSHER, 0o644, keep=True)
+    if not source:
+        return [kept]
+
+    def note(host):
+        pinned = host.path(known_hosts)
+        lines = [line for line in (pinned.read_text(errors="replace").splitlines()
+                                   if pinned.exists() else []) if line.strip()]
+        if lines:
+            return (f"PUBLIC_HOST_KEYS = {source} がありません: {known_hosts} の公開ホストの鍵"
+                    f"（{len(lines)} 行）をそのまま使います")
+        return (f"PUBLIC_HOST_KEYS = {source} がありません: 公開ホストの鍵はまだ登録されていません"
+                "（バックアップから戻すホストなら `shinsei-intranet backup restore` が戻します。"
+                "初めて入れるホストなら、各公開ホストの "
+                "/var/lib/shinsei/carry-to-intranet/known_hosts を運んでください）")
+
+    return [kept, Note(note)]
 
 
 class CarriedFile(File):
@@ -227,8 +294,8 @@ def postgresql_steps(bundle, host, values):
                lambda h: _write_conf(h, conf), live_only=True, handlers=("postgresql",)),
         Action("pg_hba.conf", lambda h: _hba_differences(h, hba),
                lambda h: _write_hba(h, hba), live_only=True, handlers=("postgresql",)),
-        Action("database", lambda h: _database_differences(h), lambda h: _database(h),
-               live_only=True),
+        Action("database", lambda h: _database_differences(h, bundle.venv("intranet")),
+               lambda h: _database(h, bundle.venv("intranet")), live_only=True),
     ]
 
 
@@ -287,14 +354,18 @@ def _write_hba(host, hba):
     _psql(host, "SELECT pg_reload_conf()")
 
 
-def _head_revision(host):
-    return host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c",
+def _head_revision(host, venv):
+    """The newest migration of this bundle's version (its own venv: before an upgrade has
+    switched, /opt/shinsei/venv still holds the old one); None before that venv exists."""
+    if not host.path(f"{venv}/bin/python").exists():
+        return None
+    return host.run(host.path(f"{venv}/bin/python").as_posix(), "-c",
                     "from alembic.script import ScriptDirectory as S\n"
                     "from intranet.migrations import alembic_config as c\n"
                     "print(S.from_config(c('sqlite://')).get_current_head())").stdout.strip()
 
 
-def _database_differences(host):
+def _database_differences(host, venv):
     out = []
     have = _psql(host, f"SELECT rolname FROM pg_roles WHERE rolname IN "
                        f"('{database.OWNER}', {', '.join(repr(r) for r in database.ROLES)})")
@@ -302,7 +373,10 @@ def _database_differences(host):
     out += [f"データベース: ロール {role} を作る" for role in missing]
     if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
         return [*out, f"データベース {database.DATABASE} を作り、スキーマを最新にする"]
-    revision, head = _revision(host), _head_revision(host)
+    revision, head = _revision(host), _head_revision(host, venv)
+    if head is None:
+        return [*out, f"データベース: スキーマ（今は {revision or 'なし'}）を {venv} の版の"
+                      "最新にする（venv ができてから）"]
     if revision != head:
         return [*out, f"データベース: スキーマを {revision or 'なし'} から {head} にする"]
     tables = _psql(host, "SELECT relname FROM pg_class WHERE relnamespace = "
@@ -317,24 +391,28 @@ def _revision(host):
     return _psql(host, "SELECT version_num FROM alembic_version", database.DATABASE)
 
 
-def _database(host):
+def _database(host, venv):
     _psql(host, database.roles_sql())
     if not _psql(host, f"SELECT 1 FROM pg_database WHERE datname = '{database.DATABASE}'"):
         _psql(host, database.create_database_sql())
-    if _revision(host) != _head_revision(host):
-        _migrate(host)
+    if _revision(host) != _head_revision(host, venv):
+        _migrate(host, venv)
     _psql(host, database.grants_sql(), database.DATABASE)
 
 
-def _migrate(host):
+def _migrate(host, venv):
     """Migrations as the owner (the superuser only sets the role); an upgrade is audited."""
-    host.run(host.path(f"{VENV}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
+    host.run(host.path(f"{venv}/bin/shinsei-intranet").as_posix(), "-c", f"{ETC}/intranet.ini",
              "initdb", user="postgres", env={"SHINSEI_DATABASE_URL": MIGRATION_URL})
 
 
 def afterwards(host: Host) -> str:
     pinned = host.path(f"{PUSHER_KEYS}/known_hosts")
     if pinned.exists() and pinned.read_text().strip():
-        return "公開ホストの鍵は登録済みです。次: docs/install.ja.md の「初日のチェックリスト」"
+        # Each host's fingerprint, to compare with what that host's installer printed.
+        listed = "\n".join(f"  {', '.join(addresses)}: {kind} {sshd.fingerprint(f'{kind} {blob}')}"
+                           for (kind, blob), addresses in pinned_keys(pinned.read_text()).items())
+        return ("公開ホストの鍵は登録済みです（各公開ホストの install.sh が表示した指紋と同じであること）:\n"
+                f"{listed}\n次: docs/install.ja.md の「初日のチェックリスト」")
     return (f"次に: {CARRY}/ の中身を各公開ホストへ運び（lookup.key は秘密です）、"
             "公開ホストで install.sh --role public を実行してください。")

@@ -3,10 +3,10 @@ to carry back to the intranet."""
 
 from pathlib import Path
 
-from shinsei_installer import common, render
+from shinsei_installer import common, render, sshd
 from shinsei_installer.common import ETC, Bundle
 from shinsei_installer.host import Host, InstallError
-from shinsei_installer.steps import Directory, File, User
+from shinsei_installer.steps import Absent, Action, Directory, File, Step, User
 
 STATE = "/var/lib/shinsei-mirror"
 CARRY = "/var/lib/shinsei/carry-to-intranet"
@@ -38,6 +38,8 @@ def plan(bundle: Bundle, host: Host, values: dict):
              keep=True),
         File(f"{ETC}/lookup.key", host.path(carried / "lookup.key").read_bytes(),
              "shinsei-mirror", "shinsei-mirror", 0o600, keep=True),
+        # A lookup key being rotated in waits here beside it (mirror.lookup_key).
+        Directory(f"{ETC}/lookup-keys", "root", "shinsei-mirror", 0o750),
         # The chroot: it and every parent root-owned and not writable by others (sshd's rule).
         Directory("/srv/shinsei"),
         # The upload account creates and renames; the receiver (its group) lists, reads and
@@ -50,8 +52,13 @@ def plan(bundle: Bundle, host: Host, values: dict):
         Directory("/etc/ssh/authorized_keys"),
         File("/etc/ssh/authorized_keys/shinsei-upload",
              f"restrict {key[0]} {key[1]} shinsei-transfer\n".encode(), handlers=("sshd",)),
-        File("/etc/ssh/sshd_config.d/shinsei-upload.conf",
-             (bundle.deploy / "sshd" / "shinsei-upload.conf").read_bytes(), handlers=("sshd",)),
+        # sshd hardened for what this host is for (keys only, no forwarding, current
+        # algorithms) and the upload account's chroot; then confirmed in force (sshd -T).
+        Absent(sshd.OLD_DROP_IN, f"{sshd.DROP_IN} に置き換わりました", handlers=("sshd",)),
+        File(sshd.DROP_IN, (bundle.deploy / "sshd" / "00-shinsei.conf").read_bytes(),
+             handlers=("sshd",)),
+        Action("sshd settings in force", sshd.check, _overridden, live_only=True),
+        AdminKeys(),
         Directory("/var/lib/shinsei"),
         File(f"{CARRY}/known_hosts", lambda: _known_hosts_line(host, values["UPLOAD_ADDRESS"])),
     ]
@@ -60,6 +67,24 @@ def plan(bundle: Bundle, host: Host, values: dict):
     steps += common.firewall_steps(bundle, "public-host.nft", values)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps
+
+
+def _overridden(host: Host) -> None:
+    raise InstallError("\n".join([*sshd.check(host), sshd.WHERE_TO_LOOK]))
+
+
+class AdminKeys(Step):
+    """Changes nothing: says so when no administrator could log in over SSH with a key."""
+
+    def differences(self, host):
+        return []
+
+    def notes(self, host):
+        if sshd.admin_keys(host):
+            return []
+        return ["SSH はこれから鍵でしか入れません（パスワードは受け付けません）が、管理者の公開鍵が"
+                "見つかりません（/root/.ssh/authorized_keys、各管理者の ~/.ssh/authorized_keys）。"
+                "コンソールから登録してください（docs/install.ja.md の 4.）"]
 
 
 def _known_hosts_line(host: Host, address: str) -> bytes:
@@ -74,5 +99,12 @@ def _known_hosts_line(host: Host, address: str) -> bytes:
 
 def afterwards(host: Host) -> str:
     line = host.path(f"{CARRY}/known_hosts").read_text().strip()
-    return ("次に: 下の 1 行（" + f"{CARRY}/known_hosts" + "）を庁内ホストへ運び、"
+    said = ("次に: 下の 1 行（" + f"{CARRY}/known_hosts" + "）を庁内ホストへ運び、"
             "PUBLIC_HOST_KEYS に指定して庁内ホストの install.sh をもう一度実行してください。\n" + line)
+    if line.startswith("#"):
+        return said
+    # Compared by the administrator with what the intranet host's installer lists: a clone of
+    # another public host shows the same fingerprint.
+    return (said + f"\nこのホストの SSH ホスト鍵の指紋: {sshd.fingerprint(line.split(None, 1)[1])}"
+            "（庁内ホストの install.sh が公開ホストごとに表示する指紋と同じであること。"
+            "ほかの公開ホストと同じなら、複製した仮想マシンです: docs/install.ja.md の 5.）")

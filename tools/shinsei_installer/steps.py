@@ -215,6 +215,23 @@ class Action(Step):
 
 
 @dataclass
+class Note(Step):
+    """Something the administrator should read that changes nothing (e.g. a value naming a
+    file that is not there, and what is done instead); ``text`` None: nothing to say."""
+    text: Callable[[Host], str | None]
+
+    def differences(self, host):
+        return []
+
+    def notes(self, host):
+        said = self.text(host)
+        return [said] if said else []
+
+    def apply(self, host):
+        pass
+
+
+@dataclass
 class Existing(Owned):
     """A file another step makes (e.g. a key from ``shinsei-transfer keygen``): only its
     owner and mode are this step's."""

@@ -42,12 +42,17 @@ def test_openapi_document(mirror):
 
 
 def test_healthz_states(public_host):
+    from transfer import version
+
     app = public_host.app()
-    assert app.get("/healthz", status=503).json["status"] == "none"
+    empty = app.get("/healthz", status=503).json
+    assert empty["status"] == "none"
+    # The running build, with or without data: what an upgrade is confirmed by.
+    assert empty["version"] == version.current() and empty["version"].startswith(version.BASE)
     public_host.publish()
     health = app.get("/healthz", status=200).json
     assert health["status"] == "ok" and health["sequence"] == public_host.sequence
-    assert health["age_seconds"] >= 0
+    assert health["age_seconds"] >= 0 and health["version"] == version.current()
 
 
 def test_usage_counts_hold_no_numbers_and_no_addresses(public_host):

@@ -144,3 +144,63 @@ def test_a_forged_report_is_refused(tmp_path, change, words):
 
 def test_no_report_is_none(tmp_path):
     assert spool.read_result(tmp_path) is None
+
+
+def test_a_report_from_before_catch_up_is_a_delivery_without_an_id(tmp_path):
+    spool.write_result(tmp_path, report())
+    read = spool.read_result(tmp_path)
+    assert read["kind"] == spool.DELIVERY and read["report"] == ""
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"kind": "rollback"}, "kind"),
+    ({"kind": "redelivery"}, "report"),                       # a re-delivery needs its id
+    ({"kind": "redelivery", "report": "../../x"}, "16 進 32 桁"),
+])
+def test_a_report_of_another_kind_or_without_its_id_is_refused(tmp_path, change, words):
+    spool.write_result(tmp_path, report(**change))
+    with pytest.raises(spool.SpoolRefused) as caught:
+        spool.read_result(tmp_path)
+    assert words in str(caught.value)
+
+
+# ---- catch-up: the builder's plan, passed on by the signer to the pusher -------------------
+
+PLAN = {"publication": 3, "sequence": 5, "content_digest": "d" * 64,
+        "held": {"sftp://u@h1:22/inbox": 5, "sftp://u@h2:22/inbox": 4}}
+
+
+def test_the_catch_up_plan_travels_only_with_nothing_new_to_sign(tmp_path, built):
+    assert spool.read_built(built).catch_up is None
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    spool.write_built(alone, header=None, body=b"", entry_count=0, skipped=0,
+                      publication=None, checkpoint=HEAD, catch_up=PLAN)
+    assert spool.read_built(alone).catch_up == PLAN
+    rewrite(built, catch_up=PLAN)                  # beside a new table: ignored
+    assert spool.read_built(built).catch_up is None
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"sequence": True}, "catch_up.sequence は int"),
+    ({"publication": 0}, "catch_up.publication"),
+    ({"held": {"x" * 300: 4}}, "held"),
+    ({"held": {"sftp://u@h1:22/inbox": "5"}}, "held"),
+    ({"held": {f"outbox:/{n}": 1 for n in range(65)}}, "64 件以内"),
+])
+def test_a_malformed_catch_up_plan_is_refused(tmp_path, change, words):
+    spool.write_built(tmp_path, header=None, body=b"", entry_count=0, skipped=0,
+                      publication=None, checkpoint=HEAD, catch_up={**PLAN, **change})
+    message = refused(tmp_path)
+    assert words in message, message
+    spool.write_catch_up(tmp_path, {**PLAN, **change})
+    with pytest.raises(spool.SpoolRefused):
+        spool.read_catch_up(tmp_path)
+
+
+def test_the_pusher_reads_the_plan_the_signer_wrote(tmp_path):
+    assert spool.read_catch_up(tmp_path) is None
+    spool.write_catch_up(tmp_path, PLAN)
+    assert spool.read_catch_up(tmp_path) == PLAN
+    spool.remove_catch_up(tmp_path)
+    assert spool.read_catch_up(tmp_path) is None

@@ -5,15 +5,15 @@ The application page shows staff what residents are shown (「公開中の表示
 public page stops answering from it (expires_at). Publications made before this revision
 have neither; the page says so instead of guessing.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
