@@ -36,7 +36,7 @@ from tests.databases import free_port
 from tests.mirror_fixtures import PROGRAMMES, STATUSES, PublicHost
 from transfer.build import sign_snapshot
 from transfer.lookup import LookupHasher
-from transfer.snapshot import PAYLOAD_TYPE, format_time
+from transfer.snapshot import FORMAT_VERSION, PAYLOAD_TYPE, format_time
 
 CONCURRENCY = [1, 2, 8, 32, 64]
 LUA = """
@@ -58,7 +58,7 @@ def make_snapshot(host: PublicHost, entries: int, sequence: int) -> bytes:
     hasher = LookupHasher(host.secret, "p2020")
     rows = sorted((hasher.key(f"{n:08d}"), n % 2, 0, 0) for n in range(entries))
     now = datetime.now(UTC).replace(microsecond=0)
-    header = {"format": 1, "payload_type": PAYLOAD_TYPE,
+    header = {"format": FORMAT_VERSION, "payload_type": PAYLOAD_TYPE,
               "origin": {"municipality": "142158", "environment": "prod"},
               "sequence": sequence, "created_at": format_time(now),
               "expires_at": format_time(now + timedelta(days=1)), "lookup_key_id": "lk-bench",

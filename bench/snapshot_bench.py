@@ -30,7 +30,7 @@ from transfer import build as transfer_build
 from transfer.build import make_body, sign_body, sign_snapshot
 from transfer.keys import SigningKey
 from transfer.lookup import LookupHasher
-from transfer.snapshot import PAYLOAD_TYPE, day_number, format_time
+from transfer.snapshot import FORMAT_VERSION, PAYLOAD_TYPE, day_number, format_time
 from transfer.verify import Origin, TrustPolicy, verify_snapshot
 
 ORIGIN = Origin("142158", "prod")
@@ -47,7 +47,7 @@ def rss_mb() -> float:
 
 
 def header(sequence=1):
-    return {"format": 1, "payload_type": PAYLOAD_TYPE, "origin": ORIGIN.as_header(),
+    return {"format": FORMAT_VERSION, "payload_type": PAYLOAD_TYPE, "origin": ORIGIN.as_header(),
             "sequence": sequence, "created_at": format_time(NOW),
             "expires_at": format_time(NOW + timedelta(days=3)), "lookup_key_id": "lk-bench",
             "programmes": [{"code": "p2020", "name": {"ja": "給付金"}, "needs_birth_date": False,
@@ -62,7 +62,7 @@ def previous_build(rows, programmes, statuses, secret, key):
     needs = {s.code: (s.needs_scheduled_payment_date, s.needs_paid_date) for s in statuses}
     hashers = {p.id: LookupHasher(secret, p.code) for p in programmes}
     entries = []
-    for programme_id, receipt, _birth, status, scheduled, paid in rows:
+    for programme_id, receipt, _birth, status, scheduled, paid, *_action in rows:
         wants_scheduled, wants_paid = needs[status]
         entries.append((hashers[programme_id].key(receipt), index[status],
                         day_number(scheduled) if wants_scheduled else 0,
@@ -101,8 +101,8 @@ def bench_build(count, key, repeat):
                                 needs_paid_date=c == "paid") for c in STATUS_CODES]
     programmes = [SimpleNamespace(id=1, code="p2020", needs_birth_date=False)]
     rng = random.Random(1)
-    rows = [(1, f"{n:08d}", None, rng.choice(STATUS_CODES), date(2020, 7, 1), date(2020, 7, 1))
-            for n in range(count)]
+    rows = [(1, f"{n:08d}", None, rng.choice(STATUS_CODES), date(2020, 7, 1), date(2020, 7, 1),
+             None, None, None) for n in range(count)]
     secret = b"s" * 32
 
     def build(workers):

@@ -27,6 +27,7 @@ def main(global_config, **settings):
         config.include("intranet.applications")
         config.include("intranet.statuses")
         config.include("intranet.programmes")
+        config.include("intranet.deficiencies")
         config.include("intranet.users")
         config.include("intranet.audit")
         config.include("intranet.publications")

@@ -14,6 +14,8 @@ from intranet.applications.models import APPLICATIONS, STATUS_CHANGES
 from intranet.applications.search_key import search_key
 from intranet.audit import writer
 from intranet.chunks import chunked
+from intranet.deficiencies.catalogue import add_defaults as add_default_kinds
+from intranet.deficiencies.defaults import DEFAULT_KINDS
 from intranet.programmes.models import Programme
 from intranet.users import services as users
 
@@ -26,15 +28,24 @@ GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("翔太", "ショウ
          ("蓮", "レン"), ("結衣", "ユイ"), ("誠", "マコト"), ("恵子", "ケイコ")]
 DISTRICTS = ["中央", "緑が丘", "相生", "東町", "西橋本", "南台", "北里", "清新"]
 
+# Where residents send papers back, and what they put in: the same office for both.
+_RETURN = {"return_to": "〒252-5277 中央区中央2丁目11番15号 市役所 給付金担当",
+           "return_to_en": "Benefit Office, City Hall, 2-11-15 Chuo, Chuo-ku 252-5277",
+           "return_to_easy": "〒252-5277 {中央区|ちゅうおうく} {中央|ちゅうおう}2-11-15 "
+                             "{市役所|しやくしょ} {給付金|きゅうふきん}の {係|かかり}",
+           "enclose": "お送りした返信用封筒に、足りない書類を入れてください。",
+           "enclose_en": "Please put the missing documents in the return envelope we sent.",
+           "enclose_easy": "{送|おく}った {封筒|ふうとう}に、たりない {書類|しょるい}を "
+                           "いれて ください。"}
 DEMO_PROGRAMMES = [
     {"code": "tokubetsu-2020", "name": "特別定額給付金（令和2年度）",
      "name_en": "Special Cash Payment 2020", "needs_birth_date": False,
      "name_easy": "{特別定額給付金|とくべつていがくきゅうふきん}（{令和|れいわ}2{年度|ねんど}）",
-     "lookup_opens_on": date(2020, 5, 18), "lookup_closes_on": None},
+     "lookup_opens_on": date(2020, 5, 18), "lookup_closes_on": None, **_RETURN},
     {"code": "bukka-2024", "name": "物価高騰対策給付金（令和6年度）",
      "name_en": "Price Surge Relief Payment 2024", "needs_birth_date": True,
      "name_easy": "{物価高騰対策給付金|ぶっかこうとうたいさくきゅうふきん}（{令和|れいわ}6{年度|ねんど}）",
-     "lookup_opens_on": date(2024, 7, 1), "lookup_closes_on": None},
+     "lookup_opens_on": date(2024, 7, 1), "lookup_closes_on": None, **_RETURN},
 ]
 
 DEMO_USERS = [("staff", "職員 一郎", "staff"), ("supervisor", "監督 花子", "supervisor"),
@@ -75,6 +86,8 @@ def seed(dbsession, actor, applications: int, seed_value: int = 2020):
         if programme is None:
             programme = Programme(**values)
             dbsession.add(programme)
+            dbsession.flush()
+            add_default_kinds(dbsession, programme.id)
         programmes.append(programme)
     dbsession.flush()
     first = applications * 3 // 4
@@ -154,10 +167,22 @@ def _application(programme, n, rng, opening, weights):
         row["scheduled_payment_on"] = (moments[path.index("payment_scheduled")] + timedelta(days=7)).date()
     if path[-1] == "paid":
         row["paid_on"] = row["scheduled_payment_on"]
+    row.update(_action_details(n, path, moments))
     row.setdefault("scheduled_payment_on", None)
     row.setdefault("paid_on", None)
     row["updated_at"] = moments[-1]
     return row, path, moments
+
+
+def _action_details(n, path, moments):
+    """One or two of the shipped kinds, the letter the day after 不備あり, three weeks to
+    answer — chosen from the number, not the generator, so the rest of the data is as before."""
+    if path[-1] not in ("deficient", "awaiting_resubmission"):
+        return {"deficiency_kinds": 0, "documents_sent_on": None, "return_by": None}
+    sent = (moments[path.index("deficient")] + timedelta(days=1)).date()
+    kinds = 1 << n % len(DEFAULT_KINDS) | (1 << (n // 7) % len(DEFAULT_KINDS) if n % 3 == 0 else 0)
+    return {"deficiency_kinds": kinds, "documents_sent_on": sent,
+            "return_by": sent + timedelta(days=21)}
 
 
 def _history(row, path, moments):

@@ -6,6 +6,7 @@ from intranet.audit.models import AuditHead, AuditRecord  # noqa: F401
 from intranet.audit.personal import AuditPersonal  # noqa: F401
 from intranet.auth.models import LoginThrottle, User, UserSession  # noqa: F401
 from intranet.dashboard.models import Tally  # noqa: F401
+from intranet.deficiencies.models import DeficiencyKind, DeficiencyKindWording  # noqa: F401
 from intranet.disposal.models import Disposal  # noqa: F401
 from intranet.imports.models import ImportLayout, ImportRecord  # noqa: F401
 from intranet.meta import Base

@@ -13,6 +13,10 @@ BOUNDS = {
     "received_on": (date(2000, 1, 1), 31),
     "scheduled_payment_on": (date(2000, 1, 1), 2 * 366),
     "paid_on": (date(2000, 1, 1), 31),
+    # The letter asking for missing papers is dated when it is sent; its deadline a few
+    # weeks (at most months) later.
+    "documents_sent_on": (date(2000, 1, 1), 31),
+    "return_by": (date(2000, 1, 1), 366),
     "lookup_opens_on": (date(2000, 1, 1), 5 * 366),
     "lookup_closes_on": (date(2000, 1, 1), 10 * 366),
 }

@@ -39,8 +39,9 @@ def read_body(request) -> dict | None:
     return body
 
 
-def answer_json(reply) -> dict:
-    """A reply as the API shows it (see public_mirror.openapi)."""
+def answer_json(reply, contact: str = "") -> dict:
+    """A reply as the API shows it (see public_mirror.openapi). ``contact``: whom residents
+    call (the site's text in the reply's language), named when a deadline has passed."""
     kind = reply.kind
     if kind in ("maintenance", "updating"):
         return {"result": "unavailable", "reason": kind}
@@ -66,16 +67,32 @@ def answer_json(reply) -> dict:
         **{part: plain(text[part]) for part in WORDING_PARTS},
         "scheduled_payment_on": answer.scheduled_payment_on and answer.scheduled_payment_on.isoformat(),
         "paid_on": answer.paid_on and answer.paid_on.isoformat(),
+        "action": answer.action and action_json(answer.action, reply.lang, contact),
+    }
+
+
+def action_json(action, lang: str, contact: str) -> dict:
+    """What the resident has to do, as the page says it: plain text, dates as ISO dates."""
+    overdue = action.overdue(lookup.today_in_japan())
+    return {
+        "missing": [plain(text) for text in action.missing_in(lang)],
+        "return_to": plain(action.return_to_in(lang)) or None,
+        "enclose": plain(action.enclose_in(lang)) or None,
+        "return_by": action.return_by and action.return_by.isoformat(),
+        "documents_sent_on": action.documents_sent_on and action.documents_sent_on.isoformat(),
+        "overdue": overdue,
+        "contact": plain(contact) if overdue and contact else None,
     }
 
 
 @view_config(route_name="api_lookup", request_method="POST", renderer="json")
 def api_lookup(request):
-    reply = request.services.desk.ask(read_body(request), request.client_address)
+    services = request.services
+    reply = services.desk.ask(read_body(request), request.client_address)
     request.response.status = reply.status
     if reply.kind == "rate_limited":
         request.response.headers["Retry-After"] = str(reply.retry_after)
-    return answer_json(reply)
+    return answer_json(reply, services.pages.texts[reply.lang].get("contact", ""))
 
 
 @view_config(route_name="api_progress", request_method="GET", renderer="json")

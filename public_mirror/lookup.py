@@ -11,8 +11,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from public_mirror import birthdate
-from transfer.answer import NOT_FOUND, Answer
-from transfer.answer import answer as answer_of
+from transfer.answer import Answer, answer_entry, is_open
 from transfer.lookup import LookupHasher
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 from transfer.snapshot import parse_time
@@ -42,6 +41,9 @@ class Question:
 class Reading:
     question: Question | None = None
     errors: dict = field(default_factory=dict)
+
+
+__all__ = ["Answer", "Question", "answer", "answer_key", "is_open", "read_question"]
 
 
 def programmes(snapshot: VerifiedSnapshot) -> list[dict]:
@@ -130,7 +132,7 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
 def answer(snapshot: VerifiedSnapshot, secret: bytes, question: Question) -> Answer:
     # ``question.receipt`` is normalised already (``read_question``): hashed as it is.
     key = _hasher(secret, question.programme["code"]).key(question.receipt, question.birth_date)
-    return answer_key(snapshot, key)
+    return answer_key(snapshot, key, question.programme)
 
 
 @lru_cache(maxsize=64)
@@ -139,9 +141,7 @@ def _hasher(secret: bytes, programme: str) -> LookupHasher:
     return LookupHasher(secret, programme)
 
 
-def answer_key(snapshot: VerifiedSnapshot, key: bytes) -> Answer:
-    entry = snapshot.table.find(key)
-    if entry is None:
-        return NOT_FOUND
-    return answer_of(snapshot.header["statuses"][entry.status_index],
-                     entry.scheduled_payment_on, entry.paid_on)
+def answer_key(snapshot: VerifiedSnapshot, key: bytes, programme: dict) -> Answer:
+    """The answer for a lookup key of ``programme`` (transfer.answer: the one answer every
+    reader builds, action details included)."""
+    return answer_entry(snapshot.header, programme, snapshot.table.find(key))

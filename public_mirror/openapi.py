@@ -1,5 +1,25 @@
 """The OpenAPI 3.1 document of the JSON lookup (served at /api/v1/openapi.json)."""
 
+_ACTION = {
+    "type": "object",
+    "required": ["missing", "return_to", "enclose", "return_by", "documents_sent_on", "overdue",
+                 "contact"],
+    "properties": {
+        "missing": {"type": "array", "items": {"type": "string"},
+                    "description": "what is missing, in the language asked, plain text"},
+        "return_to": {"type": ["string", "null"], "description": "where to send the papers"},
+        "enclose": {"type": ["string", "null"], "description": "what to enclose"},
+        "return_by": {"type": ["string", "null"], "format": "date",
+                      "description": "the deadline (the day itself still counts)"},
+        "documents_sent_on": {"type": ["string", "null"], "format": "date",
+                              "description": "when the city sent the letter"},
+        "overdue": {"type": "boolean", "description": "the deadline has passed (Japan time)"},
+        "contact": {"type": ["string", "null"],
+                    "description": "whom to call, when the deadline has passed"},
+    },
+    "additionalProperties": False,
+}
+
 _ANSWER = {
     "type": "object",
     "required": ["result"],
@@ -21,6 +41,9 @@ _ANSWER = {
         "next_step": {"type": "string"},
         "scheduled_payment_on": {"type": ["string", "null"], "format": "date"},
         "paid_on": {"type": ["string", "null"], "format": "date"},
+        "action": {"oneOf": [{"type": "null"}, _ACTION],
+                   "description": "for a status that needs the resident's action, when the "
+                                  "city set what is missing, where to send it and by when"},
         "errors": {"type": "object", "additionalProperties": {"type": "string"}},
         "retry_after": {"type": "integer"},
         "reason": {"type": "string"},

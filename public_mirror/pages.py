@@ -174,11 +174,14 @@ class Pages:
                  "birth_month": splice.BIRTH_MONTH, "birth_day": splice.BIRTH_DAY}
         asked = {"programme": reply.programme["code"], "receipt_number": splice.RECEIPT,
                  **(birth if reply.programme["needs_birth_date"] else {})}
+        action = reply.answer.action
         # Switching language is not another lookup (public_mirror.repeat).
         values = {"answer": reply.answer, "as_of": lookup.as_of(reply.snapshot),
                   "resubmit": {**asked, REPEAT_FIELD: splice.REPEAT},
                   "masked": (splice.MASK_HIDDEN, splice.MASKED),
-                  "birth_shown": splice.BIRTH_SHOWN}
+                  "birth_shown": splice.BIRTH_SHOWN,
+                  # Part of the page's cache key (resident.Reply.cache_key).
+                  "overdue": bool(action and action.overdue(lookup.today_in_japan()))}
         if reply.kind == "not_found":   # the form again, filled in; and back to it, kept
             values.update(self.form_values(reply.snapshot, {**asked, **birth},
                                            splice.ERA_CHOSEN), errors={}, keep=asked)

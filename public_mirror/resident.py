@@ -55,8 +55,13 @@ class Reply:
         if not answer.found:   # its form offers the programmes open today
             return (snapshot.sequence, self.lang, programme["code"], False,
                     lookup.today_in_japan())
+        action = answer.action
+        # The action details are codes and days shared by many residents; whether the
+        # deadline has passed changes with the day the page is asked for.
+        details = action and (action.kinds, action.documents_sent_on, action.return_by,
+                              action.overdue(lookup.today_in_japan()))
         return (snapshot.sequence, self.lang, programme["code"], True, answer.code,
-                answer.scheduled_payment_on, answer.paid_on)
+                answer.scheduled_payment_on, answer.paid_on, details)
 
 
 class ResidentDesk:
@@ -163,9 +168,9 @@ class ResidentDesk:
         replies = []
         programme = lookup.programmes(snapshot)[0]
         if snapshot.table.count:
-            answer = lookup.answer_key(snapshot, snapshot.table.key_at(0))
+            answer = lookup.answer_key(snapshot, snapshot.table.key_at(0), programme)
             replies.append(Reply("found", "ja", snapshot, programme, answer))
-        missing = lookup.answer_key(snapshot, b"\x00" * 16)
+        missing = lookup.answer_key(snapshot, b"\x00" * 16, programme)
         replies.append(Reply("found" if missing.found else "not_found", "ja", snapshot,
                              programme, missing))
         return replies

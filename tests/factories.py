@@ -7,16 +7,21 @@ import transaction
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.writer import utcnow
 from intranet.db import get_tm_session
+from intranet.deficiencies.catalogue import add_defaults
 from intranet.programmes.models import Programme
 
 
-def make_programme(session_factory, code="tokubetsu-2020", needs_birth_date=False):
+def make_programme(session_factory, code="tokubetsu-2020", needs_birth_date=False,
+                   kinds=False, **fields):
+    """``kinds``: with the shipped 不備の種類, as a programme made on its screen has them."""
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
         programme = Programme(code=code, name=f"{code} の給付金", name_en=code,
-                              needs_birth_date=needs_birth_date)
+                              needs_birth_date=needs_birth_date, **fields)
         dbsession.add(programme)
         dbsession.flush()
+        if kinds:
+            add_defaults(dbsession, programme.id)
         return programme.id
 
 

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import webtest
@@ -15,6 +16,8 @@ from transfer.build import sign_snapshot
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.lookup import lookup_key, lookup_key_id
 from transfer.snapshot import PAYLOAD_TYPE, day_number, format_time
+
+JST = ZoneInfo("Asia/Tokyo")
 
 ORIGIN = "142158:prod"
 STATUSES = [
@@ -45,6 +48,38 @@ EASY_NAMES = {"p2020": "{特別|とくべつ}に くばる お{金|かね}",
 PROGRAMMES_EASY = [{**p, "name": {**p["name"], "ja-easy": EASY_NAMES[p["code"]]}}
                    for p in PROGRAMMES]
 BIRTH = date(1980, 4, 1)
+# Format 2: p2020's kinds of deficiency, 返送先 and 同封するもの (furigana on やさしい日本語).
+KINDS = [
+    {"code": "id_copy", "bit": 0, "wording": {
+        "ja": "本人確認書類の写し", "en": "A copy of your identity document",
+        "ja-easy": "あなたが だれか わかる {書類|しょるい}の コピー"}},
+    {"code": "bank_proof", "bit": 1, "wording": {
+        "ja": "振込先口座の確認書類", "en": "A document showing your bank account",
+        "ja-easy": "{口座|こうざ}が わかる {書類|しょるい}"}},
+    {"code": "signature", "bit": 2, "wording": {
+        "ja": "申請書への署名", "en": "Your signature on the form",
+        "ja-easy": "{申請書|しんせいしょ}の {署名|しょめい}"}},
+]
+RETURN_TO = {"ja": "〒252-5277 テスト市中央2-11-15 給付金担当",
+             "en": "Benefit Office, 2-11-15 Chuo, Test City 252-5277",
+             "ja-easy": "〒252-5277 テスト{市|し} {給付金|きゅうふきん}の {係|かかり}"}
+ENCLOSE = {"ja": "お送りした返信用封筒に入れてください。",
+           "en": "Please use the return envelope we sent.",
+           "ja-easy": "{送|おく}った {封筒|ふうとう}に いれて ください。"}
+PROGRAMMES_V2 = [{**PROGRAMMES[0], "deficiency_kinds": KINDS, "return_to": RETURN_TO,
+                  "enclose": ENCLOSE}, PROGRAMMES[1]]
+
+
+def _day(value: date | None) -> int:
+    return day_number(value) if value else 0
+
+
+def _more_row(secret, version, programme, number, index, scheduled=None, paid=None, kinds=0,
+              sent=None, by=None) -> tuple:
+    """One of ``PublicHost.snapshot``'s ``more`` entries as the tuple it signs; the action
+    details only in format 2 (format 1 has no place for them)."""
+    row = (lookup_key(secret, programme, number), index, _day(scheduled), _day(paid))
+    return (*row, kinds, _day(sent), _day(by)) if version == 2 else row
 
 
 @dataclass
@@ -70,8 +105,9 @@ class PublicHost:
         (self.root / "inbox").mkdir()
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
-                 programmes=PROGRAMMES, key=None, keys=None, statuses=STATUSES,
-                 header=None, status_of_first=None, padding=0, secret=None, more=()) -> bytes:
+                 programmes=None, key=None, keys=None, statuses=STATUSES,
+                 header=None, status_of_first=None, padding=0, secret=None, more=(),
+                 version=1) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
         00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
@@ -79,8 +115,14 @@ class PublicHost:
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
         that many entries no one can look up (a bigger file); ``secret``: another lookup
         key than the host's first; ``more``: more entries, each (programme, number, status
-        index, scheduled payment date, paid date)."""
+        index, scheduled payment date, paid date[, kind bits, sent date, return-by date]).
+
+        ``version=2``: the current format, with action details — 00000011 is missing an ID
+        copy and a signature, sent 10 days ago, due in 10 days; 00000012 (deficient, bank
+        proof) was due 3 days ago; and p2020 has its kinds, 返送先 and 同封するもの."""
         secret = secret or self.secret
+        if programmes is None:
+            programmes = PROGRAMMES_V2 if version == 2 else PROGRAMMES
         if sequence is None:
             self.sequence += 1
             sequence = self.sequence
@@ -90,15 +132,20 @@ class PublicHost:
         rows.append((lookup_key(secret, "p2024", "00000001", BIRTH), 0, 0, 0))
         rows.append((lookup_key(secret, "p2020", "00000011"), 2, 0, 0))   # must act
         rows += [(lookup_key(secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
-        rows += [(lookup_key(secret, programme, number), index,
-                  day_number(scheduled) if scheduled else 0, day_number(paid) if paid else 0)
-                 for programme, number, index, scheduled, paid in more]
-        fields = {"format": 1, "payload_type": PAYLOAD_TYPE,
+        if version == 2:
+            today = datetime.now(JST).date()
+            rows = [(*row, 0, 0, 0) for row in rows]
+            rows[-1 - padding] = (*rows[-1 - padding][:4], 0b101, day_number(today - timedelta(10)),
+                                  day_number(today + timedelta(10)))
+            rows.append((lookup_key(secret, "p2020", "00000012"), 2, 0, 0, 0b10,
+                         day_number(today - timedelta(24)), day_number(today - timedelta(3))))
+        rows += [_more_row(secret, version, *entry) for entry in more]
+        fields = {"format": version, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),
                   "expires_at": format_time(created + valid), "lookup_key_id": lookup_key_id(secret),
                   "programmes": programmes, "statuses": statuses, **(header or {})}
-        entries = sorted((k, int(s), d1, d2) for k, s, d1, d2 in rows)
+        entries = sorted((k, int(s), *rest) for k, s, *rest in rows)
         if status_of_first is not None:
             entries[0] = (entries[0][0], status_of_first, *entries[0][2:])
         return sign_snapshot(entries, 0, signing_keys=keys or [key or self.signing_key],

@@ -1,22 +1,61 @@
-"""What the residents' page answers for one application, read from a snapshot's header.
+"""What the residents' page answers for one application, read from a snapshot's header: the
+status and its dates and, for a status that needs the resident's action, what is missing,
+where to send it, by when, and when the letter was sent.
 
-The one reading both hosts share: the public host answers a resident with it
-(``public_mirror.lookup``), and the intranet shows staff the same answer for an
-application — 「公開中の表示」, from the last delivered publication's frozen header and
-what it said of that application (``intranet.publications.shown``). Whatever an answer
-comes to say (a status, its wording, its dates, what the resident must do) is added here,
-so that both read it alike.
+The one reading every reader shares, so they cannot drift apart: the residents' page, its
+fast path and the JSON API (``public_mirror.lookup``), and the staff's 「公開中の表示」 for an
+application (``intranet.publications.shown``: from the last delivered publication's frozen
+header and what it said of that application). Whatever an answer comes to say is added here.
 
-Nothing here knows where the values come from: an entry of a verified snapshot, or a row
-the intranet kept. Header parts are the dicts the snapshot carries (``transfer.build``).
+Pure: nothing here knows where the values come from (an entry of a verified snapshot, or a
+row the intranet kept), no clock — whether a deadline has passed is asked with the day it
+is asked on — and no I/O. Texts stay as the header carries them (furigana markup included);
+each reader renders them (``transfer.ruby``). Header parts are the dicts the snapshot
+carries (``transfer.build``).
 """
 
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from transfer.table import Entry
+
 # What a status's wording holds, per language (``transfer.build.status_fields``).
 WORDING_PARTS = ("label", "explanation", "next_step")
+# A text of the header per language (a kind's wording, 返送先, 同封するもの).
+Texts = dict[str, str]
+
+
+def in_language(texts: Texts | None, lang: str) -> str:
+    """The text for ``lang``, or the Japanese one when the header has none in it."""
+    texts = texts or {}
+    return texts.get(lang) or texts.get("ja") or ""
+
+
+@dataclass(frozen=True)
+class ActionDetails:
+    """What the resident has to do, from codes and day numbers the entry carries and the
+    wording the header carries for the programme (never a text typed about one person)."""
+
+    missing: tuple[Texts, ...]          # each deficiency kind's wording, in catalogue order
+    kinds: int                          # the entry's kind bits (what ``missing`` was read from)
+    documents_sent_on: date | None
+    return_by: date | None
+    return_to: Texts
+    enclose: Texts
+
+    def missing_in(self, lang: str) -> list[str]:
+        return [in_language(kind, lang) for kind in self.missing]
+
+    def return_to_in(self, lang: str) -> str:
+        return in_language(self.return_to, lang)
+
+    def enclose_in(self, lang: str) -> str:
+        return in_language(self.enclose, lang)
+
+    def overdue(self, today: date) -> bool:
+        """The deadline has passed (the last day itself still counts)."""
+        return self.return_by is not None and today > self.return_by
 
 
 @dataclass(frozen=True)
@@ -28,6 +67,7 @@ class Answer:
     status: dict[str, Any] | None = None
     scheduled_payment_on: date | None = None
     paid_on: date | None = None
+    action: ActionDetails | None = None
 
     @property
     def code(self) -> str | None:
@@ -52,12 +92,43 @@ NOT_FOUND = Answer(False)
 
 
 def answer(status: dict[str, Any], scheduled_payment_on: date | None = None,
-           paid_on: date | None = None) -> Answer:
-    """The answer for an application in ``status``: only the dates the status carries."""
+           paid_on: date | None = None, *, programme: dict[str, Any] | None = None,
+           kinds: int = 0, documents_sent_on: date | None = None,
+           return_by: date | None = None) -> Answer:
+    """The answer for an application in ``status``: only the dates the status carries, and
+    the action details (given ``programme``, whose kinds and 返送先 they read) only where
+    the status needs the resident's action."""
     dates = status.get("dates") or ()
+    action = programme and action_details(programme, status, kinds, documents_sent_on,
+                                          return_by)
     return Answer(True, status,
                   scheduled_payment_on if "scheduled_payment_on" in dates else None,
-                  paid_on if "paid_on" in dates else None)
+                  paid_on if "paid_on" in dates else None, action or None)
+
+
+def answer_entry(header: dict[str, Any], programme: dict[str, Any],
+                 entry: Entry | None) -> Answer:
+    """The answer for ``entry`` (None: not found) of a verified snapshot's ``header``, for the
+    programme the question named."""
+    if entry is None:
+        return NOT_FOUND
+    return answer(header["statuses"][entry.status_index], entry.scheduled_payment_on,
+                  entry.paid_on, programme=programme, kinds=entry.deficiency_kinds,
+                  documents_sent_on=entry.documents_sent_on, return_by=entry.return_by)
+
+
+def action_details(programme: dict[str, Any], status: dict[str, Any], kinds: int,
+                   documents_sent_on: date | None, return_by: date | None) -> ActionDetails | None:
+    """The action details, for a status that needs the resident's action and an application
+    staff gave any for; None otherwise — so a format-1 snapshot answers as it always did.
+
+    A kind bit the programme does not define is left out: it names nothing to show."""
+    if not status.get("action_needed") or not (kinds or documents_sent_on or return_by):
+        return None
+    missing = tuple(kind["wording"] for kind in programme.get("deficiency_kinds", [])
+                    if kinds >> kind["bit"] & 1)
+    return ActionDetails(missing, kinds, documents_sent_on, return_by,
+                         programme.get("return_to") or {}, programme.get("enclose") or {})
 
 
 def status_named(header: dict[str, Any], code: str) -> dict[str, Any] | None:

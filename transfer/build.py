@@ -2,15 +2,16 @@
 
 The caller (the intranet's publication job, or a test) reads the rows; this module only
 sees, per application, programme id, normalised receipt number, birth date (only into the
-HMAC, and only when the programme asks for it), status code and the two dates. Names,
-addresses, phones and notes never reach it.
+HMAC, and only when the programme asks for it), status code, the two payment dates and
+the action details — deficiency kinds as a bit set, documents sent and return-by dates.
+Names, addresses, phones, notes and the internal 不備内容 text never reach it.
 """
 
 import base64
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -19,13 +20,15 @@ from transfer.keys import SigningKey
 from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import (
     ENTRY,
-    ENTRY_SIZE,
+    ENTRY_V1,
     FORMAT_VERSION,
+    MAX_DEFICIENCY_KINDS,
     PAYLOAD_TYPE,
     RESIDENT_LANGUAGES,
     assemble,
     canonical_json,
     day_number,
+    entry_layout,
     format_time,
     pae,
 )
@@ -33,10 +36,12 @@ from transfer.verify import Origin
 
 # Below this many rows forking costs more than it saves.
 PARALLEL_FROM = 100_000
-# (lookup key, status index, scheduled payment day, paid day)
-Entry = tuple[bytes, int, int, int]
-# (programme id, normalised receipt number, birth date, status code, scheduled, paid)
-Row = tuple[int, str, date | None, str, date | None, date | None]
+# (lookup key, status index, scheduled payment day, paid day[, kinds, sent day, return-by day])
+Entry = tuple[int | bytes, ...]
+# (programme id, normalised receipt number, birth date, status code, scheduled, paid,
+#  deficiency kind bits, documents sent on, return by)
+Row = tuple[int, str, date | None, str, date | None, date | None, int | None, date | None,
+            date | None]
 
 
 class ProgrammeInfo(Protocol):
@@ -95,7 +100,9 @@ class _Packer:
                  lookup_secret: bytes) -> None:
         self.hashers = {p.id: (LookupHasher(lookup_secret, p.code), p.needs_birth_date)
                         for p in programmes}
-        self.statuses = {s.code: (i, s.needs_scheduled_payment_date, s.needs_paid_date)
+        # The action details go out only with a status that asks the resident to act.
+        self.statuses = {s.code: (i, s.needs_scheduled_payment_date, s.needs_paid_date,
+                                  bool(getattr(s, "needs_resident_action", False)))
                          for i, s in enumerate(statuses)}
 
     def pack(self, rows: Iterable[Row]) -> tuple[list[bytes], int]:
@@ -106,15 +113,15 @@ class _Packer:
         packed: list[bytes] = []
         append = packed.append
         skipped = 0
-        for programme_id, receipt, birth_date, status, scheduled, paid in rows:
+        for programme_id, receipt, birth_date, status, scheduled, paid, kinds, sent, by in rows:
             hasher, needs_birth_date = hashers[programme_id]
             if needs_birth_date and birth_date is None:
                 skipped += 1
                 continue
             # Receipt numbers are stored normalised; the hasher takes them as they are.
             key = hasher.key(receipt, birth_date if needs_birth_date else None)
-            index, wants_scheduled, wants_paid = statuses[status]
-            scheduled_day = paid_day = 0
+            index, wants_scheduled, wants_paid, wants_action = statuses[status]
+            scheduled_day = paid_day = kind_bits = sent_day = by_day = 0
             if wants_scheduled:
                 scheduled_day = days.get(scheduled, -1)
                 if scheduled_day < 0:
@@ -123,7 +130,12 @@ class _Packer:
                 paid_day = days.get(paid, -1)
                 if paid_day < 0:
                     paid_day = days[paid] = day_number(paid)
-            append(pack(key, index, scheduled_day, paid_day))
+            if wants_action:
+                kind_bits = kinds or 0
+                if kind_bits >> MAX_DEFICIENCY_KINDS:
+                    raise ValueError(f"deficiency kind bits {kind_bits:#x} past the entry's set")
+                sent_day, by_day = day_number(sent), day_number(by)
+            append(pack(key, index, scheduled_day, paid_day, kind_bits, sent_day, by_day))
         # The key leads each entry, so sorting the packed bytes sorts by key.
         packed.sort()
         return packed, skipped
@@ -168,21 +180,42 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
             parts = pool.map(_pack_slice, bounds)
     finally:
         _shared = None
-    merged = [part[i:i + ENTRY_SIZE] for part, _ in parts for i in range(0, len(part), ENTRY_SIZE)]
+    size = ENTRY.size
+    merged = [part[i:i + size] for part, _ in parts for i in range(0, len(part), size)]
     merged.sort()
     return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
 
 
+def oldest_format(body: bytes) -> tuple[bytes, int]:
+    """A ``make_body`` body in the oldest format that holds it, and that format's number:
+    format 1 while no entry carries action details (every byte past the first 21 of each
+    entry is zero), else format 2 as it is.
+
+    Why: a public host not yet upgraded reads format 1 only; it keeps taking every
+    publication until staff first set action details, so the intranet host may be upgraded
+    before the public hosts (docs/snapshot-format.md). Checked a byte column at a time and
+    cut with slices: C speed for millions of entries."""
+    size, kept = ENTRY.size, ENTRY_V1.size
+    if any(body[column::size].strip(b"\0") for column in range(kept, size)):
+        return body, FORMAT_VERSION
+    return b"".join([body[start:start + kept] for start in range(0, len(body), size)]), 1
+
+
 def sign_snapshot(entries: Sequence[Entry], skipped: int, *, signing_keys: Sequence[SigningKey],
                   header: dict[str, Any]) -> BuildResult:
-    """Sign entries given as tuples (tests and tools; the job builds through make_body)."""
-    body = b"".join(ENTRY.pack(*entry) for entry in entries)
+    """Sign entries given as tuples (tests and tools; the job builds through make_body), in
+    the layout of the header's format: a format-2 entry given without its action details
+    gets none."""
+    layout = entry_layout(header["format"])
+    width = len(layout.unpack(bytes(layout.size)))
+    body = b"".join(layout.pack(*entry, *(0,) * (width - len(entry))) for entry in entries)
     return sign_body(body, len(entries), skipped, signing_keys=signing_keys, header=header)
 
 
 def sign_body(body: bytes, entry_count: int, skipped: int, *,
               signing_keys: Sequence[SigningKey], header: dict[str, Any]) -> BuildResult:
-    header = {**header, "entry_size": ENTRY_SIZE, "entry_count": entry_count,
+    header = {**header, "entry_size": entry_layout(header["format"]).size,
+              "entry_count": entry_count,
               "body_length": len(body), "body_sha256": hashlib.sha256(body).hexdigest()}
     header_bytes = canonical_json(header)
     message = pae(header["payload_type"], header_bytes)
@@ -248,6 +281,34 @@ def programme_names(programme: ProgrammeInfo) -> dict[str, str]:
     if easy:
         names["ja-easy"] = easy
     return names
+
+
+class KindInfo(Protocol):
+    """A deficiency kind (不備の種類) of a programme, as the snapshot needs it."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def bit(self) -> int: ...
+    def resident_text(self, lang: str) -> str: ...
+
+
+def action_fields(kinds: Sequence[KindInfo], return_to: Mapping[str, str],
+                  enclose: Mapping[str, str]) -> dict[str, Any]:
+    """A programme's action details as the header carries them (format 2): its deficiency
+    kinds — the code and bit an entry names, and what a resident reads, per language — and
+    where to send the papers and what to enclose, per language (empty texts left out;
+    readers show Japanese for a language the header lacks)."""
+    def texts(per_language: Callable[[str], str]) -> dict[str, str]:
+        return {lang: text for lang in RESIDENT_LANGUAGES if (text := per_language(lang))}
+
+    fields: dict[str, Any] = {"deficiency_kinds": [
+        {"code": kind.code, "bit": kind.bit, "wording": texts(kind.resident_text)}
+        for kind in kinds]}
+    for name, given in (("return_to", return_to), ("enclose", enclose)):
+        if given.get("ja"):   # without a Japanese text there is nothing to fall back on
+            fields[name] = {lang: given[lang] for lang in RESIDENT_LANGUAGES if given.get(lang)}
+    return fields
 
 
 def status_fields(status: StatusInfo) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from transfer import errors, version
 from transfer.keys import generate_lookup_key, generate_signing_key, load_lookup_key, load_public_key
 from transfer.keys import key_id as public_key_id
 from transfer.lookup import lookup_key_id
-from transfer.snapshot import ENTRY_SIZE, parse
+from transfer.snapshot import entry_layout, parse
 from transfer.table import SnapshotTable
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy, check_size, verify_snapshot
 
@@ -86,13 +86,19 @@ def inspect(args: argparse.Namespace) -> int:
     """Header and counts per status; never a lookup hash, never an entry."""
     parsed = parse(args.file.read_bytes())
     header = parsed.header
-    for name in ("payload_type", "origin", "sequence", "created_at", "expires_at",
+    for name in ("format", "payload_type", "origin", "sequence", "created_at", "expires_at",
                  "lookup_key_id", "entry_count", "body_length", "body_sha256"):
         print(f"{name:14} {header.get(name)}")
     print("signatures     " + ", ".join(str(s.get("keyid")) for s in parsed.signatures))
     print("programmes     " + ", ".join(p.get("code", "?") for p in header.get("programmes", [])))
     statuses = header.get("statuses", [])
-    counts = SnapshotTable(bytes(parsed.body), len(parsed.body) // ENTRY_SIZE).status_counts()
+    try:
+        layout = entry_layout(header.get("format"))
+    except errors.MalformedSnapshot as unknown:
+        print(f"entries        not counted: {unknown}")
+        return 1
+    counts = SnapshotTable(bytes(parsed.body), len(parsed.body) // layout.size,
+                           layout).status_counts()
     print("entries per status (unverified file):")
     for index, status in enumerate(statuses):
         print(f"  {status.get('code', '?'):24} {counts.get(index, 0):>10,}")

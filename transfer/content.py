@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, NoReturn
 
 from transfer import errors
-from transfer.snapshot import ENTRY_SIZE, parse_time
+from transfer.snapshot import MAX_DEFICIENCY_KINDS, parse_time
 from transfer.table import KEY_SIZE, SnapshotTable
 
 # As the intranet allows them (intranet/programmes), in the ASCII the lookup key needs.
@@ -19,14 +19,15 @@ _PROGRAMME_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _STATUS_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DATES = {"scheduled_payment_on", "paid_on"}
+_KIND_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TEXT_LIMIT = 4000
 
 
 def check_content(header: dict[str, Any], table: SnapshotTable) -> None:
     _times(header)
-    _programmes(header["programmes"])
+    kinds = _programmes(header["programmes"])
     _statuses(header["statuses"])
-    _entries(table, len(header["statuses"]))
+    _entries(table, len(header["statuses"]), kinds)
 
 
 def _fail(problem: str) -> NoReturn:
@@ -39,24 +40,46 @@ def _times(header: dict[str, Any]) -> None:
         _fail("expires_at is not after created_at")
 
 
-def _programmes(programmes: list[Any]) -> None:
+def _programmes(programmes: list[Any]) -> int:
+    """Check each programme; return every deficiency-kind bit any of them defines."""
     if not programmes:
         _fail("no programme in the header")
     seen: set[str] = set()
+    bits = 0
     for number, programme in enumerate(programmes, 1):
         where = f"programme {number}"
-        if not isinstance(programme, dict):
-            _fail(f"{where} is not an object")
-        code = programme.get("code")
-        if not isinstance(code, str) or not _PROGRAMME_CODE.match(code) or code in seen:
-            _fail(f"{where}: code {code!r} is missing, malformed or repeated")
-        seen.add(code)
+        _coded(programme, where, _PROGRAMME_CODE, seen)
         _wording(programme.get("name"), f"{where} name", flat=True)
         if not isinstance(programme.get("needs_birth_date"), bool):
             _fail(f"{where}: needs_birth_date is not true/false")
         for name in ("lookup_opens_on", "lookup_closes_on"):
             _optional_date(programme.get(name), f"{where} {name}")
         _progress(programme, where)
+        bits |= _action_details(programme, where)
+    return bits
+
+
+def _action_details(programme: dict[str, Any], where: str) -> int:
+    """Optional (format 2): the programme's deficiency kinds — code, bit, wording per
+    language — and where to send the papers and what to enclose, per language."""
+    for name in ("return_to", "enclose"):
+        if programme.get(name) is not None:
+            _wording(programme[name], f"{where} {name}", flat=True)
+    kinds = programme.get("deficiency_kinds", [])
+    if not isinstance(kinds, list) or len(kinds) > MAX_DEFICIENCY_KINDS:
+        _fail(f"{where}: deficiency_kinds must be a list of at most {MAX_DEFICIENCY_KINDS}")
+    codes: set[str] = set()
+    bits = 0
+    for number, kind in enumerate(kinds, 1):
+        at = f"{where} deficiency kind {number}"
+        _coded(kind, at, _KIND_CODE, codes)
+        bit = kind.get("bit")
+        if (not isinstance(bit, int) or isinstance(bit, bool)
+                or not 0 <= bit < MAX_DEFICIENCY_KINDS or bits >> bit & 1):
+            _fail(f"{at}: bit {bit!r} is not 0 to {MAX_DEFICIENCY_KINDS - 1}, or repeated")
+        bits |= 1 << bit
+        _wording(kind.get("wording"), f"{at} wording", flat=True)
+    return bits
 
 
 def _progress(programme: dict[str, Any], where: str) -> None:
@@ -79,18 +102,23 @@ def _statuses(statuses: list[Any]) -> None:
     seen: set[str] = set()
     for number, status in enumerate(statuses, 1):
         where = f"status {number}"
-        if not isinstance(status, dict):
-            _fail(f"{where} is not an object")
-        code = status.get("code")
-        if not isinstance(code, str) or not _STATUS_CODE.match(code) or code in seen:
-            _fail(f"{where}: code {code!r} is missing, malformed or repeated")
-        seen.add(code)
+        _coded(status, where, _STATUS_CODE, seen)
         dates = status.get("dates", [])
         if not isinstance(dates, list) or not set(dates) <= _DATES:
             _fail(f"{where}: dates must be a list of {sorted(_DATES)}")
         if not isinstance(status.get("action_needed", False), bool):
             _fail(f"{where}: action_needed is not true/false")
         _wording(status.get("wording"), f"{where} wording", flat=False)
+
+
+def _coded(item: object, where: str, pattern: re.Pattern[str], seen: set[str]) -> None:
+    """An object with a well-formed ``code`` not seen before in its list (then noted)."""
+    if not isinstance(item, dict):
+        _fail(f"{where} is not an object")
+    code = item.get("code")
+    if not isinstance(code, str) or not pattern.match(code) or code in seen:
+        _fail(f"{where}: code {code!r} is missing, malformed or repeated")
+    seen.add(code)
 
 
 def _wording(value: object, where: str, *, flat: bool) -> None:
@@ -120,9 +148,14 @@ def _optional_date(value: object, where: str) -> None:
         _fail(f"{where}: {value!r} is not a date")
 
 
-def _entries(table: SnapshotTable, statuses: int) -> None:
+def _entries(table: SnapshotTable, statuses: int, kinds: int) -> None:
     # The status byte of every entry, read in one slice (C speed for millions of entries).
-    indexes = table.body[KEY_SIZE::ENTRY_SIZE][:table.count]
+    indexes = table.body[KEY_SIZE::table.entry_size][:table.count]
     if indexes and max(indexes) >= statuses:
         raise errors.InvalidEntries(f"an entry has status index {max(indexes)}, the catalogue "
                                     f"has {statuses} statuses")
+    # A kind no programme defines could only be shown as nothing: refused, not guessed.
+    unknown = table.deficiency_kinds_used() & ~kinds
+    if unknown:
+        raise errors.InvalidEntries(f"an entry names deficiency kind bit "
+                                    f"{unknown.bit_length() - 1}, which no programme defines")

@@ -23,17 +23,25 @@ from typing import Any
 from transfer.errors import MalformedSnapshot
 
 MAGIC = b"SHSNAP\x00\x01"
-FORMAT_VERSION = 1
+# Format 2 added each entry's action details (docs/snapshot-format.md §4); a verifier reads
+# both, so a mirror keeps answering from the format-1 snapshot it holds after an upgrade.
+FORMAT_VERSION = 2
 PAYLOAD_TYPE = "application/vnd.shinsei.status-snapshot.v1+json"
 SIGNATURE_DOMAIN = b"SHINSEI-SIG-V1"
 MAX_HEADER = 4 * 1024 * 1024
 MAX_SIGNATURE_BLOCK = 64 * 1024
 MAX_SIGNATURES = 16
 
-# One entry: lookup key (16) | status index (u8) | scheduled payment day | paid day.
-# Days are counted from EPOCH_DAY (0 = no date), which reaches the year 2179.
-ENTRY = struct.Struct(">16sBHH")
+# One entry: lookup key (16) | status index (u8) | scheduled payment day | paid day, and
+# from format 2 on: deficiency kinds (u32, bit n = the programme's kind with "bit": n) |
+# documents sent day | return-by day. Days are counted from EPOCH_DAY (0 = no date), which
+# reaches the year 2179. Codes and day numbers only: never a text typed about one person.
+ENTRY_V1 = struct.Struct(">16sBHH")
+ENTRY = struct.Struct(">16sBHHIHH")
 ENTRY_SIZE = ENTRY.size
+ENTRY_FORMATS = {1: ENTRY_V1, 2: ENTRY}
+# A programme's deficiency kinds fit the entry's 32-bit set.
+MAX_DEFICIENCY_KINDS = 32
 EPOCH_DAY = date(2000, 1, 1)
 _LENGTH = struct.Struct(">I")
 # The languages whose resident wording a snapshot carries (the public page's languages).
@@ -42,6 +50,15 @@ RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
 # programme's "receipt_digits_only" and "progress" — are optional and read as false / none
 # when absent, so a mirror of any age and a snapshot of any age still agree (checked in
 # transfer.content; written by transfer.build and transfer.progress; docs/snapshot-format.md).
+
+
+def entry_layout(format_version: object) -> struct.Struct:
+    """The entry layout of a snapshot format; MalformedSnapshot for a format not known here."""
+    layout = ENTRY_FORMATS.get(format_version) if isinstance(format_version, int) \
+        and not isinstance(format_version, bool) else None
+    if layout is None:
+        raise MalformedSnapshot(f"format {format_version!r} is not supported")
+    return layout
 
 
 def pae(payload_type: str, header: bytes) -> bytes:

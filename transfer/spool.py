@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transfer.snapshot import ENTRY_SIZE
+from transfer.errors import MalformedSnapshot
+from transfer.snapshot import entry_layout
 from transfer.transports import write_atomically
 from transfer.verify import DEFAULT_MAX_SIZE
 
@@ -136,9 +137,14 @@ def read_built(directory: Path, max_table: int = DEFAULT_MAX_SIZE) -> Built:
     _expect(manifest_path, manifest, "body_length", int,
             lambda v: 0 <= v <= max_table, f"0 以上 {max_table} バイト以下であること")
     _expect(manifest_path, manifest, "body_sha256", str, HEX64.fullmatch, "16 進 64 桁であること")
-    if manifest["body_length"] != manifest["entry_count"] * ENTRY_SIZE:
+    try:
+        size = entry_layout(manifest["header"].get("format")).size
+    except MalformedSnapshot:
+        raise SpoolRefused(f"{manifest_path}: header.format "
+                           f"{manifest['header'].get('format')!r} は扱えない形式です") from None
+    if manifest["body_length"] != manifest["entry_count"] * size:
         raise SpoolRefused(f"{manifest_path}: body_length {manifest['body_length']} が "
-                           f"entry_count {manifest['entry_count']} × {ENTRY_SIZE} バイトと合いません")
+                           f"entry_count {manifest['entry_count']} × {size} バイトと合いません")
     publication = manifest.get("publication")
     if not (isinstance(publication, dict) and type(publication.get("id")) is int
             and isinstance(publication.get("content_digest"), str)):

@@ -2,7 +2,8 @@
 
 size cap → parse → signature → payload type and origin → sequence → expiry →
 body length and hash → entries sorted, unique, counted → content (transfer.content: the
-header's programmes, statuses and times, and every entry's status index).
+header's programmes, statuses and times, every entry's status index and deficiency kinds).
+Formats 1 and 2 both verify (``transfer.snapshot.ENTRY_FORMATS``).
 
 Nothing here touches a file, the network or a database, and nothing here imports
 SQLAlchemy, paramiko or the intranet: the public host runs this module alone.
@@ -21,11 +22,10 @@ from transfer import errors
 from transfer.content import check_content
 from transfer.keys import key_id
 from transfer.snapshot import (
-    ENTRY_SIZE,
-    FORMAT_VERSION,
     PAYLOAD_TYPE,
     Parsed,
     decode_signature,
+    entry_layout,
     pae,
     parse,
     parse_time,
@@ -105,7 +105,8 @@ def verify_snapshot(data: bytes, policy: TrustPolicy, *, last_sequence: int | No
     if now is not None and parse_time(header["expires_at"]) <= now:
         raise errors.SnapshotExpired(f"expired at {header['expires_at']}")
     _check_body(parsed.body, header)
-    table = SnapshotTable(bytes(parsed.body), header["entry_count"])
+    table = SnapshotTable(bytes(parsed.body), header["entry_count"],
+                          entry_layout(header["format"]))
     _check_entries(table)
     check_content(header, table)
     return VerifiedSnapshot(header, table, frozenset(signed_by))
@@ -152,10 +153,12 @@ def _check_fields(header: dict[str, Any]) -> None:
             raise errors.MalformedSnapshot(f"header field {name!r} missing or not {kind.__name__}")
     if header["sequence"] < 1 or header["entry_count"] < 0:
         raise errors.MalformedSnapshot("sequence must be positive and entry_count not negative")
-    if header["format"] != FORMAT_VERSION:
-        raise errors.MalformedSnapshot(f"format {header['format']} is not supported")
-    if header["entry_size"] != ENTRY_SIZE:
-        raise errors.MalformedSnapshot(f"entry size {header['entry_size']} is not {ENTRY_SIZE}")
+    # Every format this verifier knows (1 and 2): an older snapshot still verifies and
+    # answers as before. The entry size is the format's, never a free choice.
+    size = entry_layout(header["format"]).size
+    if header["entry_size"] != size:
+        raise errors.MalformedSnapshot(f"entry size {header['entry_size']} is not {size} "
+                                       f"(format {header['format']})")
     if not 0 < len(header["statuses"]) <= 256:
         raise errors.MalformedSnapshot("status catalogue must have 1 to 256 statuses")
 
@@ -168,7 +171,7 @@ def _check_body(body: memoryview, header: dict[str, Any]) -> None:
 
 
 def _check_entries(table: SnapshotTable) -> None:
-    if table.body_length != table.count * ENTRY_SIZE:
+    if table.body_length != table.count * table.entry_size:
         raise errors.InvalidEntries(f"{table.body_length} bytes do not hold {table.count} entries")
     problem = table.first_disorder()
     if problem is not None:

@@ -2,6 +2,7 @@ def includeme(config):
     config.add_route("applications", "/applications")
     config.add_route("application", "/applications/{id:\\d+}")
     config.add_route("application_status", "/applications/{id:\\d+}/status")
+    config.add_route("application_action", "/applications/{id:\\d+}/action")
     config.add_route("bulk", "/bulk")
     config.add_route("bulk_selection", "/bulk/selection")
     config.add_route("export_applications", "/applications.csv")

@@ -15,6 +15,7 @@ from intranet.applications.models import STATUS_CHANGES, Application
 from intranet.applications.services import StatusUpdate, check_update
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
+from intranet.deficiencies import rules as action_rules
 from intranet.programmes import lifecycle
 from intranet.refusals import Refused
 from intranet.statuses import rules
@@ -88,15 +89,20 @@ def plan(dbsession, catalogue, ids: list[int], status_update: StatusUpdate,
     """What applying ``status_update`` to these applications would do.
 
     Raises StatusChangeRefused if the update itself is malformed (unknown status, missing
-    date); per-application refusals (disallowed transitions) are listed instead.
+    date, action details the new status cannot have, or a deadline that would fall before
+    an application's documents were sent); per-application refusals (disallowed
+    transitions) are listed instead.
     """
     check_update(catalogue, None, status_update)
     lifecycle.ensure_all_writable(dbsession, ids)
     result = BulkPlan(update=status_update)
+    target = catalogue[status_update.to_code]
     for row in _rows(dbsession, ids, lock):
-        _id, _version, receipt, from_code = row
+        receipt, from_code = row[2], row[3]
         if rules.may_move(catalogue, from_code, status_update.to_code):
-            result.changes.append(tuple(row))
+            if target.needs_resident_action:
+                _check_details(catalogue, row, status_update)
+            result.changes.append(tuple(row[:4]))
         elif from_code == status_update.to_code:
             result.unchanged.append(receipt)
         else:
@@ -119,12 +125,13 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
         values["paid_on"] = status_update.paid_on
     if status_update.deficiency_reason:
         values["deficiency_reason"] = status_update.deficiency_reason
+    for ids_, details in _action_groups(catalogue, current, status_update):
+        for start in range(0, len(ids_), _CHUNK):
+            dbsession.execute(
+                update(Application).where(Application.id.in_(ids_[start:start + _CHUNK]))
+                .values(**values, **details).execution_options(synchronize_session=False)
+            )
     changed = current.ids
-    for start in range(0, len(changed), _CHUNK):
-        dbsession.execute(
-            update(Application).where(Application.id.in_(changed[start:start + _CHUNK]))
-            .values(**values).execution_options(synchronize_session=False)
-        )
     if current.changes:
         # Core executemany on the table: batched into multi-row INSERTs by the driver layer.
         dbsession.execute(insert(STATUS_CHANGES), [
@@ -135,8 +142,11 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
              "paid_on": status_update.paid_on}
             for app_id, _version, _receipt, from_code in current.changes
         ])
+    action = status_update.action
     writer.append(dbsession, actor, "application.bulk_status", f"applications:{len(changed)}",
-                  to=status_update.to_code, changed=len(changed),
+                  to=status_update.to_code, deficiency_kinds=action.deficiency_kinds,
+                  documents_sent_on=action.documents_sent_on, return_by=action.return_by,
+                  changed=len(changed),
                   unchanged=len(current.unchanged), refused=len(current.refused),
                   plan=token,
                   # Receipts and the free-text reason beside the chain, cut by disposal.
@@ -145,10 +155,42 @@ def apply(dbsession, actor, user_id, catalogue, ids, status_update, token) -> Bu
     return current
 
 
+def _check_details(catalogue, row, status_update):
+    """The details each application would have after the change, checked by the rules:
+    a deadline given alone must not fall before the documents it already has were sent."""
+    _id, _version, receipt, from_code, kinds, sent, return_by = row
+    stored = action_rules.after(
+        action_rules.ActionDetails(kinds, sent, return_by), status_update.action,
+        new_round=not catalogue[from_code].needs_resident_action)
+    try:
+        action_rules.check(catalogue[status_update.to_code], stored, status_update.action)
+    except action_rules.ActionDetailsRefused as refused:   # the deadline: name whose
+        raise action_rules.ActionDetailsRefused(
+            refused.field, action_rules.DEADLINE_BEFORE_SENT_OF, receipt=receipt,
+            **refused.mapping) from None
+
+
+def _action_groups(catalogue, current: BulkPlan, status_update: StatusUpdate):
+    """(ids, column values) per group the action details treat alike: nothing for a status
+    that needs no action; else what the change gives — over what each application has, or,
+    for one only now entering such a status, over nothing (a new round starts blank)."""
+    if not catalogue[status_update.to_code].needs_resident_action:
+        return [(current.ids, {})]
+    given = {name: value for name in action_rules.FIELDS
+             if (value := getattr(status_update.action, name)) is not None}
+    fresh = {**dict.fromkeys(action_rules.FIELDS), "deficiency_kinds": 0, **given}
+    rounds: dict[bool, list[int]] = {True: [], False: []}
+    for app_id, _version, _receipt, from_code in current.changes:
+        rounds[not catalogue[from_code].needs_resident_action].append(app_id)
+    return [(rounds[True], fresh), (rounds[False], given)]
+
+
 def _rows(dbsession, ids, lock):
     for start in range(0, len(ids), _CHUNK):
         query = select(Application.id, Application.version, Application.receipt_number_normalised,
-                       Application.status_code).where(Application.id.in_(ids[start:start + _CHUNK]))
+                       Application.status_code, Application.deficiency_kinds,
+                       Application.documents_sent_on, Application.return_by
+                       ).where(Application.id.in_(ids[start:start + _CHUNK]))
         if lock:
             query = query.with_for_update()
         yield from dbsession.execute(query.order_by(Application.id))

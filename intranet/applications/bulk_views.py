@@ -6,6 +6,7 @@ from sqlalchemy import select
 from intranet.applications import bulk
 from intranet.applications.forms import FormError, read_status_update
 from intranet.applications.models import Application
+from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes.models import Programme
 from intranet.refusals import Refused
 from intranet.web import discard_changes, redirect_see_other, whole_number
@@ -42,8 +43,8 @@ def bulk_preview_or_apply(request):
     form = request.POST
     catalogue = request.catalogue
     try:
-        update = read_status_update(form)
         programme_id = _programme_id(request, form)
+        update = read_status_update(form, kind_catalogue.load(request.dbsession, programme_id))
         resolution = bulk.resolve_numbers(
             request.dbsession, programme_id, form.get("numbers", ""),
             request.registry.settings["bulk.max_numbers"],
@@ -57,7 +58,8 @@ def bulk_preview_or_apply(request):
         plan = bulk.plan(request.dbsession, catalogue, resolution.ids, update)
     except Refused as refused:
         return _refuse(request, form, refused)
-    return _page(request, form, {"plan": plan, "resolution": resolution})
+    return _page(request, form, {"plan": plan, "resolution": resolution,
+                                 "kinds": kind_catalogue.load(request.dbsession, programme_id)})
 
 
 def _refuse(request, form, refused: Refused):

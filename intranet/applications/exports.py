@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from intranet.applications import search, workbook
 from intranet.applications.models import Application, StatusChange
+from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.exports import (
     audit_export,
     csv_lines,
@@ -24,7 +25,8 @@ from intranet.programmes.models import Programme
 from intranet.web import JST, LABELS, local_time
 
 EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
-                 "申請日", "状況", "振込予定日", "振込日", "不備内容", "備考", "更新日時"]
+                 "申請日", "状況", "振込予定日", "振込日", "不備の種類", "書類送付日", "返送期限",
+                 "不備内容", "備考", "更新日時"]
 HISTORY_HEADER = ["受付番号", "日時", "変更前", "変更後", "変更方法", "職員", "理由", "振込予定日",
                   "振込日"]
 _SHOWN_ROWS = 100   # receipt numbers listed on the Shift_JIS warning page
@@ -40,14 +42,19 @@ def _file_name(request, kind, criteria, extension):
 def _applications(request, criteria):
     """(query, row maker, scalars?) for the application list."""
     query = search.build_query(criteria).order_by(Application.id)
-    names = {p.id: p.name for p in request.dbsession.execute(select(Programme)).scalars()}
+    programmes = request.dbsession.execute(select(Programme)).scalars().all()
+    names = {p.id: p.name for p in programmes}
+    # Kinds by name, as an import reads them back (intranet.deficiencies.catalogue).
+    kinds = {p.id: kind_catalogue.load(request.dbsession, p.id) for p in programmes}
     routes = LABELS["route_labels"]
 
     def row(a):
         return [a.receipt_number, names[a.programme_id], a.name, a.kana, a.birth_date, a.address,
                 a.phone, request.translate(routes.get(a.route, a.route)), a.received_on,
                 a.status.label_for(request.locale_name), a.scheduled_payment_on, a.paid_on,
-                a.deficiency_reason, a.notes, local_time(a.updated_at, request.locale_name)]
+                kinds[a.programme_id].written(a.deficiency_kinds), a.documents_sent_on,
+                a.return_by, a.deficiency_reason, a.notes,
+                local_time(a.updated_at, request.locale_name)]
 
     return query, row, True
 

@@ -4,6 +4,8 @@ from datetime import date
 
 from intranet import plausible_dates
 from intranet.applications.services import StatusUpdate
+from intranet.deficiencies.catalogue import KindCatalogue, KindRefused
+from intranet.deficiencies.rules import ActionDetails
 from intranet.refusals import Refused
 
 _FIELD_ERROR = "日付の形式が正しくありません（例: 2020-06-01）。"
@@ -17,14 +19,32 @@ class FormError(Refused):
         self.field = field
 
 
-def read_status_update(params) -> StatusUpdate:
+def read_status_update(params, kinds: KindCatalogue | None = None, keep: int = 0) -> StatusUpdate:
+    """``kinds``: the programme's 不備の種類, when the form may name them (the detail page's
+    check boxes send codes, the bulk change's field names or codes: both read alike);
+    ``keep``: the kinds the application has (a retired one among them may stay)."""
     return StatusUpdate(
         to_code=params.get("status", ""),
         reason=params.get("reason", "").strip()[:2000],
         scheduled_payment_on=_date(params, "scheduled_payment_on"),
         paid_on=_date(params, "paid_on"),
         deficiency_reason=params.get("deficiency_reason", "").strip()[:2000],
+        action=read_action_details(params, kinds, keep),
     )
+
+
+def read_action_details(params, kinds: KindCatalogue | None, keep: int = 0) -> ActionDetails:
+    """不備の種類, 書類送付日 and 返送期限 as the form gives them; None for what is empty."""
+    written = "\n".join(params.getall("deficiency_kinds"))
+    bits = None
+    if written.strip():
+        if kinds is None:
+            raise FormError("deficiency_kinds", "不備の種類は、事業を選んでから指定してください。")
+        try:
+            bits = kinds.read(written, keep)
+        except KindRefused as refused:
+            raise FormError("deficiency_kinds", refused.message, **refused.mapping) from None
+    return ActionDetails(bits, _date(params, "documents_sent_on"), _date(params, "return_by"))
 
 
 def read_version(params) -> int:

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.applications.search_key import search_key
@@ -44,7 +44,13 @@ class Application(Base):
     status_code: Mapped[str] = mapped_column(ForeignKey("statuses.code"))
     scheduled_payment_on: Mapped[date | None]
     paid_on: Mapped[date | None]
+    # 不備内容: staff's own words about this application. Internal: never published.
     deficiency_reason: Mapped[str] = mapped_column(Text, default="")
+    # The action details residents read, as codes and dates: which of the programme's
+    # 不備の種類 apply (bit n = DeficiencyKind.bit n), 書類送付日 and 返送期限.
+    deficiency_kinds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    documents_sent_on: Mapped[date | None]
+    return_by: Mapped[date | None]
     notes: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]
     # Name, kana and phone folded for search (applications/search_key.py); kept in step by

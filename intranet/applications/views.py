@@ -8,11 +8,17 @@ from sqlalchemy import select
 
 from intranet.applications import search, services
 from intranet.applications.errors import STALE, StatusChangeRefused
-from intranet.applications.forms import FormError, read_status_update, read_version
+from intranet.applications.forms import (
+    FormError,
+    read_action_details,
+    read_status_update,
+    read_version,
+)
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
 from intranet.auth.models import INQUIRY
+from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes.models import Programme
 from intranet.publications.shown import residents_view
 from intranet.web import JST, discard_changes, matched_id, redirect_see_other
@@ -59,7 +65,8 @@ def change_status(request):
     application = _load(request)
     catalogue = request.catalogue
     try:
-        update = read_status_update(request.POST)
+        update = read_status_update(request.POST, _kinds(request, application),
+                                    application.deficiency_kinds)
         version = read_version(request.POST)
         if request.POST.get("confirm") != "1":
             # First the change as it would be, checked by the rules; nothing written yet.
@@ -84,13 +91,43 @@ def change_status(request):
     return redirect_see_other(request, "application", id=application.id)
 
 
-def _detail(request, application, error=None, form=None, confirming=None):
+@view_config(route_name="application_action", permission="applications.change",
+             request_method="POST", renderer="intranet:templates/applications/detail.jinja2")
+def change_action_details(request):
+    """Only the action details (a later deadline, one more kind), the status kept."""
+    application = _load(request)
+    try:
+        details = read_action_details(request.POST, _kinds(request, application),
+                                      application.deficiency_kinds)
+        services.change_action_details(
+            request.dbsession, request.actor, request.identity.id, request.catalogue,
+            application, read_version(request.POST), details,
+            request.POST.get("reason", "").strip()[:2000])
+    except (StatusChangeRefused, FormError) as refused:
+        request.response.status = 409 if isinstance(refused, StatusChangeRefused) else 400
+        discard_changes(request)
+        fresh = request.dbsession.get(Application, application.id)
+        return _detail(request, fresh, action_error=refused.explain(request),
+                       action_form=request.POST)
+    request.session.flash(request.translate(
+        "受付番号 ${receipt} の不備の種類・書類送付日・返送期限を変更しました。",
+        receipt=application.receipt_number), "success")
+    return redirect_see_other(request, "application", id=application.id)
+
+
+def _kinds(request, application):
+    return kind_catalogue.load(request.dbsession, application.programme_id)
+
+
+def _detail(request, application, error=None, form=None, confirming=None, action_error=None,
+            action_form=None):
     catalogue = request.catalogue
     history = request.dbsession.execute(
         select(StatusChange).where(StatusChange.application_id == application.id)
         .order_by(StatusChange.id.desc())
     ).scalars().all()
     current = catalogue[application.status_code]
+    kinds = _kinds(request, application)
     return {
         "application": application,
         # 「公開中の表示」: what the residents' page answers for it now, and whether its
@@ -103,7 +140,34 @@ def _detail(request, application, error=None, form=None, confirming=None):
         "error": error,
         "form": form or {},
         "confirming": confirming,
+        "kinds": kinds,
+        "action_labels": [s.label_for(request.locale_name) for s in catalogue.values()
+                          if s.needs_resident_action],
+        "action_error": action_error,
+        "action_form": action_form or {},
+        # Each form's action details as posted after an error; else the status change's
+        # start empty (what it leaves empty is kept or cleared by the rules) and the details
+        # form shows what is stored (what residents read).
+        "action_values": {
+            "status": _action_values(form, application, kinds, False),
+            "action": _action_values(action_form, application, kinds, True)},
     }
+
+
+def _action_values(posted, application, kinds, stored):
+    if posted:
+        return {"kinds": set(posted.getall("deficiency_kinds")),
+                "documents_sent_on": posted.get("documents_sent_on", ""),
+                "return_by": posted.get("return_by", "")}
+    if not stored:
+        return {"kinds": set(), "documents_sent_on": "", "return_by": ""}
+    return {"kinds": {kind.code for kind in kinds.of(application.deficiency_kinds)},
+            "documents_sent_on": _iso(application.documents_sent_on),
+            "return_by": _iso(application.return_by)}
+
+
+def _iso(day):
+    return day.isoformat() if day else ""
 
 
 def _load(request):

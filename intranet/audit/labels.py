@@ -25,6 +25,7 @@ ACTIONS = {
     "application.status": "状況の変更",
     "application.bulk_status": "状況の一括変更",
     "application.view": "申請の閲覧（問い合わせ対応）",
+    "application.action_details": "不備の種類・返送期限の変更",
     "import.apply": "ファイルの取込",
     "import_layout.save": "取込の対応表の保存",
     "export": "ファイルの出力",
@@ -32,6 +33,9 @@ ACTIONS = {
     "catalogue.update": "状況の定義の変更",
     "programme.create": "事業の登録",
     "programme.update": "事業の変更",
+    "programme.return_details": "返送先と同封するものの変更",
+    "deficiency_kind.create": "不備の種類の登録",
+    "deficiency_kind.update": "不備の種類の変更",
     "programme.lookup_close": "事業の照会終了",
     "programme.archive": "事業の保存（読み取り専用へ）",
     "programme.dispose": "事業の廃棄",
@@ -68,7 +72,8 @@ UNKNOWN_ACTION = "その他の操作"
 ACTION_GROUPS = {
     "login": "ログイン", "logout": "ログアウト", "application": "申請の閲覧と状況の変更",
     "import": "取込", "export": "ファイルの出力", "catalogue": "状況の定義",
-    "programme": "事業", "publication": "公開", "transfer": "転送", "user": "ユーザー",
+    "programme": "事業", "deficiency_kind": "不備の種類", "publication": "公開",
+    "transfer": "転送", "user": "ユーザー",
     "disposal": "廃棄", "disclosure": "開示", "audit": "監査ログ", "database": "データベース",
     "demo": "デモデータ",
 }
@@ -84,6 +89,8 @@ DETAILS = {
     "status_before": "変更前の状況", "status_after": "変更後の状況", "to": "変更後の状況",
     "status": "状況", "receipt": "受付番号", "reason": "理由",
     "scheduled_payment_on": "振込予定日", "paid_on": "振込日", "deficiency_reason": "不備内容",
+    "deficiency_kinds": "不備の種類（番号の組）", "documents_sent_on": "書類送付日",
+    "return_by": "返送期限",
     "changed": "変更した件数", "unchanged": "変更のなかった件数", "refused": "変更できなかった件数",
     "plan": "確認画面の番号", "personal": "個人情報（別表に保管）",
     # imports and exports
@@ -103,6 +110,11 @@ DETAILS = {
     "contact": "問い合わせ先", "retention_years": "保存年数", "lookup_opens_on": "照会開始日",
     "lookup_closes_on": "照会終了日", "at": "日時", "state_before": "それまでの段階",
     "disposal": "廃棄番号",
+    # 不備の種類 and 返送先
+    "bit": "不備の種類の番号", "retired": "使用終了", "return_to": "返送先（日本語）",
+    "return_to_en": "返送先（英語）", "return_to_easy": "返送先（やさしい日本語）",
+    "enclose": "同封するもの（日本語）", "enclose_en": "同封するもの（英語）",
+    "enclose_easy": "同封するもの（やさしい日本語）",
     # publications and transfers
     "state": "状態", "note": "メモ", "content_digest": "内容のダイジェスト",
     "approved_digest": "承認されたダイジェスト", "four_eyes": "二者承認", "by": "統合先の公開依頼",
@@ -155,6 +167,7 @@ TARGETS = {"application": "申請", "applications": "申請", "user": "ユーザ
            "report": "転送係の報告",
            "publication": "公開依頼", "programme": "事業", "status": "状況",
            "import": "取込", "import_layout": "取込の対応表", "disposal": "廃棄",
+           "deficiency_kind": "不備の種類",
            "audit": "監査記録"}
 BARE_TARGETS = {"applications": "申請", "statuses": "状況の定義", "schema": "データベース",
                 "": ""}

@@ -7,7 +7,7 @@ carried its keyed hash (published while it existed and its programme's lookup wa
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
@@ -16,6 +16,7 @@ from intranet.applications.models import Application, StatusChange
 from intranet.audit import labels
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
+from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.imports.models import ImportRecord
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import LABELS
@@ -25,6 +26,8 @@ FIELDS = [("受付番号", "receipt_number"), ("氏名", "name"), ("フリガナ
           ("生年月日", "birth_date"), ("住所", "address"), ("電話番号", "phone"),
           ("申請方法", "route"), ("申請日", "received_on"), ("状況", "status_code"),
           ("振込予定日", "scheduled_payment_on"), ("振込日", "paid_on"),
+          ("不備の種類", "deficiency_kinds"), ("書類送付日", "documents_sent_on"),
+          ("返送期限", "return_by"),
           ("不備内容", "deficiency_reason"), ("備考", "notes"), ("最終更新", "updated_at")]
 # The resident reads the first six columns in words; the last three keep what is stored
 # (codes, the audit record's JSON, the values kept beside the chain), as the audit CSV does.
@@ -39,6 +42,7 @@ class Disclosure:
     imports: list
     audit: list          # (record, personal values or None)
     publications: list
+    deficiency_kinds: list = field(default_factory=list)   # the kinds' names, in order
 
 
 def collect(dbsession, application: Application) -> Disclosure:
@@ -56,8 +60,10 @@ def collect(dbsession, application: Application) -> Disclosure:
         AuditRecord.target == f"application:{application.id}",
         AuditRecord.seq.in_(list(side)))).order_by(AuditRecord.seq)).scalars().all()
     audit = [(r, json.loads(side[r.seq]) if r.seq in side else None) for r in records]
+    kinds = kind_catalogue.load(dbsession, application.programme_id)
     return Disclosure(application, history, imports, audit,
-                      _publications(dbsession, application, history))
+                      _publications(dbsession, application, history),
+                      kinds.names(application.deficiency_kinds))
 
 
 def _publications(dbsession, application, history):
@@ -98,6 +104,8 @@ def rows(disclosure: Disclosure, words: labels.Vocabulary):
             value, code = status(value), value
         elif name == "route":
             value, code = t(routes.get(value, value)), value
+        elif name == "deficiency_kinds":
+            value, code = "、".join(disclosure.deficiency_kinds), str(value)
         yield [t("申請"), t(label), value, "", "", "", code, "", ""]
     for h in disclosure.history:
         change = f"{status(h.from_code)} → {status(h.to_code)}" if h.from_code \

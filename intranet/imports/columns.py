@@ -33,6 +33,12 @@ FIELDS = {
     "scheduled_payment_on": ("振込予定日", "支払予定日", "支給予定日", "scheduled_payment_on"),
     "paid_on": ("振込日", "支払日", "支給日", "振込実施日", "paid_on"),
     "deficiency_reason": ("不備内容", "不備理由", "不備事由", "deficiency_reason"),
+    # The action details residents read: kinds by name or code (intranet.deficiencies).
+    "deficiency_kinds": ("不備の種類", "不備種類", "不備の種別", "不備種別", "不備区分", "不備項目",
+                         "deficiency_kinds", "deficiency kinds"),
+    "documents_sent_on": ("書類送付日", "書類発送日", "不備書類送付日", "返送書類送付日",
+                          "不備通知日", "documents_sent_on"),
+    "return_by": ("返送期限", "返送期限日", "再提出期限", "提出期限", "return_by"),
     "notes": ("備考", "メモ", "notes"),
 }
 # Never imported, whatever the mapping says: the system has no business holding it.

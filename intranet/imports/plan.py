@@ -11,6 +11,8 @@ from sqlalchemy.dialects import postgresql
 from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
+from intranet.deficiencies import catalogue as kind_catalogue
+from intranet.deficiencies import rules as action_rules
 from intranet.imports import columns, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
@@ -26,7 +28,8 @@ _CHUNK = 5000
 _LOOKUP = 1000
 # Columns an application row keeps as they are in the database.
 _COMPARED = ("name", "kana", "birth_date", "address", "phone", "received_on", "route",
-             "status", "scheduled_payment_on", "paid_on", "deficiency_reason", "notes")
+             "status", "scheduled_payment_on", "paid_on", "deficiency_reason", "notes",
+             *action_rules.FIELDS)
 
 
 @dataclass
@@ -37,6 +40,9 @@ class RowPlan:
     values: dict
     application_id: int | None = None
     before_status: str | None = None
+    # The application enters a status that needs the resident's action: its action details
+    # start afresh (deficiencies.rules), so what the row leaves blank is cleared, not kept.
+    new_round: bool = False
 
 
 @dataclass
@@ -98,12 +104,13 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     first_seen: dict[str, int] = {}
     verdicts: dict[tuple, rules.StatusChangeRefused | None] = {}  # see _new_status_problem
     seen_any = False
+    kinds = kind_catalogue.load(dbsession, programme.id)
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
-                                     progress, first_seen), _CHUNK):
+                                     progress, first_seen, kinds), _CHUNK):
         seen_any = True
         if settle:
             settle()
-        planned = _compare(dbsession, catalogue, programme, chunk, plan, verdicts)
+        planned = _compare(dbsession, catalogue, programme, chunk, plan, verdicts, kinds)
         for row in planned:
             plan.counts[row.action] += 1
             if row.action == "changed" and "status" in row.values:
@@ -118,12 +125,14 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     return plan
 
 
-def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
+def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kinds):
     receipt_column = header[fields.index("receipt_number")]
-    status_at = fields.index("status") if "status" in fields else None
+    # The cells a refusal after parsing quotes as written: status and the action details.
+    quoted = [(name, fields.index(name)) for name in ("status", *action_rules.FIELDS)
+              if name in fields]
     # (cell index, column title, field, its reader, is a date): only the imported columns,
     # each with a reader made once for the file (values.cell_reader).
-    wanted = [(index, title, name, cell_reader(name, statuses), name in DATE_FIELDS)
+    wanted = [(index, title, name, cell_reader(name, statuses, kinds), name in DATE_FIELDS)
               for index, (title, name) in enumerate(zip(header, fields, strict=True))
               if name is not None]
     width = len(header)
@@ -153,8 +162,8 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen):
         if not ok:
             continue
         receipt = values["receipt_number"]
-        values["_written"] = {"receipt_number": values["receipt_printed"],
-                              "status": cells[status_at] if status_at is not None else ""}
+        values["_written"] = {"receipt_number": values["receipt_printed"], "status": "",
+                              **{name: cells[at] for name, at in quoted}}
         if receipt in first_seen:
             plan.add_error(RowError(line, receipt_column, values["receipt_printed"],
                                     "この受付番号は ${first} 行目にもあります。",
@@ -172,7 +181,7 @@ def _note_date(plan, title, raw, read, kept=5) -> bool:
     return len(seen) >= kept
 
 
-def _compare(dbsession, catalogue, programme, parsed, plan, verdicts):
+def _compare(dbsession, catalogue, programme, parsed, plan, verdicts, kinds):
     existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
     planned = []
     receipt_column, status_column = plan.columns.titles[
@@ -189,6 +198,7 @@ def _compare(dbsession, catalogue, programme, parsed, plan, verdicts):
             plan.add_error(RowError(line, receipt_column, written["receipt_number"],
                                     "この受付番号は登録されていません。"))
             continue
+        stated = action_rules.ActionDetails(*(values.get(name) for name in action_rules.FIELDS))
         row = _row_plan(line, receipt, values, current)
         refused = (_status_problem(catalogue, row, current) if current is not None
                    else _new_status_problem(catalogue, row, verdicts))
@@ -196,13 +206,46 @@ def _compare(dbsession, catalogue, programme, parsed, plan, verdicts):
             plan.add_error(RowError(line, status_column, written["status"], refused.message,
                                     refused.mapping))
             continue
+        try:
+            _action_details(catalogue, kinds, row, current, stated)
+        except action_rules.ActionDetailsRefused as details:
+            plan.add_error(RowError(line, _title(plan.columns, details.field),
+                                    written.get(details.field, ""), details.message,
+                                    details.mapping))
+            continue
         planned.append(row)
     return planned
 
 
+def _action_details(catalogue, kinds, row, current, stated):
+    """The row's action details by the rules (deficiencies.rules), or ActionDetailsRefused.
+
+    What the row states counts (a re-imported export states what is stored); only what it
+    changes may be refused for a status without action. A row moving the application into
+    a status that needs action starts a new round: stored details it does not state are
+    cleared in ``row.values``."""
+    status = row.values.get("status") or current["status"]
+    target = catalogue[status]
+    stored = (action_rules.ActionDetails(*(current[name] for name in action_rules.FIELDS))
+              if current is not None else action_rules.ActionDetails(0))
+    row.new_round = current is not None and target.needs_resident_action and \
+        not catalogue[current["status"]].needs_resident_action
+    retired = kinds.newly_retired(stated.deficiency_kinds or 0, stored.deficiency_kinds or 0)
+    if retired is not None:
+        raise action_rules.ActionDetailsRefused("deficiency_kinds", kind_catalogue.RETIRED_KIND,
+                                                value=retired.name)
+    after = action_rules.after(stored, stated, new_round=row.new_round)
+    changed = action_rules.ActionDetails(*(row.values.get(name) for name in action_rules.FIELDS))
+    action_rules.check(target, after, changed)
+    if row.new_round:
+        for name in action_rules.FIELDS:
+            if getattr(after, name) != getattr(stored, name):
+                row.values[name] = getattr(after, name)
+
+
 def _title(plan_columns, name):
     fields = plan_columns.fields
-    return plan_columns.titles[fields.index(name)] if name in fields else "状況"
+    return plan_columns.titles[fields.index(name)] if name in fields else columns.label(name)
 
 
 def _row_plan(line, receipt, values, current):

@@ -22,12 +22,17 @@ STAGE = "import_stage"
 _TEXT = ("receipt_number", "receipt_number_normalised", "name", "kana", "address", "phone",
          "route", "status_code", "deficiency_reason", "notes", "search_key")
 _DATES = ("birth_date", "received_on", "scheduled_payment_on", "paid_on")
+# The action details (intranet.deficiencies.rules): kind bits, then their two dates.
+_ACTION = ("deficiency_kinds", "documents_sent_on", "return_by")
+# new_round: the row enters a status that needs the resident's action, so a NULL action
+# date is written as NULL (cleared), not kept.
 COLUMNS = (("id", "bigint"), ("action", "text"), ("before_status", "text"),
-           ("history", "boolean"), *((c, "text") for c in _TEXT),
-           *((c, "date") for c in _DATES))
+           ("history", "boolean"), ("new_round", "boolean"), *((c, "text") for c in _TEXT),
+           *((c, "date") for c in _DATES), ("deficiency_kinds", "bigint"),
+           *((c, "date") for c in _ACTION[1:]))
 _NAMES = tuple(name for name, _ in COLUMNS)
 _FIELD = {"status_code": "status"}      # staging column → the plan's field name
-_UPDATED = tuple(c for c in _TEXT + _DATES
+_UPDATED = tuple(c for c in _TEXT + _DATES + _ACTION[:1]
                  if c not in ("receipt_number", "receipt_number_normalised"))
 
 # IF NOT EXISTS: a second import in the same transaction finds the first one's table.
@@ -37,7 +42,7 @@ _COPY = f"COPY {STAGE} ({', '.join(_NAMES)}) FROM STDIN"
 # New applications and their first history entries go straight into their tables: COPY
 # fires the same constraints and triggers as INSERT (the tallies' statement triggers once
 # per COPY), without the staging table's second copy of every row.
-_APPLICATION_COLUMNS = ("id", "programme_id", *_TEXT, *_DATES, "updated_at", "version")
+_APPLICATION_COLUMNS = ("id", "programme_id", *_TEXT, *_DATES, *_ACTION, "updated_at", "version")
 _COPY_APPLICATIONS = f"COPY applications ({', '.join(_APPLICATION_COLUMNS)}) FROM STDIN"
 _HISTORY_COLUMNS = ("application_id", "from_code", "to_code", "changed_at", "user_id", "source",
                     "reason", "scheduled_payment_on", "paid_on")
@@ -50,6 +55,8 @@ _SCHEDULED_AT, _PAID_AT = (len(_TEXT) + _DATES.index(c) for c in ("scheduled_pay
 _UPDATE_CHANGED = (
     "UPDATE applications AS a SET "  # noqa: S608
     + ", ".join(f"{c} = coalesce(s.{c}, a.{c})" for c in _UPDATED)
+    + "".join(f", {c} = CASE WHEN s.new_round THEN s.{c} ELSE coalesce(s.{c}, a.{c}) END"
+              for c in _ACTION[1:])
     + f", version = a.version + 1, updated_at = %(now)s FROM {STAGE} AS s "
     "WHERE s.action = 'changed' AND a.id = s.id")
 _INSERT_HISTORY = (
@@ -60,7 +67,7 @@ _INSERT_HISTORY = (
 
 # A new application's columns taken from its row, in the staging table's order (the
 # SQLite path makes its INSERT parameters from the same tuple: one rule for both engines).
-NEW_COLUMNS = _TEXT + _DATES
+NEW_COLUMNS = _TEXT + _DATES + _ACTION
 
 
 def new_values(row) -> tuple:
@@ -71,7 +78,9 @@ def new_values(row) -> tuple:
             phone, values.get("route") or "postal", values["status"],
             values.get("deficiency_reason", ""), values.get("notes", ""),
             search_key(name, kana, phone), values.get("birth_date"), values["received_on"],
-            values.get("scheduled_payment_on"), values.get("paid_on"))
+            values.get("scheduled_payment_on"), values.get("paid_on"),
+            values.get("deficiency_kinds") or 0, values.get("documents_sent_on"),
+            values.get("return_by"))
 
 
 class Stage:
@@ -116,6 +125,6 @@ class Stage:
 def changed_record(row) -> tuple:
     """A changed row as the staging table takes it: NULL for what it does not change."""
     values = row.values
-    return (row.application_id, "changed", row.before_status, "status" in values, None, None,
-            *(values.get(_FIELD.get(c, c)) for c in _TEXT[2:]),
-            *(values.get(c) for c in _DATES))
+    return (row.application_id, "changed", row.before_status, "status" in values, row.new_round,
+            None, None, *(values.get(_FIELD.get(c, c)) for c in _TEXT[2:]),
+            *(values.get(c) for c in _DATES + _ACTION))

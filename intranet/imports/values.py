@@ -4,6 +4,7 @@ import unicodedata
 
 from intranet import plausible_dates
 from intranet.dates import DateError, parse_date
+from intranet.deficiencies.catalogue import fold
 from intranet.exports import FORMULA_START
 from intranet.refusals import Refused
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
@@ -12,7 +13,8 @@ ROUTES = {"online": "online", "オンライン": "online", "電子申請": "onli
           "郵送": "postal", "push": "push", "プッシュ型": "push", "確認書": "push",
           "プッシュ型(確認書)": "push"}
 
-DATE_FIELDS = ("birth_date", "received_on", "scheduled_payment_on", "paid_on")
+DATE_FIELDS = ("birth_date", "received_on", "scheduled_payment_on", "paid_on",
+               "documents_sent_on", "return_by")
 TEXT_LIMITS = {"name": 200, "kana": 200, "address": 400, "phone": 32,
                "deficiency_reason": 2000, "notes": 2000}
 
@@ -38,15 +40,18 @@ def status_lookup(catalogue) -> dict[str, str]:
 
 
 def fold_status(text: str) -> str:
-    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」."""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」
+    (the same folding as deficiency kinds' names)."""
+    return fold(text)
 
 
 def _fold(text):
     return unicodedata.normalize("NFKC", text).strip().lower()
 
 
-def parse_cell(field: str, raw: str, statuses: dict):
+def parse_cell(field: str, raw: str, statuses: dict, kinds=None):
+    """One cell's value. ``kinds``: the programme's 不備の種類 (a KindCatalogue), for the
+    deficiency_kinds column."""
     text = raw.strip()  # also strips full-width spaces at the ends; inner ones are kept
     if text.startswith("'") and text[1:].startswith(FORMULA_START):
         # Neutralised by an export (intranet/exports.py): the text after the apostrophe —
@@ -76,6 +81,11 @@ def parse_cell(field: str, raw: str, statuses: dict):
         if code is None:
             raise CellError("状況「${value}」は状況の定義にありません。", value=text)
         return code
+    if field == "deficiency_kinds":
+        try:   # a retired kind reads here; the plan refuses one the record lacks
+            return kinds.read(text, keep=-1) if kinds is not None and text else None
+        except Refused as refused:   # unknown, retired, too long: said with the names
+            raise CellError(refused.message, **refused.mapping) from None
     if field == "route":
         route = ROUTES.get(_fold(text)) if text else "postal"
         if route is None:
@@ -94,28 +104,28 @@ def _text(field, text):
 # each distinct text is read once per import. A file of all-distinct dates (birth dates)
 # keeps at most this many per column, then starts again.
 _MEMO_LIMIT = 4096
-_REPEATING = (*DATE_FIELDS, "status", "route")
+_REPEATING = (*DATE_FIELDS, "status", "route", "deficiency_kinds")
 _TEXT_FIELDS = tuple(TEXT_LIMITS)
 # A cell beginning with one of these takes parse_cell's general way (formula rules).
 _UNUSUAL_START = ("'", *FORMULA_START)
 
 
-def cell_reader(field: str, statuses: dict):
-    """``parse_cell(field, raw, statuses)`` as a one-argument function, made for a whole
+def cell_reader(field: str, statuses: dict, kinds=None):
+    """``parse_cell(field, raw, statuses, kinds)`` as a one-argument function, made for a whole
     file: it returns the same value, or raises a CellError with the same message, for every
     cell (tests/unit/intranet/imports/test_values.py) — only faster where the field allows:
     remembered for repeating columns, a direct way for plain text and ASCII receipt numbers.
     """
     if field in _REPEATING:
-        return _memoised(field, statuses)
+        return _memoised(field, statuses, kinds)
     if field == "receipt_number":
         return _receipt
     if field in _TEXT_FIELDS:
         return _text_reader(field)
-    return lambda raw: parse_cell(field, raw, statuses)
+    return lambda raw: parse_cell(field, raw, statuses, kinds)
 
 
-def _memoised(field, statuses):
+def _memoised(field, statuses, kinds=None):
     memo: dict[str, tuple] = {}
 
     def read(raw):
@@ -123,7 +133,7 @@ def _memoised(field, statuses):
             value, problem = memo[raw]
         except KeyError:
             try:
-                value, problem = parse_cell(field, raw, statuses), None
+                value, problem = parse_cell(field, raw, statuses, kinds), None
             except CellError as error:
                 value, problem = None, (error.message, error.mapping)
             if len(memo) >= _MEMO_LIMIT:

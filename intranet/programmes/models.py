@@ -31,9 +31,22 @@ class Programme(Base):
     lookup_closes_on: Mapped[date | None]
     # Whom residents contact once the lookup has ended (shown on the public page).
     contact: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    # Where residents send papers back (返送先) and what they enclose, per resident language
+    # (やさしい日本語 with furigana markup); shown with an application's action details.
+    return_to: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    return_to_en: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    return_to_easy: Mapped[str] = mapped_column(String(800), default="", server_default="")
+    enclose: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    enclose_en: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    enclose_easy: Mapped[str] = mapped_column(String(800), default="", server_default="")
     retention_years: Mapped[int] = mapped_column(default=DEFAULT_RETENTION_YEARS,
                                                  server_default=str(DEFAULT_RETENTION_YEARS))
     # The lifecycle steps, each set once (naive UTC, as every timestamp column).
     lookup_closed_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
     disposed_at: Mapped[datetime | None]
+
+    def return_details(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(返送先, 同封するもの), each per resident language, as staff typed them."""
+        return ({"ja": self.return_to, "en": self.return_to_en, "ja-easy": self.return_to_easy},
+                {"ja": self.enclose, "en": self.enclose_en, "ja-easy": self.enclose_easy})

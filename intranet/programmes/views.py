@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from intranet import plausible_dates
 from intranet.audit import writer
+from intranet.deficiencies.catalogue import add_defaults as add_default_kinds
 from intranet.disposal.models import STATE_LABELS as DISPOSAL_LABELS
 from intranet.disposal.models import Disposal
 from intranet.programmes import lifecycle
@@ -104,6 +105,9 @@ def programme_save(request):
     if programme is None:
         programme = Programme(**values)
         request.dbsession.add(programme)
+        request.dbsession.flush()
+        # The shipped 不備の種類, for supervisors to change: staff can choose them at once.
+        add_default_kinds(request.dbsession, programme.id)
     else:
         for name, value in values.items():
             setattr(programme, name, value)

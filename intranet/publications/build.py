@@ -7,8 +7,9 @@ build`` (a snapshot made by hand by whoever holds the signing key, outside the p
 workflow).
 
 Only programme, normalised receipt number, birth date (for the HMAC, where the programme
-asks for it), status and the status's dates are selected; names, addresses, phones and
-notes never are. Turning rows into signed bytes is ``transfer.build``'s job.
+asks for it), status, the status's dates and the action details (kind bits and two dates)
+are selected; names, addresses, phones, notes and the 不備内容 text never are. Turning
+rows into signed bytes is ``transfer.build``'s job.
 """
 
 from collections.abc import Iterable
@@ -25,7 +26,7 @@ from intranet.programmes.models import Programme
 from intranet.publications import content
 from intranet.publications.models import Publication
 from intranet.statuses.models import Status
-from transfer.build import BuildResult, Row, header_fields, make_body, sign_body
+from transfer.build import BuildResult, Row, header_fields, make_body, oldest_format, sign_body
 from transfer.keys import SigningKey
 from transfer.progress import ProgrammeTally
 from transfer.verify import Origin
@@ -36,19 +37,23 @@ def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup
                    valid_for: timedelta) -> BuildResult:
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    # A programme whose lookup has ended carries no entries, only "ended" and a contact.
-    ended = {p.code: e for p in programmes if (e := lifecycle.lookup_ended(p)) is not None}
-    # Result rows unpack as the tuples make_body reads.
+    # Result rows unpack as the tuples make_body reads. A programme whose lookup has ended
+    # carries no entries, only "ended" and a contact (content.header_wording).
     rows: Iterable[Row] = dbsession.execute(
         select(Application.programme_id, Application.receipt_number_normalised,
                Application.birth_date, Application.status_code,
-               Application.scheduled_payment_on, Application.paid_on)
+               Application.scheduled_payment_on, Application.paid_on,
+               Application.deficiency_kinds, Application.documents_sent_on,
+               Application.return_by)
         .where(Application.programme_id.in_(lifecycle.still_looked_up()))
         .execution_options(yield_per=20_000))
     tally = ProgrammeTally(rows, statuses)   # counts for residents, on the rows' way through
     body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)
-    header = header_fields(programmes, statuses, lookup_secret=lookup_secret, origin=origin,
-                           sequence=sequence, now=now, valid_for=valid_for, ended=ended)
+    body, version = oldest_format(body)   # public hosts not yet upgraded still read it
+    # The header as a publication request freezes it: one definition for both ways.
+    header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
+                              sequence=sequence, now=now, valid_for=valid_for),
+              **content.header_wording(dbsession), "format": version}
     tally.add_to(header, programmes)
     return sign_body(body, count, skipped, signing_keys=signing_keys, header=header)
 
@@ -69,6 +74,7 @@ class _FrozenStatus:
     code: str
     needs_scheduled_payment_date: bool
     needs_paid_date: bool
+    needs_resident_action: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,13 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
     programmes = [_FrozenProgramme(p["code"], p["code"], p["needs_birth_date"])
                   for p in wording["programmes"]]
     statuses = [_FrozenStatus(s["code"], "scheduled_payment_on" in s["dates"],
-                              "paid_on" in s["dates"]) for s in wording["statuses"]]
+                              "paid_on" in s["dates"], bool(s.get("action_needed")))
+                for s in wording["statuses"]]
     tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
     body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
+    body, version = oldest_format(body)   # public hosts not yet upgraded still read it
     header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
                               sequence=sequence, now=now, valid_for=valid_for),
-              **wording, "content_digest": publication.content_digest}
+              **wording, "content_digest": publication.content_digest, "format": version}
     tally.add_to(header, programmes)
     return UnsignedTable(header, body, count, skipped)

@@ -2,11 +2,13 @@
 
 What is approved is what is published. A request copies the rows the snapshot needs
 (programme, receipt number, birth date where the programme asks for it, status and the
-dates that status needs) into ``publication_rows`` and the header wording (programmes,
-statuses and their resident-facing text) into the publication, and records the SHA-256 of
-both: the content digest. The preview shows the digest, the approver approves that digest,
-and the transfer job builds from the frozen rows alone after reproducing the digest from
-them — a change made after the request goes into the next publication.
+dates that status needs, and — for a status that needs the resident's action — the kinds of
+deficiency and the documents' two dates; never the 不備内容 text) into ``publication_rows``
+and the header wording (programmes, statuses and their resident-facing text) into the
+publication, and records the SHA-256 of both: the content digest. The preview shows the
+digest, the approver approves that digest, and the transfer job builds from the frozen rows
+alone after reproducing the digest from them — a change made after the request goes into
+the next publication.
 """
 
 import hashlib
@@ -15,23 +17,33 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, select
+from sqlalchemy import case, func, insert, literal, null, select
 
 from intranet.applications.models import Application
 from intranet.audit.chain import canonical_json
+from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications.models import PublicationRow
 from intranet.statuses.models import Status
-from transfer.build import programme_fields, status_fields
+from transfer.build import action_fields, programme_fields, status_fields
 
 
 def header_wording(dbsession) -> dict:
-    """The programmes and statuses as the snapshot header carries them."""
+    """The programmes (with their 不備の種類, 返送先 and 同封するもの) and statuses as the
+    snapshot header carries them."""
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    return {"programmes": [programme_fields(p, lifecycle.lookup_ended(p)) for p in programmes],
+    return {"programmes": [programme_header(dbsession, p) for p in programmes],
             "statuses": [status_fields(s) for s in statuses]}
+
+
+def programme_header(dbsession, programme: Programme) -> dict:
+    """One programme as the header carries it, action details included: what a request
+    freezes, and what 「公開中の表示」 compares a frozen one with (publications.shown)."""
+    return {**programme_fields(programme, lifecycle.lookup_ended(programme)),
+            **action_fields(kind_catalogue.load(dbsession, programme.id).kinds,
+                            *programme.return_details())}
 
 
 def freeze(dbsession, publication) -> str:
@@ -44,17 +56,26 @@ def freeze(dbsession, publication) -> str:
         Status.code == Application.status_code).scalar_subquery()
     needs_paid = select(Status.needs_paid_date).where(
         Status.code == Application.status_code).scalar_subquery()
+    needs_action = select(Status.needs_resident_action).where(
+        Status.code == Application.status_code).scalar_subquery()
     programme_code = select(Programme.code).where(
         Programme.id == Application.programme_id).scalar_subquery()
     # One INSERT ... SELECT: millions of rows never pass through Python here.
     dbsession.execute(insert(PublicationRow).from_select(
         ["publication_id", "programme_code", "receipt", "birth_date", "status_code",
-         "scheduled_payment_on", "paid_on"],
+         "scheduled_payment_on", "paid_on", "deficiency_kinds", "documents_sent_on",
+         "return_by"],
         select(literal(publication.id), programme_code, Application.receipt_number_normalised,
                case((needs_birth, Application.birth_date), else_=None),
                Application.status_code,
                case((needs_scheduled, Application.scheduled_payment_on), else_=None),
-               case((needs_paid, Application.paid_on), else_=None))
+               case((needs_paid, Application.paid_on), else_=None),
+               # Only for a status that needs action, and NULL for none: such a row reads,
+               # and is hashed, as rows frozen before action details existed.
+               case((needs_action & (Application.deficiency_kinds != 0),
+                     Application.deficiency_kinds), else_=null()),
+               case((needs_action, Application.documents_sent_on), else_=None),
+               case((needs_action, Application.return_by), else_=None))
         # A programme whose lookup has ended is no longer published.
         .where(Application.programme_id.in_(lifecycle.still_looked_up()))))
     publication.content_digest = digest(dbsession, publication)
@@ -94,7 +115,9 @@ def frozen_chunks(dbsession, publication_id: int) -> Iterator[Sequence[Any]]:
 def _frozen(publication_id: int):
     return (select(PublicationRow.programme_code, PublicationRow.receipt,
                    PublicationRow.birth_date, PublicationRow.status_code,
-                   PublicationRow.scheduled_payment_on, PublicationRow.paid_on)
+                   PublicationRow.scheduled_payment_on, PublicationRow.paid_on,
+                   PublicationRow.deficiency_kinds, PublicationRow.documents_sent_on,
+                   PublicationRow.return_by)
             .where(PublicationRow.publication_id == publication_id)
             .order_by(PublicationRow.programme_code, PublicationRow.receipt))
 
@@ -121,8 +144,12 @@ def read_frozen(dbsession, publication, *, keep_rows: bool = True) -> tuple[str,
 
 def content_line(row) -> str:
     """One frozen row as the digest reads it: the JSON array of its values as text (null
-    where empty). This is the definition; ``lines`` makes the same text faster."""
-    return canonical_json([None if v is None else str(v) for v in row])
+    where empty). A row without action details (its last three values null) is the array
+    of its first six, as every row was before they existed: a request frozen before an
+    upgrade reproduces its digest after it. This is the definition; ``lines`` makes the
+    same text faster."""
+    values = row if any(v is not None for v in row[6:]) else row[:6]
+    return canonical_json([None if v is None else str(v) for v in values])
 
 
 # What a JSON string must escape; a receipt number holding one goes the defining way.
@@ -154,8 +181,10 @@ def lines(rows, texts: _JsonTexts | None = None) -> str:
     if _ESCAPED.search(receipts):
         return "".join([content_line(row) + "\n" for row in rows])
     return "".join([f'[{texts[code]},"{receipt}",{texts[birth]},{texts[status]},'
-                    f'{texts[scheduled]},{texts[paid]}]\n'
-                    for code, receipt, birth, status, scheduled, paid in rows])
+                    f'{texts[scheduled]},{texts[paid]}'
+                    + (']\n' if kinds is None and sent is None and by is None
+                       else f',{texts[kinds]},{texts[sent]},{texts[by]}]\n')
+                    for code, receipt, birth, status, scheduled, paid, kinds, sent, by in rows])
 
 
 def wording_of(publication) -> dict:

@@ -83,6 +83,11 @@ class PublicationRow(Base):
     status_code: Mapped[str] = mapped_column(String(32))
     scheduled_payment_on: Mapped[date | None]
     paid_on: Mapped[date | None]
+    # The action details, only for a status that needs the resident's action (else NULL):
+    # a row frozen before they existed reads, and hashes, as it did.
+    deficiency_kinds: Mapped[int | None] = mapped_column(BigInteger)
+    documents_sent_on: Mapped[date | None]
+    return_by: Mapped[date | None]
 
 
 class PublishedStatus(Base):
@@ -94,3 +99,8 @@ class PublishedStatus(Base):
     status_code: Mapped[str] = mapped_column(String(32))
     scheduled_payment_on: Mapped[date | None]
     paid_on: Mapped[date | None]
+    # The action details it carried (as its frozen row had them: NULL for none), so that
+    # 「公開中の表示」 shows them as residents read them (publications.shown).
+    deficiency_kinds: Mapped[int | None] = mapped_column(BigInteger)
+    documents_sent_on: Mapped[date | None]
+    return_by: Mapped[date | None]

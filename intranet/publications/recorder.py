@@ -209,9 +209,11 @@ def _remember_published(dbsession, publication: Publication) -> None:
     asking_birth = [p["code"] for p in frozen["programmes"] if p["needs_birth_date"]]
     dbsession.execute(delete(PublishedStatus))
     dbsession.execute(insert(PublishedStatus).from_select(
-        ["application_id", "status_code", "scheduled_payment_on", "paid_on"],
+        ["application_id", "status_code", "scheduled_payment_on", "paid_on",
+         "deficiency_kinds", "documents_sent_on", "return_by"],
         select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
-               PublicationRow.paid_on)
+               PublicationRow.paid_on, PublicationRow.deficiency_kinds,
+               PublicationRow.documents_sent_on, PublicationRow.return_by)
         .join(Programme, Programme.id == Application.programme_id)
         .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
               & (PublicationRow.programme_code == Programme.code))

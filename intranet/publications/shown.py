@@ -3,10 +3,12 @@
 Read from the last delivered publication — its frozen header (the programmes and the
 statuses with their wording, as the snapshot carried them) and what it said of this
 application (``published_statuses``) — through the answer code the public page uses
-(``transfer.answer``), so that the call centre reads what the resident reads. Beside it,
+(``transfer.answer``), so that the call centre reads what the resident reads — the status,
+its wording, its dates and, for a status that needs the resident's action, the action
+details (what is missing, where to send it, by when). Beside it,
 the answer the next publication would give from today's data: when the two differ, the
-newest change (of the application, its status's wording or its programme) is not
-published yet — 「次回の公開で反映されます」.
+newest change (of the application, its action details, its status's wording or its
+programme, with its 不備の種類 and 返送先) is not published yet — 「次回の公開で反映されます」.
 
 The public page answers in one of a few ways, and so does this: ``found`` (the answer),
 ``not_found``, ``closed`` (the programme cannot be looked up today), ``updating`` (the
@@ -21,11 +23,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from intranet.programmes import lifecycle
 from intranet.publications import content
 from intranet.publications.models import PUBLISHED, Publication, PublishedStatus
 from transfer import answer as answers
-from transfer.build import programme_fields, status_fields
+from transfer.build import status_fields
 from transfer.ruby import html_for
 from transfer.snapshot import RESIDENT_LANGUAGES
 
@@ -48,6 +49,17 @@ class Shown:
         return {lang: {part: html_for(text, lang) for part, text in
                        self.answer.wording(lang).items()} for lang in RESIDENT_LANGUAGES}
 
+    def action(self) -> dict[str, dict[str, Any]]:
+        """Per language, the action details' texts as the residents' page writes them
+        (HTML): what is missing, where to send it, what to enclose. Empty without any."""
+        action = self.answer.action
+        if action is None:
+            return {}
+        return {lang: {"missing": [html_for(text, lang) for text in action.missing_in(lang)],
+                       "return_to": html_for(action.return_to_in(lang), lang),
+                       "enclose": html_for(action.enclose_in(lang), lang)}
+                for lang in RESIDENT_LANGUAGES}
+
 
 @dataclass(frozen=True)
 class ResidentsView:
@@ -56,6 +68,13 @@ class ResidentsView:
     now: Shown
     upcoming: Shown
     publication: Publication | None
+    today: date   # the day in Japan: whether a deadline has passed, as the public page says
+
+    @property
+    def overdue(self) -> bool:
+        """The 返送期限 residents are shown has passed (their page says whom to call)."""
+        action = self.now.answer.action
+        return bool(action and action.overdue(self.today))
 
     @property
     def pending(self) -> bool:
@@ -79,7 +98,7 @@ def residents_view(dbsession, application, now: datetime, today: date) -> Reside
     """``now``: naive UTC, as stored; ``today``: the day in Japan (the public page's)."""
     publication = last_delivered(dbsession)
     return ResidentsView(published(dbsession, publication, application, now, today),
-                         upcoming(application, today), publication)
+                         upcoming(dbsession, application, today), publication, today)
 
 
 def published(dbsession, publication: Publication | None, application, now: datetime,
@@ -103,18 +122,23 @@ def published(dbsession, publication: Publication | None, application, now: date
         why = "birth_date" if programme["needs_birth_date"] and row is None \
             and application.birth_date is None else "new"
         return Shown("not_found", programme=programme, why=why)
-    return Shown("found", answers.answer(status, row.scheduled_payment_on, row.paid_on),
-                 programme)
+    return Shown("found", answers.answer(
+        status, row.scheduled_payment_on, row.paid_on, programme=programme,
+        kinds=row.deficiency_kinds or 0, documents_sent_on=row.documents_sent_on,
+        return_by=row.return_by), programme)
 
 
-def upcoming(application, today: date) -> Shown:
-    """What the next publication would show, from today's data (what a request freezes)."""
-    programme = programme_fields(application.programme,
-                                 lifecycle.lookup_ended(application.programme))
+def upcoming(dbsession, application, today: date) -> Shown:
+    """What the next publication would show, from today's data (what a request freezes:
+    ``content.freeze``; the action details go only with a status that needs them, which
+    ``transfer.answer`` sees to for both)."""
+    programme = content.programme_header(dbsession, application.programme)
     if not answers.is_open(programme, today):
         return Shown("closed", programme=programme)
     if programme["needs_birth_date"] and application.birth_date is None:
         return Shown("not_found", programme=programme, why="birth_date")
-    return Shown("found", answers.answer(status_fields(application.status),
-                                         application.scheduled_payment_on, application.paid_on),
-                 programme)
+    return Shown("found", answers.answer(
+        status_fields(application.status), application.scheduled_payment_on,
+        application.paid_on, programme=programme, kinds=application.deficiency_kinds or 0,
+        documents_sent_on=application.documents_sent_on, return_by=application.return_by),
+        programme)

@@ -5,6 +5,7 @@ changes this file, as it would change the guide.
 """
 
 import json
+from contextlib import contextmanager
 
 from tests.e2e.browser import chromium
 
@@ -103,7 +104,8 @@ class StaffDesk:
             page.get_by_role("button", name="この内容で取り込む").click()
         assert "を取り込みました" in self.text(), self.text()[:800]
 
-    def change_status(self, receipt, status, note):
+    def open_application(self, receipt):
+        """The application's page, found by its number on the list."""
         page = self.page
         page.goto("/applications")
         page.get_by_label("受付番号").fill(receipt)
@@ -111,14 +113,51 @@ class StaffDesk:
             page.get_by_role("button", name="検索").click()
         with page.expect_navigation():
             page.get_by_role("link", name=receipt).click()
-        page.get_by_label("新しい状況").select_option(status)
-        page.get_by_label("変更理由・メモ").fill(note)
+        return page
+
+    def confirm_change(self, receipt):
+        """Ask for the change filled in, and confirm it on the page that shows it first."""
+        page = self.page
         with page.expect_navigation():
             page.get_by_role("button", name="変更内容を確認する").click()
         page.locator("#confirm-change").wait_for()   # before → after, shown first
         with page.expect_navigation():
             page.get_by_role("button", name="変更する").click()
         assert f"受付番号 {receipt} の状況を" in self.text(), self.text()[:800]
+
+    def change_status(self, receipt, status, note):
+        page = self.open_application(receipt)
+        page.get_by_label("新しい状況").select_option(status)
+        page.get_by_label("変更理由・メモ").fill(note)
+        self.confirm_change(receipt)
+
+    def set_return_details(self, programme_name, return_to, enclose):
+        """A supervisor's 事業 → 不備の種類と返送先: where residents send papers and what they
+        enclose, each {lang: text} for ja, en and ja-easy."""
+        page = self.page
+        page.goto("/programmes")
+        row = page.locator("table.list tbody tr", has_text=programme_name)
+        with page.expect_navigation():
+            row.get_by_role("link", name="不備の種類と返送先").click()
+        suffix = {"ja": "", "en": "_en", "ja-easy": "_easy"}
+        for name, texts in (("return_to", return_to), ("enclose", enclose)):
+            for lang, text in texts.items():
+                page.locator(f"#{name}{suffix[lang]}").fill(text)
+        with page.expect_navigation():
+            page.get_by_role("button", name="保存する").click()
+        assert "返送先と同封するものを保存しました" in self.text(), self.text()[:800]
+
+    def mark_deficient(self, receipt, kinds, sent, return_by, note):
+        """不備あり with the kinds (their names, as the check boxes read), the day the letter
+        was sent and the deadline (date objects), and staff's own note."""
+        page = self.open_application(receipt)
+        page.get_by_label("新しい状況").select_option("deficient")
+        for kind in kinds:
+            page.get_by_label(kind).check()
+        page.locator("#status-documents_sent_on").fill(sent.isoformat())
+        page.locator("#status-return_by").fill(return_by.isoformat())
+        page.get_by_label("不備内容（職員用メモ").fill(note)
+        self.confirm_change(receipt)
 
     def request_publication(self, note):
         page = self.page
@@ -140,9 +179,10 @@ class StaffDesk:
         return [rows.nth(i).inner_text() for i in range(rows.count())]
 
 
-def resident_reads(browser, base_url, programme, receipt, lang):
+@contextmanager
+def answer_page(browser, base_url, programme, receipt, lang):
     """A resident opens the page in `lang`, picks the programme (when the page offers more
-    than one), types the number and reads the answer."""
+    than one) and types the number: the answer page, while the resident has it open."""
     context = browser.new_context(base_url=base_url, locale="ja-JP")
     try:
         page = context.new_page()
@@ -153,11 +193,28 @@ def resident_reads(browser, base_url, programme, receipt, lang):
         page.locator("#receipt_number").fill(receipt)
         with page.expect_navigation():
             page.locator("button[type=submit]").click()
+        yield page
+    finally:
+        context.close()
+
+
+def resident_reads(browser, base_url, programme, receipt, lang):
+    """The answer's status, its "as of" line and the whole main text."""
+    with answer_page(browser, base_url, programme, receipt, lang) as page:
         status = page.locator(".status").inner_text() if page.locator(".status").count() else ""
         as_of = page.locator(".as-of").inner_text() if page.locator(".as-of").count() else ""
         return status, as_of, page.locator("main").inner_text()
-    finally:
-        context.close()
+
+
+def resident_action(browser, base_url, programme, receipt, lang):
+    """What the answer says the resident has to do: the missing items (as HTML, furigana
+    included), the details' values in order, and the whole main text."""
+    with answer_page(browser, base_url, programme, receipt, lang) as page:
+        items = page.locator(".action-details ul.missing li")
+        facts = page.locator(".action-details dl.action-facts dd")
+        return ([items.nth(i).inner_html() for i in range(items.count())],
+                [facts.nth(i).inner_text() for i in range(facts.count())],
+                page.locator("main").inner_text())
 
 
 def healthz(terminal, name, address, ca):
@@ -179,4 +236,5 @@ def healthz(terminal, name, address, ca):
         raise AssertionError(f"{name} ({address}) /healthz is not JSON: {body[:500]}") from None
 
 
-__all__ = ["PASSWORD", "READS", "StaffDesk", "chromium", "healthz", "resident_reads"]
+__all__ = ["PASSWORD", "READS", "StaffDesk", "chromium", "healthz", "resident_action",
+           "resident_reads"]

@@ -8,16 +8,19 @@ one they needed.
 """
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.e2e import city as guide
 from tests.e2e import documented, hardening
 from tests.e2e.conftest import INTRANET, PUBLIC
-from tests.e2e.people import READS, StaffDesk, resident_reads
+from tests.e2e.people import READS, StaffDesk, resident_action, resident_reads
 from tests.e2e.scenario import (
     INBOX,
     PROGRAMME,
+    PROGRAMME_NAME,
     SITE,
     STAFF_SITE,
     first_publication,
@@ -27,6 +30,7 @@ from tests.e2e.scenario import (
 )
 from tests.e2e.security_review import check_review
 from tests.e2e.step_access import check_step_access
+from tests.mirror_fixtures import ENCLOSE, RETURN_TO
 
 QUARANTINE = "/var/lib/shinsei-mirror/quarantine"
 
@@ -232,3 +236,49 @@ def test_10_the_hosts_the_installer_touched_are_hardened(city):
     publish(city, "ホスト鍵を作り直した後")
     after = city.wait_for_sequence(PUBLIC, before)
     assert after["public-1"] == after["public-2"] > before
+
+
+# Issue 24: what staff set on the programme for residents who have to act (the mirror tests'
+# 返送先 and 同封するもの), and the two shipped kinds staff choose, as residents read them.
+KINDS_READ = {
+    "ja": ("本人確認書類の写し", "申請書への署名"),
+    "en": ("A copy of an identity document", "Your signature on the application form"),
+    "ja-easy": ("<ruby>運転免許証", "<ruby>署名<rp>"),
+}
+
+
+def test_11_a_deficiency_reaches_residents_with_what_where_and_by_when(city):
+    """Staff mark an application 不備あり with two kinds, a sent date and a deadline (and a
+    note of their own); after the four-eyes publication a resident on each public host, in
+    Chromium over HTTPS, reads both kinds, where to send them, what to enclose, the
+    deadline and the day the letter was sent in 日本語, English and やさしい日本語 (with
+    ruby) — and never the note."""
+    city.needs(2)
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    sent, due = today - timedelta(days=1), today + timedelta(days=14)
+    note = "免許証の写しが裏面のみ。6月3日に本人へ電話済み"
+    before = {name: city.sequence(name) for name in PUBLIC}
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.set_return_details(PROGRAMME_NAME, RETURN_TO, ENCLOSE)
+        desk.sign_in("tanaka")
+        desk.mark_deficient("1234-5678", ["本人確認書類の写しがない", "署名がない"], sent, due, note)
+    publish(city, "不備の通知")
+    city.wait_for_sequence(PUBLIC, max(before.values()))
+    days = {"ja": lambda d: f"{d.year}年{d.month}月{d.day}日",
+            "en": lambda d: f"{d.day} {d:%B %Y}", "ja-easy": lambda d: f"{d.year}年{d.month}月{d.day}日"}
+    for name in PUBLIC:
+        with city.resident(name) as browser:
+            for lang, (first, second) in KINDS_READ.items():
+                items, facts, text = resident_action(browser, SITE, PROGRAMME, "1234-5678", lang)
+                where = f"{name} {lang}"
+                assert len(items) == 2 and first in items[0] and second in items[1], (where, items)
+                assert facts[0] == days[lang](due), (where, facts)
+                assert facts[-1] == days[lang](sent), (where, facts)
+                assert "{" not in text and note[:8] not in text, (where, text[:800])
+                if lang == "ja-easy":
+                    assert "きゅうふきん" in text and "ふうとう" in text, (where, text[:800])
+                else:
+                    assert RETURN_TO[lang] in text and ENCLOSE[lang] in text, (where, text[:800])
+    city.passed.add(11)

@@ -21,10 +21,13 @@ MIDNIGHT_UTC = datetime(2026, 3, 1, 15, 0)
 
 
 def _append_at(session_factory, monkeypatch, times, actor="clerk"):
-    with transaction.manager:
+    # The clock is set back at once: a module first imported while it is set (the app is
+    # built after this, and intranet.security takes ``utcnow`` by name) would keep it for
+    # every later test of the worker.
+    with transaction.manager, monkeypatch.context() as clock:
         dbsession = get_tm_session(session_factory, transaction.manager)
         for at in times:
-            monkeypatch.setattr(writer, "utcnow", lambda at=at: at)
+            clock.setattr(writer, "utcnow", lambda at=at: at)
             writer.append(dbsession, writer.Actor(name=actor, host="h", os_user="u"),
                           "test.action", f"at:{at.isoformat()}")
 

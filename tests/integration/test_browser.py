@@ -31,7 +31,7 @@ def server(wsgi_app, accounts, session_factory):
     with transaction.manager:
         seed(get_tm_session(session_factory, transaction.manager), TEST_ACTOR, 400, 7)
     # Known applications beside the demo data: 9000-0001 ... 9000-0005, all 受付済.
-    programme = make_programme(session_factory, code="browser-test")
+    programme = make_programme(session_factory, code="browser-test", kinds=True)
     make_applications(session_factory, programme, 5, start=90000001)
     with WaitressThread(wsgi_app) as running:
         yield running

@@ -12,6 +12,7 @@ in the file or in the database, leaves nothing written.
 """
 
 import json
+from datetime import date
 
 import pytest
 import transaction
@@ -43,7 +44,8 @@ def small_chunks(monkeypatch):
 
 def use_plain_way(monkeypatch):
     monkeypatch.setattr(plan_module, "cell_reader",
-                        lambda field, statuses: lambda raw: parse_cell(field, raw, statuses))
+                        lambda field, statuses, kinds=None: lambda raw: parse_cell(
+                            field, raw, statuses, kinds))
     monkeypatch.setattr(plan_module, "_new_status_problem",
                         lambda catalogue, row, verdicts: plan_module._status_problem(
                             catalogue, row, None))
@@ -148,13 +150,55 @@ def run(session_factory, programme_id, data, apply=True):
         transaction.abort()
 
 
-def stored_programme(session_factory):
-    programme_id = make_programme(session_factory)
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
-                     load_catalogue(dbsession), csv_text(STORED).encode("cp932"), "stored.csv")
+def stored_programme(session_factory, *later):
+    """The programme with STORED imported, then each of ``later`` (files as bytes)."""
+    programme_id = make_programme(session_factory, kinds=True)
+    for data in (csv_text(STORED).encode("cp932"), *later):
+        with transaction.manager:
+            dbsession = get_tm_session(session_factory, transaction.manager)
+            apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                         load_catalogue(dbsession), data, "stored.csv")
     return programme_id
+
+
+ACTION_HEADER = ["受付番号", "状況", "不備内容", "不備の種類", "書類送付日", "返送期限"]
+
+
+def action_file(rows):
+    return csv_text(rows, ACTION_HEADER).encode("cp932")
+
+
+def test_action_details_are_written_alike_both_ways(session_factory, small_chunks, monkeypatch):
+    """Kinds by name and code, dates in several forms, blank cells kept between statuses
+    that need action and cleared on entering one (PostgreSQL: the staging table's new_round)."""
+    numbers = [f"3000-{n:04d}" for n in range(12)]
+    earlier = action_file([[number, "不備あり", "前回", "id_copy", "R8.5.1", "2026/5/31"]
+                           for number in numbers[:8]])
+    back = action_file([[number, "審査中", "", "", "", ""] for number in numbers[:4]])
+    programme_id = stored_programme(session_factory, earlier, back)
+    rows = []
+    for n, number in enumerate(numbers):
+        # 4 to 7 are still 不備あり from before: one of them moves on to 再提出待ち.
+        status = "再提出待ち" if n in (4, 7) else "不備あり"
+        rows.append([number, status, "今回", ("本人確認書類の写しがない、signature", "", "記入漏れ")[n % 3],
+                     ("令和8年5月20日", "", "2026-05-20")[n % 3], ("", "2026/6/30", "R8.6.30")[n % 3]])
+    data = action_file(rows)
+    fast = run(session_factory, programme_id, data)
+    with monkeypatch.context() as patched:
+        use_plain_way(patched)
+        plain = run(session_factory, programme_id, data)
+    assert fast == plain
+    assert fast[0][4] == 0, fast[0][6]          # no error
+    names = [c.key for c in Application.__table__.columns if c.key not in ("id", "updated_at")]
+    stored = {a["receipt_number_normalised"]: a for a in (dict(zip(names, row, strict=True))
+                                                          for row in fast[1][0])}
+    details = {number: (a["status_code"], a["deficiency_kinds"], a["documents_sent_on"],
+                        a["return_by"]) for number, a in stored.items()}
+    # A new round (0: back from review; 9: first time) starts blank; 4 keeps what it had.
+    assert details["30000001"] == ("deficient", 0, None, date(2026, 6, 30))
+    assert details["30000009"] == ("deficient", 0b101, date(2026, 5, 20), None)
+    assert details["30000004"] == ("awaiting_resubmission", 0b1, date(2026, 5, 1),
+                                   date(2026, 6, 30))
 
 
 @pytest.mark.parametrize("encoding", ["cp932", "utf-8"])

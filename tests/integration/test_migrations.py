@@ -41,3 +41,31 @@ def test_downgrade_to_base_and_up_again(empty_engine):
     assert "applications" in inspect(empty_engine).get_table_names()
 
 
+
+
+def test_action_details_migration_gives_existing_programmes_the_shipped_kinds(empty_engine):
+    """0014: a programme made before it gets the default 不備の種類, bits 0…, in three
+    languages; its applications have none, and older frozen rows stay NULL (their digest
+    is as before: intranet.publications.content.content_line)."""
+    from sqlalchemy import MetaData, Table, select
+
+    from intranet.deficiencies.defaults import DEFAULT_KINDS
+
+    migrations.upgrade(empty_engine, "0012")
+    programmes = Table("programmes", MetaData(), autoload_with=empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(programmes.insert().values(
+            code="tokubetsu-2020", name="特別定額給付金", name_en="", needs_birth_date=False,
+            contact="", retention_years=5, name_easy=""))
+    migrations.upgrade(empty_engine)
+    metadata = MetaData()
+    kinds = Table("deficiency_kinds", metadata, autoload_with=empty_engine)
+    wordings = Table("deficiency_kind_wordings", metadata, autoload_with=empty_engine)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(select(kinds.c.code, kinds.c.bit).order_by(kinds.c.bit)).all()
+        languages = connection.execute(select(wordings.c.lang)).scalars().all()
+    assert rows == [(code, bit) for bit, (code, _, _) in enumerate(DEFAULT_KINDS)]
+    assert sorted(set(languages)) == ["en", "ja", "ja-easy"]
+    assert len(languages) == 3 * len(DEFAULT_KINDS)
+    migrations.downgrade(empty_engine, "0012")
+    assert "deficiency_kinds" not in inspect(empty_engine).get_table_names()

@@ -22,16 +22,20 @@ def defined_digest(dbsession, publication):
     """The digest as it was written before the fast path: the reference."""
     sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
     sha.update(publication.frozen_header.encode("utf-8") + b"\n")
-    rows = dbsession.execute(
-        select(PublicationRow.programme_code, PublicationRow.receipt, PublicationRow.birth_date,
-               PublicationRow.status_code, PublicationRow.scheduled_payment_on,
-               PublicationRow.paid_on)
-        .where(PublicationRow.publication_id == publication.id)
-        .order_by(PublicationRow.programme_code, PublicationRow.receipt))
+    rows = dbsession.execute(select(*FROZEN).where(PublicationRow.publication_id == publication.id)
+                             .order_by(PublicationRow.programme_code, PublicationRow.receipt))
     for row in rows:
-        sha.update(canonical_json([None if v is None else str(v) for v in row])
+        # A row without action details is its first six values, as rows were before them.
+        values = row if any(v is not None for v in row[6:]) else row[:6]
+        sha.update(canonical_json([None if v is None else str(v) for v in values])
                    .encode("utf-8") + b"\n")
     return sha.hexdigest()
+
+
+FROZEN = (PublicationRow.programme_code, PublicationRow.receipt, PublicationRow.birth_date,
+          PublicationRow.status_code, PublicationRow.scheduled_payment_on, PublicationRow.paid_on,
+          PublicationRow.deficiency_kinds, PublicationRow.documents_sent_on,
+          PublicationRow.return_by)
 
 
 def request(session_factory):
@@ -51,10 +55,7 @@ def check(session_factory, publication_id, rows):
         found, kept = content.read_frozen(dbsession, publication)
         assert found == expected and len(kept) == rows
         assert [tuple(r) for r in kept] == [tuple(r) for r in dbsession.execute(
-            select(PublicationRow.programme_code, PublicationRow.receipt,
-                   PublicationRow.birth_date, PublicationRow.status_code,
-                   PublicationRow.scheduled_payment_on, PublicationRow.paid_on)
-            .where(PublicationRow.publication_id == publication_id)
+            select(*FROZEN).where(PublicationRow.publication_id == publication_id)
             .order_by(PublicationRow.programme_code, PublicationRow.receipt))]
 
 
@@ -80,7 +81,10 @@ def test_many_programmes_dates_and_unusual_receipt_numbers(session_factory, acco
             values = {"status_code": statuses[n % 5],
                       "birth_date": None if n % 9 == 0 else date(1930 + n % 90, 1 + n % 12, 28),
                       "scheduled_payment_on": date(2020, 7, 1 + n % 30) if n % 5 else None,
-                      "paid_on": date(2020, 8, 1 + n % 31) if n % 5 == 2 else None}
+                      "paid_on": date(2020, 8, 1 + n % 31) if n % 5 == 2 else None,
+                      # Action details on some: frozen only where the status needs action.
+                      "deficiency_kinds": n % 4, "documents_sent_on": date(2020, 6, 1 + n % 30)
+                      if n % 3 else None, "return_by": date(2020, 7, 1) if n % 7 else None}
             # Receipt numbers as no importer would store them, to reach every writing path.
             if n % 50 == 7:
                 values["receipt_number_normalised"] = ['AB"1', "AB\\2", "ＡＢ３", "申請４",
@@ -90,3 +94,27 @@ def test_many_programmes_dates_and_unusual_receipt_numbers(session_factory, acco
     # Several chunks, so a chunk's fast and defining paths meet in one digest.
     monkeypatch.setattr(content, "CHUNK", 37)
     check(session_factory, request(session_factory), len(ids))
+
+
+def test_action_details_are_frozen_only_where_the_status_needs_action(session_factory, accounts,
+                                                                      engine):
+    programme = make_programme(session_factory, kinds=True)
+    ids = make_applications(session_factory, programme, 3, status="deficient")
+    with engine.begin() as connection:
+        for n, application_id in enumerate(ids):
+            connection.execute(update(Application).where(Application.id == application_id).values(
+                status_code=("deficient", "reviewing", "deficient")[n],
+                deficiency_kinds=(5, 5, 0)[n], documents_sent_on=date(2026, 5, 20),
+                return_by=(date(2026, 6, 10), date(2026, 6, 10), None)[n],
+                deficiency_reason="本人に電話済み"))
+    publication_id = request(session_factory)
+    check(session_factory, publication_id, 3)
+    with session_factory() as dbsession:
+        frozen = dbsession.execute(select(*FROZEN[3:])).all()
+        publication = dbsession.get(Publication, publication_id)
+    assert sorted(frozen, key=str) == sorted([
+        ("deficient", None, None, 5, date(2026, 5, 20), date(2026, 6, 10)),
+        ("reviewing", None, None, None, None, None),             # kept, not published
+        ("deficient", None, None, None, date(2026, 5, 20), None)], key=str)
+    assert "本人に電話済み" not in publication.frozen_header
+    assert '"deficiency_kinds":[{"bit":0,"code":"id_copy"' in publication.frozen_header

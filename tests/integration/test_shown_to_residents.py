@@ -179,3 +179,57 @@ def test_a_publication_made_before_content_was_kept_is_said_so(as_role, session_
                           sha256="ab" * 32))
     staff = shown(as_role("staff"), one)
     assert "内容を記録する前の版" in staff and "次回の公開で反映されます" not in staff
+
+
+RETURN = {"return_to": "〒252-5277 中央区中央2-11-15 給付金担当", "return_to_en": "2-11-15 Chuo",
+          "return_to_easy": "{中央区|ちゅうおうく}の {給付金|きゅうふきん}の {係|かかり}",
+          "enclose": "返信用封筒に入れてください。", "enclose_en": "Use the return envelope.",
+          "enclose_easy": "{封筒|ふうとう}に いれて ください。"}
+
+
+def test_the_action_details_shown_are_the_residents_and_a_changed_deadline_is_pending(
+        city, as_role, session_factory):
+    """A 不備あり application: the kinds, 返送先, 同封するもの and both dates residents read are
+    on the staff page, in the three languages; the internal 不備内容 is not in that part; a
+    deadline moved after publication is 「次回の公開で反映されます」, and a passed one is said."""
+    programme = make_programme(session_factory, kinds=True, **RETURN)
+    [one] = make_applications(session_factory, programme, 1, status="deficient")
+    sent, due = date.today() - timedelta(days=5), date.today() + timedelta(days=14)
+    with session_factory() as s, s.begin():
+        s.execute(update(Application).where(Application.id == one).values(
+            deficiency_kinds=0b101, documents_sent_on=sent, return_by=due,
+            deficiency_reason="免許証の写しが裏面のみ（職員メモ）"))
+    city.publish()
+    app = as_role("inquiry")
+    staff, residents = shown(app, one), answer_box(city.residents_page("00000001"))
+    assert "次回の公開で反映されます" not in staff
+    for part in ("本人確認書類の写し（運転免許証、マイナンバーカードの表面など）",
+                 "申請書への署名（ご本人が自筆でお書きください）",
+                 "〒252-5277 中央区中央2-11-15 給付金担当", "返信用封筒に入れてください。"):
+        assert part in text_of(residents) and part in text_of(staff)
+    assert "記入漏れ" not in text_of(staff) and "職員メモ" not in staff
+    for day in (sent, due):
+        assert f"{day.year}年{day.month}月{day.day}日" in text_of(staff)
+    assert "期限を過ぎています" not in staff
+    # In the other languages, each kind as the residents' page writes it (furigana included).
+    for lang in ("en", "ja-easy"):
+        page = city.residents_page("00000001", lang)
+        items = re.findall(r"<li>(.*?)</li>", page.split('class="missing"')[1].split("</ul>")[0])
+        assert len(items) == 2 and all(f"<li>{item}</li>" in staff for item in items)
+    assert "<ruby>中央区<rp>" in staff and "2-11-15 Chuo" in staff
+
+    with session_factory() as s, s.begin():   # the deadline is extended after publication
+        s.get(Application, one).return_by = due + timedelta(days=7)
+    staff = shown(app, one)
+    assert "次回の公開で反映されます" in staff
+    later = due + timedelta(days=7)
+    assert f"返送期限 {later.year}年{later.month}月{later.day}日" in text_of(staff)
+    assert f"{due.year}年{due.month}月{due.day}日" in text_of(
+        staff.split('<div class="resident-answer')[1])   # still the published one
+
+    with session_factory() as s, s.begin():   # once the published deadline has passed
+        s.get(Application, one).return_by = date.today() - timedelta(days=1)
+    city.publish()
+    staff = shown(app, one)
+    assert "期限を過ぎています" in staff and "次回の公開で反映されます" not in staff
+    assert "返送期限を過ぎています" in city.residents_page("00000001")

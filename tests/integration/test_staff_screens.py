@@ -7,6 +7,7 @@ shows it (docs/screenshots/ holds the committed ones).
 """
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,14 @@ def test_the_inquiry_desk_sees_what_the_resident_sees(screen, session_factory, t
     shown = page.locator("section.residents").inner_text()
     assert "次回の公開で反映されます" in shown and "書類に不備があります" in shown
     shoot(page, "inquiry-residents-view-pending")
+    # Published with its action details: what is missing and by when, as residents read it.
+    with session_factory() as s, s.begin():
+        s.execute(update(Application).where(Application.receipt_number_normalised == "90000002")
+                  .values(deficiency_kinds=0b1, return_by=date(2099, 1, 31)))
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path / "outbox")]))
+    page.reload()
+    shown = page.locator("section.residents").inner_text()
+    assert "次回の公開で反映されます" not in shown and "2099年1月31日" in shown
+    assert "本人確認書類の写し" in shown
+    shoot(page, "inquiry-residents-view-action")

@@ -4,25 +4,35 @@ Every page the residents' page can show is read in やさしい日本語 — the
 error, an answer for every status of the shipped catalogue, "not found", closed and ended
 programmes, the limit, maintenance, updating, each error page, the statement — and any
 kanji outside <ruby> fails the test, naming where it is; so does a heading with a reading
-in brackets. The catalogues are read whole too (a message no page here shows still has
+in brackets. An answer that needs the resident's action shows its action details — every
+shipped 不備の種類, the demo's 返送先 and 同封するもの, the dates, and a passed deadline with
+whom to call. The catalogues are read whole too (a message no page here shows still has
 to pass), and so is every やさしい日本語 text the snapshot header carries from the shipped
-defaults (status wording, and whatever later default wording the header gains).
+defaults (status wording, 不備の種類, and whatever later default wording the header gains).
 """
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
+from intranet.deficiencies.defaults import default_kinds
+from intranet.demo import DEMO_PROGRAMMES
 from intranet.statuses.defaults import default_catalogue
 from public_mirror import birthdate, lookup, pages, resident
 from public_mirror.i18n import LOCALE_DIR
 from tests.easy_japanese import bracketed_readings, unread_in_markup, unread_kanji
 from tests.mirror_fixtures import PROGRAMMES_EASY
-from transfer.build import status_fields
+from transfer.build import action_fields, status_fields
 
 SHIPPED = [status_fields(status) for status in default_catalogue()]
+# Every shipped 不備の種類, and 返送先 and 同封するもの as the demo's programme has them.
+_DEMO = DEMO_PROGRAMMES[0]
+SHIPPED_ACTION = action_fields(default_kinds(1), *(
+    {"ja": _DEMO[name], "en": _DEMO[f"{name}_en"], "ja-easy": _DEMO[f"{name}_easy"]}
+    for name in ("return_to", "enclose")))
+ALL_KINDS = (1 << len(SHIPPED_ACTION["deficiency_kinds"])) - 1
 ENDED = {"code": "p2018", "name": {"ja": "臨時給付金", "en": "Temporary Payment",
                                    "ja-easy": "{臨時|りんじ}の {給付金|きゅうふきん}"},
          "needs_birth_date": False, "lookup_opens_on": None, "lookup_closes_on": "2019-03-31",
@@ -62,10 +72,17 @@ MISTAKES = [
 @pytest.fixture
 def host(public_host):
     public_host.settings.update(SITE)
-    more = [("p2020", f"2{index:07d}", index, date(2026, 4, 1), date(2026, 4, 10))
+    today = lookup.today_in_japan()
+    more = [("p2020", f"2{index:07d}", index, date(2026, 4, 1), date(2026, 4, 10),
+             ALL_KINDS, today - timedelta(10), today + timedelta(10))
             for index in range(len(SHIPPED))]
-    public_host.publish(programmes=[*PROGRAMMES_EASY, ENDED, CLOSED], statuses=SHIPPED,
-                        more=more)
+    # Each status that needs the resident's action once more, its deadline passed.
+    more += [("p2020", f"3{index:07d}", index, None, None, ALL_KINDS, today - timedelta(30),
+              today - timedelta(3)) for index, status in enumerate(SHIPPED)
+             if status.get("action_needed")]
+    p2020 = {**PROGRAMMES_EASY[0], **SHIPPED_ACTION}
+    public_host.publish(programmes=[p2020, *PROGRAMMES_EASY[1:], ENDED, CLOSED],
+                        statuses=SHIPPED, more=more, version=2)
     return public_host
 
 
@@ -91,6 +108,9 @@ def shown_pages(host) -> dict[str, str]:
     for index, status in enumerate(SHIPPED):
         shown[f"answer: {status['code']}"] = app.post("/lookup", {
             "programme": "p2020", "receipt_number": f"2{index:07d}", **easy})
+        if status.get("action_needed"):
+            shown[f"answer: {status['code']}, overdue"] = app.post("/lookup", {
+                "programme": "p2020", "receipt_number": f"3{index:07d}", **easy})
     for number, mistake in enumerate(MISTAKES):
         shown[f"mistake {number}: {mistake}"] = app.post(
             "/lookup", {"programme": "p2020", **mistake, **easy}, status=400)
@@ -112,6 +132,13 @@ def test_every_kanji_on_every_page_has_furigana(host):
     # The pages were in やさしい日本語 and showed what they are for.
     assert all('<a class="skip" href="#main"><ruby>' in html for html in seen.values())
     assert "<ruby>書類<rp>" in seen["answer: deficient"]
+    # The action details were there: every shipped kind, where to send, a passed deadline.
+    for name in ("answer: deficient", "answer: deficient, overdue"):
+        assert seen[name].count("<li>", seen[name].index('class="missing"')) >= len(
+            SHIPPED_ACTION["deficiency_kinds"])
+        assert "<ruby>市役所<rp>" in seen[name] and "<ruby>封筒<rp>" in seen[name]
+    assert 'class="overdue"' in seen["answer: deficient, overdue"]
+    assert 'class="overdue"' not in seen["answer: deficient"]
     assert '<option value="showa" selected>しょうわ</option>' in seen["back to the form"]
     assert "しょうわ 55<ruby>年" in seen["not found"]
     assert "<ruby>元<rp>（</rp><rt>がん</rt>" in seen["not found, 元年"]
@@ -187,6 +214,9 @@ def test_every_easy_text_of_the_shipped_defaults_has_furigana():
 
     texts = list(easy_texts(SHIPPED))
     assert len(texts) >= 3 * len(SHIPPED)
+    kinds = list(easy_texts(SHIPPED_ACTION))
+    assert len(kinds) == len(SHIPPED_ACTION["deficiency_kinds"]) + 2   # and 返送先, 同封するもの
+    texts += kinds
     assert {text: kanji for text in texts if (kanji := unread_in_markup(text))} == {}
 
 

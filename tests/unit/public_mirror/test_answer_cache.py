@@ -4,7 +4,7 @@ from datetime import date
 
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.resident import Reply
-from transfer.answer import Answer
+from transfer.answer import ActionDetails, Answer
 
 
 class _Snapshot:
@@ -23,9 +23,26 @@ def reply(kind="found", sequence=7, lang="ja", day=date(2020, 7, 10)):
 
 def test_key_holds_the_answer_and_nothing_of_the_question():
     key = reply().cache_key
-    assert key == (7, "ja", "p2020", True, "payment_scheduled", date(2020, 7, 10), None)
+    assert key == (7, "ja", "p2020", True, "payment_scheduled", date(2020, 7, 10), None, None)
     assert reply(lang="en").cache_key != key
     assert reply(day=date(2020, 7, 11)).cache_key != key
+
+
+def test_key_holds_the_action_details_and_whether_the_deadline_has_passed(monkeypatch):
+    """Two residents with other kinds, or a deadline passed for one only, never share a page."""
+    from public_mirror import lookup
+
+    def acting(kinds, return_by):
+        action = ActionDetails((), kinds, date(2026, 5, 20), return_by, {}, {})
+        return Reply("found", "ja", _Snapshot(7), PROGRAMME,
+                     Answer(True, {"code": "deficient"}, None, None, action))
+
+    monkeypatch.setattr(lookup, "today_in_japan", lambda: date(2026, 6, 10))
+    before = acting(0b101, date(2026, 6, 10)).cache_key
+    assert before[-1] == (0b101, date(2026, 5, 20), date(2026, 6, 10), False)
+    assert acting(0b100, date(2026, 6, 10)).cache_key != before
+    monkeypatch.setattr(lookup, "today_in_japan", lambda: date(2026, 6, 11))
+    assert acting(0b101, date(2026, 6, 10)).cache_key[-1][-1] is True
 
 
 def test_only_answers_are_kept():

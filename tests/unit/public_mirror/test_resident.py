@@ -136,7 +136,7 @@ def reference_ask(resident, params, client):
         return Reply("closed", lang, snapshot, programme)
     answer = lookup.answer_key(snapshot, lookup_key(resident.secret, programme["code"],
                                                     reading.question.receipt,
-                                                    reading.question.birth_date))
+                                                    reading.question.birth_date), programme)
     if not repeat:
         resident.usage.count(answer.found, answer.status and answer.status["code"])
     if limited and not answer.found and not repeat:

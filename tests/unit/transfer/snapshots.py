@@ -26,9 +26,10 @@ def entries(count=50, status=0):
 
 
 def make(keys, *, sequence=10, origin=ORIGIN, created=NOW, valid=timedelta(hours=72),
-         rows=None, payload_type=PAYLOAD_TYPE, **extra) -> bytes:
+         rows=None, payload_type=PAYLOAD_TYPE, version=1, **extra) -> bytes:
+    """A format-1 snapshot (as every mirror has held one) unless ``version`` says otherwise."""
     header = {
-        "format": 1, "payload_type": payload_type, "origin": origin.as_header(),
+        "format": version, "payload_type": payload_type, "origin": origin.as_header(),
         "sequence": sequence, "created_at": format_time(created),
         "expires_at": format_time(created + valid), "lookup_key_id": "lk-test",
         "programmes": [{"code": "p2020", "name": {"ja": "給付金", "en": "Payment"},

@@ -16,7 +16,11 @@ STATUSES = [SimpleNamespace(code="received", needs_scheduled_payment_date=False,
                             needs_paid_date=False),
             SimpleNamespace(code="scheduled", needs_scheduled_payment_date=True,
                             needs_paid_date=False),
-            SimpleNamespace(code="paid", needs_scheduled_payment_date=True, needs_paid_date=True)]
+            SimpleNamespace(code="paid", needs_scheduled_payment_date=True, needs_paid_date=True),
+            SimpleNamespace(code="deficient", needs_scheduled_payment_date=False,
+                            needs_paid_date=False, needs_resident_action=True)]
+# A row without action details: no kinds, no documents sent, no deadline.
+NONE = (None, None, None)
 PROGRAMMES = [SimpleNamespace(id=1, code="p2020", needs_birth_date=False),
               SimpleNamespace(id=2, code="p2024", needs_birth_date=True)]
 
@@ -28,8 +32,10 @@ def rows(count):
         programme = 1 + n % 2
         birth = None if n % 10 == 3 else date(1950 + n % 50, 1 + n % 12, 1 + n % 28)
         status = rng.choice(STATUSES).code
+        # Action details on every row: only a status that asks the resident to act carries them.
         out.append((programme, f"{n:08d}", birth, status, date(2024, 7, 1 + n % 30),
-                    date(2024, 8, 1 + n % 31)))
+                    date(2024, 8, 1 + n % 31), n % 7, date(2024, 6, 1 + n % 30),
+                    None if n % 5 == 0 else date(2024, 7, 1 + n % 30)))
     return out
 
 
@@ -39,16 +45,19 @@ def expected(rows_, programmes=PROGRAMMES):
     needs = {p.id: p.needs_birth_date for p in programmes}
     status = {s.code: (i, s) for i, s in enumerate(STATUSES)}
     entries = []
-    for programme, receipt, birth, state, scheduled, paid in rows_:
+    for programme, receipt, birth, state, scheduled, paid, kinds, sent, by in rows_:
         if needs[programme] and birth is None:
             continue
         message = code[programme].encode() + b"\x00" + receipt.encode("ascii", errors="replace")
         if needs[programme]:
             message += b"\x00" + birth.isoformat().encode()
         index, info = status[state]
+        acts = getattr(info, "needs_resident_action", False)
         entries.append((hmac.new(SECRET, message, hashlib.sha256).digest()[:16], index,
                         day_number(scheduled) if info.needs_scheduled_payment_date else 0,
-                        day_number(paid) if info.needs_paid_date else 0))
+                        day_number(paid) if info.needs_paid_date else 0,
+                        (kinds or 0) if acts else 0, day_number(sent) if acts else 0,
+                        day_number(by) if acts else 0))
     entries.sort()
     return b"".join(ENTRY.pack(*entry) for entry in entries), len(entries)
 
@@ -75,15 +84,16 @@ def test_body_is_the_defined_one_on_every_shape_of_rows(monkeypatch, case, worke
     programmes = PROGRAMMES
     given = {
         "empty": [],
-        "one": [(1, "00000001", None, "paid", date(2020, 7, 1), date(2020, 7, 2))],
+        "one": [(1, "00000001", None, "paid", date(2020, 7, 1), date(2020, 7, 2), *NONE)],
         # Not normalised (no importer stores these): each non-ASCII character hashes as "?".
-        "unicode": [(1, "１２３４", None, "received", None, None),
-                    (2, "申請ＡＢ", date(1980, 4, 1), "scheduled", date(2179, 1, 1), None),
-                    (1, "1234", None, "received", None, None)],
+        "unicode": [(1, "１２３４", None, "received", None, None, *NONE),
+                    (2, "申請ＡＢ", date(1980, 4, 1), "scheduled", date(2179, 1, 1), None, *NONE),
+                    (1, "1234", None, "received", None, None, *NONE)],
         "many programmes": [(n % 40, f"{n:08d}", None if n % 7 == 0 else date(1950, 1, 1 + n % 28),
-                             STATUSES[n % 3].code, date(2024, 7, 1), date(2024, 8, 1))
+                             STATUSES[n % 4].code, date(2024, 7, 1), date(2024, 8, 1),
+                             1 << n % 32, date(2024, 6, 1), date(2179, 6, 6))
                             for n in range(3_000)],
-        "all skipped": [(2, f"{n:08d}", None, "received", None, None) for n in range(5)],
+        "all skipped": [(2, f"{n:08d}", None, "received", None, None, *NONE) for n in range(5)],
     }[case]
     if case == "many programmes":
         programmes = MANY
@@ -101,8 +111,15 @@ def test_a_generator_of_rows_is_read_once(monkeypatch):
 
 def test_unknown_status_is_not_silently_dropped():
     with pytest.raises(KeyError):
-        build.make_body([(1, "00000001", None, "nonsense", None, None)], PROGRAMMES, STATUSES,
-                        SECRET, workers=1)
+        build.make_body([(1, "00000001", None, "nonsense", None, None, *NONE)], PROGRAMMES,
+                        STATUSES, SECRET, workers=1)
+
+
+def test_kind_bits_past_the_entry_set_are_refused_not_cut():
+    """A bit set wider than 32 bits would lose kinds silently if packed: refused instead."""
+    with pytest.raises(ValueError, match="past the entry"):
+        build.make_body([(1, "00000001", None, "deficient", None, None, 1 << 32, None, None)],
+                        PROGRAMMES, STATUSES, SECRET, workers=1)
 
 
 def test_programme_names_carry_easy_japanese_only_when_staff_gave_one():

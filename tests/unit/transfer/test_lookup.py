@@ -54,7 +54,7 @@ def test_key_id_does_not_reveal_the_key():
 
 def test_table_finds_every_entry_and_nothing_else():
     keys = sorted(lookup_key(SECRET, "p", f"{n:08d}") for n in range(500))
-    body = b"".join(ENTRY.pack(k, i % 3, day_number(date(2020, 7, 1)), 0)
+    body = b"".join(ENTRY.pack(k, i % 3, day_number(date(2020, 7, 1)), 0, 0, 0, 0)
                     for i, k in enumerate(keys))
     table = SnapshotTable(body, len(keys))
     for i, key in enumerate(keys):

@@ -16,7 +16,7 @@ HEAD = {"count": 3, "head_hash": "a" * 64, "at": "2026-11-26T10:00:00.000000Z"}
 @pytest.fixture
 def built(tmp_path):
     body = bytes(range(ENTRY_SIZE)) * 2
-    spool.write_built(tmp_path, header={"sequence": 5, "payload_type": "x"}, body=body,
+    spool.write_built(tmp_path, header={"format": 2, "sequence": 5, "payload_type": "x"}, body=body,
                       entry_count=2, skipped=0,
                       publication={"id": 1, "content_digest": "d" * 64}, checkpoint=HEAD)
     return tmp_path
@@ -59,6 +59,9 @@ def test_nothing_approved_is_the_audit_head_alone(tmp_path):
     ({"checkpoint": "head"}, "checkpoint は dict"),
     ({"publication": None}, "publication"),
     ({"header": ["sequence", 5]}, "header は dict"),
+    # The entry size comes from the header's format: one the signer does not know is refused.
+    ({"header": {"format": 9, "sequence": 5}}, "header.format 9"),
+    ({"header": {"format": 1, "sequence": 5}}, "× 21 バイト"),
 ])
 def test_a_malformed_manifest_is_refused_naming_the_field(built, change, words):
     rewrite(built, **change)

@@ -2,6 +2,7 @@
 counts (one slice counted in C) answer as the entry-by-entry loop they replaced."""
 
 import random
+from datetime import date
 
 import pytest
 
@@ -28,7 +29,7 @@ def loop_status_counts(body, count):
 
 
 def body_of(keys, rng):
-    return b"".join(ENTRY.pack(key, rng.randrange(5), 0, 0) for key in keys)
+    return b"".join(ENTRY.pack(key, rng.randrange(5), 0, 0, 0, 0, 0) for key in keys)
 
 
 def sorted_keys(count, rng):
@@ -67,3 +68,29 @@ def test_a_count_past_the_body_is_a_fault_where_the_keys_run_out():
     rng = random.Random(2)
     body = body_of(sorted_keys(5, rng), rng)
     assert SnapshotTable(body, 8).first_disorder() == loop_first_disorder(body, 8) == 5
+
+
+def test_a_format_1_table_reads_without_action_details():
+    """An older snapshot's 21-byte entries read as before: no kinds, no dates of them."""
+    from transfer.snapshot import ENTRY_V1, day_number
+
+    keys = sorted_keys(20, random.Random(3))
+    body = b"".join(ENTRY_V1.pack(key, 1, day_number(date(2020, 7, 10)), 0) for key in keys)
+    table = SnapshotTable(body, len(keys), ENTRY_V1)
+    entry = table.find(keys[7])
+    assert entry.status_index == 1 and entry.scheduled_payment_on == date(2020, 7, 10)
+    assert (entry.deficiency_kinds, entry.documents_sent_on, entry.return_by) == (0, None, None)
+    assert table.deficiency_kinds_used() == 0 and table.first_disorder() is None
+
+
+@pytest.mark.parametrize("bits", [[0], [31], [0, 8, 16, 24], [3, 30], []])
+def test_kinds_used_is_every_bit_any_entry_sets(bits):
+    rng = random.Random(5)
+    keys = sorted_keys(300, rng)
+    body = b"".join(ENTRY.pack(key, 0, 0, 0, (1 << bits[n % len(bits)]) if bits else 0, 0, 0)
+                    for n, key in enumerate(keys))
+    table = SnapshotTable(body, len(keys))
+    assert table.deficiency_kinds_used() == sum(1 << bit for bit in bits)
+    # Bytes past the counted entries are not read (the count check refuses them separately).
+    assert SnapshotTable(body + ENTRY.pack(b"\xff" * 16, 0, 0, 0, 1 << 12, 0, 0),
+                         len(keys)).deficiency_kinds_used() == sum(1 << bit for bit in bits)
