@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint release lock bench-intranet bench-import bench-audit bench-mirror bench-search bench-snapshot bench-transfer bench-publication clean
+.PHONY: demo test e2e install system-deps lint release lock bench bench-deps bench-intranet bench-import bench-audit bench-mirror bench-search bench-snapshot bench-transfer bench-publication clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
-# Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx and
+# Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx, HAProxy (the
+# balancer in front of the public hosts, started by tests/integration/test_balancer.py) and
 # nftables whose checkers test the shipped configuration, testssl.sh (the scanner a city's
 # security review runs on the nginx sites), and for the booted-hosts test (tests/e2e)
 # debootstrap, systemd-nspawn and certutil (the test CA in Chromium's store).
@@ -19,6 +20,7 @@ system-deps:
 	command -v npm >/dev/null 2>&1 || need+=(npm); \
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
 	[ -x /usr/sbin/nginx ] || need+=(nginx); \
+	[ -x /usr/sbin/haproxy ] || need+=(haproxy); \
 	[ -x /usr/sbin/nft ] || need+=(nftables); \
 	command -v testssl >/dev/null 2>&1 || need+=(testssl.sh); \
 	command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap); \
@@ -93,37 +95,69 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 
+# Benchmarks. Each installs what it needs, makes its own data under build/bench/ from the code
+# as it is (a cache is named after a hash of the code it was made from: one made by other code
+# is never reused), and ends with one line per target: figure, baseline in the same run, ratio,
+# target, met or not. BENCH_SCALE=small runs each at a size that takes a minute or two (proves
+# it runs; not the targets' sizes). `make bench` runs them all, then prints the table
+# docs/performance.md opens with (bench/table.py). Several need root (the test sshd chroots).
+BENCH_SCALE ?= full
+export BENCH_SCALE
+BENCHES := bench-snapshot bench-mirror bench-transfer bench-publication bench-import bench-search bench-intranet bench-audit
+
+# What the benchmarks need from the operating system: PostgreSQL, OpenSSH's sshd and sftp
+# client, and wrk (the residents' page's load generator), from Debian's packages as
+# system-deps installs the tests' (as root, from the distribution's mirror).
+bench-deps:
+	@need=(); \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql); \
+	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
+	command -v sftp >/dev/null 2>&1 || need+=(openssh-client); \
+	command -v wrk >/dev/null 2>&1 || need+=(wrk); \
+	if [ $${#need[@]} -gt 0 ]; then \
+	  echo "installing: $${need[*]}"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}"; \
+	fi
+
+# Every benchmark, then the table. A failing one does not stop the others; the table names
+# it, and the run fails at the end.
+bench: bench-deps install
+	@rm -rf build/bench/results; failed=(); \
+	for target in $(BENCHES); do $(MAKE) --no-print-directory $$target || failed+=($$target); done; \
+	echo; $(BIN)/python bench/table.py; \
+	if [ $${#failed[@]} -gt 0 ]; then echo "failed: $${failed[*]}"; exit 1; fi
+
 # Every daily page at 1M applications and 10M audit records (the same cached database).
-bench-intranet: install
+bench-intranet: bench-deps install
 	$(BIN)/python bench/intranet_bench.py
 
 # 1,000,000 CP932 rows into PostgreSQL and SQLite, beside COPY into a bare table.
-bench-import: install
+bench-import: bench-deps install
 	$(BIN)/python bench/import_bench.py --no-export
 
 # Full `audit verify` of 10M records (split across cores) and the screens' check from the
-# last signed checkpoint; the city's database is made once under /work/cache/aud.
-bench-audit: install
+# last signed checkpoint; the city's database is made once per code under build/bench/cache.
+bench-audit: bench-deps install
 	$(BIN)/python bench/audit_bench.py
 
-# Residents' page: the shipped server against the bare WSGI floor, 1-64 connections.
-bench-mirror: install
+# Residents' page: the shipped server against the bare WSGI floor, 1-64 connections (wrk).
+bench-mirror: bench-deps install
 	$(BIN)/python bench/mirror_bench.py
 
 # Name, kana and phone search at 1,000,000 applications (PostgreSQL; about ten minutes).
-bench-search: install
+bench-search: bench-deps install
 	$(BIN)/python bench/search_bench.py
 
 bench-snapshot: install
 	$(BIN)/python bench/snapshot_bench.py
 
 # Needs root (the test sshd chroots) and OpenSSH's sftp client.
-bench-transfer: install
+bench-transfer: bench-deps install
 	$(BIN)/python bench/transfer_bench.py
 
 # Approval → visible at 1,000,000 applications (PostgreSQL, sshd, the public host's receiver). Root.
-bench-publication: install
+bench-publication: bench-deps install
 	$(BIN)/python bench/publication_bench.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache $(NODE_DIR)/node_modules
+	rm -rf $(VENV) var .pytest_cache $(NODE_DIR)/node_modules build/bench

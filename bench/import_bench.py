@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import Verdicts, sized
 from tests.databases import PostgresCluster, postgres_bindir
 from tests.import_files import HEADER
 
@@ -136,6 +137,7 @@ def main(args):
         source = root / "applicants.csv"
         make_file(source, args.rows)
         seconds, count = floor_read(source)
+        found = Verdicts("bench-import")
         print(f"file: {args.rows:,} rows, {source.stat().st_size / 1e6:.0f} MB CP932; "
               f"baseline read + CSV parse: {seconds:.1f} s ({count / seconds:,.0f} rows/s)")
         cluster = PostgresCluster(postgres_bindir()).start()
@@ -144,6 +146,7 @@ def main(args):
                 shipped_memory(cluster)
             cluster.admin("CREATE DATABASE bench")
             seconds, count = floor_copy(cluster, source)
+            copy_s = seconds
             print(f"baseline COPY into a bare table (PostgreSQL): {seconds:.1f} s "
                   f"({count / seconds:,.0f} rows/s)")
             targets = [("PostgreSQL", cluster.url("bench")),
@@ -168,6 +171,7 @@ def main(args):
                 # is beside it, on SQLite inside it.
                 print(f"import into {name}: {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s), "
                       f"peak RSS {peak:,.0f} MB, CPU of the import process {cpu:.1f} s")
+                import_verdicts(found, name, args.rows, seconds, peak, copy_s)
                 if args.no_export:
                     continue
                 seconds, peak, out, _ = child([sys.executable, "-W", "ignore", "-c", EXPORT], str(ini))
@@ -176,11 +180,26 @@ def main(args):
                       f"{seconds:.1f} s; RSS every 200,000 rows: {samples.strip()} MB")
         finally:
             cluster.stop()
+    found.finish()
+
+
+def import_verdicts(found, engine, rows, seconds, peak, copy_s):
+    """Issue 30: PostgreSQL < 30 s and ≤ 20× the bare COPY of the same rows, same run;
+    SQLite < 45 s; (issue 16) the import's peak memory < 500 MB."""
+    copy = f"COPY into a bare table (PostgreSQL) {copy_s:.2f} s"
+    if engine == "PostgreSQL":
+        found.add(f"import of {rows:,} CP932 rows into PostgreSQL", seconds, "s", copy, copy_s,
+                  "< 30 s and ≤ 20× COPY", seconds < 30 and seconds <= 20 * copy_s)
+    else:
+        found.add(f"import of {rows:,} CP932 rows into SQLite", seconds, "s", copy, copy_s,
+                  "< 45 s", seconds < 45)
+    found.add(f"peak memory of the import into {engine}", peak, "MB", "none", None, "< 500 MB",
+              peak < 500)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=sized(1_000_000, 5_000))
     parser.add_argument("--no-export", action="store_true", help="imports only")
     parser.add_argument("--engines", default="PostgreSQL,SQLite")
     parser.add_argument("--server-memory", choices=("shipped", "test"), default="shipped",

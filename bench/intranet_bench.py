@@ -6,7 +6,7 @@ baseline measured in the same run: the bare SQL query the page cannot avoid. Tar
 (issue #2): page p95 < 50 ms; bulk change of 10,000 < 5 s; (issue #16) every page
 including the dashboard and the audit and transfer screens, at 1M applications and 10M
 audit records. The data comes from ``bench.seeding.city_database`` (made once, kept under
-/work/cache/aud; a signed checkpoint 1,000 records before the head at every start, as the
+build/bench/cache, once per code; a signed checkpoint 1,000 records before the head at every start, as the
 daily job leaves it). Name and phone search have their own bench (bench/search_bench.py).
 
     .venv/bin/python bench/intranet_bench.py [--applications 1000000] [--requests 200]
@@ -32,6 +32,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import Verdicts, sized
 from bench.seeding import BENCH_PASSWORD, city_database, copy_applications
 from intranet import main, migrations
 from intranet.applications.models import Application
@@ -255,6 +256,18 @@ def run(args, engine, session_factory, programme_id, url, settings=None):
     print_table(rows)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of the benchmark process (app + client): {peak:,.0f} MB")
+    verdicts(rows, args)
+
+
+def verdicts(rows, args):
+    found = Verdicts("bench-intranet")
+    for name, _p50, p95, _b50, b95 in rows:
+        if name.startswith("bulk change"):
+            found.add(f"{name.split(':')[0]}: confirm", p95 / 1000, "s",
+                      f"preview {_p50 / 1000:.2f} s", None, "< 5 s", p95 < 5000)
+            continue
+        found.add(f"{name}, p95", p95, "ms", f"SQL p95 {b95:.2f} ms", b95, "< 50 ms", p95 < 50)
+    found.finish()
 
 
 def bulk(client, programme_id, chosen):
@@ -284,9 +297,9 @@ def print_table(rows):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--applications", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--audit-records", type=int, default=10_000_000)
+    parser.add_argument("--applications", type=int, default=sized(1_000_000, 2_000))
+    parser.add_argument("--requests", type=int, default=sized(200, 5))
+    parser.add_argument("--audit-records", type=int, default=sized(10_000_000, 20_000))
     parser.add_argument("--only", nargs="*", default=[],
                         help="time only the pages whose name holds one of these words")
     main_bench(parser.parse_args())

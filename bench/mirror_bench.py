@@ -21,6 +21,7 @@ import argparse
 import io
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -32,10 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import SMALL, Verdicts, sized
 from tests.databases import free_port
 from tests.mirror_fixtures import PROGRAMMES, STATUSES, PublicHost
 from transfer.build import sign_snapshot
-from transfer.lookup import LookupHasher
+from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import FORMAT_VERSION, PAYLOAD_TYPE, format_time
 
 CONCURRENCY = [1, 2, 8, 32, 64]
@@ -61,7 +63,8 @@ def make_snapshot(host: PublicHost, entries: int, sequence: int) -> bytes:
     header = {"format": FORMAT_VERSION, "payload_type": PAYLOAD_TYPE,
               "origin": {"municipality": "142158", "environment": "prod"},
               "sequence": sequence, "created_at": format_time(now),
-              "expires_at": format_time(now + timedelta(days=1)), "lookup_key_id": "lk-bench",
+              "expires_at": format_time(now + timedelta(days=1)),
+              "lookup_key_id": lookup_key_id(host.secret),   # the host's key: it answers
               "programmes": PROGRAMMES[:1], "statuses": STATUSES}
     return sign_snapshot(rows, 0, signing_keys=[host.signing_key], header=header).data
 
@@ -250,6 +253,9 @@ def cpu_figures(host, entries):
 
 
 def main(args):
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed (the load generator): `make bench-deps` installs it "
+                         "(Debian package wrk)")
     with tempfile.TemporaryDirectory() as root:
         host = PublicHost(Path(root))
         started = time.perf_counter()
@@ -293,26 +299,60 @@ def main(args):
             print(f"{name:<52}" + "".join(f"{results[c][3]:>15.0f} " for c in args.levels))
         best_bare = max(r[0] for name, results, _ in table if "bare" in name for r in results.values())
         print(f"\nbest bare throughput: {best_bare:,.0f} req/s (cells: req/s and p99)")
+        found = Verdicts("bench-mirror")
+        targets(found, table, args.levels)
         if args.only and not args.swap:
-            return
+            return found.finish()
         (rate, p99, failed), accepted = swap_under_load(host, ini, args, script,
                                                         ["--processes", "2", "--threads", "2"])
         print(f"swap during a 32-connection run: {rate:,.0f} req/s, p99 {p99:.1f} ms, "
               f"failed requests {failed}, new snapshot accepted: "
               f"{all(o.accepted for o in accepted)}")
+        accepted = all(o.accepted for o in accepted)
+        found.add("failed requests while a new snapshot is activated (32 connections)", failed,
+                  "", f"new snapshot {'accepted' if accepted else 'REFUSED'}", None, "0",
+                  failed == 0 and accepted)
+        found.finish()
+
+
+def targets(found, table, levels):
+    """The shipped configuration (2 processes x 2 threads) against the bare app sending the
+    same bytes and headers on the same server configuration, same run."""
+    rows = {name: results for name, results, _ in table if "[" not in name}
+    mirror = next((r for n, r in rows.items() if n.startswith("mirror, 2 processes")), None)
+    floor = next((r for n, r in rows.items() if "byte page" in n), None)
+    if mirror is None or floor is None:
+        print("(no verdicts: the shipped configuration and its same-bytes floor were not both run)")
+        return
+    for c in (c for c in levels if c >= 2):
+        cpu, bare_cpu = mirror[c][3], floor[c][3]
+        found.add(f"server CPU per answer, {c} connections", cpu, "µs",
+                  f"bare app, same bytes and headers {bare_cpu:.0f} µs", bare_cpu, "≤ 1.15× bare",
+                  cpu <= 1.15 * bare_cpu)
+    slowest = min(levels_from_2 := [c for c in levels if c >= 2], key=lambda c: mirror[c][0])
+    found.add(f"answers/s, fewest over {levels_from_2[0]}–{levels_from_2[-1]} connections "
+              f"(at {slowest})", mirror[slowest][0], "/s",
+              f"bare, same bytes {floor[slowest][0]:,.0f}/s", floor[slowest][0], "≥ 5,000/s",
+              mirror[slowest][0] >= 5000)
+    top = max(levels)
+    found.add(f"p99 at {top} connections", mirror[top][1], "ms",
+              f"bare, same bytes {floor[top][1]:.1f} ms", floor[top][1], "< 50 ms",
+              mirror[top][1] < 50)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=5_000_000)
-    parser.add_argument("--only", help="comma-separated words: run only configurations "
-                                       "whose name contains one")
-    parser.add_argument("--concurrency", help="comma-separated, default 1,2,8,32,64")
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--entries", type=int, default=sized(5_000_000, 20_000))
+    parser.add_argument("--only", default=sized(None, "mirror, 2 processes,byte page"),
+                        help="comma-separated words: run only configurations "
+                             "whose name contains one")
+    parser.add_argument("--concurrency", default=sized(None, "2,64"),
+                        help="comma-separated, default 1,2,8,32,64")
+    parser.add_argument("--seconds", type=int, default=sized(5, 1))
+    parser.add_argument("--rounds", type=int, default=sized(3, 1),
                         help="each cell is the median of this many runs, taken in turns")
-    parser.add_argument("--startup", type=float, default=4.0)
-    parser.add_argument("--swap", action="store_true",
+    parser.add_argument("--startup", type=float, default=sized(4.0, 2.0))
+    parser.add_argument("--swap", action="store_true", default=SMALL,
                         help="with --only: measure the swap under load too")
     parser.add_argument("--hand-off", action="store_true",
                         help="also each configuration with every request handed to a worker "

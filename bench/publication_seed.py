@@ -7,8 +7,11 @@ one INSERT … SELECT over ``generate_series`` — no row passes through Python,
 take seconds instead of the minutes the Python generator + COPY takes. Histories are left
 out: nothing the publication reads looks at them.
 
-The cache is keyed by the row count, the PostgreSQL major version, the schema head and
-this file's generator version; a stale one is simply not used.
+The search keys are the app's own: ``search_key()`` computes them (with_search_keys).
+
+The cache (build/bench/cache/publication-…) is named after the row count, the PostgreSQL
+major version and a hash of the code it was made from (intranet/, transfer/, this file):
+one made by other code is never used, and is removed (bench.harness.cache_dir).
 """
 
 import shutil
@@ -17,32 +20,36 @@ import time
 from pathlib import Path
 
 import transaction
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from bench.harness import cache_dir
 from intranet import migrations
-from intranet.applications.search_key import encode, fold
+from intranet.applications.search_key import search_key
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.demo import DISTRICTS, GIVEN, PATHS, SURNAMES
 from intranet.programmes.models import Programme
 from intranet.users.services import add_user
 from tests.databases import PostgresCluster, postgres_bindir
 
-GENERATOR_VERSION = 2
+# What the cached data depends on: a change in any of these makes it again.
+DEPENDS_ON = ("intranet", "transfer", "bench/publication_seed.py", "tests/databases.py")
 PROGRAMME_CODE = "tokubetsu-2020"
 
-# One row per application; every random draw is made once per row in the inner SELECT.
+# The columns generated; search_key is the app's own, computed afterwards (with_search_keys).
+COLUMNS = ("id, programme_id, receipt_number, receipt_number_normalised, name, kana, birth_date, "
+           "address, phone, route, received_on, status_code, scheduled_payment_on, paid_on, "
+           "deficiency_reason, notes, updated_at, version")
+# One row per application; every random draw is made once per row in the inner SELECT. The
+# rows go to a bare staging table first (no index, no trigger).
 GENERATE = """
 WITH demo AS (
     SELECT CAST(:names AS text[]) AS names, CAST(:kanas AS text[]) AS kanas,
-           CAST(:keys AS text[]) AS keys, CAST(:districts AS text[]) AS districts,
+           CAST(:districts AS text[]) AS districts,
            CAST(:thresholds AS float8[]) AS thresholds, CAST(:finals AS text[]) AS finals,
            CAST(:lengths AS int[]) AS lengths, CAST(:scheduled AS int[]) AS scheduled,
            CAST(:paid AS bool[]) AS paid, CAST(:deficient AS bool[]) AS deficient
 )
-INSERT INTO applications (id, programme_id, receipt_number, receipt_number_normalised, name,
-    kana, birth_date, address, phone, route, received_on, status_code, scheduled_payment_on,
-    paid_on, deficiency_reason, notes, updated_at, version, search_key)
+INSERT INTO bench_generated (""" + COLUMNS + """)
 SELECT n, :programme,
        CASE WHEN online OR NOT dash THEN number
             ELSE substr(number, 1, 4) || '-' || substr(number, 5) END,
@@ -53,11 +60,7 @@ SELECT n, :programme,
        CASE WHEN paid[path] THEN received + 7 * scheduled[path] + 7 END,
        CASE WHEN deficient[path] THEN '本人確認書類の写しが添付されていません' ELSE '' END,
        '', received + interval '9 hours' + 7 * (lengths[path] - 1) * interval '1 day',
-       lengths[path],
-       -- search_key: name and kana parts from Python, then the phone's digits encoded as
-       -- intranet.applications.search_key.encode does ("x" + five hex digits: d is x0003d)
-       keys[who] || regexp_replace(regexp_replace(phone, '[^0-9]', '', 'g'),
-                                   '([0-9])', 'x0003\\1', 'g')
+       lengths[path]
 FROM demo, LATERAL (
     SELECT n, online, dash, route, who, birth, path, number, received,
            districts[district] || block || '丁目' || lot || '番' || house || '号' AS address,
@@ -80,17 +83,15 @@ FROM demo, LATERAL (
         ELSE lpad(((CAST(:programme AS bigint) * 10000000 + n) % 100000000)::text, 8, '0') END
         AS number) numbered
 ) generated
-"""
+"""  # noqa: S608 (the column list is a constant)
 
 
-def seeded_data(count: int, cache: Path) -> Path:
-    """The cached data directory holding ``count`` applications, made if missing."""
+def seeded_data(count: int) -> Path:
+    """The cached data directory holding ``count`` applications, made by this code if missing."""
     bindir = postgres_bindir()
     if bindir is None:
-        raise SystemExit("PostgreSQL's initdb and pg_ctl are needed (apt-get install postgresql)")
-    major = bindir.parent.name
-    head = ScriptDirectory.from_config(migrations.alembic_config("sqlite://")).get_current_head()
-    data = cache / f"pg{major}-{head}-v{GENERATOR_VERSION}-{count}"
+        raise SystemExit("PostgreSQL's initdb and pg_ctl are needed (make bench-deps)")
+    data = cache_dir("publication", f"pg{bindir.parent.name}-{count}", DEPENDS_ON) / "data"
     if (data / "PG_VERSION").exists():
         return data
     cluster = PostgresCluster(bindir).start()
@@ -106,7 +107,7 @@ def seeded_data(count: int, cache: Path) -> Path:
         cluster.stop()
         raise
     cluster._run("pg_ctl", "-D", str(cluster.data), "-m", "fast", "-w", "stop")
-    cache.mkdir(parents=True, exist_ok=True)
+    data.parent.mkdir(parents=True, exist_ok=True)
     partial = data.with_name(data.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     subprocess.run(["cp", "-a", str(cluster.data), str(partial)], check=True)
@@ -131,13 +132,14 @@ def generate(engine, count: int) -> None:
     people = [(f"{s}　{g}", f"{sk}　{gk}") for s, sk in SURNAMES for g, gk in GIVEN]
     weights, paths = [w for w, _ in PATHS], [p for _, p in PATHS]
     thresholds = [sum(weights[:i]) * 100 / sum(weights) for i in range(1, len(weights))]
-    assert encode("7") == "x00037"   # what the SQL's regexp_replace writes for a digit
     with engine.begin() as connection:
+        connection.execute(text(
+            f"CREATE UNLOGGED TABLE bench_generated AS SELECT {COLUMNS} "  # noqa: S608
+            "FROM applications WITH NO DATA"))
         connection.execute(text("SELECT setseed(0.16)"))
         connection.execute(text(GENERATE), {
             "programme": programme_id, "count": count, "people": len(people),
             "names": [name for name, _ in people], "kanas": [kana for _, kana in people],
-            "keys": [f"{encode(fold(n))}y{encode(fold(k))}y" for n, k in people],
             "districts": DISTRICTS, "district_count": len(DISTRICTS),
             "thresholds": [0.0, *thresholds],
             "finals": [p[-1] for p in paths], "lengths": [len(p) for p in paths],
@@ -145,11 +147,35 @@ def generate(engine, count: int) -> None:
                           for p in paths],
             "paid": [p[-1] == "paid" for p in paths],
             "deficient": ["deficient" in p for p in paths]})
+        with_search_keys(connection)
         connection.execute(text("SELECT setval(pg_get_serial_sequence('applications', 'id'), "
                                 "(SELECT max(id) FROM applications))"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
         connection.execute(text("CHECKPOINT"))
+
+
+def with_search_keys(connection, chunk=50_000) -> None:
+    """The staged rows into ``applications``, each with the key the app itself computes
+    (``search_key()``, whatever its encoding): keys computed in chunks and COPYed beside the
+    rows, then one INSERT … SELECT, so the trigram index is filled in one statement."""
+    raw = connection.connection.driver_connection
+    connection.execute(text("ALTER TABLE bench_generated ADD PRIMARY KEY (id)"))
+    connection.execute(text("CREATE UNLOGGED TABLE bench_keys (id bigint, search_key text)"))
+    last = 0
+    while rows := connection.execute(text(
+            "SELECT id, name, kana, phone FROM bench_generated WHERE id > :last ORDER BY id "
+            "LIMIT :chunk"), {"last": last, "chunk": chunk}).all():
+        with raw.cursor() as cursor, cursor.copy("COPY bench_keys (id, search_key) FROM STDIN") \
+                as copy:
+            for row in rows:
+                copy.write_row((row.id, search_key(row.name, row.kana, row.phone)))
+        last = rows[-1].id
+    connection.execute(text(
+        f"INSERT INTO applications ({COLUMNS}, search_key) "  # noqa: S608 (constants)
+        f"SELECT {', '.join(f'g.{c.strip()}' for c in COLUMNS.split(','))}, k.search_key "
+        "FROM bench_generated AS g JOIN bench_keys AS k USING (id)"))
+    connection.execute(text("DROP TABLE bench_generated, bench_keys"))
 
 
 class CachedCluster(PostgresCluster):

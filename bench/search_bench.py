@@ -36,6 +36,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import Verdicts, sized
 from bench.intranet_bench import Client, percentiles, seeded_database, timed
 from intranet import main, migrations
 from intranet.applications import search
@@ -263,6 +264,12 @@ def main_bench(args):
         # A sequential scan per query: a few requests show its size.
         rows += run(args, engine, session_factory, url, "no index", args.fallback_requests)
         print_table(rows)
+    found = Verdicts("bench-search")
+    for name, _p50, p95, _l50, limit95, *_counts in rows:
+        if name.startswith("pg_trgm: "):
+            found.add(f"{name[len('pg_trgm: '):]}, page p95 ({args.applications:,})", p95, "ms",
+                      f"its first page's SQL p95 {limit95:.1f} ms", limit95, "< 50 ms", p95 < 50)
+    found.finish()
 
 
 def print_table(rows):
@@ -275,9 +282,9 @@ def print_table(rows):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--applications", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument("--fallback-requests", type=int, default=5)
+    parser.add_argument("--applications", type=int, default=sized(1_000_000, 5_000))
+    parser.add_argument("--requests", type=int, default=sized(40, 5))
+    parser.add_argument("--fallback-requests", type=int, default=sized(5, 2))
     parser.add_argument("--shipped-memory", action="store_true",
                         help="run the server with the intranet host's shipped memory settings "
                              "(shared_buffers 2GB …) instead of PostgreSQL's defaults")

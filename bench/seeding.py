@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import transaction
 
+from bench.harness import cache_dir
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.writer import Actor
 from intranet.demo import generate_applications
@@ -108,12 +109,12 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
 
 
 # A city's database (a million applications, ten million audit records) takes minutes to
-# make: it is made once into a PostgreSQL data directory kept here, and reused by every
-# later run (brought to the latest schema first). Runs change it only as the app does:
-# they add audit records and status changes; each run signs a fresh checkpoint near the
-# head, so the screens always check the same number of records since it.
-CACHE = Path(os.environ.get("SHINSEI_BENCH_CACHE", "/work/cache/aud"))
-SEED_VERSION = 2   # bump when what is seeded changes: the cache is made again
+# make: it is made once per code into a PostgreSQL data directory under build/bench/cache
+# (bench.harness.cache_dir: named after a hash of what it depends on, so one made by other
+# code is never reused), and reused by later runs of the same code. Runs change it only as
+# the app does: they add audit records and status changes; each run signs a fresh
+# checkpoint near the head, so the screens always check the same number of records since it.
+DEPENDS_ON = ("intranet", "transfer", "bench/seeding.py", "tests/databases.py")
 BENCH_PASSWORD = "benchmark password"
 _ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 
@@ -163,11 +164,14 @@ def city_database(applications: int, audit_records: int, since: int = 1000):
     from intranet.db import get_engine, get_session_factory
     from transfer.keys import generate_signing_key, load_signing_key
 
-    root = CACHE / f"pg-{applications}-{audit_records}-v{SEED_VERSION}"
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL's initdb and pg_ctl are needed (make bench-deps)")
+    root = cache_dir("city", f"pg{bindir.parent.name}-{applications}-{audit_records}", DEPENDS_ON)
     made = root / "seeded.json"
     if not made.exists():
         shutil.rmtree(root, ignore_errors=True)
-    cluster = CachedCluster(postgres_bindir(), root).start()
+    cluster = CachedCluster(bindir, root).start()
     key_path, checkpoint_file = root / "sign.key", root / "checkpoints.jsonl"
     try:
         url = cluster.url("bench")

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.harness import Verdicts, sized
 from transfer import build as transfer_build
 from transfer.build import make_body, sign_body, sign_snapshot
 from transfer.keys import SigningKey
@@ -136,6 +137,8 @@ def bench_build(count, key, repeat):
     for name, times in samples.items():
         median = statistics.median(times)
         print(f"  {name}: {median:.2f} s ({reference / median:.2f}x the previous build)")
+    return statistics.median(samples[f"make_body + sign_body, {cores} processes (default)"]), \
+        reference
 
 
 def bench_verify(count, key):
@@ -173,14 +176,32 @@ def bench_verify(count, key):
     dict_lookup = (time.perf_counter() - started) / len(probes) * 1e6
     print(f"lookup: {per_lookup:.1f} µs (baseline Python dict: {dict_lookup:.2f} µs); "
           f"memory: table {len(snapshot.table.body) / 1e6:.0f} MB vs dict {dict_mb:.0f} MB")
+    return SimpleNamespace(seconds=seconds, sha256=floor, held=held,
+                           table_mb=len(snapshot.table.body) / 1e6, dict_mb=dict_mb,
+                           lookup=per_lookup, dict_lookup=dict_lookup)
+
+
+def verdicts(args, build_s, previous_s, verified):
+    found = Verdicts("bench-snapshot")
+    found.add(f"build + sign {args.build:,} entries", build_s, "s",
+              f"previous build {previous_s:.2f} s", previous_s, "< 1.5 s", build_s < 1.5)
+    found.add(f"verify + load {args.verify:,} entries", verified.seconds, "s",
+              f"SHA-256 of the body {verified.sha256 * 1000:.0f} ms", verified.sha256, "< 5 s",
+              verified.seconds < 5)
+    found.add(f"memory held for {args.verify:,} entries", verified.held, "MB",
+              f"Python dict {verified.dict_mb:.0f} MB", verified.dict_mb, "< 250 MB",
+              verified.held < 250)
+    found.add("lookup", verified.lookup, "µs", f"Python dict {verified.dict_lookup:.2f} µs",
+              verified.dict_lookup, "< 10 µs", verified.lookup < 10)
+    found.finish()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", type=int, default=1_000_000)
-    parser.add_argument("--verify", type=int, default=5_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--build", type=int, default=sized(1_000_000, 20_000))
+    parser.add_argument("--verify", type=int, default=sized(5_000_000, 100_000))
+    parser.add_argument("--repeat", type=int, default=sized(3, 1))
     args = parser.parse_args()
     signing_key = SigningKey(Ed25519PrivateKey.generate())
-    bench_build(args.build, signing_key, args.repeat)
-    bench_verify(args.verify, signing_key)
+    built = bench_build(args.build, signing_key, args.repeat)
+    verdicts(args, *built, bench_verify(args.verify, signing_key))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import Verdicts, sized
 from tests.sshd import UPLOAD_USER, Sshd
 from transfer.sftp import SftpDestination
 
@@ -58,22 +59,31 @@ def compare(sshd, root, known, entries, repeat):
     print(f"  OpenSSH sftp client (baseline): {openssh_s:.3f} s, {mb / openssh_s:,.1f} MB/s")
     print(f"  transfer job (SftpDestination): {job_s:.3f} s, {mb / job_s:,.1f} MB/s"
           f" = {openssh_s / job_s:.0%} of OpenSSH")
+    return mb, openssh_s, job_s
 
 
 def main(args):
     sshd = Sshd().start()
+    found = Verdicts("bench-transfer")
     try:
         with tempfile.TemporaryDirectory() as root:
             root = Path(root)
             known = sshd.known_hosts(root / "known_hosts")
             for entries in args.entries:
-                compare(sshd, root, known, entries, args.repeat)
+                mb, openssh_s, job_s = compare(sshd, root, known, entries, args.repeat)
+                # Throughput as a share of OpenSSH's: its time over the job's.
+                share = openssh_s / job_s * 100
+                found.add(f"SFTP push of a {entries:,}-entry snapshot ({mb:.1f} MB), "
+                          "share of OpenSSH sftp's throughput", share, "%",
+                          f"OpenSSH sftp {mb / openssh_s:,.1f} MB/s", 100.0, "≥ 90 %",
+                          share >= 90)
     finally:
         sshd.stop()
+    found.finish()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, nargs="+", default=[1_000_000, 5_000_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--entries", type=int, nargs="+", default=sized([1_000_000, 5_000_000], [20_000]))
+    parser.add_argument("--repeat", type=int, default=sized(5, 1))
     main(parser.parse_args())

@@ -24,6 +24,7 @@ def main(global_config, **settings):
         # Domains, each with its own routes.
         config.include("intranet.auth")
         config.include("intranet.dashboard")
+        config.include("intranet.usage")         # the relief figure beside the dashboard
         config.include("intranet.applications")
         config.include("intranet.statuses")
         config.include("intranet.programmes")

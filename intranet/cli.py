@@ -81,8 +81,8 @@ def initdb(ctx, args):
 def user_add(ctx, args):
     password = _read_password(args)
     with ctx.dbsession() as dbsession:
-        users.add_user(dbsession, ctx.actor, args.username, args.name or args.username,
-                       args.role, password)
+        users.bootstrap_account(dbsession, ctx.actor, args.username,
+                                args.name or args.username, args.role, password)
     print(f"user {args.username} added with role {args.role}")
 
 
@@ -96,7 +96,7 @@ def user_passwd(ctx, args):
 def user_disable(ctx, args):
     with ctx.dbsession() as dbsession:
         account = _existing(dbsession, args.username)
-        users.update_user(dbsession, ctx.actor, account, account.display_name, account.role, False)
+        users.update_user(dbsession, ctx.actor, account, account.display_name, False)
     print(f"user {args.username} disabled")
 
 
@@ -112,27 +112,67 @@ def _signed_checkpoints(ctx, args):
 
 def audit_verify(ctx, args):
     signed = _signed_checkpoints(ctx, args)
+    witnessed = _mirror_checkpoints(ctx, args)
+    witnesses = audit_services.Witnesses.from_settings(_with_file(ctx, args), witnessed)
     with ctx.dbsession() as dbsession:
-        verdict = audit_services.verify(dbsession, signed, workers=args.workers)
-    if verdict.ok:
-        print(f"audit chain OK: {verdict.count} records, head {verdict.head_hash}")
-        if signed is None:
-            print("warning: no signed checkpoints configured (audit.checkpoint_file); "
-                  "a recomputed or cut-back chain would pass this check", file=sys.stderr)
-        elif not signed:
-            print("agrees with 0 signed checkpoints")
-            print(f"warning: {ctx.settings['audit.checkpoint_file']} holds no signed checkpoint; "
-                  "a recomputed or cut-back chain would pass this check (after a restore: "
-                  "`shinsei-intranet backup restore` puts the set's checkpoint file back)",
-                  file=sys.stderr)
-        else:
-            last = (f", the last of {signed[-1].count} records at "
-                    f"{signed[-1].at:%Y-%m-%d %H:%M} UTC") if signed else ""
-            print(f"agrees with {verdict.checkpoints} signed checkpoints{last}")
-        return 0
-    print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
-          f"({verdict.count} records before it are intact)", file=sys.stderr)
-    return 1
+        verdict = audit_services.verify(dbsession, signed, workers=args.workers,
+                                        witnesses=witnesses)
+    if not verdict.ok:
+        # Japanese first, naming the record; the English line is what scripts long matched.
+        print(f"監査記録の検証に失敗しました（記録 {verdict.broken_seq} 番）: {verdict.reason}"
+              f"（それより前の {verdict.count} 件は無傷です）", file=sys.stderr)
+        print(f"audit chain BROKEN at record {verdict.broken_seq}: {verdict.reason} "
+              f"({verdict.count} records before it are intact)", file=sys.stderr)
+        return 1
+    print(f"audit chain OK: {verdict.count} records, head {verdict.head_hash}")
+    if witnessed is not None:
+        print(f"公開ホストの署名付きチェックポイント {len(witnessed)} 件とも一致します"
+              f" (agrees with the public host's {len(witnessed)} signed checkpoints)")
+    if signed is None:
+        print("warning: no signed checkpoints configured (audit.checkpoint_file); "
+              "a recomputed or cut-back chain would pass this check", file=sys.stderr)
+    elif not signed:
+        print("agrees with 0 signed checkpoints")
+        print(f"warning: {witnesses.where} holds no signed checkpoint; "
+              "a recomputed or cut-back chain would pass this check (after a restore: "
+              "`shinsei-intranet backup restore` puts the set's checkpoint file back; "
+              "compare with a public host: --mirror-checkpoints)", file=sys.stderr)
+    else:
+        print(f"agrees with {verdict.checkpoints} signed checkpoints, the last of "
+              f"{signed[-1].count} records at {signed[-1].at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def _with_file(ctx, args) -> dict:
+    """The settings with --checkpoints in place of audit.checkpoint_file (for messages)."""
+    if getattr(args, "checkpoints", None):
+        return {**ctx.settings, "audit.checkpoint_file": str(args.checkpoints)}
+    return ctx.settings
+
+
+def _mirror_checkpoints(ctx, args):
+    """The checkpoints a public host's activation log kept (``shinsei-mirror status
+    --checkpoints`` saved to a file), each checked with the transfer keys; None: not given."""
+    path = getattr(args, "mirror_checkpoints", None)
+    if path is None:
+        return None
+    spec = " ".join(str(k) for k in args.trusted_key) if args.trusted_key \
+        else ctx.settings.get("audit.checkpoint_keys", "")
+    keys = checkpoints.trusted_keys(spec)
+    if not keys:
+        raise checkpoints.CheckpointError(
+            f"{path}: 公開ホストのチェックポイントを確かめる公開鍵がありません"
+            "（audit.checkpoint_keys または --trusted-key）")
+    try:
+        witnessed = checkpoints.read_file(path, keys)
+    except checkpoints.CheckpointError as error:
+        raise checkpoints.CheckpointError(f"公開ホストのチェックポイント: {error}") from None
+    if not witnessed:
+        raise checkpoints.CheckpointError(
+            f"{path}: 署名付きチェックポイントが 1 件もありません（公開ホストで "
+            "`shinsei-mirror status --checkpoints` を実行し、その出力を保存したファイルを"
+            "渡してください）")
+    return witnessed
 
 
 def _worker_count(text: str) -> int:
@@ -170,9 +210,18 @@ def audit_prune(ctx, args):
         print("error: pruning cuts at a signed checkpoint: set audit.checkpoint_file and "
               "audit.checkpoint_keys (or --checkpoints and --trusted-key)", file=sys.stderr)
         return 2
+    retention = ctx.settings["audit.retention_days"]
+    days = retention if args.days is None else args.days
+    if days < retention:
+        # `audit verify` refuses a start younger than audit.retention_days: a shorter prune
+        # would look exactly like records cut off (intranet.audit.truncation).
+        print(f"error: --days {days} は audit.retention_days（{retention} 日）より短い保存期間"
+              "です。保存期間を短くするときは ini の audit.retention_days を変えてください"
+              "（audit verify はそれより新しい起点を、記録が削られたものとして拒否します）",
+              file=sys.stderr)
+        return 2
     with ctx.dbsession() as dbsession:
-        count = prune(dbsession, ctx.actor, args.days or ctx.settings["audit.retention_days"],
-                      args.archive, signed)
+        count = prune(dbsession, ctx.actor, days, args.archive, signed)
     print(f"archived {count} records to {args.archive}" if count
           else "nothing to archive (no signed checkpoint among the expired records)")
 
@@ -185,7 +234,7 @@ def disposal_reapply(ctx, args):
 
     try:
         with ctx.dbsession() as dbsession:
-            disposal = reapply.reapply(dbsession, ctx.actor, args.record.read_bytes(),
+            disposal = reapply.reapply(dbsession, ctx.actor, _record_bytes(args.record),
                                        Spool.from_settings(ctx.settings).directory)
             applications, code = disposal.applications, disposal.programme.code
     except (DisposalRefused, OSError) as refused:
@@ -193,6 +242,12 @@ def disposal_reapply(ctx, args):
         return 2
     erase.compact(ctx.engine)
     print(f"disposal re-applied to {code}: {applications} applications erased")
+
+
+def _record_bytes(record: Path) -> bytes:
+    """The record file, or standard input for ``-``: run as the staff app's OS user, the
+    command may not be allowed to open a file root keeps (``runuser ... reapply - < FILE``)."""
+    return sys.stdin.buffer.read() if str(record) == "-" else record.read_bytes()
 
 
 def demo(ctx, args):
@@ -213,7 +268,7 @@ def import_file(ctx, args):
     from intranet.statuses.services import load_catalogue
 
     try:
-        data = args.file.read_bytes()
+        data = _read_import_file(args.file, int(ctx.settings["imports.max_bytes"]))
         mapping = _read_mapping(args.mapping) if args.mapping else None
     except (OSError, ImportRefused) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -223,7 +278,7 @@ def import_file(ctx, args):
         print(f"\r  {count:,} rows read", end="", file=sys.stderr, flush=True)
 
     try:
-        with ctx.dbsession() as dbsession:
+        with _problems_file(args.problems) as sink, ctx.dbsession() as dbsession:
             programme = dbsession.execute(select(Programme).where(
                 Programme.code == args.programme)).scalar_one_or_none()
             if programme is None:
@@ -232,13 +287,18 @@ def import_file(ctx, args):
             catalogue = load_catalogue(dbsession)
             if args.dry_run:
                 plan = plan_import(dbsession, catalogue, programme, data, args.file.name,
-                                   mapping, progress)
+                                   mapping, progress, sink=sink(),
+                                   gaiji_table=ctx.settings.get("imports.gaiji"))
             else:
                 # One pass that plans and writes; any error aborts the transaction.
                 plan = _try_apply(dbsession, ctx.actor, programme, catalogue, data,
-                                  args.file.name, mapping, progress)
+                                  args.file.name, mapping, progress, sink,
+                                  ctx.settings.get("imports.gaiji"))
             print(file=sys.stderr)
             _print_plan(plan)
+            if args.problems:
+                print(f"problems written to {args.problems}: "
+                      f"{plan.error_count + plan.notice_count:,} rows")
             if plan.error_count:
                 transaction.abort()
                 return 1
@@ -248,7 +308,39 @@ def import_file(ctx, args):
         print(f"{args.file}: {refused}",
               file=sys.stderr)
         return 1
+    except OSError as error:    # the --problems file
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+@contextmanager
+def _problems_file(path):
+    """A function making a fresh problems writer (each call starts the file again), or
+    making None when no --problems file was asked for."""
+    from intranet.imports.problems import CsvWriter
+
+    if path is None:
+        yield lambda: None
+        return
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        def fresh():
+            handle.seek(0)
+            handle.truncate()
+            return CsvWriter(handle, lambda message, mapping: Template(message).safe_substitute(
+                mapping))
+        yield fresh
+
+
+def _read_import_file(path, limit):
+    """The file's bytes; one over the screen's upload limit is refused before it is read."""
+    from intranet.imports.errors import ImportRefused
+
+    if path.stat().st_size > limit:
+        raise ImportRefused("ファイル ${file} は大きすぎます（上限 ${limit} MB）。"
+                            "分割して取り込んでください。",
+                            file=path.name, limit=limit // 2**20)
+    return path.read_bytes()
 
 
 def _read_mapping(path):
@@ -267,19 +359,22 @@ def _read_mapping(path):
     return load_mapping(text)
 
 
-def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress):
-    """The import, or — when the file has errors — the plan that lists them."""
+def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress,
+               sink, gaiji_table=None):
+    """The import, or — when the file has errors — the plan that lists them. ``sink()``
+    makes a fresh problems writer for each pass."""
     from intranet.imports.apply import apply_import
     from intranet.imports.errors import ImportRefused
     from intranet.imports.plan import plan_import
 
     try:
         return apply_import(dbsession, actor, None, programme, catalogue, data, filename,
-                            mapping, progress)
+                            mapping, progress, sink(), gaiji_table)
     except ImportRefused:
         transaction.abort()
         transaction.begin()
-        return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress)
+        return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
+                           sink=sink(), gaiji_table=gaiji_table)
 
 
 _ERRORS_SHOWN = 500   # as many as the import screen shows
@@ -291,14 +386,42 @@ def _print_plan(plan):
     print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
           f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
           f"errors {plan.error_count}")
+    skipped = f" (lines {', '.join(map(str, plan.lines_before))} skipped)" \
+        if plan.lines_before else ""
+    print(f"  header: line {plan.header_line}{skipped}")
+    if plan.sheet:
+        print(f"  sheet: {plan.sheet} (sheets: {', '.join(plan.sheets)})")
     for title, field in plan.columns.pairs:
         print(f"  column {title} -> {label(field) or '(not imported)'}")
-    shown = plan.errors[:_ERRORS_SHOWN]
+    _print_groups(plan)
+    shown = plan.ungrouped[:_ERRORS_SHOWN]
     if plan.error_count:
-        print(f"errors: {plan.error_count:,} (first {len(shown):,} shown)")
+        print(f"errors: {plan.error_count:,} ({len(shown):,} shown one by one, the others by "
+              "kind above; --problems FILE writes them all)")
     for error in shown:
         reason = Template(error.message).safe_substitute(error.mapping)
         print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
+    if plan.notice_count:
+        print(f"stored values kept: {plan.notice_count:,} (the file holds 〓 for them)")
+    for notice in plan.notices[:_ERRORS_SHOWN]:
+        print(f"  line {notice.line}, {notice.column}: kept {notice.mapping['before']!r} "
+              f"(file: {notice.value!r})")
+
+
+def _print_groups(plan):
+    """The same problem on several rows: one line with the count, the first rows' lines and
+    the column to add or fill."""
+    def text(message, mapping):
+        return Template(message).safe_substitute(mapping)
+
+    groups = plan.grouped
+    if groups:
+        print("problems by kind:")
+    for group in groups:
+        lines = ", ".join(map(str, group.lines)) + (" …" if group.count > len(group.lines) else "")
+        fix = f" — {text(*group.fix)}" if group.fix else ""
+        print(f"  {group.count:,} rows (lines {lines}), {group.column or 'row'}: "
+              f"e.g. {group.example!r}: {text(group.message, group.mapping)}{fix}")
 
 
 def _read_password(args):
@@ -327,12 +450,14 @@ def _parser():
     commands.add_parser("initdb", help="create or upgrade the database").set_defaults(command=initdb)
 
     user = commands.add_parser("user", help="staff accounts").add_subparsers(required=True)
-    add = user.add_parser("add", help="add an account")
+    add = user.add_parser("add", help="add the first administrator or security officer "
+                          "(everyone else: on the staff app, approved by a second person)")
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--name", help="display name")
     add.set_defaults(command=user_add)
-    passwd = user.add_parser("passwd", help="set an account's password")
+    passwd = user.add_parser("passwd", help="set an administrator's or security officer's "
+                             "password (recovery)")
     passwd.add_argument("username")
     passwd.set_defaults(command=user_passwd)
     for sub in (add, passwd):
@@ -359,6 +484,9 @@ def _parser():
     prune_cmd.add_argument("--archive", type=Path, required=True, help="JSON lines file to write")
     prune_cmd.add_argument("--days", type=int, help="default: audit.retention_days")
     prune_cmd.set_defaults(command=audit_prune)
+    verify_cmd.add_argument("--mirror-checkpoints", type=Path, metavar="FILE",
+                            help="also check against the signed checkpoints a public host "
+                            "kept: the output of `shinsei-mirror status --checkpoints`, saved")
     for sub in (verify_cmd, prune_cmd):
         sub.add_argument("--checkpoints", type=Path,
                          help="signed checkpoints file (default: audit.checkpoint_file)")
@@ -370,13 +498,17 @@ def _parser():
     load.add_argument("--programme", required=True, help="programme code")
     load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")
     load.add_argument("--dry-run", action="store_true", help="show what it would do, change nothing")
+    load.add_argument("--problems", type=Path, metavar="FILE",
+                      help="write every problem (each refused row, each kept value) to FILE, "
+                      "a UTF-8 CSV Excel opens")
     load.set_defaults(command=import_file)
 
     disposal = commands.add_parser("disposal", help="programme disposal").add_subparsers(
         required=True)
     reapply_cmd = disposal.add_parser("reapply", help="erase a programme again from its "
                                       "disposal record (after restoring an older backup)")
-    reapply_cmd.add_argument("record", type=Path, help="the record file (/disposals/N.json)")
+    reapply_cmd.add_argument("record", type=Path,
+                             help="the record file (/disposals/N.json); - reads standard input")
     reapply_cmd.set_defaults(command=disposal_reapply)
 
     demo_cmd = commands.add_parser("demo", help="load demo programmes, users and applications")

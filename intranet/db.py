@@ -5,6 +5,8 @@ manager does, at the end of the request. CLI commands use the same factory with 
 explicit ``transaction.manager``.
 """
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -32,8 +34,20 @@ def engine_of(registry: Any) -> Engine:
 def get_engine(settings, prefix="sqlalchemy."):
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         _harden_sqlite(engine)
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """A new SQLite file holds applicants' data: made 0600 before SQLite opens it (its WAL
+    and shared-memory files take the same mode). SQLite itself would follow the umask
+    (0644 for the demo's files)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # It exists (its mode is its owner's), or SQLite's own error will say why it cannot.
+    with contextlib.suppress(OSError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _harden_sqlite(engine):

@@ -15,9 +15,9 @@ from intranet.publications.models import (  # noqa: F401
     Delivery,
     Publication,
     PublicationRow,
-    PublishedStatus,
 )
 from intranet.statuses.models import Status, StatusTransition, StatusWording  # noqa: F401
+from intranet.usage.models import UsageCount  # noqa: F401
 from intranet.users.models import RoleGrant  # noqa: F401
 
 __all__ = ["Base"]

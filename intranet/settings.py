@@ -23,6 +23,9 @@ DEFAULTS = {
     # waits, doubling up to login.max_delay_seconds. Nobody else is ever locked out.
     "login.max_failures": "5",
     "login.max_delay_seconds": "900",
+    # Failures allowed from one client address across every name typed (one password tried
+    # against many names), then the same doubling, for that address only.
+    "login.max_failures_per_address": "20",
     # An administrator's one-time password (new account or reset) works this long.
     "login.one_time_password_hours": "72",
     "bulk.max_numbers": "20000",
@@ -64,7 +67,8 @@ ENVIRONMENT = {
 INT_SETTINGS = (
     "imports.max_bytes", "imports.spool_max_age", "audit.retention_days", "backup.retention_days",
     "backup.max_age_hours", "session.idle_timeout", "session.absolute_timeout", "login.max_failures",
-    "login.max_delay_seconds", "login.one_time_password_hours", "bulk.max_numbers", "list.page_size",
+    "login.max_failures_per_address", "login.max_delay_seconds", "login.one_time_password_hours",
+    "bulk.max_numbers", "list.page_size",
 )
 
 
@@ -86,7 +90,20 @@ def load(settings: dict, environ=os.environ, web: bool = True) -> dict:
         raise SettingsError("sqlalchemy.url (or SHINSEI_DATABASE_URL) is not set")
     if web:
         merged["session.secret"] = _session_secret(merged)
+    merged["imports.gaiji"] = _gaiji_table(merged.get("imports.gaiji_table", ""))
     return merged
+
+
+def _gaiji_table(path: str) -> dict:
+    """The city's 外字 table (intranet.imports.gaiji), read once at start; none: {}."""
+    if not path.strip():
+        return {}
+    from intranet.imports import gaiji  # it imports the app's modules; settings come first
+
+    try:
+        return gaiji.load(path.strip())
+    except gaiji.TableError as error:
+        raise SettingsError(f"imports.gaiji_table: {error}") from None
 
 
 def _session_secret(settings) -> str:

@@ -35,9 +35,12 @@ SECURITY_HEADERS = {
 
 # Japanese message ids for coded values; templates pass them through _().
 LABELS = {
-    "role_labels": {"staff": "担当職員", "supervisor": "承認者",
+    "role_labels": {"staff": "担当職員", "supervisor": "監督者",
                     "security_officer": "セキュリティ担当", "admin": "管理者",
                     "inquiry": "問い合わせ対応"},
+    # What an account request asks for (intranet.users.requests).
+    "request_labels": {"role": "役割の変更", "create": "アカウントの作成",
+                       "reset": "パスワードの再発行"},
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
@@ -49,6 +52,9 @@ LABELS = {
                      "deficiency_reason": "不備内容", "notes": "備考",
                      "deficiency_kinds": "不備の種類", "documents_sent_on": "書類送付日",
                      "return_by": "返送期限"},
+    # What a publication changes for one entry (intranet.publications.changes).
+    "change_kinds": {"added": "新たに掲載", "removed": "掲載を終了", "moved": "状況の変更",
+                     "altered": "日付などの変更"},
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
                            "published": "公開済", "failed": "転送失敗",
                            "superseded": "後の公開に統合", "spooled": "署名・転送中"},
@@ -97,6 +103,29 @@ def local_time(value: datetime | None, locale: str = "ja") -> str:
     if locale == "ja":
         return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
     return f"{local:%Y-%m-%d %H:%M} JST"
+
+
+class LocalMoment(str):
+    """A stored time as staff read it (local_time's words, so a CSV is unchanged) that also
+    carries its Japan wall-clock time: an .xlsx writes that as a date-time cell."""
+
+    moment: datetime | None
+
+    def __new__(cls, text: str, moment: datetime | None = None):
+        made = super().__new__(cls, text)
+        made.moment = moment
+        return made
+
+    def __reduce__(self):
+        return LocalMoment, (str(self), self.moment)
+
+
+def local_moment(value: datetime | None, locale: str = "ja") -> LocalMoment:
+    """local_time(value), carrying the time itself (naive, Japan time: Excel has no zones)."""
+    if value is None:
+        return LocalMoment("")
+    local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(JST).replace(tzinfo=None)
+    return LocalMoment(local_time(value, locale), local)
 
 
 # Ids are BIGINT: PostgreSQL answers a larger number with an error, not with "no such row".

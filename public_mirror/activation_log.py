@@ -101,34 +101,43 @@ def verify_records(chain: list[dict]) -> tuple[bool, int, str]:
     return True, expected - 1, ""
 
 
-def last_refusal(path: Path, tail: int = 256 * 1024) -> dict | None:
-    """The latest "rejected" record (when, which file, why), read from the log's tail only."""
-    record = _latest(path, tail, lambda r: r.get("outcome") == "rejected")
-    if record is None:
-        return None
-    return {"at": record.get("at"), "file": record.get("file"), "reason": record.get("reason")}
-
-
-def last_audit_checkpoint(path: Path, tail: int = 256 * 1024) -> dict | None:
+def last_audit_checkpoint(path: Path) -> dict | None:
     """The intranet's latest signed audit checkpoint this host accepted (its witness)."""
-    record = _latest(path, tail, lambda r: isinstance(r.get("audit_checkpoint"), dict))
+    record = _latest(path, lambda r: isinstance(r.get("audit_checkpoint"), dict))
     return None if record is None else record["audit_checkpoint"]
 
 
-def _latest(path: Path, tail: int, wanted) -> dict | None:
-    """The last readable record that ``wanted`` accepts, from the log's tail only: a
-    damaged line is skipped here (``verify_log`` is what reports it)."""
+def audit_checkpoints(path: Path) -> list[dict]:
+    """Every signed audit checkpoint this host accepted, oldest first, each once: what
+    ``shinsei-mirror status --checkpoints`` prints for the intranet's ``audit verify
+    --mirror-checkpoints`` (which checks each signature; nothing is trusted here). The
+    whole log is read: a few records a day. ``DamagedLog`` names a line that is no record."""
+    seen, found = set(), []
+    for record in records(path):
+        checkpoint = record.get("audit_checkpoint")
+        if record.get("outcome") != "accepted" or not isinstance(checkpoint, dict):
+            continue
+        line = json.dumps(checkpoint, sort_keys=True, ensure_ascii=False)
+        if line not in seen:
+            seen.add(line)
+            found.append(checkpoint)
+    return found
+
+
+def _latest(path: Path, wanted) -> dict | None:
+    """The last readable record that ``wanted`` accepts, from the whole log (a few records
+    a day; a tail of fixed size let one long record hide the one wanted). A damaged line is
+    skipped here (``verify_log`` is what reports it)."""
+    found = None
     try:
         with path.open("rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail))
-            lines = handle.read().splitlines()
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and wanted(record):
+                    found = record
     except FileNotFoundError:
         return None
-    for line in reversed(lines):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and wanted(record):
-            return record
-    return None
+    return found

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 
-from public_mirror import activation_log, lookup
+from public_mirror import lookup
+from public_mirror.ledger import ACTIVATING, MISMATCH
 from public_mirror.openapi import OPENAPI
+from public_mirror.same_origin import cross_site
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
 from transfer import version
@@ -88,6 +90,9 @@ def action_json(action, lang: str, contact: str) -> dict:
 @view_config(route_name="api_lookup", request_method="POST", renderer="json")
 def api_lookup(request):
     services = request.services
+    if cross_site(request.environ, services.pages.base):   # before the budget is touched
+        request.response.status = 403
+        return {"result": "refused", "reason": "cross_site"}
     reply = services.desk.ask(read_body(request), request.client_address)
     request.response.status = reply.status
     if reply.kind == "rate_limited":
@@ -124,18 +129,27 @@ def healthz(request):
 
     Answered from a real lookup through the same code as a resident's (``desk.probe``),
     rendered as page and JSON, so a snapshot that cannot answer is not reported "ok".
+    The receiver's state (``public_mirror.receiver_state``): its last attempt and refusal,
+    and "stopped" (status ``receiver_stopped``) when a file has waited too long in the inbox.
     Nothing personal: sequence, times, counts, and the refusal's file name and reason; the
-    running build's version, so an upgrade can be confirmed from outside.
+    running build's version, so an upgrade can be confirmed from outside. "mismatch": the
+    active file is not the one the receiver's ledger says it activated (residents see 更新中).
     """
     services = request.services
     snapshot = services.snapshots.current()
+    receiver = services.receiver.report()
     health = {"status": "none", "version": version.current(), "sequence": None,
               "created_at": None, "generated_at": None, "expires_at": None, "age_seconds": None,
-              "last_refusal": activation_log.last_refusal(services.paths.activation_log)}
+              "last_refusal": receiver["last_refusal"], "receiver": receiver}
     if snapshot is None:
-        health["problem"] = services.snapshots.problem
+        if services.snapshots.verdict == MISMATCH:   # a file the receiver did not activate
+            health.update(status="mismatch", problem=services.snapshots.disagreement)
+        else:
+            health["problem"] = services.snapshots.problem
         request.response.status = 503
         return health
+    if services.snapshots.verdict == ACTIVATING:
+        health["activating"] = services.snapshots.disagreement
     created = lookup.as_of(snapshot)
     health.update(sequence=snapshot.sequence, created_at=snapshot.header["created_at"],
                   generated_at=snapshot.header["created_at"],
@@ -155,6 +169,9 @@ def healthz(request):
         log.error("health probe failed on sequence %s: %s", snapshot.sequence,
                   type(error).__name__)
         health.update(status="broken", problem=f"lookup fails: {type(error).__name__}")
+    if health["status"] == "ok" and receiver["state"] == "stopped":
+        # Residents are answered, but nothing new will reach them: a person must look.
+        health.update(status="receiver_stopped", problem=receiver["problem"])
     if health["status"] != "ok":
         request.response.status = 503
     return health

@@ -2,6 +2,7 @@
 
 import argparse
 import getpass
+import json
 import logging
 import os
 import sys
@@ -12,6 +13,7 @@ from pyramid.paster import get_appsettings, setup_logging
 from public_mirror import activation_log, ledger, receive, recovery, usage
 from public_mirror import settings as settings_loader
 from public_mirror.quarantine import shown
+from public_mirror.receiver_state import ReceiverWatch
 from public_mirror.store import ActiveSnapshot, is_expired
 from transfer import version
 from transfer.errors import KeyFileError
@@ -81,6 +83,8 @@ def recover_command(settings, args):
 
 def status_command(settings, args):
     paths = settings["mirror.paths"]
+    if getattr(args, "checkpoints", False):
+        return checkpoints_command(paths)
     problem = None
     try:
         records = ledger.Ledger(paths, write=False)
@@ -88,7 +92,14 @@ def status_command(settings, args):
     except ledger.StateError as error:
         problem = error
         print(f"STATE PROBLEM: {error}")
-    snapshot = ActiveSnapshot(paths.active, settings["mirror.trust"]).current()
+    active = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence)
+    active.current()
+    snapshot = active.loaded
+    if active.verdict == ledger.MISMATCH:
+        problem = problem or ledger.StateError(paths.active, active.disagreement)
+        print(f"ACTIVE SNAPSHOT MISMATCH: {active.disagreement}")
+    elif active.verdict == ledger.ACTIVATING:
+        print(f"activating: {active.disagreement}")
     if snapshot is None:
         print("active snapshot: none")
     else:
@@ -108,9 +119,12 @@ def status_command(settings, args):
     if settings["mirror.maintenance"] or (flag and flag.exists()):
         print(f"maintenance: ON — residents see the maintenance page"
               f"{f' while {flag} exists' if flag and flag.exists() else ''}")
-    refusal = activation_log.last_refusal(paths.activation_log)
-    if refusal:
-        print(f"last rejection: {refusal['at']} {shown(str(refusal['file']))}: {refusal['reason']}")
+    receiver = ReceiverWatch(paths.inbox, paths.activation_log).report()
+    refusal = receiver["last_refusal"]
+    if refusal:   # already escaped and bounded
+        print(f"last rejection: {refusal['at']} {refusal['file']}: {refusal['reason']}")
+    if receiver["state"] != "ok":
+        print(f"RECEIVER {receiver['state'].upper()}: {receiver['problem']}")
     witnessed = activation_log.last_audit_checkpoint(paths.activation_log)
     if witnessed:
         # Compared by the intranet's security officer with the audit screen (runbook).
@@ -125,6 +139,24 @@ def status_command(settings, args):
     for day, counts in list(usage.totals(paths.usage).items())[-7:]:
         print(f"usage {day}: {counts.get('lookups', 0)} lookups, {counts.get('found', 0)} found")
     return 0 if intact and problem is None else 1
+
+
+def checkpoints_command(paths) -> int:
+    """The audit checkpoints the activation log kept, one JSON line each in the intranet's
+    checkpoint file format: saved to a file, `shinsei-intranet audit verify
+    --mirror-checkpoints FILE` checks the intranet's chain and file against them."""
+    try:
+        found = activation_log.audit_checkpoints(paths.activation_log)
+    except activation_log.DamagedLog as damaged:
+        print(f"shinsei-mirror: 活動記録を読めません: {damaged}", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"shinsei-mirror: {paths.activation_log} に監査チェックポイントがありません"
+              "（まだ公開を受け取っていません）", file=sys.stderr)
+        return 1
+    for checkpoint in found:
+        print(json.dumps(checkpoint, sort_keys=True, ensure_ascii=False))
+    return 0
 
 
 def serve_command(settings, args):
@@ -151,8 +183,13 @@ def _parser():
     take.add_argument("--wait", type=float, default=30.0,
                       help="seconds to wait for another receiver to finish")
     take.set_defaults(command=receive_command)
-    commands.add_parser("status", help="active snapshot, last rejection, activation log, usage") \
-        .set_defaults(command=status_command)
+    status = commands.add_parser("status", help="active snapshot, last rejection, activation "
+                                 "log, usage")
+    status.add_argument("--checkpoints", action="store_true",
+                        help="print only the intranet's signed audit checkpoints this host "
+                        "accepted, one JSON line each (for `shinsei-intranet audit verify "
+                        "--mirror-checkpoints`)")
+    status.set_defaults(command=status_command)
     mend = commands.add_parser(
         "recover", help="after a state problem was looked into: re-establish the receiver's "
                         "records from what can be read (logged in the activation log)")

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from public_mirror.failures import log_failure
 from public_mirror.ratelimit import client_address
+from public_mirror.same_origin import cross_site
 
 MAX_FORM = 4096
 MAX_FIELDS = 16
@@ -26,6 +27,10 @@ class LookupFastPath:
                 or environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != FORM_TYPE):
             return self.app(environ, start_response)
         services = self.services
+        if cross_site(environ, services.pages.base):   # before the budget is touched
+            page = services.pages.error(403)
+            start_response(page.status_line, page.headers())
+            return [page.body]
         try:
             reply = services.desk.ask(read_form(environ),
                                       client_address(environ, services.trusted_proxies))

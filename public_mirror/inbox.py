@@ -2,16 +2,28 @@
 
 Anything the upload account can put there is handled: a link is judged as a link (never
 followed), a pipe never blocks, a directory or a device is refused, and a file is judged
-by its size before it is read.
+by its size before it is read. An upload cut off and left unfinished for over an hour is
+removed (``sweep_abandoned``), so it cannot hold the inbox's disk for ever.
 """
 
 import errno
+import logging
 import os
 import stat
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from public_mirror.quarantine import shown
 from transfer.errors import SnapshotError, SnapshotTooLarge
 from transfer.verify import TrustPolicy, check_size
+
+log = logging.getLogger(__name__)
+# An unfinished upload untouched this long belongs to no upload still running: the pusher
+# gives up an attempt after transfer.deadline (600 s), an upload being written has its time
+# set by every write, and the next attempt removes its own leftover first. Removing one that
+# a stalled attempt still held open only fails that attempt (its rename finds no file).
+ABANDONED_AFTER = 3600
 
 
 class NotARegularFile(SnapshotError):
@@ -40,6 +52,49 @@ def pending(inbox: Path) -> list[Path]:
                 continue
             entries.append((mtime, entry.name, Path(entry.path)))
     return [path for _mtime, _name, path in sorted(entries)]
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    name: str
+    size: int
+    idle_minutes: int
+
+
+def is_unfinished_upload(name: str) -> bool:
+    """The pusher's temporary name (transfer.transports.temporary_name): `.<file>.part`.
+    Other dot-names are not ours to remove (`.refused-…` is a refusal set aside)."""
+    return name.startswith(".") and name.endswith(".part")
+
+
+def sweep_abandoned(inbox: Path, after: float = ABANDONED_AFTER) -> list[Abandoned]:
+    """Remove unfinished uploads (regular files only) untouched for more than ``after``
+    seconds, each with a log line; a fresh one and any other file are left alone. A cut-off
+    upload would otherwise hold its share of the inbox's disk for ever."""
+    removed = []
+    with os.scandir(inbox) as scan:
+        entries = [entry for entry in scan if is_unfinished_upload(entry.name)]
+    for entry in entries:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        idle = time.time() - info.st_mtime
+        if not stat.S_ISREG(info.st_mode) or idle <= after:
+            continue
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue   # finished (renamed) or removed by the pusher's next attempt meanwhile
+        except OSError as error:
+            log.error("cannot remove the abandoned upload %s: %s", shown(entry.name),
+                      error.strerror or error)
+            continue
+        gone = Abandoned(entry.name, info.st_size, int(idle // 60))
+        log.warning("removed an abandoned upload %s: unfinished, untouched for %d min (%d bytes)",
+                    shown(gone.name), gone.idle_minutes, gone.size)
+        removed.append(gone)
+    return removed
 
 
 def read_regular(path: Path, policy: TrustPolicy) -> bytes:

@@ -233,3 +233,39 @@ class Ledger:
     def finish(self, data: bytes, sha: str, sequence: int) -> None:
         write_atomically(self.paths.active, data)
         self.active = (sequence, sha)
+
+
+# What the web workers and ``status`` check at each look at the active file: is the file
+# residents are told from the one the receiver's ledger says it activated? A signed older
+# snapshot copied over it by hand verifies perfectly; only the ledger knows it is not today's.
+AGREES, ACTIVATING, MISMATCH = "agrees", "activating", "mismatch"
+
+
+def judge_active(sequence: int, sha: str, placed_ns: int, state_path: Path) -> tuple[str, str]:
+    """(``AGREES`` | ``ACTIVATING`` | ``MISMATCH``, why) for the active file with this
+    ``sequence`` and ``sha`` (SHA-256 of its bytes), put in place at ``placed_ns`` (its
+    ``st_ctime_ns``: a copy or a move sets it; no one can set it back).
+
+    ``ACTIVATING``: an older file that was in place before the receiver recorded a newer
+    one — an activation under way (the state file is written before the active file) or
+    one a full disk left unfinished. It keeps answering, as it did; a file put in place
+    after the ledger's record that is not the recorded one is a ``MISMATCH``."""
+    try:
+        written = os.stat(state_path).st_mtime_ns
+        state = read_state(state_path)
+    except FileNotFoundError:
+        state = None
+    except (StateError, OSError) as error:
+        return MISMATCH, f"the receiver's ledger cannot be read: {str(error).split('. ')[0]}"
+    if state is None:
+        return MISMATCH, (f"{state_path} is missing: the receiver has recorded no snapshot, "
+                          f"yet sequence {sequence} is in place")
+    if sha == state.sha256 and sequence == state.sequence:
+        return AGREES, ""
+    if state.sequence is not None and sequence < state.sequence and placed_ns <= written:
+        return ACTIVATING, (f"sequence {state.sequence} accepted, its activation not finished; "
+                            f"sequence {sequence} answers meanwhile")
+    return MISMATCH, (f"the active file is sequence {sequence} (SHA-256 {sha[:16]}…), the "
+                      f"receiver's ledger says {state.sequence} (SHA-256 "
+                      f"{str(state.sha256)[:16]}…): replaced by hand? Residents are told "
+                      f"更新中 until they agree (docs/runbook)")

@@ -26,7 +26,7 @@ _ANSWER = {
     "properties": {
         "result": {"type": "string",
                    "enum": ["found", "not_found", "closed", "invalid", "rate_limited",
-                            "unavailable"]},
+                            "unavailable", "refused"]},
         "as_of": {"type": "string", "format": "date-time"},
         "status": {"type": "string"},
         "programme": {"type": "string", "description": "the programme searched"},
@@ -54,7 +54,10 @@ _HEALTH = {
     "type": "object",
     "required": ["status", "version", "sequence", "created_at", "age_seconds", "last_refusal"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "stale", "none", "broken"]},
+        "status": {"type": "string", "enum": ["ok", "stale", "none", "broken", "maintenance",
+                                              "mismatch", "receiver_stopped"]},
+        "activating": {"type": "string", "description": "an activation under way: the "
+                       "snapshot before it answers meanwhile"},
         "version": {"type": "string", "description": "the running build (e.g. after an upgrade)"},
         "sequence": {"type": ["integer", "null"]},
         "created_at": {"type": ["string", "null"], "format": "date-time"},
@@ -65,6 +68,14 @@ _HEALTH = {
         "last_refusal": {"type": ["object", "null"], "properties": {
             "at": {"type": ["string", "null"]}, "file": {"type": ["string", "null"]},
             "reason": {"type": ["string", "null"]}}},
+        "receiver": {"type": "object", "description": "from its files: stopped when a file "
+                     "has waited too long in the inbox", "properties": {
+                         "state": {"type": "string", "enum": ["ok", "stopped", "unknown"]},
+                         "problem": {"type": ["string", "null"]},
+                         "last_attempt": {"type": ["object", "null"], "properties": {
+                             "at": {"type": ["string", "null"]},
+                             "outcome": {"type": ["string", "null"]}}},
+                         "last_refusal": {"type": ["object", "null"]}}},
     },
 }
 
@@ -113,6 +124,8 @@ OPENAPI = {
                        "content": {"application/json": {"schema": _ANSWER}}}
                 for code, text in (("200", "an answer (found, not found or closed)"),
                                    ("400", "the question is malformed"),
+                                   ("403", "sent by another site's page in a browser "
+                                           "(Sec-Fetch-Site or Origin): refused, nothing counted"),
                                    ("429", "too many lookups from this address"),
                                    ("503", "no current data (being updated or maintenance)"))
             },

@@ -6,19 +6,21 @@ NPO behind one address mostly finds what it looks for. ``check`` asks without co
 ``fail`` counts one failure; ``allow`` does both (the reference behaviour).
 
 A sliding window per client address, shared by every worker process of the host through
-one memory-mapped file, so the configured limit is the effective one however many
+one file, so the configured limit is the effective one however many
 processes serve the port. Addresses are stored only as a keyed hash, and only as long as
-the window needs them. If the shared file cannot be used, each worker falls back to its
-own window in memory (logged), rather than refusing every resident.
+the window needs them. If the shared file cannot be used (cut, replaced by something that
+is not a file, a full disk), each worker falls back to its own window in memory (logged
+once), rather than refusing every resident or falling over.
 """
 
+import errno
 import fcntl
 import hashlib
 import hmac
 import ipaddress
 import logging
-import mmap
 import os
+import stat
 import struct
 import threading
 import time
@@ -70,10 +72,16 @@ _SLOT = struct.Struct("<16sdII")   # client key, window start, hits in it, hits 
 _SWEPT = struct.Struct("<d")       # in the file's first record: when it was last swept
 _EMPTY = bytes(16)
 _PROBES = 8
+RELOOK = 0.5   # seconds between looks at what lies under the file's name (one stat)
+
+
+class TableUnusable(OSError):
+    """The shared file cannot hold the limit now (replaced by something else, cut while
+    read, no room to restore it): this request is limited by the process alone."""
 
 
 class SharedRateLimiter:
-    """The limit every worker process of the host shares, in one memory-mapped file.
+    """The limit every worker process of the host shares, in one file.
 
     Each client has a slot (open addressing on a keyed hash of its address) holding its
     hits in the current fixed window and in the one before; the estimate
@@ -81,16 +89,30 @@ class SharedRateLimiter:
     window's count (the approximation large CDNs use), without a list of timestamps.
     A slot is read and written under ``flock`` on the file (processes) and a lock
     (threads): a few microseconds, where SQLite took ~80 µs a lookup.
+
+    The file is read and written with ``pread``/``pwrite``, never memory-mapped: a mapped
+    file that someone empties (``: > rate-limit.table``), or whose pages cannot be given
+    blocks on a full disk, kills the process with SIGBUS at the next touch — every worker
+    at once, with no log line. Here a cut file is a short read, a full disk an ``ENOSPC``:
+    both are seen, logged, and this process limits on its own until the file is usable. The
+    file's blocks are reserved (``posix_fallocate``) when it is made or restored, so a full
+    disk shows itself then, not in the middle of a lookup. A file replaced under its name
+    (a new inode) is reopened within ``RELOOK``, so every process keeps sharing the same one.
     """
 
     def __init__(self, path, limit: int, window: float, *, secret: bytes, clock=time.time,
                  slots: int = 65536):
         self.path, self.limit, self.window, self.clock = Path(path), limit, window, clock
         self.slots = slots
+        self.size = (slots + 1 + _PROBES) * _SLOT.size   # the file's own record, the probes' tail
         # Keyed BLAKE2b: a MAC in one C call (HMAC-SHA256 cost more than the rest together).
         self._secret = hmac.new(secret, b"shinsei rate limit\x00", hashlib.sha256).digest()
         self._lock = threading.Lock()
-        self._held = None            # (pid, descriptor, mmap) of this process
+        # (pid, descriptor, (device, inode)) of this process's open table
+        self._held: tuple[int, int, tuple[int, int]] | None = None
+        self._swept = float("-inf")  # the last sweep this process saw in the file
+        self._looked = float("-inf")  # when this process last looked what is under the name
+        self._unusable = ""          # why the file is not being used (logged once), or ""
         self._fallback = RateLimiter(limit, window, clock=clock)
 
     def check(self, address: str) -> tuple[bool, int]:
@@ -104,54 +126,128 @@ class SharedRateLimiter:
     def allow(self, address: str, count: bool = True) -> tuple[bool, int]:
         key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
                               digest_size=16).digest()
-        try:
-            with self._lock:
-                descriptor, table = self._table()
+        with self._lock:
+            try:
+                descriptor = self._descriptor()
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
                 try:
-                    return self._decide(table, key, self.clock(), count)
+                    verdict = self._decide(descriptor, key, self.clock(), count)
                 finally:
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
-        except OSError as error:
+            except OSError as error:
+                self._fall_back(error)
+                return self._fallback.allow(address, count)
+            if self._unusable:
+                log.warning("rate limit file %s usable again: shared by every worker",
+                            self.path)
+                self._unusable = ""
+            return verdict
+
+    def _fall_back(self, error: OSError) -> None:
+        """One log line when the file stops being usable (or fails another way), not one
+        per request: the fallback is retried on every request and may last."""
+        reason = f"{type(error).__name__}: {error}"
+        if reason != self._unusable:
             log.error("rate limit file %s unusable (%s): this worker limits on its own",
-                      self.path, error)
-            return self._fallback.allow(address, count)
+                      self.path, reason)
+            self._unusable = reason
+        if isinstance(error, TableUnusable) or self._held is None:
+            return
+        # Opened again on the next request: a fresh look at whatever is under the name.
+        self._close()
 
-    def _table(self):
-        # A fork must not share the parent's open file: flock would not tell them apart.
-        if self._held is None or self._held[0] != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            # The first record is the file's own; the last few let a probe run past the end.
-            size = (self.slots + 1 + _PROBES) * _SLOT.size
-            if os.fstat(descriptor).st_size < size:
-                os.ftruncate(descriptor, size)
-            self._held = (os.getpid(), descriptor, mmap.mmap(descriptor, size))
-        return self._held[1], self._held[2]
+    def _descriptor(self) -> int:
+        """This process's descriptor on the file now under the name, opened or reopened."""
+        held = self._held
+        if held is not None and held[0] != os.getpid():
+            # A fork must not share the parent's open file: flock would not tell them apart.
+            os.close(held[1])
+            self._held = held = None
+        if held is not None:
+            now = time.monotonic()
+            if now - self._looked < RELOOK:
+                return held[1]
+            self._looked = now
+            try:
+                now_there = os.stat(self.path, follow_symlinks=False)
+                if (now_there.st_dev, now_there.st_ino) == held[2]:
+                    return held[1]
+            except FileNotFoundError:
+                pass
+            log.warning("rate limit file %s was replaced or removed: opening it again",
+                        self.path)
+            self._close()
+        return self._open()
 
-    def _decide(self, table, key: bytes, now: float, count: bool) -> tuple[bool, int]:
+    def _open(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                             | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise TableUnusable(errno.EINVAL, "not a regular file")
+            if status.st_size < self.size:
+                self._restore(descriptor, status.st_size, cut=status.st_size > 0)
+        except OSError:
+            os.close(descriptor)
+            raise
+        self._held = (os.getpid(), descriptor, (status.st_dev, status.st_ino))
+        self._swept, self._looked = float("-inf"), time.monotonic()
+        return descriptor
+
+    def _close(self) -> None:
+        if self._held is not None and self._held[0] == os.getpid():
+            os.close(self._held[1])
+        self._held = None
+
+    def _restore(self, descriptor: int, found: int, cut: bool) -> None:
+        """Give the file its full size with its blocks reserved (under the lock when it was
+        cut while in use); a full disk raises here, before any lookup relies on it.
+        ``cut``: the file had its size and lost it (not a file being made)."""
+        if cut:
+            log.error("rate limit file %s is %d bytes, not %d (cut by hand or by another "
+                      "program?): made whole again, the counts in it start afresh",
+                      self.path, found, self.size)
+        os.posix_fallocate(descriptor, 0, self.size)
+
+    def _read(self, descriptor: int, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset``; a file cut since it was opened is restored (under
+        the lock) and read again, never read past its end."""
+        data = os.pread(descriptor, length, offset)
+        if len(data) == length:
+            return data
+        self._restore(descriptor, os.fstat(descriptor).st_size, cut=True)
+        data = os.pread(descriptor, length, offset)
+        if len(data) != length:   # cut again at once: not ours to fight over
+            raise TableUnusable(errno.EIO, "the file keeps being cut")
+        return data
+
+    def _decide(self, descriptor: int, key: bytes, now: float, count: bool) -> tuple[bool, int]:
         window = self.window
         current = now - now % window
-        self._sweep(table, current)
-        offset, start, hits, before = self._slot(table, key, current)
+        if current - self._swept >= window:   # another process may have swept already
+            self._sweep(descriptor, current)
+        offset, start, hits, before = self._slot(descriptor, key, current)
         if start != current:                       # a new window for this client
             before, hits = (hits if current - start == window else 0), 0
         share_left = 1 - (now - current) / window
         if before * share_left + hits >= self.limit:
-            _SLOT.pack_into(table, offset, key, current, hits, before)
+            if start != current:   # the new window is noted; nothing else changed
+                os.pwrite(descriptor, _SLOT.pack(key, current, hits, before), offset)
             return False, self._retry_after(now, current, hits, before)
         if count:
-            _SLOT.pack_into(table, offset, key, current, hits + 1, before)
+            os.pwrite(descriptor, _SLOT.pack(key, current, hits + 1, before), offset)
         return True, 0
 
-    def _slot(self, table, key: bytes, current: float):
+    def _slot(self, descriptor: int, key: bytes, current: float):
         """(offset, window start, hits, hits before) of the client's slot, or of the slot
         it takes: an empty or stale one, else the one idle longest."""
         first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
-        held, start, hits, before = _SLOT.unpack_from(table, first)
+        region = self._read(descriptor, first, _PROBES * _SLOT.size)   # one read for all
+        held, start, hits, before = _SLOT.unpack_from(region)
         if held == key:   # nearly always: the client's first probe
             return first, start, hits, before
-        region = memoryview(table)[first:first + _PROBES * _SLOT.size]
         taken, taken_age = first, float("inf")
         for probe, (held, start, hits, before) in enumerate(_SLOT.iter_unpack(region)):
             if held == key:
@@ -169,19 +265,22 @@ class SharedRateLimiter:
             wait = current + self.window * (1 - (self.limit - hits) / before) - now
         return max(1, int(wait) + 1)
 
-    def _sweep(self, table, current: float) -> None:
+    def _sweep(self, descriptor: int, current: float) -> None:
         """Once a window, forget clients with no hit in this window or the one before:
         addresses (even keyed) are held no longer than the limit needs them. The time of
         the last sweep is kept in the file's first record, shared by every process."""
-        (last,) = _SWEPT.unpack_from(table, 0)
+        (last,) = _SWEPT.unpack(self._read(descriptor, 0, _SWEPT.size))
+        self._swept = max(last, self._swept) if current - last < self.window else current
         if current - last < self.window:
             return
+        table = bytearray(self._read(descriptor, 0, self.size))
         _SWEPT.pack_into(table, 0, current)
         blank = bytes(_SLOT.size)
         for index, (held, start, _hits, _before) in enumerate(
                 _SLOT.iter_unpack(memoryview(table)[_SLOT.size:])):
             if held != _EMPTY and start < current - self.window:
                 table[(index + 1) * _SLOT.size:(index + 2) * _SLOT.size] = blank
+        os.pwrite(descriptor, table, 0)
 
 
 def limited_as(address: str) -> str:
@@ -201,10 +300,23 @@ def limited_as(address: str) -> str:
 
 
 def exempt_networks(text: str) -> tuple:
-    """The city's own counters (``mirror.rate_limit_exempt``: addresses or networks)."""
+    """The city's own counters (``mirror.rate_limit_exempt``: addresses or networks).
+
+    Strict: ``127.0.60.5/24`` is refused, not read as the whole /24 — an entry that meant
+    one counter must never exempt its 255 neighbours without anyone noticing."""
+    return tuple(_exempt_network(entry) for entry in text.split())
+
+
+def _exempt_network(entry: str):
     try:
-        return tuple(ipaddress.ip_network(entry, strict=False) for entry in text.split())
+        return ipaddress.ip_network(entry, strict=True)
     except ValueError as error:
+        if "host bits set" in str(error):
+            network = ipaddress.ip_network(entry, strict=False)
+            address = entry.split("/")[0]
+            raise ValueError(f"mirror.rate_limit_exempt: {entry} はネットワークとしては {network} "
+                             f"全体を指します。窓口の端末 1 台なら {address}、ネットワーク全体なら "
+                             f"{network} と書いてください") from None
         raise ValueError(f"mirror.rate_limit_exempt: {error}（アドレスかネットワーク"
                          "（例: 192.0.2.10 203.0.113.0/28）を空白区切りで）") from None
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from public_mirror.failures import log_failure
-from public_mirror.inbox import Vanished, pending, read_regular
+from public_mirror.inbox import Vanished, pending, read_regular, sweep_abandoned
 from public_mirror.ledger import Ledger, receiver_lock
 from public_mirror.quarantine import move_aside, quarantine_name, shown
 from public_mirror.settings import MirrorPaths
@@ -68,6 +68,7 @@ def receive_once(paths: MirrorPaths, trust, now: datetime | None = None,
     policy_source: Callable[[], TrustPolicy] = trust if callable(trust) else (lambda: trust)
     outcomes: list[Outcome] = []
     with receiver_lock(paths, wait):
+        sweep_abandoned(paths.inbox)
         waiting = pending(paths.inbox)
         if not waiting:
             return outcomes   # nothing to read: the records (and the active file) are left alone

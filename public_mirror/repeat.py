@@ -12,12 +12,16 @@ guesser nothing new.
 
 import hashlib
 import hmac
+import re
 import time
 
 from public_mirror.lookup import Question
 from public_mirror.ratelimit import limited_as
 
 FIELD = "asked"   # the hidden field of the language buttons
+# What ``proof`` makes: 32 lowercase hex digits. Anything else is no proof, and is never
+# compared: compare_digest raises on a str with non-ASCII characters (a 500 for "é").
+_SHAPE = re.compile(r"[0-9a-f]{32}")
 
 
 class Repeats:
@@ -32,7 +36,7 @@ class Repeats:
         return self._mac(client, question, self._period())
 
     def proves(self, proof: object, client: str, question: Question) -> bool:
-        if not isinstance(proof, str) or not proof:
+        if not isinstance(proof, str) or not _SHAPE.fullmatch(proof):
             return False
         period = self._period()
         return any(hmac.compare_digest(proof, self._mac(client, question, made))

@@ -132,6 +132,7 @@ class ResidentDesk:
         if question is None or not is_open(question.programme, lookup.today_in_japan()):
             allowed, retry_after = self.limiter.check(client) if guarded else (True, 0)
             if not allowed:
+                self.usage.count_limited(question and question.programme["code"])
                 return Reply("rate_limited", lang, retry_after=retry_after,
                              typed=lookup.typed(params))
             if reading is None:
@@ -146,10 +147,12 @@ class ResidentDesk:
         if guarded:   # only failures count, once each
             allowed, retry_after = self.limiter.allow(client, count=not answer.found)
             if not allowed:
+                self.usage.count_limited(question.programme["code"])
                 return Reply("rate_limited", lang, retry_after=retry_after,
                              typed=lookup.typed(params))
         if not repeat:
-            self.usage.count(answer.found, answer.status and answer.status["code"])
+            self.usage.count(answer.found, answer.status and answer.status["code"],
+                             programme=question.programme["code"])
         # The answer's language buttons may ask again, counted nothing and never refused.
         proof = self.repeats.proof(client, question) if limited else ""
         return Reply("found" if answer.found else "not_found", lang, snapshot, question.programme,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from public_mirror.i18n import available_languages
 from public_mirror.pages import Pages, site_settings
 from public_mirror.ratelimit import SharedRateLimiter, client_address
+from public_mirror.receiver_state import ReceiverWatch
 from public_mirror.resident import ResidentDesk
 from public_mirror.settings import MirrorPaths
 from public_mirror.store import ActiveSnapshot
@@ -27,15 +28,16 @@ class MirrorServices:
     desk: ResidentDesk
     pages: Pages
     trusted_proxies: frozenset
+    receiver: ReceiverWatch
 
 
 def build(settings: dict, languages: list[str]) -> MirrorServices:
     paths = settings["mirror.paths"]
-    snapshots = ActiveSnapshot(paths.active, settings["mirror.trust"])
+    snapshots = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence)
     limiter = SharedRateLimiter(settings["mirror.rate_limit_file"], settings["mirror.rate_limit"],
                                 settings["mirror.rate_window"],
                                 secret=settings["mirror.lookup_secret"])
-    usage = UsageCounter(paths.usage)
+    usage = UsageCounter(paths.usage, report=settings["mirror.usage_report"])
     desk = ResidentDesk(snapshots=snapshots, secret=settings["mirror.lookup_secret"],
                         lookup_keys=settings["mirror.lookup_keys"],
                         limiter=limiter, usage=usage, languages=languages,
@@ -45,7 +47,8 @@ def build(settings: dict, languages: list[str]) -> MirrorServices:
     pages = Pages(site_settings(settings), languages, settings["mirror.public_base_url"],
                   settings.get("site.texts"))
     return MirrorServices(paths, snapshots, limiter, usage, desk, pages,
-                          frozenset(settings["mirror.trusted_proxies"]))
+                          frozenset(settings["mirror.trusted_proxies"]),
+                          ReceiverWatch(paths.inbox, paths.activation_log))
 
 
 def services(request) -> MirrorServices:

@@ -33,6 +33,9 @@ DEFAULTS = {
     # Shared by every worker process; empty: <state>/usage/rate-limit.table (the only
     # state folder the web unit may write).
     "mirror.rate_limit_file": "",
+    # The day's counts per programme, summed over the workers, for the intranet's pusher to
+    # fetch (a folder of the upload account's chroot it may read and not write); empty: none.
+    "mirror.usage_report": "",
     # A sequence further ahead than this of its own created_at and of the clock is refused:
     # sequences are Unix times (or small counters), and one signed far ahead would brick
     # the host for every later snapshot.
@@ -159,6 +162,8 @@ def load(settings: dict, environ=os.environ) -> dict:
     merged["mirror.trusted_proxies"] = set(aslist(merged["mirror.trusted_proxies"]))
     merged["mirror.rate_limit_file"] = Path(merged["mirror.rate_limit_file"]
                                             or merged["mirror.paths"].usage / "rate-limit.table")
+    merged["mirror.usage_report"] = (Path(merged["mirror.usage_report"])
+                                     if merged["mirror.usage_report"] else None)
     base = merged["mirror.public_base_url"]
     if base and not re.match(r"^(https?://[^/?#\s]+)?(/(?!/)[^?#\s]*)?$", base):
         raise MirrorSettingsError(f"mirror.public_base_url {base!r} is not an address like "

@@ -1,7 +1,10 @@
 """The mirror's state on disk, and the active snapshot as the web workers see it.
 
 Activation is one ``os.replace`` of ``active.snapshot``: a reader opens either the old
-file or the new one, never half of one. Each worker notices the replacement by the
+file or the new one, never half of one. At each look the file is also held to the
+receiver's ledger (``ledger.judge_active``): a file that is not the one the receiver
+activated (an older signed snapshot copied over it by hand) answers nothing — residents
+are told 更新中 and ``/healthz`` says "mismatch". Each worker notices the replacement by the
 file's identity (inode, mtime) and swaps its in-memory snapshot; a request that already
 holds the old one finishes with it. The file is looked at no more than once every
 ``RECHECK`` seconds while a snapshot is loaded: a ``stat`` on every request was 3 % of
@@ -9,6 +12,7 @@ the server's time at 64 connections, and a publication takes far longer than 0.1
 reach a resident anyway.
 """
 
+import hashlib
 import logging
 import os
 import threading
@@ -17,6 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from public_mirror.ledger import AGREES, MISMATCH, judge_active
 from transfer.errors import KeyFileError, SnapshotError
 from transfer.snapshot import parse_time
 from transfer.verify import VerifiedSnapshot, verify_snapshot
@@ -26,35 +31,45 @@ RECHECK = 0.1   # seconds between looks at the active file while a snapshot answ
 
 
 class ActiveSnapshot:
-    """The snapshot this worker answers from, reloaded when the active file changes."""
+    """The snapshot this worker answers from, reloaded when the active file changes, and
+    answered from only while the receiver's ledger says it is the one activated."""
 
-    def __init__(self, path: Path, trust, recheck: float = RECHECK, clock=time.monotonic):
-        """``trust``: a TrustPolicy, or a callable returning the current one."""
-        self.path = path
+    def __init__(self, path: Path, trust, recheck: float = RECHECK, clock=time.monotonic,
+                 ledger: Path | None = None):
+        """``trust``: a TrustPolicy, or a callable returning the current one. ``ledger``:
+        the receiver's state file (``last-sequence``) the file is held to at each look
+        (``ledger.judge_active``); None: not held to one (tools reading a file)."""
+        self.path, self.ledger = path, ledger
         self.trust = trust if callable(trust) else (lambda: trust)
         self.recheck, self.clock = recheck, clock
         self._lock = threading.Lock()
         self._identity = None
+        self._ledger_identity = None
         self._snapshot: VerifiedSnapshot | None = None
+        self._sha = ""
+        self._served: VerifiedSnapshot | None = None
         self._next_look = float("-inf")
         self.problem: str | None = None   # why the active file could not be loaded, for /healthz
+        self.verdict, self.disagreement = AGREES, ""   # against the ledger, for /healthz
 
     def current(self) -> VerifiedSnapshot | None:
         now = self.clock()
         if now < self._next_look:
-            return self._snapshot
+            return self._served
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
             return None
         identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        if identity != self._identity:
+        ledger = _identity(self.ledger)
+        if identity != self._identity or ledger != self._ledger_identity:
             with self._lock:
                 if identity != self._identity:
                     self._load(identity)
+                self._judge(stat.st_ctime_ns, ledger)
         # Only while a snapshot answers: with none (yet), every request looks again.
-        self._next_look = now + self.recheck if self._snapshot is not None else float("-inf")
-        return self._snapshot
+        self._next_look = now + self.recheck if self._served is not None else float("-inf")
+        return self._served
 
     def _load(self, identity):
         try:
@@ -62,12 +77,43 @@ class ActiveSnapshot:
             # Accepted already by the receiver; verified again because this file is what
             # residents will be told. Expiry is judged per request, not here.
             self._snapshot = verify_snapshot(data, self.trust(), last_sequence=None, now=None)
+            # What the ledger records of it (hashlib lets other threads run meanwhile).
+            self._sha = hashlib.sha256(data).hexdigest() if self.ledger else ""
             self.problem = None
         except (OSError, SnapshotError, KeyFileError) as error:
             log.error("the active snapshot %s cannot be loaded: %s: %s", self.path,
                       type(error).__name__, error)
             self._snapshot, self.problem = None, f"{type(error).__name__}: {error}"
         self._identity = identity
+
+    def _judge(self, placed_ns: int, ledger_identity) -> None:
+        """Held to the ledger: a file that is not the activated one answers nothing."""
+        snapshot = self._snapshot
+        if snapshot is None or self.ledger is None:
+            self.verdict, self.disagreement = AGREES, ""
+        else:
+            verdict, why = judge_active(snapshot.sequence, self._sha, placed_ns, self.ledger)
+            if verdict == MISMATCH and self.verdict != MISMATCH:
+                log.error("the active snapshot %s is not the one the receiver activated: %s",
+                          self.path, why)
+            self.verdict, self.disagreement = verdict, why
+        self._ledger_identity = ledger_identity
+        self._served = None if self.verdict == MISMATCH else snapshot
+
+    @property
+    def loaded(self) -> VerifiedSnapshot | None:
+        """The active file's snapshot, whether or not the ledger lets it answer."""
+        return self._snapshot
+
+
+def _identity(path: Path | None):
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "absent"
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def is_expired(snapshot: VerifiedSnapshot, now: datetime | None = None) -> bool:

@@ -8,6 +8,7 @@ from pyramid.view import exception_view_config, notfound_view_config, view_confi
 from public_mirror import lookup
 from public_mirror.failures import log_failure
 from public_mirror.pages import Page
+from public_mirror.same_origin import cross_site
 from public_mirror.statement import last_check
 
 MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
@@ -90,6 +91,8 @@ def accessibility(request):
 @view_config(route_name="lookup", request_method="POST")
 def lookup_view(request):
     """The form's answer (the fast path in front answers most of these the same way)."""
+    if cross_site(request.environ, request.services.pages.base):
+        return as_response(request.services.pages.error(403, query_language(request)))
     reply = request.services.desk.ask(posted(request), request.client_address)
     return as_response(request.services.pages.reply(reply))
 

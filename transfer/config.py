@@ -12,6 +12,7 @@ from the intranet ini's ``transfer.*`` keys. Deployed, each step reads its own i
     transfer.timeout      = 15
     transfer.retries      = 2
     transfer.deadline     = 600      (seconds per attempt, whatever the host does)
+    transfer.usage_file   = /usage/usage-counts.json  (fetched after each upload; empty: not)
 
 Only what the keys and transports need is read here; what the intranet adds (who the job
 is, which database) is the intranet's business.
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from transfer.keys import SigningKey, key_files, load_lookup_key, load_signing_key
-from transfer.sftp import SftpDestination
+from transfer.sftp import USAGE_FILE, SftpDestination
 from transfer.transports import Destination, OutboxDestination
 from transfer.verify import Origin
 
@@ -60,7 +61,20 @@ def destination(spec: str, settings: Settings) -> Destination:
                            Path(settings["transfer.known_hosts"]), parts.path or "/inbox",
                            timeout=float(settings.get("transfer.timeout", 15)),
                            retries=int(settings.get("transfer.retries", 2)),
-                           deadline=float(settings.get("transfer.deadline", 600)))
+                           deadline=float(settings.get("transfer.deadline", 600)),
+                           usage_file=str(settings.get("transfer.usage_file", USAGE_FILE)))
+
+
+def destination_name(spec: str) -> str:
+    """The name a destination is reported under (``Destination.name``), from its spec alone:
+    what the recorder, which holds no SSH key, believes a report may name."""
+    if spec.startswith("outbox:"):
+        return f"outbox:{Path(spec[len('outbox:'):])}"
+    parts = urlsplit(spec)
+    if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+        raise TransferConfigError(f"transfer.destinations: cannot read {spec!r} "
+                                  "(sftp://USER@HOST:PORT/DIR or outbox:/DIR)")
+    return f"sftp://{parts.username}@{parts.hostname}:{parts.port or 22}{parts.path or '/inbox'}"
 
 
 def transfer_settings(settings: Settings) -> TransferSettings:

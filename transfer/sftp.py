@@ -9,9 +9,11 @@ dot-name, its size checked on the server, then renamed into place with posix-ren
 The host at the other end may be taken over, so what it sends is held to what a real
 upload account answers: an SSH packet or an SFTP reply bigger than a few KiB ends the
 connection (a hostile length can no longer make this process wait for, or hold, gigabytes),
-nothing is ever read from it (no directory listing, no download: the only request
-answered with data is the one stat of the file just written), and a channel it tries to
-open towards this side is refused (paramiko's client accepts none).
+and a channel it tries to open towards this side is refused (paramiko's client accepts none).
+Nothing is listed; one file is read: after the snapshot is in place, the host's daily usage
+counts (``usage_file``, in a folder the upload account may read and not write), in reads of
+8 KiB, refused past ``transfer.usage_counts.MAX_SIZE`` — its bytes are handed on unread, for
+the recorder to check as hostile input. A failed fetch never undoes the delivery.
 
 Speed (docs/performance.md, "Transfer"): the upload is CPU-bound in Python on the sending
 side, so the session prefers AES-GCM (one pass, no separate HMAC over every 32 KB packet),
@@ -33,6 +35,7 @@ from typing import Any, NoReturn
 
 import paramiko
 
+from transfer import usage_counts
 from transfer.transports import Delivery, temporary_name, with_retries
 
 
@@ -72,6 +75,8 @@ class PushTransport(paramiko.Transport):
 # (bytes). A bigger SSH packet (RFC 4253 asks for 35,000 at most) or SFTP reply is hostile.
 MAX_SSH_PACKET = 64 * 1024
 MAX_SFTP_REPLY = 16 * 1024
+USAGE_READ = 8 * 1024   # one read of the usage file: its reply stays under MAX_SFTP_REPLY
+USAGE_FILE = "/usage/usage-counts.json"
 
 
 class HostileAnswer(paramiko.SSHException):
@@ -128,16 +133,20 @@ PERMANENT = (paramiko.BadHostKeyException, UnknownHostKey, paramiko.Authenticati
 class SftpDestination:
     def __init__(self, host: str, port: int, username: str, key_file: Path,
                  known_hosts: Path, remote_dir: str = "/inbox", timeout: float = 15.0,
-                 retries: int = 2, backoff: float = 1.0, deadline: float = 600.0) -> None:
+                 retries: int = 2, backoff: float = 1.0, deadline: float = 600.0,
+                 usage_file: str = USAGE_FILE) -> None:
         self.host, self.port, self.username = host, port, username
+        self.usage_file = usage_file   # empty: nothing is fetched
         self.key_file, self.known_hosts = Path(key_file), Path(known_hosts)
         self.remote_dir, self.timeout, self.deadline = remote_dir, timeout, deadline
         self.retries, self.backoff = retries, backoff
         self.name = f"sftp://{username}@{host}:{port}{remote_dir}"
         self.seen_fingerprint = ""
+        self.usage: bytes | None = None
+        self.usage_reason = ""
 
     def deliver(self, filename: str, data: bytes) -> Delivery:
-        self.seen_fingerprint = ""
+        self.seen_fingerprint, self.usage, self.usage_reason = "", None, ""
         try:
             _, attempts = with_retries(lambda: self._push(filename, data), self.retries,
                                        self.backoff, permanent=PERMANENT)
@@ -155,7 +164,7 @@ class SftpDestination:
             # has failed and the others are still tried; the reason is recorded.
             return self._failed(f"{type(error).__name__}: {error}", attempts=self.retries + 1)
         return Delivery(self.name, True, host_key_fingerprint=self.seen_fingerprint,
-                        attempts=attempts)
+                        attempts=attempts, usage=self.usage, usage_reason=self.usage_reason)
 
     def _failed(self, reason: str, seen: str = "", attempts: int = 1) -> Delivery:
         return Delivery(self.name, False, reason, seen or self.seen_fingerprint, attempts)
@@ -209,4 +218,30 @@ class SftpDestination:
         # confirm=True stats the result: the server's size must equal what was sent.
         sftp.putfo(io.BytesIO(data), temporary, file_size=len(data), confirm=True)
         sftp.posix_rename(temporary, posixpath.join(self.remote_dir, filename))
+        if self.usage_file:
+            self.usage, self.usage_reason = fetch_usage(sftp, self.usage_file)
         sftp.close()
+
+
+def fetch_usage(sftp: paramiko.SFTPClient, path: str) -> tuple[bytes | None, str]:
+    """The usage file's bytes, at most ``usage_counts.MAX_SIZE`` of them, or None and why.
+    Whatever goes wrong here (no file on an older host, a hostile answer) is a reason, not
+    an exception: the snapshot was already delivered."""
+    cap = usage_counts.MAX_SIZE
+    try:
+        size = sftp.stat(path).st_size
+        if size is None or size > cap:
+            return None, f"usage counts not fetched: {path} is {size} bytes (at most {cap})"
+        chunks, total = [], 0
+        with sftp.open(path, "rb") as handle:
+            while total <= cap:
+                chunk = handle.read(USAGE_READ)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        if total > cap:
+            return None, f"usage counts not fetched: {path} grew past {cap} bytes while read"
+        return b"".join(chunks), ""
+    except Exception as error:
+        return None, f"usage counts not fetched: {type(error).__name__}: {error}"[:500]

@@ -53,6 +53,8 @@ MAX_RESULT = 256 * 1024
 SNAPSHOT_NAME = re.compile(r"snapshot-(\d{1,19})\.bin")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DELIVERY_FIELDS = ("destination", "delivered", "reason", "host_key_fingerprint", "attempts")
+# A public host's usage counts, fetched by the pusher, kept unread beside its report.
+USAGE_NAME = re.compile(r"usage-(\d{1,2})\.json")
 
 
 class SpoolRefused(Exception):
@@ -209,14 +211,33 @@ def read_catch_up(directory: Path) -> dict[str, Any] | None:
 
 def newest_signed(directory: Path) -> tuple[int, Path] | None:
     """The signed snapshot with the highest sequence; names that are not ours are ignored."""
-    found = [(int(m.group(1)), entry) for entry in Path(directory).iterdir()
-             if (m := SNAPSHOT_NAME.fullmatch(entry.name))]
-    return max(found) if found else None
+    found = signed_files(directory)
+    return found[0] if found else None
+
+
+def signed_files(directory: Path) -> list[tuple[int, Path]]:
+    """Every file named as a signed snapshot, highest sequence first. A name is only a
+    claim: whoever can write the folder can name a file anything (the pusher verifies)."""
+    return sorted(((int(m.group(1)), entry) for entry in Path(directory).iterdir()
+                   if (m := SNAPSHOT_NAME.fullmatch(entry.name))), reverse=True)
 
 
 def write_result(directory: Path, result: dict[str, Any]) -> None:
     write_atomically(Path(directory) / RESULT,
                      json.dumps(result, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+
+
+def clear_usage(directory: Path) -> None:
+    for old in Path(directory).iterdir():
+        if USAGE_NAME.fullmatch(old.name):
+            old.unlink()
+
+
+def write_usage(directory: Path, number: int, data: bytes) -> dict[str, Any]:
+    """The fetched bytes as they came (the recorder checks them); the report names them."""
+    name = f"usage-{number}.json"
+    write_atomically(Path(directory) / name, data)
+    return {"file": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
 # ---- the recorder's side ------------------------------------------------------------------
@@ -244,6 +265,8 @@ def read_result(directory: Path) -> dict[str, Any] | None:
                 "80 文字以内であること", where=where)
         _expect(path, delivery, "attempts", int, lambda v: 0 <= v <= 100,
                 "0〜100 であること", where=where)
+    result["usage"] = [_usage_line(path, d, f"deliveries[{number}].usage.")
+                       for number, d in enumerate(result["deliveries"])]
     # Only the fields named above are passed on, whatever else the file holds.
     result["deliveries"] = [{name: d[name] for name in DELIVERY_FIELDS}
                             for d in result["deliveries"]]
@@ -269,6 +292,32 @@ def read_result(directory: Path) -> dict[str, Any] | None:
         _expect(path, result, "content_digest", str, lambda v: len(v) <= 64,
                 "64 文字以内であること")
     return result
+
+
+def _usage_line(path: Path, delivery: dict[str, Any], where: str) -> dict[str, Any]:
+    """What the pusher says it fetched from this destination: a file beside the report (its
+    name, SHA-256 and size), or why nothing was fetched; reports without it fetched nothing."""
+    usage = delivery.get("usage", {"reason": ""})
+    if not isinstance(usage, dict):
+        raise SpoolRefused(f"{path}: {where[:-1]} が辞書ではありません")
+    if "file" not in usage:
+        _expect(path, usage, "reason", str, lambda v: len(v) <= 500, "500 文字以内であること",
+                where=where)
+        return {"destination": delivery["destination"], "file": "", "reason": usage["reason"]}
+    _expect(path, usage, "file", str, USAGE_NAME.fullmatch, "usage-N.json であること",
+            where=where)
+    _expect(path, usage, "sha256", str, HEX64.fullmatch, "16 進 64 桁であること", where=where)
+    return {"destination": delivery["destination"], "file": usage["file"],
+            "sha256": usage["sha256"], "reason": ""}
+
+
+def read_usage(directory: Path, line: dict[str, Any], cap: int) -> bytes:
+    """The usage file a report line names, capped, and only if it is the one reported."""
+    path = Path(directory) / line["file"]
+    data = read_capped(path, cap)
+    if hashlib.sha256(data).hexdigest() != line["sha256"]:
+        raise SpoolRefused(f"{path}: SHA-256 が result.json の記載と合いません")
+    return data
 
 
 # ---- shared -------------------------------------------------------------------------------

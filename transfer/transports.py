@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -25,6 +25,10 @@ class Delivery:
     reason: str = ""
     host_key_fingerprint: str = ""
     attempts: int = 1
+    # The host's usage counts fetched in the same session (``transfer.usage_counts``): the
+    # raw bytes, unread here, or None and why not.
+    usage: bytes | None = field(default=None, repr=False)
+    usage_reason: str = ""
 
 
 class Destination(Protocol):

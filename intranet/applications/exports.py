@@ -22,7 +22,7 @@ from intranet.exports import (
     unrepresentable,
 )
 from intranet.programmes.models import Programme
-from intranet.web import JST, LABELS, local_time
+from intranet.web import JST, LABELS, local_moment
 
 EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
                  "申請日", "状況", "振込予定日", "振込日", "不備の種類", "書類送付日", "返送期限",
@@ -54,7 +54,7 @@ def _applications(request, criteria):
                 a.status.label_for(request.locale_name), a.scheduled_payment_on, a.paid_on,
                 kinds[a.programme_id].written(a.deficiency_kinds), a.documents_sent_on,
                 a.return_by, a.deficiency_reason, a.notes,
-                local_time(a.updated_at, request.locale_name)]
+                local_moment(a.updated_at, request.locale_name)]
 
     return query, row, True
 
@@ -71,7 +71,7 @@ def _history(request, criteria):
 
     def row(result):
         change, receipt = result
-        return [receipt, local_time(change.changed_at, request.locale_name),
+        return [receipt, local_moment(change.changed_at, request.locale_name),
                 label(change.from_code), label(change.to_code),
                 request.translate(sources.get(change.source, change.source)),
                 change.user.username if change.user else "", change.reason,
@@ -83,12 +83,13 @@ def _history(request, criteria):
 def _export(request, kind, what, header, source):
     criteria = search.parse_criteria(request.GET)
     query, row, scalars = source(request, criteria)
+    programmes = _programmes_named(request.dbsession, criteria)
 
     def rows():
         return streamed_rows(request, query, row, scalars=scalars)
 
     if request.matched_route.name.endswith("_xlsx"):
-        audit_export(request, f"{what}.xlsx", query, "xlsx")
+        audit_export(request, f"{what}.xlsx", query, "xlsx", programmes)
         return workbook.response(_file_name(request, kind, criteria, "xlsx"), kind, header,
                                  rows())
     encoding = "cp932" if request.GET.get("encoding") == "cp932" else "utf-8"
@@ -97,9 +98,29 @@ def _export(request, kind, what, header, source):
         if touched["count"]:
             request.response.status = 409
             return _warning(request, kind, touched)
-    audit_export(request, f"{what}.csv", query, encoding)
+    audit_export(request, f"{what}.csv", query, encoding, programmes)
     return csv_response(_file_name(request, kind, criteria, "csv"),
                         csv_lines(header, rows(), encoding), encoding)
+
+
+def _programmes_named(dbsession, criteria):
+    """The programmes an export's typed filter values (a name, a birth date) are kept under,
+    beside the audit chain: those of the applicants the export found; when it found none,
+    those of the applicants any one value names alone (a receipt number beside a status
+    that matched nothing); else none — the value names nobody held, and is not kept."""
+    def programme_ids(found) -> set[int]:
+        return set(dbsession.execute(found.with_only_columns(
+            Application.programme_id).distinct()).scalars())
+
+    def named(typed: dict[str, str]) -> list[int]:
+        found = programme_ids(search.build_query(criteria))
+        for key in ("receipt", "name", "birth"):
+            alone = search.parse_criteria({key: typed.get(key, "")})
+            if not found and typed.get(key) and not alone.errors and alone.filtered:
+                found |= programme_ids(search.build_query(alone))
+        return sorted(found)
+
+    return named
 
 
 def _unrepresentable_rows(rows):

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select, tuple_
 
 from intranet.applications.models import Application
-from intranet.applications.search_key import query_pattern
+from intranet.applications.search_key import is_phone, phone_digits, query_pattern
 from intranet.dates import DateError, parse_date
 from intranet.web import BAD_INPUT, MAX_ID, BadInput, whole_number
 from transfer.receipt import normalise_receipt_number
@@ -40,6 +40,11 @@ class Criteria:
     status: str = ""
     # With a common surname, the birth date is what tells two applicants apart.
     birth_date: date | None = None
+    # A phone number's digits, compared whole (the name box finds part of one, for staff).
+    phone: str = ""
+    # The inquiry desk: a phone number typed in the name box is compared whole too, so no
+    # search tells it one digit of a number it was not given (issue 25; inquiry.py).
+    exact_phone: bool = False
     received_from: date | None = None
     received_to: date | None = None
     sort: str = "received"
@@ -51,7 +56,13 @@ class Criteria:
     def filtered(self) -> bool:
         """Whether any condition narrows the list (the unfiltered list shows no count)."""
         return bool(self.programme_id or self.receipt or self.name or self.status
-                    or self.birth_date or self.received_from or self.received_to)
+                    or self.birth_date or self.phone or self.received_from or self.received_to)
+
+    @property
+    def name_is_phone(self) -> bool:
+        """Whether the name box holds a phone number (read by its digits)."""
+        pattern = query_pattern(self.name) if self.name else None
+        return bool(pattern and pattern.isdigit())
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class Page:
     next_cursor: str | None
 
 
-def parse_criteria(params) -> Criteria:
+def parse_criteria(params, exact_phone: bool = False) -> Criteria:
     errors: list[str] = []
     criteria = Criteria(
         programme_id=_programme(params.get("programme")),
@@ -75,6 +86,8 @@ def parse_criteria(params) -> Criteria:
         name=params.get("name", "").strip()[:100],
         status=params.get("status", ""),
         birth_date=_birth_date(params.get("birth"), errors),
+        phone=_phone(params.get("phone"), errors),
+        exact_phone=exact_phone,
         received_from=_date(params.get("from"), "from", errors),
         received_to=_date(params.get("to"), "to", errors),
         sort=_choice(params, "sort", tuple(SORTS), "received"),
@@ -91,9 +104,13 @@ def build_query(criteria: Criteria) -> Select:
     if criteria.receipt:
         query = query.where(Application.receipt_number_normalised == criteria.receipt)
     pattern = query_pattern(criteria.name) if criteria.name else None
-    if pattern:
+    if pattern and criteria.exact_phone and pattern.isdigit():
+        query = query.where(_whole_phone(pattern))
+    elif pattern:
         # The pattern is ASCII letters and digits only (search_key.encode): nothing to escape.
         query = query.where(Application.search_key.like(f"%{pattern}%"))
+    if criteria.phone:
+        query = query.where(_whole_phone(criteria.phone))
     if criteria.status:
         query = query.where(Application.status_code == criteria.status)
     if criteria.birth_date:
@@ -103,6 +120,12 @@ def build_query(criteria: Criteria) -> Select:
     if criteria.received_to:
         query = query.where(Application.received_on <= criteria.received_to)
     return query
+
+
+def _whole_phone(digits: str):
+    """The phone field is the search key's last, after the last space: ending the pattern
+    there with the digits matches the whole number and nothing shorter."""
+    return Application.search_key.like(f"% {digits}")
 
 
 def search(dbsession, criteria: Criteria, page_size: int, total: Total | None = None) -> Page:
@@ -187,6 +210,18 @@ def _birth_date(text, errors):
     except DateError:
         errors.append("birth")
         return None
+
+
+def _phone(text, errors) -> str:
+    """Digits of a phone number as typed (widths, dashes, brackets); anything else is an
+    error shown beside the box, not a search for some of its digits."""
+    text = (text or "").strip()[:40]
+    if not text:
+        return ""
+    if not is_phone(text):
+        errors.append("phone")
+        return ""
+    return phone_digits(text)
 
 
 def _date(text, field_name, errors):

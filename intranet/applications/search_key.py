@@ -113,13 +113,14 @@ def search_key(name: str, kana: str, phone: str) -> str:
                                  phone_digits(phone)))
 
 
+def is_phone(text: str) -> bool:
+    """Whether ``text`` is written as a phone number: digits, dashes and brackets only."""
+    return bool(phone_digits(text)) and bool(_PHONE_TYPED.fullmatch(fold(text)))
+
+
 def query_text(query: str) -> str:
     """What is looked for, folded: a phone number by its digits, anything else by fold()."""
-    folded = fold(query)
-    digits = phone_digits(query)
-    if digits and _PHONE_TYPED.fullmatch(folded):
-        return digits
-    return folded
+    return phone_digits(query) if is_phone(query) else fold(query)
 
 
 def query_pattern(query: str) -> str | None:

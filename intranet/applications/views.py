@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from intranet.applications import search, services
+from intranet.applications import inquiry, search, services
 from intranet.applications.errors import STALE, StatusChangeRefused
 from intranet.applications.forms import (
     FormError,
@@ -21,23 +21,55 @@ from intranet.auth.models import INQUIRY
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes.models import Programme
 from intranet.publications.shown import residents_view
+from intranet.refusals import Refused
 from intranet.web import JST, discard_changes, matched_id, redirect_see_other
 
 
 @view_config(route_name="applications", permission="applications.view",
              renderer="intranet:templates/applications/list.jinja2")
 def application_list(request):
-    criteria = search.parse_criteria(request.GET)
+    desk = request.identity.role == INQUIRY
+    criteria = search.parse_criteria(request.GET, exact_phone=desk)
     if criteria.errors:
         request.response.status = 400
+    named: list[int] = []
+    if desk and criteria.filtered:
+        try:
+            named = _desk_may_search(request, criteria)
+        except Refused as refused:
+            request.response.status = 429 if isinstance(refused, inquiry.Slowed) else 400
+            return _listing(request, criteria, search.Page([], None), None,
+                            refused.explain(request))
     # The count first: it also chooses how the page is found (search._few).
     total = search.count_matches(request.dbsession, criteria) if criteria.filtered else None
     page = search.search(request.dbsession, criteria, request.registry.settings["list.page_size"],
                          total)
+    if desk and total is not None:
+        shown = list(dict.fromkeys(named + [a.id for a in page.items]))
+        inquiry.record_search(request.dbsession, request.actor, inquiry.asked(criteria), shown,
+                              total.count)
+    return _listing(request, criteria, page, total)
+
+
+def _desk_may_search(request, criteria) -> list[int]:
+    """The desk's rules before its search (inquiry.py); the applications it names."""
+    inquiry.check(criteria)
+    named = inquiry.named(request.dbsession, criteria)
+    question = inquiry.asked(criteria)
+    rule = inquiry.slowed(request.dbsession, request.actor.name, question, named,
+                          writer.utcnow())
+    if rule:
+        inquiry.record_slowed(request.dbsession, request.actor, question, named, rule)
+        raise inquiry.Slowed(rule)
+    return named
+
+
+def _listing(request, criteria, page, total, refusal=None):
     return {
         "criteria": criteria,
         "page": page,
         "total": total,
+        "refusal": refusal,
         "programmes": _programmes(request),
         "catalogue": request.catalogue,
         "next_url": page.next_cursor and request.current_route_url(_query={
@@ -55,7 +87,8 @@ def application_detail(request):
         # The security officer sees who looked at whose record, and when.
         writer.append(request.dbsession, request.actor, "application.view",
                       f"application:{application.id}",
-                      receipt=application.receipt_number_normalised)
+                      personal={application.id: {
+                          "receipt": application.receipt_number_normalised}})
     return _detail(request, application)
 
 

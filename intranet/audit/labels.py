@@ -25,9 +25,12 @@ ACTIONS = {
     "application.status": "状況の変更",
     "application.bulk_status": "状況の一括変更",
     "application.view": "申請の閲覧（問い合わせ対応）",
+    "application.search": "申請の検索（問い合わせ対応）",
+    "application.search_throttled": "検索の一時停止（問い合わせ対応・生年月日や電話番号の繰り返し）",
     "application.action_details": "不備の種類・返送期限の変更",
     "import.apply": "ファイルの取込",
     "import_layout.save": "取込の対応表の保存",
+    "import_layout.refused": "取込の対応表の変更を拒否",
     "export": "ファイルの出力",
     "catalogue.seed": "状況の定義の初期登録",
     "catalogue.update": "状況の定義の変更",
@@ -48,6 +51,7 @@ ACTIONS = {
     "transfer.failed": "公開の失敗（署名・転送の手順）",
     "transfer.delivery": "公開用ファイルの転送",
     "transfer.redelivery": "公開用ファイルの再送（届いていなかった公開先へ同じファイル）",
+    "transfer.usage_refused": "公開ホストの利用件数の受付拒否",
     "audit.checkpoint": "監査ログの署名（チェックポイント）",
     "audit.prune": "保存期間を過ぎた監査記録の整理",
     "user.create": "ユーザーの作成",
@@ -55,6 +59,10 @@ ACTIONS = {
     "user.grant.request": "役割の付与の申請",
     "user.grant.approve": "役割の付与の承認",
     "user.grant.reject": "役割の付与の却下",
+    "user.request": "アカウントの変更の依頼（二者承認）",
+    "user.request.approve": "アカウントの変更の承認",
+    "user.request.reject": "アカウントの変更の却下・取り下げ",
+    "user.request.refused": "アカウントの変更の拒否（職務の分離）",
     "user.password": "仮パスワードの発行",
     "user.password.reset": "パスワードの再設定",
     "user.password.change": "パスワードの変更",
@@ -93,14 +101,20 @@ DETAILS = {
     "return_by": "返送期限",
     "changed": "変更した件数", "unchanged": "変更のなかった件数", "refused": "変更できなかった件数",
     "plan": "確認画面の番号", "personal": "個人情報（別表に保管）",
+    # the inquiry desk's searches (applications/inquiry.py)
+    "filters": "使った条件", "found": "見つかった件数", "rule": "一時停止の理由",
+    "birth": "生年月日", "phone": "電話番号",
     # imports and exports
     "filename": "ファイル名", "sha256": "SHA-256", "programme": "事業", "kind": "ファイルの種類",
     "rows": "件数", "created": "新規登録", "status_moves": "状況を変える行", "moved": "状況を変えた件数",
+    "moves": "状況を変えた件数", "typed": "個人を指す絞り込み条件（値は別表に保管）",
+    "receipt_number": "受付番号", "layout": "対応表の名前",
     "name": "名前", "columns": "列の数", "filter": "絞り込み条件", "encoding": "文字コード・形式",
     # users and logins
     "username": "ユーザー名", "role": "役割", "one_time_password": "仮パスワード",
     "display_name": "表示名", "is_active": "利用できる", "grant": "申請番号",
-    "replaced_one_time": "仮パスワードからの変更", "wait_seconds": "待ち時間（秒）",
+    "replaced_one_time": "仮パスワードからの変更", "request": "依頼の内容", "wait_seconds": "待ち時間（秒）",
+    "held": "止めた単位",
     "before": "変更前", "after": "変更後",
     # the catalogue and programmes
     "aliases": "別名", "staff_label": "職員向けの名称", "staff_label_en": "職員向けの名称（英語）",
@@ -127,6 +141,7 @@ DETAILS = {
     # the audit itself
     "count": "記録数", "head_hash": "先頭のハッシュ", "key_id": "鍵 ID", "signature": "署名",
     "records": "整理した記録数", "through_seq": "整理した最後の番号", "anchor_hash": "起点のハッシュ",
+    "anchor_at": "起点の署名日時",
     "archive": "保管ファイル", "archive_sha256": "保管ファイルの SHA-256",
     # disclosures and disposals
     "format": "形式", "history": "履歴の件数", "audit_records": "監査記録の件数",
@@ -146,8 +161,18 @@ _ORDER = {key: n for n, key in enumerate(DETAILS)}
 
 CODES = {
     "reason": {"credentials": "名前またはパスワードの誤り", "inactive": "利用停止中のアカウント",
-               "one_time_expired": "仮パスワードの期限切れ"},
+               "one_time_expired": "仮パスワードの期限切れ",
+               # refused account changes (intranet.users.requests)
+               "own_request": "依頼した本人による承認", "own_account": "自分のアカウントへの操作",
+               "admin_data_role": "管理者のアカウントに申請者の情報を読む役割",
+               "data_role_admin": "申請者の情報を読む役割のアカウントを管理者に",
+               "pending": "承認待ちの依頼がすでにある", "not_approved": "作成が承認されていない",
+               "decided": "処理済みの依頼", "bootstrap_role": "コマンドで作れない役割",
+               "bootstrap_done": "この役割のアカウントがすでにある",
+               # a staff member's change to a supervisor's import layout
+               "supervisor_layout": "監督者が保存した対応表"},
     "result": {"delivered": "転送済", "failed": "失敗"},
+    "held": {"address": "端末（どの名前でも）", "name": "名前と端末の組"},
     "kind": {"full": "申請者一覧（全項目）", "status": "状況だけのファイル"},
     "format": {"html": "画面（印刷用）", "csv": "CSV"},
     "encoding": {"utf-8": "CSV（UTF-8）", "cp932": "CSV（Shift_JIS）", "xlsx": "Excel（.xlsx）"},
@@ -156,7 +181,13 @@ CODES = {
     "dir": {"asc": "古い順", "desc": "新しい順"},
     "sort": {"received": "申請日", "updated": "最終更新", "status": "状況", "receipt": "受付番号"},
     "revision": {"head": "最新"},
+    "filters": {"receipt": "受付番号", "name": "氏名・フリガナ", "birth": "生年月日",
+                "phone": "電話番号", "programme": "事業", "status": "状況",
+                "from": "申請日（から）", "to": "申請日（まで）"},
+    "rule": {"same_application": "同じ申請に、生年月日・電話番号を変えた検索の繰り返し",
+             "pace": "生年月日・電話番号を使った検索が短い時間に多い"},
     "role": LABELS["role_labels"],
+    "request": LABELS["request_labels"],
 }
 STATUS_VALUES = {"status_before", "status_after", "to", "status", "next"}
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -172,7 +203,8 @@ TARGETS = {"application": "申請", "applications": "申請", "user": "ユーザ
 BARE_TARGETS = {"applications": "申請", "statuses": "状況の定義", "schema": "データベース",
                 "": ""}
 EXPORTS = {"applications": "申請一覧", "history": "状況履歴", "audit": "監査ログ",
-           "transfers": "転送ログ"}
+           "transfers": "転送ログ", "usage": "オンライン照会と問い合わせ対応の件数",
+           "import_problems": "取込の確認で見つかった問題の一覧"}
 FILE_KINDS = {"csv": "CSV", "xlsx": "Excel"}
 NEEDS = ("振込予定日", "振込日", "不備内容")
 LANGUAGES = {"ja": "日本語", "en": "英語", "ja-easy": "やさしい日本語"}
@@ -230,8 +262,10 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, UNKNOWN_ACTION)
 
 
-def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> Described:
-    """The record in words. ``personal``: its values kept beside the chain, if loaded."""
+def describe(record, words: Vocabulary, personal: list[dict] | None = None,
+             total: int | None = None) -> Described:
+    """The record in words. ``personal``: its values kept beside the chain, if loaded (the
+    first of them when ``total``, the number of side rows, says there are more)."""
     t = words.translate
     details = _details(record.details)
     lines = []
@@ -250,12 +284,7 @@ def describe(record, words: Vocabulary, personal: list[dict] | None = None) -> D
     if "after" in details and isinstance(details["after"], dict):
         lines.append((t("変更内容"), changes_text(details.get("before"), details["after"], words)))
     if "personal" in details:
-        if personal is None:
-            lines.append((t("個人情報"), t("別表に保管（記録の詳細で確認できます）")))
-        elif not personal:
-            lines.append((t("個人情報"), t("廃棄により削除済み")))
-    for values in personal or []:
-        lines.extend(_personal_lines(values, words))
+        lines.extend(_side_lines(personal, total, words))
     role = ROLES.get(record.actor_role, "システム")
     return Described(t(action_label(record.action)),
                      target_text(record.target, record.action, words), lines,
@@ -305,6 +334,11 @@ def value_text(key: str, value, words: Vocabulary) -> str:
                         for k, v in value.items()) or t("なし")
     if key == "action":
         return t(ACTIONS.get(str(value)) or ACTION_GROUPS.get(str(value), UNKNOWN_ACTION))
+    if key == "moves" and isinstance(value, dict):
+        return "、".join(t("${move}: ${n} 件", move=_move_text(move, words), n=f"{count:,}")
+                        for move, count in value.items()) or t("なし")
+    if key == "typed" and isinstance(value, list):
+        return "、".join(t(DETAILS.get(_filter_key(str(k)), "その他")) for k in value)
     if key in ("programme", "code") and str(value) in words.programmes:
         return words.programmes[str(value)]
     if key in ("requested_by", "approved_by") and isinstance(value, int):
@@ -320,7 +354,7 @@ def value_text(key: str, value, words: Vocabulary) -> str:
 
 
 def changes_text(before: dict | None, after: dict, words: Vocabulary) -> str:
-    """Only what changed: 「役割: 担当職員 → 承認者」; everything when there was no before."""
+    """Only what changed: 「役割: 担当職員 → 監督者」; everything when there was no before."""
     t = words.translate
     parts = []
     for key, new in after.items():
@@ -333,11 +367,46 @@ def changes_text(before: dict | None, after: dict, words: Vocabulary) -> str:
     return "、".join(parts) or t("変更なし")
 
 
+def _once(values: list[dict]) -> list[dict]:
+    """Each set of values once: a desk search keeps the same filter on every application
+    it names."""
+    seen: list[dict] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+DISPOSED = "（廃棄済み）"
+
+
+def _side_lines(personal: list[dict] | None, total: int | None,
+                words: Vocabulary) -> list[tuple[str, str]]:
+    """The values beside the chain: shown while they exist, 「（廃棄済み）」 once disposal
+    has cut them (the record itself keeps only their salted digest)."""
+    t = words.translate
+    if personal is None:
+        return [(t("個人情報"), t("別表に保管（記録の詳細で確認できます）"))]
+    if not personal:
+        return [(t("個人情報"), t(DISPOSED))]
+    lines = [line for values in _once(personal) for line in _personal_lines(values, words)]
+    if total is not None and total > len(personal):
+        lines.append((t("個人情報"), t("ほか ${n} 件（記録の詳細で確認できます）",
+                                      n=f"{total - len(personal):,}")))
+    return lines
+
+
 def _personal_lines(values: dict, words: Vocabulary) -> list[tuple[str, str]]:
     t = words.translate
     lines = []
     if values.get("receipt"):
         lines.append((t("受付番号"), str(values["receipt"])))
+    if values.get("move"):
+        lines.append((t("状況の変化"), _move_text(str(values["move"]), words)))
+    if values.get("filename"):
+        lines.append((t("ファイル名"), str(values["filename"])))
+    if isinstance(values.get("filter"), dict):
+        lines.append((t("入力された絞り込み条件"), value_text("filter", values["filter"], words)))
     if isinstance(values.get("after"), dict):
         changed = {k: v for k, v in values["after"].items() if k != "status"}
         text = changes_text({k: v for k, v in (values.get("before") or {}).items()
@@ -347,6 +416,12 @@ def _personal_lines(values: dict, words: Vocabulary) -> list[tuple[str, str]]:
     if values.get("reason"):
         lines.append((t("理由"), str(values["reason"])))
     return lines
+
+
+def _move_text(move: str, words: Vocabulary) -> str:
+    """「受付済 → 審査中」 for the stored "received→reviewing"."""
+    before, _, after = move.partition("→")
+    return f"{words.statuses.get(before, before)} → {words.statuses.get(after, after)}"
 
 
 def _filter_key(key: str) -> str:

@@ -1,10 +1,16 @@
 """Personal values named by audit records, kept beside the chain so disposal can cut them.
 
 An audit record that concerns applicants (a receipt number, a free-text reason, a
-deficiency note) carries in its hashed details only ``personal``: the SHA-256 over the
-side rows, each a random salt, the application id and the values. The chain therefore
-stays checkable after disposal deletes a programme's side rows, and what remains in the
-chain (a salted digest) says nothing about the applicant.
+deficiency note, an export's filter, an import's file name) carries in its hashed details
+only ``personal``: the SHA-256 over the side rows, each a random salt, what it is linked
+to and the values. The chain therefore stays checkable after disposal deletes a
+programme's side rows, and what remains in the chain (a salted digest) says nothing about
+the applicant.
+
+A side row is linked to one application (a change, a view, an import's move) or to one
+programme (a search's typed values, an import's file name): disposal of the programme
+cuts both. ``PERSONAL_KEYS`` names every detail that may never sit in the chain itself;
+the writer refuses a record carrying one, and a unit test reads every ``writer.append``.
 """
 
 import hashlib
@@ -18,6 +24,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 from intranet.audit.chain import canonical_json
 from intranet.meta import Base
 
+# The one list: details (and export filters) naming an applicant or typed about one. Some
+# words are used for staff-side things too (a layout's name): those records say
+# ``layout``, so a key here always means the applicant's value.
+PERSONAL_KEYS = frozenset({
+    "receipt", "receipts", "receipt_number", "receipt_number_normalised",
+    "name", "kana", "birth", "birth_date", "phone", "address", "account", "notes",
+    "deficiency_reason", "search_key", "moved", "filename",
+})
+# Details whose value is itself a mapping of keys that must pass the same test.
+NESTED = ("filter",)
+
+
+class PersonalInChain(ValueError):
+    """A programming error: a personal value handed to the chain instead of beside it."""
+
+
+def refuse_personal(details: Mapping[str, Any]) -> None:
+    """Raise if ``details`` would put a personal key inside the hashed record."""
+    for key, value in details.items():
+        if key in PERSONAL_KEYS:
+            raise PersonalInChain(f"audit detail {key!r} is personal: pass it as personal=")
+        if key in NESTED and isinstance(value, Mapping):
+            refuse_personal(value)
+
 
 class AuditPersonal(Base):
     __tablename__ = "audit_personal"
@@ -25,27 +55,44 @@ class AuditPersonal(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(index=True)
-    application_id: Mapped[int]
+    # Exactly one of the two is set (migration 0019 added the programme link).
+    application_id: Mapped[int | None]
+    programme_id: Mapped[int | None] = mapped_column(index=True)
     salt: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(Text)
 
 
-def rows_for(values: Mapping[int, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Side rows (without seq) for {application id: values}, each with its own salt."""
-    return [{"application_id": app_id, "salt": secrets.token_hex(16),
-             "value": canonical_json(value)} for app_id, value in sorted(values.items())]
+def rows_for(values: Mapping[int, Mapping[str, Any]] | None = None,
+             programmes: Mapping[int, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Side rows (without seq), each with its own salt: {application id: values} and
+    {programme id: values}."""
+    rows = [{"application_id": app_id, "programme_id": None, "salt": secrets.token_hex(16),
+             "value": canonical_json(value)} for app_id, value in sorted((values or {}).items())]
+    rows += [{"application_id": None, "programme_id": programme_id,
+              "salt": secrets.token_hex(16), "value": canonical_json(value)}
+             for programme_id, value in sorted((programmes or {}).items())]
+    return rows
 
 
 def digest(rows: Iterable[Mapping[str, Any]]) -> str:
     """What the chain holds: one SHA-256 over every side row of the record."""
-    parts = [[r["application_id"], r["salt"], r["value"]] for r in rows]
-    return hashlib.sha256(canonical_json(sorted(parts)).encode("utf-8")).hexdigest()
+    parts = [[r["application_id"], r["salt"], r["value"]] if r.get("programme_id") is None
+             else ["programme", r["programme_id"], r["salt"], r["value"]] for r in rows]
+    return hashlib.sha256(canonical_json(sorted(parts, key=canonical_json))
+                          .encode("utf-8")).hexdigest()
 
 
-def cut(dbsession, application_ids: list[int], chunk: int = 1000) -> int:
-    """Delete the side rows of these applications (disposal); return how many."""
+def cut(dbsession, application_ids: list[int], programme_id: int | None = None,
+        chunk: int = 1000) -> int:
+    """Delete the side rows of these applications and of their programme (disposal);
+    return how many."""
     removed = 0
+    if programme_id is not None:
+        removed += dbsession.execute(delete(AuditPersonal).where(
+            AuditPersonal.programme_id == programme_id)).rowcount
     for start in range(0, len(application_ids), chunk):
         removed += dbsession.execute(delete(AuditPersonal).where(
             AuditPersonal.application_id.in_(application_ids[start:start + chunk]))).rowcount
     return removed
+
+

@@ -2,10 +2,12 @@
 file, and the chain stays checkable.
 
 The archive is JSON lines, one record each with its hashes, so it can be checked on its
-own. The cut is made only at a signed checkpoint, which becomes the chain's anchor (in the
-head row): ``audit verify`` then accepts an anchor only if it is a signed checkpoint, so
-nobody can delete records behind an anchor they made up. An ``audit.prune`` record in the
-chain names the anchor and the archive's SHA-256. The DELETE itself passes the
+own. The cut is made only at a signed checkpoint signed before the retention's cutoff, which
+becomes the chain's anchor (in the head row): ``audit verify`` then accepts an anchor only
+if it is such a checkpoint and the chain's last ``audit.prune`` record names exactly it, so
+nobody can delete records behind an anchor they made up, nor records the retention still
+keeps (``intranet.audit.truncation``). The ``audit.prune`` record also names the archive's
+SHA-256. The DELETE itself passes the
 append-only trigger only through a permit written in this transaction (the pruner role's
 path; see intranet.audit.append_only).
 """
@@ -37,7 +39,10 @@ def prune(dbsession, actor, retention_days: int, archive: Path, signed) -> int:
             break
         kept.append(record)
         expected += 1
-    anchors = {(c.count, c.head_hash) for c in signed}
+    # The anchor's signed time must be past the retention too: `audit verify` trusts a
+    # pruned start only for that reason (intranet.audit.truncation), and records 1..N are
+    # all at least as old as the checkpoint that signed N.
+    anchors = {(c.count, c.head_hash): c for c in signed if c.at < cutoff}
     while kept and (kept[-1].seq, kept[-1].hash) not in anchors:
         kept.pop()
     if not kept:
@@ -56,6 +61,7 @@ def prune(dbsession, actor, retention_days: int, archive: Path, signed) -> int:
     dbsession.flush()
     writer.append(dbsession, actor, "audit.prune", f"audit:1-{last.seq}",
                   records=len(kept), through_seq=last.seq, anchor_hash=last.hash,
+                  anchor_at=format_time(anchors[last.seq, last.hash].at),
                   archive=archive.name,
                   archive_sha256=hashlib.sha256(lines.encode("utf-8")).hexdigest())
     return len(kept)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import false, func, select
 
-from intranet.audit import checkpoints, labels, ranges, writer
+from intranet.audit import checkpoints, labels, ranges, truncation, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -24,15 +24,41 @@ from intranet.programmes.models import Programme
 from intranet.web import JST
 
 
+@dataclass(frozen=True)
+class Witnesses:
+    """What `verify` holds the chain's ends against beyond the signed checkpoints:
+    ``retention_days`` (a pruned start must be older; None: not checked), the checkpoints a
+    public host witnessed (None: none given) and the checkpoint file's name for messages."""
+
+    retention_days: int | None = None
+    witnessed: list | None = None
+    where: str = ""
+
+    @classmethod
+    def from_settings(cls, settings, witnessed=None) -> "Witnesses":
+        from intranet.settings import DEFAULTS
+
+        days = settings.get("audit.retention_days", DEFAULTS["audit.retention_days"])
+        return cls(int(days), witnessed,
+                   str(settings.get("audit.checkpoint_file") or ""))
+
+
 def verify(dbsession, checkpoints=None, *, workers: int = 1,
-           min_range: int = ranges.MIN_RANGE) -> ChainVerdict:
+           min_range: int = ranges.MIN_RANGE, witnesses: Witnesses | None = None) -> ChainVerdict:
     """The chain, and (when given) its agreement with the signed checkpoints.
 
     ``workers`` > 1 (``audit verify``): a chain of at least two ``min_range`` records is
     split into ranges checked by that many worker processes (``intranet.audit.ranges``),
     with the same verdict and the same words as the check in this process.
+    ``witnesses``: the truncation checks (``intranet.audit.truncation``) — the chain's
+    start, the checkpoints it notes and those a public host kept.
     """
+    witnesses = witnesses or Witnesses()
     head = dbsession.get(AuditHead, 1)
+    refused = _ends_refused(dbsession, head, checkpoints, witnesses)
+    if refused is not None:
+        return refused
+    checkpoints = truncation.held_against(checkpoints, witnesses.witnessed)
     if head is not None and workers > 1 and head.seq - head.base_seq >= 2 * min_range:
         return ranges.verify(dbsession.get_bind().url, checkpoints, workers, min_range)
     with _records(dbsession, 0) as rows:
@@ -42,6 +68,17 @@ def verify(dbsession, checkpoints=None, *, workers: int = 1,
                            checkpoints=checkpoints)
 
 
+def _ends_refused(dbsession, head, signed, witnesses: Witnesses) -> ChainVerdict | None:
+    """The first truncation check that fails, else None (read before the walk: a few
+    indexed rows, so the screens make them too)."""
+    base_seq, base_hash = (head.base_seq, head.base_hash) if head else (0, GENESIS_HASH)
+    return (truncation.check_witnessed(signed, witnesses.witnessed, witnesses.where)
+            or truncation.check_start(dbsession, base_seq, base_hash,
+                                      truncation.held_against(signed, witnesses.witnessed),
+                                      witnesses.retention_days, writer.utcnow())
+            or truncation.check_noted(dbsession, base_seq, signed, witnesses.where))
+
+
 def _records(dbsession, after: int):
     """The records after ``after`` in order, streamed (a server-side cursor on PostgreSQL:
     the chain may be millions of records) as plain rows in the order the check reads
@@ -49,7 +86,7 @@ def _records(dbsession, after: int):
     return ranges.streamed(dbsession.connection(), ranges.records_query(after, None))
 
 
-def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
+def verify_since_checkpoint(dbsession, signed, witnesses: Witnesses | None = None) -> ChainVerdict:
     """The screens' check: from the last signed checkpoint to the head, not the whole chain.
 
     A page view then reads the records written since the transfer job last signed the
@@ -61,9 +98,13 @@ def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
     Without signed checkpoints (none configured, or none inside the chain) this is the
     full check.
     """
+    witnesses = witnesses or Witnesses()
     head = dbsession.get(AuditHead, 1)
     if head is None or not signed:
-        return verify(dbsession, signed)
+        return verify(dbsession, signed, witnesses=witnesses)
+    refused = _ends_refused(dbsession, head, signed, witnesses)
+    if refused is not None:
+        return refused
     ahead = [c for c in signed if c.count > head.seq]
     if ahead:    # a head behind a signed checkpoint: cut back, however the rest looks
         last = ahead[-1]
@@ -72,10 +113,10 @@ def verify_since_checkpoint(dbsession, signed) -> ChainVerdict:
                        f"{last.count} records, the database ends at {head.seq}: records "
                        "were cut off and the head moved back")
     if not anchor_is_signed(head.base_seq, head.base_hash, signed):
-        return verify(dbsession, signed)   # names the unsigned anchor
+        return verify(dbsession, signed, witnesses=witnesses)   # names the unsigned anchor
     inside = [c for c in signed if head.base_seq < c.count]
     if not inside:
-        return verify(dbsession, signed)
+        return verify(dbsession, signed, witnesses=witnesses)
     start = max(inside, key=lambda c: (c.count, c.at))
     at_start = dbsession.get(AuditRecord, start.count)
     if at_start is None:
@@ -100,7 +141,7 @@ def screen_verdict(dbsession, settings) -> tuple[ChainVerdict, str | None]:
         signed = checkpoints.from_settings(settings)
     except (checkpoints.CheckpointError, OSError, ValueError) as error:
         return verify(dbsession), str(error)
-    return verify_since_checkpoint(dbsession, signed), None
+    return verify_since_checkpoint(dbsession, signed, Witnesses.from_settings(settings)), None
 
 
 def take_checkpoint(dbsession, actor, signing_key, path: Path | None) -> Checkpoint:

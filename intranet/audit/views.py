@@ -1,39 +1,66 @@
 """The security officer's audit screen: filter, export, and the chain's state.
 
 Records are shown in words (``intranet.audit.labels``); one record's page shows the same
-words above the record exactly as stored, and the CSV carries both.
+words above the record exactly as stored, and the CSV carries both. Values kept beside the
+chain are shown with their record while they exist, 「（廃棄済み）」 once disposal cut them.
 """
 
 import json
+from datetime import timedelta
 
+import transaction
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
-from intranet.audit import labels, services
+from intranet.applications import inquiry
+from intranet.audit import labels, services, writer
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
-from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
+from intranet.db import get_tm_session, session_factory_of
+from intranet.exports import audit_export, csv_lines, csv_response
 from intranet.web import local_time, matched_id, whole_number
 
 PAGE_SIZE = 100
 SIDE_SHOWN = 1000
+# Values beside the chain shown with a record on the list page and in the CSV; more are on
+# the record's own page.
+LIST_SHOWN = 5
+CSV_SHOWN = 100
+CSV_BATCH = 1000
 CSV_HEADER = ["番号", "日時（日本時間）", "ユーザー", "役割", "OS ユーザー", "端末", "操作",
               "対象", "内容", "操作コード", "記録（JSON）", "直前のハッシュ", "ハッシュ"]
-# Records naming one application: their values beside the chain are shown with them.
-ONE_APPLICATION = ("application.status", "application.view")
+# How far back the screen counts the desk's slowed searches (a notice with a link).
+THROTTLED_DAYS = 7
 
 
-def personal_values(dbsession, records) -> dict[int, list[dict]]:
-    """Values beside the chain for the records naming one application (an empty list:
-    cut by disposal). Bulk records name thousands; their page shows them."""
-    seqs = [r.seq for r in records if r.action in ONE_APPLICATION]
-    found: dict[int, list[dict]] = {seq: [] for seq in seqs}
-    if seqs:
-        for row in dbsession.execute(select(AuditPersonal).where(AuditPersonal.seq.in_(seqs))
+def personal_values(dbsession, records, shown: int = LIST_SHOWN
+                    ) -> dict[int, tuple[list[dict], int]]:
+    """{seq: (the first ``shown`` values beside the chain, how many there are)} for the
+    records that keep some (none left: cut by disposal)."""
+    seqs = [r.seq for r in records if '"personal"' in (r.details or "")]
+    if not seqs:
+        return {}
+    totals = dict(dbsession.execute(
+        select(AuditPersonal.seq, func.count()).where(AuditPersonal.seq.in_(seqs))
+        .group_by(AuditPersonal.seq)).all())
+    found: dict[int, tuple[list[dict], int]] = {seq: ([], totals.get(seq, 0)) for seq in seqs}
+    few = [seq for seq in seqs if 0 < totals.get(seq, 0) <= shown]
+    many = [seq for seq in seqs if totals.get(seq, 0) > shown]
+    if few:
+        for row in dbsession.execute(select(AuditPersonal).where(AuditPersonal.seq.in_(few))
                                      .order_by(AuditPersonal.id)).scalars():
-            found[row.seq].append(json.loads(row.value))
+            found[row.seq][0].append(json.loads(row.value))
+    for seq in many:   # a bulk change or an import: its first few
+        found[seq][0].extend(json.loads(value) for value in dbsession.execute(
+            select(AuditPersonal.value).where(AuditPersonal.seq == seq)
+            .order_by(AuditPersonal.id).limit(shown)).scalars())
     return found
+
+
+def described(record, words, side) -> labels.Described:
+    values, total = side.get(record.seq, (None, None))
+    return labels.describe(record, words, values, total)
 
 
 @view_config(route_name="audit", permission="audit.view",
@@ -56,14 +83,23 @@ def audit_list(request):
     words = services.vocabulary(request)
     side = personal_values(request.dbsession, records)
     checkpoint = services.last_checkpoint(request.dbsession)
-    return {"records": [(r, labels.describe(r, words, side.get(r.seq))) for r in records],
+    return {"records": [(r, described(r, words, side)) for r in records],
             "filter": audit_filter, "action_choices": _action_choices(request),
             "verdict": verdict, "next_url": next_url,
             "checkpoint": checkpoint,
             "checkpoint_at": labels.value_text("at", checkpoint["at"], words) if checkpoint
             else "",
             "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
-            "checkpoint_error": checkpoint_error}
+            "checkpoint_error": checkpoint_error,
+            "throttled": _throttled(request.dbsession), "throttled_days": THROTTLED_DAYS}
+
+
+def _throttled(dbsession) -> int:
+    """The desk's searches slowed lately: each is someone trying birth dates or phone
+    numbers against applications (intranet/applications/inquiry.py)."""
+    since = writer.utcnow() - timedelta(days=THROTTLED_DAYS)
+    return dbsession.execute(select(func.count()).where(
+        AuditRecord.action == inquiry.THROTTLED, AuditRecord.at >= since)).scalar_one()
 
 
 def _action_choices(request):
@@ -92,8 +128,9 @@ def audit_record(request):
     values = [json.loads(row.value) for row in side]
     words = services.vocabulary(request)
     return {"record": record,
-            "described": labels.describe(record, words, values if total <= 1 else None),
-            "side": [(row.application_id, row.value) for row in side], "side_total": total,
+            "described": labels.describe(record, words, values[:LIST_SHOWN], total),
+            "side": [(row.application_id, row.programme_id, row.value) for row in side],
+            "side_total": total,
             "details_json": json.dumps(json.loads(record.details or "{}"), ensure_ascii=False,
                                        indent=2, sort_keys=True)}
 
@@ -105,13 +142,25 @@ def audit_csv(request):
     audit_export(request, "audit.csv", query)
     words = services.vocabulary(request)
     t = request.translate
+    factory = session_factory_of(request.registry)
 
-    def row(r):
-        described = labels.describe(r, words)
-        return [r.seq, local_time(r.at, request.locale_name), r.actor, described.role,
-                r.os_user, r.host, described.action,
-                described.target, "\n".join(f"{k}: {v}" for k, v in described.lines),
+    def row(r, side):
+        described_ = described(r, words, side)
+        return [r.seq, local_time(r.at, request.locale_name), r.actor, described_.role,
+                r.os_user, r.host, described_.action,
+                described_.target, "\n".join(f"{k}: {v}" for k, v in described_.lines),
                 r.action, r.details, r.prev_hash, r.hash]
 
-    return csv_response("audit.csv", csv_lines([t(h) for h in CSV_HEADER],
-                                               streamed_rows(request, query, row)))
+    def rows():
+        # A session of its own (the response streams after the request's has ended); the
+        # values beside the chain are read once per batch of records, not per record.
+        manager = transaction.TransactionManager(explicit=True)
+        with manager:
+            dbsession = get_tm_session(factory, manager)
+            result = dbsession.execute(query.execution_options(yield_per=CSV_BATCH)).scalars()
+            for batch in result.partitions(CSV_BATCH):
+                side = personal_values(dbsession, batch, CSV_SHOWN)
+                for record in batch:
+                    yield row(record, side)
+
+    return csv_response("audit.csv", csv_lines([t(h) for h in CSV_HEADER], rows()))

@@ -28,23 +28,26 @@ def utcnow() -> datetime:
 
 
 def append(dbsession, actor: Actor, action: str, target: str = "", *,
-           personal=None, **details) -> AuditRecord:
+           personal=None, programme_personal=None, **details) -> AuditRecord:
     """Append one record to the chain, inside the caller's transaction.
 
-    ``personal``: {application id: values naming the applicant}; kept beside the chain
-    (``intranet.audit.personal``) so that disposal can cut them without breaking it.
+    ``personal``: {application id: values naming the applicant}; ``programme_personal``:
+    {programme id: values typed about its applicants (a search's filter)}. Both are kept
+    beside the chain (``intranet.audit.personal``) so that disposal can cut them without
+    breaking it; a personal key among ``details`` is refused before anything is written.
 
     The head row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises
     writers itself), so two concurrent transactions can never fork the chain: the second
     waits, then links to the first.
     """
+    personal_values.refuse_personal(details)
     head = dbsession.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
         dbsession.add(head)
-    side_rows = personal_values.rows_for(personal) if personal else []
+    side_rows = personal_values.rows_for(personal, programme_personal)
     if side_rows:
         details["personal"] = personal_values.digest(side_rows)
     record = AuditRecord(

@@ -23,6 +23,11 @@ _DUMMY_HASH = _hasher.hash("no such account: timing equaliser")
 # One-time passwords: no look-alike characters (0/O, 1/l/I), easy to read out or type.
 _OTP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 OTP_LENGTH = 16
+# A one-time password made by two people (intranet.users.requests): two halves of this
+# length (~58 bits each), each known to one of them; the holder types both, in order.
+HALF_LENGTH = 10
+# The stored form of such a password: the two halves' hashes. No argon2 hash holds "|".
+_SPLIT = "split:"
 
 
 class WeakPassword(ValueError):
@@ -58,8 +63,26 @@ def check_strength(password: str, username: str = "") -> None:
         raise WeakPassword("name")
 
 
-def one_time_password() -> str:
-    return "".join(secrets.choice(_OTP_ALPHABET) for _ in range(OTP_LENGTH))
+def one_time_password(length: int = OTP_LENGTH) -> str:
+    return "".join(secrets.choice(_OTP_ALPHABET) for _ in range(length))
+
+
+def one_time_half() -> str:
+    return one_time_password(HALF_LENGTH)
+
+
+def split_hash(first_half_hash: str, second_half: str) -> str:
+    """The stored form of a two-person one-time password: neither half alone opens it."""
+    return f"{_SPLIT}{first_half_hash}|{hash_checked(second_half)}"
+
+
+def _verify_split(password_hash: str, password: str) -> bool:
+    first, second = password_hash.removeprefix(_SPLIT).split("|", 1)
+    # The holder may type a space between the halves as they were handed over.
+    typed = "".join(password.split())
+    first_ok = verify(first, typed[:HALF_LENGTH])
+    second_ok = verify(second, typed[HALF_LENGTH:])   # both checked: no timing shortcut
+    return len(typed) == 2 * HALF_LENGTH and first_ok and second_ok
 
 
 def hash_checked(password: str) -> str:
@@ -68,6 +91,8 @@ def hash_checked(password: str) -> str:
 
 
 def verify(password_hash: str | None, password: str) -> bool:
+    if password_hash is not None and password_hash.startswith(_SPLIT):
+        return _verify_split(password_hash, password)
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -75,4 +100,6 @@ def verify(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
+    if password_hash.startswith(_SPLIT):
+        return False  # replaced by the holder's own at first sign-in
     return _hasher.check_needs_rehash(password_hash)

@@ -1,4 +1,5 @@
-"""Logging in: password check, throttling per (name, address), and the audit of every attempt."""
+"""Logging in: password check, throttling per (name, address) and per address, and the audit
+of every attempt."""
 
 import logging
 from dataclasses import dataclass
@@ -39,19 +40,16 @@ def authenticate(dbsession, settings, address: str, username: str, password: str
                                role=user.role if user else "", host=address)
     target = f"user:{user.id}" if user else ""
 
-    wait = throttle.wait_seconds(dbsession, key, address, now)
-    if wait:
-        writer.append(dbsession, audit_actor, "login.throttled", target, wait_seconds=wait)
+    pair_wait = throttle.wait_seconds(dbsession, key, address, now)
+    address_wait = throttle.wait_seconds(dbsession, throttle.ADDRESS, address, now)
+    if pair_wait or address_wait:
+        wait = max(pair_wait, address_wait)
+        writer.append(dbsession, audit_actor, "login.throttled", target, wait_seconds=wait,
+                      held="address" if address_wait >= pair_wait else "name")
         return LoginResult(None, THROTTLED, wait)
     password_ok = passwords.verify(user.password_hash if user else None, password)
     if user is None or not user.is_active or not password_ok:
-        delay = throttle.record_failure(dbsession, key, address, now, settings)
-        if delay == 1:
-            # The start of a burst: the operator may be looking at a guessing attack. The
-            # typed name is not logged (it may be a password), only the account if real.
-            log.warning("login: %s failures for %s from %s; further attempts from there wait, "
-                        "doubling up to %s s", settings["login.max_failures"],
-                        target or "an unknown name", address, settings["login.max_delay_seconds"])
+        _count_failure(dbsession, settings, key, address, now, target)
         writer.append(dbsession, audit_actor, "login.failure", target,
                       reason="inactive" if user is not None and password_ok else "credentials")
         return LoginResult(None, BAD_CREDENTIALS)
@@ -65,3 +63,18 @@ def authenticate(dbsession, settings, address: str, username: str, password: str
         user.password_hash = passwords.hash_checked(password)
     writer.append(dbsession, audit_actor, "login.success", target)
     return LoginResult(user, OK)
+
+
+def _count_failure(dbsession, settings, key: str, address: str, now, target: str) -> None:
+    """Per (name, address) and per address; the start of either burst is logged, since the
+    operator may be looking at a guessing attack. The typed name is not logged (it may be
+    a password), only the account if real."""
+    if throttle.record_failure(dbsession, key, address, now, settings) == 1:
+        log.warning("login: %s failures for %s from %s; further attempts from there wait, "
+                    "doubling up to %s s", settings["login.max_failures"],
+                    target or "an unknown name", address, settings["login.max_delay_seconds"])
+    if throttle.record_address_failure(dbsession, address, now, settings) == 1:
+        log.warning("login: %s failures from %s across account names; every further attempt "
+                    "from there waits, doubling up to %s s",
+                    settings["login.max_failures_per_address"], address,
+                    settings["login.max_delay_seconds"])

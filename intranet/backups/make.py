@@ -2,9 +2,12 @@
 ``backup status``.
 
 Order inside a set: the checkpoint file first, then ``/etc/shinsei``, then the database, so
-every signed checkpoint in the set counts records the dump holds (a checkpoint signed during
-the run is in the next set). One run at a time (a lock in the directory); what an
-interrupted run left (``.incomplete-*``) is removed by the next.
+every signed checkpoint in the set counts records the dump holds. The signer appends a
+checkpoint to the file before the recorder notes it in the chain, so if the file grew while
+the set was written, the dump may note a checkpoint the set's file lacks (``audit verify``
+then calls the set truncated): the set is written again, a few times at most.
+One run at a time (a lock in the directory); what an interrupted run left
+(``.incomplete-*``) is removed by the next.
 """
 
 import fcntl
@@ -81,7 +84,22 @@ def make_set(options: BackupSettings, now: datetime, say=print) -> Path:
     return final
 
 
+ATTEMPTS = 3
+
+
 def _write_contents(options: BackupSettings, work: Path, now: datetime) -> dict:
+    for _ in range(ATTEMPTS):
+        for written in work.iterdir():       # an earlier attempt's parts
+            written.unlink()
+        manifest = _write_once(options, work, now)
+        if not parts.checkpoints_grew(options.checkpoint_file, manifest["checkpoints"]):
+            return manifest
+    raise BackupError(f"{options.checkpoint_file}: 署名付きチェックポイントがバックアップ中に"
+                      f"書き足され続けました（{ATTEMPTS} 回）。公開の処理が終わってから"
+                      "もう一度実行してください")
+
+
+def _write_once(options: BackupSettings, work: Path, now: datetime) -> dict:
     with _failing_as(f"{sets.CHECKPOINTS} を作れません"):
         checkpoints = parts.copy_checkpoints(options.checkpoint_file, work)
     with _failing_as(f"{sets.CONFIG} を作れません"):

@@ -28,13 +28,32 @@ def copy_checkpoints(path: Path | None, work: Path) -> dict | None:
     except FileNotFoundError:
         raise BackupError(f"{path}: 署名付きチェックポイントのファイル（audit.checkpoint_file）"
                           "がありません") from None
-    data = data[:data.rfind(b"\n") + 1]
-    count = sum(1 for line in data.splitlines() if line.strip())
+    data = _whole_lines(data)
+    count = _count_lines(data)
     if count:
         sets.write_private(work / sets.CHECKPOINTS, data)
     return {"path": str(path), "file": sets.CHECKPOINTS if count else None, "count": count,
             "owner": _name(pwd.getpwuid, info.st_uid), "group": _name(grp.getgrgid, info.st_gid),
             "mode": f"{info.st_mode & 0o7777:04o}"}
+
+
+def checkpoints_grew(path: Path | None, copied: dict | None) -> bool:
+    """Whether the file holds more whole lines now than the set took (the signer appended)."""
+    if path is None or copied is None:
+        return False
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False            # the next run names the missing file
+    return _count_lines(_whole_lines(data)) != copied["count"]
+
+
+def _whole_lines(data: bytes) -> bytes:
+    return data[:data.rfind(b"\n") + 1]
+
+
+def _count_lines(data: bytes) -> int:
+    return sum(1 for line in data.splitlines() if line.strip())
 
 
 def pack_config(directory: Path, target: Path) -> dict:

@@ -1,4 +1,5 @@
-"""The dashboard: counts per status per programme, and the progress chart."""
+"""The dashboard: counts per status per programme, the progress chart, and the relief
+figure (online lookups beside the call centre's opened records)."""
 
 from markupsafe import Markup
 from pyramid.view import view_config
@@ -6,6 +7,7 @@ from sqlalchemy import select
 
 from intranet.dashboard import chart, services
 from intranet.programmes.models import Programme
+from intranet.usage.views import relief
 
 
 @view_config(route_name="dashboard", permission="applications.view",
@@ -28,4 +30,5 @@ def dashboard(request):
         "catalogue": request.catalogue,
         "charts": charts,
         "progress": progress,
+        "relief": relief(request),
     }

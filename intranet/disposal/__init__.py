@@ -6,4 +6,5 @@ def includeme(config):
     config.add_route("disposal_request", "/programmes/{id:\\d+}/disposal")
     config.add_route("disposal", "/disposals/{id:\\d+}")
     config.add_route("disposal_json", "/disposals/{id:\\d+}.json")
+    config.add_route("disposal_print", "/disposals/{id:\\d+}/print")
     config.add_route("disposal_decision", "/disposals/{id:\\d+}/decision")

@@ -11,18 +11,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import String, cast, delete, func, literal, select, text, update
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, select, text, update
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import personal
 from intranet.chunks import chunked
 from intranet.imports.models import ImportRecord
+from intranet.publications import changes
 from intranet.publications.models import PublicationRow
 
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
                  "deficiency_reason", "search_key", "status_changes.reason", "audit_personal",
-                 "publication_rows")
+                 "publication_rows", "import_records.filename")
+# The same, as the record and its print view name them (message ids: the English catalogue
+# translates them). Records approved before a field was added keep their own list.
+ERASED_FIELD_LABELS = {
+    "receipt_number": "受付番号", "name": "氏名", "kana": "フリガナ", "birth_date": "生年月日",
+    "address": "住所", "phone": "電話番号", "notes": "備考", "deficiency_reason": "不備内容",
+    "search_key": "氏名・フリガナの検索用の読み", "status_changes.reason": "状況変更の理由",
+    "audit_personal": "監査ログに記録された個人情報",
+    "publication_rows": "公開依頼に固定された受付番号",
+    "import_records.filename": "取込ファイルの名前",
+}
 _EMPTIED = {"receipt_number": "", "name": "", "kana": "", "birth_date": None, "address": "",
             "phone": "", "notes": "", "deficiency_reason": "", "search_key": ""}
 
@@ -59,6 +70,9 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
     ids = list(dbsession.execute(select(Application.id).where(
         Application.programme_id == programme.id).order_by(Application.id)).scalars())
     result = Erased(applications=len(ids), statistics=statistics(dbsession, programme.id))
+    # Before the receipt numbers are erased: the last delivered publication's entries of
+    # the programme take the erased applications' keys (publications.changes).
+    kept, last_id = _anonymise_published(dbsession, programme)
     for chunk in chunked(ids, 1000):
         dbsession.execute(
             update(Application).where(Application.id.in_(chunk))
@@ -69,14 +83,45 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
             update(StatusChange).where(StatusChange.application_id.in_(chunk),
                                        StatusChange.reason != "")
             .values(reason="").execution_options(synchronize_session=False)).rowcount
-    result.audit_values = personal.cut(dbsession, ids)
+    # The applications' values beside the audit chain, and the programme's (its searches'
+    # typed filters, its imports' file names).
+    result.audit_values = personal.cut(dbsession, ids, programme.id)
+    # A file name may name a person ("髙橋様分.csv"); its digest identifies the import.
+    dbsession.execute(update(ImportRecord).where(ImportRecord.programme_id == programme.id)
+                      .values(filename="").execution_options(synchronize_session=False))
     # Publication requests froze receipt numbers (and birth dates) of every programme then
     # published; the programme's lookup is closed, so no pending request may carry them.
-    result.publication_rows = dbsession.execute(delete(PublicationRow).where(
-        PublicationRow.programme_code == programme.code)).rowcount
+    # The last delivered publication's were anonymised above: what residents read then is
+    # still counted, by status, as taken off the public page (the approver sees it).
+    result.publication_rows = kept + dbsession.execute(delete(PublicationRow).where(
+        PublicationRow.programme_code == programme.code,
+        PublicationRow.publication_id != last_id)).rowcount
     dbsession.expire_all()
     result.spool_files = _clear_spool(dbsession, programme, spool, archived_at)
     return result
+
+
+def _anonymise_published(dbsession, programme) -> tuple[int, int]:
+    """The last delivered publication's rows of ``programme``: receipt number ``-<id>``
+    (the erased application's key, which no real receipt number can equal), no birth date;
+    the status and its dates stay, as in the counts disposal keeps. Returns how many, and
+    the publication's id (0: none delivered yet)."""
+    last = changes.baseline(dbsession)
+    if last is None:
+        return 0, 0
+    same_application = and_(Application.programme_id == programme.id,
+                            Application.receipt_number_normalised == PublicationRow.receipt)
+    ours = and_(PublicationRow.publication_id == last.id,
+                PublicationRow.programme_code == programme.code)
+    # A row no application answers to any more cannot take a key: it goes (none should).
+    gone = dbsession.execute(delete(PublicationRow).where(
+        ours, ~exists().where(same_application))).rowcount
+    kept = dbsession.execute(
+        update(PublicationRow).where(ours, PublicationRow.receipt.not_like("-%"))
+        .values(receipt=select(literal("-") + cast(Application.id, String))
+                .where(same_application).scalar_subquery(), birth_date=None)
+        .execution_options(synchronize_session=False)).rowcount
+    return gone + kept, last.id
 
 
 def _clear_spool(dbsession, programme, spool: Path, archived_at: datetime | None) -> int:

@@ -6,6 +6,7 @@ needs an override with a stated reason. Approval erases at once, in the same tra
 and the row becomes the disposal record (廃棄記録). Every step is audited.
 """
 
+import unicodedata
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -23,11 +24,19 @@ NOT_ARCHIVED = "廃棄を申請できるのは保存中（アーカイブ済み�
 PENDING = "この事業にはすでに承認待ちの廃棄申請があります。"
 RETENTION = ("保存期間は${date}までです。期間内に廃棄するには、期間前の廃棄にチェックを入れ、"
              "理由を記入してください。")
-OVERRIDE_REASON = "期間前に廃棄する理由を記入してください（10文字以上）。"
-OWN_REQUEST = "自分が申請した廃棄は承認できません。別の監督者またはセキュリティ担当者が承認します。"
+OVERRIDE_REASON = ("期間前に廃棄する理由を、根拠（決定や規程など）がわかるように記入してください"
+                   "（記号・空白を除いて10文字以上）。")
+OWN_REQUEST = "自分が申請した廃棄は承認できません。別の監督者またはセキュリティ担当が承認します。"
 NOT_PENDING = "この廃棄申請はすでに処理済みです。"
-ROLE = "廃棄を承認できるのは監督者またはセキュリティ担当者だけです。"
+ROLE = "廃棄を承認できるのは監督者またはセキュリティ担当だけです。"
 _MIN_REASON = 10
+
+
+def _says_something(reason: str) -> bool:
+    """A reason in words: ten letters or digits (dots, dashes and spaces do not count: 「...........」
+    was accepted), and not one character repeated."""
+    meaningful = [c for c in reason if unicodedata.category(c)[0] in "LN"]
+    return len(meaningful) >= _MIN_REASON and len(set(meaningful)) >= 3
 
 
 class DisposalRefused(Refused):
@@ -50,7 +59,7 @@ def request_disposal(dbsession, actor, user, programme, *, override: bool, reaso
     reason = reason.strip()
     if ends is not None and early and not override:
         raise DisposalRefused(RETENTION, date=ends.isoformat())
-    if early and len(reason) < _MIN_REASON:
+    if early and not _says_something(reason):
         raise DisposalRefused(OVERRIDE_REASON)
     disposal = Disposal(programme_id=programme.id, state=REQUESTED, requested_by_id=user.id,
                         requested_at=writer.utcnow(), retention_ends_on=ends,

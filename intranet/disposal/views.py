@@ -14,9 +14,11 @@ from intranet.imports.spool import Spool
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.programmes.views import as_form, programme_page
+from intranet.statuses.models import Status
 from intranet.web import BAD_INPUT, BadInput, discard_changes, matched_id, redirect_see_other
 
 RECORD = "intranet:templates/disposal/record.jinja2"
+PRINT = "intranet:templates/disposal/print.jinja2"
 
 
 def _today():
@@ -48,18 +50,41 @@ def disposal_request(request):
         programme = request.dbsession.get(Programme, programme.id)
         return programme_page(request, programme, as_form(programme), step_error=refused.explain(request))
     request.session.flash(request.translate(
-        "廃棄を申請しました。別の監督者またはセキュリティ担当者の承認を待っています。"), "success")
+        "廃棄を申請しました。別の監督者またはセキュリティ担当の承認を待っています。"), "success")
     return redirect_see_other(request, "disposal", id=disposal.id)
 
 
 @view_config(route_name="disposal", permission="disposals.view", renderer=RECORD)
-def disposal_page(request, error=None):
+def disposal_page(request, error=None, confirm=None):
     disposal = _load(request)
-    return {"disposal": disposal, "labels": STATE_LABELS, "error": error,
-            "record": record.as_dict(disposal),
+    return {**_in_words(request, disposal), "error": error, "confirm": confirm,
             "may_decide": (disposal.state == "requested"
                            and request.has_permission("disposals.approve")
                            and request.identity.id != disposal.requested_by_id)}
+
+
+@view_config(route_name="disposal_print", permission="disposals.view", renderer=PRINT)
+def disposal_print(request):
+    """The record as the 文書管理 ledger files it: one A4 sheet, words only."""
+    return _in_words(request, _load(request))
+
+
+def _in_words(request, disposal) -> dict:
+    """What the page and its print view show: erased items and statuses by their names, every
+    date as a Japan date (the stored codes stay in the JSON file, for ``disposal reapply``)."""
+    as_data = record.as_dict(disposal)
+    programme = disposal.programme
+    statuses = {status.code: status.label_for(request.locale_name)
+                for status in request.dbsession.execute(select(Status)).scalars()}
+    return {
+        "disposal": disposal, "labels": STATE_LABELS, "record": as_data,
+        "erased": [erase.ERASED_FIELD_LABELS.get(name, name) for name in as_data["erased_fields"]],
+        # A status removed from the catalogue since keeps its count under its former code.
+        "by_status": [(statuses.get(code, code), count)
+                      for code, count in as_data["statistics"].get("by_status", {}).items()],
+        "closed_on": lifecycle.japan_date(programme.lookup_closed_at),
+        "decided_on": lifecycle.japan_date(disposal.decided_at),
+    }
 
 
 @view_config(route_name="disposal_json", permission="disposals.view")
@@ -81,6 +106,11 @@ def disposal_decision(request):
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         raise BadInput(BAD_INPUT, field="decision")
+    if decision == "approve" and request.POST.get("confirmed") != "yes":
+        # Erasing cannot be undone: the first press only says what it will erase, and how much.
+        return disposal_page(request, confirm={
+            "applications": lifecycle.application_count(request.dbsession, disposal.programme),
+            "note": request.POST.get("note", "")})
     settings = request.registry.settings
     try:
         services.decide(request.dbsession, request.actor, request.identity, disposal,

@@ -1,6 +1,7 @@
 """Applying a planned import: every row or none (one transaction), each status change with
 a history entry naming the file, the import recorded and audited."""
 
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import bindparam, func, select, update
@@ -17,7 +18,7 @@ _COLUMN = {"status": "status_code"}
 
 
 def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, filename: str,
-                 mapping=None, progress=None):
+                 mapping=None, progress=None, sink=None, gaiji_table=None):
     """Plan and write in one pass, chunk by chunk, inside the caller's transaction.
 
     A bad row anywhere raises ImportRefused after the scan: the caller's transaction is
@@ -30,9 +31,9 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     """
     now = writer.utcnow()
     reason = f"取込: {filename}"
-    # Which receipt numbers moved from which status to which: the audit record carries
-    # it, so an officer sees what a file did without reading applicant data.
-    moved: dict[str, list[str]] = {}
+    # Which application moved from which status to which: the audit record counts the
+    # moves; each receipt number sits beside the chain (an officer's record page lists them).
+    moved: dict[int, dict[str, str]] = {}
     # PostgreSQL: COPY + set-based statements per chunk (imports.staging); SQLite, whose
     # executemany runs in-process without round trips, plain INSERTs (imports.sqlite_rows).
     stage = Stage(dbsession) if dbsession.get_bind().dialect.name == "postgresql" else None
@@ -56,12 +57,13 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
                               now, reason, user_id)
         for row in changed:
             if "status" in row.values:
-                moved.setdefault(f"{row.before_status}→{row.values['status']}",
-                                 []).append(row.receipt)
+                moved[row.application_id] = {
+                    "receipt": row.receipt, "move": f"{row.before_status}→{row.values['status']}"}
 
     try:
         plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
-                           on_chunk=write, settle=background.wait)
+                           on_chunk=write, settle=background.wait, sink=sink,
+                           gaiji_table=gaiji_table)
         background.wait()
     finally:
         background.close()
@@ -75,11 +77,15 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
                           changed=plan.count("changed"), unchanged=plan.count("unchanged"))
     dbsession.add(record)
     dbsession.flush()
+    # The chain counts the moves; which receipt moved, and the file's name (it may name a
+    # person), sit beside it, cut by disposal.
+    moves = Counter(value["move"] for value in moved.values())
     writer.append(dbsession, actor, "import.apply", f"import:{record.id}",
-                  filename=filename, sha256=plan.sha256, programme=programme.code,
+                  sha256=plan.sha256, programme=programme.code,
                   kind=plan.kind, rows=rows, created=record.created,
                   changed=record.changed, unchanged=record.unchanged,
-                  status_moves=plan.status_moves, moved=moved)
+                  status_moves=plan.status_moves, moves=dict(sorted(moves.items())),
+                  personal=moved, programme_personal={programme.id: {"filename": filename}})
     return plan
 
 

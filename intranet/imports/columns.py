@@ -74,6 +74,14 @@ _STEMS = sorted(((fold(a), f) for f, aliases in FIELDS.items() for a in aliases
                  if not a.isascii() and len(fold(a)) >= 2), key=lambda s: -len(s[0]))
 
 
+def column_guide() -> list[dict]:
+    """What the import page and the layout editor list before the first attempt: each
+    field's label, whether each kind of file needs it, and the other headers read as it."""
+    return [{"label": names[0], "variants": names[1:],
+             "full": field in FULL_REQUIRED, "status": field in STATUS_REQUIRED}
+            for field, names in FIELDS.items()]
+
+
 def label(field: str | None) -> str:
     return FIELDS[field][0] if field else ""
 
@@ -142,6 +150,31 @@ def map_header(header: list[str], mapping: dict | None = None) -> ColumnPlan:
         fields.append(field)
     kind = _kind(seen)
     return ColumnPlan(tuple(header), tuple(fields), kind)
+
+
+# Lines looked at for the header: a title, a date line and blank lines come before it in
+# many municipal exports (「令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）」).
+HEADER_SEARCH = 10
+
+
+def header_index(candidates, mapping: dict | None = None) -> tuple[int, int]:
+    """(index of the header among the first records' cells, how many of its cells name a
+    field): the first record with the most known column names; (0, 0) if none has any."""
+    best, best_score = 0, 0
+    for index, cells in enumerate(candidates):
+        score = sum(1 for title in cells if title.strip() and
+                    (_lookup(_spellings(title), mapping or {}) != (None, False)))
+        if score > best_score:
+            best, best_score = index, score
+    return best, best_score
+
+
+def no_header(first_line: int, first: str) -> ImportRefused:
+    return ImportRefused(
+        "見出しの行が見つかりません。最初の ${count} 行に、列名（申請者一覧なら 受付番号・氏名・申請日、"
+        "状況だけのファイルなら 受付番号・状況）の並んだ行がありません（${line} 行目は「${first}」）。"
+        "見出しの行を加えるか、取込の対応表で列名を指定してください。",
+        count=HEADER_SEARCH, line=first_line, first=first[:60])
 
 
 def _lookup(spellings, mapping):

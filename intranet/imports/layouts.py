@@ -9,7 +9,9 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.audit import writer
-from intranet.imports.columns import load_mapping
+from intranet.audit.models import AuditRecord
+from intranet.auth.models import SUPERVISOR
+from intranet.imports.columns import column_guide, load_mapping
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportLayout
 from intranet.programmes.models import Programme
@@ -37,7 +39,8 @@ def mapping_of(dbsession, layout_id: int, programme: Programme) -> dict:
 def _page(request, layout=None, form=None, error=None):
     programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
     return {"layouts": layouts_for(request.dbsession), "programmes": programmes,
-            "layout": layout, "form": form or {}, "error": error, "example": EXAMPLE}
+            "layout": layout, "form": form or {}, "error": error, "example": EXAMPLE,
+            "guide": column_guide()}
 
 
 @view_config(route_name="import_layouts", permission="imports.run", request_method="GET",
@@ -60,6 +63,11 @@ def layout_form(request):
              renderer=TEMPLATE)
 def layout_save(request):
     layout = _layout(request) if "id" in request.matchdict else None
+    if layout is not None and not _may_change(request, layout):
+        request.response.status = 403
+        writer.append(request.dbsession, request.actor, "import_layout.refused",
+                      f"import_layout:{layout.id}", reason="supervisor_layout")
+        return _page(request, layout, request.POST, request.translate(SUPERVISORS_LAYOUT))
     form = request.POST
     text = form.get("programme", "")
     programme = request.dbsession.get(Programme, whole_number(text, "programme")) if text else None
@@ -85,11 +93,27 @@ def layout_save(request):
     layout.updated_at = writer.utcnow()
     request.dbsession.flush()
     writer.append(request.dbsession, request.actor, "import_layout.save",
-                  f"import_layout:{layout.id}", programme=programme.code, name=name,
+                  f"import_layout:{layout.id}", programme=programme.code, layout=name,
                   columns=len(mapping))
     request.session.flash(request.translate("対応表「${name}」を保存しました。", name=name),
                           "success")
     return redirect_see_other(request, "import_layouts")
+
+
+SUPERVISORS_LAYOUT = ("監督者が保存した対応表は、監督者だけが変更できます。変えたいときは、別の名前で"
+                      "新しい対応表として保存してください。")
+
+
+def _may_change(request, layout) -> bool:
+    """A layout a supervisor saved last is theirs to change: staff who could rewrite it would
+    point a bank file's columns elsewhere under a name the supervisor trusts."""
+    if request.identity.role == SUPERVISOR:
+        return True
+    last = request.dbsession.execute(
+        select(AuditRecord.actor_role).where(AuditRecord.action == "import_layout.save",
+                                             AuditRecord.target == f"import_layout:{layout.id}")
+        .order_by(AuditRecord.seq.desc()).limit(1)).scalar()
+    return last != SUPERVISOR
 
 
 def _layout(request):

@@ -3,7 +3,9 @@ errors — computed without writing anything. The dry run shows it; the confirme
 applies it only if it has no error at all."""
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
@@ -13,7 +15,7 @@ from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
-from intranet.imports import columns, reading
+from intranet.imports import characters, columns, gaiji, problems, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
@@ -43,6 +45,8 @@ class RowPlan:
     # The application enters a status that needs the resident's action: its action details
     # start afresh (deficiencies.rules), so what the row leaves blank is cleared, not kept.
     new_round: bool = False
+    # A changed row's stored values of the fields it changes (the dry run's before → after).
+    before: dict | None = None
 
 
 @dataclass
@@ -52,6 +56,12 @@ class ImportPlan:
     encoding: str = ""
     kind: str = ""
     columns: "columns.ColumnPlan | None" = None
+    # Where the header was found: its line, the non-empty lines above it (a title, a date),
+    # and for a workbook the sheet read and every sheet it has.
+    header_line: int = 1
+    lines_before: list = field(default_factory=list)
+    sheet: str = ""
+    sheets: list = field(default_factory=list)
     # Each date column's first distinct cells: as written → as read, for staff to check.
     dates_read: dict = field(default_factory=dict)
     counts: dict = field(default_factory=lambda: {"new": 0, "changed": 0, "unchanged": 0})
@@ -59,6 +69,19 @@ class ImportPlan:
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     error_count: int = 0
+    # What the import does other than the file says, row by row: a stored value kept
+    # because the file holds only its CP932 export's 〓 (imports.characters).
+    notices: list = field(default_factory=list)
+    notice_count: int = 0
+    # The same problem on many rows: counted once, with its first lines (imports.problems).
+    groups: dict = field(default_factory=dict)
+    # Told of every problem as it is found ("error" | "notice", the RowError): the CLI's
+    # --problems file, which holds them all.
+    sink: Any = None
+    # The city's 外字 table (imports.gaiji; empty: every 外字 refused) and how many 外字
+    # it replaced (each also a notice).
+    gaiji_table: dict = field(default_factory=dict)
+    replaced_gaiji: int = 0
     # Existing applications whose status the file moves: a bulk change (see imports.views).
     status_moves: int = 0
 
@@ -77,6 +100,26 @@ class ImportPlan:
         self.error_count += 1
         if len(self.errors) < MAX_KEPT:
             self.errors.append(error)
+        problems.add(self.groups, error, self.columns)
+        if self.sink is not None:
+            self.sink("error", error)
+
+    @property
+    def grouped(self):
+        """The problems shared by several rows, the most frequent first."""
+        return [g for g in problems.largest_first(self.groups) if g.count > 1]
+
+    @property
+    def ungrouped(self):
+        """The kept errors that no other row shares."""
+        return problems.alone(self.groups, self.errors)
+
+    def add_notice(self, notice: RowError):
+        self.notice_count += 1
+        if len(self.notices) < MAX_KEPT:
+            self.notices.append(notice)
+        if self.sink is not None:
+            self.sink("notice", notice)
 
 
 MAX_KEPT = 1000
@@ -84,7 +127,7 @@ MAX_KEPT = 1000
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
                 mapping: dict | None = None, progress=None, on_chunk=None,
-                settle=None) -> ImportPlan:
+                settle=None, sink=None, gaiji_table=None) -> ImportPlan:
     """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
     ``settle()`` is called before each chunk's lookups: the import writes in the background
     and settles its write first, so the lookups see every row written before.
@@ -93,13 +136,16 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     a million row objects.
     """
     lifecycle.ensure_writable(programme, ImportRefused)
-    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest())
-    plan.encoding, rows = reading.read_rows(data)
-    try:
-        _line, header = next(rows)
-    except StopIteration:
-        raise reading.ImportRefused("ファイルに見出しの行がありません。") from None
+    plan = ImportPlan(filename, hashlib.sha256(data).hexdigest(), sink=sink,
+                      gaiji_table=gaiji_table or {})
+    chosen: dict = {}
+    plan.encoding, rows = reading.read_rows(
+        data, filename, lambda candidates: columns.header_index(candidates, mapping), chosen)
+    plan.header_line, header, plan.lines_before, rows = _header(rows, mapping)
+    plan.sheet, plan.sheets = chosen.get("sheet", ""), chosen.get("sheets", [])
     plan.columns = columns.map_header(header, mapping)
+    if hasattr(sink, "for_columns"):
+        sink.for_columns(plan.columns)
     plan.kind, fields = plan.columns.kind, list(plan.columns.fields)
     first_seen: dict[str, int] = {}
     verdicts: dict[tuple, rules.StatusChangeRefused | None] = {}  # see _new_status_problem
@@ -123,6 +169,20 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
         raise reading.ImportRefused("見出しの行だけで、取り込むデータがありません。")
     plan.errors.sort(key=lambda e: e.line)
     return plan
+
+
+def _header(rows, mapping):
+    """(its line, the header, the lines before it, the records after it): the first of the
+    first lines that names the most columns — a title and a date line above it are skipped
+    and said; a first line that is one cell naming no column is no header."""
+    first = list(itertools.islice(rows, columns.HEADER_SEARCH))
+    if not first:
+        raise reading.ImportRefused("ファイルに見出しの行がありません。")
+    index, score = columns.header_index([cells for _, cells in first], mapping)
+    if score == 0 and sum(1 for cell in first[0][1] if cell.strip()) == 1:
+        raise columns.no_header(first[0][0], next(c for c in first[0][1] if c.strip()))
+    line, header = first[index]
+    return line, header, [at for at, _ in first[:index]], itertools.chain(first[index + 1:], rows)
 
 
 def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kinds):
@@ -198,8 +258,12 @@ def _compare(dbsession, catalogue, programme, parsed, plan, verdicts, kinds):
             plan.add_error(RowError(line, receipt_column, written["receipt_number"],
                                     "この受付番号は登録されていません。"))
             continue
+        if plan.gaiji_table and not _gaiji_mapped(plan, line, values, current):
+            continue
         stated = action_rules.ActionDetails(*(values.get(name) for name in action_rules.FIELDS))
         row = _row_plan(line, receipt, values, current)
+        if not _characters_kept(plan, row, current):
+            continue
         refused = (_status_problem(catalogue, row, current) if current is not None
                    else _new_status_problem(catalogue, row, verdicts))
         if refused:
@@ -243,6 +307,97 @@ def _action_details(catalogue, kinds, row, current, stated):
                 row.values[name] = getattr(after, name)
 
 
+def _characters_kept(plan, row, current) -> bool:
+    """False (the row refused) if a value would store a 外字 or replace a stored character
+    by 〓; a value that is only the CP932 export of the stored one is dropped from the
+    change, with a notice (imports.characters)."""
+    values = row.values
+    if current is None:     # a new row: only its 外字, in one search over its text
+        if not characters.GAIJI.search(_SEPARATOR.join(
+                [values.get(name) or "" for name in characters.TEXT_FIELDS])):
+            return True
+        return _no_gaiji(plan, row, characters.TEXT_FIELDS)
+    changed_text = [name for name in values if name in _TEXT_SET]
+    kept = False
+    for name in changed_text:
+        before, after = current[name], values[name]
+        verdict = characters.geta_verdict(before, after)
+        if verdict == "kept":
+            del values[name]
+            kept = True
+            plan.add_notice(RowError(row.line, _title(plan.columns, name), after,
+                                     characters.KEPT, {"before": before, "after": after,
+                                     "characters": characters.lost_characters(before)}))
+        elif verdict:
+            plan.add_error(RowError(row.line, _title(plan.columns, name), after,
+                                    characters.REPLACES,
+                                    {"before": before, "characters": "".join(verdict)}))
+            return False
+    if not _no_gaiji(plan, row, [n for n in changed_text if n in values]):
+        return False
+    if kept:
+        _settle_kept(row, current)
+    if row.before is not None:
+        row.before = {k: current[k] for k in values if k in current}
+    return True
+
+
+_TEXT_SET = frozenset(characters.TEXT_FIELDS)
+_SEPARATOR = "\x00"
+
+
+def _gaiji_mapped(plan, line, values, current) -> bool:
+    """Each 外字 the city's table maps replaced in ``values``, told as a notice and kept
+    in 備考 as its code point (imports.gaiji); False (the row refused) if 備考 cannot hold
+    that. An unmapped 外字 stays, for _no_gaiji to refuse."""
+    memos = []
+    for name in characters.TEXT_FIELDS:
+        text = values.get(name)
+        if not isinstance(text, str) or not characters.GAIJI.search(text):
+            continue
+        values[name], replaced = gaiji.replace(plan.gaiji_table, text)
+        title = _title(plan.columns, name)
+        for position, character, replacement in replaced:
+            plan.replaced_gaiji += 1
+            plan.add_notice(RowError(line, title, values[name], characters.GAIJI_REPLACED, {
+                "before": current[name] if current else "", "replacement": replacement,
+                "code": f"U+{ord(character):04X}", "position": position}))
+            memos.append(gaiji.memo(title, position, character, replacement))
+    if not memos:
+        return True
+    notes = gaiji.with_memos(values.get("notes") or (current["notes"] if current else "") or "",
+                             memos)
+    if len(notes) > gaiji.NOTES_LIMIT:
+        plan.add_error(RowError(line, _title(plan.columns, "notes"), "",
+                                characters.GAIJI_NOTES_FULL, {"limit": gaiji.NOTES_LIMIT}))
+        return False
+    values["notes"] = notes
+    return True
+
+
+def _no_gaiji(plan, row, names) -> bool:
+    for name in names:
+        found = characters.gaiji_in(row.values.get(name))
+        if found:
+            message = characters.GAIJI_UNMAPPED if plan.gaiji_table else characters.GAIJI_FOUND
+            plan.add_error(RowError(row.line, _title(plan.columns, name), row.values[name],
+                                    message, found))
+            return False
+    return True
+
+
+def _settle_kept(row, current):
+    """After values were kept: the search key from what will be stored, and a row left with
+    no change is unchanged."""
+    values = row.values
+    values.pop("search_key", None)
+    if values.keys() & {"name", "kana", "phone"}:
+        merged = {**current, **values}
+        values["search_key"] = search_key(merged["name"], merged["kana"], merged["phone"])
+    if not values:
+        row.action, row.before = "unchanged", None
+
+
 def _title(plan_columns, name):
     fields = plan_columns.fields
     return plan_columns.titles[fields.index(name)] if name in fields else columns.label(name)
@@ -258,7 +413,8 @@ def _row_plan(line, receipt, values, current):
         merged = {**current, **changed}
         changed["search_key"] = search_key(merged["name"], merged["kana"], merged["phone"])
     action = "changed" if changed else "unchanged"
-    return RowPlan(line, receipt, action, changed, current["id"], current["status"])
+    return RowPlan(line, receipt, action, changed, current["id"], current["status"],
+                   before={} if changed else None)
 
 
 def _status_problem(catalogue, row, current):

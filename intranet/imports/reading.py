@@ -23,10 +23,11 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def read_rows(data: bytes):
-    """(encoding or "xlsx", the file's records): CSV/TSV text or an Excel workbook."""
+def read_rows(data: bytes, filename: str = "", pick=None, chosen=None):
+    """(encoding or "xlsx", the file's records): CSV/TSV text or an Excel workbook. For a
+    workbook, ``pick`` chooses the sheet (workbook.records) and ``chosen`` is told which."""
     if workbook.is_workbook(data):
-        return "xlsx", workbook.records(data)
+        return "xlsx", workbook.records(data, filename, pick, chosen)
     stream, encoding = open_text(data)
     return encoding, records(stream)
 
@@ -125,9 +126,11 @@ def records(text):
 
     ``text`` is a string or a text stream."""
     stream = io.StringIO(text, newline="") if isinstance(text, str) else text
-    first_line = stream.readline()
+    # Told from the first lines, not the first alone: a title line above the header has
+    # neither commas nor tabs.
+    first_lines = "".join(stream.readline() for _ in range(10))
     stream.seek(0)
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    delimiter = "\t" if first_lines.count("\t") > first_lines.count(",") else ","
     csv.field_size_limit(MAX_FIELD_CHARS)   # the same limit for every import in the process
     reader = csv.reader(stream, delimiter=delimiter)
     line = 1

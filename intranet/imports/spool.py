@@ -8,11 +8,15 @@ up. A file is removed once confirmed or cancelled, and any left behind expires a
 """
 
 import json
+import logging
 import os
 import re
+import stat
 import tempfile
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -26,6 +30,7 @@ class Spool:
         directory = Path(settings.get("imports.spool_dir")
                          or Path(tempfile.gettempdir()) / "shinsei-imports")
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_private(directory)
         return cls(directory, settings["imports.spool_max_age"])
 
     def _paths(self, user_id: int, digest: str):
@@ -64,6 +69,26 @@ class Spool:
                     path.unlink(missing_ok=True)
             except FileNotFoundError:
                 continue
+
+
+def _make_private(directory: Path) -> None:
+    """The folder holds applicants' files: ours alone. One that existed before (mkdir keeps
+    its mode: 0755 seen) is made 0700 and said so; one that is a link or another user's is
+    refused, naming it."""
+    info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise SpoolRefused(f"imports.spool_dir: {directory} は、このアプリのアカウントが持つ"
+                           "フォルダーではありません（リンクか、別のアカウントのもの）。"
+                           "取込ファイルを置くため、専用のフォルダーを指定してください")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(directory, 0o700)
+        log.warning("imports.spool_dir %s was %o: made 0700 (it holds uploaded files)",
+                    directory, stat.S_IMODE(info.st_mode))
+
+
+class SpoolRefused(PermissionError):
+    """A spool folder this app cannot keep private (an OSError: the commands that find the
+    folder say it as they say any file they cannot use)."""
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -11,7 +11,7 @@ retention period runs from the day the lookup closed (Japan date).
 
 from datetime import UTC, date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intranet.applications.models import Application
 from intranet.audit import writer
@@ -24,6 +24,8 @@ from transfer.build import LookupEnded
 OPEN, LOOKUP_CLOSED, ARCHIVED, DISPOSED = "open", "lookup_closed", "archived", "disposed"
 STATE_LABELS = {OPEN: "照会受付中", LOOKUP_CLOSED: "照会終了", ARCHIVED: "保存中（読み取り専用）",
                 DISPOSED: "廃棄済み"}
+# The stage each staff step starts from (the confirmation is shown only there).
+STEP_FROM = {"close_lookup": OPEN, "archive": LOOKUP_CLOSED}
 READ_ONLY = "事業「${name}」は${state}のため、申請を変更できません。"
 WRONG_STEP = "事業「${name}」は${state}のため、この操作はできません。"
 
@@ -82,6 +84,12 @@ def lookup_ended(programme) -> LookupEnded | None:
 def still_looked_up():
     """The ids of the programmes whose applications a snapshot carries (lookup not closed)."""
     return select(Programme.id).where(Programme.lookup_closed_at.is_(None))
+
+
+def application_count(dbsession, programme) -> int:
+    """How many applications a step acts on: what each irreversible step's confirmation says."""
+    return dbsession.execute(select(func.count()).select_from(Application).where(
+        Application.programme_id == programme.id)).scalar_one()
 
 
 def retention_ends_on(programme) -> date | None:

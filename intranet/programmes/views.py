@@ -45,7 +45,7 @@ def programme_edit_form(request):
     return programme_page(request, programme, as_form(programme))
 
 
-def programme_page(request, programme, form, errors=None, step_error=None):
+def programme_page(request, programme, form, errors=None, step_error=None, confirm=None):
     """The edit form and, for an existing programme, its lifecycle: state, dates, disposals."""
     disposals = request.dbsession.execute(select(Disposal).where(
         Disposal.programme_id == programme.id).order_by(Disposal.id.desc())).scalars().all()
@@ -61,7 +61,7 @@ def programme_page(request, programme, form, errors=None, step_error=None):
                           "disposed_on": lifecycle.japan_date(programme.disposed_at),
                           "retention_ends_on": lifecycle.retention_ends_on(programme),
                           "disposals": disposals, "disposal_labels": DISPOSAL_LABELS,
-                          "error": step_error}}
+                          "error": step_error, "confirm": confirm}}
 
 
 @view_config(route_name="programme_step", permission="programmes.edit", request_method="POST",
@@ -73,6 +73,13 @@ def programme_step(request):
     step = steps.get(request.POST.get("step", ""))
     if step is None:
         raise BadInput(BAD_INPUT, field="step")
+    chosen = request.POST["step"]
+    if (request.POST.get("confirmed") != "yes"
+            and lifecycle.state(programme) == lifecycle.STEP_FROM[chosen]):
+        # Neither step can be undone: the first press only says what will happen, to how many.
+        count = lifecycle.application_count(request.dbsession, programme)
+        return programme_page(request, programme, as_form(programme),
+                              confirm={"step": chosen, "applications": count})
     try:
         step(request.dbsession, request.actor, programme)
     except lifecycle.ProgrammeStepRefused as refused:

@@ -51,6 +51,9 @@ class BuildPlan:
     # each new signed checkpoint in the chain (None: only the one a run hands over).
     checkpoint_file: Path | None = None
     checkpoint_keys: list = field(default_factory=list)
+    # The configured destinations' names (transfer.destinations): a pusher's report naming
+    # any other is refused, and audited, by the recorder.
+    destinations: tuple[str, ...] = ()
 
 
 def job_actor() -> writer.Actor:

@@ -17,13 +17,13 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, null, select
+from sqlalchemy import func, insert, literal, select
 
-from intranet.applications.models import Application
 from intranet.audit.chain import canonical_json
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
+from intranet.publications import changes
 from intranet.publications.models import PublicationRow
 from intranet.statuses.models import Status
 from transfer.build import action_fields, programme_fields, status_fields
@@ -50,34 +50,10 @@ def freeze(dbsession, publication) -> str:
     """Copy today's rows and wording into the publication; return the content digest."""
     wording = header_wording(dbsession)
     publication.frozen_header = canonical_json(wording)
-    needs_birth = select(Programme.needs_birth_date).where(
-        Programme.id == Application.programme_id).scalar_subquery()
-    needs_scheduled = select(Status.needs_scheduled_payment_date).where(
-        Status.code == Application.status_code).scalar_subquery()
-    needs_paid = select(Status.needs_paid_date).where(
-        Status.code == Application.status_code).scalar_subquery()
-    needs_action = select(Status.needs_resident_action).where(
-        Status.code == Application.status_code).scalar_subquery()
-    programme_code = select(Programme.code).where(
-        Programme.id == Application.programme_id).scalar_subquery()
-    # One INSERT ... SELECT: millions of rows never pass through Python here.
+    # One INSERT ... SELECT: millions of rows never pass through Python here. The rows are
+    # those the preview compares (changes.live_rows): what is previewed is what is frozen.
     dbsession.execute(insert(PublicationRow).from_select(
-        ["publication_id", "programme_code", "receipt", "birth_date", "status_code",
-         "scheduled_payment_on", "paid_on", "deficiency_kinds", "documents_sent_on",
-         "return_by"],
-        select(literal(publication.id), programme_code, Application.receipt_number_normalised,
-               case((needs_birth, Application.birth_date), else_=None),
-               Application.status_code,
-               case((needs_scheduled, Application.scheduled_payment_on), else_=None),
-               case((needs_paid, Application.paid_on), else_=None),
-               # Only for a status that needs action, and NULL for none: such a row reads,
-               # and is hashed, as rows frozen before action details existed.
-               case((needs_action & (Application.deficiency_kinds != 0),
-                     Application.deficiency_kinds), else_=null()),
-               case((needs_action, Application.documents_sent_on), else_=None),
-               case((needs_action, Application.return_by), else_=None))
-        # A programme whose lookup has ended is no longer published.
-        .where(Application.programme_id.in_(lifecycle.still_looked_up()))))
+        ["publication_id", *changes.COLUMNS], changes.live_rows(literal(publication.id))))
     publication.content_digest = digest(dbsession, publication)
     publication.content_rows = dbsession.execute(
         select(func.count()).select_from(PublicationRow)

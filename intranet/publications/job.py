@@ -29,7 +29,13 @@ from intranet.publications.builder import BuildPlan, build_spool, job_actor
 from intranet.publications.recorder import record_results
 from intranet.publications.signer import sign_spool
 from transfer import spool
-from transfer.config import Settings, TransferConfigError, transfer_settings
+from transfer.config import (
+    Settings,
+    TransferConfigError,
+    destination_name,
+    lines,
+    transfer_settings,
+)
 from transfer.keys import SigningKey, load_lookup_key
 from transfer.push import push_signed
 from transfer.transports import Destination
@@ -56,7 +62,8 @@ class PublishPlan:
 
     def build_plan(self) -> BuildPlan:
         return BuildPlan(self.lookup_secret, self.origin, self.valid_for, self.actor,
-                         self.four_eyes)
+                         self.four_eyes,
+                         destinations=tuple(d.name for d in self.destinations))
 
 
 def plan_from_settings(settings: Settings) -> PublishPlan:
@@ -79,7 +86,7 @@ def build_plan_from_settings(settings: Settings) -> tuple[BuildPlan, Path]:
         raise TransferConfigError(
             "transfer.signing_keys があります: 手順を分けた構成では署名鍵は署名係の設定"
             "（signer.ini）にだけ書きます。intranet.ini から取り除いてください")
-    for name in ("transfer.lookup_key", "transfer.spool_dir"):
+    for name in ("transfer.lookup_key", "transfer.spool_dir", "transfer.destinations"):
         if not settings.get(name):
             raise TransferConfigError(f"{name} がありません")
     checkpoint_keys = settings.get("audit.checkpoint_keys", "")
@@ -90,7 +97,9 @@ def build_plan_from_settings(settings: Settings) -> tuple[BuildPlan, Path]:
         valid_for=timedelta(hours=int(settings.get("transfer.valid_hours", 72))),
         actor=job_actor(), four_eyes=_four_eyes(settings),
         checkpoint_file=_path(settings, "audit.checkpoint_file"),
-        checkpoint_keys=trusted_keys(checkpoint_keys) if checkpoint_keys else [])
+        checkpoint_keys=trusted_keys(checkpoint_keys) if checkpoint_keys else [],
+        destinations=tuple(destination_name(spec)
+                           for spec in lines(settings["transfer.destinations"])))
     return plan, Path(settings["transfer.spool_dir"])
 
 

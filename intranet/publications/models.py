@@ -88,19 +88,3 @@ class PublicationRow(Base):
     deficiency_kinds: Mapped[int | None] = mapped_column(BigInteger)
     documents_sent_on: Mapped[date | None]
     return_by: Mapped[date | None]
-
-
-class PublishedStatus(Base):
-    """What the last delivered snapshot said of each application: the preview's "before"."""
-
-    __tablename__ = "published_statuses"
-
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
-    status_code: Mapped[str] = mapped_column(String(32))
-    scheduled_payment_on: Mapped[date | None]
-    paid_on: Mapped[date | None]
-    # The action details it carried (as its frozen row had them: NULL for none), so that
-    # 「公開中の表示」 shows them as residents read them (publications.shown).
-    deficiency_kinds: Mapped[int | None] = mapped_column(BigInteger)
-    documents_sent_on: Mapped[date | None]
-    return_by: Mapped[date | None]

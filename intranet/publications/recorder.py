@@ -7,7 +7,8 @@ after the pusher (``shinsei-transfer.service`` is ordered after ``shinsei-transf
 and again at the start of every build, so a report is never lost. The report is hostile
 input — it was written by the process that talked to the internet — so it is checked field
 by field (``transfer.spool.read_result``), must name the sequence and the content digest of
-the publication that was spooled, and only configured destinations' names are believed.
+the publication that was spooled, and a report naming any destination that is not configured
+(``transfer.destinations``) is refused whole and audited.
 A spooled publication without a report is settled as failed, with the reason: the signer
 or the pusher did not finish (their journals say why).
 
@@ -22,16 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import transaction
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, select
 
-from intranet.applications.models import Application
 from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
 from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
-from intranet.programmes.models import Programme
-from intranet.publications import content
 from intranet.publications.builder import BuildPlan
 from intranet.publications.models import (
     APPROVED,
@@ -42,8 +40,8 @@ from intranet.publications.models import (
     Delivery,
     Publication,
     PublicationRow,
-    PublishedStatus,
 )
+from intranet.usage.record import record_fetched
 from transfer import spool, transports
 
 log = logging.getLogger(__name__)
@@ -58,6 +56,12 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
     except spool.SpoolRefused as refused:
         result, unreadable = None, f"the pusher's report was refused: {refused}"
         log.error("%s", unreadable)
+    stranger = _unknown_destination(plan, result)
+    if stranger:
+        unreadable = (f"the pusher's report was refused: it names {stranger[:255]!r}, which "
+                      f"is not a configured destination (transfer.destinations: "
+                      f"{', '.join(plan.destinations) or 'none'})")
+        log.error("%s", unreadable)
     deliveries: list[transports.Delivery] = []
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
@@ -67,17 +71,48 @@ def record_results(session_factory, plan: BuildPlan, root: Path,
                                     .order_by(Publication.id)
                                     .with_for_update(of=Publication)).scalars().all()
         for publication in spooled:
-            if result is not None and result["kind"] == spool.DELIVERY \
+            if result is not None and not stranger and result["kind"] == spool.DELIVERY \
                     and result["sequence"] == publication.sequence:
                 deliveries = _settle(dbsession, plan, publication, result)
+                _usage(dbsession, plan, result, root)
             else:
                 _fail(dbsession, plan, publication, unreadable or (
                     f"no report from the pusher for sequence {publication.sequence}: the "
                     "signer or the pusher did not finish (see shinsei-transfer-sign and "
                     "shinsei-transfer-push in the journal)"))
+        if stranger and result is not None and result["kind"] == spool.REDELIVERY:
+            _refused_report(dbsession, plan, result, unreadable)
+            result = None
         if result is not None and result["kind"] == spool.REDELIVERY:
             deliveries = _redelivered(dbsession, plan, result)
+            if deliveries:                      # the report is new: its fetches are too
+                _usage(dbsession, plan, result, root)
     return deliveries
+
+
+def _unknown_destination(plan: BuildPlan, result: dict[str, Any] | None) -> str:
+    """The first destination the report names that is not configured ("" if none): a
+    well-formed report is still believed only about the hosts this city publishes to."""
+    for delivery in (result or {}).get("deliveries", []):
+        if delivery["destination"] not in plan.destinations:
+            return str(delivery["destination"])
+    return ""
+
+
+def _refused_report(dbsession, plan: BuildPlan, result: dict[str, Any], reason: str) -> None:
+    """A re-delivery report refused: audited once, on the report itself."""
+    target = f"report:{result['report']}"
+    if dbsession.execute(select(AuditRecord.seq).where(
+            AuditRecord.action == "transfer.failed", AuditRecord.target == target)
+            .limit(1)).first() is None:
+        writer.append(dbsession, plan.actor, "transfer.failed", target,
+                      sequence=result["sequence"], reason=reason[:2000])
+
+
+def _usage(dbsession, plan: BuildPlan, result: dict[str, Any], root: Path) -> None:
+    """The public hosts' usage counts fetched in this report's sessions (hostile: checked
+    by ``intranet.usage.record``), once per report, like its deliveries."""
+    record_fetched(dbsession, plan.actor, result, spool.directories(root)[spool.RESULTS])
 
 
 def _settle(dbsession, plan: BuildPlan, publication: Publication,
@@ -99,7 +134,7 @@ def _settle(dbsession, plan: BuildPlan, publication: Publication,
     publication.finished_at = writer.utcnow()
     _add_deliveries(dbsession, plan, publication, result, deliveries)
     if delivered_any:
-        _remember_published(dbsession, publication)
+        _remember_published(dbsession, publication.id)
     return deliveries
 
 
@@ -122,7 +157,7 @@ def _redelivered(dbsession, plan: BuildPlan, result: dict[str, Any]) -> list[tra
     if publication.state == FAILED and any(d.delivered for d in deliveries):
         # It had reached no host; now one has it: residents see it, the preview starts there.
         publication.state, publication.finished_at = PUBLISHED, writer.utcnow()
-        _remember_published(dbsession, publication)
+        _remember_published(dbsession, publication.id)
     return deliveries
 
 
@@ -199,27 +234,10 @@ def _columns(delivery: transports.Delivery) -> dict[str, Any]:
             "attempts": delivery.attempts}
 
 
-def _remember_published(dbsession, publication: Publication) -> None:
-    """What residents now see — the published frozen rows — is the "before" of the next
-    preview and what the application page shows as 「公開中の表示」; frozen rows of finished
-    publications are then no longer needed. A row the snapshot left out (its programme asks
-    for a birth date and none is known: transfer.build) is nothing residents can find."""
-    publication_id = publication.id
-    frozen = content.wording_of(publication) if publication.frozen_header else {"programmes": []}
-    asking_birth = [p["code"] for p in frozen["programmes"] if p["needs_birth_date"]]
-    dbsession.execute(delete(PublishedStatus))
-    dbsession.execute(insert(PublishedStatus).from_select(
-        ["application_id", "status_code", "scheduled_payment_on", "paid_on",
-         "deficiency_kinds", "documents_sent_on", "return_by"],
-        select(Application.id, PublicationRow.status_code, PublicationRow.scheduled_payment_on,
-               PublicationRow.paid_on, PublicationRow.deficiency_kinds,
-               PublicationRow.documents_sent_on, PublicationRow.return_by)
-        .join(Programme, Programme.id == Application.programme_id)
-        .join(PublicationRow, (PublicationRow.receipt == Application.receipt_number_normalised)
-              & (PublicationRow.programme_code == Programme.code))
-        .where(PublicationRow.publication_id == publication_id)
-        .where(or_(PublicationRow.birth_date.is_not(None),
-                   PublicationRow.programme_code.not_in(asking_birth)))))
+def _remember_published(dbsession, publication_id: int) -> None:
+    """This publication's frozen rows are what residents now read: they are kept, as the
+    "before" every later preview and request is compared with (``changes``); the frozen
+    rows of every other finished publication are no longer needed."""
     finished = select(Publication.id).where(
-        Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)))
+        Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)), Publication.id != publication_id)
     dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))

@@ -1,19 +1,14 @@
 """Requesting, approving and previewing publications (the intranet side; it never signs
 or pushes: the transfer job does, under its own OS user)."""
 
-from sqlalchemy import and_, func, select
-
-from intranet.applications.models import Application
 from intranet.audit import writer
 from intranet.dashboard import services as dashboard_services
-from intranet.publications import content
+from intranet.publications import changes, content
 from intranet.publications.models import (
     APPROVED,
     REJECTED,
     REQUESTED,
     Publication,
-    PublicationRow,
-    PublishedStatus,
 )
 from intranet.refusals import Refused
 
@@ -37,7 +32,7 @@ def request_publication(dbsession, actor, user, note: str, four_eyes: bool) -> P
     writer.append(dbsession, actor, "publication.request", f"publication:{publication.id}",
                   state=publication.state, note=publication.note,
                   content_digest=publication.content_digest, rows=publication.content_rows,
-                  four_eyes=four_eyes)
+                  four_eyes=four_eyes, **_changes_record(dbsession, publication))
     return publication
 
 
@@ -57,19 +52,16 @@ def decide(dbsession, actor, user, publication: Publication, approve: bool, four
     if approve:
         publication.approved_digest = digest
     writer.append(dbsession, actor, "publication.approve" if approve else "publication.reject",
-                  f"publication:{publication.id}", content_digest=publication.content_digest)
+                  f"publication:{publication.id}", content_digest=publication.content_digest,
+                  **_changes_record(dbsession, publication))
 
 
-def frozen_counts(dbsession, publication_id: int) -> dict[str, dict[str, int]]:
-    """What the frozen content says, per programme and status: the approver's preview."""
-    rows = dbsession.execute(
-        select(PublicationRow.programme_code, PublicationRow.status_code, func.count())
-        .where(PublicationRow.publication_id == publication_id)
-        .group_by(PublicationRow.programme_code, PublicationRow.status_code))
-    counts: dict[str, dict[str, int]] = {}
-    for programme, status, n in rows:
-        counts.setdefault(programme, {})[status] = n
-    return counts
+def _changes_record(dbsession, publication: Publication) -> dict:
+    """What the request changes against the last delivered publication, for the audit
+    record: the totals the approver was shown, read the one way the screens read them."""
+    found = changes.of_request(dbsession, publication.id)
+    return {"changes": found.totals(),
+            "compared_with": f"publication:{found.baseline.id}" if found.baseline else None}
 
 
 def counts_by_programme(dbsession):
@@ -77,18 +69,3 @@ def counts_by_programme(dbsession):
     database in the same statement as every change (a GROUP BY over a city's million
     applications took ~170 ms of this page)."""
     return dashboard_services.counts_by_programme(dbsession)
-
-
-def changes_since_last_publication(dbsession) -> dict[str, int]:
-    """New, status changed and removed, against what the last delivered snapshot said."""
-    published = PublishedStatus
-    new = dbsession.execute(select(func.count()).select_from(Application).outerjoin(
-        published, published.application_id == Application.id).where(
-        published.application_id.is_(None))).scalar_one()
-    changed = dbsession.execute(select(func.count()).select_from(Application).join(
-        published, published.application_id == Application.id).where(
-        and_(published.status_code != Application.status_code))).scalar_one()
-    removed = dbsession.execute(select(func.count()).select_from(published).outerjoin(
-        Application, published.application_id == Application.id).where(
-        Application.id.is_(None))).scalar_one()
-    return {"new": new, "changed": changed, "removed": removed}

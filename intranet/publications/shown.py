@@ -1,8 +1,10 @@
 """What the residents' page shows for one application now: 「公開中の表示」 on its page.
 
 Read from the last delivered publication — its frozen header (the programmes and the
-statuses with their wording, as the snapshot carried them) and what it said of this
-application (``published_statuses``) — through the answer code the public page uses
+statuses with their wording, as the snapshot carried them) and its frozen row for this
+application, which the recorder keeps as the "before" of every later publication
+(``intranet.publications.changes``: ``baseline`` and ``frozen``, the rows the approver's
+comparison reads too) — through the answer code the public page uses
 (``transfer.answer``), so that the call centre reads what the resident reads — the status,
 its wording, its dates and, for a status that needs the resident's action, the action
 details (what is missing, where to send it, by when). Beside it,
@@ -21,10 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from intranet.publications import content
-from intranet.publications.models import PUBLISHED, Publication, PublishedStatus
+from intranet.publications import changes, content
+from intranet.publications.models import Publication, PublicationRow
 from transfer import answer as answers
 from transfer.build import status_fields
 from transfer.ruby import html_for
@@ -89,14 +89,9 @@ class ResidentsView:
         return [d.destination for d in self.publication.deliveries if not d.delivered]
 
 
-def last_delivered(dbsession) -> Publication | None:
-    return dbsession.execute(select(Publication).where(Publication.state == PUBLISHED)
-                             .order_by(Publication.sequence.desc()).limit(1)).scalar_one_or_none()
-
-
 def residents_view(dbsession, application, now: datetime, today: date) -> ResidentsView:
     """``now``: naive UTC, as stored; ``today``: the day in Japan (the public page's)."""
-    publication = last_delivered(dbsession)
+    publication = changes.baseline(dbsession)
     return ResidentsView(published(dbsession, publication, application, now, today),
                          upcoming(dbsession, application, today), publication, today)
 
@@ -107,7 +102,9 @@ def published(dbsession, publication: Publication | None, application, now: date
         return Shown("unpublished")
     if publication.expires_at is not None and publication.expires_at <= now:
         return Shown("updating")
-    if not publication.frozen_header:   # published before requests froze their content
+    # Delivered before requests froze their content, or before the delivered one's rows
+    # were kept (an upgraded site): nothing exact to show until the next delivery.
+    if not publication.frozen_header or not changes.baseline_rows_kept(dbsession, publication):
         return Shown("unrecorded")
     header = content.wording_of(publication)
     programme = answers.programme_named(header, application.programme.code)
@@ -115,17 +112,29 @@ def published(dbsession, publication: Publication | None, application, now: date
         return Shown("not_found", why="new")
     if not answers.is_open(programme, today):
         return Shown("closed", programme=programme)
-    row = dbsession.get(PublishedStatus, application.id)
+    row = _frozen_row(dbsession, publication, programme["code"],
+                      application.receipt_number_normalised)
+    if row is not None and programme["needs_birth_date"] and row.birth_date is None \
+            and not changes.erased(row.receipt):
+        # Frozen but left out of the snapshot (transfer.build): no birth date to look it up
+        # by. Disposal empties the birth date of a kept row after the snapshot was made.
+        return Shown("not_found", programme=programme, why="birth_date")
     status = row and answers.status_named(header, row.status_code)
-    if not status:
-        # Not in it: new since, or left out (its programme asks for a birth date, none known).
-        why = "birth_date" if programme["needs_birth_date"] and row is None \
-            and application.birth_date is None else "new"
-        return Shown("not_found", programme=programme, why=why)
+    if not status:   # registered since, or not in it for another reason
+        return Shown("not_found", programme=programme, why="new")
     return Shown("found", answers.answer(
         status, row.scheduled_payment_on, row.paid_on, programme=programme,
         kinds=row.deficiency_kinds or 0, documents_sent_on=row.documents_sent_on,
         return_by=row.return_by), programme)
+
+
+def _frozen_row(dbsession, publication: Publication, programme_code: str, receipt: str):
+    """The publication's frozen row for one application, keyed as the comparison keys it
+    (programme, normalised receipt number; a disposed application's is its erased key,
+    which disposal also gives the kept row), or None."""
+    return dbsession.execute(changes.frozen(publication.id).where(
+        PublicationRow.programme_code == programme_code,
+        PublicationRow.receipt == receipt)).first()
 
 
 def upcoming(dbsession, application, today: date) -> Shown:

@@ -18,11 +18,13 @@ from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
 from intranet.programmes.models import Programme
-from intranet.publications import failures, services
+from intranet.publications import changes, failures, services
 from intranet.publications.models import FAILED, Delivery, Publication
 from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
 
 LIST = "intranet:templates/publications/list.jinja2"
+# Changed applications shown on the approval itself; the rest are a link (and a CSV) away.
+FIRST_ENTRIES = 10
 
 
 def _four_eyes(request) -> bool:
@@ -35,16 +37,20 @@ def publication_list(request, error=None):
     dbsession = request.dbsession
     publications = dbsession.execute(
         select(Publication).order_by(Publication.id.desc()).limit(50)).scalars().all()
+    programmes = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
     return {
         "publications": publications,
         "outcomes": failed_outcomes(request, [d for p in publications for d in p.deliveries]),
         "refusals": _refusals(dbsession, publications),
-        "programmes": dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all(),
+        "programmes": programmes,
         "counts": services.counts_by_programme(dbsession),
-        "changes": services.changes_since_last_publication(dbsession),
+        "preview": changes.of_preview(dbsession),
         "four_eyes": _four_eyes(request),
-        "frozen": {p.id: services.frozen_counts(dbsession, p.id)
-                   for p in publications if p.state == "requested"},
+        # The approver comes for these: each pending request with what it changes.
+        "pending": [(p, changes.of_request(dbsession, p.id),
+                     changes.entries(dbsession, p.id, limit=FIRST_ENTRIES))
+                    for p in publications if p.state == "requested"],
+        "programme_names": {p.code: p.name for p in programmes},
         "error": error,
     }
 

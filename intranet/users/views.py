@@ -1,16 +1,17 @@
-"""Account administration (administrators), and the second person's supervisor grants."""
+"""Account administration (administrators), and the second person's approvals."""
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.auth.models import ROLES, User
-from intranet.users import services
-from intranet.users.models import RoleGrant
+from intranet.users import requests, services
+from intranet.users.models import CREATE, RESET, ROLE, RoleGrant
 from intranet.web import discard_changes, matched_id, redirect_see_other
 
 EDIT = "intranet:templates/users/edit.jinja2"
 ONE_TIME = "intranet:templates/users/one_time.jinja2"
+GRANTS = "intranet:templates/users/grants.jinja2"
 
 
 def _one_time_hours(request):
@@ -21,7 +22,8 @@ def _one_time_hours(request):
              renderer="intranet:templates/users/list.jinja2")
 def user_list(request):
     users = request.dbsession.execute(select(User).order_by(User.username)).scalars().all()
-    return {"users": users, "grants": services.pending_grants(request.dbsession)}
+    grants = requests.pending(request.dbsession)
+    return {"users": users, "grants": grants, "pending_ids": {g.user_id for g in grants}}
 
 
 @view_config(route_name="user_new", permission="users.manage", request_method="GET",
@@ -40,34 +42,39 @@ def user_edit_form(request):
 
 @view_config(route_name="user_new", permission="users.manage", request_method="POST",
              renderer=EDIT)
-@view_config(route_name="user", permission="users.manage", request_method="POST", renderer=EDIT)
-def user_save(request):
-    account = _load(request) if "id" in request.matchdict else None
+def user_create(request):
     form = request.POST
     try:
-        if account is None:
-            account, one_time = services.add_user(
-                request.dbsession, request.actor, form.get("username", "").strip(),
-                form.get("display_name", ""), form.get("role", ""),
-                requested_by=request.identity.id, one_time_hours=_one_time_hours(request))
-            grant = _pending_for(request, account)
-            # Shown once, in this response only: never in a redirect, a flash or a log.
-            request.override_renderer = ONE_TIME
-            return {"account": account, "one_time": one_time, "grant": grant,
-                    "hours": _one_time_hours(request)}
-        grant = services.update_user(request.dbsession, request.actor, account,
-                                     form.get("display_name", ""), form.get("role", ""),
-                                     "is_active" in form, acting_user_id=request.identity.id)
+        asked = requests.ask_account(request.dbsession, request.actor, request.identity.id,
+                                     form.get("username", "").strip(),
+                                     form.get("display_name", ""), form.get("role", ""))
     except services.AccountError as refused:
-        discard_changes(request)
-        request.response.status = 400
-        account = _load(request) if "id" in request.matchdict else None
-        message = refused.explain(request)
-        return {"account": account, "form": form, "errors": {refused.field: message},
+        _refused(request, None, refused, CREATE)
+        return {"account": None, "form": form, "errors": {refused.field: refused.explain(request)},
                 "roles": ROLES}
-    message = ("アカウントを保存しました。監督者への変更は、"
-               "別の管理者またはセキュリティ担当の承認後に有効になります。"
-               if grant else "アカウントを保存しました。")
+    # Shown once, in this response only: never in a redirect, a flash or a log.
+    request.override_renderer = ONE_TIME
+    return _one_time(request, asked.grant, asked.first_half, "first")
+
+
+@view_config(route_name="user", permission="users.manage", request_method="POST", renderer=EDIT)
+def user_save(request):
+    account, form = _load(request), request.POST
+    role = form.get("role", "")
+    grant = None
+    try:
+        if role != account.role:
+            grant = requests.ask_role(request.dbsession, request.actor, request.identity.id,
+                                      account, role)
+        services.update_user(request.dbsession, request.actor, account,
+                             form.get("display_name", ""), "is_active" in form,
+                             acting_user_id=request.identity.id)
+    except services.AccountError as refused:
+        _refused(request, account.id, refused, ROLE)
+        return {"account": _load(request), "form": form,
+                "errors": {refused.field: refused.explain(request)}, "roles": ROLES}
+    message = ("アカウントを保存しました。役割の変更は、別の管理者またはセキュリティ担当の"
+               "承認後に有効になります。" if grant else "アカウントを保存しました。")
     request.session.flash(request.translate(message), "success")
     return redirect_see_other(request, "users")
 
@@ -76,16 +83,24 @@ def user_save(request):
              renderer=ONE_TIME)
 def user_reset(request):
     account = _load(request)
-    one_time = services.reset_password(request.dbsession, request.actor, account,
-                                       _one_time_hours(request))
-    return {"account": account, "one_time": one_time, "grant": None,
-            "hours": _one_time_hours(request)}
+    try:
+        asked = requests.ask_reset(request.dbsession, request.actor, request.identity.id,
+                                   account)
+    except services.AccountError as refused:
+        _refused(request, account.id, refused, RESET)
+        request.override_renderer = EDIT
+        account = _load(request)
+        form = {"display_name": account.display_name, "role": account.role,
+                "is_active": account.is_active}
+        return {"account": account, "form": form, "roles": ROLES,
+                "errors": {refused.field: refused.explain(request)}}
+    return _one_time(request, asked.grant, asked.first_half, "first")
 
 
 @view_config(route_name="grants", permission="users.approve_grant", request_method="GET",
-             renderer="intranet:templates/users/grants.jinja2")
+             renderer=GRANTS)
 def grant_list(request):
-    grants = services.pending_grants(request.dbsession)
+    grants = requests.pending(request.dbsession)
     ids = {g.user_id for g in grants} | {g.requested_by for g in grants}
     names = dict(request.dbsession.execute(
         select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
@@ -93,26 +108,39 @@ def grant_list(request):
 
 
 @view_config(route_name="grant_decide", permission="users.approve_grant", request_method="POST",
-             renderer="intranet:templates/users/grants.jinja2")
+             renderer=GRANTS)
 def grant_decide(request):
-    grant = request.dbsession.get(RoleGrant, matched_id(request))
+    # Locked: two approvers at once would each be shown a second half, one of them void.
+    grant = request.dbsession.get(RoleGrant, matched_id(request), with_for_update=True)
     if grant is None:
         raise HTTPNotFound()
     try:
-        services.decide_grant(request.dbsession, request.actor, grant, request.identity.id,
-                              approve=request.POST.get("decision") == "approve")
+        second_half = requests.decide(
+            request.dbsession, request.actor, grant, request.identity.id,
+            approve=request.POST.get("decision") == "approve", hours=_one_time_hours(request))
     except services.AccountError as refused:
-        discard_changes(request)
-        request.response.status = 400
-        page = grant_list(request)
-        return {**page, "error": refused.explain(request)}
+        kind, user_id = grant.kind, grant.user_id
+        _refused(request, user_id, refused, kind)
+        return {**grant_list(request), "error": refused.explain(request)}
+    if second_half is not None:
+        request.override_renderer = ONE_TIME
+        return _one_time(request, grant, second_half, "second")
     request.session.flash(request.translate("承認の判断を記録しました。"), "success")
     return redirect_see_other(request, "grants")
 
 
-def _pending_for(request, account):
-    return request.dbsession.execute(select(RoleGrant).where(
-        RoleGrant.user_id == account.id, RoleGrant.state == "pending")).scalar_one_or_none()
+def _one_time(request, grant, half, which):
+    return {"account": request.dbsession.get(User, grant.user_id), "one_time": half,
+            "which": which, "grant": grant, "hours": _one_time_hours(request)}
+
+
+def _refused(request, user_id, refused, kind):
+    """Undo what the request wrote; a refused attempt at someone else's account (not a
+    typing slip) is audited, so the security officer sees who tried what."""
+    discard_changes(request)
+    request.response.status = 400
+    if refused.reason != "invalid":
+        requests.refused(request.dbsession, request.actor, user_id, refused, kind)
 
 
 def _load(request):

@@ -89,6 +89,20 @@ def public_values(name):
         UPDATE_SCHEDULE_EASY="月曜日から 金曜日の あさ 10時ごろ")
 
 
+def balancer_values(public_addresses):
+    """§9: the balancer's values file — the residents' name, certificate and contact, and the
+    public hosts as it reaches them (the lab's CA issued their certificates)."""
+    return values_file(
+        MUNICIPALITY_NAME="テスト市", SERVER_NAME=PUBLIC_NAME, TLS_CERT=TLS_CERT, TLS_KEY=TLS_KEY,
+        PUBLIC_HOSTS=" ".join(public_addresses), PUBLIC_HOSTS_CA=TLS_CERT,
+        MUNICIPALITY_NAME_EN="Test City", MUNICIPALITY_NAME_EASY="{テスト市|てすとし}",
+        CONTACT="テスト市 給付金コールセンター 0120-000-000",
+        CONTACT_EN="Test City Benefit Call Centre, 0120-000-000 (in Japanese)",
+        CONTACT_EASY="テスト市 {給付金|きゅうふきん}の 電話 0120-000-000",
+        HOURS="平日 8時30分〜17時15分", HOURS_EN="Monday to Friday, 8:30 to 17:15",
+        HOURS_EASY="月曜日から 金曜日の 8時30分から 17時15分まで")
+
+
 class Installation:
     """The bundle and the CA's certificates on a host, and the guide's blocks run on it
     (tests/e2e/documented.py): the commands as docs/install.*.md writes them, in the unpacked
@@ -146,6 +160,16 @@ class Installation:
         documented.run(host, "install", "carry-to-intranet")
         carry_file(host, f"{MEDIUM}/known_hosts-{host.name}", intranet)
         return installed
+
+    def balancer(self, host, address, public_addresses):
+        """§9 on a balancer host (its image needs Debian's haproxy package). NOT YET RUN by any
+        booted-hosts test: the lab has no balancer host (issue 29 item 3 adds it); the same
+        configuration runs for real in tests/integration/test_balancer.py."""
+        self.carry_in(host, PUBLIC_NAME, [address], balancer_values(public_addresses))
+        previewed(documented.run(host, "install", "balancer-preview", cwd=self.unpacked,
+                                 check=False))
+        return documented.run(host, "install", "balancer-install", cwd=self.unpacked,
+                              explain=lambda: unit_journals(host))
 
     def introduce(self, intranet, publics, check=True):
         """§5: the public hosts' SSH host keys (carried back by `public`) become its known_hosts."""

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from tests.e2e.browser import chromium
 
 PASSWORD = "Kyufukin-2026-shinsei!"
+# The confirmation each irreversible programme step asks for (intranet lifecycle.jinja2).
+CONFIRM_STEP = {"照会を終了する": "はい、照会を終了します", "アーカイブする": "はい、アーカイブします"}
 # What a resident reads for "reviewing", and the "as of" sentence, in each language offered.
 READS = {
     "ja": ("審査中です", "時点のものです"),
@@ -26,6 +28,11 @@ class StaffDesk:
         self.page = None
 
     def sign_in(self, username, password=PASSWORD):
+        self._try_sign_in(username, password)
+        assert "/login" not in self.page.url, f"{username} could not sign in: {self.text()[:500]}"
+        return self.page
+
+    def _try_sign_in(self, username, password):
         if self.page is not None:
             self.page.context.close()
         context = self.browser.new_context(base_url=self.base_url, locale="ja-JP")
@@ -35,8 +42,12 @@ class StaffDesk:
         self.page.get_by_label("パスワード").fill(password)
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="ログイン").click()
-        assert "/login" not in self.page.url, f"{username} could not sign in: {self.text()[:500]}"
-        return self.page
+
+    def sign_in_refused(self, username, password):
+        """A sign-in the app must refuse: the login page again, saying why."""
+        self._try_sign_in(username, password)
+        assert "/login" in self.page.url, f"{username} signed in with {password!r}"
+        return self.page.get_by_role("alert").first.inner_text()
 
     def first_sign_in(self, username, one_time, password=PASSWORD):
         """With the one-time password the administrator handed over: the app allows nothing
@@ -53,7 +64,8 @@ class StaffDesk:
         assert not page.url.endswith("/password"), f"{username}: {self.text()[:500]}"
 
     def add_account(self, username, name, role):
-        """The administrator's screen; returns the one-time password it shows once."""
+        """The administrator asks for an account; returns the first half of its one-time
+        password, shown once to the one who asked."""
         page = self.page
         page.goto("/users/new")
         page.get_by_label("ユーザー名").fill(username)
@@ -66,8 +78,8 @@ class StaffDesk:
         return one_time.inner_text().strip()
 
     def approve_role_grants(self):
-        """Approve every pending supervisor grant on the screen; returns (how many were
-        approved, the refusal the screen showed, if any)."""
+        """Before accounts took two people (the older bundle an upgrade starts from): approve
+        every pending supervisor grant; returns (how many, the refusal shown, if any)."""
         page, approved = self.page, 0
         page.goto("/users/grants")
         while page.get_by_role("button", name="承認する").count():
@@ -79,6 +91,25 @@ class StaffDesk:
             approved += 1
             page.goto("/users/grants")
         return approved, ""
+
+    def approve_requests(self):
+        """Approve every request waiting on アカウントの承認; returns ({account: the second
+        half its approval showed, if any}, the refusal the screen showed, if any)."""
+        page, halves = self.page, {}
+        page.goto("/users/grants")
+        while page.get_by_role("button", name="承認する").count():
+            row = page.locator("table.list tbody tr").first
+            account = row.locator("td").first.inner_text().strip()
+            with page.expect_navigation():
+                row.get_by_role("button", name="承認する").click()
+            alert = page.get_by_role("alert")
+            if alert.count():
+                return halves, alert.first.inner_text()
+            one_time = page.locator("#one-time-password")
+            if one_time.count():
+                halves[account] = one_time.inner_text().strip()
+            page.goto("/users/grants")
+        return halves, ""
 
     def text(self):
         return self.page.locator("body").inner_text()
@@ -127,8 +158,11 @@ class StaffDesk:
 
     def change_status(self, receipt, status, note):
         page = self.open_application(receipt)
-        page.get_by_label("新しい状況").select_option(status)
-        page.get_by_label("変更理由・メモ").fill(note)
+        # The status form's own reason (an application 不備あり also shows the details' form,
+        # with a reason of its own).
+        form = page.get_by_role("region", name="状況を変更")
+        form.get_by_label("新しい状況").select_option(status)
+        form.get_by_label("変更理由・メモ").fill(note)
         self.confirm_change(receipt)
 
     def set_return_details(self, programme_name, return_to, enclose):
@@ -158,6 +192,56 @@ class StaffDesk:
         page.locator("#status-return_by").fill(return_by.isoformat())
         page.get_by_label("不備内容（職員用メモ").fill(note)
         self.confirm_change(receipt)
+
+    def open_programme(self, code):
+        page = self.page
+        page.goto("/programmes")
+        with page.expect_navigation():
+            page.get_by_role("link", name=code, exact=True).click()
+        return page
+
+    def programme_step(self, code, button, done):
+        """事業 → 保存と廃棄: 照会を終了する or アーカイブする; the stage the page then shows."""
+        page = self.open_programme(code)
+        with page.expect_navigation():
+            page.get_by_role("button", name=button).click()
+        # Neither step can be undone: the page first says what will happen, to how many.
+        assert "よろしいですか" in self.text() and "件の申請は" in self.text(), self.text()[:800]
+        with page.expect_navigation():
+            page.get_by_role("button", name=CONFIRM_STEP[button]).click()
+        assert f"現在の段階: {done}" in self.text(), self.text()[:800]
+
+    def request_early_disposal(self, code, reason):
+        """廃棄を申請する before the retention ends (with its reason); the record's number."""
+        page = self.open_programme(code)
+        page.get_by_label("保存期間の満了前に廃棄する").check()
+        page.get_by_label("理由（期間前の廃棄では必須）").fill(reason)
+        with page.expect_navigation():
+            page.get_by_role("button", name="廃棄を申請する").click()
+        assert "廃棄を申請しました" in self.text(), self.text()[:800]
+        return page.url.rstrip("/").rsplit("/", 1)[1]
+
+    def approve_disposal(self, number):
+        """廃棄記録 → the request → 承認して廃棄する."""
+        page = self.page
+        page.goto("/disposals")
+        with page.expect_navigation():
+            page.get_by_role("link", name=number, exact=True).click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="承認して廃棄する").click()
+        assert "元に戻せません" in self.text(), self.text()[:800]     # what is erased, how many
+        with page.expect_navigation():
+            page.get_by_role("button", name="はい、廃棄を実行します").click()
+        assert "廃棄を実行しました" in self.text(), self.text()[:800]
+
+    def save_disposal_record(self, folder):
+        """「廃棄記録をファイルで保存する（JSON）」 on the record's page: the file, as saved."""
+        page = self.page
+        with page.expect_download() as download:
+            page.get_by_role("link", name="廃棄記録をファイルで保存する（JSON）").click()
+        saved = folder / download.value.suggested_filename
+        download.value.save_as(saved)
+        return saved
 
     def request_publication(self, note):
         page = self.page

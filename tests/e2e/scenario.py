@@ -19,7 +19,8 @@ from tests.import_files import encoded
 PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
 # The first-day checklist: the operator adds the administrator (kanri) and the security
 # officer (kansa) with the guide's commands; the administrator adds everyone else on the
-# screen (one-time passwords); the security officer, a second person, approves the grants.
+# screen (the first half of each one-time password); the security officer, a second person,
+# approves each account (the second half).
 SCREEN_ACCOUNTS = {"tanaka": "staff", "sato": "supervisor", "suzuki": "supervisor"}
 ACTIVE_SNAPSHOT = "/var/lib/shinsei-mirror/state/active.snapshot"
 INBOX = "/srv/shinsei/inbox"
@@ -33,6 +34,10 @@ class City:
         self.lab, self.ca, self.installation = lab, ca, installation
         self.passed: set[int] = set()
         self.first_snapshot = b""
+        # What a runbook step keeps for a later one, as the city would: the name of the backup
+        # set taken before a disposal, and the disposal record (file name, bytes) the screen saved.
+        self.set_before_disposal = ""
+        self.disposal_record: tuple[str, bytes] = ("", b"")
 
     def needs(self, *steps):
         missing = [s for s in steps if s not in self.passed]
@@ -93,8 +98,9 @@ def open_city(workdir):
         lab.close()
 
 
-def install_every_host(city):
-    """The guide's §1–§7 on the three hosts, and the first day's accounts."""
+def install_every_host(city, older=False):
+    """The guide's §1–§7 on the three hosts, and the first day's accounts (``older``: as the
+    older bundle an upgrade starts from makes them, before accounts took two people)."""
     lab, install = city.lab, city.installation
     # No host has a way out: the installer can only use what the bundle carries.
     for host in (lab.intranet, *lab.public):
@@ -127,15 +133,36 @@ def install_every_host(city):
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("kanri")
-        handed_over = {username: desk.add_account(username, username, role)
-                       for username, role in SCREEN_ACCOUNTS.items()}
-        # The administrator cannot approve the grants they asked for.
-        approved, refused = desk.approve_role_grants()
-        assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+        if older:
+            _older_accounts(desk)
+            return
+        first_halves = {username: desk.add_account(username, username, role)
+                        for username, role in SCREEN_ACCOUNTS.items()}
+        # The administrator alone reaches no one's account: not with the half they were
+        # shown, and not by approving their own requests.
+        for username, first in first_halves.items():
+            assert "正しくありません" in desk.sign_in_refused(username, first)
+        desk.sign_in("kanri")
+        halves, refused = desk.approve_requests()
+        assert halves == {} and "別の管理者かセキュリティ担当が承認してください" in refused, refused
         desk.sign_in("kansa")
-        assert desk.approve_role_grants() == (2, "")
-        for username, one_time in handed_over.items():
-            desk.first_sign_in(username, one_time)
+        second_halves, refused = desk.approve_requests()
+        assert refused == "" and set(second_halves) == set(first_halves), (second_halves, refused)
+        for username, first in first_halves.items():
+            desk.first_sign_in(username, first + second_halves[username])
+
+
+def _older_accounts(desk):
+    """The older bundle's first day: the administrator's one-time password opens the account,
+    and the security officer approves the supervisor grants."""
+    handed_over = {username: desk.add_account(username, username, role)
+                   for username, role in SCREEN_ACCOUNTS.items()}
+    approved, refused = desk.approve_role_grants()
+    assert approved == 0 and "別の管理者かセキュリティ担当が承認してください" in refused, refused
+    desk.sign_in("kansa")
+    assert desk.approve_role_grants() == (2, "")
+    for username, one_time in handed_over.items():
+        desk.first_sign_in(username, one_time)
 
 
 def first_publication(city, tmp_path):
@@ -178,7 +205,8 @@ def publish(city, note, requester="tanaka", approver="sato", every_host=True):
         desk.sign_in(approver)
         desk.approve_publication()
         job = city.run_transfer_job()
-        assert (job.returncode == 0) == every_host, job.stdout + job.stderr
+        assert (job.returncode == 0) == every_host, \
+            job.stdout + job.stderr + guide.unit_journals(city.lab.intranet)
         return desk.publications()[0]
 
 

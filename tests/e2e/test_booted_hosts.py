@@ -7,7 +7,11 @@ test each, sharing the hosts: a step that fails names itself, and the steps afte
 one they needed.
 """
 
+import csv
+import io
+import json
 import re
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,6 +37,7 @@ from tests.e2e.step_access import check_step_access
 from tests.mirror_fixtures import ENCLOSE, RETURN_TO
 
 QUARANTINE = "/var/lib/shinsei-mirror/quarantine"
+USAGE_REPORT = "/srv/shinsei/usage/usage-counts.json"   # mirror.ini's mirror.usage_report
 
 
 @pytest.fixture(scope="module")
@@ -282,3 +287,53 @@ def test_11_a_deficiency_reaches_residents_with_what_where_and_by_when(city):
                 else:
                     assert RETURN_TO[lang] in text and ENCLOSE[lang] in text, (where, text[:800])
     city.passed.add(11)
+
+
+def test_12_the_dashboard_counts_both_public_hosts_lookups_after_the_next_delivery(city):
+    """The relief, measured: residents look up on both public hosts; each host adds its
+    answers up into the report the pusher may read; the next delivery fetches both reports
+    in its SFTP sessions, and the dashboard's CSV for the council counts them together —
+    the same numbers the hosts wrote, nothing a host did not report."""
+    city.needs(2)
+    for name in PUBLIC:
+        with city.resident(name) as browser:
+            resident_reads(browser, SITE, PROGRAMME, "1234-5678", "ja")
+    time.sleep(USAGE_FLUSH_SECONDS + 1)
+    for name in PUBLIC:   # the next answer adds the noted ones up and writes the report
+        with city.resident(name) as browser:
+            resident_reads(browser, SITE, PROGRAMME, "1234-5678", "en")
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    reported = sum(_reported_lookups(host, today) for host in city.lab.public)
+    assert reported >= 2, reported
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("tanaka")
+        # Any change allowed from where the earlier steps left it (審査中 after step 2,
+        # 照会中 after 4, 不備あり after 11).
+        moved_on = "reviewing" if city.passed & {4, 11} else "inquiring"
+        desk.change_status("1234-5678", moved_on, "書類がそろい審査を再開")
+    publish(city, "利用件数の取得を含む公開")
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        page = desk.sign_in("sato")
+        # Fetched by the page itself: only the browser resolves the staff site's name (the
+        # lab's resolver rules), and it sends the session cookie as a download would.
+        status, body = page.evaluate(
+            "async () => { const r = await fetch('/dashboard/usage.csv');"
+            " return [r.status, await r.text()]; }")
+        assert status == 200, (status, body[:300])
+        rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+        page.goto("/dashboard")
+        assert "オンライン照会と問い合わせ対応" in desk.text(), desk.text()[:800]
+    assert rows[0][1].startswith("オンライン照会件数"), rows[0]
+    counted = {row[0]: int(row[1]) for row in rows[1:]}
+    assert counted[today] == reported, (reported, rows[-3:])
+    city.passed.add(12)
+
+
+USAGE_FLUSH_SECONDS = 30    # public_mirror.usage.UsageCounter's flush_every, as shipped
+
+
+def _reported_lookups(host, today):
+    report = json.loads(host.run("cat", USAGE_REPORT).stdout)
+    return sum(row["lookups"] for row in report["counts"] if row["day"] == today)

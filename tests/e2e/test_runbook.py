@@ -7,6 +7,7 @@ them to it). A step that fails names itself; the steps after it say which one th
 """
 
 import json
+import re
 from pathlib import PurePosixPath
 
 import pytest
@@ -28,6 +29,7 @@ from tests.e2e.scenario import (
     staff_app_state,
     staff_reach,
 )
+from tests.import_files import encoded
 from transfer.build import sign_body
 from transfer.keys import SigningKey, key_id
 from transfer.snapshot import parse
@@ -37,7 +39,22 @@ SIGNED = "/var/spool/shinsei/transfer/signed"
 MEDIUM = "/media/usb"
 CHECKPOINTS = "/var/lib/shinsei-transfer/checkpoints/audit-checkpoints.jsonl"
 # The steps below that build on one another (the numbered ones are the lead's).
-CATCH_UP, DISK_FULL, RESTORE, SIGNING_KEY, LOOKUP_KEY, LEAK = 21, 22, 61, 81, 82, 91
+CATCH_UP, DISK_FULL, DISPOSAL, RESTORE, SIGNING_KEY, LOOKUP_KEY, LEAK = 21, 22, 5, 61, 81, 82, 91
+# The programme step 5 disposes of, and its applicants: numbers and names no other programme
+# of the city holds, so any row that still names them is theirs.
+DISPOSED, DISPOSED_NAME = "k2025", "子育て応援給付金"
+LEAVERS = [
+    ["9025-0001", "小林　三郎", "コバヤシ　サブロウ", "昭和60年4月5日", "北区6", "042-000-0011",
+     "令和2年6月4日", "郵送", "受付済", "", "", "", ""],
+    ["9025-0002", "中村　さくら", "ナカムラ　サクラ", "1991/7/7", "西区7-8", "042-000-0012",
+     "R2.6.5", "オンライン", "受付済", "", "", "", ""],
+]
+CALL_NOTE = "小林様ご本人から電話、口座を確認"          # a reason in the history that names a person
+EARLY_REASON = "議会の決定により保存期間を短縮したため（第12号）"
+TRACES = [row[0] for row in LEAVERS] + [row[0].replace("-", "") for row in LEAVERS] + ["小林", "中村"]
+# Where disposal erases them (docs/runbook 事業の終了・保存・廃棄 4.).
+ERASED_FROM = ("applications", "status_changes", "audit_personal", "publication_rows")
+WATCH = "shinsei-mirror-receive.path"
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +73,20 @@ def test_1_every_day(city):
         status = documented.run(host, "runbook", "mirror-status").stdout
         assert "active snapshot: sequence" in status and ", intact" in status, status
         assert "last rejection" not in status, status
+        # The weekly comparison: the public host's checkpoints, carried to the intranet host.
+        documented.run(host, "runbook", "mirror-checkpoints")
+        carried = host.run("cat", "/root/mirror-checkpoints.jsonl").stdout
+        assert carried.strip(), f"{host.name} kept no audit checkpoint"
+        city.lab.intranet.write("/srv/mirror-checkpoints.jsonl", carried.encode("utf-8"))
+        compared = documented.run(city.lab.intranet, "runbook", "audit-verify-mirror",
+                                  CHECKPOINTS_FILE="/srv/mirror-checkpoints.jsonl").stdout
+        assert "audit chain OK" in compared, compared
+        assert "公開ホストの署名付きチェックポイント" in compared, compared
     city.passed.add(1)
 
 
 def test_2_a_receiver_that_stopped_is_recovered(city):
-    """§ 受信が止まったとき: a cut activation log stops public-1's receiver (public-2 goes on);
+    """§ 受信処理が止まったとき: a cut activation log stops public-1's receiver (public-2 goes on);
     the documented recovery brings it back and it takes what waited in its inbox."""
     host = city.lab.public[0]
     before = city.sequence("public-1")
@@ -100,8 +126,66 @@ def test_a_public_host_that_was_down_catches_up(city):
     city.passed.add(CATCH_UP)
 
 
+def test_a_public_host_whose_disk_is_full(city):
+    """§ 公開ホストのディスクが一杯になったとき: public-2's inbox is its own small file system,
+    filled by an upload cut off half an hour ago; the publication fails for it alone and says
+    why, and the burst of inbox changes leaves the inbox watch running; the documented
+    clean-up and a plain run of the transfer job (no new approval) deliver it, and the next
+    publication arrives with nobody restarting the watch (an upload abandoned hours ago is
+    removed by the receiver on the way)."""
+    host = city.lab.public[1]
+    before = {name: city.sequence(name) for name in PUBLIC}
+    owner = host.run("stat", "-c", "%u:%g", INBOX).stdout.strip()
+    uid, gid = owner.split(":")
+    host.run("mount", "-t", "tmpfs", "-o", f"size=256k,mode=2770,uid={uid},gid={gid}", "tmpfs", INBOX)
+    # A city's own inbox file system is there at boot; here it comes later, so the inbox watch
+    # (inotify on the directory) is set again on it, as a boot would. From here on nobody
+    # restarts it: when it was last started says so at the end.
+    host.run("systemctl", "restart", WATCH)
+    started = watch_started(host)
+    try:
+        # Younger than the receiver's hour: it stays until the runbook's clean-up.
+        host.run("sh", "-c", f"head -c 1M /dev/zero > {INBOX}/.cut-off.part; "
+                 f"touch -d '-30 minutes' {INBOX}/.cut-off.part", check=False)
+        newest = publish(city, "容量不足のホストあり", every_host=False)
+        assert re.search(rf"{re.escape(PUBLIC['public-2'][0])}\S*:\s+転送できませんでした", newest), newest
+        # sftp-server reports a full disk as a short file: the screen says the file did not
+        # arrive whole and that the host's free space is the thing to look at.
+        assert "空き容量" in newest, newest
+        delivered = city.wait_for_sequence(["public-1"], before["public-1"])["public-1"]
+        assert city.sequence("public-2") == before["public-2"]
+        # More changes than the default start limit allowed (5 runs in 10 s): the watch holds.
+        host.run("sh", "-c", f"for i in $(seq 40); do : > {INBOX}/.burst.part; "
+                 f"rm -f {INBOX}/.burst.part; sleep 0.25; done")
+        assert watch_state(host) == ("active", "success"), receiver_journal(host)
+        looked = documented.run(host, "runbook", "disk-full-look").stdout
+        assert ".cut-off.part" in looked and "100%" in looked, looked
+        documented.run(host, "runbook", "disk-full-clear")
+        assert host.run("test", "-e", f"{INBOX}/.cut-off.part", check=False).returncode == 1
+        sent = documented.run(city.lab.intranet, "runbook", "catch-up-now").stdout
+        assert "FAILED" not in sent, sent
+        assert city.wait_for_sequence(["public-2"], before["public-2"])["public-2"] == delivered
+        # An upload abandoned two hours ago: the receiver removes it itself, and says so.
+        host.run("sh", "-c", f"printf cut > {INBOX}/.left-behind.part; "
+                 f"touch -d '-2 hours' {INBOX}/.left-behind.part")
+        publish(city, "容量回復後の公開")
+        after = city.wait_for_sequence(PUBLIC, delivered)
+        assert after["public-1"] == after["public-2"] > delivered
+        assert watch_state(host) == ("active", "success") and watch_started(host) == started
+        assert host.run("test", "-e", f"{INBOX}/.left-behind.part", check=False).returncode == 1
+        journal = receiver_journal(host)
+        assert re.search(r"removed an abandoned upload \.left-behind\.part: unfinished, "
+                         r"untouched for 1[23]\d min \(3 bytes\)", journal), journal[-2000:]
+        assert guide.failed_units(host) == ""
+    finally:
+        host.run("umount", INBOX, check=False)
+        host.run("systemctl", "restart", WATCH, check=False)
+    city.passed.add(DISK_FULL)
+
+
 def test_4_audit_records_past_retention_are_archived(city):
-    """§ 保存期間: the monthly retention run, started now as the runbook says."""
+    """§ 保存期間: the monthly retention run, started now as the runbook says; each public
+    host's activation log copied to the archive, the receiver untouched."""
     pruned = documented.run(city.lab.intranet, "runbook", "audit-prune-now").stdout
     # A city a few minutes old has nothing past retention: the run says so and ends well
     # (what an archive holds is proven in tests/integration/test_audit_integrity.py).
@@ -110,15 +194,64 @@ def test_4_audit_records_past_retention_are_archived(city):
     assert guide.failed_units(city.lab.intranet) == ""
     verified = documented.run(city.lab.intranet, "runbook", "audit-verify")
     assert "audit chain OK" in verified.stdout
+    # The activation logs are never cut: each public host's copy goes to the archive.
+    for host in city.lab.public:
+        host.run("mkdir", "-p", MEDIUM)
+        documented.run(host, "runbook", "activation-log-copy")
+        copied = host.sh(f"ls {MEDIUM}/activation-$(hostname)-*.log").stdout.split()
+        assert len(copied) == 1, copied
+        assert host.read(copied[0]) == host.read(f"{MIRROR_STATE}/activation.log")
+        assert ", intact" in documented.run(host, "runbook", "mirror-status").stdout
     city.passed.add(4)
 
 
-def test_5_the_database_is_rewritten_after_a_disposal(city):
-    """§ 事業の終了・保存・廃棄: the housekeeping after a disposal runs on the deployed database."""
-    vacuumed = documented.run(city.lab.intranet, "runbook", "disposal-vacuum")
-    assert vacuumed.returncode == 0
-    assert guide.failed_units(city.lab.intranet) == ""
-    city.passed.add(5)
+def test_5_a_programme_is_disposed_of(city, tmp_path):
+    """§ 事業の終了・保存・廃棄: a second programme's applicants, a publication of them
+    requested; a backup set taken and copied as the runbook says before a disposal (the request
+    still waiting in it); the publication approved, then the programme closed, archived and
+    disposed of on the screens (requested by one supervisor, approved by another). The record
+    is saved from its screen, no row names an applicant any more, and the housekeeping runs."""
+    intranet = city.lab.intranet
+    source = tmp_path / "leavers.csv"
+    source.write_bytes(encoded(LEAVERS))
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.add_programme(DISPOSED, DISPOSED_NAME, "Child support payment")
+        desk.sign_in("tanaka")
+        desk.import_csv(DISPOSED_NAME, source)
+        desk.change_status(LEAVERS[0][0], "reviewing", CALL_NOTE)
+        # A request freezes their numbers until it is published: the set below holds one waiting.
+        desk.request_publication("子育て応援給付金の公開")
+    held = traces(intranet)
+    assert all(held.values()), f"rows naming the applicants before the disposal: {held}"
+    taken = json.loads(documented.run(intranet, "runbook", "backup-now").stdout)
+    assert taken["status"] == "ok", taken
+    city.set_before_disposal = PurePosixPath(taken["last_set"]).name
+    documented.run(intranet, "runbook", "backup-copy", NAME=city.set_before_disposal)
+    before = city.sequence("public-1")
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("sato")
+        desk.approve_publication()
+        job = city.run_transfer_job()
+        assert job.returncode == 0, job.stdout + job.stderr + guide.unit_journals(intranet)
+        city.wait_for_sequence(PUBLIC, before)
+        desk.programme_step(DISPOSED, "照会を終了する", "照会終了")
+        desk.programme_step(DISPOSED, "アーカイブする", "保存中（読み取り専用）")
+        number = desk.request_early_disposal(DISPOSED, EARLY_REASON)
+        desk.sign_in("suzuki")
+        desk.approve_disposal(number)
+        saved = desk.save_disposal_record(tmp_path)
+    record = json.loads(saved.read_bytes())
+    assert (record["programme"]["code"], record["applications"]) == (DISPOSED, len(LEAVERS)), record
+    assert saved.name == f"disposal-{number}.json", saved.name    # the name the runbook gives
+    city.disposal_record = (saved.name, saved.read_bytes())
+    left = traces(intranet)
+    assert not any(left.values()), f"rows naming the applicants after the disposal: {left}"
+    documented.run(intranet, "runbook", "disposal-vacuum")
+    assert guide.failed_units(intranet) == ""
+    city.passed.add(DISPOSAL)
 
 
 
@@ -126,20 +259,23 @@ def test_a_backup_set_restored_on_a_fresh_intranet_host(city):
     """§ バックアップと復元: the set the unit makes (checked, private, with the public hosts'
     keys and every signed checkpoint), copied to the medium, restored onto a fresh intranet
     host from that set alone with the runbook's commands; the audit chain agrees with every
-    signed checkpoint, and a publication reaches both public hosts."""
+    signed checkpoint. Then the host goes back to the set taken before step 5's disposal: the
+    disposed applicants are back until the kept record is applied again, after which no row
+    names them, the chain verifies and the audit log shows the re-application. A publication
+    then reaches both public hosts."""
     lab, install = city.lab, city.installation
     old = lab.intranet
     assert old.run("systemctl", "is-enabled", "shinsei-backup.timer").stdout.strip() == "enabled"
-    # A run that cannot make a good set is a failed unit, and `backup status` says why.
+    # A run that cannot make a good set is a failed unit: what the monitoring watches says so.
     old.run("mv", CHECKPOINTS, f"{CHECKPOINTS}.away")
     try:
         assert old.run("systemctl", "start", "shinsei-backup.service", check=False).returncode != 0
-        assert "shinsei-backup.service" in guide.failed_units(old)
         journal = old.run("journalctl", "-b", "--no-pager", "-u", "shinsei-backup.service").stdout
         assert f"バックアップに失敗しました: {CHECKPOINTS}" in journal, journal[-1500:]
-        status = old.run("shinsei-intranet", "-c", "/etc/shinsei/intranet.ini", "backup", "status",
-                         check=False)
-        assert status.returncode == 1 and json.loads(status.stdout)["status"] == "failed", status.stdout
+        watched = documented.run(old, "runbook", "backup-watch", check=False)
+        failed, _, status = watched.stdout.partition("\n{")
+        assert watched.returncode == 1 and "shinsei-backup.service" in failed, watched.stdout
+        assert json.loads("{" + status)["status"] == "failed", watched.stdout
     finally:
         old.run("mv", f"{CHECKPOINTS}.away", CHECKPOINTS)
     answer = json.loads(documented.run(old, "runbook", "backup-now").stdout)
@@ -161,8 +297,9 @@ def test_a_backup_set_restored_on_a_fresh_intranet_host(city):
     signed = len(old.read(CHECKPOINTS).decode().splitlines())
     assert checkpoints == signed > 0, (checkpoints, signed)
     documented.run(old, "runbook", "backup-copy", NAME=name)
-    # The medium goes to the new host; the old one is gone for good.
-    medium = old.run("tar", "-C", MEDIUM, "-cf", "-", name, text=False).stdout
+    # The medium goes to the new host (with step 5's set on it); the old one is gone for good.
+    carried = [name, city.set_before_disposal] if city.set_before_disposal else [name]
+    medium = old.run("tar", "-C", MEDIUM, "-cf", "-", *carried, text=False).stdout
     before = city.sequence("public-1")
     lab.retire(old)
     fresh = lab.intranet = add_intranet(lab, "intranet-new")
@@ -190,6 +327,7 @@ def test_a_backup_set_restored_on_a_fresh_intranet_host(city):
     except AssertionError as error:
         raise AssertionError(f"{error}\n{staff_app_state(fresh)}\n"
                              f"{lab.staff.run('ip', 'neigh', check=False).stdout}") from None
+    back_before_the_disposal(city, fresh)
     newest = publish(city, "復元後の公開")
     assert newest.count("転送済") == len(PUBLIC), newest
     after = city.wait_for_sequence(PUBLIC, before)
@@ -320,6 +458,70 @@ def test_a_leaked_signing_key(city):
     verified = documented.run(intranet, "runbook", "audit-verify").stdout
     assert "audit chain OK" in verified, verified
     city.passed.add(LEAK)
+
+
+def back_before_the_disposal(city, host):
+    """The running host back to the set taken before step 5's disposal, and the disposal
+    carried out again from the record the city kept, as the runbook says."""
+    city.needs(DISPOSAL)
+    folder = f"{MEDIUM}/{city.set_before_disposal}"
+    kept = json.loads(host.read(f"{folder}/manifest.json"))["checkpoints"]["count"]
+    restored = documented.run(host, "runbook", "restore-earlier-set", SET=folder,
+                              explain=lambda: guide.unit_journals(host)).stdout
+    assert f"署名付きチェックポイント {kept} 件すべてと一致します" in restored, restored
+    assert "disposal reapply" in restored, restored          # it reminds the operator
+    held = traces(host)
+    assert all(held.values()), f"the set taken before the disposal should name them: {held}"
+    name, data = city.disposal_record
+    record = host.write(f"{MEDIUM}/{name}", data, 0o600)       # carried from the ledger
+    reapplied = documented.run(host, "runbook", "disposal-reapply", DISPOSAL_RECORD=record).stdout
+    assert f"disposal re-applied to {DISPOSED}: {len(LEAVERS)} applications erased" in reapplied, \
+        reapplied
+    left = traces(host)
+    assert not any(left.values()), f"rows naming the applicants after the re-application: {left}"
+    documented.run(host, "runbook", "disposal-vacuum")
+    verified = documented.run(host, "runbook", "audit-verify").stdout
+    assert "audit chain OK" in verified, verified
+    shown = audit_screen(city, "disposal.reapply")
+    assert len(shown) == 1 and "廃棄のやり直し（バックアップ復元後）" in shown[0], shown
+
+
+def traces(host):
+    """Table → how many of its rows name one of step 5's applicants (number or name)."""
+    where = " OR ".join(f"t::text LIKE '%{trace}%'" for trace in TRACES)
+    # Tables and traces are this file's constants: no input reaches the query.
+    query = " UNION ALL ".join(f"SELECT '{table}', count(*) FROM {table} t WHERE {where}"  # noqa: S608
+                               for table in ERASED_FROM)
+    out = host.run("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                   "-d", "shinsei", "-tA", "-F", " ", "-c", query).stdout
+    return {table: int(count) for table, count in (line.split() for line in out.splitlines())}
+
+
+def audit_screen(city, action):
+    """The security officer's audit log, filtered to `action`: its rows as the screen reads."""
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        page = desk.sign_in("kansa")
+        page.goto(f"/audit?action={action}")
+        rows = page.locator("table.audit tbody tr")
+        return [rows.nth(i).inner_text() for i in range(rows.count())]
+
+
+def watch_state(host):
+    """(ActiveState, Result) of the inbox watch: a start limit hit shows as failed."""
+    shown = host.run("systemctl", "show", "-p", "ActiveState", "-p", "Result", WATCH).stdout
+    values = dict(line.split("=", 1) for line in shown.split())
+    return values["ActiveState"], values["Result"]
+
+
+def watch_started(host):
+    return host.run("systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value",
+                    WATCH).stdout.strip()
+
+
+def receiver_journal(host):
+    return host.run("journalctl", "-b", "--no-pager", "-o", "cat", "-u",
+                    "shinsei-mirror-receive.service", "-u", WATCH).stdout
 
 
 def request_and_approve(city, note):

@@ -91,8 +91,29 @@ def city(tmp_path_factory):
         lab.close()
 
 
+# The settings the older bundle wrote in an earlier shape, as the runbook needs them after
+# an upgrade (tools/shinsei_installer/forward.py; tests/unit/installer/test_settings_forward.py).
+SETTINGS = {
+    "intranet": {"signer.ini": "transfer.signing_keys = /etc/shinsei/signer\n",
+                 "pusher.ini": "transfer.public_keys = /etc/shinsei/pusher/trusted\n",
+                 "intranet.ini": f"backup.host_files = {guide.TLS_CERT} {guide.TLS_KEY}\n"},
+    "public": {"mirror.ini": "mirror.lookup_key = /etc/shinsei/lookup.key /etc/shinsei/lookup-keys\n"},
+}
+
+
+def settings_brought_forward(host, role):
+    """Each file in today's shape, its old content kept beside it."""
+    for name, line in SETTINGS[role].items():
+        text = host.read(f"/etc/shinsei/{name}").decode()
+        assert line in text, f"{host.name}: {name}:\n{text}"
+        kept = host.sh(f"ls /etc/shinsei/{name}.bak-*").stdout.split()
+        assert len(kept) == 1, (host.name, kept)
+    if role == "public":
+        assert "mirror.maintenance_file = /etc/shinsei/maintenance" in text, text
+
+
 def test_1_the_older_version_runs_with_data_and_a_publication(city, tmp_path):
-    city.timed("install older", lambda: install_every_host(city))
+    city.timed("install older", lambda: install_every_host(city, older=True))
     city.timed("first publication", lambda: first_publication(city, tmp_path))
     city.old_version = city.lab.intranet.sh(INSTALLED_VERSION).stdout.strip()
     assert city.old_version == city.installation.version, city.old_version
@@ -117,6 +138,12 @@ def test_2_a_migration_that_fails_leaves_the_older_version_serving(city):
                              check=False, ROLE="intranet")
     assert preview.returncode == 1 and "Traceback" not in preview.stderr, preview.stdout + preview.stderr
     assert f"版上げ: {city.old_version} → {new.version}" in preview.stdout, preview.stdout
+    # The older bundle's key settings name one file: --check says they are in an old shape.
+    for old_shape in ("transfer.signing_keys = /etc/shinsei/signer/sign.key を /etc/shinsei/signer",
+                      "transfer.public_keys = /etc/shinsei/pusher/sign.key.pub を "
+                      "/etc/shinsei/pusher/trusted", "backup.host_files がありません"):
+        assert old_shape in preview.stdout, preview.stdout
+    older_settings = {name: host.read(f"/etc/shinsei/{name}") for name in SETTINGS["intranet"]}
     psql = ("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
             "shinsei", "-c")
     host.run(*psql, f"CREATE TABLE {OBSTACLE} (x integer)")
@@ -136,6 +163,9 @@ def test_2_a_migration_that_fails_leaves_the_older_version_serving(city):
     verified = documented.run(host, "install", "audit-verify")
     assert "audit chain OK" in verified.stdout, verified.stdout
     assert guide.failed_units(host) == "", guide.failed_units(host)
+    # The settings brought forward were put back with the rest.
+    assert {name: host.read(f"/etc/shinsei/{name}") for name in SETTINGS["intranet"]} == \
+        older_settings
     host.run(*psql, f"DROP TABLE {OBSTACLE}")
     city.passed.add(2)
 
@@ -160,6 +190,12 @@ def test_3_the_intranet_host_first_and_older_public_hosts_take_its_snapshot(city
     assert guide.failed_units(host) == "", guide.failed_units(host)
     # The old venv kept for a way back, and the link switched to the new one.
     assert host.run("readlink", "/opt/shinsei/venv").stdout.strip() == f"venvs/{new.version}"
+    settings_brought_forward(host, "intranet")
+    # The next backup set carries the TLS certificate and key (backup.host_files).
+    host.run("systemctl", "start", "shinsei-backup.service")
+    newest = json.loads(host.run("shinsei-intranet", "-c", "/etc/shinsei/intranet.ini", "backup",
+                                 "status").stdout)["last_set"]
+    assert host.run("test", "-s", f"{newest}/host-files.tar", check=False).returncode == 0, newest
     assert host.sh("/opt/shinsei/venv.previous/bin/python -c "
                    "\"import importlib.metadata as m; print(m.version('shinsei-status'))\""
                    ).stdout.strip() == city.old_version
@@ -189,6 +225,7 @@ def test_4_each_public_host_in_turn_while_the_other_answers(city):
         assert health.get("version") == new.version and health.get("status") == "ok", health
         assert health["sequence"] == sequences[name], health
         assert guide.failed_units(host) == "", guide.failed_units(host)
+        settings_brought_forward(host, "public")
         # Residents read their status on both hosts, upgraded or not yet.
         for each in PUBLIC:
             with city.resident(each) as browser:

@@ -232,3 +232,20 @@ def test_pages_let_the_browser_send_its_own_origin_on_form_posts(testapp):
     # signing in through the shipped nginx site over TLS.
     page = testapp.get("/login")
     assert page.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_one_password_against_thirty_names_from_one_address_is_slowed(testapp, monkeypatch):
+    """Issue 25: 30 names × one password from one address were never slowed, as each
+    (name, address) pair failed only once. The address now has its own count."""
+    from intranet.audit import writer
+
+    now = writer.utcnow()
+    monkeypatch.setattr(writer, "utcnow", lambda: now)
+    answers = [login(testapp, f"guess-{n}", "Password1234!", status="*").status_int
+               for n in range(30)]
+    assert 429 in answers and answers.index(429) <= 20, answers
+    held = login(testapp, "staff", PASSWORD, status=429)   # every name, from there
+    assert "秒間受け付けません" in held.text
+    # A colleague at another terminal is not held back.
+    colleague = webtest.TestApp(testapp.app, extra_environ={"REMOTE_ADDR": "192.0.2.99"})
+    login(colleague, "staff")

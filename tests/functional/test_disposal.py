@@ -72,9 +72,11 @@ def as_user(testapp, username):
 
 
 def step(app, programme_id, name, status="*"):
+    """The step as confirmed (the confirmation page itself: test_confirmations)."""
     page = app.get(f"/programmes/{programme_id}")
     return app.post(f"/programmes/{programme_id}/step",
-                    {"csrf_token": csrf_token(page), "step": name}, status=status)
+                    {"csrf_token": csrf_token(page), "step": name, "confirmed": "yes"},
+                    status=status)
 
 
 def request_disposal(app, programme_id, override=False, reason="", status="*"):
@@ -88,8 +90,8 @@ def request_disposal(app, programme_id, override=False, reason="", status="*"):
 def decide(app, disposal_id, decision="approve", status="*"):
     page = app.get(f"/disposals/{disposal_id}")
     return app.post(f"/disposals/{disposal_id}/decision",
-                    {"csrf_token": csrf_token(page), "decision": decision, "note": ""},
-                    status=status)
+                    {"csrf_token": csrf_token(page), "decision": decision, "note": "",
+                     "confirmed": "yes"}, status=status)
 
 
 def archived(app, programme_id):
@@ -184,7 +186,7 @@ def decide_as(testapp, role, disposal_id):
     app = as_user(testapp, role)
     page = app.get("/programmes" if role == "staff" else "/users")
     return app.post(f"/disposals/{disposal_id}/decision",
-                    {"csrf_token": csrf_token(page), "decision": "approve"},
+                    {"csrf_token": csrf_token(page), "decision": "approve", "confirmed": "yes"},
                     status="*").status_int
 
 
@@ -214,7 +216,12 @@ def test_before_the_retention_an_override_and_a_reason_are_needed(testapp, sessi
     plain = request_disposal(app, programme, status=409)
     assert "保存期間は" in plain.text and "までです" in plain.text
     no_reason = request_disposal(app, programme, override=True, reason="早く", status=409)
-    assert "理由を記入してください" in no_reason.text
+    assert "理由を" in no_reason.text and "記入してください" in no_reason.text
+    # The attack: eleven dots (or dashes, spaces, one letter repeated) passed as a reason.
+    for empty in ("...........", "・・・・・・・・・・・", "－－－－－ －－－－－－",
+                  "あああああああああああ"):
+        refused = request_disposal(app, programme, override=True, reason=empty, status=409)
+        assert "記号・空白を除いて10文字以上" in refused.text, empty
     assert latest_disposal(dbsession) is None
     assert request_disposal(app, programme, override=True, reason=OVERRIDE).status_int == 303
     disposal = latest_disposal(dbsession)

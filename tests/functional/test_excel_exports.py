@@ -2,11 +2,13 @@
 Shift_JIS that says what it cannot hold, and a round trip that changes nothing."""
 
 import io
+import unicodedata
 from datetime import datetime
 from urllib.parse import unquote
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from intranet.applications.models import Application
@@ -123,3 +125,44 @@ def test_a_file_that_is_a_zip_but_not_a_workbook_is_refused_plainly(as_role, pro
     response = upload(as_role("supervisor"), programme, b"PK\x03\x04garbage", "list.xlsx",
                       status=400)
     assert "Excel ファイル（.xlsx）として読めません" in response.text
+
+
+def _needed(value) -> int:
+    """Digit widths a value takes as Excel shows it (full-width characters two), computed
+    here apart from the writer's own measure."""
+    if isinstance(value, datetime):
+        return 10 if value.time() == datetime.min.time() else 16   # yyyy/mm/dd [hh:mm]
+    text = "" if value is None else str(value)
+    return max((sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in line)
+                for line in text.splitlines()), default=0)
+
+
+@pytest.mark.parametrize("path", ["/applications.xlsx", "/history.xlsx"])
+def test_xlsx_columns_are_wide_enough_and_times_are_date_time_cells(imported, session_factory,
+                                                                    path):
+    with session_factory() as s, s.begin():   # a long full-width address, a long receipt
+        first = s.execute(select(Application).where(
+            Application.receipt_number_normalised == "12345680")).scalar_one()
+        first.address = "神奈川県相模原市中央区中央二丁目１１番１５号①"
+    sheet = load_workbook(io.BytesIO(imported.get(path).body)).active
+    header = [c.value for c in sheet[1]]
+    for column in sheet.iter_cols():
+        letter = column[0].column_letter
+        width = sheet.column_dimensions[letter].width
+        needed = max(_needed(cell.value) for cell in column)
+        assert width >= min(needed, 60), (header[column[0].column - 1], width, needed)
+        for cell in column[1:]:
+            if isinstance(cell.value, datetime):   # never ######## and never text
+                assert cell.number_format in ("yyyy/mm/dd", "yyyy/mm/dd hh:mm")
+                assert width >= _needed(cell.value)
+    when = header.index("更新日時" if path == "/applications.xlsx" else "日時") + 1
+    stamps = [row[when - 1] for row in sheet.iter_rows(min_row=2)]
+    assert stamps and all(isinstance(c.value, datetime) and c.number_format ==
+                          "yyyy/mm/dd hh:mm" for c in stamps)
+    assert all(abs(c.value - datetime.now(JST).replace(tzinfo=None)).total_seconds() < 600
+               for c in stamps)                  # Japan time, as the screens show it
+    if path == "/applications.xlsx":
+        address = sheet.column_dimensions[get_column_letter(header.index("住所") + 1)].width
+        assert address >= 2 * len("神奈川県相模原市中央区中央二丁目１１番１５号①")
+        received = [row[header.index("申請日")] for row in sheet.iter_rows(min_row=2)]
+        assert all(c.is_date and c.number_format == "yyyy/mm/dd" for c in received)

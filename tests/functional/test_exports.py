@@ -36,8 +36,10 @@ def test_every_export_names_who_which_filter_and_how_many_rows(testapp, session_
         ("staff", "applications.csv"), ("staff", "history.csv"),
         ("security_officer", "audit.csv"), ("security_officer", "transfers.csv")]
     applications = exports[0][2]
-    # A typed name names a person: the chain keeps only that one was given (issue 18).
-    assert applications["filter"] == {"name": "(given)", "encoding": "cp932"}
+    # A typed name names a person: the chain keeps only that one was given (issue 18); the
+    # value sits beside it, under the programme of the applicants found (issue 25).
+    assert applications["filter"] == {"encoding": "cp932"}
+    assert applications["typed"] == ["name"] and "山田" not in json.dumps(applications)
     assert applications["rows"] == 3 and applications["encoding"] == "cp932"
     assert exports[1][2]["rows"] == 3                      # one history entry each
     assert exports[2][2]["filter"] == {"action": "login"} and exports[2][2]["rows"] == 2

@@ -97,12 +97,13 @@ def test_errors_show_the_cell_as_written_and_the_column_as_headed(
     assert "<td>処理状況</td><td>振込完了</td>" in errors and "paid" not in errors
 
 
-def test_the_screen_counts_every_error_and_shows_the_first_500(as_role, programme):
+def test_the_screen_counts_every_error_and_groups_the_same_one(as_role, programme):
+    """1,200 rows with the same problem are one line: the count and the first rows."""
     response = upload(as_role("supervisor"), programme, many_bad_rows(1200), status=400)
     assert "<li>1,200 件のエラー</li>" in response.text
-    assert "エラー 1,200 件（最初の 500 件を表示）" in response.text
-    assert response.text.count("存在しない日付です") == 500
-    assert "<td>令和2年2月30日</td>" in response.text     # the cell as written
+    assert response.text.count("存在しない日付です") == 1
+    assert "<td>1,200 行</td><td>2、3、4、5、6 …</td><td>生年月日</td>" \
+        "<td>令和2年2月30日</td>" in response.text     # the first cell as written
 
 
 def test_a_bad_byte_in_a_shift_jis_upload_is_named_on_the_screen(as_role, programme):

@@ -86,3 +86,19 @@ def test_a_layout_of_another_programme_is_refused(as_role, programme, session_fa
         layout_id = s.execute(select(ImportLayout.id)).scalar_one()
     response = upload_with(app, programme, layout_id, BANK_FILE, status=400)
     assert "選んだ対応表はこの事業のものではありません" in response.text
+
+
+def test_staff_cannot_rewrite_a_layout_a_supervisor_saved(as_role, programme, dbsession):
+    """The attack: any staff member rewrote the supervisor's bank-file layout in place, so the
+    next import under the trusted name read other columns."""
+    save(as_role("supervisor"), programme, "銀行の結果ファイル", LAYOUT)
+    layout = dbsession.execute(select(ImportLayout)).scalar_one()
+    staff = as_role("staff")
+    refused = save(staff, programme, "銀行の結果ファイル", '{"別の列": "受付番号", "結果区分": "状況"}',
+                   path=f"/imports/layouts/{layout.id}", status=403)
+    assert "監督者だけが変更できます" in refused.text
+    dbsession.expire_all()
+    assert '"お客様番号": "受付番号"' in layout.mapping
+    assert dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "import_layout.refused")).scalar_one()
+    save(staff, programme, "銀行の結果ファイル（係の版）", LAYOUT)     # a new one of their own

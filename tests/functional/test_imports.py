@@ -1,5 +1,6 @@
 """Import through the web: dry run, confirm, all or nothing; exports; each bad input."""
 
+import json
 import re
 
 import pytest
@@ -7,6 +8,7 @@ from sqlalchemy import func, select
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
 from intranet.imports.models import ImportRecord
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
@@ -218,7 +220,7 @@ def test_a_status_only_import_is_a_bulk_change_for_staff(as_role, programme, ses
         AuditRecord.action == "import.apply")).first()
 
 
-def test_a_status_import_audit_names_every_receipt_number_it_moved(
+def test_a_status_import_audit_names_every_receipt_number_it_moved_beside_the_chain(
         as_role, programme, session_factory, dbsession):
     _ids, receipts = _moves_two(session_factory, programme)
     app = as_role("supervisor")
@@ -227,9 +229,20 @@ def test_a_status_import_audit_names_every_receipt_number_it_moved(
                         status=200), status=303)
     record = dbsession.execute(select(AuditRecord).where(
         AuditRecord.action == "import.apply")).scalar_one()
-    details = __import__("json").loads(record.details)
-    assert details["status_moves"] == 2
-    assert sorted(details["moved"]["received→reviewing"]) == sorted(receipts)
+    details = json.loads(record.details)
+    assert details["status_moves"] == 2 and details["moves"] == {"received→reviewing": 2}
+    # The chain counts the moves; which receipts moved, and the file's name, sit beside it
+    # (issue 25): linked to each application, and to the programme.
+    assert "moved" not in details and "filename" not in details and details["personal"]
+    for receipt in receipts:
+        assert receipt not in record.details
+    side = dbsession.execute(select(AuditPersonal).where(AuditPersonal.seq == record.seq)
+                             .order_by(AuditPersonal.id)).scalars().all()
+    assert sorted(json.loads(r.value)["receipt"] for r in side if r.application_id) \
+        == sorted(receipts)
+    assert [json.loads(r.value) for r in side if r.programme_id] == [{"filename": "moves.csv"}]
+    page = as_role("security_officer").get(f"/audit/{record.seq}")
+    assert all(receipt in page.text for receipt in receipts) and "受付済 → 審査中" in page.text
 
 
 def test_dry_run_of_a_row_changing_details_but_not_the_status(as_role, programme, dbsession):
@@ -272,6 +285,18 @@ def test_uploads_are_private_bound_to_their_user_and_removed(programme, as_role,
     digest = re.search(r'name="sha256" value="([0-9a-f]+)"', dry.text).group(1)
     app.post("/imports", {"csrf_token": csrf_token(dry), "sha256": digest, "cancel": "1"},
              status=303)
+    assert list(spool.iterdir()) == []
+
+
+def test_a_file_refused_whole_is_not_kept_in_the_spool(programme, as_role, app_settings):
+    """The attack: a refused upload (not a table at all) was still spooled, an applicant
+    list lying on disk for hours with nothing to confirm."""
+    from pathlib import Path
+
+    spool = Path(app_settings["imports.spool_dir"])
+    refused = upload(as_role("supervisor"), programme, b"\x00\x01 not a table", "broken.csv",
+                     status=400)
+    assert "Traceback" not in refused.text
     assert list(spool.iterdir()) == []
 
 

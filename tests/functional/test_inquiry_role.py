@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
 from tests.conftest import csrf_token
 from tests.factories import make_applications, make_programme
 
@@ -48,7 +49,12 @@ def test_every_record_the_desk_opens_is_audited_with_who_and_whose(as_role, one,
     assert len(records) == 2
     assert {(r.actor, r.actor_role, r.target) for r in records} == {
         ("inquiry", "inquiry", f"application:{one}")}
-    assert json.loads(records[0].details)["receipt"] == "12345678"
+    # Whose: the application id in the chain, the receipt number beside it (issue 25).
+    assert "receipt" not in json.loads(records[0].details)
+    assert "12345678" not in records[0].details
+    side = dbsession.execute(select(AuditPersonal.value).where(
+        AuditPersonal.seq == records[0].seq)).scalar_one()
+    assert json.loads(side) == {"receipt": "12345678"}
 
 
 @pytest.mark.parametrize("path", ["/applications.csv", "/applications.xlsx", "/history.csv",

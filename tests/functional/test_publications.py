@@ -33,7 +33,7 @@ def decide(app, publication_id, decision, status="*", digest=None):
 
 def test_preview_shows_counts_and_changes(as_role, data):
     page = as_role("staff").get("/publications")
-    assert "新規 5 件" in page.text and "受け付けました" in page.text
+    assert "新たに掲載 <strong>5</strong> 件" in page.text and "受け付けました" in page.text
 
 
 def test_staff_requests_and_another_supervisor_approves(testapp, data, dbsession):

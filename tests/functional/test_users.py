@@ -1,6 +1,5 @@
 """Account administration: administrators only, every change audited."""
 
-import re
 from datetime import timedelta
 
 import webtest
@@ -8,64 +7,64 @@ from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
 from intranet.auth.models import User
-from tests.conftest import PASSWORD, csrf_token, login, main_form
+from tests.conftest import PASSWORD, login, main_form
+from tests.functional.accounts import ask_account, ask_reset, decide_first, one_time, signed_in
 
 
-def _one_time(page):
-    return re.search(r'id="one-time-password">([^<]+)<', page.text).group(1)
+def _account(admin, officer, username, role="staff"):
+    """An account asked for by the administrator and approved by the officer: both halves."""
+    first = one_time(ask_account(admin, username, role))
+    return first, one_time(decide_first(officer))
 
 
-def _new_account(admin, username, role="staff", password=None):
-    form = main_form(admin.get("/users/new"))
-    form["username"] = username
-    form["display_name"] = "田中 一郎"
-    form["role"] = role
-    fields = {k: v for k, v in form.submit_fields()}
-    if password is not None:  # the form has no such field: a hand-made request
-        fields["password"] = password
-    return admin.post("/users/new", fields, status=200)
-
-
-def test_new_account_gets_a_one_time_password_that_opens_only_the_password_change(
-        as_role, testapp):
-    page = _new_account(as_role("admin"), "tanaka", password="the admin's own choice!")
-    one_time = _one_time(page)
-    assert one_time != "the admin's own choice!" and len(one_time) >= 16
+def test_new_account_needs_both_halves_and_opens_only_the_password_change(
+        as_role, testapp, dbsession):
+    admin = as_role("admin")
+    page = ask_account(admin, "tanaka", extra={"password": "the admin's own choice!"})
+    first = one_time(page)
+    assert len(first) == 10 and "まだ使えません" in page.text
+    account = dbsession.execute(select(User).where(User.username == "tanaka")).scalar_one()
+    assert not account.is_active        # nothing works before the second person approves
+    officer = signed_in(testapp, "security_officer", "192.0.2.40")
+    second = one_time(decide_first(officer))
+    assert len(second) == 10 and second != first
     testapp.reset()
-    login(testapp, "tanaka", "the admin's own choice!", status=401)
-    first = login(testapp, "tanaka", one_time)
-    assert first.location.endswith("/password")
+    for alone in ("the admin's own choice!", first, second, second + first):
+        login(testapp, "tanaka", alone, status=401)
+    first_sign_in = login(testapp, "tanaka", f"{first} {second}")   # a space may separate them
+    assert first_sign_in.location.endswith("/password")
     # Nothing else works with the one-time password: every screen leads to the change.
     assert testapp.get("/applications", status=302).location.endswith("/password")
     assert testapp.get("/", status=303).location.endswith("/password")
-    _change_own(testapp, one_time, "my own long passphrase 2026")
+    _change_own(testapp, first + second, "my own long passphrase 2026")
     testapp.get("/applications", status=200)
     testapp.reset()
-    login(testapp, "tanaka", one_time, status=401)
+    login(testapp, "tanaka", first + second, status=401)
     login(testapp, "tanaka", "my own long passphrase 2026")
 
 
 def test_one_time_password_expires(as_role, testapp, monkeypatch):
     from intranet.audit import writer
 
-    one_time = _one_time(_new_account(as_role("admin"), "tanaka"))
+    officer = signed_in(testapp, "security_officer", "192.0.2.40")
+    first, second = _account(as_role("admin"), officer, "tanaka")
     later = writer.utcnow() + timedelta(hours=73)
     monkeypatch.setattr(writer, "utcnow", lambda: later)
     testapp.reset()
-    assert "有効期限" in login(testapp, "tanaka", one_time, status=401).text
+    assert "有効期限" in login(testapp, "tanaka", first + second, status=401).text
 
 
-def test_reset_gives_a_one_time_password_and_ends_the_sessions(as_role, testapp, dbsession):
-    staff = webtest.TestApp(testapp.app)
-    login(staff, "staff")
+def test_reset_takes_effect_on_approval_and_ends_the_sessions(as_role, testapp, dbsession):
+    staff = signed_in(testapp, "staff", "192.0.2.20")
     target = dbsession.execute(select(User).where(User.username == "staff")).scalar_one()
-    admin = as_role("admin")
-    page = admin.post(f"/users/{target.id}/reset", {"csrf_token": csrf_token(
-        admin.get(f"/users/{target.id}"))}, status=200)
-    one_time = _one_time(page)
+    first = one_time(ask_reset(as_role("admin"), target.id))
+    # Asked, not approved: the holder's own password and session go on.
+    staff.get("/applications", status=200)
+    officer = signed_in(testapp, "security_officer", "192.0.2.40")
+    second = one_time(decide_first(officer))
     assert "/login" in staff.get("/applications", status=302).location
     login(staff, "staff", status=401)
-    assert login(staff, "staff", one_time).location.endswith("/password")
+    assert login(staff, "staff", first + second).location.endswith("/password")
 
 
 def test_users_change_their_own_password_and_weak_ones_are_refused(as_role, testapp):
@@ -100,15 +99,14 @@ def test_granting_supervisor_needs_a_second_person(as_role, testapp, session_fac
     assert dbsession.get(User, target.id).role == "staff"
     staff.get("/bulk", status=403)                    # not a supervisor yet
     # The administrator who asked cannot approve their own request.
-    grants = admin.get("/users/grants")
-    refused = main_form(grants).submit("decision", value="approve", status=400)
+    refused = decide_first(admin, status=400)
     assert "別の管理者" in refused.text
     dbsession.expire_all()
     assert dbsession.get(User, target.id).role == "staff"
     # A security officer is the second person.
     officer = wt.TestApp(testapp.app, extra_environ={"REMOTE_ADDR": "192.0.2.31"})
     login(officer, "security_officer")
-    main_form(officer.get("/users/grants")).submit("decision", value="approve", status=303)
+    decide_first(officer, status=303)
     dbsession.expire_all()
     assert dbsession.get(User, target.id).role == "supervisor"
     # The role change ended the old session; a new sign-in carries the new role.
@@ -116,15 +114,18 @@ def test_granting_supervisor_needs_a_second_person(as_role, testapp, session_fac
     login(staff, "staff")
     staff.get("/bulk", status=200)
     actions = dbsession.execute(select(AuditRecord.action).where(
-        AuditRecord.action.startswith("user.grant")).order_by(AuditRecord.seq)).scalars().all()
-    assert actions == ["user.grant.request", "user.grant.approve"]
+        AuditRecord.action.startswith("user.request")).order_by(AuditRecord.seq)).scalars().all()
+    assert actions == ["user.request", "user.request.refused", "user.request.approve"]
 
 
-def test_new_supervisor_account_starts_as_staff_until_approved(as_role, dbsession):
-    page = _new_account(as_role("admin"), "suzuki", role="supervisor")
-    assert "承認するまで有効になりません" in page.text
+def test_new_supervisor_account_is_unusable_until_approved(as_role, testapp, dbsession):
+    ask_account(as_role("admin"), "suzuki", role="supervisor")
     account = dbsession.execute(select(User).where(User.username == "suzuki")).scalar_one()
-    assert account.role == "staff" and account.must_change_password
+    assert account.role == "supervisor" and not account.is_active
+    decide_first(signed_in(testapp, "security_officer", "192.0.2.40"))
+    dbsession.expire_all()
+    account = dbsession.get(User, account.id)
+    assert account.is_active and account.must_change_password
 
 
 def _change_own(app, current, new, status=303):

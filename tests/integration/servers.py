@@ -10,9 +10,12 @@ from tests.databases import free_port
 
 
 class WaitressThread:
-    def __init__(self, app):
+    def __init__(self, app, **options):
+        """``options``: waitress settings beyond the listening address (e.g. deploy/'s
+        trusted_proxy lines)."""
         self.port = free_port()
-        self.server = create_server(app, host="127.0.0.1", port=self.port, threads=4)
+        self.server = create_server(app, host="127.0.0.1", port=self.port,
+                                    **{"threads": 4, **options})
         self.closing = False
         self.thread = threading.Thread(target=self._run, daemon=True)
 

@@ -95,7 +95,7 @@ def _fake_anchor(conn):
     (_recomputed, True, "recomputed"),
     (_cut_back, True, "cut off and the head moved back"),
     (_back_dated, True, "appended afterwards"),
-    (_fake_anchor, False, "not a signed checkpoint"),
+    (_fake_anchor, False, "audit.prune"),
 ])
 def test_rewrites_before_or_around_the_checkpoint_are_caught(
         engine, session_factory, signing_key, write, rewrite, rechained, why):

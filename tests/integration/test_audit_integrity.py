@@ -125,23 +125,24 @@ def test_records_deleted_behind_a_fake_retention_anchor(engine, session_factory,
         conn.execute(text("DELETE FROM audit_records WHERE seq <= 4"))
         conn.execute(text("UPDATE audit_head SET base_seq = 4, base_hash = :h"), {"h": anchor})
     plain, checked = verdicts(session_factory, signing_key, path)
-    assert plain.ok                        # the head stayed the same: the ledger check missed it
-    assert not checked.ok and "not a signed checkpoint" in checked.reason
+    # No audit.prune record names the start: caught even without the checkpoints (the
+    # forged-record variants: tests/integration/test_audit_truncation.py).
+    assert not plain.ok and "audit.prune" in plain.reason
+    assert not checked.ok and checked.broken_seq == 5
 
 
 def test_prune_cuts_at_a_signed_checkpoint_and_the_chain_still_verifies(
         engine, session_factory, signing_key, witness, tmp_path):
-    witness(3)                              # checkpoint A after 3 (+1 checkpoint record)
-    path = witness(2)                       # checkpoint B
+    witness(3, checkpoint=False)            # checkpoint A will sign 3
+    path = witness(2, checkpoint=False)     # checkpoint B 5
     with insider(engine) as conn:           # everything so far is six years old
         conn.execute(text("UPDATE audit_records SET at = '2020-01-01 09:00:00'"))
         rechain(conn)
-    # Re-sign as the job would have then (the insider edit above is only the test's clock).
-    path.unlink()
+    # Signed as the job would have then (the insider edit above is only the test's clock;
+    # a checkpoint noted in the chain would be in the file as well: the job's own, not these).
     with session_factory() as dbsession:
-        records = dbsession.scalars(select(AuditRecord).order_by(AuditRecord.seq)).all()
-        checkpoint_seqs = [r.seq - 1 for r in records if r.action == "audit.checkpoint"]
-        hashes = {r.seq: r.hash for r in records}
+        hashes = dict(dbsession.execute(select(AuditRecord.seq, AuditRecord.hash)).all())
+    checkpoint_seqs = [3, 5]
     for seq in checkpoint_seqs:
         checkpoints.append_to_file(path, checkpoints.sign(
             seq, hashes[seq], datetime(2020, 1, 1, 9), signing_key))

@@ -55,8 +55,9 @@ def city(db_url, engine, tmp_path):
             assert result.returncode == 0, result.stdout + result.stderr
             return result
 
-        def add_user(self, name):
-            self.ok("user", "add", name, "--role", "staff", "--password-stdin", stdin=PASSWORD)
+        def add_user(self, name, role="admin"):
+            # The command line makes only the first administrator and security officer.
+            self.ok("user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD)
 
         def has_user(self, name):
             with engine.connect() as connection:
@@ -83,7 +84,7 @@ def test_a_restored_set_brings_back_the_database_the_settings_and_every_checkpoi
     made = city.backup()
     assert json.loads(city.ok("backup", "status").stdout)["last_set"] == str(made)
     # The host moves on: a new account, a changed setting, a third signed checkpoint.
-    city.add_user("sato")
+    city.add_user("sato", "security_officer")
     (city.config_directory / "intranet.ini").write_text("changed by hand\n")
     city.host_file.unlink()
     city.checkpoint()

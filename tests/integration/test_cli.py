@@ -51,20 +51,47 @@ def test_initdb_is_idempotent(cli):
 
 
 def test_user_lifecycle(cli):
-    added = cli("user", "add", "suzuki", "--role", "supervisor", "--password-stdin",
+    added = cli("user", "add", "kanri", "--role", "admin", "--password-stdin",
                 stdin="a long enough password\n")
     assert added.returncode == 0, added.stderr
-    weak = cli("user", "add", "sato", "--role", "staff", "--password-stdin", stdin="short\n")
+    weak = cli("user", "add", "kansa", "--role", "security_officer", "--password-stdin",
+               stdin="short\n")
     assert weak.returncode == 2 and "12" in weak.stderr
-    assert cli("user", "passwd", "suzuki", "--password-stdin",
+    assert cli("user", "passwd", "kanri", "--password-stdin",
                stdin="another long password\n").returncode == 0
-    assert cli("user", "disable", "suzuki").returncode == 0
+    assert cli("user", "disable", "kanri").returncode == 0
     missing = cli("user", "disable", "nobody")
     assert missing.returncode == 2 and "nobody" in missing.stderr
 
 
+def test_the_command_line_makes_only_the_first_admin_and_officer(cli, engine):
+    """Bootstrap only: an account that reads applicant data, a second administrator, or a
+    chosen password for a data-reading account take the screens and a second person."""
+    for role in ("admin", "security_officer"):
+        made = cli("user", "add", f"first-{role}", "--role", role, "--password-stdin",
+                   stdin="a long enough password\n")
+        assert made.returncode == 0, made.stderr
+        again = cli("user", "add", f"second-{role}", "--role", role, "--password-stdin",
+                    stdin="a long enough password\n")
+        assert again.returncode == 2 and f"（first-{role}）がすでにあります" in again.stderr
+    for role in ("staff", "supervisor", "inquiry"):
+        refused = cli("user", "add", "kage", "--role", role, "--password-stdin",
+                      stdin="a long enough password\n")
+        assert refused.returncode == 2 and "管理者とセキュリティ担当だけ" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    with insider(engine) as conn:   # a data-reading account made on the screens earlier
+        conn.execute(text("UPDATE users SET role = 'supervisor' WHERE username = 'first-admin'"))
+    refused = cli("user", "passwd", "first-admin", "--password-stdin",
+                  stdin="a chosen password 2026\n")
+    assert refused.returncode == 2 and "管理者とセキュリティ担当だけ" in refused.stderr
+    # Once the first officer is disabled (gone), the next one can be made again.
+    assert cli("user", "disable", "first-security_officer").returncode == 0
+    assert cli("user", "add", "next-officer", "--role", "security_officer", "--password-stdin",
+               stdin="a long enough password\n").returncode == 0
+
+
 def test_audit_verify_passes_then_names_the_tampered_record(cli, engine):
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     ok = cli("audit", "verify")
     assert ok.returncode == 0 and "audit chain OK" in ok.stdout
@@ -75,7 +102,7 @@ def test_audit_verify_passes_then_names_the_tampered_record(cli, engine):
 
 
 def test_audit_verify_catches_a_deleted_record(cli, engine):
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     with insider(engine) as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 2"))
@@ -91,7 +118,7 @@ def test_audit_verify_takes_one_to_64_workers(cli):
 
 
 def test_audit_verify_catches_reordering(cli, engine):
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     with insider(engine) as conn:
         conn.execute(text("UPDATE audit_records SET seq = -1 WHERE seq = 1"))
@@ -134,8 +161,9 @@ def test_import_counts_errors_as_the_screen_does_and_a_bad_mapping_is_one_senten
     source = tmp_path / "applicants.csv"
     source.write_bytes(many_bad_rows(1200))
     dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
-    assert dry.returncode == 1 and "errors: 1,200 (first 500 shown)" in dry.stdout
-    assert "'令和2年2月30日'" in dry.stdout and "column 生年月日 -> 生年月日" in dry.stdout
+    assert dry.returncode == 1 and "errors: 1,200 (0 shown one by one" in dry.stdout
+    assert "1,200 rows (lines 2, 3, 4, 5, 6 …), 生年月日: e.g. '令和2年2月30日'" in dry.stdout
+    assert "column 生年月日 -> 生年月日" in dry.stdout
     for content, message in [('{"x": "口座番号"', "JSON として読めません"),
                           ('{"お客様番号": "口座番号"}', "「口座番号」は取り込める項目ではありません"),
                           (None, "を読めません")]:
@@ -165,7 +193,7 @@ def test_audit_checkpoint_then_verify_catches_a_recomputed_chain(cli, engine, si
     from tests.tampering import rechain
 
     _key, arguments = signed
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     taken = cli("audit", "checkpoint", "--signing-key", str(tmp_path / "sign.key"),
                 "--checkpoints", arguments[1])
@@ -190,7 +218,7 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
     from tests.tampering import rechain
 
     key, arguments = signed
-    cli("user", "add", "suzuki", "--role", "staff", "--password-stdin",
+    cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
         stdin="a long enough password\n")
     with insider(engine) as conn:   # the records so far are from six years ago
         conn.execute(text("UPDATE audit_records SET at = '2020-01-01 09:00:00'"))
@@ -199,10 +227,10 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
     # ... and so is the checkpoint the job signed then.
     checkpoints.append_to_file(tmp_path / "checkpoints.jsonl",
                                checkpoints.sign(3, head_hash, datetime(2020, 1, 1, 9), key))
-    refused = cli("audit", "prune", "--archive", str(tmp_path / "a.jsonl"), "--days", "365")
+    refused = cli("audit", "prune", "--archive", str(tmp_path / "a.jsonl"))
     assert refused.returncode == 2 and "signed checkpoint" in refused.stderr
     archive = tmp_path / "audit-2020.jsonl"
-    pruned = cli("audit", "prune", "--archive", str(archive), "--days", "365", *arguments)
+    pruned = cli("audit", "prune", "--archive", str(archive), *arguments)
     assert pruned.returncode == 0 and "archived 3 records" in pruned.stdout, pruned.stderr
     assert len(archive.read_text().splitlines()) == 3
     ok = cli("audit", "verify", *arguments)
@@ -210,4 +238,33 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
     with insider(engine) as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 4"))   # the prune's record
     broken = cli("audit", "verify")
-    assert broken.returncode == 1 and "ends at 4, found 3" in broken.stderr
+    assert broken.returncode == 1
+    assert "記録 1〜3 番がありませんが、削除を記録した audit.prune の記録がありません" in broken.stderr
+
+
+def test_hostile_workbooks_are_refused_by_name_and_change_nothing(cli, tmp_path,
+                                                                  session_factory):
+    """Issue 25 item 4 through the command: the same refusals as the screen, exit 1, one
+    Japanese sentence on stderr and no traceback; then a legitimate workbook imports."""
+    from sqlalchemy import func, select
+
+    from intranet.applications.models import Application
+    from tests import hostile_workbooks as hostile
+    from tests.factories import make_programme
+    from tests.functional.test_hostile_workbooks import ATTACKS
+    from tests.import_files import HEADER, PEOPLE
+
+    make_programme(session_factory, code="p2020")
+    for attack, (make, message) in ATTACKS.items():
+        source = tmp_path / "申請者一覧.xlsx"
+        source.write_bytes(make())
+        result = cli("import", str(source), "--programme", "p2020")
+        assert result.returncode == 1, (attack, result.stderr)
+        assert "ファイル 申請者一覧.xlsx " in result.stderr and message in result.stderr, attack
+        assert "Traceback" not in result.stderr
+    with session_factory() as s:
+        assert s.execute(select(func.count()).select_from(Application)).scalar_one() == 0
+    rows = [HEADER, *[[f"{70000000 + n}", *PEOPLE[0][1:]] for n in range(3000)]]
+    source.write_bytes(hostile.workbook(hostile.sheet_xml(rows)))
+    done = cli("import", str(source), "--programme", "p2020")
+    assert done.returncode == 0 and "new 3000" in done.stdout, done.stderr

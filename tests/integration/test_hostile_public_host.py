@@ -188,5 +188,48 @@ def test_a_link_in_the_signed_folder_is_not_followed(pusher, host_factory, tmp_p
     link = pusher.root / spool.SIGNED / spool.snapshot_name(10 ** 12)
     os.symlink(pusher.key_path, link)
     result, _ = push(pusher, host, tmp_path)
-    assert result["verified"] is False and "リンクは辿りません" in result["reason"], result
-    assert host.record.events == []
+    # Passed over (a planted name never blocks the genuine file), and named in the report.
+    assert result["verified"] is True and "リンクは辿りません" in result["reason"], result
+    only_the_signed_file_left(pusher, host)
+
+
+def test_a_file_planted_in_signed_with_a_higher_sequence_does_not_block_the_genuine_one(
+        pusher, host_factory, tmp_path):
+    """Issue 25: whoever can write signed/ puts garbage under a higher number; the pusher used
+    to believe the name, refuse the garbage, and never send the genuine snapshot again (its
+    report then held the planted sequence, so even removing the file did not help)."""
+    host = host_factory(hostile.HONEST)
+    planted = pusher.root / spool.SIGNED / spool.snapshot_name(10 ** 15)
+    planted.write_bytes(b"SHNS" + os.urandom(200))
+    result, _ = push(pusher, host, tmp_path)
+    assert result["verified"] is True and result["sequence"] != 10 ** 15, result
+    assert [d["delivered"] for d in result["deliveries"]] == [True]
+    assert planted.name in result["reason"] and "passed over" in result["reason"]
+    only_the_signed_file_left(pusher, host)
+
+
+def test_a_genuine_older_snapshot_renamed_higher_is_passed_over(pusher, host_factory, tmp_path):
+    """A signed file is only believed about its sequence when its header says the same."""
+    host = host_factory(hostile.HONEST)
+    renamed = pusher.root / spool.SIGNED / spool.snapshot_name(10 ** 15)
+    renamed.write_bytes(pusher.data)
+    result, _ = push(pusher, host, tmp_path)
+    assert result["verified"] is True and result["sequence"] != 10 ** 15, result
+    assert "its header says sequence" in result["reason"]
+    only_the_signed_file_left(pusher, host)
+
+
+def test_a_refused_planted_report_does_not_block_later_genuine_files(pusher, host_factory,
+                                                                    tmp_path):
+    """A spool holding only the planted file reports it refused; the genuine file signed
+    after it (a lower number) is still pushed: an unverified report sent nothing."""
+    host = host_factory(hostile.HONEST)
+    genuine = pusher.root / spool.SIGNED / pusher.name
+    genuine.rename(tmp_path / "kept")
+    planted = pusher.root / spool.SIGNED / spool.snapshot_name(10 ** 15)
+    planted.write_bytes(b"garbage")
+    refused, _ = push(pusher, host, tmp_path)
+    assert refused["verified"] is False and refused["sequence"] == 10 ** 15
+    (tmp_path / "kept").rename(genuine)
+    result, _ = push(pusher, host, tmp_path)
+    assert result["verified"] is True and [d["delivered"] for d in result["deliveries"]] == [True]

@@ -13,7 +13,7 @@ from intranet.audit import services as audit_services
 from intranet.audit.models import AuditRecord
 from intranet.audit.writer import Actor
 from intranet.db import get_tm_session
-from intranet.publications import services
+from intranet.publications import changes, services
 from intranet.publications.job import PublishPlan, publish
 from intranet.publications.models import Delivery, Publication
 from intranet.users.services import find_user
@@ -86,8 +86,8 @@ def test_publish_to_an_outbox_records_everything(session_factory, accounts, keys
             assert field in record.details
         assert record.os_user == "shinsei-transfer" and record.host == "intranet-host"
         # The next preview starts from what was just published.
-        assert services.changes_since_last_publication(dbsession) == {
-            "new": 0, "changed": 0, "removed": 0}
+        assert changes.of_preview(dbsession).totals() == {
+            "added": 0, "removed": 0, "moved": 0, "altered": 0}
 
 
 def test_a_scheduled_run_publishes_only_approved_requests(session_factory, accounts, keys,
@@ -129,7 +129,7 @@ def test_what_is_approved_is_what_is_published(session_factory, accounts, keys, 
             AuditRecord.action == "transfer.delivery")).scalar_one()
         assert publication.content_digest in record.details
         # The change goes into the next publication: the preview shows it pending.
-        assert services.changes_since_last_publication(dbsession)["changed"] == 3
+        assert changes.of_preview(dbsession).total("moved") == 3
 
 
 def test_frozen_content_changed_after_approval_is_refused(session_factory, accounts, keys,

@@ -50,6 +50,7 @@ class Steps:
                 "shinsei.municipality_code = 142158",
                 f"transfer.lookup_key = {keys / 'lookup.key'}",
                 f"transfer.spool_dir = {self.spool}",
+                f"transfer.destinations = outbox:{self.inbox}",
                 f"audit.checkpoint_file = {self.checkpoints}",
                 f"audit.checkpoint_keys = {keys / 'sign.key.pub'}",
                 "sqlalchemy.url"])))
@@ -189,7 +190,12 @@ def test_the_signer_refuses_a_tampered_spool_and_the_publication_fails_with_the_
         assert "no report from the pusher" in failed.details
 
 
-@pytest.mark.parametrize("forgery", ["another digest", "not json", "claims a count"])
+# "a stranger": issue 25, a well-formed report naming a host this city does not publish to.
+EXPECTED = {"another digest": "another content digest", "not json": "report was refused",
+            "claims a count": "report was refused", "a stranger": "not a configured destination"}
+
+
+@pytest.mark.parametrize("forgery", list(EXPECTED))
 def test_a_forged_report_from_the_pusher_is_not_believed(steps, session_factory, forgery):
     publication_id = approved_request(session_factory)
     ok(steps.build())
@@ -202,6 +208,10 @@ def test_a_forged_report_from_the_pusher_is_not_believed(steps, session_factory,
         report.write_text(json.dumps(fields))
     elif forgery == "not json":
         report.write_bytes(b"\xff{")
+    elif forgery == "a stranger":
+        fields["deliveries"].append({**fields["deliveries"][0],
+                                     "destination": "sftp://upload@attacker.example:22/inbox"})
+        report.write_text(json.dumps(fields))
     else:
         fields["deliveries"][0]["attempts"] = True   # a bool where a number belongs
         report.write_text(json.dumps(fields))
@@ -211,8 +221,7 @@ def test_a_forged_report_from_the_pusher_is_not_believed(steps, session_factory,
         assert dbsession.execute(select(Delivery)).scalars().all() == []
         failed = dbsession.execute(select(AuditRecord).where(
             AuditRecord.action == "transfer.failed")).scalar_one()
-        assert ("another content digest" if forgery == "another digest"
-                else "report was refused") in failed.details
+        assert EXPECTED[forgery] in failed.details
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(),

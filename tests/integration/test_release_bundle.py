@@ -230,14 +230,15 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     assert "SHINSEI_SESSION_SECRET_FILE=/etc/shinsei/session-secret" in (
         root / "etc/shinsei/intranet.env").read_text()
     # The publication's three identities: each key in its own step's folder, readable by it
-    # alone; the intranet ini names no signing key, no SSH key and no destination.
+    # alone; the intranet ini names no signing key and no SSH key, and the same destinations
+    # as the pusher (the recorder believes reports for those alone).
     for key, owner in (("builder/lookup.key", builder), ("signer/sign.key", signer),
                        ("pusher/id_ed25519", pusher)):
         assert owner_mode(root, f"/etc/shinsei/{key}") == (owner, owner, 0o600)
         assert owner_mode(root, f"/etc/shinsei/{key.split('/')[0]}")[1:] == (owner, 0o750)
     settings = [line.split("=")[0].strip() for line in ini.splitlines() if not line.startswith("#")]
     assert "transfer.signing_keys" not in settings and "transfer.client_key" not in settings
-    assert "transfer.destinations" not in settings
+    assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in ini
     assert "transfer.lookup_key = /etc/shinsei/builder/lookup.key" in ini
     pusher_ini = (root / "etc/shinsei/pusher.ini").read_text()
     assert "sftp://shinsei-upload@198.51.100.3:22/inbox" in pusher_ini
@@ -349,6 +350,10 @@ def test_public_inbox_lets_the_receiver_list_read_and_remove_uploads(public_root
     # Group rwx for the receiver; setgid so every upload is in the receiver's group.
     assert owner_mode(root, "/srv/shinsei/inbox") == (upload, mirror, 0o2770)
     assert owner_mode(root, "/srv/shinsei") == (0, 0, 0o755)
+    # The residents' page writes its usage counts; the upload account (group) only reads them.
+    assert owner_mode(root, "/srv/shinsei/usage") == (
+        account(root, "passwd", "shinsei-mirror"), account(root, "group", "shinsei-upload"),
+        0o2750)
     assert "ForceCommand internal-sftp -u 0027" in (
         root / "etc/ssh/sshd_config.d/00-shinsei.conf").read_text()
     # Keys only from now on: said when no administrator has one yet.
@@ -382,3 +387,66 @@ def test_public_host_trusts_the_carried_keys_and_serves_the_citys_origin(public_
 def test_public_second_check_finds_nothing(bundle, public_root):
     check = install(bundle, public_root, "public", PUBLIC_VALUES, "--check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# --- the balancer (issue 29 item 1) -------------------------------------------------------
+
+BALANCER_VALUES = """\
+MUNICIPALITY_NAME=千代田区
+SERVER_NAME=status.city.example.lg.jp
+TLS_CERT=/etc/ssl/shinsei/server.crt
+TLS_KEY=/etc/ssl/shinsei/server.key
+PUBLIC_HOSTS=198.51.100.2 2001:db8::3
+PUBLIC_HOSTS_CA=/etc/ssl/shinsei/server.crt
+MUNICIPALITY_NAME_EN="Chiyoda City"
+MUNICIPALITY_NAME_EASY="{千代田区|ちよだく}"
+CONTACT="千代田区 給付金コールセンター 0120-000-000"
+CONTACT_EN="Chiyoda City Benefit Call Centre, 0120-000-000 (in Japanese)"
+CONTACT_EASY="{千代田区|ちよだく}の {電話|でんわ} 0120-000-000"
+"""
+
+
+def test_the_balancer_role_writes_haproxy_its_page_and_its_certificate(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "balancer", BALANCER_VALUES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cfg = (root / "etc/haproxy/haproxy.cfg").read_text()
+    assert not re.search(r"@[A-Z][A-Z0-9_]*@", cfg)
+    assert "server public1 198.51.100.2:443\n    server public2 [2001:db8::3]:443" in cfg
+    assert owner_mode(root, "/etc/haproxy/shinsei.pem") == (0, 0, 0o600)
+    assert (root / "etc/haproxy/shinsei.pem").read_text() == "certificate\nkey\n"
+    page = (root / "etc/haproxy/errors/shinsei-503.http").read_bytes()
+    assert page.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert "<ruby>千代田区<rt>ちよだく</rt></ruby>の".encode() in page
+    assert install(bundle, root, "balancer", BALANCER_VALUES, "--check").returncode == 0
+
+
+def test_the_balancer_role_refuses_an_engine_it_does_not_know(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "balancer", BALANCER_VALUES + "BALANCER_ENGINE=varnish\n")
+    assert result.returncode == 2 and "BALANCER_ENGINE" in result.stderr
+    assert "haproxy か nginx" in result.stderr and "Traceback" not in result.stderr
+    result = install(bundle, root, "balancer", BALANCER_VALUES.replace("PUBLIC_HOSTS=", "#"))
+    assert result.returncode == 2 and "PUBLIC_HOSTS が設定されていません" in result.stderr
+
+
+def test_the_balancer_role_with_nginx_writes_the_upstream_site(bundle, tmp_path):
+    root = new_root(tmp_path / "root")
+    result = install(bundle, root, "balancer", BALANCER_VALUES + "BALANCER_ENGINE=nginx\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = (root / "etc/nginx/sites-available/shinsei-balancer.conf").read_text()
+    assert "hash $remote_addr consistent;" in site and "server [2001:db8::3]:443" in site
+    assert not (root / "etc/nginx/sites-enabled/default").exists()
+    assert "ただいま確認できません" in (
+        root / "opt/shinsei/errors/balancer/shinsei-unavailable.html").read_text()
+
+
+def test_a_public_host_behind_a_balancer_believes_its_forwarded_address_only(
+        bundle, intranet_root, tmp_path):
+    root = new_root(tmp_path / "root")
+    shutil.copytree(intranet_root / "var/lib/shinsei/carry-to-public", root / "root/carried")
+    result = install(bundle, root, "public", PUBLIC_VALUES + "BALANCER_ADDRESSES=198.51.100.9\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = (root / "etc/nginx/sites-available/shinsei-mirror.conf").read_text()
+    assert ("set_real_ip_from 198.51.100.9;\n    real_ip_header X-Forwarded-For;\n"
+            "    real_ip_recursive off;") in site

@@ -43,7 +43,8 @@ class Deployed:
         spool.prepare(root / "spool")
         self.checkpoint_file = root / "audit-checkpoints.jsonl"
         self.build = BuildPlan(self.lookup, Origin("142158", "prod"), timedelta(hours=72), JOB,
-                               checkpoint_file=self.checkpoint_file)
+                               checkpoint_file=self.checkpoint_file,
+                               destinations=(f"outbox:{root / 'inbox'}",))
 
     def signer(self):
         return step_config.signer_settings({

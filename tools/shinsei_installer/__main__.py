@@ -1,19 +1,20 @@
-"""``install.sh --role intranet|public [--config FILE] [--check] [--root DIR]``"""
+"""``install.sh --role intranet|public|balancer [--config FILE] [--check] [--root DIR]``"""
 
 import argparse
 import hashlib
 import sys
 from pathlib import Path
 
-from shinsei_installer import common, intranet, public, upgrade, values
+from shinsei_installer import balancer, common, intranet, public, upgrade, values
 from shinsei_installer.common import Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Directory
 
-PLANS = {"intranet": intranet.plan, "public": public.plan}
+PLANS = {"intranet": intranet.plan, "public": public.plan, "balancer": balancer.plan}
 # What the administrator carries next, printed after an install (docs/install.*.md).
-AFTERWARDS = {"intranet": intranet.afterwards, "public": public.afterwards}
-APPS = {"intranet": intranet.APPS, "public": public.APPS}
+AFTERWARDS = {"intranet": intranet.afterwards, "public": public.afterwards,
+              "balancer": balancer.afterwards}
+APPS = {"intranet": intranet.APPS, "public": public.APPS, "balancer": balancer.APPS}
 
 
 def main(argv=None) -> int:
@@ -42,15 +43,15 @@ def verify_bundle(bundle: Bundle) -> None:
     sums = bundle.root / "SHA256SUMS"
     if not sums.exists():
         raise InstallError(f"{sums} がありません: "
-                           "リリースの束（tar.gz）を展開した中から実行してください")
+                           "リリースの配布物（tar.gz）を展開した中から実行してください")
     for number, line in enumerate(sums.read_text().splitlines(), start=1):
         digest, name = line.split(maxsplit=1)
         path = bundle.root / name.lstrip("*")
         if not path.is_file():
-            raise InstallError(f"{sums}:{number}: {name} がありません（束が壊れています）")
+            raise InstallError(f"{sums}:{number}: {name} がありません（配布物が壊れています）")
         if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
             raise InstallError(f"{sums}:{number}: {name} の SHA-256 が違います"
-                               "（束が壊れているか改変されています）")
+                               "（配布物が壊れているか改変されています）")
 
 
 def unique(steps):
@@ -74,7 +75,7 @@ def check(steps, host, pending_upgrade=None) -> int:
     for step in steps:
         # A half-installed host (a venv moved away, a file missing) is reported, never a crash.
         try:
-            differences += step.differences(host)
+            differences += step.differences(host) + step.unresolved(host)
             for note in step.notes(host):
                 print(f"  注: {note}")
         except (OSError, InstallError) as error:
@@ -110,7 +111,7 @@ def install(steps, host, apps, pending_upgrade=None) -> None:
                     journal.switched(step)
                 pending.update(step.handlers)
                 changed += len(differences)
-            for note in step.notes(host):
+            for note in step.notes(host) + step.unresolved(host):
                 print(f"  注: {note}")
         if host.live:
             run = common.handlers(host, apps)
@@ -133,8 +134,9 @@ def parser() -> argparse.ArgumentParser:
     here = Path(__file__).resolve().parent.parent
     p = argparse.ArgumentParser(prog="install.sh",
                                 description="shinsei-status をこのホストに入れる（オフライン）")
-    p.add_argument("--role", choices=sorted(PLANS), required=True, help="intranet（庁内）か public（公開）")
-    p.add_argument("--config", help="値ファイル（既定: /etc/shinsei/site.env）")
+    p.add_argument("--role", choices=sorted(PLANS), required=True,
+                   help="intranet（庁内）、public（公開）か balancer（公開ホストの前のロードバランサー）")
+    p.add_argument("--config", help="サイト設定ファイル（既定: /etc/shinsei/site.env）")
     p.add_argument("--check", action="store_true", help="何も変えず、期待される状態との違いを表示する")
     p.add_argument("--root", default="/", help="このディレクトリを / として入れる（試験用）")
     p.add_argument("--bundle", default=str(here), help=argparse.SUPPRESS)

@@ -193,7 +193,7 @@ def nginx_steps(bundle: Bundle, host: Host, site: str, values: dict, replace_def
     for name in ("TLS_CERT", "TLS_KEY"):
         if not host.path(values[name]).is_file():
             raise InstallError(f"{name} = {values[name]}: ファイルがありません"
-                               f"（値ファイルの {name} を確かめてください）")
+                               f"（サイト設定ファイルの {name} を確かめてください）")
     steps = [Directory(ETC),
              File(f"{ETC}/nginx-proxy.conf", (bundle.deploy / "nginx" / "proxy.conf").read_bytes(),
                   handlers=("nginx",)),
@@ -286,12 +286,18 @@ def handlers(host: Host, apps: tuple[str, ...]) -> dict:
     def postgresql():
         host.run("systemctl", "restart", "postgresql")
 
+    def haproxy():
+        host.run("haproxy", "-c", "-q", "-f", "/etc/haproxy/haproxy.cfg")
+        host.run("systemctl", "enable", "haproxy")
+        host.run("systemctl", "reload-or-restart", "haproxy")
+
     return {"daemon-reload": lambda: host.run("systemctl", "daemon-reload"),
             "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd,
+            "haproxy": haproxy,
             "apps": lambda: host.run("systemctl", "try-restart", *apps)}
 
 
-HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx")
+HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx", "haproxy")
 
 
 def logrotate_steps(bundle: Bundle, host: Host):

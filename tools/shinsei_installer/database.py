@@ -37,11 +37,12 @@ EXCEPTIONS = {
     "audit_personal": {WEB: ("SELECT", "INSERT", "DELETE"), TRANSFER: APPEND},
     "alembic_version": {WEB: ("SELECT",), TRANSFER: ("SELECT",), PRUNE: ("SELECT",)},
     # What the transfer job writes: a scheduled run records its own publication, its
-    # deliveries and what was published, and drops the frozen rows of finished ones.
+    # deliveries, and drops the frozen rows of finished ones (but the last delivered).
     "publications": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "UPDATE")},
     "publication_rows": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "DELETE")},
     "deliveries": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT")},
-    "published_statuses": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
+    # The public hosts' daily counts, fetched by the job: a newer fetch replaces a day's.
+    "usage_counts": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
 }
 # An audit table this version does not know yet is treated as append-only, never as ordinary.
 UNKNOWN_AUDIT = {WEB: APPEND, TRANSFER: APPEND, PRUNE: ("SELECT",)}

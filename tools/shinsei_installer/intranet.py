@@ -12,7 +12,7 @@ import re
 import secrets
 from pathlib import Path
 
-from shinsei_installer import common, database, render, sshd
+from shinsei_installer import common, database, forward, render, sshd
 from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Action, Directory, Existing, File, Note, User
@@ -92,6 +92,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
         File(PUSH_ADDRESSES, push_addresses(values).encode(), handlers=("daemon-reload",)),
     ]
     steps += key_steps(bundle, host, values)
+    steps += settings_forward(bundle, values)
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
     steps += common.logrotate_steps(bundle, host)
@@ -277,6 +278,42 @@ os.close(fd)
 public = key.public_key().public_bytes(s.Encoding.OpenSSH, s.PublicFormat.OpenSSH)
 open(path + ".pub", "wb").write(public + b" shinsei-pusher\\n")
 """
+
+
+ROTATION = "鍵の更新で次の鍵をフォルダーに置くだけで使われるように"
+# The backup.* settings an intranet.ini installed before backups were part of the product
+# lacks: backup.host_files has no default, so its sets had no TLS certificate and key.
+BACKUP_SETTINGS = ("backup.directory", "backup.retention_days", "backup.max_age_hours",
+                   "backup.database_user", "backup.config_directory", "backup.host_files",
+                   "backup.web_service", "backup.verify_user")
+
+
+def settings_forward(bundle, values):
+    """The ini files an earlier bundle wrote, brought to the shape this version's runbook
+    relies on (forward.py): after the key steps, which fill the folders compared here."""
+    return [
+        forward.BringForward(
+            f"{ETC}/signer.ini", "shinsei-transfer", bundle.deploy / "signer.ini", values,
+            renamed=(forward.Renamed(
+                "transfer.signing_keys", f"{SIGNER_KEYS}/sign.key", SIGNER_KEYS,
+                f"署名係がフォルダーの *.key すべてで署名し、{ROTATION}",
+                forward.only_file_in(SIGNER_KEYS, "sign.key", "*.key")),)),
+        forward.BringForward(
+            f"{ETC}/pusher.ini", "shinsei-transfer", bundle.deploy / "pusher.ini", values,
+            renamed=(forward.Renamed(
+                "transfer.public_keys", f"{PUSHER_KEYS}/sign.key.pub", PUSHER_TRUSTED,
+                f"転送係がフォルダーの *.pub すべてを信頼し、{ROTATION}",
+                forward.same_public_key(f"{PUSHER_KEYS}/sign.key.pub", PUSHER_TRUSTED,
+                                        f"{SIGNER_KEYS}/sign.key.pub")),)),
+        forward.BringForward(
+            f"{ETC}/intranet.ini", "app:main", bundle.deploy / "intranet.ini", values,
+            added=(*(forward.Added(key, "毎日のバックアップにサイト設定ファイルの TLS_CERT・TLS_KEY も"
+                                         "入れるため（運用手順書「バックアップと復元」）")
+                     for key in BACKUP_SETTINGS),
+                   forward.Added("transfer.destinations", "転送係の報告を、設定された公開"
+                                 "サーバーについてだけ記録するため")),
+            handlers=("apps",)),
+    ]
 
 
 def postgresql_steps(bundle, host, values):

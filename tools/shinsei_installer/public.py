@@ -3,7 +3,7 @@ to carry back to the intranet."""
 
 from pathlib import Path
 
-from shinsei_installer import common, render, sshd
+from shinsei_installer import common, forward, render, sshd
 from shinsei_installer.common import ETC, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Absent, Action, Directory, File, Step, User
@@ -11,9 +11,10 @@ from shinsei_installer.steps import Absent, Action, Directory, File, Step, User
 STATE = "/var/lib/shinsei-mirror"
 CARRY = "/var/lib/shinsei/carry-to-intranet"
 UNITS = ("shinsei-mirror-web.service", "shinsei-mirror-receive.service",
-         "shinsei-mirror-receive.path", "shinsei-nftables.service")
+         "shinsei-mirror-receive.path", "shinsei-mirror-receive.timer", "shinsei-nftables.service")
 APPS = ("shinsei-mirror-web.service",)
-ENABLED = ("shinsei-nftables.service", "shinsei-mirror-web.service", "shinsei-mirror-receive.path")
+ENABLED = ("shinsei-nftables.service", "shinsei-mirror-web.service", "shinsei-mirror-receive.path",
+           "shinsei-mirror-receive.timer")
 CARRIED = ("intranet-sign.pub", "lookup.key", "upload_ed25519.pub")
 
 
@@ -40,11 +41,15 @@ def plan(bundle: Bundle, host: Host, values: dict):
              "shinsei-mirror", "shinsei-mirror", 0o600, keep=True),
         # A lookup key being rotated in waits here beside it (mirror.lookup_key).
         Directory(f"{ETC}/lookup-keys", "root", "shinsei-mirror", 0o750),
+        mirror_settings_forward(bundle, values),
         # The chroot: it and every parent root-owned and not writable by others (sshd's rule).
         Directory("/srv/shinsei"),
         # The upload account creates and renames; the receiver (its group) lists, reads and
         # removes; setgid keeps every new file in the receiver's group.
         Directory("/srv/shinsei/inbox", "shinsei-upload", "shinsei-mirror", 0o2770),
+        # The residents' page writes its daily usage counts here; the upload account (the
+        # group, setgid) may read them and nothing more: no new file, no rename, no removal.
+        Directory("/srv/shinsei/usage", "shinsei-mirror", "shinsei-upload", 0o2750),
         Directory(STATE, "shinsei-mirror", "shinsei-mirror", 0o750),
         Directory(f"{STATE}/quarantine", "shinsei-mirror", "shinsei-mirror", 0o700),
         Directory(f"{STATE}/state", "shinsei-mirror", "shinsei-mirror", 0o700),
@@ -67,6 +72,22 @@ def plan(bundle: Bundle, host: Host, values: dict):
     steps += common.firewall_steps(bundle, "public-host.nft", values)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps
+
+
+def mirror_settings_forward(bundle: Bundle, values: dict) -> forward.BringForward:
+    """A mirror.ini an earlier bundle wrote, in the shape the runbook relies on (forward.py):
+    the lookup-key folder read beside the key, and the maintenance file of the leak
+    procedure. The residents' page reads it at start: restarted when it changes."""
+    return forward.BringForward(
+        f"{ETC}/mirror.ini", "app:main", bundle.deploy / "mirror.ini", values,
+        renamed=(forward.Renamed(
+            "mirror.lookup_key", f"{ETC}/lookup.key", f"{ETC}/lookup.key {ETC}/lookup-keys",
+            f"照会鍵の更新で次の鍵を {ETC}/lookup-keys/ に置くだけで使われるように",
+            forward.nothing_in(f"{ETC}/lookup-keys", "*.key")),),
+        added=(forward.Added("mirror.maintenance_file",
+                             f"鍵が漏えいしたときの手順で {ETC}/maintenance を置くと保守中の"
+                             "表示になるように"),),
+        handlers=("apps",))
 
 
 def _overridden(host: Host) -> None:

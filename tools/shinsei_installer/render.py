@@ -21,7 +21,8 @@ def render(template: Path, values: dict[str, str]) -> str:
     def fill(match):
         name = match.group(1)
         if name not in values:
-            raise ValuesError(f"{template}: {name} の値がありません（値ファイルに {name} を入れてください）")
+            raise ValuesError(f"{template}: {name} の値がありません"
+                              f"（サイト設定ファイルに {name} を入れてください）")
         return values[name]
 
     return PLACEHOLDER.sub(fill, text)
@@ -59,6 +60,7 @@ def derived(values: dict[str, str]) -> dict[str, str]:
         out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
                                             "tcp dport 443 {family} {match} {set} accept",
                                             otherwise="tcp dport 443 accept")
+    out["REAL_IP_FROM"] = real_ip_from(addresses(values.get("BALANCER_ADDRESSES", "")))
     # By name, not number: nft resolves the name each time it loads the rules, so a copy of
     # /etc/shinsei restored onto another host still means that host's pusher, whatever uid
     # its account got (common.firewall_steps names the account once the installer made it).
@@ -80,3 +82,24 @@ def destination_hosts(values: dict[str, str]) -> list[str]:
 
 def _url_host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
+
+
+def real_ip_from(balancers: list[str]) -> str:
+    """The public host's nginx lines that take the client's address from the balancer's
+    X-Forwarded-For: from those addresses only, and only the address the balancer wrote
+    (the header's last; real_ip_recursive off)."""
+    if not balancers:
+        return "# (no balancer: the client is the connection's own address)"
+    return "\n    ".join([*(f"set_real_ip_from {item};" for item in balancers),
+                          "real_ip_header X-Forwarded-For;", "real_ip_recursive off;"])
+
+
+def balancer(values: dict[str, str]) -> dict[str, str]:
+    """The balancer's values: one server line per public host, for HAProxy and for nginx
+    (the same order, so a host keeps its place in the hash ring when another is added)."""
+    hosts = destination_hosts(values)
+    return {**values,
+            "HAPROXY_SERVERS": "\n    ".join(f"server public{n} {_url_host(host)}:443"
+                                            for n, host in enumerate(hosts, start=1)),
+            "NGINX_SERVERS": "\n    ".join(f"server {_url_host(host)}:443 max_fails=1 "
+                                          "fail_timeout=10s;" for host in hosts)}

@@ -21,6 +21,12 @@ class Step:
         """What is worth knowing but is not to be changed (e.g. a kept config file)."""
         return []
 
+    def unresolved(self, host: Host) -> list[str]:
+        """What differs from the wanted state but is the city's to change (e.g. a setting in
+        an earlier version's shape holding its own value): a difference for ``--check``, a
+        note for an install, which leaves it as it is."""
+        return []
+
     def apply(self, host: Host) -> None:
         raise NotImplementedError
 

@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from shinsei_installer import common
+from shinsei_installer import common, forward
 from shinsei_installer.common import ETC, VENV, VENV_PREVIOUS, VENVS, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Absent, Action, File, Step, Symlink
@@ -175,7 +175,7 @@ class Journal:
         if isinstance(step, common.SwitchVenv):
             self.previous_link = _state(host, VENV_PREVIOUS)
             return
-        if isinstance(step, File | Symlink | Absent):
+        if isinstance(step, File | Symlink | Absent | forward.BringForward):
             path = step.path
             if not any(k.path == path for k in self.kept):
                 self.kept.append(_state(host, path))

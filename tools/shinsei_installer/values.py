@@ -21,15 +21,19 @@ class Value:
 
 
 BOTH = ("intranet", "public")
+# The balancer in front of the public hosts (issue 29) reads the same file: the residents'
+# name, certificate and page texts, and where the public hosts are.
+RESIDENTS = ("intranet", "public", "balancer")
 VALUES = [
     Value("MUNICIPALITY_CODE", BOTH, "全国地方公共団体コード（6桁）。スナップショットの発行元になります"),
-    Value("MUNICIPALITY_NAME", BOTH, "団体名（例: ○○市）"),
+    Value("MUNICIPALITY_NAME", RESIDENTS, "団体名（例: ○○市）"),
     Value("ENVIRONMENT", BOTH, "prod（本番）または test（検証）"),
-    Value("SERVER_NAME", BOTH, "このホストの HTTPS のホスト名（証明書の名前）"),
-    Value("TLS_CERT", BOTH, "このホストのサーバー証明書（PEM）のパス"),
-    Value("TLS_KEY", BOTH, "その秘密鍵（PEM）のパス"),
+    Value("SERVER_NAME", RESIDENTS, "このホストの HTTPS のホスト名（証明書の名前）"),
+    Value("TLS_CERT", RESIDENTS, "このホストのサーバー証明書（PEM）のパス"),
+    Value("TLS_KEY", RESIDENTS, "その秘密鍵（PEM）のパス"),
     Value("MANAGEMENT_ADDRESS", BOTH, "SSH で管理する端末のアドレスまたはネットワーク（空白区切りで複数可）"),
-    Value("PUBLIC_HOSTS", ("intranet",), "公開ホストのアドレス（空白区切りで複数可）。転送先になります"),
+    Value("PUBLIC_HOSTS", ("intranet", "balancer"),
+          "公開ホストのアドレス（空白区切りで複数可）。転送先・振り分け先になります"),
     Value("STAFF_NETWORKS", ("intranet",), "職員端末のネットワーク（空白区切り）。空ならすべて", ""),
     Value("PUBLIC_HOST_KEYS", ("intranet",),
           "公開ホストの install.sh が作る known_hosts 行のファイル（2回目の実行で指定）", ""),
@@ -41,18 +45,26 @@ VALUES = [
     Value("KEYS_FROM", ("public",), "庁内ホストの /var/lib/shinsei/carry-to-public を運んだディレクトリ"),
     Value("PUBLIC_URL", ("intranet",),
           "住民向けページのアドレス（通知文のリンクと QR コード）。空なら載せません", ""),
-    Value("CONTACT", ("public",), "住民向けの問い合わせ先（電話番号）"),
-    Value("HOURS", ("public",), "問い合わせの受付時間。空なら載せません", ""),
+    Value("CONTACT", ("public", "balancer"), "住民向けの問い合わせ先（電話番号）"),
+    Value("HOURS", ("public", "balancer"), "問い合わせの受付時間。空なら載せません", ""),
     Value("UPDATE_SCHEDULE", ("public",), "住民向けの更新時刻の説明（例: 平日の午前10時ごろ）"),
+    Value("BALANCER_ADDRESSES", ("public",),
+          "ロードバランサーのアドレス（空白区切り）。その X-Forwarded-For だけを住民のアドレスとして"
+          "信じます。空ならロードバランサーなし", ""),
+    Value("BALANCER_ENGINE", ("balancer",), "ロードバランサーのソフトウェア: haproxy または nginx",
+          "haproxy"),
+    Value("PUBLIC_HOSTS_CA", ("balancer",),
+          "公開ホストの証明書を確かめる CA 証明書（PEM）のパス", "/etc/ssl/certs/ca-certificates.crt"),
 ]
 # The residents' page is in 日本語, English and やさしい日本語: each text set in Japanese needs
 # its other two (the public host refuses to start on a page half in Japanese), so the installer
-# asks for them here, by name, instead of leaving a host that will not start.
+# asks for them here, by name, instead of leaving a host that will not start. The balancer's
+# page for when no public host is healthy is in the same three languages.
 TRANSLATED = ("MUNICIPALITY_NAME", "CONTACT", "HOURS", "UPDATE_SCHEDULE")
 LANGUAGES = {"EN": "英語", "EASY": "やさしい日本語（{漢字|かんじ} でふりがな）"}
 for _base in TRANSLATED:
     for _suffix, _language in LANGUAGES.items():
-        VALUES.append(Value(f"{_base}_{_suffix}", ("public",),
+        VALUES.append(Value(f"{_base}_{_suffix}", ("public", "balancer"),
                             f"{_base} の{_language}の文（{_base} を入れたときは必須）", ""))
 
 BY_NAME = {value.name: value for value in VALUES}
@@ -64,7 +76,7 @@ def parse(path: Path) -> dict[str, tuple[str, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValuesError(f"{path}: 値ファイルがありません。deploy/site.env.example を写して"
+        raise ValuesError(f"{path}: サイト設定ファイルがありません。deploy/site.env.example を写して"
                           f"値を入れてください（--config で別の場所も指定できます）") from None
     except UnicodeDecodeError as error:
         raise ValuesError(f"{path}: UTF-8 で読めません（{error.start} バイト目）") from None
@@ -124,7 +136,7 @@ def _check(name: str, value: str) -> str:
     if name == "ENVIRONMENT" and value not in ("prod", "test"):
         return "prod か test のどちらかです"
     if name in ("MANAGEMENT_ADDRESS", "PUBLIC_HOSTS", "STAFF_NETWORKS", "INTRANET_HOST",
-                "UPLOAD_ADDRESS"):
+                "UPLOAD_ADDRESS", "BALANCER_ADDRESSES"):
         for item in addresses(value):
             try:
                 ipaddress.ip_network(item, strict=False)
@@ -133,7 +145,9 @@ def _check(name: str, value: str) -> str:
     if name in ("PUBLIC_HOSTS", "INTRANET_HOST", "UPLOAD_ADDRESS") and any(
             "/" in item for item in addresses(value)):
         return "ネットワークではなく、ホストのアドレスを書いてください"
-    if name in ("TLS_CERT", "TLS_KEY") and not value.startswith("/"):
+    if name == "BALANCER_ENGINE" and value not in ("haproxy", "nginx"):
+        return "haproxy か nginx のどちらかです"
+    if name in ("TLS_CERT", "TLS_KEY", "PUBLIC_HOSTS_CA") and not value.startswith("/"):
         return "絶対パスで書いてください"
     if name == "SERVER_NAME" and not re.fullmatch(r"[A-Za-z0-9.-]+", value):
         return "ホスト名（英数字・ピリオド・ハイフン）で書いてください"

@@ -97,3 +97,11 @@ def test_a_found_answer_changes_language_after_the_budget_is_used(public_host):
     for lang in ("en", "ja-easy"):   # ...but the answer already given changes language
         found = switch_language(found, lang)
         assert found.status_int == 200 and found.html.select_one("section.answer")
+
+
+def test_an_exempt_entry_with_host_bits_is_refused_not_widened_to_its_network(public_host):
+    """The attack: ``127.0.60.5/24`` meant one counter and silently exempted the whole /24."""
+    with pytest.raises(MirrorSettingsError) as refused:
+        public_host.app(**{"mirror.rate_limit_exempt": "192.0.2.10 127.0.60.5/24"})
+    message = str(refused.value)
+    assert "127.0.60.5/24" in message and "127.0.60.0/24" in message and "127.0.60.5、" in message

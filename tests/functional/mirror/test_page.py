@@ -196,3 +196,28 @@ def test_a_programme_whose_lookup_ended_says_so_and_whom_to_contact(public_host)
     other = ask(app, "00000001", programme="p2024", birth_year="1980", birth_month="4",
                 birth_day="1", status=200)
     assert "受け付けました" in other.text
+
+
+@pytest.mark.parametrize("lang, ended, other_closed", [
+    ("ja", "照会は終了しました", "受付期間外"),
+    ("en", "Status lookup has ended", "not open for checking now"),
+    ("ja-easy", "しらべる ことは おわりました", "いまは しらべられません")])
+def test_the_form_names_an_ended_lookup_as_ended_with_whom_to_call(public_host, lang, ended,
+                                                                   other_closed):
+    # Ended for good (the intranet closed it) is not "not open now": the choice says so and
+    # gives the programme's contact; a programme merely outside its dates keeps its words.
+    programmes = [{**PROGRAMMES[0], "lookup_ended": True, "contact": "福祉課 0120-111-222"},
+                  {**PROGRAMMES[1], "lookup_closes_on": "2021-03-31"}]
+    public_host.publish(programmes=programmes)
+    page = public_host.app().get("/", {"lang": lang}).text
+    first, second = page.split('value="p2020"', 1)[1].split('value="p2024"', 1)
+    assert f"（{ended}）" in first and other_closed not in first
+    assert "福祉課 0120-111-222" in first
+    assert f"（{other_closed}）" in second and ended not in second
+
+
+def test_a_single_programme_whose_lookup_ended_says_so_on_the_form(public_host):
+    public_host.publish(programmes=[{**PROGRAMMES[0], "lookup_ended": True,
+                                     "contact": "福祉課 0120-111-222"}])
+    page = public_host.app().get("/").text
+    assert "この給付金の状況の照会は終了しました。" in page and "福祉課 0120-111-222" in page

@@ -1,6 +1,8 @@
 """Receiving: verify, activate atomically, quarantine with a reason, never roll back."""
 
+import argparse
 import json
+import os
 import time
 from datetime import timedelta
 
@@ -74,6 +76,20 @@ def test_files_still_uploading_are_left_alone(public_host):
     assert public_host.receive() == []
 
 
+def test_every_run_sweeps_abandoned_uploads_even_with_nothing_to_receive(public_host):
+    """A cut-off upload would hold the inbox's disk for ever: each run (the inbox watch or the
+    sweep timer) removes the ones left over an hour, never one being written."""
+    inbox = public_host.root / "inbox"
+    (inbox / ".snapshot-1.bin.part").write_bytes(b"cut off")
+    (inbox / ".snapshot-2.bin.part").write_bytes(b"being written")
+    two_hours_ago = time.time() - 7200
+    os.utime(inbox / ".snapshot-1.bin.part", (two_hours_ago, two_hours_ago))
+    assert public_host.receive() == []
+    assert sorted(p.name for p in inbox.iterdir()) == [".snapshot-2.bin.part"]
+    assert [o.accepted for o in public_host.publish()] == [True]
+    assert sorted(p.name for p in inbox.iterdir()) == [".snapshot-2.bin.part"]
+
+
 def test_activation_log_is_chained_and_detects_edits(public_host):
     public_host.publish()
     public_host.drop(b"garbage", "bad.bin")
@@ -137,3 +153,12 @@ def test_the_activation_log_witnesses_the_intranets_audit_checkpoint(public_host
     assert accepted["content_digest"] == "cd" * 32
     status_command(load(dict(public_host.settings)), None)
     assert "audit checkpoint: 1234 records, head " + "ab" * 32 in capsys.readouterr().out
+    # `status --checkpoints`: every checkpoint witnessed, once, as the intranet's file holds
+    # them (`audit verify --mirror-checkpoints` reads it: tests/integration/test_audit_truncation).
+    public_host.publish(header={"audit_checkpoint": checkpoint})
+    later = {**checkpoint, "count": 1300}
+    public_host.publish(header={"audit_checkpoint": later})
+    assert status_command(load(dict(public_host.settings)),
+                          argparse.Namespace(checkpoints=True)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [checkpoint, later]

@@ -1,8 +1,10 @@
 """The rate limiter shared by every worker process, and the per-process fallback."""
 
 import multiprocessing
+import queue
 
-from public_mirror.ratelimit import RateLimiter, SharedRateLimiter, client_address
+from public_mirror import ratelimit
+from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
 
 SECRET = b"s" * 32
 
@@ -150,3 +152,128 @@ def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
     for address in addresses:
         assert limiter.allow(address) == (True, 0)
         assert not limiter.allow(address)[0]
+
+
+# --- issue 25 item 6: a file that is cut, replaced or cannot grow --------------------
+
+class Lines:
+    """The rate limiter's log lines, as the journal would show them."""
+
+    def __init__(self):
+        import logging
+
+        self.messages: list[str] = []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.messages.append(record.getMessage())
+        self.logger = logging.getLogger("public_mirror.ratelimit")
+
+    def __enter__(self):
+        self.logger.addHandler(self.handler)
+        return self.messages
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+
+
+def _use_while_cut(path, seconds, results):
+    """A web worker answering lookups as fast as it can while the file is cut under it."""
+    import time
+
+    with Lines() as messages:
+        limiter = SharedRateLimiter(path, 1_000_000, 300, secret=SECRET)
+        deadline, calls = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline:
+            limiter.allow(f"203.0.113.{calls % 250}")
+            calls += 1
+    results.put((calls, messages))
+
+
+def test_cutting_the_file_under_a_working_process_never_kills_it(tmp_path):
+    """The attack: ``: > rate-limit.table`` (and cuts to odd sizes) while a worker answers.
+    A memory-mapped table died of SIGBUS at the next touch, with no log line; the worker now
+    finishes, says the file was cut, and keeps sharing the file it made whole again."""
+    import os
+    import time
+
+    path = tmp_path / "rate-limit.table"
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    worker = context.Process(target=_use_while_cut, args=(path, 4.0, results))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (path.exists() and path.stat().st_size > 1_000_000):
+            assert time.monotonic() < deadline and worker.is_alive(), "the worker never began"
+            time.sleep(0.01)
+        cuts = 0
+        while worker.is_alive() and cuts < 300:
+            os.truncate(path, (0, 100, 4096, 1_000_000)[cuts % 4])
+            cuts += 1
+            time.sleep(0.005)
+        # Read before joining: a child whose result is larger than the pipe's buffer cannot
+        # exit until it is read (seen as a worker killed after the join's timeout).
+        try:
+            calls, messages = results.get(timeout=120)
+        except queue.Empty:             # it died before saying: the exit code says how
+            calls, messages = 0, []
+        worker.join(120)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+    assert worker.exitcode == 0, f"the worker died (exit {worker.exitcode}; -7 is SIGBUS)"
+    assert calls > 100 and cuts >= 50
+    assert any("cut by hand" in line and "made whole again" in line for line in messages)
+    after = shared(tmp_path)                                # the next worker to look
+    assert after.allow("203.0.113.1") == (True, 0) and path.stat().st_size == after.size
+
+
+def test_a_file_replaced_under_its_name_is_shared_again(tmp_path):
+    """The attack: the file replaced (``mv`` of another file over it). A worker that kept the
+    old one and a worker started since split the limit between two files; both now use the
+    file under the name."""
+    import os
+    import time
+
+    clock = Clock()
+    path = tmp_path / "rate-limit.table"
+    old = shared(tmp_path, limit=4, clock=clock)
+    assert old.allow("198.51.100.1")[0]                    # holds the first file
+    (tmp_path / "new").write_bytes(b"\x07" * 100)           # short, and not zeros
+    os.replace(tmp_path / "new", path)
+    time.sleep(RELOOK + 0.1)                                # what is there is looked at again
+    with Lines() as messages:
+        new = shared(tmp_path, limit=4, clock=clock)
+        verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (old, new) * 3]
+    assert verdicts == [True, True, True, True, False, False]
+    assert any("replaced or removed" in line for line in messages)
+    assert path.stat().st_size == old.size
+
+
+def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, monkeypatch):
+    """A directory, a link (never followed) or a pipe where the file was: each worker
+    limits on its own and says so once; once a file can be made again, they share it."""
+    import os
+
+    monkeypatch.setattr(ratelimit, "RELOOK", 0)             # looked at on every request
+
+    path = tmp_path / "rate-limit.table"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"")
+    for plant in (path.mkdir, lambda: path.symlink_to(elsewhere), lambda: os.mkfifo(path)):
+        clock = Clock()
+        limiter = shared(tmp_path, limit=2, clock=clock)
+        assert limiter.allow("203.0.113.1")[0]
+        path.unlink()
+        plant()
+        with Lines() as messages:
+            verdicts = [limiter.allow("203.0.113.2")[0] for _ in range(5)]
+        assert verdicts == [True, True, False, False, False]  # its own limit, still a limit
+        unusable = [line for line in messages if "unusable" in line]
+        assert len(unusable) == 1 and "this worker limits on its own" in unusable[0]
+        assert elsewhere.read_bytes() == b""                  # a link is not followed
+        path.rmdir() if path.is_dir() else path.unlink()
+        with Lines() as messages:
+            assert limiter.allow("203.0.113.3")[0]
+        assert any("usable again" in line for line in messages)
+        assert path.is_file() and not path.is_symlink()
+        path.unlink()

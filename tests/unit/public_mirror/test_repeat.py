@@ -37,7 +37,8 @@ def test_another_question_address_or_key_is_not_proved():
                   Question(P2020, "00000001", None)):
         assert not made.proves(proof, "198.51.100.7", other)
     assert not repeats(secret=b"o" * 32).proves(proof, "198.51.100.7", ASKED)
-    for forged in ("", None, "0" * 32, proof[:-1], proof.upper() + "0"):
+    for forged in ("", None, "0" * 32, proof[:-1], proof.upper() + "0", "é" * 32, proof + "\n",
+                   proof[:-1] + "\x00", "\ud800" * 32):
         assert not made.proves(forged, "198.51.100.7", ASKED)
 
 

@@ -24,10 +24,14 @@ class Clock:
 class Counting(UsageCounter):
     def __init__(self):
         super().__init__(directory=None)
-        self.seen = []
+        self.seen, self.programmes, self.limited = [], [], []
 
-    def count(self, found, status_code=None, day=None):
+    def count(self, found, status_code=None, day=None, programme=None):
         self.seen.append((found, status_code))
+        self.programmes.append(programme)
+
+    def count_limited(self, programme, day=None):
+        self.limited.append(programme)
 
 
 def desk(public_host, limit=20, maintenance=False):
@@ -64,6 +68,7 @@ def test_only_answers_are_counted_and_nothing_of_the_question_is_kept(public_hos
     reply = resident.ask({"programme": "p2020", "receipt_number": "00000002"}, "198.51.100.1")
     resident.ask({"programme": "p2020", "receipt_number": "x"}, "198.51.100.1")
     assert resident.usage.seen == [(True, "payment_scheduled")]
+    assert resident.usage.programmes == ["p2020"]     # per programme, for the intranet
     assert "00000002" not in repr(reply.cache_key)
 
 
@@ -87,6 +92,8 @@ def test_rate_limit_comes_before_reading(public_host):
     resident.ask({"programme": "p2020", "receipt_number": "90000009"}, "a")   # one failure
     reply = resident.ask({"programme": "p2020", "receipt_number": "00000002"}, "a")
     assert reply.kind == "rate_limited" and reply.retry_after > 0
+    # Refused, counted as limited for its programme, not as a lookup.
+    assert resident.usage.limited == ["p2020"] and resident.usage.seen == [(False, None)]
 
 
 def test_language_is_one_of_the_configured(public_host):

@@ -87,3 +87,54 @@ def test_expiry_is_judged_exactly_as_parsing_the_header_each_time(public_host):
                 datetime.now(UTC)):
         assert is_expired(snapshot, now) == (expires <= now)
     assert not is_expired(snapshot)
+
+
+# --- held to the receiver's ledger (issue 25 item 6) ----------------------------------
+
+def held(public_host, **kw):
+    settings = load(dict(public_host.settings))
+    paths = settings["mirror.paths"]
+    return ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence,
+                          **kw), paths
+
+
+def test_an_activation_under_way_keeps_the_old_snapshot_answering(public_host):
+    """The receiver writes the state file before the active file (a large one takes
+    seconds; a full disk may stop it there): the file in place before keeps answering."""
+    import hashlib
+
+    from public_mirror.ledger import ACTIVATING, AGREES, Ledger
+
+    public_host.publish()
+    clock = Clock()
+    snapshots, paths = held(public_host, clock=clock)
+    assert snapshots.current().sequence == public_host.sequence
+    newer = public_host.snapshot(padding=1)
+    receiver = Ledger(paths)
+    receiver.finish = lambda *args: None                  # stopped between state and active
+    sha = hashlib.sha256(newer).hexdigest()
+    receiver.accept(newer, sha, public_host.sequence, file="newer.bin")
+    clock.now += RECHECK
+    assert snapshots.current().sequence == public_host.sequence - 1
+    assert snapshots.verdict == ACTIVATING and "not finished" in snapshots.disagreement
+    Ledger.finish(receiver, newer, sha, public_host.sequence)   # the activation completes
+    clock.now += RECHECK
+    assert snapshots.current().sequence == public_host.sequence
+    assert snapshots.verdict == AGREES
+
+
+def test_an_active_file_with_no_ledger_answers_nothing(public_host):
+    from public_mirror.ledger import MISMATCH
+
+    public_host.publish()
+    clock = Clock()
+    snapshots, paths = held(public_host, clock=clock)
+    assert snapshots.current() is not None
+    paths.last_sequence.unlink()
+    clock.now += RECHECK
+    assert snapshots.current() is None and snapshots.verdict == MISMATCH
+    assert "is missing" in snapshots.disagreement
+    paths.last_sequence.write_text("not json")
+    clock.now += RECHECK
+    assert snapshots.current() is None and "cannot be read" in snapshots.disagreement
+    assert snapshots.loaded.sequence == public_host.sequence   # still loaded, not served

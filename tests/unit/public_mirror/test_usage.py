@@ -58,3 +58,30 @@ def test_the_day_is_when_the_answer_was_given_not_when_it_is_added_up(tmp_path, 
     monkeypatch.setattr(time, "time", lambda: just_before_midnight + 1)   # the next day
     counter.flush()
     assert set(totals(tmp_path)) == {"2026-11-26"}
+
+
+def test_the_report_the_intranet_fetches_sums_the_workers_per_programme_and_day(tmp_path):
+    from transfer import usage_counts
+
+    report = tmp_path / "chroot-usage" / "usage-counts.json"
+    report.parent.mkdir()
+    today = usage_counts.today_in_japan()
+    counter = UsageCounter(tmp_path / "usage", report=report)
+    counter.count(True, "received", day=today, programme="p2020")
+    counter.count(False, day=today, programme="p2020")
+    counter.count_limited("p2020", day=today)
+    counter.count_limited(None, day=today)          # refused before any programme was read
+    counter.count(True, "received", day=today, programme="p2")
+    counter.count(True, "received", day=date(2001, 1, 1), programme="p2")   # outside the month
+    counter.flush()
+    # Another worker's file for the same day is added in, whichever flushes last.
+    (tmp_path / "usage" / f"{today}.99999.json").write_text(
+        '{"lookups": 2, "found": 2, "programme:p2020:lookups": 2, "programme:p2020:found": 2}')
+    counter.count(True, "received", day=today, programme="p2")
+    counter.flush()
+    rows = usage_counts.read(report.read_bytes(), {"p2020", "p2"}, today)
+    assert rows == [usage_counts.DayCount(today, "p2", 2, 2, 0, 0),
+                    usage_counts.DayCount(today, "p2020", 4, 3, 1, 1)]
+    assert [p.name for p in report.parent.iterdir()] == ["usage-counts.json"]
+    # The day's overall figures are unchanged: a limited question is not a lookup.
+    assert totals(tmp_path / "usage")[today.isoformat()]["lookups"] == 6

@@ -27,7 +27,8 @@ def _appends():
             actions = ([action.value] if isinstance(action, ast.Constant)
                        else [action.body.value, action.orelse.value]
                        if isinstance(action, ast.IfExp) else [])
-            keywords = {k.arg for k in node.keywords if k.arg and k.arg != "personal"}
+            keywords = {k.arg for k in node.keywords
+                        if k.arg and k.arg not in ("personal", "programme_personal")}
             found.append((path.name, actions, keywords))
     return found
 
@@ -86,7 +87,7 @@ def test_actions_by_name_and_an_unknown_one_never_by_code():
     ("encoding", "cp932", "CSV（Shift_JIS）"),
     ("state", "requested", "承認待ち"),
     ("state_before", lifecycle.LOOKUP_CLOSED, "照会終了"),
-    ("role", "supervisor", "承認者"),
+    ("role", "supervisor", "監督者"),
     ("programme", "tokubetsu", "特別定額給付金"),
     ("approved_by", 3, "yamada"),
     ("needs", [True, False, True], "振込予定日、不備内容"),
@@ -104,7 +105,7 @@ def test_each_kind_of_value_reads_as_people_write_it(key, value, shown):
 def test_a_change_names_only_what_changed_by_its_label():
     before = {"display_name": "山田", "role": "staff", "is_active": True}
     after = {"display_name": "山田", "role": "supervisor", "is_active": True}
-    assert labels.changes_text(before, after, _words()) == "役割: 担当職員 → 承認者"
+    assert labels.changes_text(before, after, _words()) == "役割: 担当職員 → 監督者"
     assert labels.changes_text(None, {"code": "x", "retention_years": 5}, _words()) == \
         "事業コード: x、保存年数: 5"
 
@@ -139,7 +140,7 @@ def test_a_status_change_in_words_with_its_values_beside_the_chain():
     # Values not loaded (a bulk change) or cut by disposal are said so, never as a digest.
     assert ("個人情報", "別表に保管（記録の詳細で確認できます）") in \
         labels.describe(record, _words()).lines
-    assert ("個人情報", "廃棄により削除済み") in labels.describe(record, _words(), []).lines
+    assert ("個人情報", "（廃棄済み）") in labels.describe(record, _words(), []).lines
 
 
 def test_a_failed_transfer_gives_its_reason_in_words():

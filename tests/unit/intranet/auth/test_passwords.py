@@ -36,3 +36,15 @@ def test_one_time_passwords_are_long_random_and_unambiguous():
     drawn = {passwords.one_time_password() for _ in range(50)}
     assert len(drawn) == 50
     assert all(len(p) == passwords.OTP_LENGTH and not set(p) & set("0O1lI") for p in drawn)
+
+
+def test_a_two_person_one_time_password_opens_only_with_both_halves_in_order():
+    first, second = passwords.one_time_half(), passwords.one_time_half()
+    assert len(first) == len(second) == passwords.HALF_LENGTH
+    stored = passwords.split_hash(passwords.hash_checked(first), second)
+    assert passwords.verify(stored, first + second)
+    assert passwords.verify(stored, f" {first}  {second}\n")   # spaces as handed over
+    for wrong in (first, second, second + first, first + second + "x", first + second[:-1],
+                  "", first + first):
+        assert not passwords.verify(stored, wrong), wrong
+    assert not passwords.needs_rehash(stored)

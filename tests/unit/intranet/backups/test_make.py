@@ -186,3 +186,32 @@ def test_the_files_a_fresh_host_needs_first_are_carried_with_their_paths(host, t
     key.unlink()
     with pytest.raises(BackupError, match=rf"{key}: ファイルがありません（backup.host_files）"):
         make.run(replace(host, host_files=(key,)), NOW, print)
+
+
+def _signer_appends_during_dump(monkeypatch, host, times):
+    """The signer appends a checkpoint while the database is dumped, ``times`` times."""
+    dump, appended = make.database.dump, []
+
+    def dump_while_signing(*args):
+        dump(*args)
+        if len(appended) < times:
+            appended.append(1)
+            with host.checkpoint_file.open("ab") as file:
+                file.write(CHECKPOINT)
+    monkeypatch.setattr(make.database, "dump", dump_while_signing)
+
+
+def test_a_checkpoint_signed_during_the_dump_makes_the_set_again_with_it(host, monkeypatch):
+    # Otherwise the dump could note a checkpoint the set's file lacks, and the restored
+    # chain would read as truncated.
+    _signer_appends_during_dump(monkeypatch, host, times=1)
+    made = make.run(host, NOW, print)
+    assert (made / "audit-checkpoints.jsonl").read_bytes() == CHECKPOINT * 3
+    assert json.loads((made / "manifest.json").read_text())["checkpoints"]["count"] == 3
+
+
+def test_a_signer_that_never_stops_fails_the_run_and_says_when_to_retry(host, monkeypatch):
+    _signer_appends_during_dump(monkeypatch, host, times=make.ATTEMPTS)
+    with pytest.raises(BackupError, match=r"書き足され続けました.*公開の処理が終わってから"):
+        make.run(host, NOW, print)
+    assert entries(host.directory) == [".lock", "last-run.json"]

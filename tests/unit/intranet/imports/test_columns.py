@@ -99,3 +99,27 @@ def test_a_bad_layout_is_one_plain_sentence(text, message):
     with pytest.raises(ImportRefused) as refused:
         load_mapping(text)
     assert message in str(refused.value)
+
+
+def test_the_header_is_the_first_line_naming_the_most_columns():
+    from intranet.imports.columns import header_index
+
+    title = ["令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）"]
+    header = ["受付番号", "氏名", "申請日"]
+    data = ["12345678", "received", "2020/6/1"]      # "received" is a column name too
+    assert header_index([title, ["作成日", "令和2年6月1日"], header, data]) == (2, 3)
+    assert header_index([title]) == (0, 0)
+    assert header_index([title, ["お客様番号", "x"]], {"お客様番号": "receipt_number"}) == (1, 1)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_documented_columns_are_the_ones_read(language):
+    """docs/import-columns.*.md lists every field and every header read as it."""
+    from pathlib import Path
+
+    from intranet.imports.columns import column_guide
+
+    text = (Path(__file__).resolve().parents[4] / f"docs/import-columns.{language}.md").read_text()
+    for column in column_guide():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {column['label']} |"))
+        assert "、".join(column["variants"]) in row

@@ -4,15 +4,15 @@ Installations seeded before this revision hold the default wording without furig
 status whose やさしい日本語 wording is still exactly the shipped text gets the new text; a
 wording a supervisor has changed is left as it is. The next publication carries it.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0022
+Revises: 0021
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
-down_revision = '0014'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

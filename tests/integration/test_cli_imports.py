@@ -1,0 +1,103 @@
+"""``shinsei-intranet import`` on real-shaped files (issue 26), both engines: a CP932
+export's 〓 keeps the stored characters and the dry run lists them with their values."""
+
+from sqlalchemy import select
+
+from intranet.applications.models import Application
+from intranet.exports import csv_lines
+from tests.factories import make_programme
+from tests.import_files import HEADER, PEOPLE, encoded
+from tests.integration.test_cli import cli  # noqa: F401  (the fixture)
+
+
+def _names(session_factory):
+    with session_factory() as s:
+        return sorted(s.execute(select(Application.name)).scalars())
+
+
+def test_a_cp932_export_re_imported_keeps_the_stored_names(cli, tmp_path,  # noqa: F811
+                                                          session_factory):
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded())
+    assert cli("import", str(source), "--programme", "p2020").returncode == 0
+    with session_factory() as s, s.begin():
+        s.execute(select(Application).where(
+            Application.receipt_number_normalised == "12345680")).scalar_one().name = "𠮷田　次郎"
+    before = _names(session_factory)
+    # What the CP932 export writes for those rows: the header and PEOPLE, 𠮷 as 〓.
+    rows = [PEOPLE[0], PEOPLE[1], [PEOPLE[2][0], "𠮷田　次郎", *PEOPLE[2][2:]]]
+    exported = tmp_path / "export.csv"
+    exported.write_bytes(b"".join(csv_lines(HEADER, rows, "cp932")))
+    dry = cli("import", str(exported), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "changed 0, unchanged 3" in dry.stdout
+    assert "stored values kept: 1" in dry.stdout
+    assert "line 5, 氏名: kept '𠮷田\\u3000次郎' (file: '〓田\\u3000次郎')" in dry.stdout
+    assert cli("import", str(exported), "--programme", "p2020").returncode == 0
+    assert _names(session_factory) == before
+    rows[2][1] = "𠮷田　三郎"                    # edited: 〓 would replace 𠮷
+    exported.write_bytes(b"".join(csv_lines(HEADER, rows, "cp932")))
+    refused = cli("import", str(exported), "--programme", "p2020")
+    assert refused.returncode == 1
+    assert "line 5, 氏名: '〓田\\u3000三郎'" in refused.stdout
+    assert "「𠮷田\u3000次郎」の「𠮷」を 〓 に置き換えます" in refused.stdout
+    assert _names(session_factory) == before
+
+
+def test_the_cli_says_which_line_it_took_as_the_header(cli, tmp_path,  # noqa: F811
+                                                       session_factory):
+    from tests.import_files import csv_text
+
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(("令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）\r\n\r\n"
+                        + csv_text(PEOPLE)).encode("cp932"))
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "new 3" in dry.stdout and "header: line 3 (lines 1 skipped)" in dry.stdout
+
+
+def test_a_gaiji_is_refused_by_the_cli_naming_line_field_and_code_point(
+        cli, tmp_path, session_factory):  # noqa: F811
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    # Shift_JIS's user-defined area: F0 40 is U+E000 in CP932.
+    source.write_bytes(encoded([PEOPLE[0]]).replace("髙橋".encode("cp932"), b"\xf0\x40\x8b\xb4"))
+    refused = cli("import", str(source), "--programme", "p2020")
+    assert refused.returncode == 1
+    assert "line 2, 氏名:" in refused.stdout
+    assert "外字が含まれています（U+E000、1 文字目）" in refused.stdout
+    assert _names(session_factory) == []
+
+
+def test_the_same_problem_is_one_line_and_every_one_goes_to_the_problems_file(
+        cli, tmp_path, session_factory):  # noqa: F811
+    import csv
+
+    from tests.functional.test_import_problems import deficient_rows
+
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    data, bad = deficient_rows(390)
+    source.write_bytes(data)
+    report = tmp_path / "problems.csv"
+    for args in (("--dry-run",), ()):
+        result = cli("import", str(source), "--programme", "p2020", "--problems", str(report),
+                     *args)
+        assert result.returncode == 1, result.stderr
+        assert result.stdout.count("にするには不備の内容が必要です") == 1
+        assert "390 rows (lines 8, 15, 22, 29, 36 …), 状況: e.g. '不備あり（書類返送）'" \
+            in result.stdout
+        assert "「不備内容」列を追加して、これらの行に書いてください。" in result.stdout
+        assert f"problems written to {report}: 390 rows" in result.stdout
+        raw = report.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")          # Excel opens it as UTF-8
+        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+        assert rows[0] == ["種類", "行", "列", "値", "理由", "直し方"]
+        assert len(rows) == 1 + bad and rows[1][:4] == ["取り込めない行", "8", "状況", "不備あり（書類返送）"]
+        assert rows[-1][5] == "「不備内容」列を追加して、これらの行に書いてください。"
+    assert _names(session_factory) == []
+    unwritable = cli("import", str(source), "--programme", "p2020", "--problems",
+                     str(tmp_path / "no" / "such" / "dir.csv"))
+    assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr
