@@ -9,14 +9,24 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from intranet.applications.models import Application
+from intranet.disposal.models import Disposal
 from intranet.programmes.models import Programme
 from intranet.publications.job import publish
 from intranet.publications.models import Publication
 from intranet.statuses.models import StatusWording
 from tests.factories import make_applications, make_programme
+from tests.functional.test_disposal import (
+    OVERRIDE,
+    as_user,
+    request_disposal,
+    second_supervisor,  # noqa: F401  (the fixture)
+    spool,  # noqa: F401  (the fixture)
+    step,
+)
+from tests.functional.test_disposal import decide as decide_disposal
 from tests.integration.test_publish import approved_request, plan
 from tests.mirror_fixtures import PublicHost
 from transfer.keys import generate_lookup_key, generate_signing_key
@@ -233,3 +243,35 @@ def test_the_action_details_shown_are_the_residents_and_a_changed_deadline_is_pe
     staff = shown(app, one)
     assert "期限を過ぎています" in staff and "次回の公開で反映されます" not in staff
     assert "返送期限を過ぎています" in city.residents_page("00000001")
+
+
+def test_after_disposal_the_panel_still_says_what_residents_are_answered_and_nothing_personal(
+        spool, city, testapp, session_factory, second_supervisor):  # noqa: F811
+    """Disposal gives the last delivered publication's kept row the erased key (-<id>, no
+    birth date). Until the next publication the public host still answers the resident
+    from its snapshot, and the panel says so: the status, not "not found" nor "no birth
+    date"; and nothing of the person (the number, the erased key, the birth date)."""
+    programme = make_programme(session_factory, "tokubetsu-2020", needs_birth_date=True)
+    [one] = make_applications(session_factory, programme, 1)
+    city.publish()
+    app = as_user(testapp, "supervisor")
+    assert step(app, programme, "close_lookup").status_int == 303
+    assert step(app, programme, "archive").status_int == 303
+    assert request_disposal(app, programme, override=True, reason=OVERRIDE).status_int == 303
+    with session_factory() as s:
+        disposal = s.execute(select(Disposal.id)).scalar_one()
+    assert decide_disposal(as_user(testapp, second_supervisor), disposal).status_int == 303
+    with session_factory() as s:
+        assert s.get(Application, one).receipt_number_normalised == f"-{one}"
+
+    staff = shown(as_user(testapp, "staff"), one)
+    assert "見つかりませんでした" not in staff and "生年月日が登録されていません" not in staff
+    assert "受け付けました" in text_of(staff.split('<div class="resident-answer')[1])
+    assert "次回の公開で反映されます" in staff and "照会できない" in staff   # the next one
+    for personal in ("00000001", "0000-0001", f"-{one}", "1980", "昭和55"):
+        assert personal not in staff
+    # What the panel says is what the public host still answers from its snapshot.
+    residents = city.host.app().post("/lookup", {
+        "programme": "tokubetsu-2020", "receipt_number": "00000001", "birth_era": "showa",
+        "birth_year": "55", "birth_month": "1", "birth_day": "1", "lang": "ja"}).text
+    assert "受け付けました" in answer_box(residents)
