@@ -9,13 +9,13 @@ from datetime import date, timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from intranet.applications.models import Application
 from intranet.disposal.models import Disposal
 from intranet.programmes.models import Programme
 from intranet.publications.job import publish
-from intranet.publications.models import Publication
+from intranet.publications.models import Publication, PublicationRow
 from intranet.statuses.models import StatusWording
 from tests.factories import make_applications, make_programme
 from tests.functional.test_disposal import (
@@ -190,6 +190,20 @@ def test_a_publication_made_before_content_was_kept_is_said_so(as_role, session_
     staff = shown(as_role("staff"), one)
     assert "内容を記録する前の版" in staff and "次回の公開で反映されます" not in staff
 
+
+
+def test_a_publication_delivered_before_its_rows_were_kept_is_said_so(city, as_role,
+                                                                     session_factory):
+    """A site upgraded past revision 0021 with a publication already delivered: its frozen
+    rows were dropped after delivery, so nothing exact is known until the next one."""
+    [one] = make_applications(session_factory, make_programme(session_factory), 1)
+    city.publish()
+    with session_factory() as s, s.begin():
+        s.execute(delete(PublicationRow))
+    staff = shown(as_role("staff"), one)
+    assert "内容を記録する前の版" in staff and "次回の公開で反映されます" not in staff
+    city.publish()
+    assert "受け付けました" in text_of(shown(as_role("staff"), one))
 
 RETURN = {"return_to": "〒252-5277 中央区中央2-11-15 給付金担当", "return_to_en": "2-11-15 Chuo",
           "return_to_easy": "{中央区|ちゅうおうく}の {給付金|きゅうふきん}の {係|かかり}",
