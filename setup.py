@@ -1,9 +1,10 @@
 """The build compiles the message catalogues (.po → .mo) into the wheel and stamps it with
 this build's version.
 
-Metadata lives in pyproject.toml; this file only adds the catalogue step, so a wheel built
-from a fresh checkout (``pip wheel .``, ``python -m build``, ``make release``) speaks
-English and やさしい日本語 without anyone running ``tools/compile_catalogs.py`` first, and
+Metadata lives in setup.cfg (the build system and the tools in pyproject.toml); this file
+only adds the catalogue step, so a wheel built from a fresh checkout (``pip wheel .``,
+``python -m build``, ``make release``) speaks English and やさしい日本語 without anyone
+running ``tools/compile_catalogs.py`` first, and
 the version (``transfer/version.py``: ``0.1.0+g<commit>[.dirty]``), written into the wheel
 as ``transfer/_build_version.py`` so an installed host knows it without git.
 """

@@ -51,6 +51,9 @@ PERMISSIONS["applications.export"] = (STAFF, SUPERVISOR)
 PERMISSIONS["applications.personal"] = (STAFF, SUPERVISOR)
 PERMISSIONS["applications.view"] += (INQUIRY,)
 PERMISSIONS["catalogue.view"] += (INQUIRY,)
+# An application's story (intranet.stories): the changes for everyone who reads the
+# application; the audit facts in it (terminal, views) only for the security officer.
+PERMISSIONS["applications.story"] = (*PERMISSIONS["applications.view"], SECURITY_OFFICER)
 
 # Where the reason a session ended is left for the login page ("idle", "expired", ...).
 SESSION_ENDED = "shinsei.session_ended"

@@ -95,14 +95,16 @@ def format_date(value: date | None, locale: str = "ja") -> str:
     return value.isoformat()
 
 
-def local_time(value: datetime | None, locale: str = "ja") -> str:
-    """Stored UTC -> shown in Japan time."""
+def local_time(value: datetime | None, locale: str = "ja", seconds: bool = False) -> str:
+    """Stored UTC -> shown in Japan time (``seconds``: to the second, where the order of
+    steps a minute apart matters: an application's story)."""
     if value is None:
         return ""
     local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(JST)
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
     if locale == "ja":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M} JST"
+        return f"{local.year}年{local.month}月{local.day}日 {clock}"
+    return f"{local:%Y-%m-%d} {clock} JST"
 
 
 class LocalMoment(str):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
-           "pyproject.toml", "setup.py")
+           "pyproject.toml", "setup.cfg", "setup.py")
 
 
 def release_bundle() -> Path:

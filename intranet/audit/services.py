@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import false, func, select
 
-from intranet.audit import checkpoints, labels, ranges, truncation, writer
+from intranet.audit import checkpoints, filters, labels, ranges, truncation, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -188,15 +188,25 @@ BOUNDED_SPAN = timedelta(days=31)
 
 @dataclass(frozen=True)
 class AuditFilter:
+    """The officer's search: Japan dates (both ends included), a user, an action (or its
+    group), and a receipt number — the records about every application holding it."""
+
     date_from: date | None = None
     date_to: date | None = None
     actor: str = ""
     action: str = ""
+    receipt: str = ""
 
     @classmethod
     def from_params(cls, params):
-        return cls(_date(params.get("from")), _date(params.get("to")),
-                   params.get("actor", "").strip(), params.get("action", "").strip())
+        """The filter the form asked for; ``filters.FilterRefused`` names a field it cannot
+        read (a date that is no date, an end before the start, a receipt number that cannot
+        be one)."""
+        date_from = filters.day(params.get("from"), "from")
+        date_to = filters.day(params.get("to"), "to")
+        filters.in_order(date_from, date_to)
+        return cls(date_from, date_to, params.get("actor", "").strip(),
+                   params.get("action", "").strip(), filters.receipt(params.get("receipt")))
 
     def query(self, dbsession):
         query = select(AuditRecord)
@@ -213,6 +223,9 @@ class AuditFilter:
             query = query.where(AuditRecord.actor == self.actor)
         if self.action:
             query = query.where(AuditRecord.action.startswith(self.action, autoescape=True))
+        if self.receipt:
+            query = query.where(filters.about_applications(
+                dbsession, filters.applications_numbered(dbsession, self.receipt)))
         return query
 
 
@@ -237,13 +250,6 @@ def _numbers_within(dbsession, when):
 def utc_start_of(day):
     """Midnight of a Japan date, as the naive UTC the database stores."""
     return datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC).replace(tzinfo=None)
-
-
-def _date(text):
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def vocabulary(request) -> labels.Vocabulary:
