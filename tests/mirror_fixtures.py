@@ -1,5 +1,6 @@
 """A public host in a temporary directory: keys, inbox, state, and snapshots to publish."""
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -107,15 +108,17 @@ class PublicHost:
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=None, key=None, keys=None, statuses=STATUSES,
                  header=None, status_of_first=None, padding=0, secret=None, more=(),
-                 version=1) -> bytes:
+                 version=1, filler=0) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
         00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
-        that many entries no one can look up (a bigger file); ``secret``: another lookup
-        key than the host's first; ``more``: more entries, each (programme, number, status
-        index, scheduled payment date, paid date[, kind bits, sent date, return-by date]).
+        that many entries no one can look up (a bigger file); ``filler``: as many random
+        keys (a city-sized file in seconds, where ``padding`` hashes each); ``secret``: another
+        lookup key than the host's first; ``more``: more entries, each (programme, number,
+        status index, scheduled payment date, paid date[, kind bits, sent date, return-by
+        date]).
 
         ``version=2``: the current format, with action details — 00000011 is missing an ID
         copy and a signature, sent 10 days ago, due in 10 days; 00000012 (deficient, bank
@@ -132,6 +135,8 @@ class PublicHost:
         rows.append((lookup_key(secret, "p2024", "00000001", BIRTH), 0, 0, 0))
         rows.append((lookup_key(secret, "p2020", "00000011"), 2, 0, 0))   # must act
         rows += [(lookup_key(secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
+        noise = os.urandom(16 * filler)
+        rows += [(noise[at:at + 16], 0, 0, 0) for at in range(0, len(noise), 16)]
         if version == 2:
             today = datetime.now(JST).date()
             rows = [(*row, 0, 0, 0) for row in rows]

@@ -7,6 +7,7 @@ shows it (docs/screenshots/ holds the committed ones).
 """
 
 import os
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import transaction
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from intranet.auth.models import User
 from intranet.db import get_tm_session
+from intranet.disposal import services as disposal_services
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications.job import PublishPlan, publish
@@ -282,3 +285,38 @@ def test_a_grouped_refusal_and_a_values_dry_run_read_at_1366x768(screen, tmp_pat
     assert above_the_fold(page, changes) and above_the_fold(
         page, page.get_by_role("button", name="この内容で取り込む"))
     shoot(page, "import-values-dry-run")
+
+
+def test_the_disposal_record_and_its_print_view_read_in_words(screen, session_factory,
+                                                             tmp_path):
+    """The 廃棄記録 as the supervisor reads it and as the 文書管理 ledger files it (A4): a
+    second programme disposed of early (requested by the supervisor, approved by the
+    security officer); every item and status by its Japanese name, no code, no column."""
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        programme = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()[1]
+        lifecycle.close_lookup(dbsession, JOB, programme)
+        lifecycle.archive(dbsession, JOB, programme)
+        users = {user.role: user for user in dbsession.execute(select(User)).scalars()}
+        today = date.today()
+        disposal = disposal_services.request_disposal(
+            dbsession, JOB, users["supervisor"], programme, override=True,
+            reason="議会の決定により保存期間を短縮したため（第12号）", today=today)
+        disposal_services.decide(dbsession, JOB, users["security_officer"], disposal,
+                                 approve=True, note="確認しました", spool=tmp_path / "spool",
+                                 backup_retention_days=35, today=today)
+        number = disposal.id
+    page = screen
+    sign_in(page, "supervisor")
+    page.wait_for_url("**/dashboard")
+    for path, name, media in ((f"/disposals/{number}", "disposal-record", "screen"),
+                              (f"/disposals/{number}/print", "disposal-record-print", "print")):
+        page.emulate_media(media=media)     # the print view as the printer receives it
+        page.goto(path)
+        text = page.locator("main").inner_text() if page.locator("main").count() else \
+            page.locator("body").inner_text()
+        assert "廃棄" in text and "議会の決定" in text, text[:500]
+        # Words only: no ASCII identifier (a column or status code) is shown.
+        assert not re.findall(r"\b[a-z]+_[a-z_]+\b|\b(?:approved|deficient|received)\b", text), \
+            text[:800]
+        shoot(page, name)
