@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+import transaction
 import zope.sqlalchemy
 from pyramid.paster import get_appsettings
 from sqlalchemy import Engine, engine_from_config, event, select
@@ -138,3 +139,19 @@ def open_database(config_uri: str) -> Iterator[tuple[sessionmaker[Session], dict
         yield get_session_factory(engine), settings
     finally:
         engine.dispose()
+
+
+def streamed_rows(request, query, to_row, scalars=True):
+    """Rows read in batches by a session of their own: the response streams after the
+    request's transaction has ended, and memory stays flat however many rows there are."""
+    factory = session_factory_of(request.registry)
+
+    def generate():
+        manager = transaction.TransactionManager(explicit=True)
+        with manager:
+            dbsession = get_tm_session(factory, manager)
+            result = dbsession.execute(query.execution_options(yield_per=2000))
+            for item in (result.scalars() if scalars else result):
+                yield to_row(item)
+
+    return generate()

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import pass_context
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
-from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
-from pyramid.view import forbidden_view_config, notfound_view_config, view_config
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import notfound_view_config, view_config
 
 from intranet.dates import wareki
 from intranet.refusals import Refused
@@ -161,20 +161,6 @@ def discard_changes(request):
     """Roll back whatever this request wrote and carry on reading in a new transaction."""
     request.tm.abort()
     request.tm.begin()
-
-
-@forbidden_view_config(renderer="intranet:templates/forbidden.jinja2")
-def forbidden(request):
-    from intranet.auth.views import login_url  # auth's views import this module
-
-    if request.identity is None:
-        # A GET is where the user was; a POST's address is no page to come back to.
-        return HTTPFound(location=login_url(
-            request, request.path_qs if request.method == "GET" else ""))
-    if request.identity.must_change_password:
-        return HTTPFound(location=request.route_url("password"))
-    request.response.status = 403
-    return {}
 
 
 @view_config(context=BadInput, renderer="intranet:templates/bad_request.jinja2")

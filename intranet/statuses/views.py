@@ -7,8 +7,8 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.audit import writer
-from intranet.imports.values import fold_status
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
+from intranet.statuses.names import fold_status
 from intranet.web import redirect_see_other
 from transfer import ruby
 
