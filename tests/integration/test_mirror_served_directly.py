@@ -148,11 +148,19 @@ def test_a_pipelining_client_does_not_keep_the_io_thread_to_itself():
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
     port = server.effective_port
 
+    closing = threading.Event()
+
     def run():
         io_thread.append(threading.get_ident())
         answer_at_once(server)
         bound_per_address(server, PER_ADDRESS, frozenset())
-        server.run()
+        try:
+            server.run()
+        except OSError:
+            # Closing the server under its poll loop ends the loop with EBADF (as
+            # tests/integration/servers.py says); the fresh-clone run met it here.
+            if not closing.is_set():
+                raise
 
     runner = threading.Thread(target=run, daemon=True)
     runner.start()
@@ -165,6 +173,7 @@ def test_a_pipelining_client_does_not_keep_the_io_thread_to_itself():
                 assert chunk, "the connection closed before every answer"
                 answers += chunk
     finally:
+        closing.set()
         server.close()
         runner.join(5)
     assert answers.count(LOOKUP) == 50               # every one, in order
