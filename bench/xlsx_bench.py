@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.import_files import HEADER
+from lab.import_files import HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +120,7 @@ def main():
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--before", type=Path, help="another checkout to read with, first")
     args = parser.parse_args()
-    from tests.hostile_workbooks import zip_bomb
+    from lab.hostile_workbooks import zip_bomb
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import false, func, select
 
-from intranet.audit import checkpoints, labels, ranges, truncation, writer
+from intranet.audit import labels, ranges, truncation, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -17,11 +17,12 @@ from intranet.audit.chain import (
     record_hash,
     verify_rows,
 )
-from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
 from intranet.auth.models import User
 from intranet.programmes.models import Programme
 from intranet.web import JST
+from transfer import checkpoints
+from transfer.checkpoints import Checkpoint
 
 
 @dataclass(frozen=True)

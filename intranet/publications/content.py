@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import func, insert, literal, select
 
-from intranet.audit.chain import canonical_json
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
@@ -27,6 +26,7 @@ from intranet.publications import changes
 from intranet.publications.models import PublicationRow
 from intranet.statuses.models import Status
 from transfer.build import action_fields, programme_fields, status_fields
+from transfer.envelope import canonical_text
 
 
 def header_wording(dbsession) -> dict:
@@ -43,7 +43,7 @@ def header_wording(dbsession) -> dict:
 def freeze(dbsession, publication) -> str:
     """Copy today's rows and wording into the publication; return the content digest."""
     wording = header_wording(dbsession)
-    publication.frozen_header = canonical_json(wording)
+    publication.frozen_header = canonical_text(wording)
     # One INSERT ... SELECT: millions of rows never pass through Python here. The rows are
     # those the preview compares (changes.live_rows): what is previewed is what is frozen.
     dbsession.execute(insert(PublicationRow).from_select(
@@ -119,7 +119,7 @@ def content_line(row) -> str:
     upgrade reproduces its digest after it. This is the definition; ``lines`` makes the
     same text faster."""
     values = row if any(v is not None for v in row[6:]) else row[:6]
-    return canonical_json([None if v is None else str(v) for v in values])
+    return canonical_text([None if v is None else str(v) for v in values])
 
 
 # What a JSON string must escape; a receipt number holding one goes the defining way.
@@ -132,7 +132,7 @@ class _JsonTexts(dict):
     columns' own types (str, date, None), none of which compares equal to another's."""
 
     def __missing__(self, value) -> str:
-        self[value] = text = canonical_json(None if value is None else str(value))
+        self[value] = text = canonical_text(None if value is None else str(value))
         return text
 
 

@@ -21,6 +21,7 @@ from intranet.programmes.models import Programme
 from intranet.publications import changes, failures, services
 from intranet.publications.models import FAILED, Delivery, Publication
 from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
+from transfer import config
 
 LIST = "intranet:templates/publications/list.jinja2"
 # Changed applications shown on the approval itself; the rest are a link (and a CSV) away.
@@ -162,7 +163,7 @@ def failed_outcomes(request, deliveries) -> dict[int, FailedOutcome]:
     failed = [d for d in deliveries if not d.delivered]
     if not failed:
         return {}
-    valid_for = timedelta(hours=int(request.registry.settings.get("transfer.valid_hours", 72)))
+    valid_for = config.valid_for(request.registry.settings)
     delivered: dict[str, list[datetime]] = {}
     for destination, at in request.dbsession.execute(
             select(Delivery.destination, Delivery.at).where(

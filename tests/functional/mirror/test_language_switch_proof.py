@@ -89,7 +89,7 @@ def test_a_hostile_proof_counts_as_a_failed_lookup_like_no_proof(public_host):
 
 @pytest.fixture(scope="module")
 def shared_mirror(tmp_path_factory):
-    from tests.mirror_fixtures import PublicHost
+    from lab.mirror_fixtures import PublicHost
 
     host = PublicHost(tmp_path_factory.mktemp("proof-fuzz"))
     host.publish()
