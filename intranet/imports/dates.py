@@ -9,19 +9,11 @@ import unicodedata
 from datetime import date
 from functools import lru_cache
 
-# era: (first day, last day or None)
-ERAS = {
-    "明治": (date(1868, 10, 23), date(1912, 7, 29)),
-    "大正": (date(1912, 7, 30), date(1926, 12, 24)),
-    "昭和": (date(1926, 12, 25), date(1989, 1, 7)),
-    "平成": (date(1989, 1, 8), date(2019, 4, 30)),
-    "令和": (date(2019, 5, 1), None),
-}
-_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+from transfer.eras import BY_NAME
 
 _WESTERN = re.compile(r"^(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_JAPANESE = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\.?(\d{1,2}|元)"
+_JAPANESE = re.compile(rf"^({'|'.join(BY_NAME)})\.?(\d{{1,2}}|元)"
                        r"[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 
 
@@ -42,11 +34,10 @@ def parse_date(text: str) -> date:
     match = _JAPANESE.match(folded)
     if not match:
         raise DateError("format")
-    era = _LETTERS.get(match.group(1), match.group(1))
+    era = BY_NAME[match.group(1)]
     year_in_era = 1 if match.group(2) == "元" else int(match.group(2))
-    first, last = ERAS[era]
-    result = _make(first.year + year_in_era - 1, int(match.group(3)), int(match.group(4)))
-    if result < first or (last and result > last):
+    result = _make(era.first.year + year_in_era - 1, int(match.group(3)), int(match.group(4)))
+    if not era.holds(result):
         raise DateError("era")
     return result
 
