@@ -11,6 +11,7 @@ from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.view import forbidden_view_config, notfound_view_config, view_config
 
+from intranet.plausible_dates import UnreadableDate
 from intranet.refusals import Refused
 from transfer import version
 
@@ -161,6 +162,7 @@ def forbidden(request):
 
 
 @view_config(context=BadInput, renderer="intranet:templates/bad_request.jinja2")
+@view_config(context=UnreadableDate, renderer="intranet:templates/bad_request.jinja2")
 def bad_input(refused, request):
     request.response.status = 400
     return {"message": refused.explain(request)}

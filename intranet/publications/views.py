@@ -5,7 +5,7 @@ import json
 from bisect import bisect_left
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -13,6 +13,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from intranet import plausible_dates
 from intranet.audit import services as audit_services
 from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
@@ -122,9 +123,8 @@ def _trigger_job(request):
 def _delivery_query(params):
     query = select(Delivery).join(Publication).order_by(Delivery.id.desc())
     for name in ("from", "to"):
-        try:
-            day = date.fromisoformat(params.get(name, ""))
-        except ValueError:
+        day = plausible_dates.from_form(name, params.get(name))    # 400 naming the format
+        if day is None:
             continue
         if name == "from":
             query = query.where(Delivery.at >= utc_start_of(day))
