@@ -43,6 +43,8 @@ ENTRY_FORMATS = {1: ENTRY_V1, 2: ENTRY}
 # A programme's deficiency kinds fit the entry's 32-bit set.
 MAX_DEFICIENCY_KINDS = 32
 EPOCH_DAY = date(2000, 1, 1)
+# A snapshot's times (created_at, expires_at): UTC to the second.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _LENGTH = struct.Struct(">I")
 # The languages whose resident wording a snapshot carries (the public page's languages).
 RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
@@ -62,12 +64,12 @@ def entry_layout(format_version: object) -> struct.Struct:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def parse_time(text: str) -> datetime:
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         raise MalformedSnapshot(f"bad timestamp {text!r}") from None
 

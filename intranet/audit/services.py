@@ -20,7 +20,7 @@ from intranet.audit.chain import (
 )
 from intranet.audit.models import AuditHead, AuditRecord
 from intranet.auth.models import User
-from intranet.programmes.models import Programme
+from intranet.programmes.models import all_programmes
 from intranet.web import JST
 from transfer import checkpoints
 from transfer.checkpoints import Checkpoint
@@ -247,7 +247,7 @@ def vocabulary(request) -> labels.Vocabulary:
     """Names for the ids and codes records hold: accounts and programmes are few."""
     users = dict(request.dbsession.execute(select(User.id, User.username)).all())
     programmes = {}
-    for programme in request.dbsession.execute(select(Programme)).scalars():
+    for programme in all_programmes(request.dbsession):
         name = programme.name_en if request.locale_name == "en" and programme.name_en \
             else programme.name
         programmes[programme.code] = programmes[str(programme.id)] = name

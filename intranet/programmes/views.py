@@ -13,7 +13,7 @@ from intranet.disposal.models import STATE_LABELS as DISPOSAL_LABELS
 from intranet.disposal.models import Disposal
 from intranet.programmes import lifecycle
 from intranet.programmes.link import qr_svg, residents_link
-from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme
+from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme, all_programmes
 from intranet.programmes.names import name_errors, preview
 from intranet.web import BAD_INPUT, BadInput, discard_changes, matched_id, redirect_see_other
 
@@ -24,7 +24,7 @@ TEMPLATE = "intranet:templates/programmes/edit.jinja2"
 @view_config(route_name="programmes", permission="catalogue.view",
              renderer="intranet:templates/programmes/list.jinja2")
 def programme_list(request):
-    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(request.dbsession)
     return {"programmes": programmes, "stage_labels": lifecycle.STATE_LABELS,
             "stages": {p.id: lifecycle.state(p) for p in programmes},
             "retention_ends": {p.id: lifecycle.retention_ends_on(p) for p in programmes}}

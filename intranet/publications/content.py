@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, literal, select
 
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.publications import changes
 from intranet.publications.models import PublicationRow
 from intranet.statuses.models import Status
@@ -32,7 +32,7 @@ from transfer.envelope import canonical_text
 def header_wording(dbsession) -> dict:
     """The programmes (with their 不備の種類, 返送先 and 同封するもの) and statuses as the
     snapshot header carries them."""
-    programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
+    programmes = all_programmes(dbsession, by=Programme.code)
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
     return {"programmes": [{**programme_fields(p, lifecycle.lookup_ended(p)),
                             **action_fields(kind_catalogue.load(dbsession, p.id).kinds,

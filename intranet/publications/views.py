@@ -18,7 +18,7 @@ from intranet.audit import services as audit_services
 from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
 from intranet.exports import audit_export, csv_lines, csv_response, streamed_rows
-from intranet.programmes.models import Programme
+from intranet.programmes.models import all_programmes
 from intranet.publications import changes, failures, services
 from intranet.publications.models import FAILED, Delivery, Publication
 from intranet.web import BAD_INPUT, BadInput, discard_changes, local_time, matched_id, redirect_see_other
@@ -39,7 +39,7 @@ def publication_list(request, error=None):
     dbsession = request.dbsession
     publications = dbsession.execute(
         select(Publication).order_by(Publication.id.desc()).limit(50)).scalars().all()
-    programmes = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(dbsession)
     return {
         "publications": publications,
         "outcomes": failed_outcomes(request, [d for p in publications for d in p.deliveries]),
