@@ -8,27 +8,25 @@ standard error; 2 the configuration is wrong.
 """
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from transfer.steps import configuration_refused, report
 
 
 def build_spool(args: argparse.Namespace) -> int:
-    from pyramid.paster import setup_logging
+    from intranet.publications import builder, recorder
+    from transfer.config import TransferConfigError  # here: paramiko only when it runs
 
-    from intranet.db import open_database
-    from intranet.publications import builder, job, recorder
-    from transfer.config import TransferConfigError
-
-    setup_logging(args.config)
-    with open_database(args.config) as (session_factory, settings):
-        try:
-            plan, root = job.build_plan_from_settings(settings)
-        except TransferConfigError as error:
-            return configuration_refused(error)
-        recorder.record_results(session_factory, plan, root)   # an earlier run's report
-        spooled = builder.build_spool(session_factory, plan, root)
+    try:
+        with _builder_plan(args) as (session_factory, plan, root):
+            recorder.record_results(session_factory, plan, root)   # an earlier run's report
+            spooled = builder.build_spool(session_factory, plan, root)
+    except TransferConfigError as error:
+        return configuration_refused(error)
     if spooled.refused:
         # Still 0: the audit head is spooled and must be signed; the refusal is audited.
         print(f"publication {spooled.publication_id} refused: {spooled.refused}", file=sys.stderr)
@@ -43,20 +41,30 @@ def build_spool(args: argparse.Namespace) -> int:
 
 
 def record_deliveries(args: argparse.Namespace) -> int:
+    from intranet.publications import recorder
+    from transfer.config import TransferConfigError
+
+    try:
+        with _builder_plan(args) as (session_factory, plan, root):
+            deliveries = recorder.record_results(session_factory, plan, root)
+    except TransferConfigError as error:
+        return configuration_refused(error)
+    return report(deliveries) if deliveries else 0
+
+
+@contextlib.contextmanager
+def _builder_plan(args: argparse.Namespace) -> Iterator[tuple[Any, Any, Path]]:
+    """The builder's user's database, plan and spool root, from the intranet ini
+    (TransferConfigError naming the setting that is wrong)."""
     from pyramid.paster import setup_logging
 
     from intranet.db import open_database
-    from intranet.publications import job, recorder
-    from transfer.config import TransferConfigError
+    from intranet.publications import job
 
     setup_logging(args.config)
     with open_database(args.config) as (session_factory, settings):
-        try:
-            plan, root = job.build_plan_from_settings(settings)
-        except TransferConfigError as error:
-            return configuration_refused(error)
-        deliveries = recorder.record_results(session_factory, plan, root)
-    return report(deliveries) if deliveries else 0
+        plan, root = job.build_plan_from_settings(settings)
+        yield session_factory, plan, root
 
 
 def add_commands(commands: Any) -> None:
