@@ -32,7 +32,7 @@ from intranet.users.services import add_user
 from lab.databases import PostgresCluster, postgres_bindir
 
 # What the cached data depends on: a change in any of these makes it again.
-DEPENDS_ON = ("intranet", "transfer", "bench/publication_seed.py", "tests/databases.py")
+DEPENDS_ON = ("intranet", "transfer", "bench/publication_seed.py", "lab/databases.py")
 PROGRAMME_CODE = "tokubetsu-2020"
 
 # The columns generated; search_key is the app's own, computed afterwards (with_search_keys).

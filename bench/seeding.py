@@ -115,7 +115,7 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
 # code is never reused), and reused by later runs of the same code. Runs change it only as
 # the app does: they add audit records and status changes; each run signs a fresh
 # checkpoint near the head, so the screens always check the same number of records since it.
-DEPENDS_ON = ("intranet", "transfer", "bench/seeding.py", "tests/databases.py")
+DEPENDS_ON = ("intranet", "transfer", "bench/seeding.py", "lab/databases.py")
 BENCH_PASSWORD = "benchmark password"
 _ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 

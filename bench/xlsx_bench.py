@@ -4,7 +4,7 @@ Makes a 100,000-row × 20-column list as a municipal system would hand it over �
 by openpyxl, once saved by LibreOffice Calc from the same CSV (when ``soffice`` is there) —
 prints its zip figures (compressed size, parts, each part's inflated size and ratio), then
 reads it through the import's workbook reader in a child process (time, peak RSS). Then the
-same for the zip bomb of tests/hostile_workbooks.py (1 MB inflating to 1 GiB), which must be
+same for the zip bomb of lab/hostile_workbooks.py (1 MB inflating to 1 GiB), which must be
 refused in well under a second.
 
     .venv/bin/python bench/xlsx_bench.py [--rows 100000] [--keep DIR] [--before CHECKOUT]

@@ -35,6 +35,7 @@ def main(global_config, **settings):
         config.include("intranet.imports")
         config.include("intranet.disposal")
         config.include("intranet.disclosures")
+        config.include("intranet.stories")       # an application's story: reads all the above
         config.include("intranet.health")
         config.scan(ignore=["intranet.alembic", "intranet.cli"])
     return config.make_wsgi_app()

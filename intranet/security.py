@@ -47,6 +47,9 @@ PERMISSIONS = {
     "disposals.request": (SUPERVISOR,),
     "disposals.approve": (SUPERVISOR, SECURITY_OFFICER),
     "disclosures.produce": (SUPERVISOR,),
+    # An application's story (intranet.stories): the changes for everyone who reads the
+    # application; the audit facts in it (terminal, views) only for the security officer.
+    "applications.story": (STAFF, SUPERVISOR, INQUIRY, SECURITY_OFFICER),
 }
 
 # Where the reason a session ended is left for the login page ("idle", "expired", ...).

@@ -103,6 +103,7 @@ DETAILS = {
     "plan": "確認画面の番号", "personal": "個人情報（別表に保管）",
     # the inquiry desk's searches (applications/inquiry.py)
     "filters": "使った条件", "found": "見つかった件数", "rule": "一時停止の理由",
+    "page": "画面",
     "birth": "生年月日", "phone": "電話番号",
     # imports and exports
     "filename": "ファイル名", "sha256": "SHA-256", "programme": "事業", "kind": "ファイルの種類",
@@ -175,6 +176,7 @@ CODES = {
     "held": {"address": "端末（どの名前でも）", "name": "名前と端末の組"},
     "kind": {"full": "申請者一覧（全項目）", "status": "状況だけのファイル"},
     "format": {"html": "画面（印刷用）", "csv": "CSV"},
+    "page": {"story": "申請の経緯"},
     "encoding": {"utf-8": "CSV（UTF-8）", "cp932": "CSV（Shift_JIS）", "xlsx": "Excel（.xlsx）"},
     "state": LABELS["publication_states"],
     "state_before": STATE_LABELS,
@@ -219,6 +221,9 @@ class Vocabulary:
     statuses: Mapping[str, str] = field(default_factory=dict)     # code → staff label
     users: Mapping[int, str] = field(default_factory=dict)        # id → user name
     programmes: Mapping[str, str] = field(default_factory=dict)   # code or id → name
+    # Application id → receipt number, for targets whose record keeps none beside the chain
+    # (a disclosure); "" for an erased application (its number went with disposal).
+    receipts: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, request, users=None, programmes=None) -> "Vocabulary":
@@ -286,12 +291,16 @@ def describe(record, words: Vocabulary, personal: list[dict] | None = None,
     if "personal" in details:
         lines.extend(_side_lines(personal, total, words))
     role = ROLES.get(record.actor_role, "システム")
+    # A record about one application keeps its receipt number beside it (one side row).
+    receipt = str(personal[0].get("receipt") or "") if personal and len(personal) == 1 else ""
     return Described(t(action_label(record.action)),
-                     target_text(record.target, record.action, words), lines,
-                     t(role) if role else "")
+                     target_text(record.target, record.action, words, receipt),
+                     lines, t(role) if role else "")
 
 
-def target_text(target: str, action: str, words: Vocabulary) -> str:
+def target_text(target: str, action: str, words: Vocabulary, receipt: str = "") -> str:
+    """What a record acted on. An application by its receipt number (``receipt``: the one
+    kept beside the record, else the application's own), never by the internal id alone."""
     t = words.translate
     if action == "export":
         stem, _, extension = target.rpartition(".")
@@ -310,6 +319,13 @@ def target_text(target: str, action: str, words: Vocabulary) -> str:
         return t("監査記録 ${n} 番まで", n=rest.rpartition("-")[2])
     if kind == "applications":
         return t("申請 ${n} 件", n=rest)
+    if kind == "application" and rest.isdigit():
+        receipt = receipt or words.receipts.get(int(rest)) or ""
+        if receipt:
+            return t("申請（受付番号 ${receipt}）", receipt=receipt)
+        if int(rest) in words.receipts:
+            return t("申請（受付番号は廃棄済み・内部番号 ${id}）", id=rest)
+        return t("申請（内部番号 ${id}）", id=rest)
     return t("${kind} ${id} 番", kind=t(TARGETS.get(kind, "対象")), id=rest)
 
 

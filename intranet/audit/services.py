@@ -7,8 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import false, func, select
 
-from intranet import plausible_dates
-from intranet.audit import labels, ranges, truncation, writer
+from intranet.audit import filters, labels, ranges, truncation, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -190,17 +189,25 @@ BOUNDED_SPAN = timedelta(days=31)
 
 @dataclass(frozen=True)
 class AuditFilter:
+    """The officer's search: Japan dates (both ends included), a user, an action (or its
+    group), and a receipt number — the records about every application holding it."""
+
     date_from: date | None = None
     date_to: date | None = None
     actor: str = ""
     action: str = ""
+    receipt: str = ""
 
     @classmethod
     def from_params(cls, params):
-        # A date no date box sends is a 400 naming the format, not a filter left out.
-        return cls(plausible_dates.from_form("from", params.get("from")),
-                   plausible_dates.from_form("to", params.get("to")),
-                   params.get("actor", "").strip(), params.get("action", "").strip())
+        """The filter the form asked for; ``filters.FilterRefused`` names a field it cannot
+        read (a date that is no date, an end before the start, a receipt number that cannot
+        be one)."""
+        date_from = filters.day(params.get("from"), "from")
+        date_to = filters.day(params.get("to"), "to")
+        filters.in_order(date_from, date_to)
+        return cls(date_from, date_to, params.get("actor", "").strip(),
+                   params.get("action", "").strip(), filters.receipt(params.get("receipt")))
 
     def query(self, dbsession):
         query = select(AuditRecord)
@@ -217,6 +224,9 @@ class AuditFilter:
             query = query.where(AuditRecord.actor == self.actor)
         if self.action:
             query = query.where(AuditRecord.action.startswith(self.action, autoescape=True))
+        if self.receipt:
+            query = query.where(filters.about_applications(
+                dbsession, filters.applications_numbered(dbsession, self.receipt)))
         return query
 
 

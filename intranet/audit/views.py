@@ -14,7 +14,8 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from intranet.applications import inquiry
-from intranet.audit import labels, services, writer
+from intranet.applications.models import Application
+from intranet.audit import filters, labels, services, terminal, writer
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.db import get_tm_session, session_factory_of
@@ -66,7 +67,12 @@ def described(record, words, side) -> labels.Described:
 @view_config(route_name="audit", permission="audit.view",
              renderer="intranet:templates/audit/list.jinja2")
 def audit_list(request):
-    audit_filter = services.AuditFilter.from_params(request.GET)
+    try:
+        audit_filter = services.AuditFilter.from_params(request.GET)
+    except filters.FilterRefused as refused:
+        # The form again with what was typed and why it cannot be read; no records.
+        request.response.status = 400
+        return _page(request, services.AuditFilter(), [], None, refused)
     query = audit_filter.query(request.dbsession)
     before = request.GET.get("before", "")
     if before:
@@ -78,13 +84,21 @@ def audit_list(request):
     next_url = None
     if more:
         next_url = request.current_route_url(_query={**request.GET, "before": records[-1].seq})
+    return _page(request, audit_filter, records, next_url)
+
+
+def _page(request, audit_filter, records, next_url, refused=None):
     verdict, checkpoint_error = services.screen_verdict(request.dbsession,
                                                         request.registry.settings)
     words = services.vocabulary(request)
+    words.receipts = filters.receipts_of(request.dbsession, records)
     side = personal_values(request.dbsession, records)
     checkpoint = services.last_checkpoint(request.dbsession)
-    return {"records": [(r, described(r, words, side)) for r in records],
+    return {"records": [(r, described(r, words, side), _terminal(request, r)) for r in records],
             "filter": audit_filter, "action_choices": _action_choices(request),
+            "error": refused.explain(request) if refused else None,
+            "error_field": refused.field if refused else "",
+            "numbered": _numbered(request, audit_filter.receipt),
             "verdict": verdict, "next_url": next_url,
             "checkpoint": checkpoint,
             "checkpoint_at": labels.value_text("at", checkpoint["at"], words) if checkpoint
@@ -92,6 +106,21 @@ def audit_list(request):
             "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
             "checkpoint_error": checkpoint_error,
             "throttled": _throttled(request.dbsession), "throttled_days": THROTTLED_DAYS}
+
+
+def _terminal(request, record) -> tuple[str, str]:
+    """The 端末 in words, and what the recorded value means."""
+    found = terminal.explain(record.actor_role, record.host, record.os_user)
+    return (request.translate(found.where, **found.mapping),
+            request.translate(found.meaning, **found.mapping))
+
+
+def _numbered(request, receipt: str) -> list:
+    """The applications a receipt-number search found, each with its story's link."""
+    if not receipt:
+        return []
+    return [request.dbsession.get(Application, i)
+            for i in filters.applications_numbered(request.dbsession, receipt)]
 
 
 def _throttled(dbsession) -> int:
@@ -127,7 +156,8 @@ def audit_record(request):
         AuditPersonal.seq == record.seq)).scalar_one()
     values = [json.loads(row.value) for row in side]
     words = services.vocabulary(request)
-    return {"record": record,
+    words.receipts = filters.receipts_of(request.dbsession, [record])
+    return {"record": record, "terminal": _terminal(request, record),
             "described": labels.describe(record, words, values[:LIST_SHOWN], total),
             "side": [(row.application_id, row.programme_id, row.value) for row in side],
             "side_total": total,
@@ -160,6 +190,7 @@ def audit_csv(request):
             result = dbsession.execute(query.execution_options(yield_per=CSV_BATCH)).scalars()
             for batch in result.partitions(CSV_BATCH):
                 side = personal_values(dbsession, batch, CSV_SHOWN)
+                words.receipts = filters.receipts_of(dbsession, batch)
                 for record in batch:
                     yield row(record, side)
 

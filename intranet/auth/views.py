@@ -10,6 +10,7 @@ from pyramid.view import view_config
 
 from intranet.audit import writer
 from intranet.auth import services, sessions
+from intranet.auth.models import INQUIRY
 from intranet.i18n import LOCALES
 from intranet.security import SESSION_ENDED
 from intranet.users import services as accounts
@@ -29,6 +30,9 @@ def home(request):
         return HTTPSeeOther(location=login_url(request))
     if request.identity.must_change_password:
         return HTTPSeeOther(location=request.route_url("password"))
+    if request.identity.role == INQUIRY:
+        # The call centre's work starts with a caller's name, number or birth date.
+        return HTTPSeeOther(location=request.route_url("applications"))
     for permission, route in _HOMES:
         if request.has_permission(permission):
             return HTTPSeeOther(location=request.route_url(route))

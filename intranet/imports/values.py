@@ -3,9 +3,9 @@
 import unicodedata
 
 from intranet import plausible_dates
+from intranet.dates import DateError, parse_date
 from intranet.deficiencies.catalogue import fold
 from intranet.exports import FORMULA_START
-from intranet.imports.dates import DateError, parse_date
 from intranet.refusals import Refused
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 

@@ -101,8 +101,7 @@ def _ruby_errors(request, form):
 
 def _preview(form):
     """Per language, the wording as the residents' page renders it (furigana on やさしい日本語)."""
-    return {lang: {name: Markup(ruby.to_html(form.get(f"{name}.{lang}", "").strip()))  # noqa: S704
-                   if lang == "ja-easy" else ruby.plain(form.get(f"{name}.{lang}", "").strip())
+    return {lang: {name: Markup(ruby.html_for(form.get(f"{name}.{lang}", "").strip(), lang))  # noqa: S704
                    for name in _TEXT_LIMITS}
             for lang in RESIDENT_LANGUAGES}
 

@@ -132,6 +132,8 @@ class Installation:
         host.write(VALUES, values.encode(), 0o600)
 
     def intranet(self, host):
+        # §0: what the city installs from Debian first (there already: nothing is fetched).
+        documented.run(host, "install", "os-packages-intranet")
         self.carry_in(host, INTRANET_NAME, [INTRANET], intranet_values())
         previewed(documented.run(host, "install", "intranet-preview", cwd=self.unpacked, check=False))
         documented.run(host, "install", "intranet-install", cwd=self.unpacked,
@@ -148,6 +150,7 @@ class Installation:
 
     def public(self, host, intranet, name):
         inner, outer = PUBLIC[name]
+        documented.run(host, "install", "os-packages-public")
         carry_file(intranet, f"{MEDIUM}/carry-to-public.tar", host)
         self.carry_in(host, PUBLIC_NAME, [inner, outer], public_values(name))
         # §4 first: the administrator's key, carried in, before sshd takes keys only.

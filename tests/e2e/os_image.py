@@ -18,19 +18,25 @@ import sys
 import time
 from pathlib import Path
 
+from tests.e2e import documented
+
 SUITE = "bookworm"
 # The mirror the machine's own apt uses (/etc/apt/sources.list.d/debian.sources).
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 BOOT_PACKAGES = ("systemd", "systemd-sysv", "dbus")
-# What the install guide asks the city to install from the distribution before the bundle.
+# The install guide's §0 blocks: what it asks the city to install from Debian before the
+# bundle. Every host gets both lists, read from the guide, so a package the guide forgets is
+# one the hosts lack (the steps run those blocks too: with the package lists kept in the
+# image, an `apt install` of what is there already needs no network).
+GUIDE_BLOCKS = ("os-packages-intranet", "os-packages-public")
+# What a Debian 12 installation has anyway (minbase has less), and the tests' own tools.
 OS_PACKAGES = (
-    "postgresql-15", "nginx", "openssh-server", "openssh-sftp-server", "python3", "python3-venv",
-    "nftables", "iproute2", "ca-certificates", "openssl", "logrotate", "procps", "curl",
-    "locales",
+    "openssh-sftp-server", "python3", "iproute2", "ca-certificates", "openssl", "logrotate",
+    "procps", "curl", "locales",
 )
 # Bumped when the steps below change in a way the package list does not show.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 CACHE = Path(__file__).parents[2] / "build" / "hosts"
 
 
@@ -53,9 +59,27 @@ def _run(step, command, timeout=1800):
     return result
 
 
+def guide_packages() -> list[str]:
+    """The packages the guide's §0 blocks name (``apt install NAME …``)."""
+    commands = documented.blocks("install")
+    names: set[str] = set()
+    for tag in GUIDE_BLOCKS:
+        for line in commands[tag].splitlines():
+            words = line.split()
+            if words[:2] != ["apt", "install"]:
+                raise OsImageError(f"install guide, block {tag}: expected `apt install …`, "
+                                   f"found {line!r}")
+            names.update(word for word in words[2:] if not word.startswith("-"))
+    return sorted(names)
+
+
+def packages() -> list[str]:
+    return sorted({*OS_PACKAGES, *guide_packages()})
+
+
 def recipe_key():
     recipe = "\n".join([RECIPE_VERSION, SUITE, MIRROR, SECURITY_MIRROR, *BOOT_PACKAGES,
-                        *sorted(OS_PACKAGES)])
+                        *packages()])
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
@@ -105,7 +129,7 @@ def _install_packages(root):
         _run("apt-get update in the chroot", ["chroot", str(root), "apt-get", "update", "-q"])
         _run("apt-get install in the chroot (the operating-system packages)",
              ["chroot", str(root), "apt-get", "install", "-y", "-q", "--no-install-recommends",
-              *OS_PACKAGES])
+              *packages()])
         _run("apt-get clean", ["chroot", str(root), "apt-get", "clean"])
     finally:
         subprocess.run(["umount", str(proc)], check=False)
@@ -114,8 +138,6 @@ def _install_packages(root):
     (root / "etc/machine-id").write_text("")
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
-    shutil.rmtree(root / "var/lib/apt/lists", ignore_errors=True)
-    (root / "var/lib/apt/lists/partial").mkdir(parents=True)
 
 
 if __name__ == "__main__":

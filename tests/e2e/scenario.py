@@ -132,10 +132,13 @@ def install_every_host(city, older=False):
     documented.run(lab.intranet, "install", "first-security-officer", input=typed)
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
-        desk.sign_in("kanri")
+        page = desk.sign_in("kanri")
         if older:
             _older_accounts(desk)
             return
+        # An administrator holds no role that reads applicant data.
+        listed = page.goto("/applications")
+        assert listed is not None and listed.status == 403, desk.text()[:500]
         first_halves = {username: desk.add_account(username, username, role)
                         for username, role in SCREEN_ACCOUNTS.items()}
         # The administrator alone reaches no one's account: not with the half they were

@@ -17,7 +17,7 @@ from lab.import_files import encoded
 from tests.e2e import city as guide
 from tests.e2e import documented
 from tests.e2e.conftest import PUBLIC, add_intranet
-from tests.e2e.people import READS, StaffDesk, resident_reads
+from tests.e2e.people import READS, StaffDesk, healthz, resident_reads
 from tests.e2e.scenario import (
     INBOX,
     PROGRAMME,
@@ -98,6 +98,12 @@ def test_2_a_receiver_that_stopped_is_recovered(city):
                                                  "shinsei-mirror-receive.service").stdout)
     assert city.sequence("public-1") == before
     assert host.run("ls", INBOX).stdout.strip() != "", "the delivery should wait in the inbox"
+    # The city's monitoring: once a delivery has waited longer than the receiver's 10 minutes
+    # (aged here), public-1's /healthz says its receiver stopped while residents are answered.
+    host.run("sh", "-c", f"touch -d '-11 minutes' {INBOX}/*")
+    health = healthz(city.lab.resident, guide.PUBLIC_NAME, PUBLIC["public-1"][1], city.ca.path)
+    assert health.get("status") == "receiver_stopped", health
+    assert health["receiver"]["state"] == "stopped" and health["sequence"] == before, health
     recovered = documented.run(host, "runbook", "receiver-recover").stdout
     assert "recovered: last accepted sequence" in recovered, recovered
     assert city.wait_for_sequence(["public-1"], before)["public-1"] == newest
@@ -225,6 +231,7 @@ def test_5_a_programme_is_disposed_of(city, tmp_path):
         desk.request_publication("子育て応援給付金の公開")
     held = traces(intranet)
     assert all(held.values()), f"rows naming the applicants before the disposal: {held}"
+    assert dumped_traces(intranet), "a dump of the database should name them before the disposal"
     taken = json.loads(documented.run(intranet, "runbook", "backup-now").stdout)
     assert taken["status"] == "ok", taken
     city.set_before_disposal = PurePosixPath(taken["last_set"]).name
@@ -249,6 +256,9 @@ def test_5_a_programme_is_disposed_of(city, tmp_path):
     city.disposal_record = (saved.name, saved.read_bytes())
     left = traces(intranet)
     assert not any(left.values()), f"rows naming the applicants after the disposal: {left}"
+    # Every table, as the next backup holds it, and the security officer's audit CSV.
+    assert dumped_traces(intranet) == [], "the database still names the disposed applicants"
+    assert audit_csv_traces(city) == [], "the audit CSV still names the disposed applicants"
     documented.run(intranet, "runbook", "disposal-vacuum")
     assert guide.failed_units(intranet) == ""
     city.passed.add(DISPOSAL)
@@ -304,6 +314,7 @@ def test_a_backup_set_restored_on_a_fresh_intranet_host(city):
     lab.retire(old)
     fresh = lab.intranet = add_intranet(lab, "intranet-new")
     fresh.boot()
+    documented.run(fresh, "install", "os-packages-intranet")
     fresh.run("mkdir", "-p", MEDIUM)
     fresh.run("tar", "-C", MEDIUM, "-xpf", "-", input=medium, text=False)
     fresh.write(f"/root/{install.bundle.name}", install.bundle.read_bytes(), 0o644)
@@ -495,6 +506,25 @@ def traces(host):
     out = host.run("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
                    "-d", "shinsei", "-tA", "-F", " ", "-c", query).stdout
     return {table: int(count) for table, count in (line.split() for line in out.splitlines())}
+
+
+def dumped_traces(host) -> list[str]:
+    """Which of step 5's applicants' numbers and names a plain dump of the whole database
+    (every table, the audit chain's included) still holds."""
+    dumped = host.run("runuser", "-u", "postgres", "--", "pg_dump", "-d", "shinsei").stdout
+    return [trace for trace in TRACES if trace in dumped]
+
+
+def audit_csv_traces(city) -> list[str]:
+    """Which of them the security officer's /audit.csv (every record) still holds."""
+    with city.staff() as browser:
+        page = StaffDesk(browser, STAFF_SITE).sign_in("kansa")
+        # Fetched by the page itself: only the browser resolves the staff site's name.
+        status, body = page.evaluate(
+            "async () => { const r = await fetch('/audit.csv');"
+            " return [r.status, await r.text()]; }")
+    assert status == 200, (status, body[:300])
+    return [trace for trace in TRACES if trace in body]
 
 
 def audit_screen(city, action):

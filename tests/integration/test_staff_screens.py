@@ -7,7 +7,8 @@ shows it (docs/screenshots/ holds the committed ones).
 """
 
 import os
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ import transaction
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from intranet.auth.models import User
 from intranet.db import get_tm_session
+from intranet.disposal import services as disposal_services
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.publications.job import PublishPlan, publish
@@ -127,6 +130,54 @@ def test_the_inquiry_desk_screen_is_accessible(screen):
     shoot(page, "inquiry-detail")
 
 
+def test_the_inquiry_desk_sees_what_the_resident_sees(screen, session_factory, tmp_path):
+    """The call centre lands on search, finds a caller by a 和暦 birth date as heard on the
+    phone, and reads 「公開中の表示」: the resident's answer now, and that a change made
+    since appears only after the next publication."""
+    from sqlalchemy import update
+
+    from intranet.publications.job import publish
+    from tests.integration.test_publish import approved_request, plan
+    from transfer.keys import generate_lookup_key, generate_signing_key
+    from transfer.transports import OutboxDestination
+
+    keys = (generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.key.pub"),
+            generate_lookup_key(tmp_path / "lookup.key"))
+    (tmp_path / "outbox").mkdir()
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path / "outbox")]))
+    page = screen
+    sign_in(page, "inquiry")
+    page.wait_for_url("**/applications")
+    page.get_by_label("氏名・フリガナ").fill("やまだ")
+    page.get_by_label("生年月日").fill("しょうわ55年1月1日")
+    navigate(page, page.get_by_role("button", name="検索"))
+    assert "昭和55年1月1日（1980年1月1日）として検索しました" in page.content()
+    shoot(page, "inquiry-search-wareki")
+    navigate(page, page.get_by_role("link", name="9000-0001"))
+    # Beside the record: the call centre changes nothing, so the second column is free.
+    assert above_the_fold(page, page.locator("section.residents .resident-answer").first)
+    assert "受け付けました" in page.locator("section.residents").inner_text()
+    shoot(page, "inquiry-residents-view")
+    with session_factory() as s, s.begin():
+        s.execute(update(Application).where(Application.receipt_number_normalised == "90000002")
+                  .values(status_code="deficient"))
+    page.go_back()
+    navigate(page, page.get_by_role("link", name="9000-0002"))
+    shown = page.locator("section.residents").inner_text()
+    assert "次回の公開で反映されます" in shown and "書類に不備があります" in shown
+    shoot(page, "inquiry-residents-view-pending")
+    # Published with its action details: what is missing and by when, as residents read it.
+    with session_factory() as s, s.begin():
+        s.execute(update(Application).where(Application.receipt_number_normalised == "90000002")
+                  .values(deficiency_kinds=0b1, return_by=date(2099, 1, 31)))
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path / "outbox")]))
+    page.reload()
+    shown = page.locator("section.residents").inner_text()
+    assert "次回の公開で反映されます" not in shown and "2099年1月31日" in shown
+    assert "本人確認書類の写し" in shown
+    shoot(page, "inquiry-residents-view-action")
 def test_the_approver_opens_on_the_pending_request_and_its_changes(screen, session_factory,
                                                                     tmp_path):
     """What a request changes, per programme and status, with 承認 above the fold; the
@@ -234,3 +285,38 @@ def test_a_grouped_refusal_and_a_values_dry_run_read_at_1366x768(screen, tmp_pat
     assert above_the_fold(page, changes) and above_the_fold(
         page, page.get_by_role("button", name="この内容で取り込む"))
     shoot(page, "import-values-dry-run")
+
+
+def test_the_disposal_record_and_its_print_view_read_in_words(screen, session_factory,
+                                                             tmp_path):
+    """The 廃棄記録 as the supervisor reads it and as the 文書管理 ledger files it (A4): a
+    second programme disposed of early (requested by the supervisor, approved by the
+    security officer); every item and status by its Japanese name, no code, no column."""
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        programme = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()[1]
+        lifecycle.close_lookup(dbsession, JOB, programme)
+        lifecycle.archive(dbsession, JOB, programme)
+        users = {user.role: user for user in dbsession.execute(select(User)).scalars()}
+        today = date.today()
+        disposal = disposal_services.request_disposal(
+            dbsession, JOB, users["supervisor"], programme, override=True,
+            reason="議会の決定により保存期間を短縮したため（第12号）", today=today)
+        disposal_services.decide(dbsession, JOB, users["security_officer"], disposal,
+                                 approve=True, note="確認しました", spool=tmp_path / "spool",
+                                 backup_retention_days=35, today=today)
+        number = disposal.id
+    page = screen
+    sign_in(page, "supervisor")
+    page.wait_for_url("**/dashboard")
+    for path, name, media in ((f"/disposals/{number}", "disposal-record", "screen"),
+                              (f"/disposals/{number}/print", "disposal-record-print", "print")):
+        page.emulate_media(media=media)     # the print view as the printer receives it
+        page.goto(path)
+        text = page.locator("main").inner_text() if page.locator("main").count() else \
+            page.locator("body").inner_text()
+        assert "廃棄" in text and "議会の決定" in text, text[:500]
+        # Words only: no ASCII identifier (a column or status code) is shown.
+        assert not re.findall(r"\b[a-z]+_[a-z_]+\b|\b(?:approved|deficient|received)\b", text), \
+            text[:800]
+        shoot(page, name)

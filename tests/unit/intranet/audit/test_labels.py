@@ -111,7 +111,8 @@ def test_a_change_names_only_what_changed_by_its_label():
 
 
 @pytest.mark.parametrize("target, action, shown", [
-    ("application:12", "application.status", "申請 12 番"),
+    # An application by its receipt number; the internal id only when none is known.
+    ("application:12", "application.status", "申請（内部番号 12）"),
     ("user:3", "user.update", "ユーザー yamada"),
     ("status:paid", "catalogue.update", "状況「振込済」"),
     ("audit:1-500", "audit.prune", "監査記録 500 番まで"),
@@ -123,6 +124,20 @@ def test_a_change_names_only_what_changed_by_its_label():
 ])
 def test_targets_by_what_they_name(target, action, shown):
     assert labels.target_text(target, action, _words()) == shown
+
+
+def test_an_application_is_named_by_its_receipt_number_never_by_its_id_alone():
+    words = _words()
+    assert labels.target_text("application:12", "application.status", words, "30000005") == \
+        "申請（受付番号 30000005）"
+    words.receipts = {12: "3000-0005", 13: ""}
+    assert labels.target_text("application:12", "disclosure.produce", words) == \
+        "申請（受付番号 3000-0005）"
+    assert labels.target_text("application:13", "disclosure.produce", words) == \
+        "申請（受付番号は廃棄済み・内部番号 13）"
+    record = _record("application.view", "application:12", personal="d" * 64)
+    assert labels.describe(record, _words(), [{"receipt": "30000005"}]).target == \
+        "申請（受付番号 30000005）"
 
 
 def test_a_status_change_in_words_with_its_values_beside_the_chain():
