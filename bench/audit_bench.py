@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Verdicts, sized
 from bench.seeding import city_database
-from intranet.audit import checkpoints, services
+from intranet.audit import services
+from transfer import checkpoints
 
 
 def floor_read(url):

@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Verdicts, sized
-from tests.databases import PostgresCluster, postgres_bindir
-from tests.import_files import HEADER
+from lab.databases import PostgresCluster, postgres_bindir
+from lab.import_files import HEADER
 
 BIN = Path(sys.executable).parent
 INI = """[app:main]

@@ -43,8 +43,8 @@ from intranet.auth.models import User
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.programmes.models import Programme
 from intranet.users.services import add_user
-from tests.databases import PostgresCluster, postgres_bindir
-from tests.integration.servers import WaitressThread
+from lab.databases import PostgresCluster, postgres_bindir
+from lab.servers import WaitressThread
 
 ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 PASSWORD = BENCH_PASSWORD

@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import SMALL, Verdicts, sized
-from tests.databases import free_port
-from tests.mirror_fixtures import PROGRAMMES, STATUSES, PublicHost
+from lab.databases import free_port
+from lab.mirror_fixtures import PROGRAMMES, STATUSES, PublicHost
 from transfer.build import sign_snapshot
 from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import FORMAT_VERSION, PAYLOAD_TYPE, format_time

@@ -45,13 +45,14 @@ from bench.publication_seed import PROGRAMME_CODE, CachedCluster, seeded_data
 from bench.transfer_bench import openssh_put
 from intranet.applications.models import Application
 from intranet.db import get_engine, get_session_factory, get_tm_session
-from intranet.publications import build, builder, content, recorder, services, signer, steps
+from intranet.publications import build, builder, content, recorder, services
+from intranet.publications import steps as database_steps
 from intranet.publications.models import Publication, PublicationRow
 from intranet.users.services import find_user
-from tests.integration.test_cli import INI
-from tests.mirror_fixtures import PublicHost
-from tests.sshd import UPLOAD_USER, Sshd
-from transfer import push, spool
+from lab.intranet_ini import INI
+from lab.mirror_fixtures import PublicHost
+from lab.sshd import UPLOAD_USER, Sshd
+from transfer import push, signer, spool, steps
 
 # The four step commands, in order (the functions `shinsei-transfer <command>` runs).
 COMMANDS = [("build-spool", "build_spool"), ("sign-spool", "sign_spool"),
@@ -71,12 +72,12 @@ PARTS = [
     ("SFTP", push, "deliver_all"),
     ("remember what residents see", recorder, "_remember_published"),
 ]
-# What each step command imports before it runs (intranet.publications.steps).
+# What each step command imports before it runs (intranet.publications.steps, transfer.steps).
 IMPORTS = {
     "build-spool": "pyramid.paster, intranet.db, intranet.publications.builder, "
                    "intranet.publications.job, intranet.publications.recorder",
-    "sign-spool": "intranet.publications.signer, transfer.spool, transfer.step_config",
-    "push-outbox": "transfer.step_config, transfer.push, transfer.transports",
+    "sign-spool": "transfer.signer, transfer.spool, transfer.step_config, transfer.config",
+    "push-outbox": "transfer.step_config, transfer.config, transfer.push, transfer.transports",
     "record-deliveries": "pyramid.paster, intranet.db, intranet.publications.job, "
                          "intranet.publications.recorder",
 }
@@ -112,7 +113,8 @@ class Clock:
     def run(self, command, function, config):
         self.current = command
         with self.step(command):
-            return getattr(steps, function)(SimpleNamespace(config=config))
+            module = steps if hasattr(steps, function) else database_steps
+            return getattr(module, function)(SimpleNamespace(config=config))
 
 
 CLOCK = Clock()
@@ -204,7 +206,7 @@ def write_configs(root: Path, url: str, host: PublicHost, sshd: Sshd, known: Pat
     intranet = root / "intranet.ini"
     intranet.write_text(INI.format(url=url.replace("%", "%%")).replace(
         "sqlalchemy.url", "\n".join([
-            "shinsei.municipality_code = 142158",
+            "transfer.origin = 142158:prod",
             f"transfer.lookup_key = {keys / 'lookup.key'}",
             f"transfer.spool_dir = {spool_dir}",
             f"audit.checkpoint_file = {checkpoints}",

@@ -29,10 +29,10 @@ from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.demo import DISTRICTS, GIVEN, PATHS, SURNAMES
 from intranet.programmes.models import Programme
 from intranet.users.services import add_user
-from tests.databases import PostgresCluster, postgres_bindir
+from lab.databases import PostgresCluster, postgres_bindir
 
 # What the cached data depends on: a change in any of these makes it again.
-DEPENDS_ON = ("intranet", "transfer", "bench/publication_seed.py", "tests/databases.py")
+DEPENDS_ON = ("intranet", "transfer", "bench/publication_seed.py", "lab/databases.py")
 PROGRAMME_CODE = "tokubetsu-2020"
 
 # The columns generated; search_key is the app's own, computed afterwards (with_search_keys).

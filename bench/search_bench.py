@@ -49,8 +49,8 @@ from intranet.applications.search_key import (
     search_key,
 )
 from intranet.demo import GIVEN, SURNAMES
-from tests.databases import postgres_bindir
-from tests.integration.servers import WaitressThread
+from lab.databases import postgres_bindir
+from lab.servers import WaitressThread
 from tools.shinsei_installer.values import VALUES
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}

@@ -23,7 +23,7 @@ from bench.harness import cache_dir
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.writer import Actor
 from intranet.demo import generate_applications
-from tests.databases import PostgresCluster, postgres_bindir
+from lab.databases import PostgresCluster, postgres_bindir
 
 APPLICATION_COLUMNS = ["id", "programme_id", "receipt_number", "receipt_number_normalised",
                        "name", "kana", "birth_date", "address", "phone", "route", "received_on",
@@ -65,9 +65,10 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
     """Append ``count`` chained audit records after the current head with COPY — the
     staff's everyday actions, hashed exactly as the writer hashes them — and, given a key,
     sign a checkpoint ``since`` records before the new head (as the daily job would have)."""
-    from intranet.audit import checkpoints
-    from intranet.audit.chain import canonical_json, record_hash, row_hash
+    from intranet.audit.chain import record_hash, row_hash
     from intranet.audit.writer import utcnow
+    from transfer import checkpoints
+    from transfer.envelope import canonical_text
 
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:
@@ -77,7 +78,7 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
         started = utcnow() - timedelta(seconds=count + 60)
         signed_at = count - since
         checkpoint = None
-        details = canonical_json({"from": "received", "to": "reviewing"})
+        details = canonical_text({"from": "received", "to": "reviewing"})
         lines = []
         with cursor.copy(f"COPY audit_records ({', '.join(AUDIT_COLUMNS)}) FROM STDIN") as copy:
             for n in range(1, count + 1):
@@ -114,7 +115,7 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
 # code is never reused), and reused by later runs of the same code. Runs change it only as
 # the app does: they add audit records and status changes; each run signs a fresh
 # checkpoint near the head, so the screens always check the same number of records since it.
-DEPENDS_ON = ("intranet", "transfer", "bench/seeding.py", "tests/databases.py")
+DEPENDS_ON = ("intranet", "transfer", "bench/seeding.py", "lab/databases.py")
 BENCH_PASSWORD = "benchmark password"
 _ACTOR = Actor(name="bench", role="cli", host="localhost", os_user="bench")
 
@@ -238,7 +239,7 @@ def _sign_near_head(engine, key, checkpoint_file, since):
     """A signed checkpoint ``since`` records before the head, as the daily job leaves it."""
     from sqlalchemy import text
 
-    from intranet.audit import checkpoints
+    from transfer import checkpoints
 
     with engine.connect() as connection:
         head = connection.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar_one()

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Verdicts, sized
-from tests.sshd import UPLOAD_USER, Sshd
+from lab.sshd import UPLOAD_USER, Sshd
 from transfer.sftp import SftpDestination
 
 

@@ -4,7 +4,7 @@ Makes a 100,000-row × 20-column list as a municipal system would hand it over �
 by openpyxl, once saved by LibreOffice Calc from the same CSV (when ``soffice`` is there) —
 prints its zip figures (compressed size, parts, each part's inflated size and ratio), then
 reads it through the import's workbook reader in a child process (time, peak RSS). Then the
-same for the zip bomb of tests/hostile_workbooks.py (1 MB inflating to 1 GiB), which must be
+same for the zip bomb of lab/hostile_workbooks.py (1 MB inflating to 1 GiB), which must be
 refused in well under a second.
 
     .venv/bin/python bench/xlsx_bench.py [--rows 100000] [--keep DIR] [--before CHECKOUT]
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.import_files import HEADER
+from lab.import_files import HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +120,7 @@ def main():
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--before", type=Path, help="another checkout to read with, first")
     args = parser.parse_args()
-    from tests.hostile_workbooks import zip_bomb
+    from lab.hostile_workbooks import zip_bomb
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)

@@ -15,13 +15,13 @@ from sqlalchemy.exc import OperationalError
 
 from intranet import migrations
 from intranet import settings as settings_loader
-from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
+from intranet.audit import writer
 from intranet.auth.models import ROLES
 from intranet.backups import cli as backups
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.users import services as users
-from transfer import config_file, version
+from transfer import checkpoints, config_file, version
 
 
 def main(argv=None):

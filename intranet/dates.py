@@ -4,7 +4,8 @@
 R02/06/01, H31.4.30, 平成31年4月30日, S55.1.1 — and, typed by the call centre as a caller
 says it, しょうわ55年4月1日 (the era in kana, before the input method converts it) or
 昭和 55年 4月 1日生まれ. A 和暦 date outside its era is refused. The import reads cells
-with it, the application search a birth date.
+with it, the application search a birth date, the audit search its dates (intranet.audit.
+filters). The eras are the one table in transfer.eras.
 """
 
 import re
@@ -12,25 +13,23 @@ import unicodedata
 from datetime import date
 from functools import lru_cache
 
-# era: (first day, last day or None)
-ERAS = {
-    "明治": (date(1868, 10, 23), date(1912, 7, 29)),
-    "大正": (date(1912, 7, 30), date(1926, 12, 24)),
-    "昭和": (date(1926, 12, 25), date(1989, 1, 7)),
-    "平成": (date(1989, 1, 8), date(2019, 4, 30)),
-    "令和": (date(2019, 5, 1), None),
-}
-_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
-# Era names in kana, as typed before conversion (NFKC leaves kana as it is).
-_KANA = {"めいじ": "明治", "たいしょう": "大正", "しょうわ": "昭和", "へいせい": "平成",
-         "れいわ": "令和", "メイジ": "明治", "タイショウ": "大正", "ショウワ": "昭和",
-         "ヘイセイ": "平成", "レイワ": "令和"}
+from transfer.eras import BY_NAME, ERAS
+
+
+def _katakana(hiragana: str) -> str:
+    return "".join(chr(ord(c) + 0x60) for c in hiragana)
+
+
+# Era names in kana, as typed before conversion (NFKC leaves kana as it is): the readings of
+# the one era table, in hiragana and katakana.
+_KANA = {**{era.reading: era.name for era in ERAS},
+         **{_katakana(era.reading): era.name for era in ERAS}}
 # "…生まれ", "…生": said after a birth date, dropped.
 _BORN = re.compile(r"(生まれ|うまれ|生)$")
 
 _WESTERN = re.compile(r"^(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_JAPANESE = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\.?(\d{1,2}|元)"
+_JAPANESE = re.compile(rf"^({'|'.join(BY_NAME)})\.?(\d{{1,2}}|元)"
                        r"[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?$")
 
 
@@ -42,9 +41,9 @@ class DateError(ValueError):
 def parse_date(text: str) -> date:
     """The date a cell means; DateError says why not. Cached: a file repeats its dates."""
     folded = _BORN.sub("", unicodedata.normalize("NFKC", text).strip().upper().replace(" ", ""))
-    for kana, era in _KANA.items():
+    for kana, name in _KANA.items():
         if folded.startswith(kana):
-            folded = era + folded[len(kana):]
+            folded = name + folded[len(kana):]
             break
     if not folded:
         raise DateError("empty")
@@ -55,11 +54,10 @@ def parse_date(text: str) -> date:
     match = _JAPANESE.match(folded)
     if not match:
         raise DateError("format")
-    era = _LETTERS.get(match.group(1), match.group(1))
+    era = BY_NAME[match.group(1)]
     year_in_era = 1 if match.group(2) == "元" else int(match.group(2))
-    first, last = ERAS[era]
-    result = _make(first.year + year_in_era - 1, int(match.group(3)), int(match.group(4)))
-    if result < first or (last and result > last):
+    result = _make(era.first.year + year_in_era - 1, int(match.group(3)), int(match.group(4)))
+    if not era.holds(result):
         raise DateError("era")
     return result
 
@@ -73,7 +71,6 @@ def _make(year, month, day):
 
 def wareki(day: date) -> str:
     """``day`` in its era, as the call centre reads it back: 昭和55年4月1日, 令和元年5月1日."""
-    name, (first, _last) = next((name, span) for name, span in reversed(ERAS.items())
-                                if span[0] <= day)
-    year = day.year - first.year + 1
-    return f"{name}{'元' if year == 1 else year}年{day.month}月{day.day}日"
+    era = next(era for era in ERAS if era.first <= day)   # newest first
+    year = day.year - era.first.year + 1
+    return f"{era.name}{'元' if year == 1 else year}年{day.month}月{day.day}日"

@@ -20,13 +20,19 @@ from intranet.auth.models import ADMIN, INQUIRY, SECURITY_OFFICER, STAFF, SUPERV
 from intranet.auth.sessions import SESSION_ENDED
 from intranet.db import session_factory_of
 
-# Permission -> roles holding it. A security officer reads the audit trail and nothing
-# else; an administrator manages accounts but reads no applications.
+# Permission -> roles holding it, as one literal. A security officer reads the audit trail
+# and nothing else; an administrator manages accounts but reads no applications. The
+# inquiry desk (問い合わせ対応, issue 14) answers "where is my application?": it finds an
+# application and reads its status and history, nothing else — no change, no export, no
+# address, birth date, phone or notes ("applications.personal"). Every application it
+# opens is audited (intranet/applications/views.py).
 PERMISSIONS = {
-    "applications.view": (STAFF, SUPERVISOR),
+    "applications.view": (STAFF, SUPERVISOR, INQUIRY),
+    "applications.personal": (STAFF, SUPERVISOR),
     "applications.change": (STAFF, SUPERVISOR),
+    "applications.export": (STAFF, SUPERVISOR),
     "applications.bulk": (SUPERVISOR,),
-    "catalogue.view": (STAFF, SUPERVISOR),
+    "catalogue.view": (STAFF, SUPERVISOR, INQUIRY),
     "catalogue.edit": (SUPERVISOR,),
     "programmes.edit": (SUPERVISOR,),
     "audit.view": (SECURITY_OFFICER,),
@@ -42,19 +48,11 @@ PERMISSIONS = {
     "disposals.request": (SUPERVISOR,),
     "disposals.approve": (SUPERVISOR, SECURITY_OFFICER),
     "disclosures.produce": (SUPERVISOR,),
+    # An application's story (intranet.stories): the changes for everyone who reads the
+    # application; the audit facts in it (terminal, views) only for the security officer.
+    "applications.story": (STAFF, SUPERVISOR, INQUIRY, SECURITY_OFFICER),
 }
 
-# The inquiry desk (問い合わせ対応, issue 14) answers "where is my application?": it finds an
-# application and reads its status and history, nothing else — no change, no export, no
-# address, birth date, phone or notes ("applications.personal"). Every application it
-# opens is audited (intranet/applications/views.py).
-PERMISSIONS["applications.export"] = (STAFF, SUPERVISOR)
-PERMISSIONS["applications.personal"] = (STAFF, SUPERVISOR)
-PERMISSIONS["applications.view"] += (INQUIRY,)
-PERMISSIONS["catalogue.view"] += (INQUIRY,)
-# An application's story (intranet.stories): the changes for everyone who reads the
-# application; the audit facts in it (terminal, views) only for the security officer.
-PERMISSIONS["applications.story"] = (*PERMISSIONS["applications.view"], SECURITY_OFFICER)
 
 class Root:
     __acl__: ClassVar = [

@@ -6,14 +6,14 @@ and ``SHINSEI_DATABASE_URL`` win over whatever the ini says.
 """
 
 import os
-import stat
 from pathlib import Path
 
 from pyramid.settings import asbool
 
+from transfer.files import read_private
+
 DEFAULTS = {
     "shinsei.municipality_name": "○○市",
-    "shinsei.environment": "prod",
     # Host names this app answers to (space-separated); any other Host header gets 400.
     "shinsei.allowed_hosts": "localhost 127.0.0.1",
     "session.idle_timeout": "1800",
@@ -121,12 +121,9 @@ def _session_secret(settings) -> str:
 
 def _read_private_file(path: Path) -> str:
     try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: secret file not found") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SettingsError(f"{path}: secret file must not be readable by group or others")
-    secret = path.read_text(encoding="utf-8").strip()
+        secret = read_private(path, "secret file", SettingsError).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: secret file is not UTF-8 text") from None
     if len(secret) < 32:
         raise SettingsError(f"{path}: secret must be at least 32 characters")
     return secret

@@ -12,6 +12,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import notfound_view_config, view_config
 
 from intranet.dates import wareki
+from intranet.plausible_dates import UnreadableDate
 from intranet.refusals import Refused
 from transfer import version
 
@@ -164,6 +165,7 @@ def discard_changes(request):
 
 
 @view_config(context=BadInput, renderer="intranet:templates/bad_request.jinja2")
+@view_config(context=UnreadableDate, renderer="intranet:templates/bad_request.jinja2")
 def bad_input(refused, request):
     request.response.status = 400
     return {"message": refused.explain(request)}

@@ -11,6 +11,7 @@ from pyramid.view import view_config
 from public_mirror import lookup
 from public_mirror.ledger import ACTIVATING, MISMATCH
 from public_mirror.openapi import OPENAPI
+from public_mirror.resident import MAX_BODY, MAX_FIELDS
 from public_mirror.same_origin import cross_site
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
@@ -19,8 +20,6 @@ from transfer.answer import WORDING_PARTS
 from transfer.ruby import plain
 
 log = logging.getLogger(__name__)
-MAX_BODY = 4096
-MAX_FIELDS = 16
 
 
 def read_body(request) -> dict | None:

@@ -16,27 +16,14 @@ from datetime import date
 
 from pyramid.i18n import TranslationStringFactory
 
+from transfer import eras as transfer_eras
+from transfer.eras import Era
+
 _ = TranslationStringFactory("mirror")
 
 
-@dataclass(frozen=True)
-class Era:
-    code: str
-    name: str
-    first: date          # the era's first day (its year 1, 元年)
-    last: date | None    # its last day; None: the present era
-
-    def last_year(self) -> int | None:
-        return None if self.last is None else self.last.year - self.first.year + 1
-
-
 # The eras a living resident's birth date can be in, newest first (as the form lists them).
-ERAS = {era.code: era for era in (
-    Era("reiwa", "令和", date(2019, 5, 1), None),
-    Era("heisei", "平成", date(1989, 1, 8), date(2019, 4, 30)),
-    Era("showa", "昭和", date(1926, 12, 25), date(1989, 1, 7)),
-    Era("taisho", "大正", date(1912, 7, 30), date(1926, 12, 24)),
-)}
+ERAS = {era.code: era for era in transfer_eras.ERAS if era.code != "meiji"}
 WESTERN = "western"
 EARLIEST = date(1900, 1, 1)   # no resident was born before this: a typing slip
 

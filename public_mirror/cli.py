@@ -17,6 +17,7 @@ from public_mirror.receiver_state import ReceiverWatch
 from public_mirror.store import ActiveSnapshot, is_expired
 from transfer import version
 from transfer.errors import KeyFileError
+from transfer.snapshot import parse_time
 
 log = logging.getLogger("public_mirror.cli")
 INSTALLED_CONFIG = "/etc/shinsei/mirror.ini"
@@ -104,7 +105,7 @@ def status_command(settings, args):
         print("active snapshot: none")
     else:
         created = snapshot.header["created_at"]
-        age = datetime.now(UTC) - datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        age = datetime.now(UTC) - parse_time(created)   # verified: the format is checked
         print(f"active snapshot: sequence {snapshot.sequence}, created {created} "
               f"({int(age.total_seconds() // 60)} min ago), expires {snapshot.header['expires_at']}"
               f"{' — EXPIRED' if is_expired(snapshot) else ''}, {snapshot.table.count} entries")

@@ -10,10 +10,9 @@ from urllib.parse import parse_qsl
 
 from public_mirror.failures import log_failure
 from public_mirror.ratelimit import client_address
+from public_mirror.resident import MAX_BODY, MAX_FIELDS
 from public_mirror.same_origin import cross_site
 
-MAX_FORM = 4096
-MAX_FIELDS = 16
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -48,7 +47,7 @@ def read_form(environ) -> dict | None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
-    if not 0 <= length <= MAX_FORM:
+    if not 0 <= length <= MAX_BODY:
         return None
     body = environ["wsgi.input"].read(length)
     try:

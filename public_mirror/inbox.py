@@ -62,7 +62,7 @@ class Abandoned:
 
 
 def is_unfinished_upload(name: str) -> bool:
-    """The pusher's temporary name (transfer.transports.temporary_name): `.<file>.part`.
+    """The pusher's temporary name (transfer.files.temporary_name): `.<file>.part`.
     Other dot-names are not ours to remove (`.refused-…` is a refusal set aside)."""
     return name.startswith(".") and name.endswith(".part")
 

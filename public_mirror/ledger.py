@@ -26,8 +26,8 @@ from pathlib import Path
 from public_mirror import activation_log
 from public_mirror.settings import MirrorPaths
 from transfer.errors import SnapshotError
+from transfer.files import write_atomically
 from transfer.snapshot import parse
-from transfer.transports import write_atomically
 
 RECOVERY = "shinsei-mirror -c <ini> recover"
 _SHA = re.compile(r"^[0-9a-f]{64}$")

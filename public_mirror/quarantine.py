@@ -13,6 +13,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from transfer.files import sync_directory
+
 NAME_BYTES = 80   # of the original name kept in the quarantine name
 
 
@@ -54,14 +56,6 @@ def move_aside(path: Path, directory: Path, name: str) -> Path:
         copy.flush()
         os.fsync(copy.fileno())
     os.rename(temporary, target)
-    _fsync_directory(directory)
+    sync_directory(directory)
     os.unlink(path)
     return target
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

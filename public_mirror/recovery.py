@@ -11,7 +11,7 @@ from public_mirror import activation_log
 from public_mirror.ledger import State, StateError, read_active, read_state, since_recovery
 from public_mirror.quarantine import move_aside
 from public_mirror.settings import MirrorPaths
-from transfer.transports import write_atomically
+from transfer.files import write_atomically
 
 
 def _salvage_log(path: Path) -> tuple[list[dict], bytes, bool]:

@@ -21,6 +21,12 @@ from transfer.verify import VerifiedSnapshot
 
 BODY_INVALID = "送られた内容を読み取れませんでした。入力画面から、もう一度お試しください。"
 
+# What a question may be in every shell (the page's form view, the fast path in front of
+# it, the API): a body this long at most, with this many fields at most. Anything larger
+# is not parsed at all and is answered as a body that could not be read.
+MAX_BODY = 4096
+MAX_FIELDS = 16
+
 MAINTENANCE_RECHECK = 0.5   # seconds between looks at the maintenance file
 
 # Kinds of reply, and the HTTP status each is given.

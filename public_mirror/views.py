@@ -8,10 +8,9 @@ from pyramid.view import exception_view_config, notfound_view_config, view_confi
 from public_mirror import lookup
 from public_mirror.failures import log_failure
 from public_mirror.pages import Page
+from public_mirror.resident import MAX_BODY, MAX_FIELDS
 from public_mirror.same_origin import cross_site
 from public_mirror.statement import last_check
-
-MAX_BODY = 64 * 1024   # a multipart form with every field is far below this
 
 
 def includeme(config):
@@ -98,12 +97,14 @@ def lookup_view(request):
 
 
 def posted(request):
-    """The posted fields, or None for a body too long or that cannot be read."""
+    """The posted fields, or None for a body too long, with too many fields (the residents'
+    one input cap, public_mirror.resident) or that cannot be read."""
     if (request.content_length or 0) > MAX_BODY:   # a form is small; never parse a flood
         return None
     try:
         params = request.POST
-        params.items()   # a body WebOb cannot read fails here, not inside the flow
+        if len(params) > MAX_FIELDS:   # a body WebOb cannot read fails here, not later
+            return None
     except (UnicodeDecodeError, ValueError):
         return None
     return params

@@ -16,12 +16,13 @@ from intranet.audit.writer import Actor, utcnow
 from intranet.auth import passwords
 from intranet.auth.models import ROLES, User
 from intranet.db import engine_of, get_engine, get_session_factory, get_tm_session
-from tests.databases import (
+from lab.databases import (
     PostgresCluster,
     SqliteTemplate,
     fresh_postgres_database,
     postgres_bindir,
 )
+from lab.mirror_fixtures import PublicHost
 
 PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "test-session-secret-" + "x" * 32
@@ -179,4 +180,14 @@ def main_form(page):
     return page.forms[max(key for key in page.forms if isinstance(key, int))]
 
 
-from tests.mirror_fixtures import mirror, public_host  # noqa: E402, F401  (shared fixtures)
+@pytest.fixture
+def public_host(tmp_path):
+    """A public host in a temporary directory (``lab.mirror_fixtures``)."""
+    return PublicHost(tmp_path)
+
+
+@pytest.fixture
+def mirror(public_host):
+    """The public host's residents' app, answering from a published snapshot."""
+    public_host.publish()
+    return public_host.app()

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from tests.databases import free_port, wait_until_listening
+from lab.databases import free_port, wait_until_listening
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "deploy"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from transfer.envelope import canonical_json, pae
 from transfer.keys import SigningKey
 from transfer.lookup import LookupHasher, lookup_key_id
 from transfer.snapshot import (
@@ -26,11 +27,9 @@ from transfer.snapshot import (
     PAYLOAD_TYPE,
     RESIDENT_LANGUAGES,
     assemble,
-    canonical_json,
     day_number,
     entry_layout,
     format_time,
-    pae,
 )
 from transfer.verify import Origin
 

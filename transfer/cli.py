@@ -1,8 +1,9 @@
-"""``shinsei-transfer``: snapshot keys, verify and inspect — the commands that need no database.
+"""``shinsei-transfer``: the commands that need no database — snapshot keys, verify, inspect,
+and the publication's signer and pusher (``transfer.steps``).
 
-The console script is ``intranet.publications.cli``, which adds ``build`` and ``publish``
-(they read the intranet database) to the parser made here; this package never imports the
-intranet.
+The console script is ``intranet.publications.cli``, which adds ``build``, ``publish`` and the
+builder's and recorder's steps (they read the intranet database) to the parser made here;
+this package never imports the intranet.
 """
 
 import argparse
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transfer import errors, version
+from transfer import errors, steps, version
 from transfer.keys import generate_lookup_key, generate_signing_key, load_lookup_key, load_public_key
 from transfer.keys import key_id as public_key_id
 from transfer.lookup import lookup_key_id
@@ -138,4 +139,5 @@ def make_parser() -> tuple[argparse.ArgumentParser, Any]:
     show = commands.add_parser("inspect", help="show a snapshot's header and counts per status")
     show.add_argument("file", type=Path)
     show.set_defaults(command=inspect)
+    steps.add_commands(commands)
     return parser, commands

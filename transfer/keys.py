@@ -12,7 +12,6 @@ import base64
 import hashlib
 import os
 import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from transfer.errors import KeyFileError
+from transfer.files import read_private
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -75,7 +75,7 @@ def generate_signing_key(private_path: Path, public_path: Path,
 
 
 def load_signing_key(path: Path) -> SigningKey:
-    data = _read_private(path)
+    data = read_private(path, "key file", KeyFileError)
     try:
         private_key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as error:
@@ -105,7 +105,7 @@ def generate_lookup_key(path: Path, owner: tuple[int, int] | None = None) -> byt
 
 def load_lookup_key(path: Path) -> bytes:
     try:
-        secret = base64.b64decode(_read_private(path).strip(), validate=True)
+        secret = base64.b64decode(read_private(path, "key file", KeyFileError).strip(), validate=True)
     except ValueError:
         raise KeyFileError(f"{path}: lookup key is not base64") from None
     if len(secret) < 32:
@@ -123,16 +123,3 @@ def _write_private(path: Path, data: bytes, owner: tuple[int, int] | None = None
         if owner is not None:
             os.fchown(handle.fileno(), *owner)
         handle.write(data)
-
-
-def _read_private(path: Path) -> bytes:
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise KeyFileError(f"{path}: key file not found") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(
-            f"{path}: key file is readable by group or others (mode {stat.S_IMODE(mode):o}); "
-            "run chmod 600 on it")
-    return path.read_bytes()

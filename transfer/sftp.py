@@ -36,7 +36,8 @@ from typing import Any, NoReturn
 import paramiko
 
 from transfer import usage_counts
-from transfer.transports import Delivery, temporary_name, with_retries
+from transfer.files import temporary_name
+from transfer.transports import Delivery, with_retries
 
 
 class UnknownHostKey(paramiko.SSHException):

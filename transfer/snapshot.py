@@ -7,7 +7,7 @@
     signatures       JSON {"signatures": [{"keyid": hex, "sig": base64}, ...]}
     body             entry_count fixed-size entries, sorted by lookup key, unique
 
-Each signature is Ed25519 over ``pae(PAYLOAD_TYPE, header)``: the payload type is bound
+Each signature is Ed25519 over ``transfer.envelope.pae(PAYLOAD_TYPE, header)``: the payload type is bound
 into what is signed, so a signature over any other kind of file never verifies as a
 snapshot. The body is bound through the header's length and SHA-256. See
 docs/snapshot-format.md for the full specification.
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from transfer.envelope import canonical_json
 from transfer.errors import MalformedSnapshot
 
 MAGIC = b"SHSNAP\x00\x01"
@@ -27,7 +28,6 @@ MAGIC = b"SHSNAP\x00\x01"
 # both, so a mirror keeps answering from the format-1 snapshot it holds after an upgrade.
 FORMAT_VERSION = 2
 PAYLOAD_TYPE = "application/vnd.shinsei.status-snapshot.v1+json"
-SIGNATURE_DOMAIN = b"SHINSEI-SIG-V1"
 MAX_HEADER = 4 * 1024 * 1024
 MAX_SIGNATURE_BLOCK = 64 * 1024
 MAX_SIGNATURES = 16
@@ -43,6 +43,8 @@ ENTRY_FORMATS = {1: ENTRY_V1, 2: ENTRY}
 # A programme's deficiency kinds fit the entry's 32-bit set.
 MAX_DEFICIENCY_KINDS = 32
 EPOCH_DAY = date(2000, 1, 1)
+# A snapshot's times (created_at, expires_at): UTC to the second.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _LENGTH = struct.Struct(">I")
 # The languages whose resident wording a snapshot carries (the public page's languages).
 RESIDENT_LANGUAGES = ("ja", "en", "ja-easy")
@@ -61,24 +63,13 @@ def entry_layout(format_version: object) -> struct.Struct:
     return layout
 
 
-def pae(payload_type: str, header: bytes) -> bytes:
-    """Pre-authentication encoding (in the spirit of DSSE): type and header, length-prefixed."""
-    kind = payload_type.encode("utf-8")
-    return b" ".join([SIGNATURE_DOMAIN, str(len(kind)).encode(), kind,
-                      str(len(header)).encode(), header])
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def parse_time(text: str) -> datetime:
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         raise MalformedSnapshot(f"bad timestamp {text!r}") from None
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from transfer.errors import MalformedSnapshot
+from transfer.files import write_atomically
 from transfer.snapshot import entry_layout
-from transfer.transports import write_atomically
 from transfer.verify import DEFAULT_MAX_SIZE
 
 BUILT, SIGNED, RESULTS = "built", "signed", "results"

@@ -1,4 +1,5 @@
-"""What the signer and the pusher are allowed to know, read from their own small ini files.
+"""The signer's and the pusher's own small ini files, and what they are not allowed to name
+(their settings are read by ``transfer.config``, as the intranet ini's are).
 
     # /etc/shinsei/pusher.ini (owner root, readable by shinsei-pusher)
     [shinsei-transfer]
@@ -16,10 +17,6 @@
     transfer.signing_keys = /etc/shinsei/signer
     audit.checkpoint_file = /var/lib/shinsei-signer/checkpoints/audit-checkpoints.jsonl
 
-Key settings name files or folders (``transfer.keys.key_files``): the signer signs with every
-``*.key`` in its folder, the pusher trusts every ``*.pub`` in its own — a key rotation adds
-and removes files there (docs/runbook) and edits nothing here.
-
 A step given a setting that belongs to another refuses to start, naming it: a pusher that
 is handed the database URL or a key path is a mistake in deployment, and the mistake is
 shown instead of carried (the OS users and units are the real fence; this catches the
@@ -29,13 +26,9 @@ configuration that would try to climb it).
 import configparser
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from transfer.config import TransferConfigError, destination, lines
-from transfer.keys import SigningKey, key_files, load_public_key, load_signing_key
-from transfer.transports import Destination
-from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
+from transfer.config import TransferConfigError
 
 SECTION = "shinsei-transfer"
 # Settings (and environment variables) that would put the database or a secret key in
@@ -47,22 +40,6 @@ FORBIDDEN = {
 }
 WHY = {"pusher": "インターネット側へ接続する係はデータベースにも署名鍵・照合鍵にも触れません",
        "signer": "署名係はデータベースにもネットワークにも照合鍵にも触れません"}
-
-
-@dataclass(frozen=True)
-class PusherSettings:
-    spool_dir: Path
-    policy: TrustPolicy
-    destinations: list[Destination]
-
-
-@dataclass(frozen=True)
-class SignerSettings:
-    spool_dir: Path
-    origin: Origin
-    signing_keys: list[SigningKey]
-    checkpoint_file: Path | None
-    max_size: int
 
 
 def read(path: Path, step: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -88,57 +65,3 @@ def read(path: Path, step: str, environ: Mapping[str, str] = os.environ) -> dict
     if not parser.has_section(SECTION):
         raise TransferConfigError(f"{path}: [{SECTION}] の節がありません")
     return dict(parser.items(SECTION))
-
-
-def pusher_settings(settings: Mapping[str, str]) -> PusherSettings:
-    specs = lines(settings.get("transfer.destinations", ""))
-    if not specs:
-        raise TransferConfigError("transfer.destinations が空です: 送り先がありません")
-    return PusherSettings(_spool_dir(settings), trust_policy(settings),
-                          [destination(spec, settings) for spec in specs])
-
-
-def signer_settings(settings: Mapping[str, str]) -> SignerSettings:
-    named = str(settings.get("transfer.signing_keys", "")).split()
-    keys = key_files(named, ("*.key",))
-    if not keys:
-        raise TransferConfigError("transfer.signing_keys に署名鍵がありません"
-                                  f"（{' '.join(named) or '設定なし'}）: 署名係には署名鍵が要ります")
-    checkpoint = settings.get("audit.checkpoint_file")
-    return SignerSettings(_spool_dir(settings), _origin(settings),
-                          [load_signing_key(p) for p in keys],
-                          Path(checkpoint) if checkpoint else None, _max_size(settings))
-
-
-def trust_policy(settings: Mapping[str, str]) -> TrustPolicy:
-    """What the pusher believes before it sends: the signer's public keys and the origin."""
-    named = str(settings.get("transfer.public_keys", "")).split()
-    paths = key_files(named, ("*.pub",))
-    if not paths:
-        raise TransferConfigError("transfer.public_keys に公開鍵がありません"
-                                  f"（{' '.join(named) or '設定なし'}）: 送る前に署名を確かめる"
-                                  "公開鍵が要ります")
-    origin = _origin(settings)
-    return TrustPolicy([load_public_key(p) for p in paths], origin,
-                       max_size=_max_size(settings))
-
-
-def _spool_dir(settings: Mapping[str, str]) -> Path:
-    if not settings.get("transfer.spool_dir"):
-        raise TransferConfigError("transfer.spool_dir がありません")
-    return Path(settings["transfer.spool_dir"])
-
-
-def _origin(settings: Mapping[str, str]) -> Origin:
-    origin = Origin.parse(str(settings.get("transfer.origin", "")))
-    if not origin.municipality or origin.environment not in ("prod", "test"):
-        raise TransferConfigError("transfer.origin は 団体コード:prod または 団体コード:test "
-                                  f"です（{settings.get('transfer.origin', '')!r}）")
-    return origin
-
-
-def _max_size(settings: Mapping[str, str]) -> int:
-    try:
-        return int(settings.get("transfer.max_size", DEFAULT_MAX_SIZE))
-    except ValueError:
-        raise TransferConfigError("transfer.max_size は整数（バイト数）です") from None

@@ -7,12 +7,13 @@ not stop the others (fan-out behind a load balancer).
 """
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
+
+from transfer.files import write_atomically
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -35,36 +36,6 @@ class Destination(Protocol):
     name: str
 
     def deliver(self, filename: str, data: bytes) -> Delivery: ...
-
-
-def temporary_name(filename: str) -> str:
-    return f".{filename}.part"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write under a temporary dot-name, fsync, rename into place, fsync the directory:
-    readers see the old file or the whole new one, even after a power cut."""
-    path = Path(path)
-    temporary = path.with_name(temporary_name(path.name))
-    try:
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
-    sync_directory(path.parent)
-
-
-def sync_directory(directory: Path) -> None:
-    """A rename or a new name in ``directory`` reaches the disk (survives a power cut)."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class OutboxDestination:

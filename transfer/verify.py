@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from transfer import errors
 from transfer.content import check_content
+from transfer.envelope import pae
 from transfer.keys import key_id
 from transfer.snapshot import (
     PAYLOAD_TYPE,
     Parsed,
     decode_signature,
     entry_layout,
-    pae,
     parse,
     parse_time,
 )

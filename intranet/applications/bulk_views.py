@@ -7,7 +7,7 @@ from intranet.applications import bulk
 from intranet.applications.forms import FormError, read_status_update
 from intranet.applications.models import Application
 from intranet.deficiencies import catalogue as kind_catalogue
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.refusals import Refused
 from intranet.web import discard_changes, redirect_see_other, whole_number
 
@@ -85,7 +85,6 @@ def _page(request, form, preview, error=None):
         "preview": preview,
         "error": error,
         "catalogue": catalogue,
-        "programmes": request.dbsession.execute(select(Programme).order_by(Programme.id))
-        .scalars().all(),
+        "programmes": all_programmes(request.dbsession),
         "limit": request.registry.settings["bulk.max_numbers"],
     }

@@ -21,7 +21,7 @@ from intranet.exports import (
     csv_response,
     unrepresentable,
 )
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.web import JST, LABELS, local_moment
 
 EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
@@ -42,7 +42,7 @@ def _file_name(request, kind, criteria, extension):
 def _applications(request, criteria):
     """(query, row maker, scalars?) for the application list."""
     query = search.build_query(criteria).order_by(Application.id)
-    programmes = request.dbsession.execute(select(Programme)).scalars().all()
+    programmes = all_programmes(request.dbsession)
     names = {p.id: p.name for p in programmes}
     # Kinds by name, as an import reads them back (intranet.deficiencies.catalogue).
     kinds = {p.id: kind_catalogue.load(request.dbsession, p.id) for p in programmes}

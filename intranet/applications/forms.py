@@ -1,14 +1,11 @@
 """Reading status-change forms: what was asked, or which field is wrong."""
 
-from datetime import date
 
 from intranet import plausible_dates
 from intranet.applications.services import StatusUpdate
 from intranet.deficiencies.catalogue import KindCatalogue, KindRefused
 from intranet.deficiencies.rules import ActionDetails
 from intranet.refusals import Refused
-
-_FIELD_ERROR = "日付の形式が正しくありません（例: 2020-06-01）。"
 
 
 class FormError(Refused):
@@ -55,12 +52,9 @@ def read_version(params) -> int:
 
 
 def _date(params, name):
-    text = params.get(name, "").strip()
-    if not text:
-        return None
     try:
-        return plausible_dates.check(name, date.fromisoformat(text))
+        return plausible_dates.from_form(name, params.get(name))
     except plausible_dates.ImplausibleDate as error:
         raise FormError(name, plausible_dates.MESSAGE, **error.mapping) from None
-    except ValueError:
-        raise FormError(name, _FIELD_ERROR) from None
+    except plausible_dates.UnreadableDate:
+        raise FormError(name, plausible_dates.FORMAT) from None

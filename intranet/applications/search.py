@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, func, select, tuple_
 
+from intranet import plausible_dates
 from intranet.applications.models import Application
 from intranet.applications.search_key import is_phone, phone_digits, query_pattern
 from intranet.dates import DateError, parse_date
@@ -225,10 +226,8 @@ def _phone(text, errors) -> str:
 
 
 def _date(text, field_name, errors):
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
+        return plausible_dates.from_form(field_name, text)
+    except (plausible_dates.UnreadableDate, plausible_dates.ImplausibleDate):
         errors.append(field_name)
         return None

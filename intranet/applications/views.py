@@ -19,7 +19,7 @@ from intranet.audit import writer
 from intranet.audit.writer import utcnow
 from intranet.auth.models import INQUIRY
 from intranet.deficiencies import catalogue as kind_catalogue
-from intranet.programmes.models import Programme
+from intranet.programmes.models import all_programmes
 from intranet.publications.shown import residents_view
 from intranet.refusals import Refused
 from intranet.web import JST, discard_changes, matched_id, redirect_see_other
@@ -211,4 +211,4 @@ def _load(request):
 
 
 def _programmes(request):
-    return request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    return all_programmes(request.dbsession)

@@ -7,13 +7,15 @@ checks one stretch of it (the full check splits a long chain into stretches walk
 worker processes: ``intranet.audit.ranges``).
 """
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from hashlib import sha256
 from json.encoder import encode_basestring
 from operator import attrgetter
 from types import SimpleNamespace
+
+from transfer.checkpoints import format_time
+from transfer.envelope import canonical_text
 
 GENESIS_HASH = "0" * 64
 
@@ -22,32 +24,12 @@ COLUMNS = ("seq", "at", "actor", "actor_role", "os_user", "host", "action", "tar
            "details", "prev_hash", "hash")
 as_row = attrgetter(*COLUMNS)
 
-# One encoder for every call: json.dumps with options builds a new one each time, which
-# cost as much as the encoding when the full check hashes millions of records.
-_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                              default=str)
-
-
-def canonical_json(value) -> str:
-    """JSON with sorted keys and no insignificant spaces: one text per value."""
-    return _CANONICAL.encode(value)
-
-
-def format_time(at: datetime) -> str:
-    # Stored naive in UTC; microseconds always present so the text is the same after a
-    # round trip through either database. isoformat is strftime's text for a naive
-    # time, at a third of the cost.
-    if at.tzinfo is None:
-        return at.isoformat(timespec="microseconds") + "Z"
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def record_hash(record) -> str:
     """The hash every record stores: SHA-256 of the canonical JSON list of its fields."""
     fields = [record.seq, format_time(record.at), record.actor, record.actor_role,
               record.os_user, record.host, record.action, record.target, record.details,
               record.prev_hash]
-    return sha256(_CANONICAL.encode(fields).encode("utf-8")).hexdigest()
+    return sha256(canonical_text(fields).encode("utf-8")).hexdigest()
 
 
 # The same canonical line written out for the types the database returns (an int, a
@@ -187,7 +169,7 @@ def verify_chain(records, head_seq: int, head_hash: str, base_seq: int = 0,
     ``base_seq``/``base_hash``: where the chain starts when older records were archived
     and removed by retention (the anchor kept in the head row and in the audit itself).
     ``checkpoints``: signed checkpoints (already verified, any order) the chain must
-    agree with — see ``intranet.audit.checkpoints`` for what each check catches.
+    agree with — see ``transfer.checkpoints`` for what each check catches.
     """
     return verify_rows(map(as_row, records), head_seq, head_hash, base_seq, base_hash,
                        checkpoints)

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Index, String, Text, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intranet.audit.chain import canonical_json
 from intranet.meta import Base
+from transfer.envelope import canonical_text
 
 # The one list: details (and export filters) naming an applicant or typed about one. Some
 # words are used for staff-side things too (a layout's name): those records say
@@ -67,9 +67,9 @@ def rows_for(values: Mapping[int, Mapping[str, Any]] | None = None,
     """Side rows (without seq), each with its own salt: {application id: values} and
     {programme id: values}."""
     rows = [{"application_id": app_id, "programme_id": None, "salt": secrets.token_hex(16),
-             "value": canonical_json(value)} for app_id, value in sorted((values or {}).items())]
+             "value": canonical_text(value)} for app_id, value in sorted((values or {}).items())]
     rows += [{"application_id": None, "programme_id": programme_id,
-              "salt": secrets.token_hex(16), "value": canonical_json(value)}
+              "salt": secrets.token_hex(16), "value": canonical_text(value)}
              for programme_id, value in sorted((programmes or {}).items())]
     return rows
 
@@ -78,7 +78,7 @@ def digest(rows: Iterable[Mapping[str, Any]]) -> str:
     """What the chain holds: one SHA-256 over every side row of the record."""
     parts = [[r["application_id"], r["salt"], r["value"]] if r.get("programme_id") is None
              else ["programme", r["programme_id"], r["salt"], r["value"]] for r in rows]
-    return hashlib.sha256(canonical_json(sorted(parts, key=canonical_json))
+    return hashlib.sha256(canonical_text(sorted(parts, key=canonical_text))
                           .encode("utf-8")).hexdigest()
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from intranet.audit import writer
-from intranet.audit.chain import format_time
 from intranet.audit.models import AuditHead, AuditPrunePermit, AuditRecord
+from transfer.checkpoints import format_time
 
 
 def prune(dbsession, actor, retention_days: int, archive: Path, signed) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from intranet.audit import checkpoints, ranges, truncation, writer
+from intranet.audit import ranges, truncation, writer
 from intranet.audit.chain import (
     GENESIS_HASH,
     ChainVerdict,
@@ -18,9 +18,10 @@ from intranet.audit.chain import (
     record_hash,
     verify_rows,
 )
-from intranet.audit.checkpoints import Checkpoint
 from intranet.audit.models import AuditHead, AuditRecord
 from intranet.web import JST
+from transfer import checkpoints
+from transfer.checkpoints import Checkpoint
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from intranet.audit.chain import ChainVerdict, broken, format_time, passed_at_start
-from intranet.audit.checkpoints import Checkpoint
+from intranet.audit.chain import ChainVerdict, broken, passed_at_start
 from intranet.audit.models import AuditRecord
+from transfer.checkpoints import Checkpoint, format_time
 
 PRUNE_ACTION = "audit.prune"
 CHECKPOINT_ACTION = "audit.checkpoint"

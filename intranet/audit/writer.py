@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 
 from intranet.audit import personal as personal_values
-from intranet.audit.chain import GENESIS_HASH, canonical_json, record_hash
+from intranet.audit.chain import GENESIS_HASH, record_hash
 from intranet.audit.models import AuditHead, AuditRecord
+from transfer.envelope import canonical_text
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def append(dbsession, actor: Actor, action: str, target: str = "", *,
         host=actor.host,
         action=action,
         target=target,
-        details=canonical_json(details),
+        details=canonical_text(details),
         prev_hash=head.hash,
     )
     record.hash = record_hash(record)

@@ -24,7 +24,7 @@ from pathlib import Path
 from intranet.backups import database, parts, retention, sets, status
 from intranet.backups.errors import BackupError, from_os_error
 from intranet.backups.settings import BackupSettings
-from transfer.transports import sync_directory
+from transfer.files import sync_directory
 
 LOCK = ".lock"
 

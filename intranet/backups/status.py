@@ -14,7 +14,7 @@ from pathlib import Path
 from intranet.backups import sets
 from intranet.backups.errors import BackupError
 from intranet.backups.settings import BackupSettings
-from transfer.transports import write_atomically
+from transfer.files import write_atomically
 
 RECORD = "last-run.json"
 

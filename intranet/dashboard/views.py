@@ -3,10 +3,9 @@ figure (online lookups beside the call centre's opened records)."""
 
 from markupsafe import Markup
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from intranet.dashboard import chart, services
-from intranet.programmes.models import Programme
+from intranet.programmes.models import all_programmes
 from intranet.usage.views import relief
 
 
@@ -14,7 +13,7 @@ from intranet.usage.views import relief
              renderer="intranet:templates/dashboard.jinja2")
 def dashboard(request):
     dbsession = request.dbsession
-    programmes = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(dbsession)
     labels = {key: request.translate(text) for key, text in
               (("received", "受付"), ("decided", "支給決定"), ("paid", "振込済"))}
     progress, charts = {}, {}

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from intranet.audit import writer
-from intranet.audit.chain import canonical_json
 from intranet.auth.models import SECURITY_OFFICER, SUPERVISOR
 from intranet.db import locked
 from intranet.disposal import erase as erasure
@@ -20,6 +19,7 @@ from intranet.disposal.models import APPROVED, REJECTED, REQUESTED, Disposal
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.refusals import Refused
+from transfer.envelope import canonical_text
 
 NOT_ARCHIVED = "廃棄を申請できるのは保存中（アーカイブ済み）の事業だけです。"
 PENDING = "この事業にはすでに承認待ちの廃棄申請があります。"
@@ -104,7 +104,7 @@ def decide(dbsession, actor, user, disposal: Disposal, *, approve: bool, note: s
     disposal.audit_values, disposal.spool_files = done.audit_values, done.spool_files
     disposal.publication_rows = done.publication_rows
     disposal.erased_fields = done.fields_json()
-    disposal.statistics = canonical_json(done.statistics)
+    disposal.statistics = canonical_text(done.statistics)
     disposal.backups_age_out_on = today + timedelta(days=backup_retention_days)
     lifecycle.mark_disposed(dbsession, actor, disposal.programme, disposal.id)
     writer.append(dbsession, actor, "disposal.approve", f"disposal:{disposal.id}",

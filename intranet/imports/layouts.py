@@ -14,7 +14,7 @@ from intranet.auth.models import SUPERVISOR
 from intranet.imports.columns import column_guide, load_mapping
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportLayout
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.web import redirect_see_other, whole_number
 
 TEMPLATE = "intranet:templates/imports/layouts.jinja2"
@@ -37,7 +37,7 @@ def mapping_of(dbsession, layout_id: int, programme: Programme) -> dict:
 
 
 def _page(request, layout=None, form=None, error=None):
-    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(request.dbsession)
     return {"layouts": layouts_for(request.dbsession), "programmes": programmes,
             "layout": layout, "form": form or {}, "error": error, "example": EXAMPLE,
             "guide": column_guide()}

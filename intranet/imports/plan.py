@@ -19,7 +19,7 @@ from intranet.imports import characters, columns, gaiji, problems, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.statuses import rules
 from intranet.statuses.defaults import INITIAL_STATUS
 
@@ -460,7 +460,7 @@ def _existing(dbsession, programme, receipts):
     for row in _lookup(dbsession, select(*columns_wanted), receipts):
         if row["programme_id"] != programme.id:
             if names is None:   # only a file with such numbers pays for the names
-                names = {p.id: p.name for p in dbsession.execute(select(Programme)).scalars()}
+                names = {p.id: p.name for p in all_programmes(dbsession)}
             elsewhere[row["receipt_number_normalised"]] = names[row["programme_id"]]
             continue
         mine[row["receipt_number_normalised"]] = {

@@ -5,7 +5,6 @@ import io
 import logging
 
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from intranet.audit import writer
 from intranet.exports import csv_response
@@ -16,7 +15,7 @@ from intranet.imports.layouts import layouts_for, mapping_of
 from intranet.imports.plan import plan_import
 from intranet.imports.problems import CsvWriter
 from intranet.imports.spool import Spool
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.web import discard_changes, redirect_see_other, whole_number
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ def _gaiji_table(request) -> dict:
 
 
 def _page(request, **values):
-    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(request.dbsession)
     return {"programmes": programmes, "layouts": layouts_for(request.dbsession), "plan": None,
             "error": None, "form": {}, "needs_bulk": None, "guide": column_guide(), **values}
 

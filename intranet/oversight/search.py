@@ -10,7 +10,7 @@ from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
 from intranet.auth.models import User
 from intranet.oversight import filters, labels
-from intranet.programmes.models import Programme
+from intranet.programmes.models import all_programmes
 
 # Ranges up to a month are bounded by their first and last record numbers (below); finding
 # those reads every index entry of the range, so a year would read millions of them, where
@@ -83,7 +83,7 @@ def vocabulary(request) -> labels.Vocabulary:
     """Names for the ids and codes records hold: accounts and programmes are few."""
     users = dict(request.dbsession.execute(select(User.id, User.username)).all())
     programmes = {}
-    for programme in request.dbsession.execute(select(Programme)).scalars():
+    for programme in all_programmes(request.dbsession):
         name = programme.name_en if request.locale_name == "en" and programme.name_en \
             else programme.name
         programmes[programme.code] = programmes[str(programme.id)] = name

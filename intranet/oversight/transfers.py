@@ -1,12 +1,13 @@
 """The security officer's transfer log: every delivery to the public hosts, filtered, and
 its CSV (each download an audit record), beside the audit chain's state."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from intranet import plausible_dates
 from intranet.audit import services as audit_services
 from intranet.audit.exports import audit_export
 from intranet.audit.services import utc_start_of
@@ -20,9 +21,8 @@ from intranet.web import local_time
 def _delivery_query(params):
     query = select(Delivery).join(Publication).order_by(Delivery.id.desc())
     for name in ("from", "to"):
-        try:
-            day = date.fromisoformat(params.get(name, ""))
-        except ValueError:
+        day = plausible_dates.from_form(name, params.get(name))    # 400 naming the format
+        if day is None:
             continue
         if name == "from":
             query = query.where(Delivery.at >= utc_start_of(day))

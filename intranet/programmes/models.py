@@ -5,8 +5,9 @@ A programme's life: open → lookup closed → archived → disposed
 """
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intranet.meta import Base
@@ -50,3 +51,9 @@ class Programme(Base):
         """(返送先, 同封するもの), each per resident language, as staff typed them."""
         return ({"ja": self.return_to, "en": self.return_to_en, "ja-easy": self.return_to_easy},
                 {"ja": self.enclose, "en": self.enclose_en, "ja-easy": self.enclose_easy})
+
+
+def all_programmes(dbsession, by: Any = Programme.id) -> list[Programme]:
+    """Every programme, in the order they were made (the order every screen lists them in),
+    or ``by`` another column (a snapshot lists them by code)."""
+    return list(dbsession.execute(select(Programme).order_by(by)).scalars())

@@ -1,7 +1,6 @@
 """Benefit programmes: supervisors create them and set how residents may look them up."""
 
 import re
-from datetime import date
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
@@ -14,7 +13,7 @@ from intranet.deficiencies.catalogue import add_defaults as add_default_kinds
 from intranet.disposal import panel
 from intranet.programmes import lifecycle
 from intranet.programmes.link import qr_svg, residents_link
-from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme
+from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme, all_programmes
 from intranet.programmes.names import name_errors, preview
 from intranet.web import BAD_INPUT, BadInput, discard_changes, matched_id, redirect_see_other
 
@@ -25,7 +24,7 @@ TEMPLATE = "intranet:templates/programmes/edit.jinja2"
 @view_config(route_name="programmes", permission="catalogue.view",
              renderer="intranet:templates/programmes/list.jinja2")
 def programme_list(request):
-    programmes = request.dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(request.dbsession)
     return {"programmes": programmes, "stage_labels": lifecycle.STATE_LABELS,
             "stages": {p.id: lifecycle.state(p) for p in programmes},
             "retention_ends": {p.id: lifecycle.retention_ends_on(p) for p in programmes}}
@@ -145,13 +144,12 @@ def _read(request, form, programme):
         errors["contact"] = request.translate("問い合わせ先は400文字以内にしてください。")
     dates = {}
     for field in ("lookup_opens_on", "lookup_closes_on"):
-        text = form.get(field, "").strip()
         try:
-            dates[field] = plausible_dates.check(field, date.fromisoformat(text) if text else None)
+            dates[field] = plausible_dates.from_form(field, form.get(field))
         except plausible_dates.ImplausibleDate as error:
             errors[field] = request.translate(plausible_dates.MESSAGE, **error.mapping)
-        except ValueError:
-            errors[field] = request.translate("日付の形式が正しくありません（例: 2020-06-01）。")
+        except plausible_dates.UnreadableDate as error:
+            errors[field] = error.explain(request)
     if (dates.get("lookup_opens_on") and dates.get("lookup_closes_on")
             and dates["lookup_closes_on"] < dates["lookup_opens_on"]):
         errors["lookup_closes_on"] = request.translate("公開終了日は公開開始日より後にしてください。")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from intranet.applications.models import Application
 from intranet.programmes import lifecycle
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.publications import content
 from intranet.publications.models import Publication
 from intranet.statuses.models import Status
@@ -35,7 +35,7 @@ from transfer.verify import Origin
 def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup_secret: bytes,
                    origin: Origin, sequence: int, now: datetime,
                    valid_for: timedelta) -> BuildResult:
-    programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
+    programmes = all_programmes(dbsession, by=Programme.code)
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
     # Result rows unpack as the tuples make_body reads. A programme whose lookup has ended
     # carries no entries, only "ended" and a contact (content.header_wording).

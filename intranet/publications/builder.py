@@ -25,12 +25,12 @@ from sqlalchemy import func, select
 
 from intranet.audit import services as audit_services
 from intranet.audit import writer
-from intranet.audit.checkpoints import Checkpoint
 from intranet.db import get_tm_session
 from intranet.publications import catchup
 from intranet.publications.build import ContentMismatch, table_of_publication
 from intranet.publications.models import APPROVED, FAILED, SPOOLED, SUPERSEDED, Publication
 from transfer import spool
+from transfer.checkpoints import Checkpoint
 from transfer.snapshot import parse_time
 from transfer.verify import Origin
 

@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 
 from intranet.applications.models import Application, StatusChange
 from intranet.programmes import lifecycle
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.publications.models import PUBLISHED, Publication, PublicationRow
 from intranet.statuses.models import Status
 
@@ -165,7 +165,7 @@ def summarise(dbsession, after: Select) -> Changes:
     rows = dbsession.execute(
         select(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after, func.count())
         .group_by(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after))
-    programmes = {p.code: p for p in dbsession.execute(select(Programme)).scalars()}
+    programmes = {p.code: p for p in all_programmes(dbsession)}
     by_code: dict[str, ProgrammeChanges] = {}
     for code, kind, before, now, count in rows:
         programme = programmes.get(code)

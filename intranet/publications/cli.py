@@ -1,10 +1,15 @@
 """``shinsei-transfer`` on the intranet host: transfer's own commands (keygen, verify,
-inspect), ``build`` (a snapshot by hand), and the publication's steps:
+inspect, and the steps without a database), ``build`` (a snapshot by hand), and the
+publication's steps:
 
     build-spool        the builder: approved content → unsigned table (database, no key)
+                       (intranet.publications.steps, .builder)
     sign-spool         the signer: table → signed snapshot (key, no database)
+                       (transfer.steps, transfer.signer)
     push-outbox        the pusher: signed snapshot → public hosts (no database, no key)
+                       (transfer.steps, transfer.push)
     record-deliveries  the recorder: the pusher's report → publication and audit (database)
+                       (intranet.publications.steps, .recorder)
     publish            all of them in order, in one process (a single demo machine)
 
 Each step's imports are inside its command: the signer and the pusher never load the
@@ -14,12 +19,13 @@ installed.
 
 import argparse
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from intranet.publications import steps
 from transfer import cli as transfer_cli
+from transfer.steps import report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,9 +42,9 @@ def build(args: argparse.Namespace) -> int:
 
     from intranet.db import get_tm_session, open_database
     from intranet.publications.build import build_snapshot
+    from transfer import config
+    from transfer.files import write_atomically
     from transfer.keys import load_lookup_key, load_signing_key
-    from transfer.transports import write_atomically
-    from transfer.verify import Origin
 
     setup_logging(args.config)
     signing_keys = [load_signing_key(path) for path in args.signing_key]
@@ -46,12 +52,18 @@ def build(args: argparse.Namespace) -> int:
     sequence = args.sequence or int(now.timestamp())
     with open_database(args.config) as (session_factory, settings), transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
-        origin = Origin(args.municipality or settings.get("shinsei.municipality_code", ""),
-                        args.environment or settings.get("shinsei.environment", "prod"))
+        # The command line wins over the ini, read as the ini's transfer.* are.
+        given = {**settings, **{name: value for name, value in (
+            ("transfer.origin", args.origin), ("transfer.valid_hours", args.valid_hours))
+            if value is not None}}
+        try:
+            origin, valid_for = config.origin(given), config.valid_for(given)
+        except config.TransferConfigError as error:
+            print(f"設定: {error}", file=sys.stderr)
+            return 2
         result = build_snapshot(dbsession, signing_keys=signing_keys,
                                 lookup_secret=load_lookup_key(args.lookup_key), origin=origin,
-                                sequence=sequence, now=now,
-                                valid_for=timedelta(hours=args.valid_hours))
+                                sequence=sequence, now=now, valid_for=valid_for)
     write_atomically(args.out, result.data)
     header = result.header
     print(f"wrote {args.out}: sequence {header['sequence']}, {header['entry_count']} entries, "
@@ -83,7 +95,7 @@ def publish(args: argparse.Namespace) -> int:
     if not ids:
         print("nothing to publish: no approved request")
         return 0
-    return steps.report(deliveries)
+    return report(deliveries)
 
 
 def _add_build(commands: Any) -> None:
@@ -92,10 +104,10 @@ def _add_build(commands: Any) -> None:
     make.add_argument("--signing-key", type=Path, action="append", required=True,
                       help="private signing key (repeat to sign with several)")
     make.add_argument("--lookup-key", type=Path, required=True)
-    make.add_argument("--municipality", help="municipality code (default: from the ini)")
-    make.add_argument("--environment", choices=("prod", "test"))
+    make.add_argument("--origin", help="MUNICIPALITY:ENVIRONMENT, e.g. 142158:prod "
+                      "(default: transfer.origin in the ini)")
     make.add_argument("--sequence", type=int, help="default: the current Unix time")
-    make.add_argument("--valid-hours", type=int, default=72)
+    make.add_argument("--valid-hours", help="default: transfer.valid_hours in the ini, else 72")
     make.add_argument("--out", type=Path, required=True)
     make.set_defaults(command=build)
 

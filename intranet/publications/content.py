@@ -19,20 +19,20 @@ from typing import Any
 
 from sqlalchemy import func, insert, literal, select
 
-from intranet.audit.chain import canonical_json
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
-from intranet.programmes.models import Programme
+from intranet.programmes.models import Programme, all_programmes
 from intranet.publications import changes
 from intranet.publications.models import PublicationRow
 from intranet.statuses.models import Status
 from transfer.build import action_fields, programme_fields, status_fields
+from transfer.envelope import canonical_text
 
 
 def header_wording(dbsession) -> dict:
     """The programmes (with their 不備の種類, 返送先 and 同封するもの) and statuses as the
     snapshot header carries them."""
-    programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
+    programmes = all_programmes(dbsession, by=Programme.code)
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
     return {"programmes": [programme_header(dbsession, p) for p in programmes],
             "statuses": [status_fields(s) for s in statuses]}
@@ -49,7 +49,7 @@ def programme_header(dbsession, programme: Programme) -> dict:
 def freeze(dbsession, publication) -> str:
     """Copy today's rows and wording into the publication; return the content digest."""
     wording = header_wording(dbsession)
-    publication.frozen_header = canonical_json(wording)
+    publication.frozen_header = canonical_text(wording)
     # One INSERT ... SELECT: millions of rows never pass through Python here. The rows are
     # those the preview compares (changes.live_rows): what is previewed is what is frozen.
     dbsession.execute(insert(PublicationRow).from_select(
@@ -125,7 +125,7 @@ def content_line(row) -> str:
     upgrade reproduces its digest after it. This is the definition; ``lines`` makes the
     same text faster."""
     values = row if any(v is not None for v in row[6:]) else row[:6]
-    return canonical_json([None if v is None else str(v) for v in values])
+    return canonical_text([None if v is None else str(v) for v in values])
 
 
 # What a JSON string must escape; a receipt number holding one goes the defining way.
@@ -138,7 +138,7 @@ class _JsonTexts(dict):
     columns' own types (str, date, None), none of which compares equal to another's."""
 
     def __missing__(self, value) -> str:
-        self[value] = text = canonical_json(None if value is None else str(value))
+        self[value] = text = canonical_text(None if value is None else str(value))
         return text
 
 

@@ -4,7 +4,7 @@ this function does not run (deploy/systemd/shinsei-transfer-*.service, docs/secu
 
 - the builder (intranet.publications.builder) reads the approved request's frozen content
   from the database and writes the unsigned table to the spool; no key, no network;
-- the signer (intranet.publications.signer) signs it with the signing key; no database, no
+- the signer (transfer.signer) signs it with the signing key; no database, no
   network;
 - the pusher (transfer.push) sends what verifies to the public hosts; no database, no key;
 - the recorder (intranet.publications.recorder, the builder's user) records the pusher's
@@ -24,20 +24,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from intranet.audit import writer
-from intranet.audit.checkpoints import trusted_keys
 from intranet.publications.builder import BuildPlan, build_spool, job_actor
 from intranet.publications.recorder import record_results
-from intranet.publications.signer import sign_spool
-from transfer import spool
-from transfer.config import (
-    Settings,
-    TransferConfigError,
-    destination_name,
-    lines,
-    transfer_settings,
-)
-from transfer.keys import SigningKey, load_lookup_key
+from transfer import config, spool
+from transfer.checkpoints import trusted_keys
+from transfer.config import Settings, TransferConfigError
+from transfer.keys import SigningKey
 from transfer.push import push_signed
+from transfer.signer import sign_spool
 from transfer.transports import Destination
 from transfer.verify import Origin, TrustPolicy
 
@@ -70,12 +64,12 @@ def plan_from_settings(settings: Settings) -> PublishPlan:
     """Keys, origin and destinations from ``transfer.*``; the job's identity from the OS.
 
     Raises ``transfer.config.TransferConfigError`` naming the setting that is wrong."""
-    read = transfer_settings(settings)
+    read = config.transfer_settings(settings)
     return PublishPlan(
         signing_keys=read.signing_keys, lookup_secret=read.lookup_secret, origin=read.origin,
         destinations=read.destinations, valid_for=read.valid_for, actor=job_actor(),
-        checkpoint_file=_path(settings, "audit.checkpoint_file"),
-        four_eyes=_four_eyes(settings), spool_dir=_path(settings, "transfer.spool_dir"))
+        checkpoint_file=config.checkpoint_file(settings),
+        four_eyes=_four_eyes(settings), spool_dir=_spool_dir(settings))
 
 
 def build_plan_from_settings(settings: Settings) -> tuple[BuildPlan, Path]:
@@ -86,21 +80,15 @@ def build_plan_from_settings(settings: Settings) -> tuple[BuildPlan, Path]:
         raise TransferConfigError(
             "transfer.signing_keys があります: 手順を分けた構成では署名鍵は署名係の設定"
             "（signer.ini）にだけ書きます。intranet.ini から取り除いてください")
-    for name in ("transfer.lookup_key", "transfer.spool_dir", "transfer.destinations"):
-        if not settings.get(name):
-            raise TransferConfigError(f"{name} がありません")
     checkpoint_keys = settings.get("audit.checkpoint_keys", "")
+    root = config.spool_dir(settings)
     plan = BuildPlan(
-        lookup_secret=load_lookup_key(Path(settings["transfer.lookup_key"])),
-        origin=Origin(settings.get("shinsei.municipality_code", ""),
-                      settings.get("shinsei.environment", "prod")),
-        valid_for=timedelta(hours=int(settings.get("transfer.valid_hours", 72))),
-        actor=job_actor(), four_eyes=_four_eyes(settings),
-        checkpoint_file=_path(settings, "audit.checkpoint_file"),
+        lookup_secret=config.lookup_secret(settings), origin=config.origin(settings),
+        valid_for=config.valid_for(settings), actor=job_actor(), four_eyes=_four_eyes(settings),
+        checkpoint_file=config.checkpoint_file(settings),
         checkpoint_keys=trusted_keys(checkpoint_keys) if checkpoint_keys else [],
-        destinations=tuple(destination_name(spec)
-                           for spec in lines(settings["transfer.destinations"])))
-    return plan, Path(settings["transfer.spool_dir"])
+        destinations=config.destination_names(settings))
+    return plan, root
 
 
 def publish(session_factory, plan: PublishPlan, scheduled: bool = False):
@@ -150,8 +138,8 @@ def _spool_root(configured: Path | None) -> Iterator[Path]:
         yield Path(temporary)
 
 
-def _path(settings: Settings, name: str) -> Path | None:
-    return Path(settings[name]) if settings.get(name) else None
+def _spool_dir(settings: Settings) -> Path | None:
+    return config.spool_dir(settings) if settings.get("transfer.spool_dir") else None
 
 
 def _four_eyes(settings: Settings) -> bool:

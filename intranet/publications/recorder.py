@@ -25,9 +25,8 @@ from typing import Any
 import transaction
 from sqlalchemy import delete, select
 
-from intranet.audit import checkpoints, writer
 from intranet.audit import services as audit_services
-from intranet.audit.checkpoints import Checkpoint
+from intranet.audit import writer
 from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
 from intranet.publications.builder import BuildPlan
@@ -42,7 +41,8 @@ from intranet.publications.models import (
     PublicationRow,
 )
 from intranet.usage.record import record_fetched
-from transfer import spool, transports
+from transfer import checkpoints, spool, transports
+from transfer.checkpoints import Checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import json
 from bisect import bisect_left
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -13,10 +13,11 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
-from intranet.programmes.models import Programme
+from intranet.programmes.models import all_programmes
 from intranet.publications import changes, failures, services
 from intranet.publications.models import FAILED, Delivery, Publication
 from intranet.web import BAD_INPUT, BadInput, discard_changes, matched_id, redirect_see_other
+from transfer import config
 
 LIST = "intranet:templates/publications/list.jinja2"
 # Changed applications shown on the approval itself; the rest are a link (and a CSV) away.
@@ -33,7 +34,7 @@ def publication_list(request, error=None):
     dbsession = request.dbsession
     publications = dbsession.execute(
         select(Publication).order_by(Publication.id.desc()).limit(50)).scalars().all()
-    programmes = dbsession.execute(select(Programme).order_by(Programme.id)).scalars().all()
+    programmes = all_programmes(dbsession)
     return {
         "publications": publications,
         "outcomes": failed_outcomes(request, [d for p in publications for d in p.deliveries]),
@@ -130,7 +131,7 @@ def failed_outcomes(request, deliveries) -> dict[int, FailedOutcome]:
     failed = [d for d in deliveries if not d.delivered]
     if not failed:
         return {}
-    valid_for = timedelta(hours=int(request.registry.settings.get("transfer.valid_hours", 72)))
+    valid_for = config.valid_for(request.registry.settings)
     delivered: dict[str, list[datetime]] = {}
     for destination, at in request.dbsession.execute(
             select(Delivery.destination, Delivery.at).where(

@@ -9,12 +9,12 @@ import contextlib
 
 import pytest
 
+from lab.import_files import encoded
 from tests.e2e import city as guide
 from tests.e2e import documented
 from tests.e2e.conftest import INTRANET, PUBLIC, build_lab
 from tests.e2e.people import PASSWORD, StaffDesk, chromium, healthz
 from tests.e2e.tls import LabCA
-from tests.import_files import encoded
 
 PROGRAMME, PROGRAMME_NAME = "k2026", "物価高騰対策給付金"
 # The first-day checklist: the operator adds the administrator (kanri) and the security

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from lab.mirror_fixtures import ENCLOSE, RETURN_TO
 from tests.e2e import city as guide
 from tests.e2e import documented, hardening
 from tests.e2e.conftest import INTRANET, PUBLIC
@@ -34,7 +35,6 @@ from tests.e2e.scenario import (
 )
 from tests.e2e.security_review import check_review
 from tests.e2e.step_access import check_step_access
-from tests.mirror_fixtures import ENCLOSE, RETURN_TO
 
 QUARANTINE = "/var/lib/shinsei-mirror/quarantine"
 USAGE_REPORT = "/srv/shinsei/usage/usage-counts.json"   # mirror.ini's mirror.usage_report

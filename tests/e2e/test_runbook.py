@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from lab.import_files import encoded
 from tests.e2e import city as guide
 from tests.e2e import documented
 from tests.e2e.conftest import PUBLIC, add_intranet
@@ -29,7 +30,6 @@ from tests.e2e.scenario import (
     staff_app_state,
     staff_reach,
 )
-from tests.import_files import encoded
 from transfer.build import sign_body
 from transfer.keys import SigningKey, key_id
 from transfer.snapshot import parse

@@ -17,6 +17,8 @@ from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.audit.services import verify
+from lab.import_files import PEOPLE, encoded, status_file
+from lab.intranet_ini import INI
 from tests.factories import make_applications, make_programme
 from tests.functional.test_applications import change
 from tests.functional.test_disposal import (
@@ -30,8 +32,6 @@ from tests.functional.test_disposal import (
 )
 from tests.functional.test_imports import confirm as import_confirm
 from tests.functional.test_imports import upload
-from tests.import_files import PEOPLE, encoded, status_file
-from tests.integration.test_cli import INI
 from tests.privacy import found_in
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,8 +29,10 @@ from intranet.programmes.models import Programme
 from intranet.publications.build import build_snapshot
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import format_date
+from lab.databases import postgres_bindir
+from lab.import_files import PEOPLE, encoded
+from lab.mirror_fixtures import ORIGIN
 from tests.conftest import csrf_token, login, main_form
-from tests.databases import postgres_bindir
 from tests.factories import make_applications, make_programme
 from tests.functional.test_applications import change
 from tests.functional.test_bulk import confirm as bulk_confirm
@@ -38,8 +40,6 @@ from tests.functional.test_bulk import preview as bulk_preview
 from tests.functional.test_imports import confirm as import_confirm
 from tests.functional.test_imports import upload
 from tests.functional.test_publications import request_one as request_publication
-from tests.import_files import PEOPLE, encoded
-from tests.mirror_fixtures import ORIGIN
 from tests.privacy import birth_date_forms, found_in
 from tests.visible_text import visible_text
 from transfer.receipt import normalise_receipt_number
@@ -258,7 +258,7 @@ def test_a_rejected_request_erases_nothing(testapp, session_factory, dbsession):
 
 
 def people_needles():
-    """Every personal value of tests.import_files.PEOPLE, as the snapshot scan spells them."""
+    """Every personal value of lab.import_files.PEOPLE, as the snapshot scan spells them."""
     births = {"昭和55年1月2日": "1980-01-02", "1988/12/31": "1988-12-31", "H1.1.8": "1989-01-08"}
     needles = [CALL_NOTE]
     for receipt, name, kana, birth, address, phone, *_rest, notes in PEOPLE:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from intranet.applications.models import Application
 from intranet.web import JST
+from lab.import_files import encoded
 from tests.factories import make_programme
 from tests.functional.test_imports import confirm, upload
-from tests.import_files import encoded
 
 
 @pytest.fixture

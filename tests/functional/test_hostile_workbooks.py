@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests import hostile_workbooks as hostile
+from lab import hostile_workbooks as hostile
 from tests.functional.test_imports import confirm, programme, state, upload  # noqa: F401
 
 NAME = "申請者一覧.xlsx"
@@ -38,7 +38,7 @@ def test_a_hostile_workbook_is_refused_by_name_and_changes_nothing(as_role, prog
 
 
 def test_a_larger_legitimate_workbook_still_imports(as_role, programme, dbsession):  # noqa: F811
-    from tests.import_files import HEADER, PEOPLE
+    from lab.import_files import HEADER, PEOPLE
 
     rows = [HEADER, *[[f"{70000000 + n}", *PEOPLE[0][1:]] for n in range(3000)]]
     app = as_role("supervisor")

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from intranet.applications.models import Application
 from intranet.db import get_tm_session
 from intranet.deficiencies.models import DeficiencyKind
+from lab.import_files import csv_text
 from tests.factories import make_applications, make_programme
 from tests.functional.test_imports import confirm, upload
-from tests.import_files import csv_text
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from lab.import_files import PEOPLE, csv_text, many_bad_rows
 from tests.factories import make_applications, make_programme
 from tests.functional.test_imports import confirm, upload
-from tests.import_files import PEOPLE, csv_text, many_bad_rows
 
 ENCODINGS = ["cp932", "utf-8-sig", "utf-16"]
 VARIANT_HEADER = ["受付Ｎｏ．", "氏　名", "氏名（カナ）", "生年月日", "住所", "連絡先電話番号",

@@ -10,9 +10,9 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from lab.import_files import HEADER, PEOPLE, csv_text
 from tests.factories import make_programme
 from tests.functional.test_imports import confirm, upload
-from tests.import_files import HEADER, PEOPLE, csv_text
 from tests.visible_text import visible_text
 
 TITLE = "令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）"

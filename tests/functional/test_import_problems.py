@@ -3,10 +3,10 @@ count, the first rows and the column to add; a column present but empty is to be
 
 import pytest
 
+from lab.import_files import csv_text
 from tests.conftest import csrf_token
 from tests.factories import make_programme
 from tests.functional.test_imports import state, upload
-from tests.import_files import csv_text
 from tests.visible_text import visible_text
 
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from lab.import_files import HEADER, PEOPLE, encoded
 from tests.factories import make_programme
 from tests.functional.test_imports import confirm, upload
-from tests.import_files import HEADER, PEOPLE, encoded
 from tests.visible_text import visible_text
 
 

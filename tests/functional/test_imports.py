@@ -10,9 +10,9 @@ from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.imports.models import ImportRecord
+from lab.import_files import HEADER, PEOPLE, csv_text, encoded, status_file
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
-from tests.import_files import HEADER, PEOPLE, csv_text, encoded, status_file
 
 
 @pytest.fixture

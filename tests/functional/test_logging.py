@@ -15,9 +15,9 @@ from intranet.db import get_tm_session
 from intranet.publications import services as publication_services
 from intranet.publications.job import publish
 from intranet.users.services import find_user
+from lab.import_files import HEADER, PEOPLE, csv_text
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
-from tests.import_files import HEADER, PEOPLE, csv_text
 from tests.integration.test_publish import JOB, keys, plan  # noqa: F401  (fixture)
 from transfer.transports import OutboxDestination
 

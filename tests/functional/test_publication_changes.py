@@ -23,6 +23,7 @@ from intranet.publications.job import publish
 from intranet.publications.models import Publication, PublicationRow
 from intranet.statuses.models import Status
 from intranet.web import LABELS
+from lab.import_files import PEOPLE, encoded, status_file
 from tests.conftest import csrf_token
 from tests.factories import make_applications, make_programme
 from tests.functional.test_applications import change
@@ -40,7 +41,6 @@ from tests.functional.test_disposal import (
 from tests.functional.test_disposal import decide as decide_disposal
 from tests.functional.test_imports import confirm as import_confirm
 from tests.functional.test_imports import upload
-from tests.import_files import PEOPLE, encoded, status_file
 from tests.integration.test_publish import keys, plan  # noqa: F401  (keys: the fixture)
 from transfer.transports import OutboxDestination
 

@@ -5,9 +5,9 @@ screen shows, and changes nothing."""
 from sqlalchemy import select
 
 from intranet.applications.models import Application
+from lab.import_files import csv_text
 from tests.conftest import csrf_token
 from tests.factories import make_applications, make_programme
-from tests.import_files import csv_text
 
 SENTENCE = "「不備あり（書類返送）」にするには不備の内容が必要です。"
 

@@ -12,6 +12,7 @@ from intranet.applications.models import Application
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.publications.job import publish
+from lab.import_files import encoded, status_file
 from tests.conftest import csrf_token
 from tests.factories import make_applications, make_programme
 from tests.functional.test_applications import change
@@ -27,7 +28,6 @@ from tests.functional.test_disposal import (
 )
 from tests.functional.test_imports import confirm as import_confirm
 from tests.functional.test_imports import upload
-from tests.import_files import encoded, status_file
 from tests.integration.test_publish import approved_request, keys, plan  # noqa: F401
 from tests.visible_text import visible_text
 from transfer.transports import OutboxDestination

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.databases import free_port, wait_until_listening
+from lab.databases import free_port, wait_until_listening
+from lab.servers import WaitressThread
 from tests.deploy_sites import DEPLOY, ROOT, SAMPLE, TLS_INCLUDE
-from tests.integration.servers import WaitressThread
 
 sys.path.insert(0, str(ROOT / "tools"))
 from shinsei_installer import balancer, render

@@ -6,7 +6,8 @@ and photographed to $SHINSEI_SCREENSHOTS."""
 
 import pytest
 
-from tests.integration.servers import WaitressThread
+from lab.mirror_fixtures import EASY_NAMES, PROGRAMMES_V2
+from lab.servers import WaitressThread
 from tests.integration.test_browser import (
     check_accessibility,
     chromium,
@@ -16,7 +17,6 @@ from tests.integration.test_browser import (
     sign_in,
 )
 from tests.integration.test_residents_browser import LANGS, ask, fits
-from tests.mirror_fixtures import EASY_NAMES, PROGRAMMES_V2
 
 pytestmark = pytest.mark.browser
 

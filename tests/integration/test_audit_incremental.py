@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from intranet.audit import services, writer
-from intranet.audit.checkpoints import read_file
 from tests.integration import test_audit_integrity as integrity
 from tests.tampering import insider, rechain
+from transfer.checkpoints import read_file
 
 # The same witness as the integrity tests: write records, sign a checkpoint.
 signing_key, write = integrity.signing_key, integrity.witness
@@ -131,7 +131,7 @@ def test_without_signed_checkpoints_the_whole_chain_is_checked(engine, session_f
 def test_a_checkpoint_line_edited_after_it_was_read_is_checked_again(
         session_factory, signing_key, write):
     # The screens remember lines whose signature verified; an edit makes new text.
-    from intranet.audit.checkpoints import CheckpointError
+    from transfer.checkpoints import CheckpointError
 
     path = write(2)
     assert read_file(path, [signing_key.public_key])

@@ -14,13 +14,14 @@ import transaction
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DatabaseError
 
-from intranet.audit import append_only, checkpoints, services, writer
-from intranet.audit.checkpoints import CheckpointError, read_file
+from intranet.audit import append_only, services, writer
 from intranet.audit.models import AuditHead, AuditRecord
 from intranet.audit.retention import prune
 from intranet.db import get_tm_session
 from tests.conftest import TEST_ACTOR
 from tests.tampering import insider, rechain
+from transfer import checkpoints
+from transfer.checkpoints import CheckpointError, read_file
 from transfer.keys import generate_signing_key
 
 

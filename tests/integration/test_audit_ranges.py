@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from intranet.audit import ranges, services, writer
 from intranet.audit.chain import record_hash
-from intranet.audit.checkpoints import read_file
 from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
 from tests.conftest import TEST_ACTOR
 from tests.integration import test_audit_integrity as integrity
 from tests.tampering import insider, rechain
+from transfer.checkpoints import read_file
 
 signing_key, witness = integrity.signing_key, integrity.witness
 

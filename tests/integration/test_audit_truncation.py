@@ -19,13 +19,14 @@ import transaction
 from sqlalchemy import select, text
 
 from intranet import cli
-from intranet.audit import checkpoints, services, writer
+from intranet.audit import services, writer
 from intranet.audit.models import AuditRecord
 from intranet.audit.retention import prune
 from intranet.db import get_tm_session
+from lab.intranet_ini import INI
 from tests.conftest import TEST_ACTOR
-from tests.integration.test_cli import INI
 from tests.tampering import insider, rechain
+from transfer import checkpoints
 from transfer.keys import generate_signing_key
 
 OLD = datetime(2020, 1, 1, 9)     # six years ago: past the five-year retention

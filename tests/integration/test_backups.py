@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.integration.test_cli import INI
+from lab.intranet_ini import INI
 
 PASSWORD = "a long enough password\n"
 

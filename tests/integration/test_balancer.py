@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from lab.mirror_fixtures import PublicHost
 from public_mirror.store import RECHECK
 from tests.integration.balancer_hosts import (
     HAProxy,
@@ -19,7 +20,6 @@ from tests.integration.balancer_hosts import (
     certificate,
     fetch,
 )
-from tests.mirror_fixtures import PublicHost
 
 CLIENTS = [f"127.0.0.{n}" for n in range(2, 34)]
 # HAProxy: inter 2s, fall 2, rise 2 (deploy/balancer/haproxy.cfg), plus a check's own time.

@@ -13,10 +13,10 @@ import transaction
 
 from intranet.db import get_tm_session
 from intranet.demo import seed
+from lab.import_files import PEOPLE, encoded
+from lab.servers import WaitressThread
 from tests.conftest import PASSWORD, TEST_ACTOR
 from tests.factories import make_applications, make_programme
-from tests.import_files import PEOPLE, encoded
-from tests.integration.servers import WaitressThread
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

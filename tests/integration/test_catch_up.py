@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from intranet.audit.models import AuditRecord
-from intranet.publications import builder, changes, recorder, signer
+from intranet.publications import builder, changes, recorder
 from intranet.publications.job import PublishPlan, publish
 from intranet.publications.models import Delivery, Publication
 from public_mirror.receive import receive_once
@@ -27,7 +27,7 @@ from tests.factories import make_applications, make_programme
 from tests.integration.test_publish import JOB, approved_request
 from tests.integration.test_publish_steps import Steps, ok
 from tests.visible_text import visible_text
-from transfer import spool
+from transfer import signer, spool
 from transfer.keys import load_lookup_key
 from transfer.push import push_signed
 from transfer.transports import Delivery as Delivery_
@@ -73,7 +73,7 @@ class PublicHost:
 @pytest.fixture
 def city(steps, tmp_path):
     """Two public hosts behind one pusher (one client key, both host keys pinned)."""
-    from tests.sshd import UPLOAD_USER, Sshd
+    from lab.sshd import UPLOAD_USER, Sshd
 
     servers = []
     try:

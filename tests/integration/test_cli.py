@@ -8,28 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from lab.intranet_ini import INI
 from tests.tampering import insider
-
-INI = """[app:main]
-use = egg:shinsei-status#intranet
-sqlalchemy.url = {url}
-[loggers]
-keys = root
-[handlers]
-keys = console
-[formatters]
-keys = generic
-[logger_root]
-level = WARN
-handlers = console
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-[formatter_generic]
-format = %(levelname)s %(message)s
-"""
 
 
 @pytest.fixture
@@ -134,8 +114,8 @@ def test_demo_seeds_and_prints_passwords(cli):
 
 
 def test_import_dry_run_then_import(cli, db_url, tmp_path, session_factory):
+    from lab.import_files import encoded
     from tests.factories import make_programme
-    from tests.import_files import encoded
 
     make_programme(session_factory, code="p2020")
     source = tmp_path / "applicants.csv"
@@ -154,8 +134,8 @@ def test_import_dry_run_then_import(cli, db_url, tmp_path, session_factory):
 
 def test_import_counts_errors_as_the_screen_does_and_a_bad_mapping_is_one_sentence(
         cli, tmp_path, session_factory):
+    from lab.import_files import many_bad_rows
     from tests.factories import make_programme
-    from tests.import_files import many_bad_rows
 
     make_programme(session_factory, code="p2020")
     source = tmp_path / "applicants.csv"
@@ -214,8 +194,8 @@ def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engi
                                                                        tmp_path):
     from datetime import datetime
 
-    from intranet.audit import checkpoints
     from tests.tampering import rechain
+    from transfer import checkpoints
 
     key, arguments = signed
     cli("user", "add", "suzuki", "--role", "admin", "--password-stdin",
@@ -249,10 +229,10 @@ def test_hostile_workbooks_are_refused_by_name_and_change_nothing(cli, tmp_path,
     from sqlalchemy import func, select
 
     from intranet.applications.models import Application
-    from tests import hostile_workbooks as hostile
+    from lab import hostile_workbooks as hostile
+    from lab.import_files import HEADER, PEOPLE
     from tests.factories import make_programme
     from tests.functional.test_hostile_workbooks import ATTACKS
-    from tests.import_files import HEADER, PEOPLE
 
     make_programme(session_factory, code="p2020")
     for attack, (make, message) in ATTACKS.items():

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from intranet.applications.models import Application
 from intranet.exports import csv_lines
+from lab.import_files import HEADER, PEOPLE, encoded
 from tests.factories import make_programme
-from tests.import_files import HEADER, PEOPLE, encoded
 from tests.integration.test_cli import cli  # noqa: F401  (the fixture)
 
 
@@ -47,7 +47,7 @@ def test_a_cp932_export_re_imported_keeps_the_stored_names(cli, tmp_path,  # noq
 
 def test_the_cli_says_which_line_it_took_as_the_header(cli, tmp_path,  # noqa: F811
                                                        session_factory):
-    from tests.import_files import csv_text
+    from lab.import_files import csv_text
 
     make_programme(session_factory, code="p2020")
     source = tmp_path / "applicants.csv"

@@ -16,9 +16,9 @@ from intranet.dashboard.tallies import DECIDED
 from intranet.imports.apply import apply_import
 from intranet.programmes.models import Programme
 from intranet.statuses.services import load_catalogue
+from lab.import_files import encoded, status_file
 from tests.conftest import TEST_ACTOR
 from tests.factories import make_applications, make_programme
-from tests.import_files import encoded, status_file
 
 
 def _day(value):

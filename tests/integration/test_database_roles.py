@@ -22,9 +22,9 @@ from intranet.publications import services as publications
 from intranet.publications.job import PublishPlan, publish
 from intranet.statuses.services import load_catalogue
 from intranet.users.services import add_user
+from lab.import_files import PEOPLE, encoded
 from tests.conftest import PASSWORD, TEST_ACTOR
 from tests.factories import make_applications, make_programme
-from tests.import_files import PEOPLE, encoded
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.transports import OutboxDestination
 from transfer.verify import Origin

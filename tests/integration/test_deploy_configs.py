@@ -77,5 +77,5 @@ def test_ini_files_load(tmp_path):
         settings = get_appsettings(str(tmp_path / name))
         assert "@" not in "".join(v for k, v in settings.items() if "destinations" not in k)
     intranet = get_appsettings(str(tmp_path / "intranet.ini"))
-    assert intranet["shinsei.municipality_code"] == "131016"
+    assert intranet["transfer.origin"] == "131016:test"
     assert get_appsettings(str(tmp_path / "mirror.ini"))["mirror.origin"] == "131016:test"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from tests.databases import postgres_bindir
+from lab.databases import postgres_bindir
+from lab.intranet_ini import INI
 from tests.functional.test_disposal import (  # noqa: F401  (spool, second_supervisor: fixtures)
     as_user,
     database_bytes,
@@ -19,7 +20,6 @@ from tests.functional.test_disposal import (  # noqa: F401  (spool, second_super
     second_supervisor,
     spool,
 )
-from tests.integration.test_cli import INI
 from tests.privacy import found_in
 
 

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import paramiko
 import pytest
 
+from lab.mirror_fixtures import PublicHost
 from tests.integration import hostile_host as hostile
-from tests.mirror_fixtures import PublicHost
 from transfer import spool
 from transfer.push import push_signed
 from transfer.sftp import MAX_SFTP_REPLY, SftpDestination

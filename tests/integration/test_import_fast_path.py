@@ -32,9 +32,9 @@ from intranet.imports.plan import plan_import
 from intranet.imports.values import parse_cell
 from intranet.programmes.models import Programme
 from intranet.statuses.services import load_catalogue
+from lab.import_files import HEADER, csv_text
 from tests.conftest import TEST_ACTOR
 from tests.factories import make_programme
-from tests.import_files import HEADER, csv_text
 
 
 @pytest.fixture

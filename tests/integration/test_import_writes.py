@@ -12,9 +12,9 @@ from intranet.db import get_tm_session
 from intranet.imports.apply import apply_import
 from intranet.programmes.models import Programme
 from intranet.statuses.services import load_catalogue
+from lab.import_files import PEOPLE, encoded
 from tests.conftest import TEST_ACTOR
 from tests.factories import make_programme
-from tests.import_files import PEOPLE, encoded
 
 
 def run_import(session_factory, programme_id, rows, name):

@@ -3,7 +3,7 @@ axe-core over every page state in every language — zero WCAG 2.x A/AA violatio
 
 import pytest
 
-from tests.integration.servers import WaitressThread
+from lab.servers import WaitressThread
 from tests.integration.test_browser import check_accessibility, chromium, navigate, new_page
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import free_port
+from lab.databases import free_port
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 BIN = Path(sys.executable).parent

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 import pytest
 from waitress.server import create_server
 
+from lab.databases import free_port
 from public_mirror.serve import PER_ADDRESS, answer_at_once, bound_per_address
-from tests.databases import free_port
 from tests.integration.mirror_host import COMMAND, wait_until
 
 LOOKUP = urlencode({"programme": "p2020", "receipt_number": "00000002"}).encode()

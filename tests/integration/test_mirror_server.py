@@ -6,8 +6,8 @@ import threading
 import time
 from urllib.parse import urlencode
 
+from lab.servers import WaitressThread
 from public_mirror.store import RECHECK
-from tests.integration.servers import WaitressThread
 
 FORM = urlencode({"programme": "p2020", "receipt_number": "0000-0002", "lang": "ja"})
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from lab.databases import free_port, wait_until_listening
+from lab.mirror_fixtures import without_proof
+from lab.servers import WaitressThread
 from public_mirror.usage import totals
-from tests.databases import free_port, wait_until_listening
 from tests.deploy_sites import SAMPLE, TLS_INCLUDE, render
 from tests.deploy_sites import self_signed as _self_signed
 from tests.integration.mirror_host import (
@@ -28,8 +30,6 @@ from tests.integration.mirror_host import (
     request,
     wait_until,
 )
-from tests.integration.servers import WaitressThread
-from tests.mirror_fixtures import without_proof
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 STATIC = Path(__file__).parents[2] / "public_mirror" / "static"

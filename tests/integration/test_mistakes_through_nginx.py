@@ -6,7 +6,7 @@ the page's own files), and after "not found" and 「入力画面に戻る」 no 
 import logging
 from urllib.parse import urlencode
 
-from tests.integration.servers import WaitressThread
+from lab.servers import WaitressThread
 from tests.integration.test_mirror_web_breaks import Nginx
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.integration.servers import WaitressThread
+from lab.servers import WaitressThread
 from tests.integration.test_mirror_web_breaks import SERVER_NAME, Nginx
 
 PROTOCOLS = ["--http1.1", "--http2"]

@@ -7,9 +7,9 @@ import ssl
 
 import pytest
 
-from tests.databases import free_port
+from lab.databases import free_port
+from lab.servers import WaitressThread
 from tests.deploy_sites import nginx_config, serving
-from tests.integration.servers import WaitressThread
 
 
 def ok_app(environ, start_response):

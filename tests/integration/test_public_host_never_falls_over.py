@@ -14,11 +14,11 @@ from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 
+from lab.databases import free_port
+from lab.servers import WaitressThread
 from public_mirror.receiver_state import STALLED_AFTER
 from public_mirror.store import RECHECK
-from tests.databases import free_port
 from tests.integration.mirror_host import COMMAND, mirror_cli, post_form
-from tests.integration.servers import WaitressThread
 from tests.integration.test_mirror_web_breaks import Nginx, Serve
 
 FOUND = {"programme": "p2020", "receipt_number": "00000002", "lang": "en"}

@@ -9,13 +9,13 @@ import transaction
 from sqlalchemy import select, update
 
 from intranet.applications.models import Application
-from intranet.audit.chain import canonical_json
 from intranet.db import get_tm_session
 from intranet.publications import content, services
 from intranet.publications.models import Publication, PublicationRow
 from intranet.users.services import find_user
 from tests.factories import make_applications, make_programme
 from tests.integration.test_publish import JOB
+from transfer.envelope import canonical_text
 
 
 def defined_digest(dbsession, publication):
@@ -27,7 +27,7 @@ def defined_digest(dbsession, publication):
     for row in rows:
         # A row without action details is its first six values, as rows were before them.
         values = row if any(v is not None for v in row[6:]) else row[:6]
-        sha.update(canonical_json([None if v is None else str(v) for v in values])
+        sha.update(canonical_text([None if v is None else str(v) for v in values])
                    .encode("utf-8") + b"\n")
     return sha.hexdigest()
 

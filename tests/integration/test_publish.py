@@ -171,7 +171,7 @@ def test_an_older_approved_request_is_superseded_by_the_newer(session_factory, a
 
 def test_every_run_signs_an_audit_checkpoint_the_snapshot_carries(session_factory, accounts,
                                                                    keys, tmp_path, outbox):
-    from intranet.audit.checkpoints import read_file
+    from transfer.checkpoints import read_file
 
     checkpoints = tmp_path / "checkpoints.jsonl"
     publish(session_factory, plan(keys, [OutboxDestination(outbox)], checkpoints))  # nothing
@@ -215,7 +215,7 @@ def test_an_edited_transfer_record_breaks_the_chain(session_factory, accounts, k
 @pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists(),
                     reason="needs root and openssh-server (make test installs it)")
 def test_publish_over_sftp_to_a_real_sshd(session_factory, accounts, keys, tmp_path):
-    from tests.sshd import UPLOAD_USER, Sshd
+    from lab.sshd import UPLOAD_USER, Sshd
     from transfer.sftp import SftpDestination
 
     make_applications(session_factory, make_programme(session_factory), 3)

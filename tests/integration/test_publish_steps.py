@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from intranet.applications.models import Application
 from intranet.audit import services as audit_services
-from intranet.audit.checkpoints import read_file
 from intranet.audit.models import AuditRecord
 from intranet.publications.models import Delivery, Publication
+from lab.intranet_ini import INI
 from tests.factories import make_applications, make_programme
-from tests.integration.test_cli import INI
 from tests.integration.test_publish import approved_request
 from transfer import spool
+from transfer.checkpoints import read_file
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.verify import Origin, TrustPolicy, verify_snapshot
 
@@ -47,7 +47,7 @@ class Steps:
         self.intranet = root / "intranet.ini"
         self.intranet.write_text(INI.format(url=db_url.replace("%", "%%")).replace(
             "sqlalchemy.url", "\n".join([
-                "shinsei.municipality_code = 142158",
+                "transfer.origin = 142158:prod",
                 f"transfer.lookup_key = {keys / 'lookup.key'}",
                 f"transfer.spool_dir = {self.spool}",
                 f"transfer.destinations = outbox:{self.inbox}",

@@ -220,7 +220,7 @@ def test_a_malformed_value_names_its_line_and_why(bundle, tmp_path):
 def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intranet_root):
     root = intranet_root
     ini = (root / "etc/shinsei/intranet.ini").read_text()
-    assert f"shinsei.municipality_code = {CODE}" in ini
+    assert f"transfer.origin = {CODE}:prod" in ini
     assert not re.search(r"@[A-Z][A-Z0-9_]*@", ini)
     web = account(root, "passwd", "shinsei-web")
     builder, signer, pusher = (account(root, "passwd", f"shinsei-{step}")

@@ -12,11 +12,11 @@ import os
 
 import pytest
 
+from lab.mirror_fixtures import PROGRAMMES_EASY
+from lab.servers import WaitressThread
 from public_mirror.statement import record_check
 from tests.easy_japanese import unread_kanji
-from tests.integration.servers import WaitressThread
 from tests.integration.test_browser import check_accessibility, chromium, navigate, new_page
-from tests.mirror_fixtures import PROGRAMMES_EASY
 
 pytestmark = pytest.mark.browser
 LANGS = ["ja", "en", "ja-easy"]

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 import pytest
 
 from intranet.web import SECURITY_HEADERS as INTRANET_HEADERS
+from lab.databases import free_port
+from lab.servers import WaitressThread
 from public_mirror.web import SECURITY_HEADERS as MIRROR_HEADERS
-from tests.databases import free_port
 from tests.deploy_sites import SAMPLE, nginx_config, serving
-from tests.integration.servers import WaitressThread
 
 SERVER_NAME = SAMPLE["SERVER_NAME"]
 ONCE = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")

@@ -10,7 +10,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from tests.sshd import UPLOAD_USER, Sshd
+from lab.sshd import UPLOAD_USER, Sshd
 from transfer.sftp import PinnedHostKeysOnly, SftpDestination, UnknownHostKey, push_transport
 from transfer.transports import OutboxDestination, deliver_all
 
@@ -98,7 +98,7 @@ def test_unwritable_destination_is_a_clear_failure(sshd, tmp_path):
 
 
 def test_fan_out_with_one_host_down(sshd, tmp_path):
-    from tests.databases import free_port
+    from lab.databases import free_port
 
     down = SftpDestination("127.0.0.1", free_port(), UPLOAD_USER, sshd.client_key,
                            sshd.known_hosts(tmp_path / "kh2"), "/inbox", timeout=2,

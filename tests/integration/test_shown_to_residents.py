@@ -17,6 +17,7 @@ from intranet.programmes.models import Programme
 from intranet.publications.job import publish
 from intranet.publications.models import Publication, PublicationRow
 from intranet.statuses.models import StatusWording
+from lab.mirror_fixtures import PublicHost
 from tests.factories import make_applications, make_programme
 from tests.functional.test_disposal import (
     OVERRIDE,
@@ -28,7 +29,6 @@ from tests.functional.test_disposal import (
 )
 from tests.functional.test_disposal import decide as decide_disposal
 from tests.integration.test_publish import approved_request, plan
-from tests.mirror_fixtures import PublicHost
 from transfer.keys import generate_lookup_key, generate_signing_key
 from transfer.transports import OutboxDestination
 

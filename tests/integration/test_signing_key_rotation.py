@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 import transaction
 
-from intranet.audit import checkpoints
 from intranet.audit import services as audit_services
 from intranet.db import get_tm_session
-from intranet.publications import builder, recorder, signer
+from intranet.publications import builder, recorder
 from intranet.publications.builder import BuildPlan
 from public_mirror.receive import receive_once
 from public_mirror.settings import load
 from tests.factories import make_applications, make_programme
 from tests.integration.test_publish import JOB, approved_request
-from transfer import spool, step_config
+from transfer import checkpoints, config, signer, spool
 from transfer.build import sign_body
 from transfer.cli import main as transfer_cli
 from transfer.keys import generate_lookup_key, generate_signing_key, load_signing_key
@@ -47,13 +46,13 @@ class Deployed:
                                destinations=(f"outbox:{root / 'inbox'}",))
 
     def signer(self):
-        return step_config.signer_settings({
+        return config.signer_settings({
             "transfer.spool_dir": str(self.root / "spool"), "transfer.origin": "142158:prod",
             "transfer.signing_keys": str(self.root / "signer"),
             "audit.checkpoint_file": str(self.checkpoint_file)})
 
     def pusher(self):
-        return step_config.pusher_settings({
+        return config.pusher_settings({
             "transfer.spool_dir": str(self.root / "spool"), "transfer.origin": "142158:prod",
             "transfer.public_keys": str(self.root / "pusher-trusted"),
             "transfer.destinations": f"outbox:{self.root / 'inbox'}"})

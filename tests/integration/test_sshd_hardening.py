@@ -14,8 +14,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from tests.databases import free_port
-from tests.sshd import DROP_IN, SSHD, UPLOAD_USER, Sshd, sshd_config
+from lab.databases import free_port
+from lab.sshd import DROP_IN, SSHD, UPLOAD_USER, Sshd, sshd_config
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "tools"))
 from shinsei_installer import sshd as installer_sshd

@@ -13,9 +13,9 @@ from intranet.imports.plan import plan_import
 from intranet.programmes.models import Programme
 from intranet.statuses import rules
 from intranet.statuses.services import load_catalogue
+from lab.import_files import csv_text
 from tests.conftest import TEST_ACTOR
 from tests.factories import make_applications, make_programme
-from tests.import_files import csv_text
 
 SCHEDULED, PAID = date(2020, 7, 1), date(2020, 7, 10)
 REASON = "本人確認書類の写しがありません"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.databases import free_port
 from tests import tls_probe
-from tests.databases import free_port
 from tests.deploy_sites import DEBIAN_HTTP_TLS, DEPLOY, SAMPLE, TLS_INCLUDE, nginx_config, render, serving
 
 SERVER_NAME = SAMPLE["SERVER_NAME"]

@@ -10,8 +10,8 @@ import transaction
 
 from intranet.db import get_tm_session
 from intranet.demo import seed
+from lab.intranet_ini import INI
 from tests.conftest import TEST_ACTOR
-from tests.integration.test_cli import INI
 
 BIN = Path(sys.executable).parent
 
@@ -22,7 +22,7 @@ def transfer(db_url, tmp_path, session_factory):
         seed(get_tm_session(session_factory, transaction.manager), TEST_ACTOR, 300, 5)
     config = tmp_path / "intranet.ini"
     config.write_text(INI.format(url=db_url.replace("%", "%%")).replace(
-        "sqlalchemy.url", "shinsei.municipality_code = 142158\nsqlalchemy.url"))
+        "sqlalchemy.url", "transfer.origin = 142158:test\nsqlalchemy.url"))
 
     def run(*args):
         command = [str(BIN / "shinsei-transfer"), *args]
@@ -36,7 +36,7 @@ def transfer(db_url, tmp_path, session_factory):
 def test_keygen_build_verify_inspect(transfer, tmp_path):
     assert transfer("keygen", "--signing-key", "sign.key", "--lookup-key", "lookup.key").returncode == 0
     built = transfer("build", "-c", transfer.config, "--signing-key", "sign.key",
-                     "--lookup-key", "lookup.key", "--environment", "prod", "--sequence", "7",
+                     "--lookup-key", "lookup.key", "--origin", "142158:prod", "--sequence", "7",
                      "--out", "snapshot.bin")
     assert built.returncode == 0, built.stderr
     assert "300 entries" in built.stdout or "entries" in built.stdout

@@ -16,10 +16,10 @@ from intranet.audit.models import AuditRecord
 from intranet.publications.job import publish
 from intranet.usage.figures import relief_days
 from intranet.usage.models import UsageCount
+from lab.sshd import UPLOAD_USER, Sshd
 from public_mirror.usage import UsageCounter
 from tests.factories import make_applications, make_programme
 from tests.integration.test_publish import approved_request, keys, plan  # noqa: F401
-from tests.sshd import UPLOAD_USER, Sshd
 from transfer.sftp import SftpDestination
 from transfer.usage_counts import MAX_SIZE, today_in_japan
 

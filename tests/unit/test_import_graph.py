@@ -1,15 +1,21 @@
 """The three packages' import arrows, read from the source with ``ast`` (every ``import``,
 at module level or inside a function): only ``intranet → transfer`` and
-``public_mirror → transfer``; and the part of ``transfer`` the public host reaches never
-needs the intranet's stack (SQLAlchemy, paramiko, the transaction manager)."""
+``public_mirror → transfer``; the part of ``transfer`` the public host reaches never
+needs the intranet's stack (SQLAlchemy, paramiko, the transaction manager); and the
+publication's steps that hold no database (the signer, the pusher) reach nothing but
+``transfer``, the standard library, cryptography and paramiko."""
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("intranet", "transfer", "public_mirror")
 ALLOWED_ARROWS = {("intranet", "transfer"), ("public_mirror", "transfer")}
 NOT_ON_THE_PUBLIC_HOST = {"sqlalchemy", "paramiko", "transaction", "zope", "alembic", "intranet"}
+# The signer's and the pusher's commands, and the one-process job's use of them.
+DATABASE_FREE_STEPS = ("transfer.steps", "transfer.signer", "transfer.push")
+DATABASE_FREE_MAY_USE = {"transfer", "cryptography", "paramiko"} | set(sys.stdlib_module_names)
 
 
 def module_name(path: Path) -> str:
@@ -63,16 +69,22 @@ def test_only_arrows_into_transfer():
     assert wrong == []
 
 
-def test_public_mirror_reaches_only_the_verifying_half_of_transfer():
-    modules = graph()
-    reached = {t for m, ts in modules.items() if m.startswith("public_mirror")
-               for t in ts if t in modules and t.startswith("transfer")}
+def reached_from(modules: dict[str, set[str]], start) -> set[str]:
+    """Every module of the product that the modules in ``start`` import, directly or not."""
+    reached = {m for m in start if m in modules}
     frontier = list(reached)
     while frontier:
         for target in modules[frontier.pop()]:
             if target in modules and target not in reached:
                 reached.add(target)
                 frontier.append(target)
+    return reached
+
+
+def test_public_mirror_reaches_only_the_verifying_half_of_transfer():
+    modules = graph()
+    reached = reached_from(modules, {t for m, ts in modules.items() if m.startswith("public_mirror")
+                                     for t in ts if t.startswith("transfer")})
     needs = sorted(f"{module} imports {target}" for module in reached
                    for target in modules[module]
                    if target.split(".")[0] in NOT_ON_THE_PUBLIC_HOST)
@@ -307,6 +319,53 @@ def test_a_module_on_no_floor_is_named():
         assert "elsewhere.module stands on no floor" in str(refused)
     else:
         raise AssertionError("a module outside the floors went unnoticed")
+
+
+def test_the_steps_without_a_database_reach_only_transfer_and_their_libraries():
+    """The signer and the pusher run as OS users with no database role: their code, and all
+    it imports, is in ``transfer`` and needs nothing beyond the standard library,
+    cryptography (the key) and paramiko (SFTP)."""
+    modules = graph()
+    reached = reached_from(modules, DATABASE_FREE_STEPS)
+    assert set(DATABASE_FREE_STEPS) <= reached
+    assert {"transfer.checkpoints", "transfer.config", "transfer.step_config"} <= reached
+    assert beyond_the_steps_libraries(modules) == []
+
+
+def beyond_the_steps_libraries(modules: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} imports {target}"
+                  for module in reached_from(modules, DATABASE_FREE_STEPS)
+                  for target in modules[module]
+                  if target.split(".")[0] not in DATABASE_FREE_MAY_USE)
+
+
+def test_a_database_import_in_a_step_would_be_caught(tmp_path, monkeypatch):
+    """Not vacuous: a module the signer reaches that imports SQLAlchemy is reported."""
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "transfer" / "signer.py").write_text("from transfer import spool\n")
+    (tmp_path / "transfer" / "spool.py").write_text("def f():\n    import sqlalchemy\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    assert beyond_the_steps_libraries(graph()) == ["transfer.spool imports sqlalchemy"]
+
+
+def test_the_benches_and_the_lab_import_no_test_module():
+    """``bench/`` stands on its own: the servers it shares with the tests live in ``lab/``
+    (not a test module, not in the wheel), so a bench never loads a test's fixtures."""
+    wrong = sorted(f"{path.relative_to(ROOT)} imports {target}"
+                   for folder in ("bench", "lab") for path in (ROOT / folder).rglob("*.py")
+                   for target in imports_of(path) if target.split(".")[0] == "tests")
+    assert wrong == []
+
+
+def test_the_lab_is_not_in_the_wheel():
+    import configparser
+
+    read = configparser.ConfigParser()
+    read.read(ROOT / "setup.cfg")
+    included = read["options.packages.find"]["include"].split()
+    assert not any(name.split(".")[0] in ("lab", "tests", "bench") for name in included)
 
 
 if __name__ == "__main__":      # the figures: python tests/unit/test_import_graph.py

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import free_port, wait_until_listening
+from lab.databases import free_port, wait_until_listening
 
 
 def test_a_server_that_exits_is_named_with_its_log(tmp_path):

@@ -311,7 +311,9 @@ def settings_forward(bundle, values):
                                          "入れるため（運用手順書「バックアップと復元」）")
                      for key in BACKUP_SETTINGS),
                    forward.Added("transfer.destinations", "転送係の報告を、設定された公開"
-                                 "サーバーについてだけ記録するため")),
+                                 "サーバーについてだけ記録するため"),
+                   forward.Added("transfer.origin", "発行元（団体コード:環境）を署名係・"
+                                 "転送係の設定と同じ一つの書き方で読むため")),
             handlers=("apps",)),
     ]
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from lab.mirror_fixtures import ENCLOSE, KINDS, RETURN_TO
 from public_mirror import lookup, web
-from tests.mirror_fixtures import ENCLOSE, KINDS, RETURN_TO
 from transfer import snapshot as snapshot_format
 
 
@@ -152,7 +152,7 @@ def test_a_newer_snapshot_on_an_older_mirror_is_refused_and_the_live_one_serves(
 
 def test_wording_in_the_header_cannot_bring_markup_of_its_own(public_host):
     """A kind's wording, 返送先 or 同封するもの is text: escaped before furigana is added."""
-    from tests.mirror_fixtures import PROGRAMMES_V2
+    from lab.mirror_fixtures import PROGRAMMES_V2
 
     hostile = [{**PROGRAMMES_V2[0],
                 "deficiency_kinds": [{"code": "id_copy", "bit": 0, "wording": {

@@ -20,10 +20,10 @@ from babel.messages.pofile import read_po
 from intranet.deficiencies.defaults import default_kinds
 from intranet.demo import DEMO_PROGRAMMES
 from intranet.statuses.defaults import default_catalogue
+from lab.mirror_fixtures import PROGRAMMES_EASY
 from public_mirror import birthdate, lookup, pages, resident
 from public_mirror.i18n import LOCALE_DIR
 from tests.easy_japanese import bracketed_readings, unread_in_markup, unread_kanji
-from tests.mirror_fixtures import PROGRAMMES_EASY
 from transfer.build import action_fields, status_fields
 
 SHIPPED = [status_fields(status) for status in default_catalogue()]

@@ -2,8 +2,8 @@
 
 import pytest
 
+from lab.mirror_fixtures import STATUSES
 from public_mirror.settings import MirrorSettingsError
-from tests.mirror_fixtures import STATUSES
 
 
 def test_start_up_refuses_a_language_lacking_a_site_text_and_names_the_key(public_host):

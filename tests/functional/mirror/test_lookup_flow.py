@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from lab.mirror_fixtures import without_proof
 from public_mirror.fastpath import LookupFastPath
-from tests.mirror_fixtures import without_proof
 
 QUESTIONS = [
     ({"programme": "p2020", "receipt_number": "0000-0002"}, "found", "payment_scheduled"),
@@ -115,7 +115,7 @@ def test_odd_languages_fall_back_to_japanese(mirror, body):
 
 
 def test_wording_from_the_snapshot_is_escaped(public_host):
-    from tests.mirror_fixtures import STATUSES
+    from lab.mirror_fixtures import STATUSES
 
     hostile = [{**STATUSES[0], "wording": {"ja": {"label": "<script>alert(1)</script>",
                                                   "explanation": '"><img src=x>',

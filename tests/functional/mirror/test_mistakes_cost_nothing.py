@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.mirror_fixtures import without_proof
 from public_mirror import pages as pages_module
-from tests.mirror_fixtures import without_proof
 
 # An unusual number and birth date, so that finding them anywhere means a leak.
 NUMBER, TAIL = "73519246", "9246"

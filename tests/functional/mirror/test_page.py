@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from lab.mirror_fixtures import PROGRAMMES, without_proof
 from public_mirror.contrast import ContrastError
-from tests.mirror_fixtures import PROGRAMMES, without_proof
 
 LANGS = ["ja", "en", "ja-easy"]
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from lab.mirror_fixtures import PROGRAMMES
 from public_mirror.store import RECHECK
-from tests.mirror_fixtures import PROGRAMMES
 
 EASY = "{物価|ぶっか}の {給付金|きゅうふきん}"
 RUBY = ("<ruby>物価<rp>（</rp><rt>ぶっか</rt><rp>）</rp></ruby>の "

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.mirror_fixtures import PROGRAMMES
+from lab.mirror_fixtures import PROGRAMMES
 
 
 @pytest.mark.parametrize("lang, line", [

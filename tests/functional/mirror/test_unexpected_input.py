@@ -100,3 +100,30 @@ def test_a_flood_posted_as_a_form_is_not_parsed(mirror):
     page = mirror.post("/lookup", {"programme": "p2020", "receipt_number": "0" * 100_000},
                        content_type="multipart/form-data", status=400)
     assert_usual_page(page, 400)
+
+
+def _question(**extra):
+    return {"programme": "p2020", "receipt_number": "00000001", **extra}
+
+
+@pytest.mark.parametrize("shell", ["form, fast path", "form, page view", "API"])
+@pytest.mark.parametrize("too_much", ["body", "fields"])
+def test_the_three_shells_share_one_input_cap(mirror, shell, too_much):
+    """The page's form (through the fast path, or the Pyramid view behind it) and the API
+    take the same largest question (``public_mirror.resident``): one byte or one field
+    past it is refused alike, and a question at the cap is still read."""
+    from public_mirror.resident import MAX_BODY, MAX_FIELDS
+
+    def ask(fields, status):
+        if shell == "API":
+            return mirror.post_json("/api/v1/lookup", fields, status=status)
+        kind = "multipart/form-data" if shell == "form, page view" else None
+        return mirror.post("/lookup", fields, content_type=kind, status=status)
+
+    if too_much == "fields":
+        at_cap = _question(**{f"x{n}": "1" for n in range(MAX_FIELDS - 2)})
+        over = _question(**{f"x{n}": "1" for n in range(MAX_FIELDS - 1)})
+    else:
+        at_cap, over = _question(), _question(padding="0" * MAX_BODY)
+    assert ask(at_cap, "*").status_int == 200
+    assert ask(over, 400).status_int == 400

@@ -22,9 +22,10 @@ from intranet import settings as intranet_settings
 from intranet.backups.settings import BackupSettings
 from public_mirror.lookup_keys import LookupKeys
 from tests.deploy_sites import SAMPLE
-from transfer import step_config
+from transfer import config
 from transfer.keys import generate_lookup_key, generate_signing_key, key_id, load_lookup_key
 from transfer.lookup import lookup_key_id
+from transfer.verify import Origin
 
 OLDER = Path(__file__).parent / "b6480a2"
 DEPLOY = Path(__file__).parents[3] / "deploy"
@@ -105,7 +106,7 @@ def test_the_earlier_shapes_are_what_breaks_the_runbook(intranet_host, public_ho
     host = intranet_host
     signer = host.path("/etc/shinsei/signer")
     generate_signing_key(signer / "sign-next.key", signer / "sign-next.key.pub")
-    signing = step_config.signer_settings(on_host(host, section(
+    signing = config.signer_settings(on_host(host, section(
         host, "/etc/shinsei/signer.ini", "shinsei-transfer"))).signing_keys
     assert len(signing) == 1
     backup = BackupSettings.from_settings(intranet_settings.load(
@@ -135,7 +136,7 @@ def test_the_signer_signs_with_every_key_in_its_folder_after_the_upgrade(intrane
     # The runbook's first rotation step: the next key beside the old one is used at once.
     signer = host.path("/etc/shinsei/signer")
     generate_signing_key(signer / "sign-next.key", signer / "sign-next.key.pub")
-    keys = step_config.signer_settings(on_host(host, section(
+    keys = config.signer_settings(on_host(host, section(
         host, "/etc/shinsei/signer.ini", "shinsei-transfer"))).signing_keys
     assert len(keys) == 2
 
@@ -158,7 +159,7 @@ def test_the_pusher_trusts_its_folder_and_so_the_key_after_a_rotation(intranet_h
     new = generate_signing_key(host.path("/etc/shinsei/signer/sign-next.key"), next_pub)
     next_pub.rename(trusted / "intranet-sign.pub")
     settings = on_host(host, section(host, "/etc/shinsei/pusher.ini", "shinsei-transfer"))
-    trusted_ids = [key_id(k) for k in step_config.trust_policy(settings).keys]
+    trusted_ids = [key_id(k) for k in config.trust_policy(settings).keys]
     assert trusted_ids == [new.key_id]
 
 
@@ -166,14 +167,18 @@ def test_the_backups_carry_the_tls_certificate_and_key(intranet_host):
     host = intranet_host
     step = steps_of_intranet()["intranet.ini"]
     said = step.differences(host)
-    assert len(said) == len(intranet.BACKUP_SETTINGS) + 1   # and transfer.destinations
+    assert len(said) == len(intranet.BACKUP_SETTINGS) + 2   # and transfer.destinations, .origin
     assert "transfer.destinations がありません" in "\n".join(said)
+    assert "transfer.origin がありません" in "\n".join(said)
     assert ("/etc/shinsei/intranet.ini: backup.host_files がありません。テンプレートの値"
             "（/etc/shinsei/tls/site.crt /etc/shinsei/tls/site.key）で加える") in "\n".join(said)
     step.apply(host)
     loaded = intranet_settings.load(section(host, "/etc/shinsei/intranet.ini", "app:main"),
                                     environ={}, web=False)
     backup = BackupSettings.from_settings(loaded)
+    # The origin, now spelt as the steps' inis spell it, is the one the old lines named.
+    assert config.origin(loaded) == Origin(loaded["shinsei.municipality_code"],
+                                           loaded["shinsei.environment"])
     assert backup.host_files == (Path("/etc/shinsei/tls/site.crt"), Path("/etc/shinsei/tls/site.key"))
     # The block sits inside [app:main], with the template's comments, before [server:main].
     text = host.path("/etc/shinsei/intranet.ini").read_text()

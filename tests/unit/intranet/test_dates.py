@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intranet.dates import ERAS, DateError, parse_date, wareki
+from intranet.dates import DateError, parse_date, wareki
+from transfer.eras import ERAS
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -30,10 +31,9 @@ def test_refused(text):
 
 @given(st.dates(min_value=date(1926, 12, 25), max_value=date(2100, 12, 31)))
 def test_every_date_round_trips_through_its_era(day):
-    era = next(name for name, (first, last) in ERAS.items()
-               if first <= day and (last is None or day <= last))
-    year = day.year - ERAS[era][0].year + 1
-    written = f"{era}{'元' if year == 1 else year}年{day.month}月{day.day}日"
+    era = next(era for era in ERAS if era.holds(day))
+    year = day.year - era.first.year + 1
+    written = f"{era.name}{'元' if year == 1 else year}年{day.month}月{day.day}日"
     assert parse_date(written) == day
     assert parse_date(day.strftime("%Y/%m/%d")) == day == parse_date(day.strftime("%Y%m%d"))
 

@@ -5,7 +5,8 @@ from urllib.parse import parse_qsl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from public_mirror.fastpath import MAX_FIELDS, parse_form
+from public_mirror.fastpath import parse_form
+from public_mirror.resident import MAX_FIELDS
 
 
 def reference(text):

@@ -10,15 +10,14 @@ import pytest
 from tests.unit.transfer.snapshots import SECRET, STATUSES, make, new_key, policy
 from transfer import errors
 from transfer.answer import answer_entry
+from transfer.envelope import canonical_json, pae
 from transfer.lookup import lookup_key
 from transfer.snapshot import (
     ENTRY_V1,
     MAX_DEFICIENCY_KINDS,
     PAYLOAD_TYPE,
     assemble,
-    canonical_json,
     day_number,
-    pae,
     parse,
 )
 from transfer.table import Entry

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from tests.unit.transfer.snapshots import NOW, ORIGIN, entries, make, new_key, policy
 from transfer import errors
-from transfer.snapshot import MAGIC, PAYLOAD_TYPE, assemble, canonical_json, pae, parse
+from transfer.envelope import canonical_json, pae
+from transfer.snapshot import MAGIC, PAYLOAD_TYPE, assemble, parse
 from transfer.verify import Origin, verify_snapshot
 
 KEY = new_key()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from transfer import step_config
+from transfer import config, step_config
 from transfer.config import TransferConfigError
 
 
@@ -60,4 +60,4 @@ def test_the_pusher_needs_an_origin_it_can_check(tmp_path, origin):
     settings = {"transfer.spool_dir": "/spool", "transfer.origin": origin,
                 "transfer.public_keys": "/none.pub", "transfer.destinations": "outbox:/x"}
     with pytest.raises(TransferConfigError, match=r"transfer\.origin"):
-        step_config.pusher_settings(settings)
+        config.pusher_settings(settings)

@@ -4,7 +4,7 @@ import pytest
 
 from intranet.imports.columns import FIELDS, fold, load_mapping, map_header
 from intranet.imports.errors import ImportRefused
-from tests.import_files import HEADER
+from lab.import_files import HEADER
 
 FULL = ["受付番号", "氏名", "申請日"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from intranet.imports.errors import ImportRefused
 from intranet.imports.reading import MAX_LINE_BYTES, decode, records
-from tests.import_files import HEADER, PEOPLE, encoded
+from lab.import_files import HEADER, PEOPLE, encoded
 
 
 @pytest.mark.parametrize("encoding", ["cp932", "utf-8", "utf-8-sig", "utf-16"])

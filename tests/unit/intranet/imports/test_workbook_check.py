@@ -15,7 +15,7 @@ import pytest
 from intranet.imports import workbook
 from intranet.imports.errors import ImportRefused
 from intranet.imports.workbook_check import LIMITS, check
-from tests import hostile_workbooks as hostile
+from lab import hostile_workbooks as hostile
 
 NAME = "申請者一覧.xlsx"
 

@@ -19,7 +19,7 @@ def run(code):
 
 
 def test_the_step_modules_import_without_the_database_layer():
-    result = run("import intranet.publications.signer, transfer.push, transfer.step_config\n"
+    result = run("import transfer.signer, transfer.steps, transfer.push, transfer.step_config\n"
                  "print('ok')\n")
     assert result.stdout.strip() == "ok", result.stderr
 

@@ -1,4 +1,5 @@
 """The signer (``shinsei-transfer sign-spool``): the only step that holds the signing key.
+It imports nothing but ``transfer`` (``tests/unit/test_import_graph.py``).
 
 It reads the builder's spool (``built/``), which it treats as hostile input, and writes
 the signed snapshot to ``signed/`` for the pusher. It opens no database and no network
@@ -22,12 +23,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from intranet.audit import checkpoints
-from transfer import errors, spool
+from transfer import checkpoints, errors, spool
 from transfer.build import sign_body
+from transfer.files import write_atomically
 from transfer.keys import SigningKey
-from transfer.transports import write_atomically
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy, verify_snapshot
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def sign_spool(root: Path, signing_keys: list[SigningKey], origin: Origin, *,
     return Signed(checkpoint, sequence, target)
 
 
-def _keep_current(signed: Path, catch_up: dict | None) -> tuple[int | None, str]:
+def _keep_current(signed: Path, catch_up: dict[str, Any] | None) -> tuple[int | None, str]:
     """Only the current publication's signed file stays, with the catch-up plan beside it;
     (its sequence, or None and why not)."""
     wanted = catch_up["sequence"] if catch_up else None

@@ -7,9 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-import webtest
-
 from public_mirror import main as mirror_main
 from public_mirror.receive import receive_once
 from public_mirror.settings import load
@@ -176,19 +173,10 @@ class PublicHost:
         return ini
 
     def app(self, **overrides):
+        import webtest
+
         return webtest.TestApp(mirror_main({}, **{**self.settings, **overrides}),
                                extra_environ={"REMOTE_ADDR": "198.51.100.7"})
-
-
-@pytest.fixture
-def public_host(tmp_path):
-    return PublicHost(tmp_path)
-
-
-@pytest.fixture
-def mirror(public_host):
-    public_host.publish()
-    return public_host.app()
 
 
 def without_proof(body: bytes) -> bytes:

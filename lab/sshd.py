@@ -20,7 +20,7 @@ from pathlib import Path
 
 import paramiko
 
-from tests.databases import free_port, wait_until_listening
+from lab.databases import free_port, wait_until_listening
 
 SSHD = "/usr/sbin/sshd"
 UPLOAD_USER = "shinsei-upload"

@@ -6,7 +6,7 @@ import time
 
 from waitress.server import create_server
 
-from tests.databases import free_port
+from lab.databases import free_port
 
 
 class WaitressThread:
