@@ -60,6 +60,13 @@ def derived(values: dict[str, str]) -> dict[str, str]:
         out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
                                             "tcp dport 443 {family} {match} {set} accept",
                                             otherwise="tcp dport 443 accept")
+    peer = addresses(values.get("STANDBY_HOST", "") or values.get("PRIMARY_HOST", ""))
+    out["POSTGRESQL_FROM_PEER"] = nft_rules(peer, "saddr",
+                                            "tcp dport 5432 {family} {match} {set} accept",
+                                            otherwise="# (no standby)")
+    if "PG_SHARED_BUFFERS" in values:       # a host with the intranet's database
+        from shinsei_installer import replication  # (it needs common, which needs this)
+        out["DATABASE_URL"] = replication.database_url(values)
     out["REAL_IP_FROM"] = real_ip_from(addresses(values.get("BALANCER_ADDRESSES", "")))
     # By name, not number: nft resolves the name each time it loads the rules, so a copy of
     # /etc/shinsei restored onto another host still means that host's pusher, whatever uid
