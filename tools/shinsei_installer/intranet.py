@@ -93,6 +93,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
     ]
     steps += key_steps(bundle, host, values)
     steps += settings_forward(bundle, values)
+    steps.append(replication.DatabaseUrl(f"{ETC}/intranet.ini", values))
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
     steps += common.logrotate_steps(bundle, host)

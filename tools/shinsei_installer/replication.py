@@ -24,9 +24,10 @@ import hmac
 import os
 import secrets
 
-from shinsei_installer import database
+from shinsei_installer import database, forward
 from shinsei_installer.common import ETC
 from shinsei_installer.host import Host, InstallError
+from shinsei_installer.steps import Step
 
 REPLICATION = "shinsei_replication"
 SLOT = "shinsei_standby"
@@ -267,3 +268,46 @@ def make_standby(host: Host, psql, primary: str) -> None:
     host.run("pg_basebackup", "-d", conninfo(primary), "-D", data, "-R", "-S", SLOT,
              "-X", "stream", "-c", "fast", user="postgres")
     host.run("systemctl", "start", "postgresql")
+
+
+class DatabaseUrl(Step):
+    """intranet.ini's sqlalchemy.url follows STANDBY_HOST on a host installed earlier (the
+    file is never rewritten whole): a URL of the shape install.sh writes is replaced, the
+    file kept beside it; one the city wrote itself is left, and said."""
+    handlers = ("apps",)
+
+    def __init__(self, path: str, values: dict):
+        self.path, self.wanted = path, database_url(values)
+
+    def _current(self, host: Host) -> tuple[int, str] | None:
+        target = host.path(self.path)
+        if not target.exists():
+            return None
+        return forward.read_settings(target.read_text(encoding="utf-8"),
+                                     "app:main").get("sqlalchemy.url")
+
+    def _ours(self, value: str) -> bool:
+        return value.startswith(database_url({}))
+
+    def differences(self, host):
+        current = self._current(host)
+        if current is None or current[1] == self.wanted or not self._ours(current[1]):
+            return []
+        return [f"{self.path}: sqlalchemy.url を {self.wanted} にする（STANDBY_HOST）"]
+
+    def unresolved(self, host):
+        current = self._current(host)
+        if current is None or current[1] == self.wanted or self._ours(current[1]):
+            return []
+        return [f"{self.path}: sqlalchemy.url は自治体で書き換えたもののため変えません。"
+                f"STANDBY_HOST に合わせるなら {self.wanted} にしてください"]
+
+    def apply(self, host):
+        current = self._current(host)
+        if current is None:
+            return
+        forward.keep_copy(host, self.path)
+        target = host.path(self.path)
+        lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+        lines[current[0]] = f"sqlalchemy.url = {self.wanted}\n"
+        forward._replace(target, "".join(lines))

@@ -124,3 +124,26 @@ def test_the_standby_install_names_a_carried_file_that_is_missing(tmp_path, caps
     code = installer.main(["--role", "intranet-standby", "--config", str(config),
                            "--root", str(root), "--bundle", str(bundle)])
     assert code == 2 and "server.key がありません" in capsys.readouterr().err
+
+
+def test_a_host_installed_without_a_standby_gets_the_multi_host_url(tmp_path):
+    """intranet.ini is never rewritten whole: its one sqlalchemy.url line follows
+    STANDBY_HOST when it is the installer's own, and a city's own URL is left and said."""
+    host = Host(tmp_path)
+    ini = tmp_path / "etc/shinsei/intranet.ini"
+    ini.parent.mkdir(parents=True)
+    earlier = ("[app:main]\n# the city's comment\nsqlalchemy.url = "
+               "postgresql+psycopg:///shinsei?host=/run/postgresql\nsqlalchemy.pool_pre_ping = true\n")
+    ini.write_text(earlier)
+    step = replication.DatabaseUrl("/etc/shinsei/intranet.ini", {"STANDBY_HOST": "10.0.0.2"})
+    assert len(step.differences(host)) == 1 and step.unresolved(host) == []
+    step.apply(host)
+    assert ini.read_text() == earlier.replace(
+        "host=/run/postgresql\n", "host=/run/postgresql,10.0.0.2&port=5432,5432"
+        "&target_session_attrs=read-write&sslmode=verify-ca"
+        "&sslrootcert=/etc/shinsei/database/server.crt\n")
+    assert [p.read_text() for p in ini.parent.glob("intranet.ini.bak-*")] == [earlier]
+    assert step.differences(host) == []                          # a second run: nothing
+    ini.write_text("[app:main]\nsqlalchemy.url = postgresql+psycopg://web@db.city/shinsei\n")
+    assert step.differences(host) == []
+    assert "自治体で書き換えたもの" in step.unresolved(host)[0]
