@@ -97,7 +97,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
     steps += common.logrotate_steps(bundle, host)
-    steps += common.firewall_steps(bundle, "intranet-host.nft", values, host, PUSHER)
+    steps += common.firewall_steps(bundle, "intranet-host.nft", values, host, PUSHER, BUILDER)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps
 
