@@ -312,7 +312,9 @@ def settings_forward(bundle, values):
                                          "入れるため（運用手順書「バックアップと復元」）")
                      for key in BACKUP_SETTINGS),
                    forward.Added("transfer.destinations", "転送係の報告を、設定された公開"
-                                 "サーバーについてだけ記録するため")),
+                                 "サーバーについてだけ記録するため"),
+                   forward.Added("shinsei.database_passfiles", "スタンバイを置いたとき、もう 1 台の"
+                                 "庁内ホストのデータベースへ各 OS ユーザーのパスワードでつなぐため")),
             handlers=("apps",)),
     ]
 
@@ -324,18 +326,19 @@ def postgresql_steps(bundle, host, values):
                                "RHEL 9 系: postgresql-server）を先に入れてください")
         return [Action("PostgreSQL", lambda h: [], lambda h: None, live_only=True)]
     return [
-        *server_steps(bundle, values),
+        *server_steps(bundle, host, values),
         Action("database", lambda h: _database_differences(h, bundle.venv("intranet")),
                lambda h: _database(h, bundle.venv("intranet")), live_only=True),
         *primary_steps(values),
     ]
 
 
-def server_steps(bundle, values):
+def server_steps(bundle, host, values):
     """The server's settings, the WAL archive and its pg_hba.conf lines: the same on the
     primary and on the standby (either may be the primary after a promotion)."""
+    streaming = _standby_streaming(host, values)
     conf = render.render(bundle.deploy / "postgresql" / "shinsei.conf",
-                         replication.conf_values(values)).encode()
+                         replication.conf_values(values, streaming)).encode()
     hba = (bundle.deploy / "postgresql" / "pg_hba.conf.snippet").read_text()
     hba += "".join(f"{line}\n" for line in replication.hba_lines(values))
     return [
@@ -345,7 +348,18 @@ def server_steps(bundle, values):
                lambda h: _write_conf(h, conf), live_only=True, handlers=("postgresql",)),
         Action("pg_hba.conf", lambda h: _hba_differences(h, hba),
                lambda h: _write_hba(h, hba), live_only=True, handlers=("postgresql",)),
+        Note(lambda h: replication.not_yet_synchronous(values, streaming)),
     ]
+
+
+def _standby_streaming(host, values) -> bool:
+    """The standby receives from this server now (read once, when the plan is made)."""
+    if values.get("STANDBY_MODE") != "sync" or not host.live:
+        return False
+    try:
+        return bool(_psql(host, replication.STREAMING_SQL))
+    except InstallError:          # PostgreSQL not running yet: no standby receives either
+        return False
 
 
 def primary_steps(values):

@@ -62,13 +62,16 @@ def peer(values: dict) -> str:
     return values.get("STANDBY_HOST") or values.get("PRIMARY_HOST") or ""
 
 
-def conf_values(values: dict) -> dict[str, str]:
-    """deploy/postgresql/shinsei.conf's placeholders for this host."""
+def conf_values(values: dict, standby_streaming: bool = True) -> dict[str, str]:
+    """deploy/postgresql/shinsei.conf's placeholders for this host. Synchronous only once the
+    standby receives (``standby_streaming``): before that every commit would wait for it,
+    the installer's own included (the next run of install.sh switches it on)."""
     other = peer(values)
     if not other:
         return {**values, "PG_LISTEN": "''",
                 "PG_STANDBY": "# (no standby: STANDBY_HOST is empty, local connections only)"}
-    synchronous = APPLICATION if values.get("STANDBY_MODE") == "sync" else ""
+    wanted = values.get("STANDBY_MODE") == "sync"
+    synchronous = APPLICATION if wanted and standby_streaming else ""
     lines = ["ssl = on", f"ssl_cert_file = '{CERT}'", f"ssl_key_file = '{KEY}'",
              "ssl_min_protocol_version = 'TLSv1.2'",
              # sync: a commit returns once the standby has it (nothing confirmed is lost when
@@ -76,6 +79,17 @@ def conf_values(values: dict) -> dict[str, str]:
              f"synchronous_standby_names = '{synchronous}'"]
     # The nftables rules let only the other host reach 5432; pg_hba.conf accepts only it.
     return {**values, "PG_LISTEN": "'*'", "PG_STANDBY": "\n".join(lines)}
+
+
+def not_yet_synchronous(values: dict, standby_streaming: bool) -> str | None:
+    if values.get("STANDBY_MODE") != "sync" or standby_streaming:
+        return None
+    return ("STANDBY_MODE=sync: スタンバイがまだ受け取っていないため、今は非同期です。"
+            "スタンバイを入れたあとで install.sh --role intranet をもう一度実行すると同期になります")
+
+
+STREAMING_SQL = ("SELECT 1 FROM pg_stat_replication WHERE application_name = "
+                 f"'{APPLICATION}' AND state = 'streaming'")
 
 
 def hba_lines(values: dict) -> list[str]:
@@ -110,14 +124,13 @@ def database_url(values: dict) -> str:
 
 def builder_drop_in(values: dict) -> str:
     """The builder's and recorder's units keep IPAddressDeny=any and gain the other intranet
-    host alone, with their passfile (no standby: no network at all, as the units say)."""
+    host alone (no standby: no network at all, as the units say)."""
     other = peer(values)
     if not other:
         return "# No standby (STANDBY_HOST is empty): the unit's own settings, no network.\n"
     return ("# Written by install.sh from STANDBY_HOST: the other intranet host's PostgreSQL.\n"
             "[Service]\nPrivateNetwork=no\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
-            f"IPAddressAllow={other}\n"
-            f"Environment=PGPASSFILE={passfile(database.TRANSFER)}\n")
+            f"IPAddressAllow={other}\n")
 
 
 def conninfo(primary: str, port: str = PORT, folder: str = FOLDER) -> str:

@@ -21,7 +21,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
     steps: list[Step] = [Directory(ETC), Directory(replication.FOLDER, "root", "postgres", 0o755)]
     steps += [carried(host, values["STANDBY_FROM"], name) for name in replication.CARRIED]
     if host.uid("postgres") is not None:
-        steps += intranet.server_steps(bundle, values)
+        steps += intranet.server_steps(bundle, host, values)
         steps.append(Action("standby",
                             lambda h: replication.standby_differences(h, intranet._psql, primary),
                             lambda h: replication.make_standby(h, intranet._psql, primary),

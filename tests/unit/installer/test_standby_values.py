@@ -147,3 +147,13 @@ def test_a_host_installed_without_a_standby_gets_the_multi_host_url(tmp_path):
     ini.write_text("[app:main]\nsqlalchemy.url = postgresql+psycopg://web@db.city/shinsei\n")
     assert step.differences(host) == []
     assert "自治体で書き換えたもの" in step.unresolved(host)[0]
+
+
+def test_synchronous_waits_until_the_standby_receives(tmp_path):
+    """Before the standby streams, a synchronous setting would hold every commit (the
+    installer's own grants included): asynchronous until then, and said."""
+    found = load(tmp_path, PRIMARY_VALUES + "STANDBY_HOST=10.0.0.2\nSTANDBY_MODE=sync\n")
+    early = replication.conf_values(found, standby_streaming=False)
+    assert "synchronous_standby_names = ''" in early["PG_STANDBY"]
+    assert "もう一度実行すると同期" in replication.not_yet_synchronous(found, False)
+    assert replication.not_yet_synchronous(found, True) is None
