@@ -90,13 +90,18 @@ class Pair:
             return "\n".join(str(row[0]) for row in rows).strip()
         return run
 
-    def web_url(self) -> str:
+    def web_settings(self) -> dict:
         """What the installer writes for the staff app (replication.database_url), with the
-        local leg on TCP too and the passfile named in it rather than in the unit."""
-        return (f"postgresql+psycopg://{roles.WEB}@/{roles.DATABASE}?host={PEER},{PEER}"
-                f"&port={self.primary.port},{self.standby.port}&target_session_attrs=read-write"
-                f"&sslmode=verify-ca&sslrootcert={self.folder}/server.crt"
-                f"&passfile={self.host.path(replication.passfile(roles.WEB))}")
+        local leg on TCP too; the password found as installed hosts find it, in the passfile
+        named after the OS user (this test's: a copy of the staff app's)."""
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        shutil.copy(self.host.path(replication.passfile(roles.WEB)), self.folder / f"{user}.pgpass")
+        return {"sqlalchemy.url": (
+                    f"postgresql+psycopg://{roles.WEB}@/{roles.DATABASE}?host={PEER},{PEER}"
+                    f"&port={self.primary.port},{self.standby.port}"
+                    f"&target_session_attrs=read-write&sslmode=verify-ca"
+                    f"&sslrootcert={self.folder}/server.crt"),
+                "shinsei.database_passfiles": str(self.folder)}
 
     def socket_url(self, user: str) -> str:
         """The builder's and recorder's: both hosts' sockets, whichever accepts writes."""
@@ -184,7 +189,7 @@ def change(app, application_id, status):
 
 
 def publish_once(pair: Pair, tmp_path: Path, note: str) -> None:
-    web = get_engine({"sqlalchemy.url": pair.web_url()})
+    web = get_engine(pair.web_settings())
     try:
         with transaction.manager:
             dbsession = get_tm_session(get_session_factory(web), transaction.manager)
@@ -247,7 +252,8 @@ def test_the_replication_connection_is_tls_from_the_standby_with_its_password_on
     assert flags == [(False, False, False, False, True, True)]
 
 
-def test_a_promotion_in_the_middle_of_staff_work_loses_nothing(pair, tmp_path):
+def test_a_promotion_in_the_middle_of_staff_work_loses_nothing(pair, tmp_path, monkeypatch):
+    monkeypatch.setenv("PGPASSFILE", "")     # unset for the app; put back as it was after
     session = get_session_factory(get_engine({"sqlalchemy.url": pair.socket_url("shinsei")}))
     engine = session.kw["bind"]
     programme = make_programme(session)
@@ -262,7 +268,7 @@ def test_a_promotion_in_the_middle_of_staff_work_loses_nothing(pair, tmp_path):
     before = delivered(tmp_path)
     assert len(before) == 1
 
-    app = main({}, **{"sqlalchemy.url": pair.web_url(), "sqlalchemy.pool_pre_ping": "true",
+    app = main({}, **{**pair.web_settings(), "sqlalchemy.pool_pre_ping": "true",
                       "imports.spool_dir": str(tmp_path / "spool"),
                       "session.secret": SESSION_SECRET, "session.secure_cookie": "false",
                       "shinsei.municipality_name": "テスト市"})
