@@ -297,7 +297,8 @@ def handlers(host: Host, apps: tuple[str, ...]) -> dict:
     return {"daemon-reload": lambda: host.run("systemctl", "daemon-reload"),
             "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd,
             "haproxy": haproxy,
-            "apps": lambda: host.run("systemctl", "try-restart", *apps)}
+            # A role without long-running services (the standby, the balancer): nothing.
+            "apps": lambda: host.run("systemctl", "try-restart", *apps) if apps else None}
 
 
 HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx", "haproxy")
