@@ -42,8 +42,8 @@ CHECKPOINTS = "/var/lib/shinsei-transfer/checkpoints/audit-checkpoints.jsonl"
 CATCH_UP, DISK_FULL, DISPOSAL, RESTORE, SIGNING_KEY, LOOKUP_KEY, LEAK = 21, 22, 5, 61, 81, 82, 91
 STANDBY_STEP = 71
 # The second intranet host (the database's standby), and an application the staff change
-# around its promotion (imported 受付済 on the first day; no other step touches it).
-STANDBY, STANDBY_RECEIPT = f"{LGWAN}.2", "1234-5680"
+# around its promotion (imported 受付済 on the first day, as typed; no other step touches it).
+STANDBY, STANDBY_RECEIPT = f"{LGWAN}.2", "12345680"
 # The programme step 5 disposes of, and its applicants: numbers and names no other programme
 # of the city holds, so any row that still names them is theirs.
 DISPOSED, DISPOSED_NAME = "k2025", "子育て応援給付金"
