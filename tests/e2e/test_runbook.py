@@ -421,7 +421,7 @@ def test_the_database_standby_takes_over_and_the_old_primary_returns(city):
     documented.run(primary, "runbook", "standby-rejoin", NEW_PRIMARY=STANDBY,
                    explain=lambda: guide.unit_journals(primary))
     guide.wait_for("the old primary streams from the new", lambda: standby_row(standby, "async"))
-    standby.run("systemctl", "stop", "postgresql")
+    standby.run("systemctl", "stop", "postgresql@15-main")
     assert documented.run(primary, "runbook", "standby-promote").stdout.rstrip().endswith("f")
     documented.run(standby, "runbook", "standby-rejoin", NEW_PRIMARY=INTRANET,
                    explain=lambda: guide.unit_journals(standby))
@@ -430,11 +430,11 @@ def test_the_database_standby_takes_over_and_the_old_primary_returns(city):
     assert status_of(primary, STANDBY_RECEIPT) == "inquiring"
     # Synchronous, with the standby down: the primary switched to asynchronous goes on taking
     # writes, and back to synchronous once the standby streams again.
-    standby.run("systemctl", "stop", "postgresql")
+    standby.run("systemctl", "stop", "postgresql@15-main")
     documented.run(primary, "runbook", "standby-sync-off")
     primary.run("runuser", "-u", "postgres", "--", "psql", "-X", "-d", "shinsei", "-c",
                 "CREATE TEMP TABLE written_while_alone (x int)", timeout=60)
-    standby.run("systemctl", "start", "postgresql")
+    standby.run("systemctl", "start", "postgresql@15-main")
     guide.wait_for("the standby streams again", lambda: standby_row(primary, "async"))
     documented.run(primary, "runbook", "standby-sync-on")
     guide.wait_for("synchronous again", lambda: standby_row(primary, "sync"))

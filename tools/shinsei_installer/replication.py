@@ -22,7 +22,9 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import time
 
 from shinsei_installer import database, forward
 from shinsei_installer.common import ETC
@@ -275,12 +277,32 @@ def standby_differences(host: Host, psql, primary: str) -> list[str]:
 
 def make_standby(host: Host, psql, primary: str) -> None:
     data = psql(host, "SHOW data_directory")
-    host.run("systemctl", "stop", "postgresql")
+    unit = server_unit(psql(host, "SHOW cluster_name"))
+    host.run("systemctl", "stop", unit)
+    wait_stopped(host, data)
     # An empty cluster the distribution made (standby_differences checked): emptied, kept.
     host.run("find", data, "-mindepth", "1", "-delete")
     host.run("pg_basebackup", "-d", conninfo(primary), "-D", data, "-R", "-S", SLOT,
              "-X", "stream", "-c", "fast", user="postgres")
-    host.run("systemctl", "start", "postgresql")
+    host.run("systemctl", "start", unit)
+
+
+def server_unit(cluster_name: str) -> str:
+    """The cluster's own unit (Debian: postgresql@15-main), else the distribution's one.
+    Stopping Debian's umbrella unit ``postgresql`` returns before its cluster has stopped
+    (seen on a booted host: the data directory emptied under a server still shutting down)."""
+    return (f"postgresql@{cluster_name.replace('/', '-')}"
+            if re.fullmatch(r"\d+/[A-Za-z0-9_.-]+", cluster_name) else "postgresql")
+
+
+def wait_stopped(host: Host, data: str, timeout: float = 120.0) -> None:
+    """Until the server has let go of its data directory (postmaster.pid gone)."""
+    deadline = time.monotonic() + timeout
+    while host.path(f"{data}/postmaster.pid").exists():
+        if time.monotonic() > deadline:
+            raise InstallError(f"PostgreSQL が {timeout:.0f} 秒たっても止まりません（{data}/"
+                               "postmaster.pid が残っています）: スタンバイにできません")
+        time.sleep(0.5)
 
 
 class DatabaseUrl(Step):

@@ -157,3 +157,17 @@ def test_synchronous_waits_until_the_standby_receives(tmp_path):
     assert "synchronous_standby_names = ''" in early["PG_STANDBY"]
     assert "もう一度実行すると同期" in replication.not_yet_synchronous(found, False)
     assert replication.not_yet_synchronous(found, True) is None
+
+
+def test_the_cluster_is_stopped_by_its_own_unit_and_waited_for(tmp_path):
+    """Debian's umbrella unit returns from stop before the cluster has stopped: the cluster's
+    own unit is stopped, and the data directory left alone until postmaster.pid is gone."""
+    assert replication.server_unit("15/main") == "postgresql@15-main"
+    assert replication.server_unit("") == "postgresql"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "postmaster.pid").write_text("1\n")
+    with pytest.raises(InstallError, match=r"postmaster\.pid が残っています"):
+        replication.wait_stopped(Host(tmp_path), "/data", timeout=0.6)
+    (data / "postmaster.pid").unlink()
+    replication.wait_stopped(Host(tmp_path), "/data", timeout=0.6)
