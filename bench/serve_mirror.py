@@ -75,5 +75,5 @@ if __name__ == "__main__":
         return main({}, **settings)
 
     options = {"send_bytes": args.send_bytes} if args.send_bytes else {}
-    serve(make_app, "127.0.0.1", args.port, args.processes, args.threads,
+    serve(make_app, [("127.0.0.1", args.port)], args.processes, args.threads,
           **({"at_once": frozenset()} if args.hand_off else {}), **options)

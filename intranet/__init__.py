@@ -30,7 +30,7 @@ def main(global_config, **settings):
         config.include("intranet.programmes")
         config.include("intranet.deficiencies")
         config.include("intranet.users")
-        config.include("intranet.audit")
+        config.include("intranet.oversight")     # the officer's audit and transfer screens
         config.include("intranet.publications")
         config.include("intranet.imports")
         config.include("intranet.disposal")

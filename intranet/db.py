@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import transaction
 import zope.sqlalchemy
 from pyramid.paster import get_appsettings
-from sqlalchemy import Engine, engine_from_config, event
+from sqlalchemy import Engine, engine_from_config, event, select
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from intranet import settings as settings_loader
@@ -39,6 +40,7 @@ def get_engine(settings, prefix="sqlalchemy."):
     if engine.dialect.name == "sqlite":
         _create_private(engine.url.database)
         _harden_sqlite(engine)
+        _lock_for_update_on_sqlite(engine)
     return engine
 
 
@@ -76,6 +78,35 @@ def _harden_sqlite(engine):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _lock_for_update_on_sqlite(engine):
+    """``SELECT … FOR UPDATE`` means on SQLite what it means on PostgreSQL: wait for the
+    other writer, then read what it committed.
+
+    SQLite drops ``FOR UPDATE``, so two approvers both read 「承認待ち」, both erased, and the
+    second failed later (a 500) or with "database is locked" — a read snapshot cannot become
+    a write once another writer has committed. Python's sqlite3 runs reads outside a
+    transaction until the first write, so a locking read that starts the transaction with
+    ``BEGIN IMMEDIATE`` takes the write lock first (waiting ``busy_timeout``) and then reads
+    the latest rows; the second approver is told 「すでに処理済み」 as on PostgreSQL. A
+    transaction that has written already holds the write lock."""
+
+    @event.listens_for(engine, "before_execute")
+    def _take_the_write_lock(connection, statement, *_args):
+        if getattr(statement, "_for_update_arg", None) is None:
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def locked(dbsession: Session, model: Any, row_id: int) -> Any:
+    """The row read again under its lock (``FOR UPDATE``; the write lock on SQLite), whatever
+    the session loaded before: what a second person decides on is what was committed last."""
+    return dbsession.execute(select(model).where(model.id == row_id)
+                             .with_for_update(of=model)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def get_session_factory(engine):
@@ -123,3 +154,19 @@ def open_database(config_uri: str) -> Iterator[tuple[sessionmaker[Session], dict
         yield get_session_factory(engine), settings
     finally:
         engine.dispose()
+
+
+def streamed_rows(request, query, to_row, scalars=True):
+    """Rows read in batches by a session of their own: the response streams after the
+    request's transaction has ended, and memory stays flat however many rows there are."""
+    factory = session_factory_of(request.registry)
+
+    def generate():
+        manager = transaction.TransactionManager(explicit=True)
+        with manager:
+            dbsession = get_tm_session(factory, manager)
+            result = dbsession.execute(query.execution_options(yield_per=2000))
+            for item in (result.scalars() if scalars else result):
+                yield to_row(item)
+
+    return generate()

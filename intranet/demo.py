@@ -40,9 +40,11 @@ _RETURN = {"return_to": "〒252-5277 中央区中央2丁目11番15号 市役所 
 DEMO_PROGRAMMES = [
     {"code": "tokubetsu-2020", "name": "特別定額給付金（令和2年度）",
      "name_en": "Special Cash Payment 2020", "needs_birth_date": False,
+     "name_easy": "{特別定額給付金|とくべつていがくきゅうふきん}（{令和|れいわ}2{年度|ねんど}）",
      "lookup_opens_on": date(2020, 5, 18), "lookup_closes_on": None, **_RETURN},
     {"code": "bukka-2024", "name": "物価高騰対策給付金（令和6年度）",
      "name_en": "Price Surge Relief Payment 2024", "needs_birth_date": True,
+     "name_easy": "{物価高騰対策給付金|ぶっかこうとうたいさくきゅうふきん}（{令和|れいわ}6{年度|ねんど}）",
      "lookup_opens_on": date(2024, 7, 1), "lookup_closes_on": None, **_RETURN},
 ]
 

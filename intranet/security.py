@@ -17,6 +17,7 @@ from pyramid.tweens import INGRESS
 from intranet.audit.writer import Actor, utcnow
 from intranet.auth import sessions
 from intranet.auth.models import ADMIN, INQUIRY, SECURITY_OFFICER, STAFF, SUPERVISOR, User
+from intranet.auth.sessions import SESSION_ENDED
 from intranet.db import session_factory_of
 
 # Permission -> roles holding it. A security officer reads the audit trail and nothing
@@ -54,10 +55,6 @@ PERMISSIONS["catalogue.view"] += (INQUIRY,)
 # An application's story (intranet.stories): the changes for everyone who reads the
 # application; the audit facts in it (terminal, views) only for the security officer.
 PERMISSIONS["applications.story"] = (*PERMISSIONS["applications.view"], SECURITY_OFFICER)
-
-# Where the reason a session ended is left for the login page ("idle", "expired", ...).
-SESSION_ENDED = "shinsei.session_ended"
-
 
 class Root:
     __acl__: ClassVar = [

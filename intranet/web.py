@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import pass_context
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
-from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
-from pyramid.view import forbidden_view_config, notfound_view_config, view_config
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import notfound_view_config, view_config
 
+from intranet.dates import wareki
 from intranet.refusals import Refused
 from transfer import version
 
@@ -57,6 +58,20 @@ LABELS = {
     "publication_states": {"requested": "承認待ち", "approved": "転送待ち", "rejected": "却下",
                            "published": "公開済", "failed": "転送失敗",
                            "superseded": "後の公開に統合", "spooled": "署名・転送中"},
+    # Residents' languages, and the residents' page's answers other than a status
+    # (「公開中の表示」, intranet.publications.shown).
+    "language_names": {"ja": "日本語", "en": "英語", "ja-easy": "やさしい日本語"},
+    "shown_pages": {"not_found": "住民の画面には「申請が見つかりませんでした」と表示されます。",
+                    "closed": "住民の画面には、この事業は照会できない（受付期間外・照会終了）と"
+                              "表示されます。",
+                    "updating": "公開中の情報の有効期限が過ぎたため、住民の画面には「情報を更新しています」"
+                                "と表示されます。",
+                    "unpublished": "まだ一度も公開されていないため、住民の画面では確認できません。",
+                    "unrecorded": "最後の公開は内容を記録する前の版で行われたため、表示できません。"
+                                  "次回の公開から表示されます。"},
+    "not_found_why": {"new": "この申請は、最後に公開した後に登録されたか、公開の対象外でした。",
+                      "birth_date": "この事業は照会に生年月日を使いますが、この申請には生年月日が"
+                                    "登録されていません。"},
 }
 
 
@@ -148,20 +163,6 @@ def discard_changes(request):
     request.tm.begin()
 
 
-@forbidden_view_config(renderer="intranet:templates/forbidden.jinja2")
-def forbidden(request):
-    from intranet.auth.views import login_url  # auth's views import this module
-
-    if request.identity is None:
-        # A GET is where the user was; a POST's address is no page to come back to.
-        return HTTPFound(location=login_url(
-            request, request.path_qs if request.method == "GET" else ""))
-    if request.identity.must_change_password:
-        return HTTPFound(location=request.route_url("password"))
-    request.response.status = 403
-    return {}
-
-
 @view_config(context=BadInput, renderer="intranet:templates/bad_request.jinja2")
 def bad_input(refused, request):
     request.response.status = 400
@@ -195,6 +196,7 @@ def includeme(config):
         env = config.get_jinja2_environment()
         env.filters["format_date"] = format_date
         env.filters["local_time"] = local_time
+        env.filters["wareki"] = wareki
         env.globals["municipality_name"] = config.get_settings()["shinsei.municipality_name"]
         # Which build is serving (after an upgrade, staff and the helpdesk can tell).
         env.globals["version"] = version.current()

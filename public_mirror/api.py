@@ -15,6 +15,7 @@ from public_mirror.same_origin import cross_site
 from public_mirror.splice import masked
 from public_mirror.store import is_expired
 from transfer import version
+from transfer.answer import WORDING_PARTS
 from transfer.ruby import plain
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,12 @@ def answer_json(reply, contact: str = "") -> dict:
     if kind in ("closed", "not_found"):
         return {"result": kind, "as_of": as_of, **asked}
     answer = reply.answer
-    wording = answer.status.get("wording", {})
-    text = wording.get(reply.lang) or wording.get("ja") or {}
+    text = answer.wording(reply.lang)
     return {
-        "result": "found", "as_of": as_of, **asked, "status": answer.status["code"],
-        "action_needed": bool(answer.status.get("action_needed")),
+        "result": "found", "as_of": as_of, **asked, "status": answer.code,
+        "action_needed": answer.action_needed,
         # Plain text: a chatbot shows or reads it aloud; the page's furigana is left out.
-        "label": plain(text.get("label") or ""),
-        "explanation": plain(text.get("explanation") or ""),
-        "next_step": plain(text.get("next_step") or ""),
+        **{part: plain(text[part]) for part in WORDING_PARTS},
         "scheduled_payment_on": answer.scheduled_payment_on and answer.scheduled_payment_on.isoformat(),
         "paid_on": answer.paid_on and answer.paid_on.isoformat(),
         "action": answer.action and action_json(answer.action, reply.lang, contact),

@@ -54,6 +54,8 @@ NO_SUCH_DAY = "${month}月${day}日という日はありません。月と日を
 IN_FUTURE = "生年月日が今日より後になっています。年を確かめてください。"
 TOO_OLD = "西暦${year}年は、生年月日として古すぎます。年を確かめてください。"
 INVALID = "生年月日が正しくありません。年・月・日を数字で入力してください。"
+# A birth date shown as it was entered (``month_day`` written in the page's language).
+IN_ERA = "${era}${year}年${month_day}"
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NUMBER = re.compile(r"^[0-9]{1,4}$")
@@ -63,6 +65,32 @@ _UNIT = re.compile(r"[年月日\s]+$")
 
 def era_name(code: str):
     return _(ERAS[code].name) if code in ERAS else ""
+
+
+@dataclass(frozen=True)
+class Entered:
+    """A birth date in the form it was typed, to show and fill in again."""
+
+    era: str     # an era's code, or WESTERN
+    year: int    # the year in that era (1 for 元年), or the western year
+    month: int
+    day: int
+
+
+def entered(birth: date, era: str) -> Entered:
+    """``birth`` in the era the resident chose; in 西暦 when none was (or an ISO date)."""
+    if era in ERAS:
+        return Entered(era, birth.year - ERAS[era].first.year + 1, birth.month, birth.day)
+    return Entered(WESTERN, birth.year, birth.month, birth.day)
+
+
+def era_typed(params, text) -> str:
+    """The era a birth date was typed in: an era's code, WESTERN (chosen, or a year typed
+    without an era), or "" when it came as one ISO date (the API's ``birth_date``)."""
+    if not any(text(params, f"birth_{name}").strip() for name in ("year", "month", "day")):
+        return ""
+    era = text(params, "birth_era").strip()
+    return era if era in ERAS else WESTERN
 
 
 def read(params, text, today: date) -> tuple[date | None, object]:

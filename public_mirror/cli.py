@@ -165,9 +165,10 @@ def serve_command(settings, args):
     from public_mirror.serve import serve, server_options
 
     raw = get_appsettings(args.config)
-    host, port, options = server_options(args.config)
-    serve(lambda: make_mirror({}, **raw), args.host or host, args.port or port, args.processes,
-          args.threads, **options)
+    listen, options = server_options(args.config)
+    if args.host or args.port:   # one address, from the command line where it says one
+        listen = [(args.host or listen[0][0], args.port or listen[0][1])]
+    serve(lambda: make_mirror({}, **raw), listen, args.processes, args.threads, **options)
 
 
 def _parser():

@@ -10,7 +10,8 @@ from pathlib import Path
 DEFAULT = "ja"
 LOCALE_DIR = Path(__file__).parent / "locale"
 # How each language names itself, for the language switch.
-NATIVE_NAMES = {"ja": "日本語", "en": "English", "ja-easy": "やさしい にほんご"}
+# Furigana markup (transfer.ruby): read on やさしい日本語 pages, plain on the others.
+NATIVE_NAMES = {"ja": "{日本語|にほんご}", "en": "English", "ja-easy": "やさしい にほんご"}
 
 
 def available_languages() -> list[str]:

@@ -34,6 +34,7 @@ class Question:
     programme: dict
     receipt: str
     birth_date: date | None
+    birth_era: str = ""   # how the birth date was typed (birthdate.era_typed), to show it so
 
 
 @dataclass
@@ -117,13 +118,14 @@ def read_question(params, snapshot: VerifiedSnapshot) -> Reading:
         normalised = None
         reading.errors["receipt_number"] = (RECEIPT_INVALID if receipt.strip()
                                             else RECEIPT_MISSING)
-    birth = None
+    birth, era = None, ""
     if programme is not None and programme["needs_birth_date"]:
         birth, problem = birthdate.read(params, text, today_in_japan())
+        era = birthdate.era_typed(params, text)
         if problem:
             reading.errors["birth_date"] = problem
     if not reading.errors:
-        reading.question = Question(programme, normalised, birth)
+        reading.question = Question(programme, normalised, birth, era)
     return reading
 
 

@@ -16,6 +16,7 @@ from public_mirror.ratelimit import is_exempt
 from public_mirror.repeat import FIELD as REPEAT_FIELD
 from public_mirror.repeat import Repeats
 from public_mirror.store import is_expired
+from transfer.answer import Answer, is_open
 from transfer.verify import VerifiedSnapshot
 
 BODY_INVALID = "送られた内容を読み取れませんでした。入力画面から、もう一度お試しください。"
@@ -33,10 +34,10 @@ class Reply:
     lang: str
     snapshot: VerifiedSnapshot | None = None
     programme: dict | None = None
-    answer: lookup.Answer | None = None
+    answer: Answer | None = None
     errors: dict = field(default_factory=dict)
     retry_after: int = 0
-    typed: dict = field(default_factory=dict)   # the form's fields as typed, after an error
+    typed: dict = field(default_factory=dict)   # the form's fields as typed (not an answer)
     question: lookup.Question | None = None     # what was asked: shown masked, never cached
     repeat_proof: str = ""   # on an answer: its language buttons ask again uncounted
 
@@ -51,14 +52,16 @@ class Reply:
             return None
         answer, snapshot, programme = self.answer, self.snapshot, self.programme
         assert answer is not None and snapshot is not None and programme is not None
+        if not answer.found:   # its form offers the programmes open today
+            return (snapshot.sequence, self.lang, programme["code"], False,
+                    lookup.today_in_japan())
         action = answer.action
         # The action details are codes and days shared by many residents; whether the
         # deadline has passed changes with the day the page is asked for.
         details = action and (action.kinds, action.documents_sent_on, action.return_by,
                               action.overdue(lookup.today_in_japan()))
-        return (snapshot.sequence, self.lang, programme["code"], answer.found,
-                answer.status and answer.status["code"], answer.scheduled_payment_on,
-                answer.paid_on, details)
+        return (snapshot.sequence, self.lang, programme["code"], True, answer.code,
+                answer.scheduled_payment_on, answer.paid_on, details)
 
 
 class ResidentDesk:
@@ -126,11 +129,12 @@ class ResidentDesk:
         # A language switch on an answer is not another lookup: never refused, not counted.
         repeat = limited and self._is_repeat(params, question, client)
         guarded = limited and not repeat
-        if question is None or not lookup.is_open(question.programme, lookup.today_in_japan()):
+        if question is None or not is_open(question.programme, lookup.today_in_japan()):
             allowed, retry_after = self.limiter.check(client) if guarded else (True, 0)
             if not allowed:
                 self.usage.count_limited(question and question.programme["code"])
-                return Reply("rate_limited", lang, retry_after=retry_after)
+                return Reply("rate_limited", lang, retry_after=retry_after,
+                             typed=lookup.typed(params))
             if reading is None:
                 return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
             if question is None:
@@ -144,7 +148,8 @@ class ResidentDesk:
             allowed, retry_after = self.limiter.allow(client, count=not answer.found)
             if not allowed:
                 self.usage.count_limited(question.programme["code"])
-                return Reply("rate_limited", lang, retry_after=retry_after)
+                return Reply("rate_limited", lang, retry_after=retry_after,
+                             typed=lookup.typed(params))
         if not repeat:
             self.usage.count(answer.found, answer.status and answer.status["code"],
                              programme=question.programme["code"])

@@ -15,7 +15,17 @@ the worker threads. Sent as one buffer: status line, headers and body in one ``s
 The ini's ``[server:main]`` is honoured as ``pserve`` would: its listen address and, above
 all, the proxy settings. Behind nginx and TLS, waitress must trust ``X-Forwarded-Proto``
 from the proxy, or the page's form posts to ``http://`` and the browser refuses to send it
-(CSP ``form-action 'self'``): no resident could look anything up.
+(CSP ``form-action 'self'``): no resident could look anything up. ``listen`` may name several
+addresses, IPv6 ones in brackets (``127.0.0.1:6544 [::1]:6544``).
+
+It is meant to sit behind nginx; reached directly, one client can still neither stall the
+others nor take every connection (issue 25): the I/O thread answers at most one request of
+a connection per read — pipelined ones after it go to the worker threads, which take one
+request of a connection at a time in turn (a client that pipelined 200 lookups at a time
+made everyone else wait for all of them) — and each address other than a trusted proxy
+holds at most ``PER_ADDRESS`` connections per process (1,100 idle connections from one
+address reached waitress's connection limit and shut everyone out); idle connections are
+closed after ``channel_timeout`` (30 s in deploy/mirror.ini).
 """
 
 import logging
@@ -25,23 +35,39 @@ import threading
 
 from plaster import get_settings
 from waitress.channel import HTTPChannel
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
 # What waitress reads from [server:main] besides the address (its own option names).
 PROXY_OPTIONS = ("trusted_proxy", "trusted_proxy_count", "trusted_proxy_headers",
-                 "clear_untrusted_proxy_headers", "url_scheme", "url_prefix", "ident")
+                 "clear_untrusted_proxy_headers", "url_scheme", "url_prefix", "ident",
+                 "connection_limit", "channel_timeout", "cleanup_interval")
+PER_ADDRESS = 16   # connections one address (not a trusted proxy) may hold per process
 
 
-def server_options(config_uri: str) -> tuple[str, int, dict]:
-    """(host, port, waitress options) from the ini's [server:main]."""
+def server_options(config_uri: str) -> tuple[list[tuple[str, int]], dict]:
+    """([(host, port), …], waitress options) from the ini's [server:main]."""
     server = get_settings(config_uri, "server:main")
-    host, _, port = server.get("listen", "127.0.0.1:6544").rpartition(":")
     options = {name: server[name] for name in PROXY_OPTIONS if name in server}
-    return host.strip("[]") or "127.0.0.1", int(port), options
+    return addresses(server.get("listen", "127.0.0.1:6544")), options
+
+
+def addresses(listen: str) -> list[tuple[str, int]]:
+    """``127.0.0.1:6544 [::1]:6544`` → [("127.0.0.1", 6544), ("::1", 6544)]."""
+    found = []
+    for address in listen.split():
+        host, _, port = address.rpartition(":")
+        if not port.isdigit():
+            raise ValueError(f"[server:main] listen: {address!r} is not host:port "
+                             "(an IPv6 address in brackets: [::1]:6544)")
+        found.append((host.strip("[]") or "127.0.0.1", int(port)))
+    return found
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if family == socket.AF_INET6:   # [::] means IPv6 only; IPv4 is listed on its own
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
@@ -66,15 +92,19 @@ SEND_BYTES = 65536
 
 
 class AtOnceChannel(HTTPChannel):
-    """A connection whose ``AT_ONCE`` requests the I/O thread answers itself."""
+    """A connection whose ``AT_ONCE`` requests the I/O thread answers itself, one per read."""
 
-    serve_here = False   # set by ``AtOnceServer.add_task``: answer before reading on
+    serve_here = False   # set by ``answer_at_once``'s add_task: answer before reading on
+    answering = False    # the I/O thread is answering this connection's request now
 
     def handle_read(self):
         super().handle_read()        # parses; a complete request is "added as a task"
-        while self.serve_here:       # a pipelined request after it may be one too
-            self.serve_here = False
-            self.service()
+        if self.serve_here:
+            self.serve_here, self.answering = False, True
+            try:
+                self.service()       # one: a pipelined request after it goes to the workers
+            finally:
+                self.answering = False
         if self.total_outbufs_len and not self.requests:
             self.handle_write()      # now, rather than after one more poll
 
@@ -88,6 +118,7 @@ def answer_at_once(server, at_once=AT_ONCE) -> None:
     def add_task(channel):
         request = channel.requests[0]
         if (threading.get_ident() == io_thread and not request.error
+                and not getattr(channel, "answering", False)
                 and (request.command, request.path) in at_once):
             channel.serve_here = True
         else:
@@ -101,19 +132,55 @@ def answer_at_once(server, at_once=AT_ONCE) -> None:
     server.add_task, server.pull_trigger = add_task, pull_trigger
 
 
-def serve(make_app, host: str, port: int, processes: int | None = None, threads: int = 2,
-          at_once=AT_ONCE, **options) -> None:
+def bound_per_address(server, limit: int, exempt: frozenset) -> None:
+    """A connection from an address that holds ``limit`` already is closed as it is accepted
+    (one log line per address until it is under the bound again); ``exempt``: the proxies."""
+    accept, refused = server.accept, set()
+
+    def accept_within_bound():
+        pair = accept()
+        if pair is None or pair[1][0] in exempt:
+            return pair
+        host = pair[1][0]
+        held = sum(1 for channel in list(server._map.values())
+                   if isinstance(channel, HTTPChannel) and channel.addr[0] == host)
+        if held < limit:
+            refused.discard(host)
+            return pair
+        if host not in refused:
+            refused.add(host)
+            logging.getLogger(__name__).warning(
+                "%s holds %d connections: more are closed as they come", host, held)
+        pair[0].close()
+        return None
+
+    server.accept = accept_within_bound
+
+
+def listeners(server) -> list:
+    """The waitress server per listening socket (several share one map)."""
+    inner = [each for each in getattr(server, "map", {}).values()
+             if isinstance(each, BaseWSGIServer)]
+    return inner or [server]
+
+
+def serve(make_app, listen: list[tuple[str, int]], processes: int | None = None,
+          threads: int = 2, at_once=AT_ONCE, per_address: int = PER_ADDRESS,
+          **options) -> None:
     """Fork ``processes - 1`` times (default: one process per core); each process builds
-    its own app and serves the port. ``options`` are waitress's own (``server_options``);
+    its own app and serves the addresses. ``options`` are waitress's own (``server_options``);
     ``at_once``: the (method, path) the I/O thread answers itself (empty: none)."""
     for _ in range((processes or default_processes()) - 1):
         if os.fork() == 0:
             break
     # Under overload waitress logs its queue depth on every request; the load is the point.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    options = {"send_bytes": SEND_BYTES, **options}
-    server = create_server(make_app(), sockets=[listening_socket(host, port)], threads=threads,
-                           connection_limit=1000, asyncore_use_poll=True, **options)
-    if at_once:
-        answer_at_once(server, at_once)
+    options = {"send_bytes": SEND_BYTES, "connection_limit": 1000, **options}
+    server = create_server(make_app(), sockets=[listening_socket(*each) for each in listen],
+                           threads=threads, asyncore_use_poll=True, **options)
+    exempt = frozenset(str(options.get("trusted_proxy", "")).split())
+    for each in listeners(server):
+        if at_once:
+            answer_at_once(each, at_once)
+        bound_per_address(each, per_address, exempt)
     server.run()

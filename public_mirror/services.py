@@ -15,7 +15,7 @@ from public_mirror.ratelimit import SharedRateLimiter, client_address
 from public_mirror.receiver_state import ReceiverWatch
 from public_mirror.resident import ResidentDesk
 from public_mirror.settings import MirrorPaths
-from public_mirror.store import ActiveSnapshot
+from public_mirror.store import BESIDE_OVER, ActiveSnapshot
 from public_mirror.usage import UsageCounter
 
 
@@ -33,7 +33,8 @@ class MirrorServices:
 
 def build(settings: dict, languages: list[str]) -> MirrorServices:
     paths = settings["mirror.paths"]
-    snapshots = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence)
+    snapshots = ActiveSnapshot(paths.active, settings["mirror.trust"], ledger=paths.last_sequence,
+                               beside_over=BESIDE_OVER)
     limiter = SharedRateLimiter(settings["mirror.rate_limit_file"], settings["mirror.rate_limit"],
                                 settings["mirror.rate_window"],
                                 secret=settings["mirror.lookup_secret"])

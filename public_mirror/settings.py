@@ -44,7 +44,7 @@ DEFAULTS = {
     "mirror.max_clock_skew": "3600",
     "site.municipality_name": "○○市",
     "site.municipality_name.en": "○○ City",     # for the placeholder name only (see below)
-    "site.municipality_name.ja-easy": "○○市",
+    "site.municipality_name.ja-easy": "○○{市|し}",
     "site.logo": "",
     "site.colour_text": "#ffffff",
     "site.colour_brand": "#0b4f8a",

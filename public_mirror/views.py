@@ -49,6 +49,21 @@ def form(request):
     return as_response(services.pages.form(snapshot, lang))
 
 
+@view_config(route_name="form", request_method="POST")
+def form_kept(request):
+    """「入力画面に戻る」 from an answer: the form with what was typed, posted back by the
+    resident's own page so that no number is ever in a URL. Nothing is looked up."""
+    services, params = request.services, posted(request)
+    lang = services.desk.language(params.get("lang") if params is not None else None)
+    snapshot = services.snapshots.current()
+    closed = services.desk.closed_reply(lang, snapshot)
+    if closed:
+        return as_response(services.pages.reply(closed))
+    assert snapshot is not None
+    return as_response(services.pages.form(snapshot, lang, typed=lookup.typed(params),
+                                           kept=True))
+
+
 @view_config(route_name="programme_link", request_method="GET")
 def programme_link(request):
     """The link printed (and as a QR code) on a programme's notice letter: the form with
@@ -78,15 +93,20 @@ def lookup_view(request):
     """The form's answer (the fast path in front answers most of these the same way)."""
     if cross_site(request.environ, request.services.pages.base):
         return as_response(request.services.pages.error(403, query_language(request)))
-    params = None
-    if (request.content_length or 0) <= MAX_BODY:   # a form is small; never parse a flood
-        try:
-            params = request.POST
-            params.items()   # a body WebOb cannot read fails here, not inside the flow
-        except (UnicodeDecodeError, ValueError):
-            params = None
-    reply = request.services.desk.ask(params, request.client_address)
+    reply = request.services.desk.ask(posted(request), request.client_address)
     return as_response(request.services.pages.reply(reply))
+
+
+def posted(request):
+    """The posted fields, or None for a body too long or that cannot be read."""
+    if (request.content_length or 0) > MAX_BODY:   # a form is small; never parse a flood
+        return None
+    try:
+        params = request.POST
+        params.items()   # a body WebOb cannot read fails here, not inside the flow
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return params
 
 
 @view_config(route_name="busy", request_method="GET")
@@ -125,4 +145,4 @@ def failure(context, request):
     # The route's name, not the path: a path is typed by whoever sends the request.
     route = request.matched_route.name if request.matched_route else "no route"
     log_failure(f"{request.method} ({route})", context)
-    return as_response(request.services.pages.error(500))
+    return as_response(request.services.pages.error(500, query_language(request)))

@@ -2,6 +2,9 @@
 
 import mimetypes
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from public_mirror import furigana
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -15,13 +18,17 @@ SECURITY_HEADERS = {
 }
 
 
+# What a browser may keep: files that are the same for everyone.
+_KEPT = ("/static/", "/favicon.ico", "/robots.txt")
+
+
 def headers_tween_factory(handler, registry):
     def tween(request):
         response = handler(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         # The raw path: decoding a path that is not UTF-8 (/%ff) must not fail here.
-        if not request.environ.get("PATH_INFO", "").startswith("/static/"):
+        if not request.environ.get("PATH_INFO", "").startswith(_KEPT):
             # Answers are personal and change with each publication: never cached.
             response.headers["Cache-Control"] = "no-store"
         # No cookies are set by this app, whatever a library might try.
@@ -32,16 +39,30 @@ def headers_tween_factory(handler, registry):
 
 
 def when(moment, lang="ja") -> str:
-    """The "as of" time in Japan time, as each language writes it."""
+    """The "as of" time in Japan time, as each language writes it (with furigana, as
+    markup, on やさしい日本語 pages)."""
     if lang == "en":
         return f"{moment.day} {moment:%B %Y, %H:%M} (Japan time)"   # "8 January", not "08"
+    if lang == "ja-easy":
+        return furigana.time_html(moment)
     return f"{moment.year}年{moment.month}月{moment.day}日 {moment.hour}時{moment.minute}分"
 
 
 def day(value, lang="ja") -> str:
     if lang == "en":
         return f"{value.day} {value:%B %Y}"
+    if lang == "ja-easy":
+        return furigana.date_html(value)
     return f"{value.year}年{value.month}月{value.day}日"
+
+
+def month_day(value, lang="ja") -> str:
+    """The month and day of a date (a birth date written with its era year)."""
+    if lang == "en":
+        return f"{value.day} {value:%B}"
+    if lang == "ja-easy":
+        return furigana.month_day(value.month, value.day)
+    return f"{value.month}月{value.day}日"
 
 
 def theme_css(request):
@@ -69,10 +90,37 @@ def logo_view(path: Path):
     return logo
 
 
+def robots(request):
+    """Search engines may find the form; answers are never at a URL anyway, and the API
+    and the health check are for machines."""
+    url = request.services.pages.url   # robots.txt names paths, without the host
+    paths = [urlsplit(url(path)).path for path in ("lookup", "api/", "healthz")]
+    response = request.response
+    response.content_type, response.charset = "text/plain", "utf-8"
+    response.text = "".join(["User-agent: *\n", *(f"Disallow: {path}\n" for path in paths)])
+    response.cache_control = "public, max-age=86400"
+    return response
+
+
+def favicon(request):
+    """What every browser asks for on a first visit (the pages link the SVG one too)."""
+    response = request.response
+    response.body, response.content_type = _FAVICON.read_bytes(), "image/vnd.microsoft.icon"
+    response.cache_control = "public, max-age=86400"
+    return response
+
+
+_FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
 def includeme(config):
     settings = config.get_settings()
     config.add_tween("public_mirror.web.headers_tween_factory")
     config.add_static_view("static", "public_mirror:static", cache_max_age=86400)
+    config.add_route("robots", "/robots.txt")
+    config.add_view(robots, route_name="robots", request_method="GET")
+    config.add_route("favicon", "/favicon.ico")
+    config.add_view(favicon, route_name="favicon", request_method="GET")
 
     config.add_route("theme", "/theme.css")
     config.add_view(theme_css, route_name="theme", request_method="GET")

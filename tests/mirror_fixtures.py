@@ -1,5 +1,6 @@
 """A public host in a temporary directory: keys, inbox, state, and snapshots to publish."""
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,15 +25,15 @@ STATUSES = [
     {"code": "received", "final": False, "dates": [], "wording": {
         "ja": {"label": "受け付けました", "explanation": "申請書を受け付けました。", "next_step": "お待ちください。"},
         "en": {"label": "Received", "explanation": "We have your application.", "next_step": "Please wait."},
-        "ja-easy": {"label": "うけつけました", "explanation": "申請書を うけとりました。", "next_step": "まって ください。"}}},
+        "ja-easy": {"label": "うけつけました", "explanation": "{申請書|しんせいしょ}を うけとりました。", "next_step": "まって ください。"}}},
     {"code": "payment_scheduled", "final": False, "dates": ["scheduled_payment_on"], "wording": {
         "ja": {"label": "振込予定です", "explanation": "振り込む日が決まりました。", "next_step": "口座をご確認ください。"},
         "en": {"label": "Payment scheduled", "explanation": "The date is set.", "next_step": "Check your account."},
-        "ja-easy": {"label": "ふりこむ 日が きまりました", "explanation": "日が きまりました。", "next_step": "口座を 見て ください。"}}},
+        "ja-easy": {"label": "ふりこむ {日|ひ}が きまりました", "explanation": "{日|ひ}が きまりました。", "next_step": "{口座|こうざ}を {見|み}て ください。"}}},
     {"code": "deficient", "final": False, "dates": [], "action_needed": True, "wording": {
         "ja": {"label": "書類に不備があります", "explanation": "書類が足りません。", "next_step": "返送した書類を直して送ってください。"},
         "en": {"label": "Something is missing", "explanation": "A document is missing.", "next_step": "Please send the papers back."},
-        "ja-easy": {"label": "{書類|しょるい}が たりません", "explanation": "{書類|しょるい}が たりません。", "next_step": "{書類|しょるい}を もう一度 おくって ください。"}}},
+        "ja-easy": {"label": "{書類|しょるい}が たりません", "explanation": "{書類|しょるい}が たりません。", "next_step": "{書類|しょるい}を もう {一度|いちど} おくって ください。"}}},
 ]
 PROGRAMMES = [
     {"code": "p2020", "name": {"ja": "特別定額給付金", "en": "Special Cash Payment"},
@@ -70,6 +71,18 @@ PROGRAMMES_V2 = [{**PROGRAMMES[0], "deficiency_kinds": KINDS, "return_to": RETUR
                   "enclose": ENCLOSE}, PROGRAMMES[1]]
 
 
+def _day(value: date | None) -> int:
+    return day_number(value) if value else 0
+
+
+def _more_row(secret, version, programme, number, index, scheduled=None, paid=None, kinds=0,
+              sent=None, by=None) -> tuple:
+    """One of ``PublicHost.snapshot``'s ``more`` entries as the tuple it signs; the action
+    details only in format 2 (format 1 has no place for them)."""
+    row = (lookup_key(secret, programme, number), index, _day(scheduled), _day(paid))
+    return (*row, kinds, _day(sent), _day(by)) if version == 2 else row
+
+
 @dataclass
 class PublicHost:
     root: Path
@@ -87,22 +100,25 @@ class PublicHost:
             "mirror.lookup_key": str(keys / "lookup.key"), "mirror.origin": ORIGIN,
             "mirror.rate_limit": "20", "mirror.rate_window": "300",
             "site.municipality_name": "テスト市", "site.contact": "0120-000-000",
-            "site.municipality_name.en": "Test City", "site.municipality_name.ja-easy": "テスト市",
+            "site.municipality_name.en": "Test City", "site.municipality_name.ja-easy": "テスト{市|し}",
             "site.contact.en": "0120-000-000", "site.contact.ja-easy": "0120-000-000",
         }
         (self.root / "inbox").mkdir()
 
     def snapshot(self, *, sequence=None, created=None, valid=timedelta(hours=72),
                  programmes=None, key=None, keys=None, statuses=STATUSES,
-                 header=None, status_of_first=None, padding=0, secret=None,
-                 version=1) -> bytes:
+                 header=None, status_of_first=None, padding=0, secret=None, more=(),
+                 version=1, filler=0) -> bytes:
         """Numbers 00000001..00000010 in p2020 (odd: received, even: scheduled 2020-07-10),
         00000011 (deficient: the resident must act);
         00000001 in p2024 with birth date 1980-04-01. ``header`` overrides header fields
         after the usual ones (for validly signed but malformed snapshots);
         ``status_of_first`` forces the status index of the first entry; ``padding`` adds
-        that many entries no one can look up (a bigger file); ``secret``: another lookup
-        key than the host's first.
+        that many entries no one can look up (a bigger file); ``filler``: as many random
+        keys (a city-sized file in seconds, where ``padding`` hashes each); ``secret``: another
+        lookup key than the host's first; ``more``: more entries, each (programme, number,
+        status index, scheduled payment date, paid date[, kind bits, sent date, return-by
+        date]).
 
         ``version=2``: the current format, with action details — 00000011 is missing an ID
         copy and a signature, sent 10 days ago, due in 10 days; 00000012 (deficient, bank
@@ -119,6 +135,8 @@ class PublicHost:
         rows.append((lookup_key(secret, "p2024", "00000001", BIRTH), 0, 0, 0))
         rows.append((lookup_key(secret, "p2020", "00000011"), 2, 0, 0))   # must act
         rows += [(lookup_key(secret, "p2020", f"X{n:08d}"), 0, 0, 0) for n in range(padding)]
+        noise = os.urandom(16 * filler)
+        rows += [(noise[at:at + 16], 0, 0, 0) for at in range(0, len(noise), 16)]
         if version == 2:
             today = datetime.now(JST).date()
             rows = [(*row, 0, 0, 0) for row in rows]
@@ -126,6 +144,7 @@ class PublicHost:
                                   day_number(today + timedelta(10)))
             rows.append((lookup_key(secret, "p2020", "00000012"), 2, 0, 0, 0b10,
                          day_number(today - timedelta(24)), day_number(today - timedelta(3))))
+        rows += [_more_row(secret, version, *entry) for entry in more]
         fields = {"format": version, "payload_type": PAYLOAD_TYPE,
                   "origin": {"municipality": "142158", "environment": "prod"},
                   "sequence": sequence, "created_at": format_time(created),

@@ -3,9 +3,9 @@ status and its dates and, for a status that needs the resident's action, what is
 where to send it, by when, and when the letter was sent.
 
 The one reading every reader shares, so they cannot drift apart: the residents' page, its
-fast path and the JSON API (``public_mirror.lookup``), and a staff screen showing what a
-resident sees for an application (from a delivered publication's header and what it said
-of that application). Whatever an answer comes to say is added here.
+fast path and the JSON API (``public_mirror.lookup``), and the staff's 「公開中の表示」 for an
+application (``intranet.publications.shown``: from the last delivered publication's frozen
+header and what it said of that application). Whatever an answer comes to say is added here.
 
 Pure: nothing here knows where the values come from (an entry of a verified snapshot, or a
 row the intranet kept), no clock — whether a deadline has passed is asked with the day it

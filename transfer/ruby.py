@@ -29,6 +29,12 @@ def plain(text: str) -> str:
     return _MARK.sub(r"\1", text)
 
 
+def html_for(text: str, lang: str) -> str:
+    """The text as the residents' page shows it in ``lang``, as HTML (escaped either way):
+    furigana as <ruby> on やさしい日本語 ("ja-easy") pages, the plain word elsewhere."""
+    return to_html(text) if lang == "ja-easy" else escape(plain(text))
+
+
 def problems(text: str) -> list[str]:
     """What is wrong with the markup, in Japanese, for the editor; empty when it is fine.
 

@@ -10,10 +10,13 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
+from operator import itemgetter, lt
 
 from transfer.snapshot import ENTRY, day_from_number
 
 KEY_SIZE = 16
+_ORDER_SLICE = 32_768   # entries whose order is checked in one C-level pass (~2 ms)
 # Where the deficiency-kind set sits in a format-2 entry: after key, status and two days.
 _KINDS_AT = KEY_SIZE + 1 + 2 + 2
 
@@ -70,16 +73,24 @@ class SnapshotTable:
         return None
 
     def first_disorder(self) -> int | None:
-        """Index of the first entry not strictly greater than its predecessor, or None."""
-        body, size = self.body, self.entry_size
+        """Index of the first entry not strictly greater than its predecessor, or None.
+
+        Compared in C a slice of ``_ORDER_SLICE`` entries at a time (2,000,000 entries: 0.36 s
+        as a Python loop, the most of a verification), and only between slices do other
+        threads run — a web worker loads a city's snapshot while it answers residents."""
+        size, body = self.entry_size, memoryview(self.body)
+        keys = struct.Struct(f"{KEY_SIZE}s{size - KEY_SIZE}x")
+        whole = min(self.count, len(body) // size)   # a count past the body: checked below
         previous = b""
-        for index in range(self.count):
-            start = index * size
-            key = body[start:start + KEY_SIZE]
-            if key <= previous:
-                return index
-            previous = key
-        return None
+        for first in range(0, whole, _ORDER_SLICE):
+            last = min(first + _ORDER_SLICE, whole)
+            slice_keys = list(map(itemgetter(0), keys.iter_unpack(body[first * size:last * size])))
+            if not all(map(lt, chain((previous,), slice_keys), slice_keys)):
+                return first + (_first_not_after(previous, slice_keys) or 0)
+            previous = slice_keys[-1]
+        rest = [self.key_at(index) for index in range(whole, self.count)]
+        fault = _first_not_after(previous, rest)
+        return None if fault is None else whole + fault
 
     def status_counts(self) -> dict[int, int]:
         # Every entry's status byte, read in one slice and counted in C.
@@ -96,3 +107,11 @@ class SnapshotTable:
             for value in set(self.body[start::self.entry_size][:self.count]):
                 used |= value << (8 * (3 - byte))
         return used
+
+
+def _first_not_after(previous: bytes, keys: list[bytes]) -> int | None:
+    for index, key in enumerate(keys):
+        if key <= previous:
+            return index
+        previous = key
+    return None

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 
 from intranet.applications import errors
+from intranet.applications import lifecycle as writable
 from intranet.applications.models import STATUS_CHANGES, Application
 from intranet.applications.services import StatusUpdate, check_update
 from intranet.audit import writer
 from intranet.audit.writer import utcnow
 from intranet.deficiencies import rules as action_rules
-from intranet.programmes import lifecycle
 from intranet.refusals import Refused
 from intranet.statuses import rules
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
@@ -94,7 +94,7 @@ def plan(dbsession, catalogue, ids: list[int], status_update: StatusUpdate,
     transitions) are listed instead.
     """
     check_update(catalogue, None, status_update)
-    lifecycle.ensure_all_writable(dbsession, ids)
+    writable.ensure_all_writable(dbsession, ids)
     result = BulkPlan(update=status_update)
     target = catalogue[status_update.to_code]
     for row in _rows(dbsession, ids, lock):

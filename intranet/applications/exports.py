@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from intranet.applications import search, workbook
 from intranet.applications.models import Application, StatusChange
+from intranet.audit.exports import audit_export
+from intranet.db import streamed_rows
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.exports import (
-    audit_export,
     csv_lines,
     csv_response,
-    streamed_rows,
     unrepresentable,
 )
 from intranet.programmes.models import Programme

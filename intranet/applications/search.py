@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select, tuple_
 
 from intranet.applications.models import Application
 from intranet.applications.search_key import is_phone, phone_digits, query_pattern
+from intranet.dates import DateError, parse_date
 from intranet.web import BAD_INPUT, MAX_ID, BadInput, whole_number
 from transfer.receipt import normalise_receipt_number
 
@@ -84,7 +85,7 @@ def parse_criteria(params, exact_phone: bool = False) -> Criteria:
         # Kept as typed (shown back in the box); search_key folds it for the query.
         name=params.get("name", "").strip()[:100],
         status=params.get("status", ""),
-        birth_date=_date(params.get("birth"), "birth", errors),
+        birth_date=_birth_date(params.get("birth"), errors),
         phone=_phone(params.get("phone"), errors),
         exact_phone=exact_phone,
         received_from=_date(params.get("from"), "from", errors),
@@ -198,6 +199,17 @@ def _choice(params, name: str, allowed: tuple[str, ...], default: str) -> str:
     if value not in allowed:
         raise BadInput(BAD_INPUT, field=name)
     return value
+
+
+def _birth_date(text, errors):
+    """As the caller says it: 和暦 (昭和55年4月1日, S55.4.1, しょうわ55年4月1日) or 西暦."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_date(text[:40])
+    except DateError:
+        errors.append("birth")
+        return None
 
 
 def _phone(text, errors) -> str:

@@ -1,5 +1,7 @@
 """Application list, detail with history, and single status change."""
 
+from datetime import datetime
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -14,11 +16,13 @@ from intranet.applications.forms import (
 )
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
+from intranet.audit.writer import utcnow
 from intranet.auth.models import INQUIRY
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes.models import Programme
+from intranet.publications.shown import residents_view
 from intranet.refusals import Refused
-from intranet.web import discard_changes, matched_id, redirect_see_other
+from intranet.web import JST, discard_changes, matched_id, redirect_see_other
 
 
 @view_config(route_name="applications", permission="applications.view",
@@ -159,6 +163,10 @@ def _detail(request, application, error=None, form=None, confirming=None, action
     kinds = _kinds(request, application)
     return {
         "application": application,
+        # 「公開中の表示」: what the residents' page answers for it now, and whether its
+        # newest change is published yet.
+        "residents": residents_view(request.dbsession, application, utcnow(),
+                                    datetime.now(JST).date()),
         "history": history,
         "catalogue": catalogue,
         "next_statuses": [catalogue[c] for c in catalogue if c in current.allowed_next],

@@ -1,4 +1,3 @@
-def includeme(config):
-    config.add_route("audit", "/audit")
-    config.add_route("audit_csv", "/audit.csv")
-    config.add_route("audit_record", "/audit/{seq:\\d+}")
+"""The audit record every domain writes through: the hash chain, its writer, signed
+checkpoints, retention and the values kept beside it. No screens: the security officer's
+are ``intranet.oversight``."""

@@ -11,7 +11,7 @@ from intranet.meta import Base
 class AuditRecord(Base):
     __tablename__ = "audit_records"
     # The screen's filters list records newest first: by user through (actor, seq); by
-    # dates, (at, seq) gives the range's first and last record numbers (services.AuditFilter).
+    # dates, (at, seq) gives the range's first and last record numbers (oversight.search.AuditFilter).
     __table_args__ = (Index("ix_audit_records_actor_seq", "actor", "seq"),
                       Index("ix_audit_records_at_seq", "at", "seq"))
 

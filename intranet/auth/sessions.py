@@ -26,6 +26,9 @@ EXPIRED = "expired"
 LOGOUT = "logout"
 REVOKED = "revoked"
 
+# Where the reason a session ended is left for the login page ("idle", "expired", ...).
+SESSION_ENDED = "shinsei.session_ended"
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()

@@ -4,16 +4,16 @@ from urllib.parse import urlsplit
 
 from pyramid.csrf import new_csrf_token
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.security import forget, remember
-from pyramid.view import view_config
+from pyramid.view import forbidden_view_config, view_config
 
 from intranet.audit import writer
 from intranet.auth import services, sessions
+from intranet.auth.models import INQUIRY
+from intranet.auth.sessions import SESSION_ENDED
 from intranet.i18n import LOCALES
-from intranet.security import SESSION_ENDED
-from intranet.users import services as accounts
-from intranet.web import BAD_INPUT, BadInput, discard_changes
+from intranet.web import BAD_INPUT, BadInput
 
 # Where each permission's holder starts, in order of preference.
 _HOMES = (
@@ -29,6 +29,9 @@ def home(request):
         return HTTPSeeOther(location=login_url(request))
     if request.identity.must_change_password:
         return HTTPSeeOther(location=request.route_url("password"))
+    if request.identity.role == INQUIRY:
+        # The call centre's work starts with a caller's name, number or birth date.
+        return HTTPSeeOther(location=request.route_url("applications"))
     for permission, route in _HOMES:
         if request.has_permission(permission):
             return HTTPSeeOther(location=request.route_url(route))
@@ -102,34 +105,6 @@ def logout(request):
     return HTTPSeeOther(location=request.route_url("login"))
 
 
-CHANGE_FORM = "intranet:templates/password.jinja2"
-
-
-@view_config(route_name="password", permission="password.change", request_method="GET",
-             renderer=CHANGE_FORM)
-def password_form(request):
-    return {"errors": {}}
-
-
-@view_config(route_name="password", permission="password.change", request_method="POST",
-             renderer=CHANGE_FORM)
-def password_change(request):
-    form, user = request.POST, request.identity
-    try:
-        if form.get("password", "") != form.get("confirm", ""):
-            raise accounts.AccountError("confirm", "確認用のパスワードが一致しません。")
-        accounts.change_own_password(request.dbsession, request.actor, user,
-                                     form.get("current", ""), form.get("password", ""),
-                                     keep_token=request.session.get("sid"))
-    except accounts.AccountError as refused:
-        discard_changes(request)
-        request.response.status = 400
-        return {"errors": {refused.field: refused.explain(request)}}
-    request.session.flash(request.translate(
-        "パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
-    return HTTPSeeOther(location=request.route_url("home"))
-
-
 @view_config(route_name="language", request_method="POST")
 def choose_language(request):
     next_path = _safe_next(request)
@@ -155,3 +130,15 @@ def _safe_next(request) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return ""
     return target
+
+
+@forbidden_view_config(renderer="intranet:templates/forbidden.jinja2")
+def forbidden(request):
+    if request.identity is None:
+        # A GET is where the user was; a POST's address is no page to come back to.
+        return HTTPFound(location=login_url(
+            request, request.path_qs if request.method == "GET" else ""))
+    if request.identity.must_change_password:
+        return HTTPFound(location=request.route_url("password"))
+    request.response.status = 403
+    return {}

@@ -7,7 +7,6 @@ that names a retired kind, is refused naming it and the names that are accepted.
 """
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from intranet.deficiencies.defaults import default_kinds
 from intranet.deficiencies.models import MAX_DEFICIENCY_KINDS, DeficiencyKind
 from intranet.refusals import Refused
+from intranet.statuses.names import fold
 
 UNKNOWN_KIND = ("不備の種類「${value}」はこの事業にありません。"
                 "名前かコードで書いてください（${known}）。")
@@ -27,11 +27,6 @@ _SEPARATORS = re.compile(r"[、,，;；\n\r]+")
 
 class KindRefused(Refused):
     """A written kind the programme's catalogue does not accept."""
-
-
-def fold(text: str) -> str:
-    """Width, case and every space folded (as import headers and status names are)."""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 class KindCatalogue:

@@ -13,11 +13,11 @@ from sqlalchemy import or_, select
 
 from intranet import web
 from intranet.applications.models import Application, StatusChange
-from intranet.audit import labels
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.imports.models import ImportRecord
+from intranet.oversight import labels
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import LABELS
 

@@ -5,9 +5,9 @@ from pyramid.view import view_config
 
 from intranet.applications.models import Application
 from intranet.audit import writer
-from intranet.audit.services import vocabulary
 from intranet.disclosures import services
 from intranet.exports import csv_lines, csv_response
+from intranet.oversight.search import vocabulary
 from intranet.programmes import lifecycle
 from intranet.web import matched_id
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from intranet.audit import writer
 from intranet.audit.chain import canonical_json
 from intranet.auth.models import SECURITY_OFFICER, SUPERVISOR
+from intranet.db import locked
 from intranet.disposal import erase as erasure
 from intranet.disposal.models import APPROVED, REJECTED, REQUESTED, Disposal
 from intranet.programmes import lifecycle
@@ -76,10 +77,7 @@ def decide(dbsession, actor, user, disposal: Disposal, *, approve: bool, note: s
            spool, backup_retention_days: int, today: date) -> Disposal:
     """Approve (and erase now) or reject a pending request, as a second person."""
     # Locked: two approvers at once must not both erase and both sign the record.
-    disposal = dbsession.execute(select(Disposal).where(Disposal.id == disposal.id)
-                                 .with_for_update(of=Disposal)
-                                 .execution_options(populate_existing=True)
-                                 ).scalar_one()
+    disposal = locked(dbsession, Disposal, disposal.id)
     if disposal.state != REQUESTED:
         raise DisposalRefused(NOT_PENDING)
     if user.role not in (SUPERVISOR, SECURITY_OFFICER):

@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from intranet.applications import lifecycle as applications
 from intranet.db import engine_of
 from intranet.disposal import erase, record, services
 from intranet.disposal.models import STATE_LABELS, Disposal
@@ -109,7 +110,7 @@ def disposal_decision(request):
     if decision == "approve" and request.POST.get("confirmed") != "yes":
         # Erasing cannot be undone: the first press only says what it will erase, and how much.
         return disposal_page(request, confirm={
-            "applications": lifecycle.application_count(request.dbsession, disposal.programme),
+            "applications": applications.application_count(request.dbsession, disposal.programme),
             "note": request.POST.get("note", "")})
     settings = request.registry.settings
     try:

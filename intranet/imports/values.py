@@ -3,10 +3,10 @@
 import unicodedata
 
 from intranet import plausible_dates
-from intranet.deficiencies.catalogue import fold
+from intranet.dates import DateError, parse_date
 from intranet.exports import FORMULA_START
-from intranet.imports.dates import DateError, parse_date
 from intranet.refusals import Refused
+from intranet.statuses.names import fold_status
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number
 
 ROUTES = {"online": "online", "オンライン": "online", "電子申請": "online", "postal": "postal",
@@ -37,12 +37,6 @@ def status_lookup(catalogue) -> dict[str, str]:
         for name in status.names():
             names.setdefault(fold_status(name), code)
     return names
-
-
-def fold_status(text: str) -> str:
-    """Width, case and every space folded: 「不備あり　（書類返送）」 is 「不備あり(書類返送)」
-    (the same folding as deficiency kinds' names)."""
-    return fold(text)
 
 
 def _fold(text):

@@ -11,9 +11,8 @@ retention period runs from the day the lookup closed (Japan date).
 
 from datetime import UTC, date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from intranet.applications.models import Application
 from intranet.audit import writer
 from intranet.programmes.models import Programme
 from intranet.refusals import Refused
@@ -86,12 +85,6 @@ def still_looked_up():
     return select(Programme.id).where(Programme.lookup_closed_at.is_(None))
 
 
-def application_count(dbsession, programme) -> int:
-    """How many applications a step acts on: what each irreversible step's confirmation says."""
-    return dbsession.execute(select(func.count()).select_from(Application).where(
-        Application.programme_id == programme.id)).scalar_one()
-
-
 def retention_ends_on(programme) -> date | None:
     """The first day disposal is allowed without an override: N years after the close."""
     closed = japan_date(programme.lookup_closed_at)
@@ -109,17 +102,6 @@ def ensure_writable(programme, refusal: type[Refused] = ProgrammeReadOnly) -> No
     current = state(programme)
     if current in (ARCHIVED, DISPOSED):
         raise refusal(READ_ONLY, name=programme.name, state=STATE_LABELS[current])
-
-
-def ensure_all_writable(dbsession, application_ids) -> None:
-    """``ensure_writable`` for the programmes of these applications (the bulk change)."""
-    for start in range(0, len(application_ids), 1000):
-        found = dbsession.execute(
-            select(Programme).join(Application, Application.programme_id == Programme.id)
-            .where(Application.id.in_(application_ids[start:start + 1000]),
-                   Programme.archived_at.is_not(None)).limit(1)).scalar_one_or_none()
-        if found is not None:
-            ensure_writable(found)
 
 
 def close_lookup(dbsession, actor, programme) -> None:

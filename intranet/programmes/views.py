@@ -8,10 +8,10 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet import plausible_dates
+from intranet.applications import lifecycle as applications
 from intranet.audit import writer
 from intranet.deficiencies.catalogue import add_defaults as add_default_kinds
-from intranet.disposal.models import STATE_LABELS as DISPOSAL_LABELS
-from intranet.disposal.models import Disposal
+from intranet.disposal import panel
 from intranet.programmes import lifecycle
 from intranet.programmes.link import qr_svg, residents_link
 from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme
@@ -47,8 +47,6 @@ def programme_edit_form(request):
 
 def programme_page(request, programme, form, errors=None, step_error=None, confirm=None):
     """The edit form and, for an existing programme, its lifecycle: state, dates, disposals."""
-    disposals = request.dbsession.execute(select(Disposal).where(
-        Disposal.programme_id == programme.id).order_by(Disposal.id.desc())).scalars().all()
     link = residents_link(request.registry.settings.get("shinsei.public_url", ""), programme.code)
     qr = link and qr_svg(link, request.translate("「${name}」の照会画面へのQRコード",
                                                  name=programme.name))
@@ -60,7 +58,7 @@ def programme_page(request, programme, form, errors=None, step_error=None, confi
                           "archived_on": lifecycle.japan_date(programme.archived_at),
                           "disposed_on": lifecycle.japan_date(programme.disposed_at),
                           "retention_ends_on": lifecycle.retention_ends_on(programme),
-                          "disposals": disposals, "disposal_labels": DISPOSAL_LABELS,
+                          **panel.of(request.dbsession, programme),
                           "error": step_error, "confirm": confirm}}
 
 
@@ -77,7 +75,7 @@ def programme_step(request):
     if (request.POST.get("confirmed") != "yes"
             and lifecycle.state(programme) == lifecycle.STEP_FROM[chosen]):
         # Neither step can be undone: the first press only says what will happen, to how many.
-        count = lifecycle.application_count(request.dbsession, programme)
+        count = applications.application_count(request.dbsession, programme)
         return programme_page(request, programme, as_form(programme),
                               confirm={"step": chosen, "applications": count})
     try:

@@ -31,6 +31,7 @@ from intranet.publications import catchup
 from intranet.publications.build import ContentMismatch, table_of_publication
 from intranet.publications.models import APPROVED, FAILED, SPOOLED, SUPERSEDED, Publication
 from transfer import spool
+from transfer.snapshot import parse_time
 from transfer.verify import Origin
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
                 valid_for=plan.valid_for)
             publication.state, publication.sequence = SPOOLED, sequence
             publication.entries = table.entry_count
+            publication.built_at = _stored(table.header["created_at"])
+            publication.expires_at = _stored(table.header["expires_at"])
             writer.append(dbsession, plan.actor, "publication.spooled",
                           f"publication:{publication_id}", sequence=sequence,
                           entries=table.entry_count, content_digest=publication.content_digest)
@@ -113,6 +116,11 @@ def _write(built: Path, table, head: Checkpoint, publication=None, catch_up=None
 def _catch_up(session_factory) -> dict | None:
     with transaction.manager:
         return catchup.plan(get_tm_session(session_factory, transaction.manager))
+
+
+def _stored(header_time: str) -> datetime:
+    """A header's time as the timestamp columns hold one: naive UTC."""
+    return parse_time(header_time).replace(tzinfo=None)
 
 
 def _audit_head(session_factory) -> Checkpoint:

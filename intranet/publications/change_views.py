@@ -5,8 +5,9 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from intranet.audit.exports import audit_export
 from intranet.db import get_tm_session, session_factory_of
-from intranet.exports import audit_export, csv_lines, csv_response
+from intranet.exports import csv_lines, csv_response
 from intranet.programmes.models import Programme
 from intranet.publications import changes
 from intranet.publications.models import Publication

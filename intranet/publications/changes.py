@@ -67,6 +67,12 @@ def live_rows(*leading) -> Select:
             .where(Application.programme_id.in_(lifecycle.still_looked_up())))
 
 
+def erased(receipt: str) -> bool:
+    """A kept row's receipt number disposal replaced by the application's erased key
+    (``-<id>``: normalisation strips every dash, so no real number looks like it)."""
+    return receipt.startswith("-")
+
+
 def frozen(publication_id: int | None) -> Select:
     """A publication's frozen rows (none for ``None``: nothing was ever delivered)."""
     return (select(*(getattr(PublicationRow, name).label(name) for name in COLUMNS))
@@ -220,7 +226,7 @@ def _with_who(dbsession, rows) -> list["ChangedEntry"]:
     who = _last_changes(dbsession, {(r.programme_code, r.receipt) for r in rows})
     return [ChangedEntry(r.programme_code, r.receipt, r.kind, r.before, r.after,
                          *who.get((r.programme_code, r.receipt), ("", None)),
-                         disposed=r.receipt.startswith("-")) for r in rows]
+                         disposed=erased(r.receipt)) for r in rows]
 
 
 def count_entries(dbsession, publication_id: int) -> int:

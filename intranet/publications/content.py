@@ -34,10 +34,16 @@ def header_wording(dbsession) -> dict:
     snapshot header carries them."""
     programmes = dbsession.execute(select(Programme).order_by(Programme.code)).scalars().all()
     statuses = dbsession.execute(select(Status).order_by(Status.sort_order)).scalars().all()
-    return {"programmes": [{**programme_fields(p, lifecycle.lookup_ended(p)),
-                            **action_fields(kind_catalogue.load(dbsession, p.id).kinds,
-                                            *p.return_details())} for p in programmes],
+    return {"programmes": [programme_header(dbsession, p) for p in programmes],
             "statuses": [status_fields(s) for s in statuses]}
+
+
+def programme_header(dbsession, programme: Programme) -> dict:
+    """One programme as the header carries it, action details included: what a request
+    freezes, and what 「公開中の表示」 compares a frozen one with (publications.shown)."""
+    return {**programme_fields(programme, lifecycle.lookup_ended(programme)),
+            **action_fields(kind_catalogue.load(dbsession, programme.id).kinds,
+                            *programme.return_details())}
 
 
 def freeze(dbsession, publication) -> str:

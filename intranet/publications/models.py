@@ -35,6 +35,9 @@ class Publication(Base):
     approved_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Filled by the transfer job once the snapshot is built and pushed.
     sequence: Mapped[int | None] = mapped_column(BigInteger)
+    # The snapshot header's created_at (the residents' page's "as of") and expires_at.
+    built_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
     sha256: Mapped[str] = mapped_column(String(64), default="")
     size: Mapped[int | None]
     entries: Mapped[int | None]

@@ -3,6 +3,7 @@ or pushes: the transfer job does, under its own OS user)."""
 
 from intranet.audit import writer
 from intranet.dashboard import services as dashboard_services
+from intranet.db import locked
 from intranet.publications import changes, content
 from intranet.publications.models import (
     APPROVED,
@@ -40,6 +41,8 @@ def decide(dbsession, actor, user, publication: Publication, approve: bool, four
            digest: str = ""):
     """Approve or reject. An approval names the digest the approver was shown: it must be
     the request's frozen content, so an approval can never cover anything else."""
+    # Locked: two approvers at once would both approve (two records, two triggers).
+    publication = locked(dbsession, Publication, publication.id)
     if publication.state != REQUESTED:
         raise PublicationRefused("この公開依頼はすでに処理されています。")
     if approve and four_eyes and publication.requested_by_id == user.id:

@@ -7,8 +7,8 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from intranet.audit import writer
-from intranet.imports.values import fold_status
 from intranet.statuses.models import RESIDENT_LANGUAGES, StatusTransition, StatusWording
+from intranet.statuses.names import fold_status
 from intranet.web import redirect_see_other
 from transfer import ruby
 
@@ -101,8 +101,7 @@ def _ruby_errors(request, form):
 
 def _preview(form):
     """Per language, the wording as the residents' page renders it (furigana on やさしい日本語)."""
-    return {lang: {name: Markup(ruby.to_html(form.get(f"{name}.{lang}", "").strip()))  # noqa: S704
-                   if lang == "ja-easy" else ruby.plain(form.get(f"{name}.{lang}", "").strip())
+    return {lang: {name: Markup(ruby.html_for(form.get(f"{name}.{lang}", "").strip(), lang))  # noqa: S704
                    for name in _TEXT_LIMITS}
             for lang in RESIDENT_LANGUAGES}
 

@@ -17,10 +17,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from intranet.applications.models import Application, StatusChange
-from intranet.audit import filters
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.imports.models import ImportRecord
+from intranet.oversight import filters
 
 # The record that witnesses a history entry, by the entry's source.
 WITNESS = {"manual": ("application.status", "application.action_details"),

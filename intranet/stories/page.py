@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from intranet.applications.models import StatusChange
-from intranet.audit import labels, terminal
 from intranet.deficiencies.catalogue import KindCatalogue
+from intranet.oversight import labels, terminal
 from intranet.stories import events, published
 from intranet.web import LABELS, format_date, local_time
 

@@ -5,7 +5,8 @@ recorder's transaction, each is read capped and checked by ``transfer.usage_coun
 A file that is refused changes nothing: its host's stored counts stay as they were, and the
 refusal — which host, why, in Japanese, never a string from the file — is one audit record
 (``transfer.usage_refused``, with the transfers). A file that passes replaces that host's
-counts for the days it names.
+counts for the days it names; if the database cannot store them, that is recorded the same way
+and the rest of the recorder's transaction (the deliveries) stands.
 """
 
 import logging
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, tuple_
+from sqlalchemy.exc import SQLAlchemyError
 
 from intranet.audit import writer
 from intranet.programmes.models import Programme
@@ -37,7 +39,15 @@ def record_fetched(dbsession, actor: writer.Actor, result: dict[str, Any], resul
         except (spool.SpoolRefused, usage_counts.UsageRefused) as refused:
             _refused(dbsession, actor, line["destination"], str(refused))
             continue
-        replace(dbsession, line["destination"], rows, programmes)
+        try:
+            # A savepoint: the deliveries this transaction records must not be lost because
+            # the counts could not be stored (a table or grant an upgrade left wrong).
+            with dbsession.begin_nested():
+                replace(dbsession, line["destination"], rows, programmes)
+        except SQLAlchemyError as error:
+            _refused(dbsession, actor, line["destination"],
+                     f"利用件数をデータベースに記録できませんでした（{type(error).__name__}）")
+            continue
         log.info("%s: usage counts for %s day(s) recorded", line["destination"],
                  len({row.day for row in rows}))
 

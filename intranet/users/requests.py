@@ -20,6 +20,7 @@ from sqlalchemy import select
 from intranet.audit import writer
 from intranet.auth import passwords
 from intranet.auth.models import ADMIN, INQUIRY, STAFF, SUPERVISOR, User
+from intranet.db import locked
 from intranet.users import services
 from intranet.users.models import CREATE, RESET, ROLE, RoleGrant
 from intranet.users.services import UNUSABLE, AccountError
@@ -66,6 +67,8 @@ def ask_reset(dbsession, actor, asker_id, user) -> Asked:
 def decide(dbsession, actor, grant, decider_id, approve: bool, hours=72) -> str | None:
     """The second person's decision; returns the second half of a one-time password when
     the approval made one. The one who asked may withdraw (reject) but never approve."""
+    # Locked: two approvers at once would each be shown a second half, one of them void.
+    grant = locked(dbsession, RoleGrant, grant.id)
     if grant.state != "pending":
         raise AccountError("grant", "この依頼はすでに処理されています。", reason="decided")
     if approve and decider_id == grant.requested_by:

@@ -32,7 +32,7 @@ _WEAK = {
 
 class AccountError(Refused):
     """A request the account rules refuse; ``field`` names the form field, ``reason`` is the
-    code the audit record of a refused attempt keeps (``intranet.audit.labels``)."""
+    code the audit record of a refused attempt keeps (``intranet.oversight.labels``)."""
 
     def __init__(self, field, message, reason="invalid", **mapping):
         super().__init__(message, **mapping)

@@ -110,8 +110,7 @@ def grant_list(request):
 @view_config(route_name="grant_decide", permission="users.approve_grant", request_method="POST",
              renderer=GRANTS)
 def grant_decide(request):
-    # Locked: two approvers at once would each be shown a second half, one of them void.
-    grant = request.dbsession.get(RoleGrant, matched_id(request), with_for_update=True)
+    grant = request.dbsession.get(RoleGrant, matched_id(request))   # locked by the decision
     if grant is None:
         raise HTTPNotFound()
     try:

@@ -1,4 +1,4 @@
-"""The audit screen's date and user filters: the bounded walk (services._numbers_within,
+"""The audit screen's date and user filters: the bounded walk (search._numbers_within,
 the (at, seq) and (actor, seq) indexes) lists exactly the records, order and pages the
 plain conditions give — across a Japan day boundary, with a clock that went backwards,
 for a day or a user without records — on the screen and in the CSV."""

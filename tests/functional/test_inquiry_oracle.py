@@ -213,7 +213,8 @@ def test_the_security_officer_sees_the_probing(testapp, target, dbsession):
     slowed = audit.click("一時停止の記録を見る")
     assert "検索の一時停止（問い合わせ対応・生年月日や電話番号の繰り返し）" in slowed.text
     assert "同じ申請に、生年月日・電話番号を変えた検索の繰り返し" in slowed.text
-    assert "受付番号: 12345678" in slowed.text and "申請 " in slowed.text
+    assert "受付番号: 12345678" in slowed.text, slowed.text
+    assert "申請（受付番号 1234-5678）" in slowed.text, slowed.text
     searches = testapp.get("/audit", {"action": inquiry.SEARCH})
     assert searches.text.count("申請の検索（問い合わせ対応）") >= inquiry.SAME_APPLICATION
     assert "使った条件" in searches.text and "生年月日、受付番号" in searches.text

@@ -34,6 +34,12 @@ def test_the_desk_finds_a_caller_and_reads_status_and_history(as_role, one):
         assert hidden not in page.text
 
 
+def test_the_desk_lands_on_search(as_role):
+    app = as_role("inquiry")
+    assert app.get("/", status=303).location.endswith("/applications")
+    assert as_role("staff").get("/", status=303).location.endswith("/dashboard")
+
+
 def test_every_record_the_desk_opens_is_audited_with_who_and_whose(as_role, one, dbsession):
     app = as_role("inquiry")
     app.get(f"/applications/{one}")

@@ -113,7 +113,27 @@ def test_the_birth_date_tells_applicants_with_one_name_apart(as_role, session_fa
     assert "1 件見つかりました" in page.text and "0000-0002" in page.text
     assert 'value="1975-03-09"' in page.text
     page = app.get("/applications", {"name": "山田", "birth": "1975-13-09"}, status=400)
-    assert "日付の形式が正しくありません" in page.text
+    assert "生年月日を読み取れません" in page.text and 'aria-invalid="true"' in page.text
+
+
+@pytest.mark.parametrize("heard", ["昭和50年3月9日", "S50.3.9", "しょうわ50年3月9日",
+                                   "昭和５０年　３月　９日生まれ", "1975/3/9"])
+def test_the_birth_date_as_a_caller_says_it_in_wareki(as_role, session_factory, heard):
+    ids = make_applications(session_factory, make_programme(session_factory), 3)
+    with session_factory() as s, s.begin():
+        s.get(Application, ids[1]).birth_date = date(1975, 3, 9)
+    page = as_role("inquiry").get("/applications", {"name": "山田", "birth": heard})
+    assert "1 件見つかりました" in page.text and "0000-0002" in page.text
+    # What was read is said back both ways, so the clerk can repeat it to the caller.
+    assert "昭和50年3月9日（1975年3月9日）として検索しました" in page.text
+    search = next(form for form in page.forms.values() if "birth" in form.fields)
+    assert search["birth"].value == heard
+
+
+@pytest.mark.parametrize("heard", ["平成31年5月1日", "55年3月9日", "昭和", "ことし"])
+def test_a_birth_date_that_cannot_be_meant_is_said_so(as_role, session_factory, heard):
+    page = as_role("inquiry").get("/applications", {"birth": heard}, status=400)
+    assert "生年月日を読み取れません" in page.text and "として検索しました" not in page.text
 
 
 # --- Phone fragments, last four digits, 異体字, kana, mixed; never across a boundary -------

@@ -1,6 +1,7 @@
 """Issue 25 item 6: the public host never falls over and never lies — each attack performed
 against a real server, through the shipped nginx site where a resident's request goes."""
 
+import http.client
 import json
 import os
 import subprocess
@@ -279,3 +280,51 @@ def test_a_stopped_receiver_is_not_reported_ok(public_host, tmp_path):
         status, health, _size = healthz(nginx)
         assert status == 200 and health["status"] == "ok"
         assert health["sequence"] == public_host.sequence
+
+
+# --- a city-sized activation keeps residents answered ---------------------------------
+
+CITY = 2_000_000   # entries: the attack activated a 2M snapshot and one request stalled 354 ms
+
+
+def test_a_2m_entry_activation_answers_residents_from_the_previous_snapshot_meanwhile(
+        public_host):
+    """The attack: activate a 2,000,000-entry snapshot while residents ask; the worker
+    loaded the new file under its lock in the request that noticed it, and every request
+    that looked meanwhile waited for the whole load. Now the file is loaded by a thread of
+    its own: requests asked while it loads — the one that noticed it included — are
+    answered from the previous snapshot, then from the new one, never the other way back.
+    (Which snapshot answered is asserted, not how long anything took.)"""
+    public_host.publish()
+    old = public_host.sequence
+    app = public_host.app()
+    snapshots = app.app.services.snapshots
+    public_host.drop(public_host.snapshot(filler=CITY), "city.bin")
+    with WaitressThread(app.app) as server:
+        assert healthz_sequence(server.port) == old
+        assert public_host.receive()[0].accepted                # the new file is active
+        time.sleep(RECHECK * 2)                                 # past the worker's next look
+        answers = []                                            # (sequence, loading around it)
+        deadline = time.monotonic() + 120
+        while (not answers or answers[-1][0] != old + 1) and time.monotonic() < deadline:
+            before = snapshots.loading
+            answers.append((healthz_sequence(server.port), before, snapshots.loading))
+    assert answers[0][0] == old, answers[:3]          # the request that noticed the new file
+    during = [sequence for sequence, before, after in answers if before and after]
+    assert during and set(during) == {old}, answers[:5]   # answered while the load went on
+    assert answers[-1][0] == old + 1                      # then the new one, for good
+    switched = [sequence for sequence, _before, _after in answers].index(old + 1)
+    assert {sequence for sequence, _b, _a in answers[switched:]} == {old + 1}
+    assert snapshots.loaded.table.count > CITY
+
+
+def healthz_sequence(port) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 200, body
+        return body["sequence"]
+    finally:
+        conn.close()

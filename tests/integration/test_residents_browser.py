@@ -13,6 +13,7 @@ import os
 import pytest
 
 from public_mirror.statement import record_check
+from tests.easy_japanese import unread_kanji
 from tests.integration.servers import WaitressThread
 from tests.integration.test_browser import check_accessibility, chromium, navigate, new_page
 from tests.mirror_fixtures import PROGRAMMES_EASY
@@ -62,17 +63,23 @@ def test_every_resident_state_in_every_language_and_width(servers):
                 states.append(("showa", ("p2024", "00000001", ("showa", "55", "4", "1"))))
                 states.append(("two-digit-year", ("p2024", "00000001", ("western", "55", "4", "1"))))
                 states.append(("wrong-programme", ("p2024", "00000002", ("showa", "55", "4", "1"))))
+                states.append(("back-to-form", "main form.back button"))
                 states.append(("action-needed", ("p2020", "00000011", None)))
                 for state, question in states:
-                    if question:
+                    if isinstance(question, str):   # a button on the page before
+                        navigate(page, page.locator(question))
+                    elif question:
                         ask(page, lang, *question)
                     fits(page, f"{tag}-{state}")
                     check_accessibility(page, f"{tag}-{state}")
+                    if lang == "ja-easy":   # what the browser shows, read for kanji
+                        assert unread_kanji(page.content()) == [], f"{tag}-{state}"
                     checked += 1
                 limited = new_page(browser, strict.url, width=width)
                 ask(limited, lang, "p2020", "90000001")
                 ask(limited, lang, "p2020", "90000002")
-                assert limited.locator("main a").last.get_attribute("href").startswith("/")
+                # Back to the form with what was typed: posted, never in a URL.
+                assert limited.locator("main form.back").get_attribute("action") == "/"
                 fits(limited, f"{tag}-limit")
                 check_accessibility(limited, f"{tag}-limit")
                 statement = new_page(browser, main.url, width=width)
@@ -100,6 +107,30 @@ def test_what_each_state_says(servers):
         assert "選んだ給付金の種類" in text
         ask(page, "ja", "p2020", "00000011")
         assert page.locator(".answer.action .action-line").inner_text().strip() == "手続きが必要です"
+
+
+def test_a_mistake_costs_nothing_in_the_browser(servers):
+    """Not found: what was typed is said back and is in the form again; the resident fixes
+    the one wrong digit and finds the answer. 入力画面に戻る keeps the input too, and the
+    browser's history holds no URL with the number in it."""
+    main, _ = servers
+    with chromium() as browser:
+        page = new_page(browser, main.url, width=375)
+        ask(page, "ja", "p2024", "0000-0007", ("showa", "55", "4", "1"))
+        asked = page.locator("dl.question").inner_text()
+        assert "＊＊＊＊0007" in asked.replace("\n", "") and "昭和55年4月1日" in asked
+        again = page.locator("main form.lookup")
+        assert again.locator("#receipt_number").input_value() == "00000007"
+        assert again.locator("#birth_era").input_value() == "showa"
+        assert again.locator("#birth_year").input_value() == "55"
+        navigate(page, page.locator("main form.back button"))
+        assert page.locator("#receipt_number").input_value() == "00000007"
+        assert page.locator("#birth_day").input_value() == "1"
+        page.locator("#receipt_number").fill("00000001")
+        navigate(page, page.locator("main button[type=submit]"))
+        page.get_by_text("受け付けました").first.wait_for()
+        history = page.evaluate("history.length")
+        assert history >= 3 and "0007" not in page.url and "0001" not in page.url
 
 
 def test_keyboard_alone_with_an_era_and_a_language_change(servers):

@@ -106,7 +106,7 @@ def test_public_host_each_header_once(public_host, tmp_path):
         assert check_once(ask(port, "GET", "/no-such-page"), MIRROR_HEADERS) == 404
         assert check_once(ask(port, "GET", "/static/mirror.css"), MIRROR_HEADERS) == 200
         assert check_once(ask(port, "GET", "/static/missing.css"), MIRROR_HEADERS) == 404
-        # nginx refuses the size, the app's /bad-request page answers (error_page 413).
+        # nginx refuses the size; its static Japanese page answers (error_page 413).
         assert check_once(ask(port, "POST", "/lookup", b"receipt_number=" + b"1" * 20_000,
                               posted), MIRROR_HEADERS) == 413
         assert check_once(ask(http, "GET", "/", tls=False), MIRROR_HEADERS, tls=False) == 301

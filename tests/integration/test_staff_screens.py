@@ -130,6 +130,54 @@ def test_the_inquiry_desk_screen_is_accessible(screen):
     shoot(page, "inquiry-detail")
 
 
+def test_the_inquiry_desk_sees_what_the_resident_sees(screen, session_factory, tmp_path):
+    """The call centre lands on search, finds a caller by a 和暦 birth date as heard on the
+    phone, and reads 「公開中の表示」: the resident's answer now, and that a change made
+    since appears only after the next publication."""
+    from sqlalchemy import update
+
+    from intranet.publications.job import publish
+    from tests.integration.test_publish import approved_request, plan
+    from transfer.keys import generate_lookup_key, generate_signing_key
+    from transfer.transports import OutboxDestination
+
+    keys = (generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.key.pub"),
+            generate_lookup_key(tmp_path / "lookup.key"))
+    (tmp_path / "outbox").mkdir()
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path / "outbox")]))
+    page = screen
+    sign_in(page, "inquiry")
+    page.wait_for_url("**/applications")
+    page.get_by_label("氏名・フリガナ").fill("やまだ")
+    page.get_by_label("生年月日").fill("しょうわ55年1月1日")
+    navigate(page, page.get_by_role("button", name="検索"))
+    assert "昭和55年1月1日（1980年1月1日）として検索しました" in page.content()
+    shoot(page, "inquiry-search-wareki")
+    navigate(page, page.get_by_role("link", name="9000-0001"))
+    # Beside the record: the call centre changes nothing, so the second column is free.
+    assert above_the_fold(page, page.locator("section.residents .resident-answer").first)
+    assert "受け付けました" in page.locator("section.residents").inner_text()
+    shoot(page, "inquiry-residents-view")
+    with session_factory() as s, s.begin():
+        s.execute(update(Application).where(Application.receipt_number_normalised == "90000002")
+                  .values(status_code="deficient"))
+    page.go_back()
+    navigate(page, page.get_by_role("link", name="9000-0002"))
+    shown = page.locator("section.residents").inner_text()
+    assert "次回の公開で反映されます" in shown and "書類に不備があります" in shown
+    shoot(page, "inquiry-residents-view-pending")
+    # Published with its action details: what is missing and by when, as residents read it.
+    with session_factory() as s, s.begin():
+        s.execute(update(Application).where(Application.receipt_number_normalised == "90000002")
+                  .values(deficiency_kinds=0b1, return_by=date(2099, 1, 31)))
+    approved_request(session_factory)
+    publish(session_factory, plan(keys, [OutboxDestination(tmp_path / "outbox")]))
+    page.reload()
+    shown = page.locator("section.residents").inner_text()
+    assert "次回の公開で反映されます" not in shown and "2099年1月31日" in shown
+    assert "本人確認書類の写し" in shown
+    shoot(page, "inquiry-residents-view-action")
 def test_the_approver_opens_on_the_pending_request_and_its_changes(screen, session_factory,
                                                                     tmp_path):
     """What a request changes, per programme and status, with 承認 above the fold; the

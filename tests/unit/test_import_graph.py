@@ -116,3 +116,201 @@ def test_the_transfer_command_parses_where_sqlalchemy_and_paramiko_are_absent():
     assert result.returncode == 0, result.stderr
     for command in ("keygen", "verify", "inspect", "build", "publish"):
         assert command in result.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Inside the intranet: floors. Each module stands on one floor (the longest pattern that
+# names it decides); an import may run sideways or down, never up. A pattern names a module
+# and everything under it; ``*`` stands for one name.
+INTRANET_LAYERS = (
+    ("floor", (
+        # What every page and command stands on: settings, the database, the schema (every
+        # package's models), the audit record every domain writes through, dates, words.
+        "intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
+        "intranet.plausible_dates", "intranet.refusals", "intranet.i18n", "intranet.chunks",
+        "intranet.web", "intranet.exports", "intranet.models", "intranet.*.models",
+        "intranet.audit", "intranet.auth.models",
+        # The stored search key is part of an application's row (models compute it).
+        "intranet.applications.search_key",
+        # The city's 外字 table is read with the settings, before any domain.
+        "intranet.imports.gaiji",
+    )),
+    ("people", (
+        # Who is asking and what they may do: sign-in, sessions, accounts.
+        "intranet.auth", "intranet.users", "intranet.security",
+    )),
+    ("domains", (
+        "intranet.statuses", "intranet.programmes", "intranet.deficiencies",
+        "intranet.applications", "intranet.imports", "intranet.publications",
+        "intranet.disposal", "intranet.usage", "intranet.backups", "intranet.migrations",
+        # The dashboard's tallies are kept exact by every write (the screen is on the roof).
+        "intranet.dashboard.tallies", "intranet.dashboard.services",
+    )),
+    ("roof", (
+        # Screens and commands: they read every domain, and nothing below reads them.
+        "intranet", "intranet.*.views", "intranet.*.*_views", "intranet.oversight",
+        "intranet.dashboard", "intranet.stories", "intranet.cli", "intranet.*.cli",
+        "intranet.demo", "intranet.health", "intranet.alembic",
+        # A disclosure to an applicant describes audit records in the officer's words.
+        "intranet.disclosures",
+    )),
+)
+
+
+def layer_of(module: str, layers=INTRANET_LAYERS) -> int:
+    """The floor ``module`` stands on: the longest pattern naming it (or a package above it)."""
+    best = (-1, -1)
+    parts = module.split(".")
+    for floor, (_name, patterns) in enumerate(layers):
+        for pattern in patterns:
+            wanted = pattern.split(".")
+            if len(wanted) <= len(parts) and all(
+                    w in ("*", p) for w, p in zip(wanted, parts, strict=False)):
+                best = max(best, (len(wanted), floor))
+    if best[1] < 0:
+        raise AssertionError(f"{module} stands on no floor: add it to INTRANET_LAYERS")
+    return best[1]
+
+
+def intranet_graph() -> dict[str, set[str]]:
+    """The intranet's modules and the intranet modules each imports: the module that defines
+    an imported name. ``from a import b`` where ``a.b`` is a module is an arrow to ``a.b``
+    alone: a package's ``__init__`` only registers its routes."""
+    modules = {module_name(path): path for path in (ROOT / "intranet").rglob("*.py")}
+
+    def home(name: str) -> str | None:
+        while name not in modules:
+            if "." not in name:
+                return None
+            name = name.rsplit(".", 1)[0]
+        return name
+
+    arrows = {}
+    for module, path in modules.items():
+        targets = {owner for name in imports_of(path) if (owner := home(name)) is not None}
+        arrows[module] = {t for t in targets if t != module and not (
+            modules[t].name == "__init__.py" and any(o.startswith(t + ".") for o in targets))}
+    return arrows
+
+
+def cycles(arrows: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one node (Tarjan, without recursion)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    for root in sorted(arrows):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(arrows[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in arrows:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(arrows[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return sorted(found)
+
+
+def unit_of(module: str) -> str:
+    """A package of the intranet (``intranet.audit``) or one of its top modules."""
+    return ".".join(module.split(".")[:2])
+
+
+def unit_arrows(arrows: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same arrows between units, each unit split by floor (``intranet.imports@floor``
+    holds the 外字 table, ``intranet.imports@domains`` the rest)."""
+    def named(module):
+        return f"{unit_of(module)}@{INTRANET_LAYERS[layer_of(module)][0]}"
+
+    units: dict[str, set[str]] = {}
+    for module, targets in arrows.items():
+        units.setdefault(named(module), set()).update(
+            named(t) for t in targets if named(t) != named(module))
+    return units
+
+
+def upward_imports(arrows: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} ({INTRANET_LAYERS[layer_of(module)][0]}) imports {target} "
+                  f"({INTRANET_LAYERS[layer_of(target)][0]})"
+                  for module, targets in arrows.items() for target in targets
+                  if layer_of(target) > layer_of(module))
+
+
+def intranet_figures() -> dict:
+    arrows = intranet_graph()
+    return {"module cycles": cycles(arrows), "unit cycles": cycles(unit_arrows(arrows)),
+            "package cycles": cycles({u: {unit_of(t) for m, ts in arrows.items()
+                                          if unit_of(m) == u for t in ts} - {u}
+                                      for u in {unit_of(m) for m in arrows}}),
+            "upward": upward_imports(arrows)}
+
+
+def test_every_intranet_module_stands_on_a_floor():
+    assert all(layer_of(module) >= 0 for module in intranet_graph())
+
+
+def test_no_intranet_import_runs_up_a_floor():
+    assert upward_imports(intranet_graph()) == []
+
+
+def test_no_cycle_inside_the_intranet():
+    """Neither between modules nor between the parts of packages on one floor (a package's
+    models stand on the floor and its screens on the roof: that is no cycle)."""
+    arrows = intranet_graph()
+    assert cycles(arrows) == []
+    assert cycles(unit_arrows(arrows)) == []
+
+
+def test_an_upward_import_and_a_cycle_would_be_caught(tmp_path, monkeypatch):
+    """Not vacuous: the record importing a screen is reported, and so is the loop it makes."""
+    for package in ("intranet", "intranet/audit", "intranet/oversight"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "intranet" / "audit" / "writer.py").write_text(
+        "def f():\n    from intranet.oversight import labels\n")
+    (tmp_path / "intranet" / "oversight" / "labels.py").write_text(
+        "from intranet.audit import writer\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    arrows = intranet_graph()
+    assert upward_imports(arrows) == [
+        "intranet.audit.writer (floor) imports intranet.oversight.labels (roof)"]
+    assert cycles(arrows) == [["intranet.audit.writer", "intranet.oversight.labels"]]
+    assert cycles(unit_arrows(arrows)) == [["intranet.audit@floor", "intranet.oversight@roof"]]
+
+
+def test_a_module_on_no_floor_is_named():
+    try:
+        layer_of("elsewhere.module")
+    except AssertionError as refused:
+        assert "elsewhere.module stands on no floor" in str(refused)
+    else:
+        raise AssertionError("a module outside the floors went unnoticed")
+
+
+if __name__ == "__main__":      # the figures: python tests/unit/test_import_graph.py
+    for name, value in intranet_figures().items():
+        print(f"{name}: {len(value)}")
+        for item in value:
+            print("   ", item)

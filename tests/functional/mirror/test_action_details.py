@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from public_mirror import lookup
+from public_mirror import lookup, web
 from tests.mirror_fixtures import ENCLOSE, KINDS, RETURN_TO
 from transfer import snapshot as snapshot_format
 
@@ -29,6 +29,10 @@ def body(page):
 
 
 def shown_day(day, lang):
+    """A date as the page writes it (やさしい日本語: with furigana, word by word, as
+    test_easy_japanese_complete checks)."""
+    if lang == "ja-easy":
+        return web.day(day, lang)
     return f"{day.day} {day:%B %Y}" if lang == "en" else f"{day.year}年{day.month}月{day.day}日"
 
 

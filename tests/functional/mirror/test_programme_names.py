@@ -93,7 +93,7 @@ def test_the_api_gives_names_and_wording_as_plain_text_without_furigana_marks(pu
                                               "lang": "ja-easy"}).json
     assert answer["result"] == "found"
     assert (answer["label"], answer["next_step"]) == ("書類が たりません",
-                                                      "書類を もう一度 おくって ください。")
+                                                      "書類を もう 一度 おくって ください。")
 
 
 @pytest.mark.parametrize("ended", [False, True])

@@ -75,7 +75,7 @@ def test_the_api_reads_eras_and_says_what_is_wrong_in_full(mirror):
 
 
 @pytest.mark.parametrize("lang, line", [("ja", "手続きが必要です"), ("en", "You need to take action"),
-                                        ("ja-easy", "することが あります")])
+                                        ("ja-easy", "する ことが あります")])
 def test_a_status_needing_action_stands_out_in_words_not_colour_alone(mirror, lang, line):
     page = mirror.post("/lookup", {"programme": "p2020", "receipt_number": "00000011",
                                    "lang": lang})

@@ -3,9 +3,8 @@
 from datetime import date
 
 from public_mirror.answer_cache import AnswerCache
-from public_mirror.lookup import Answer
 from public_mirror.resident import Reply
-from transfer.answer import ActionDetails
+from transfer.answer import ActionDetails, Answer
 
 
 class _Snapshot:

@@ -9,6 +9,7 @@ from public_mirror.resident import ResidentDesk
 from public_mirror.settings import load
 from public_mirror.store import ActiveSnapshot
 from public_mirror.usage import UsageCounter
+from transfer.answer import is_open
 from transfer.lookup import lookup_key
 
 
@@ -131,14 +132,14 @@ def reference_ask(resident, params, client):
         repeat = asked is not None and resident.repeats.proves(params[FIELD], client, asked)
     allowed, retry_after = resident.limiter.check(client) if limited and not repeat else (True, 0)
     if not allowed:
-        return Reply("rate_limited", lang, retry_after=retry_after)
+        return Reply("rate_limited", lang, retry_after=retry_after, typed=lookup.typed(params))
     if params is None:
         return Reply("invalid", lang, snapshot, errors={"body": BODY_INVALID})
     reading = lookup.read_question(params, snapshot)
     if reading.question is None:
         return Reply("invalid", lang, snapshot, errors=reading.errors, typed=lookup.typed(params))
     programme = reading.question.programme
-    if not lookup.is_open(programme, lookup.today_in_japan()):
+    if not is_open(programme, lookup.today_in_japan()):
         return Reply("closed", lang, snapshot, programme)
     answer = lookup.answer_key(snapshot, lookup_key(resident.secret, programme["code"],
                                                     reading.question.receipt,

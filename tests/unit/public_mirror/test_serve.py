@@ -25,12 +25,15 @@ def test_serve_defaults_to_the_cores_and_keeps_an_explicit_count(monkeypatch):
         def pull_trigger(self):
             pass
 
+        def accept(self):
+            return None
+
     monkeypatch.setattr(serve, "create_server", lambda *a, **k: Server())
     monkeypatch.setattr(serve, "listening_socket", lambda host, port: None)
-    serve.serve(lambda: None, "127.0.0.1", 0)
+    serve.serve(lambda: None, [("127.0.0.1", 0)])
     assert len(forks) == 3                          # 4 cores: the parent and 3 children
     forks.clear()
-    serve.serve(lambda: None, "127.0.0.1", 0, processes=2)
+    serve.serve(lambda: None, [("127.0.0.1", 0)], processes=2)
     assert len(forks) == 1
     args = cli._parser().parse_args(["serve"])
     assert args.processes is None                   # the command leaves it to serve()

@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 import transaction
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from intranet.audit import writer
 from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
+from intranet.programmes.models import Programme
 from intranet.publications.builder import job_actor
 from intranet.usage.models import UsageCount
 from intranet.usage.record import record_fetched
@@ -132,3 +134,22 @@ def test_a_host_with_nothing_fetched_changes_nothing(session_factory, results):
         dbsession = get_tm_session(session_factory, transaction.manager)
         assert dbsession.execute(select(func.count()).select_from(UsageCount)).scalar() == 0
     assert refusals(session_factory) == []
+
+
+def test_counts_the_database_cannot_store_are_a_refusal_and_the_transaction_stands(
+        session_factory, engine, results):
+    """The recorder stores the counts in the transaction that records the deliveries: a
+    database error storing them (here the table is gone, as a botched upgrade could leave
+    it) is recorded as a refusal, and what the transaction wrote before it is kept."""
+    make_programme(session_factory)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE usage_counts"))
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        # As the recorder: its transaction holds the publications' lock and has written.
+        dbsession.execute(select(Programme).with_for_update())
+        writer.append(dbsession, job_actor(), "transfer.usage_refused", "earlier", reason="kept")
+        record_fetched(dbsession, job_actor(), report(results, {HOST_A: counts()}), results)
+    [earlier, refused] = refusals(session_factory)
+    assert earlier == ("earlier", "kept")
+    assert refused[0] == HOST_A and "データベースに記録できませんでした" in refused[1], refused

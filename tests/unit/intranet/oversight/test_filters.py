@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from intranet.audit.filters import FilterRefused, day, in_order, receipt
+from intranet.oversight.filters import FilterRefused, day, in_order, receipt
 
 
 @pytest.mark.parametrize("typed", ["2026-12-06", "2026/12/6", "2026年12月6日", "令和8年12月6日",

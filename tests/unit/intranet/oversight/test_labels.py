@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from intranet.audit import labels
+from intranet.oversight import labels
 from intranet.programmes import lifecycle
 
 ROOT = Path(__file__).resolve().parents[4]

@@ -13,7 +13,7 @@ from sqlalchemy import and_, false, select
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
-from intranet.imports.dates import DateError, parse_date
+from intranet.dates import DateError, parse_date
 from intranet.imports.models import ImportRecord
 from intranet.web import BadInput
 from transfer.receipt import InvalidReceiptNumber, parse_receipt_number

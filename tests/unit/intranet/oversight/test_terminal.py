@@ -2,7 +2,7 @@
 
 import pytest
 
-from intranet.audit.terminal import explain
+from intranet.oversight.terminal import explain
 
 
 def _words(found):

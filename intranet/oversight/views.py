@@ -1,6 +1,6 @@
 """The security officer's audit screen: filter, export, and the chain's state.
 
-Records are shown in words (``intranet.audit.labels``); one record's page shows the same
+Records are shown in words (``intranet.oversight.labels``); one record's page shows the same
 words above the record exactly as stored, and the CSV carries both. Values kept beside the
 chain are shown with their record while they exist, 「（廃棄済み）」 once disposal cut them.
 """
@@ -15,11 +15,13 @@ from sqlalchemy import func, select
 
 from intranet.applications import inquiry
 from intranet.applications.models import Application
-from intranet.audit import filters, labels, services, terminal, writer
+from intranet.audit import services, writer
+from intranet.audit.exports import audit_export
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.db import get_tm_session, session_factory_of
-from intranet.exports import audit_export, csv_lines, csv_response
+from intranet.exports import csv_lines, csv_response
+from intranet.oversight import filters, labels, search, terminal
 from intranet.web import local_time, matched_id, whole_number
 
 PAGE_SIZE = 100
@@ -68,11 +70,11 @@ def described(record, words, side) -> labels.Described:
              renderer="intranet:templates/audit/list.jinja2")
 def audit_list(request):
     try:
-        audit_filter = services.AuditFilter.from_params(request.GET)
+        audit_filter = search.AuditFilter.from_params(request.GET)
     except filters.FilterRefused as refused:
         # The form again with what was typed and why it cannot be read; no records.
         request.response.status = 400
-        return _page(request, services.AuditFilter(), [], None, refused)
+        return _page(request, search.AuditFilter(), [], None, refused)
     query = audit_filter.query(request.dbsession)
     before = request.GET.get("before", "")
     if before:
@@ -90,7 +92,7 @@ def audit_list(request):
 def _page(request, audit_filter, records, next_url, refused=None):
     verdict, checkpoint_error = services.screen_verdict(request.dbsession,
                                                         request.registry.settings)
-    words = services.vocabulary(request)
+    words = search.vocabulary(request)
     words.receipts = filters.receipts_of(request.dbsession, records)
     side = personal_values(request.dbsession, records)
     checkpoint = services.last_checkpoint(request.dbsession)
@@ -155,7 +157,7 @@ def audit_record(request):
     total = request.dbsession.execute(select(func.count()).where(
         AuditPersonal.seq == record.seq)).scalar_one()
     values = [json.loads(row.value) for row in side]
-    words = services.vocabulary(request)
+    words = search.vocabulary(request)
     words.receipts = filters.receipts_of(request.dbsession, [record])
     return {"record": record, "terminal": _terminal(request, record),
             "described": labels.describe(record, words, values[:LIST_SHOWN], total),
@@ -167,10 +169,10 @@ def audit_record(request):
 
 @view_config(route_name="audit_csv", permission="audit.view")
 def audit_csv(request):
-    query = services.AuditFilter.from_params(request.GET).query(
+    query = search.AuditFilter.from_params(request.GET).query(
         request.dbsession).order_by(AuditRecord.seq)
     audit_export(request, "audit.csv", query)
-    words = services.vocabulary(request)
+    words = search.vocabulary(request)
     t = request.translate
     factory = session_factory_of(request.registry)
 
