@@ -286,6 +286,14 @@ def test_11_a_deficiency_reaches_residents_with_what_where_and_by_when(city):
                     assert "きゅうふきん" in text and "ふうとう" in text, (where, text[:800])
                 else:
                     assert RETURN_TO[lang] in text and ENCLOSE[lang] in text, (where, text[:800])
+    # The call centre's answer on the phone: the staff page shows what residents now read.
+    with city.staff() as browser:
+        desk = StaffDesk(browser, STAFF_SITE)
+        desk.sign_in("tanaka")
+        shown = desk.open_application("1234-5678").locator("section.residents").inner_text()
+    first, second = KINDS_READ["ja"]
+    assert first in shown and second in shown and days["ja"](due) in shown, shown
+    assert "次回の公開で反映されます" not in shown and note[:8] not in shown, shown
     city.passed.add(11)
 
 
