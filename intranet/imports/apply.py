@@ -134,7 +134,7 @@ def _write_sqlite(dbsession, programme, new_rows, changed, now, reason, user_id)
     history = [(new_id, None, *_history(row, now, reason, user_id))
                for row, new_id in zip(new_rows, ids, strict=True)]
     if new_rows:
-        sqlite_rows.APPLICATIONS.insert(dbsession, [
+        sqlite_rows.insert_applications(dbsession, [
             (new_id, programme.id, *staging.new_values(row), now, 1)
             for row, new_id in zip(new_rows, ids, strict=True)])
     table = Application.__table__

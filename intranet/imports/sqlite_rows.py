@@ -8,9 +8,17 @@ by that type's own bind processor for the dialect: the database receives exactly
 SQLAlchemy would have sent (tests/integration/test_import_fast_path.py compares the stored
 text with rows the ORM wrote). The statement runs on the session's connection, in its
 transaction. Table and column names are this module's constants, never input.
+
+New applications are inserted with the tally trigger of their table suspended: SQLite's
+triggers run per row, three upserts for each new application (as much time as the insert
+itself, docs/performance.md); ``insert_applications`` drops it, inserts the chunk, adds the
+chunk's tallies in one grouped statement and creates the trigger again — all inside the
+import's transaction (SQLite's DDL is transactional), so a failure anywhere rolls the
+trigger's absence back with the rows, and no other connection ever sees it missing.
 """
 
 from intranet.applications import models
+from intranet.dashboard import tallies
 from intranet.imports.staging import NEW_COLUMNS
 
 # A converted value per distinct input, per column: dates and the import's timestamp repeat.
@@ -37,6 +45,21 @@ class Rows:
             if process is not None:
                 made.append((index, process, {}))
         return made
+
+
+def insert_applications(dbsession, rows: list[tuple]) -> None:
+    """APPLICATIONS.insert of new applications (ids ascending, the first column), with their
+    tallies added once for the chunk instead of by the per-row trigger."""
+    driver = dbsession.connection().connection.driver_connection
+    if not driver.in_transaction:    # sqlite3 would run the DDL outside any transaction
+        driver.execute("BEGIN IMMEDIATE")
+    driver.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
+    APPLICATIONS.insert(dbsession, rows)
+    driver.execute(tallies.sqlite_applications_added(rows[0][0], rows[-1][0]))
+    driver.execute(tallies.sqlite_trigger("applications", "INSERT"))
+
+
+_INSERT_TRIGGER = "applications_tally_insert"
 
 
 def _converted(row, converters):
