@@ -92,6 +92,16 @@ def sqlite_trigger(table: str, event: str) -> str:
             f"{table}{when} BEGIN {_upsert(selects)}; END")
 
 
+def sqlite_applications_counted(sign: int) -> str:
+    """SQLite: the tallies of the applications whose ids the parameter ``ids`` lists (a JSON
+    array), added (``sign`` 1) or taken away (-1) in one statement. Taken away before a
+    chunk's updates and added after them, it is what ``applications_tally_update`` does
+    row by row (intranet.imports.sqlite_rows.update_applications)."""
+    rows = ("(SELECT programme_id, status_code, received_on, paid_on FROM applications "  # noqa: S608
+            "WHERE id IN (SELECT value FROM json_each(:ids)))")
+    return _upsert(_application_deltas(rows, int(sign), _sqlite_day))
+
+
 def sqlite_applications_added(first_id: int, last_id: int) -> str:
     """SQLite: what ``applications_tally_insert`` adds for the applications with ids
     ``first_id``–``last_id``, in one statement: the import's bulk insert runs it once per

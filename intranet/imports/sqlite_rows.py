@@ -15,7 +15,11 @@ itself, docs/performance.md); ``insert_applications`` drops it, inserts the chun
 chunk's tallies in one grouped statement and creates the trigger again — all inside the
 import's transaction (SQLite's DDL is transactional), so a failure anywhere rolls the
 trigger's absence back with the rows, and no other connection ever sees it missing.
+Changed applications likewise (``update_applications``): their tallies taken away before
+the chunk's updates and added after them, in two statements.
 """
+
+import json
 
 from intranet.applications import models
 from intranet.dashboard import tallies
@@ -50,16 +54,34 @@ class Rows:
 def insert_applications(dbsession, rows: list[tuple]) -> None:
     """APPLICATIONS.insert of new applications (ids ascending, the first column), with their
     tallies added once for the chunk instead of by the per-row trigger."""
-    driver = dbsession.connection().connection.driver_connection
-    if not driver.in_transaction:    # sqlite3 would run the DDL outside any transaction
-        driver.execute("BEGIN IMMEDIATE")
+    driver = _in_transaction(dbsession)
     driver.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
     APPLICATIONS.insert(dbsession, rows)
     driver.execute(tallies.sqlite_applications_added(rows[0][0], rows[-1][0]))
     driver.execute(tallies.sqlite_trigger("applications", "INSERT"))
 
 
-_INSERT_TRIGGER = "applications_tally_insert"
+def update_applications(dbsession, ids: list[int], update) -> None:
+    """Run ``update()`` (the chunk's UPDATEs of the applications ``ids``) with their
+    tallies moved in two grouped statements instead of by the per-row trigger."""
+    driver = _in_transaction(dbsession)
+    listed = {"ids": json.dumps(ids)}
+    driver.execute(f"DROP TRIGGER {_UPDATE_TRIGGER}")
+    driver.execute(tallies.sqlite_applications_counted(-1), listed)
+    update()
+    driver.execute(tallies.sqlite_applications_counted(1), listed)
+    driver.execute(tallies.sqlite_trigger("applications", "UPDATE"))
+
+
+def _in_transaction(dbsession):
+    """The driver's connection, in a transaction: sqlite3 would run DDL outside any."""
+    driver = dbsession.connection().connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+    return driver
+
+
+_INSERT_TRIGGER, _UPDATE_TRIGGER = "applications_tally_insert", "applications_tally_update"
 
 
 def _converted(row, converters):

@@ -53,8 +53,10 @@ def use_plain_way(monkeypatch):
                         lambda catalogue, kinds, row, stated, remembered:
                         plan_module._action_details(catalogue, kinds, row, None, stated))
     monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
-    # SQLite: every new application through its per-row tally trigger.
+    # SQLite: every new and changed application through its per-row tally trigger.
     monkeypatch.setattr(sqlite_rows, "insert_applications", sqlite_rows.APPLICATIONS.insert)
+    monkeypatch.setattr(sqlite_rows, "update_applications",
+                        lambda dbsession, ids, update: update())
 
 
 def row(number, status="受付済", received="令和2年6月1日", phone="042-000-0000", **other):
