@@ -97,7 +97,7 @@ def sqlite_applications_counted(sign: int) -> str:
     array), added (``sign`` 1) or taken away (-1) in one statement. Taken away before a
     chunk's updates and added after them, it is what ``applications_tally_update`` does
     row by row (intranet.imports.sqlite_rows.update_applications)."""
-    rows = ("(SELECT programme_id, status_code, received_on, paid_on FROM applications "  # noqa: S608
+    rows = ("(SELECT programme_id, status_code, received_on, paid_on FROM applications "
             "WHERE id IN (SELECT value FROM json_each(:ids)))")
     return _upsert(_application_deltas(rows, int(sign), _sqlite_day))
 
