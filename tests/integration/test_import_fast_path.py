@@ -1,7 +1,8 @@
 """The import's fast way plans and writes exactly what the plain way does, on both engines.
 
 Fast: cells read through values.cell_reader (repeating columns remembered, plain text and
-ASCII receipt numbers read directly), new rows' rule verdicts remembered, each chunk written
+ASCII receipt numbers read directly), new and changed rows' rule verdicts remembered, the
+audit's values beside the chain written by the driver, each chunk written
 on a background thread while the next is planned (PostgreSQL: ids from the staging table's
 default). Plain: parse_cell for every cell, the rules asked for every row, every write
 finished before the next chunk is planned. Both run on the same stored state (each in a
@@ -56,6 +57,12 @@ def use_plain_way(monkeypatch):
     monkeypatch.setattr(plan_module, "_new_details_problem",
                         lambda catalogue, kinds, row, stated, remembered:
                         plan_module._action_details(catalogue, kinds, row, None, stated))
+    monkeypatch.setattr(plan_module, "_changed_status_problem",
+                        lambda catalogue, row, current, verdicts: plan_module._status_problem(
+                            catalogue, row, current))
+    monkeypatch.setattr(plan_module, "_changed_details",
+                        lambda catalogue, kinds, row, current, stated, remembered:
+                        plan_module._action_details(catalogue, kinds, row, current, stated))
     monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
     # The audit's side rows through the ORM's bulk insert, the digest as first written.
     monkeypatch.setattr(personal, "insert", lambda dbsession, seq, rows: dbsession.execute(
