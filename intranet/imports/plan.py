@@ -202,6 +202,7 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
               if name is not None]
     width = len(header)
     dates_noted: set[str] = set()        # the columns whose first few dates are noted
+    noted: set[tuple] = set()    # (column, cell text) already noted: noting it again changes nothing
     for count, (line, cells) in enumerate(rows, 1):
         if progress and count % 10_000 == 0:
             progress(count)
@@ -222,7 +223,7 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
                 ok = False
                 continue
             if is_date and value is not None and title not in dates_noted \
-                    and _note_date(plan, title, raw, value):
+                    and (title, raw) not in noted and _note_date(plan, title, raw, value, noted):
                 dates_noted.add(title)
         if not ok:
             continue
@@ -238,12 +239,19 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
         yield line, receipt, values
 
 
-def _note_date(plan, title, raw, read, kept=5) -> bool:
+def _note_date(plan, title, raw, read, noted, kept=5) -> bool:
     """Note a date as written and as read; True once the column has its ``kept``."""
+    if len(noted) >= _NOTED:
+        noted.clear()
+    noted.add((title, raw))
     seen = plan.dates_read.setdefault(title, {})
     if len(seen) < kept:
         seen.setdefault(raw.strip(), read)
     return len(seen) >= kept
+
+
+# Cell texts remembered as noted (then started again: noting one again only repeats it).
+_NOTED = 4096
 
 
 def _compare(dbsession, catalogue, programme, parsed, plan, remembered, kinds):
