@@ -51,6 +51,22 @@ class Rows:
         return made
 
 
+class Updates(Rows):
+    """UPDATE of ``columns`` (then ``updated_at``) with ``version`` counted up, by id: a row
+    is the new values, the time, the id."""
+
+    def __init__(self, table, columns: tuple):
+        super().__init__(table, (*columns, "updated_at", "id"))
+        self.sql = (f"UPDATE {table.name} SET "  # noqa: S608
+                    + "".join(f"{name} = ?, " for name in columns)
+                    + "version = version + 1, updated_at = ? WHERE id = ?")
+
+
+def update_columns(dbsession, columns: tuple, rows: list[tuple]) -> None:
+    """The changed applications that change ``columns``, through the driver (Updates)."""
+    Updates(models.APPLICATIONS, columns).insert(dbsession, rows)
+
+
 def insert_applications(dbsession, rows: list[tuple]) -> None:
     """APPLICATIONS.insert of new applications (ids ascending, the first column), with their
     tallies added once for the chunk instead of by the per-row trigger."""
