@@ -553,21 +553,24 @@ def _new_status_problem(catalogue, row, verdicts):
 def _existing(dbsession, programme, receipts):
     """This programme's applications by number, and numbers taken by another programme."""
     table = Application
-    columns_wanted = [table.id, table.programme_id, table.receipt_number_normalised,
-                      table.status_code, *(getattr(table, c) for c in _COMPARED
-                                           if c not in ("status",))]
+    columns_wanted = [table.programme_id, table.receipt_number_normalised,
+                      *(getattr(table, c) for c in _COMPARED if c != "status"),
+                      table.status_code, table.id]
     names = None
     mine, elsewhere = {}, {}
     for row in _lookup(dbsession, select(*columns_wanted), receipts):
-        if row["programme_id"] != programme.id:
+        if row[0] != programme.id:
             if names is None:   # only a file with such numbers pays for the names
                 names = {p.id: p.name for p in all_programmes(dbsession)}
-            elsewhere[row["receipt_number_normalised"]] = names[row["programme_id"]]
+            elsewhere[row[1]] = names[row[0]]
             continue
-        mine[row["receipt_number_normalised"]] = {
-            **{c: row[c] for c in _COMPARED if c != "status"},
-            "status": row["status_code"], "id": row["id"]}
+        mine[row[1]] = dict(zip(_CURRENT, row[2:], strict=True))
     return mine, elsewhere
+
+
+# A stored application as the plan reads it: the compared columns, its status, its id (the
+# select above in this order; a row's tuple zipped, without a mapping per row).
+_CURRENT = (*(c for c in _COMPARED if c != "status"), "status", "id")
 
 
 def _lookup(dbsession, query, receipts):
@@ -577,8 +580,8 @@ def _lookup(dbsession, query, receipts):
     number = Application.receipt_number_normalised
     if dbsession.get_bind().dialect.name == "postgresql":
         yield from dbsession.execute(query.where(number == any_(
-            bindparam("numbers", receipts, type_=postgresql.ARRAY(String))))).mappings()
+            bindparam("numbers", receipts, type_=postgresql.ARRAY(String)))))
         return
     for start in range(0, len(receipts), _LOOKUP):
         yield from dbsession.execute(query.where(
-            number.in_(receipts[start:start + _LOOKUP]))).mappings()
+            number.in_(receipts[start:start + _LOOKUP])))
