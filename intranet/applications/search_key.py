@@ -111,10 +111,26 @@ def encode(folded: str) -> str:
     return folded.translate(_TOKENS)
 
 
+class _FoldedTokens(dict):
+    """Character (after NFKC and lower()) → the tokens of what fold() makes of it: fold()'s
+    table and encode()'s in one, so a key's field is one ``str.translate`` (both tables map
+    one character at a time, so the two passes and the one agree)."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = value = encode(chr(code).translate(_FOLD))
+        return value
+
+
+_FOLDED_TOKENS = _FoldedTokens()
+
+
 def search_key(name: str, kana: str, phone: str) -> str:
-    """What the ``search_key`` column holds for one application."""
-    return FIELD_SEPARATOR.join((encode(fold(name)), encode(fold(kana)),
-                                 phone_digits(phone)))
+    """What the ``search_key`` column holds for one application: encode(fold(…)) of the
+    name and the kana, the phone's digits."""
+    normalize = unicodedata.normalize
+    return FIELD_SEPARATOR.join((
+        normalize("NFKC", name or "").lower().translate(_FOLDED_TOKENS),
+        normalize("NFKC", kana or "").lower().translate(_FOLDED_TOKENS), phone_digits(phone)))
 
 
 def is_phone(text: str) -> bool:

@@ -197,3 +197,11 @@ def test_fold_in_one_table_is_fold_in_steps(text):
 
 def test_no_whitespace_lies_above_the_fold_tables_reach():
     assert not [code for code in range(0x3001, 0x110000) if chr(code).isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(
+    "".join(map(chr, VARIANTS)) + "ァアヶヵヴー　 \t0１２ｶﾞ髙İ"))), st.text(), st.text())
+def test_the_key_in_one_pass_is_encode_of_fold(name, kana, phone):
+    assert search_key(name, kana, phone) == FIELD_SEPARATOR.join(
+        (encode(fold(name)), encode(fold(kana)), phone_digits(phone)))
