@@ -33,8 +33,8 @@ from intranet.db import engine_of, get_engine, get_session_factory, get_tm_sessi
 from intranet.publications import services as publications
 from intranet.publications.job import PublishPlan, publish
 from intranet.users.services import add_user
+from lab.databases import PostgresCluster, postgres_bindir
 from tests.conftest import PASSWORD, SESSION_SECRET, TEST_ACTOR, csrf_token, login
-from tests.databases import PostgresCluster, postgres_bindir
 from tests.e2e import documented
 from tests.factories import make_applications, make_programme
 from transfer.keys import generate_lookup_key, generate_signing_key
