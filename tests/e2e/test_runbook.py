@@ -8,6 +8,7 @@ them to it). A step that fails names itself; the steps after it say which one th
 
 import json
 import re
+import time
 from pathlib import PurePosixPath
 
 import pytest
@@ -232,7 +233,7 @@ def test_5_a_programme_is_disposed_of(city, tmp_path):
         desk.import_csv(DISPOSED_NAME, source)
         desk.change_status(LEAVERS[0][0], "reviewing", CALL_NOTE)
         # A request freezes their numbers until it is published: the set below holds one waiting.
-        desk.request_publication("子育て応援給付金の公開")
+        waiting = desk.request_publication("子育て応援給付金の公開")
     held = traces(intranet)
     assert all(held.values()), f"rows naming the applicants before the disposal: {held}"
     assert dumped_traces(intranet), "a dump of the database should name them before the disposal"
@@ -244,7 +245,7 @@ def test_5_a_programme_is_disposed_of(city, tmp_path):
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("sato")
-        desk.approve_publication()
+        desk.approve_publication(waiting)
         job = city.run_transfer_job()
         assert job.returncode == 0, job.stdout + job.stderr + guide.unit_journals(intranet)
         city.wait_for_sequence(PUBLIC, before)
@@ -395,11 +396,51 @@ def test_the_database_standby_takes_over_and_the_old_primary_returns(city):
         checked.stdout
 
     before = city.sequence("public-1")
+    try:
+        took = the_standby_takes_over(city, primary, standby)
+        # What the issue's figures ask for: from the failure to the first staff page served
+        # (the operator's promotion started at once; a real one adds the time to notice).
+        print(f"standby promotion: failure to the first staff page served in {took:.1f} s")
+        assert status_of(standby, STANDBY_RECEIPT) == "inquiring"
+        verified = documented.run(primary, "runbook", "audit-verify").stdout
+        assert "audit chain OK" in verified and "agrees with" in verified, verified
+        newest = publish(city, "昇格後の公開")
+        assert newest.count("転送済") == len(PUBLIC), newest
+        after = city.wait_for_sequence(PUBLIC, before)
+        assert min(after.values()) > before, after
+    finally:
+        # However far the drill got, the steps after this one find the first host the
+        # primary and the second its standby: left promoted, they would publish and verify
+        # against the second host's records, or find no database on the first.
+        first_host_primary_again(primary, standby)
+    assert status_of(primary, STANDBY_RECEIPT) == "inquiring"
+    # Synchronous, with the standby down: the primary switched to asynchronous goes on taking
+    # writes, and back to synchronous once the standby streams again.
+    standby.run("systemctl", "stop", "postgresql@15-main")
+    try:
+        documented.run(primary, "runbook", "standby-sync-off")
+        primary.run("runuser", "-u", "postgres", "--", "psql", "-X", "-d", "shinsei", "-c",
+                    "CREATE TEMP TABLE written_while_alone (x int)", timeout=60)
+    finally:
+        standby.run("systemctl", "start", "postgresql@15-main")
+        guide.wait_for("the standby streams again", lambda: standby_row(primary, "async"))
+        documented.run(primary, "runbook", "standby-sync-on")
+    guide.wait_for("synchronous again", lambda: standby_row(primary, "sync"))
+    for host in (primary, standby):
+        assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
+    city.passed.add(STANDBY_STEP)
+
+
+def the_standby_takes_over(city, primary, standby):
+    """A change confirmed, the primary's PostgreSQL killed, the standby promoted by the
+    runbook's command, and the same staff browser's next change served: the seconds from
+    the kill to that page."""
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("tanaka")
         desk.change_status(STANDBY_RECEIPT, "reviewing", "スタンバイ試験: 確定")
         # The primary's database stops at once, as on a failed disk; the host stays up.
+        failed = time.monotonic()
         primary.run("systemctl", "kill", "--signal=SIGKILL", "postgresql@15-main.service")
         guide.wait_for("the primary's database is down (and stays down: two primaries would "
                        "split the records)", lambda: primary.run(
@@ -407,17 +448,20 @@ def test_the_database_standby_takes_over_and_the_old_primary_returns(city):
                            check=False).stdout.strip() in ("failed", "inactive"))
         promoted = documented.run(standby, "runbook", "standby-promote").stdout
         assert promoted.rstrip().endswith("f"), promoted
-        assert status_of(standby, STANDBY_RECEIPT) == "reviewing", "a confirmed change is lost"
         desk.change_status(STANDBY_RECEIPT, "inquiring", "スタンバイ試験: 昇格後")
-    assert status_of(standby, STANDBY_RECEIPT) == "inquiring"
-    verified = documented.run(primary, "runbook", "audit-verify").stdout
-    assert "audit chain OK" in verified and "agrees with" in verified, verified
-    newest = publish(city, "昇格後の公開")
-    assert newest.count("転送済") == len(PUBLIC), newest
-    after = city.wait_for_sequence(PUBLIC, before)
-    assert min(after.values()) > before, after
+        took = time.monotonic() - failed
+    assert status_of(standby, STANDBY_RECEIPT) == "inquiring", "the change after the promotion"
+    return took
 
-    # The old primary back as the standby, then the way back: the first host primary again.
+
+def first_host_primary_again(primary, standby):
+    """The runbook's way back from wherever the drill stopped. Promoted: the old primary
+    back as the standby (base backup), the second host stopped, the first promoted, the
+    second back as its standby, synchronous. Not promoted: the first host's database
+    started again (the standby still follows it)."""
+    if in_recovery(standby) != "f":
+        primary.run("systemctl", "start", "postgresql@15-main")
+        return
     documented.run(primary, "runbook", "standby-rejoin", NEW_PRIMARY=STANDBY,
                    explain=lambda: guide.unit_journals(primary))
     guide.wait_for("the old primary streams from the new", lambda: standby_row(standby, "async"))
@@ -427,20 +471,12 @@ def test_the_database_standby_takes_over_and_the_old_primary_returns(city):
                    explain=lambda: guide.unit_journals(standby))
     guide.wait_for("the first host is the primary again, synchronous",
                    lambda: standby_row(primary, "sync"))
-    assert status_of(primary, STANDBY_RECEIPT) == "inquiring"
-    # Synchronous, with the standby down: the primary switched to asynchronous goes on taking
-    # writes, and back to synchronous once the standby streams again.
-    standby.run("systemctl", "stop", "postgresql@15-main")
-    documented.run(primary, "runbook", "standby-sync-off")
-    primary.run("runuser", "-u", "postgres", "--", "psql", "-X", "-d", "shinsei", "-c",
-                "CREATE TEMP TABLE written_while_alone (x int)", timeout=60)
-    standby.run("systemctl", "start", "postgresql@15-main")
-    guide.wait_for("the standby streams again", lambda: standby_row(primary, "async"))
-    documented.run(primary, "runbook", "standby-sync-on")
-    guide.wait_for("synchronous again", lambda: standby_row(primary, "sync"))
-    for host in (primary, standby):
-        assert guide.failed_units(host) == "", f"{host.name}: {guide.failed_units(host)}"
-    city.passed.add(STANDBY_STEP)
+
+
+def in_recovery(host):
+    """'t' (a standby), 'f' (a primary) or '' (its database does not answer)."""
+    return host.run("runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-c",
+                    "SELECT pg_is_in_recovery()", check=False).stdout.strip()
 
 
 def standby_row(host, sync_state):
@@ -667,9 +703,9 @@ def request_and_approve(city, note):
     with city.staff() as browser:
         desk = StaffDesk(browser, STAFF_SITE)
         desk.sign_in("tanaka")
-        desk.request_publication(note)
+        number = desk.request_publication(note)
         desk.sign_in("sato")
-        desk.approve_publication()
+        desk.approve_publication(number)
         return city.run_transfer_job()
 
 
