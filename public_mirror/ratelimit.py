@@ -72,7 +72,14 @@ _SLOT = struct.Struct("<16sdII")   # client key, window start, hits in it, hits 
 _SWEPT = struct.Struct("<d")       # in the file's first record: when it was last swept
 _EMPTY = bytes(16)
 _PROBES = 8
+KEYS_KEPT = 4096   # addresses whose slot key a process keeps (then starts afresh)
 RELOOK = 0.5   # seconds between looks at what lies under the file's name (one stat)
+
+
+# This process's id, kept current across forks: ``os.getpid`` is a system call, and the
+# descriptor's owner is asked on every request.
+_this_process = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _this_process.__setitem__(0, os.getpid()))
 
 
 class TableUnusable(OSError):
@@ -114,6 +121,17 @@ class SharedRateLimiter:
         self._looked = float("-inf")  # when this process last looked what is under the name
         self._unusable = ""          # why the file is not being used (logged once), or ""
         self._fallback = RateLimiter(limit, window, clock=clock)
+        self._keys: dict[str, bytes] = {}   # address → its slot key, for addresses seen lately
+
+    def _key(self, address: str) -> bytes:
+        """The keyed hash an address is stored as; kept for the next ``KEYS_KEPT`` addresses
+        (a resident asks a few times in a row) rather than hashed on every request."""
+        key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
+                              digest_size=16).digest()
+        if len(self._keys) >= KEYS_KEPT:
+            self._keys = {}
+        self._keys[address] = key
+        return key
 
     def check(self, address: str) -> tuple[bool, int]:
         """Would a lookup be answered now? Counts nothing."""
@@ -124,8 +142,9 @@ class SharedRateLimiter:
         self.allow(address)
 
     def allow(self, address: str, count: bool = True) -> tuple[bool, int]:
-        key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
-                              digest_size=16).digest()
+        key = self._keys.get(address)
+        if key is None:
+            key = self._key(address)
         with self._lock:
             try:
                 descriptor = self._descriptor()
@@ -159,7 +178,7 @@ class SharedRateLimiter:
     def _descriptor(self) -> int:
         """This process's descriptor on the file now under the name, opened or reopened."""
         held = self._held
-        if held is not None and held[0] != os.getpid():
+        if held is not None and held[0] != _this_process[0]:
             # A fork must not share the parent's open file: flock would not tell them apart.
             os.close(held[1])
             self._held = held = None
