@@ -105,11 +105,16 @@ def wrk(port, connections, seconds, script):
 
 
 def start_server(ini, extra, startup):
+    """``extra``: serve_mirror.py's options; ``--tree DIR`` first: that checkout's code."""
     port = free_port()
+    tree, env = Path(__file__).parents[1], None
+    if extra[:1] == ["--tree"]:
+        tree, extra = Path(extra[1]), extra[2:]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
     # A session of its own, so that stopping it stops every forked worker too.
     server = subprocess.Popen([sys.executable, "-W", "ignore",
-                               str(Path(__file__).parent / "serve_mirror.py"), str(ini), str(port),
-                               *extra], start_new_session=True)
+                               str(tree / "bench" / "serve_mirror.py"), str(ini), str(port),
+                               *extra], start_new_session=True, env=env)
     time.sleep(startup)
     return server, port
 
@@ -357,6 +362,9 @@ if __name__ == "__main__":
     parser.add_argument("--hand-off", action="store_true",
                         help="also each configuration with every request handed to a worker "
                              "thread (waitress as it comes), in turns with the shipped one")
+    parser.add_argument("--before", metavar="DIR",
+                        help="also the mirror served by the checkout in DIR (its own code), "
+                             "in turns with this one: before and after in one run")
     parser.add_argument("--cpu", action="store_true",
                         help="CPU time per lookup in this process, mirror against bare")
     arguments = parser.parse_args()

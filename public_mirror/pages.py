@@ -19,7 +19,7 @@ from public_mirror import birthdate, furigana, lookup, splice
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
 from public_mirror.repeat import FIELD as REPEAT_FIELD
-from public_mirror.web import SECURITY_HEADERS, day, month_day, when
+from public_mirror.web import SECURITY_HEADERS, day, kept_headers, month_day, when
 from transfer import ruby
 from transfer.answer import is_open
 
@@ -30,7 +30,7 @@ CONTENT_TYPE = "text/html; charset=UTF-8"
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Content-Type": CONTENT_TYPE}
 
 
-_PAGE_HEADER_ITEMS = tuple(PAGE_HEADERS.items())
+_PAGE_HEADER_ITEMS = kept_headers(PAGE_HEADERS.items())   # the server's block per page kind
 
 
 class Page(NamedTuple):
