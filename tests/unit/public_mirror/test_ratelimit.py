@@ -3,6 +3,9 @@
 import multiprocessing
 import queue
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
 
@@ -277,3 +280,37 @@ def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, mo
         assert any("usable again" in line for line in messages)
         assert path.is_file() and not path.is_symlink()
         path.unlink()
+
+
+def _slot_as_it_was(region: bytes, first: int, key: bytes, current: float):
+    """The probe loop the C-searched ``_slot`` replaced: the reference it must agree with."""
+    size, empty = ratelimit._SLOT.size, bytes(16)
+    taken, taken_age = first, float("inf")
+    for probe, (held, start, hits, before) in enumerate(ratelimit._SLOT.iter_unpack(region)):
+        if held == key:
+            return first + probe * size, start, hits, before
+        age = float("-inf") if held == empty else start
+        if age < taken_age:
+            taken, taken_age = first + probe * size, age
+    return taken, current, 0, 0
+
+
+_KEYS = st.sampled_from([bytes(16), b"k" * 16, b"\x00" * 8 + b"k" * 8, b"k" * 8 + bytes(8),
+                         bytes(12) + b"kkkk"])
+_PROBE = st.tuples(_KEYS, st.sampled_from([0.0, 600.0, 900.0, 1200.0]),
+                   st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+
+
+@given(st.lists(_PROBE, min_size=ratelimit._PROBES, max_size=ratelimit._PROBES), _KEYS)
+def test_the_slot_found_or_taken_is_the_probe_loops(probes, key):
+    """Keys that straddle slots (zeros, a key's halves), empty and stale probes, ties of age:
+    the same slot, window and counts as looking at each probe in turn."""
+    region = b"".join(ratelimit._SLOT.pack(*probe) for probe in probes)
+
+    class Table(SharedRateLimiter):
+        def _read(self, descriptor, offset, length):
+            return region
+
+    table = Table("unused", 3, 300, secret=SECRET)
+    first = (int.from_bytes(key[:8], "big") % table.slots + 1) * ratelimit._SLOT.size
+    assert table._slot(0, key, 1500.0) == _slot_as_it_was(region, first, key, 1500.0)
