@@ -148,11 +148,14 @@ class SharedRateLimiter:
         with self._lock:
             try:
                 descriptor = self._descriptor()
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
-                try:
-                    verdict = self._decide(descriptor, key, self.clock(), count)
-                finally:
-                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+                now = self.clock()
+                verdict = None if count else self._glance(descriptor, key, now)
+                if verdict is None:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                    try:
+                        verdict = self._decide(descriptor, key, now, count)
+                    finally:
+                        fcntl.flock(descriptor, fcntl.LOCK_UN)
             except OSError as error:
                 self._fall_back(error)
                 return self._fallback.allow(address, count)
@@ -241,6 +244,32 @@ class SharedRateLimiter:
         if len(data) != length:   # cut again at once: not ours to fight over
             raise TableUnusable(errno.EIO, "the file keeps being cut")
         return data
+
+    def _glance(self, descriptor: int, key: bytes, now: float) -> tuple[bool, int] | None:
+        """A question that counts nothing (a found answer, a form to show again), judged
+        without ``flock`` when the client is well within the limit and nothing is to be
+        written: (True, 0). Anything else — at or over the limit, a sweep due, the file
+        cut — is None: decided under the lock as before. Only counted failures raise a
+        count, always under the lock, so no reading here can let the limit be exceeded; a
+        read that meets another process's write of the same slot judges this one uncounted
+        question by the slot just before or after it."""
+        window = self.window
+        current = now - now % window
+        if current - self._swept >= window:
+            return None
+        first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
+        region = os.pread(descriptor, _PROBES * _SLOT.size, first)
+        if len(region) != _PROBES * _SLOT.size:
+            return None
+        at = _aligned(region, key)
+        if at < 0:
+            return (True, 0) if self.limit > 0 else None   # no slot: no failure counted
+        _held, start, hits, before = _SLOT.unpack_from(region, at)
+        if start != current:
+            before, hits = (hits if current - start == window else 0), 0
+        if before * (1 - (now - current) / window) + hits >= self.limit:
+            return None
+        return True, 0
 
     def _decide(self, descriptor: int, key: bytes, now: float, count: bool) -> tuple[bool, int]:
         window = self.window

@@ -146,6 +146,44 @@ def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
     assert sum(allowed) == 25
 
 
+HAMMER_MIXED = """
+import sys
+from public_mirror.ratelimit import SharedRateLimiter
+limiter = SharedRateLimiter(sys.argv[1], 25, 300, secret=b"s" * 32)
+sys.stdin.readline()
+failures = checks_after = 0
+refused = False   # a failure of this process was refused: the limit is reached
+for _ in range(2000):
+    if limiter.check("203.0.113.9")[0] and refused:
+        checks_after += 1
+    allowed = limiter.allow("203.0.113.9")[0]
+    failures += allowed
+    refused = refused or not allowed
+print(failures, checks_after)
+"""
+
+
+def test_found_answers_judged_without_the_lock_never_open_the_limit(tmp_path):
+    """Two interpreters, each asking alternately a question that counts nothing (a found
+    answer: judged without flock while well within the limit) and a failure (counted under
+    flock): together exactly the limit of failures, and once it is reached neither lets a
+    question through — nor does a third process afterwards."""
+    import subprocess
+    import sys
+
+    runs = [subprocess.Popen([sys.executable, "-c", HAMMER_MIXED, str(tmp_path / "t")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for run in runs:
+        run.stdin.write("go\n")
+        run.stdin.flush()
+    results = [run.communicate(timeout=60)[0].split() for run in runs]
+    assert sum(int(failures) for failures, _ in results) == 25
+    assert all(after == "0" for _, after in results)
+    assert SharedRateLimiter(tmp_path / "t", 25, 300, secret=SECRET).check("203.0.113.9")[0] \
+        is False
+
+
 def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
     """Clients whose keys share a first slot: each finds its own in the probes after it."""
     limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=Clock(), slots=1)
