@@ -288,10 +288,14 @@ def main(args):
             (f"bare WSGI, 2 x 2, a {page_bytes:,}-byte page (the answer page's size)",
              ["--bare", "--processes", "2", "--threads", "2", "--bare-bytes", str(page_bytes)]),
         ]
-        if args.only:
-            configs = [c for c in configs if any(word in c[0] for word in args.only.split(","))]
+        if args.only:   # "a, b,c": the words "a, b" and "c" (names hold ", " themselves)
+            words = re.split(r",(?! )", args.only)
+            configs = [c for c in configs if any(word in c[0] for word in words)]
         if args.hand_off:   # waitress as it comes, measured in turns with the shipped server
             configs += [(f"{name} [hand-off]", [*extra, "--hand-off"]) for name, extra in configs]
+        if args.before:   # another checkout's server (e.g. main's), in turns with this one
+            configs += [(f"{name} [before]", ["--tree", args.before, *extra])
+                        for name, extra in configs if name.startswith("mirror, 2 processes")]
         table = run_configs(configs, ini, args, script)
         print(f"\n{'configuration':<52}" + "".join(f"{f'c={c}':>16}" for c in args.levels)
               + f"{'RSS/worker':>12}")
@@ -349,8 +353,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=sized(5_000_000, 20_000))
     parser.add_argument("--only", default=sized(None, "mirror, 2 processes,byte page"),
-                        help="comma-separated words: run only configurations "
-                             "whose name contains one")
+                        help="comma-separated words (a comma followed by a space is part "
+                             "of a word): run only configurations whose name contains one")
     parser.add_argument("--concurrency", default=sized(None, "2,64"),
                         help="comma-separated, default 1,2,8,32,64")
     parser.add_argument("--seconds", type=int, default=sized(5, 1))
