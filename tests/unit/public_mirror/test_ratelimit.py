@@ -3,27 +3,20 @@
 import multiprocessing
 import queue
 
+from lab.clock import HandClock
 from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
 
 SECRET = b"s" * 32
 
 
-class Clock:
-    def __init__(self, now=1_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def shared(tmp_path, limit=3, window=300, clock=None):
     return SharedRateLimiter(tmp_path / "rate-limit.table", limit, window, secret=SECRET,
-                             clock=clock or Clock())
+                             clock=clock or HandClock())
 
 
 def test_two_limiters_on_one_file_share_the_limit(tmp_path):
-    clock = Clock()
+    clock = HandClock()
     first, second = shared(tmp_path, clock=clock), shared(tmp_path, clock=clock)
     verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (first, second) * 3]
     assert verdicts == [True, True, True, False, False, False]
@@ -53,7 +46,7 @@ def test_separate_processes_share_the_limit(tmp_path):
 
 
 def test_the_window_slides_and_retry_after_says_when(tmp_path):
-    clock = Clock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
+    clock = HandClock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
     limiter = shared(tmp_path, limit=2, window=300, clock=clock)
     assert limiter.allow("a")[0] and limiter.allow("a")[0]
     allowed, retry_after = limiter.allow("a")
@@ -66,7 +59,7 @@ def test_the_window_slides_and_retry_after_says_when(tmp_path):
 
 
 def test_addresses_are_stored_only_as_keyed_hashes_and_forgotten(tmp_path):
-    clock = Clock()
+    clock = HandClock()
     limiter = shared(tmp_path, clock=clock)
     limiter.allow("203.0.113.77")
     table = (tmp_path / "rate-limit.table").read_bytes()
@@ -84,7 +77,7 @@ def test_an_unusable_file_falls_back_to_this_process(tmp_path):
 
 
 def test_in_memory_limiter():
-    clock = Clock(0.0)
+    clock = HandClock(0.0)
     limiter = RateLimiter(2, 10, clock=clock)
     assert limiter.allow("a")[0] and limiter.allow("a")[0] and not limiter.allow("a")[0]
     clock.now = 10.5
@@ -145,7 +138,7 @@ def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
 
 def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
     """Clients whose keys share a first slot: each finds its own in the probes after it."""
-    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=Clock(), slots=1)
+    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=HandClock(), slots=1)
     addresses = [f"203.0.113.{n}" for n in range(5)]
     for address in addresses:
         assert limiter.allow(address) == (True, 0)
@@ -232,15 +225,17 @@ def test_a_file_replaced_under_its_name_is_shared_again(tmp_path):
     old one and a worker started since split the limit between two files; both now use the
     file under the name."""
     import os
-    import time
 
-    clock = Clock()
+    clock, looks = HandClock(), HandClock()
     path = tmp_path / "rate-limit.table"
     old = shared(tmp_path, limit=4, clock=clock)
+    old.looks_clock = looks
     assert old.allow("198.51.100.1")[0]                    # holds the first file
     (tmp_path / "new").write_bytes(b"\x07" * 100)           # short, and not zeros
     os.replace(tmp_path / "new", path)
-    time.sleep(RELOOK + 0.1)                                # what is there is looked at again
+    looks.advance(RELOOK / 2)
+    assert old.allow("198.51.100.1")[0]                    # not looked at again yet: the old
+    looks.advance(RELOOK / 2)                               # what is there is looked at again
     with Lines() as messages:
         new = shared(tmp_path, limit=4, clock=clock)
         verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (old, new) * 3]
@@ -260,7 +255,7 @@ def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, mo
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_bytes(b"")
     for plant in (path.mkdir, lambda: path.symlink_to(elsewhere), lambda: os.mkfifo(path)):
-        clock = Clock()
+        clock = HandClock()
         limiter = shared(tmp_path, limit=2, clock=clock)
         assert limiter.allow("203.0.113.1")[0]
         path.unlink()
