@@ -76,6 +76,45 @@ def test_an_unusable_file_falls_back_to_this_process(tmp_path):
     assert limiter.allow("a") == (True, 0) and not limiter.allow("a")[0]
 
 
+# The same day on a public host, as events (seconds into a window, address, what happened):
+# a family checking three numbers, a city hall counter asking many and finding most, a
+# script guessing numbers one a second, two devices of one IPv6 household, and the script
+# again after two quiet windows. "fail" is a number not found; "check" asks only.
+WINDOW, LIMIT = 300, 5
+EVENTS = [
+    *((t, "198.51.100.1", "fail") for t in (0, 40, 200)),
+    *((t, "203.0.113.5", "fail" if t % 70 == 0 else "check") for t in range(0, 250, 10)),
+    *((t, "192.0.2.66", "fail") for t in range(5, 65)),
+    *((100 + t, f"2001:db8:1:2::{t:x}", "fail") for t in range(7)),
+    *((2 * WINDOW + t, "192.0.2.66", "fail") for t in range(0, 40, 5)),
+]
+
+
+def test_the_shared_table_and_the_in_memory_window_agree_on_the_same_events(tmp_path):
+    """The fallback (RateLimiter, an exact window per process) and the shared table (two
+    fixed windows weighed, one file for every process) are driven by the same events on
+    one clock: every verdict is the same. They part only just after a window boundary,
+    where the table weighs the last window's failures by the share still inside the
+    sliding window (test_the_window_slides_and_retry_after_says_when); these events keep
+    each address's failures inside one window or two quiet windows apart, as most days do."""
+    start = 1_000_000.0 - 1_000_000.0 % WINDOW
+    clock = HandClock(start)
+    both = (RateLimiter(LIMIT, WINDOW, clock=clock),
+            SharedRateLimiter(tmp_path / "t", LIMIT, WINDOW, secret=SECRET, clock=clock))
+    verdicts: dict[str, list] = {"memory": [], "table": []}
+    for at, address, what in sorted(EVENTS, key=lambda event: event[0]):
+        clock.now = start + at
+        for name, limiter in zip(verdicts, both, strict=True):
+            asked = limiter.check if what == "check" else limiter.allow
+            verdicts[name].append((at, address, what, asked(address)[0]))
+    assert verdicts["memory"] == verdicts["table"]
+    refused = {address for _at, address, _what, allowed in verdicts["table"] if not allowed}
+    assert refused == {"192.0.2.66", "2001:db8:1:2::5", "2001:db8:1:2::6"}
+    guesses = [allowed for at, address, _w, allowed in verdicts["table"] if address == "192.0.2.66"]
+    # The limit, then nothing; two windows later the limit again, then nothing.
+    assert guesses == [True] * LIMIT + [False] * 55 + [True] * LIMIT + [False] * 3
+
+
 def test_in_memory_limiter():
     clock = HandClock(0.0)
     limiter = RateLimiter(2, 10, clock=clock)
