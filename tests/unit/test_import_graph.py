@@ -140,6 +140,7 @@ INTRANET_LAYERS = (
         # package's models), the audit record every domain writes through, dates, words.
         "intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
         "intranet.plausible_dates", "intranet.refusals", "intranet.i18n", "intranet.chunks",
+        "intranet.charts",
         "intranet.web", "intranet.exports", "intranet.models", "intranet.*.models",
         "intranet.audit", "intranet.auth.models",
         # The stored search key is part of an application's row (models compute it).
