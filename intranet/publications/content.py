@@ -103,19 +103,30 @@ def digest(dbsession, publication) -> str:
     return read_frozen(dbsession, publication, keep_rows=False)[0]
 
 
-def read_frozen(dbsession, publication, *, keep_rows: bool = True) -> tuple[str, list]:
+def read_frozen(dbsession, publication, *, keep_rows: bool = True,
+                lines_into: list[str] | None = None) -> tuple[str, list]:
     """The content digest and (``keep_rows``) the frozen rows it was computed over, in
     digest order: the builder reads the rows once, and hashes them for the snapshot only
-    after their digest has matched the approved one."""
-    sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
-    sha.update(publication.frozen_header.encode("utf-8") + b"\n")
+    after their digest has matched the approved one. ``lines_into`` gets each row's line
+    as the digest read it (the incremental build checks its base with them)."""
+    sha = started(publication.frozen_header)
     texts = _JsonTexts()
     kept: list = []
     for chunk in frozen_chunks(dbsession, publication.id):
-        sha.update(lines(chunk, texts).encode("utf-8"))
+        parts = line_list(chunk, texts)
+        sha.update("".join(parts).encode("utf-8"))
         if keep_rows:
             kept.extend(chunk)
+        if lines_into is not None:
+            lines_into.extend(parts)
     return sha.hexdigest(), kept
+
+
+def started(frozen_header: str):
+    """The content digest's SHA-256 before the first row: its domain and the wording."""
+    sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
+    sha.update(frozen_header.encode("utf-8") + b"\n")
+    return sha
 
 
 def content_line(row) -> str:
@@ -143,7 +154,12 @@ class _JsonTexts(dict):
 
 
 def lines(rows, texts: _JsonTexts | None = None) -> str:
-    """``content_line(row) + "\n"`` for every row, joined: byte for byte the same text.
+    """``content_line(row) + "\n"`` for every row, joined: byte for byte the same text."""
+    return "".join(line_list(rows, texts))
+
+
+def line_list(rows, texts: _JsonTexts | None = None) -> list[str]:
+    """``content_line(row) + "\n"`` for every row, each its own string.
 
     Per row only the receipt number is new (receipt numbers are unique); every other value
     comes from ``texts``. A receipt number is written between quotes as it is, which is
@@ -155,12 +171,12 @@ def lines(rows, texts: _JsonTexts | None = None) -> str:
     except TypeError:     # not text: only the definition knows what str() makes of it
         receipts = "\\"
     if _ESCAPED.search(receipts):
-        return "".join([content_line(row) + "\n" for row in rows])
-    return "".join([f'[{texts[code]},"{receipt}",{texts[birth]},{texts[status]},'
-                    f'{texts[scheduled]},{texts[paid]}'
-                    + (']\n' if kinds is None and sent is None and by is None
-                       else f',{texts[kinds]},{texts[sent]},{texts[by]}]\n')
-                    for code, receipt, birth, status, scheduled, paid, kinds, sent, by in rows])
+        return [content_line(row) + "\n" for row in rows]
+    return [f'[{texts[code]},"{receipt}",{texts[birth]},{texts[status]},'
+            f'{texts[scheduled]},{texts[paid]}'
+            + (']\n' if kinds is None and sent is None and by is None
+               else f',{texts[kinds]},{texts[sent]},{texts[by]}]\n')
+            for code, receipt, birth, status, scheduled, paid, kinds, sent, by in rows]
 
 
 def wording_of(publication) -> dict:
