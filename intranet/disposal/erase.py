@@ -18,7 +18,7 @@ from intranet.audit import personal
 from intranet.chunks import chunked
 from intranet.imports.models import ImportRecord
 from intranet.publications import changes
-from intranet.publications.models import PublicationRow
+from intranet.publications.models import PublicationChange, PublicationRow
 
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
@@ -96,6 +96,9 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
     result.publication_rows = kept + dbsession.execute(delete(PublicationRow).where(
         PublicationRow.programme_code == programme.code,
         PublicationRow.publication_id != last_id)).rowcount
+    # The keys of what each request changed (for the builder) name receipt numbers too.
+    dbsession.execute(delete(PublicationChange).where(
+        PublicationChange.programme_code == programme.code))
     dbsession.expire_all()
     result.spool_files = _clear_spool(dbsession, programme, spool, archived_at)
     return result

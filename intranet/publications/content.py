@@ -23,7 +23,7 @@ from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
 from intranet.publications import changes
-from intranet.publications.models import PublicationRow
+from intranet.publications.models import PublicationChange, PublicationRow
 from intranet.statuses.models import Status
 from transfer.build import action_fields, programme_fields, status_fields
 from transfer.envelope import canonical_text
@@ -54,11 +54,25 @@ def freeze(dbsession, publication) -> str:
     # those the preview compares (changes.live_rows): what is previewed is what is frozen.
     dbsession.execute(insert(PublicationRow).from_select(
         ["publication_id", *changes.COLUMNS], changes.live_rows(literal(publication.id))))
+    _note_changes(dbsession, publication)
     publication.content_digest = digest(dbsession, publication)
     publication.content_rows = dbsession.execute(
         select(func.count()).select_from(PublicationRow)
         .where(PublicationRow.publication_id == publication.id)).scalar_one()
     return publication.content_digest
+
+
+def _note_changes(dbsession, publication) -> None:
+    """The keys of the rows that differ from the last delivered publication's, for the
+    builder (``PublicationChange``): one comparison, while the request is made."""
+    last = changes.baseline(dbsession)
+    if last is None or not changes.baseline_rows_kept(dbsession, last) or not last.content_rows:
+        return
+    diff = changes.difference(changes.frozen(last.id), changes.frozen(publication.id)).subquery()
+    dbsession.execute(insert(PublicationChange).from_select(
+        ["publication_id", "programme_code", "receipt"],
+        select(literal(publication.id), diff.c.programme_code, diff.c.receipt)))
+    publication.changes_since = last.id
 
 
 # Rows fetched, encoded and hashed at a time.

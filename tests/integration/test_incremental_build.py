@@ -15,9 +15,9 @@ from sqlalchemy import text, update
 
 from intranet.applications.models import Application
 from intranet.db import get_tm_session
-from intranet.publications import services
+from intranet.publications import incremental, services
 from intranet.publications.build import table_of_publication
-from intranet.publications.models import Publication
+from intranet.publications.models import PUBLISHED, Publication
 from intranet.users.services import find_user
 from tests.factories import make_applications, make_programme
 from tests.integration.test_publish import JOB
@@ -61,10 +61,15 @@ def build(session_factory, publication_id, secret, cache):
         return table
 
 
-def same_as_full(session_factory, secret, cache, caplog, expected_way):
+def same_as_full(session_factory, secret, cache, caplog, expected_way, delivered=False,
+                 spoil_noted=None):
     """Request, approve, build from the cache and in full: the same table, made the
-    expected way."""
+    expected way. ``delivered``: the publication is then recorded as delivered (the next
+    request notes its changes against it); ``spoil_noted``: run on the noted changes
+    before the build."""
     publication_id = approved(session_factory)
+    if spoil_noted:
+        spoil_noted(publication_id)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         fast = build(session_factory, publication_id, secret, cache)
@@ -74,7 +79,12 @@ def same_as_full(session_factory, secret, cache, caplog, expected_way):
                                                            full.skipped)
     assert fast.header == full.header
     assert way == expected_way, [r.getMessage() for r in caplog.records]
-    return fast
+    if delivered:
+        with transaction.manager:
+            dbsession = get_tm_session(session_factory, transaction.manager)
+            dbsession.get(Publication, publication_id).state = PUBLISHED
+            dbsession.get(Publication, publication_id).finished_at = datetime.now()  # noqa: DTZ005
+    return caplog.records
 
 
 def change(engine, statement, **values):
@@ -188,3 +198,43 @@ def test_the_base_publication_gone_means_a_full_build(session_factory, accounts,
     change(engine, "DELETE FROM publication_rows WHERE publication_id = :id",
            id=last.publication)
     same_as_full(session_factory, secret, cache, caplog, FULL)
+
+
+def noted_way(records):
+    return [r.getMessage() for r in records if INCREMENTAL in r.getMessage()][0]
+
+
+def test_the_changes_a_request_noted_build_as_a_full_build_does(
+        session_factory, accounts, engine, secret, cache, caplog):
+    """Delivered publications: each request notes what it changes against the last
+    delivered one, and the builder reads only those rows."""
+    plain = make_programme(session_factory)
+    birth = make_programme(session_factory, "bukka-2024", needs_birth_date=True)
+    ids = make_applications(session_factory, plain, 150)
+    others = make_applications(session_factory, birth, 130, start=5_000)
+    same_as_full(session_factory, secret, cache, caplog, FULL, delivered=True)
+    set_status(engine, ids[:3], status_code="paid", paid_on=date(2020, 8, 3))
+    added = make_applications(session_factory, plain, 2, start=900)
+    take_off(engine, [ids[40], others[5]])
+    set_status(engine, others[6:8], birth_date=date(1990, 2, 3))
+    records = same_as_full(session_factory, secret, cache, caplog, INCREMENTAL, delivered=True)
+    assert incremental.NOTED in noted_way(records) and "9 rows changed" in noted_way(records)
+    set_status(engine, added, status_code="paid", paid_on=date(2020, 8, 3))
+    records = same_as_full(session_factory, secret, cache, caplog, INCREMENTAL, delivered=True)
+    assert incremental.NOTED in noted_way(records)
+
+
+def test_a_noted_change_left_out_is_caught(session_factory, accounts, engine, secret, cache,
+                                          caplog):
+    """The noted keys are the database's word: one deleted from the list would hide a
+    change. The rebuilt base digest does not match: a full build, the same bytes."""
+    plain = make_programme(session_factory)
+    ids = make_applications(session_factory, plain, 120)
+    same_as_full(session_factory, secret, cache, caplog, FULL, delivered=True)
+    set_status(engine, ids[:2], status_code="paid", paid_on=date(2020, 8, 3))
+
+    def drop_one(publication_id):
+        change(engine, "DELETE FROM publication_changes WHERE publication_id = :id AND "
+               "receipt = '00000001'", id=publication_id)
+
+    same_as_full(session_factory, secret, cache, caplog, FULL, spoil_noted=drop_one)
