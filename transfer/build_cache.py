@@ -22,7 +22,7 @@ import logging
 import os
 import stat
 import struct
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,17 +180,30 @@ def _parse(data: bytes, lookup_secret: bytes) -> LastBuild:
 
 
 class _Keys:
-    """The lookup keys of a sorted body, as a sequence ``bisect`` can search."""
+    """The lookup keys of a sorted body, as a sequence ``bisect`` can search; ``place``
+    first narrows the search with every ``STRIDE``-th key, read once into a list (searched
+    in C), so a search reads a few keys of the body instead of twenty."""
+
+    STRIDE = 32
 
     def __init__(self, body: bytes):
         self.body, self.size = body, ENTRY.size
+        self.count = len(body) // self.size
+        step = self.size * self.STRIDE
+        self.sparse = [body[at:at + LOOKUP_KEY_BYTES] for at in range(0, len(body), step)]
 
     def __len__(self) -> int:
-        return len(self.body) // self.size
+        return self.count
 
     def __getitem__(self, index: int) -> bytes:
         start = index * self.size
         return self.body[start:start + LOOKUP_KEY_BYTES]
+
+    def place(self, key: bytes) -> int:
+        """Where ``key`` is, or would go (``bisect_left`` over every key)."""
+        block = max(bisect_right(self.sparse, key) - 1, 0)
+        return bisect_left(self, key, block * self.STRIDE,
+                           min(self.count, (block + 1) * self.STRIDE))
 
 
 class Inconsistent(Exception):
@@ -202,36 +215,41 @@ def edit_body(body: bytes, removed: Iterable[bytes], added: Iterable[bytes]) -> 
     """``body`` without the entries whose keys are ``removed`` and with the packed entries
     ``added``, still sorted by key: the same bytes as sorting the edited set afresh.
 
-    Only the edited places are searched (binary search over the keys in place); the
-    unchanged runs between them are copied as slices."""
+    Only the edited places are searched; the unchanged runs between them are copied as
+    slices."""
     keys, size = _Keys(body), ENTRY.size
     edits: list[tuple[int, int, bytes]] = []   # (position, 0 remove | 1 insert, entry)
+    gone: dict[bytes, int] = {}
     for key in removed:
-        position = bisect_left(keys, key)
+        position = keys.place(key)
         if position == len(keys) or keys[position] != key:
             raise Inconsistent("an entry to remove is not in the cached body")
+        if key in gone:
+            raise Inconsistent("the same entry removed twice")
+        gone[key] = position
         edits.append((position, 0, key))
-    gone = {position for position, _, _ in edits}
-    if len(gone) != len(edits):
-        raise Inconsistent("the same entry removed twice")
     for entry in added:
         key = entry[:LOOKUP_KEY_BYTES]
-        position = bisect_left(keys, key)
-        if position < len(keys) and keys[position] == key and position not in gone:
-            raise Inconsistent("an entry to add is already in the cached body")
+        position = gone.get(key, -1)       # a changed status: the key stays where it was
+        if position < 0:
+            position = keys.place(key)
+            if position < len(keys) and keys[position] == key:
+                raise Inconsistent("an entry to add is already in the cached body")
         edits.append((position, 1, entry))
     # At one position the old entry (if removed) goes first; inserted ones in key order.
     edits.sort()
-    pieces, copied = [], 0
+    view = memoryview(body)      # runs are copied once, by the join
+    pieces: list[bytes | memoryview] = []
+    copied = 0
     for position, kind, entry in edits:
         if position > copied:
-            pieces.append(body[copied * size:position * size])
+            pieces.append(view[copied * size:position * size])
             copied = position
         if kind == 0:
             copied = position + 1        # the old entry is left out
         else:
             pieces.append(entry)
-    pieces.append(body[copied * size:])
+    pieces.append(view[copied * size:])
     edited = b"".join(pieces)
     _check_sorted_around(edited, edits)
     return edited
