@@ -198,6 +198,15 @@ FULL, ONE = "full build (no cache)", "one change"
 SHARE, SHARE_FULL = "1 % changed", "1 % changed, full build"
 
 
+def first_answer(app, receipt, status, patience=60.0):
+    """The lookup, asked until it answers the new status: a large new file is loaded by a
+    thread of its own while the one before still answers (public_mirror.store)."""
+    given_up = time.perf_counter() + patience
+    while (answered := lookup(app, receipt)) != status and time.perf_counter() < given_up:
+        time.sleep(0.005)
+    return answered
+
+
 def one_round(session_factory, configs, host, app, receipt, status, plan: Round, spool_dir):
     CLOCK.times = {}
     if plan.without_cache:
@@ -220,12 +229,12 @@ def one_round(session_factory, configs, host, app, receipt, status, plan: Round,
         outcomes = host.receive()
     assert outcomes, "nothing received"
     with CLOCK.step("first lookup"):
-        answered = lookup(app, receipt)
+        answered = first_answer(app, receipt, status)
     CLOCK.times[TOTAL] = time.perf_counter() - started
     command, function = COMMANDS[3]
     code = CLOCK.run(command, function, configs[command])
     assert code == 0, f"{command} answered {code}"
-    assert answered == status, (answered, status)
+    assert answered == status, (answered, status, outcomes)
     with session_factory() as dbsession:
         assert dbsession.get(Publication, publication_id).state == "published"
     return dict(CLOCK.times)
@@ -385,7 +394,7 @@ def report(args, count, rounds, data, start_up, openssh_s):
     for command, _ in COMMANDS[:3]:
         step(command)
     line("receive: verify + activate")
-    line("first lookup")
+    line("first lookup", "first lookup answering the new status (loaded beside)")
     line(TOTAL)
     print(f"  + three step processes starting (interpreter + imports): {starting:.2f} s ("
           f"{', '.join(f'{k} {v:.2f}' for k, v in start_up.items())})")
