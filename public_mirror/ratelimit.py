@@ -101,8 +101,11 @@ class SharedRateLimiter:
     """
 
     def __init__(self, path, limit: int, window: float, *, secret: bytes, clock=time.time,
-                 slots: int = 65536):
+                 slots: int = 65536, looks_clock=time.monotonic):
+        """``clock``: the windows' time, shared by every process (POSIX seconds);
+        ``looks_clock``: this process's own, for when it looks again under the name."""
         self.path, self.limit, self.window, self.clock = Path(path), limit, window, clock
+        self.looks_clock = looks_clock
         self.slots = slots
         self.size = (slots + 1 + _PROBES) * _SLOT.size   # the file's own record, the probes' tail
         # Keyed BLAKE2b: a MAC in one C call (HMAC-SHA256 cost more than the rest together).
@@ -164,7 +167,7 @@ class SharedRateLimiter:
             os.close(held[1])
             self._held = held = None
         if held is not None:
-            now = time.monotonic()
+            now = self.looks_clock()
             if now - self._looked < RELOOK:
                 return held[1]
             self._looked = now
@@ -193,7 +196,7 @@ class SharedRateLimiter:
             os.close(descriptor)
             raise
         self._held = (os.getpid(), descriptor, (status.st_dev, status.st_ino))
-        self._swept, self._looked = float("-inf"), time.monotonic()
+        self._swept, self._looked = float("-inf"), self.looks_clock()
         return descriptor
 
     def _close(self) -> None:

@@ -75,11 +75,14 @@ class ResidentDesk:
 
     def __init__(self, *, snapshots, secret: bytes, limiter, usage, languages: list[str],
                  maintenance: bool = False, exempt: tuple = (), lookup_keys=None,
-                 maintenance_file: Path | None = None):
+                 maintenance_file: Path | None = None, clock=None):
         """``lookup_keys``: the host's keys by id (``public_mirror.lookup_keys``); without
         them every snapshot is answered with ``secret``. ``maintenance_file``: while it
-        exists, every answer is the maintenance page (``touch`` it, ``rm`` it: no restart)."""
+        exists, every answer is the maintenance page (``touch`` it, ``rm`` it: no restart).
+        ``clock``: what time it is (an aware datetime) when a snapshot's expiry is judged;
+        the wall clock when None (a test moves its own past the expiry instead of waiting)."""
         self.snapshots, self.secret, self.lookup_keys = snapshots, secret, lookup_keys
+        self.clock = clock
         self.maintenance_file = maintenance_file
         self._flag_seen: tuple[float, bool] = (-1.0, False)
         self.exempt = exempt   # the city's own counters: never limited
@@ -94,7 +97,8 @@ class ResidentDesk:
         """The honest "not now" reply when no answer may be given, else None."""
         if self.in_maintenance():
             return Reply("maintenance", lang)
-        if snapshot is None or is_expired(snapshot) or self.secret_for(snapshot) is None:
+        now = self.clock() if self.clock is not None else None
+        if snapshot is None or is_expired(snapshot, now) or self.secret_for(snapshot) is None:
             # Never show statuses that may no longer be true as if they were current — nor
             # "not found" to everyone because the hashes' key is not on this host.
             return Reply("updating", lang)

@@ -3,27 +3,20 @@
 import multiprocessing
 import queue
 
+from lab.clock import HandClock
 from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
 
 SECRET = b"s" * 32
 
 
-class Clock:
-    def __init__(self, now=1_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def shared(tmp_path, limit=3, window=300, clock=None):
     return SharedRateLimiter(tmp_path / "rate-limit.table", limit, window, secret=SECRET,
-                             clock=clock or Clock())
+                             clock=clock or HandClock())
 
 
 def test_two_limiters_on_one_file_share_the_limit(tmp_path):
-    clock = Clock()
+    clock = HandClock()
     first, second = shared(tmp_path, clock=clock), shared(tmp_path, clock=clock)
     verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (first, second) * 3]
     assert verdicts == [True, True, True, False, False, False]
@@ -53,7 +46,7 @@ def test_separate_processes_share_the_limit(tmp_path):
 
 
 def test_the_window_slides_and_retry_after_says_when(tmp_path):
-    clock = Clock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
+    clock = HandClock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
     limiter = shared(tmp_path, limit=2, window=300, clock=clock)
     assert limiter.allow("a")[0] and limiter.allow("a")[0]
     allowed, retry_after = limiter.allow("a")
@@ -66,7 +59,7 @@ def test_the_window_slides_and_retry_after_says_when(tmp_path):
 
 
 def test_addresses_are_stored_only_as_keyed_hashes_and_forgotten(tmp_path):
-    clock = Clock()
+    clock = HandClock()
     limiter = shared(tmp_path, clock=clock)
     limiter.allow("203.0.113.77")
     table = (tmp_path / "rate-limit.table").read_bytes()
@@ -83,8 +76,47 @@ def test_an_unusable_file_falls_back_to_this_process(tmp_path):
     assert limiter.allow("a") == (True, 0) and not limiter.allow("a")[0]
 
 
+# The same day on a public host, as events (seconds into a window, address, what happened):
+# a family checking three numbers, a city hall counter asking many and finding most, a
+# script guessing numbers one a second, two devices of one IPv6 household, and the script
+# again after two quiet windows. "fail" is a number not found; "check" asks only.
+WINDOW, LIMIT = 300, 5
+EVENTS = [
+    *((t, "198.51.100.1", "fail") for t in (0, 40, 200)),
+    *((t, "203.0.113.5", "fail" if t % 70 == 0 else "check") for t in range(0, 250, 10)),
+    *((t, "192.0.2.66", "fail") for t in range(5, 65)),
+    *((100 + t, f"2001:db8:1:2::{t:x}", "fail") for t in range(7)),
+    *((2 * WINDOW + t, "192.0.2.66", "fail") for t in range(0, 40, 5)),
+]
+
+
+def test_the_shared_table_and_the_in_memory_window_agree_on_the_same_events(tmp_path):
+    """The fallback (RateLimiter, an exact window per process) and the shared table (two
+    fixed windows weighed, one file for every process) are driven by the same events on
+    one clock: every verdict is the same. They part only just after a window boundary,
+    where the table weighs the last window's failures by the share still inside the
+    sliding window (test_the_window_slides_and_retry_after_says_when); these events keep
+    each address's failures inside one window or two quiet windows apart, as most days do."""
+    start = 1_000_000.0 - 1_000_000.0 % WINDOW
+    clock = HandClock(start)
+    both = (RateLimiter(LIMIT, WINDOW, clock=clock),
+            SharedRateLimiter(tmp_path / "t", LIMIT, WINDOW, secret=SECRET, clock=clock))
+    verdicts: dict[str, list] = {"memory": [], "table": []}
+    for at, address, what in sorted(EVENTS, key=lambda event: event[0]):
+        clock.now = start + at
+        for name, limiter in zip(verdicts, both, strict=True):
+            asked = limiter.check if what == "check" else limiter.allow
+            verdicts[name].append((at, address, what, asked(address)[0]))
+    assert verdicts["memory"] == verdicts["table"]
+    refused = {address for _at, address, _what, allowed in verdicts["table"] if not allowed}
+    assert refused == {"192.0.2.66", "2001:db8:1:2::5", "2001:db8:1:2::6"}
+    guesses = [allowed for at, address, _w, allowed in verdicts["table"] if address == "192.0.2.66"]
+    # The limit, then nothing; two windows later the limit again, then nothing.
+    assert guesses == [True] * LIMIT + [False] * 55 + [True] * LIMIT + [False] * 3
+
+
 def test_in_memory_limiter():
-    clock = Clock(0.0)
+    clock = HandClock(0.0)
     limiter = RateLimiter(2, 10, clock=clock)
     assert limiter.allow("a")[0] and limiter.allow("a")[0] and not limiter.allow("a")[0]
     clock.now = 10.5
@@ -145,7 +177,7 @@ def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
 
 def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
     """Clients whose keys share a first slot: each finds its own in the probes after it."""
-    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=Clock(), slots=1)
+    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=HandClock(), slots=1)
     addresses = [f"203.0.113.{n}" for n in range(5)]
     for address in addresses:
         assert limiter.allow(address) == (True, 0)
@@ -232,15 +264,17 @@ def test_a_file_replaced_under_its_name_is_shared_again(tmp_path):
     old one and a worker started since split the limit between two files; both now use the
     file under the name."""
     import os
-    import time
 
-    clock = Clock()
+    clock, looks = HandClock(), HandClock()
     path = tmp_path / "rate-limit.table"
     old = shared(tmp_path, limit=4, clock=clock)
+    old.looks_clock = looks
     assert old.allow("198.51.100.1")[0]                    # holds the first file
     (tmp_path / "new").write_bytes(b"\x07" * 100)           # short, and not zeros
     os.replace(tmp_path / "new", path)
-    time.sleep(RELOOK + 0.1)                                # what is there is looked at again
+    looks.advance(RELOOK / 2)
+    assert old.allow("198.51.100.1")[0]                    # not looked at again yet: the old
+    looks.advance(RELOOK / 2)                               # what is there is looked at again
     with Lines() as messages:
         new = shared(tmp_path, limit=4, clock=clock)
         verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (old, new) * 3]
@@ -260,7 +294,7 @@ def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, mo
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_bytes(b"")
     for plant in (path.mkdir, lambda: path.symlink_to(elsewhere), lambda: os.mkfifo(path)):
-        clock = Clock()
+        clock = HandClock()
         limiter = shared(tmp_path, limit=2, clock=clock)
         assert limiter.allow("203.0.113.1")[0]
         path.unlink()
