@@ -30,7 +30,7 @@ from typing import Any
 
 from transfer import version
 from transfer.envelope import canonical_json
-from transfer.files import sync_directory, temporary_name
+from transfer.files import temporary_name
 from transfer.lookup import LOOKUP_KEY_BYTES, lookup_key_id
 from transfer.snapshot import ENTRY
 
@@ -107,11 +107,12 @@ def save(built: Path, lookup_secret: bytes, last: LastBuild) -> None:
             handle.write(head)
             handle.write(last.body)
             handle.write(tag.digest())
+        # No fsync: after a power cut the old file or the new one is there, and either
+        # proves itself or is ignored (a full build), never the wrong table.
         os.replace(temporary, path)
     except OSError:
         temporary.unlink(missing_ok=True)
         raise
-    sync_directory(directory)
 
 
 def forget(built: Path) -> None:
