@@ -3,6 +3,9 @@
 import multiprocessing
 import queue
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from lab.clock import HandClock
 from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
@@ -175,6 +178,44 @@ def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
     assert sum(allowed) == 25
 
 
+HAMMER_MIXED = """
+import sys
+from public_mirror.ratelimit import SharedRateLimiter
+limiter = SharedRateLimiter(sys.argv[1], 25, 300, secret=b"s" * 32)
+sys.stdin.readline()
+failures = checks_after = 0
+refused = False   # a failure of this process was refused: the limit is reached
+for _ in range(2000):
+    if limiter.check("203.0.113.9")[0] and refused:
+        checks_after += 1
+    allowed = limiter.allow("203.0.113.9")[0]
+    failures += allowed
+    refused = refused or not allowed
+print(failures, checks_after)
+"""
+
+
+def test_found_answers_judged_without_the_lock_never_open_the_limit(tmp_path):
+    """Two interpreters, each asking alternately a question that counts nothing (a found
+    answer: judged without flock while well within the limit) and a failure (counted under
+    flock): together exactly the limit of failures, and once it is reached neither lets a
+    question through — nor does a third process afterwards."""
+    import subprocess
+    import sys
+
+    runs = [subprocess.Popen([sys.executable, "-c", HAMMER_MIXED, str(tmp_path / "t")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for run in runs:
+        run.stdin.write("go\n")
+        run.stdin.flush()
+    results = [run.communicate(timeout=60)[0].split() for run in runs]
+    assert sum(int(failures) for failures, _ in results) == 25
+    assert all(after == "0" for _, after in results)
+    assert SharedRateLimiter(tmp_path / "t", 25, 300, secret=SECRET).check("203.0.113.9")[0] \
+        is False
+
+
 def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
     """Clients whose keys share a first slot: each finds its own in the probes after it."""
     limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=HandClock(), slots=1)
@@ -311,3 +352,37 @@ def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, mo
         assert any("usable again" in line for line in messages)
         assert path.is_file() and not path.is_symlink()
         path.unlink()
+
+
+def _slot_as_it_was(region: bytes, first: int, key: bytes, current: float):
+    """The probe loop the C-searched ``_slot`` replaced: the reference it must agree with."""
+    size, empty = ratelimit._SLOT.size, bytes(16)
+    taken, taken_age = first, float("inf")
+    for probe, (held, start, hits, before) in enumerate(ratelimit._SLOT.iter_unpack(region)):
+        if held == key:
+            return first + probe * size, start, hits, before
+        age = float("-inf") if held == empty else start
+        if age < taken_age:
+            taken, taken_age = first + probe * size, age
+    return taken, current, 0, 0
+
+
+_KEYS = st.sampled_from([bytes(16), b"k" * 16, b"\x00" * 8 + b"k" * 8, b"k" * 8 + bytes(8),
+                         bytes(12) + b"kkkk"])
+_PROBE = st.tuples(_KEYS, st.sampled_from([0.0, 600.0, 900.0, 1200.0]),
+                   st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+
+
+@given(st.lists(_PROBE, min_size=ratelimit._PROBES, max_size=ratelimit._PROBES), _KEYS)
+def test_the_slot_found_or_taken_is_the_probe_loops(probes, key):
+    """Keys that straddle slots (zeros, a key's halves), empty and stale probes, ties of age:
+    the same slot, window and counts as looking at each probe in turn."""
+    region = b"".join(ratelimit._SLOT.pack(*probe) for probe in probes)
+
+    class Table(SharedRateLimiter):
+        def _read(self, descriptor, offset, length):
+            return region
+
+    table = Table("unused", 3, 300, secret=SECRET)
+    first = (int.from_bytes(key[:8], "big") % table.slots + 1) * ratelimit._SLOT.size
+    assert table._slot(0, key, 1500.0) == _slot_as_it_was(region, first, key, 1500.0)
