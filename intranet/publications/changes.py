@@ -163,13 +163,12 @@ class Changes:
 
 
 def summarise(dbsession, after: Select, last: Publication | None = None,
-              before: Select | None = None) -> Changes:
-    """``after`` (live or frozen rows) against the last delivered publication (``before``:
-    only those of its rows), per programme and status."""
+              found: Select | None = None) -> Changes:
+    """``after`` (live or frozen rows) against the last delivered publication, per
+    programme and status; ``found``: that difference, already taken."""
     last = last or baseline(dbsession)
-    if before is None:
-        before = frozen(last.id if last else None)
-    diff = difference(before, after).subquery()
+    diff = (found if found is not None
+            else difference(frozen(last.id if last else None), after)).subquery()
     rows = dbsession.execute(
         select(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after, func.count())
         .group_by(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after))
@@ -194,26 +193,23 @@ def of_preview(dbsession) -> Changes:
 
 def of_request(dbsession, publication_id: int) -> Changes:
     """A request's changes. When it was compared with the publication still delivered
-    last, only the rows it noted then (``PublicationChange``) are compared again: every
-    other row is the same in both, so the difference is the same (a million rows each
-    took seconds of the approver's click)."""
+    last, its difference as the request took it (``PublicationChange``) is counted: both
+    sets of frozen rows are as they were then (comparing a million rows each again took
+    seconds of the approver's click). Disposal, which rewrites the delivered rows, clears
+    ``changes_since``: the rows are compared again then."""
     last = baseline(dbsession)
     publication = dbsession.get(Publication, publication_id)
     if last is not None and publication is not None and publication.changes_since == last.id:
-        return summarise(dbsession, noted(publication_id, publication_id), last,
-                         noted(publication_id, last.id))
+        return summarise(dbsession, frozen(publication_id), last, noted(publication_id))
     return summarise(dbsession, frozen(publication_id))
 
 
-def noted(publication_id: int, rows_of: int) -> Select:
-    """The frozen rows of ``rows_of`` at the keys ``publication_id``'s request noted."""
-    return (select(*(getattr(PublicationRow, name).label(name) for name in COLUMNS))
-            .select_from(PublicationChange)
-            .join(PublicationRow, and_(
-                PublicationRow.publication_id == rows_of,
-                PublicationRow.programme_code == PublicationChange.programme_code,
-                PublicationRow.receipt == PublicationChange.receipt))
-            .where(PublicationChange.publication_id == publication_id))
+def noted(publication_id: int) -> Select:
+    """The difference ``publication_id``'s request took, in ``difference``'s columns."""
+    return select(PublicationChange.programme_code, PublicationChange.receipt,
+                  PublicationChange.kind, PublicationChange.before,
+                  PublicationChange.after).where(
+        PublicationChange.publication_id == publication_id)
 
 
 @dataclass(frozen=True)

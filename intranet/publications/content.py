@@ -63,15 +63,16 @@ def freeze(dbsession, publication) -> str:
 
 
 def _note_changes(dbsession, publication) -> None:
-    """The keys of the rows that differ from the last delivered publication's, for the
-    builder (``PublicationChange``): one comparison, while the request is made."""
+    """The rows that differ from the last delivered publication's, as ``changes.difference``
+    gives them (``PublicationChange``): one comparison, while the request is made."""
     last = changes.baseline(dbsession)
     if last is None or not changes.baseline_rows_kept(dbsession, last) or not last.content_rows:
         return
     diff = changes.difference(changes.frozen(last.id), changes.frozen(publication.id)).subquery()
     dbsession.execute(insert(PublicationChange).from_select(
-        ["publication_id", "programme_code", "receipt"],
-        select(literal(publication.id), diff.c.programme_code, diff.c.receipt)))
+        ["publication_id", "programme_code", "receipt", "kind", "before", "after"],
+        select(literal(publication.id), diff.c.programme_code, diff.c.receipt, diff.c.kind,
+               diff.c.before, diff.c.after)))
     publication.changes_since = last.id
 
 

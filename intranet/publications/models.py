@@ -94,11 +94,16 @@ class PublicationRow(Base):
 
 class PublicationChange(Base):
     """An application a request changes against ``Publication.changes_since`` (added,
-    taken off, or any frozen value different): the builder hashes only these. Never
-    trusted alone: the builder proves the list whole (intranet.publications.incremental)."""
+    taken off, or any frozen value different), as ``changes.difference`` gave it then: the
+    approval counts these, the builder hashes only these — and never trusts the list alone
+    (intranet.publications.incremental proves it whole)."""
 
     __tablename__ = "publication_changes"
 
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
     programme_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # As changes.difference gives them: added, removed, moved or altered; status before, after.
+    kind: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(String(32))
+    after: Mapped[str | None] = mapped_column(String(32))
