@@ -238,10 +238,29 @@ def _seed_city(engine, session_factory, applications, audit_records, key, checkp
         copy_applications(connection, programme, applications)
     print(f"seeded {applications:,} applications (+ history) with COPY in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    _publish_baseline(session_factory)
+    print(f"a delivered publication of every application as the baseline in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
         connection.execute(text("CHECKPOINT"))
     return programme_id
+
+
+def _publish_baseline(session_factory):
+    """A publication of every application, delivered: what a city's residents read, and what
+    the publications screen compares today's rows with (its preview is the difference)."""
+    from intranet.db import get_tm_session
+    from intranet.publications import services
+    from intranet.publications.models import PUBLISHED
+    from intranet.users.services import find_user
+
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        publication = services.request_publication(
+            dbsession, _ACTOR, find_user(dbsession, "supervisor"), "bench", four_eyes=False)
+        publication.state, publication.finished_at = PUBLISHED, publication.approved_at
 
 
 def _sign_near_head(engine, key, checkpoint_file, since):
