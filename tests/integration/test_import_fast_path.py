@@ -16,7 +16,7 @@ from datetime import date
 
 import pytest
 import transaction
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
@@ -24,7 +24,7 @@ from intranet.dashboard.models import Tally
 from intranet.db import get_tm_session
 from intranet.imports import apply as apply_module
 from intranet.imports import plan as plan_module
-from intranet.imports import staging
+from intranet.imports import sqlite_rows, staging
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
@@ -49,7 +49,14 @@ def use_plain_way(monkeypatch):
     monkeypatch.setattr(plan_module, "_new_status_problem",
                         lambda catalogue, row, verdicts: plan_module._status_problem(
                             catalogue, row, None))
+    monkeypatch.setattr(plan_module, "_new_details_problem",
+                        lambda catalogue, kinds, row, stated, remembered:
+                        plan_module._action_details(catalogue, kinds, row, None, stated))
     monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
+    # SQLite: every new and changed application through its per-row tally trigger.
+    monkeypatch.setattr(sqlite_rows, "insert_applications", sqlite_rows.APPLICATIONS.insert)
+    monkeypatch.setattr(sqlite_rows, "update_applications",
+                        lambda dbsession, ids, update: update())
 
 
 def row(number, status="受付済", received="令和2年6月1日", phone="042-000-0000", **other):
@@ -330,3 +337,39 @@ def test_an_imported_row_is_stored_as_the_orm_stores_it(session_factory):
                     ((stored[2], stored[3]), names[1], {"id", "application_id"})):
                 assert {c: v for c, v in zip(columns, first, strict=True) if c not in skip} == \
                     {c: v for c, v in zip(columns, second, strict=True) if c not in skip}
+
+
+def test_sqlite_a_failure_while_the_tally_trigger_is_suspended_leaves_it_in_place(
+        session_factory, small_chunks, monkeypatch):
+    """SQLite inserts a chunk of new applications with its per-row tally trigger dropped
+    (imports.sqlite_rows.insert_applications): the insert of the third chunk fails after the
+    drop, and the abort brings back the trigger with everything else — the next application
+    written by hand is tallied by it."""
+    if session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("SQLite's row-level trigger; PostgreSQL's run per statement")
+    programme_id = make_programme(session_factory)
+    before = _counts(session_factory)
+    calls = []
+    real = sqlite_rows.APPLICATIONS.insert
+
+    def failing(dbsession, rows):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(dbsession, rows)
+
+    monkeypatch.setattr(sqlite_rows.APPLICATIONS, "insert", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _import(session_factory, programme_id, csv_text(the_file()[20:]).encode("cp932"))
+    assert len(calls) == 3 and _counts(session_factory) == before
+    monkeypatch.undo()
+    with session_factory() as dbsession:
+        triggers = dbsession.execute(select(func.count()).select_from(
+            text("sqlite_master")).where(text("type = 'trigger' AND name = "
+                                              "'applications_tally_insert'"))).scalar_one()
+    assert triggers == 1
+    _import(session_factory, programme_id, csv_text(the_file()[20:21]).encode("cp932"))
+    with session_factory() as dbsession:
+        status = dict(dbsession.execute(select(Tally.bucket, Tally.n).where(
+            Tally.programme_id == programme_id, Tally.kind == "status")).all())
+    assert sum(status.values()) == 1
