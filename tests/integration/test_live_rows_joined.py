@@ -26,16 +26,18 @@ def defined_rows():
     needs_action = of_status(Status.needs_resident_action)
     programme_code = select(Programme.code).where(
         Programme.id == Application.programme_id).scalar_subquery()
-    return (select(programme_code, Application.receipt_number_normalised,
-                   case((needs_birth, Application.birth_date), else_=None),
-                   Application.status_code,
-                   case((of_status(Status.needs_scheduled_payment_date),
-                         Application.scheduled_payment_on), else_=None),
-                   case((of_status(Status.needs_paid_date), Application.paid_on), else_=None),
-                   case((needs_action & (Application.deficiency_kinds != 0),
-                         Application.deficiency_kinds), else_=null()),
-                   case((needs_action, Application.documents_sent_on), else_=None),
-                   case((needs_action, Application.return_by), else_=None))
+    values = (programme_code, Application.receipt_number_normalised,
+              case((needs_birth, Application.birth_date), else_=None),
+              Application.status_code,
+              case((of_status(Status.needs_scheduled_payment_date),
+                    Application.scheduled_payment_on), else_=None),
+              case((of_status(Status.needs_paid_date), Application.paid_on), else_=None),
+              case((needs_action & (Application.deficiency_kinds != 0),
+                    Application.deficiency_kinds), else_=null()),
+              case((needs_action, Application.documents_sent_on), else_=None),
+              case((needs_action, Application.return_by), else_=None))
+    return (select(*(value.label(name) for value, name in zip(values, changes.COLUMNS,
+                                                               strict=True)))
             .where(Application.programme_id.in_(lifecycle.still_looked_up())))
 
 
