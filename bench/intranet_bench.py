@@ -69,8 +69,16 @@ class Client:
         headers = {"Cookie": self.cookie}
         if body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # waitress closes a connection idle for its channel_timeout (120 s): an account
+            # whose pages come after a slow row finds its connection gone. A new one, once.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(self.conn.host, self.conn.port)
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
         data = response.read().decode()
         cookie = response.getheader("Set-Cookie")
         if cookie:
