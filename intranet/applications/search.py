@@ -29,9 +29,11 @@ SORTS = {
 # for a phone fragment; docs/performance.md), while a page costs milliseconds. Past the
 # cap the number is no help to staff anyway: they need to narrow the search.
 COUNT_CAP = 1_000
-# Patterns of at least this many letters (four trigrams) are asked of the trigram index by
-# every third trigram (_fewer_trigrams); shorter ones have few trigrams to spare.
-SPARSE_FROM = 6
+# Patterns longer than two kanji (ten letters) are asked of the trigram index by every third
+# trigram (_fewer_trigrams). Measured at a million (docs/performance.md): a full name's or
+# kana's capped count ~1.5x faster; a common surname alone (10 letters) 3x slower — its
+# three trigrams leave many more candidates than its eight — and a phone number's gain small.
+SPARSE_FROM = 11
 _DECODERS: dict[str, Callable[[str], object]] = {
     "received": date.fromisoformat, "updated": datetime.fromisoformat, "receipt": str}
 
