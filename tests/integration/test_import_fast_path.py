@@ -32,7 +32,7 @@ from intranet.imports.plan import plan_import
 from intranet.imports.values import parse_cell
 from intranet.programmes.models import Programme
 from intranet.statuses.services import load_catalogue
-from lab.import_files import HEADER, csv_text
+from lab.import_files import HEADER, csv_text, realistic_rows
 from tests.conftest import TEST_ACTOR
 from tests.factories import make_programme
 
@@ -295,48 +295,61 @@ def test_a_file_broken_after_chunks_were_written_leaves_nothing_written(session_
     assert _counts(session_factory)[0] == before[0] + 30
 
 
-def test_an_imported_row_is_stored_as_the_orm_stores_it(session_factory):
-    """SQLite's rows go to the driver without SQLAlchemy (imports.sqlite_rows): the stored
-    text of every column — dates and timestamps above all — is what the ORM stores for the
-    same values. (On PostgreSQL the same holds for the COPY.)"""
+def test_an_imported_file_is_stored_as_the_orm_stores_it(session_factory):
+    """SQLite's rows go to the driver without SQLAlchemy (imports.sqlite_rows), PostgreSQL's
+    through COPY: for a whole realistic file (lab.import_files.realistic_rows: every status
+    with its dates, every way a date and a number are written, formula-looking text, line
+    breaks, blanks), the stored text of every column of every row and its history — dates
+    and timestamps above all — is what the ORM stores for the same values."""
     programme_id = make_programme(session_factory)
     other_id = make_programme(session_factory, code="copy")
-    rows = [row("5000-0001", status="振込予定", 振込予定日="令和2年7月10日"),
-            row("5000-0002", status="振込済", 振込日="2020/7/20", 備考="'=1+1")]
+    rows = realistic_rows()
     _import(session_factory, programme_id, csv_text(rows).encode("cp932"))
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
-        pairs = []
-        for imported in dbsession.execute(select(Application).where(
-                Application.programme_id == programme_id)).scalars().all():
-            skip = {"id", "programme_id"}
-            copy = Application(programme_id=other_id, **{
-                c.key: getattr(imported, c.key) for c in Application.__table__.columns
-                if c.key not in skip})
-            dbsession.add(copy)
-            dbsession.flush()
-            history = dbsession.execute(select(StatusChange).where(
-                StatusChange.application_id == imported.id)).scalar_one()
-            dbsession.add(StatusChange(application_id=copy.id, **{
-                c.key: getattr(history, c.key) for c in StatusChange.__table__.columns
-                if c.key not in ("id", "application_id")}))
-            dbsession.flush()
-            pairs.append((imported.id, copy.id))
+        imported = dbsession.execute(select(Application).where(
+            Application.programme_id == programme_id)).scalars().all()
+        assert len(imported) == len(rows)
+        for application in imported:
+            _store_through_the_orm(dbsession, application, other_id)
     with session_factory() as dbsession:
-        connection = dbsession.connection()
-        for imported, copied in pairs:
-            stored = [connection.exec_driver_sql(
-                f"SELECT * FROM {table} WHERE {key} = {identity}").one()  # noqa: S608
-                for table, key in (("applications", "id"), ("status_changes", "application_id"))
-                for identity in (imported, copied)]
-            names = [list(connection.exec_driver_sql(
-                f"SELECT * FROM {t} LIMIT 0").keys())  # noqa: S608
-                     for t in ("applications", "status_changes")]
-            for (first, second), columns, skip in (
-                    ((stored[0], stored[1]), names[0], {"id", "programme_id"}),
-                    ((stored[2], stored[3]), names[1], {"id", "application_id"})):
-                assert {c: v for c, v in zip(columns, first, strict=True) if c not in skip} == \
-                    {c: v for c, v in zip(columns, second, strict=True) if c not in skip}
+        bulk, orm = (_stored(dbsession.connection(), programme) for programme in (programme_id,
+                                                                                 other_id))
+    assert len(bulk[0]) == len(rows) and len(bulk[1]) == len(rows)
+    assert bulk == orm
+
+
+def _store_through_the_orm(dbsession, imported, programme_id):
+    """The same application and its history, written by SQLAlchemy's ORM."""
+    copy = Application(programme_id=programme_id, **{
+        c.key: getattr(imported, c.key) for c in Application.__table__.columns
+        if c.key not in ("id", "programme_id")})
+    dbsession.add(copy)
+    dbsession.flush()
+    history = dbsession.execute(select(StatusChange).where(
+        StatusChange.application_id == imported.id)).scalar_one()
+    dbsession.add(StatusChange(application_id=copy.id, **{
+        c.key: getattr(history, c.key) for c in StatusChange.__table__.columns
+        if c.key not in ("id", "application_id")}))
+    dbsession.flush()
+
+
+def _stored(connection, programme_id):
+    """(applications, history) of a programme as the database holds them (no ORM types),
+    by receipt number, without the ids."""
+    found = []
+    for query in (
+            "SELECT a.* FROM applications a WHERE a.programme_id = {} "
+            "ORDER BY a.receipt_number_normalised",
+            "SELECT a.receipt_number_normalised, h.* FROM status_changes h JOIN applications a "
+            "ON a.id = h.application_id WHERE a.programme_id = {} "
+            "ORDER BY a.receipt_number_normalised"):
+        result = connection.exec_driver_sql(query.format(int(programme_id)))
+        names = list(result.keys())
+        found.append([{c: v for c, v in zip(names, row, strict=True)
+                       if c not in ("id", "programme_id", "application_id")}
+                      for row in result])
+    return found
 
 
 def test_sqlite_a_failure_while_the_tally_trigger_is_suspended_leaves_it_in_place(
