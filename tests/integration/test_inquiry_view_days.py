@@ -146,7 +146,7 @@ def test_the_retention_run_takes_its_records_away(session_factory, monkeypatch, 
 def test_the_migration_counts_a_trail_already_written(session_factory, engine, monkeypatch,
                                                       accounts):
     the_days(session_factory, monkeypatch)
-    migrations.downgrade(engine, "0025")
+    migrations.downgrade(engine, "0026")
     append_at(session_factory, monkeypatch, [(MIDNIGHT + timedelta(days=2), INQUIRY_VIEW)])
     migrations.upgrade(engine)
     assert_exact(session_factory)

@@ -12,15 +12,14 @@ Renumbering: this revision only adds a table and a column; it may follow any oth
 changing ``down_revision`` (and the file's number) alone.
 
 Revision ID: 0026
-Revises: 0027 (numbered 0026 when the branch began from 0023; main had 0025 and 0027 by
-the time it was merged)
+Revises: 0025
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0026'
-down_revision = '0027'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ Renumbering: this revision only adds a table and triggers; it may follow any oth
 changing ``down_revision`` (and the file's number) alone.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 """
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from alembic import op
 from intranet.usage import openings
 
 revision = '0027'
-down_revision = '0025'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
