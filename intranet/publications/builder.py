@@ -87,7 +87,7 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
             table = table_of_publication(
                 dbsession, publication, lookup_secret=plan.lookup_secret, origin=plan.origin,
                 sequence=sequence, now=datetime.now(UTC).replace(microsecond=0),
-                valid_for=plan.valid_for)
+                valid_for=plan.valid_for, cache=built)
             publication.state, publication.sequence = SPOOLED, sequence
             publication.entries = table.entry_count
             publication.built_at = _stored(table.header["created_at"])
