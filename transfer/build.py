@@ -11,6 +11,7 @@ import base64
 import hashlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -175,14 +176,35 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     bounds = [(start, start + step) for start in range(0, len(materialised), step)]
     _shared = (packer, materialised)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_pack_slice, bounds)
+        parts = _map_in_forks(workers, bounds)
     finally:
         _shared = None
     size = ENTRY.size
     merged = [part[i:i + size] for part, _ in parts for i in range(0, len(part), size)]
     merged.sort()
     return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
+
+
+def _map_in_forks(workers: int, bounds):
+    """``_pack_slice`` over ``bounds`` in forked workers that end when the work is done
+    (close + join: each takes its end-of-work sentinel). ``with Pool`` ends by terminate(),
+    which takes the task queue's lock for good and leaves a worker still waiting for it to
+    SIGTERM; a fork inherits the parent's Python SIGTERM handler, and one that did not end
+    the worker hung a test run for 35 minutes. The workers' SIGTERM is the default, too."""
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_plain_sigterm)
+    try:
+        parts = pool.map(_pack_slice, bounds)
+        pool.close()
+        return parts
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _plain_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def oldest_format(body: bytes) -> tuple[bytes, int]:

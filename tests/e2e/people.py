@@ -246,12 +246,18 @@ class StaffDesk:
     def request_publication(self, note):
         """The request's number, read from its own 承認待ち section (the one whose メモ is
         `note`, newest first): a restored backup set can bring back older requests still
-        waiting, so "the first pending one" need not be this one."""
+        waiting, so "the first pending one" need not be this one. None on an older version's
+        screen, which has no such sections."""
         page = self.page
         page.goto("/publications")
         page.get_by_label("依頼のメモ").fill(note)
         with page.expect_navigation():
             page.get_by_role("button", name="公開を依頼する").click()
+        if page.locator("section.pending").count() == 0:
+            # An older version's screen (the upgrade test's first bundle) lists waiting
+            # requests in the history table: no number to read; approve the first waiting.
+            assert "公開を依頼しました" in self.text(), f"no request made: {self.text()[:800]}"
+            return None
         mine = page.locator("section.pending", has=page.locator(".meta", has_text=f"メモ: {note}"))
         assert mine.count(), f"no request waiting with the note {note!r}: {self.text()[:800]}"
         heading = mine.first.locator("h2").get_attribute("id") or ""
