@@ -185,7 +185,7 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
 
 
-def _map_in_forks(workers: int, bounds):
+def _map_in_forks(workers: int, bounds: list[tuple[int, int]]) -> list[tuple[bytes, int]]:
     """``_pack_slice`` over ``bounds`` in forked workers that end when the work is done
     (close + join: each takes its end-of-work sentinel). ``with Pool`` ends by terminate(),
     which takes the task queue's lock for good and leaves a worker still waiting for it to
