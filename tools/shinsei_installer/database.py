@@ -46,6 +46,9 @@ EXCEPTIONS = {
     # deliveries, and drops the frozen rows of finished ones (but the last delivered).
     "publications": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "UPDATE")},
     "publication_rows": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "DELETE")},
+    # What a request's comparison found (intranet.publications.models.PublicationChange):
+    # dropped with the frozen rows of finished publications.
+    "publication_changes": {WEB: DML, TRANSFER: ("SELECT", "INSERT", "DELETE")},
     "deliveries": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT")},
     # The public hosts' daily counts, fetched by the job: a newer fetch replaces a day's.
     "usage_counts": {WEB: ("SELECT",), TRANSFER: ("SELECT", "INSERT", "DELETE")},
