@@ -11,6 +11,11 @@ LGWAN, INET = "10.231.7", "10.231.8"
 INTRANET = f"{LGWAN}.1"
 PUBLIC = {"public-1": (f"{LGWAN}.11", f"{INET}.11"), "public-2": (f"{LGWAN}.12", f"{INET}.12")}
 STAFF, RESIDENT = f"{LGWAN}.100", f"{INET}.100"
+# The balancer in front of the public hosts (install guide §9), on the residents' side only.
+BALANCER = f"{INET}.20"
+# More residents on the residents' terminal: the balancer spreads addresses over the public
+# hosts by a hash of each, and each public host lets one address make 30 lookups a minute.
+RESIDENTS = [f"{INET}.{n}" for n in range(101, 251)]
 
 
 def build_lab(workdir):
@@ -29,6 +34,16 @@ def build_lab(workdir):
 
 def add_intranet(lab, name):
     return lab.host(name, {"eth0": ("lgwan", f"{INTRANET}/24")})
+
+
+def add_balancer(lab, name="balancer"):
+    return lab.host(name, {"eth0": ("inet", f"{BALANCER}/24")})
+
+
+def add_residents(lab):
+    """The residents' terminal answers for every address in RESIDENTS too."""
+    lab.resident.run("ip", "-batch", "-",
+                     input="".join(f"addr add {a}/24 dev eth0\n" for a in RESIDENTS))
 
 
 @pytest.fixture(scope="module")
