@@ -33,7 +33,7 @@ from sqlalchemy import func, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Verdicts, sized
-from bench.seeding import BENCH_PASSWORD, city_database, copy_applications
+from bench.seeding import BENCH_PASSWORD, city_database, seed_programme
 from intranet import main, migrations
 from intranet.applications.models import Application
 from intranet.applications.search import encode_cursor
@@ -96,17 +96,8 @@ def timed(function, repeat):
 
 
 def seed(engine, session_factory, count):
-    with transaction.manager:
-        dbsession = get_tm_session(session_factory, transaction.manager)
-        programme = Programme(code="tokubetsu-2020", name="特別定額給付金", name_en="Special")
-        dbsession.add(programme)
-        add_user(dbsession, ACTOR, "supervisor", "bench", "supervisor", PASSWORD)
-        dbsession.flush()
-        programme_id = programme.id
-    started = time.perf_counter()
-    with engine.begin() as connection:
-        copy_applications(connection, programme, count)
-    seconds = time.perf_counter() - started
+    programme_id, seconds = seed_programme(engine, session_factory, count,
+                                           {"supervisor": "supervisor"})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     return programme_id, seconds

@@ -105,11 +105,16 @@ def wrk(port, connections, seconds, script):
 
 
 def start_server(ini, extra, startup):
+    """``extra``: serve_mirror.py's options; ``--tree DIR`` first: that checkout's code."""
     port = free_port()
+    tree, env = Path(__file__).parents[1], None
+    if extra[:1] == ["--tree"]:
+        tree, extra = Path(extra[1]), extra[2:]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
     # A session of its own, so that stopping it stops every forked worker too.
     server = subprocess.Popen([sys.executable, "-W", "ignore",
-                               str(Path(__file__).parent / "serve_mirror.py"), str(ini), str(port),
-                               *extra], start_new_session=True)
+                               str(tree / "bench" / "serve_mirror.py"), str(ini), str(port),
+                               *extra], start_new_session=True, env=env)
     time.sleep(startup)
     return server, port
 
@@ -212,7 +217,9 @@ def print_ratios(table, levels):
                     or not floor_name.endswith(mode) or (not mode and "[" in floor_name)):
                 continue
             cells = "".join(f"{mirror[c][0] / floor[c][0]:>15.0%} " for c in levels)
-            floor_kind = "same bytes and headers" if "byte page" in floor_name else "70-byte page"
+            floor_kind = ("same bytes, headers kept" if "headers kept" in floor_name
+                          else "same bytes and headers" if "byte page" in floor_name
+                          else "70-byte page")
             print(f"{f'  mirror ÷ bare 2 x 2, {floor_kind}{mode}':<52}{cells}")
 
 
@@ -282,11 +289,20 @@ def main(args):
             # so a 70-byte floor page is cheaper to send and to read than the real one.
             (f"bare WSGI, 2 x 2, a {page_bytes:,}-byte page (the answer page's size)",
              ["--bare", "--processes", "2", "--threads", "2", "--bare-bytes", str(page_bytes)]),
+            # The same, its header block built once as the mirror's is (public_mirror.serve):
+            # what the floor would cost if it used what the mirror uses.
+            (f"bare WSGI, 2 x 2, a {page_bytes:,}-byte page, headers kept",
+             ["--bare", "--processes", "2", "--threads", "2", "--bare-bytes", str(page_bytes),
+              "--bare-kept"]),
         ]
-        if args.only:
-            configs = [c for c in configs if any(word in c[0] for word in args.only.split(","))]
+        if args.only:   # "a, b,c": the words "a, b" and "c" (names hold ", " themselves)
+            words = re.split(r",(?! )", args.only)
+            configs = [c for c in configs if any(word in c[0] for word in words)]
         if args.hand_off:   # waitress as it comes, measured in turns with the shipped server
             configs += [(f"{name} [hand-off]", [*extra, "--hand-off"]) for name, extra in configs]
+        if args.before:   # another checkout's server (e.g. main's), in turns with this one
+            configs += [(f"{name} [before]", ["--tree", args.before, *extra])
+                        for name, extra in configs if name.startswith("mirror, 2 processes")]
         table = run_configs(configs, ini, args, script)
         print(f"\n{'configuration':<52}" + "".join(f"{f'c={c}':>16}" for c in args.levels)
               + f"{'RSS/worker':>12}")
@@ -320,7 +336,7 @@ def targets(found, table, levels):
     same bytes and headers on the same server configuration, same run."""
     rows = {name: results for name, results, _ in table if "[" not in name}
     mirror = next((r for n, r in rows.items() if n.startswith("mirror, 2 processes")), None)
-    floor = next((r for n, r in rows.items() if "byte page" in n), None)
+    floor = next((r for n, r in rows.items() if "byte page" in n and "kept" not in n), None)
     if mirror is None or floor is None:
         print("(no verdicts: the shipped configuration and its same-bytes floor were not both run)")
         return
@@ -344,8 +360,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=sized(5_000_000, 20_000))
     parser.add_argument("--only", default=sized(None, "mirror, 2 processes,byte page"),
-                        help="comma-separated words: run only configurations "
-                             "whose name contains one")
+                        help="comma-separated words (a comma followed by a space is part "
+                             "of a word): run only configurations whose name contains one")
     parser.add_argument("--concurrency", default=sized(None, "2,64"),
                         help="comma-separated, default 1,2,8,32,64")
     parser.add_argument("--seconds", type=int, default=sized(5, 1))
@@ -357,6 +373,9 @@ if __name__ == "__main__":
     parser.add_argument("--hand-off", action="store_true",
                         help="also each configuration with every request handed to a worker "
                              "thread (waitress as it comes), in turns with the shipped one")
+    parser.add_argument("--before", metavar="DIR",
+                        help="also the mirror served by the checkout in DIR (its own code), "
+                             "in turns with this one: before and after in one run")
     parser.add_argument("--cpu", action="store_true",
                         help="CPU time per lookup in this process, mirror against bare")
     arguments = parser.parse_args()

@@ -203,10 +203,11 @@ def city_database(applications: int, audit_records: int, since: int = 1000):
         cluster.stop()
 
 
-def _seed_city(engine, session_factory, applications, audit_records, key, checkpoint_file,
-               since):
-    from sqlalchemy import text
-
+def seed_programme(engine, session_factory, applications: int,
+                   accounts: dict[str, str]) -> tuple[int, float]:
+    """The bench's programme holding ``applications`` rows and their history (COPY), and a
+    bench account per ``accounts`` entry (username → role): (programme id, the COPY's
+    seconds)."""
     from intranet.db import get_tm_session
     from intranet.programmes.models import Programme
     from intranet.users.services import add_user
@@ -215,15 +216,25 @@ def _seed_city(engine, session_factory, applications, audit_records, key, checkp
         dbsession = get_tm_session(session_factory, transaction.manager)
         programme = Programme(code="tokubetsu-2020", name="特別定額給付金", name_en="Special")
         dbsession.add(programme)
-        add_user(dbsession, _ACTOR, "supervisor", "bench", "supervisor", BENCH_PASSWORD)
-        add_user(dbsession, _ACTOR, "officer", "bench", "security_officer", BENCH_PASSWORD)
+        for username, role in accounts.items():
+            add_user(dbsession, _ACTOR, username, "bench", role, BENCH_PASSWORD)
         dbsession.flush()
         programme_id = programme.id
     started = time.perf_counter()
     with engine.begin() as connection:
         copy_applications(connection, programme, applications)
-    print(f"seeded {applications:,} applications (+ history) with COPY in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
+    return programme_id, time.perf_counter() - started
+
+
+def _seed_city(engine, session_factory, applications, audit_records, key, checkpoint_file,
+               since):
+    from sqlalchemy import text
+
+    programme_id, seconds = seed_programme(engine, session_factory, applications,
+                                           {"supervisor": "supervisor",
+                                            "officer": "security_officer"})
+    print(f"seeded {applications:,} applications (+ history) with COPY in {seconds:.1f} s",
+          flush=True)
     started = time.perf_counter()
     with engine.begin() as connection:
         copy_audit_records(connection, audit_records, key, checkpoint_file, since)

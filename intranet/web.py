@@ -12,6 +12,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import notfound_view_config, view_config
 
 from intranet.dates import wareki
+from intranet.imports.headers import FIELD_WORDS
 from intranet.plausible_dates import UnreadableDate
 from intranet.refusals import Refused
 from transfer import version
@@ -45,14 +46,8 @@ LABELS = {
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
-    # Import and export column names: the field's first usual header (imports/columns.py).
-    "field_labels": {"receipt_number": "受付番号", "name": "氏名", "kana": "フリガナ",
-                     "birth_date": "生年月日", "address": "住所", "phone": "電話番号",
-                     "received_on": "申請日", "route": "申請方法", "status": "状況",
-                     "scheduled_payment_on": "振込予定日", "paid_on": "振込日",
-                     "deficiency_reason": "不備内容", "notes": "備考",
-                     "deficiency_kinds": "不備の種類", "documents_sent_on": "書類送付日",
-                     "return_by": "返送期限"},
+    # An application's fields: the import's column names (intranet.imports.headers).
+    "field_labels": FIELD_WORDS,
     # What a publication changes for one entry (intranet.publications.changes).
     "change_kinds": {"added": "新たに掲載", "removed": "掲載を終了", "moved": "状況の変更",
                      "altered": "日付などの変更"},

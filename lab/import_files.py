@@ -41,3 +41,44 @@ def many_bad_rows(count=1200):
     rows = [[f"{90000000 + n}", "田中　太郎", "タナカ　タロウ", "令和2年2月30日", "", "",
              "令和2年6月1日", "郵送", "受付済", "", "", "", ""] for n in range(count)]
     return encoded(rows)
+
+
+# A whole applicant list as a city's system exports one: each status with the dates and
+# reason it needs, dates in every way they are written, receipt numbers in every width and
+# spacing, names with the characters Shift_JIS holds only in CP932, text that looks like a
+# formula, a line break inside a cell, and the blanks a real list has.
+_STATUSES = (("受付済", {}), ("審査中", {}), ("不備あり", {"不備内容": "印鑑なし、本人確認書類なし"}),
+             ("支給決定", {}), ("振込予定", {"振込予定日": "令和2年7月10日"}),
+             ("振込済", {"振込予定日": "R2.7.10", "振込日": "2020/7/20"}),
+             ("received", {}), ("paid", {"振込日": "20200721"}))
+_RECEIVED = ("令和2年6月1日", "R2.6.2", "2020/6/3", "20200604", "2020-06-05", "Ｒ２．６．８",
+             "令和２年６月９日")
+_BORN = ("昭和55年1月2日", "1988/12/31", "H1.1.8", "S20.8.15", "平成元年1月8日", "", "19500101")
+_NAMES = (("髙橋　一郎", "タカハシ　イチロウ"), ("山﨑　花子", "ヤマザキ　ハナコ"), ("佐藤　次郎", "ｻﾄｳ ｼﾞﾛｳ"),
+          ("渡邊　恵美", "わたなべ　えみ"), ("Smith John", "スミス　ジョン"), ("鈴木　①", ""))
+_NOTES = ("", "㈱相模商事 経由", "改行を含む\n備考", "'=1+1", "'+81 は国番号", "代理人（長男）",
+          "〒252-0001 転居予定", "")
+
+
+def _receipt(n: int) -> str:
+    digits = f"{70000000 + n}"
+    written = (f"{digits[:4]}-{digits[4:]}", f"{digits[:4]} {digits[4:]}", digits,
+               f"{digits[:4]}-{digits[4:]}".translate(str.maketrans("0123456789-", "０１２３４５６７８９－")),
+               f"ab-{digits}")
+    return written[n % len(written)]
+
+
+def realistic_rows(count: int = 240) -> list[list[str]]:
+    """``count`` rows under HEADER, every kind above spread over the file."""
+    rows = []
+    for n in range(count):
+        status, dates = _STATUSES[n % len(_STATUSES)]
+        name, kana = _NAMES[n % len(_NAMES)]
+        cells = {"受付番号": _receipt(n), "氏名": name, "フリガナ": kana,
+                 "生年月日": _BORN[n % len(_BORN)], "住所": f"中央区{n % 9 + 1}丁目{n}番地",
+                 "電話番号": ("042-000-0001", "090-1234-5678", "", "03(1111)2222")[n % 4],
+                 "申請日": _RECEIVED[n % len(_RECEIVED)],
+                 "申請方法": ("郵送", "オンライン", "online", "プッシュ型", "")[n % 5],
+                 "状況": status, "備考": _NOTES[n % len(_NOTES)], **dates}
+        rows.append([cells.get(title, "") for title in HEADER])
+    return rows

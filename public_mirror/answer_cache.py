@@ -21,8 +21,9 @@ class AnswerCache:
         self._lock = threading.Lock()
 
     def get(self, key):
-        with self._lock:
-            return self._pages.get(key) if key and key[0] == self._sequence else None
+        # Without the lock: one dict read (atomic), and a page is kept under its whole key,
+        # the snapshot's sequence included — no other answer's page can be read here.
+        return self._pages.get(key) if key and key[0] == self._sequence else None
 
     def keep(self, key, page) -> None:
         sequence = key[0]

@@ -6,9 +6,9 @@ root-relative, or built on ``mirror.public_base_url`` when the site lives under 
 the language is one of the configured codes, chosen before rendering.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,7 +19,7 @@ from public_mirror import birthdate, furigana, lookup, splice
 from public_mirror.answer_cache import AnswerCache
 from public_mirror.i18n import LOCALE_DIR, NATIVE_NAMES, choose
 from public_mirror.repeat import FIELD as REPEAT_FIELD
-from public_mirror.web import SECURITY_HEADERS, day, month_day, when
+from public_mirror.web import SECURITY_HEADERS, day, kept_headers, month_day, when
 from transfer import ruby
 from transfer.answer import is_open
 
@@ -30,14 +30,18 @@ CONTENT_TYPE = "text/html; charset=UTF-8"
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Content-Type": CONTENT_TYPE}
 
 
-@dataclass(frozen=True)
-class Page:
+_PAGE_HEADER_ITEMS = kept_headers(PAGE_HEADERS.items())   # the server's block per page kind
+
+
+class Page(NamedTuple):
+    """Immutable, made at a third of a frozen dataclass's cost (one per answer)."""
+
     status: int
     body: bytes
     extra_headers: tuple = ()
 
     def headers(self) -> list[tuple[str, str]]:
-        return [*PAGE_HEADERS.items(), *self.extra_headers,
+        return [*_PAGE_HEADER_ITEMS, *self.extra_headers,
                 ("Content-Length", str(len(self.body)))]
 
     @property
@@ -71,6 +75,7 @@ class Pages:
         self.env.filters["minutes"] = minutes
         self._localizers = {lang: make_localizer(lang, [str(LOCALE_DIR)]) for lang in languages}
         self.cache = AnswerCache()
+        self._writers = {lang: self._writer(lang) for lang in languages}
 
     def url(self, name: str, lang: str | None = None) -> str:
         """The site's own links; ``name`` is a path below the site's root."""
@@ -148,7 +153,8 @@ class Pages:
             self.cache.keep(key, kept)
         page, parts = kept
         return Page(page.status, splice.fill(parts, reply.question, reply.repeat_proof,
-                                             self._writer(reply.lang)), page.extra_headers)
+                                             self._writers.get(reply.lang) or self._writer(reply.lang)),
+                    page.extra_headers)
 
     def render_uncached(self, reply, spliced: bool = True) -> Page:
         """``spliced=False``: an answer page with the question's markers (for the cache)."""

@@ -72,7 +72,14 @@ _SLOT = struct.Struct("<16sdII")   # client key, window start, hits in it, hits 
 _SWEPT = struct.Struct("<d")       # in the file's first record: when it was last swept
 _EMPTY = bytes(16)
 _PROBES = 8
+KEYS_KEPT = 4096   # addresses whose slot key a process keeps (then starts afresh)
 RELOOK = 0.5   # seconds between looks at what lies under the file's name (one stat)
+
+
+# This process's id, kept current across forks: ``os.getpid`` is a system call, and the
+# descriptor's owner is asked on every request.
+_this_process = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _this_process.__setitem__(0, os.getpid()))
 
 
 class TableUnusable(OSError):
@@ -101,8 +108,11 @@ class SharedRateLimiter:
     """
 
     def __init__(self, path, limit: int, window: float, *, secret: bytes, clock=time.time,
-                 slots: int = 65536):
+                 slots: int = 65536, looks_clock=time.monotonic):
+        """``clock``: the windows' time, shared by every process (POSIX seconds);
+        ``looks_clock``: this process's own, for when it looks again under the name."""
         self.path, self.limit, self.window, self.clock = Path(path), limit, window, clock
+        self.looks_clock = looks_clock
         self.slots = slots
         self.size = (slots + 1 + _PROBES) * _SLOT.size   # the file's own record, the probes' tail
         # Keyed BLAKE2b: a MAC in one C call (HMAC-SHA256 cost more than the rest together).
@@ -114,6 +124,17 @@ class SharedRateLimiter:
         self._looked = float("-inf")  # when this process last looked what is under the name
         self._unusable = ""          # why the file is not being used (logged once), or ""
         self._fallback = RateLimiter(limit, window, clock=clock)
+        self._keys: dict[str, bytes] = {}   # address → its slot key, for addresses seen lately
+
+    def _key(self, address: str) -> bytes:
+        """The keyed hash an address is stored as; kept for the next ``KEYS_KEPT`` addresses
+        (a resident asks a few times in a row) rather than hashed on every request."""
+        key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
+                              digest_size=16).digest()
+        if len(self._keys) >= KEYS_KEPT:
+            self._keys = {}
+        self._keys[address] = key
+        return key
 
     def check(self, address: str) -> tuple[bool, int]:
         """Would a lookup be answered now? Counts nothing."""
@@ -124,16 +145,20 @@ class SharedRateLimiter:
         self.allow(address)
 
     def allow(self, address: str, count: bool = True) -> tuple[bool, int]:
-        key = hashlib.blake2b(limited_as(address).encode("utf-8", "replace"), key=self._secret,
-                              digest_size=16).digest()
+        key = self._keys.get(address)
+        if key is None:
+            key = self._key(address)
         with self._lock:
             try:
                 descriptor = self._descriptor()
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
-                try:
-                    verdict = self._decide(descriptor, key, self.clock(), count)
-                finally:
-                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+                now = self.clock()
+                verdict = None if count else self._glance(descriptor, key, now)
+                if verdict is None:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                    try:
+                        verdict = self._decide(descriptor, key, now, count)
+                    finally:
+                        fcntl.flock(descriptor, fcntl.LOCK_UN)
             except OSError as error:
                 self._fall_back(error)
                 return self._fallback.allow(address, count)
@@ -159,12 +184,12 @@ class SharedRateLimiter:
     def _descriptor(self) -> int:
         """This process's descriptor on the file now under the name, opened or reopened."""
         held = self._held
-        if held is not None and held[0] != os.getpid():
+        if held is not None and held[0] != _this_process[0]:
             # A fork must not share the parent's open file: flock would not tell them apart.
             os.close(held[1])
             self._held = held = None
         if held is not None:
-            now = time.monotonic()
+            now = self.looks_clock()
             if now - self._looked < RELOOK:
                 return held[1]
             self._looked = now
@@ -193,7 +218,7 @@ class SharedRateLimiter:
             os.close(descriptor)
             raise
         self._held = (os.getpid(), descriptor, (status.st_dev, status.st_ino))
-        self._swept, self._looked = float("-inf"), time.monotonic()
+        self._swept, self._looked = float("-inf"), self.looks_clock()
         return descriptor
 
     def _close(self) -> None:
@@ -223,6 +248,32 @@ class SharedRateLimiter:
             raise TableUnusable(errno.EIO, "the file keeps being cut")
         return data
 
+    def _glance(self, descriptor: int, key: bytes, now: float) -> tuple[bool, int] | None:
+        """A question that counts nothing (a found answer, a form to show again), judged
+        without ``flock`` when the client is well within the limit and nothing is to be
+        written: (True, 0). Anything else — at or over the limit, a sweep due, the file
+        cut — is None: decided under the lock as before. Only counted failures raise a
+        count, always under the lock, so no reading here can let the limit be exceeded; a
+        read that meets another process's write of the same slot judges this one uncounted
+        question by the slot just before or after it."""
+        window = self.window
+        current = now - now % window
+        if current - self._swept >= window:
+            return None
+        first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
+        region = os.pread(descriptor, _PROBES * _SLOT.size, first)
+        if len(region) != _PROBES * _SLOT.size:
+            return None
+        at = _aligned(region, key)
+        if at < 0:
+            return (True, 0) if self.limit > 0 else None   # no slot: no failure counted
+        _held, start, hits, before = _SLOT.unpack_from(region, at)
+        if start != current:
+            before, hits = (hits if current - start == window else 0), 0
+        if before * (1 - (now - current) / window) + hits >= self.limit:
+            return None
+        return True, 0
+
     def _decide(self, descriptor: int, key: bytes, now: float, count: bool) -> tuple[bool, int]:
         window = self.window
         current = now - now % window
@@ -245,16 +296,19 @@ class SharedRateLimiter:
         it takes: an empty or stale one, else the one idle longest."""
         first = (int.from_bytes(key[:8], "big") % self.slots + 1) * _SLOT.size
         region = self._read(descriptor, first, _PROBES * _SLOT.size)   # one read for all
-        held, start, hits, before = _SLOT.unpack_from(region)
-        if held == key:   # nearly always: the client's first probe
-            return first, start, hits, before
-        taken, taken_age = first, float("inf")
-        for probe, (held, start, hits, before) in enumerate(_SLOT.iter_unpack(region)):
-            if held == key:
-                return first + probe * _SLOT.size, start, hits, before
-            age = float("-inf") if held == _EMPTY else start
-            if age < taken_age:
-                taken, taken_age = first + probe * _SLOT.size, age
+        # Searched in C: a resident who was only ever answered "found" has no slot, and
+        # looking at the eight probes one by one in Python cost more than the read.
+        at = _aligned(region, key)
+        if at >= 0:
+            _held, start, hits, before = _SLOT.unpack_from(region, at)
+            return first + at, start, hits, before
+        at = _aligned(region, _EMPTY)   # the first empty probe, if any, is the one taken
+        if at >= 0:
+            return first + at, current, 0, 0
+        taken, taken_age = first, float("inf")   # else the one idle longest
+        for probe, (_held, start, _hits, _before) in enumerate(_SLOT.iter_unpack(region)):
+            if start < taken_age:
+                taken, taken_age = first + probe * _SLOT.size, start
         return taken, current, 0, 0
 
     def _retry_after(self, now, current, hits, before) -> int:
@@ -281,6 +335,14 @@ class SharedRateLimiter:
             if held != _EMPTY and start < current - self.window:
                 table[(index + 1) * _SLOT.size:(index + 2) * _SLOT.size] = blank
         os.pwrite(descriptor, table, 0)
+
+
+def _aligned(region: bytes, key: bytes) -> int:
+    """Where ``key`` begins a slot of ``region`` (a multiple of the slot size), or -1."""
+    at = region.find(key)
+    while at > 0 and at % _SLOT.size:
+        at = region.find(key, at + 1)
+    return at
 
 
 def limited_as(address: str) -> str:

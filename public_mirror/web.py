@@ -18,6 +18,19 @@ SECURITY_HEADERS = {
 }
 
 
+# Header lists an app sends again and again (by the id of their first item): the server
+# (``public_mirror.serve``) builds the header block for them once per kind and length
+# rather than per response. Any other WSGI server sees plain lists of plain tuples.
+KEPT_HEADERS: dict[int, tuple] = {}
+
+
+def kept_headers(items) -> tuple:
+    """``items`` as a tuple to begin a page's header lists with, registered as kept."""
+    kept = tuple(items)
+    KEPT_HEADERS[id(kept[0])] = kept   # the tuple holds its first item: the id stays its own
+    return kept
+
+
 # What a browser may keep: files that are the same for everyone.
 _KEPT = ("/static/", "/favicon.ico", "/robots.txt")
 

@@ -16,7 +16,7 @@ carries (``transfer.build``).
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from transfer.table import Entry
 
@@ -58,10 +58,10 @@ class ActionDetails:
         return self.return_by is not None and today > self.return_by
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """One application's answer: ``found`` false is "no such application" (which is also
-    the answer to a wrong birth date: the lookup key includes it)."""
+    the answer to a wrong birth date: the lookup key includes it). Immutable, made at a
+    third of a frozen dataclass's cost (one per resident's answer)."""
 
     found: bool
     status: dict[str, Any] | None = None

@@ -21,14 +21,19 @@ from intranet.exports import (
     csv_response,
     unrepresentable,
 )
+from intranet.imports.headers import words
 from intranet.programmes.models import Programme, all_programmes
 from intranet.web import JST, LABELS, local_moment
 
-EXPORT_HEADER = ["受付番号", "事業", "氏名", "フリガナ", "生年月日", "住所", "電話番号", "申請方法",
-                 "申請日", "状況", "振込予定日", "振込日", "不備の種類", "書類送付日", "返送期限",
-                 "不備内容", "備考", "更新日時"]
-HISTORY_HEADER = ["受付番号", "日時", "変更前", "変更後", "変更方法", "職員", "理由", "振込予定日",
-                  "振込日"]
+# The import's own column names (intranet.imports.headers), so an export is read back as it
+# was written; 事業 and 更新日時 are not imported (the programme is chosen on the import page).
+EXPORT_HEADER = [*words("receipt_number"), "事業",
+                 *words("name", "kana", "birth_date", "address", "phone", "route", "received_on",
+                        "status", "scheduled_payment_on", "paid_on", "deficiency_kinds",
+                        "documents_sent_on", "return_by", "deficiency_reason", "notes"),
+                 "更新日時"]
+HISTORY_HEADER = [*words("receipt_number"), "日時", "変更前", "変更後", "変更方法", "職員", "理由",
+                  *words("scheduled_payment_on", "paid_on")]
 _SHOWN_ROWS = 100   # receipt numbers listed on the Shift_JIS warning page
 
 

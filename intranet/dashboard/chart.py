@@ -6,6 +6,8 @@ SVG with <title>/<desc> plus the data table beside it is readable by screen read
 
 from xml.sax.saxutils import escape
 
+from intranet.charts import value_axis, vertical_scale
+
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
 
@@ -26,8 +28,7 @@ def progress_svg(days, labels: dict[str, str], title: str, element_id: str = "ch
     def x(i):
         return LEFT + (plot_w * i / max(len(days) - 1, 1))
 
-    def y(value):
-        return TOP + plot_h - plot_h * value / peak
+    y = vertical_scale(peak, TOP, plot_h)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -37,10 +38,7 @@ def progress_svg(days, labels: dict[str, str], title: str, element_id: str = "ch
         'stroke="#555"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#555"/>',
     ]
-    for fraction in (0, 0.5, 1):
-        value = round(peak * fraction)
-        parts.append(f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
-                     f'font-size="12" fill="#333">{value:,}</text>')
+    parts.extend(value_axis(peak, y, LEFT))
     for i in (0, len(days) - 1):
         parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 20}" text-anchor="middle" '
                      f'font-size="12" fill="#333">{days[i].day.isoformat()}</text>')

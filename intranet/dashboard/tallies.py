@@ -76,18 +76,39 @@ def _postgres() -> list[str]:
 
 
 def _sqlite() -> list[str]:
-    statements = []
-    for table in ("applications", "status_changes"):
-        for event, sources in (("INSERT", [("NEW", 1)]), ("DELETE", [("OLD", -1)]),
-                               ("UPDATE", [("NEW", 1), ("OLD", -1)])):
-            selects = [s for source, sign in sources
-                       for s in _deltas(table, source, sign, _sqlite_day)]
-            # Per row on SQLite: a history row that is not a decision skips the statement.
-            when = ("" if table == "applications" else " WHEN " + " OR ".join(
-                f"{source}.to_code = '{DECIDED}'" for source, _ in sources))
-            statements.append(f"CREATE TRIGGER {table}_tally_{event.lower()} AFTER {event} ON "
-                              f"{table}{when} BEGIN {_upsert(selects)}; END")
-    return statements
+    return [sqlite_trigger(table, event) for table in ("applications", "status_changes")
+            for event in ("INSERT", "DELETE", "UPDATE")]
+
+
+def sqlite_trigger(table: str, event: str) -> str:
+    """SQLite: the CREATE TRIGGER of one table's tally trigger for one event."""
+    sources = {"INSERT": [("NEW", 1)], "DELETE": [("OLD", -1)],
+               "UPDATE": [("NEW", 1), ("OLD", -1)]}[event]
+    selects = [s for source, sign in sources for s in _deltas(table, source, sign, _sqlite_day)]
+    # Per row on SQLite: a history row that is not a decision skips the statement.
+    when = ("" if table == "applications" else " WHEN " + " OR ".join(
+        f"{source}.to_code = '{DECIDED}'" for source, _ in sources))
+    return (f"CREATE TRIGGER {table}_tally_{event.lower()} AFTER {event} ON "
+            f"{table}{when} BEGIN {_upsert(selects)}; END")
+
+
+def sqlite_applications_counted(sign: int) -> str:
+    """SQLite: the tallies of the applications whose ids the parameter ``ids`` lists (a JSON
+    array), added (``sign`` 1) or taken away (-1) in one statement. Taken away before a
+    chunk's updates and added after them, it is what ``applications_tally_update`` does
+    row by row (intranet.imports.sqlite_rows.update_applications)."""
+    rows = ("(SELECT programme_id, status_code, received_on, paid_on FROM applications "
+            "WHERE id IN (SELECT value FROM json_each(:ids)))")
+    return _upsert(_application_deltas(rows, int(sign), _sqlite_day))
+
+
+def sqlite_applications_added(first_id: int, last_id: int) -> str:
+    """SQLite: what ``applications_tally_insert`` adds for the applications with ids
+    ``first_id``–``last_id``, in one statement: the import's bulk insert runs it once per
+    chunk instead of the trigger once per row (intranet.imports.sqlite_rows)."""
+    rows = ("(SELECT programme_id, status_code, received_on, paid_on FROM applications "  # noqa: S608
+            f"WHERE id BETWEEN {int(first_id)} AND {int(last_id)})")
+    return _upsert(_application_deltas(rows, 1, _sqlite_day))
 
 
 def _names():

@@ -16,19 +16,19 @@ from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.deficiencies import catalogue as kind_catalogue
+from intranet.imports.headers import FIELD_WORDS
 from intranet.imports.models import ImportRecord
 from intranet.oversight import labels
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import LABELS
 
-# The application's own fields, in the order a resident reads them (label, attribute).
-FIELDS = [("受付番号", "receipt_number"), ("氏名", "name"), ("フリガナ", "kana"),
-          ("生年月日", "birth_date"), ("住所", "address"), ("電話番号", "phone"),
-          ("申請方法", "route"), ("申請日", "received_on"), ("状況", "status_code"),
-          ("振込予定日", "scheduled_payment_on"), ("振込日", "paid_on"),
-          ("不備の種類", "deficiency_kinds"), ("書類送付日", "documents_sent_on"),
-          ("返送期限", "return_by"),
-          ("不備内容", "deficiency_reason"), ("備考", "notes"), ("最終更新", "updated_at")]
+# The application's own fields, in the order a resident reads them (label, attribute), named
+# as the import's columns name them (intranet.imports.headers); the status is stored by code.
+_READ_IN_ORDER = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "route",
+                  "received_on", "status", "scheduled_payment_on", "paid_on", "deficiency_kinds",
+                  "documents_sent_on", "return_by", "deficiency_reason", "notes")
+FIELDS = [*((FIELD_WORDS[name], "status_code" if name == "status" else name)
+            for name in _READ_IN_ORDER), ("最終更新", "updated_at")]
 # The resident reads the first six columns in words; the last three keep what is stored
 # (codes, the audit record's JSON, the values kept beside the chain), as the audit CSV does.
 CSV_HEADER = ["区分", "項目・日時", "内容", "詳細1", "詳細2", "詳細3", "コード", "記録（JSON）",

@@ -16,6 +16,7 @@ from sqlalchemy import String, and_, cast, delete, exists, func, literal, select
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import personal
 from intranet.chunks import chunked
+from intranet.imports.headers import FIELD_WORDS
 from intranet.imports.models import ImportRecord
 from intranet.publications import changes
 from intranet.publications.models import PublicationRow
@@ -27,8 +28,8 @@ ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "pho
 # The same, as the record and its print view name them (message ids: the English catalogue
 # translates them). Records approved before a field was added keep their own list.
 ERASED_FIELD_LABELS = {
-    "receipt_number": "受付番号", "name": "氏名", "kana": "フリガナ", "birth_date": "生年月日",
-    "address": "住所", "phone": "電話番号", "notes": "備考", "deficiency_reason": "不備内容",
+    # An application's own fields, as the import's columns name them.
+    **{name: FIELD_WORDS[name] for name in ERASED_FIELDS if name in FIELD_WORDS},
     "search_key": "氏名・フリガナの検索用の読み", "status_changes.reason": "状況変更の理由",
     "audit_personal": "監査ログに記録された個人情報",
     "publication_rows": "公開依頼に固定された受付番号",

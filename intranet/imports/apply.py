@@ -134,21 +134,31 @@ def _write_sqlite(dbsession, programme, new_rows, changed, now, reason, user_id)
     history = [(new_id, None, *_history(row, now, reason, user_id))
                for row, new_id in zip(new_rows, ids, strict=True)]
     if new_rows:
-        sqlite_rows.APPLICATIONS.insert(dbsession, [
+        sqlite_rows.insert_applications(dbsession, [
             (new_id, programme.id, *staging.new_values(row), now, 1)
             for row, new_id in zip(new_rows, ids, strict=True)])
+    groups = _by_columns(changed)
+    if changed:
+        sqlite_rows.update_applications(
+            dbsession, [row.application_id for row in changed],
+            lambda: _update_sqlite(dbsession, groups, now))
+    # The history in the order the updates ran: group by group.
+    history += [(row.application_id, row.before_status, *_history(row, now, reason, user_id))
+                for group in groups.values() for row in group if "status" in row.values]
+    if history:
+        sqlite_rows.HISTORY.insert(dbsession, history)
+
+
+def _update_sqlite(dbsession, groups, now):
+    """The changed applications, one executemany per set of columns they change."""
     table = Application.__table__
-    for names, group in _by_columns(changed).items():
+    for names, group in groups.items():
         statement = update(table).where(table.c.id == bindparam("_id")).values(
             {**{_COLUMN.get(n, n): bindparam(f"_{n}") for n in names},
              "version": table.c.version + 1, "updated_at": now})
         dbsession.execute(statement, [{"_id": row.application_id,
                                        **{f"_{n}": row.values[n] for n in names}}
                                       for row in group])
-        history += [(row.application_id, row.before_status, *_history(row, now, reason, user_id))
-                    for row in group if "status" in row.values]
-    if history:
-        sqlite_rows.HISTORY.insert(dbsession, history)
 
 
 def allocate_ids(dbsession, count: int) -> list[int]:

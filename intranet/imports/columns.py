@@ -15,32 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from intranet.imports.errors import ImportRefused
+from intranet.imports.headers import FIELD_WORDS, FIELDS
 
-# field → the names people give its column; the first is the label shown to staff.
-FIELDS = {
-    "receipt_number": ("受付番号", "申請番号", "受付No", "受付No.", "受付ナンバー", "申請No",
-                       "整理番号", "receipt_number", "receipt number", "receipt no"),
-    "name": ("氏名", "申請者氏名", "申請者名", "申請者", "世帯主氏名", "世帯主名", "氏名漢字",
-             "name", "applicant"),
-    "kana": ("フリガナ", "ふりがな", "カナ氏名", "氏名カナ", "カナ", "申請者カナ", "氏名フリガナ",
-             "世帯主カナ", "kana"),
-    "birth_date": ("生年月日", "誕生日", "birth_date", "date of birth"),
-    "address": ("住所", "申請者住所", "世帯主住所", "address"),
-    "phone": ("電話番号", "連絡先電話番号", "連絡先", "電話", "tel", "phone"),
-    "received_on": ("申請日", "受付日", "受付年月日", "申請年月日", "received_on", "received"),
-    "route": ("申請方法", "申請区分", "受付方法", "route"),
-    "status": ("状況", "処理状況", "状態", "ステータス", "進捗状況", "進捗", "status"),
-    "scheduled_payment_on": ("振込予定日", "支払予定日", "支給予定日", "scheduled_payment_on"),
-    "paid_on": ("振込日", "支払日", "支給日", "振込実施日", "paid_on"),
-    "deficiency_reason": ("不備内容", "不備理由", "不備事由", "deficiency_reason"),
-    # The action details residents read: kinds by name or code (intranet.deficiencies).
-    "deficiency_kinds": ("不備の種類", "不備種類", "不備の種別", "不備種別", "不備区分", "不備項目",
-                         "deficiency_kinds", "deficiency kinds"),
-    "documents_sent_on": ("書類送付日", "書類発送日", "不備書類送付日", "返送書類送付日",
-                          "不備通知日", "documents_sent_on"),
-    "return_by": ("返送期限", "返送期限日", "再提出期限", "提出期限", "return_by"),
-    "notes": ("備考", "メモ", "notes"),
-}
 # Never imported, whatever the mapping says: the system has no business holding it.
 FORBIDDEN = ("個人番号", "マイナンバー", "mynumber", "individualnumber")
 
@@ -83,7 +59,7 @@ def column_guide() -> list[dict]:
 
 
 def label(field: str | None) -> str:
-    return FIELDS[field][0] if field else ""
+    return FIELD_WORDS[field] if field else ""
 
 
 @dataclass(frozen=True)

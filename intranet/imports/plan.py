@@ -149,6 +149,7 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     plan.kind, fields = plan.columns.kind, list(plan.columns.fields)
     first_seen: dict[str, int] = {}
     verdicts: dict[tuple, rules.StatusChangeRefused | None] = {}  # see _new_status_problem
+    details: dict[tuple, action_rules.ActionDetailsRefused | None] = {}  # _new_details_problem
     seen_any = False
     kinds = kind_catalogue.load(dbsession, programme.id)
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
@@ -156,7 +157,8 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
         seen_any = True
         if settle:
             settle()
-        planned = _compare(dbsession, catalogue, programme, chunk, plan, verdicts, kinds)
+        planned = _compare(dbsession, catalogue, programme, chunk, plan, (verdicts, details),
+                           kinds)
         for row in planned:
             plan.counts[row.action] += 1
             if row.action == "changed" and "status" in row.values:
@@ -241,7 +243,8 @@ def _note_date(plan, title, raw, read, kept=5) -> bool:
     return len(seen) >= kept
 
 
-def _compare(dbsession, catalogue, programme, parsed, plan, verdicts, kinds):
+def _compare(dbsession, catalogue, programme, parsed, plan, remembered, kinds):
+    verdicts, details = remembered
     existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
     planned = []
     receipt_column, status_column = plan.columns.titles[
@@ -271,11 +274,14 @@ def _compare(dbsession, catalogue, programme, parsed, plan, verdicts, kinds):
                                     refused.mapping))
             continue
         try:
-            _action_details(catalogue, kinds, row, current, stated)
-        except action_rules.ActionDetailsRefused as details:
-            plan.add_error(RowError(line, _title(plan.columns, details.field),
-                                    written.get(details.field, ""), details.message,
-                                    details.mapping))
+            if current is None:
+                _new_details_problem(catalogue, kinds, row, stated, details)
+            else:
+                _action_details(catalogue, kinds, row, current, stated)
+        except action_rules.ActionDetailsRefused as refusal:
+            plan.add_error(RowError(line, _title(plan.columns, refusal.field),
+                                    written.get(refusal.field, ""), refusal.message,
+                                    refusal.mapping))
             continue
         planned.append(row)
     return planned
@@ -305,6 +311,30 @@ def _action_details(catalogue, kinds, row, current, stated):
         for name in action_rules.FIELDS:
             if getattr(after, name) != getattr(stored, name):
                 row.values[name] = getattr(after, name)
+
+
+def _new_details_problem(catalogue, kinds, row, stated, remembered):
+    """_action_details for a new application, remembered: with nothing stored its verdict
+    depends only on the status and the details the row states (no new round, nothing
+    cleared), so a million new rows ask the rules a handful of times. Raises the refusal."""
+    key = (row.values["status"], stated)
+    try:
+        refusal = remembered[key]
+    except KeyError:
+        if len(remembered) >= _REMEMBERED:
+            remembered.clear()
+        refusal = None
+        try:
+            _action_details(catalogue, kinds, row, None, stated)
+        except action_rules.ActionDetailsRefused as refused:
+            refusal = refused
+        remembered[key] = refusal
+    if refusal is not None:
+        raise refusal.with_traceback(None)     # raised again: no frames piled onto it
+
+
+# Distinct (status, details) verdicts kept for new rows; then started again.
+_REMEMBERED = 4096
 
 
 def _characters_kept(plan, row, current) -> bool:

@@ -8,9 +8,21 @@ by that type's own bind processor for the dialect: the database receives exactly
 SQLAlchemy would have sent (tests/integration/test_import_fast_path.py compares the stored
 text with rows the ORM wrote). The statement runs on the session's connection, in its
 transaction. Table and column names are this module's constants, never input.
+
+New applications are inserted with the tally trigger of their table suspended: SQLite's
+triggers run per row, three upserts for each new application (as much time as the insert
+itself, docs/performance.md); ``insert_applications`` drops it, inserts the chunk, adds the
+chunk's tallies in one grouped statement and creates the trigger again — all inside the
+import's transaction (SQLite's DDL is transactional), so a failure anywhere rolls the
+trigger's absence back with the rows, and no other connection ever sees it missing.
+Changed applications likewise (``update_applications``): their tallies taken away before
+the chunk's updates and added after them, in two statements.
 """
 
+import json
+
 from intranet.applications import models
+from intranet.dashboard import tallies
 from intranet.imports.staging import NEW_COLUMNS
 
 # A converted value per distinct input, per column: dates and the import's timestamp repeat.
@@ -37,6 +49,39 @@ class Rows:
             if process is not None:
                 made.append((index, process, {}))
         return made
+
+
+def insert_applications(dbsession, rows: list[tuple]) -> None:
+    """APPLICATIONS.insert of new applications (ids ascending, the first column), with their
+    tallies added once for the chunk instead of by the per-row trigger."""
+    driver = _in_transaction(dbsession)
+    driver.execute(f"DROP TRIGGER {_INSERT_TRIGGER}")
+    APPLICATIONS.insert(dbsession, rows)
+    driver.execute(tallies.sqlite_applications_added(rows[0][0], rows[-1][0]))
+    driver.execute(tallies.sqlite_trigger("applications", "INSERT"))
+
+
+def update_applications(dbsession, ids: list[int], update) -> None:
+    """Run ``update()`` (the chunk's UPDATEs of the applications ``ids``) with their
+    tallies moved in two grouped statements instead of by the per-row trigger."""
+    driver = _in_transaction(dbsession)
+    listed = {"ids": json.dumps(ids)}
+    driver.execute(f"DROP TRIGGER {_UPDATE_TRIGGER}")
+    driver.execute(tallies.sqlite_applications_counted(-1), listed)
+    update()
+    driver.execute(tallies.sqlite_applications_counted(1), listed)
+    driver.execute(tallies.sqlite_trigger("applications", "UPDATE"))
+
+
+def _in_transaction(dbsession):
+    """The driver's connection, in a transaction: sqlite3 would run DDL outside any."""
+    driver = dbsession.connection().connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+    return driver
+
+
+_INSERT_TRIGGER, _UPDATE_TRIGGER = "applications_tally_insert", "applications_tally_update"
 
 
 def _converted(row, converters):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from intranet.imports.headers import FIELD_WORDS, words
 from intranet.programmes.lifecycle import STATE_LABELS
 from intranet.publications import failures
 from intranet.web import LABELS, format_date, local_time
@@ -92,24 +93,30 @@ def action_groups() -> list[tuple[str, str, list[str]]]:
     return [(group, label, [a for a in ACTIONS if a.startswith(group)])
             for group, label in ACTION_GROUPS.items()]
 
+
+def _fields(*names: str) -> dict[str, str]:
+    return {name: FIELD_WORDS[name] for name in names}
+
+
 DETAILS = {
-    # applications
+    # applications: a field recorded under its own name is named as the import's column
     "status_before": "変更前の状況", "status_after": "変更後の状況", "to": "変更後の状況",
-    "status": "状況", "receipt": "受付番号", "reason": "理由",
-    "scheduled_payment_on": "振込予定日", "paid_on": "振込日", "deficiency_reason": "不備内容",
-    "deficiency_kinds": "不備の種類（番号の組）", "documents_sent_on": "書類送付日",
-    "return_by": "返送期限",
+    **_fields("status", "scheduled_payment_on", "paid_on", "deficiency_reason",
+              "documents_sent_on", "return_by", "receipt_number", "phone"),
+    "receipt": FIELD_WORDS["receipt_number"], "birth": FIELD_WORDS["birth_date"],
+    "reason": "理由",
+    # the kinds as recorded: the set's number, not the names
+    "deficiency_kinds": "不備の種類（番号の組）",
     "changed": "変更した件数", "unchanged": "変更のなかった件数", "refused": "変更できなかった件数",
     "plan": "確認画面の番号", "personal": "個人情報（別表に保管）",
     # the inquiry desk's searches (applications/inquiry.py)
     "filters": "使った条件", "found": "見つかった件数", "rule": "一時停止の理由",
     "page": "画面",
-    "birth": "生年月日", "phone": "電話番号",
     # imports and exports
     "filename": "ファイル名", "sha256": "SHA-256", "programme": "事業", "kind": "ファイルの種類",
     "rows": "件数", "created": "新規登録", "status_moves": "状況を変える行", "moved": "状況を変えた件数",
     "moves": "状況を変えた件数", "typed": "個人を指す絞り込み条件（値は別表に保管）",
-    "receipt_number": "受付番号", "layout": "対応表の名前",
+    "layout": "対応表の名前",
     "name": "名前", "columns": "列の数", "filter": "絞り込み条件", "encoding": "文字コード・形式",
     # users and logins
     "username": "ユーザー名", "role": "役割", "one_time_password": "仮パスワード",
@@ -181,10 +188,12 @@ CODES = {
     "state": LABELS["publication_states"],
     "state_before": STATE_LABELS,
     "dir": {"asc": "古い順", "desc": "新しい順"},
-    "sort": {"received": "申請日", "updated": "最終更新", "status": "状況", "receipt": "受付番号"},
+    "sort": {"received": FIELD_WORDS["received_on"], "updated": "最終更新",
+             "status": FIELD_WORDS["status"], "receipt": FIELD_WORDS["receipt_number"]},
     "revision": {"head": "最新"},
-    "filters": {"receipt": "受付番号", "name": "氏名・フリガナ", "birth": "生年月日",
-                "phone": "電話番号", "programme": "事業", "status": "状況",
+    "filters": {"receipt": FIELD_WORDS["receipt_number"], "name": "氏名・フリガナ",
+                "birth": FIELD_WORDS["birth_date"], "phone": FIELD_WORDS["phone"],
+                "programme": "事業", "status": FIELD_WORDS["status"],
                 "from": "申請日（から）", "to": "申請日（まで）"},
     "rule": {"same_application": "同じ申請に、生年月日・電話番号を変えた検索の繰り返し",
              "pace": "生年月日・電話番号を使った検索が短い時間に多い"},
@@ -198,7 +207,7 @@ HASH = re.compile(r"^[0-9a-f]{40,}$")
 # What the first part of a target names ("application:12").
 TARGETS = {"application": "申請", "applications": "申請", "user": "ユーザー",
            "report": "転送係の報告",
-           "publication": "公開依頼", "programme": "事業", "status": "状況",
+           "publication": "公開依頼", "programme": "事業", "status": FIELD_WORDS["status"],
            "import": "取込", "import_layout": "取込の対応表", "disposal": "廃棄",
            "deficiency_kind": "不備の種類",
            "audit": "監査記録"}
@@ -208,7 +217,7 @@ EXPORTS = {"applications": "申請一覧", "history": "状況履歴", "audit": "
            "transfers": "転送ログ", "usage": "オンライン照会と問い合わせ対応の件数",
            "import_problems": "取込の確認で見つかった問題の一覧"}
 FILE_KINDS = {"csv": "CSV", "xlsx": "Excel"}
-NEEDS = ("振込予定日", "振込日", "不備内容")
+NEEDS = tuple(words("scheduled_payment_on", "paid_on", "deficiency_reason"))
 LANGUAGES = {"ja": "日本語", "en": "英語", "ja-easy": "やさしい日本語"}
 
 

@@ -99,9 +99,10 @@ def _change_lines(step: events.Step, entry: StatusChange,
         move = f"{reader.status(entry.from_code)} → {reader.status(entry.to_code)}" \
             if entry.from_code else reader.status(entry.to_code)
         lines.append((t("状況"), move))
-    for label, day in (("振込予定日", entry.scheduled_payment_on), ("振込日", entry.paid_on)):
+    for key, day in (("scheduled_payment_on", entry.scheduled_payment_on),
+                     ("paid_on", entry.paid_on)):
         if day:
-            lines.append((t(label), format_date(day, reader.locale)))
+            lines.append((t(FIELD_LABELS[key]), format_date(day, reader.locale)))
     for key, before, after in events.detail_changes(step):
         lines.append((t(FIELD_LABELS.get(key, key)),
                       f"{_field(key, before, reader)} → {_field(key, after, reader)}"))

@@ -5,6 +5,8 @@ readers; the table beside it holds every figure.
 
 from xml.sax.saxutils import escape
 
+from intranet.charts import value_axis, vertical_scale
+
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 56
 
@@ -22,8 +24,7 @@ def relief_svg(days, labels: dict[str, str], title: str, desc: str,
     slot = plot_w / len(days)
     bar = max(slot / 2 - 1, 1)
 
-    def y(value):
-        return TOP + plot_h - plot_h * value / peak
+    y = vertical_scale(peak, TOP, plot_h)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -36,10 +37,7 @@ def relief_svg(days, labels: dict[str, str], title: str, desc: str,
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
         'stroke="#555"/>',
     ]
-    for fraction in (0, 0.5, 1):
-        value = round(peak * fraction)
-        parts.append(f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
-                     f'font-size="12" fill="#333">{value:,}</text>')
+    parts.extend(value_axis(peak, y, LEFT))
     for i, day in enumerate(days):
         x = LEFT + slot * i
         for n, (key, colour, pattern) in enumerate(SERIES):

@@ -2,10 +2,14 @@
 〓, and re-importing it keeps the stored characters — saying so, row by row, with the values;
 a file that would put 〓 where a stored character stood, or store a 外字, is refused."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from intranet.applications.exports import EXPORT_HEADER
 from intranet.applications.models import Application
+from intranet.imports.headers import FIELD_WORDS
 from lab.import_files import HEADER, PEOPLE, encoded
 from tests.factories import make_programme
 from tests.functional.test_imports import confirm, upload
@@ -128,4 +132,22 @@ def test_xlsx_keeps_a_cr_inside_a_cell_and_text_that_looks_escaped(stored, progr
                  status=200)
     assert "<strong>0</strong> 件を変更" in dry.text and "3 件は変更なし" in dry.text
     confirm(stored, dry)
+    assert _state(session_factory) == before
+
+
+def test_every_export_column_is_read_back_as_the_field_it_was_written_from(stored, programme,
+                                                                           session_factory):
+    """The list export's header is the import's (intranet.imports.headers): re-imported in
+    every format, each column lands on its own field, 事業 and 更新日時 are not imported,
+    and nothing changes."""
+    before = _state(session_factory)
+    for path, name in (("/applications.csv", "export.csv"), ("/applications.xlsx", "export.xlsx")):
+        dry = upload(stored, programme, stored.get(path).body, name, status=200)
+        assert "<strong>0</strong> 件を変更" in dry.text and "3 件は変更なし" in dry.text, name
+        column_plan = dry.text.split('id="column-plan"')[1].split("</table>")[0]
+        read = re.findall(r'<tr><td>([^<]*)</td><td>(?:<span class="muted">)?([^<]*)<',
+                          column_plan)
+        assert read == [(title, title if title in FIELD_WORDS.values() else "取り込まない")
+                        for title in EXPORT_HEADER], name
+        confirm(stored, dry)
     assert _state(session_factory) == before

@@ -16,7 +16,7 @@ from datetime import date
 
 import pytest
 import transaction
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
@@ -24,7 +24,7 @@ from intranet.dashboard.models import Tally
 from intranet.db import get_tm_session
 from intranet.imports import apply as apply_module
 from intranet.imports import plan as plan_module
-from intranet.imports import staging
+from intranet.imports import sqlite_rows, staging
 from intranet.imports.apply import apply_import
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
@@ -32,7 +32,7 @@ from intranet.imports.plan import plan_import
 from intranet.imports.values import parse_cell
 from intranet.programmes.models import Programme
 from intranet.statuses.services import load_catalogue
-from lab.import_files import HEADER, csv_text
+from lab.import_files import HEADER, csv_text, realistic_rows
 from tests.conftest import TEST_ACTOR
 from tests.factories import make_programme
 
@@ -49,7 +49,14 @@ def use_plain_way(monkeypatch):
     monkeypatch.setattr(plan_module, "_new_status_problem",
                         lambda catalogue, row, verdicts: plan_module._status_problem(
                             catalogue, row, None))
+    monkeypatch.setattr(plan_module, "_new_details_problem",
+                        lambda catalogue, kinds, row, stated, remembered:
+                        plan_module._action_details(catalogue, kinds, row, None, stated))
     monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
+    # SQLite: every new and changed application through its per-row tally trigger.
+    monkeypatch.setattr(sqlite_rows, "insert_applications", sqlite_rows.APPLICATIONS.insert)
+    monkeypatch.setattr(sqlite_rows, "update_applications",
+                        lambda dbsession, ids, update: update())
 
 
 def row(number, status="受付済", received="令和2年6月1日", phone="042-000-0000", **other):
@@ -288,45 +295,94 @@ def test_a_file_broken_after_chunks_were_written_leaves_nothing_written(session_
     assert _counts(session_factory)[0] == before[0] + 30
 
 
-def test_an_imported_row_is_stored_as_the_orm_stores_it(session_factory):
-    """SQLite's rows go to the driver without SQLAlchemy (imports.sqlite_rows): the stored
-    text of every column — dates and timestamps above all — is what the ORM stores for the
-    same values. (On PostgreSQL the same holds for the COPY.)"""
+def test_an_imported_file_is_stored_as_the_orm_stores_it(session_factory):
+    """SQLite's rows go to the driver without SQLAlchemy (imports.sqlite_rows), PostgreSQL's
+    through COPY: for a whole realistic file (lab.import_files.realistic_rows: every status
+    with its dates, every way a date and a number are written, formula-looking text, line
+    breaks, blanks), the stored text of every column of every row and its history — dates
+    and timestamps above all — is what the ORM stores for the same values."""
     programme_id = make_programme(session_factory)
     other_id = make_programme(session_factory, code="copy")
-    rows = [row("5000-0001", status="振込予定", 振込予定日="令和2年7月10日"),
-            row("5000-0002", status="振込済", 振込日="2020/7/20", 備考="'=1+1")]
+    rows = realistic_rows()
     _import(session_factory, programme_id, csv_text(rows).encode("cp932"))
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
-        pairs = []
-        for imported in dbsession.execute(select(Application).where(
-                Application.programme_id == programme_id)).scalars().all():
-            skip = {"id", "programme_id"}
-            copy = Application(programme_id=other_id, **{
-                c.key: getattr(imported, c.key) for c in Application.__table__.columns
-                if c.key not in skip})
-            dbsession.add(copy)
-            dbsession.flush()
-            history = dbsession.execute(select(StatusChange).where(
-                StatusChange.application_id == imported.id)).scalar_one()
-            dbsession.add(StatusChange(application_id=copy.id, **{
-                c.key: getattr(history, c.key) for c in StatusChange.__table__.columns
-                if c.key not in ("id", "application_id")}))
-            dbsession.flush()
-            pairs.append((imported.id, copy.id))
+        imported = dbsession.execute(select(Application).where(
+            Application.programme_id == programme_id)).scalars().all()
+        assert len(imported) == len(rows)
+        for application in imported:
+            _store_through_the_orm(dbsession, application, other_id)
     with session_factory() as dbsession:
-        connection = dbsession.connection()
-        for imported, copied in pairs:
-            stored = [connection.exec_driver_sql(
-                f"SELECT * FROM {table} WHERE {key} = {identity}").one()  # noqa: S608
-                for table, key in (("applications", "id"), ("status_changes", "application_id"))
-                for identity in (imported, copied)]
-            names = [list(connection.exec_driver_sql(
-                f"SELECT * FROM {t} LIMIT 0").keys())  # noqa: S608
-                     for t in ("applications", "status_changes")]
-            for (first, second), columns, skip in (
-                    ((stored[0], stored[1]), names[0], {"id", "programme_id"}),
-                    ((stored[2], stored[3]), names[1], {"id", "application_id"})):
-                assert {c: v for c, v in zip(columns, first, strict=True) if c not in skip} == \
-                    {c: v for c, v in zip(columns, second, strict=True) if c not in skip}
+        bulk, orm = (_stored(dbsession.connection(), programme) for programme in (programme_id,
+                                                                                 other_id))
+    assert len(bulk[0]) == len(rows) and len(bulk[1]) == len(rows)
+    assert bulk == orm
+
+
+def _store_through_the_orm(dbsession, imported, programme_id):
+    """The same application and its history, written by SQLAlchemy's ORM."""
+    copy = Application(programme_id=programme_id, **{
+        c.key: getattr(imported, c.key) for c in Application.__table__.columns
+        if c.key not in ("id", "programme_id")})
+    dbsession.add(copy)
+    dbsession.flush()
+    history = dbsession.execute(select(StatusChange).where(
+        StatusChange.application_id == imported.id)).scalar_one()
+    dbsession.add(StatusChange(application_id=copy.id, **{
+        c.key: getattr(history, c.key) for c in StatusChange.__table__.columns
+        if c.key not in ("id", "application_id")}))
+    dbsession.flush()
+
+
+def _stored(connection, programme_id):
+    """(applications, history) of a programme as the database holds them (no ORM types),
+    by receipt number, without the ids."""
+    found = []
+    for query in (
+            "SELECT a.* FROM applications a WHERE a.programme_id = {} "
+            "ORDER BY a.receipt_number_normalised",
+            "SELECT a.receipt_number_normalised, h.* FROM status_changes h JOIN applications a "
+            "ON a.id = h.application_id WHERE a.programme_id = {} "
+            "ORDER BY a.receipt_number_normalised"):
+        result = connection.exec_driver_sql(query.format(int(programme_id)))
+        names = list(result.keys())
+        found.append([{c: v for c, v in zip(names, row, strict=True)
+                       if c not in ("id", "programme_id", "application_id")}
+                      for row in result])
+    return found
+
+
+def test_sqlite_a_failure_while_the_tally_trigger_is_suspended_leaves_it_in_place(
+        session_factory, small_chunks, monkeypatch):
+    """SQLite inserts a chunk of new applications with its per-row tally trigger dropped
+    (imports.sqlite_rows.insert_applications): the insert of the third chunk fails after the
+    drop, and the abort brings back the trigger with everything else — the next application
+    written by hand is tallied by it."""
+    if session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("SQLite's row-level trigger; PostgreSQL's run per statement")
+    programme_id = make_programme(session_factory)
+    before = _counts(session_factory)
+    calls = []
+    real = sqlite_rows.APPLICATIONS.insert
+
+    def failing(dbsession, rows):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(dbsession, rows)
+
+    monkeypatch.setattr(sqlite_rows.APPLICATIONS, "insert", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _import(session_factory, programme_id, csv_text(the_file()[20:]).encode("cp932"))
+    assert len(calls) == 3 and _counts(session_factory) == before
+    monkeypatch.undo()
+    with session_factory() as dbsession:
+        triggers = dbsession.execute(select(func.count()).select_from(
+            text("sqlite_master")).where(text("type = 'trigger' AND name = "
+                                              "'applications_tally_insert'"))).scalar_one()
+    assert triggers == 1
+    _import(session_factory, programme_id, csv_text(the_file()[20:21]).encode("cp932"))
+    with session_factory() as dbsession:
+        status = dict(dbsession.execute(select(Tally.bucket, Tally.n).where(
+            Tally.programme_id == programme_id, Tally.kind == "status")).all())
+    assert sum(status.values()) == 1

@@ -174,3 +174,33 @@ def test_two_server_processes_hold_one_limit(served_twice):
     [(status, headers, _)] = responses(
         served_twice, lookup_request("programme=p2020&receipt_number=00000002", True), 1)
     assert status == 429 and int(headers["Retry-After"]) > 0
+
+
+def _raw(head: list[str], body: bytes = b"") -> bytes:
+    return "\r\n".join(["POST /lookup HTTP/1.1", "Host: 127.0.0.1",
+                        f"Content-Type: {FORM}", *head, "", ""]).encode() + body
+
+
+def test_smuggling_shaped_lookups_are_refused_before_the_io_thread_answers(served):
+    """The I/O thread answers only what waitress parsed whole (public_mirror.serve): two
+    Content-Lengths, or one beside Transfer-Encoding, are waitress's 400 and the connection
+    ends — the bytes after them are never read as a second lookup; a chunked body is read as
+    its chunks; a body over the form's bound is the page's own "could not be read"."""
+    body = b"programme=p2020&receipt_number=00000002"
+    smuggled = lookup_request("programme=p2020&receipt_number=00000003")
+    for head in ([f"Content-Length: {len(body)}", f"Content-Length: {len(body) + 5}"],
+                 [f"Content-Length: {len(body)}", "Transfer-Encoding: chunked"]):
+        with socket.create_connection(("127.0.0.1", served), timeout=10) as sock:
+            sock.sendall(_raw(head, body) + smuggled)
+            received = b""
+            while chunk := sock.recv(65536):   # until the server closes the connection
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 400 Bad Request\r\n"), received[:200]
+        assert received.count(b"HTTP/1.1 ") == 1   # no answer to the smuggled lookup
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    [(status, _, page)] = responses(served, _raw(["Transfer-Encoding: chunked"], chunked), 1)
+    assert status == 200 and "振込予定です".encode() in page
+    too_long = b"programme=p2020&receipt_number=00000002&x=" + b"y" * 5000
+    [(status, _, page)] = responses(
+        served, _raw([f"Content-Length: {len(too_long)}"], too_long), 1)
+    assert status == 400 and "読み取れませんでした".encode() in page

@@ -3,9 +3,9 @@
 import http.client
 import logging
 import threading
-import time
 from urllib.parse import urlencode
 
+from lab.clock import on_a_hand_clock
 from lab.servers import WaitressThread
 from public_mirror.store import RECHECK
 
@@ -72,6 +72,7 @@ def test_no_birth_date_or_number_is_logged_even_when_things_go_wrong(public_host
     without the number or birth date anyone typed."""
     public_host.publish()
     app = public_host.app().app
+    clock = on_a_hand_clock(app.services.snapshots)
     caplog.set_level(logging.DEBUG)
     public_host.drop(b"garbage", "bad.bin")
     public_host.receive()
@@ -89,7 +90,7 @@ def test_no_birth_date_or_number_is_logged_even_when_things_go_wrong(public_host
                 conn.getresponse().read()
                 conn.close()
         (public_host.root / "state" / "active.snapshot").write_bytes(b"damaged")
-        time.sleep(RECHECK)     # a worker looks at the active file this often
+        clock.advance(RECHECK)  # a worker looks at the active file this often
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         conn.request("GET", "/healthz")
         conn.getresponse().read()

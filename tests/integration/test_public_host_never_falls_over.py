@@ -14,6 +14,7 @@ from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 
+from lab.clock import on_a_hand_clock
 from lab.databases import free_port
 from lab.servers import WaitressThread
 from public_mirror.receiver_state import STALLED_AFTER
@@ -202,6 +203,7 @@ def test_an_older_signed_snapshot_copied_over_the_active_file_is_not_served(publ
     active = public_host.root / "state" / "active.snapshot"
     found = urlencode({"programme": "p2020", "receipt_number": "00000002"}).encode()
     app = public_host.app(**{"mirror.trusted_proxies": "127.0.0.1"})
+    clock = on_a_hand_clock(app.app.services.snapshots)
     with WaitressThread(app.app) as server, Nginx(tmp_path / "nginx", server.port) as nginx:
         assert nginx.request("POST", "/lookup", found, {"Content-Type": FORM})[0] == 200
         if how == "cp":
@@ -209,7 +211,7 @@ def test_an_older_signed_snapshot_copied_over_the_active_file_is_not_served(publ
         else:
             (tmp_path / "older.copy").write_bytes(older)
             os.replace(tmp_path / "older.copy", active)
-        time.sleep(RECHECK * 2)
+        clock.advance(RECHECK)                             # the worker's next look
         status, page = nginx.request("POST", "/lookup", found, {"Content-Type": FORM})
         assert status == 503 and "情報を更新しています" in page.decode()
         status, body = nginx.request("GET", "/healthz")
@@ -220,7 +222,7 @@ def test_an_older_signed_snapshot_copied_over_the_active_file_is_not_served(publ
         shown = mirror_cli(public_host, "status")
         assert shown.returncode == 1 and "ACTIVE SNAPSHOT MISMATCH" in shown.stdout, shown.stdout
         public_host.publish()                              # the next publication
-        time.sleep(RECHECK * 2)
+        clock.advance(RECHECK)
         assert nginx.request("POST", "/lookup", found, {"Content-Type": FORM})[0] == 200
         health = json.loads(nginx.request("GET", "/healthz")[1])
         assert health["status"] == "ok" and health["sequence"] == public_host.sequence
@@ -265,6 +267,7 @@ def test_a_stopped_receiver_is_not_reported_ok(public_host, tmp_path):
     waiting = public_host.root / "inbox" / "snapshot-waiting.bin"
     waiting.write_bytes(public_host.snapshot())
     app = public_host.app(**{"mirror.trusted_proxies": "127.0.0.1"})
+    clock = on_a_hand_clock(app.app.services.snapshots)
     with WaitressThread(app.app) as server, Nginx(tmp_path / "nginx", server.port) as nginx:
         status, health, _size = healthz(nginx)
         assert status == 200 and health["receiver"]["state"] == "ok"   # just arrived
@@ -276,7 +279,7 @@ def test_a_stopped_receiver_is_not_reported_ok(public_host, tmp_path):
         assert "1 file(s) waiting in the inbox, the oldest for 11 min" in health["problem"]
         assert health["sequence"] == public_host.sequence - 1     # residents still answered
         public_host.receive()
-        time.sleep(RECHECK * 2)
+        clock.advance(RECHECK)
         status, health, _size = healthz(nginx)
         assert status == 200 and health["status"] == "ok"
         assert health["sequence"] == public_host.sequence
@@ -299,11 +302,12 @@ def test_a_2m_entry_activation_answers_residents_from_the_previous_snapshot_mean
     old = public_host.sequence
     app = public_host.app()
     snapshots = app.app.services.snapshots
+    clock = on_a_hand_clock(snapshots)
     public_host.drop(public_host.snapshot(filler=CITY), "city.bin")
     with WaitressThread(app.app) as server:
         assert healthz_sequence(server.port) == old
         assert public_host.receive()[0].accepted                # the new file is active
-        time.sleep(RECHECK * 2)                                 # past the worker's next look
+        clock.advance(RECHECK)                                  # past the worker's next look
         answers = []                                            # (sequence, loading around it)
         deadline = time.monotonic() + 120
         while (not answers or answers[-1][0] != old + 1) and time.monotonic() < deadline:

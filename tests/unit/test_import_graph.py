@@ -140,12 +140,14 @@ INTRANET_LAYERS = (
         # package's models), the audit record every domain writes through, dates, words.
         "intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
         "intranet.plausible_dates", "intranet.refusals", "intranet.i18n", "intranet.chunks",
+        "intranet.charts",
         "intranet.web", "intranet.exports", "intranet.models", "intranet.*.models",
         "intranet.audit", "intranet.auth.models",
         # The stored search key is part of an application's row (models compute it).
         "intranet.applications.search_key",
-        # The city's 外字 table is read with the settings, before any domain.
-        "intranet.imports.gaiji",
+        # The city's 外字 table is read with the settings, before any domain; an
+        # application's fields are named as the import's columns name them, on every screen.
+        "intranet.imports.gaiji", "intranet.imports.headers",
     )),
     ("people", (
         # Who is asking and what they may do: sign-in, sessions, accounts.

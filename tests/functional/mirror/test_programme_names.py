@@ -1,10 +1,10 @@
 """Programme names in each language: やさしい日本語 with furigana as <ruby>, English, and the
 Japanese name wherever a snapshot has no name in the page's language (older snapshots)."""
 
-import time
 
 import pytest
 
+from lab.clock import on_a_hand_clock
 from lab.mirror_fixtures import PROGRAMMES
 from public_mirror.store import RECHECK
 
@@ -64,9 +64,10 @@ def test_an_older_snapshot_without_easy_names_shows_the_japanese_name(public_hos
 def test_a_new_publication_renames_the_programme_on_kept_pages(public_host):
     assert published(public_host)
     app = public_host.app()
+    clock = on_a_hand_clock(app.app.services.snapshots)
     assert RUBY not in ask(app, "ja-easy").text     # kept in the answer cache...
     assert published(public_host, programmes=NAMED)
-    time.sleep(RECHECK)                              # a worker looks at the active file again
+    clock.advance(RECHECK)                           # a worker looks at the active file again
     assert RUBY in ask(app, "ja-easy").text         # ...but never past its snapshot
 
 

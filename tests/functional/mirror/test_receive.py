@@ -6,6 +6,7 @@ import os
 import time
 from datetime import timedelta
 
+from lab.clock import on_a_hand_clock
 from public_mirror import activation_log
 from public_mirror.ledger import read_state
 from public_mirror.store import RECHECK
@@ -109,9 +110,11 @@ def test_activation_log_is_chained_and_detects_edits(public_host):
 def test_running_workers_pick_up_a_new_snapshot_without_restart(public_host):
     public_host.publish()
     app = public_host.app()
+    clock = on_a_hand_clock(app.app.services.snapshots)
     first = app.get("/healthz").json["sequence"]
     public_host.publish()
-    time.sleep(RECHECK)                     # a worker looks at the active file this often
+    assert app.get("/healthz").json["sequence"] == first      # not looked at again yet
+    clock.advance(RECHECK)                  # a worker looks at the active file this often
     assert app.get("/healthz").json["sequence"] == first + 1
 
 
@@ -126,6 +129,7 @@ def test_a_key_dropped_into_the_trusted_directory_works_without_a_restart(public
     public_host.settings["mirror.trusted_keys"] = str(trusted)
     public_host.publish()
     app = public_host.app()
+    clock = on_a_hand_clock(app.app.services.snapshots)
     first = app.get("/healthz").json["sequence"]
     new_key = SigningKey(Ed25519PrivateKey.generate())
     from cryptography.hazmat.primitives import serialization
@@ -134,7 +138,7 @@ def test_a_key_dropped_into_the_trusted_directory_works_without_a_restart(public
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     (trusted / "old.pub").unlink()
     assert public_host.publish(key=new_key)[0].accepted
-    time.sleep(RECHECK)
+    clock.advance(RECHECK)
     assert app.get("/healthz").json["sequence"] == first + 1   # the running app took it
     assert not public_host.publish()[0].accepted               # the retired key is refused
 

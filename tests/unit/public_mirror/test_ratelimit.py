@@ -3,27 +3,23 @@
 import multiprocessing
 import queue
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lab.clock import HandClock
 from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
 
 SECRET = b"s" * 32
 
 
-class Clock:
-    def __init__(self, now=1_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def shared(tmp_path, limit=3, window=300, clock=None):
     return SharedRateLimiter(tmp_path / "rate-limit.table", limit, window, secret=SECRET,
-                             clock=clock or Clock())
+                             clock=clock or HandClock())
 
 
 def test_two_limiters_on_one_file_share_the_limit(tmp_path):
-    clock = Clock()
+    clock = HandClock()
     first, second = shared(tmp_path, clock=clock), shared(tmp_path, clock=clock)
     verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (first, second) * 3]
     assert verdicts == [True, True, True, False, False, False]
@@ -53,7 +49,7 @@ def test_separate_processes_share_the_limit(tmp_path):
 
 
 def test_the_window_slides_and_retry_after_says_when(tmp_path):
-    clock = Clock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
+    clock = HandClock(1_000_000.0 - 1_000_000.0 % 300)          # the start of a window
     limiter = shared(tmp_path, limit=2, window=300, clock=clock)
     assert limiter.allow("a")[0] and limiter.allow("a")[0]
     allowed, retry_after = limiter.allow("a")
@@ -66,7 +62,7 @@ def test_the_window_slides_and_retry_after_says_when(tmp_path):
 
 
 def test_addresses_are_stored_only_as_keyed_hashes_and_forgotten(tmp_path):
-    clock = Clock()
+    clock = HandClock()
     limiter = shared(tmp_path, clock=clock)
     limiter.allow("203.0.113.77")
     table = (tmp_path / "rate-limit.table").read_bytes()
@@ -83,8 +79,47 @@ def test_an_unusable_file_falls_back_to_this_process(tmp_path):
     assert limiter.allow("a") == (True, 0) and not limiter.allow("a")[0]
 
 
+# The same day on a public host, as events (seconds into a window, address, what happened):
+# a family checking three numbers, a city hall counter asking many and finding most, a
+# script guessing numbers one a second, two devices of one IPv6 household, and the script
+# again after two quiet windows. "fail" is a number not found; "check" asks only.
+WINDOW, LIMIT = 300, 5
+EVENTS = [
+    *((t, "198.51.100.1", "fail") for t in (0, 40, 200)),
+    *((t, "203.0.113.5", "fail" if t % 70 == 0 else "check") for t in range(0, 250, 10)),
+    *((t, "192.0.2.66", "fail") for t in range(5, 65)),
+    *((100 + t, f"2001:db8:1:2::{t:x}", "fail") for t in range(7)),
+    *((2 * WINDOW + t, "192.0.2.66", "fail") for t in range(0, 40, 5)),
+]
+
+
+def test_the_shared_table_and_the_in_memory_window_agree_on_the_same_events(tmp_path):
+    """The fallback (RateLimiter, an exact window per process) and the shared table (two
+    fixed windows weighed, one file for every process) are driven by the same events on
+    one clock: every verdict is the same. They part only just after a window boundary,
+    where the table weighs the last window's failures by the share still inside the
+    sliding window (test_the_window_slides_and_retry_after_says_when); these events keep
+    each address's failures inside one window or two quiet windows apart, as most days do."""
+    start = 1_000_000.0 - 1_000_000.0 % WINDOW
+    clock = HandClock(start)
+    both = (RateLimiter(LIMIT, WINDOW, clock=clock),
+            SharedRateLimiter(tmp_path / "t", LIMIT, WINDOW, secret=SECRET, clock=clock))
+    verdicts: dict[str, list] = {"memory": [], "table": []}
+    for at, address, what in sorted(EVENTS, key=lambda event: event[0]):
+        clock.now = start + at
+        for name, limiter in zip(verdicts, both, strict=True):
+            asked = limiter.check if what == "check" else limiter.allow
+            verdicts[name].append((at, address, what, asked(address)[0]))
+    assert verdicts["memory"] == verdicts["table"]
+    refused = {address for _at, address, _what, allowed in verdicts["table"] if not allowed}
+    assert refused == {"192.0.2.66", "2001:db8:1:2::5", "2001:db8:1:2::6"}
+    guesses = [allowed for at, address, _w, allowed in verdicts["table"] if address == "192.0.2.66"]
+    # The limit, then nothing; two windows later the limit again, then nothing.
+    assert guesses == [True] * LIMIT + [False] * 55 + [True] * LIMIT + [False] * 3
+
+
 def test_in_memory_limiter():
-    clock = Clock(0.0)
+    clock = HandClock(0.0)
     limiter = RateLimiter(2, 10, clock=clock)
     assert limiter.allow("a")[0] and limiter.allow("a")[0] and not limiter.allow("a")[0]
     clock.now = 10.5
@@ -143,9 +178,47 @@ def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
     assert sum(allowed) == 25
 
 
+HAMMER_MIXED = """
+import sys
+from public_mirror.ratelimit import SharedRateLimiter
+limiter = SharedRateLimiter(sys.argv[1], 25, 300, secret=b"s" * 32)
+sys.stdin.readline()
+failures = checks_after = 0
+refused = False   # a failure of this process was refused: the limit is reached
+for _ in range(2000):
+    if limiter.check("203.0.113.9")[0] and refused:
+        checks_after += 1
+    allowed = limiter.allow("203.0.113.9")[0]
+    failures += allowed
+    refused = refused or not allowed
+print(failures, checks_after)
+"""
+
+
+def test_found_answers_judged_without_the_lock_never_open_the_limit(tmp_path):
+    """Two interpreters, each asking alternately a question that counts nothing (a found
+    answer: judged without flock while well within the limit) and a failure (counted under
+    flock): together exactly the limit of failures, and once it is reached neither lets a
+    question through — nor does a third process afterwards."""
+    import subprocess
+    import sys
+
+    runs = [subprocess.Popen([sys.executable, "-c", HAMMER_MIXED, str(tmp_path / "t")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for run in runs:
+        run.stdin.write("go\n")
+        run.stdin.flush()
+    results = [run.communicate(timeout=60)[0].split() for run in runs]
+    assert sum(int(failures) for failures, _ in results) == 25
+    assert all(after == "0" for _, after in results)
+    assert SharedRateLimiter(tmp_path / "t", 25, 300, secret=SECRET).check("203.0.113.9")[0] \
+        is False
+
+
 def test_a_client_past_its_first_probe_keeps_its_own_slot(tmp_path):
     """Clients whose keys share a first slot: each finds its own in the probes after it."""
-    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=Clock(), slots=1)
+    limiter = SharedRateLimiter(tmp_path / "t", 2, 300, secret=SECRET, clock=HandClock(), slots=1)
     addresses = [f"203.0.113.{n}" for n in range(5)]
     for address in addresses:
         assert limiter.allow(address) == (True, 0)
@@ -232,15 +305,17 @@ def test_a_file_replaced_under_its_name_is_shared_again(tmp_path):
     old one and a worker started since split the limit between two files; both now use the
     file under the name."""
     import os
-    import time
 
-    clock = Clock()
+    clock, looks = HandClock(), HandClock()
     path = tmp_path / "rate-limit.table"
     old = shared(tmp_path, limit=4, clock=clock)
+    old.looks_clock = looks
     assert old.allow("198.51.100.1")[0]                    # holds the first file
     (tmp_path / "new").write_bytes(b"\x07" * 100)           # short, and not zeros
     os.replace(tmp_path / "new", path)
-    time.sleep(RELOOK + 0.1)                                # what is there is looked at again
+    looks.advance(RELOOK / 2)
+    assert old.allow("198.51.100.1")[0]                    # not looked at again yet: the old
+    looks.advance(RELOOK / 2)                               # what is there is looked at again
     with Lines() as messages:
         new = shared(tmp_path, limit=4, clock=clock)
         verdicts = [limiter.allow("203.0.113.9")[0] for limiter in (old, new) * 3]
@@ -260,7 +335,7 @@ def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, mo
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_bytes(b"")
     for plant in (path.mkdir, lambda: path.symlink_to(elsewhere), lambda: os.mkfifo(path)):
-        clock = Clock()
+        clock = HandClock()
         limiter = shared(tmp_path, limit=2, clock=clock)
         assert limiter.allow("203.0.113.1")[0]
         path.unlink()
@@ -277,3 +352,37 @@ def test_something_else_under_the_name_falls_back_with_one_log_line(tmp_path, mo
         assert any("usable again" in line for line in messages)
         assert path.is_file() and not path.is_symlink()
         path.unlink()
+
+
+def _slot_as_it_was(region: bytes, first: int, key: bytes, current: float):
+    """The probe loop the C-searched ``_slot`` replaced: the reference it must agree with."""
+    size, empty = ratelimit._SLOT.size, bytes(16)
+    taken, taken_age = first, float("inf")
+    for probe, (held, start, hits, before) in enumerate(ratelimit._SLOT.iter_unpack(region)):
+        if held == key:
+            return first + probe * size, start, hits, before
+        age = float("-inf") if held == empty else start
+        if age < taken_age:
+            taken, taken_age = first + probe * size, age
+    return taken, current, 0, 0
+
+
+_KEYS = st.sampled_from([bytes(16), b"k" * 16, b"\x00" * 8 + b"k" * 8, b"k" * 8 + bytes(8),
+                         bytes(12) + b"kkkk"])
+_PROBE = st.tuples(_KEYS, st.sampled_from([0.0, 600.0, 900.0, 1200.0]),
+                   st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+
+
+@given(st.lists(_PROBE, min_size=ratelimit._PROBES, max_size=ratelimit._PROBES), _KEYS)
+def test_the_slot_found_or_taken_is_the_probe_loops(probes, key):
+    """Keys that straddle slots (zeros, a key's halves), empty and stale probes, ties of age:
+    the same slot, window and counts as looking at each probe in turn."""
+    region = b"".join(ratelimit._SLOT.pack(*probe) for probe in probes)
+
+    class Table(SharedRateLimiter):
+        def _read(self, descriptor, offset, length):
+            return region
+
+    table = Table("unused", 3, 300, secret=SECRET)
+    first = (int.from_bytes(key[:8], "big") % table.slots + 1) * ratelimit._SLOT.size
+    assert table._slot(0, key, 1500.0) == _slot_as_it_was(region, first, key, 1500.0)

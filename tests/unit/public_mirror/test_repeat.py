@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from lab.clock import HandClock
 from public_mirror.lookup import Question
 from public_mirror.repeat import Repeats
 
@@ -10,15 +11,8 @@ P2024 = {"code": "p2024", "needs_birth_date": True}
 ASKED = Question(P2024, "00000001", date(1980, 4, 1))
 
 
-class Clock:
-    now = 1_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
 def repeats(clock=None, secret=b"k" * 32):
-    return Repeats(secret, 300, clock=clock or Clock())
+    return Repeats(secret, 300, clock=clock or HandClock())
 
 
 def test_the_proof_holds_for_the_same_question_from_the_same_address():
@@ -50,7 +44,7 @@ def test_one_ipv6_budget_is_one_address_for_the_proof_too():
 
 
 def test_the_proof_lasts_its_rate_window_and_the_next_then_expires():
-    clock = Clock()
+    clock = HandClock()
     clock.now = 1_000_200.0   # 300 s windows: this one began at 1_000_200
     made = repeats(clock)
     proof = made.proof("198.51.100.7", ASKED)

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from lab.clock import HandClock
 from public_mirror.ratelimit import RateLimiter, exempt_networks
 from public_mirror.resident import ResidentDesk
 from public_mirror.settings import load
@@ -11,14 +12,7 @@ from public_mirror.store import ActiveSnapshot
 from public_mirror.usage import UsageCounter
 from transfer.answer import is_open
 from transfer.lookup import lookup_key
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from transfer.snapshot import parse_time
 
 
 class Counting(UsageCounter):
@@ -80,10 +74,13 @@ def test_not_now_replies(public_host):
 
 def test_expired_snapshot_is_updating(public_host):
     public_host.publish(valid=timedelta(seconds=1))
-    import time
-
-    time.sleep(1.1)
-    assert desk(public_host).ask({"receipt_number": "00000002"}, "a").kind == "updating"
+    resident = desk(public_host)
+    question = {"programme": "p2020", "receipt_number": "00000002"}
+    expires = parse_time(resident.snapshots.current().header["expires_at"])
+    resident.clock = lambda: expires - timedelta(microseconds=1)
+    assert resident.ask(question, "a").kind == "found"
+    resident.clock = lambda: expires                    # the moment it expires: not shown
+    assert resident.ask(question, "a").kind == "updating"
 
 
 def test_rate_limit_comes_before_reading(public_host):
@@ -170,7 +167,7 @@ def test_one_limiter_step_per_request_gives_every_reply_the_reference_flow_gives
     counts, and one consultation of the limiter per limited request."""
     public_host.publish()
     plain, one_step = desk(public_host, limit=3), desk(public_host, limit=3)
-    clock = Clock()
+    clock = HandClock()
     for resident in (plain, one_step):
         resident.limiter = CountingLimiter(3, 300, clock=clock)
         resident.exempt = exempt_networks("192.0.2.0/24")

@@ -5,17 +5,10 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
+from lab.clock import HandClock
 from public_mirror.settings import load
 from public_mirror.store import RECHECK, ActiveSnapshot, is_expired
 from transfer.snapshot import parse_time
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 def active(public_host, **kw):
@@ -26,7 +19,7 @@ def active(public_host, **kw):
 def test_the_file_is_looked_at_once_per_recheck_and_a_swap_is_seen_at_the_next_look(
         public_host, monkeypatch):
     public_host.publish()
-    clock = Clock()
+    clock = HandClock()
     snapshots = active(public_host, clock=clock)
     first = snapshots.current()
     assert first.sequence == public_host.sequence
@@ -62,7 +55,7 @@ def test_a_swap_is_seen_within_the_recheck_time_on_the_real_clock(public_host):
 
 
 def test_with_no_snapshot_every_request_looks(public_host):
-    clock = Clock()
+    clock = HandClock()
     snapshots = active(public_host, clock=clock)
     assert snapshots.current() is None
     public_host.publish()                            # the first one: answered at once
@@ -71,7 +64,7 @@ def test_with_no_snapshot_every_request_looks(public_host):
 
 def test_a_removed_active_file_is_noticed_at_the_next_look(public_host):
     public_host.publish()
-    clock = Clock()
+    clock = HandClock()
     snapshots = active(public_host, clock=clock)
     assert snapshots.current() is not None
     load(dict(public_host.settings))["mirror.paths"].active.unlink()
@@ -106,7 +99,7 @@ def test_an_activation_under_way_keeps_the_old_snapshot_answering(public_host):
     from public_mirror.ledger import ACTIVATING, AGREES, Ledger
 
     public_host.publish()
-    clock = Clock()
+    clock = HandClock()
     snapshots, paths = held(public_host, clock=clock)
     assert snapshots.current().sequence == public_host.sequence
     newer = public_host.snapshot(padding=1)
@@ -127,7 +120,7 @@ def test_an_active_file_with_no_ledger_answers_nothing(public_host):
     from public_mirror.ledger import MISMATCH
 
     public_host.publish()
-    clock = Clock()
+    clock = HandClock()
     snapshots, paths = held(public_host, clock=clock)
     assert snapshots.current() is not None
     paths.last_sequence.unlink()
