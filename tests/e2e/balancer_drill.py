@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,6 +190,7 @@ class Drill:
             "lookups": len(records),
             "failed": sum(not r["ok"] for r in records),
             "failed_during_detection": sum(not r["ok"] for r in inside),
+            "failed_as": dict(Counter(str(r["status"]) for r in records if not r["ok"])),
             "failed_after_detection": [r for r in outside if not r["ok"]],
             "p50_ms": percentile([r["ms"] for r in records], 0.50),
             "p99_ms": percentile([r["ms"] for r in records], 0.99),

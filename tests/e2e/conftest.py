@@ -3,6 +3,8 @@
 Addresses are on the lab's own bridges only (see hosts.py); no namespace has a default route.
 """
 
+import ipaddress
+
 import pytest
 
 from tests.e2e.hosts import Lab
@@ -16,6 +18,12 @@ BALANCER = f"{INET}.20"
 # More residents on the residents' terminal: the balancer spreads addresses over the public
 # hosts by a hash of each, and each public host lets one address make 30 lookups a minute.
 RESIDENTS = [f"{INET}.{n}" for n in range(101, 251)]
+# Residents for the load figures: a network of their own beyond the residents' side, as the
+# Internet is beyond the DMZ's router (the balancer and the public host measured alone are
+# given a route to it). A public host lets one address make about 20 lookups at once, so a
+# load of some seconds needs a thousand addresses.
+LOAD_NETWORK = "10.231.12.0/22"
+LOAD_RESIDENTS = [str(a) for a in ipaddress.ip_network(LOAD_NETWORK).hosts()]
 
 
 def build_lab(workdir):
@@ -38,6 +46,16 @@ def add_intranet(lab, name):
 
 def add_balancer(lab, name="balancer"):
     return lab.host(name, {"eth0": ("inet", f"{BALANCER}/24")})
+
+
+def add_load_residents(lab, routed):
+    """LOAD_RESIDENTS on the residents' terminal, and a route to them on each (host, interface)
+    of `routed`."""
+    prefix = LOAD_NETWORK.split("/")[1]
+    lab.resident.run("ip", "-batch", "-",
+                     input="".join(f"addr add {a}/{prefix} dev eth0\n" for a in LOAD_RESIDENTS))
+    for host, interface in routed:
+        host.run("ip", "route", "add", LOAD_NETWORK, "dev", interface)
 
 
 def add_residents(lab):

@@ -125,6 +125,20 @@ def test_haproxy_a_failing_hosts_residents_are_answered_before_it_is_out(hosts, 
         assert [served_by(haproxy, hosts, c) for c in on_a] == [1] * len(on_a)
 
 
+def test_haproxy_a_hosts_502_while_its_app_restarts_is_answered_by_the_other(hosts, tmp_path):
+    """The app behind a host's nginx gone (a restart): nginx answers 502, and HAProxy sends
+    the request to the other host as it does a 503."""
+    with HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy:
+        wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
+        on_a = [c for c, n in placement(haproxy, hosts).items() if n == 0]
+        hosts[0].waitress.__exit__(None, None, None)
+        assert fetch(hosts[0].port, on_a[0])[0] == 502
+        # Moments after the app went, long before two failed checks (2 s apart) could take
+        # host a out: only the retry on host b answers it.
+        status = fetch(haproxy.port, on_a[0])[0]
+        assert status == 200, status
+
+
 def test_haproxy_a_stale_host_is_out_and_a_stopped_receiver_is_not(hosts, tmp_path):
     """"stale" (the snapshot expired) takes a host out; "receiver_stopped" (residents are
     still answered, only new publications wait) does not."""
