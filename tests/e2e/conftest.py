@@ -18,10 +18,12 @@ BALANCER = f"{INET}.20"
 # More residents on the residents' terminal: the balancer spreads addresses over the public
 # hosts by a hash of each, and each public host lets one address make 30 lookups a minute.
 RESIDENTS = [f"{INET}.{n}" for n in range(101, 251)]
-# Residents for the load figures: a network of their own beyond the residents' side, as the
-# Internet is beyond the DMZ's router (the balancer and the public host measured alone are
-# given a route to it). A public host lets one address make about 20 lookups at once, so a
-# load of some seconds needs a thousand addresses.
+# Residents for the load figures: a network of their own beyond the residents' terminal, as
+# the Internet is beyond the DMZ's router: the balancer and the public host measured alone
+# reach it through the terminal's own address. A public host lets one address make about 20
+# lookups at once, so a load of some seconds needs a thousand addresses; reached on the
+# segment itself, each would be a neighbour entry of its own, and the machine's one ARP table
+# (1,024 entries for every namespace together) overflowed: connections timed out.
 LOAD_NETWORK = "10.231.12.0/22"
 LOAD_RESIDENTS = [str(a) for a in ipaddress.ip_network(LOAD_NETWORK).hosts()]
 
@@ -49,13 +51,12 @@ def add_balancer(lab, name="balancer"):
 
 
 def add_load_residents(lab, routed):
-    """LOAD_RESIDENTS on the residents' terminal, and a route to them on each (host, interface)
-    of `routed`."""
-    prefix = LOAD_NETWORK.split("/")[1]
+    """LOAD_RESIDENTS on the residents' terminal, and a route to them through its address on
+    each (host, interface) of `routed`."""
     lab.resident.run("ip", "-batch", "-",
-                     input="".join(f"addr add {a}/{prefix} dev eth0\n" for a in LOAD_RESIDENTS))
+                     input="".join(f"addr add {a}/32 dev eth0\n" for a in LOAD_RESIDENTS))
     for host, interface in routed:
-        host.run("ip", "route", "add", LOAD_NETWORK, "dev", interface)
+        host.run("ip", "route", "add", LOAD_NETWORK, "via", RESIDENT, "dev", interface)
 
 
 def add_residents(lab):
