@@ -65,13 +65,16 @@ def copy_audit_records(connection, count, signing_key=None, checkpoint_path=None
     """Append ``count`` chained audit records after the current head with COPY — the
     staff's everyday actions, hashed exactly as the writer hashes them — and, given a key,
     sign a checkpoint ``since`` records before the new head (as the daily job would have)."""
-    from intranet.audit.chain import record_hash, row_hash
+    from intranet.audit.chain import GENESIS_HASH, record_hash, row_hash
     from intranet.audit.writer import utcnow
     from transfer import checkpoints
     from transfer.envelope import canonical_text
 
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor:
+        # A new database has no head row until its first record: the writer's start.
+        cursor.execute("INSERT INTO audit_head (id, seq, hash) SELECT 1, 0, %s WHERE NOT EXISTS "
+                       "(SELECT 1 FROM audit_head WHERE id = 1)", (GENESIS_HASH,))
         seq, previous = cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         # A record a second, ending a minute ago: what the app writes afterwards is dated
         # after the signed checkpoint (a later date would read as back-dating).
@@ -183,7 +186,6 @@ def city_database(applications: int, audit_records: int, since: int = 1000):
         if not made.exists():
             started = time.perf_counter()
             key = generate_signing_key(key_path, root / "sign.pub")
-            migrations.initialise(engine, session_factory, _ACTOR)
             programme_id = _seed_city(engine, session_factory, applications, audit_records,
                                       key, checkpoint_file, since)
             made.write_text(json.dumps({"applications": applications,
@@ -230,20 +232,47 @@ def _seed_city(engine, session_factory, applications, audit_records, key, checkp
                since):
     from sqlalchemy import text
 
+    from intranet import migrations
+
+    # The chain first, dated up to a minute ago, then what the app writes itself (the
+    # catalogue, the accounts), dated after it: a chain whose dates rise with its numbers,
+    # as a city's does while its clock never went back (the audit screen's date filter
+    # bounds a range by two look-ups then: intranet/audit/clock.py).
+    migrations.upgrade(engine)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        copy_audit_records(connection, audit_records, key, checkpoint_file, since)
+    print(f"seeded {audit_records:,} audit records with COPY in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    migrations.initialise(engine, session_factory, _ACTOR)
     programme_id, seconds = seed_programme(engine, session_factory, applications,
                                            {"supervisor": "supervisor",
                                             "officer": "security_officer"})
     print(f"seeded {applications:,} applications (+ history) with COPY in {seconds:.1f} s",
           flush=True)
     started = time.perf_counter()
-    with engine.begin() as connection:
-        copy_audit_records(connection, audit_records, key, checkpoint_file, since)
-    print(f"seeded {audit_records:,} audit records with COPY in "
+    _publish_baseline(session_factory)
+    print(f"a delivered publication of every application as the baseline in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
         connection.execute(text("CHECKPOINT"))
     return programme_id
+
+
+def _publish_baseline(session_factory):
+    """A publication of every application, delivered: what a city's residents read, and what
+    the publications screen compares today's rows with (its preview is the difference)."""
+    from intranet.db import get_tm_session
+    from intranet.publications import services
+    from intranet.publications.models import PUBLISHED
+    from intranet.users.services import find_user
+
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        publication = services.request_publication(
+            dbsession, _ACTOR, find_user(dbsession, "supervisor"), "bench", four_eyes=False)
+        publication.state, publication.finished_at = PUBLISHED, publication.approved_at
 
 
 def _sign_near_head(engine, key, checkpoint_file, since):

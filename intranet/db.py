@@ -7,8 +7,10 @@ explicit ``transaction.manager``.
 
 import contextlib
 import os
+import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, cast
 
 import transaction
@@ -33,12 +35,25 @@ def engine_of(registry: Any) -> Engine:
 
 
 def get_engine(settings, prefix="sqlalchemy."):
+    _point_at_passfile(settings.get("shinsei.database_passfiles", ""))
     engine = engine_from_config(settings, prefix)
     if engine.dialect.name == "sqlite":
         _create_private(engine.url.database)
         _harden_sqlite(engine)
         _lock_for_update_on_sqlite(engine)
     return engine
+
+
+def _point_at_passfile(folder: str) -> None:
+    """With a standby, the connection string names the other intranet host too, and each OS
+    user's password for it is ``<folder>/<user>.pgpass`` (install.sh, 0600, that user's):
+    libpq is pointed at it (unless PGPASSFILE says otherwise) for the apps, the commands an
+    administrator runs as their user, and the processes those start. Nothing without one."""
+    if not folder or os.environ.get("PGPASSFILE"):
+        return
+    path = Path(folder) / f"{pwd.getpwuid(os.geteuid()).pw_name}.pgpass"
+    if path.is_file():
+        os.environ["PGPASSFILE"] = str(path)
 
 
 def _create_private(database: str | None) -> None:

@@ -18,7 +18,16 @@ def locale_negotiator(request):
 
 
 def translate(request, message, **mapping):
-    return request.localizer.translate(_(message, mapping=mapping or None))
+    """The message in the request's language. A plain label (no values, not a
+    TranslationString carrying its own) is looked up once per request: a page of 100 audit
+    records asks for the same few labels hundreds of times."""
+    if mapping or type(message) is not str:
+        return request.localizer.translate(_(message, mapping=mapping or None))
+    seen = request.__dict__.setdefault("_translated_labels", {})
+    text = seen.get(message)
+    if text is None:
+        text = seen[message] = request.localizer.translate(_(message))
+    return text
 
 
 def includeme(config):

@@ -50,8 +50,10 @@ def postgres_bindir() -> Path | None:
 
 
 class PostgresCluster:
-    def __init__(self, bindir: Path, prefix=(), listen="127.0.0.1"):
+    def __init__(self, bindir: Path, prefix=(), listen="127.0.0.1", options=""):
         self.bindir = bindir
+        # More server settings ("-c name=value ..."), after the defaults below (they win).
+        self.options = options
         # e.g. ("ip", "netns", "exec", NAME): the server then lives in that namespace.
         self.prefix, self.listen = list(prefix), listen
         self.root = Path(tempfile.mkdtemp(prefix="shinsei-pg-"))
@@ -68,7 +70,10 @@ class PostgresCluster:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.run_as:
             command = ["runuser", "-u", self.run_as, "--", *command]
-        subprocess.run([*self.prefix, *command], check=True, capture_output=True, cwd=self.root)
+        done = subprocess.run([*self.prefix, *command], capture_output=True, cwd=self.root)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n"
+                               f"{done.stderr.decode(errors='replace')}")
 
     def start(self):
         self._run("initdb", "-D", str(self.data), "-U", "shinsei", "--auth=trust",
@@ -79,16 +84,41 @@ class PostgresCluster:
         """Start the server on the data directory as it is."""
         options = (f"-p {self.port} -k {self.root} -c listen_addresses='{self.listen}' "
                    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                   "-c max_connections=200")
+                   f"-c max_connections=200 {self.options}")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l",
                   str(self.root / "server.log"), "start")
         return self
 
     def stop(self):
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self.halt()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def halt(self):
+        """The server gone at once, as when its host loses power (no shutdown checkpoint);
+        the data directory is kept."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def standby_of(self, conninfo: str, *extra: str):
+        """This cluster made from another's base backup (``pg_basebackup -R``: it starts as
+        a streaming standby of it), then started."""
+        self._run("pg_basebackup", "-d", conninfo, "-D", str(self.data), "-R", "-X", "stream",
+                  "-c", "fast", *extra)
+        return self.serve()
+
+    def socket_url(self, database="postgres", user="shinsei"):
+        """Through its Unix socket, as the installed apps reach the local server."""
+        return f"postgresql+psycopg://{user}@/{database}?host={self.root}&port={self.port}"
+
+    def sql(self, statement: str, database="postgres") -> list[tuple]:
+        """One statement as the superuser through the socket; the rows it returns."""
+        import psycopg
+
+        with psycopg.connect(host=str(self.root), port=self.port, user="shinsei",
+                             dbname=database, autocommit=True) as conn:
+            cursor = conn.execute(statement)
+            return cursor.fetchall() if cursor.description else []
 
     def url(self, database="postgres"):
         if not self.listen:  # unix socket only: reachable from any network namespace

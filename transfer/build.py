@@ -11,6 +11,7 @@ import base64
 import hashlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -92,7 +93,7 @@ class BuildResult:
     skipped: int  # applications that cannot be looked up (e.g. birth date missing)
 
 
-class _Packer:
+class Packer:
     """Rows to packed entries: the per-row work, the same in one process or several."""
 
     def __init__(self, programmes: Sequence[ProgrammeInfo], statuses: Sequence[StatusInfo],
@@ -141,7 +142,7 @@ class _Packer:
 
 
 # What forked workers read: set just before the pool forks, never pickled.
-_shared: tuple[_Packer, Sequence[Row]] | None = None
+_shared: tuple[Packer, Sequence[Row]] | None = None
 
 
 def _pack_slice(bounds: tuple[int, int]) -> tuple[bytes, int]:
@@ -162,7 +163,7 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     bytes; one sort of those sorted runs (timsort merges runs) makes the body.
     """
     global _shared
-    packer = _Packer(programmes, statuses, lookup_secret)
+    packer = Packer(programmes, statuses, lookup_secret)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         packed, skipped = packer.pack(rows)
@@ -175,14 +176,35 @@ def make_body(rows: Iterable[Row], programmes: Sequence[ProgrammeInfo],
     bounds = [(start, start + step) for start in range(0, len(materialised), step)]
     _shared = (packer, materialised)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_pack_slice, bounds)
+        parts = _map_in_forks(workers, bounds)
     finally:
         _shared = None
     size = ENTRY.size
     merged = [part[i:i + size] for part, _ in parts for i in range(0, len(part), size)]
     merged.sort()
     return b"".join(merged), len(merged), sum(skipped for _, skipped in parts)
+
+
+def _map_in_forks(workers: int, bounds):
+    """``_pack_slice`` over ``bounds`` in forked workers that end when the work is done
+    (close + join: each takes its end-of-work sentinel). ``with Pool`` ends by terminate(),
+    which takes the task queue's lock for good and leaves a worker still waiting for it to
+    SIGTERM; a fork inherits the parent's Python SIGTERM handler, and one that did not end
+    the worker hung a test run for 35 minutes. The workers' SIGTERM is the default, too."""
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_plain_sigterm)
+    try:
+        parts = pool.map(_pack_slice, bounds)
+        pool.close()
+        return parts
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _plain_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def oldest_format(body: bytes) -> tuple[bytes, int]:
@@ -193,11 +215,15 @@ def oldest_format(body: bytes) -> tuple[bytes, int]:
     Why: a public host not yet upgraded reads format 1 only; it keeps taking every
     publication until staff first set action details, so the intranet host may be upgraded
     before the public hosts (docs/snapshot-format.md). Checked a byte column at a time and
-    cut with slices: C speed for millions of entries."""
+    cut a byte column at a time too (strided slices: C speed for millions of entries, three
+    times the speed of a slice per entry)."""
     size, kept = ENTRY.size, ENTRY_V1.size
     if any(body[column::size].strip(b"\0") for column in range(kept, size)):
         return body, FORMAT_VERSION
-    return b"".join([body[start:start + kept] for start in range(0, len(body), size)]), 1
+    cut = bytearray(len(body) // size * kept)
+    for column in range(kept):
+        cut[column::kept] = body[column::size]
+    return bytes(cut), 1
 
 
 def sign_snapshot(entries: Sequence[Entry], skipped: int, *, signing_keys: Sequence[SigningKey],

@@ -36,6 +36,20 @@ class ProgrammeTally:
                 letters.add(programme_id)
             yield row
 
+    @classmethod
+    def of_counts(cls, counts: dict[str, Any], statuses: Sequence[Any]) -> "ProgrammeTally":
+        """A tally as ``counts`` (``as_counts``) holds it: no row passes through again."""
+        tally = cls((), statuses)
+        tally.applications = dict(counts["applications"])
+        tally.paid = dict(counts["paid"])
+        tally.letters = set(counts["letters"])
+        return tally
+
+    def as_counts(self) -> dict[str, Any]:
+        """The counts as plain JSON (programmes named by the rows' programme value)."""
+        return {"applications": dict(self.applications), "paid": dict(self.paid),
+                "letters": sorted(self.letters)}
+
     def add_to(self, header: dict[str, Any], programmes: Sequence[Any],
                threshold: int = THRESHOLD) -> dict[str, Any]:
         """The header with each programme's facts (new optional keys: older mirrors ignore them)."""

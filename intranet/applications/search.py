@@ -29,6 +29,11 @@ SORTS = {
 # for a phone fragment; docs/performance.md), while a page costs milliseconds. Past the
 # cap the number is no help to staff anyway: they need to narrow the search.
 COUNT_CAP = 1_000
+# Patterns longer than two kanji (ten letters) are asked of the trigram index by every third
+# trigram (_fewer_trigrams). Measured at a million (docs/performance.md): a full name's or
+# kana's capped count ~1.5x faster; a common surname alone (10 letters) 3x slower — its
+# three trigrams leave many more candidates than its eight — and a phone number's gain small.
+SPARSE_FROM = 11
 _DECODERS: dict[str, Callable[[str], object]] = {
     "received": date.fromisoformat, "updated": datetime.fromisoformat, "receipt": str}
 
@@ -98,7 +103,10 @@ def parse_criteria(params, exact_phone: bool = False) -> Criteria:
     return replace(criteria, after=decode_cursor(criteria.sort, params.get("after")))
 
 
-def build_query(criteria: Criteria) -> Select:
+def build_query(criteria: Criteria, through_index: bool = False) -> Select:
+    """The matching applications. ``through_index``: the same rows, with a name asked of the
+    trigram index by fewer trigrams (``_fewer_trigrams``) — for the count and the page of a
+    rare name, which read their matches through that index."""
     query = select(Application)
     if criteria.programme_id:
         query = query.where(Application.programme_id == criteria.programme_id)
@@ -107,6 +115,8 @@ def build_query(criteria: Criteria) -> Select:
     pattern = query_pattern(criteria.name) if criteria.name else None
     if pattern and criteria.exact_phone and pattern.isdigit():
         query = query.where(_whole_phone(pattern))
+    elif pattern and through_index and len(pattern) >= SPARSE_FROM:
+        query = query.where(*_fewer_trigrams(pattern))
     elif pattern:
         # The pattern is ASCII letters and digits only (search_key.encode): nothing to escape.
         query = query.where(Application.search_key.like(f"%{pattern}%"))
@@ -123,6 +133,27 @@ def build_query(criteria: Criteria) -> Select:
     return query
 
 
+def _fewer_trigrams(pattern: str):
+    """The name condition as two: every third trigram of the pattern, disjoint and in order
+    (``%abc%def%`` — pg_trgm takes trigrams only within each piece), which the trigram index
+    answers; and the whole substring, tested on the rows it gives (``search_key || ''`` is
+    not the indexed column, so PostgreSQL does not ask the index for its trigrams too).
+
+    Same rows: a key holding the pattern holds its pieces in that order, so the first
+    condition only adds what the second already asks. Faster: pg_trgm asks the index for
+    every trigram of a pattern (18 for a four-kanji name) and intersects their posting
+    lists, each 80,000-170,000 entries long for a common kanji at a million applications;
+    a third of them narrows nearly as well (docs/performance.md, name search)."""
+    return (Application.search_key.like(sparse_pattern(pattern)),
+            (Application.search_key + "").like(f"%{pattern}%"))
+
+
+def sparse_pattern(pattern: str) -> str:
+    """``%abc%def%…%``: the pattern's disjoint trigrams in order (what _fewer_trigrams asks
+    the index for)."""
+    return "%" + "%".join(pattern[i:i + 3] for i in range(0, len(pattern) - 2, 3)) + "%"
+
+
 def _whole_phone(digits: str):
     """The phone field is the search key's last, after the last space: ending the pattern
     there with the digits matches the whole number and nothing shorter."""
@@ -133,11 +164,12 @@ def search(dbsession, criteria: Criteria, page_size: int, total: Total | None = 
     """One page of matches. ``total`` — the count the list shows, taken first — chooses the
     plan for a name search: see _few()."""
     column = SORTS[criteria.sort]
-    query = build_query(criteria)
+    few = bool(criteria.name and total is not None and not total.capped)
+    query = build_query(criteria, through_index=few)
     if criteria.after is not None:
         key = tuple_(column, Application.id)
         query = query.where(key < criteria.after if criteria.descending else key > criteria.after)
-    if criteria.name and total is not None and not total.capped:
+    if few:
         query = _few(query, column, criteria.descending, page_size)
     order = (column.desc(), Application.id.desc()) if criteria.descending else (column, Application.id)
     rows = dbsession.execute(query.order_by(*order).limit(page_size + 1)).scalars().all()
@@ -165,7 +197,7 @@ def _few(query: Select, column, descending: bool, page_size: int) -> Select:
 
 def count_matches(dbsession, criteria: Criteria) -> Total:
     """Count up to COUNT_CAP + 1 matching rows: enough to tell "more than the cap"."""
-    limited = build_query(criteria).with_only_columns(Application.id).limit(COUNT_CAP + 1)
+    limited = build_query(criteria, through_index=True).with_only_columns(Application.id).limit(COUNT_CAP + 1)
     found = dbsession.execute(select(func.count()).select_from(limited.subquery())).scalar_one()
     return Total(min(found, COUNT_CAP), found > COUNT_CAP)
 

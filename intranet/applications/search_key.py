@@ -39,7 +39,6 @@ VARIANTS = str.maketrans({
     "曻": "昇", "栁": "柳", "舘": "館", "圓": "円", "實": "実", "龍": "竜", "藪": "薮",
     "籔": "薮", "鄕": "郷", "黑": "黒", "ヶ": "ケ",
 })
-_SPACES = re.compile(r"\s+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 # What a query is when it is a phone number: digits, dashes, brackets (after fold()).
@@ -61,11 +60,16 @@ BLOCKS = (
 )
 
 
+# fold()'s three steps after NFKC and lower() as one table: every whitespace character
+# (what the regex \s matches; none lies above U+3000) dropped, 異体字 to the typed form,
+# katakana to hiragana — a 異体字's replacement folded on (ヶ → ケ → け), as the steps ran.
+_FOLD = {**_KATAKANA, **{code: text.translate(_KATAKANA) for code, text in VARIANTS.items()},
+         **{code: None for code in range(0x3001) if chr(code).isspace()}}
+
+
 def fold(text: str) -> str:
     """The text as compared: the same for every way of writing the same name."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    text = _SPACES.sub("", text).translate(VARIANTS)
-    return text.translate(_KATAKANA)
+    return unicodedata.normalize("NFKC", text or "").lower().translate(_FOLD)
 
 
 def phone_digits(text: str) -> str:
@@ -107,10 +111,26 @@ def encode(folded: str) -> str:
     return folded.translate(_TOKENS)
 
 
+class _FoldedTokens(dict):
+    """Character (after NFKC and lower()) → the tokens of what fold() makes of it: fold()'s
+    table and encode()'s in one, so a key's field is one ``str.translate`` (both tables map
+    one character at a time, so the two passes and the one agree)."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = value = encode(chr(code).translate(_FOLD))
+        return value
+
+
+_FOLDED_TOKENS = _FoldedTokens()
+
+
 def search_key(name: str, kana: str, phone: str) -> str:
-    """What the ``search_key`` column holds for one application."""
-    return FIELD_SEPARATOR.join((encode(fold(name)), encode(fold(kana)),
-                                 phone_digits(phone)))
+    """What the ``search_key`` column holds for one application: encode(fold(…)) of the
+    name and the kana, the phone's digits."""
+    normalize = unicodedata.normalize
+    return FIELD_SEPARATOR.join((
+        normalize("NFKC", name or "").lower().translate(_FOLDED_TOKENS),
+        normalize("NFKC", kana or "").lower().translate(_FOLDED_TOKENS), phone_digits(phone)))
 
 
 def is_phone(text: str) -> bool:

@@ -30,6 +30,15 @@ class AuditRecord(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditClockStep(Base):
+    """A record dated earlier than the record before it: the clock went back
+    (``intranet.audit.clock``; noted by a trigger, never by the app)."""
+
+    __tablename__ = "audit_clock_steps"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
 class AuditHead(Base):
     """The chain's single head row: writers lock it, so the chain has one writer at a time.
 

@@ -14,8 +14,8 @@ the writer refuses a record carrying one, and a unit test reads every ``writer.a
 """
 
 import hashlib
-import secrets
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Index, String, Text, delete
@@ -66,20 +66,66 @@ def rows_for(values: Mapping[int, Mapping[str, Any]] | None = None,
              programmes: Mapping[int, Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Side rows (without seq), each with its own salt: {application id: values} and
     {programme id: values}."""
-    rows = [{"application_id": app_id, "programme_id": None, "salt": secrets.token_hex(16),
-             "value": canonical_text(value)} for app_id, value in sorted((values or {}).items())]
+    applications = sorted((values or {}).items())
+    programme_rows = sorted((programmes or {}).items())
+    salts = _salts(len(applications) + len(programme_rows))
+    rows = [{"application_id": app_id, "programme_id": None, "salt": next(salts),
+             "value": canonical_text(value)} for app_id, value in applications]
     rows += [{"application_id": None, "programme_id": programme_id,
-              "salt": secrets.token_hex(16), "value": canonical_text(value)}
-             for programme_id, value in sorted((programmes or {}).items())]
+              "salt": next(salts), "value": canonical_text(value)}
+             for programme_id, value in programme_rows]
     return rows
+
+
+def _salts(count: int):
+    """``count`` salts of 16 random bytes in hex, as ``secrets.token_hex(16)`` makes each,
+    from one read of the system's random source (a bank file names 50,000 applications)."""
+    text = os.urandom(_SALT_BYTES * count).hex()
+    step = 2 * _SALT_BYTES
+    return (text[at:at + step] for at in range(0, len(text), step))
+
+
+_SALT_BYTES = 16
 
 
 def digest(rows: Iterable[Mapping[str, Any]]) -> str:
     """What the chain holds: one SHA-256 over every side row of the record."""
+    # The canonical JSON of the parts sorted by their own canonical JSON, written as the
+    # sorted texts joined: each part encoded once (a list's JSON is its items' joined by ",").
+    texts = sorted([canonical_text([r["application_id"], r["salt"], r["value"]])
+                    if r.get("programme_id") is None
+                    else canonical_text(["programme", r["programme_id"], r["salt"], r["value"]])
+                    for r in rows])
+    return hashlib.sha256(("[" + ",".join(texts) + "]").encode("utf-8")).hexdigest()
+
+
+def _reference_digest(rows: Iterable[Mapping[str, Any]]) -> str:
+    """``digest`` as first written (tests hold the two equal)."""
     parts = [[r["application_id"], r["salt"], r["value"]] if r.get("programme_id") is None
              else ["programme", r["programme_id"], r["salt"], r["value"]] for r in rows]
     return hashlib.sha256(canonical_text(sorted(parts, key=canonical_text))
                           .encode("utf-8")).hexdigest()
+
+
+_COLUMNS = ("seq", "application_id", "programme_id", "salt", "value")
+_COPY = f"COPY audit_personal ({', '.join(_COLUMNS)}) FROM STDIN"
+_INSERT = (f"INSERT INTO audit_personal ({', '.join(_COLUMNS)}) "  # noqa: S608
+           f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+
+
+def insert(dbsession, seq: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The side rows of record ``seq``, in their order, in the caller's transaction: one
+    ``COPY`` on PostgreSQL, the driver's executemany on SQLite. (The ORM's bulk insert of a
+    bank file's 50,000 rows cost about a fifth of the whole import's time.)"""
+    values = [(seq, r["application_id"], r["programme_id"], r["salt"], r["value"])
+              for r in rows]
+    driver = dbsession.connection().connection.driver_connection
+    if dbsession.get_bind().dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+            for row in values:
+                copy.write_row(row)
+    else:
+        driver.executemany(_INSERT, values)
 
 
 def cut(dbsession, application_ids: list[int], programme_id: int | None = None,

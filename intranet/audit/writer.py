@@ -5,7 +5,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from intranet.audit import personal as personal_values
 from intranet.audit.chain import GENESIS_HASH, record_hash
@@ -68,7 +68,6 @@ def append(dbsession, actor: Actor, action: str, target: str = "", *,
     head.seq, head.hash = record.seq, record.hash
     dbsession.flush()
     if side_rows:
-        # Core executemany: a bulk change names thousands of applications.
-        dbsession.execute(insert(personal_values.AuditPersonal),
-                          [{"seq": record.seq, **row} for row in side_rows])
+        # A bulk change names thousands of applications: written by the driver.
+        personal_values.insert(dbsession, record.seq, side_rows)
     return record

@@ -19,7 +19,7 @@ from intranet.chunks import chunked
 from intranet.imports.headers import FIELD_WORDS
 from intranet.imports.models import ImportRecord
 from intranet.publications import changes
-from intranet.publications.models import PublicationRow
+from intranet.publications.models import Publication, PublicationChange, PublicationRow
 
 # What disposal empties, as named on the disposal record.
 ERASED_FIELDS = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "notes",
@@ -97,6 +97,12 @@ def erase(dbsession, programme, spool: Path, archived_at: datetime | None) -> Er
     result.publication_rows = kept + dbsession.execute(delete(PublicationRow).where(
         PublicationRow.programme_code == programme.code,
         PublicationRow.publication_id != last_id)).rowcount
+    # The keys of what each request changed (for the builder) name receipt numbers too.
+    # Those left of other programmes no longer describe a difference the rows above make.
+    dbsession.execute(delete(PublicationChange).where(
+        PublicationChange.programme_code == programme.code))
+    dbsession.execute(update(Publication).where(Publication.changes_since.is_not(None))
+                      .values(changes_since=None).execution_options(synchronize_session=False))
     dbsession.expire_all()
     result.spool_files = _clear_spool(dbsession, programme, spool, archived_at)
     return result

@@ -4,7 +4,7 @@ a history entry naming the file, the import recorded and audited."""
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 
 from intranet.applications.models import Application
 from intranet.audit import writer
@@ -151,14 +151,9 @@ def _write_sqlite(dbsession, programme, new_rows, changed, now, reason, user_id)
 
 def _update_sqlite(dbsession, groups, now):
     """The changed applications, one executemany per set of columns they change."""
-    table = Application.__table__
     for names, group in groups.items():
-        statement = update(table).where(table.c.id == bindparam("_id")).values(
-            {**{_COLUMN.get(n, n): bindparam(f"_{n}") for n in names},
-             "version": table.c.version + 1, "updated_at": now})
-        dbsession.execute(statement, [{"_id": row.application_id,
-                                       **{f"_{n}": row.values[n] for n in names}}
-                                      for row in group])
+        sqlite_rows.update_columns(dbsession, tuple(_COLUMN.get(n, n) for n in names), [
+            (*(row.values[n] for n in names), now, row.application_id) for row in group])
 
 
 def allocate_ids(dbsession, count: int) -> list[int]:

@@ -148,5 +148,5 @@ def records(text):
             raise ImportRefused("${line} 行目を CSV として読めません。引用符（\"）の対応を"
                                 "確かめてください。", line=start) from None
         line = reader.line_num + 1
-        if any(cell.strip() for cell in fields):
+        if "".join(fields).strip():     # some cell is more than whitespace
             yield start, fields

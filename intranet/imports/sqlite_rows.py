@@ -37,8 +37,8 @@ class Rows:
 
     def insert(self, dbsession, rows: list[tuple]) -> None:
         converters = self._converters(dbsession.get_bind().dialect)
-        if converters:
-            rows = [_converted(row, converters) for row in rows]
+        if converters and rows:
+            rows = _converted(rows, converters)
         dbsession.connection().connection.driver_connection.executemany(self.sql, rows)
 
     def _converters(self, dialect):
@@ -47,8 +47,24 @@ class Rows:
             column_type = self.table.c[name].type
             process = column_type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                made.append((index, process, {}))
+                made.append((index, _Converted(process)))
         return made
+
+
+class Updates(Rows):
+    """UPDATE of ``columns`` (then ``updated_at``) with ``version`` counted up, by id: a row
+    is the new values, the time, the id."""
+
+    def __init__(self, table, columns: tuple):
+        super().__init__(table, (*columns, "updated_at", "id"))
+        self.sql = (f"UPDATE {table.name} SET "  # noqa: S608
+                    + "".join(f"{name} = ?, " for name in columns)
+                    + "version = version + 1, updated_at = ? WHERE id = ?")
+
+
+def update_columns(dbsession, columns: tuple, rows: list[tuple]) -> None:
+    """The changed applications that change ``columns``, through the driver (Updates)."""
+    Updates(models.APPLICATIONS, columns).insert(dbsession, rows)
 
 
 def insert_applications(dbsession, rows: list[tuple]) -> None:
@@ -84,19 +100,28 @@ def _in_transaction(dbsession):
 _INSERT_TRIGGER, _UPDATE_TRIGGER = "applications_tally_insert", "applications_tally_update"
 
 
-def _converted(row, converters):
-    values = list(row)
-    for index, process, memo in converters:
-        value = values[index]
-        if value is None:
-            continue
-        try:
-            values[index] = memo[value]
-        except KeyError:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            values[index] = memo[value] = process(value)
-    return values
+class _Converted(dict):
+    """A column type's bind processor, remembered per distinct value (None stays None)."""
+
+    def __init__(self, process):
+        super().__init__({None: None})
+        self.process = process
+
+    def __missing__(self, value):
+        if len(self) >= _MEMO_LIMIT:
+            self.clear()
+            self[None] = None
+        self[value] = converted = self.process(value)
+        return converted
+
+
+def _converted(rows, converters):
+    """The rows with the converting columns converted, column by column: each column's
+    values mapped through its remembered converter in C, the rows put back together."""
+    columns = list(zip(*rows, strict=True))
+    for index, convert in converters:
+        columns[index] = tuple(map(convert.__getitem__, columns[index]))
+    return list(zip(*columns, strict=True))
 
 
 APPLICATIONS = Rows(models.APPLICATIONS, ("id", "programme_id", *NEW_COLUMNS, "updated_at", "version"))

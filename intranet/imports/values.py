@@ -120,25 +120,37 @@ def cell_reader(field: str, statuses: dict, kinds=None):
 
 
 def _memoised(field, statuses, kinds=None):
-    memo: dict[str, tuple] = {}
+    """The reader of a repeating column: a remembered cell is a dictionary lookup in C (no
+    Python call per cell); a new one is read by parse_cell and remembered, its value or
+    its problem."""
+    return _Remembered(field, statuses, kinds).__getitem__
 
-    def read(raw):
-        try:
-            value, problem = memo[raw]
-        except KeyError:
+
+class _Remembered(dict):
+    """Cell text → value for the cells that read; the ones that do not, in ``problems``."""
+
+    def __init__(self, field, statuses, kinds):
+        super().__init__()
+        self.field, self.statuses, self.kinds = field, statuses, kinds
+        self.problems: dict[str, tuple] = {}
+
+    def __missing__(self, raw):
+        problem = self.problems.get(raw)
+        if problem is None:
             try:
-                value, problem = parse_cell(field, raw, statuses, kinds), None
+                value = parse_cell(self.field, raw, self.statuses, self.kinds)
             except CellError as error:
-                value, problem = None, (error.message, error.mapping)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[raw] = value, problem
-        if problem is not None:
-            # A fresh error each time: one raised instance would collect tracebacks.
-            raise CellError(problem[0], **problem[1])
-        return value
-
-    return read
+                problem = (error.message, error.mapping)
+                if len(self.problems) >= _MEMO_LIMIT:
+                    self.problems.clear()
+                self.problems[raw] = problem
+            else:
+                if len(self) >= _MEMO_LIMIT:
+                    self.clear()
+                self[raw] = value
+                return value
+        # A fresh error each time: one raised instance would collect tracebacks.
+        raise CellError(problem[0], **problem[1])
 
 
 def _text_reader(field):

@@ -6,15 +6,17 @@ from datetime import date, timedelta
 
 from sqlalchemy import false, func, select
 
+from intranet.audit import clock
 from intranet.audit.models import AuditRecord
 from intranet.audit.services import utc_start_of
 from intranet.auth.models import User
 from intranet.oversight import filters, labels
 from intranet.programmes.models import all_programmes
 
-# Ranges up to a month are bounded by their first and last record numbers (below); finding
-# those reads every index entry of the range, so a year would read millions of them, where
-# the walk back from the head is short for the recent ranges such a search usually asks.
+# Once the chain's clock went back, ranges up to a month are bounded by their smallest and
+# largest record numbers (below); finding those reads every index entry of the range, so a
+# year would read millions of them, where the walk back from the head is short for the
+# recent ranges such a search usually asks.
 BOUNDED_SPAN = timedelta(days=31)
 
 
@@ -43,14 +45,14 @@ class AuditFilter:
     def query(self, dbsession):
         query = select(AuditRecord)
         # Dates are Japan dates; records are stored in UTC.
-        when = []
-        if self.date_from:
-            when.append(AuditRecord.at >= utc_start_of(self.date_from))
-        if self.date_to:
-            when.append(AuditRecord.at < utc_start_of(self.date_to + timedelta(days=1)))
-        query = query.where(*when)
-        if self.date_from and self.date_to and self.date_to - self.date_from < BOUNDED_SPAN:
-            query = query.where(_numbers_within(dbsession, when))
+        start = utc_start_of(self.date_from) if self.date_from else None
+        end = utc_start_of(self.date_to + timedelta(days=1)) if self.date_to else None
+        if start is not None:
+            query = query.where(AuditRecord.at >= start)
+        if end is not None:
+            query = query.where(AuditRecord.at < end)
+        if start is not None or end is not None:
+            query = query.where(*_numbers_within(dbsession, start, end))
         if self.actor:
             query = query.where(AuditRecord.actor == self.actor)
         if self.action:
@@ -61,22 +63,40 @@ class AuditFilter:
         return query
 
 
-def _numbers_within(dbsession, when):
-    """The record numbers from the first to the last record of a date range, read from the
-    (at, seq) index alone. The screen orders by number: without this bound PostgreSQL
-    walks back from the head testing each record's time (a day a month back is millions
-    of records away). The bound adds nothing a record in the range could fail — the
-    range's smallest and largest numbers, exact even if the clock ever went backwards —
-    so the records and their order are those of the time condition alone. Only for a
-    closed range: an open one (from a date on, or up to one) would read its entries up
-    to the chain's end or start, where the walk from the head is already short or no
-    worse."""
+def _numbers_within(dbsession, start, end) -> list:
+    """Bounds on the record numbers of the dates from ``start`` (included) to ``end``
+    (excluded), either may be None. The screen orders by number: without a bound
+    PostgreSQL walks back from the head testing each record's time (a day a month back is
+    millions of records away). A bound adds nothing a record in the range could fail, so
+    the records and their order are those of the time condition alone.
+
+    While the chain's clock never went back (``clock.steady``), the range's records are
+    exactly the numbers from its first record to its last: two look-ups in the (at, seq)
+    index, whatever the range. Otherwise a closed range up to a month is bounded by its
+    smallest and largest numbers, read from all its (at, seq) entries — exact even with the
+    dates out of order; longer and open ranges keep the walk from the head."""
+    if clock.steady(dbsession):
+        bounds = []
+        if start is not None:
+            first = dbsession.execute(select(AuditRecord.seq).where(AuditRecord.at >= start)
+                                      .order_by(AuditRecord.at, AuditRecord.seq).limit(1)
+                                      ).scalar_one_or_none()
+            bounds.append(false() if first is None else AuditRecord.seq >= first)
+        if end is not None:
+            last = dbsession.execute(select(AuditRecord.seq).where(AuditRecord.at < end)
+                                     .order_by(AuditRecord.at.desc(), AuditRecord.seq.desc())
+                                     .limit(1)).scalar_one_or_none()
+            bounds.append(false() if last is None else AuditRecord.seq <= last)
+        return bounds
+    if start is None or end is None or end - start > BOUNDED_SPAN:
+        return []
     # ``seq + 0``: PostgreSQL turns a bare min(seq)/max(seq) into the walk along the
     # record-number index this avoids; the expression makes it read the range's (at, seq)
     # entries instead.
     number = AuditRecord.seq + 0
-    first, last = dbsession.execute(select(func.min(number), func.max(number)).where(*when)).one()
-    return false() if first is None else AuditRecord.seq.between(first, last)
+    first, last = dbsession.execute(select(func.min(number), func.max(number)).where(
+        AuditRecord.at >= start, AuditRecord.at < end)).one()
+    return [false() if first is None else AuditRecord.seq.between(first, last)]
 
 
 def vocabulary(request) -> labels.Vocabulary:

@@ -96,7 +96,10 @@ def _page(request, audit_filter, records, next_url, refused=None):
     words.receipts = filters.receipts_of(request.dbsession, records)
     side = personal_values(request.dbsession, records)
     checkpoint = services.last_checkpoint(request.dbsession)
-    return {"records": [(r, described(r, words, side), _terminal(request, r)) for r in records],
+    where = _terminals_where(request)
+    record_url = _record_urls(request)
+    return {"records": [(r, described(r, words, side), where(r), record_url(r.seq))
+                        for r in records],
             "filter": audit_filter, "action_choices": _action_choices(request),
             "error": refused.explain(request) if refused else None,
             "error_field": refused.field if refused else "",
@@ -108,6 +111,31 @@ def _page(request, audit_filter, records, next_url, refused=None):
             "checkpoint_file": request.registry.settings.get("audit.checkpoint_file", ""),
             "checkpoint_error": checkpoint_error,
             "throttled": _throttled(request.dbsession), "throttled_days": THROTTLED_DAYS}
+
+
+def _terminals_where(request):
+    """The 端末 cell of each row, in words, worked out once per distinct (role, host, OS
+    user) on the page: the list shows only the short words (the legend above the table
+    explains them; a record's own page, ``_terminal``, gives its meaning too)."""
+    seen: dict[tuple[str, str, str], str] = {}
+
+    def where(record) -> str:
+        key = (record.actor_role, record.host, record.os_user)
+        if key not in seen:
+            found = terminal.explain(*key)
+            seen[key] = request.translate(found.where, **found.mapping)
+        return seen[key]
+
+    return where
+
+
+def _record_urls(request):
+    """Each row's link to its record: the route's URL made once and the number put in
+    (``route_url`` per row cost ~2 ms of a 100-record page); a record number is digits,
+    so nothing in it needs quoting."""
+    marker = "0"
+    prefix, _, suffix = request.route_url("audit_record", seq=marker).rpartition(marker)
+    return lambda seq: f"{prefix}{int(seq)}{suffix}"
 
 
 def _terminal(request, record) -> tuple[str, str]:

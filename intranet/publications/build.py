@@ -12,9 +12,12 @@ are selected; names, addresses, phones, notes and the 不備内容 text never ar
 rows into signed bytes is ``transfer.build``'s job.
 """
 
+import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,13 +26,25 @@ from sqlalchemy.orm import Session
 from intranet.applications.models import Application
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
-from intranet.publications import content
+from intranet.publications import content, incremental
 from intranet.publications.models import Publication
 from intranet.statuses.models import Status
-from transfer.build import BuildResult, Row, header_fields, make_body, oldest_format, sign_body
+from transfer import build_cache
+from transfer.build import (
+    BuildResult,
+    Packer,
+    Row,
+    header_fields,
+    make_body,
+    oldest_format,
+    sign_body,
+)
 from transfer.keys import SigningKey
 from transfer.progress import ProgrammeTally
+from transfer.snapshot import ENTRY
 from transfer.verify import Origin
+
+log = logging.getLogger(__name__)
 
 
 def build_snapshot(dbsession: Session, *, signing_keys: list[SigningKey], lookup_secret: bytes,
@@ -89,13 +104,18 @@ class UnsignedTable:
 
 def table_of_publication(dbsession: Session, publication: Publication, *, lookup_secret: bytes,
                          origin: Origin, sequence: int, now: datetime,
-                         valid_for: timedelta) -> UnsignedTable:
+                         valid_for: timedelta, cache: Path | None = None) -> UnsignedTable:
     """Exactly what was approved: the publication's frozen rows and wording, after
-    reproducing its digest from them. Live data is never read here; no key signs here."""
+    reproducing its digest from them. Live data is never read here; no key signs here.
+
+    ``cache``: the builder's folder (``transfer.build_cache``): the last table it built is
+    the start when it provably is this one's base, and this table is kept for the next."""
     if not publication.approved_digest or publication.approved_digest != publication.content_digest:
         raise ContentMismatch("the approval does not name this request's content digest")
+    last = None if cache is None else build_cache.load(cache, lookup_secret)
+    lines: list[str] | None = [] if last is not None else None
     # One read of the frozen rows: their digest first, and only if it matches are they hashed.
-    found, rows = content.read_frozen(dbsession, publication)
+    found, rows = content.read_frozen(dbsession, publication, lines_into=lines)
     if found != publication.content_digest:
         raise ContentMismatch("the frozen rows no longer reproduce the approved digest")
     wording = content.wording_of(publication)
@@ -104,11 +124,52 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
     statuses = [_FrozenStatus(s["code"], "scheduled_payment_on" in s["dates"],
                               "paid_on" in s["dates"], bool(s.get("action_needed")))
                 for s in wording["statuses"]]
-    tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
-    body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
+    parameters = build_cache.parameters(wording)
+    built = None
+    if last is not None and lines is not None:
+        built = _from_last(dbsession, publication, last, parameters, rows, lines,
+                           Packer(programmes, statuses, lookup_secret), statuses)  # type: ignore[arg-type]
+    if built is None:
+        tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
+        body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
+    else:
+        body, skipped, tally = built
+        count = len(body) // ENTRY.size
+    if cache is not None:
+        _keep(cache, lookup_secret, build_cache.LastBuild(
+            publication.id, publication.content_digest, parameters, body, skipped,
+            tally.as_counts()))
     body, version = oldest_format(body)   # public hosts not yet upgraded still read it
     header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
                               sequence=sequence, now=now, valid_for=valid_for),
               **wording, "content_digest": publication.content_digest, "format": version}
     tally.add_to(header, programmes)
     return UnsignedTable(header, body, count, skipped)
+
+
+def _from_last(dbsession: Session, publication: Publication, last: build_cache.LastBuild,
+               parameters: str, rows: list, lines: list[str], packer: Packer,
+               statuses: list[_FrozenStatus]) -> tuple[bytes, int, ProgrammeTally] | None:
+    """The table from the last build and what changed since, or None (logged: why) for a
+    full build."""
+    if last.parameters != parameters:
+        log.info("publication %s built in full: its programmes or statuses are not "
+                 "those its last table was built for", publication.id)
+        return None
+    try:
+        return incremental.rebuild(dbsession, publication, last, rows, lines, packer, statuses)
+    except incremental.NotIncremental as why:
+        log.info("publication %s built in full: %s", publication.id, why)
+        return None
+
+
+def _keep(cache: Path, lookup_secret: bytes, last: build_cache.LastBuild) -> None:
+    """The table for the next build to start from. Only a speed-up: a cache that cannot be
+    written (a full disk, a wrong mode) is logged and removed, and the publication goes on."""
+    try:
+        build_cache.save(cache, lookup_secret, last)
+    except OSError as error:
+        log.warning("builder cache not written in %s (%s): the next build is a full one",
+                    cache, error)
+        with contextlib.suppress(OSError):
+            build_cache.forget(cache)

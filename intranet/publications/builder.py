@@ -29,6 +29,7 @@ from intranet.db import get_tm_session
 from intranet.publications import catchup
 from intranet.publications.build import ContentMismatch, table_of_publication
 from intranet.publications.models import APPROVED, FAILED, SPOOLED, SUPERSEDED, Publication
+from intranet.publications.services import newer_approved
 from transfer import spool
 from transfer.checkpoints import Checkpoint
 from transfer.snapshot import parse_time
@@ -86,7 +87,7 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
             table = table_of_publication(
                 dbsession, publication, lookup_secret=plan.lookup_secret, origin=plan.origin,
                 sequence=sequence, now=datetime.now(UTC).replace(microsecond=0),
-                valid_for=plan.valid_for)
+                valid_for=plan.valid_for, cache=built)
             publication.state, publication.sequence = SPOOLED, sequence
             publication.entries = table.entry_count
             publication.built_at = _stored(table.header["created_at"])
@@ -162,6 +163,13 @@ def _take_approved(session_factory, plan: BuildPlan) -> int | None:
             older.state, older.finished_at = SUPERSEDED, writer.utcnow()
             writer.append(dbsession, plan.actor, "publication.superseded",
                           f"publication:{older.id}", by=valid[-1].id)
+        if valid and (newer := newer_approved(dbsession, valid[-1].id)) is not None:
+            # Approved past the approval screen's check (e.g. in the database by hand):
+            # its content is older than what residents may already see.
+            valid[-1].state, valid[-1].finished_at = FAILED, writer.utcnow()
+            writer.append(dbsession, plan.actor, "publication.refused",
+                          f"publication:{valid[-1].id}", reason=f"older than publication {newer}")
+            return None
         return valid[-1].id if valid else None
 
 

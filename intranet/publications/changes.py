@@ -21,7 +21,12 @@ from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 from intranet.applications.models import Application, StatusChange
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
-from intranet.publications.models import PUBLISHED, Publication, PublicationRow
+from intranet.publications.models import (
+    PUBLISHED,
+    Publication,
+    PublicationChange,
+    PublicationRow,
+)
 from intranet.statuses.models import Status
 
 # The columns a snapshot carries for one entry, in the frozen rows' order.
@@ -38,23 +43,20 @@ KINDS = (ADDED, REMOVED, MOVED, ALTERED)
 
 def live_rows(*leading) -> Select:
     """The rows a request frozen now would hold (``content.freeze`` inserts exactly these),
-    after ``leading`` columns: every application of a programme still looked up."""
-    def of_status(flag):
-        return select(flag).where(Status.code == Application.status_code).scalar_subquery()
+    after ``leading`` columns: every application of a programme still looked up.
 
-    needs_birth = select(Programme.needs_birth_date).where(
-        Programme.id == Application.programme_id).scalar_subquery()
-    needs_action = of_status(Status.needs_resident_action)
-    programme_code = select(Programme.code).where(
-        Programme.id == Application.programme_id).scalar_subquery()
-    return (select(*leading, programme_code.label("programme_code"),
+    The programme's and the status's flags come by join (both are foreign keys, so every
+    application has exactly one of each): as scalar subqueries per row, PostgreSQL ran seven
+    look-ups per application — 20 s for the preview at a million (docs/performance.md)."""
+    needs_action = Status.needs_resident_action
+    return (select(*leading, Programme.code.label("programme_code"),
                    Application.receipt_number_normalised.label("receipt"),
-                   case((needs_birth, Application.birth_date), else_=None).label("birth_date"),
+                   case((Programme.needs_birth_date, Application.birth_date), else_=None)
+                   .label("birth_date"),
                    Application.status_code.label("status_code"),
-                   case((of_status(Status.needs_scheduled_payment_date),
-                         Application.scheduled_payment_on), else_=None)
-                   .label("scheduled_payment_on"),
-                   case((of_status(Status.needs_paid_date), Application.paid_on), else_=None)
+                   case((Status.needs_scheduled_payment_date, Application.scheduled_payment_on),
+                        else_=None).label("scheduled_payment_on"),
+                   case((Status.needs_paid_date, Application.paid_on), else_=None)
                    .label("paid_on"),
                    # Only for a status that needs action, and NULL for none: such a row
                    # reads, and is hashed, as rows frozen before action details existed.
@@ -63,6 +65,9 @@ def live_rows(*leading) -> Select:
                    case((needs_action, Application.documents_sent_on), else_=None)
                    .label("documents_sent_on"),
                    case((needs_action, Application.return_by), else_=None).label("return_by"))
+            .select_from(Application)
+            .join(Programme, Programme.id == Application.programme_id)
+            .join(Status, Status.code == Application.status_code)
             # A programme whose lookup has ended is no longer published.
             .where(Application.programme_id.in_(lifecycle.still_looked_up())))
 
@@ -157,11 +162,13 @@ class Changes:
         return {kind: self.total(kind) for kind in KINDS}
 
 
-def summarise(dbsession, after: Select) -> Changes:
+def summarise(dbsession, after: Select, last: Publication | None = None,
+              found: Select | None = None) -> Changes:
     """``after`` (live or frozen rows) against the last delivered publication, per
-    programme and status."""
-    last = baseline(dbsession)
-    diff = difference(frozen(last.id if last else None), after).subquery()
+    programme and status; ``found``: that difference, already taken."""
+    last = last or baseline(dbsession)
+    diff = (found if found is not None
+            else difference(frozen(last.id if last else None), after)).subquery()
     rows = dbsession.execute(
         select(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after, func.count())
         .group_by(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after))
@@ -185,7 +192,24 @@ def of_preview(dbsession) -> Changes:
 
 
 def of_request(dbsession, publication_id: int) -> Changes:
+    """A request's changes. When it was compared with the publication still delivered
+    last, its difference as the request took it (``PublicationChange``) is counted: both
+    sets of frozen rows are as they were then (comparing a million rows each again took
+    seconds of the approver's click). Disposal, which rewrites the delivered rows, clears
+    ``changes_since``: the rows are compared again then."""
+    last = baseline(dbsession)
+    publication = dbsession.get(Publication, publication_id)
+    if last is not None and publication is not None and publication.changes_since == last.id:
+        return summarise(dbsession, frozen(publication_id), last, noted(publication_id))
     return summarise(dbsession, frozen(publication_id))
+
+
+def noted(publication_id: int) -> Select:
+    """The difference ``publication_id``'s request took, in ``difference``'s columns."""
+    return select(PublicationChange.programme_code, PublicationChange.receipt,
+                  PublicationChange.kind, PublicationChange.before,
+                  PublicationChange.after).where(
+        PublicationChange.publication_id == publication_id)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
 from intranet.publications import changes
-from intranet.publications.models import PublicationRow
+from intranet.publications.models import PublicationChange, PublicationRow
 from intranet.statuses.models import Status
 from transfer.build import action_fields, programme_fields, status_fields
 from transfer.envelope import canonical_text
@@ -54,11 +54,26 @@ def freeze(dbsession, publication) -> str:
     # those the preview compares (changes.live_rows): what is previewed is what is frozen.
     dbsession.execute(insert(PublicationRow).from_select(
         ["publication_id", *changes.COLUMNS], changes.live_rows(literal(publication.id))))
+    _note_changes(dbsession, publication)
     publication.content_digest = digest(dbsession, publication)
     publication.content_rows = dbsession.execute(
         select(func.count()).select_from(PublicationRow)
         .where(PublicationRow.publication_id == publication.id)).scalar_one()
     return publication.content_digest
+
+
+def _note_changes(dbsession, publication) -> None:
+    """The rows that differ from the last delivered publication's, as ``changes.difference``
+    gives them (``PublicationChange``): one comparison, while the request is made."""
+    last = changes.baseline(dbsession)
+    if last is None or not changes.baseline_rows_kept(dbsession, last) or not last.content_rows:
+        return
+    diff = changes.difference(changes.frozen(last.id), changes.frozen(publication.id)).subquery()
+    dbsession.execute(insert(PublicationChange).from_select(
+        ["publication_id", "programme_code", "receipt", "kind", "before", "after"],
+        select(literal(publication.id), diff.c.programme_code, diff.c.receipt, diff.c.kind,
+               diff.c.before, diff.c.after)))
+    publication.changes_since = last.id
 
 
 # Rows fetched, encoded and hashed at a time.
@@ -103,19 +118,30 @@ def digest(dbsession, publication) -> str:
     return read_frozen(dbsession, publication, keep_rows=False)[0]
 
 
-def read_frozen(dbsession, publication, *, keep_rows: bool = True) -> tuple[str, list]:
+def read_frozen(dbsession, publication, *, keep_rows: bool = True,
+                lines_into: list[str] | None = None) -> tuple[str, list]:
     """The content digest and (``keep_rows``) the frozen rows it was computed over, in
     digest order: the builder reads the rows once, and hashes them for the snapshot only
-    after their digest has matched the approved one."""
-    sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
-    sha.update(publication.frozen_header.encode("utf-8") + b"\n")
+    after their digest has matched the approved one. ``lines_into`` gets each row's line
+    as the digest read it (the incremental build checks its base with them)."""
+    sha = started(publication.frozen_header)
     texts = _JsonTexts()
     kept: list = []
     for chunk in frozen_chunks(dbsession, publication.id):
-        sha.update(lines(chunk, texts).encode("utf-8"))
+        parts = line_list(chunk, texts)
+        sha.update("".join(parts).encode("utf-8"))
         if keep_rows:
             kept.extend(chunk)
+        if lines_into is not None:
+            lines_into.extend(parts)
     return sha.hexdigest(), kept
+
+
+def started(frozen_header: str):
+    """The content digest's SHA-256 before the first row: its domain and the wording."""
+    sha = hashlib.sha256(b"shinsei-publication-content-v1\n")
+    sha.update(frozen_header.encode("utf-8") + b"\n")
+    return sha
 
 
 def content_line(row) -> str:
@@ -143,7 +169,12 @@ class _JsonTexts(dict):
 
 
 def lines(rows, texts: _JsonTexts | None = None) -> str:
-    """``content_line(row) + "\n"`` for every row, joined: byte for byte the same text.
+    """``content_line(row) + "\n"`` for every row, joined: byte for byte the same text."""
+    return "".join(line_list(rows, texts))
+
+
+def line_list(rows, texts: _JsonTexts | None = None) -> list[str]:
+    """``content_line(row) + "\n"`` for every row, each its own string.
 
     Per row only the receipt number is new (receipt numbers are unique); every other value
     comes from ``texts``. A receipt number is written between quotes as it is, which is
@@ -155,12 +186,12 @@ def lines(rows, texts: _JsonTexts | None = None) -> str:
     except TypeError:     # not text: only the definition knows what str() makes of it
         receipts = "\\"
     if _ESCAPED.search(receipts):
-        return "".join([content_line(row) + "\n" for row in rows])
-    return "".join([f'[{texts[code]},"{receipt}",{texts[birth]},{texts[status]},'
-                    f'{texts[scheduled]},{texts[paid]}'
-                    + (']\n' if kinds is None and sent is None and by is None
-                       else f',{texts[kinds]},{texts[sent]},{texts[by]}]\n')
-                    for code, receipt, birth, status, scheduled, paid, kinds, sent, by in rows])
+        return [content_line(row) + "\n" for row in rows]
+    return [f'[{texts[code]},"{receipt}",{texts[birth]},{texts[status]},'
+            f'{texts[scheduled]},{texts[paid]}'
+            + (']\n' if kinds is None and sent is None and by is None
+               else f',{texts[kinds]},{texts[sent]},{texts[by]}]\n')
+            for code, receipt, birth, status, scheduled, paid, kinds, sent, by in rows]
 
 
 def wording_of(publication) -> dict:

@@ -92,6 +92,9 @@ RULES = [
     (r"not approved by a second person", Failure(
         "依頼した本人が承認していたため、公開しませんでした（二者承認の設定です）。",
         "別の監督者に承認してもらってください。")),
+    (r"older than publication", Failure(
+        "この依頼より後に出された公開依頼がすでに公開されているため、古い内容では公開しませんでした。",
+        "「公開」画面から公開を依頼し直し、承認を受けてください。")),
     (r"approval does not name|no longer reproduce the approved digest", Failure(
         "承認された内容と、公開しようとした内容が一致しなかったため、公開しませんでした。",
         "「公開」画面から公開を依頼し直し、承認を受けてください。繰り返す場合は、"

@@ -33,6 +33,8 @@ class Publication(Base):
     content_rows: Mapped[int | None]
     content_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     approved_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The publication its changed applications (PublicationChange) were compared with.
+    changes_since: Mapped[int | None]
     # Filled by the transfer job once the snapshot is built and pushed.
     sequence: Mapped[int | None] = mapped_column(BigInteger)
     # The snapshot header's created_at (the residents' page's "as of") and expires_at.
@@ -88,3 +90,20 @@ class PublicationRow(Base):
     deficiency_kinds: Mapped[int | None] = mapped_column(BigInteger)
     documents_sent_on: Mapped[date | None]
     return_by: Mapped[date | None]
+
+
+class PublicationChange(Base):
+    """An application a request changes against ``Publication.changes_since`` (added,
+    taken off, or any frozen value different), as ``changes.difference`` gave it then: the
+    approval counts these, the builder hashes only these — and never trusts the list alone
+    (intranet.publications.incremental proves it whole)."""
+
+    __tablename__ = "publication_changes"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    programme_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # As changes.difference gives them: added, removed, moved or altered; status before, after.
+    kind: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(String(32))
+    after: Mapped[str | None] = mapped_column(String(32))

@@ -38,6 +38,7 @@ from intranet.publications.models import (
     SPOOLED,
     Delivery,
     Publication,
+    PublicationChange,
     PublicationRow,
 )
 from intranet.usage.record import record_fetched
@@ -241,3 +242,6 @@ def _remember_published(dbsession, publication_id: int) -> None:
     finished = select(Publication.id).where(
         Publication.state.not_in((REQUESTED, APPROVED, SPOOLED)), Publication.id != publication_id)
     dbsession.execute(delete(PublicationRow).where(PublicationRow.publication_id.in_(finished)))
+    # Which applications each changed: the builder's, needed no more once it is finished.
+    dbsession.execute(delete(PublicationChange).where(PublicationChange.publication_id.in_(
+        select(Publication.id).where(Publication.state.not_in((REQUESTED, APPROVED, SPOOLED))))))

@@ -1,14 +1,19 @@
 """Requesting, approving and previewing publications (the intranet side; it never signs
 or pushes: the transfer job does, under its own OS user)."""
 
+from sqlalchemy import select
+
 from intranet.audit import writer
 from intranet.dashboard import services as dashboard_services
 from intranet.db import locked
 from intranet.publications import changes, content
 from intranet.publications.models import (
     APPROVED,
+    PUBLISHED,
     REJECTED,
     REQUESTED,
+    SPOOLED,
+    SUPERSEDED,
     Publication,
 )
 from intranet.refusals import Refused
@@ -47,6 +52,8 @@ def decide(dbsession, actor, user, publication: Publication, approve: bool, four
         raise PublicationRefused("この公開依頼はすでに処理されています。")
     if approve and four_eyes and publication.requested_by_id == user.id:
         raise PublicationRefused("依頼した本人は承認できません。別の監督者が承認してください。")
+    if approve and (newer := newer_approved(dbsession, publication.id)) is not None:
+        raise PublicationRefused(STALE_REQUEST, newer=newer)
     if approve and digest != publication.content_digest:
         raise PublicationRefused("承認しようとした内容（ダイジェスト）が依頼の内容と一致しません。"
                                  "画面を読み込み直して、内容を確認してから承認してください。")
@@ -57,6 +64,21 @@ def decide(dbsession, actor, user, publication: Publication, approve: bool, four
     writer.append(dbsession, actor, "publication.approve" if approve else "publication.reject",
                   f"publication:{publication.id}", content_digest=publication.content_digest,
                   **_changes_record(dbsession, publication))
+
+
+# A request freezes the applications as they were when it was made. Once a later request
+# has been approved, approving an earlier one would put older statuses back on the
+# residents' page (its sequence would be the newest): refused, never guessed.
+STALE_REQUEST = ("この依頼の後に出された公開依頼（${newer} 番）がすでに承認されています。"
+                 "この依頼の内容はそれより古いため承認できません。却下して、必要なら新しく依頼してください。")
+APPROVED_ONCE = (APPROVED, SPOOLED, PUBLISHED, SUPERSEDED)
+
+
+def newer_approved(dbsession, publication_id: int) -> int | None:
+    """The newest request made after ``publication_id`` that was approved, if any."""
+    return dbsession.execute(select(Publication.id).where(
+        Publication.id > publication_id, Publication.state.in_(APPROVED_ONCE))
+        .order_by(Publication.id.desc()).limit(1)).scalar_one_or_none()
 
 
 def _changes_record(dbsession, publication: Publication) -> dict:

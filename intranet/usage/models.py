@@ -25,3 +25,14 @@ class UsageCount(Base):
     not_found: Mapped[int] = mapped_column(BigInteger)
     limited: Mapped[int] = mapped_column(BigInteger)
     fetched_at: Mapped[datetime]
+
+
+class InquiryViewDay(Base):
+    """Records the call centre opened (``application.view`` audit records) per Japan day,
+    kept exact by the database as records are added and pruned (``intranet.usage.openings``);
+    never written by the app."""
+
+    __tablename__ = "audit_view_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)

@@ -244,23 +244,52 @@ class StaffDesk:
         return saved
 
     def request_publication(self, note):
+        """The request's number, read from its own 承認待ち section (the one whose メモ is
+        `note`, newest first): a restored backup set can bring back older requests still
+        waiting, so "the first pending one" need not be this one. None on an older version's
+        screen, which has no such sections."""
         page = self.page
         page.goto("/publications")
         page.get_by_label("依頼のメモ").fill(note)
         with page.expect_navigation():
             page.get_by_role("button", name="公開を依頼する").click()
+        if page.locator("section.pending").count() == 0:
+            # An older version's screen (the upgrade test's first bundle) lists waiting
+            # requests in the history table: no number to read; approve the first waiting.
+            assert "公開を依頼しました" in self.text(), f"no request made: {self.text()[:800]}"
+            return None
+        mine = page.locator("section.pending", has=page.locator(".meta", has_text=f"メモ: {note}"))
+        assert mine.count(), f"no request waiting with the note {note!r}: {self.text()[:800]}"
+        heading = mine.first.locator("h2").get_attribute("id") or ""
+        return int(heading.removeprefix("pending-").removesuffix("-heading"))
 
-    def approve_publication(self):
+    def approve_publication(self, number=None):
+        """Request No.`number` approved (without one: the newest waiting, as a person who
+        knows only one is waiting would click the first 承認)."""
         page = self.page
         page.goto("/publications")
+        button = (page.get_by_role("button", name="承認").first if number is None else
+                  page.get_by_role("button", name=f"公開依頼 No.{number} を承認", exact=True))
         with page.expect_navigation():
-            page.get_by_role("button", name="承認").first.click()
+            button.click()
+        if number is not None:
+            assert page.locator(f"#pending-{number}-heading").count() == 0, \
+                f"request No.{number} is still waiting: {self.text()[:800]}"
 
     def publications(self):
-        """The history table's rows, newest first, as the screen shows them."""
+        """The history table's rows (公開の履歴), newest first, as the screen shows them: not
+        the changed applications a waiting request lists above it."""
         self.page.goto("/publications")
-        rows = self.page.locator("table.list tbody tr")
+        history = self.page.locator("table.list", has=self.page.locator(
+            "caption", has_text="公開の履歴"))
+        rows = history.locator("tbody > tr")
         return [rows.nth(i).inner_text() for i in range(rows.count())]
+
+    def publication(self, number):
+        """The history row of publication No.`number` (its 番号 cell), as the screen shows it."""
+        rows = [row for row in self.publications() if row.split(None, 1)[:1] == [str(number)]]
+        assert len(rows) == 1, f"publication No.{number} in the history: {rows}"
+        return rows[0]
 
 
 @contextmanager

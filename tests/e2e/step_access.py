@@ -90,6 +90,9 @@ def checks(public_host, intranet):
         (sign, "sign-tcp-local", "tcp", "127.0.0.1:5432", "REFUSED"),
         (sign, "sign-postgres", "postgres", "-", "REFUSED"),
         (sign, "sign-client-key", "read", client_key, "REFUSED"),
+        # It reads built/, but not the builder's cache in it (0700: the builder's alone).
+        (sign, "sign-builder-cache", "list", f"{built}/cache", "REFUSED"),
+        ("shinsei-signer", "user-sign-builder-cache", "list", f"{built}/cache", "REFUSED"),
         ("shinsei-signer", "user-sign-postgres", "postgres", "-", "REFUSED"),
     ]
 

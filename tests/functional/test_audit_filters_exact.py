@@ -7,13 +7,14 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import transaction
 from sqlalchemy import select
 
-from intranet.audit import writer
-from intranet.audit.models import AuditRecord
+from intranet.audit import clock, writer
+from intranet.audit.models import AuditClockStep, AuditRecord
 from intranet.db import get_tm_session
 
 # Midnight JST of 2026-03-02 is 15:00 UTC on 03-01.
@@ -145,3 +146,122 @@ def test_a_range_longer_than_a_month_is_the_plain_conditions_unbounded(seeded, a
     start, end = MIDNIGHT_UTC - timedelta(days=40), MIDNIGHT_UTC + timedelta(days=1)
     assert _screen(app, {"from": "2026-01-21", "to": "2026-03-02"})[0] == _plain(
         session_factory, AuditRecord.at >= start, AuditRecord.at < end)
+
+
+def _steps(session_factory):
+    with session_factory() as dbsession:
+        return dbsession.execute(select(AuditClockStep.seq).order_by(AuditClockStep.seq)
+                                 ).scalars().all()
+
+
+def test_the_database_notes_exactly_the_records_dated_before_their_predecessor(
+        seeded, session_factory):
+    # The "late" records: the first is dated 3 hours before midnight, after records of
+    # 03-02; the second a minute before midnight, later than the first: not a step. (The
+    # first seeded record is one too: the accounts' records before it are dated today.)
+    with session_factory() as dbsession:
+        rows = dbsession.execute(select(AuditRecord.seq, AuditRecord.at)
+                                 .order_by(AuditRecord.seq)).all()
+        late = dbsession.execute(select(AuditRecord.seq).where(AuditRecord.actor == "late")
+                                 .order_by(AuditRecord.seq)).scalars().first()
+    expected = [seq for (_, before), (seq, at) in pairwise(rows) if at < before]
+    assert expected == _steps(session_factory)
+    assert late in expected and late + 1 not in expected
+    with session_factory() as dbsession:
+        assert not clock.steady(dbsession)
+
+
+@pytest.fixture
+def steady(session_factory, monkeypatch, accounts, as_role):
+    """Days like the seeded ones but after every record already written (the template's,
+    dated when it was made), and a clock that only moves on: records the screen writes
+    meanwhile are dated after them. (``as_role``: the app is built before the clock is set.)
+    Returns the first day's JST midnight in UTC."""
+    now = writer.utcnow()
+    midnight = datetime.combine((now + timedelta(hours=9)).date() + timedelta(days=2),
+                                datetime.min.time()) - timedelta(hours=9)
+    _append_at(session_factory, monkeypatch,
+               [midnight - timedelta(seconds=s) for s in range(130, 0, -1)]
+               + [midnight - timedelta(microseconds=1), midnight, midnight]
+               + [midnight + timedelta(seconds=s) for s in range(1, 120)]
+               + [midnight + timedelta(days=1, hours=1)])
+    ticks = iter(range(1, 10**9))
+    monkeypatch.setattr(writer, "utcnow", lambda: midnight + timedelta(days=3, seconds=next(ticks)))
+    return midnight
+
+
+def test_while_the_clock_never_went_back_every_range_is_exactly_the_plain_conditions(
+        steady, as_role, session_factory):
+    # Bounded by two look-ups in the (at, seq) index (clock.steady): days, two days, open
+    # ranges, a range longer than a month, days without records, with another filter.
+    midnight = steady
+    with session_factory() as dbsession:
+        assert clock.steady(dbsession) and _steps(session_factory) == []
+    app = as_role("security_officer")
+
+    def jst(days):
+        return (midnight + timedelta(hours=9, days=days)).date().isoformat()
+
+    cases = [
+        ({"from": jst(-1), "to": jst(-1)}, _day(midnight - timedelta(days=1))),
+        ({"from": jst(0), "to": jst(0)}, _day(midnight)),
+        ({"from": jst(1), "to": jst(1)}, _day(midnight + timedelta(days=1))),
+        ({"from": jst(-1), "to": jst(0)},
+         (AuditRecord.at >= midnight - timedelta(days=1), AuditRecord.at < midnight
+          + timedelta(days=1))),
+        ({"from": jst(0)}, (AuditRecord.at >= midnight,)),
+        ({"to": jst(-1)}, (AuditRecord.at < midnight,)),
+        ({"from": jst(-40), "to": jst(0)},
+         (AuditRecord.at >= midnight - timedelta(days=40), AuditRecord.at < midnight
+          + timedelta(days=1))),
+        ({"from": jst(-20), "to": jst(-20)}, _day(midnight - timedelta(days=20))),
+        ({"from": jst(30)}, (AuditRecord.at >= midnight + timedelta(days=30),)),
+        ({"to": jst(-400)}, (AuditRecord.at < midnight - timedelta(days=399),)),
+        ({"from": jst(0), "to": jst(0), "actor": "clerk"},
+         (*_day(midnight), AuditRecord.actor == "clerk")),
+    ]
+    for params, where in cases:
+        # What the screen and the export write themselves (dated on) is left out.
+        expected = _plain(session_factory, *where)
+        assert _screen(app, params)[0] == expected, params
+        written = _plain(session_factory)[0]
+        assert [n for n in _csv(app, params) if n <= written] == sorted(
+            n for n in _plain(session_factory, *where) if n <= written), params
+    assert len(_plain(session_factory, *_day(midnight))) == 121       # midnight twice
+    with session_factory() as dbsession:
+        assert clock.steady(dbsession)        # the screen's own records kept it steady
+    # A record dated before its predecessor is noted, and the bounds are read the slow way.
+    _append_at(session_factory, pytest.MonkeyPatch(), [midnight - timedelta(minutes=5)],
+               actor="late")
+    assert len(_steps(session_factory)) == 1
+    for params, where in cases:
+        assert _screen(app, params)[0] == _plain(session_factory, *where), params
+
+
+def test_revision_0025_notes_the_steps_already_in_the_chain(seeded, engine, session_factory):
+    from intranet import migrations
+
+    noted = _steps(session_factory)
+    migrations.downgrade(engine, "0023")
+    migrations.upgrade(engine)
+    assert _steps(session_factory) == noted and len(noted) == 2
+
+
+
+def test_records_inserted_by_hand_are_noted_too(session_factory, engine):
+    # Not through the writer: several records in one statement, one dated back inside it,
+    # and a gap filled afterwards by a record dated after the record following it.
+    def row(seq, at):
+        return {"seq": seq, "at": at, "actor": "hand", "actor_role": "", "os_user": "",
+                "host": "", "action": "test.hand", "target": "", "details": "{}",
+                "prev_hash": "", "hash": ""}
+
+    t = MIDNIGHT_UTC + timedelta(days=400)
+    with engine.begin() as connection:
+        connection.execute(AuditRecord.__table__.insert(), [
+            row(10_001, t), row(10_002, t + timedelta(seconds=2)), row(10_003, t),
+            row(10_004, t + timedelta(seconds=5)), row(10_006, t + timedelta(seconds=6))])
+    assert _steps(session_factory) == [10_003]
+    with engine.begin() as connection:
+        connection.execute(AuditRecord.__table__.insert(), [row(10_005, t + timedelta(seconds=9))])
+    assert _steps(session_factory) == [10_003, 10_006]

@@ -9,6 +9,7 @@ security officer. The caller's usual way — kana and birth date — still finds
 """
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -193,8 +194,11 @@ def test_the_chain_holds_no_value_the_desk_typed(as_role, target, dbsession):
     app.get("/applications", {"receipt": RECEIPT, "phone": PHONE})
     app.get("/applications", {"name": "やまだ", "birth": BIRTH.isoformat()})
     probe_birth_date(app, RECEIPT, BIRTH - timedelta(days=20), 8)
-    chain = " ".join(r.details + r.target for r in dbsession.execute(
-        select(AuditRecord)).scalars())
+    # Keyed hashes in the details are hex: one held "555" by chance (a failed run), so
+    # they are taken out before looking for what the desk typed.
+    chain = re.sub(r"\b[0-9a-f]{32,}\b", "<hash>", " ".join(
+        r.details + r.target for r in dbsession.execute(select(AuditRecord)).scalars()))
+    assert "<hash>" in chain
     for value in (RECEIPT, "1234-5678", "1980-", "0425550137", "555", "やまだ", "ヤマダ"):
         assert value not in chain
     # Disposal cuts the values with the application they name; the chain is untouched.

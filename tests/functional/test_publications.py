@@ -140,3 +140,53 @@ def test_an_approval_starts_the_job_through_the_trigger_file(app_with, accounts,
     publication = dbsession.execute(select(Publication)).scalar_one()
     decide(app, publication.id, "approve", status=303)
     assert trigger.exists()
+
+
+def two_requests_then_a_supervisor(testapp, dbsession):
+    """Staff request twice (morning and afternoon); a supervisor logs in to decide."""
+    login(testapp, "staff")
+    request_one(testapp, note="午前分")
+    request_one(testapp, note="午後分")
+    earlier, later = dbsession.execute(select(Publication).order_by(Publication.id)).scalars()
+    testapp.reset()
+    login(testapp, "supervisor")
+    return earlier, later
+
+
+def test_an_earlier_request_cannot_be_approved_once_a_later_one_was(testapp, data, dbsession):
+    """A hurried supervisor approves the older of two waiting requests after the newer one:
+    its content is older than what the newer one publishes, so it would put older statuses
+    back on the residents' page. Refused, with the newer request's number; rejecting it
+    still works."""
+    earlier, later = two_requests_then_a_supervisor(testapp, dbsession)
+    decide(testapp, later.id, "approve", status=303, digest=later.content_digest)
+    refused = decide(testapp, earlier.id, "approve", status=409, digest=earlier.content_digest)
+    assert f"公開依頼（{later.id} 番）がすでに承認されています" in refused.text
+    assert "却下して" in refused.text
+    dbsession.expire_all()
+    assert dbsession.get(Publication, earlier.id).state == "requested"
+    decide(testapp, earlier.id, "reject", status=303)
+    dbsession.expire_all()
+    assert dbsession.get(Publication, earlier.id).state == "rejected"
+
+
+def test_the_earlier_request_may_still_be_approved_first(testapp, data, dbsession):
+    """The other order is safe (the job publishes the newest and supersedes the older)."""
+    earlier, later = two_requests_then_a_supervisor(testapp, dbsession)
+    decide(testapp, earlier.id, "approve", status=303, digest=earlier.content_digest)
+    decide(testapp, later.id, "approve", status=303, digest=later.content_digest)
+    dbsession.expire_all()
+    assert {p.state for p in dbsession.execute(select(Publication)).scalars()} == {"approved"}
+
+
+def test_the_refusal_reads_in_english(as_role, data, dbsession):
+    staff = as_role("staff")
+    request_one(staff)
+    request_one(staff)
+    earlier, later = dbsession.execute(select(Publication).order_by(Publication.id)).scalars()
+    supervisor = as_role("supervisor")
+    page = supervisor.get("/publications")
+    supervisor.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
+    decide(supervisor, later.id, "approve", status=303, digest=later.content_digest)
+    refused = decide(supervisor, earlier.id, "approve", status=409, digest=earlier.content_digest)
+    assert f"(no. {later.id}) has already been approved" in refused.text

@@ -193,6 +193,16 @@ def test_the_list_page_finds_a_caller_by_the_last_four_digits(as_role, callers):
 _ALPHABET = "0123456789-たかはしタカハシﾀｶﾊｼ高髙橋崎﨑吉𠮷一二三aｂＣ　 ー①㈱"
 
 
+def _by_substring_rule(by_id, queries):
+    """(query, the ids whose name, kana or phone, folded in Python, holds the folded query)
+    for each query that asks for anything."""
+    for typed in queries:
+        wanted = query_text(typed)
+        if wanted:
+            yield typed, {i for i, (name, kana, phone) in by_id.items() if wanted in fold(name)
+                          or wanted in fold(kana) or wanted in phone_digits(phone)}
+
+
 def test_the_database_finds_exactly_what_the_plain_substring_rule_finds(session_factory):
     # The LIKE over the stored key, run by the database, against folding each field in
     # Python and looking for the folded query in it: same rows for every query.
@@ -205,13 +215,7 @@ def test_the_database_finds_exactly_what_the_plain_substring_rule_finds(session_
                  for _ in range(60)),
                *(r[0][1:4] + r[1][:2] for r in rows[:20]), *(r[2][-4:] for r in rows[:20])]
     with session_factory() as s:
-        for typed in queries:
-            wanted = query_text(typed)
-            if not wanted:
-                continue
-            expected = {i for i, (name, kana, phone) in by_id.items()
-                        if wanted in fold(name) or wanted in fold(kana)
-                        or wanted in phone_digits(phone)}
+        for typed, expected in _by_substring_rule(by_id, queries):
             got = set(s.execute(search.build_query(search.Criteria(name=typed))
                                 .with_only_columns(Application.id)).scalars())
             assert got == expected, typed
@@ -277,3 +281,31 @@ def test_a_rare_name_is_paged_through_its_matches_first_with_the_same_rows(
                     if cursor is None:
                         break
             assert few == plain and sum(map(len, plain)) == total.count, typed
+
+
+def test_asking_the_index_by_fewer_trigrams_finds_exactly_the_same_rows(session_factory):
+    # build_query(through_index=True) — every third trigram for the index, the whole
+    # substring tested after — against the plain LIKE and the plain substring rule, for
+    # queries long and short (a kanji is five letters of the key, a kana two, a digit one),
+    # including pieces that sit in the key in order but not together.
+    rng = random.Random(30)
+    rows = [tuple("".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 9)))
+                  for _ in range(3)) for _ in range(60)]
+    rows += [("高橋　たかし", "たかはし", "042-123-4567"), ("高木　橋子", "たかぎ　はしこ", "0421234567")]
+    ids = applications_of(session_factory, make_programme(session_factory), rows)
+    by_id = dict(zip(ids, rows, strict=True))
+    queries = [*("".join(rng.choice(_ALPHABET) for _ in range(rng.randint(2, 6)))
+                 for _ in range(80)),
+               *(r[0][1:6] for r in rows[:30]), *(r[1][:4] for r in rows[:30]),
+               "高橋", "高橋たかし", "たかはし", "0421234567", "042-1234", "高木橋子", "たかぎはし"]
+    sparse = 0
+    with session_factory() as s:
+        for typed, expected in _by_substring_rule(by_id, queries):
+            criteria = search.Criteria(name=typed)
+            plain, fast = (set(s.execute(search.build_query(criteria, through_index=given)
+                                         .with_only_columns(Application.id)).scalars())
+                           for given in (False, True))
+            assert plain == fast == expected, typed
+            assert search.count_matches(s, criteria).count == len(expected), typed
+            sparse += len(search.query_pattern(typed) or "") >= search.SPARSE_FROM
+    assert sparse > 30        # many queries took the fewer-trigrams form

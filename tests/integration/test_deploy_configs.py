@@ -39,7 +39,7 @@ def test_nginx_site(tmp_path, site):
     run("nginx", "-t", "-q", "-p", str(tmp_path), "-c", str(config))
 
 
-@pytest.mark.parametrize("host", ["intranet-host", "public-host"])
+@pytest.mark.parametrize("host", ["intranet-host", "intranet-standby", "public-host"])
 def test_nftables_rules(host, tmp_path):
     need("nft")
     rules = tmp_path / "rules.nft"

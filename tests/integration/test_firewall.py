@@ -158,3 +158,42 @@ def test_the_rule_follows_the_pusher_account_onto_another_host(tmp_path):
                     == "open"
     finally:
         sh("ip", "netns", "del", namespace, check=False)
+
+
+def test_with_a_standby_the_builder_reaches_its_postgresql_and_nothing_else(tmp_path):
+    """The builder's units gain the other intranet host's address (IPAddressAllow=, cgroup v2
+    only); the host's rule holds on any layout: the builder's account opens PostgreSQL on the
+    standby, not even another port there, while root still reaches both."""
+    peer = "127.0.0.1"          # the standby, played by this namespace's loopback
+    values = dict(render.derived({"MANAGEMENT_ADDRESS": MANAGEMENT, "PUBLIC_HOSTS": PUBLIC,
+                                  "STAFF_NETWORKS": "", "STANDBY_HOST": peer,
+                                  "BUILDER_ACCOUNT": PUSHER_ACCOUNT}))
+    rules = tmp_path / "rules.nft"
+    rules.write_text(render.render(DEPLOY / "nftables" / "intranet-host.nft", values))
+    namespace = f"fw-s-{uuid.uuid4().hex[:6]}"
+    sh("ip", "netns", "add", namespace)
+    serve = ("import socket, sys\nservers = []\nfor port in (443, 5432):\n"
+             "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "    s.bind(('127.0.0.1', port)); s.listen(); servers.append(s)\n"
+             "print('ready', flush=True)\nsys.stdin.read()\n")
+    try:
+        sh("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", namespace, "nft", "-f", str(rules))
+        listener = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c",
+                                     serve], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True)
+        try:
+            assert listener.stdout.readline().strip() == "ready"
+            as_builder = ["setpriv", f"--reuid={PUSHER_UID}", f"--regid={PUSHER_UID}",
+                          "--clear-groups"]
+            for port, builder in (("5432", "open"), ("443", "closed")):
+                probe = [sys.executable, "-c", CONNECT, peer, port, "0.0.0.0"]
+                assert sh("ip", "netns", "exec", namespace, *probe).stdout.strip() == "open"
+                assert sh("ip", "netns", "exec", namespace, *as_builder,
+                          *probe).stdout.strip() == builder, port
+        finally:
+            listener.stdin.close()
+            listener.wait(10)
+            listener.stdout.close()
+    finally:
+        sh("ip", "netns", "del", namespace, check=False)

@@ -1,7 +1,8 @@
 """The import's fast way plans and writes exactly what the plain way does, on both engines.
 
 Fast: cells read through values.cell_reader (repeating columns remembered, plain text and
-ASCII receipt numbers read directly), new rows' rule verdicts remembered, each chunk written
+ASCII receipt numbers read directly), new and changed rows' rule verdicts remembered, the
+audit's values beside the chain written by the driver, each chunk written
 on a background thread while the next is planned (PostgreSQL: ids from the staging table's
 default). Plain: parse_cell for every cell, the rules asked for every row, every write
 finished before the next chunk is planned. Both run on the same stored state (each in a
@@ -12,14 +13,18 @@ in the file or in the database, leaves nothing written.
 """
 
 import json
-from datetime import date
+from datetime import date, datetime
+from types import SimpleNamespace
 
 import pytest
 import transaction
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 from intranet.applications.models import Application, StatusChange
+from intranet.audit import personal, writer
+from intranet.audit.chain import COLUMNS, as_row, record_hash
 from intranet.audit.models import AuditRecord
+from intranet.audit.personal import AuditPersonal
 from intranet.dashboard.models import Tally
 from intranet.db import get_tm_session
 from intranet.imports import apply as apply_module
@@ -52,11 +57,34 @@ def use_plain_way(monkeypatch):
     monkeypatch.setattr(plan_module, "_new_details_problem",
                         lambda catalogue, kinds, row, stated, remembered:
                         plan_module._action_details(catalogue, kinds, row, None, stated))
+    monkeypatch.setattr(plan_module, "_changed_status_problem",
+                        lambda catalogue, row, current, verdicts: plan_module._status_problem(
+                            catalogue, row, current))
+    monkeypatch.setattr(plan_module, "_changed_details",
+                        lambda catalogue, kinds, row, current, stated, remembered:
+                        plan_module._action_details(catalogue, kinds, row, current, stated))
     monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
+    # The audit's side rows through the ORM's bulk insert, the digest as first written.
+    monkeypatch.setattr(personal, "insert", lambda dbsession, seq, rows: dbsession.execute(
+        insert(AuditPersonal), [{"seq": seq, **row} for row in rows]))
+    monkeypatch.setattr(personal, "digest", personal._reference_digest)
     # SQLite: every new and changed application through its per-row tally trigger.
     monkeypatch.setattr(sqlite_rows, "insert_applications", sqlite_rows.APPLICATIONS.insert)
     monkeypatch.setattr(sqlite_rows, "update_applications",
                         lambda dbsession, ids, update: update())
+    monkeypatch.setattr(apply_module, "_update_sqlite", _update_by_sqlalchemy)
+
+
+def _update_by_sqlalchemy(dbsession, groups, now):
+    """SQLite's changed applications as SQLAlchemy's executemany writes them."""
+    table = Application.__table__
+    for names, group in groups.items():
+        statement = update(table).where(table.c.id == bindparam("_id")).values(
+            {**{apply_module._COLUMN.get(n, n): bindparam(f"_{n}") for n in names},
+             "version": table.c.version + 1, "updated_at": now})
+        dbsession.execute(statement, [{"_id": row.application_id,
+                                       **{f"_{n}": row.values[n] for n in names}}
+                                      for row in group])
 
 
 def row(number, status="受付済", received="令和2年6月1日", phone="042-000-0000", **other):
@@ -158,6 +186,16 @@ def run(session_factory, programme_id, data, apply=True):
         transaction.abort()
 
 
+def dry_runs_agree(session_factory, programme_id, data, monkeypatch):
+    """The fast and the plain way's dry runs of ``data``, asserted equal: the errors."""
+    fast = run(session_factory, programme_id, data, apply=False)
+    with monkeypatch.context() as patched:
+        use_plain_way(patched)
+        plain = run(session_factory, programme_id, data, apply=False)
+    assert fast == plain
+    return fast[0][6]
+
+
 def stored_programme(session_factory, *later):
     """The programme with STORED imported, then each of ``later`` (files as bytes)."""
     programme_id = make_programme(session_factory, kinds=True)
@@ -230,12 +268,7 @@ def test_the_fast_way_finds_the_errors_the_plain_way_finds(session_factory, smal
                                                            monkeypatch, encoding):
     programme_id = stored_programme(session_factory)
     data = csv_text(bad_file()).encode(encoding)
-    fast = run(session_factory, programme_id, data, apply=False)
-    with monkeypatch.context() as patched:
-        use_plain_way(patched)
-        plain = run(session_factory, programme_id, data, apply=False)
-    assert fast == plain
-    errors = fast[0][6]
+    errors = dry_runs_agree(session_factory, programme_id, data, monkeypatch)
     assert [(line, column) for line, column, *_ in errors] == [
         (5, "申請日"), (7, "状況"), (27, "申請日"), (28, "受付番号"), (29, "状況"), (30, "受付番号"),
         (31, "状況"), (32, "生年月日"), (33, "氏名"), (52, "")]
@@ -386,3 +419,117 @@ def test_sqlite_a_failure_while_the_tally_trigger_is_suspended_leaves_it_in_plac
         status = dict(dbsession.execute(select(Tally.bucket, Tally.n).where(
             Tally.programme_id == programme_id, Tally.kind == "status")).all())
     assert sum(status.values()) == 1
+
+
+BANK_HEADER = ["受付番号", "状況", "振込予定日", "振込日"]
+
+
+def bank_file(rows):
+    return csv_text(rows, BANK_HEADER).encode("cp932")
+
+
+def audited(dbsession):
+    """The last import's audit record as stored (every hashed column and the hash) and the
+    values beside them (a bank file creates nothing: the ids are the stored ones)."""
+    records = [as_row(r) for r in dbsession.execute(select(AuditRecord).where(
+        AuditRecord.action == "import.apply").order_by(AuditRecord.seq.desc()).limit(1)).scalars()]
+    side = [(s.seq, s.application_id, s.programme_id, s.salt, s.value)
+            for s in dbsession.execute(select(AuditPersonal).where(
+                AuditPersonal.seq.in_([r[0] for r in records])).order_by(AuditPersonal.id)
+            ).scalars()]
+    return records, side
+
+
+def stored_text(dbsession):
+    """The applications and their history as the database holds them (dates and times as
+    stored text on SQLite), ids of history left out (PostgreSQL does not take them back)."""
+    connection = dbsession.connection()
+    history = [c.key for c in StatusChange.__table__.columns if c.key != "id"]
+    return (connection.exec_driver_sql("SELECT * FROM applications ORDER BY id").all(),
+            connection.exec_driver_sql(f"SELECT {', '.join(history)} FROM status_changes "  # noqa: S608
+                                       "ORDER BY id").all())
+
+
+def same_salts_and_time(monkeypatch):
+    """Salts counted and the clock stopped, so that two runs can be compared byte for byte."""
+    counter = iter(range(10**9))
+    monkeypatch.setattr(personal, "_salts", lambda count: (
+        f"{next(counter):032x}" for _ in range(count)))
+    monkeypatch.setattr(writer, "utcnow", lambda: datetime(2026, 12, 6, 1, 2, 3))
+
+
+def run_audited(session_factory, programme_id, data, monkeypatch):
+    with monkeypatch.context() as patched:
+        same_salts_and_time(patched)
+        transaction.begin()
+        try:
+            dbsession = get_tm_session(session_factory, transaction.manager)
+            if dbsession.get_bind().dialect.name == "postgresql":
+                # The import record's id (the audit record's target) as in the other run:
+                # PostgreSQL does not take back the ids a rolled-back run used.
+                dbsession.execute(text("SELECT setval(pg_get_serial_sequence('imports', "
+                                       "'id'), (SELECT max(id) FROM imports))"))
+            plan = apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                                load_catalogue(dbsession), data, "bank.csv")
+            return planned(plan), snapshot(dbsession), audited(dbsession), stored_text(dbsession)
+        finally:
+            transaction.abort()
+
+
+def test_a_bank_file_and_its_audit_record_are_written_alike_both_ways(
+        session_factory, small_chunks, monkeypatch):
+    """A bank file over applications at 振込予定 (changed rows' rules remembered, the audit's
+    side rows written by the driver): the same applications, history and tallies, and the
+    audit record byte for byte — its details with the digest of the values beside it, its
+    hash and link — and those values, in the same order."""
+    numbers = [f"3000-{n:04d}" for n in range(20)]
+    approved = bank_file([[number, "支給決定", "", ""] for number in numbers])
+    scheduled = bank_file([[number, "振込予定", "令和2年7月1日", ""] for number in numbers[:16]])
+    programme_id = stored_programme(session_factory, approved, scheduled)
+    rows = []
+    for n, number in enumerate(numbers):
+        if n < 12:
+            rows.append([number, "振込済", "", ("令和2年7月10日", "2020/7/10", "R2.7.11")[n % 3]])
+        elif n < 14:
+            rows.append([number, "振込不能", "", ""])
+        elif n < 16:
+            rows.append([number, "振込予定", "2020/7/20", ""])      # the date moved, no move
+        else:
+            rows.append([number, "振込予定", "令和2年7月1日", ""])   # 支給決定 → 振込予定
+    data = bank_file(rows)
+    fast = run_audited(session_factory, programme_id, data, monkeypatch)
+    with monkeypatch.context() as patched:
+        use_plain_way(patched)
+        plain = run_audited(session_factory, programme_id, data, monkeypatch)
+    assert fast == plain
+    plan, _, (records, side), _ = fast
+    assert plan[2] == {"new": 0, "changed": 20, "unchanged": 0} and plan[3] == 18
+    [record] = records
+    assert len(side) == 18 + 1 and side[-1][2] is not None   # 18 moves, then the file's name
+    # The stored record is hashed and linked as the chain's checker reads it, and its digest
+    # is the reference digest over the values stored beside it.
+    assert record[-1] == record_hash(SimpleNamespace(**dict(zip(COLUMNS, record, strict=True))))
+    assert json.loads(record[8])["personal"] == personal._reference_digest(
+        [{"application_id": a, "programme_id": p, "salt": salt, "value": value}
+         for _, a, p, salt, value in side])
+
+
+def test_a_bank_file_refused_finds_the_errors_the_plain_way_finds(session_factory, small_chunks,
+                                                                  monkeypatch):
+    """Changed rows' remembered verdicts refuse what the rules refuse, with the same
+    messages, in the same order: a move the catalogue lacks, a date the status needs, the
+    same key again after a refusal, an unknown number."""
+    numbers = [f"3000-{n:04d}" for n in range(20)]
+    approved = bank_file([[number, "支給決定", "", ""] for number in numbers[:10]])
+    scheduled = bank_file([[number, "振込予定", "令和2年7月1日", ""] for number in numbers[:8]])
+    programme_id = stored_programme(session_factory, approved, scheduled)
+    rows = []
+    for n, number in enumerate(numbers):
+        rows.append([number, ("振込済", "振込済", "振込不能", "振込予定")[n % 4], "",
+                     "令和2年7月10日" if n % 3 else ""])
+    rows.append(["9999-0000", "振込済", "", "令和2年7月10日"])
+    data = bank_file(rows)
+    errors = dry_runs_agree(session_factory, programme_id, data, monkeypatch)
+    assert len(errors) > 5 and {e[3] for e in errors} >= {
+        "「${to_label}」にするには振込日が必要です。",
+        "「${from_label}」から「${to_label}」へは変更できません。", "この受付番号は登録されていません。"}

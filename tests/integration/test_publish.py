@@ -235,3 +235,36 @@ def test_publish_over_sftp_to_a_real_sshd(session_factory, accounts, keys, tmp_p
             assert deliveries[0].host_key_fingerprint in record.details
     finally:
         sshd.stop()
+
+
+def test_an_approval_older_than_the_published_one_is_refused_by_the_job(
+        session_factory, accounts, keys, outbox):
+    """The approval screen refuses an earlier request once a later one is approved; one
+    approved past it (in the database by hand) is refused by the job, which sends nothing
+    and says why, so residents never see older statuses come back."""
+    make_applications(session_factory, make_programme(session_factory), 2)
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        earlier = services.request_publication(dbsession, JOB, find_user(dbsession, "staff"),
+                                               "earlier", True).id
+    later = approved_request(session_factory)
+    assert publish(session_factory, plan(keys, [OutboxDestination(outbox)]))[0] == [later]
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        refused = dbsession.get(Publication, earlier)
+        with pytest.raises(services.PublicationRefused, match=f"{later} 番"):
+            services.decide(dbsession, JOB, find_user(dbsession, "supervisor"), refused, True,
+                            True, digest=refused.content_digest)
+    with transaction.manager:      # what a hand in the database would do
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        refused = dbsession.get(Publication, earlier)
+        refused.state, refused.approved_digest = "approved", refused.content_digest
+        refused.approved_by_id = find_user(dbsession, "supervisor").id
+    before = sorted(outbox.iterdir())
+    assert publish(session_factory, plan(keys, [OutboxDestination(outbox)])) == ([], [])
+    assert sorted(outbox.iterdir()) == before
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, earlier).state == "failed"
+        reason = dbsession.execute(select(AuditRecord.details).where(
+            AuditRecord.action == "publication.refused")).scalar_one()
+        assert f"older than publication {later}" in reason

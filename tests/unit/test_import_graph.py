@@ -361,6 +361,35 @@ def test_the_benches_and_the_lab_import_no_test_module():
     assert wrong == []
 
 
+def shared_modules_imported_from_tests(root: Path) -> list[str]:
+    """Each ``tests.<name>`` import under ``root/tests`` where ``<name>`` is a module of
+    ``lab/``: the shared servers moved there, and the old name no longer exists (a branch
+    written before the move fails on a fresh clone, not on a tree with the old file)."""
+    shared = {path.stem for path in (root / "lab").glob("*.py")} - {"__init__"}
+    return sorted(f"{path.relative_to(root)} imports {target}"
+                  for path in (root / "tests").rglob("*.py") for target in imports_of(path)
+                  if target.split(".")[:1] == ["tests"] and target.split(".")[1:2]
+                  and target.split(".")[1] in shared)
+
+
+def test_the_tests_import_the_shared_servers_from_the_lab():
+    assert shared_modules_imported_from_tests(ROOT) == []
+
+
+def test_a_shared_server_imported_from_tests_would_be_caught(tmp_path, monkeypatch):
+    """Not vacuous: ``from tests.databases import ...`` (the standby test's first import)."""
+    for folder in ("lab", "tests"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "lab" / "databases.py").write_text("")
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "from tests.databases import PostgresCluster\nfrom tests.conftest import login\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    assert shared_modules_imported_from_tests(tmp_path) == [
+        "tests/test_x.py imports tests.databases",
+        "tests/test_x.py imports tests.databases.PostgresCluster"]
+
+
 def test_the_lab_is_not_in_the_wheel():
     import configparser
 

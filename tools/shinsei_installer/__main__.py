@@ -1,20 +1,23 @@
-"""``install.sh --role intranet|public|balancer [--config FILE] [--check] [--root DIR]``"""
+"""``install.sh --role intranet|intranet-standby|public|balancer [--config FILE] [--check]
+[--root DIR]``"""
 
 import argparse
 import hashlib
 import sys
 from pathlib import Path
 
-from shinsei_installer import balancer, common, intranet, public, upgrade, values
+from shinsei_installer import balancer, common, intranet, public, standby, upgrade, values
 from shinsei_installer.common import Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Directory
 
-PLANS = {"intranet": intranet.plan, "public": public.plan, "balancer": balancer.plan}
+PLANS = {"intranet": intranet.plan, "intranet-standby": standby.plan, "public": public.plan,
+         "balancer": balancer.plan}
 # What the administrator carries next, printed after an install (docs/install.*.md).
-AFTERWARDS = {"intranet": intranet.afterwards, "public": public.afterwards,
-              "balancer": balancer.afterwards}
-APPS = {"intranet": intranet.APPS, "public": public.APPS, "balancer": balancer.APPS}
+AFTERWARDS = {"intranet": intranet.afterwards, "intranet-standby": standby.afterwards,
+              "public": public.afterwards, "balancer": balancer.afterwards}
+APPS = {"intranet": intranet.APPS, "intranet-standby": standby.APPS, "public": public.APPS,
+        "balancer": balancer.APPS}
 
 
 def main(argv=None) -> int:
@@ -135,7 +138,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="install.sh",
                                 description="shinsei-status をこのホストに入れる（オフライン）")
     p.add_argument("--role", choices=sorted(PLANS), required=True,
-                   help="intranet（庁内）、public（公開）か balancer（公開ホストの前のロードバランサー）")
+                   help="intranet（庁内）、intranet-standby（庁内のデータベースのスタンバイ）、public（公開）"
+                        "か balancer（公開ホストの前のロードバランサー）")
     p.add_argument("--config", help="サイト設定ファイル（既定: /etc/shinsei/site.env）")
     p.add_argument("--check", action="store_true", help="何も変えず、期待される状態との違いを表示する")
     p.add_argument("--root", default="/", help="このディレクトリを / として入れる（試験用）")

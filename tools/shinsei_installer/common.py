@@ -218,12 +218,15 @@ def nginx_steps(bundle: Bundle, host: Host, site: str, values: dict, replace_def
 
 
 def firewall_steps(bundle: Bundle, rules: str, values: dict, host: Host | None = None,
-                   pusher: str = ""):
-    """The host's rules; on the intranet host (``host`` and ``pusher`` given) rendered once
-    the pusher's account exists: nft refuses the whole file if a rule names an unknown one."""
+                   pusher: str = "", builder: str = ""):
+    """The host's rules; on the intranet host (``host``, ``pusher`` and ``builder`` given)
+    rendered once those accounts exist: nft refuses the whole file if a rule names an
+    unknown one."""
     def text() -> bytes:
-        made = bool(pusher) and host is not None and host.uid(pusher) is not None
-        filled = render.derived({**values, "PUSHER_ACCOUNT": pusher if made else ""})
+        def made(account: str) -> str:
+            return account if account and host is not None and host.uid(account) is not None else ""
+        filled = render.derived({**values, "PUSHER_ACCOUNT": made(pusher),
+                                 "BUILDER_ACCOUNT": made(builder)})
         return render.render(bundle.deploy / "nftables" / rules, filled).encode()
 
     return [File(f"{ETC}/nftables.nft", text, mode=0o600, handlers=("nftables",))]
@@ -294,7 +297,8 @@ def handlers(host: Host, apps: tuple[str, ...]) -> dict:
     return {"daemon-reload": lambda: host.run("systemctl", "daemon-reload"),
             "postgresql": postgresql, "nftables": nftables, "nginx": nginx, "sshd": sshd,
             "haproxy": haproxy,
-            "apps": lambda: host.run("systemctl", "try-restart", *apps)}
+            # A role without long-running services (the standby, the balancer): nothing.
+            "apps": lambda: host.run("systemctl", "try-restart", *apps) if apps else None}
 
 
 HANDLER_ORDER = ("daemon-reload", "postgresql", "nftables", "sshd", "apps", "nginx", "haproxy")

@@ -35,6 +35,12 @@ EXCEPTIONS = {
     # Personal values beside the chain (receipt numbers, reasons): added with their record,
     # cut by a disposal the staff app carries out, never rewritten.
     "audit_personal": {WEB: ("SELECT", "INSERT", "DELETE"), TRANSFER: APPEND},
+    # Noted by a trigger as records are added (intranet/audit/clock.py): whoever may add a
+    # record adds its note.
+    "audit_clock_steps": {WEB: APPEND, TRANSFER: APPEND, PRUNE: APPEND},
+    # The relief figure's openings per day (intranet/usage/openings.py), counted by triggers
+    # as records are added and pruned: an upsert, run as whoever adds or prunes a record.
+    "audit_view_days": {role: ("SELECT", "INSERT", "UPDATE") for role in ROLES},
     "alembic_version": {WEB: ("SELECT",), TRANSFER: ("SELECT",), PRUNE: ("SELECT",)},
     # What the transfer job writes: a scheduled run records its own publication, its
     # deliveries, and drops the frozen rows of finished ones (but the last delivered).

@@ -12,7 +12,7 @@ import re
 import secrets
 from pathlib import Path
 
-from shinsei_installer import common, database, forward, render, sshd
+from shinsei_installer import common, database, forward, render, replication, sshd
 from shinsei_installer.common import ETC, VENV, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Action, Directory, Existing, File, Note, User
@@ -93,10 +93,11 @@ def plan(bundle: Bundle, host: Host, values: dict):
     ]
     steps += key_steps(bundle, host, values)
     steps += settings_forward(bundle, values)
+    steps.append(replication.DatabaseUrl(f"{ETC}/intranet.ini", values))
     steps += postgresql_steps(bundle, host, values)
     steps += common.nginx_steps(bundle, host, "intranet", values, replace_default=False)
     steps += common.logrotate_steps(bundle, host)
-    steps += common.firewall_steps(bundle, "intranet-host.nft", values, host, PUSHER)
+    steps += common.firewall_steps(bundle, "intranet-host.nft", values, host, PUSHER, BUILDER)
     steps += common.unit_steps(bundle, UNITS, ENABLED)
     return steps
 
@@ -313,7 +314,9 @@ def settings_forward(bundle, values):
                    forward.Added("transfer.destinations", "転送係の報告を、設定された公開"
                                  "サーバーについてだけ記録するため"),
                    forward.Added("transfer.origin", "発行元（団体コード:環境）を署名係・"
-                                 "転送係の設定と同じ一つの書き方で読むため")),
+                                 "転送係の設定と同じ一つの書き方で読むため"),
+                   forward.Added("shinsei.database_passfiles", "スタンバイを置いたとき、もう 1 台の"
+                                 "庁内ホストのデータベースへ各 OS ユーザーのパスワードでつなぐため")),
             handlers=("apps",)),
     ]
 
@@ -324,8 +327,22 @@ def postgresql_steps(bundle, host, values):
             raise InstallError("PostgreSQL がありません: OS のパッケージ（Debian 12: postgresql、"
                                "RHEL 9 系: postgresql-server）を先に入れてください")
         return [Action("PostgreSQL", lambda h: [], lambda h: None, live_only=True)]
-    conf = render.render(bundle.deploy / "postgresql" / "shinsei.conf", values).encode()
+    return [
+        *server_steps(bundle, host, values),
+        Action("database", lambda h: _database_differences(h, bundle.venv("intranet")),
+               lambda h: _database(h, bundle.venv("intranet")), live_only=True),
+        *primary_steps(values),
+    ]
+
+
+def server_steps(bundle, host, values):
+    """The server's settings, the WAL archive and its pg_hba.conf lines: the same on the
+    primary and on the standby (either may be the primary after a promotion)."""
+    streaming = _standby_streaming(host, values)
+    conf = render.render(bundle.deploy / "postgresql" / "shinsei.conf",
+                         replication.conf_values(values, streaming)).encode()
     hba = (bundle.deploy / "postgresql" / "pg_hba.conf.snippet").read_text()
+    hba += "".join(f"{line}\n" for line in replication.hba_lines(values))
     return [
         Directory("/var/backups/shinsei"),
         Directory(WAL, "postgres", "postgres", 0o700),
@@ -333,9 +350,58 @@ def postgresql_steps(bundle, host, values):
                lambda h: _write_conf(h, conf), live_only=True, handlers=("postgresql",)),
         Action("pg_hba.conf", lambda h: _hba_differences(h, hba),
                lambda h: _write_hba(h, hba), live_only=True, handlers=("postgresql",)),
-        Action("database", lambda h: _database_differences(h, bundle.venv("intranet")),
-               lambda h: _database(h, bundle.venv("intranet")), live_only=True),
+        Note(lambda h: replication.not_yet_synchronous(values, streaming)),
     ]
+
+
+def _standby_streaming(host, values) -> bool:
+    """The standby receives from this server now (read once, when the plan is made)."""
+    if values.get("STANDBY_MODE") != "sync" or not host.live:
+        return False
+    try:
+        return bool(_psql(host, replication.STREAMING_SQL))
+    except InstallError:          # PostgreSQL not running yet: no standby receives either
+        return False
+
+
+def primary_steps(values):
+    """With a standby: the database's certificate, each connecting role's password (a
+    passfile its OS user alone reads), the replication role and slot, and what to carry to
+    the standby (docs/install.*.md「データベースのスタンバイ」)."""
+    drop_ins = []
+    for unit in replication.BUILDER_UNITS:
+        folder = f"/etc/systemd/system/{unit}.d"
+        drop_ins += [Directory(folder), File(f"{folder}/standby.conf",
+                                             replication.builder_drop_in(values).encode(),
+                                             handlers=("daemon-reload",))]
+    if not replication.peer(values):
+        return drop_ins
+
+    def missing_certificate(host):
+        return [] if host.path(replication.CERT).exists() else [
+            f"{replication.CERT}, {replication.KEY} を作る（データベースの TLS）"]
+
+    def make_certificate(host):
+        host.run(host.path(f"{VENV}/bin/python").as_posix(), "-c", replication.CERT_KEYGEN,
+                 str(host.path(replication.CERT)), str(host.path(replication.KEY)))
+
+    steps = [
+        *drop_ins,
+        Directory(replication.FOLDER, "root", "postgres", 0o755),
+        Action("database certificate", missing_certificate, make_certificate),
+        Existing(replication.CERT, "root", "root", 0o644),
+        Existing(replication.KEY, "postgres", "postgres", 0o600),
+        *[File(replication.passfile(role), lambda role=role: replication.new_password(role),
+               user, user, 0o600, keep=True) for role, user in replication.CONNECTING.items()],
+        Action("replication role", lambda h: replication.password_differences(h, _psql),
+               lambda h: replication.set_passwords(h, _psql), live_only=True),
+        Directory("/var/lib/shinsei"),
+        Directory(replication.CARRY, mode=0o700),
+    ]
+    steps += [CarriedFile(f"{replication.CARRY}/{name}", f"{replication.FOLDER}/{name}",
+                          mode=0o644 if name.endswith(".crt") else 0o600)
+              for name in replication.CARRIED]
+    return steps
 
 
 def _psql(host, sql, database="postgres"):

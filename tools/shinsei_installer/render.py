@@ -47,6 +47,7 @@ def nft_rules(items: list[str], match: str, template: str, otherwise: str = "") 
 def derived(values: dict[str, str]) -> dict[str, str]:
     """The values the templates need beyond the file's own."""
     out = dict(values)
+    peer = addresses(values.get("STANDBY_HOST", "") or values.get("PRIMARY_HOST", ""))
     out["SSH_FROM_MANAGEMENT"] = nft_rules(addresses(values["MANAGEMENT_ADDRESS"]), "saddr",
                                            "tcp dport 22 {family} {match} {set} accept")
     if "PUBLIC_HOSTS" in values:
@@ -60,6 +61,12 @@ def derived(values: dict[str, str]) -> dict[str, str]:
         out["HTTPS_FROM_STAFF"] = nft_rules(addresses(values.get("STAFF_NETWORKS", "")), "saddr",
                                             "tcp dport 443 {family} {match} {set} accept",
                                             otherwise="tcp dport 443 accept")
+    out["POSTGRESQL_FROM_PEER"] = nft_rules(peer, "saddr",
+                                            "tcp dport 5432 {family} {match} {set} accept",
+                                            otherwise="# (no standby)")
+    if "PG_SHARED_BUFFERS" in values:       # a host with the intranet's database
+        from shinsei_installer import replication  # (it needs common, which needs this)
+        out["DATABASE_URL"] = replication.database_url(values)
     out["REAL_IP_FROM"] = real_ip_from(addresses(values.get("BALANCER_ADDRESSES", "")))
     # By name, not number: nft resolves the name each time it loads the rules, so a copy of
     # /etc/shinsei restored onto another host still means that host's pusher, whatever uid
@@ -67,6 +74,14 @@ def derived(values: dict[str, str]) -> dict[str, str]:
     account = values.get("PUSHER_ACCOUNT")
     out["PUSHER_ONLY_SSH"] = (f'meta skuid "{account}" drop' if account
                               else "# (no publication pusher on this host)")
+    # With a standby, the builder's units reach the other intranet host (replication.py): its
+    # account may open PostgreSQL there and nothing else, whatever cgroup layout the host has.
+    builder = values.get("BUILDER_ACCOUNT")
+    out["BUILDER_ONLY_PEER"] = "# (no standby: the builder's units have no network at all)"
+    if builder and peer:
+        allowed = nft_rules(peer, "daddr",
+                            f'meta skuid "{builder}" {{family}} {{match}} {{set}} tcp dport 5432 accept')
+        out["BUILDER_ONLY_PEER"] = f'{allowed}\n        meta skuid "{builder}" drop'
     if "INTRANET_HOST" in values:
         intranet = addresses(values["INTRANET_HOST"])
         out["SSH_FROM_INTRANET_HOST"] = nft_rules(intranet, "saddr",

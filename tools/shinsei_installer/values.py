@@ -24,6 +24,8 @@ BOTH = ("intranet", "public")
 # The balancer in front of the public hosts (issue 29) reads the same file: the residents'
 # name, certificate and page texts, and where the public hosts are.
 RESIDENTS = ("intranet", "public", "balancer")
+# A second intranet host, a PostgreSQL streaming standby of the first (issue 29).
+DATABASE_HOSTS = ("intranet", "intranet-standby")
 VALUES = [
     Value("MUNICIPALITY_CODE", BOTH, "全国地方公共団体コード（6桁）。スナップショットの発行元になります"),
     Value("MUNICIPALITY_NAME", RESIDENTS, "団体名（例: ○○市）"),
@@ -31,14 +33,24 @@ VALUES = [
     Value("SERVER_NAME", RESIDENTS, "このホストの HTTPS のホスト名（証明書の名前）"),
     Value("TLS_CERT", RESIDENTS, "このホストのサーバー証明書（PEM）のパス"),
     Value("TLS_KEY", RESIDENTS, "その秘密鍵（PEM）のパス"),
-    Value("MANAGEMENT_ADDRESS", BOTH, "SSH で管理する端末のアドレスまたはネットワーク（空白区切りで複数可）"),
+    Value("MANAGEMENT_ADDRESS", (*BOTH, "intranet-standby"),
+          "SSH で管理する端末のアドレスまたはネットワーク（空白区切りで複数可）"),
     Value("PUBLIC_HOSTS", ("intranet", "balancer"),
           "公開ホストのアドレス（空白区切りで複数可）。転送先・振り分け先になります"),
     Value("STAFF_NETWORKS", ("intranet",), "職員端末のネットワーク（空白区切り）。空ならすべて", ""),
     Value("PUBLIC_HOST_KEYS", ("intranet",),
           "公開ホストの install.sh が作る known_hosts 行のファイル（2回目の実行で指定）", ""),
-    Value("PG_SHARED_BUFFERS", ("intranet",), "PostgreSQL の shared_buffers", "2GB"),
-    Value("PG_EFFECTIVE_CACHE_SIZE", ("intranet",), "PostgreSQL の effective_cache_size", "8GB"),
+    Value("PG_SHARED_BUFFERS", DATABASE_HOSTS, "PostgreSQL の shared_buffers", "2GB"),
+    Value("PG_EFFECTIVE_CACHE_SIZE", DATABASE_HOSTS, "PostgreSQL の effective_cache_size", "8GB"),
+    Value("STANDBY_HOST", ("intranet",),
+          "スタンバイ（2 台目の庁内ホスト）のアドレス。空ならスタンバイなし", ""),
+    Value("STANDBY_MODE", ("intranet",),
+          "async（非同期: 主が止まると直前の数秒の確定が失われることがあります）または "
+          "sync（同期: 確定はスタンバイに届いてから。スタンバイが止まると書き込みも止まります）",
+          "async"),
+    Value("PRIMARY_HOST", ("intranet-standby",), "主（1 台目の庁内ホスト）のアドレス"),
+    Value("STANDBY_FROM", ("intranet-standby",),
+          "主の /var/lib/shinsei/carry-to-standby を運んだディレクトリ"),
     Value("INTRANET_HOST", ("public",), "庁内ホストのアドレス（SFTP を受け付ける相手）"),
     Value("UPLOAD_ADDRESS", ("public",),
           "庁内ホストから見たこのホストのアドレス（PUBLIC_HOSTS に書いたもの）"),
@@ -136,15 +148,21 @@ def _check(name: str, value: str) -> str:
     if name == "ENVIRONMENT" and value not in ("prod", "test"):
         return "prod か test のどちらかです"
     if name in ("MANAGEMENT_ADDRESS", "PUBLIC_HOSTS", "STAFF_NETWORKS", "INTRANET_HOST",
-                "UPLOAD_ADDRESS", "BALANCER_ADDRESSES"):
+                "UPLOAD_ADDRESS", "BALANCER_ADDRESSES", "STANDBY_HOST", "PRIMARY_HOST"):
         for item in addresses(value):
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 return f"{item!r} は IP アドレスでもネットワーク（例 192.0.2.0/24）でもありません"
-    if name in ("PUBLIC_HOSTS", "INTRANET_HOST", "UPLOAD_ADDRESS") and any(
-            "/" in item for item in addresses(value)):
+    if name in ("PUBLIC_HOSTS", "INTRANET_HOST", "UPLOAD_ADDRESS", "STANDBY_HOST",
+                "PRIMARY_HOST") and any("/" in item for item in addresses(value)):
         return "ネットワークではなく、ホストのアドレスを書いてください"
+    if name in ("STANDBY_HOST", "PRIMARY_HOST") and len(addresses(value)) > 1:
+        return "アドレスは 1 つです（スタンバイは 1 台）"
+    if name == "STANDBY_MODE" and value not in ("async", "sync"):
+        return "async（非同期）か sync（同期）のどちらかです"
+    if name == "STANDBY_FROM" and not value.startswith("/"):
+        return "絶対パスで書いてください"
     if name == "BALANCER_ENGINE" and value not in ("haproxy", "nginx"):
         return "haproxy か nginx のどちらかです"
     if name in ("TLS_CERT", "TLS_KEY", "PUBLIC_HOSTS_CA") and not value.startswith("/"):

@@ -167,7 +167,8 @@ def test_the_backups_carry_the_tls_certificate_and_key(intranet_host):
     host = intranet_host
     step = steps_of_intranet()["intranet.ini"]
     said = step.differences(host)
-    assert len(said) == len(intranet.BACKUP_SETTINGS) + 2   # and transfer.destinations, .origin
+    # and transfer.destinations, transfer.origin, shinsei.database_passfiles
+    assert len(said) == len(intranet.BACKUP_SETTINGS) + 3
     assert "transfer.destinations がありません" in "\n".join(said)
     assert "transfer.origin がありません" in "\n".join(said)
     assert ("/etc/shinsei/intranet.ini: backup.host_files がありません。テンプレートの値"

@@ -134,3 +134,29 @@ def test_programme_names_carry_easy_japanese_only_when_staff_gave_one():
     for plain in (programme(name="給付金", name_en="Payment", name_easy=""),
                   programme(name="給付金", name_en="Payment")):
         assert build.programme_fields(plain)["name"] == {"ja": "給付金", "en": "Payment"}
+
+
+def test_forked_workers_end_even_where_sigterm_only_notes_the_signal(monkeypatch):
+    """A process whose SIGTERM handler only notes the signal (as the receiver's watch loop
+    installs): its forked workers inherit it, and a pool ended by terminate() waits for ever
+    for a worker that SIGTERM does not end (a test run hung 35 minutes; the race itself is
+    not reproducible here). The work is done, no worker is left, no signal was sent, and
+    the process keeps its own handler."""
+    import multiprocessing
+    import signal
+
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    noted = []
+
+    def note(signum, frame):
+        noted.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, note)
+    try:
+        given = rows(500)
+        assert build.make_body(given, PROGRAMMES, STATUSES, SECRET, workers=2)[:2] \
+            == expected(given)
+        assert multiprocessing.active_children() == []
+        assert signal.getsignal(signal.SIGTERM) is note and noted == []
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -2,6 +2,7 @@
 in which a query finds exactly the folded substrings, never a piece across two characters."""
 
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from intranet.applications.search_key import (
     FIELD_SEPARATOR,
     KANA,
     KANA_MARKERS,
+    VARIANTS,
     encode,
     fold,
     phone_digits,
@@ -177,3 +179,29 @@ def test_the_key_and_pattern_hold_only_what_pg_trgm_indexes_and_like_reads_plain
     # nothing LIKE takes for a wildcard or an escape; the space only between fields.
     assert re.fullmatch(r"[a-z0-9]* [a-z0-9]* [0-9]*", search_key(text, text, text))
     assert re.fullmatch(r"[a-z0-9]*", query_pattern(text) or "")
+
+
+def _fold_in_steps(text):
+    """fold() as first written: spaces, 異体字, katakana, one step after another."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return re.sub(r"\s+", "", text).translate(VARIANTS).translate(
+        {code: code - 0x60 for code in range(0x30A1, 0x30F7)})
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(
+    "".join(map(chr, VARIANTS)) + "ァアヶヵヴー　 \t\u00a0\u2003\u3000ｶﾞ髙"))))
+def test_fold_in_one_table_is_fold_in_steps(text):
+    assert fold(text) == _fold_in_steps(text)
+
+
+def test_no_whitespace_lies_above_the_fold_tables_reach():
+    assert not [code for code in range(0x3001, 0x110000) if chr(code).isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(
+    "".join(map(chr, VARIANTS)) + "ァアヶヵヴー　 \t0１２ｶﾞ髙İ"))), st.text(), st.text())
+def test_the_key_in_one_pass_is_encode_of_fold(name, kana, phone):
+    assert search_key(name, kana, phone) == FIELD_SEPARATOR.join(
+        (encode(fold(name)), encode(fold(kana)), phone_digits(phone)))

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intranet.audit import personal, writer
 from intranet.audit.models import AuditRecord
@@ -137,3 +139,26 @@ def test_the_list_of_personal_keys_covers_every_erased_application_field():
     columns = {f for f in ERASED_FIELDS if "." not in f} - {"audit_personal", "publication_rows"}
     assert columns <= personal.PERSONAL_KEYS
     assert AuditRecord.__tablename__ == "audit_records"
+
+
+# -- the digest and salts written fast are the ones written plainly ----------------------
+
+_ROW = st.fixed_dictionaries({
+    "application_id": st.one_of(st.none(), st.integers(-2**40, 2**40)),
+    "programme_id": st.one_of(st.none(), st.integers(0, 2**40)),
+    "salt": st.text(max_size=40), "value": st.text(max_size=40)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ROW, max_size=8))
+def test_the_digest_is_the_reference_digest(rows):
+    """Each part encoded once and the sorted texts joined = the parts sorted by their
+    canonical text and encoded as one list, for any values (quotes, controls, 髙, ties)."""
+    assert personal.digest(rows) == personal._reference_digest(rows)
+
+
+def test_salts_are_16_random_bytes_in_hex_each():
+    rows = personal.rows_for({n: {"receipt": "1"} for n in range(1, 1001)}, {1: {"f": "x"}})
+    salts = [row["salt"] for row in rows]
+    assert len(salts) == 1001 and len(set(salts)) == 1001
+    assert all(len(salt) == 32 and int(salt, 16) >= 0 and salt == salt.lower() for salt in salts)
