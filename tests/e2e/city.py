@@ -73,12 +73,14 @@ def intranet_values(public_host_keys=""):
         PUBLIC_URL=f"https://{PUBLIC_NAME}")
 
 
-def public_values(name):
+def public_values(name, balancer_addresses=""):
+    """A public host's values file; with `balancer_addresses` as §9 has it extended."""
     inner, _ = PUBLIC[name]
+    behind = {"BALANCER_ADDRESSES": balancer_addresses} if balancer_addresses else {}
     return values_file(
         MUNICIPALITY_CODE=MUNICIPALITY_CODE, MUNICIPALITY_NAME="テスト市", ENVIRONMENT="prod",
         SERVER_NAME=PUBLIC_NAME, TLS_CERT=TLS_CERT, TLS_KEY=TLS_KEY, MANAGEMENT_ADDRESS=STAFF,
-        INTRANET_HOST=INTRANET, UPLOAD_ADDRESS=inner, KEYS_FROM="/root/carried",
+        INTRANET_HOST=INTRANET, UPLOAD_ADDRESS=inner, KEYS_FROM="/root/carried", **behind,
         MUNICIPALITY_NAME_EN="Test City", MUNICIPALITY_NAME_EASY="{テスト市|てすとし}",
         CONTACT="テスト市 給付金コールセンター 0120-000-000",
         CONTACT_EN="Test City Benefit Call Centre, 0120-000-000 (in Japanese)",
@@ -165,13 +167,20 @@ class Installation:
         return installed
 
     def balancer(self, host, address, public_addresses):
-        """§9 on a balancer host (its image needs Debian's haproxy package). NOT YET RUN by any
-        booted-hosts test: the lab has no balancer host (issue 29 item 3 adds it); the same
-        configuration runs for real in tests/integration/test_balancer.py."""
+        """§9 on a balancer host: Debian's packages, the bundle, the residents' certificate
+        for the balancer's address, the values file, then the preview and the install."""
+        documented.run(host, "install", "os-packages-balancer")
         self.carry_in(host, PUBLIC_NAME, [address], balancer_values(public_addresses))
         previewed(documented.run(host, "install", "balancer-preview", cwd=self.unpacked,
                                  check=False))
         return documented.run(host, "install", "balancer-install", cwd=self.unpacked,
+                              explain=lambda: unit_journals(host))
+
+    def behind_balancer(self, host, name, balancer_address):
+        """§9, the public hosts' side: BALANCER_ADDRESSES added to the values file, and §4's
+        install run again."""
+        self.write_values(host, public_values(name, balancer_address))
+        return documented.run(host, "install", "public-install", cwd=self.unpacked,
                               explain=lambda: unit_journals(host))
 
     def introduce(self, intranet, publics, check=True):

@@ -29,14 +29,18 @@ BOOT_PACKAGES = ("systemd", "systemd-sysv", "dbus")
 # bundle. Every host gets both lists, read from the guide, so a package the guide forgets is
 # one the hosts lack (the steps run those blocks too: with the package lists kept in the
 # image, an `apt install` of what is there already needs no network).
-GUIDE_BLOCKS = ("os-packages-intranet", "os-packages-public")
-# What a Debian 12 installation has anyway (minbase has less), and the tests' own tools.
+GUIDE_BLOCKS = ("os-packages-intranet", "os-packages-public", "os-packages-balancer")
+# What a Debian 12 installation has anyway (minbase has less), and the tests' own tools
+# (libfaketime: the kill drill gives one public host's app a clock days ahead, so that its
+# snapshot is expired for it alone — the machine's clock is every host's).
 OS_PACKAGES = (
     "openssh-sftp-server", "python3", "iproute2", "ca-certificates", "openssl", "logrotate",
-    "procps", "curl", "locales",
+    "procps", "curl", "locales", "libfaketime",
 )
+# Installed on every host but run on the balancer only (its installer enables it there).
+NOT_STARTED_AT_BOOT = ("haproxy.service",)
 # Bumped when the steps below change in a way the package list does not show.
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 CACHE = Path(__file__).parents[2] / "build" / "hosts"
 
 
@@ -134,6 +138,8 @@ def _install_packages(root):
     finally:
         subprocess.run(["umount", str(proc)], check=False)
     policy.unlink()
+    for unit in NOT_STARTED_AT_BOOT:
+        _run(f"disable {unit} in the image", ["chroot", str(root), "systemctl", "disable", unit])
     # Identity each host must have for itself: made per host at first boot (hosts.py).
     (root / "etc/machine-id").write_text("")
     for key in (root / "etc/ssh").glob("ssh_host_*"):

@@ -12,7 +12,7 @@ import pytest
 from lab.import_files import encoded
 from tests.e2e import city as guide
 from tests.e2e import documented
-from tests.e2e.conftest import INTRANET, PUBLIC, build_lab
+from tests.e2e.conftest import BALANCER, INTRANET, PUBLIC, build_lab
 from tests.e2e.people import PASSWORD, StaffDesk, chromium, healthz
 from tests.e2e.tls import LabCA
 
@@ -53,6 +53,11 @@ class City:
         sends each resident to one of them)."""
         return chromium(self.lab.resident, self.ca.browser_home("resident"),
                         {guide.PUBLIC_NAME: PUBLIC[name][1]})
+
+    def resident_through_balancer(self):
+        """A resident whose DNS answer for the site is the balancer (install guide §9)."""
+        return chromium(self.lab.resident, self.ca.browser_home("resident"),
+                        {guide.PUBLIC_NAME: BALANCER})
 
     def sequence(self, name):
         return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")

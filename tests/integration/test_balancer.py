@@ -106,6 +106,39 @@ def test_haproxy_keeps_each_address_on_one_host_and_moves_only_a_bad_hosts(hosts
         assert headers["cache-control"] == "no-store"
 
 
+def test_haproxy_a_failing_hosts_residents_are_answered_before_it_is_out(hosts, tmp_path):
+    """Before two failed checks (2 s apart) take a host out, a lookup it answers 503
+    ("updating") or refuses is sent once more, to the other host: its residents see no
+    failure meanwhile."""
+    with HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy:
+        wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
+        on_a = [c for c, n in placement(haproxy, hosts).items() if n == 0]
+        hosts[0].break_snapshot()        # its pages answer 503, its /healthz "none"
+        time.sleep(RECHECK * 3)          # its app has seen the file gone
+        seen = [len(host.recorder.seen) for host in hosts]
+        status, _headers, _body = fetch(haproxy.port, on_a[0])
+        # Host a was still in rotation (it was asked first, and answered 503); host b answered.
+        assert status == 200 and [len(h.recorder.seen) - n for h, n in zip(hosts, seen,
+                                                                          strict=True)] == [1, 1]
+        assert [served_by(haproxy, hosts, c) for c in on_a] == [1] * len(on_a)
+        hosts[0].nginx.stop()            # now refusing connections
+        assert [served_by(haproxy, hosts, c) for c in on_a] == [1] * len(on_a)
+
+
+def test_haproxy_a_hosts_502_while_its_app_restarts_is_answered_by_the_other(hosts, tmp_path):
+    """The app behind a host's nginx gone (a restart): nginx answers 502, and HAProxy sends
+    the request to the other host as it does a 503."""
+    with HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy:
+        wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
+        on_a = [c for c, n in placement(haproxy, hosts).items() if n == 0]
+        hosts[0].waitress.__exit__(None, None, None)
+        assert fetch(hosts[0].port, on_a[0])[0] == 502
+        # Moments after the app went, long before two failed checks (2 s apart) could take
+        # host a out: only the retry on host b answers it.
+        status = fetch(haproxy.port, on_a[0])[0]
+        assert status == 200, status
+
+
 def test_haproxy_a_stale_host_is_out_and_a_stopped_receiver_is_not(hosts, tmp_path):
     """"stale" (the snapshot expired) takes a host out; "receiver_stopped" (residents are
     still answered, only new publications wait) does not."""
