@@ -178,12 +178,32 @@ class HAProxy(Process):
                      "stats socket /run/haproxy/admin.sock mode 660 level admin"):
             assert f"    {line}\n" in text, line
             text = text.replace(f"    {line}\n", "")
+        self.agent_port = free_port()
         text = (_placed(text, directory, tls, hosts)
+                .replace(f"agent-port {render.AGENT_PORT} ", f"agent-port {self.agent_port} ")
                 .replace("/etc/haproxy/", f"{directory}/")
                 .replace("bind :443", f"bind 127.0.0.1:{self.port}")
                 .replace("bind :80", f"bind 127.0.0.1:{free_port()}"))
         (directory / "haproxy.cfg").write_text(text)
         self.command = ["haproxy", "-db", "-f", str(directory / "haproxy.cfg")]
+
+
+class SequenceAgent(Process):
+    """deploy/balancer/sequence_agent.py run as its unit runs it (python3 -I), with the
+    settings file install.sh writes, on the port ``haproxy`` asks."""
+
+    def __init__(self, directory: Path, tls: Path, hosts, haproxy: HAProxy, grace: float):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port, self.log = haproxy.agent_port, directory / "agent.log"
+        values = render.balancer({**VALUES, "PUBLIC_HOSTS_CA": f"{tls}/site.crt"})
+        text = render.render(DEPLOY / "balancer" / "agent.ini", values)
+        assert "behind_grace = 10\n" in text
+        text = (_placed(text.replace("behind_grace = 10", f"behind_grace = {grace}"), directory,
+                        tls, hosts)
+                .replace(f"127.0.0.1:{render.AGENT_PORT}", f"127.0.0.1:{self.port}"))
+        (directory / "agent.ini").write_text(text)
+        self.command = ["/usr/bin/python3", "-I", str(DEPLOY / "balancer" / "sequence_agent.py"),
+                        str(directory / "agent.ini")]
 
 
 class NginxBalancer(Process):

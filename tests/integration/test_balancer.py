@@ -17,6 +17,7 @@ from tests.integration.balancer_hosts import (
     HAProxy,
     NginxBalancer,
     PublicHostServer,
+    SequenceAgent,
     certificate,
     fetch,
 )
@@ -104,6 +105,68 @@ def test_haproxy_keeps_each_address_on_one_host_and_moves_only_a_bad_hosts(hosts
         assert '<html lang="ja">' in page and "テスト市 給付金コールセンター 0120-000-000" in page
         assert "<ruby>電話<rt>でんわ</rt></ruby>" in page and 'lang="en"' in page
         assert headers["cache-control"] == "no-store"
+
+
+def test_haproxy_takes_out_a_host_behind_the_others_sequence_and_puts_it_back(hosts, tmp_path):
+    """Host b was off while publication 102 was delivered and comes back "ok" with 101: the
+    sequence agent (as its unit runs it) tells HAProxy, and b's residents go to a until b
+    holds 102 too. Only b's own addresses move, and the agent never takes out the newest."""
+    with (HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy,
+          SequenceAgent(tmp_path / "agent", tmp_path / "tls", hosts, haproxy, grace=1)):
+        wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
+        first = placement(haproxy, hosts)
+        on_b = [c for c, n in first.items() if n == 1]
+        assert on_b and len(on_b) < len(CLIENTS)
+
+        hosts[0].host.publish()          # a: 102; b still 101, its /healthz still "ok"
+        took = wait_for(lambda: placement(haproxy, hosts) == {c: 0 for c in CLIENTS},
+                        RECHECK + 1 + DETECTION * 2)
+        assert took <= RECHECK + 1 + DETECTION, f"b taken out after {took:.1f} s"
+        status, _headers, body = fetch(hosts[1].port, on_b[0], "/healthz")
+        assert status == 200 and b'"status": "ok"' in body and b'"sequence": 101' in body
+        assert "public2: down #behind: sequence 101 < newest 102" in (
+            tmp_path / "agent" / "agent.log").read_text()
+
+        hosts[1].host.publish()          # the next transfer run catches b up: 102
+        wait_for(lambda: placement(haproxy, hosts) == first, RECHECK + DETECTION * 2)
+
+
+def test_haproxy_never_puts_back_a_host_that_comes_back_behind(hosts, tmp_path):
+    """Host b is off (its nginx stopped) while 102 reaches a; it comes back answering "ok"
+    with 101. HAProxy's own check alone would put it back after two good answers: the agent,
+    which said "down" while it was off, keeps it out until it holds 102."""
+    with (HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy,
+          SequenceAgent(tmp_path / "agent", tmp_path / "tls", hosts, haproxy, grace=3600)):
+        wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
+        first = placement(haproxy, hosts)
+        hosts[1].nginx.stop()
+        wait_for(lambda: placement(haproxy, hosts) == {c: 0 for c in CLIENTS}, DETECTION * 2)
+        hosts[0].host.publish()
+        time.sleep(RECHECK + 3)
+        hosts[1].nginx.__enter__()       # back, with 101
+        for _ in range(int(DETECTION * 2 / 0.5)):
+            assert set(placement(haproxy, hosts).values()) == {0}
+            time.sleep(0.5)
+        hosts[1].host.publish()
+        wait_for(lambda: placement(haproxy, hosts) == first, RECHECK + DETECTION * 2)
+
+
+def test_haproxy_keeps_every_host_when_the_sequence_agent_is_stopped(hosts, tmp_path):
+    """The agent's failure takes no host out (HAProxy ignores an agent it cannot reach), and
+    neither does a host behind by less than the grace (a delivery on its way)."""
+    with (HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy,
+          SequenceAgent(tmp_path / "agent", tmp_path / "tls", hosts, haproxy,
+                        grace=3600) as agent):
+        wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
+        first = placement(haproxy, hosts)
+        hosts[0].host.publish()
+        time.sleep(RECHECK + 1 + DETECTION)
+        assert placement(haproxy, hosts) == first     # behind, within the grace
+        agent.stop()
+        hosts[1].host.publish()
+        hosts[0].host.publish()                       # b behind again, and no agent
+        time.sleep(RECHECK + 1 + DETECTION)
+        assert placement(haproxy, hosts) == first
 
 
 def test_haproxy_a_failing_hosts_residents_are_answered_before_it_is_out(hosts, tmp_path):

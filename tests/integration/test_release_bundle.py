@@ -412,7 +412,16 @@ def test_the_balancer_role_writes_haproxy_its_page_and_its_certificate(bundle, t
     assert result.returncode == 0, result.stdout + result.stderr
     cfg = (root / "etc/haproxy/haproxy.cfg").read_text()
     assert not re.search(r"@[A-Z][A-Z0-9_]*@", cfg)
-    assert "server public1 198.51.100.2:443\n    server public2 [2001:db8::3]:443" in cfg
+    assert ('server public1 198.51.100.2:443 agent-send "public1\\n"\n'
+            '    server public2 [2001:db8::3]:443 agent-send "public2\\n"') in cfg
+    # The sequence agent: its settings name the same hosts under the same names.
+    agent = (root / "etc/shinsei/balancer-agent.ini").read_text()
+    assert "public1 = 198.51.100.2:443\npublic2 = [2001:db8::3]:443\n" in agent
+    assert "listen = 127.0.0.1:9707" in agent and "agent-port 9707 " in cfg
+    assert (root / "opt/shinsei/balancer/sequence_agent.py").read_bytes() == (
+        bundle / "deploy/balancer/sequence_agent.py").read_bytes()
+    assert "shinsei-balancer-agent.service" in {
+        p.name for p in (root / "etc/systemd/system").glob("*.wants/*")}
     assert owner_mode(root, "/etc/haproxy/shinsei.pem") == (0, 0, 0o600)
     assert (root / "etc/haproxy/shinsei.pem").read_text() == "certificate\nkey\n"
     page = (root / "etc/haproxy/errors/shinsei-503.http").read_bytes()

@@ -10,7 +10,9 @@ from shinsei_installer.common import PREFIX, Bundle
 from shinsei_installer.host import Host, InstallError
 from shinsei_installer.steps import Directory, File
 
-APPS: tuple[str, ...] = ()
+AGENT = "shinsei-balancer-agent.service"
+# Restarted after an upgrade, as each role's long-running services.
+APPS = (AGENT,)
 HAPROXY_PEM = "/etc/haproxy/shinsei.pem"
 HAPROXY_PAGE = "/etc/haproxy/errors/shinsei-503.http"
 NGINX_PAGE = f"{PREFIX}/errors/balancer/shinsei-unavailable.html"
@@ -42,6 +44,21 @@ def plan(bundle: Bundle, host: Host, values: dict):
         File("/etc/haproxy/haproxy.cfg",
              render.render(bundle.deploy / "balancer" / "haproxy.cfg", values).encode(),
              handlers=("haproxy",)),
+        *agent_steps(bundle, values),
+    ]
+
+
+def agent_steps(bundle: Bundle, values: dict):
+    """The sequence agent HAProxy asks which host is behind the others (deploy/balancer/)."""
+    return [
+        Directory(f"{PREFIX}/balancer"),
+        File(f"{PREFIX}/balancer/sequence_agent.py",
+             (bundle.deploy / "balancer" / "sequence_agent.py").read_bytes(), handlers=("apps",)),
+        Directory(common.ETC),
+        File(f"{common.ETC}/balancer-agent.ini",
+             render.render(bundle.deploy / "balancer" / "agent.ini", values).encode(),
+             handlers=("apps",)),
+        *common.unit_steps(bundle, (AGENT,), (AGENT,)),
     ]
 
 

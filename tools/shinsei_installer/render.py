@@ -13,6 +13,8 @@ from shinsei_installer.values import ValuesError, addresses
 
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 UPLOAD_USER = "shinsei-upload"
+# Where HAProxy's agent check reaches the balancer's sequence agent (loopback only).
+AGENT_PORT = 9707
 
 
 def render(template: Path, values: dict[str, str]) -> str:
@@ -114,7 +116,12 @@ def balancer(values: dict[str, str]) -> dict[str, str]:
     (the same order, so a host keeps its place in the hash ring when another is added)."""
     hosts = destination_hosts(values)
     return {**values,
-            "HAPROXY_SERVERS": "\n    ".join(f"server public{n} {_url_host(host)}:443"
+            "AGENT_PORT": str(AGENT_PORT),
+            # agent-send: the name the sequence agent answers for (deploy/balancer/).
+            "HAPROXY_SERVERS": "\n    ".join(f'server public{n} {_url_host(host)}:443 '
+                                            f'agent-send "public{n}\\n"'
                                             for n, host in enumerate(hosts, start=1)),
+            "AGENT_HOSTS": "".join(f"public{n} = {_url_host(host)}:443\n"
+                                   for n, host in enumerate(hosts, start=1)),
             "NGINX_SERVERS": "\n    ".join(f"server {_url_host(host)}:443 max_fails=1 "
                                           "fail_timeout=10s;" for host in hosts)}
