@@ -31,6 +31,11 @@ def measure(host):
     return figures
 
 
+# On the balancer host only, booted from step 13 on: measured there (step 16).
+BALANCER_UNITS = {"shinsei-balancer-agent.service"}
+ROW = re.compile(r"^\| `(\S+)` \| (\w+) \| ([\d.]+) \| (\S+) \|$", re.M)
+
+
 def table(rows):
     lines = ["| unit | host | exposure | systemd's verdict |", "|---|---|---|---|"]
     lines += [f"| `{unit}` | {host} | {exposure:.1f} | {verdict} |"
@@ -38,19 +43,31 @@ def table(rows):
     return "\n".join(lines)
 
 
+def stated(text):
+    """The review's table: {(unit, host): (exposure, verdict)}."""
+    section = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    return {(unit, host): (float(exposure), verdict)
+            for unit, host, exposure, verdict in ROW.findall(section)}
+
+
 def check_review(lab):
-    rows = {}
-    for host in (lab.intranet, *lab.public[:1]):   # the public hosts are installed alike
-        role = "intranet" if host is lab.intranet else "public"
-        for unit, figure in measure(host).items():
-            rows[(unit, role)] = figure
+    """Every shipped unit measured on the host it runs on; the balancer's once it is booted
+    (before that, the review's balancer rows are kept as they are)."""
+    hosts = {"intranet": lab.intranet, "public": lab.public[0]}   # the public hosts are alike
+    if getattr(lab, "balancer", None) is not None:
+        hosts["balancer"] = lab.balancer
+    rows = {(unit, role): figure for role, host in hosts.items()
+            for unit, figure in measure(host).items()}
     measured = {unit for unit, _ in rows}
     shipped = {path.name for path in UNITS.glob("*.service")}
+    if "balancer" not in hosts:
+        shipped -= BALANCER_UNITS
     assert shipped <= measured, f"shipped but installed on no host: {sorted(shipped - measured)}"
     text = REVIEW.read_text(encoding="utf-8")
     assert BEGIN in text and END in text, f"{REVIEW} has no {BEGIN} … {END} section"
+    kept = {key: figure for key, figure in stated(text).items() if key[1] not in hosts}
+    wanted = table({**kept, **rows})
     current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    wanted = table(rows)
     if os.environ.get("SHINSEI_UPDATE_SECURITY_REVIEW") == "1":
         head, rest = text.split(BEGIN, 1)
         REVIEW.write_text(f"{head}{BEGIN}\n{wanted}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")

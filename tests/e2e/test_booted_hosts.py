@@ -551,3 +551,5 @@ def test_16_the_balancer_adds_only_its_two_ports_to_the_dmz(city):
     user = balancer.run("systemctl", "show", "-p", "DynamicUser,ActiveState",
                         "shinsei-balancer-agent.service").stdout.split()
     assert user == ["DynamicUser=yes", "ActiveState=active"], user
+    # Its exposure as docs/security-review.md states it (the table's balancer row).
+    check_review(city.lab)
