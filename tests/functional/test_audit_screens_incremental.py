@@ -2,19 +2,17 @@
 record tampered with after it still shows as broken on both."""
 
 import transaction
-import webtest
 from sqlalchemy import text
 
-from intranet import main
 from intranet.audit import services, writer
-from intranet.db import engine_of, get_tm_session
+from intranet.db import get_tm_session
 from tests.conftest import csrf_token, login
 from tests.tampering import insider
 from transfer.keys import generate_signing_key
 
 
 def test_a_record_tampered_after_the_checkpoint_shows_on_both_screens(
-        app_settings, accounts, session_factory, engine, tmp_path):
+        app_with, accounts, session_factory, engine, tmp_path):
     key = generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.pub")
     path = tmp_path / "checkpoints.jsonl"
     with transaction.manager:
@@ -28,8 +26,8 @@ def test_a_record_tampered_after_the_checkpoint_shows_on_both_screens(
                 {"audit.checkpoint_file": str(path),
                  "audit.checkpoint_keys": str(tmp_path / "sign.pub")}))
     assert after.ok and after.verified_from is not None
-    app = webtest.TestApp(main({}, **{**app_settings, "audit.checkpoint_file": str(path),
-                                      "audit.checkpoint_keys": str(tmp_path / "sign.pub")}))
+    app = app_with(**{"audit.checkpoint_file": str(path),
+                      "audit.checkpoint_keys": str(tmp_path / "sign.pub")})
     login(app, "security_officer")
     # Both screens say where the check began, not that every record was re-read.
     for screen in ("/audit", "/transfers"):
@@ -49,4 +47,3 @@ def test_a_record_tampered_after_the_checkpoint_shows_on_both_screens(
     for screen in ("/audit", "/transfers"):
         page = app.get(screen)
         assert "改ざん検査: 異常" in page.text and f"記録 {tampered} 番" in page.text
-    engine_of(app.app.registry).dispose()
