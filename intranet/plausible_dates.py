@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 
 from intranet.refusals import Refused
+from transfer.usage_counts import today_in_japan
 
 # field -> (earliest, days after today that are still plausible)
 BOUNDS = {
@@ -67,7 +68,9 @@ def check(field: str, value: date | None, today: date | None = None) -> date | N
     if value is None or field not in BOUNDS:
         return value
     earliest, ahead = BOUNDS[field]
-    latest = (today or date.today()) + timedelta(days=ahead)
+    # Japan's today, whatever the host's clock zone (a birth today, entered at 00:30 on a
+    # host on UTC, is not "in the future").
+    latest = (today or today_in_japan()) + timedelta(days=ahead)
     if not earliest <= value <= latest:
         raise ImplausibleDate(earliest, latest)
     return value

@@ -2,6 +2,8 @@
 and re-checks are judged at the moment the test names, never waited for."""
 
 import time
+from datetime import UTC, datetime, timedelta, timezone
+from datetime import time as dt_time
 
 
 class HandClock:
@@ -24,3 +26,30 @@ def on_a_hand_clock(holder, name: str = "clock") -> HandClock:
     clock = HandClock(time.monotonic())
     setattr(holder, name, clock)
     return clock
+
+
+JAPAN = timezone(timedelta(hours=9))   # no summer time since 1951
+
+
+def seconds_to_midnight(now: float) -> float:
+    """Seconds from POSIX time ``now`` to the next midnight, Japan's or UTC's, whichever comes
+    first: the days the code counts by (a resident's, a Japan day's figure) and the days the
+    machine's own ``date.today()`` turns over."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return min(_to_next_midnight(moment.astimezone(zone)) for zone in (JAPAN, UTC))
+
+
+def _to_next_midnight(moment: datetime) -> float:
+    midnight = datetime.combine(moment.date() + timedelta(days=1), dt_time(), moment.tzinfo)
+    return (midnight - moment).total_seconds()
+
+
+def clear_of_midnight(margin: float, now=time.time, sleep=time.sleep) -> float:
+    """When the next midnight is less than ``margin`` seconds away, wait until just past it,
+    so that what a test reads as "today" at its start is still today at its end; the
+    seconds waited (0 almost always)."""
+    left = seconds_to_midnight(now())
+    if left >= margin:
+        return 0.0
+    sleep(left + 1)
+    return left + 1

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from transfer import usage_counts
@@ -21,6 +21,13 @@ from transfer import usage_counts
 log = logging.getLogger(__name__)
 
 FOLD_AT = 4096   # answers noted before they are added up (bounds the memory they hold)
+
+
+def _japan_day(second: int) -> date:
+    """The Japan day of a POSIX second, whatever the host's time zone: the report and the
+    staff's figure count Japan days (a host on UTC counted 00:00–09:00 JST on the day
+    before, and the report, which ends at Japan's today, left those answers out)."""
+    return datetime.fromtimestamp(second, usage_counts.JAPAN).date()
 
 
 class UsageCounter:
@@ -66,8 +73,8 @@ class UsageCounter:
             # Answers in the same second with the same result are one entry: a few dozen
             # to add up, however many thousand were noted.
             for (day, second, result, status_code, programme), times in Counter(taken).items():
-                counter = self._counts.setdefault(
-                    (day or date.fromtimestamp(second)).isoformat(), Counter())
+                counter = self._counts.setdefault((day or _japan_day(second)).isoformat(),
+                                                  Counter())
                 answered = result != "limited"
                 if answered:
                     counter["lookups"] += times

@@ -16,6 +16,7 @@ from intranet.audit.writer import Actor, utcnow
 from intranet.auth import passwords
 from intranet.auth.models import ROLES, User
 from intranet.db import engine_of, get_engine, get_session_factory, get_tm_session
+from lab.clock import clear_of_midnight
 from lab.databases import (
     PostgresCluster,
     SqliteTemplate,
@@ -28,6 +29,15 @@ PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "test-session-secret-" + "x" * 32
 TEST_ACTOR = Actor(name="test", role="cli", host="localhost", os_user="test")
 BACKENDS = [b for b in os.environ.get("SHINSEI_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_midnight():
+    """No test straddles a midnight (Japan's or UTC's): one that starts in the last minute
+    of a day waits until the next has begun. Run K crossed Japan's midnight at 00:00 JST:
+    records opened at 00:00:05 were counted on the day after the one the test had read
+    at its start."""
+    clear_of_midnight(60)
 
 
 def _migrate(url):

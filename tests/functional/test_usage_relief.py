@@ -14,20 +14,20 @@ from intranet.usage.record import replace
 from tests.factories import make_applications, make_programme
 from transfer.usage_counts import DayCount, today_in_japan
 
-TODAY = today_in_japan()
-YESTERDAY = TODAY - timedelta(days=1)
-
 
 def stored_counts(session_factory, programme_id):
-    """Two public hosts' fetched counts, as the recorder stores them."""
+    """Two public hosts' fetched counts, as the recorder stores them, for today (the test's
+    start: conftest keeps every test clear of midnight) and yesterday."""
+    today = today_in_japan()
+    yesterday = today - timedelta(days=1)
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
         codes = {"tokubetsu-2020": programme_id}
         replace(dbsession, "sftp://shinsei-upload@192.0.2.10:22/inbox",
-                [DayCount(TODAY, "tokubetsu-2020", 30, 25, 5, 2),
-                 DayCount(YESTERDAY, "tokubetsu-2020", 100, 90, 10, 0)], codes)
+                [DayCount(today, "tokubetsu-2020", 30, 25, 5, 2),
+                 DayCount(yesterday, "tokubetsu-2020", 100, 90, 10, 0)], codes)
         replace(dbsession, "sftp://shinsei-upload@192.0.2.11:22/inbox",
-                [DayCount(TODAY, "tokubetsu-2020", 6, 6, 0, 1)], codes)
+                [DayCount(today, "tokubetsu-2020", 6, 6, 0, 1)], codes)
 
 
 def test_the_dashboard_adds_the_hosts_up_beside_the_call_centres_opened_records(
@@ -46,13 +46,15 @@ def test_the_dashboard_adds_the_hosts_up_beside_the_call_centres_opened_records(
     rows = {tr.th.text: [td.text for td in tr.find_all("td")]
             for tr in section.find(id="relief-table").tbody.find_all("tr")}
     assert len(rows) == 31
-    today = f"{TODAY.year}年{TODAY.month}月{TODAY.day}日"
+    today = today_in_japan()
     # 30 + 6 answered online, 3 refused by the limit, 4 opened: 36 ÷ 40 = 90.0 %.
-    assert rows[today] == ["36", "3", "4", "90.0%"]
-    yesterday = f"{YESTERDAY.year}年{YESTERDAY.month}月{YESTERDAY.day}日"
-    assert rows[yesterday] == ["100", "0", "0", "100.0%"]
-    earlier = TODAY - timedelta(days=5)
-    assert rows[f"{earlier.year}年{earlier.month}月{earlier.day}日"] == ["0", "0", "0", "—"]
+    assert rows[in_japanese(today)] == ["36", "3", "4", "90.0%"]
+    assert rows[in_japanese(today - timedelta(days=1))] == ["100", "0", "0", "100.0%"]
+    assert rows[in_japanese(today - timedelta(days=5))] == ["0", "0", "0", "—"]
+
+
+def in_japanese(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def test_the_csv_is_the_same_figure_for_excel(as_role, session_factory):
@@ -61,6 +63,7 @@ def test_the_csv_is_the_same_figure_for_excel(as_role, session_factory):
     application_id = make_applications(session_factory, programme, 1)[0]
     as_role("inquiry").get(f"/applications/{application_id}")
     response = as_role("supervisor").get("/dashboard/usage.csv")
+    today = today_in_japan()
     assert response.content_type == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.body.startswith(codecs.BOM_UTF8)
@@ -68,8 +71,8 @@ def test_the_csv_is_the_same_figure_for_excel(as_role, session_factory):
     assert table[0] == ["日付", "オンライン照会件数（全公開ホスト）", "回数制限で受け付けなかった照会",
                         "問い合わせ対応で申請を開いた件数", "オンラインで済んだ割合（%）"]
     assert len(table) == 1 + 31
-    assert table[-1] == [TODAY.isoformat(), "36", "3", "1", "97.3"]
-    assert table[-2] == [YESTERDAY.isoformat(), "100", "0", "0", "100.0"]
+    assert table[-1] == [today.isoformat(), "36", "3", "1", "97.3"]
+    assert table[-2] == [(today - timedelta(days=1)).isoformat(), "100", "0", "0", "100.0"]
     assert table[1][1:] == ["0", "0", "0", ""]
 
 

@@ -25,7 +25,6 @@ from transfer.usage_counts import MAX_SIZE, today_in_japan
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists(),
                                 reason="needs root and openssh-server (make test installs it)")
-TODAY = today_in_japan()
 
 
 @pytest.fixture
@@ -78,19 +77,20 @@ def test_the_pusher_fetches_the_counts_and_the_recorder_stores_them(
         session_factory, accounts, keys, tmp_path, host):  # noqa: F811
     make_applications(session_factory, make_programme(session_factory), 3)
     residents_looked_up(host, tmp_path)
+    day = today_in_japan()       # conftest keeps the test clear of midnight
     approved_request(session_factory)
     _ids, [delivery] = publish(session_factory, plan(keys, [destination(host, tmp_path)]))
     assert delivery.delivered, delivery.reason
-    assert stored(session_factory) == [(TODAY, 7, 5, 2, 1)]
+    assert stored(session_factory) == [(day, 7, 5, 2, 1)]
     with session_factory() as dbsession:
-        [today] = relief_days(dbsession, TODAY, days=1)
+        [today] = relief_days(dbsession, day, days=1)
     assert (today.lookups, today.limited) == (7, 1)
     assert refusals(session_factory) == []
     # More lookups, the next delivery: the day is replaced, not added to.
     residents_looked_up(host, tmp_path / "later", found=10, not_found=0, limited=0)
     approved_request(session_factory, "again")
     publish(session_factory, plan(keys, [destination(host, tmp_path)]))
-    assert stored(session_factory) == [(TODAY, 10, 10, 0, 0)]
+    assert stored(session_factory) == [(day, 10, 10, 0, 0)]
 
 
 def test_the_upload_account_reads_the_counts_and_nothing_more(tmp_path, host):
@@ -120,7 +120,7 @@ def test_a_hostile_file_is_refused_with_its_reason_and_the_delivery_stands(
         session_factory, accounts, keys, tmp_path, host):  # noqa: F811
     make_applications(session_factory, make_programme(session_factory), 3)
     hostile = {"format": "shinsei-usage-counts", "version": 1, "counts": [
-        {"day": TODAY.isoformat(), "programme": "1000-0001", "lookups": 1, "found": 1,
+        {"day": today_in_japan().isoformat(), "programme": "1000-0001", "lookups": 1, "found": 1,
          "not_found": 0, "limited": 0}]}
     host.usage_file.write_text(json.dumps(hostile))
     approved_request(session_factory)

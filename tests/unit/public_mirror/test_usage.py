@@ -5,6 +5,7 @@ import time
 from datetime import date, datetime
 
 from public_mirror.usage import FOLD_AT, UsageCounter, totals
+from transfer import usage_counts
 
 
 def test_counts_per_day_are_added_up_across_processes(tmp_path):
@@ -44,7 +45,7 @@ def test_answers_noted_by_many_threads_are_all_counted_on_their_day(tmp_path):
         thread.join()
     counter.count(True, "received", day=date(2026, 11, 26))   # an answer given yesterday
     counter.flush()
-    today = totals(tmp_path)[date.today().isoformat()]
+    today = totals(tmp_path)[usage_counts.today_in_japan().isoformat()]
     assert today["lookups"] == 4 * (3 * FOLD_AT // 4)
     assert today["found"] == today["not_found"] == today["status:received"] == 2 * (3 * FOLD_AT // 4)
     assert totals(tmp_path)["2026-11-26"] == {"lookups": 1, "found": 1, "status:received": 1}
@@ -52,12 +53,31 @@ def test_answers_noted_by_many_threads_are_all_counted_on_their_day(tmp_path):
 
 def test_the_day_is_when_the_answer_was_given_not_when_it_is_added_up(tmp_path, monkeypatch):
     counter = UsageCounter(tmp_path)
-    just_before_midnight = datetime(2026, 11, 26, 23, 59, 59, 900000).timestamp()
+    just_before_midnight = datetime(2026, 11, 26, 23, 59, 59, 900000,
+                                    tzinfo=usage_counts.JAPAN).timestamp()
     monkeypatch.setattr(time, "time", lambda: just_before_midnight)
     counter.count(True, "received")
     monkeypatch.setattr(time, "time", lambda: just_before_midnight + 1)   # the next day
     counter.flush()
     assert set(totals(tmp_path)) == {"2026-11-26"}
+
+
+def test_the_day_is_japan_s_on_a_host_whose_clock_is_on_utc(tmp_path, monkeypatch):
+    """00:30 in Japan is 15:30 UTC the day before: a public host set to UTC (Debian's
+    default) counted the answer on the day before, and Japan's "today" in the report the
+    staff's figure reads had none of the morning's lookups (fresh-clone run K, step 12)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        counter = UsageCounter(tmp_path)
+        half_past_midnight = datetime(2026, 12, 7, 0, 30, tzinfo=usage_counts.JAPAN).timestamp()
+        monkeypatch.setattr(time, "time", lambda: half_past_midnight)
+        counter.count(True, "received")
+        counter.flush()
+        assert set(totals(tmp_path)) == {"2026-12-07"}
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_the_report_the_intranet_fetches_sums_the_workers_per_programme_and_day(tmp_path):
