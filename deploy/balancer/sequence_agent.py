@@ -34,12 +34,14 @@ of the system is installed. Settings: one INI file (install.sh writes
 import configparser
 import http.client
 import json
+import os
 import socket
 import socketserver
 import ssl
 import sys
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -126,7 +128,12 @@ def ask(address: tuple[str, int], settings: Settings, context: ssl.SSLContext) -
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=settings.ca_file)
+    """The public hosts' CA (PUBLIC_HOSTS_CA): one the agent cannot read stops it at start,
+    named, rather than leaving every host unreachable to it."""
+    try:
+        context = ssl.create_default_context(cafile=settings.ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise SettingsError(f"ca_file = {settings.ca_file}: {error}") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -169,8 +176,19 @@ class Verdicts:
         return f"down #behind: sequence {health.sequence} < newest {newest}"
 
 
-def watch(settings: Settings, verdicts: Verdicts, stop: threading.Event) -> None:
-    context = tls_context(settings)
+def watch(settings: Settings, context: ssl.SSLContext, verdicts: Verdicts,
+          stop: threading.Event) -> None:
+    try:
+        _watch(settings, context, verdicts, stop)
+    except BaseException:
+        # Never a silent agent answering old words: the whole process ends, and its unit
+        # (Restart=always) starts it again; HAProxy meanwhile hears nothing (no word).
+        traceback.print_exc()
+        os._exit(1)
+
+
+def _watch(settings: Settings, context: ssl.SSLContext, verdicts: Verdicts,
+           stop: threading.Event) -> None:
     with ThreadPoolExecutor(max_workers=len(settings.hosts)) as pool:
         while not stop.is_set():
             names = list(settings.hosts)
@@ -214,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = read_settings(args[0])
+        context = tls_context(settings)
     except SettingsError as error:
         print(f"sequence_agent: {error}", file=sys.stderr)
         return 2
     verdicts, stop = Verdicts(settings.grace), threading.Event()
-    threading.Thread(target=watch, args=(settings, verdicts, stop), daemon=True).start()
+    threading.Thread(target=watch, args=(settings, context, verdicts, stop), daemon=True).start()
     with AgentServer(settings.listen, verdicts) as server:
         server.serve_forever()
     return 0

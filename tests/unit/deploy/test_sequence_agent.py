@@ -154,3 +154,11 @@ def test_the_agent_port_answers_haproxys_line_with_one_word():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_ca_file_it_cannot_read_stops_it_at_start_named(tmp_path, capsys):
+    path = settings_file(tmp_path, GOOD.replace("behind_grace = 5",
+                                                f"ca_file = {tmp_path}/absent.crt"))
+    assert agent.main([path]) == 2
+    err = capsys.readouterr().err
+    assert f"ca_file = {tmp_path}/absent.crt" in err and "Traceback" not in err
