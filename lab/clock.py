@@ -2,8 +2,10 @@
 and re-checks are judged at the moment the test names, never waited for."""
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+
+from transfer.usage_counts import JAPAN
 
 
 class HandClock:
@@ -27,8 +29,6 @@ def on_a_hand_clock(holder, name: str = "clock") -> HandClock:
     setattr(holder, name, clock)
     return clock
 
-
-JAPAN = timezone(timedelta(hours=9))   # no summer time since 1951
 
 
 def seconds_to_midnight(now: float) -> float:

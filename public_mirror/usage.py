@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from transfer import usage_counts
@@ -21,13 +21,6 @@ from transfer import usage_counts
 log = logging.getLogger(__name__)
 
 FOLD_AT = 4096   # answers noted before they are added up (bounds the memory they hold)
-
-
-def _japan_day(second: int) -> date:
-    """The Japan day of a POSIX second, whatever the host's time zone: the report and the
-    staff's figure count Japan days (a host on UTC counted 00:00–09:00 JST on the day
-    before, and the report, which ends at Japan's today, left those answers out)."""
-    return datetime.fromtimestamp(second, usage_counts.JAPAN).date()
 
 
 class UsageCounter:
@@ -73,8 +66,11 @@ class UsageCounter:
             # Answers in the same second with the same result are one entry: a few dozen
             # to add up, however many thousand were noted.
             for (day, second, result, status_code, programme), times in Counter(taken).items():
-                counter = self._counts.setdefault((day or _japan_day(second)).isoformat(),
-                                                  Counter())
+                # The Japan day, whatever the host's time zone: the report and the staff's
+                # figure count Japan days (a host on UTC put 00:00–09:00 JST on the day
+                # before, and the report, which ends at Japan's today, left them out).
+                when = day or usage_counts.today_in_japan(datetime.fromtimestamp(second, UTC))
+                counter = self._counts.setdefault(when.isoformat(), Counter())
                 answered = result != "limited"
                 if answered:
                     counter["lookups"] += times

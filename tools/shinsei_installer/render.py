@@ -115,13 +115,12 @@ def balancer(values: dict[str, str]) -> dict[str, str]:
     """The balancer's values: one server line per public host, for HAProxy and for nginx
     (the same order, so a host keeps its place in the hash ring when another is added)."""
     hosts = destination_hosts(values)
+    # HAProxy's server names, which the sequence agent answers for (agent-send).
+    named = [(f"public{n}", _url_host(host)) for n, host in enumerate(hosts, start=1)]
     return {**values,
             "AGENT_PORT": str(AGENT_PORT),
-            # agent-send: the name the sequence agent answers for (deploy/balancer/).
-            "HAPROXY_SERVERS": "\n    ".join(f'server public{n} {_url_host(host)}:443 '
-                                            f'agent-send "public{n}\\n"'
-                                            for n, host in enumerate(hosts, start=1)),
-            "AGENT_HOSTS": "".join(f"public{n} = {_url_host(host)}:443\n"
-                                   for n, host in enumerate(hosts, start=1)),
+            "HAPROXY_SERVERS": "\n    ".join(f'server {name} {host}:443 agent-send "{name}\\n"'
+                                            for name, host in named),
+            "AGENT_HOSTS": "".join(f"{name} = {host}:443\n" for name, host in named),
             "NGINX_SERVERS": "\n    ".join(f"server {_url_host(host)}:443 max_fails=1 "
                                           "fail_timeout=10s;" for host in hosts)}
