@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/browser
 
-.PHONY: demo test e2e install system-deps lint release lock bench bench-deps bench-intranet bench-import bench-audit bench-mirror bench-search bench-snapshot bench-transfer bench-publication clean
+.PHONY: demo test e2e install system-deps lint release lock bench bench-deps bench-intranet bench-import bench-audit bench-mirror bench-balancer bench-search bench-snapshot bench-transfer bench-publication clean
 
 # Everything the tests need from the operating system: PostgreSQL server, OpenSSH's sshd,
 # Chromium (and Japanese fonts for its screenshots), npm for axe-core, nginx, HAProxy (the
@@ -103,10 +103,11 @@ lint:
 # docs/performance.md opens with (bench/table.py). Several need root (the test sshd chroots).
 BENCH_SCALE ?= full
 export BENCH_SCALE
-BENCHES := bench-snapshot bench-mirror bench-transfer bench-publication bench-import bench-search bench-intranet bench-audit
+BENCHES := bench-snapshot bench-mirror bench-balancer bench-transfer bench-publication bench-import bench-search bench-intranet bench-audit
 
 # What the benchmarks need from the operating system: PostgreSQL, OpenSSH's sshd and sftp
-# client, and wrk (the residents' page's load generator), from Debian's packages as
+# client, wrk (the residents' page's load generator), nginx and HAProxy (the public hosts'
+# site and the balancer, as shipped), from Debian's packages as
 # system-deps installs the tests' (as root, from the distribution's mirror).
 bench-deps:
 	@need=(); \
@@ -114,6 +115,8 @@ bench-deps:
 	[ -x /usr/sbin/sshd ] || need+=(openssh-server); \
 	command -v sftp >/dev/null 2>&1 || need+=(openssh-client); \
 	command -v wrk >/dev/null 2>&1 || need+=(wrk); \
+	[ -x /usr/sbin/nginx ] || need+=(nginx); \
+	[ -x /usr/sbin/haproxy ] || need+=(haproxy); \
 	if [ $${#need[@]} -gt 0 ]; then \
 	  echo "installing: $${need[*]}"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${need[@]}"; \
@@ -145,6 +148,11 @@ bench-mirror: bench-deps install
 	$(BIN)/python bench/mirror_bench.py
 
 # Name, kana and phone search at 1,000,000 applications (PostgreSQL; about ten minutes).
+# Residents through the shipped HAProxy balancer to one, two and three public hosts (each
+# shinsei-mirror serve behind its nginx site), against one host alone, in the same run.
+bench-balancer: bench-deps install
+	$(BIN)/python bench/balancer_bench.py
+
 bench-search: bench-deps install
 	$(BIN)/python bench/search_bench.py
 

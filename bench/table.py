@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import RESULTS
 
-ORDER = ["bench-snapshot", "bench-mirror", "bench-transfer", "bench-publication",
-         "bench-import", "bench-search", "bench-intranet", "bench-audit"]
+ORDER = ["bench-snapshot", "bench-mirror", "bench-balancer", "bench-transfer",
+         "bench-publication", "bench-import", "bench-search", "bench-intranet", "bench-audit"]
 
 
 def main(targets):

@@ -1,7 +1,7 @@
 """Issue 29 item 3, the public side: residents' lookups through the balancer run the whole
 time while public hosts are made to fail, and what they met is counted.
 
-`Lookups` runs tests/e2e/lookup_load.py on the residents' terminal (many source addresses,
+`Lookups` runs lab/lookup_load.py on the residents' terminal (many source addresses,
 each a resident looking up every few seconds on a new HTTPS connection). `Rotation` reads the
 balancer's own view (HAProxy's stats socket on the balancer host, through the host's root as
 the machine sees it: no process started per look) and notes when each public host went out
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tests.e2e.hosts import LabError
 
-CLIENT = Path(__file__).with_name("lookup_load.py")
+CLIENT = Path(__file__).parents[2] / "lab" / "lookup_load.py"
 STATS_SOCKET = "run/haproxy/admin.sock"      # deploy/balancer/haproxy.cfg, `stats socket`
 # HAProxy: a check every 2 s, out after 2 failed (deploy/balancer/haproxy.cfg), each check
 # given `timeout check 3s`: the guide's "about 7 seconds at most".

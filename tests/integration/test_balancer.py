@@ -11,9 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from lab.mirror_fixtures import PublicHost
-from public_mirror.store import RECHECK
-from tests.integration.balancer_hosts import (
+from lab.balancer_hosts import (
     HAProxy,
     NginxBalancer,
     PublicHostServer,
@@ -21,18 +19,19 @@ from tests.integration.balancer_hosts import (
     certificate,
     fetch,
 )
+from lab.mirror_fixtures import PublicHost
+from public_mirror.store import RECHECK
 
 CLIENTS = [f"127.0.0.{n}" for n in range(2, 34)]
 # HAProxy: inter 2s, fall 2, rise 2 (deploy/balancer/haproxy.cfg), plus a check's own time.
 DETECTION = 2 * 2 + 3
 
 
-@pytest.fixture
-def hosts(tmp_path):
+def serving(tmp_path, names):
     tls = tmp_path / "tls"
     certificate(tls)
     servers = []
-    for name in ("a", "b"):
+    for name in names:
         (tmp_path / name).mkdir()
         host = PublicHost(tmp_path / name)
         host.publish()
@@ -42,6 +41,16 @@ def hosts(tmp_path):
     yield servers
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def hosts(tmp_path):
+    yield from serving(tmp_path, ("a", "b"))
+
+
+@pytest.fixture
+def three_hosts(tmp_path):
+    yield from serving(tmp_path, ("a", "b", "c"))
 
 
 def served_by(balancer, hosts, client: str) -> int | None:
@@ -105,6 +114,21 @@ def test_haproxy_keeps_each_address_on_one_host_and_moves_only_a_bad_hosts(hosts
         assert '<html lang="ja">' in page and "テスト市 給付金コールセンター 0120-000-000" in page
         assert "<ruby>電話<rt>でんわ</rt></ruby>" in page and 'lang="en"' in page
         assert headers["cache-control"] == "no-store"
+
+
+def test_haproxy_a_third_host_added_takes_addresses_only_for_itself(three_hosts, tmp_path):
+    """The city adds a public host to PUBLIC_HOSTS (install guide §9): each resident either
+    stays on the host they met before or moves to the new one — none is reshuffled between
+    the old hosts, so no rate-limit count is lost (consistent hashing, servers in order)."""
+    two = three_hosts[:2]
+    with HAProxy(tmp_path / "two", tmp_path / "tls", two) as haproxy:
+        wait_for(lambda: None not in placement(haproxy, two).values(), DETECTION * 2)
+        before = placement(haproxy, two)
+    with HAProxy(tmp_path / "three", tmp_path / "tls", three_hosts) as haproxy:
+        wait_for(lambda: None not in placement(haproxy, three_hosts).values(), DETECTION * 2)
+        after = placement(haproxy, three_hosts)
+    assert set(after.values()) == {0, 1, 2}
+    assert {c: (before[c], n) for c, n in after.items() if n not in (before[c], 2)} == {}
 
 
 def test_haproxy_takes_out_a_host_behind_the_others_sequence_and_puts_it_back(hosts, tmp_path):

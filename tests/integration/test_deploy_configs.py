@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy_sites import DEPLOY, SAMPLE, nginx_config, render
+from lab.deploy_sites import DEPLOY, SAMPLE, nginx_config, render
 
 
 def need(tool):

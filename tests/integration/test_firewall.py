@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.deploy_sites import DEPLOY, render
+from lab.deploy_sites import DEPLOY, render
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                                 reason="network namespaces need root and iproute2")

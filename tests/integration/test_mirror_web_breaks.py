@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from lab.databases import free_port, wait_until_listening
+from lab.deploy_sites import SAMPLE, TLS_INCLUDE, render
+from lab.deploy_sites import self_signed as _self_signed
 from lab.mirror_fixtures import without_proof
 from lab.servers import WaitressThread
 from public_mirror.usage import totals
-from tests.deploy_sites import SAMPLE, TLS_INCLUDE, render
-from tests.deploy_sites import self_signed as _self_signed
 from tests.integration.mirror_host import (
     COMMAND,
     mirror_cli,

@@ -8,8 +8,8 @@ import ssl
 import pytest
 
 from lab.databases import free_port
+from lab.deploy_sites import nginx_config, serving
 from lab.servers import WaitressThread
-from tests.deploy_sites import nginx_config, serving
 
 
 def ok_app(environ, start_response):

@@ -14,9 +14,9 @@ import pytest
 
 from intranet.web import SECURITY_HEADERS as INTRANET_HEADERS
 from lab.databases import free_port
+from lab.deploy_sites import SAMPLE, nginx_config, serving
 from lab.servers import WaitressThread
 from public_mirror.web import SECURITY_HEADERS as MIRROR_HEADERS
-from tests.deploy_sites import SAMPLE, nginx_config, serving
 
 SERVER_NAME = SAMPLE["SERVER_NAME"]
 ONCE = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")

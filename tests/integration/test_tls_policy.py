@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from lab.databases import free_port
+from lab.deploy_sites import DEBIAN_HTTP_TLS, DEPLOY, SAMPLE, TLS_INCLUDE, nginx_config, render, serving
 from tests import tls_probe
-from tests.deploy_sites import DEBIAN_HTTP_TLS, DEPLOY, SAMPLE, TLS_INCLUDE, nginx_config, render, serving
 
 SERVER_NAME = SAMPLE["SERVER_NAME"]
 POLICY = (DEPLOY / "nginx" / "tls.conf").read_text()

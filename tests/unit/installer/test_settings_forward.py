@@ -20,8 +20,8 @@ from shinsei_installer.host import Host
 
 from intranet import settings as intranet_settings
 from intranet.backups.settings import BackupSettings
+from lab.deploy_sites import SAMPLE
 from public_mirror.lookup_keys import LookupKeys
-from tests.deploy_sites import SAMPLE
 from transfer import config
 from transfer.keys import generate_lookup_key, generate_signing_key, key_id, load_lookup_key
 from transfer.lookup import lookup_key_id

@@ -8,7 +8,7 @@ from shinsei_installer import render, replication, standby, values
 from shinsei_installer.host import Host, InstallError
 from sqlalchemy.engine import make_url
 
-from tests.deploy_sites import DEPLOY
+from lab.deploy_sites import DEPLOY
 from tests.unit.installer.test_host_keys import INTRANET_VALUES
 
 # The primary's values, as for any intranet host.

@@ -1,6 +1,6 @@
 """Residents looking their status up over HTTPS, run on the residents' side of the lab
 (`ip netns exec <resident namespace> python lookup_load.py …`): the standard library only, so
-it runs under any Python the machine has.
+it runs under any Python the machine has. `bench/balancer_bench.py` runs it on loopback.
 
 Each resident is a source address of the residents' terminal. The balancer hashes the source
 address, so several addresses reach both public hosts; and each public host's nginx lets one
@@ -36,10 +36,10 @@ def connection(args, source):
     """HTTPS to the site's name (SNI, certificate checked against the lab's CA) at the address
     given, from `source`."""
     context = ssl.create_default_context(cafile=args.ca)
-    conn = http.client.HTTPSConnection(args.name, 443, timeout=TIMEOUT, context=context,
+    conn = http.client.HTTPSConnection(args.name, args.port, timeout=TIMEOUT, context=context,
                                        source_address=(source, 0))
     conn._create_connection = lambda _address, timeout, bound: socket.create_connection(
-        (args.address, 443), timeout, bound)
+        (args.address, args.port), timeout, bound)
     return conn
 
 
@@ -125,6 +125,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=("drill", "burst"))
     parser.add_argument("--address", required=True, help="where the site's name points")
+    parser.add_argument("--port", type=int, default=443)
     parser.add_argument("--name", required=True)
     parser.add_argument("--ca", required=True)
     parser.add_argument("--programme", required=True)

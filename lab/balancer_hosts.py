@@ -16,17 +16,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from lab.databases import free_port, wait_until_listening
+from lab.deploy_sites import DEPLOY, ROOT, SAMPLE, TLS_INCLUDE
 from lab.servers import WaitressThread
-from tests.deploy_sites import DEPLOY, ROOT, SAMPLE, TLS_INCLUDE
 
 sys.path.insert(0, str(ROOT / "tools"))
 from shinsei_installer import balancer, render
 from shinsei_installer.common import Bundle
 
 SERVER_NAME = "shinsei.example.lg.jp"
-# Where the values file says the public hosts are; each is moved to its loopback port here.
-ADDRESSES = ("192.0.2.101", "192.0.2.102")
-VALUES = {**SAMPLE, "SERVER_NAME": SERVER_NAME, "PUBLIC_HOSTS": " ".join(ADDRESSES),
+# Where the values file says the public hosts are (the first as many as there are hosts);
+# each is moved to its loopback port here.
+ADDRESSES = ("192.0.2.101", "192.0.2.102", "192.0.2.103")
+VALUES = {**SAMPLE, "SERVER_NAME": SERVER_NAME, "PUBLIC_HOSTS": " ".join(ADDRESSES[:2]),
           "PUBLIC_HOSTS_CA": "/etc/shinsei/tls/site.crt", "BALANCER_ENGINE": "haproxy",
           "CONTACT": "テスト市 給付金コールセンター 0120-000-000", "HOURS": "平日 8時30分〜17時15分",
           "CONTACT_EASY": "テスト{市|し}の {電話|でんわ} 0120-000-000"}
@@ -74,10 +75,12 @@ class Process:
             self.process.wait(timeout=10)
 
 
-def nginx_conf(directory: Path, site_text: str) -> list[str]:
+def nginx_conf(directory: Path, site_text: str, workers: str = "1") -> list[str]:
+    """nginx.conf around the site; ``workers``: worker_processes (Debian's file says auto)."""
     (directory / "site.conf").write_text(site_text)
     (directory / "nginx.conf").write_text(
-        f"user root;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"
+        f"user root;\nworker_processes {workers};\npid {directory}/nginx.pid;\n"
+        f"error_log {directory}/error.log;\n"
         "daemon off;\nevents {}\nhttp {\n"
         f"  access_log {directory}/access.log;\n  include {directory}/site.conf;\n}}\n")
     return ["nginx", "-p", str(directory), "-c", str(directory / "nginx.conf")]
@@ -87,7 +90,7 @@ class PublicNginx(Process):
     """deploy/nginx/mirror.conf as install.sh writes it on a public host whose values file
     names the balancer (BALANCER_ADDRESSES=127.0.0.1), in front of the app on ``upstream``."""
 
-    def __init__(self, directory: Path, upstream: int, tls: Path):
+    def __init__(self, directory: Path, upstream: int, tls: Path, workers: str = "1"):
         directory.mkdir(parents=True, exist_ok=True)
         self.port, self.log = free_port(), directory / "error.log"
         values = render.derived({**VALUES, "BALANCER_ADDRESSES": "127.0.0.1"})
@@ -100,7 +103,7 @@ class PublicNginx(Process):
                 .replace("/opt/shinsei/static/public_mirror/",
                          f"{ROOT / 'public_mirror' / 'static'}/")
                 .replace(TLS_INCLUDE, str(DEPLOY / "nginx" / "tls.conf")))
-        self.command = nginx_conf(directory, text)
+        self.command = nginx_conf(directory, text, workers)
 
 
 class Recorder:
@@ -151,8 +154,13 @@ class PublicHostServer:
         (self.host.root / "state" / "active.snapshot").write_bytes(self.good)
 
 
+def _values(hosts, **more) -> dict:
+    """The balancer's values for these hosts: the values file names as many public hosts."""
+    return render.balancer({**VALUES, "PUBLIC_HOSTS": " ".join(ADDRESSES[:len(hosts)]), **more})
+
+
 def _placed(text: str, directory: Path, tls: Path, hosts) -> str:
-    for address, host in zip(ADDRESSES, hosts, strict=True):
+    for address, host in zip(ADDRESSES[:len(hosts)], hosts, strict=True):
         text = text.replace(f"{address}:443", f"127.0.0.1:{host.port}")
     return (text.replace("/etc/shinsei/tls/", f"{tls}/")
             .replace("/var/log/nginx/", f"{directory}/")
@@ -161,12 +169,13 @@ def _placed(text: str, directory: Path, tls: Path, hosts) -> str:
 
 class HAProxy(Process):
     """deploy/balancer/haproxy.cfg as install.sh --role balancer writes it, with its page and
-    certificate file; only what needs root moved (ports, chroot, user, log socket)."""
+    certificate file; only what needs root moved (ports, chroot, user, log socket, and the
+    stats socket, which is ``stats_socket`` here)."""
 
     def __init__(self, directory: Path, tls: Path, hosts):
         directory.mkdir(parents=True, exist_ok=True)
         self.port, self.log = free_port(), directory / "haproxy.log"
-        values = render.balancer(VALUES)
+        values = _values(hosts)
         page = balancer.unavailable_page(Bundle(ROOT), values)
         (directory / "errors").mkdir()
         (directory / "errors" / "shinsei-503.http").write_bytes(balancer.http_503(page))
@@ -174,10 +183,13 @@ class HAProxy(Process):
                                                 + (tls / "site.key").read_bytes())
         text = render.render(DEPLOY / "balancer" / "haproxy.cfg", values)
         for line in ("log /dev/log local0", "chroot /var/lib/haproxy", "user haproxy",
-                     "group haproxy", "daemon",
-                     "stats socket /run/haproxy/admin.sock mode 660 level admin"):
+                     "group haproxy", "daemon"):
             assert f"    {line}\n" in text, line
             text = text.replace(f"    {line}\n", "")
+        self.stats_socket = directory / "admin.sock"
+        assert "stats socket /run/haproxy/admin.sock " in text
+        text = text.replace("stats socket /run/haproxy/admin.sock ",
+                            f"stats socket {self.stats_socket} ")
         self.agent_port = free_port()
         text = (_placed(text, directory, tls, hosts)
                 .replace(f"agent-port {render.AGENT_PORT} ", f"agent-port {self.agent_port} ")
@@ -195,7 +207,7 @@ class SequenceAgent(Process):
     def __init__(self, directory: Path, tls: Path, hosts, haproxy: HAProxy, grace: float):
         directory.mkdir(parents=True, exist_ok=True)
         self.port, self.log = haproxy.agent_port, directory / "agent.log"
-        values = render.balancer({**VALUES, "PUBLIC_HOSTS_CA": f"{tls}/site.crt"})
+        values = _values(hosts, PUBLIC_HOSTS_CA=f"{tls}/site.crt")
         text = render.render(DEPLOY / "balancer" / "agent.ini", values)
         assert "behind_grace = 10\n" in text
         text = (_placed(text.replace("behind_grace = 10", f"behind_grace = {grace}"), directory,
@@ -212,7 +224,7 @@ class NginxBalancer(Process):
     def __init__(self, directory: Path, tls: Path, hosts):
         directory.mkdir(parents=True, exist_ok=True)
         self.port, self.log = free_port(), directory / "error.log"
-        values = render.balancer({**VALUES, "BALANCER_ENGINE": "nginx"})
+        values = _values(hosts, BALANCER_ENGINE="nginx")
         pages = directory / "errors"
         pages.mkdir()
         (pages / "shinsei-unavailable.html").write_text(
