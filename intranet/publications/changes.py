@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 from intranet.applications.models import Application, StatusChange
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
+from intranet.publications import since
 from intranet.publications.models import (
     PUBLISHED,
     Publication,
@@ -188,7 +189,14 @@ def summarise(dbsession, after: Select, last: Publication | None = None,
 
 
 def of_preview(dbsession) -> Changes:
-    return summarise(dbsession, live_rows())
+    """Today's rows against the last delivered publication's: only the applications written
+    since its freeze when that can be proven (``since``), else every row."""
+    last = baseline(dbsession)
+    snapshot = since.usable_snapshot(dbsession, last.frozen_mark) if last else None
+    if last is None or snapshot is None:
+        return summarise(dbsession, live_rows(), last)
+    before, after = since.restricted(frozen(last.id), live_rows(), snapshot)
+    return summarise(dbsession, after, last, difference(before, after))
 
 
 def of_request(dbsession, publication_id: int) -> Changes:

@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, literal, select
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
-from intranet.publications import changes
+from intranet.publications import changes, since
 from intranet.publications.models import PublicationChange, PublicationRow
 from intranet.statuses.models import Status
 from transfer.build import action_fields, programme_fields, status_fields
@@ -50,6 +50,8 @@ def freeze(dbsession, publication) -> str:
     """Copy today's rows and wording into the publication; return the content digest."""
     wording = header_wording(dbsession)
     publication.frozen_header = canonical_text(wording)
+    # Before the rows are copied: a write this mark does not see is compared by the preview.
+    publication.frozen_mark = since.take(dbsession)
     # One INSERT ... SELECT: millions of rows never pass through Python here. The rows are
     # those the preview compares (changes.live_rows): what is previewed is what is frozen.
     dbsession.execute(insert(PublicationRow).from_select(

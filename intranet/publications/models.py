@@ -35,6 +35,9 @@ class Publication(Base):
     approved_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The publication its changed applications (PublicationChange) were compared with.
     changes_since: Mapped[int | None]
+    # What the freeze saw (PostgreSQL's snapshot, the cluster, the programmes' and statuses'
+    # shape): the preview compares only the applications written since (publications.since).
+    frozen_mark: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Filled by the transfer job once the snapshot is built and pushed.
     sequence: Mapped[int | None] = mapped_column(BigInteger)
     # The snapshot header's created_at (the residents' page's "as of") and expires_at.

@@ -379,8 +379,9 @@ def _stored(connection, programme_id):
             "ORDER BY a.receipt_number_normalised"):
         result = connection.exec_driver_sql(query.format(int(programme_id)))
         names = list(result.keys())
+        # changed_xact (PostgreSQL): the transaction that wrote the row, its own each time.
         found.append([{c: v for c, v in zip(names, row, strict=True)
-                       if c not in ("id", "programme_id", "application_id")}
+                       if c not in ("id", "programme_id", "application_id", "changed_xact")}
                       for row in result])
     return found
 
@@ -445,7 +446,9 @@ def stored_text(dbsession):
     stored text on SQLite), ids of history left out (PostgreSQL does not take them back)."""
     connection = dbsession.connection()
     history = [c.key for c in StatusChange.__table__.columns if c.key != "id"]
-    return (connection.exec_driver_sql("SELECT * FROM applications ORDER BY id").all(),
+    # The model's columns: not PostgreSQL's changed_xact, the transaction that wrote the row.
+    columns = ", ".join(c.key for c in Application.__table__.columns)
+    return (connection.exec_driver_sql(f"SELECT {columns} FROM applications ORDER BY id").all(),  # noqa: S608
             connection.exec_driver_sql(f"SELECT {', '.join(history)} FROM status_changes "  # noqa: S608
                                        "ORDER BY id").all())
 

@@ -1,9 +1,12 @@
 """Alembic migrations, from empty to head and back, on SQLite and PostgreSQL."""
 
+import warnings
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.exc import SAWarning
 
 from intranet import migrations
 from intranet.db import get_engine
@@ -26,11 +29,22 @@ def empty_engine(request, tmp_path):
 
 def test_upgrade_to_head_matches_the_models(empty_engine):
     migrations.upgrade(empty_engine)
-    with empty_engine.connect() as connection:
+    with empty_engine.connect() as connection, warnings.catch_warnings():
+        # xid8 (0028) is no type SQLAlchemy knows: reflected as NullType, and left out below.
+        warnings.filterwarnings("ignore", "Did not recognize type 'xid8'", SAWarning)
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-    # The trigram index exists only where pg_trgm does (migration 0005), so no model has it.
-    assert [d for d in diff if d[0] != "remove_index"
-            or d[1].name != "ix_applications_search_key"] == []
+    # The trigram index exists only where pg_trgm does (migration 0005), so no model has it;
+    # nor what PostgreSQL alone keeps for the preview (migration 0028, publications.since).
+    assert [d for d in diff if not postgresql_only(d)] == []
+
+
+def postgresql_only(difference) -> bool:
+    kind, *what = difference
+    if kind == "remove_index":
+        return what[0].name in ("ix_applications_search_key", "ix_applications_changed_xact")
+    if kind == "remove_column":
+        return (what[1], what[2].name) == ("applications", "changed_xact")
+    return kind == "remove_table" and what[0].name == "applications_deleted_by"
 
 
 def test_downgrade_to_base_and_up_again(empty_engine):

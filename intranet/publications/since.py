@@ -1,0 +1,151 @@
+"""The applications written since a publication's rows were frozen (PostgreSQL).
+
+The preview compares today's rows with the last delivered publication's. Compared whole,
+that is a million rows against a million on every visit to the publications screen
+(1.8 s at a million: docs/performance.md). Only an application written after the freeze
+can differ, so the preview compares those alone — when it can prove which they are:
+
+- Every application row carries ``changed_xact``, the transaction that last wrote it (the
+  column's default on insert, a trigger on update: no write can forget it).
+- The freeze keeps its mark (``Publication.frozen_mark``): PostgreSQL's snapshot, taken
+  before the rows are copied, the cluster's system identifier, and the shape of what the
+  rows are made from beside applications (each programme's code, birth-date rule and
+  lookup, each status's flags).
+- A transaction the snapshot does not see — still running then, or begun after — may have
+  written what the frozen rows lack, however late it commits: its application is compared
+  (this is why a counter or a time is not enough). A transaction it sees had committed
+  before the rows were copied, so they hold its writes.
+
+Whenever that proof does not hold, the whole comparison runs as before: on SQLite, for a
+publication frozen before the mark existed, in another cluster (a restored dump: its
+transaction numbers start again), when a programme or a status changed, or when an
+application was deleted by hand (the product never deletes one). What the fast
+way gives is what the whole comparison gives: tests/integration/test_preview_since.py.
+"""
+
+import hashlib
+import json
+
+from sqlalchemy import Boolean, Select, cast, func, literal, literal_column, select, text, tuple_
+from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.types import UserDefinedType
+
+from intranet.applications.models import Application
+from intranet.programmes.models import Programme
+from intranet.statuses.models import Status
+
+# What a live row is made of besides its application (intranet.publications.changes.live_rows).
+SHAPE_COLUMNS = (Programme.id, Programme.code, Programme.needs_birth_date,
+                 Programme.lookup_closed_at.is_(None))
+STATUS_FLAGS = (Status.code, Status.needs_scheduled_payment_date, Status.needs_paid_date,
+                Status.needs_resident_action)
+# PostgreSQL only (migration 0028), so not in the model: SQLite never reads it.
+CHANGED_XACT: ColumnClause = literal_column("applications.changed_xact")
+
+
+class PgSnapshot(UserDefinedType):
+    """PostgreSQL's pg_snapshot (``xmin:xmax:xip,…``), for the functions that read one."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw):
+        return "pg_snapshot"
+
+
+def shape(dbsession) -> str:
+    """A digest of every programme's and status's part in the live rows."""
+    rows = [list(map(str, r)) for r in dbsession.execute(
+        select(*SHAPE_COLUMNS).order_by(Programme.id))]
+    rows += [list(map(str, r)) for r in dbsession.execute(
+        select(*STATUS_FLAGS).order_by(Status.code))]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def take(dbsession) -> str:
+    """The mark a freeze keeps, taken before it copies the rows; "" on SQLite."""
+    if dbsession.get_bind().dialect.name != "postgresql":
+        return ""
+    snapshot, cluster = dbsession.execute(text(
+        "SELECT pg_current_snapshot()::text, "
+        "(SELECT system_identifier::text FROM pg_control_system())")).one()
+    return json.dumps({"snapshot": snapshot, "cluster": cluster, "shape": shape(dbsession)})
+
+
+def usable_snapshot(dbsession, mark: str) -> str | None:
+    """The mark's snapshot when it proves which applications changed since, else None."""
+    if not mark or dbsession.get_bind().dialect.name != "postgresql":
+        return None
+    kept = json.loads(mark)
+    cluster, deleted = dbsession.execute(text(
+        "SELECT (SELECT system_identifier::text FROM pg_control_system()), EXISTS ("
+        "SELECT 1 FROM applications_deleted_by "
+        "WHERE NOT pg_visible_in_snapshot(xact, CAST(:snapshot AS pg_snapshot)))"),
+        {"snapshot": kept["snapshot"]}).one()
+    if kept["cluster"] != cluster or deleted or kept["shape"] != shape(dbsession):
+        return None
+    return kept["snapshot"]
+
+
+def written_since(snapshot: str) -> Select:
+    """The ids of the applications a transaction unseen by ``snapshot`` wrote (its index
+    holds them from the snapshot's oldest running transaction on)."""
+    taken = cast(literal(snapshot), PgSnapshot())
+    return select(Application.id).where(
+        func.pg_snapshot_xmin(taken) <= CHANGED_XACT,
+        func.pg_visible_in_snapshot(CHANGED_XACT, taken, type_=Boolean).is_(False))
+
+
+def keys_of(ids: Select) -> Select:
+    """(programme code, receipt number) of those applications: the frozen rows' key."""
+    return (select(Programme.code, Application.receipt_number_normalised)
+            .join(Programme, Programme.id == Application.programme_id)
+            .where(Application.id.in_(ids)))
+
+
+def restricted(before: Select, after: Select, snapshot: str) -> tuple[Select, Select]:
+    """The frozen rows and the live rows of the applications written since ``snapshot``."""
+    ids = written_since(snapshot)
+    b = before.subquery("kept")
+    return (select(*b.c).where(tuple_(b.c.programme_code, b.c.receipt).in_(keys_of(ids))),
+            after.where(Application.id.in_(ids)))
+
+
+# Migration 0028 (PostgreSQL): the column, its default on insert, its trigger on update, and
+# the index the preview reads it by. Rows written before have NULL: older than any mark.
+SETUP = (
+    "ALTER TABLE applications ADD COLUMN changed_xact xid8",
+    "ALTER TABLE applications ALTER COLUMN changed_xact SET DEFAULT pg_current_xact_id()",
+    "CREATE INDEX ix_applications_changed_xact ON applications (changed_xact)",
+    "CREATE FUNCTION applications_changed_xact() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n  NEW.changed_xact := pg_current_xact_id();\n  RETURN NEW;\nEND\n$$",
+    "CREATE TRIGGER applications_changed_xact BEFORE UPDATE ON applications "
+    "FOR EACH ROW EXECUTE FUNCTION applications_changed_xact()",
+    # The product never deletes an application (disposal erases it in place); a deletion
+    # made by hand leaves no row to compare, so it is noted, and the preview compares whole.
+    "CREATE TABLE applications_deleted_by (xact xid8 NOT NULL)",
+    "CREATE FUNCTION applications_deleted_by() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n  INSERT INTO applications_deleted_by VALUES (pg_current_xact_id());\n"
+    "  RETURN NULL;\nEND\n$$",
+    "CREATE TRIGGER applications_deleted_by AFTER DELETE ON applications "
+    "FOR EACH STATEMENT EXECUTE FUNCTION applications_deleted_by()",
+)
+TEARDOWN = (
+    "DROP TRIGGER applications_deleted_by ON applications",
+    "DROP FUNCTION applications_deleted_by()",
+    "DROP TABLE applications_deleted_by",
+    "DROP TRIGGER applications_changed_xact ON applications",
+    "DROP FUNCTION applications_changed_xact()",
+    "ALTER TABLE applications DROP COLUMN changed_xact",
+)
+
+
+def create(connection) -> None:
+    if connection.dialect.name == "postgresql":
+        for statement in SETUP:
+            connection.execute(text(statement))
+
+
+def drop(connection) -> None:
+    if connection.dialect.name == "postgresql":
+        for statement in TEARDOWN:
+            connection.execute(text(statement))
