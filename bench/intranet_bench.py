@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import transaction
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -135,8 +135,24 @@ def main_bench(args):
     with city_database(args.applications, args.audit_records) as city:
         ensure_account(city.session_factory, "admin", "admin")
         uptime()
+        a_days_changes(city.engine, city.programme_id, args.applications // args.changes)
         run(args, city.engine, city.session_factory, city.programme_id, city.url, city.settings)
         uptime()
+
+
+def a_days_changes(engine, programme_id, every):
+    """Every ``every``-th application moved to 審査中 since the delivered publication (1 %
+    by default: a busy day's changes before the next publication), so the publications
+    screen has changes to show. The same applications every run: what the preview compares
+    does not grow (a run with fewer changes first, then more, sees each)."""
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        changed = connection.execute(
+            update(Application).where(Application.programme_id == programme_id,
+                                      Application.id % every == 0)
+            .values(status_code="reviewing")).rowcount
+    print(f"{changed:,} applications changed since the delivered publication "
+          f"({time.perf_counter() - started:.1f} s)", flush=True)
 
 
 def ensure_account(session_factory, username, role):
@@ -306,6 +322,8 @@ if __name__ == "__main__":
     parser.add_argument("--applications", type=int, default=sized(1_000_000, 2_000))
     parser.add_argument("--requests", type=int, default=sized(200, 5))
     parser.add_argument("--audit-records", type=int, default=sized(10_000_000, 20_000))
+    parser.add_argument("--changes", type=int, default=sized(10_000, 20),
+                        help="applications changed since the delivered publication")
     parser.add_argument("--only", nargs="*", default=[],
                         help="time only the pages whose name holds one of these words")
     main_bench(parser.parse_args())

@@ -102,11 +102,12 @@ def baseline_rows_kept(dbsession, publication: Publication | None) -> bool:
         PublicationRow.publication_id == publication.id).limit(1)).first() is not None
 
 
-def difference(before: Select, after: Select) -> Select:
+def difference(before: Select, after: Select, whole: bool = True) -> Select:
     """Every entry that differs: (programme, receipt, kind, status before, status after).
 
     The one comparison every screen, count, list and audit record of a publication's
-    changes is read from."""
+    changes is read from. ``whole=False``: only ``after``'s entries, each with its own
+    ``before`` row (none is removed: ``since.live_rows_written_since``)."""
     b, a = before.subquery("before"), after.subquery("after")
     same_entry = and_(b.c.programme_code == a.c.programme_code, b.c.receipt == a.c.receipt)
     details_differ = or_(*(b.c[name].is_distinct_from(a.c[name]) for name in DETAILS))
@@ -118,7 +119,8 @@ def difference(before: Select, after: Select) -> Select:
                    func.coalesce(b.c.receipt, a.c.receipt).label("receipt"),
                    kind.label("kind"), b.c.status_code.label("before"),
                    a.c.status_code.label("after"))
-            .select_from(b.join(a, same_entry, full=True))
+            .select_from(b.join(a, same_entry, full=True) if whole
+                         else a.join(b, same_entry, isouter=True))
             .where(or_(b.c.receipt.is_(None), a.c.receipt.is_(None),
                        b.c.status_code != a.c.status_code, details_differ)))
 
@@ -195,8 +197,8 @@ def of_preview(dbsession) -> Changes:
     snapshot = since.usable_snapshot(dbsession, last.frozen_mark) if last else None
     if last is None or snapshot is None:
         return summarise(dbsession, live_rows(), last)
-    before, after = since.restricted(frozen(last.id), live_rows(), snapshot)
-    return summarise(dbsession, after, last, difference(before, after))
+    after = since.live_rows_written_since(live_rows(), snapshot)
+    return summarise(dbsession, after, last, difference(frozen(last.id), after, whole=False))
 
 
 def of_request(dbsession, publication_id: int) -> Changes:

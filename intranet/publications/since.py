@@ -19,14 +19,15 @@ can differ, so the preview compares those alone — when it can prove which they
 Whenever that proof does not hold, the whole comparison runs as before: on SQLite, for a
 publication frozen before the mark existed, in another cluster (a restored dump: its
 transaction numbers start again), when a programme or a status changed, or when an
-application was deleted by hand (the product never deletes one). What the fast
+application was deleted or its key (programme, receipt number) changed by hand (the product
+does neither while a programme is looked up). What the fast
 way gives is what the whole comparison gives: tests/integration/test_preview_since.py.
 """
 
 import hashlib
 import json
 
-from sqlalchemy import Boolean, Select, cast, func, literal, literal_column, select, text, tuple_
+from sqlalchemy import Boolean, Select, cast, func, literal, literal_column, select, text
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.types import UserDefinedType
 
@@ -76,12 +77,12 @@ def usable_snapshot(dbsession, mark: str) -> str | None:
     if not mark or dbsession.get_bind().dialect.name != "postgresql":
         return None
     kept = json.loads(mark)
-    cluster, deleted = dbsession.execute(text(
+    cluster, dropped = dbsession.execute(text(
         "SELECT (SELECT system_identifier::text FROM pg_control_system()), EXISTS ("
-        "SELECT 1 FROM applications_deleted_by "
+        "SELECT 1 FROM application_keys_dropped "
         "WHERE NOT pg_visible_in_snapshot(xact, CAST(:snapshot AS pg_snapshot)))"),
         {"snapshot": kept["snapshot"]}).one()
-    if kept["cluster"] != cluster or deleted or kept["shape"] != shape(dbsession):
+    if kept["cluster"] != cluster or dropped or kept["shape"] != shape(dbsession):
         return None
     return kept["snapshot"]
 
@@ -95,19 +96,12 @@ def written_since(snapshot: str) -> Select:
         func.pg_visible_in_snapshot(CHANGED_XACT, taken, type_=Boolean).is_(False))
 
 
-def keys_of(ids: Select) -> Select:
-    """(programme code, receipt number) of those applications: the frozen rows' key."""
-    return (select(Programme.code, Application.receipt_number_normalised)
-            .join(Programme, Programme.id == Application.programme_id)
-            .where(Application.id.in_(ids)))
-
-
-def restricted(before: Select, after: Select, snapshot: str) -> tuple[Select, Select]:
-    """The frozen rows and the live rows of the applications written since ``snapshot``."""
-    ids = written_since(snapshot)
-    b = before.subquery("kept")
-    return (select(*b.c).where(tuple_(b.c.programme_code, b.c.receipt).in_(keys_of(ids))),
-            after.where(Application.id.in_(ids)))
+def live_rows_written_since(after: Select, snapshot: str) -> Select:
+    """The live rows of the applications written since ``snapshot``. Each is compared with
+    the frozen row of its key alone: no frozen row can lack a live one here, since none is
+    taken off without a programme's lookup closing (its shape), a deletion or a key changed
+    (both noted: ``usable_snapshot``)."""
+    return after.where(Application.id.in_(written_since(snapshot)))
 
 
 # Migration 0028 (PostgreSQL): the column, its default on insert, its trigger on update, and
@@ -120,19 +114,30 @@ SETUP = (
     "BEGIN\n  NEW.changed_xact := pg_current_xact_id();\n  RETURN NEW;\nEND\n$$",
     "CREATE TRIGGER applications_changed_xact BEFORE UPDATE ON applications "
     "FOR EACH ROW EXECUTE FUNCTION applications_changed_xact()",
-    # The product never deletes an application (disposal erases it in place); a deletion
-    # made by hand leaves no row to compare, so it is noted, and the preview compares whole.
-    "CREATE TABLE applications_deleted_by (xact xid8 NOT NULL)",
-    "CREATE FUNCTION applications_deleted_by() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n  INSERT INTO applications_deleted_by VALUES (pg_current_xact_id());\n"
+    # An application's key (programme, receipt number) goes only with its programme's
+    # lookup (disposal erases closed ones); one deleted, or its key changed, by hand leaves
+    # a frozen row no live row answers: noted, and the preview then compares whole.
+    "CREATE TABLE application_keys_dropped (xact xid8 NOT NULL)",
+    "CREATE FUNCTION application_keys_deleted() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n  INSERT INTO application_keys_dropped VALUES (pg_current_xact_id());\n"
     "  RETURN NULL;\nEND\n$$",
-    "CREATE TRIGGER applications_deleted_by AFTER DELETE ON applications "
-    "FOR EACH STATEMENT EXECUTE FUNCTION applications_deleted_by()",
+    "CREATE FUNCTION application_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n  INSERT INTO application_keys_dropped SELECT pg_current_xact_id() WHERE EXISTS ("
+    "SELECT 1 FROM dropped_old o JOIN dropped_new n ON n.id = o.id "
+    "WHERE (n.programme_id, n.receipt_number_normalised) IS DISTINCT FROM "
+    "(o.programme_id, o.receipt_number_normalised));\n  RETURN NULL;\nEND\n$$",
+    "CREATE TRIGGER application_keys_deleted AFTER DELETE ON applications "
+    "FOR EACH STATEMENT EXECUTE FUNCTION application_keys_deleted()",
+    "CREATE TRIGGER application_keys_changed AFTER UPDATE ON applications "
+    "REFERENCING OLD TABLE AS dropped_old NEW TABLE AS dropped_new FOR EACH STATEMENT "
+    "EXECUTE FUNCTION application_keys_changed()",
 )
 TEARDOWN = (
-    "DROP TRIGGER applications_deleted_by ON applications",
-    "DROP FUNCTION applications_deleted_by()",
-    "DROP TABLE applications_deleted_by",
+    "DROP TRIGGER application_keys_changed ON applications",
+    "DROP TRIGGER application_keys_deleted ON applications",
+    "DROP FUNCTION application_keys_changed()",
+    "DROP FUNCTION application_keys_deleted()",
+    "DROP TABLE application_keys_dropped",
     "DROP TRIGGER applications_changed_xact ON applications",
     "DROP FUNCTION applications_changed_xact()",
     "ALTER TABLE applications DROP COLUMN changed_xact",

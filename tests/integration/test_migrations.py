@@ -44,7 +44,7 @@ def postgresql_only(difference) -> bool:
         return what[0].name in ("ix_applications_search_key", "ix_applications_changed_xact")
     if kind == "remove_column":
         return (what[1], what[2].name) == ("applications", "changed_xact")
-    return kind == "remove_table" and what[0].name == "applications_deleted_by"
+    return kind == "remove_table" and what[0].name == "application_keys_dropped"
 
 
 def test_downgrade_to_base_and_up_again(empty_engine):

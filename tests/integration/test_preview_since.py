@@ -104,6 +104,19 @@ def test_a_write_that_commits_after_the_freeze_it_began_before_is_shown(
     assert preview(session_factory)["moved"] == 1
 
 
+def test_a_receipt_number_changed_by_hand_makes_the_preview_compare_every_row(
+        session_factory, engine, city):
+    """The frozen row of the old number has no live row to answer it: removed, and the new
+    number added — only the whole comparison finds the first."""
+    _plain, _birth, ids, _others = city
+    set_(engine, ids[:1], receipt_number_normalised="99990001")
+    assert preview(session_factory, fast_expected=False) == {
+        "added": 1, "removed": 1, "moved": 0, "altered": 0}
+    set_(engine, ids[1:2], name="番号は変えない")            # a later write keys nothing
+    delivered(session_factory)
+    assert preview(session_factory)["removed"] == 0
+
+
 def test_a_deletion_by_hand_makes_the_preview_compare_every_row(session_factory, engine, city):
     _plain, _birth, ids, _others = city
     with engine.begin() as connection:
