@@ -191,27 +191,36 @@ def summarise(dbsession, after: Select, last: Publication | None = None,
 
 
 def of_preview(dbsession) -> Changes:
-    """Today's rows against the last delivered publication's: only the applications written
-    since its freeze when that can be proven (``since``), else every row."""
+    """Today's rows against the last delivered publication's: kept between views, and only
+    the applications written since compared again, when that can be proven (``since``);
+    else every row."""
     last = baseline(dbsession)
     snapshot = since.usable_snapshot(dbsession, last.frozen_mark) if last else None
     if last is None or snapshot is None:
         return summarise(dbsession, live_rows(), last)
-    after = since.live_rows_written_since(live_rows(), snapshot)
-    return summarise(dbsession, after, last, difference(frozen(last.id), after, whole=False))
+    kept = since.kept_difference(
+        dbsession, last.id, snapshot, live_rows(),
+        lambda rows: difference(frozen(last.id), rows, whole=False))
+    return summarise(dbsession, live_rows(), last, kept)
 
 
 def of_request(dbsession, publication_id: int) -> Changes:
-    """A request's changes. When it was compared with the publication still delivered
-    last, its difference as the request took it (``PublicationChange``) is counted: both
-    sets of frozen rows are as they were then (comparing a million rows each again took
-    seconds of the approver's click). Disposal, which rewrites the delivered rows, clears
-    ``changes_since``: the rows are compared again then."""
+    """A request's changes, counted from ``request_difference``."""
     last = baseline(dbsession)
+    return summarise(dbsession, frozen(publication_id), last,
+                     request_difference(dbsession, publication_id, last))
+
+
+def request_difference(dbsession, publication_id: int, last: Publication | None) -> Select:
+    """A request's frozen rows against the last delivered publication's. When it was
+    compared with that publication at the request, its difference as the request took it
+    (``PublicationChange``): both sets of frozen rows are as they were then (comparing a
+    million rows each again took seconds of the approver's page). Disposal, which rewrites
+    the delivered rows, clears ``changes_since``: the rows are compared again then."""
     publication = dbsession.get(Publication, publication_id)
     if last is not None and publication is not None and publication.changes_since == last.id:
-        return summarise(dbsession, frozen(publication_id), last, noted(publication_id))
-    return summarise(dbsession, frozen(publication_id))
+        return noted(publication_id)
+    return difference(frozen(last.id if last else None), frozen(publication_id))
 
 
 def noted(publication_id: int) -> Select:
@@ -237,8 +246,7 @@ class ChangedEntry:
 
 
 def _changed(dbsession, publication_id: int):
-    last = baseline(dbsession)
-    diff = difference(frozen(last.id if last else None), frozen(publication_id)).subquery()
+    diff = request_difference(dbsession, publication_id, baseline(dbsession)).subquery()
     return select(diff).order_by(diff.c.programme_code, diff.c.receipt)
 
 
@@ -264,8 +272,7 @@ def _with_who(dbsession, rows) -> list["ChangedEntry"]:
 
 
 def count_entries(dbsession, publication_id: int) -> int:
-    last = baseline(dbsession)
-    diff = difference(frozen(last.id if last else None), frozen(publication_id)).subquery()
+    diff = request_difference(dbsession, publication_id, baseline(dbsession)).subquery()
     return dbsession.execute(select(func.count()).select_from(diff)).scalar_one()
 
 

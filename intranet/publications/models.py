@@ -95,7 +95,18 @@ class PublicationRow(Base):
     return_by: Mapped[date | None]
 
 
-class PublicationChange(Base):
+class DifferenceRow:
+    """One entry as ``changes.difference`` gives it: its key, added, removed, moved or
+    altered, and its status before and after."""
+
+    programme_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(String(32))
+    after: Mapped[str | None] = mapped_column(String(32))
+
+
+class PublicationChange(DifferenceRow, Base):
     """An application a request changes against ``Publication.changes_since`` (added,
     taken off, or any frozen value different), as ``changes.difference`` gave it then: the
     approval counts these, the builder hashes only these — and never trusts the list alone
@@ -104,9 +115,23 @@ class PublicationChange(Base):
     __tablename__ = "publication_changes"
 
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
-    programme_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    receipt: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # As changes.difference gives them: added, removed, moved or altered; status before, after.
-    kind: Mapped[str] = mapped_column(String(16))
-    before: Mapped[str | None] = mapped_column(String(32))
-    after: Mapped[str | None] = mapped_column(String(32))
+
+
+class PreviewEntry(DifferenceRow, Base):
+    """An application today's rows change against the last delivered publication, kept
+    between views of the publications screen and brought up to date from what was written
+    since the last (publications.since)."""
+
+    __tablename__ = "preview_entries"
+
+
+class PreviewMark(Base):
+    """The one row that says what ``PreviewEntry`` holds: the difference from publication
+    ``baseline_id`` of what ``mark`` saw (as ``Publication.frozen_mark``). Locked while the
+    entries are brought up to date, so two views never do it at once."""
+
+    __tablename__ = "preview_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    baseline_id: Mapped[int | None]
+    mark: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -16,6 +16,11 @@ can differ, so the preview compares those alone — when it can prove which they
   (this is why a counter or a time is not enough). A transaction it sees had committed
   before the rows were copied, so they hold its writes.
 
+The preview itself is kept between views (``PreviewEntry``, and ``PreviewMark``: the
+baseline and the mark they were made at, taken the same way): a view compares again only the
+applications written since the last view, so a busy day's ten thousand changes are compared
+once, not on every view.
+
 Whenever that proof does not hold, the whole comparison runs as before: on SQLite, for a
 publication frozen before the mark existed, in another cluster (a restored dump: its
 transaction numbers start again), when a programme or a status changed, or when an
@@ -26,13 +31,27 @@ way gives is what the whole comparison gives: tests/integration/test_preview_sin
 
 import hashlib
 import json
+from collections.abc import Callable
 
-from sqlalchemy import Boolean, Select, cast, func, literal, literal_column, select, text
+from sqlalchemy import (
+    Boolean,
+    Select,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.types import UserDefinedType
 
 from intranet.applications.models import Application
 from intranet.programmes.models import Programme
+from intranet.publications.models import PreviewEntry, PreviewMark
 from intranet.statuses.models import Status
 
 # What a live row is made of besides its application (intranet.publications.changes.live_rows).
@@ -102,6 +121,39 @@ def live_rows_written_since(after: Select, snapshot: str) -> Select:
     taken off without a programme's lookup closing (its shape), a deletion or a key changed
     (both noted: ``usable_snapshot``)."""
     return after.where(Application.id.in_(written_since(snapshot)))
+
+
+def kept_difference(dbsession, baseline_id: int, baseline_snapshot: str, live: Select,
+                    compare: Callable[[Select], Select]) -> Select:
+    """The kept entries (``PreviewEntry``) brought up to date, in ``changes.difference``'s
+    columns. ``live``: today's rows; ``compare(rows)``: those rows' entries against the
+    baseline's frozen rows.
+
+    Under the mark row's lock (two views never do this at once), the entries of the
+    applications written since the mark are compared again when the mark still holds for
+    this baseline; else every entry is made again from the baseline's freeze. The new mark
+    is taken first, as a freeze takes its own: a write it does not see is compared next
+    time, however late it commits."""
+    kept = dbsession.execute(select(PreviewMark).with_for_update()).scalar_one()
+    mark = take(dbsession)
+    since_mark = (usable_snapshot(dbsession, kept.mark) if kept.baseline_id == baseline_id
+                  else None)
+    if since_mark is None:
+        dbsession.execute(delete(PreviewEntry))
+        written = live_rows_written_since(live, baseline_snapshot)
+    else:
+        written = live_rows_written_since(live, since_mark)
+        again = written.subquery()
+        dbsession.execute(delete(PreviewEntry).where(
+            tuple_(PreviewEntry.programme_code, PreviewEntry.receipt).in_(
+                select(again.c.programme_code, again.c.receipt))))
+    found = compare(written).subquery()
+    dbsession.execute(insert(PreviewEntry).from_select(
+        ["programme_code", "receipt", "kind", "before", "after"], select(*found.c)))
+    kept.baseline_id, kept.mark = baseline_id, mark
+    dbsession.flush()
+    return select(PreviewEntry.programme_code, PreviewEntry.receipt, PreviewEntry.kind,
+                  PreviewEntry.before, PreviewEntry.after)
 
 
 # Migration 0028 (PostgreSQL): the column, its default on insert, its trigger on update, and
