@@ -162,36 +162,32 @@ SETUP = (
     "ALTER TABLE applications ADD COLUMN changed_xact xid8",
     "ALTER TABLE applications ALTER COLUMN changed_xact SET DEFAULT pg_current_xact_id()",
     "CREATE INDEX ix_applications_changed_xact ON applications (changed_xact)",
-    "CREATE FUNCTION applications_changed_xact() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n  NEW.changed_xact := pg_current_xact_id();\n  RETURN NEW;\nEND\n$$",
-    "CREATE TRIGGER applications_changed_xact BEFORE UPDATE ON applications "
-    "FOR EACH ROW EXECUTE FUNCTION applications_changed_xact()",
     # An application's key (programme, receipt number) goes only with its programme's
     # lookup (disposal erases closed ones); one deleted, or its key changed, by hand leaves
-    # a frozen row no live row answers: noted, and the preview then compares whole.
-    "CREATE TABLE application_keys_dropped (xact xid8 NOT NULL)",
+    # a frozen row no live row answers: the transaction is noted (once), and the preview
+    # then compares whole. In the row trigger: a statement trigger ran once per statement,
+    # and the import's bank file updates row by row (50,000 statements: 3.7 s → 14.8 s).
+    "CREATE TABLE application_keys_dropped (xact xid8 PRIMARY KEY)",
+    "CREATE FUNCTION applications_changed_xact() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n  NEW.changed_xact := pg_current_xact_id();\n"
+    "  IF (NEW.programme_id, NEW.receipt_number_normalised) IS DISTINCT FROM "
+    "(OLD.programme_id, OLD.receipt_number_normalised) THEN\n"
+    "    INSERT INTO application_keys_dropped VALUES (NEW.changed_xact) ON CONFLICT DO NOTHING;\n"
+    "  END IF;\n  RETURN NEW;\nEND\n$$",
+    "CREATE TRIGGER applications_changed_xact BEFORE UPDATE ON applications "
+    "FOR EACH ROW EXECUTE FUNCTION applications_changed_xact()",
     "CREATE FUNCTION application_keys_deleted() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n  INSERT INTO application_keys_dropped VALUES (pg_current_xact_id());\n"
-    "  RETURN NULL;\nEND\n$$",
-    "CREATE FUNCTION application_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-    "BEGIN\n  INSERT INTO application_keys_dropped SELECT pg_current_xact_id() WHERE EXISTS ("
-    "SELECT 1 FROM dropped_old o JOIN dropped_new n ON n.id = o.id "
-    "WHERE (n.programme_id, n.receipt_number_normalised) IS DISTINCT FROM "
-    "(o.programme_id, o.receipt_number_normalised));\n  RETURN NULL;\nEND\n$$",
+    "BEGIN\n  INSERT INTO application_keys_dropped VALUES (pg_current_xact_id()) "
+    "ON CONFLICT DO NOTHING;\n  RETURN NULL;\nEND\n$$",
     "CREATE TRIGGER application_keys_deleted AFTER DELETE ON applications "
     "FOR EACH STATEMENT EXECUTE FUNCTION application_keys_deleted()",
-    "CREATE TRIGGER application_keys_changed AFTER UPDATE ON applications "
-    "REFERENCING OLD TABLE AS dropped_old NEW TABLE AS dropped_new FOR EACH STATEMENT "
-    "EXECUTE FUNCTION application_keys_changed()",
 )
 TEARDOWN = (
-    "DROP TRIGGER application_keys_changed ON applications",
     "DROP TRIGGER application_keys_deleted ON applications",
-    "DROP FUNCTION application_keys_changed()",
     "DROP FUNCTION application_keys_deleted()",
-    "DROP TABLE application_keys_dropped",
     "DROP TRIGGER applications_changed_xact ON applications",
     "DROP FUNCTION applications_changed_xact()",
+    "DROP TABLE application_keys_dropped",
     "ALTER TABLE applications DROP COLUMN changed_xact",
 )
 
