@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Verdicts, sized
-from bench.mirror_bench import cpu_seconds
+from bench.mirror_bench import own_cpu_seconds
 from lab.balancer_hosts import SERVER_NAME, HAProxy, PublicNginx, SequenceAgent, certificate
 from lab.databases import free_port, wait_until_listening
 from lab.mirror_fixtures import PublicHost
@@ -126,7 +126,9 @@ def processes_of(pid: int) -> list[int]:
 
 
 def cpu(pids) -> float:
-    return sum(cpu_seconds(p) for p in pids)
+    """Each process's own CPU (``processes_of`` lists every one: counting a parent with its
+    children as well would count the children twice)."""
+    return sum(own_cpu_seconds(p) for p in pids)
 
 
 def stats(haproxy: HAProxy) -> dict[str, dict]:

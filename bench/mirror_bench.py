@@ -161,14 +161,16 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a server and its forked processes."""
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
                               text=True).stdout.split()
-    total = 0
-    for process in [str(pid), *children]:
-        try:
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(own_cpu_seconds(int(process)) for process in [pid, *children])
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process alone (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def swap_under_load(host, ini, args, script, extra):
