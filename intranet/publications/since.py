@@ -25,8 +25,8 @@ Whenever that proof does not hold, the whole comparison runs as before: on SQLit
 publication frozen before the mark existed, in another cluster (a restored dump: its
 transaction numbers start again), when a programme or a status changed, or when an
 application was deleted or its key (programme, receipt number) changed by hand (the product
-does neither while a programme is looked up). What the fast
-way gives is what the whole comparison gives: tests/integration/test_preview_since.py.
+does neither while a programme is looked up). What the fast way gives is what the whole
+comparison gives: tests/integration/test_preview_since.py.
 """
 
 import hashlib

@@ -4,11 +4,11 @@ Each application row keeps the transaction that last wrote it (PostgreSQL:
 ``applications.changed_xact``, its default on insert and a trigger on update), and each
 publication what its freeze saw (``publications.frozen_mark``): the publications screen
 keeps its preview (``preview_entries``, and ``preview_marks``: what they hold) and compares
-only the applications written since (intranet.publications.since). Existing rows keep NULL (older than any mark); existing
-publications an empty mark (compared whole, as before).
+only the applications written since (intranet.publications.since). Existing rows keep NULL
+(older than any mark); existing publications an empty mark (compared whole, as before).
 
-Renumbering: this revision only adds columns, tables, an index and triggers; it may follow any
-other by changing ``down_revision`` (and the file's number) alone.
+Renumbering: this revision only adds columns, tables, an index and triggers; it may follow
+any other by changing ``down_revision`` (and the file's number) alone.
 
 Revision ID: 0028
 Revises: 0027
