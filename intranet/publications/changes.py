@@ -165,13 +165,16 @@ class Changes:
         return {kind: self.total(kind) for kind in KINDS}
 
 
-def summarise(dbsession, after: Select, last: Publication | None = None,
-              found: Select | None = None) -> Changes:
+def summarise(dbsession, after: Select, last: Publication | None = None) -> Changes:
     """``after`` (live or frozen rows) against the last delivered publication, per
-    programme and status; ``found``: that difference, already taken."""
+    programme and status."""
     last = last or baseline(dbsession)
-    diff = (found if found is not None
-            else difference(frozen(last.id if last else None), after)).subquery()
+    return counted(dbsession, last, difference(frozen(last.id if last else None), after))
+
+
+def counted(dbsession, last: Publication | None, found: Select) -> Changes:
+    """A difference already taken (``difference``'s columns), per programme and status."""
+    diff = found.subquery()
     rows = dbsession.execute(
         select(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after, func.count())
         .group_by(diff.c.programme_code, diff.c.kind, diff.c.before, diff.c.after))
@@ -195,20 +198,21 @@ def of_preview(dbsession) -> Changes:
     the applications written since compared again, when that can be proven (``since``);
     else every row."""
     last = baseline(dbsession)
-    snapshot = since.usable_snapshot(dbsession, last.frozen_mark) if last else None
-    if last is None or snapshot is None:
+    current = since.now(dbsession) if last else None
+    snapshot = (since.usable_snapshot(dbsession, last.frozen_mark, current)
+                if last and current else None)
+    if last is None or current is None or snapshot is None:
         return summarise(dbsession, live_rows(), last)
     kept = since.kept_difference(
-        dbsession, last.id, snapshot, live_rows(),
+        dbsession, current, last.id, snapshot, live_rows(),
         lambda rows: difference(frozen(last.id), rows, whole=False))
-    return summarise(dbsession, live_rows(), last, kept)
+    return counted(dbsession, last, kept)
 
 
 def of_request(dbsession, publication_id: int) -> Changes:
     """A request's changes, counted from ``request_difference``."""
     last = baseline(dbsession)
-    return summarise(dbsession, frozen(publication_id), last,
-                     request_difference(dbsession, publication_id, last))
+    return counted(dbsession, last, request_difference(dbsession, publication_id, last))
 
 
 def request_difference(dbsession, publication_id: int, last: Publication | None) -> Select:

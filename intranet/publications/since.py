@@ -32,6 +32,7 @@ comparison gives: tests/integration/test_preview_since.py.
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import (
     Boolean,
@@ -81,29 +82,47 @@ def shape(dbsession) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
-def take(dbsession) -> str:
-    """The mark a freeze keeps, taken before it copies the rows; "" on SQLite."""
+@dataclass(frozen=True)
+class Mark:
+    """Where the database stands: the snapshot, the cluster, the shape (``shape``)."""
+
+    snapshot: str
+    cluster: str
+    shape: str
+
+    def kept(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def now(dbsession) -> Mark | None:
+    """The mark of this moment, read once per freeze or view; None on SQLite."""
     if dbsession.get_bind().dialect.name != "postgresql":
-        return ""
+        return None
     snapshot, cluster = dbsession.execute(text(
         "SELECT pg_current_snapshot()::text, "
         "(SELECT system_identifier::text FROM pg_control_system())")).one()
-    return json.dumps({"snapshot": snapshot, "cluster": cluster, "shape": shape(dbsession)})
+    return Mark(snapshot, cluster, shape(dbsession))
 
 
-def usable_snapshot(dbsession, mark: str) -> str | None:
-    """The mark's snapshot when it proves which applications changed since, else None."""
-    if not mark or dbsession.get_bind().dialect.name != "postgresql":
+def take(dbsession) -> str:
+    """The mark a freeze keeps, taken before it copies the rows; "" on SQLite."""
+    mark = now(dbsession)
+    return mark.kept() if mark else ""
+
+
+def usable_snapshot(dbsession, kept_mark: str, current: Mark) -> str | None:
+    """The kept mark's snapshot when it proves which applications changed since, else None:
+    same cluster and shape as ``current``, and no key dropped unseen by it."""
+    if not kept_mark:
         return None
-    kept = json.loads(mark)
-    cluster, dropped = dbsession.execute(text(
-        "SELECT (SELECT system_identifier::text FROM pg_control_system()), EXISTS ("
-        "SELECT 1 FROM application_keys_dropped "
+    kept = json.loads(kept_mark)
+    if kept["cluster"] != current.cluster or kept["shape"] != current.shape:
+        return None
+    dropped = dbsession.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM application_keys_dropped "
         "WHERE NOT pg_visible_in_snapshot(xact, CAST(:snapshot AS pg_snapshot)))"),
-        {"snapshot": kept["snapshot"]}).one()
-    if kept["cluster"] != cluster or dropped or kept["shape"] != shape(dbsession):
-        return None
-    return kept["snapshot"]
+        {"snapshot": kept["snapshot"]}).scalar_one()
+    return None if dropped else kept["snapshot"]
 
 
 def written_since(snapshot: str) -> Select:
@@ -123,8 +142,8 @@ def live_rows_written_since(after: Select, snapshot: str) -> Select:
     return after.where(Application.id.in_(written_since(snapshot)))
 
 
-def kept_difference(dbsession, baseline_id: int, baseline_snapshot: str, live: Select,
-                    compare: Callable[[Select], Select]) -> Select:
+def kept_difference(dbsession, current: Mark, baseline_id: int, baseline_snapshot: str,
+                    live: Select, compare: Callable[[Select], Select]) -> Select:
     """The kept entries (``PreviewEntry``) brought up to date, in ``changes.difference``'s
     columns. ``live``: today's rows; ``compare(rows)``: those rows' entries against the
     baseline's frozen rows.
@@ -133,11 +152,12 @@ def kept_difference(dbsession, baseline_id: int, baseline_snapshot: str, live: S
     applications written since the mark are compared again when the mark still holds for
     this baseline; else every entry is made again from the baseline's freeze. The new mark
     is taken first, as a freeze takes its own: a write it does not see is compared next
-    time, however late it commits."""
+    time, however late it commits. ``current`` is taken before the lock: a view that
+    waited stores a mark older than the entries it finds, so the next view compares a
+    little more, never less."""
     kept = dbsession.execute(select(PreviewMark).with_for_update()).scalar_one()
-    mark = take(dbsession)
-    since_mark = (usable_snapshot(dbsession, kept.mark) if kept.baseline_id == baseline_id
-                  else None)
+    since_mark = (usable_snapshot(dbsession, kept.mark, current)
+                  if kept.baseline_id == baseline_id else None)
     if since_mark is None:
         dbsession.execute(delete(PreviewEntry))
         written = live_rows_written_since(live, baseline_snapshot)
@@ -150,7 +170,7 @@ def kept_difference(dbsession, baseline_id: int, baseline_snapshot: str, live: S
     found = compare(written).subquery()
     dbsession.execute(insert(PreviewEntry).from_select(
         ["programme_code", "receipt", "kind", "before", "after"], select(*found.c)))
-    kept.baseline_id, kept.mark = baseline_id, mark
+    kept.baseline_id, kept.mark = baseline_id, current.kept()
     dbsession.flush()
     return select(PreviewEntry.programme_code, PreviewEntry.receipt, PreviewEntry.kind,
                   PreviewEntry.before, PreviewEntry.after)

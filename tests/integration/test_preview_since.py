@@ -40,7 +40,7 @@ def preview(session_factory, fast_expected=True):
     """The preview, checked against the whole comparison; whether the fast way was taken."""
     with session_factory() as dbsession:
         last = changes.baseline(dbsession)
-        snapshot = since.usable_snapshot(dbsession, last.frozen_mark)
+        snapshot = since.usable_snapshot(dbsession, last.frozen_mark, since.now(dbsession))
         assert (snapshot is not None) == fast_expected, last.frozen_mark
         fast = shown(changes.of_preview(dbsession))
         assert fast == shown(changes.summarise(dbsession, changes.live_rows(), last))
