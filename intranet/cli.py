@@ -28,7 +28,11 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     args.config = config_file.resolve(args.config, "intranet")
     setup_logging(args.config)
-    settings = settings_loader.load(get_appsettings(args.config), web=False)
+    try:
+        settings = settings_loader.load(get_appsettings(args.config), web=False)
+    except settings_loader.SettingsError as refused:   # e.g. the city's 外字 table
+        print(f"error: {args.config}: {refused}", file=sys.stderr)
+        return 2
     engine = get_engine(settings)
     context = CommandContext(engine, get_session_factory(engine),
                              writer.Actor(name=f"cli:{getpass.getuser()}", role="cli"), settings)
@@ -262,6 +266,7 @@ def demo(ctx, args):
 
 def import_file(ctx, args):
     """Import a CSV (dry run first with --dry-run); all rows or none."""
+    from intranet.deficiencies import catalogue as kind_catalogue
     from intranet.imports.errors import ImportRefused
     from intranet.imports.plan import plan_import
     from intranet.programmes.models import Programme
@@ -285,20 +290,25 @@ def import_file(ctx, args):
                 print(f"error: no programme {args.programme}", file=sys.stderr)
                 return 2
             catalogue = load_catalogue(dbsession)
-            if args.dry_run:
-                plan = plan_import(dbsession, catalogue, programme, data, args.file.name,
-                                   mapping, progress, sink=sink(),
-                                   gaiji_table=ctx.settings.get("imports.gaiji"))
-            else:
-                # One pass that plans and writes; any error aborts the transaction.
-                plan = _try_apply(dbsession, ctx.actor, programme, catalogue, data,
-                                  args.file.name, mapping, progress, sink,
-                                  ctx.settings.get("imports.gaiji"))
+            words = _value_words(catalogue, kind_catalogue.load(dbsession, programme.id))
+            with _changes_file(args.changes, words) as changes:
+                if args.dry_run:
+                    plan = plan_import(dbsession, catalogue, programme, data, args.file.name,
+                                       mapping, progress, sink=sink(),
+                                       gaiji_table=ctx.settings.get("imports.gaiji"),
+                                       changes_sink=changes())
+                else:
+                    # One pass that plans and writes; any error aborts the transaction.
+                    plan = _try_apply(dbsession, ctx.actor, programme, catalogue, data,
+                                      args.file.name, mapping, progress, sink,
+                                      ctx.settings.get("imports.gaiji"), changes)
             print(file=sys.stderr)
-            _print_plan(plan)
+            _print_plan(plan, words)
             if args.problems:
                 print(f"problems written to {args.problems}: "
                       f"{plan.error_count + plan.notice_count:,} rows")
+            if args.changes:
+                print(f"changes written to {args.changes}: {plan.count('changed'):,} rows")
             if plan.error_count:
                 transaction.abort()
                 return 1
@@ -314,12 +324,25 @@ def import_file(ctx, args):
     return 0
 
 
-@contextmanager
 def _problems_file(path):
-    """A function making a fresh problems writer (each call starts the file again), or
-    making None when no --problems file was asked for."""
+    """A function making a fresh problems writer, or None without --problems."""
     from intranet.imports.problems import CsvWriter
 
+    return _csv_file(path, lambda handle: CsvWriter(
+        handle, lambda message, mapping: Template(message).safe_substitute(mapping)))
+
+
+def _changes_file(path, words):
+    """A function making a fresh writer of every changed field, or None without --changes."""
+    from intranet.imports.problems import ChangesWriter
+
+    return _csv_file(path, lambda handle: ChangesWriter(handle, words))
+
+
+@contextmanager
+def _csv_file(path, writer_on):
+    """A function making a fresh ``writer_on(handle)`` on ``path`` (each call starts the
+    file again: the import's second pass), or making None when no file was asked for."""
     if path is None:
         yield lambda: None
         return
@@ -327,9 +350,27 @@ def _problems_file(path):
         def fresh():
             handle.seek(0)
             handle.truncate()
-            return CsvWriter(handle, lambda message, mapping: Template(message).safe_substitute(
-                mapping))
+            return writer_on(handle)
         yield fresh
+
+
+def _value_words(catalogue, kinds):
+    """``words(field, value)``: a stored or read value as staff read it."""
+    from intranet.web import LABELS
+
+    routes = LABELS["route_labels"]
+
+    def words(field, value):
+        if value is None:
+            return ""
+        if field == "status":
+            return catalogue[value].staff_label if value in catalogue else value
+        if field == "route":
+            return routes.get(value, value)
+        if field == "deficiency_kinds":
+            return kinds.written(value)
+        return str(value)
+    return words
 
 
 def _read_import_file(path, limit):
@@ -360,27 +401,27 @@ def _read_mapping(path):
 
 
 def _try_apply(dbsession, actor, programme, catalogue, data, filename, mapping, progress,
-               sink, gaiji_table=None):
-    """The import, or — when the file has errors — the plan that lists them. ``sink()``
-    makes a fresh problems writer for each pass."""
+               sink, gaiji_table=None, changes=lambda: None):
+    """The import, or — when the file has errors — the plan that lists them. ``sink()`` and
+    ``changes()`` make a fresh problems and changes writer for each pass."""
     from intranet.imports.apply import apply_import
     from intranet.imports.errors import ImportRefused
     from intranet.imports.plan import plan_import
 
     try:
         return apply_import(dbsession, actor, None, programme, catalogue, data, filename,
-                            mapping, progress, sink(), gaiji_table)
+                            mapping, progress, sink(), gaiji_table, changes_sink=changes())
     except ImportRefused:
         transaction.abort()
         transaction.begin()
         return plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
-                           sink=sink(), gaiji_table=gaiji_table)
+                           sink=sink(), gaiji_table=gaiji_table, changes_sink=changes())
 
 
 _ERRORS_SHOWN = 500   # as many as the import screen shows
 
 
-def _print_plan(plan):
+def _print_plan(plan, words):
     from intranet.imports.columns import label
 
     print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
@@ -402,10 +443,27 @@ def _print_plan(plan):
         reason = Template(error.message).safe_substitute(error.mapping)
         print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
     if plan.notice_count:
-        print(f"stored values kept: {plan.notice_count:,} (the file holds 〓 for them)")
+        print(f"notices: {plan.notice_count:,} (imported, each with what to know or check)")
     for notice in plan.notices[:_ERRORS_SHOWN]:
-        print(f"  line {notice.line}, {notice.column}: kept {notice.mapping['before']!r} "
-              f"(file: {notice.value!r})")
+        reason = Template(notice.message).safe_substitute(notice.mapping)
+        print(f"  line {notice.line}, {notice.column}: stored "
+              f"{notice.mapping.get('before') or ''!r}, file {notice.value!r}: {reason}")
+    _print_changes(plan, words)
+
+
+def _print_changes(plan, words):
+    """The first changed rows, each changed field stored → file's (the screen's list)."""
+    from intranet.imports.columns import label
+    from intranet.imports.problems import before_of, changed_fields
+
+    if not plan.rows:
+        return
+    print(f"changed rows: {plan.count('changed'):,} ({len(plan.rows):,} shown; "
+          "--changes FILE writes them all)")
+    for row in plan.rows:
+        fields = "; ".join(f"{label(name)} {words(name, before_of(row, name))!r} → "
+                           f"{words(name, row.values[name])!r}" for name in changed_fields(row))
+        print(f"  line {row.line}, {row.receipt}: {fields}")
 
 
 def _print_groups(plan):
@@ -498,6 +556,9 @@ def _parser():
     load.add_argument("--programme", required=True, help="programme code")
     load.add_argument("--mapping", type=Path, help="JSON: the file's headers → ours")
     load.add_argument("--dry-run", action="store_true", help="show what it would do, change nothing")
+    load.add_argument("--changes", type=Path, metavar="FILE",
+                      help="write every changed field, stored value → file's value, to a "
+                           "UTF-8 CSV (Excel opens it)")
     load.add_argument("--problems", type=Path, metavar="FILE",
                       help="write every problem (each refused row, each kept value) to FILE, "
                       "a UTF-8 CSV Excel opens")

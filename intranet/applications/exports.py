@@ -21,6 +21,7 @@ from intranet.exports import (
     csv_response,
     unrepresentable,
 )
+from intranet.imports.characters import shown
 from intranet.imports.headers import words
 from intranet.programmes.models import Programme, all_programmes
 from intranet.web import JST, LABELS, local_moment
@@ -129,14 +130,15 @@ def _programmes_named(dbsession, criteria):
 
 
 def _unrepresentable_rows(rows):
-    """How many rows Shift_JIS would change, and the first ones by receipt number."""
+    """How many rows Shift_JIS would change, and the first ones by receipt number with the
+    characters it cannot hold (a 外字 named by its code point: it shows as nothing)."""
     touched = {"count": 0, "rows": []}
     for row in rows:
         characters = unrepresentable(row)
         if characters:
             touched["count"] += 1
             if len(touched["rows"]) < _SHOWN_ROWS:
-                touched["rows"].append((row[0], "".join(characters)))
+                touched["rows"].append((row[0], shown(characters)))
     return touched
 
 

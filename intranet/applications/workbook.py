@@ -31,16 +31,27 @@ _MOMENT_FORMAT = "yyyy/mm/dd hh:mm"
 # into the next cell or is cut at the cell's edge — it is never shown as ########; only
 # dates and numbers are, and they are far narrower.
 _PADDING, _NARROWEST, _WIDEST = 2, 6, 60
-# XML reads a CR in a cell's text as LF: OOXML writes it _x000D_ (as Excel does), and a
-# literal "_x0041_" in the text as _x005F_x0041_ so that it is not read as an escape
-# (intranet.imports.workbook reads both back).
-_LOOKS_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+# What a cell's text cannot carry as itself is written as OOXML's _xHHHH_ escape, as Excel
+# writes it: each character XML 1.0 cannot hold (the C0 controls but TAB and LF — openpyxl
+# refuses them, openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE — a lone surrogate, U+FFFE, U+FFFF)
+# and CR, which XML reads as LF. A literal "_x" before four hex digits is written with its
+# "_" as _x005F_, so that it is never read as an escape — even when an escape follows it
+# ("_x0041" then a CR). intranet.imports.workbook reads every escape back, so a re-imported
+# export holds exactly the stored text. Every text cell of every .xlsx export goes through
+# ooxml_text (the one rule).
+_NOT_HELD = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
+_LOOKS_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4})")
+
+
+def _escape(found: re.Match) -> str:
+    return f"_x{ord(found.group()):04X}_"
 
 
 def ooxml_text(text: str) -> str:
+    """``text`` as a cell of an .xlsx holds it (never refused by openpyxl)."""
     if "_x" in text:
         text = _LOOKS_ESCAPED.sub("_x005F_", text)
-    return text.replace("\r", "_x000D_") if "\r" in text else text
+    return _NOT_HELD.sub(_escape, text) if _NOT_HELD.search(text) else text
 
 
 def write(handle, title: str, header: list[str], rows) -> None:

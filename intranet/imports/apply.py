@@ -18,7 +18,7 @@ _COLUMN = {"status": "status_code"}
 
 
 def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, filename: str,
-                 mapping=None, progress=None, sink=None, gaiji_table=None):
+                 mapping=None, progress=None, sink=None, gaiji_table=None, changes_sink=None):
     """Plan and write in one pass, chunk by chunk, inside the caller's transaction.
 
     A bad row anywhere raises ImportRefused after the scan: the caller's transaction is
@@ -63,7 +63,7 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     try:
         plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
                            on_chunk=write, settle=background.wait, sink=sink,
-                           gaiji_table=gaiji_table)
+                           gaiji_table=gaiji_table, changes_sink=changes_sink)
         background.wait()
     finally:
         background.close()

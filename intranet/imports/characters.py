@@ -8,7 +8,12 @@ where a stored character stood is refused, naming the character. A 外字 (priva
 shows as another glyph or a box on every PC without the city's 外字 font: a value that would
 store one is refused, naming the field, the character's code point and its position —
 unless the city's 外字 table maps it (imports.gaiji).
+A message that names a character a screen cannot show (a 外字, a control character, a
+space) names it by what it is and its code point — 「外字 U+E000」 — never by an empty gap.
 """
+
+import unicodedata
+from collections.abc import Iterable
 
 from intranet.exports import GAIJI, GETA, as_cp932_export_writes, held_by_cp932
 
@@ -48,7 +53,30 @@ def geta_verdict(before: str | None, after: str):
 
 
 def lost_characters(before: str) -> str:
-    return "".join(dict.fromkeys(c for c in before if not held_by_cp932(c)))
+    return shown(c for c in before if not held_by_cp932(c))
+
+
+# What a screen shows as nothing, a gap or a box, by Unicode category: a 外字 (private use:
+# another glyph or □ without the city's 外字 font), a control character, a space, a
+# format character (zero-width space, BOM).
+_UNSEEN = {"Co": "外字", "Cc": "制御文字", "Cf": "見えない文字", "Cs": "見えない文字",
+           "Zs": "空白", "Zl": "改行", "Zp": "改行"}
+
+
+def _variation_selector(character: str) -> bool:
+    return "\ufe00" <= character <= "\ufe0f" or "\U000e0100" <= character <= "\U000e01ef"
+
+
+def shown(characters: Iterable[str]) -> str:
+    """``characters`` as staff can read them in a message or a table, each once: one a
+    screen cannot show is named by what it is and its code point (「𠮷、外字 U+E000」,
+    separated by 、 then); the others are themselves, side by side (「𠮷♥」)."""
+    names = []
+    for character in dict.fromkeys(characters):
+        kind = "異体字セレクタ" if _variation_selector(character) else \
+            _UNSEEN.get(unicodedata.category(character))
+        names.append(character if kind is None else f"{kind} U+{ord(character):04X}")
+    return ("、" if any(len(name) > 1 for name in names) else "").join(names)
 
 
 def gaiji_in(text) -> dict | None:
@@ -57,3 +85,48 @@ def gaiji_in(text) -> dict | None:
     if found is None:
         return None
     return {"code": f"U+{ord(found.group()):04X}", "position": found.start() + 1}
+
+
+# A change the file makes that looks like a character lost on the way (another program's
+# export, a retyped list): imported as the file says, and flagged for staff to check.
+GETA_ADDED = ("「${before}」が「${after}」になり、「${characters}」が 〓 に変わります。〓 は表せなかった"
+              "文字の印です。元の文字でよいか確かめてください。")
+QUESTION_ADDED = ("「${before}」が「${after}」になり、「${characters}」が ? に変わります。文字コードの"
+                  "変換で失われた文字かもしれません。元の文字でよいか確かめてください。")
+CHARACTERS_DROPPED = ("「${before}」が「${after}」になり、「${characters}」がなくなります。文字コードの"
+                      "変換で落ちた文字かもしれません。元の文字でよいか確かめてください。")
+_MARKS = {GETA: GETA_ADDED, "?": QUESTION_ADDED}
+
+
+def change_warning(before: str | None, after: str) -> tuple[str, dict] | None:
+    """A stored text the file changes by putting 〓 or ? where a character stood, or by
+    dropping characters and nothing else: (message, its values) to flag it, else None.
+    (The CP932 export's own 〓 are geta_verdict's: kept or refused before this.)"""
+    if not before or before == after:
+        return None
+    if len(before) == len(after):
+        for mark, message in _MARKS.items():
+            lost = [b for b, a in zip(before, after, strict=True) if a == mark and b != mark]
+            if lost:
+                return message, {"before": before, "after": after, "characters": shown(lost)}
+        return None
+    dropped = _dropped(before, after)
+    if dropped:
+        return CHARACTERS_DROPPED, {"before": before, "after": after,
+                                    "characters": shown(dropped)}
+    return None
+
+
+def _dropped(before: str, after: str) -> str:
+    """The characters of ``before`` missing from ``after`` when ``after`` is ``before`` with
+    only some characters taken out (in order), else ""."""
+    if len(after) >= len(before):
+        return ""
+    rest = iter(after)
+    missing, pending = [], next(rest, None)
+    for character in before:
+        if character == pending:
+            pending = next(rest, None)
+        else:
+            missing.append(character)
+    return "".join(missing) if pending is None else ""

@@ -5,8 +5,9 @@ bracketed qualifier (``氏名（漢字）``, ``受付番号[必須]``) that only
 Every field knows its usual names. What is not recognised is "not imported" — unless it looks
 like a known field (``処理状況メモ``, a second 氏名 column): that, and a file whose kind cannot be
 told, is refused naming the column, never guessed. A municipality's own layout (a saved
-layout or the CLI's ``--mapping`` file) names columns explicitly, ``null`` meaning "not
-imported". A My Number column is refused outright.
+layout or the CLI's ``--mapping`` file) names columns explicitly, one ``列名: 項目`` a line
+or as JSON, 取り込まない (JSON: ``null`` too) meaning "not imported". A My Number column is
+refused outright.
 """
 
 import json
@@ -80,8 +81,47 @@ class ColumnPlan:
 
 
 def load_mapping(text: str) -> dict[str, str | None]:
-    """A layout: a JSON object, the file's header → a field (its label, any usual name, or its
-    code) or null for "not imported". Any mistake is one plain sentence naming it."""
+    """A layout: the file's header → a field, or None for "not imported". Written one column
+    a line, ``列名: 項目`` (a full-width ``：`` too), or — saved layouts and the CLI's
+    ``--mapping`` files — as a JSON object (text starting with ``{``), ``null`` meaning "not
+    imported". The item is a field's label, any usual name, its code, or 取り込まない. Any
+    mistake is one plain sentence naming it (in the line form, its line)."""
+    if _is_json(text):
+        return _json_mapping(text)
+    return {key: field for _, key, field in _line_entries(text)}
+
+
+def layout_json(text: str) -> str:
+    """A layout ``load_mapping`` accepted, as it is saved: a JSON object of the column names
+    and items as written (what the CLI's ``--mapping`` takes)."""
+    if _is_json(text):
+        written = json.loads(text)
+    else:
+        written = {theirs: ours for _, theirs, ours in _written_lines(text)}
+    return json.dumps(written, ensure_ascii=False, indent=2)
+
+
+def layout_lines(saved: str) -> str:
+    """A saved layout as it is shown for editing: one ``列名: 項目`` a line."""
+    try:
+        raw = json.loads(saved)
+    except ValueError:
+        return saved
+    if not isinstance(raw, dict):
+        return saved
+    return "\n".join(f"{' '.join(str(theirs).splitlines())}: "
+                     f"{NOT_IMPORTED if ours is None or ours == '' else ours}"
+                     for theirs, ours in raw.items())
+
+
+NOT_IMPORTED = "取り込まない"
+
+
+def _is_json(text: str) -> bool:
+    return text.lstrip("\ufeff \t\r\n\u3000").startswith("{")
+
+
+def _json_mapping(text: str) -> dict[str, str | None]:
     try:
         raw = json.loads(text)
     except ValueError as error:
@@ -92,7 +132,7 @@ def load_mapping(text: str) -> dict[str, str | None]:
         raise ImportRefused("対応表は {\"列名\": \"受付番号\", …} の形の JSON オブジェクトです。")
     mapping: dict[str, str | None] = {}
     for theirs, ours in raw.items():
-        if ours is None or (isinstance(ours, str) and fold(ours) in ("", "取り込まない")):
+        if ours is None or (isinstance(ours, str) and fold(ours) in ("", NOT_IMPORTED)):
             mapping[_spellings(theirs)[0]] = None
             continue
         field = _ALIASES.get(fold(ours)) if isinstance(ours, str) else None
@@ -101,6 +141,55 @@ def load_mapping(text: str) -> dict[str, str | None]:
                                 theirs=theirs, ours=str(ours))
         mapping[_spellings(theirs)[0]] = field
     return mapping
+
+
+def _written_lines(text: str):
+    """(line number, column name, item) of each non-blank line, trimmed (U+3000 too); a
+    line without a colon refused naming it. The last colon divides: an item never holds
+    one, a column name may."""
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        colon = max(line.rfind(":"), line.rfind("："))
+        if colon < 0:
+            raise ImportRefused("対応表の ${line} 行目「${text}」にコロン（:）がありません。"
+                                "一行に一つ、「ファイルの列名: 取り込む項目」の形で書いてください。",
+                                line=number, text=line[:60])
+        yield number, line[:colon].strip(), line[colon + 1:].strip()
+
+
+def _line_entries(text: str):
+    """(line number, the column as looked up, its field or None) of each line, or
+    ImportRefused naming the line and why."""
+    entries: list[tuple[int, str, str | None]] = []
+    first: dict[str, int] = {}            # the column as looked up → the line naming it
+    for number, theirs, ours in _written_lines(text):
+        if not theirs:
+            raise ImportRefused("対応表の ${line} 行目は、コロンの前にファイルの列名がありません。"
+                                "「ファイルの列名: 取り込む項目」の形で書いてください。", line=number)
+        if not ours:
+            raise ImportRefused("対応表の ${line} 行目は、「${theirs}」の後に取り込む項目がありません。"
+                                "項目の名前か、使わない列なら「取り込まない」と書いてください。",
+                                line=number, theirs=theirs)
+        folded = fold(ours)
+        field = None if folded == NOT_IMPORTED else _ALIASES.get(folded)
+        if field is None and folded != NOT_IMPORTED:
+            raise ImportRefused("対応表の ${line} 行目の「${ours}」は、取り込める項目ではありません"
+                                "（「${theirs}」列の行き先）。受付番号・氏名・状況のような項目の名前か、"
+                                "使わない列なら「取り込まない」と書いてください。",
+                                line=number, theirs=theirs, ours=ours)
+        key = _spellings(theirs)[0]
+        if key in first:
+            raise ImportRefused("対応表の ${line} 行目の「${theirs}」は、${first} 行目と同じ列です。"
+                                "一つの列は一行にだけ書いてください。",
+                                line=number, theirs=theirs, first=first[key])
+        first[key] = number
+        entries.append((number, key, field))
+    if not entries:
+        raise ImportRefused("対応表が空です。一行に一つ、「ファイルの列名: 取り込む項目」の形で"
+                            "書いてください。")
+    return entries
 
 
 def map_header(header: list[str], mapping: dict | None = None) -> ColumnPlan:
@@ -128,6 +217,9 @@ def map_header(header: list[str], mapping: dict | None = None) -> ColumnPlan:
     return ColumnPlan(tuple(header), tuple(fields), kind)
 
 
+# A value written in figures — 12345678, 1234-5678, 2020/6/1, 042-000-0001, 1,000 — which no
+# column name is.
+_FIGURES = re.compile(r"[\d\s.,/:()\-‐−ー]*\d[\d\s.,/:()\-‐−ー]*")
 # Lines looked at for the header: a title, a date line and blank lines come before it in
 # many municipal exports (「令和2年度 特別定額給付金 申請者一覧（令和2年6月1日現在）」).
 HEADER_SEARCH = 10
@@ -135,9 +227,14 @@ HEADER_SEARCH = 10
 
 def header_index(candidates, mapping: dict | None = None) -> tuple[int, int]:
     """(index of the header among the first records' cells, how many of its cells name a
-    field): the first record with the most known column names; (0, 0) if none has any."""
+    field): the first record with the most known column names; (0, 0) if none has any. A
+    record with a cell written in figures (a receipt number, a date, a phone number) is a
+    row of values, never the header, whatever else it holds (a status ``received``)."""
     best, best_score = 0, 0
     for index, cells in enumerate(candidates):
+        if any(_FIGURES.fullmatch(unicodedata.normalize("NFKC", cell).strip())
+               for cell in cells):
+            continue
         score = sum(1 for title in cells if title.strip() and
                     (_lookup(_spellings(title), mapping or {}) != (None, False)))
         if score > best_score:
@@ -145,12 +242,22 @@ def header_index(candidates, mapping: dict | None = None) -> tuple[int, int]:
     return best, best_score
 
 
-def no_header(first_line: int, first: str) -> ImportRefused:
+def no_header(first_line: int, first: str | None = None) -> ImportRefused:
+    """No header among the first lines: said first, then what a header holds. ``first`` is
+    the first line's only cell (a title), quoted; a line of several cells may be a row's
+    values, which a refusal never quotes."""
+    if first is not None:
+        return ImportRefused(
+            "見出しの行が見つかりません（最初の ${count} 行に、列名の並んだ行がありません。"
+            "${line} 行目は「${first}」です）。見出しの行には、申請者一覧なら 受付番号・氏名・申請日、"
+            "状況だけのファイルなら 受付番号・状況 の列名が必要です。"
+            "見出しの行を加えるか、取込の対応表で列名を指定してください。",
+            count=HEADER_SEARCH, line=first_line, first=first[:60])
     return ImportRefused(
-        "見出しの行が見つかりません。最初の ${count} 行に、列名（申請者一覧なら 受付番号・氏名・申請日、"
-        "状況だけのファイルなら 受付番号・状況）の並んだ行がありません（${line} 行目は「${first}」）。"
-        "見出しの行を加えるか、取込の対応表で列名を指定してください。",
-        count=HEADER_SEARCH, line=first_line, first=first[:60])
+        "見出しの行が見つかりません（最初の ${count} 行に、列名の並んだ行がありません）。"
+        "見出しの行には、申請者一覧なら 受付番号・氏名・申請日、状況だけのファイルなら 受付番号・状況 の"
+        "列名が必要です。見出しの行を加えるか、取込の対応表で列名を指定してください。",
+        count=HEADER_SEARCH)
 
 
 def _lookup(spellings, mapping):

@@ -1,8 +1,7 @@
 """Saved import layouts: staff name the columns of a file they receive every week once, per
-programme, and pick the layout when importing. The same JSON the CLI's ``--mapping`` takes;
-a layout that cannot be read is refused on saving with one plain sentence."""
-
-import json
+programme, and pick the layout when importing. Typed one ``列名: 項目`` a line (JSON, as the
+CLI's ``--mapping`` takes, is read too), saved as that JSON and shown again in lines; a
+layout that cannot be read is refused on saving with one plain sentence naming the line."""
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
@@ -11,14 +10,14 @@ from sqlalchemy import select
 from intranet.audit import writer
 from intranet.audit.models import AuditRecord
 from intranet.auth.models import SUPERVISOR
-from intranet.imports.columns import column_guide, load_mapping
+from intranet.imports.columns import column_guide, layout_json, layout_lines, load_mapping
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportLayout
 from intranet.programmes.models import Programme, all_programmes
 from intranet.web import redirect_see_other, whole_number
 
 TEMPLATE = "intranet:templates/imports/layouts.jinja2"
-EXAMPLE = '{\n  "お客様番号": "受付番号",\n  "結果": "状況",\n  "旧システムの状況": "取り込まない"\n}'
+EXAMPLE = "お客様番号: 受付番号\n結果: 状況\n旧システムの状況: 取り込まない"
 
 
 def layouts_for(dbsession, programme_id=None):
@@ -54,7 +53,7 @@ def layout_list(request):
 def layout_form(request):
     layout = _layout(request)
     return _page(request, layout, {"programme": str(layout.programme_id), "name": layout.name,
-                                   "mapping": layout.mapping})
+                                   "mapping": layout_lines(layout.mapping)})
 
 
 @view_config(route_name="import_layouts", permission="imports.run", request_method="POST",
@@ -89,7 +88,7 @@ def layout_save(request):
         layout = ImportLayout()
         request.dbsession.add(layout)
     layout.programme_id, layout.name = programme.id, name
-    layout.mapping = json.dumps(json.loads(form["mapping"]), ensure_ascii=False, indent=2)
+    layout.mapping = layout_json(form["mapping"])
     layout.updated_at = writer.utcnow()
     request.dbsession.flush()
     writer.append(request.dbsession, request.actor, "import_layout.save",

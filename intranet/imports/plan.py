@@ -62,7 +62,8 @@ class ImportPlan:
     lines_before: list = field(default_factory=list)
     sheet: str = ""
     sheets: list = field(default_factory=list)
-    # Each date column's first distinct cells: as written → as read, for staff to check.
+    # Each date column's first date: {title: {as written: as read}}, one per column, for
+    # staff to check (the dry run's 「日付の読み取り（各列の最初の例）」).
     dates_read: dict = field(default_factory=dict)
     counts: dict = field(default_factory=lambda: {"new": 0, "changed": 0, "unchanged": 0})
     # Kept for the screen: the first changed rows and the first errors, not all of them.
@@ -82,6 +83,11 @@ class ImportPlan:
     # it replaced (each also a notice).
     gaiji_table: dict = field(default_factory=dict)
     replaced_gaiji: int = 0
+    # Changes flagged for staff to check: 〓 or ? where a stored character stood, or
+    # characters dropped (imports.characters.change_warning); each also a notice.
+    flagged: int = 0
+    # Told of every changed row as it is planned: the CLI's --changes file.
+    changes_sink: Any = None
     # Existing applications whose status the file moves: a bulk change (see imports.views).
     status_moves: int = 0
 
@@ -127,7 +133,7 @@ MAX_KEPT = 1000
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
                 mapping: dict | None = None, progress=None, on_chunk=None,
-                settle=None, sink=None, gaiji_table=None) -> ImportPlan:
+                settle=None, sink=None, gaiji_table=None, changes_sink=None) -> ImportPlan:
     """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
     ``settle()`` is called before each chunk's lookups: the import writes in the background
     and settles its write first, so the lookups see every row written before.
@@ -137,7 +143,7 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     """
     lifecycle.ensure_writable(programme, ImportRefused)
     plan = ImportPlan(filename, hashlib.sha256(data).hexdigest(), sink=sink,
-                      gaiji_table=gaiji_table or {})
+                      gaiji_table=gaiji_table or {}, changes_sink=changes_sink)
     chosen: dict = {}
     plan.encoding, rows = reading.read_rows(
         data, filename, lambda candidates: columns.header_index(candidates, mapping), chosen)
@@ -166,8 +172,11 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
             plan.counts[row.action] += 1
             if row.action == "changed" and "status" in row.values:
                 plan.status_moves += 1
-            if row.action == "changed" and len(plan.rows) < 200:
-                plan.rows.append(row)
+            if row.action == "changed":
+                if len(plan.rows) < 200:
+                    plan.rows.append(row)
+                if plan.changes_sink is not None:
+                    plan.changes_sink(row)
         if on_chunk and not plan.error_count:
             on_chunk(planned)
     if not seen_any and not plan.error_count:
@@ -179,13 +188,16 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
 def _header(rows, mapping):
     """(its line, the header, the lines before it, the records after it): the first of the
     first lines that names the most columns — a title and a date line above it are skipped
-    and said; a first line that is one cell naming no column is no header."""
+    and said; first lines none of which names a column (a title alone, rows of values,
+    anything but a list) have no header, and are refused saying so before what a header
+    holds — not as a header that lacks its required columns."""
     first = list(itertools.islice(rows, columns.HEADER_SEARCH))
     if not first:
         raise reading.ImportRefused("ファイルに見出しの行がありません。")
     index, score = columns.header_index([cells for _, cells in first], mapping)
-    if score == 0 and sum(1 for cell in first[0][1] if cell.strip()) == 1:
-        raise columns.no_header(first[0][0], next(c for c in first[0][1] if c.strip()))
+    if score == 0:
+        cells = [cell for cell in first[0][1] if cell.strip()]
+        raise columns.no_header(first[0][0], cells[0] if len(cells) == 1 else None)
     line, header = first[index]
     return line, header, [at for at, _ in first[:index]], itertools.chain(first[index + 1:], rows)
 
@@ -201,8 +213,6 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
               for index, (title, name) in enumerate(zip(header, fields, strict=True))
               if name is not None]
     width = len(header)
-    dates_noted: set[str] = set()        # the columns whose first few dates are noted
-    noted: set[tuple] = set()    # (column, cell text) already noted: noting it again changes nothing
     for count, (line, cells) in enumerate(rows, 1):
         if progress and count % 10_000 == 0:
             progress(count)
@@ -222,9 +232,8 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
                 plan.add_error(RowError(line, title, raw, error.message, error.mapping))
                 ok = False
                 continue
-            if is_date and value is not None and title not in dates_noted \
-                    and (title, raw) not in noted and _note_date(plan, title, raw, value, noted):
-                dates_noted.add(title)
+            if is_date and value is not None and title not in plan.dates_read:
+                plan.dates_read[title] = {raw.strip(): value}     # the column's first date
         if not ok:
             continue
         receipt = values["receipt_number"]
@@ -237,21 +246,6 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
             continue
         first_seen[receipt] = line
         yield line, receipt, values
-
-
-def _note_date(plan, title, raw, read, noted, kept=5) -> bool:
-    """Note a date as written and as read; True once the column has its ``kept``."""
-    if len(noted) >= _NOTED:
-        noted.clear()
-    noted.add((title, raw))
-    seen = plan.dates_read.setdefault(title, {})
-    if len(seen) < kept:
-        seen.setdefault(raw.strip(), read)
-    return len(seen) >= kept
-
-
-# Cell texts remembered as noted (then started again: noting one again only repeats it).
-_NOTED = 4096
 
 
 def _compare(dbsession, catalogue, programme, parsed, plan, remembered, kinds):
@@ -392,8 +386,11 @@ def _characters_kept(plan, row, current) -> bool:
         elif verdict:
             plan.add_error(RowError(row.line, _title(plan.columns, name), after,
                                     characters.REPLACES,
-                                    {"before": before, "characters": "".join(verdict)}))
+                                    {"before": before, "characters": characters.shown(verdict)}))
             return False
+        elif warning := characters.change_warning(before, after):
+            plan.flagged += 1
+            plan.add_notice(RowError(row.line, _title(plan.columns, name), after, *warning))
     if not _no_gaiji(plan, row, [n for n in changed_text if n in values]):
         return False
     if kept:

@@ -12,7 +12,7 @@ import csv
 from dataclasses import dataclass, field
 
 from intranet.exports import neutralise
-from intranet.imports import columns
+from intranet.imports import characters, columns
 from intranet.statuses import rules
 
 FIRST_LINES = 5          # line numbers a group names
@@ -78,8 +78,26 @@ def alone(groups: dict, errors: list) -> list:
 
 
 HEADER = ("種類", "行", "列", "値", "理由", "直し方")
-# What each kind of problem means to the clerk reading the file.
+# What each kind of problem means to the clerk reading the file: a refused row, or a notice
+# (what the import does other than the file says, or a change to check).
 KINDS = {"error": "取り込めない行", "notice": "登録済みの値を残す"}
+NOTICE_KINDS = {characters.GAIJI_REPLACED: "外字を置き換える",
+                characters.GETA_ADDED: "確かめてほしい変更",
+                characters.QUESTION_ADDED: "確かめてほしい変更",
+                characters.CHARACTERS_DROPPED: "確かめてほしい変更"}
+
+
+def kind_of(kind: str, error) -> str:
+    """The words for a problem's kind (``kind``: "error" | "notice")."""
+    return NOTICE_KINDS.get(error.message, KINDS[kind]) if kind == "notice" else KINDS[kind]
+
+
+def _excel_csv(handle, header):
+    """A CSV writer on ``handle`` that Excel opens as it is: UTF-8 with a BOM, CR LF."""
+    handle.write(codecs.BOM_UTF8.decode("utf-8"))
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow(header)
+    return writer
 
 
 class CsvWriter:
@@ -87,9 +105,7 @@ class CsvWriter:
     order they are found; ``translate(message, mapping)`` fills in the message."""
 
     def __init__(self, handle, translate):
-        handle.write(codecs.BOM_UTF8.decode("utf-8"))
-        self._writer = csv.writer(handle, lineterminator="\r\n")
-        self._writer.writerow(HEADER)
+        self._writer = _excel_csv(handle, HEADER)
         self._translate = translate
         self._columns = None
         self.count = 0
@@ -100,8 +116,39 @@ class CsvWriter:
     def __call__(self, kind: str, error) -> None:
         fix = fix_for(error.message, self._columns)
         # A value from the file may begin like a formula: Excel opens this file.
-        self._writer.writerow([self._translate(KINDS[kind], {}), error.line,
+        self._writer.writerow([self._translate(kind_of(kind, error), {}), error.line,
                                neutralise(error.column), neutralise(error.value),
                                self._translate(error.message, error.mapping),
                                self._translate(*fix) if fix else ""])
+        self.count += 1
+
+
+CHANGES_HEADER = ("行", "受付番号", "項目", "登録済みの値", "ファイルの値")
+
+
+def changed_fields(row) -> list[str]:
+    """The fields a changed row (imports.plan.RowPlan) changes, in the file's order."""
+    return [name for name in row.values if name in columns.FIELD_WORDS]
+
+
+def before_of(row, name):
+    """The stored value a changed row replaces (its status: the one it leaves)."""
+    return row.before_status if name == "status" else (row.before or {}).get(name)
+
+
+class ChangesWriter:
+    """Every changed field of every changed row, stored value → file's value, one line each:
+    the CLI's ``--changes`` file (the dry-run screen shows the first 200 rows).
+    ``words(field, value)`` writes a value as staff read it (a status's name, a date)."""
+
+    def __init__(self, handle, words):
+        self._writer = _excel_csv(handle, CHANGES_HEADER)
+        self._words = words
+        self.count = 0
+
+    def __call__(self, row) -> None:
+        for name in changed_fields(row):
+            self._writer.writerow([row.line, neutralise(row.receipt), columns.label(name),
+                                   neutralise(self._words(name, before_of(row, name))),
+                                   neutralise(self._words(name, row.values[name]))])
         self.count += 1

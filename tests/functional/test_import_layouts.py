@@ -69,7 +69,7 @@ def test_a_layout_is_edited_in_place(as_role, programme, dbsession):
 @pytest.mark.parametrize(("mapping", "message"), [
     ('{"お客様番号": "口座番号"}', "行き先「口座番号」は取り込める項目ではありません"),
     ('{"お客様番号": "受付番号",', "JSON として読めません"),
-    ("", "JSON として読めません"),
+    ("", "対応表が空です"),
 ])
 def test_a_bad_layout_is_refused_plainly_and_nothing_saved(as_role, programme, dbsession,
                                                            mapping, message):

@@ -12,6 +12,7 @@ from intranet.applications.models import Application
 from intranet.imports.headers import FIELD_WORDS
 from lab.import_files import HEADER, PEOPLE, encoded
 from tests.factories import make_programme
+from tests.functional.test_import_problems import _download_form
 from tests.functional.test_imports import confirm, upload
 from tests.visible_text import visible_text
 
@@ -151,3 +152,24 @@ def test_every_export_column_is_read_back_as_the_field_it_was_written_from(store
                         for title in EXPORT_HEADER], name
         confirm(stored, dry)
     assert _state(session_factory) == before
+
+
+def test_a_change_that_puts_geta_where_a_character_stood_is_flagged_for_checking(
+        stored, programme, session_factory):
+    """Not the CP932 export's own 〓: 山 (which CP932 holds) turned into 〓 by some other
+    program, and a character dropped. Imported as the file says — flagged on the dry run,
+    with the stored value and the file's, and in the problems download."""
+    rows = [[PEOPLE[1][0], "〓﨑　花子", *PEOPLE[1][2:]], [PEOPLE[0][0], "橋　一郎", *PEOPLE[0][2:]]]
+    dry = upload(stored, programme, encoded(rows, "utf-8"), status=200)
+    text = visible_text(dry.text)
+    assert "<strong>2</strong> 件を変更" in dry.text
+    assert "確かめてほしい値 2 件" in text
+    assert "<td>氏名</td><td>山﨑　花子</td><td>〓﨑　花子</td>" in dry.text
+    assert "「山」が 〓 に変わります。〓 は表せなかった文字の印です" in text
+    assert "「髙」がなくなります" in text
+    listing = stored.post("/imports/problems.csv", _download_form(dry)).body.decode("utf-8-sig")
+    assert listing.count("確かめてほしい変更") == 2
+    confirm(stored, dry)
+    with session_factory() as s:
+        names = set(s.execute(select(Application.name)).scalars())
+    assert {"〓﨑　花子", "橋　一郎"} <= names

@@ -32,8 +32,9 @@ def test_a_cp932_export_re_imported_keeps_the_stored_names(cli, tmp_path,  # noq
     dry = cli("import", str(exported), "--programme", "p2020", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "changed 0, unchanged 3" in dry.stdout
-    assert "stored values kept: 1" in dry.stdout
-    assert "line 5, 氏名: kept '𠮷田\\u3000次郎' (file: '〓田\\u3000次郎')" in dry.stdout
+    assert "notices: 1" in dry.stdout
+    assert ("line 5, 氏名: stored '𠮷田\\u3000次郎', file '〓田\\u3000次郎': "
+            "ファイルの「〓田\u3000次郎」の 〓 は") in dry.stdout
     assert cli("import", str(exported), "--programme", "p2020").returncode == 0
     assert _names(session_factory) == before
     rows[2][1] = "𠮷田　三郎"                    # edited: 〓 would replace 𠮷
@@ -101,3 +102,100 @@ def test_the_same_problem_is_one_line_and_every_one_goes_to_the_problems_file(
     unwritable = cli("import", str(source), "--programme", "p2020", "--problems",
                      str(tmp_path / "no" / "such" / "dir.csv"))
     assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr
+
+
+def _imported(cli, tmp_path, session_factory, rows=None):  # noqa: F811
+    make_programme(session_factory, code="p2020")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded(rows) if rows else encoded())
+    assert cli("import", str(source), "--programme", "p2020").returncode == 0
+
+
+def test_the_cli_dry_run_shows_each_changed_field_and_writes_every_change(
+        cli, tmp_path, session_factory):  # noqa: F811
+    """The first 200 changed rows on the screen and in the CLI; all of them in --changes."""
+    import csv
+
+    people = [[f"{90000000 + n}", f"山田　{n}号", *PEOPLE[0][2:]] for n in range(250)]
+    _imported(cli, tmp_path, session_factory, people)
+    edited = [[r[0], r[1] + "改", *r[2:]] for r in people]
+    edited[0][HEADER.index("住所")] = "'=HYPERLINK(1)"       # read as text; written safe
+    source = tmp_path / "edited.csv"
+    source.write_bytes(encoded(edited))
+    listing = tmp_path / "changes.csv"
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run", "--changes",
+              str(listing))
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "changed rows: 250 (200 shown; --changes FILE writes them all)" in dry.stdout
+    assert "line 3, 90000001: 氏名 '山田\\u30001号' → '山田\\u30001号改'" in dry.stdout
+    assert f"changes written to {listing}: 250 rows" in dry.stdout
+    raw = listing.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert lines[0] == ["行", "受付番号", "項目", "登録済みの値", "ファイルの値"]
+    assert len(lines) == 1 + 250 + 1                     # one per changed field
+    assert ["2", "90000000", "住所", PEOPLE[0][HEADER.index("住所")], "'=HYPERLINK(1)"] in lines
+    assert lines[-1] == ["251", "90000249", "氏名", "山田　249号", "山田　249号改"]
+    assert sorted(_names(session_factory))[0] == "山田　0号"       # a dry run changes nothing
+
+
+def test_a_change_that_puts_geta_or_drops_a_character_is_flagged_and_imported(
+        cli, tmp_path, session_factory):  # noqa: F811
+    """Not the CP932 export's own 〓 (a stored character it could not hold): a character
+    CP932 holds turned into 〓 or ?, or dropped — imported as the file says, flagged."""
+    import csv
+
+    _imported(cli, tmp_path, session_factory)
+    edited = [[PEOPLE[0][0], PEOPLE[0][1].replace("髙", "〓"), *PEOPLE[0][2:]],
+              [PEOPLE[1][0], "?" + PEOPLE[1][1][1:], *PEOPLE[1][2:]],
+              [PEOPLE[2][0], PEOPLE[2][1][1:], *PEOPLE[2][2:]]]
+    source = tmp_path / "edited.csv"
+    source.write_bytes(encoded(edited))
+    report = tmp_path / "problems.csv"
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run", "--problems",
+              str(report))
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "notices: 3" in dry.stdout and "changed 3" in dry.stdout
+    assert f"「{PEOPLE[0][1]}」が「{edited[0][1]}」になり、「髙」が 〓 に変わります" in dry.stdout
+    assert f"「{PEOPLE[1][1][0]}」が ? に変わります" in dry.stdout
+    assert f"「{PEOPLE[2][1][0]}」がなくなります" in dry.stdout
+    kinds = [row[0] for row in csv.reader(report.read_text("utf-8-sig").splitlines()[1:])]
+    assert kinds == ["確かめてほしい変更"] * 3
+    assert cli("import", str(source), "--programme", "p2020").returncode == 0
+    assert _names(session_factory) == sorted(row[1] for row in edited)
+
+
+def _with_gaiji_table(tmp_path, table_text):
+    """The cli fixture's ini (tmp_path/cli.ini) naming a 外字 table with ``table_text``."""
+    table = tmp_path / "gaiji.csv"
+    table.write_text(table_text, encoding="utf-8")
+    config = tmp_path / "cli.ini"
+    config.write_text(config.read_text().replace(
+        "[loggers]", f"imports.gaiji_table = {table}\n[loggers]"))
+
+
+def test_a_gaiji_the_city_table_maps_is_said_as_replaced_not_kept(
+        cli, tmp_path, session_factory):  # noqa: F811
+    make_programme(session_factory, code="p2020")
+    _with_gaiji_table(tmp_path, "U+E000,髙\n")
+    source = tmp_path / "applicants.csv"
+    source.write_bytes(encoded([PEOPLE[0]]).replace("髙橋".encode("cp932"), b"\xf0\x40\x8b\xb4"))
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "line 2, 氏名: stored '', file '髙橋" in dry.stdout
+    assert "外字 U+E000（1 文字目）は、市の外字表のとおり「髙」として取り込みます" in dry.stdout
+    assert ": kept" not in dry.stdout and "〓" not in dry.stdout
+
+
+def test_a_gaiji_table_that_cannot_be_used_is_one_sentence_not_a_traceback(
+        cli, tmp_path, session_factory):  # noqa: F811
+    for text, said in (("U+0041,A\n", "1 行目: U+0041 は外字"),
+                       ("U+E000,髙\nU+E000,高\n", "2 行目: U+E000 は前の行にもあります")):
+        _with_gaiji_table(tmp_path, text)
+        refused = cli("import", str(tmp_path / "any.csv"), "--programme", "p2020", "--dry-run")
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.startswith("error: ") and "imports.gaiji_table" in refused.stderr
+        assert said in refused.stderr
+        (tmp_path / "cli.ini").write_text((tmp_path / "cli.ini").read_text().replace(
+            f"imports.gaiji_table = {tmp_path / 'gaiji.csv'}\n", ""))

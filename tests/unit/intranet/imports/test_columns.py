@@ -92,7 +92,7 @@ def test_a_layout_maps_other_names_and_marks_columns_not_imported():
     ('{"x": "口座番号"}', "「x」の行き先「口座番号」は取り込める項目ではありません"),
     ('{"x": 3}', "「x」の行き先「3」"),
     ('{"x": "受付番号",', "JSON として読めません（1 行目付近）"),
-    ('["受付番号"]', "JSON オブジェクト"),
+    ('["受付番号"]', '1 行目「["受付番号"]」にコロン（:）がありません'),   # not JSON: the line form
     ("{}", "JSON オブジェクト"),
 ])
 def test_a_bad_layout_is_one_plain_sentence(text, message):
