@@ -67,12 +67,13 @@ def _variation_selector(character: str) -> bool:
     return "\ufe00" <= character <= "\ufe0f" or "\U000e0100" <= character <= "\U000e01ef"
 
 
-def shown(characters: Iterable[str]) -> str:
-    """``characters`` as staff can read them in a message or a table, each once: one a
-    screen cannot show is named by what it is and its code point (「𠮷、外字 U+E000」,
-    separated by 、 then); the others are themselves, side by side (「𠮷♥」)."""
+def shown(characters: Iterable[str], once: bool = True) -> str:
+    """``characters`` as staff can read them in a message or a table, each once (or, not
+    ``once``, as they stand: a run of text dropped): one a screen cannot show is named by
+    what it is and its code point (「𠮷、外字 U+E000」, separated by 、 then); the others
+    are themselves, side by side (「𠮷♥」)."""
     names = []
-    for character in dict.fromkeys(characters):
+    for character in dict.fromkeys(characters) if once else characters:
         kind = "異体字セレクタ" if _variation_selector(character) else \
             _UNSEEN.get(unicodedata.category(character))
         names.append(character if kind is None else f"{kind} U+{ord(character):04X}")
@@ -113,7 +114,7 @@ def change_warning(before: str | None, after: str) -> tuple[str, dict] | None:
     dropped = _dropped(before, after)
     if dropped:
         return CHARACTERS_DROPPED, {"before": before, "after": after,
-                                    "characters": shown(dropped)}
+                                    "characters": shown(dropped, once=False)}
     return None
 
 

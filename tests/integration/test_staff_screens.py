@@ -286,6 +286,19 @@ def test_a_grouped_refusal_and_a_values_dry_run_read_at_1366x768(screen, tmp_pat
         page, page.get_by_role("button", name="この内容で取り込む"))
     shoot(page, "import-values-dry-run")
 
+    # A name whose 山 another program turned into 〓, and an address cut short: imported as
+    # the file says, each flagged with the stored value beside the file's.
+    _upload(page, tmp_path, "住所変更_2.csv", "受付番号,氏名,申請日,住所\r\n"
+            "9000-0001,〓田　太郎90000001,令和2年6月1日,中央区中央1丁目11番15号\r\n"
+            "9000-0002,山田　太郎90000002,令和2年6月1日,中央1丁目\r\n")
+    flagged = page.locator("#notices")
+    text = flagged.inner_text()
+    assert "確かめてほしい値 2 件" in text and "「山」が 〓 に変わります" in text
+    assert "「1番1号」がなくなります" in text
+    flagged.scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -160)")
+    shoot(page, "import-values-to-check")
+
 
 def test_the_disposal_record_and_its_print_view_read_in_words(screen, session_factory,
                                                              tmp_path):
