@@ -24,9 +24,7 @@ import argparse
 import contextlib
 import itertools
 import json
-import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -39,8 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Verdicts, sized
 from bench.mirror_bench import own_cpu_seconds
-from lab.balancer_hosts import SERVER_NAME, HAProxy, PublicNginx, SequenceAgent, certificate
-from lab.databases import free_port, wait_until_listening
+from lab.balancer_hosts import (
+    SERVER_NAME,
+    HAProxy,
+    Process,
+    PublicNginx,
+    SequenceAgent,
+    certificate,
+)
+from lab.databases import free_port
 from lab.mirror_fixtures import PublicHost
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,8 +62,10 @@ def residents():
         yield f"127.{b}.{c}.{d}"
 
 
-class MirrorApp:
+class MirrorApp(Process):
     """``shinsei-mirror -c mirror.ini serve --threads 2``, as shinsei-mirror-web.service."""
+
+    forks = True
 
     def __init__(self, root: Path, settings: dict):
         self.port, self.log = free_port(), root / "app.log"
@@ -70,17 +77,6 @@ class MirrorApp:
                                   "", "[server:main]", server]), encoding="utf-8")
         self.command = [str(Path(sys.executable).with_name("shinsei-mirror")), "-c", str(ini),
                         "serve", "--threads", "2"]
-
-    def __enter__(self):
-        self.process = subprocess.Popen(self.command, stdout=open(self.log, "ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until_listening(self.process, self.port, "shinsei-mirror serve", self.log)
-        return self
-
-    def __exit__(self, *exc):
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=10)
-
 
 
 def public_hosts(root: Path, entries: int, count: int):

@@ -4,6 +4,8 @@ all on loopback, every file as install.sh writes it."""
 
 import datetime
 import http.client
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -54,15 +56,17 @@ def certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class Process:
-    """A server started from its shipped configuration; stopped (only it) on leaving."""
+    """A server started from its shipped configuration; stopped on leaving. ``forks``: it
+    starts servers of its own (a session of its own, all stopped with it)."""
 
     command: list[str]
     port: int
     log: Path
+    forks = False
 
     def __enter__(self):
         self.process = subprocess.Popen(self.command, stdout=open(self.log, "ab"),
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, start_new_session=self.forks)
         wait_until_listening(self.process, self.port, self.command[0], self.log)
         return self
 
@@ -71,7 +75,10 @@ class Process:
 
     def stop(self):
         if self.process.poll() is None:
-            self.process.terminate()
+            if self.forks:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.terminate()
             self.process.wait(timeout=10)
 
 

@@ -8,6 +8,8 @@ from waitress.server import create_server
 
 from lab.databases import free_port
 
+SERVING_GRACE = 60  # seconds a request under way when the test ends has to finish
+
 
 class WaitressThread:
     def __init__(self, app, **options):
@@ -44,5 +46,16 @@ class WaitressThread:
 
     def __exit__(self, *exc):
         self.closing = True
+        # The requests still being served (a browser's last click, a client that gave up)
+        # end first, their responses written: the test's fixtures dispose of the app's
+        # engine next, and a connection handed back after that stays open in the discarded
+        # pool until the garbage collector finds it, in whichever later test is running
+        # (psycopg's "deleted while still open"). The join below gave up after 5 s, which
+        # a request outlasts on a loaded machine.
+        dispatcher = self.server.task_dispatcher
+        dispatcher.shutdown(cancel_pending=False, timeout=SERVING_GRACE)
         self.server.close()
         self.thread.join(timeout=5)
+        if dispatcher.threads:
+            raise RuntimeError(f"a request was still being served {SERVING_GRACE} s after "
+                               "the server was told to stop")
