@@ -3,6 +3,7 @@
 import argparse
 import getpass
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -272,6 +273,10 @@ def import_file(ctx, args):
     from intranet.programmes.models import Programme
     from intranet.statuses.services import load_catalogue
 
+    clash = _clashing_outputs(args)
+    if clash:
+        print(f"error: {clash}", file=sys.stderr)
+        return 2
     try:
         data = _read_import_file(args.file, int(ctx.settings["imports.max_bytes"]))
         mapping = _read_mapping(args.mapping) if args.mapping else None
@@ -337,6 +342,21 @@ def _changes_file(path, words):
     from intranet.imports.problems import ChangesWriter
 
     return _csv_file(path, lambda handle: ChangesWriter(handle, words))
+
+
+def _clashing_outputs(args) -> str:
+    """Why the --problems and --changes files cannot be written, or "": neither may be the
+    file being imported (it would be overwritten), nor both the same file."""
+    named = {"--problems": args.problems, "--changes": args.changes}
+    seen: dict[Path, str] = {args.file.resolve(): "the file being imported"}
+    for option, path in named.items():
+        if path is None:
+            continue
+        other = seen.get(path.resolve())
+        if other:
+            return f"{option} {path} is {other}: name another file"
+        seen[path.resolve()] = f"the {option} file"
+    return ""
 
 
 @contextmanager
@@ -424,29 +444,29 @@ _ERRORS_SHOWN = 500   # as many as the import screen shows
 def _print_plan(plan, words):
     from intranet.imports.columns import label
 
-    print(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
+    _say(f"{plan.filename}: {plan.encoding}, {plan.kind}; new {plan.count('new')}, "
           f"changed {plan.count('changed')}, unchanged {plan.count('unchanged')}, "
           f"errors {plan.error_count}")
     skipped = f" (lines {', '.join(map(str, plan.lines_before))} skipped)" \
         if plan.lines_before else ""
-    print(f"  header: line {plan.header_line}{skipped}")
+    _say(f"  header: line {plan.header_line}{skipped}")
     if plan.sheet:
-        print(f"  sheet: {plan.sheet} (sheets: {', '.join(plan.sheets)})")
+        _say(f"  sheet: {plan.sheet} (sheets: {', '.join(plan.sheets)})")
     for title, field in plan.columns.pairs:
-        print(f"  column {title} -> {label(field) or '(not imported)'}")
+        _say(f"  column {title} -> {label(field) or '(not imported)'}")
     _print_groups(plan)
     shown = plan.ungrouped[:_ERRORS_SHOWN]
     if plan.error_count:
-        print(f"errors: {plan.error_count:,} ({len(shown):,} shown one by one, the others by "
+        _say(f"errors: {plan.error_count:,} ({len(shown):,} shown one by one, the others by "
               "kind above; --problems FILE writes them all)")
     for error in shown:
         reason = Template(error.message).safe_substitute(error.mapping)
-        print(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
+        _say(f"  line {error.line}, {error.column or 'row'}: {error.value!r}: {reason}")
     if plan.notice_count:
-        print(f"notices: {plan.notice_count:,} (imported, each with what to know or check)")
+        _say(f"notices: {plan.notice_count:,} (each with its reason)")
     for notice in plan.notices[:_ERRORS_SHOWN]:
         reason = Template(notice.message).safe_substitute(notice.mapping)
-        print(f"  line {notice.line}, {notice.column}: stored "
+        _say(f"  line {notice.line}, {notice.column}: stored "
               f"{notice.mapping.get('before') or ''!r}, file {notice.value!r}: {reason}")
     _print_changes(plan, words)
 
@@ -458,12 +478,12 @@ def _print_changes(plan, words):
 
     if not plan.rows:
         return
-    print(f"changed rows: {plan.count('changed'):,} ({len(plan.rows):,} shown; "
+    _say(f"changed rows: {plan.count('changed'):,} ({len(plan.rows):,} shown; "
           "--changes FILE writes them all)")
     for row in plan.rows:
         fields = "; ".join(f"{label(name)} {words(name, before_of(row, name))!r} → "
                            f"{words(name, row.values[name])!r}" for name in changed_fields(row))
-        print(f"  line {row.line}, {row.receipt}: {fields}")
+        _say(f"  line {row.line}, {row.receipt}: {fields}")
 
 
 def _print_groups(plan):
@@ -474,12 +494,21 @@ def _print_groups(plan):
 
     groups = plan.grouped
     if groups:
-        print("problems by kind:")
+        _say("problems by kind:")
     for group in groups:
         lines = ", ".join(map(str, group.lines)) + (" …" if group.count > len(group.lines) else "")
         fix = f" — {text(*group.fix)}" if group.fix else ""
-        print(f"  {group.count:,} rows (lines {lines}), {group.column or 'row'}: "
+        _say(f"  {group.count:,} rows (lines {lines}), {group.column or 'row'}: "
               f"e.g. {group.example!r}: {text(group.message, group.mapping)}{fix}")
+
+
+def _say(line: str) -> None:
+    """A line of a plan on the terminal: a control character from the file (ESC could hide
+    or rewrite what follows) is written as its escape, never sent as it is."""
+    print(_CONTROLS.sub(lambda found: repr(found.group())[1:-1], line))
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _read_password(args):

@@ -100,22 +100,38 @@ _MARKS = {GETA: GETA_ADDED, "?": QUESTION_ADDED}
 
 
 def change_warning(before: str | None, after: str) -> tuple[str, dict] | None:
-    """A stored text the file changes by putting 〓 or ? where a character stood, or by
-    dropping characters and nothing else: (message, its values) to flag it, else None.
-    (The CP932 export's own 〓 are geta_verdict's: kept or refused before this.)"""
+    """A stored text the file changes by putting 〓 or ? where a character stood (one for
+    each, or ?? for a character outside the BMP, as some converters write), or by dropping
+    characters and nothing else: (message, its values) to flag it, else None. (The CP932
+    export's own 〓 are geta_verdict's: kept or refused before this.)"""
     if not before or before == after:
         return None
-    if len(before) == len(after):
-        for mark, message in _MARKS.items():
-            lost = [b for b, a in zip(before, after, strict=True) if a == mark and b != mark]
+    for mark, message in _MARKS.items():
+        if after.count(mark) > before.count(mark):
+            lost = _replaced(before, after, mark)
             if lost:
-                return message, {"before": before, "after": after, "characters": shown(lost)}
-        return None
+                return message, _values(before, after, shown(lost))
     dropped = _dropped(before, after)
     if dropped:
-        return CHARACTERS_DROPPED, {"before": before, "after": after,
-                                    "characters": shown(dropped, once=False)}
+        return CHARACTERS_DROPPED, _values(before, after, shown(dropped, once=False))
     return None
+
+
+_QUOTED = 60        # a long 備考 is quoted by its start: 5,000 flagged rows stay a page
+
+
+def _values(before: str, after: str, characters: str) -> dict:
+    def cut(text):
+        return text if len(text) <= _QUOTED else text[:_QUOTED] + "…"
+    return {"before": cut(before), "after": cut(after), "characters": cut(characters)}
+
+
+def _replaced(before: str, after: str, mark: str) -> list[str]:
+    """The stored characters ``mark`` stands for in ``after``: position by position when
+    the lengths agree, else those of ``before`` that ``after`` lacks."""
+    if len(before) == len(after):
+        return [b for b, a in zip(before, after, strict=True) if a == mark and b != mark]
+    return [b for b in before if b not in after]
 
 
 def _dropped(before: str, after: str) -> str:

@@ -228,15 +228,17 @@ HEADER_SEARCH = 10
 def header_index(candidates, mapping: dict | None = None) -> tuple[int, int]:
     """(index of the header among the first records' cells, how many of its cells name a
     field): the first record with the most known column names; (0, 0) if none has any. A
-    record with a cell written in figures (a receipt number, a date, a phone number) is a
-    row of values, never the header, whatever else it holds (a status ``received``)."""
+    record with as many cells written in figures (a receipt number, a date, a phone number)
+    as cells naming a column is a row of values, never the header, whatever else it holds (a
+    status ``received``); a header may still have a column named in figures (「2020」)."""
     best, best_score = 0, 0
     for index, cells in enumerate(candidates):
-        if any(_FIGURES.fullmatch(unicodedata.normalize("NFKC", cell).strip())
-               for cell in cells):
-            continue
         score = sum(1 for title in cells if title.strip() and
                     (_lookup(_spellings(title), mapping or {}) != (None, False)))
+        figures = sum(1 for cell in cells
+                      if _FIGURES.fullmatch(unicodedata.normalize("NFKC", cell).strip()))
+        if figures >= score:
+            continue
         if score > best_score:
             best, best_score = index, score
     return best, best_score

@@ -19,11 +19,16 @@ a third column, e.g. what the 外字 looks like, is for people and ignored)::
 import csv
 import io
 import re
+import sys
+import unicodedata
 from pathlib import Path
 
 from intranet.exports import GETA, is_gaiji
 
 _CODE = re.compile(r"^(?:U\+)?([0-9A-Fa-f]{4,6})$")
+# The private-use area holds 6,400 外字: a table of them is tens of KB (and a cell under
+# the csv module's own field limit).
+_TABLE_LIMIT = 100_000
 _HEADER_WORDS = {"外字", "code", "コード", "code point"}
 NOTES_LIMIT = 2000           # the 備考 column's limit (imports.values)
 
@@ -45,6 +50,9 @@ def load(path: str | Path) -> dict[str, str]:
         line = text_line(error.object, error.start)
         raise TableError(f"{path}, {line} 行目: UTF-8 で保存してください "
                          f"(line {line}: not UTF-8)") from None
+    if len(text) > _TABLE_LIMIT:
+        raise TableError(f"{path}: 外字表が大きすぎます（{_TABLE_LIMIT // 1000:,} KB まで） "
+                         f"(larger than {_TABLE_LIMIT // 1000:,} KB)")
     table: dict[str, str] = {}
     for line, cells in enumerate(csv.reader(io.StringIO(text)), 1):
         cells = [cell.strip() for cell in cells]
@@ -64,16 +72,23 @@ def _entry(cells, where) -> tuple[str, str]:
     if found is None:
         raise TableError(f"{where}: 1 列目は外字の番号（U+E000 の形）です。「{cells[0]}」は読めません "
                          f"(the first column is a code point like U+E000)")
-    gaiji = chr(int(found.group(1), 16))
+    number = int(found.group(1), 16)
+    gaiji = chr(number) if number <= sys.maxunicode else ""
     if not is_gaiji(gaiji):
-        raise TableError(f"{where}: U+{ord(gaiji):04X} は外字（U+E000〜U+F8FF）ではありません "
+        raise TableError(f"{where}: U+{number:04X} は外字（U+E000〜U+F8FF）ではありません "
                          f"(not in the private-use area)")
     replacement = cells[1] if len(cells) > 1 else ""
-    if len(replacement) != 1 or is_gaiji(replacement) or not replacement.isprintable():
+    if len(replacement) != 1 or is_gaiji(replacement) or not _standard(replacement):
         raise TableError(f"{where}: 2 列目には置き換える標準の文字を 1 文字か 〓 を書いてください。"
                          f"「{replacement}」は使えません "
                          f"(the second column is one standard character or {GETA})")
     return gaiji, replacement
+
+
+def _standard(character: str) -> bool:
+    """A character a name can stand on: a letter, a figure or 〓 — not a space, a mark
+    that joins the one before it (U+0301), a symbol such as = or an invisible one."""
+    return character == GETA or unicodedata.category(character)[0] in "LN"
 
 
 def text_line(data: bytes, offset: int) -> int:

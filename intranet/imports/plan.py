@@ -86,6 +86,8 @@ class ImportPlan:
     # Changes flagged for staff to check: 〓 or ? where a stored character stood, or
     # characters dropped (imports.characters.change_warning); each also a notice.
     flagged: int = 0
+    # Stored values kept because the file holds their CP932 export's 〓 (each a notice).
+    kept: int = 0
     # Told of every changed row as it is planned: the CLI's --changes file.
     changes_sink: Any = None
     # Existing applications whose status the file moves: a bulk change (see imports.views).
@@ -380,6 +382,7 @@ def _characters_kept(plan, row, current) -> bool:
         if verdict == "kept":
             del values[name]
             kept = True
+            plan.kept += 1
             plan.add_notice(RowError(row.line, _title(plan.columns, name), after,
                                      characters.KEPT, {"before": before, "after": after,
                                      "characters": characters.lost_characters(before)}))

@@ -78,10 +78,14 @@ def import_post(request):
             request.session.flash(request.translate(
                 "「${name}」を取り込みました（新規 ${new} 件、変更 ${changed} 件）。",
                 name=filename, new=plan.count("new"), changed=plan.count("changed")), "success")
-            if plan.notice_count > plan.replaced_gaiji:
+            if plan.kept:
                 request.session.flash(request.translate(
                     "${count} 件の値は、ファイルでは 〓 だったため登録済みのまま残しました。",
-                    count=plan.notice_count - plan.replaced_gaiji), "success")
+                    count=plan.kept), "success")
+            if plan.flagged:
+                request.session.flash(request.translate(
+                    "確かめてほしい値 ${count} 件（〓 や ? が入る、文字がなくなる変更）は、"
+                    "ファイルのとおり取り込みました。", count=plan.flagged), "success")
             if plan.replaced_gaiji:
                 request.session.flash(request.translate(
                     "外字 ${count} 文字を市の外字表のとおり置き換え、元の番号を備考に残しました。",

@@ -240,3 +240,14 @@ def test_the_date_table_shows_one_row_per_date_column_its_first_example(as_role,
     assert ("生年月日", "昭和55年1月2日", "1980年1月2日") in rows
     assert "R2.6.2" not in table and "20200603" not in table
     assert HEADER[6] == "申請日"
+
+
+@pytest.mark.parametrize("named", ["1,2", "2020", "2020/6/1"])
+def test_a_header_with_a_column_named_in_figures_is_still_the_header(as_role, programme,
+                                                                    named):
+    """A row of values has as many cells in figures as cells naming a column; a header
+    names more."""
+    data = (f"受付番号,氏名,申請日,{named}\r\n12345678,佐藤　次郎,令和2年6月1日,{named}\r\n"
+            ).encode("cp932")
+    dry = upload(as_role("supervisor"), programme, data, status=200)
+    assert "見出しの行: 1 行目" in visible_text(dry.text)

@@ -169,7 +169,10 @@ def test_a_change_that_puts_geta_where_a_character_stood_is_flagged_for_checking
     assert "「髙」がなくなります" in text
     listing = stored.post("/imports/problems.csv", _download_form(dry)).body.decode("utf-8-sig")
     assert listing.count("確かめてほしい変更") == 2
-    confirm(stored, dry)
+    done = visible_text(confirm(stored, dry).follow().text)
+    assert ("確かめてほしい値 2 件（〓 や ? が入る、文字がなくなる変更）は、ファイルのとおり"
+            "取り込みました") in done
+    assert "登録済みのまま残しました" not in done            # nothing was kept
     with session_factory() as s:
         names = set(s.execute(select(Application.name)).scalars())
     assert {"〓﨑　花子", "橋　一郎"} <= names

@@ -199,3 +199,29 @@ def test_a_gaiji_table_that_cannot_be_used_is_one_sentence_not_a_traceback(
         assert said in refused.stderr
         (tmp_path / "cli.ini").write_text((tmp_path / "cli.ini").read_text().replace(
             f"imports.gaiji_table = {tmp_path / 'gaiji.csv'}\n", ""))
+
+
+def test_the_listings_never_overwrite_the_import_file_nor_each_other(
+        cli, tmp_path, session_factory):  # noqa: F811
+    _imported(cli, tmp_path, session_factory)
+    source = tmp_path / "applicants.csv"
+    kept = source.read_bytes()
+    other = tmp_path / "same.csv"
+    for args, said in ((("--changes", str(source)), "--changes"),
+                       (("--problems", str(source)), "--problems"),
+                       (("--problems", str(other), "--changes", str(other)), "--changes")):
+        refused = cli("import", str(source), "--programme", "p2020", "--dry-run", *args)
+        assert refused.returncode == 2 and refused.stderr.startswith(f"error: {said} ")
+        assert "name another file" in refused.stderr
+    assert source.read_bytes() == kept and not other.exists()
+
+
+def test_a_control_character_from_the_file_reaches_the_terminal_escaped(
+        cli, tmp_path, session_factory):  # noqa: F811
+    _imported(cli, tmp_path, session_factory)
+    edited = [[PEOPLE[0][0], PEOPLE[0][1][1:] + "\x1b[8m", *PEOPLE[0][2:]]]
+    source = tmp_path / "edited.csv"
+    source.write_bytes(encoded(edited, "utf-8"))
+    dry = cli("import", str(source), "--programme", "p2020", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "\x1b" not in dry.stdout and "\\x1b[8m" in dry.stdout

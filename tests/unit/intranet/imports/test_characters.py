@@ -3,6 +3,7 @@
 import pytest
 
 from intranet.exports import as_cp932_export_writes, csv_lines, unrepresentable
+from intranet.imports import characters
 from intranet.imports.characters import gaiji_in, geta_verdict
 
 
@@ -40,3 +41,28 @@ def test_xlsx_text_escapes_round_trip(text):
 
     assert "\r" not in ooxml_text(text)
     assert _unescaped(ooxml_text(text)) == text
+
+
+@pytest.mark.parametrize("before, after, message, named", [
+    ("山田　太郎", "〓田　太郎", characters.GETA_ADDED, "山"),
+    ("田中", "?中", characters.QUESTION_ADDED, "田"),
+    ("𠮷田　太郎", "??田　太郎", characters.QUESTION_ADDED, "𠮷"),   # a converter's ?? for 𠮷
+    ("中央1丁目1番1号", "中央1丁目", characters.CHARACTERS_DROPPED, "1番1号"),
+    ("髙橋", "橋", characters.CHARACTERS_DROPPED, "髙"),
+])
+def test_a_change_that_loses_a_character_is_flagged_naming_it(before, after, message, named):
+    assert characters.change_warning(before, after) == (
+        message, {"before": before, "after": after, "characters": named})
+
+
+@pytest.mark.parametrize("before, after", [
+    ("山田", "山田"), ("", "〓田"), ("山田", "山田?"), ("髙橋", "高橋"), ("山田", "山田太"),
+    ("〓田", "〓田花子"),
+])
+def test_a_change_that_loses_nothing_is_not_flagged(before, after):
+    assert characters.change_warning(before, after) is None
+
+
+def test_a_long_value_is_quoted_by_its_start():
+    _, values = characters.change_warning("あ" * 100 + "い", "あ" * 100)
+    assert values["before"] == "あ" * 60 + "…" and values["characters"] == "い"

@@ -31,6 +31,11 @@ def test_a_table_maps_code_points_to_one_character_or_geta(tmp_path):
     ("E000,\ue001\n", r"1 行目: 2 列目には"),
     ("髙,E000\n", r"1 行目: 1 列目は外字の番号（U\+E000 の形）です。「髙」は読めません"),
     ("E000,髙\nE001,〓\n".encode("cp932"), r"1 行目: UTF-8 で保存してください"),
+    # Beyond Unicode, a mark that joins the character before it, a symbol, a space.
+    ("U+FFFFFF,髙\n", r"1 行目: U\+FFFFFF は外字（U\+E000〜U\+F8FF）ではありません"),
+    ("E000,\u0301\n", r"1 行目: .*「\u0301」は使えません"),
+    ("E000,=\n", r"1 行目: .*「=」は使えません"),
+    ("E000,\u3000\n", r"1 行目: 2 列目には"),
 ])
 def test_a_bad_table_stops_the_start_naming_file_line_and_why(tmp_path, text, why):
     path = _table(tmp_path, text)
@@ -51,3 +56,9 @@ def test_replace_keeps_unmapped_and_memos_are_added_once():
     assert memo == "【外字】氏名 1 文字目: U+E000 → 髙"
     assert gaiji.with_memos("", [memo]) == memo
     assert gaiji.with_memos(f"至急\n{memo}", [memo]) == f"至急\n{memo}"
+
+
+def test_a_table_too_large_for_any_city_is_refused_before_it_is_parsed(tmp_path):
+    path = _table(tmp_path, "E000," + "x" * 200_000 + "\n")
+    with pytest.raises(SettingsError, match=r"gaiji\.csv: 外字表が大きすぎます"):
+        load({"sqlalchemy.url": URL, "imports.gaiji_table": str(path)}, environ={}, web=False)
