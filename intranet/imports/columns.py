@@ -118,7 +118,10 @@ NOT_IMPORTED = "取り込まない"
 
 
 def _is_json(text: str) -> bool:
-    return text.lstrip("\ufeff \t\r\n\u3000").startswith("{")
+    """A JSON object, as saved: ``{`` … ``}`` (a line form's first column may begin with
+    a brace, 「{旧}番号: 受付番号」)."""
+    trimmed = text.strip("\ufeff \t\r\n\u3000")
+    return trimmed.startswith("{") and trimmed.endswith("}")
 
 
 def _json_mapping(text: str) -> dict[str, str | None]:
@@ -151,6 +154,11 @@ def _written_lines(text: str):
         line = line.strip()
         if not line:
             continue
+        unseen = next((c for c in line if unicodedata.category(c) in ("Cc", "Cf")), None)
+        if unseen is not None:      # a pasted BOM or zero-width space: no file's header has it
+            raise ImportRefused("対応表の ${line} 行目に見えない文字（U+${code}）があります。"
+                                "その行を消して、書き直してください。",
+                                line=number, code=f"{ord(unseen):04X}")
         colon = max(line.rfind(":"), line.rfind("："))
         if colon < 0:
             raise ImportRefused("対応表の ${line} 行目「${text}」にコロン（:）がありません。"

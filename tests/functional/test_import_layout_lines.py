@@ -86,6 +86,12 @@ def test_the_editor_shows_its_example_in_lines_and_the_hint_says_so(as_role):
 
 
 LINE_ERRORS = [
+    ("お客様番号: 受付番号\n\ufeff結果区分: 状況",            # a BOM pasted in the middle
+     "対応表の 2 行目に見えない文字（U+FEFF）があります。",
+     "Line 2 of the layout holds an invisible character (U+FEFF)."),
+    ("お客様番号\u200b: 受付番号\n結果区分: 状況",
+     "対応表の 1 行目に見えない文字（U+200B）があります。",
+     "Line 1 of the layout holds an invisible character (U+200B)."),
     ("お客様番号: 受付番号\n結果区分 状況",
      "対応表の 2 行目「結果区分 状況」にコロン（:）がありません。",
      "Line 2 of the layout (“結果区分 状況”) has no colon."),

@@ -50,3 +50,10 @@ def test_a_row_of_values_is_never_the_header_even_holding_a_column_name():
             ["１２３４－５６７９", "山﨑　花子", "R2.6.2", "オンライン", "審査中"]]
     assert header_index(rows) == (0, 0)
     assert header_index([*rows, ["受付番号", "氏名", "申請日"]]) == (2, 3)
+
+
+def test_a_line_whose_column_begins_with_a_brace_is_a_line_not_json():
+    from intranet.imports.columns import load_mapping
+
+    assert load_mapping("{旧}番号: 受付番号\n結果: 状況") == {"{旧}番号": "receipt_number",
+                                                        "結果": "status"}
