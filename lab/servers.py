@@ -4,6 +4,7 @@ import socket
 import threading
 import time
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from lab.databases import free_port
@@ -54,7 +55,10 @@ class WaitressThread:
         # a request outlasts on a loaded machine.
         dispatcher = self.server.task_dispatcher
         dispatcher.shutdown(cancel_pending=False, timeout=SERVING_GRACE)
-        self.server.close()
+        # Every socket closed, the clients' connections too (as waitress's own multi-socket
+        # server closes): closing only the listening one left a client's connection the
+        # loop had not closed yet to the garbage collector, an unclosed socket in a later test.
+        wasyncore.close_all(self.server._map)
         self.thread.join(timeout=5)
         if dispatcher.threads:
             raise RuntimeError(f"a request was still being served {SERVING_GRACE} s after "

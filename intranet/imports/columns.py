@@ -118,10 +118,12 @@ NOT_IMPORTED = "取り込まない"
 
 
 def _is_json(text: str) -> bool:
-    """A JSON object, as saved: ``{`` … ``}`` (a line form's first column may begin with
-    a brace, 「{旧}番号: 受付番号」)."""
-    trimmed = text.strip("\ufeff \t\r\n\u3000")
-    return trimmed.startswith("{") and trimmed.endswith("}")
+    """A JSON object, as saved: ``{`` then a quoted name, ``}`` or the line's end (a line
+    form's first column may begin with a brace, 「{旧}番号: 受付番号」)."""
+    return _JSON_START.match(text.lstrip("\ufeff \t\r\n\u3000")) is not None
+
+
+_JSON_START = re.compile(r'\{[ \t\u3000]*(["}]|\r?\n|$)')
 
 
 def _json_mapping(text: str) -> dict[str, str | None]:
