@@ -190,6 +190,10 @@ def _line_entries(text: str):
                                 "使わない列なら「取り込まない」と書いてください。",
                                 line=number, theirs=theirs, ours=ours)
         key = _spellings(theirs)[0]
+        if any(word in key for word in FORBIDDEN):   # a file with it is refused whatever it says
+            raise ImportRefused("対応表の ${line} 行目の「${theirs}」は個人番号（マイナンバー）の列です。"
+                                "個人番号は取り込めません。ファイルからこの列を削除し、対応表からも"
+                                "この行を消してください。", line=number, theirs=theirs)
         if key in first:
             raise ImportRefused("対応表の ${line} 行目の「${theirs}」は、${first} 行目と同じ列です。"
                                 "一つの列は一行にだけ書いてください。",

@@ -86,6 +86,9 @@ def test_the_editor_shows_its_example_in_lines_and_the_hint_says_so(as_role):
 
 
 LINE_ERRORS = [
+    ("お客様番号: 受付番号\nマイナンバー: 備考",
+     "対応表の 2 行目の「マイナンバー」は個人番号（マイナンバー）の列です。個人番号は取り込めません。",
+     "Line 2 of the layout names “マイナンバー”, a My Number column."),
     ("お客様番号: 受付番号\n\ufeff結果区分: 状況",            # a BOM pasted in the middle
      "対応表の 2 行目に見えない文字（U+FEFF）があります。",
      "Line 2 of the layout holds an invisible character (U+FEFF)."),
