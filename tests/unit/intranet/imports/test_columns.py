@@ -94,6 +94,13 @@ def test_a_layout_maps_other_names_and_marks_columns_not_imported():
     ('{"x": "受付番号",', "JSON として読めません（1 行目付近）"),
     ('["受付番号"]', '1 行目「["受付番号"]」にコロン（:）がありません'),   # not JSON: the line form
     ("{}", "JSON オブジェクト"),
+    # The line form: each mistake names its line and why.
+    ("a: 受付番号\nb 状況", "対応表の 2 行目「b 状況」にコロン（:）がありません"),
+    ("\n\n: 状況", "対応表の 3 行目は、コロンの前にファイルの列名がありません"),
+    ("a: 受付番号\nb:\u3000", "対応表の 2 行目は、「b」の後に取り込む項目がありません"),
+    ("a: 口座番号", "対応表の 1 行目の「口座番号」は、取り込める項目ではありません（「a」列の行き先）"),
+    ("ａ: 受付番号\nb: 状況\nA : 取り込まない", "対応表の 3 行目の「A」は、1 行目と同じ列です"),
+    (" \n\u3000\n", "対応表が空です"),
 ])
 def test_a_bad_layout_is_one_plain_sentence(text, message):
     with pytest.raises(ImportRefused) as refused:

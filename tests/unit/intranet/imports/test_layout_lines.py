@@ -2,10 +2,7 @@
 
 import json
 
-import pytest
-
 from intranet.imports.columns import header_index, layout_json, layout_lines, load_mapping
-from intranet.imports.errors import ImportRefused
 
 JSON = '{"お客様番号": "受付番号", "結果": "処理状況", "世帯主氏名": null, "旧状況": "取り込まない"}'
 
@@ -29,20 +26,6 @@ def test_saved_as_json_and_shown_again_in_lines():
     assert layout_lines(layout_json(JSON)) == (
         "お客様番号: 受付番号\n結果: 処理状況\n世帯主氏名: 取り込まない\n旧状況: 取り込まない")
     assert load_mapping(layout_lines(JSON)) == load_mapping(JSON)
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("a: 受付番号\nb 状況", "対応表の 2 行目「b 状況」にコロン（:）がありません"),
-    ("\n\n: 状況", "対応表の 3 行目は、コロンの前にファイルの列名がありません"),
-    ("a: 受付番号\nb:\u3000", "対応表の 2 行目は、「b」の後に取り込む項目がありません"),
-    ("a: 口座番号", "対応表の 1 行目の「口座番号」は、取り込める項目ではありません（「a」列の行き先）"),
-    ("ａ: 受付番号\nb: 状況\nA : 取り込まない", "対応表の 3 行目の「A」は、1 行目と同じ列です"),
-    (" \n\u3000\n", "対応表が空です"),
-])
-def test_each_mistake_names_its_line_and_why(text, message):
-    with pytest.raises(ImportRefused) as refused:
-        load_mapping(text)
-    assert message in str(refused.value)
 
 
 def test_a_row_of_values_is_never_the_header_even_holding_a_column_name():
