@@ -95,10 +95,10 @@ def load(settings: dict, environ=os.environ, web: bool = True) -> dict:
 
 
 def _gaiji_table(path: str) -> dict:
-    """The city's 外字 table (intranet.imports.gaiji), read once at start; none: {}."""
+    """The city's 外字 table (intranet.gaiji), read once at start; none: {}."""
     if not path.strip():
         return {}
-    from intranet.imports import gaiji  # it imports the app's modules; settings come first
+    from intranet import gaiji  # it imports the app's modules; settings come first
 
     try:
         return gaiji.load(path.strip())

@@ -12,7 +12,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import notfound_view_config, view_config
 
 from intranet.dates import wareki
-from intranet.imports.headers import FIELD_WORDS
+from intranet.fields import FIELD_WORDS
 from intranet.plausible_dates import UnreadableDate
 from intranet.refusals import Refused
 from transfer import version
@@ -46,7 +46,7 @@ LABELS = {
     "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
-    # An application's fields: the import's column names (intranet.imports.headers).
+    # An application's fields: the import's column names (intranet.fields).
     "field_labels": FIELD_WORDS,
     # What a publication changes for one entry (intranet.publications.changes).
     "change_kinds": {"added": "新たに掲載", "removed": "掲載を終了", "moved": "状況の変更",

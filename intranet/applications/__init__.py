@@ -1,4 +1,9 @@
+from intranet.applications import lifecycle
+from intranet.programmes.events import ProgrammePageShown
+
+
 def includeme(config):
+    config.add_subscriber(lifecycle.count_for_confirmation, ProgrammePageShown)
     config.add_route("applications", "/applications")
     config.add_route("application", "/applications/{id:\\d+}")
     config.add_route("application_status", "/applications/{id:\\d+}/status")

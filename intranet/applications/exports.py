@@ -14,6 +14,7 @@ from sqlalchemy import select
 from intranet.applications import search, workbook
 from intranet.applications.models import Application, StatusChange
 from intranet.audit.exports import audit_export
+from intranet.characters import shown
 from intranet.db import streamed_rows
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.exports import (
@@ -21,12 +22,11 @@ from intranet.exports import (
     csv_response,
     unrepresentable,
 )
-from intranet.imports.characters import shown
-from intranet.imports.headers import words
+from intranet.fields import words
 from intranet.programmes.models import Programme, all_programmes
 from intranet.web import JST, LABELS, local_moment
 
-# The import's own column names (intranet.imports.headers), so an export is read back as it
+# The import's own column names (intranet.fields), so an export is read back as it
 # was written; 事業 and 更新日時 are not imported (the programme is chosen on the import page).
 EXPORT_HEADER = [*words("receipt_number"), "事業",
                  *words("name", "kana", "birth_date", "address", "phone", "route", "received_on",

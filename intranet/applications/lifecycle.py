@@ -4,6 +4,7 @@ a bulk change may write to all of them (``intranet.programmes.lifecycle`` holds 
 from sqlalchemy import func, select
 
 from intranet.applications.models import Application
+from intranet.programmes.events import ProgrammePageShown
 from intranet.programmes.lifecycle import ensure_writable
 from intranet.programmes.models import Programme
 
@@ -23,3 +24,10 @@ def ensure_all_writable(dbsession, application_ids) -> None:
                    Programme.archived_at.is_not(None)).limit(1)).scalar_one_or_none()
         if found is not None:
             ensure_writable(found)
+
+
+def count_for_confirmation(shown: ProgrammePageShown) -> None:
+    """On the programme's page, a step's confirmation says how many applications it acts on."""
+    confirm = shown.lifecycle.get("confirm")
+    if confirm is not None:
+        confirm["applications"] = application_count(shown.request.dbsession, shown.programme)

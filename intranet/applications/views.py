@@ -1,6 +1,5 @@
 """Application list, detail with history, and single status change."""
 
-from datetime import datetime
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
@@ -8,6 +7,7 @@ from sqlalchemy import select
 
 from intranet.applications import inquiry, search, services
 from intranet.applications.errors import STALE, StatusChangeRefused
+from intranet.applications.events import ApplicationPageShown
 from intranet.applications.forms import (
     FormError,
     read_action_details,
@@ -16,13 +16,11 @@ from intranet.applications.forms import (
 )
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import writer
-from intranet.audit.writer import utcnow
 from intranet.auth.models import INQUIRY
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.programmes.models import all_programmes
-from intranet.publications.shown import residents_view
 from intranet.refusals import Refused
-from intranet.web import JST, discard_changes, matched_id, redirect_see_other
+from intranet.web import discard_changes, matched_id, redirect_see_other
 
 
 @view_config(route_name="applications", permission="applications.view",
@@ -161,12 +159,8 @@ def _detail(request, application, error=None, form=None, confirming=None, action
     ).scalars().all()
     current = catalogue[application.status_code]
     kinds = _kinds(request, application)
-    return {
+    page = {
         "application": application,
-        # 「公開中の表示」: what the residents' page answers for it now, and whether its
-        # newest change is published yet.
-        "residents": residents_view(request.dbsession, application, utcnow(),
-                                    datetime.now(JST).date()),
         "history": history,
         "catalogue": catalogue,
         "next_statuses": [catalogue[c] for c in catalogue if c in current.allowed_next],
@@ -185,6 +179,10 @@ def _detail(request, application, error=None, form=None, confirming=None, action
             "status": _action_values(form, application, kinds, False),
             "action": _action_values(action_form, application, kinds, True)},
     }
+    # 「公開中の表示」 (what the residents' page answers for it now, and whether its newest
+    # change is published yet) is added by intranet.publications.
+    request.registry.notify(ApplicationPageShown(request, application, page))
+    return page
 
 
 def _action_values(posted, application, kinds, stored):

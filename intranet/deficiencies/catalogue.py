@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from intranet.deficiencies.defaults import default_kinds
 from intranet.deficiencies.models import MAX_DEFICIENCY_KINDS, DeficiencyKind
+from intranet.programmes.events import ProgrammeCreated
 from intranet.refusals import Refused
 from intranet.statuses.names import fold
 
@@ -103,3 +104,9 @@ def add_defaults(dbsession, programme_id: int) -> list[DeficiencyKind]:
     kinds = default_kinds(programme_id)
     dbsession.add_all(kinds)
     return kinds
+
+
+def add_defaults_to_new(created: ProgrammeCreated) -> None:
+    """A programme made on its screen starts with the shipped kinds, for supervisors to
+    change: staff can choose them at once."""
+    add_defaults(created.request.dbsession, created.programme.id)

@@ -16,14 +16,14 @@ from intranet.applications.models import Application, StatusChange
 from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.deficiencies import catalogue as kind_catalogue
-from intranet.imports.headers import FIELD_WORDS
+from intranet.fields import FIELD_WORDS
 from intranet.imports.models import ImportRecord
 from intranet.oversight import labels
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.web import LABELS
 
 # The application's own fields, in the order a resident reads them (label, attribute), named
-# as the import's columns name them (intranet.imports.headers); the status is stored by code.
+# as the import's columns name them (intranet.fields); the status is stored by code.
 _READ_IN_ORDER = ("receipt_number", "name", "kana", "birth_date", "address", "phone", "route",
                   "received_on", "status", "scheduled_payment_on", "paid_on", "deficiency_kinds",
                   "documents_sent_on", "return_by", "deficiency_reason", "notes")

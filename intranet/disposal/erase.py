@@ -16,7 +16,7 @@ from sqlalchemy import String, and_, cast, delete, exists, func, literal, select
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import personal
 from intranet.chunks import chunked
-from intranet.imports.headers import FIELD_WORDS
+from intranet.fields import FIELD_WORDS
 from intranet.imports.models import ImportRecord
 from intranet.publications import changes
 from intranet.publications.models import Publication, PublicationChange, PublicationRow

@@ -15,8 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from intranet.fields import FIELD_WORDS, FIELDS
 from intranet.imports.errors import ImportRefused
-from intranet.imports.headers import FIELD_WORDS, FIELDS
 
 # Never imported, whatever the mapping says: the system has no business holding it.
 FORBIDDEN = ("個人番号", "マイナンバー", "mynumber", "individualnumber")

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 
+from intranet import characters, gaiji
 from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
-from intranet.imports import characters, columns, gaiji, problems, reading
+from intranet.imports import columns, problems, reading
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
@@ -71,7 +72,7 @@ class ImportPlan:
     errors: list = field(default_factory=list)
     error_count: int = 0
     # What the import does other than the file says, row by row: a stored value kept
-    # because the file holds only its CP932 export's 〓 (imports.characters).
+    # because the file holds only its CP932 export's 〓 (intranet.characters).
     notices: list = field(default_factory=list)
     notice_count: int = 0
     # The same problem on many rows: counted once, with its first lines (imports.problems).
@@ -79,12 +80,12 @@ class ImportPlan:
     # Told of every problem as it is found ("error" | "notice", the RowError): the CLI's
     # --problems file, which holds them all.
     sink: Any = None
-    # The city's 外字 table (imports.gaiji; empty: every 外字 refused) and how many 外字
+    # The city's 外字 table (intranet.gaiji; empty: every 外字 refused) and how many 外字
     # it replaced (each also a notice).
     gaiji_table: dict = field(default_factory=dict)
     replaced_gaiji: int = 0
     # Changes flagged for staff to check: 〓 or ? where a stored character stood, or
-    # characters dropped (imports.characters.change_warning); each also a notice.
+    # characters dropped (intranet.characters.change_warning); each also a notice.
     flagged: int = 0
     # Stored values kept because the file holds their CP932 export's 〓 (each a notice).
     kept: int = 0
@@ -367,7 +368,7 @@ def _changed_details(catalogue, kinds, row, current, stated, remembered):
 def _characters_kept(plan, row, current) -> bool:
     """False (the row refused) if a value would store a 外字 or replace a stored character
     by 〓; a value that is only the CP932 export of the stored one is dropped from the
-    change, with a notice (imports.characters)."""
+    change, with a notice (intranet.characters)."""
     values = row.values
     if current is None:     # a new row: only its 外字, in one search over its text
         if not characters.GAIJI.search(_SEPARATOR.join(
@@ -409,7 +410,7 @@ _SEPARATOR = "\x00"
 
 def _gaiji_mapped(plan, line, values, current) -> bool:
     """Each 外字 the city's table maps replaced in ``values``, told as a notice and kept
-    in 備考 as its code point (imports.gaiji); False (the row refused) if 備考 cannot hold
+    in 備考 as its code point (intranet.gaiji); False (the row refused) if 備考 cannot hold
     that. An unmapped 外字 stays, for _no_gaiji to refuse."""
     memos = []
     for name in characters.TEXT_FIELDS:

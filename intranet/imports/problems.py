@@ -11,8 +11,9 @@ import codecs
 import csv
 from dataclasses import dataclass, field
 
+from intranet import characters
 from intranet.exports import neutralise
-from intranet.imports import characters, columns
+from intranet.imports import columns
 from intranet.statuses import rules
 
 FIRST_LINES = 5          # line numbers a group names

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from intranet.imports.headers import FIELD_WORDS, words
+from intranet.fields import FIELD_WORDS, words
 from intranet.programmes.lifecycle import STATE_LABELS
 from intranet.publications import failures
 from intranet.web import LABELS, format_date, local_time

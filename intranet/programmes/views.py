@@ -7,11 +7,9 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from intranet import plausible_dates
-from intranet.applications import lifecycle as applications
 from intranet.audit import writer
-from intranet.deficiencies.catalogue import add_defaults as add_default_kinds
-from intranet.disposal import panel
 from intranet.programmes import lifecycle
+from intranet.programmes.events import ProgrammeCreated, ProgrammePageShown
 from intranet.programmes.link import qr_svg, residents_link
 from intranet.programmes.models import DEFAULT_RETENTION_YEARS, Programme, all_programmes
 from intranet.programmes.names import name_errors, preview
@@ -49,16 +47,18 @@ def programme_page(request, programme, form, errors=None, step_error=None, confi
     link = residents_link(request.registry.settings.get("shinsei.public_url", ""), programme.code)
     qr = link and qr_svg(link, request.translate("「${name}」の照会画面へのQRコード",
                                                  name=programme.name))
+    shown = ProgrammePageShown(request, programme, {
+        "state": lifecycle.state(programme), "labels": lifecycle.STATE_LABELS,
+        "closed_on": lifecycle.japan_date(programme.lookup_closed_at),
+        "archived_on": lifecycle.japan_date(programme.archived_at),
+        "disposed_on": lifecycle.japan_date(programme.disposed_at),
+        "retention_ends_on": lifecycle.retention_ends_on(programme),
+        "error": step_error, "confirm": confirm})
+    # The disposals (intranet.disposal) and the confirmation's count of applications
+    # (intranet.applications) are added by the domains that own them.
+    request.registry.notify(shown)
     return {"programme": programme, "form": form, "errors": errors or {},
-            "residents_link": link, "residents_qr": qr,
-            "lifecycle": {"state": lifecycle.state(programme),
-                          "labels": lifecycle.STATE_LABELS,
-                          "closed_on": lifecycle.japan_date(programme.lookup_closed_at),
-                          "archived_on": lifecycle.japan_date(programme.archived_at),
-                          "disposed_on": lifecycle.japan_date(programme.disposed_at),
-                          "retention_ends_on": lifecycle.retention_ends_on(programme),
-                          **panel.of(request.dbsession, programme),
-                          "error": step_error, "confirm": confirm}}
+            "residents_link": link, "residents_qr": qr, "lifecycle": shown.lifecycle}
 
 
 @view_config(route_name="programme_step", permission="programmes.edit", request_method="POST",
@@ -73,10 +73,9 @@ def programme_step(request):
     chosen = request.POST["step"]
     if (request.POST.get("confirmed") != "yes"
             and lifecycle.state(programme) == lifecycle.STEP_FROM[chosen]):
-        # Neither step can be undone: the first press only says what will happen, to how many.
-        count = applications.application_count(request.dbsession, programme)
-        return programme_page(request, programme, as_form(programme),
-                              confirm={"step": chosen, "applications": count})
+        # Neither step can be undone: the first press only says what will happen, to how
+        # many applications (counted by intranet.applications when the page is drawn).
+        return programme_page(request, programme, as_form(programme), confirm={"step": chosen})
     try:
         step(request.dbsession, request.actor, programme)
     except lifecycle.ProgrammeStepRefused as refused:
@@ -110,8 +109,9 @@ def programme_save(request):
         programme = Programme(**values)
         request.dbsession.add(programme)
         request.dbsession.flush()
-        # The shipped 不備の種類, for supervisors to change: staff can choose them at once.
-        add_default_kinds(request.dbsession, programme.id)
+        # intranet.deficiencies adds the shipped 不備の種類, for supervisors to change: staff
+        # can choose them at once.
+        request.registry.notify(ProgrammeCreated(request, programme))
     else:
         for name, value in values.items():
             setattr(programme, name, value)

@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from intranet.applications.events import ApplicationPageShown
+from intranet.audit.writer import utcnow
 from intranet.publications import changes, content
 from intranet.publications.models import Publication, PublicationRow
+from intranet.web import JST
 from transfer import answer as answers
 from transfer.build import status_fields
 from transfer.ruby import html_for
@@ -151,3 +154,9 @@ def upcoming(dbsession, application, today: date) -> Shown:
         application.paid_on, programme=programme, kinds=application.deficiency_kinds or 0,
         documents_sent_on=application.documents_sent_on, return_by=application.return_by),
         programme)
+
+
+def add_to_page(shown: ApplicationPageShown) -> None:
+    """「公開中の表示」 on the application's page: what residents read now (Japan's today)."""
+    shown.page["residents"] = residents_view(shown.request.dbsession, shown.application,
+                                             utcnow(), datetime.now(JST).date())

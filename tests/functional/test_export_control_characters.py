@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from intranet.applications import workbook
 from intranet.applications.models import Application, StatusChange
+from intranet.characters import shown
 from intranet.imports import workbook as reading_workbook
-from intranet.imports.characters import shown
 from lab.import_files import PEOPLE, encoded
 from tests.factories import make_programme
 from tests.functional.test_imports import confirm, upload

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from intranet.applications.exports import EXPORT_HEADER
 from intranet.applications.models import Application
-from intranet.imports.headers import FIELD_WORDS
+from intranet.fields import FIELD_WORDS
 from lab.import_files import HEADER, PEOPLE, encoded
 from tests.factories import make_programme
 from tests.functional.test_import_problems import _download_form
@@ -138,7 +138,7 @@ def test_xlsx_keeps_a_cr_inside_a_cell_and_text_that_looks_escaped(stored, progr
 
 def test_every_export_column_is_read_back_as_the_field_it_was_written_from(stored, programme,
                                                                            session_factory):
-    """The list export's header is the import's (intranet.imports.headers): re-imported in
+    """The list export's header is the import's (intranet.fields): re-imported in
     every format, each column lands on its own field, 事業 and 更新日時 are not imported,
     and nothing changes."""
     before = _state(session_factory)

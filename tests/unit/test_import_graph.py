@@ -147,7 +147,7 @@ INTRANET_LAYERS = (
         "intranet.applications.search_key",
         # The city's 外字 table is read with the settings, before any domain; an
         # application's fields are named as the import's columns name them, on every screen.
-        "intranet.imports.gaiji", "intranet.imports.headers",
+        "intranet.gaiji", "intranet.fields", "intranet.characters",
     )),
     ("people", (
         # Who is asking and what they may do: sign-in, sessions, accounts.
@@ -297,21 +297,92 @@ def test_no_cycle_inside_the_intranet():
     assert cycles(unit_arrows(arrows)) == []
 
 
+def intranet_tree(tmp_path, monkeypatch, modules: dict[str, str]) -> None:
+    """A small intranet under ``tmp_path`` (each folder a package) that the graph reads."""
+    for relative, source in modules.items():
+        path = tmp_path / "intranet" / relative
+        for folder in (path.parent, path.parent.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+            if folder != tmp_path:
+                (folder / "__init__.py").touch()
+        path.write_text(source)
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+
+
 def test_an_upward_import_and_a_cycle_would_be_caught(tmp_path, monkeypatch):
     """Not vacuous: the record importing a screen is reported, and so is the loop it makes."""
-    for package in ("intranet", "intranet/audit", "intranet/oversight"):
-        (tmp_path / package).mkdir()
-        (tmp_path / package / "__init__.py").write_text("")
-    (tmp_path / "intranet" / "audit" / "writer.py").write_text(
-        "def f():\n    from intranet.oversight import labels\n")
-    (tmp_path / "intranet" / "oversight" / "labels.py").write_text(
-        "from intranet.audit import writer\n")
-    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    intranet_tree(tmp_path, monkeypatch, {
+        "audit/writer.py": "def f():\n    from intranet.oversight import labels\n",
+        "oversight/labels.py": "from intranet.audit import writer\n"})
     arrows = intranet_graph()
     assert upward_imports(arrows) == [
         "intranet.audit.writer (floor) imports intranet.oversight.labels (roof)"]
     assert cycles(arrows) == [["intranet.audit.writer", "intranet.oversight.labels"]]
     assert cycles(unit_arrows(arrows)) == [["intranet.audit@floor", "intranet.oversight@roof"]]
+
+
+# Whole packages stand in order too (../shared/style.md): a package may import the ones on
+# its own floor or below, never above, and no two import each other. A domain's screens live
+# in its package, so when a screen needs a part only a higher package holds (the programme's
+# page shows its disposals, the application's page what residents read), the lower package
+# announces a Pyramid event and the higher one adds its part (``programmes.events``,
+# ``applications.events``).
+PACKAGE_FLOORS = (
+    ("foundation", ("intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
+                    "intranet.plausible_dates", "intranet.refusals", "intranet.i18n",
+                    "intranet.chunks", "intranet.charts", "intranet.web", "intranet.exports",
+                    "intranet.fields", "intranet.characters", "intranet.gaiji")),
+    ("record", ("intranet.audit",)),
+    ("identity and vocabulary", ("intranet.auth", "intranet.security", "intranet.statuses")),
+    ("domains", ("intranet.users", "intranet.programmes", "intranet.deficiencies",
+                 "intranet.applications", "intranet.usage", "intranet.dashboard")),
+    ("work on them", ("intranet.imports", "intranet.publications")),
+    ("end of life and oversight", ("intranet.disposal", "intranet.oversight",
+                                   "intranet.disclosures", "intranet.stories")),
+    ("entry points", ("intranet", "intranet.cli", "intranet.demo", "intranet.health",
+                      "intranet.migrations", "intranet.backups", "intranet.models",
+                      "intranet.alembic")),
+)
+
+
+def package_floor(unit: str, floors=PACKAGE_FLOORS) -> int:
+    for number, (_name, units) in enumerate(floors):
+        if unit in units:
+            return number
+    raise AssertionError(f"{unit} stands on no package floor: add it to PACKAGE_FLOORS")
+
+
+def upward_package_imports(arrows: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} imports {target}: {unit_of(target)} stands above {unit_of(module)}"
+                  for module, targets in arrows.items() for target in targets
+                  if package_floor(unit_of(target)) > package_floor(unit_of(module)))
+
+
+def test_every_intranet_package_stands_on_a_package_floor():
+    assert all(package_floor(unit_of(module)) >= 0 for module in intranet_graph())
+
+
+def test_no_intranet_package_imports_one_above_it():
+    assert upward_package_imports(intranet_graph()) == []
+
+
+def test_no_two_intranet_packages_import_each_other():
+    """Not even through others: whole packages form no cycle (the review's measure)."""
+    assert intranet_figures()["package cycles"] == []
+
+
+def test_a_screen_reaching_up_a_package_floor_would_be_caught(tmp_path, monkeypatch):
+    """Not vacuous: the programme's page importing the disposal panel (as it once did) is
+    reported, and so is the loop it makes with the disposals' record of their programme."""
+    intranet_tree(tmp_path, monkeypatch, {
+        "programmes/models.py": "",
+        "programmes/views.py": "from intranet.disposal import panel\n",
+        "disposal/panel.py": "from intranet.programmes.models import Programme\n"})
+    arrows = intranet_graph()
+    assert upward_package_imports(arrows) == [
+        "intranet.programmes.views imports intranet.disposal.panel: "
+        "intranet.disposal stands above intranet.programmes"]
+    assert intranet_figures()["package cycles"] == [["intranet.disposal", "intranet.programmes"]]
 
 
 def test_a_module_on_no_floor_is_named():

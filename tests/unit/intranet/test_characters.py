@@ -1,10 +1,10 @@
-"""imports.characters: what a CP932 export's 〓 stood for, and 外字."""
+"""intranet.characters: what a CP932 export's 〓 stood for, and 外字."""
 
 import pytest
 
+from intranet import characters
+from intranet.characters import gaiji_in, geta_verdict
 from intranet.exports import as_cp932_export_writes, csv_lines, unrepresentable
-from intranet.imports import characters
-from intranet.imports.characters import gaiji_in, geta_verdict
 
 
 @pytest.mark.parametrize("before, after, verdict", [

@@ -2,7 +2,7 @@
 
 A 外字 (Unicode's private-use area, Shift_JIS's user-defined F040…) shows as another glyph
 or a box on every PC without the city's 外字 font. Without a table an import refuses it
-(imports.characters). With one (the ini's ``imports.gaiji_table``: a small UTF-8 CSV read
+(intranet.characters). With one (the ini's ``imports.gaiji_table``: a small UTF-8 CSV read
 when the app or a command starts), a mapped 外字 is imported as its replacement, the dry
 run lists each one (line, column, code point, replacement), and the original code point is
 written into the application's 備考 (notes) — so nothing is lost; an unmapped 外字 is still

@@ -7,7 +7,7 @@ keeps the stored value (and the dry run says so); a cell that changes the value 
 where a stored character stood is refused, naming the character. A 外字 (private-use area)
 shows as another glyph or a box on every PC without the city's 外字 font: a value that would
 store one is refused, naming the field, the character's code point and its position —
-unless the city's 外字 table maps it (imports.gaiji).
+unless the city's 外字 table maps it (intranet.gaiji).
 A message that names a character a screen cannot show (a 外字, a control character, a
 space) names it by what it is and its code point — 「外字 U+E000」 — never by an empty gap.
 """
@@ -28,7 +28,7 @@ REPLACES = ("この値は登録済みの「${before}」の「${characters}」を
 GAIJI_FOUND = ("外字が含まれています（${code}、${position} 文字目）。外字は、その外字を登録して"
                "いないパソコンでは別の字や □ に見えます。標準の文字に置き換えるか、〓 にして元の字を"
                "備考に書いてから取り込んでください。")
-# With the city's 外字 table (imports.gaiji): a mapped 外字 is replaced and noted in 備考.
+# With the city's 外字 table (intranet.gaiji): a mapped 外字 is replaced and noted in 備考.
 GAIJI_REPLACED = ("外字 ${code}（${position} 文字目）は、市の外字表のとおり「${replacement}」として"
                   "取り込みます。元の外字の番号は備考に残します。")
 GAIJI_UNMAPPED = ("市の外字表にない外字です（${code}、${position} 文字目）。外字表に加えるか、標準の"

@@ -3,7 +3,7 @@ the file, the line and why — never a silent default."""
 
 import pytest
 
-from intranet.imports import gaiji
+from intranet import gaiji
 from intranet.settings import SettingsError, load
 
 URL = "sqlite:///:memory:"

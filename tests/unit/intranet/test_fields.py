@@ -1,5 +1,5 @@
 """An application's fields have one set of words: the import's column names
-(``intranet.imports.headers``). Every screen, export and record that names a field takes its
+(``intranet.fields``). Every screen, export and record that names a field takes its
 word from there, and the exports' headers are ones the import reads back as the same field."""
 
 import ast
@@ -8,8 +8,8 @@ from pathlib import Path
 from intranet.applications.exports import EXPORT_HEADER, HISTORY_HEADER
 from intranet.disclosures.services import FIELDS as DISCLOSED
 from intranet.disposal.erase import ERASED_FIELD_LABELS
+from intranet.fields import FIELD_WORDS, FIELDS, words
 from intranet.imports.columns import map_header
-from intranet.imports.headers import FIELD_WORDS, FIELDS, words
 from intranet.oversight.labels import CODES, DETAILS, NEEDS
 from intranet.web import LABELS
 
