@@ -188,15 +188,21 @@ def _worker_count(text: str) -> int:
 
 def audit_checkpoint(ctx, args):
     """Sign the audit head with the transfer key (run as the transfer job's OS user)."""
+    from transfer import config as transfer_config
+    from transfer.errors import KeyFileError
     from transfer.keys import load_signing_key
 
     path = args.checkpoints or ctx.settings.get("audit.checkpoint_file")
-    key_path = args.signing_key or (ctx.settings.get("transfer.signing_keys", "").split() or [""])[0]
-    if not path or not key_path:
-        print("error: audit.checkpoint_file and a signing key (--signing-key or "
-              "transfer.signing_keys) are needed", file=sys.stderr)
+    if not path:
+        print("error: audit.checkpoint_file (or --checkpoints) is needed", file=sys.stderr)
         return 2
-    signing_key = load_signing_key(Path(key_path))
+    try:
+        # The key the snapshot's signer reads (a file or a folder of keys: the first signs).
+        signing_key = (load_signing_key(args.signing_key) if args.signing_key
+                       else transfer_config.signing_keys(ctx.settings)[0])
+    except (transfer_config.TransferConfigError, KeyFileError) as refused:
+        print(f"error: {refused} (or --signing-key)", file=sys.stderr)
+        return 2
     with ctx.dbsession() as dbsession:
         checkpoint = audit_services.take_checkpoint(dbsession, ctx.actor, signing_key,
                                                     Path(path))

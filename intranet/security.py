@@ -54,6 +54,11 @@ PERMISSIONS = {
 }
 
 
+def may(role: str, permission: str) -> bool:
+    """Whether ``role`` holds ``permission``: a service's own check reads the same literal."""
+    return role in PERMISSIONS[permission]
+
+
 class Root:
     __acl__: ClassVar = [
         (Allow, f"role:{role}", permission)

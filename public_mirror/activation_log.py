@@ -10,6 +10,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from transfer.envelope import canonical_json
+
 GENESIS = "0" * 64
 
 
@@ -19,8 +21,7 @@ class DamagedLog(ValueError):
 
 def _digest(record: dict) -> str:
     body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
-                                     separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def _last(path: Path) -> dict | None:

@@ -41,13 +41,11 @@ from transfer.keys import (
     load_signing_key,
 )
 from transfer.sftp import USAGE_FILE, SftpDestination
+from transfer.snapshot import VALID_HOURS
 from transfer.transports import Destination, OutboxDestination
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
 
 Settings = Mapping[str, Any]
-# How long a snapshot is valid when transfer.valid_hours is not set: a public host answers
-# from it this long without a newer one (three days: a weekend without a publication).
-VALID_HOURS = 72
 
 
 class TransferConfigError(ValueError):

@@ -42,6 +42,9 @@ ENTRY_SIZE = ENTRY.size
 ENTRY_FORMATS = {1: ENTRY_V1, 2: ENTRY}
 # A programme's deficiency kinds fit the entry's 32-bit set.
 MAX_DEFICIENCY_KINDS = 32
+# How long a snapshot is valid when transfer.valid_hours is not set: a public host answers
+# from it this long without a newer one (three days: a weekend without a publication).
+VALID_HOURS = 72
 EPOCH_DAY = date(2000, 1, 1)
 # A snapshot's times (created_at, expires_at): UTC to the second.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -1,4 +1,5 @@
-"""Sign in, sign out, change one's own password, choose a language, and where each role lands."""
+"""Sign in, sign out, choose a language, where each role lands, and the 403 page (changing
+one's own password is ``intranet.users.password_views``)."""
 
 from urllib.parse import urlsplit
 

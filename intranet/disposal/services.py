@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from intranet.audit import writer
-from intranet.auth.models import SECURITY_OFFICER, SUPERVISOR
 from intranet.db import locked
 from intranet.disposal import erase as erasure
 from intranet.disposal.models import APPROVED, REJECTED, REQUESTED, Disposal
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme
 from intranet.refusals import Refused
+from intranet.security import may
 from transfer.envelope import canonical_text
 
 NOT_ARCHIVED = "廃棄を申請できるのは保存中（アーカイブ済み）の事業だけです。"
@@ -80,7 +80,7 @@ def decide(dbsession, actor, user, disposal: Disposal, *, approve: bool, note: s
     disposal = locked(dbsession, Disposal, disposal.id)
     if disposal.state != REQUESTED:
         raise DisposalRefused(NOT_PENDING)
-    if user.role not in (SUPERVISOR, SECURITY_OFFICER):
+    if not may(user.role, "disposals.approve"):
         raise DisposalRefused(ROLE)
     if user.id == disposal.requested_by_id:
         raise DisposalRefused(OWN_REQUEST)

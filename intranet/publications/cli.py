@@ -25,6 +25,7 @@ from typing import Any
 
 from intranet.publications import steps
 from transfer import cli as transfer_cli
+from transfer.snapshot import VALID_HOURS
 from transfer.steps import report
 
 
@@ -107,7 +108,8 @@ def _add_build(commands: Any) -> None:
     make.add_argument("--origin", help="MUNICIPALITY:ENVIRONMENT, e.g. 142158:prod "
                       "(default: transfer.origin in the ini)")
     make.add_argument("--sequence", type=int, help="default: the current Unix time")
-    make.add_argument("--valid-hours", help="default: transfer.valid_hours in the ini, else 72")
+    make.add_argument("--valid-hours", help="default: transfer.valid_hours in the ini, else "
+                      f"{VALID_HOURS}")
     make.add_argument("--out", type=Path, required=True)
     make.set_defaults(command=build)
 

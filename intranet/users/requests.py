@@ -19,14 +19,15 @@ from sqlalchemy import select
 
 from intranet.audit import writer
 from intranet.auth import passwords
-from intranet.auth.models import ADMIN, INQUIRY, STAFF, SUPERVISOR, User
+from intranet.auth.models import ADMIN, User
 from intranet.db import locked
+from intranet.security import PERMISSIONS
 from intranet.users import services
 from intranet.users.models import CREATE, RESET, ROLE, RoleGrant
 from intranet.users.services import UNUSABLE, AccountError
 
 # Roles that read applicant data.
-DATA_ROLES = (STAFF, SUPERVISOR, INQUIRY)
+DATA_ROLES = PERMISSIONS["applications.view"]
 
 
 @dataclass(frozen=True)

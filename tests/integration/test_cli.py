@@ -190,6 +190,40 @@ def test_audit_checkpoint_then_verify_catches_a_recomputed_chain(cli, engine, si
     assert broken.returncode == 1 and "recomputed" in broken.stderr
 
 
+def test_audit_checkpoint_signs_with_the_key_the_signer_reads_a_folder_too(cli, tmp_path):
+    """``transfer.signing_keys`` may name a folder of keys (the signer's own reading): the
+    checkpoint is signed with its first key, as the snapshot's signer reads it; none there,
+    a key others may read, or a file that is no key, is one sentence and exit 2."""
+    from transfer.keys import generate_signing_key, key_id
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    first = generate_signing_key(keys / "2026-a.key", tmp_path / "a.pub")
+    generate_signing_key(keys / "2026-b.key", tmp_path / "b.pub")
+    config = tmp_path / "cli.ini"
+    settings = config.read_text()
+
+    def with_keys(named):
+        config.write_text(settings.replace("[loggers]", f"transfer.signing_keys = {named}\n"
+                                           "audit.checkpoint_file = "
+                                           f"{tmp_path / 'checkpoints.jsonl'}\n\n[loggers]", 1))
+        return cli("audit", "checkpoint")
+
+    cli("initdb")
+    taken = with_keys(keys)
+    assert taken.returncode == 0, taken.stderr
+    assert f"key {key_id(first.public_key)}" in taken.stdout
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "not-a-key.key").write_bytes(b"not a key")
+    (tmp_path / "not-a-key.key").chmod(0o600)
+    for named, said in ((tmp_path / "empty", "署名鍵がありません"),
+                        (tmp_path / "a.pub", "readable by group or others"),
+                        (tmp_path / "not-a-key.key", "not a PEM private key")):
+        refused = with_keys(named)
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+
+
 def test_audit_prune_archives_old_records_and_the_chain_still_verifies(cli, engine, signed,
                                                                        tmp_path):
     from datetime import datetime
