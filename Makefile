@@ -147,12 +147,12 @@ bench-audit: bench-deps install
 bench-mirror: bench-deps install
 	$(BIN)/python bench/mirror_bench.py
 
-# Name, kana and phone search at 1,000,000 applications (PostgreSQL; about ten minutes).
 # Residents through the shipped HAProxy balancer to one, two and three public hosts (each
 # shinsei-mirror serve behind its nginx site), against one host alone, in the same run.
 bench-balancer: bench-deps install
 	$(BIN)/python bench/balancer_bench.py
 
+# Name, kana and phone search at 1,000,000 applications (PostgreSQL; about ten minutes).
 bench-search: bench-deps install
 	$(BIN)/python bench/search_bench.py
 

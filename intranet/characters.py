@@ -12,8 +12,9 @@ A message that names a character a screen cannot show (a 外字, a control chara
 space) names it by what it is and its code point — 「外字 U+E000」 — never by an empty gap.
 """
 
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from intranet.exports import GAIJI, GETA, as_cp932_export_writes, held_by_cp932
 
@@ -61,6 +62,17 @@ def lost_characters(before: str) -> str:
 # format character (zero-width space, BOM).
 _UNSEEN = {"Co": "外字", "Cc": "制御文字", "Cf": "見えない文字", "Cs": "見えない文字",
            "Zs": "空白", "Zl": "改行", "Zp": "改行"}
+
+
+# The words ``shown`` names characters by; each a message id (the English screens say
+# "gaiji U+E000": ``named_in``, applied where a message or a page is put in words).
+KIND_WORDS = (*dict.fromkeys(_UNSEEN.values()), "異体字セレクタ")
+_NAMED = re.compile("(" + "|".join(KIND_WORDS) + r") (U\+[0-9A-F]{4,6})")
+
+
+def named_in(text: str, translate: Callable[[str], str]) -> str:
+    """``text`` with each character ``shown`` named (「外字 U+E000」) in the reader's words."""
+    return _NAMED.sub(lambda found: f"{translate(found.group(1))} {found.group(2)}", text)
 
 
 def _variation_selector(character: str) -> bool:

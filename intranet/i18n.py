@@ -6,6 +6,8 @@ Japanese; ``locale/en`` holds the English catalogue.
 
 from pyramid.i18n import TranslationStringFactory
 
+from intranet.characters import named_in
+
 _ = TranslationStringFactory("shinsei")
 
 LOCALES = ("ja", "en")
@@ -22,6 +24,10 @@ def translate(request, message, **mapping):
     TranslationString carrying its own) is looked up once per request: a page of 100 audit
     records asks for the same few labels hundreds of times."""
     if mapping or type(message) is not str:
+        if mapping and request.locale_name != DEFAULT_LOCALE:
+            # A value naming a character a screen cannot show (「外字 U+E000」) in its words.
+            mapping = {key: named_in(value, lambda word: translate(request, word))
+                       if isinstance(value, str) else value for key, value in mapping.items()}
         return request.localizer.translate(_(message, mapping=mapping or None))
     seen = request.__dict__.setdefault("_translated_labels", {})
     text = seen.get(message)

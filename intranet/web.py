@@ -11,6 +11,7 @@ from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import notfound_view_config, view_config
 
+from intranet.characters import named_in
 from intranet.dates import wareki
 from intranet.fields import FIELD_WORDS
 from intranet.plausible_dates import UnreadableDate
@@ -177,6 +178,12 @@ def template_gettext(context, message, **mapping):
     return context["request"].translate(message, **mapping)
 
 
+@pass_context
+def characters_named(context, text: str) -> str:
+    """A list of characters as ``intranet.characters.shown`` wrote it, in the reader's words."""
+    return named_in(text, context["request"].translate)
+
+
 def add_renderer_globals(event):
     request = event.get("request")
     if request is not None:
@@ -194,6 +201,7 @@ def includeme(config):
         env.filters["format_date"] = format_date
         env.filters["local_time"] = local_time
         env.filters["wareki"] = wareki
+        env.filters["characters_named"] = characters_named
         env.globals["municipality_name"] = config.get_settings()["shinsei.municipality_name"]
         # Which build is serving (after an upgrade, staff and the helpdesk can tell).
         env.globals["version"] = version.current()

@@ -101,7 +101,10 @@ def _trust_source(settings):
     """A callable that reads the trusted keys again: a key dropped into (or removed from)
     a trusted directory takes effect with the next snapshot, without a restart."""
     entries = aslist(settings["mirror.trusted_keys"])
-    origin = Origin.parse(settings["mirror.origin"])
+    try:
+        origin = Origin.checked(settings["mirror.origin"])
+    except ValueError as wrong:
+        raise MirrorSettingsError(f"mirror.origin は {wrong}") from None
     threshold, max_size = int(settings["mirror.threshold"]), int(settings["mirror.max_snapshot_bytes"])
 
     def policy() -> TrustPolicy:

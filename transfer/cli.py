@@ -71,9 +71,16 @@ def key_id(args: argparse.Namespace) -> int:
     return 0
 
 
+def _origin(text: str) -> Origin:
+    try:
+        return Origin.checked(text)
+    except ValueError as wrong:
+        raise argparse.ArgumentTypeError(str(wrong)) from None
+
+
 def verify(args: argparse.Namespace) -> int:
     policy = TrustPolicy(keys=[load_public_key(p) for p in args.trusted_keys],
-                         origin=Origin.parse(args.origin), threshold=args.threshold,
+                         origin=args.origin, threshold=args.threshold,
                          max_size=args.max_size)
     check_size(args.file.stat().st_size, policy)
     snapshot = verify_snapshot(args.file.read_bytes(), policy, last_sequence=args.last_sequence,
@@ -132,7 +139,8 @@ def make_parser() -> tuple[argparse.ArgumentParser, Any]:
     check.add_argument("--trusted-keys", type=Path, nargs="+", required=True)
     check.add_argument("--threshold", type=int, default=1)
     check.add_argument("--last-sequence", type=int)
-    check.add_argument("--origin", required=True, help="MUNICIPALITY:ENVIRONMENT, e.g. 142158:prod")
+    check.add_argument("--origin", required=True, type=_origin,
+                       help="MUNICIPALITY:ENVIRONMENT, e.g. 142158:prod")
     check.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE)
     check.set_defaults(command=verify)
 

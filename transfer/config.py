@@ -81,12 +81,10 @@ class SignerSettings:
 def origin(settings: Settings) -> Origin:
     """``transfer.origin``: the origin every snapshot carries; the public hosts refuse any
     other, so a missing or misspelt one is refused here rather than signed."""
-    written = str(settings.get("transfer.origin", ""))
-    read = Origin.parse(written)
-    if not read.municipality or read.environment not in ("prod", "test"):
-        raise TransferConfigError("transfer.origin は 団体コード:prod または 団体コード:test "
-                                  f"です（{written!r}）")
-    return read
+    try:
+        return Origin.checked(str(settings.get("transfer.origin", "")))
+    except ValueError as wrong:
+        raise TransferConfigError(f"transfer.origin は {wrong}") from None
 
 
 def valid_for(settings: Settings) -> timedelta:

@@ -45,6 +45,16 @@ class Origin:
         municipality, _, environment = text.partition(":")
         return cls(municipality, environment)
 
+    @classmethod
+    def checked(cls, text: str) -> "Origin":
+        """A configured origin (the intranet's, a public host's, one typed on the command
+        line): 団体コード:prod or 団体コード:test, else ValueError saying so. A misspelt one
+        is refused where it is written, not by every snapshot that then never matches."""
+        read = cls.parse(text)
+        if not read.municipality or read.environment not in ("prod", "test"):
+            raise ValueError(f"団体コード:prod または 団体コード:test です（{text!r}）")
+        return read
+
     def as_header(self) -> dict[str, str]:
         return {"municipality": self.municipality, "environment": self.environment}
 

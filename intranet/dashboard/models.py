@@ -2,10 +2,11 @@
 
 One row per (programme, kind, bucket): kind "status" counts applications per status code;
 "received" and "paid" count applications per received_on / paid_on day; "decided" counts
-status changes to the decided status per day. Triggers (intranet.dashboard.tallies) change
-them in the same statement as every insert, update and delete of applications and
-status_changes — single change, bulk change, import (COPY included), retention — so the
-dashboard reads a few hundred rows instead of grouping a million, and is never stale.
+status changes to the decided status per Japan day (intranet.days). Triggers
+(intranet.dashboard.tallies) change them in the same statement as every insert, update and
+delete of applications and status_changes — single change, bulk change, import (COPY
+included), retention — so the dashboard reads a few hundred rows instead of grouping a
+million, and is never stale.
 """
 
 from sqlalchemy import BigInteger, ForeignKey, String

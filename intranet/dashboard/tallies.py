@@ -10,6 +10,8 @@ the same order (no deadlock between them).
 
 from sqlalchemy import text
 
+from intranet import days
+
 DECIDED = "approved"  # the milestone the progress chart calls 支給決定
 KINDS = ("status", "received", "decided", "paid")
 
@@ -27,6 +29,7 @@ def _application_deltas(source: str, sign: int, day) -> list[str]:
 
 
 def _decided_deltas(source: str, sign: int, day) -> list[str]:
+    # ``day`` here reads a moment (naive UTC): a decision counts on its Japan day.
     row = "s." if source not in ("NEW", "OLD") else f"{source}."
     frm = f"{source} s JOIN" if source not in ("NEW", "OLD") else ""
     join = "ON a.id = s.application_id" if frm else f"WHERE a.id = {source}.application_id AND"
@@ -53,8 +56,20 @@ def _sqlite_day(column: str) -> str:
     return f"date({column})"
 
 
-def _deltas(table: str, source: str, sign: int, day) -> list[str]:
-    return (_application_deltas if table == "applications" else _decided_deltas)(source, sign, day)
+def _pg_moment_day(column: str) -> str:
+    return _pg_day(days.postgres(column))
+
+
+# Per engine: the day of a date column (received_on, paid_on: the day itself), and the day
+# of a moment (a decision's changed_at, naive UTC: its Japan day, intranet.days).
+_DAYS = {"postgresql": (_pg_day, _pg_moment_day), "sqlite": (_sqlite_day, days.sqlite)}
+
+
+def _deltas(table: str, source: str, sign: int, dialect: str) -> list[str]:
+    of_date, of_moment = _DAYS[dialect]
+    if table == "applications":
+        return _application_deltas(source, sign, of_date)
+    return _decided_deltas(source, sign, of_moment)
 
 
 def _postgres() -> list[str]:
@@ -63,7 +78,8 @@ def _postgres() -> list[str]:
         for event, sources in (("INSERT", [("new_rows", 1)]), ("DELETE", [("old_rows", -1)]),
                                ("UPDATE", [("new_rows", 1), ("old_rows", -1)])):
             name = f"{table}_tally_{event.lower()}"
-            selects = [s for source, sign in sources for s in _deltas(table, source, sign, _pg_day)]
+            selects = [s for source, sign in sources
+                       for s in _deltas(table, source, sign, "postgresql")]
             referencing = " ".join(f"{'NEW' if src == 'new_rows' else 'OLD'} TABLE AS {src}"
                                    for src, _ in sources)
             statements += [
@@ -84,7 +100,7 @@ def sqlite_trigger(table: str, event: str) -> str:
     """SQLite: the CREATE TRIGGER of one table's tally trigger for one event."""
     sources = {"INSERT": [("NEW", 1)], "DELETE": [("OLD", -1)],
                "UPDATE": [("NEW", 1), ("OLD", -1)]}[event]
-    selects = [s for source, sign in sources for s in _deltas(table, source, sign, _sqlite_day)]
+    selects = [s for source, sign in sources for s in _deltas(table, source, sign, "sqlite")]
     # Per row on SQLite: a history row that is not a decision skips the statement.
     when = ("" if table == "applications" else " WHEN " + " OR ".join(
         f"{source}.to_code = '{DECIDED}'" for source, _ in sources))
@@ -117,9 +133,8 @@ def _names():
 
 
 def backfill_sql(dialect: str) -> str:
-    day = _pg_day if dialect == "postgresql" else _sqlite_day
-    return _upsert(_deltas("applications", "applications", 1, day)
-                   + _deltas("status_changes", "status_changes", 1, day))
+    return _upsert(_deltas("applications", "applications", 1, dialect)
+                   + _deltas("status_changes", "status_changes", 1, dialect))
 
 
 def create(connection) -> None:

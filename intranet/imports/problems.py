@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from intranet import characters
 from intranet.exports import neutralise
+from intranet.fields import FIELD_WORDS
 from intranet.imports import columns
 from intranet.statuses import rules
 
@@ -124,7 +125,7 @@ class CsvWriter:
         self.count += 1
 
 
-CHANGES_HEADER = ("行", "受付番号", "項目", "登録済みの値", "ファイルの値")
+CHANGES_HEADER = ("行", FIELD_WORDS["receipt_number"], "項目", "登録済みの値", "ファイルの値")
 
 
 def changed_fields(row) -> list[str]:

@@ -425,7 +425,7 @@ def _personal_lines(values: dict, words: Vocabulary) -> list[tuple[str, str]]:
     t = words.translate
     lines = []
     if values.get("receipt"):
-        lines.append((t("受付番号"), str(values["receipt"])))
+        lines.append((t(FIELD_WORDS["receipt_number"]), str(values["receipt"])))
     if values.get("move"):
         lines.append((t("状況の変化"), _move_text(str(values["move"]), words)))
     if values.get("filename"):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from intranet.audit.exports import audit_export
 from intranet.db import get_tm_session, session_factory_of
 from intranet.exports import csv_lines, csv_response
+from intranet.fields import FIELD_WORDS
 from intranet.programmes.models import Programme
 from intranet.publications import changes
 from intranet.publications.models import Publication
@@ -16,7 +17,7 @@ from intranet.web import BAD_INPUT, LABELS, BadInput, local_time, matched_id
 PAGE = 100
 # Read from the database this many at a time while the CSV streams.
 CSV_BATCH = 2_000
-CSV_HEADER = ("受付番号", "事業", "区分", "前回の公開", "今回", "最後に状況を変更した職員",
+CSV_HEADER = (FIELD_WORDS["receipt_number"], "事業", "区分", "前回の公開", "今回", "最後に状況を変更した職員",
               "変更日時")
 
 

@@ -98,7 +98,7 @@ def _change_lines(step: events.Step, entry: StatusChange,
     if entry.from_code is None or entry.from_code != entry.to_code:
         move = f"{reader.status(entry.from_code)} → {reader.status(entry.to_code)}" \
             if entry.from_code else reader.status(entry.to_code)
-        lines.append((t("状況"), move))
+        lines.append((t(FIELD_LABELS["status"]), move))
     for key, day in (("scheduled_payment_on", entry.scheduled_payment_on),
                      ("paid_on", entry.paid_on)):
         if day:

@@ -24,6 +24,8 @@ module's constants.
 
 from sqlalchemy import text
 
+from intranet import days
+
 # What the call centre's opening of an application is recorded as (issue 14; the figure's
 # INQUIRY_VIEW).
 ACTION = "application.view"
@@ -41,16 +43,6 @@ def _grouped(source: str, sign: int, day) -> str:
             f"WHERE action = '{ACTION}' GROUP BY {day('at')}")
 
 
-def _pg_day(column: str) -> str:
-    return f"CAST({column} + INTERVAL '9 hours' AS date)"
-
-
-def _sqlite_day(column: str) -> str:
-    # SQLite's date functions round fractions to milliseconds: 14:59:59.9996 UTC would
-    # become the next Japan day. Whole seconds cannot cross midnight (it is a whole second).
-    return f"date(substr({column}, 1, 19), '+9 hours')"
-
-
 def _postgres() -> list[str]:
     statements = []
     for event, source, sign in (("INSERT", "NEW TABLE AS added", 1),
@@ -59,7 +51,7 @@ def _postgres() -> list[str]:
         table = source.rsplit(" ", 1)[1]
         statements += [
             f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  "
-            f"{_upsert(_grouped(table, sign, _pg_day))};\n  RETURN NULL;\nEND $$",
+            f"{_upsert(_grouped(table, sign, days.postgres))};\n  RETURN NULL;\nEND $$",
             f"CREATE TRIGGER {name} AFTER {event} ON audit_records REFERENCING {source} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
         ]
@@ -69,14 +61,14 @@ def _postgres() -> list[str]:
 def _sqlite() -> list[str]:
     return [f"CREATE TRIGGER audit_view_days_{event.lower()} AFTER {event} ON audit_records "  # noqa: S608
             f"WHEN {row}.action = '{ACTION}' BEGIN "
-            f"INSERT INTO audit_view_days (day, n) VALUES ({_sqlite_day(row + '.at')}, {sign}) "
+            f"INSERT INTO audit_view_days (day, n) VALUES ({days.sqlite(row + '.at')}, {sign}) "
             f"ON CONFLICT (day) DO UPDATE SET n = n + {sign}; END"
             for event, row, sign in (("INSERT", "NEW", 1), ("DELETE", "OLD", -1))]
 
 
 def backfill_sql(dialect: str) -> str:
     """Every opening already in the trail (the migration's, before the triggers)."""
-    day = _pg_day if dialect == "postgresql" else _sqlite_day
+    day = days.postgres if dialect == "postgresql" else days.sqlite
     return _upsert(_grouped("audit_records", 1, day))
 
 

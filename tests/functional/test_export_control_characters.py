@@ -14,6 +14,7 @@ from intranet.applications.models import Application, StatusChange
 from intranet.characters import shown
 from intranet.imports import workbook as reading_workbook
 from lab.import_files import PEOPLE, encoded
+from tests.conftest import csrf_token
 from tests.factories import make_programme
 from tests.functional.test_imports import confirm, upload
 from tests.visible_text import visible_text
@@ -111,6 +112,19 @@ def test_a_gaiji_is_named_by_its_code_point_in_the_warning_and_the_dry_run(
             "（外字 U+E000）の印です。") in visible_text(dry.text)
     confirm(stored, dry)
     assert _state(session_factory) == before
+
+
+def test_the_english_screens_name_a_gaiji_in_english(stored, programme):
+    """The kind of a character no screen shows is a word of the reader's language, on the
+    export's warning and in the dry run's message alike."""
+    page = stored.get("/applications")
+    stored.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
+    warning = stored.get("/applications.csv", {"encoding": "cp932"}, status=409)
+    assert "<td>12345680</td><td>gaiji U+E000</td>" in warning.text
+    body = stored.get("/applications.csv", {"encoding": "cp932", "replace": "1"}).body
+    dry = upload(stored, programme, body, "export.csv", status=200)
+    words = visible_text(dry.text)
+    assert "could not hold (gaiji U+E000)" in words and "外字" not in words
 
 
 def test_shown_names_what_a_screen_cannot_show():

@@ -3,7 +3,7 @@ single change, the bulk change, a new-applicants import, a status-only import, a
 SQL update, and deleting history and applications (retention) — on both engines, with the
 same figures a full GROUP BY over the tables gives."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select, text, update
 
@@ -37,11 +37,12 @@ def recomputed(dbsession):
                 select(Application.programme_id, column, func.count()).where(column.is_not(None))
                 .group_by(Application.programme_id, column)):
             exact[(programme_id, kind, _day(day))] = n
-    day = func.date(StatusChange.changed_at)
-    for programme_id, changed, n in dbsession.execute(
-            select(Application.programme_id, day, func.count()).join(Application)
-            .where(StatusChange.to_code == DECIDED).group_by(Application.programme_id, day)):
-        exact[(programme_id, "decided", _day(changed))] = n
+    # A decision counts on its Japan day: changed_at is naive UTC, Japan is UTC+9 all year.
+    for programme_id, changed_at in dbsession.execute(
+            select(Application.programme_id, StatusChange.changed_at).join(Application)
+            .where(StatusChange.to_code == DECIDED)):
+        key = (programme_id, "decided", (changed_at + timedelta(hours=9)).date().isoformat())
+        exact[key] = exact.get(key, 0) + 1
     return exact
 
 
@@ -124,3 +125,24 @@ def test_backfill_counts_rows_written_before_the_tallies_existed(session_factory
     dbsession.execute(text(backfill_sql(dbsession.bind.dialect.name)))
     assert_exact(dbsession)
     assert tallied(dbsession)[(programme, "paid", "2020-09-01")] == 4
+
+
+def test_a_decision_counts_on_its_japan_day(session_factory, dbsession):
+    """A decision at 08:30 in Tokyo (23:30 UTC the day before) is that morning's, on both
+    engines, through the triggers and through a recount (migration 0029); 14:59:59.9996 UTC
+    is still the same Japan day (SQLite rounds fractions: it must not cross midnight)."""
+    programme = make_programme(session_factory)
+    [application] = make_applications(session_factory, programme, 1, status="reviewing")
+    for moment in (datetime(2020, 7, 1, 23, 30), datetime(2020, 7, 1, 14, 59, 59, 999600),
+                   datetime(2020, 7, 1, 15, 0)):
+        dbsession.add(StatusChange(application_id=application, from_code="reviewing",
+                                   to_code=DECIDED, changed_at=moment, source="manual"))
+    dbsession.flush()
+    decided = {bucket: n for (p, kind, bucket), n in tallied(dbsession).items()
+               if kind == "decided"}
+    assert decided == {"2020-07-02": 2, "2020-07-01": 1}
+    assert_exact(dbsession)
+    dbsession.execute(delete(Tally))
+    from intranet.dashboard.tallies import backfill_sql
+    dbsession.execute(text(backfill_sql(dbsession.bind.dialect.name)))
+    assert_exact(dbsession)

@@ -147,7 +147,7 @@ INTRANET_LAYERS = (
         "intranet.applications.search_key",
         # The city's 外字 table is read with the settings, before any domain; an
         # application's fields are named as the import's columns name them, on every screen.
-        "intranet.gaiji", "intranet.fields", "intranet.characters",
+        "intranet.gaiji", "intranet.fields", "intranet.characters", "intranet.days",
     )),
     ("people", (
         # Who is asking and what they may do: sign-in, sessions, accounts.
@@ -331,7 +331,7 @@ PACKAGE_FLOORS = (
     ("foundation", ("intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
                     "intranet.plausible_dates", "intranet.refusals", "intranet.i18n",
                     "intranet.chunks", "intranet.charts", "intranet.web", "intranet.exports",
-                    "intranet.fields", "intranet.characters", "intranet.gaiji")),
+                    "intranet.fields", "intranet.characters", "intranet.gaiji", "intranet.days")),
     ("record", ("intranet.audit",)),
     ("identity and vocabulary", ("intranet.auth", "intranet.security", "intranet.statuses")),
     ("domains", ("intranet.users", "intranet.programmes", "intranet.deficiencies",

@@ -105,3 +105,12 @@ def test_an_exempt_entry_with_host_bits_is_refused_not_widened_to_its_network(pu
         public_host.app(**{"mirror.rate_limit_exempt": "192.0.2.10 127.0.60.5/24"})
     message = str(refused.value)
     assert "127.0.60.5/24" in message and "127.0.60.0/24" in message and "127.0.60.5、" in message
+
+
+@pytest.mark.parametrize("origin", ["142158:prd", "142158", ":prod", "142158:staging"])
+def test_a_misspelt_origin_refuses_start_up_naming_the_setting(public_host, origin):
+    """Every snapshot carries 団体コード:prod or :test: a public host trusting another shape
+    would refuse them all, one by one, as from elsewhere. It refuses to start instead."""
+    with pytest.raises(MirrorSettingsError, match=r"mirror\.origin は 団体コード:prod") as refused:
+        public_host.app(**{"mirror.origin": origin})
+    assert repr(origin) in str(refused.value)
