@@ -1,9 +1,11 @@
 """Search benchmark: name, kana and phone search over 1,000,000 applications on PostgreSQL.
 
 Real HTTP through waitress (the list page a caller's name is typed into: the page of 50 and
-its count), p50/p95 per kind of query, each beside the two statements the page runs, timed
-bare in the same run: the first page (LIMIT 51), the capped count the page runs (at most
-COUNT_CAP + 1 rows) and, as its baseline, the exact count of every match. Queries are
+its count), p50/p95 per kind of query, each beside the statements the page runs, timed
+bare in the same run: the first page (LIMIT 51) as a name matching more than COUNT_CAP
+applications has it found (search._walk: the list's order walked for at most search.WALK
+rows) and as PostgreSQL plans the plain query on its own, the capped count the page runs
+(at most COUNT_CAP + 1 rows) and, as its baseline, the exact count of every match. Queries are
 typed as callers give them: full-width spaces, 異体字 (髙 for 高), hiragana for the kana,
 phone numbers with dashes. Run once with pg_trgm (the
 migration's GIN index) and once without it (the documented fallback: a sequential scan).
@@ -149,6 +151,12 @@ def check_keys(engine):
 # With 生年月日, each has `AND birth_date = :b` after the LIKE ({birth}).
 FIRST_PAGE = ("SELECT id FROM applications WHERE search_key LIKE :p{birth} "
               "ORDER BY received_on DESC, id DESC LIMIT 51")
+# The first page as the list finds it when the count is capped (search._walk): the rows in
+# the list's order, at most :walk of them, every condition but the name in the walk; the
+# name tested outside it (a subquery with a LIMIT: PostgreSQL cannot ask the trigram index).
+WALKED_PAGE = ("SELECT id FROM (SELECT id, received_on, search_key FROM applications{where_birth}"
+               " ORDER BY received_on DESC, id DESC LIMIT :walk) AS walked"
+               " WHERE search_key LIKE :p ORDER BY received_on DESC, id DESC LIMIT 51")
 # The capped count as the page now runs it (search._fewer_trigrams): every third trigram for
 # the index (:sparse), the whole substring tested on what it gives; CAPPED_COUNT, the plain
 # LIKE it replaced, is its baseline in the same run.
@@ -179,21 +187,30 @@ def run(args, engine, session_factory, url, label, requests):
 
             def sql(statement, typed=typed):
                 birth = " AND birth_date = :b" if "birth" in typed[0] else ""
+                where_birth = " WHERE birth_date = :b" if birth else ""
 
                 def go():
                     params = rng.choice(typed)
                     with engine.connect() as conn:
                         pattern = query_pattern(params["name"])
-                        conn.execute(text(statement.format(birth=birth)), {
+                        sparse = len(pattern) >= search.SPARSE_FROM
+                        # A short pattern's count is the plain LIKE (build_query), as the
+                        # page runs it: not the sparse form's two conditions over one piece.
+                        shown = (CAPPED_COUNT if statement == SPARSE_COUNT and not sparse
+                                 else statement)
+                        conn.execute(text(shown.format(birth=birth,
+                                                       where_birth=where_birth)), {
                             "p": f"%{pattern}%",
-                            "sparse": search.sparse_pattern(pattern)
-                            if len(pattern) >= search.SPARSE_FROM else f"%{pattern}%",
+                            "sparse": search.sparse_pattern(pattern) if sparse
+                            else f"%{pattern}%",
                             "b": date.fromisoformat(params.get("birth", "2000-01-01")),
-                            "cap": search.COUNT_CAP + 1}).all()
+                            "cap": search.COUNT_CAP + 1,
+                            "walk": search.PHONE_WALK if pattern.isdigit() else search.WALK}).all()
                 return go
 
             page()
             rows.append((f"{label}: {name}", *percentiles(timed(page, requests)),
+                         *percentiles(timed(sql(WALKED_PAGE), requests)),
                          *percentiles(timed(sql(FIRST_PAGE), requests)),
                          *percentiles(timed(sql(SPARSE_COUNT), requests)),
                          *percentiles(timed(sql(CAPPED_COUNT), requests)),
@@ -274,15 +291,17 @@ def main_bench(args):
         rows += run(args, engine, session_factory, url, "no index", args.fallback_requests)
         print_table(rows)
     found = Verdicts("bench-search")
-    for name, _p50, p95, _l50, limit95, *_counts in rows:
+    for name, _p50, p95, _w50, walk95, _l50, limit95, *_counts in rows:
         if name.startswith("pg_trgm: "):
             found.add(f"{name[len('pg_trgm: '):]}, page p95 ({args.applications:,})", p95, "ms",
-                      f"its first page's SQL p95 {limit95:.1f} ms", limit95, "< 50 ms", p95 < 50)
+                      f"its first page's SQL p95 {limit95:.1f} ms as PostgreSQL plans it, "
+                      f"{walk95:.1f} ms walked", limit95, "< 50 ms", p95 < 50)
     found.finish()
 
 
 def print_table(rows):
-    print(f"\n{'query typed':<44} {'page p50':>9} {'page p95':>9} {'LIMIT p50':>9} "
+    print(f"\n{'query typed':<44} {'page p50':>9} {'page p95':>9} {'walk p50':>9} "
+          f"{'walk p95':>9} {'LIMIT p50':>9} "
           f"{'LIMIT p95':>9} {'cap p50':>9} {'cap p95':>9} {'plain cap50':>9} "
           f"{'plain cap95':>9} {'exact p50':>9} "
           f"{'exact p95':>9}   (ms)")

@@ -34,6 +34,15 @@ COUNT_CAP = 1_000
 # kana's capped count ~1.5x faster; a common surname alone (10 letters) 3x slower — its
 # three trigrams leave many more candidates than its eight — and a phone number's gain small.
 SPARSE_FROM = 11
+# A name matching more than COUNT_CAP applications has its page found by walking the list's
+# order for at most this many rows (_walk). At a million, a common full name's 51 matches
+# are among the first 9,000-15,000 rows (5,000-10,000 matches); sparser ones are read
+# through the trigram index after this many (~20 ms of walking in vain at a million).
+WALK = 20_000
+# Digits: a fragment that matches more than COUNT_CAP is either in most numbers (042: the
+# first rows hold its page) or four digits inside many numbers' 042-7xx (1,000-1,400 at a
+# million, one in 800 rows): read through the index after a short walk (docs/performance.md).
+PHONE_WALK = 2_000
 _DECODERS: dict[str, Callable[[str], object]] = {
     "received": date.fromisoformat, "updated": datetime.fromisoformat, "receipt": str}
 
@@ -112,16 +121,9 @@ def build_query(criteria: Criteria, through_index: bool = False) -> Select:
         query = query.where(Application.programme_id == criteria.programme_id)
     if criteria.receipt:
         query = query.where(Application.receipt_number_normalised == criteria.receipt)
-    pattern = query_pattern(criteria.name) if criteria.name else None
-    if pattern and criteria.exact_phone and pattern.isdigit():
-        query = query.where(_whole_phone(pattern))
-    elif pattern and through_index and len(pattern) >= SPARSE_FROM:
-        query = query.where(*_fewer_trigrams(pattern))
-    elif pattern:
-        # The pattern is ASCII letters and digits only (search_key.encode): nothing to escape.
-        query = query.where(Application.search_key.like(f"%{pattern}%"))
+    query = query.where(*_name_conditions(criteria, Application.search_key, through_index))
     if criteria.phone:
-        query = query.where(_whole_phone(criteria.phone))
+        query = query.where(_whole_phone(Application.search_key, criteria.phone))
     if criteria.status:
         query = query.where(Application.status_code == criteria.status)
     if criteria.birth_date:
@@ -131,6 +133,20 @@ def build_query(criteria: Criteria, through_index: bool = False) -> Select:
     if criteria.received_to:
         query = query.where(Application.received_on <= criteria.received_to)
     return query
+
+
+def _name_conditions(criteria: Criteria, key, through_index: bool = False) -> tuple:
+    """What the name box asks of the search key ``key`` (the column, or the column of the
+    rows _walk reads): nothing when the box is empty."""
+    pattern = query_pattern(criteria.name) if criteria.name else None
+    if pattern and criteria.exact_phone and pattern.isdigit():
+        return (_whole_phone(key, pattern),)
+    if pattern and through_index and len(pattern) >= SPARSE_FROM:
+        return _fewer_trigrams(pattern)
+    if pattern:
+        # The pattern is ASCII letters and digits only (search_key.encode): nothing to escape.
+        return (key.like(f"%{pattern}%"),)
+    return ()
 
 
 def _fewer_trigrams(pattern: str):
@@ -154,28 +170,69 @@ def sparse_pattern(pattern: str) -> str:
     return "%" + "%".join(pattern[i:i + 3] for i in range(0, len(pattern) - 2, 3)) + "%"
 
 
-def _whole_phone(digits: str):
+def _whole_phone(key, digits: str):
     """The phone field is the search key's last, after the last space: ending the pattern
     there with the digits matches the whole number and nothing shorter."""
-    return Application.search_key.like(f"% {digits}")
+    return key.like(f"% {digits}")
 
 
 def search(dbsession, criteria: Criteria, page_size: int, total: Total | None = None) -> Page:
     """One page of matches. ``total`` — the count the list shows, taken first — chooses the
-    plan for a name search: see _few()."""
+    plan for a name search: more than COUNT_CAP matches, _walk(); at most COUNT_CAP, or
+    more but too sparse in the list's order for the walk, _few()."""
     column = SORTS[criteria.sort]
-    few = bool(criteria.name and total is not None and not total.capped)
-    query = build_query(criteria, through_index=few)
-    if criteria.after is not None:
-        key = tuple_(column, Application.id)
-        query = query.where(key < criteria.after if criteria.descending else key > criteria.after)
-    if few:
-        query = _few(query, column, criteria.descending, page_size)
     order = (column.desc(), Application.id.desc()) if criteria.descending else (column, Application.id)
-    rows = dbsession.execute(query.order_by(*order).limit(page_size + 1)).scalars().all()
+    walk = bool(criteria.name and total is not None and total.capped)
+    rows = _walk(dbsession, criteria, column, order, page_size) if walk else None
+    if rows is None:
+        # Through the matches: at most COUNT_CAP of them, or a walk that found less than a page.
+        few = bool(criteria.name and total is not None)
+        query = _after(build_query(criteria, through_index=few), criteria, column)
+        if few:
+            query = _few(query, column, criteria.descending, page_size)
+        rows = dbsession.execute(query.order_by(*order).limit(page_size + 1)).scalars().all()
     items = rows[:page_size]
     more = len(rows) > page_size
     return Page(items, encode_cursor(criteria.sort, items[-1]) if more else None)
+
+
+def _after(query: Select, criteria: Criteria, column) -> Select:
+    """The rows after the cursor, in the list's order."""
+    if criteria.after is None:
+        return query
+    key = tuple_(column, Application.id)
+    return query.where(key < criteria.after if criteria.descending else key > criteria.after)
+
+
+def _walk(dbsession, criteria: Criteria, column, order, page_size: int) -> list | None:
+    """The page of a name matching more than COUNT_CAP applications, found by walking the
+    list's order — the sort column's index, every condition but the name — for at most WALK
+    rows (PHONE_WALK for digits) and testing each for the name; None when those rows hold
+    less than the page (and the row after it): then the matches are sparse for their number
+    (at a million, likely not many more than COUNT_CAP), and _few() reads them through the
+    trigram index.
+
+    Left to itself PostgreSQL often does this, but not always: for some common full names
+    and kana its estimate of the trigram condition is ~100 rows where 5,000-10,000 match,
+    so it reads them all through the trigram index, sorts them and keeps 51 (50-90 ms at a
+    million; docs/performance.md). Here the name is tested outside a subquery that has its
+    own LIMIT, which PostgreSQL never merges into the outer query: it cannot ask the
+    trigram index, and the walk is bounded whatever it estimates.
+
+    Same rows, same order: the walked rows are the first WALK of the matches' order without
+    the name, so the first page_size + 1 of them that hold the name are the first
+    page_size + 1 matches."""
+    walked = _after(build_query(replace(criteria, name="")), criteria, column).with_only_columns(
+        Application.id, column, Application.search_key).order_by(*order).limit(
+        PHONE_WALK if criteria.name_is_phone else WALK).subquery("walked")
+    sort = walked.c[column.key]
+    page = (select(walked.c.id).where(*_name_conditions(criteria, walked.c.search_key))
+            .order_by(*((sort.desc(), walked.c.id.desc()) if criteria.descending
+                        else (sort, walked.c.id)))
+            .limit(page_size + 1))
+    rows = dbsession.execute(select(Application).where(Application.id.in_(page))
+                             .order_by(*order)).scalars().all()
+    return rows if len(rows) > page_size else None
 
 
 def _few(query: Select, column, descending: bool, page_size: int) -> Select:

@@ -3,7 +3,7 @@
 import random
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -309,3 +309,63 @@ def test_asking_the_index_by_fewer_trigrams_finds_exactly_the_same_rows(session_
             assert search.count_matches(s, criteria).count == len(expected), typed
             sparse += len(search.query_pattern(typed) or "") >= search.SPARSE_FROM
     assert sparse > 30        # many queries took the fewer-trigrams form
+
+
+def _pages(dbsession, criteria, total, page_size=2):
+    """Every page of ``criteria``'s matches, through the keyset cursors, as lists of ids."""
+    pages, cursor = [], None
+    for _ in range(100):        # a cursor that does not move on fails the test, not hangs it
+        page = search.search(dbsession, replace(criteria, after=search.decode_cursor(
+            criteria.sort, cursor)), page_size, total)
+        pages.append([a.id for a in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            return pages
+    raise AssertionError(f"more than 100 pages: {pages[-3:]}")
+
+
+@pytest.mark.parametrize("sort", list(search.SORTS))
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_common_name_is_paged_by_walking_the_list_order_with_the_same_rows(
+        session_factory, monkeypatch, sort, descending):
+    # search._walk (the plan for more than COUNT_CAP matches: the list's order walked for at
+    # most WALK rows, the name tested on them) against the plain query, page by page through
+    # keyset cursors: walks that fill the page and walks too short (the plain query then
+    # answers), with the other conditions inside the walk and ties in every sort column.
+    programme = make_programme(session_factory)
+    ids = applications_of(session_factory, programme, [
+        (f"高橋　{n}", "タカハシ", f"042-000-{n:04d}") if n % 3 else (f"山田　{n}", "ヤマダ", "")
+        for n in range(24)])
+    with session_factory() as s, s.begin():
+        for n, application_id in enumerate(ids):
+            application = s.get(Application, application_id)
+            application.received_on = date(2020, 6, 1 + n % 4)
+            application.status_code = ("received", "reviewing")[n % 5 == 0]
+            application.receipt_number_normalised = f"9{n * 7 % 24:07d}"   # not in id order
+            application.updated_at = datetime(2020, 6, 1, 9, n % 6)
+    walks = []
+
+    def spy(*args, **kwargs):
+        walks.append(found := walk(*args, **kwargs))
+        return found
+
+    walk = search._walk
+    monkeypatch.setattr(search, "_walk", spy)
+    capped = search.Total(search.COUNT_CAP, True)
+    with session_factory() as s:
+        for size in (1, 4, 9, 10_000):
+            monkeypatch.setattr(search, "WALK", size)
+            monkeypatch.setattr(search, "PHONE_WALK", size)
+            for criteria in (search.Criteria(name=n) for n in ("髙橋", "たかはし", "042-000", "山田",
+                                                                "どこにもない")):
+                for narrowed in (criteria, replace(criteria, status="received"),
+                                 replace(criteria, received_from=date(2020, 6, 2),
+                                         received_to=date(2020, 6, 3))):
+                    narrowed = replace(narrowed, sort=sort, descending=descending)
+                    plain = _pages(s, narrowed, None)
+                    assert _pages(s, narrowed, capped) == plain, (size, narrowed)
+                    expected = s.execute(search.build_query(narrowed).with_only_columns(
+                        Application.id)).scalars().all()
+                    assert sorted(i for page in plain for i in page) == sorted(expected)
+    # Both ways were taken: pages the walk found, and walks too short for their page.
+    assert any(found is None for found in walks) and any(found for found in walks)
