@@ -382,11 +382,11 @@ def report(args, count, rounds, data, start_up, openssh_s):
         return statistics.median(found) if found else 0.0
 
     print(f"  {'seconds; one change: median of ' + str(args.repeat):58s}"
-          + "".join(f"{kind[:18]:>19s}" for kind in kinds))
+          + "".join(f"{kind:>24s}" for kind in kinds))
 
     def line(name, label=None):
         print(f"  {(label or name)[:58]:58s}"
-              + "".join(f"{median(kind, name):19.2f}" for kind in kinds))
+              + "".join(f"{median(kind, name):24.2f}" for kind in kinds))
 
     names = []
     for _kind, times in rounds:
