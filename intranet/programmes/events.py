@@ -5,7 +5,7 @@ none of them: when a programme is made, or its page is shown, it tells them thro
 events, and each adds its part from its own ``includeme`` (``config.add_subscriber``).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from intranet.programmes.models import Programme
@@ -27,4 +27,4 @@ class ProgrammePageShown:
 
     request: Any
     programme: Programme
-    lifecycle: dict[str, Any] = field(default_factory=dict)
+    lifecycle: dict[str, Any]
