@@ -2,7 +2,6 @@
 a history entry naming the file, the import recorded and audited."""
 
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
@@ -11,6 +10,7 @@ from intranet.audit import writer
 from intranet.imports import sqlite_rows, staging
 from intranet.imports.errors import ImportRefused
 from intranet.imports.models import ImportRecord
+from intranet.imports.pipeline import Background, Inline
 from intranet.imports.plan import plan_import
 from intranet.imports.staging import Stage
 
@@ -25,9 +25,8 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
     then aborted, so the rows already written disappear with it — all or nothing.
 
     On PostgreSQL each chunk is written on a background thread while the next one is
-    planned (the server works while Python parses); the plan reads the database only after
-    the previous chunk's write has finished (``settle``), so its lookups see exactly what
-    they saw when every write came before the next chunk's planning.
+    planned (the server works while Python parses and compares); a chunk's lookups run on
+    that thread too, in the order imports.pipeline explains.
     """
     now = writer.utcnow()
     reason = f"取込: {filename}"
@@ -62,7 +61,7 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
 
     try:
         plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
-                           on_chunk=write, settle=background.wait, sink=sink,
+                           on_chunk=write, runner=background, sink=sink,
                            gaiji_table=gaiji_table, changes_sink=changes_sink)
         background.wait()
     finally:
@@ -87,44 +86,6 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
                   status_moves=plan.status_moves, moves=dict(sorted(moves.items())),
                   personal=moved, programme_personal={programme.id: {"filename": filename}})
     return plan
-
-
-class Background:
-    """One write at a time on the import's connection, on a thread of its own, while the
-    caller plans the next chunk. The database driver releases the GIL while it waits for
-    the server, so the server's work and Python's overlap. ``wait`` re-raises a write's
-    error in the caller; nothing else touches the connection until it returns."""
-
-    def __init__(self):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
-        self._pending: Future | None = None
-
-    def submit(self, function, *args):
-        self.wait()
-        self._pending = self._pool.submit(function, *args)
-
-    def wait(self):
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self):
-        """Let a write under way finish (its error, if any, is moot: the caller is already
-        raising, and its transaction is aborted), so the connection is the caller's again."""
-        self._pool.shutdown(wait=True)
-
-
-class Inline:
-    """Background's synchronous counterpart: each write done before ``submit`` returns."""
-
-    def submit(self, function, *args):
-        function(*args)
-
-    def wait(self):
-        pass
-
-    def close(self):
-        pass
 
 
 def _write_sqlite(dbsession, programme, new_rows, changed, now, reason, user_id):

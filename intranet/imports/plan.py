@@ -18,6 +18,7 @@ from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
 from intranet.imports import columns, problems, reading
 from intranet.imports.errors import ImportRefused, RowError
+from intranet.imports.pipeline import Inline
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
 from intranet.programmes import lifecycle
 from intranet.programmes.models import Programme, all_programmes
@@ -136,10 +137,11 @@ MAX_KEPT = 1000
 
 def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filename: str,
                 mapping: dict | None = None, progress=None, on_chunk=None,
-                settle=None, sink=None, gaiji_table=None, changes_sink=None) -> ImportPlan:
+                runner=None, sink=None, gaiji_table=None, changes_sink=None) -> ImportPlan:
     """Scan the file in chunks; ``on_chunk(rows)`` (the import itself) sees every planned row.
-    ``settle()`` is called before each chunk's lookups: the import writes in the background
-    and settles its write first, so the lookups see every row written before.
+    ``runner`` (imports.pipeline) runs each chunk's lookups: the next chunk's are asked for
+    before the current chunk is compared and written, so the import may write one chunk
+    while it compares the next.
 
     Memory stays bounded by the chunk, not the file: a million-row file is never held as
     a million row objects.
@@ -162,30 +164,40 @@ def plan_import(dbsession, catalogue, programme: Programme, data: bytes, filenam
     # Changed rows' verdicts: _changed_status_problem, _changed_details.
     changed_verdicts: dict[tuple, rules.StatusChangeRefused | None] = {}
     changed_details: dict[tuple, tuple] = {}
-    seen_any = False
     kinds = kind_catalogue.load(dbsession, programme.id)
+    runner = runner or Inline()
+    remembered = (verdicts, details, changed_verdicts, changed_details)
+    ahead = None
     for chunk in chunked(_parse_rows(rows, header, fields, status_lookup(catalogue), plan,
                                      progress, first_seen, kinds), _CHUNK):
-        seen_any = True
-        if settle:
-            settle()
-        planned = _compare(dbsession, catalogue, programme, chunk, plan,
-                           (verdicts, details, changed_verdicts, changed_details), kinds)
-        for row in planned:
-            plan.counts[row.action] += 1
-            if row.action == "changed" and "status" in row.values:
-                plan.status_moves += 1
-            if row.action == "changed":
-                if len(plan.rows) < 200:
-                    plan.rows.append(row)
-                if plan.changes_sink is not None:
-                    plan.changes_sink(row)
-        if on_chunk and not plan.error_count:
-            on_chunk(planned)
-    if not seen_any and not plan.error_count:
+        looked_up = runner.look_up(_existing, dbsession, programme,
+                                   [receipt for _, receipt, _ in chunk])
+        if ahead:
+            _take(catalogue, programme, plan, remembered, kinds, on_chunk, *ahead)
+        ahead = (chunk, looked_up)
+    if ahead:
+        _take(catalogue, programme, plan, remembered, kinds, on_chunk, *ahead)
+    elif not plan.error_count:
         raise reading.ImportRefused("見出しの行だけで、取り込むデータがありません。")
     plan.errors.sort(key=lambda e: e.line)
     return plan
+
+
+def _take(catalogue, programme, plan, remembered, kinds, on_chunk, chunk, looked_up):
+    """One chunk compared with what its lookups found, counted, and (the import) written."""
+    planned = _compare(catalogue, programme, chunk, looked_up.result(), plan, remembered,
+                       kinds)
+    for row in planned:
+        plan.counts[row.action] += 1
+        if row.action == "changed" and "status" in row.values:
+            plan.status_moves += 1
+        if row.action == "changed":
+            if len(plan.rows) < 200:
+                plan.rows.append(row)
+            if plan.changes_sink is not None:
+                plan.changes_sink(row)
+    if on_chunk and not plan.error_count:
+        on_chunk(planned)
 
 
 def _header(rows, mapping):
@@ -251,9 +263,9 @@ def _parse_rows(rows, header, fields, statuses, plan, progress, first_seen, kind
         yield line, receipt, values
 
 
-def _compare(dbsession, catalogue, programme, parsed, plan, remembered, kinds):
+def _compare(catalogue, programme, parsed, found, plan, remembered, kinds):
     verdicts, details, changed_verdicts, changed_details = remembered
-    existing, elsewhere = _existing(dbsession, programme, [receipt for _, receipt, _ in parsed])
+    existing, elsewhere = found
     planned = []
     receipt_column, status_column = plan.columns.titles[
         plan.columns.fields.index("receipt_number")], _title(plan.columns, "status")

@@ -536,3 +536,61 @@ def test_a_bank_file_refused_finds_the_errors_the_plain_way_finds(session_factor
     assert len(errors) > 5 and {e[3] for e in errors} >= {
         "「${to_label}」にするには振込日が必要です。",
         "「${from_label}」から「${to_label}」へは変更できません。", "この受付番号は登録されていません。"}
+
+
+def test_postgresql_writes_a_chunk_while_the_next_is_compared(session_factory, small_chunks,
+                                                            monkeypatch):
+    """The order of the database's work (imports.pipeline): on PostgreSQL the next chunk's
+    lookups are asked for before the current chunk is written, so the server writes one
+    chunk while Python compares the next; on SQLite (and the plain way) every chunk's
+    lookups come after the writes before it. Recorded from the tasks themselves."""
+    programme_id = stored_programme(session_factory)
+    order = []
+    real_lookup, real_pg, real_sqlite = (plan_module._existing, staging.Stage.write,
+                                         apply_module._write_sqlite)
+
+    def lookup(dbsession, programme, receipts):
+        order.append(("lookup", receipts[0]))
+        return real_lookup(dbsession, programme, receipts)
+
+    def writer(real):
+        def write(*args):
+            order.append(("write", None))
+            return real(*args)
+        return write
+
+    monkeypatch.setattr(plan_module, "_existing", lookup)
+    monkeypatch.setattr(staging.Stage, "write", writer(real_pg))
+    monkeypatch.setattr(apply_module, "_write_sqlite", writer(real_sqlite))
+    fast = run(session_factory, programme_id, csv_text(the_file()).encode("cp932"))
+    kinds = [kind for kind, _ in order]
+    chunks = kinds.count("lookup")
+    assert chunks == 13 and kinds.count("write") == chunks
+    if session_factory.kw["bind"].dialect.name == "postgresql":
+        assert kinds == ["lookup", "lookup"] + ["write", "lookup"] * (chunks - 2) + ["write"] * 2
+    else:
+        assert kinds == ["lookup", "write"] * chunks
+    order.clear()
+    with monkeypatch.context() as patched:
+        use_plain_way(patched)
+        plain = run(session_factory, programme_id, csv_text(the_file()).encode("cp932"))
+    assert [kind for kind, _ in order] == ["lookup", "write"] * chunks
+    assert fast == plain
+
+
+def test_a_number_printed_again_in_the_next_chunk_is_refused_and_nothing_is_written(
+        session_factory, small_chunks):
+    """What the order above rests on: no chunk looks up a number an earlier chunk wrote.
+    The same number printed another way (full-width, spaced) in the next chunk, or five
+    chunks later, is a duplicate of the first line, and the file writes nothing."""
+    programme_id = make_programme(session_factory)
+    before = _counts(session_factory)
+    rows = [row(f"5000-{n:04d}") for n in range(24)]
+    rows[5] = row("５０００－０００１")          # line 7: chunk 2, first printed on line 3
+    rows[22] = row("5000 0002")                 # line 24: chunk 6
+    with pytest.raises(ImportRefused):
+        _import(session_factory, programme_id, csv_text(rows).encode("cp932"))
+    assert _counts(session_factory) == before
+    errors = run(session_factory, programme_id, csv_text(rows).encode("cp932"), apply=False)[0][6]
+    assert [(line, mapping) for line, _, _, _, mapping in errors] == [
+        (7, {"first": 3}), (24, {"first": 4})]
