@@ -88,7 +88,9 @@ IMPORTS = {
     "build-spool": "pyramid.paster, intranet.db, intranet.publications.builder, "
                    "intranet.publications.job, intranet.publications.recorder",
     "sign-spool": "transfer.signer, transfer.spool, transfer.step_config, transfer.config",
-    "push-outbox": "transfer.step_config, transfer.config, transfer.push, transfer.transports",
+    # transfer.sftp (paramiko): imported when the pusher reads its sftp:// destinations.
+    "push-outbox": "transfer.step_config, transfer.config, transfer.push, transfer.transports, "
+                   "transfer.sftp",
     "record-deliveries": "pyramid.paster, intranet.db, intranet.publications.job, "
                          "intranet.publications.recorder",
 }

@@ -40,7 +40,6 @@ from transfer.keys import (
     load_public_key,
     load_signing_key,
 )
-from transfer.sftp import USAGE_FILE, SftpDestination
 from transfer.snapshot import VALID_HOURS
 from transfer.transports import Destination, OutboxDestination
 from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy
@@ -157,6 +156,10 @@ def signer_settings(settings: Settings) -> SignerSettings:
 
 
 def destination(spec: str, settings: Settings) -> Destination:
+    # Here, not at the top: paramiko (~0.1 s to import) only for a step that pushes; the
+    # builder and the signer start without it (approval → visible counts their start).
+    from transfer.sftp import USAGE_FILE, SftpDestination
+
     if spec.startswith("outbox:"):
         return OutboxDestination(Path(spec[len("outbox:"):]))
     parts = _sftp(spec)
