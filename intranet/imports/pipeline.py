@@ -10,6 +10,10 @@ before (docs/performance.md, the import section). ``Inline`` runs every task in 
 caller's order of need: a chunk's lookups when their answer is asked for, after every
 earlier write — the plain way, and SQLite's (its writing is in this process: a thread
 there only trades the GIL).
+
+While a task runs on Background's thread the caller compares with what it already holds
+(the catalogue and the 不備の種類, loaded eagerly before the first chunk) and never uses
+the session or the connection: only the tasks do.
 """
 
 from concurrent.futures import Future, ThreadPoolExecutor

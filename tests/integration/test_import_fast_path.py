@@ -13,12 +13,14 @@ in the file or in the database, leaves nothing written.
 """
 
 import json
+import threading
 from datetime import date, datetime
 from types import SimpleNamespace
 
 import pytest
 import transaction
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from intranet.applications.models import Application, StatusChange
 from intranet.audit import personal, writer
@@ -594,3 +596,34 @@ def test_a_number_printed_again_in_the_next_chunk_is_refused_and_nothing_is_writ
     errors = run(session_factory, programme_id, csv_text(rows).encode("cp932"), apply=False)[0][6]
     assert [(line, mapping) for line, _, _, _, mapping in errors] == [
         (7, {"first": 3}), (24, {"first": 4})]
+
+
+def test_while_the_writing_thread_works_the_planner_never_uses_the_session(
+        session_factory, small_chunks, monkeypatch):
+    """What makes the order above safe on one connection: once the first lookup went to
+    the writing thread, every statement of the plan runs there, none on the caller's
+    thread (which compares with the catalogue it loaded before). Recorded per statement."""
+    if session_factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite writes and looks up on the caller's thread (pipeline.Inline)")
+    programme_id = stored_programme(session_factory)
+    threads, planning = [], []
+    real_execute, real_plan = Session.execute, apply_module.plan_import
+
+    def execute(self, *args, **kwargs):
+        if planning:
+            threads.append(threading.current_thread().name)
+        return real_execute(self, *args, **kwargs)
+
+    def plan(*args, **kwargs):
+        planning.append(True)
+        try:
+            return real_plan(*args, **kwargs)
+        finally:
+            planning.clear()
+
+    monkeypatch.setattr(Session, "execute", execute)
+    monkeypatch.setattr(apply_module, "plan_import", plan)
+    run(session_factory, programme_id, csv_text(the_file()).encode("cp932"))
+    first = next(n for n, name in enumerate(threads) if name.startswith("import-write"))
+    assert first > 0 and len(threads) - first >= 13       # the catalogue's before; 13 chunks
+    assert all(name.startswith("import-write") for name in threads[first:])
