@@ -87,10 +87,12 @@ def test_writes_waiting_their_turn_are_bounded():
 
 
 def test_close_drops_tasks_not_started_and_lets_the_one_under_way_finish():
-    gate, done = threading.Event(), []
+    gate, started, done = threading.Event(), threading.Event(), []
     runner = Background()
-    runner.submit(recorder(done, "under way", gate=gate))
+    under_way = recorder(done, "under way", gate=gate)
+    runner.submit(lambda: started.set() or under_way())
     runner.submit(recorder(done, "not started"))
+    assert started.wait(5)              # the thread has taken the first task
     threading.Timer(0.2, gate.set).start()
     runner.close()
     assert [name for name, _ in done] == ["under way"]
