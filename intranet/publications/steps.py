@@ -19,7 +19,7 @@ from transfer.steps import configuration_refused, report
 
 def build_spool(args: argparse.Namespace) -> int:
     from intranet.publications import builder, recorder
-    from transfer.config import TransferConfigError  # here: paramiko only when it runs
+    from transfer.config import TransferConfigError  # inside, as each step's imports (publications.cli)
 
     try:
         with _builder_plan(args) as (session_factory, plan, root):
