@@ -227,6 +227,24 @@ def unit_journals(host):
                                 check=False).stdout for unit in units)
 
 
+def journal_showing(host, text, *units, timeout=30):
+    """This boot's journal of `units` once it shows `text`. A service's output reaches journald
+    on a stream of its own, which journald may read after `systemctl start` has returned: read
+    at once, a oneshot's last lines can be missing (a CI run failed so). `--sync` asks journald
+    to write what it has taken in; the polling covers what it has not taken in yet."""
+    selected = [arg for unit in units for arg in ("-u", unit)]
+    journal = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        host.run("journalctl", "--sync", check=False)
+        journal = host.run("journalctl", "-b", "--no-pager", "-o", "cat", *selected).stdout
+        if text in journal:
+            return journal
+        time.sleep(0.5)
+    raise LabError(f"{host.name}: {text!r} not in the journal of {', '.join(units)} within "
+                   f"{timeout} s:\n{journal[-2000:]}")
+
+
 def failed_units(host):
     return host.run("systemctl", "--failed", "--no-legend", "--plain").stdout.strip()
 

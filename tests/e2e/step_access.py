@@ -8,6 +8,9 @@ that must succeed (its own key, its own database, its own destination), so a pro
 cannot run at all is not taken for a refusal.
 """
 
+from tests.e2e import city as guide
+from tests.e2e.hosts import LabError
+
 PROBE_PATH = "/usr/local/lib/shinsei-access-probe.py"
 PROBE = """\
 import os, socket, sys
@@ -42,15 +45,48 @@ def in_unit(host, unit, label, kind, target):
                         f"{kind} {target}\n").encode())
     try:
         host.run("systemctl", "daemon-reload")
-        # The probe alone: not the steps this unit requires.
-        host.run("systemctl", "start", "--job-mode=ignore-dependencies", unit, check=False)
-        journal = host.run("journalctl", "-u", unit, "-o", "cat", "--no-pager", "-n", "50").stdout
+        return probe_line(host, unit, label)
     finally:
         host.run("rm", "-f", dropin)
         host.run("systemctl", "daemon-reload")
+
+
+def probe_line(host, unit, label, attempts=3):
+    """The probe's line from the run this start made, found by its invocation ID. A start
+    while the unit still runs (a publication the path unit began) only waits for that run,
+    so the start is tried again; the line is waited for, as journald may take the unit's
+    output in after `systemctl start` returns."""
+    journal = ""
+    for _ in range(attempts):
+        guide.wait_for(f"{unit} not running", lambda: active_state(host, unit) in IDLE)
+        # The probe alone: not the steps this unit requires.
+        host.run("systemctl", "start", "--job-mode=ignore-dependencies", unit, check=False)
+        invocation = host.run("systemctl", "show", "-p", "InvocationID", "--value",
+                              unit).stdout.strip()
+        try:
+            return guide.wait_for(f"{unit}: the probe {label}'s line",
+                                  lambda run=invocation: printed(host, run, label), timeout=20)
+        except LabError:
+            journal = host.run("journalctl", "-u", unit, "-o", "cat", "--no-pager",
+                               "-n", "50").stdout
+    raise AssertionError(f"{unit}: the probe {label} printed nothing in {attempts} starts:\n"
+                         f"{journal[-1500:]}")
+
+
+IDLE = ("inactive", "failed")
+
+
+def active_state(host, unit):
+    return host.run("systemctl", "show", "-p", "ActiveState", "--value", unit).stdout.strip()
+
+
+def printed(host, invocation, label):
+    """The probe's last line in that run's output, or None while journald has not taken it."""
+    host.run("journalctl", "--sync", check=False)
+    journal = host.run("journalctl", f"_SYSTEMD_INVOCATION_ID={invocation}", "-o", "cat",
+                       "--no-pager").stdout
     lines = [line for line in journal.splitlines() if line.startswith(f"PROBE {label} ")]
-    assert lines, f"{unit}: the probe {label} printed nothing:\n{journal[-1500:]}"
-    return lines[-1]
+    return lines[-1] if lines else None
 
 
 def as_user(host, user, label, kind, target):

@@ -209,9 +209,10 @@ def test_6_after_a_reboot_everything_is_back_and_an_older_snapshot_is_refused(ci
                              + target.run("journalctl", "-b", "--no-pager", "-n", "30", "-u",
                                           "shinsei-mirror-receive.service", "-u",
                                           "shinsei-mirror-receive.path", check=False).stdout) from None
-    log = target.run("journalctl", "-b", "--no-pager", "-u", "shinsei-mirror-receive.service").stdout
-    assert "rejected replayed.bin: RollbackRefused" in log, log[-2000:]
-    assert "rejected unreadable.bin: UnreadableFile" in log and "Traceback" not in log, log[-2000:]
+    receiver = "shinsei-mirror-receive.service"
+    guide.journal_showing(target, "rejected replayed.bin: RollbackRefused", receiver)
+    log = guide.journal_showing(target, "rejected unreadable.bin: UnreadableFile", receiver)
+    assert "Traceback" not in log, log[-2000:]
     status = target.run("runuser", "-u", "shinsei-mirror", "--", "shinsei-mirror", "status").stdout
     assert "last rejection" in status, status
     assert city.sequence("public-1") == live["public-1"]

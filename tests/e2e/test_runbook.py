@@ -186,7 +186,8 @@ def test_a_public_host_whose_disk_is_full(city):
         assert after["public-1"] == after["public-2"] > delivered
         assert watch_state(host) == ("active", "success") and watch_started(host) == started
         assert host.run("test", "-e", f"{INBOX}/.left-behind.part", check=False).returncode == 1
-        journal = receiver_journal(host)
+        journal = guide.journal_showing(host, "removed an abandoned upload .left-behind.part",
+                                        "shinsei-mirror-receive.service", WATCH)
         assert re.search(r"removed an abandoned upload \.left-behind\.part: unfinished, "
                          r"untouched for 1[23]\d min \(3 bytes\)", journal), journal[-2000:]
         assert guide.failed_units(host) == ""
@@ -287,8 +288,8 @@ def test_a_backup_set_restored_on_a_fresh_intranet_host(city):
     old.run("mv", CHECKPOINTS, f"{CHECKPOINTS}.away")
     try:
         assert old.run("systemctl", "start", "shinsei-backup.service", check=False).returncode != 0
-        journal = old.run("journalctl", "-b", "--no-pager", "-u", "shinsei-backup.service").stdout
-        assert f"バックアップに失敗しました: {CHECKPOINTS}" in journal, journal[-1500:]
+        guide.journal_showing(old, f"バックアップに失敗しました: {CHECKPOINTS}",
+                              "shinsei-backup.service")
         watched = documented.run(old, "runbook", "backup-watch", check=False)
         failed, _, status = watched.stdout.partition("\n{")
         assert watched.returncode == 1 and "shinsei-backup.service" in failed, watched.stdout
