@@ -106,10 +106,16 @@ def _refusals(dbsession, publications) -> dict[int, failures.Failure]:
 def _trigger_job(request):
     """Start the transfer job now instead of at the next timer (a systemd path unit watches
     ``publication.trigger_file``). The web app only touches a file: it never signs or
-    pushes. If the touch is spurious (the transaction fails), the job finds nothing approved
-    and does nothing."""
+    pushes. The touch waits for the approval's commit: a job started by it at once (a
+    quick machine, a builder already warm) must find the approval, not the request before
+    it. A transaction that fails touches nothing."""
     path = request.registry.settings.get("publication.trigger_file")
     if path:
+        request.tm.get().addAfterCommitHook(_touch_when_committed, (path,))
+
+
+def _touch_when_committed(committed: bool, path: str) -> None:
+    if committed:
         # If the touch fails the timer still publishes it at its next run.
         with suppress(OSError):
             Path(path).touch()

@@ -1,11 +1,13 @@
 """Requesting and approving a publication in the intranet (four-eyes), and who sees what."""
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from intranet.audit.models import AuditRecord
+from intranet.publications import views
 from intranet.publications.models import Publication
 from tests.conftest import csrf_token, login
 from tests.factories import make_applications, make_programme
@@ -140,6 +142,30 @@ def test_an_approval_starts_the_job_through_the_trigger_file(app_with, accounts,
     publication = dbsession.execute(select(Publication)).scalar_one()
     decide(app, publication.id, "approve", status=303)
     assert trigger.exists()
+
+
+def test_the_trigger_is_touched_only_once_the_approval_is_committed(
+        app_with, accounts, data, dbsession, engine, tmp_path, monkeypatch):
+    """The job the touch starts reads the database at once: it must find the approval. What
+    another connection sees at the moment of the touch is what the job would see."""
+    trigger = tmp_path / "publish-requested"
+    seen = []
+
+    def touched(committed, path):
+        with engine.connect() as connection:
+            seen.append((committed, connection.execute(
+                select(Publication.state)).scalar_one()))
+        Path(path).touch()
+
+    monkeypatch.setattr(views, "_touch_when_committed", touched)
+    app = app_with(**{"publication.trigger_file": str(trigger)})
+    login(app, "staff")
+    request_one(app)
+    app.reset()
+    login(app, "supervisor")
+    publication = dbsession.execute(select(Publication)).scalar_one()
+    decide(app, publication.id, "approve", status=303)
+    assert seen == [(True, "approved")] and trigger.exists()
 
 
 def two_requests_then_a_supervisor(testapp, dbsession):
