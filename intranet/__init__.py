@@ -4,14 +4,16 @@ The one composition root. Subsystems are included in dependency order; each regi
 only its own routes and services.
 """
 
-from pyramid.config import Configurator
-from pyramid.session import SignedCookieSessionFactory
-
-from intranet import settings as settings_loader
 
 
 def main(global_config, **settings):
     """Build the WSGI app (``paste.app_factory``; ``pserve development.ini``)."""
+    # Imported here, not with the package: every command (an import, the publication's
+    # steps) imports ``intranet`` too, and pyramid.config is ~0.13 s of a process's start.
+    from pyramid.config import Configurator
+
+    from intranet import settings as settings_loader
+
     settings = settings_loader.load(settings)
     with Configurator(settings=settings) as config:
         config.set_session_factory(_session_factory(settings))
@@ -42,6 +44,8 @@ def main(global_config, **settings):
 
 
 def _session_factory(settings):
+    from pyramid.session import SignedCookieSessionFactory
+
     return SignedCookieSessionFactory(
         settings["session.secret"],
         cookie_name="shinsei_session",

@@ -10,11 +10,10 @@ from pathlib import Path
 from string import Template
 
 import transaction
-from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from intranet import migrations
+from intranet import ini, migrations
 from intranet import settings as settings_loader
 from intranet.audit import services as audit_services
 from intranet.audit import writer
@@ -28,9 +27,9 @@ from transfer import checkpoints, config_file, version
 def main(argv=None):
     args = _parser().parse_args(argv)
     args.config = config_file.resolve(args.config, "intranet")
-    setup_logging(args.config)
+    ini.setup_logging(args.config)
     try:
-        settings = settings_loader.load(get_appsettings(args.config), web=False)
+        settings = settings_loader.load(ini.app_settings(args.config), web=False)
     except settings_loader.SettingsError as refused:   # e.g. the city's 外字 table
         print(f"error: {args.config}: {refused}", file=sys.stderr)
         return 2

@@ -7,6 +7,11 @@ dashboard's tallies (``intranet.dashboard.tallies``) and the call centre's openi
 (``intranet.usage.openings``) both count by these.
 """
 
+from zoneinfo import ZoneInfo
+
+# Japan's time, for what staff read (the pages, the exports) and Python's own day arithmetic.
+JST = ZoneInfo("Asia/Tokyo")
+
 
 def postgres(column: str) -> str:
     """The Japan day of ``column`` as a PostgreSQL ``date``."""

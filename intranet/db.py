@@ -15,10 +15,10 @@ from typing import Any, cast
 
 import transaction
 import zope.sqlalchemy
-from pyramid.paster import get_appsettings
 from sqlalchemy import Engine, engine_from_config, event, select
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
+from intranet import ini
 from intranet import settings as settings_loader
 
 _FACTORY_KEY, _ENGINE_KEY = "dbsession_factory", "db_engine"
@@ -148,7 +148,7 @@ def includeme(config):
 @contextmanager
 def open_database(config_uri: str) -> Iterator[tuple[sessionmaker[Session], dict[str, Any]]]:
     """(session factory, settings) for the intranet database named by an ini (jobs, CLIs)."""
-    settings = settings_loader.load(get_appsettings(config_uri), web=False)
+    settings = settings_loader.load(ini.app_settings(config_uri), web=False)
     engine = get_engine(settings)
     try:
         yield get_session_factory(engine), settings

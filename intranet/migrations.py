@@ -1,8 +1,12 @@
-"""Schema migrations: the Alembic configuration, built in code so no extra ini is needed."""
+"""Schema migrations: the Alembic configuration, built in code so no extra ini is needed.
+
+Alembic is imported where a migration runs: ``shinsei-intranet`` imports this module for
+``initdb`` and ``upgrade``, and every other command (an import, an export) would pay ~0.15 s
+of its start for it."""
+
+from typing import TYPE_CHECKING
 
 import transaction
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select
 
 from intranet.audit import writer
@@ -10,8 +14,13 @@ from intranet.db import get_tm_session
 from intranet.statuses.defaults import default_catalogue
 from intranet.statuses.models import Status
 
+if TYPE_CHECKING:
+    from alembic.config import Config
 
-def alembic_config(url: str) -> Config:
+
+def alembic_config(url: str) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "intranet:alembic")
     # Percent signs in passwords would otherwise be read as interpolation.
@@ -20,6 +29,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine, revision: str = "head") -> None:
+    from alembic import command
+
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -27,6 +38,8 @@ def upgrade(engine, revision: str = "head") -> None:
 
 
 def downgrade(engine, revision: str) -> None:
+    from alembic import command
+
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection

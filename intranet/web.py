@@ -13,12 +13,11 @@ from pyramid.view import notfound_view_config, view_config
 
 from intranet.characters import named_in
 from intranet.dates import wareki
+from intranet.days import JST
 from intranet.fields import FIELD_WORDS
 from intranet.plausible_dates import UnreadableDate
 from intranet.refusals import Refused
 from transfer import version
-
-JST = ZoneInfo("Asia/Tokyo")
 
 # No inline script, no third-party origin: LGWAN terminals reach nothing but this app.
 SECURITY_HEADERS = {

@@ -19,7 +19,7 @@ from intranet.audit.chain import (
     verify_rows,
 )
 from intranet.audit.models import AuditHead, AuditRecord
-from intranet.web import JST
+from intranet.days import JST
 from transfer import checkpoints
 from transfer.checkpoints import Checkpoint
 

@@ -16,9 +16,6 @@ _hasher = PasswordHasher()
 
 MIN_LENGTH = 12
 
-# Verified when the username is unknown, so that a wrong username costs as long as a
-# wrong password and timing does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("no such account: timing equaliser")
 
 # One-time passwords: no look-alike characters (0/O, 1/l/I), easy to read out or type.
 _OTP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -90,11 +87,20 @@ def hash_checked(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def dummy_hash() -> str:
+    """Verified when the username is unknown, so that a wrong username costs as long as a
+    wrong password and timing does not reveal which accounts exist. Made once per process,
+    when the staff app starts (``intranet.auth``): not at import, which every command pays
+    (~0.15 s: an argon2 hash), and not at the first unknown name, which would time it."""
+    return _hasher.hash("no such account: timing equaliser")
+
+
 def verify(password_hash: str | None, password: str) -> bool:
     if password_hash is not None and password_hash.startswith(_SPLIT):
         return _verify_split(password_hash, password)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

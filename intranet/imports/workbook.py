@@ -13,8 +13,6 @@ import itertools
 import re
 from datetime import date, datetime
 
-from openpyxl import load_workbook
-
 from intranet.exports import neutralise
 from intranet.imports import workbook_check
 from intranet.imports.columns import HEADER_SEARCH
@@ -32,6 +30,10 @@ def records(data: bytes, filename: str = "", pick=None, chosen=None):
     header: ``pick(candidates)`` scores each sheet's first rows (columns.header_index) and
     the first sheet with the best is read — a cover sheet before the list is passed over.
     ``chosen`` (a dict) is told the sheet read and every sheet's name."""
+    # openpyxl is loaded for a workbook only: a CSV import's start (a daily bank file) does
+    # not pay its ~70 ms.
+    from openpyxl import load_workbook
+
     workbook_check.check(data, filename)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

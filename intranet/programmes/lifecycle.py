@@ -14,10 +14,10 @@ from datetime import UTC, date
 from sqlalchemy import select
 
 from intranet.audit import writer
+from intranet.days import JST
 from intranet.programmes.models import Programme
 from intranet.refusals import Refused
 from intranet.statuses.rules import StatusChangeRefused
-from intranet.web import JST
 from transfer.build import LookupEnded
 
 OPEN, LOOKUP_CLOSED, ARCHIVED, DISPOSED = "open", "lookup_closed", "archived", "disposed"

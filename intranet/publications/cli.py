@@ -39,15 +39,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def build(args: argparse.Namespace) -> int:
     import transaction
-    from pyramid.paster import setup_logging
 
+    from intranet import ini
     from intranet.db import get_tm_session, open_database
     from intranet.publications.build import build_snapshot
     from transfer import config
     from transfer.files import write_atomically
     from transfer.keys import load_lookup_key, load_signing_key
 
-    setup_logging(args.config)
+    ini.setup_logging(args.config)
     signing_keys = [load_signing_key(path) for path in args.signing_key]
     now = datetime.now(UTC).replace(microsecond=0)
     sequence = args.sequence or int(now.timestamp())
@@ -78,14 +78,13 @@ def build(args: argparse.Namespace) -> int:
 
 def publish(args: argparse.Namespace) -> int:
     """The approved publication, every step in one process: build, sign, push, record."""
-    from pyramid.paster import setup_logging
-
+    from intranet import ini
     from intranet.db import open_database
     from intranet.publications.job import plan_from_settings
     from intranet.publications.job import publish as publish_approved
     from transfer.config import TransferConfigError
 
-    setup_logging(args.config)
+    ini.setup_logging(args.config)
     with open_database(args.config) as (session_factory, settings):
         try:
             plan = plan_from_settings(settings)

@@ -25,9 +25,9 @@ from typing import Any
 
 from intranet.applications.events import ApplicationPageShown
 from intranet.audit.writer import utcnow
+from intranet.days import JST
 from intranet.publications import changes, content
 from intranet.publications.models import Publication, PublicationRow
-from intranet.web import JST
 from transfer import answer as answers
 from transfer.build import status_fields
 from transfer.ruby import html_for

@@ -56,12 +56,11 @@ def record_deliveries(args: argparse.Namespace) -> int:
 def _builder_plan(args: argparse.Namespace) -> Iterator[tuple[Any, Any, Path]]:
     """The builder's user's database, plan and spool root, from the intranet ini
     (TransferConfigError naming the setting that is wrong)."""
-    from pyramid.paster import setup_logging
-
+    from intranet import ini
     from intranet.db import open_database
     from intranet.publications import job
 
-    setup_logging(args.config)
+    ini.setup_logging(args.config)
     with open_database(args.config) as (session_factory, settings):
         plan, root = job.build_plan_from_settings(settings)
         yield session_factory, plan, root

@@ -7,9 +7,9 @@ from pyramid.view import view_config
 
 from intranet import exports
 from intranet.audit import writer
+from intranet.days import JST
 from intranet.usage import chart
 from intranet.usage.figures import relief_days
-from intranet.web import JST
 
 # The CSV's header, in the words of a report to the council (message ids: Japanese).
 CSV_HEADER = ("日付", "オンライン照会件数（全公開ホスト）", "回数制限で受け付けなかった照会",

@@ -138,7 +138,7 @@ INTRANET_LAYERS = (
     ("floor", (
         # What every page and command stands on: settings, the database, the schema (every
         # package's models), the audit record every domain writes through, dates, words.
-        "intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
+        "intranet.meta", "intranet.settings", "intranet.ini", "intranet.db", "intranet.dates",
         "intranet.plausible_dates", "intranet.refusals", "intranet.i18n", "intranet.chunks",
         "intranet.charts",
         "intranet.web", "intranet.exports", "intranet.models", "intranet.*.models",
@@ -328,7 +328,8 @@ def test_an_upward_import_and_a_cycle_would_be_caught(tmp_path, monkeypatch):
 # announces a Pyramid event and the higher one adds its part (``programmes.events``,
 # ``applications.events``).
 PACKAGE_FLOORS = (
-    ("foundation", ("intranet.meta", "intranet.settings", "intranet.db", "intranet.dates",
+    ("foundation", ("intranet.meta", "intranet.settings", "intranet.ini", "intranet.db",
+                    "intranet.dates",
                     "intranet.plausible_dates", "intranet.refusals", "intranet.i18n",
                     "intranet.chunks", "intranet.charts", "intranet.web", "intranet.exports",
                     "intranet.fields", "intranet.characters", "intranet.gaiji", "intranet.days")),
