@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import cProfile
 import io
+import os
 import pstats
 import shutil
 import sys
@@ -42,7 +43,7 @@ def timed(ini: Path, path: Path, label: str, rows: int, profile: bool) -> None:
     print(f"{label}: {rows:,} rows, own CPU {cpu:.2f} s = {cpu * 1e6 / rows:.1f} µs a row, "
           f"wall {wall:.2f} s, the database's work included ({cli.__file__})", flush=True)
     if profiler:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "30")))
 
 
 def main(args) -> None:
