@@ -55,8 +55,11 @@ def each_host_has_its_own_cgroups(hosts):
     host's systemd sees only its own processes, so no start fails (`219/CGROUP`, "already
     loaded") and no stop ends the other host's unit."""
     for host in hosts:
-        own = {host.nspawn.pid, *_descendants(host.nspawn.pid)}
+        # The cgroups first, then the host's process tree: a process forked in between
+        # (PostgreSQL's autovacuum worker) is then in both, not taken for another host's.
         in_cgroups = host.cgroups.processes()
+        own = {host.nspawn.pid, *_descendants(host.nspawn.pid)}
+        in_cgroups = {pid for pid in in_cgroups if Path(f"/proc/{pid}").exists()}
         assert in_cgroups and in_cgroups <= own, (
             f"{host.name}: processes of another host in its cgroups: {sorted(in_cgroups - own)}")
         init = Path(f"/proc/{host.init_pid}/cgroup").read_text()
