@@ -43,7 +43,8 @@ def timed(ini: Path, path: Path, label: str, rows: int, profile: bool) -> None:
     print(f"{label}: {rows:,} rows, own CPU {cpu:.2f} s = {cpu * 1e6 / rows:.1f} µs a row, "
           f"wall {wall:.2f} s, the database's work included ({cli.__file__})", flush=True)
     if profiler:
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "30")))
+        order, shown = os.environ.get("SORT", "tottime"), int(os.environ.get("TOP", "30"))
+        pstats.Stats(profiler).sort_stats(order).print_stats(shown)
 
 
 def main(args) -> None:
