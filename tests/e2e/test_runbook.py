@@ -92,6 +92,56 @@ def test_1_every_day(city):
     city.passed.add(1)
 
 
+HOLD = "/run/shinsei-e2e-hold"
+SIGN_HOLD = "/run/systemd/system/shinsei-transfer-sign.service.d/zz-e2e-hold.conf"
+
+
+def test_an_approval_while_a_publication_runs_is_published_when_it_ends(city):
+    """§ 日々の運用: publishing. A supervisor approves while the run an earlier approval
+    started is past its reading: that run cannot publish it, and systemd's watch rests while
+    the run goes on. When the run ends, one more starts by itself and publishes it — no
+    timer, no command. The run is held between the builder and the signer (a file the
+    signer's step waits on), so the second approval lands after the builder has read."""
+    intranet = city.lab.intranet
+    before = city.sequence("public-1")
+    intranet.write(SIGN_HOLD, (f"[Service]\nExecStartPre=/bin/sh -c 'while [ -e {HOLD} ]; "
+                               "do sleep 0.2; done'\n").encode())
+    intranet.write(HOLD, b"")
+    intranet.run("systemctl", "daemon-reload")
+    runs = intranet.run("systemctl", "show", "-p", "InvocationID", "--value",
+                        "shinsei-transfer-build.service").stdout.strip()
+    try:
+        with city.staff() as browser:
+            desk = StaffDesk(browser, STAFF_SITE)
+            desk.sign_in("tanaka")
+            first = desk.request_publication("実行中の承認・先")
+            desk.sign_in("sato")
+            desk.approve_publication(first)
+            guide.wait_for("the first run's builder has read, its signer waits", lambda: (
+                unit_state(intranet, "shinsei-transfer-build.service") == "inactive"
+                and unit_state(intranet, "shinsei-transfer-sign.service") == "activating"),
+                timeout=120)
+            assert intranet.run("systemctl", "show", "-p", "InvocationID", "--value",
+                                "shinsei-transfer-build.service").stdout.strip() != runs
+            desk.sign_in("tanaka")
+            second = desk.request_publication("実行中の承認・後")
+            desk.sign_in("sato")
+            desk.approve_publication(second)
+            intranet.run("rm", "-f", HOLD)
+            guide.wait_for(f"No.{second} delivered to both hosts, by itself", lambda: (
+                desk.publication(second).count("転送済") == 2), timeout=180)
+            assert desk.publication(first).count("転送済") == 2, desk.publication(first)
+    finally:
+        intranet.run("rm", "-f", HOLD, SIGN_HOLD)
+        intranet.run("systemctl", "daemon-reload")
+    city.wait_for_sequence(PUBLIC, before)
+    assert guide.failed_units(intranet) == ""
+
+
+def unit_state(host, unit):
+    return host.run("systemctl", "show", "-p", "ActiveState", "--value", unit).stdout.strip()
+
+
 def test_2_a_receiver_that_stopped_is_recovered(city):
     """§ 受信処理が止まったとき: a cut activation log stops public-1's receiver (public-2 goes on);
     the documented recovery brings it back and it takes what waited in its inbox."""

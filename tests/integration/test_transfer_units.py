@@ -7,6 +7,7 @@ the split, so a later edit cannot quietly give the pusher a Unix socket or the b
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,66 @@ def test_the_shipped_step_configurations_are_accepted_by_their_step(step, tmp_pa
     (tmp_path / f"{step}.ini").write_text(filled)
     read = step_config.read(tmp_path / f"{step}.ini", step, environ={})
     assert read["transfer.origin"] == "142158:prod"
+
+
+APPROVED = "shinsei-transfer-approved.path"
+
+
+def shell_of(unit, setting):
+    """The one `+/bin/sh -c '…'` command of `setting` in `unit`: its script."""
+    (value,) = settings(unit)[setting]
+    found = re.fullmatch(r"\+/bin/sh -c '(.+)'", value)
+    assert found, value
+    return found.group(1)
+
+
+def test_an_approval_during_a_run_leaves_the_mark_the_path_unit_waits_for():
+    """The path unit's edge (the trigger file) rests while its run goes on; the level it also
+    watches is the file the recorder leaves when the trigger is newer than the builder's
+    start — one folder, one trigger file, named alike in the three units."""
+    path = settings(APPROVED)
+    (trigger,), (again,) = path["PathChanged"], path["PathExists"]
+    folder = str(Path(again).parent)
+    started = f"{folder}/started"
+    stamp, check = shell_of(BUILD, "ExecStartPre"), shell_of(RECORD, "ExecStopPost")
+    assert f"rm -f {again}" in stamp and f"touch {started}" in stamp
+    assert f"{trigger} -nt {started}" in check and f"touch {again}" in check
+
+
+@pytest.mark.parametrize("touched, marked", [
+    ("before", False),      # the builder read after the approval: this run published it
+    ("after", True),        # approved after the builder began: one more run
+    ("never", False),       # no approval at all (the timer's run)
+    ("no stamp", False),    # the builder never started: no run of its own to repeat
+])
+def test_the_mark_is_left_only_for_an_approval_after_the_builder_began(tmp_path, touched, marked):
+    """The two scripts as the units run them (dash, coreutils' test), on a folder of the
+    test's own: the trigger touched a moment before or after the stamp. A file's time moves
+    by the kernel's tick (a few ms): a touch in the stamp's own tick is not newer, which is
+    right — the builder reads what is approved half a second later, after its start."""
+    path = settings(APPROVED)
+    (trigger,), (again,) = path["PathChanged"], path["PathExists"]
+    folder = str(Path(again).parent)
+    here = {folder: str(tmp_path / "run"), trigger: str(tmp_path / "publish-requested")}
+
+    def script(unit, setting):
+        text = shell_of(unit, setting)
+        for real, local in here.items():
+            text = text.replace(real, local)
+        return text
+
+    Path(here[trigger]).touch()
+    if touched == "after":
+        subprocess.run(["/bin/sh", "-c", script(BUILD, "ExecStartPre")], check=True)
+        time.sleep(0.05)
+        Path(here[trigger]).touch()
+    elif touched == "before":
+        Path(here[trigger]).touch()
+        subprocess.run(["/bin/sh", "-c", script(BUILD, "ExecStartPre")], check=True)
+    elif touched == "never":
+        subprocess.run(["/bin/sh", "-c", script(BUILD, "ExecStartPre")], check=True)
+    subprocess.run(["/bin/sh", "-c", script(RECORD, "ExecStopPost")], check=True)
+    assert (tmp_path / "run" / "again").exists() == marked
+    if marked:      # the next run's builder takes the mark away before it reads
+        subprocess.run(["/bin/sh", "-c", script(BUILD, "ExecStartPre")], check=True)
+        assert not (tmp_path / "run" / "again").exists()
