@@ -85,13 +85,13 @@ PARTS = [
 ]
 # What each step command imports before it runs (intranet.publications.steps, transfer.steps).
 IMPORTS = {
-    "build-spool": "pyramid.paster, intranet.db, intranet.publications.builder, "
+    "build-spool": "intranet.ini, intranet.db, intranet.publications.builder, "
                    "intranet.publications.job, intranet.publications.recorder",
     "sign-spool": "transfer.signer, transfer.spool, transfer.step_config, transfer.config",
     # transfer.sftp (paramiko): imported when the pusher reads its sftp:// destinations.
     "push-outbox": "transfer.step_config, transfer.config, transfer.push, transfer.transports, "
                    "transfer.sftp",
-    "record-deliveries": "pyramid.paster, intranet.db, intranet.publications.job, "
+    "record-deliveries": "intranet.ini, intranet.db, intranet.publications.job, "
                          "intranet.publications.recorder",
 }
 
