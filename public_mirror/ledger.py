@@ -92,6 +92,26 @@ def read_state(path: Path) -> State | None:
         return None
     except OSError as error:
         raise StateError(path, f"cannot be read ({error.strerror})") from None
+    return _parsed_state(path, raw)
+
+
+def _state_and_time(path: Path) -> tuple[State | None, int]:
+    """The state and when it was written, both of one version of the file: opened once,
+    its time taken from the open file. The receiver replaces the file whole; taken by its
+    name twice, the time of one version and the content of the next would judge a file
+    activated a moment ago as put in place after its record (a resident told 更新中)."""
+    try:
+        with path.open("rb") as handle:
+            written = os.fstat(handle.fileno()).st_mtime_ns
+            raw = handle.read()
+    except FileNotFoundError:
+        return None, 0
+    except OSError as error:
+        raise StateError(path, f"cannot be read ({error.strerror})") from None
+    return _parsed_state(path, raw), written
+
+
+def _parsed_state(path: Path, raw: bytes) -> State:
     try:
         data = json.loads(raw)
         state = State(data["sequence"], data["sha256"], data["log_records"], data["log_head"])
@@ -251,11 +271,8 @@ def judge_active(sequence: int, sha: str, placed_ns: int, state_path: Path) -> t
     one a full disk left unfinished. It keeps answering, as it did; a file put in place
     after the ledger's record that is not the recorded one is a ``MISMATCH``."""
     try:
-        written = os.stat(state_path).st_mtime_ns
-        state = read_state(state_path)
-    except FileNotFoundError:
-        state = None
-    except (StateError, OSError) as error:
+        state, written = _state_and_time(state_path)
+    except StateError as error:
         return MISMATCH, f"the receiver's ledger cannot be read: {str(error).split('. ')[0]}"
     if state is None:
         return MISMATCH, (f"{state_path} is missing: the receiver has recorded no snapshot, "

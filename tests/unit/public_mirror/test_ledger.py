@@ -79,3 +79,49 @@ def test_recover_to_a_lower_sequence_sets_a_new_baseline(paths):
     paths.active.unlink()
     state, _found = recover(paths, "operator", sequence=100)
     assert state.sequence == 100 and Ledger(paths).highest == 100
+
+
+def test_a_state_replaced_while_a_worker_judges_is_read_as_one_version(paths, monkeypatch):
+    """A worker judges the file activated a moment ago while the receiver's next activation
+    replaces the state file. Its time and its content must come from one version: the time
+    of the state that recorded this file with the content of the next would place this file
+    after its own record (MISMATCH: a resident told 更新中 in the middle of a publication)."""
+    import hashlib
+    import os
+
+    from public_mirror import ledger as ledger_module
+
+    receiver = Ledger(paths)
+    second = b"SHSNAP-second"
+    receiver.accept(b"SHSNAP-first", hashlib.sha256(b"SHSNAP-first").hexdigest(), 1, file="1.bin")
+    receiver.accept(second, hashlib.sha256(second).hexdigest(), 2, file="2.bin")
+    placed = os.stat(paths.active).st_ctime_ns
+    # The state was written a moment before the file was put in place (the clock's tick can
+    # hide that on a fast machine: made plain here).
+    os.utime(paths.last_sequence, ns=(placed - 10**9, placed - 10**9))
+    receiver.finish = lambda *args: None          # the next activation: its state only
+    real_stat, real_fstat, begun = os.stat, os.fstat, []
+
+    def next_activation_begins():
+        if not begun:
+            begun.append(True)
+            receiver.accept(b"SHSNAP-third", hashlib.sha256(b"SHSNAP-third").hexdigest(), 3,
+                            file="3.bin")
+
+    def stat(path, *args, **kwargs):
+        found = real_stat(path, *args, **kwargs)
+        if str(path) == str(paths.last_sequence):
+            next_activation_begins()
+        return found
+
+    def fstat(descriptor):
+        found = real_fstat(descriptor)
+        next_activation_begins()
+        return found
+
+    monkeypatch.setattr(ledger_module.os, "stat", stat)
+    monkeypatch.setattr(ledger_module.os, "fstat", fstat)
+    verdict, why = ledger_module.judge_active(2, hashlib.sha256(second).hexdigest(), placed,
+                                              paths.last_sequence)
+    monkeypatch.undo()
+    assert begun and verdict != ledger_module.MISMATCH, why
