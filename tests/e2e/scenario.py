@@ -63,8 +63,14 @@ class City:
         return healthz(self.lab.resident, guide.PUBLIC_NAME, PUBLIC[name][1], self.ca.path).get("sequence")
 
     def run_transfer_job(self):
-        """The job as its timer starts it, with the guide's command to publish now."""
-        return documented.run(self.lab.intranet, "install", "publish-now", check=False)
+        """The job as its timer starts it, with the guide's command to publish now; returned
+        once no run is left to come. A run already going when the approval landed (a timer's:
+        06:00 daily, 10:00 on weekdays, the hosts' clock) is joined by the command, and the
+        run that publishes the approval follows it by itself (shinsei-transfer-approved.path)."""
+        job = documented.run(self.lab.intranet, "install", "publish-now", check=False)
+        guide.wait_for("no publication run under way or to come", lambda: transfer_settled(
+            self.lab.intranet), timeout=300)
+        return job
 
     def wait_for_sequence(self, names, sequence_above):
         for name in names:
@@ -238,3 +244,12 @@ def staff_app_state(host):
                 ("curl", "-sk", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
                  "http://127.0.0.1:6543/login"))
     return "\n".join(f"$ {' '.join(c)}\n{host.run(*c, check=False).stdout}" for c in commands)
+
+
+def transfer_settled(host):
+    """No publication run going, none queued, and no mark that one more must start."""
+    unit = "shinsei-transfer.service"
+    state = host.run("systemctl", "show", "-p", "ActiveState", "--value", unit).stdout.strip()
+    queued = host.run("systemctl", "list-jobs", "--no-legend", unit).stdout.strip()
+    marked = host.run("test", "-e", "/run/shinsei-publication/again", check=False).returncode == 0
+    return state in ("inactive", "failed") and not queued and not marked
