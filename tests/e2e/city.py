@@ -11,13 +11,13 @@ copied by the test from one host's disk to another's, never over the lab's netwo
 import hashlib
 import shlex
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tests.e2e import documented
 from tests.e2e.conftest import INTRANET, PUBLIC, STAFF
 from tests.e2e.hosts import LabError
+from tests.release import release_bundle
 
 ROOT = Path(__file__).parents[2]
 MUNICIPALITY_CODE = "142158"
@@ -31,33 +31,12 @@ MEDIUM, VALUES = "/media/usb", "/etc/shinsei/site.env"
 ADMIN_KEY = f"{MEDIUM}/kanri_ed25519.pub"
 
 
-SOURCES = ("intranet", "transfer", "public_mirror", "deploy", "docs", "tools", "requirements",
-           "pyproject.toml", "setup.cfg", "setup.py")
-
-
 def bundle():
     """dist's release bundle (`make release`, which `make test` and `make e2e` run first),
-    built again here when any source it is made from is newer (it needs the package index)."""
-    found = sorted((ROOT / "dist").glob("shinsei-status-*-offline.tar.gz"),
-                   key=lambda path: path.stat().st_mtime)
-    if not found or found[-1].stat().st_mtime < _newest_source():
-        result = subprocess.run([sys.executable, "tools/build_release.py"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=1200)
-        if result.returncode != 0:
-            raise AssertionError(f"building the release bundle failed:\n"
-                                 f"{(result.stdout + result.stderr)[-4000:]}")
-        return bundle()
-    return found[-1]
-
-
-def _newest_source():
-    newest = 0.0
-    for name in SOURCES:
-        path = ROOT / name
-        files = path.rglob("*") if path.is_dir() else [path]
-        newest = max([newest, *(f.stat().st_mtime for f in files
-                                if f.is_file() and "__pycache__" not in f.parts)])
-    return newest
+    built again when a source it is made from is newer — by one builder at a time
+    (tests.release): two modules of this test on two workers once built it together, and
+    one of them found a wheel without its compiled catalogues."""
+    return release_bundle()
 
 
 def values_file(**values):
