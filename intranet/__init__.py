@@ -4,6 +4,7 @@ The one composition root. Subsystems are included in dependency order; each regi
 only its own routes and services.
 """
 
+from intranet import settings as settings_loader
 
 
 def main(global_config, **settings):
@@ -11,8 +12,6 @@ def main(global_config, **settings):
     # Imported here, not with the package: every command (an import, the publication's
     # steps) imports ``intranet`` too, and pyramid.config is ~0.13 s of a process's start.
     from pyramid.config import Configurator
-
-    from intranet import settings as settings_loader
 
     settings = settings_loader.load(settings)
     with Configurator(settings=settings) as config:

@@ -86,13 +86,7 @@ def receiver_lock(paths: MirrorPaths, wait: float = 30.0):
 
 
 def read_state(path: Path) -> State | None:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise StateError(path, f"cannot be read ({error.strerror})") from None
-    return _parsed_state(path, raw)
+    return _state_and_time(path)[0]
 
 
 def _state_and_time(path: Path) -> tuple[State | None, int]:

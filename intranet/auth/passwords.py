@@ -16,7 +16,6 @@ _hasher = PasswordHasher()
 
 MIN_LENGTH = 12
 
-
 # One-time passwords: no look-alike characters (0/O, 1/l/I), easy to read out or type.
 _OTP_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 OTP_LENGTH = 16
