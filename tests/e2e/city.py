@@ -224,6 +224,19 @@ def journal_showing(host, text, *units, timeout=30):
                    f"{timeout} s:\n{journal[-2000:]}")
 
 
+# A unit that is not running (a oneshot between runs, or one whose run failed).
+IDLE = ("inactive", "failed")
+
+
+def unit_property(host, unit, name):
+    """One property of a unit as systemd shows it (ActiveState, InvocationID, …)."""
+    return host.run("systemctl", "show", "-p", name, "--value", unit).stdout.strip()
+
+
+def unit_idle(host, unit):
+    return unit_property(host, unit, "ActiveState") in IDLE
+
+
 def failed_units(host):
     return host.run("systemctl", "--failed", "--no-legend", "--plain").stdout.strip()
 

@@ -249,7 +249,6 @@ def staff_app_state(host):
 def transfer_settled(host):
     """No publication run going, none queued, and no mark that one more must start."""
     unit = "shinsei-transfer.service"
-    state = host.run("systemctl", "show", "-p", "ActiveState", "--value", unit).stdout.strip()
     queued = host.run("systemctl", "list-jobs", "--no-legend", unit).stdout.strip()
     marked = host.run("test", "-e", "/run/shinsei-publication/again", check=False).returncode == 0
-    return state in ("inactive", "failed") and not queued and not marked
+    return guide.unit_idle(host, unit) and not queued and not marked

@@ -58,11 +58,10 @@ def probe_line(host, unit, label, attempts=3):
     output in after `systemctl start` returns."""
     journal = ""
     for _ in range(attempts):
-        guide.wait_for(f"{unit} not running", lambda: active_state(host, unit) in IDLE)
+        guide.wait_for(f"{unit} not running", lambda: guide.unit_idle(host, unit))
         # The probe alone: not the steps this unit requires.
         host.run("systemctl", "start", "--job-mode=ignore-dependencies", unit, check=False)
-        invocation = host.run("systemctl", "show", "-p", "InvocationID", "--value",
-                              unit).stdout.strip()
+        invocation = guide.unit_property(host, unit, "InvocationID")
         try:
             return guide.wait_for(f"{unit}: the probe {label}'s line",
                                   lambda run=invocation: printed(host, run, label), timeout=20)
@@ -71,13 +70,6 @@ def probe_line(host, unit, label, attempts=3):
                                "-n", "50").stdout
     raise AssertionError(f"{unit}: the probe {label} printed nothing in {attempts} starts:\n"
                          f"{journal[-1500:]}")
-
-
-IDLE = ("inactive", "failed")
-
-
-def active_state(host, unit):
-    return host.run("systemctl", "show", "-p", "ActiveState", "--value", unit).stdout.strip()
 
 
 def printed(host, invocation, label):

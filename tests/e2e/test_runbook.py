@@ -103,13 +103,13 @@ def test_an_approval_while_a_publication_runs_is_published_when_it_ends(city):
     timer, no command. The run is held between the builder and the signer (a file the
     signer's step waits on), so the second approval lands after the builder has read."""
     intranet = city.lab.intranet
+    build, sign = "shinsei-transfer-build.service", "shinsei-transfer-sign.service"
     before = city.sequence("public-1")
     intranet.write(SIGN_HOLD, (f"[Service]\nExecStartPre=/bin/sh -c 'while [ -e {HOLD} ]; "
                                "do sleep 0.2; done'\n").encode())
     intranet.write(HOLD, b"")
     intranet.run("systemctl", "daemon-reload")
-    runs = intranet.run("systemctl", "show", "-p", "InvocationID", "--value",
-                        "shinsei-transfer-build.service").stdout.strip()
+    runs = guide.unit_property(intranet, build, "InvocationID")
     try:
         with city.staff() as browser:
             desk = StaffDesk(browser, STAFF_SITE)
@@ -118,11 +118,10 @@ def test_an_approval_while_a_publication_runs_is_published_when_it_ends(city):
             desk.sign_in("sato")
             desk.approve_publication(first)
             guide.wait_for("the first run's builder has read, its signer waits", lambda: (
-                unit_state(intranet, "shinsei-transfer-build.service") == "inactive"
-                and unit_state(intranet, "shinsei-transfer-sign.service") == "activating"),
+                guide.unit_property(intranet, build, "ActiveState") == "inactive"
+                and guide.unit_property(intranet, sign, "ActiveState") == "activating"),
                 timeout=120)
-            assert intranet.run("systemctl", "show", "-p", "InvocationID", "--value",
-                                "shinsei-transfer-build.service").stdout.strip() != runs
+            assert guide.unit_property(intranet, build, "InvocationID") != runs
             desk.sign_in("tanaka")
             second = desk.request_publication("実行中の承認・後")
             desk.sign_in("sato")
@@ -136,10 +135,6 @@ def test_an_approval_while_a_publication_runs_is_published_when_it_ends(city):
         intranet.run("systemctl", "daemon-reload")
     city.wait_for_sequence(PUBLIC, before)
     assert guide.failed_units(intranet) == ""
-
-
-def unit_state(host, unit):
-    return host.run("systemctl", "show", "-p", "ActiveState", "--value", unit).stdout.strip()
 
 
 def test_2_a_receiver_that_stopped_is_recovered(city):
@@ -157,13 +152,15 @@ def test_2_a_receiver_that_stopped_is_recovered(city):
     assert host.run("ls", INBOX).stdout.strip() != "", "the delivery should wait in the inbox"
     # The city's monitoring: once a delivery has waited longer than the receiver's 10 minutes
     # (aged here), public-1's /healthz says its receiver stopped while residents are answered.
-    started, touched = receiver_invocation(host), time.monotonic()
+    receiver = "shinsei-mirror-receive.service"
+    started, touched = guide.unit_property(host, receiver, "InvocationID"), time.monotonic()
     host.run("sh", "-c", f"touch -d '-11 minutes' {INBOX}/*")
     # The touch starts the receiver (refused again: the log is cut). The documented
     # recovery's `systemctl start` must not join that run: wait for it to end (or, if none
     # began within 15 s, go on).
-    guide.wait_for("the receiver run the touch started has ended", lambda: receiver_idle(host) and (
-        receiver_invocation(host) != started or time.monotonic() - touched > 15), timeout=60)
+    guide.wait_for("the receiver run the touch started has ended", lambda: guide.unit_idle(
+        host, receiver) and (guide.unit_property(host, receiver, "InvocationID") != started
+                             or time.monotonic() - touched > 15), timeout=60)
     health = healthz(city.lab.resident, guide.PUBLIC_NAME, PUBLIC["public-1"][1], city.ca.path)
     assert health.get("status") == "receiver_stopped", health
     assert health["receiver"]["state"] == "stopped" and health["sequence"] == before, health
@@ -750,18 +747,7 @@ def watch_state(host):
 
 
 def watch_started(host):
-    return host.run("systemctl", "show", "-p", "ActiveEnterTimestampMonotonic", "--value",
-                    WATCH).stdout.strip()
-
-
-def receiver_invocation(host):
-    return host.run("systemctl", "show", "-p", "InvocationID", "--value",
-                    "shinsei-mirror-receive.service").stdout.strip()
-
-
-def receiver_idle(host):
-    return host.run("systemctl", "show", "-p", "ActiveState", "--value",
-                    "shinsei-mirror-receive.service").stdout.strip() in ("inactive", "failed")
+    return guide.unit_property(host, WATCH, "ActiveEnterTimestampMonotonic")
 
 
 def receiver_journal(host):
