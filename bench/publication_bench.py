@@ -254,6 +254,7 @@ def write_configs(root: Path, url: str, host: PublicHost, sshd: Sshd, known: Pat
     spool_dir = root / "spool"
     spool.prepare(spool_dir)
     checkpoints = root / "checkpoints.jsonl"
+    checkpoints.touch()      # the installer makes it empty (its absence is logged as an error)
     destination = f"sftp://{UPLOAD_USER}@127.0.0.1:{sshd.port}/inbox"
     intranet = root / "intranet.ini"
     intranet.write_text(INI.format(url=url.replace("%", "%%")).replace(
