@@ -7,13 +7,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 
 from intranet import characters, gaiji
 from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
+from intranet.db import by_index
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
 from intranet.imports import columns, problems, reading
@@ -589,33 +590,11 @@ _CURRENT = (*(c for c in _COMPARED if c != "status"), "status", "id")
 def _lookup(dbsession, query, receipts):
     """The stored rows with these numbers. PostgreSQL: one statement with the numbers as one
     array parameter (an IN list of thousands of parameters costs more to build and send than
-    to run), planned as index probes (``_probed``); SQLite: IN lists of _LOOKUP numbers (its
-    limit on parameters)."""
+    to run), planned as index probes whatever the statistics say (``db.by_index``); SQLite:
+    IN lists of _LOOKUP numbers (its limit on parameters)."""
     number = Application.receipt_number_normalised
     if dbsession.get_bind().dialect.name == "postgresql":
-        return _probed(dbsession, query.where(number == any_(
+        return by_index(dbsession, query.where(number == any_(
             bindparam("numbers", receipts, type_=postgresql.ARRAY(String)))))
     return [row for start in range(0, len(receipts), _LOOKUP)
             for row in dbsession.execute(query.where(number.in_(receipts[start:start + _LOOKUP])))]
-
-
-# Why the lookup is planned by hand: with no statistics yet — a table filled a moment ago,
-# before autovacuum's ANALYZE, or the import's own rows, which it cannot see counted —
-# PostgreSQL takes each number to match 0.5 % of the table and reads the whole table per
-# chunk. A million-row import then reads its growing table 200 times, and a bank file
-# right after it spends 0.18-0.26 s per chunk instead of 0.05 (docs/performance.md). A
-# chunk's numbers are at most _CHUNK probes of ix_applications_receipt whatever the table
-# holds, so for this one statement the planner is left index scans only.
-_PROBES_ONLY = text("SELECT set_config('enable_seqscan', 'off', true), "
-                    "set_config('enable_bitmapscan', 'off', true)")
-_PLANNER_AS_BEFORE = text("SELECT set_config(name, reset_val, true) FROM pg_settings "
-                          "WHERE name IN ('enable_seqscan', 'enable_bitmapscan')")
-
-
-def _probed(dbsession, query) -> list:
-    """``query``'s rows, planned with index scans only; the settings as they were after it
-    (set for the transaction: a lookup that fails aborts it, and the setting goes with it)."""
-    dbsession.execute(_PROBES_ONLY)
-    rows = dbsession.execute(query).all()
-    dbsession.execute(_PLANNER_AS_BEFORE)
-    return rows

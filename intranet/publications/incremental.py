@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, bindparam, func, or_, select, true
+from sqlalchemy.dialects import postgresql
 
 from intranet.publications import changes, content
 from intranet.publications.models import Publication, PublicationChange, PublicationRow
@@ -84,12 +85,12 @@ def difference(dbsession, before_id: int, after: Publication, rows: Sequence,
     return found
 
 
-# Keys looked up per statement, by programme: publication, programme, receipt IN (…). With
-# statistics that know the older publication, each key is an index probe; with none yet
-# (frozen a moment ago), PostgreSQL 15 reads that publication's rows once per statement and
-# filters (0.13 s a million) — hence many keys per statement. A join from the noted keys
-# instead was planned, without statistics, as a scan of every row per key: the request at
-# a million rows ran for minutes.
+# SQLite: keys looked up per statement, by programme (an IN list, within its limit on
+# parameters). PostgreSQL takes a programme's keys as one array, each looked up by the
+# whole primary key (``_older_rows``): with no statistics yet for the older publication
+# (frozen a moment ago) an IN list was planned as a pass over that publication's rows per
+# statement, filtered (0.13 s a million), and a join from the noted keys as a scan of
+# every row per key.
 KEYS_AT_ONCE = 5_000
 
 
@@ -104,15 +105,8 @@ def _noted(dbsession, before_id: int, after_id: int, rows: Sequence, limit: int)
     by_programme: dict[str, list[str]] = {}
     for code, receipt in keys:
         by_programme.setdefault(code, []).append(receipt)
-    before: dict[tuple, tuple] = {}
-    for code, receipts in by_programme.items():
-        for start in range(0, len(receipts), KEYS_AT_ONCE):
-            for row in dbsession.execute(
-                    select(*(getattr(PublicationRow, c) for c in changes.COLUMNS)).where(
-                        PublicationRow.publication_id == before_id,
-                        PublicationRow.programme_code == code,
-                        PublicationRow.receipt.in_(receipts[start:start + KEYS_AT_ONCE]))):
-                before[tuple(row[:2])] = tuple(row)
+    before = {tuple(row[:2]): tuple(row) for code, receipts in by_programme.items()
+              for row in _older_rows(dbsession, before_id, code, receipts)}
     found = []
     for key in keys:
         position = bisect_left(rows, key)
@@ -121,6 +115,24 @@ def _noted(dbsession, before_id: int, after_id: int, rows: Sequence, limit: int)
         if before.get(key) is not None or now is not None:
             found.append(Change(before.get(key), now))
     return found
+
+
+def _older_rows(dbsession, before_id: int, code: str, receipts: list[str]) -> Sequence:
+    """The older publication's frozen rows of these receipt numbers of one programme."""
+    columns = [getattr(PublicationRow, c) for c in changes.COLUMNS]
+    mine = (PublicationRow.publication_id == before_id, PublicationRow.programme_code == code)
+    if dbsession.get_bind().dialect.name != "postgresql":
+        return [row for start in range(0, len(receipts), KEYS_AT_ONCE)
+                for row in dbsession.execute(select(*columns).where(
+                    *mine, PublicationRow.receipt.in_(receipts[start:start + KEYS_AT_ONCE])))]
+    # One probe of the primary key per number: a LIMIT keeps the lateral subquery apart
+    # (PostgreSQL never merges it into the outer query), so each number is looked up by the
+    # whole key, whatever the planner guesses of the publication's size.
+    keys = func.unnest(bindparam("receipts", receipts, type_=postgresql.ARRAY(String))) \
+        .table_valued("receipt").render_derived(name="keys")
+    older = select(*columns).where(*mine, PublicationRow.receipt == keys.c.receipt) \
+        .limit(1).lateral("older")
+    return dbsession.execute(select(*older.c).select_from(keys).join(older, true())).all()
 
 
 def rebuild(dbsession, publication: Publication, last: LastBuild, rows: Sequence,
