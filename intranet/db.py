@@ -188,7 +188,11 @@ _PLANNER_AS_CONFIGURED = text("SELECT set_config(name, reset_val, true) FROM pg_
 def by_index(dbsession: Session, query) -> Sequence[Any]:
     """``query``'s rows; on PostgreSQL planned with index scans only (``_PROBES_ONLY``), the
     planner's settings as configured after it (set for the transaction: a statement that
-    fails aborts it, and the setting goes with it). SQLite plans a list of keys by the index."""
+    fails aborts it, and the setting goes with it). SQLite plans a list of keys by the index.
+
+    A list on the column an index starts with (receipt numbers) is then probed key by key;
+    a list on a later column may still be read as a pass over the index's leading part,
+    filtered — ``publications.incremental._older_rows`` probes those keys one by one."""
     if dbsession.get_bind().dialect.name != "postgresql":
         return dbsession.execute(query).all()
     dbsession.execute(_PROBES_ONLY)
