@@ -381,9 +381,7 @@ def _csv_file(path, writer_on):
 
 def _value_words(catalogue, kinds):
     """``words(field, value)``: a stored or read value as staff read it."""
-    from intranet.web import LABELS
-
-    routes = LABELS["route_labels"]
+    from intranet.fields import ROUTE_WORDS as routes
 
     def words(field, value):
         if value is None:

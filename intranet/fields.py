@@ -39,3 +39,8 @@ FIELD_WORDS = {field: names[0] for field, names in FIELDS.items()}
 def words(*fields: str) -> list[str]:
     """The words of ``fields``, in the order given (an export header, a record's lines)."""
     return [FIELD_WORDS[field] for field in fields]
+
+
+# The route field's values as staff read them: the import's dry run and its changes file,
+# the exports, and the screens (intranet.web's template globals, through _()).
+ROUTE_WORDS = {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"}

@@ -14,7 +14,7 @@ from pyramid.view import notfound_view_config, view_config
 from intranet.characters import named_in
 from intranet.dates import wareki
 from intranet.days import JST
-from intranet.fields import FIELD_WORDS
+from intranet.fields import FIELD_WORDS, ROUTE_WORDS
 from intranet.plausible_dates import UnreadableDate
 from intranet.refusals import Refused
 from transfer import version
@@ -43,7 +43,7 @@ LABELS = {
     # What an account request asks for (intranet.users.requests).
     "request_labels": {"role": "役割の変更", "create": "アカウントの作成",
                        "reset": "パスワードの再発行"},
-    "route_labels": {"online": "オンライン", "postal": "郵送", "push": "プッシュ型（確認書）"},
+    "route_labels": ROUTE_WORDS,
     "source_labels": {"manual": "個別変更", "bulk": "一括変更", "import": "取込",
                       "create": "登録"},
     # An application's fields: the import's column names (intranet.fields).
