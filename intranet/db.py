@@ -8,14 +8,14 @@ explicit ``transaction.manager``.
 import contextlib
 import os
 import pwd
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 import transaction
 import zope.sqlalchemy
-from sqlalchemy import Engine, engine_from_config, event, select, text
+from sqlalchemy import Engine, engine_from_config, event, select
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from intranet import ini
@@ -171,31 +171,3 @@ def streamed_rows(request, query, to_row, scalars=True):
 
     return generate()
 
-
-# Why a lookup by a list of keys is planned by hand on PostgreSQL: a table filled a moment
-# ago has no statistics until autovacuum's ANALYZE (a transaction's own rows are never
-# counted), and the planner then takes each key to match 0.5 % of the rows and reads the
-# whole table per statement — 0.18-0.26 s a chunk of an import's 5,000 numbers at a million
-# applications, where their 5,000 index probes take 0.05 s (docs/performance.md, the
-# import section). A list of keys is at most that many probes whatever the table holds, so
-# such a statement alone is planned with index scans only.
-_PROBES_ONLY = text("SELECT set_config('enable_seqscan', 'off', true), "
-                    "set_config('enable_bitmapscan', 'off', true)")
-_PLANNER_AS_CONFIGURED = text("SELECT set_config(name, reset_val, true) FROM pg_settings "
-                              "WHERE name IN ('enable_seqscan', 'enable_bitmapscan')")
-
-
-def by_index(dbsession: Session, query) -> Sequence[Any]:
-    """``query``'s rows; on PostgreSQL planned with index scans only (``_PROBES_ONLY``), the
-    planner's settings as configured after it (set for the transaction: a statement that
-    fails aborts it, and the setting goes with it). SQLite plans a list of keys by the index.
-
-    A list on the column an index starts with (receipt numbers) is then probed key by key;
-    a list on a later column may still be read as a pass over the index's leading part,
-    filtered — ``publications.incremental._older_rows`` probes those keys one by one."""
-    if dbsession.get_bind().dialect.name != "postgresql":
-        return dbsession.execute(query).all()
-    dbsession.execute(_PROBES_ONLY)
-    rows = dbsession.execute(query).all()
-    dbsession.execute(_PLANNER_AS_CONFIGURED)
-    return rows

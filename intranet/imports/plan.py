@@ -7,14 +7,13 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 
 from intranet import characters, gaiji
 from intranet.applications.models import Application
 from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
-from intranet.db import by_index
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
 from intranet.imports import columns, problems, reading
@@ -590,11 +589,35 @@ _CURRENT = (*(c for c in _COMPARED if c != "status"), "status", "id")
 def _lookup(dbsession, query, receipts):
     """The stored rows with these numbers. PostgreSQL: one statement with the numbers as one
     array parameter (an IN list of thousands of parameters costs more to build and send than
-    to run), planned as index probes whatever the statistics say (``db.by_index``); SQLite:
+    to run), planned as index probes whatever the statistics say (``_probed``); SQLite:
     IN lists of _LOOKUP numbers (its limit on parameters)."""
     number = Application.receipt_number_normalised
     if dbsession.get_bind().dialect.name == "postgresql":
-        return by_index(dbsession, query.where(number == any_(
+        return _probed(dbsession, query.where(number == any_(
             bindparam("numbers", receipts, type_=postgresql.ARRAY(String)))))
     return [row for start in range(0, len(receipts), _LOOKUP)
             for row in dbsession.execute(query.where(number.in_(receipts[start:start + _LOOKUP])))]
+
+
+# Why the lookup is planned by hand: a table filled a moment ago has no statistics until
+# autovacuum's ANALYZE (a transaction's own rows are never counted), and PostgreSQL then
+# takes each number to match 0.5 % of the rows and reads the whole table per chunk —
+# 0.18-0.26 s at a million applications, where a chunk's 5,000 probes of
+# ix_applications_receipt take 0.05 s (docs/performance.md, the import section). A chunk is
+# at most _CHUNK probes whatever the table holds, so its lookup is planned with index scans
+# only. (That forces probes for a list on the column an index starts with; for a list on a
+# later column, publications.incremental._older_rows looks each key up by itself.)
+_PROBES_ONLY = text("SELECT set_config('enable_seqscan', 'off', true), "
+                    "set_config('enable_bitmapscan', 'off', true)")
+_PLANNER_AS_CONFIGURED = text("SELECT set_config(name, reset_val, true) FROM pg_settings "
+                              "WHERE name IN ('enable_seqscan', 'enable_bitmapscan')")
+
+
+def _probed(dbsession, query) -> list:
+    """``query``'s rows, planned with index scans only; the planner's settings as configured
+    after it (set for the transaction: a lookup that fails aborts it, and the setting goes
+    with it)."""
+    dbsession.execute(_PROBES_ONLY)
+    rows = list(dbsession.execute(query))
+    dbsession.execute(_PLANNER_AS_CONFIGURED)
+    return rows
