@@ -25,7 +25,6 @@ import contextlib
 import itertools
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -127,27 +126,14 @@ def cpu(pids) -> float:
     return sum(own_cpu_seconds(p) for p in pids)
 
 
-def stats(haproxy: HAProxy) -> dict[str, dict]:
-    """HAProxy's ``show stat`` per server of the residents' backend: status and sessions."""
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(str(haproxy.stats_socket))
-        sock.sendall(b"show stat\n")
-        text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
-    header, *rows = [line.split(",") for line in text.splitlines() if line]
-    header[0] = header[0].lstrip("# ")
-    named = [dict(zip(header, row, strict=False)) for row in rows]
-    return {row["svname"]: row for row in named if row["svname"] not in ("FRONTEND", "BACKEND")
-            and row["pxname"] != "stats"}
-
-
 def wait_all_up(haproxy: HAProxy, count: int, limit: float = 30.0):
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        up = [name for name, row in stats(haproxy).items() if row["status"] == "UP"]
+        up = [name for name, row in haproxy.servers().items() if row["status"] == "UP"]
         if len(up) == count:
             return
         time.sleep(0.2)
-    raise SystemExit(f"HAProxy did not have {count} hosts UP in {limit:.0f} s: {stats(haproxy)}")
+    raise SystemExit(f"HAProxy did not have {count} hosts UP in {limit:.0f} s: {haproxy.servers()}")
 
 
 def measure(args, targets: dict, sources) -> dict:
@@ -205,7 +191,7 @@ def run(args):
                 targets[f"balancer, {count} host{'s' * (count > 1)}"] = (
                     haproxy.port, processes_of(haproxy.process.pid), pids)
             runs = measure(args, targets, residents())
-            spread = stats(balancers[3])
+            spread = balancers[3].servers()
         report(runs, spread, args)
 
 

@@ -206,6 +206,19 @@ class HAProxy(Process):
         (directory / "haproxy.cfg").write_text(text)
         self.command = ["haproxy", "-db", "-f", str(directory / "haproxy.cfg")]
 
+    def servers(self) -> dict[str, dict]:
+        """``show stat`` on the stats socket, per server of the residents' backend: its status
+        (UP, DOWN, …) and sessions."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(self.stats_socket))
+            sock.sendall(b"show stat\n")
+            text = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+        header, *rows = [line.split(",") for line in text.splitlines() if line]
+        header[0] = header[0].lstrip("# ")
+        named = [dict(zip(header, row, strict=False)) for row in rows]
+        return {row["svname"]: row for row in named
+                if row["svname"] not in ("FRONTEND", "BACKEND") and row["pxname"] != "stats"}
+
 
 class SequenceAgent(Process):
     """deploy/balancer/sequence_agent.py run as its unit runs it (python3 -I), with the
