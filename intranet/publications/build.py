@@ -113,9 +113,9 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
     if not publication.approved_digest or publication.approved_digest != publication.content_digest:
         raise ContentMismatch("the approval does not name this request's content digest")
     last = None if cache is None else build_cache.load(cache, lookup_secret)
-    text = content.DigestText() if last is not None else None
+    lines: list[str] | None = [] if last is not None else None
     # One read of the frozen rows: their digest first, and only if it matches are they hashed.
-    found, rows = content.read_frozen(dbsession, publication, text_into=text)
+    found, rows = content.read_frozen(dbsession, publication, lines_into=lines)
     if found != publication.content_digest:
         raise ContentMismatch("the frozen rows no longer reproduce the approved digest")
     wording = content.wording_of(publication)
@@ -126,8 +126,8 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
                 for s in wording["statuses"]]
     parameters = build_cache.parameters(wording)
     built = None
-    if last is not None and text is not None:
-        built = _from_last(dbsession, publication, last, parameters, rows, text,
+    if last is not None and lines is not None:
+        built = _from_last(dbsession, publication, last, parameters, rows, lines,
                            Packer(programmes, statuses, lookup_secret), statuses)  # type: ignore[arg-type]
     if built is None:
         tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
@@ -148,7 +148,7 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
 
 
 def _from_last(dbsession: Session, publication: Publication, last: build_cache.LastBuild,
-               parameters: str, rows: list, text: content.DigestText, packer: Packer,
+               parameters: str, rows: list, lines: list[str], packer: Packer,
                statuses: list[_FrozenStatus]) -> tuple[bytes, int, ProgrammeTally] | None:
     """The table from the last build and what changed since, or None (logged: why) for a
     full build."""
@@ -157,7 +157,7 @@ def _from_last(dbsession: Session, publication: Publication, last: build_cache.L
                  "those its last table was built for", publication.id)
         return None
     try:
-        return incremental.rebuild(dbsession, publication, last, rows, text, packer, statuses)
+        return incremental.rebuild(dbsession, publication, last, rows, lines, packer, statuses)
     except incremental.NotIncremental as why:
         log.info("publication %s built in full: %s", publication.id, why)
         return None

@@ -136,7 +136,7 @@ def _older_rows(dbsession, before_id: int, code: str, receipts: list[str]) -> Se
 
 
 def rebuild(dbsession, publication: Publication, last: LastBuild, rows: Sequence,
-            text: content.DigestText, packer: Packer, statuses: Sequence[Any]
+            lines: list[str], packer: Packer, statuses: Sequence[Any]
             ) -> tuple[bytes, int, ProgrammeTally]:
     """This publication's body (widest format, sorted), rows left out, and tally, from the
     last build and what changed; NotIncremental when the last build cannot be proved to be
@@ -147,7 +147,7 @@ def rebuild(dbsession, publication: Publication, last: LastBuild, rows: Sequence
     found = difference(dbsession, last.publication, publication, rows,
                        int(len(rows) * MAX_SHARE) + 100)
     edits = _placed(found, rows)
-    if _base_digest(base.frozen_header, text, edits) != last.content_digest:
+    if _base_digest(base.frozen_header, lines, edits) != last.content_digest:
         raise NotIncremental("the difference does not lead back to the last build's rows")
     removed: list[bytes] = []
     added: list[bytes] = []
@@ -191,20 +191,25 @@ def _placed(found: list[Change], rows: Sequence) -> list[tuple[int, int, tuple, 
     return edits
 
 
-def _base_digest(frozen_header: str, text: content.DigestText, edits) -> str:
+def _base_digest(frozen_header: str, lines: list[str], edits) -> str:
     """The digest of this publication's lines with every change undone, under the older
     publication's wording: the last build's digest if and only if the difference is whole."""
     sha = content.started(frozen_header)
     done = 0
     for position, kind, _key, old in edits:
-        text.feed(sha, done, position)
+        _update(sha, lines, done, position)
         done = max(done, position)
         if old is not None:
             sha.update(old.encode("utf-8"))
         if kind == 1:
             done = position + 1
-    text.feed(sha, done, text.rows)
+    _update(sha, lines, done, len(lines))
     return sha.hexdigest()
+
+
+def _update(sha, lines: list[str], start: int, stop: int, step: int = content.CHUNK) -> None:
+    for at in range(start, stop, step):
+        sha.update("".join(lines[at:min(at + step, stop)]).encode("utf-8"))
 
 
 def _tally(counts: dict[str, Any], found: list[Change], rows: Sequence,

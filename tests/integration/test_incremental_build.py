@@ -15,7 +15,7 @@ from sqlalchemy import text, update
 
 from intranet.applications.models import Application
 from intranet.db import get_tm_session
-from intranet.publications import changes, content, incremental, services
+from intranet.publications import changes, incremental, services
 from intranet.publications.build import table_of_publication
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.users.services import find_user
@@ -115,10 +115,7 @@ def take_off(engine, ids):
 
 
 def test_a_sequence_of_publications_builds_as_a_full_build_does(
-        session_factory, accounts, engine, secret, cache, caplog, monkeypatch):
-    # The rows read seven at a time: the check of the base re-reads the blocks it edits,
-    # changes at their edges and in the middle, and takes the others as they were hashed.
-    monkeypatch.setattr(content, "CHUNK", 7)
+        session_factory, accounts, engine, secret, cache, caplog):
     plain = make_programme(session_factory)
     birth = make_programme(session_factory, "bukka-2024", needs_birth_date=True)
     ids = make_applications(session_factory, plain, 150)
@@ -194,11 +191,9 @@ def test_a_cache_made_by_another_version_is_ignored(session_factory, accounts, e
 
 
 def test_base_rows_altered_in_the_database_are_caught(session_factory, accounts, engine,
-                                                      secret, cache, caplog, monkeypatch):
+                                                      secret, cache, caplog):
     """The difference comes from the database; a base row edited after its build would
-    hide a change from it. The rebuilt base digest does not match: a full build (also
-    where the rows are read in blocks and the altered row's block is taken as hashed)."""
-    monkeypatch.setattr(content, "CHUNK", 7)
+    hide a change from it. The rebuilt base digest does not match: a full build."""
     cached(session_factory, engine, secret, cache, caplog)
     last = build_cache.load(cache, secret)
     change(engine, "UPDATE publication_rows SET status_code = 'paid', paid_on = '2020-08-03' "

@@ -1,13 +1,12 @@
 """intranet.publications.content.lines: the fast writing of the digest's lines gives the
 same text, byte for byte, as the defining ``content_line`` — on every kind of value."""
 
-import hashlib
 import random
 from datetime import date
 
 import pytest
 
-from intranet.publications.content import DigestText, _JsonTexts, content_line, lines
+from intranet.publications.content import _JsonTexts, content_line, lines
 
 # A frozen row without action details: no kinds, no documents sent, no deadline.
 NONE = (None, None, None)
@@ -89,26 +88,3 @@ def test_a_row_without_action_details_reads_as_rows_did_before_them():
     acting = ("p", "A1", None, "deficient", None, None, 5, date(2026, 5, 20), None)
     assert lines([acting]) == defined([acting]) == (
         '["p","A1",null,"deficient",null,null,"5","2026-05-20",null]\n')
-
-
-def test_the_digest_text_feeds_any_run_of_rows_as_their_lines_joined():
-    """DigestText keeps the blocks the digest hashed; any rows ``start`` to ``stop`` fed
-    from it hash as their own lines joined, across block edges, in blocks of any size,
-    with receipt numbers holding what JSON leaves as it is (U+2028, U+0085, non-BMP)."""
-    rng = random.Random(30)
-    receipts = ["00000001", "AB\u202812", "AB\x8512", "🎌12", "申請１２３", 'A"B']
-    for _ in range(200):
-        rows = [("p", f"{rng.choice(receipts)}{n}", None, "received", None, None, *NONE)
-                for n in range(rng.randrange(0, 40))]
-        text, at = DigestText(), 0
-        while at < len(rows):
-            block = rows[at:at + rng.randrange(1, 9)]
-            text.add(len(block), lines(block).encode("utf-8"))
-            at += len(block)
-        start = rng.randrange(0, len(rows) + 1)
-        stop = rng.randrange(start, len(rows) + 1)
-        fed = hashlib.sha256()
-        text.feed(fed, start, stop)
-        assert fed.hexdigest() == hashlib.sha256(
-            defined(rows[start:stop]).encode("utf-8")).hexdigest()
-        assert text.rows == len(rows)
