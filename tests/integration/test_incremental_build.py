@@ -15,7 +15,7 @@ from sqlalchemy import text, update
 
 from intranet.applications.models import Application
 from intranet.db import get_tm_session
-from intranet.publications import changes, incremental, services
+from intranet.publications import changes, content, incremental, services
 from intranet.publications.build import table_of_publication
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.users.services import find_user
@@ -115,7 +115,9 @@ def take_off(engine, ids):
 
 
 def test_a_sequence_of_publications_builds_as_a_full_build_does(
-        session_factory, accounts, engine, secret, cache, caplog):
+        session_factory, accounts, engine, secret, cache, caplog, monkeypatch):
+    # The frozen rows read seven at a time: changes fall at the chunks' edges and inside.
+    monkeypatch.setattr(content, "CHUNK", 7)
     plain = make_programme(session_factory)
     birth = make_programme(session_factory, "bukka-2024", needs_birth_date=True)
     ids = make_applications(session_factory, plain, 150)
