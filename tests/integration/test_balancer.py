@@ -23,6 +23,9 @@ from lab.mirror_fixtures import PublicHost
 from public_mirror.store import RECHECK
 
 CLIENTS = [f"127.0.0.{n}" for n in range(2, 34)]
+# A resident's lookup as the residents' page posts it.
+LOOKUP = b"programme=p2020&receipt_number=00000099&lang=ja"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # HAProxy: inter 2s, fall 2, rise 2 (deploy/balancer/haproxy.cfg), plus a check's own time.
 DETECTION = 2 * 2 + 3
 
@@ -207,6 +210,9 @@ def test_haproxy_a_failing_hosts_residents_are_answered_before_it_is_out(hosts, 
         # Host a was still in rotation (it was asked first, and answered 503); host b answered.
         assert status == 200 and [len(h.recorder.seen) - n for h, n in zip(hosts, seen,
                                                                           strict=True)] == [1, 1]
+        # A resident's lookup is a POST: the balancer holds its body to send it again.
+        assert [fetch(haproxy.port, c, "/lookup", "POST", LOOKUP, FORM)[0]
+                for c in on_a] == [200] * len(on_a)
         assert [served_by(haproxy, hosts, c) for c in on_a] == [1] * len(on_a)
         hosts[0].nginx.stop()            # now refusing connections
         assert [served_by(haproxy, hosts, c) for c in on_a] == [1] * len(on_a)
@@ -251,6 +257,10 @@ def test_haproxy_a_hosts_502_while_its_app_restarts_is_answered_by_the_other(hos
         # host a out: only the retry on host b answers it.
         status = fetch(haproxy.port, on_a[0])[0]
         assert status == 200, status
+        # The residents' lookups (POST) too: the balancer read each body whole, so the retry
+        # had it to send again (without that, these met a's 502: tests/e2e, the kill drill).
+        statuses = [fetch(haproxy.port, c, "/lookup", "POST", LOOKUP, FORM)[0] for c in on_a[1:4]]
+        assert statuses == [200] * 3, statuses
 
 
 def test_haproxy_a_stale_host_is_out_and_a_stopped_receiver_is_not(hosts, tmp_path):
@@ -301,14 +311,12 @@ def test_haproxy_each_address_meets_its_own_rate_limit(hosts, tmp_path):
     """Behind the balancer the public host counts each resident, not the balancer: one
     address that fails too many lookups is refused (429, the Japanese 混雑 page) while
     another address on the same host is still answered."""
-    form = b"programme=p2020&receipt_number=00000099&lang=ja"
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
     with HAProxy(tmp_path / "haproxy", tmp_path / "tls", hosts) as haproxy:
         wait_for(lambda: None not in placement(haproxy, hosts).values(), DETECTION * 2)
         first = placement(haproxy, hosts)
         prober = CLIENTS[0]
         neighbour = next(c for c in CLIENTS[1:] if first[c] == first[prober])
-        statuses = [fetch(haproxy.port, prober, "/lookup", "POST", form, headers)[0]
+        statuses = [fetch(haproxy.port, prober, "/lookup", "POST", LOOKUP, FORM)[0]
                     for _ in range(25)]
         assert statuses[0] == 200 and statuses[-1] == 429, statuses
-        assert fetch(haproxy.port, neighbour, "/lookup", "POST", form, headers)[0] == 200
+        assert fetch(haproxy.port, neighbour, "/lookup", "POST", LOOKUP, FORM)[0] == 200
