@@ -292,6 +292,10 @@ def test_nginx_upstream_keeps_each_address_on_one_host_and_moves_only_a_bad_host
         # Host a's app looks at its active file again after RECHECK (it answered from the
         # snapshot it held until then: run on a fresh clone, 127.0.0.2 came within that time).
         time.sleep(RECHECK * 5)
+        # A resident's lookup (POST) that host a answers 503 is sent on to host b: nginx
+        # holds the body (proxy_request_buffering) and may resend it (non_idempotent).
+        on_a = [c for c, n in first.items() if n == 0]
+        assert fetch(nginx.port, on_a[0], "/lookup", "POST", LOOKUP, FORM)[0] == 200
         # No active checks in nginx: a resident's request that host a answers 503 is passed
         # to host b at once, so no resident sees the failure; b's own addresses stay.
         assert placement(nginx, hosts) == {c: 1 for c in CLIENTS}
