@@ -16,6 +16,7 @@ from datetime import date, datetime
 from intranet.fields import FIELD_WORDS, words
 from intranet.programmes.lifecycle import STATE_LABELS
 from intranet.publications import failures
+from intranet.statuses.services import staff_labels
 from intranet.web import LABELS, format_date, local_time
 
 ACTIONS = {
@@ -237,8 +238,7 @@ class Vocabulary:
     @classmethod
     def of(cls, request, users=None, programmes=None) -> "Vocabulary":
         return cls(remembered(request.translate), request.locale_name,
-                   {code: s.label_for(request.locale_name)
-                    for code, s in request.catalogue.items()},
+                   staff_labels(request.dbsession, request.locale_name),
                    users or {}, programmes or {})
 
 

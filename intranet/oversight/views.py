@@ -97,9 +97,9 @@ def _page(request, audit_filter, records, next_url, refused=None):
     side = personal_values(request.dbsession, records)
     checkpoint = services.last_checkpoint(request.dbsession)
     where = _terminals_where(request)
-    record_url = _record_urls(request)
-    return {"records": [(r, described(r, words, side), where(r), record_url(r.seq))
-                        for r in records],
+    record_url, record_label = _record_urls(request), _record_labels(request)
+    return {"records": [(r, described(r, words, side), where(r), record_url(r.seq),
+                         record_label(r.seq)) for r in records],
             "filter": audit_filter, "action_choices": _action_choices(request),
             "error": refused.explain(request) if refused else None,
             "error_field": refused.field if refused else "",
@@ -136,6 +136,14 @@ def _record_urls(request):
     marker = "0"
     prefix, _, suffix = request.route_url("audit_record", seq=marker).rpartition(marker)
     return lambda seq: f"{prefix}{int(seq)}{suffix}"
+
+
+def _record_labels(request):
+    """Each row's link label (「記録 n 番の詳細」): translated once and the number put in, as
+    ``_record_urls`` does (a translation per row was a sixth of the template's time)."""
+    marker = "\x00"
+    label = request.translate("記録 ${n} 番の詳細", n=marker)
+    return lambda seq: label.replace(marker, str(int(seq)))
 
 
 def _terminal(request, record) -> tuple[str, str]:

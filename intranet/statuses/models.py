@@ -56,7 +56,12 @@ class Status(Base):
                 *(w.resident_label for w in self.wordings)]
 
     def label_for(self, locale: str) -> str:
-        return self.staff_label_en if locale == "en" else self.staff_label
+        return getattr(self, self.label_attribute(locale))
+
+    @staticmethod
+    def label_attribute(locale: str) -> str:
+        """The column holding the staff label in ``locale``."""
+        return "staff_label_en" if locale == "en" else "staff_label"
 
 
 _QUALIFIER = re.compile(r"[(（][^)）]*[)）]")

@@ -88,7 +88,12 @@ def test_the_audit_log_reads_as_english_in_the_english_ui(testapp, session_facto
     _day(testapp, session_factory)
     page = testapp.get("/audit")
     testapp.post("/language", {"locale": "en", "csrf_token": csrf_token(page)})
-    text = visible_text(testapp.get("/audit").text)
+    english = testapp.get("/audit")
+    text = visible_text(english.text)
+    # Each row's links, translated once per page with the row's number put in.
+    numbers = re.findall(r'aria-label="Details of record no\. (\d+)">(\d+)</a>', english.text)
+    assert numbers and all(label == shown for label, shown in numbers)
+    assert text.count("Record details (as stored)") == len(numbers)
     for words in ["Status change", "Status before", "Under review", "Scheduled payment date",
                   "Failed sign-in", "Wrong name or password", "Account change",
                   "Display name", "Staff"]:
