@@ -4,9 +4,8 @@ The one composition root. Subsystems are included in dependency order; each regi
 only its own routes and services.
 """
 
-import gc
-
 from intranet import settings as settings_loader
+from transfer import collector
 
 
 def main(global_config, **settings):
@@ -42,22 +41,9 @@ def main(global_config, **settings):
         config.include("intranet.health")
         config.scan(ignore=["intranet.alembic", "intranet.cli"])
     app = config.make_wsgi_app()
-    _freeze_what_the_start_made()
+    # What the start made lives as long as the server: out of the collector's walks.
+    collector.freeze_the_start()
     return app
-
-
-_FROZEN: list[bool] = []
-
-
-def _freeze_what_the_start_made():
-    """Move everything the start made (modules, classes, routes, settings: it lives as long
-    as the server) out of the garbage collector's full passes. Each full pass walked all of
-    it again: about one page in thirty paused 120-135 ms (the audit screen's p95,
-    docs/performance.md). Once per process: a test process builds many apps, and what a
-    freeze holds is never collected."""
-    if not _FROZEN:
-        gc.freeze()
-        _FROZEN.append(True)
 
 
 def _session_factory(settings):

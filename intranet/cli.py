@@ -21,10 +21,11 @@ from intranet.auth.models import ROLES
 from intranet.backups import cli as backups
 from intranet.db import get_engine, get_session_factory, get_tm_session
 from intranet.users import services as users
-from transfer import checkpoints, config_file, version
+from transfer import checkpoints, collector, config_file, version
 
 
 def main(argv=None):
+    collector.for_bulk_work()
     args = _parser().parse_args(argv)
     args.config = config_file.resolve(args.config, "intranet")
     ini.setup_logging(args.config)

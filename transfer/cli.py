@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transfer import errors, steps, version
+from transfer import collector, errors, steps, version
 from transfer.keys import generate_lookup_key, generate_signing_key, load_lookup_key, load_public_key
 from transfer.keys import key_id as public_key_id
 from transfer.lookup import lookup_key_id
@@ -23,6 +23,7 @@ from transfer.verify import DEFAULT_MAX_SIZE, Origin, TrustPolicy, check_size, v
 
 
 def main(argv: list[str] | None = None) -> int:
+    collector.for_bulk_work()
     parser, _commands = make_parser()
     return run(parser.parse_args(argv))
 
