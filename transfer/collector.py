@@ -16,19 +16,16 @@ import gc
 # a hundred.
 BULK_THRESHOLD = 10_000
 
-_FROZEN: list[bool] = []
-
 
 def freeze_the_start() -> None:
     """Move everything made until now (it lives as long as the process) out of every walk.
     What a freeze holds is never collected: garbage is collected first (a command's start
     leaves a few dozen objects, 20-35 ms; a test process, what its earlier tests dropped —
     an engine, a connection), and it is done once per process (a test process builds many
-    apps and runs many commands)."""
-    if not _FROZEN:
+    apps and runs many commands): nothing more once anything is frozen."""
+    if not gc.get_freeze_count():
         gc.collect()
         gc.freeze()
-        _FROZEN.append(True)
 
 
 def for_bulk_work() -> None:

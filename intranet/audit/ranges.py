@@ -22,7 +22,6 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from itertools import pairwise
 
 from sqlalchemy import Engine, select
 
@@ -64,7 +63,7 @@ def split(base_seq: int, head_seq: int, pieces: int) -> list[tuple[int, int]]:
     total = head_seq - base_seq
     pieces = max(1, min(pieces, total))
     cuts = [base_seq + total * i // pieces for i in range(pieces + 1)]
-    return list(pairwise(cuts))
+    return list(itertools.pairwise(cuts))
 
 
 @dataclass(frozen=True)
