@@ -99,15 +99,14 @@ def test_haproxy_keeps_each_address_on_one_host_and_moves_only_a_bad_hosts(hosts
         # answers: asking all 32 of them takes seconds on a loaded machine, which a timing
         # read from them would count too (a CI run measured 9.8 s for a 4 s rise so).
         hosts[0].break_snapshot()        # /healthz: "none", 503
-        took = wait_for(lambda: haproxy.servers()["public1"]["status"].startswith("DOWN"),
-                        DETECTION * 2)
+        took = wait_for(lambda: _host_a(haproxy).startswith("DOWN"), DETECTION * 2)
         assert took <= DETECTION, f"host a taken out after {took:.1f} s"
         moved = placement(haproxy, hosts)
         # Only host a's addresses moved; host b's stayed where they were.
         assert moved == {c: 1 for c in CLIENTS}
 
         hosts[0].repair()                # the operator puts the file back: healthy again
-        back = wait_for(lambda: haproxy.servers()["public1"]["status"] == "UP", DETECTION * 2)
+        back = wait_for(lambda: _host_a(haproxy) == "UP", DETECTION * 2)
         assert back <= DETECTION + 2, f"host a back after {back:.1f} s"
         assert placement(haproxy, hosts) == first
 
@@ -239,11 +238,11 @@ def test_haproxy_a_failing_hosts_residents_are_answered_until_it_is_out(hosts, t
             hosts[0].break_snapshot()
             time.sleep(RECHECK * 3)      # its app has seen the file damaged
             start = time.monotonic()
-            while haproxy.servers()["public1"]["status"].startswith("UP"):
+            while _host_a(haproxy).startswith("UP"):
                 assert time.monotonic() - start < DETECTION * 2, "host a never taken out"
                 answers += [served_by(haproxy, hosts, c) for c in on_a]
             hosts[0].repair()
-            wait_for(lambda: haproxy.servers()["public1"]["status"] == "UP", DETECTION * 2)
+            wait_for(lambda: _host_a(haproxy) == "UP", DETECTION * 2)
         assert len(answers) >= TAKE_OUTS * len(on_a)
         assert {n: answers.count(n) for n in set(answers)} == {1: len(answers)}
 
@@ -327,3 +326,8 @@ def test_haproxy_each_address_meets_its_own_rate_limit(hosts, tmp_path):
                     for _ in range(25)]
         assert statuses[0] == 200 and statuses[-1] == 429, statuses
         assert fetch(haproxy.port, neighbour, "/lookup", "POST", LOOKUP, FORM)[0] == 200
+
+
+def _host_a(haproxy) -> str:
+    """Host a's status as HAProxy's stats socket says it (UP, DOWN, UP 1/2, …)."""
+    return haproxy.servers()["public1"]["status"]
