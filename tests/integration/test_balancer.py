@@ -72,6 +72,11 @@ def placement(balancer, hosts) -> dict[str, int | None]:
     return {client: served_by(balancer, hosts, client) for client in CLIENTS}
 
 
+def _host_a(haproxy) -> str:
+    """Host a's status as HAProxy's stats socket says it (UP, DOWN, UP 1/2, …)."""
+    return haproxy.servers()["public1"]["status"]
+
+
 def wait_for(condition, timeout: float) -> float:
     """Seconds until ``condition()`` held; fails after ``timeout``."""
     start = time.monotonic()
@@ -327,7 +332,3 @@ def test_haproxy_each_address_meets_its_own_rate_limit(hosts, tmp_path):
         assert statuses[0] == 200 and statuses[-1] == 429, statuses
         assert fetch(haproxy.port, neighbour, "/lookup", "POST", LOOKUP, FORM)[0] == 200
 
-
-def _host_a(haproxy) -> str:
-    """Host a's status as HAProxy's stats socket says it (UP, DOWN, UP 1/2, …)."""
-    return haproxy.servers()["public1"]["status"]
