@@ -68,6 +68,32 @@ def test_a_deleted_record_after_the_checkpoint_is_caught(engine, session_factory
     assert not verdict.ok and verdict.broken_seq == deleted and "missing" in verdict.reason
 
 
+@pytest.mark.parametrize("batch", [1, 2, 3])
+@pytest.mark.parametrize("past_the_edge", [0, 1])
+@pytest.mark.parametrize(("attack", "reason"), [
+    ("UPDATE audit_records SET actor = 'someone-else' WHERE seq = :s", "contents do not match"),
+    ("DELETE FROM audit_records WHERE seq = :s", "missing")])
+def test_records_read_a_batch_at_a_time_are_each_checked_across_the_batches(
+        engine, session_factory, signing_key, write, monkeypatch, batch, past_the_edge,
+        attack, reason):
+    """The check's rows come a batch at a time (``ranges.streamed``): an intact chain is
+    read whole, and an edit or a deletion at a batch's last record or the next one's first
+    is caught there."""
+    from intranet.audit import ranges
+
+    monkeypatch.setattr(ranges, "BATCH", batch)
+    path = write(4)
+    write(6, checkpoint=False)
+    start = last_signed(signing_key, path)
+    intact = screen_check(session_factory, signing_key, path)
+    assert intact.ok and intact.count == full_check(session_factory, signing_key, path).count
+    target = start + batch + past_the_edge
+    with insider(engine) as conn:
+        conn.execute(text(attack), {"s": target})
+    verdict = screen_check(session_factory, signing_key, path)
+    assert not verdict.ok and verdict.broken_seq == target and reason in verdict.reason
+
+
 def _recomputed(conn):
     conn.execute(text("UPDATE audit_records SET actor = 'someone-else' WHERE seq = 2"))
 
