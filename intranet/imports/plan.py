@@ -16,7 +16,7 @@ from intranet.applications.search_key import search_key
 from intranet.chunks import chunked
 from intranet.deficiencies import catalogue as kind_catalogue
 from intranet.deficiencies import rules as action_rules
-from intranet.imports import columns, problems, reading
+from intranet.imports import columns, problems, reading, sqlite_rows
 from intranet.imports.errors import ImportRefused, RowError
 from intranet.imports.pipeline import Inline
 from intranet.imports.values import DATE_FIELDS, CellError, cell_reader, status_lookup
@@ -28,8 +28,6 @@ from intranet.statuses.defaults import INITIAL_STATUS
 # Rows planned (and written) together: bigger chunks mean fewer statements per file, and
 # memory stays a few thousand row objects.
 _CHUNK = 5000
-# Receipt numbers per lookup query (one IN list).
-_LOOKUP = 1000
 # Columns an application row keeps as they are in the database.
 _COMPARED = ("name", "kana", "birth_date", "address", "phone", "received_on", "route",
              "status", "scheduled_payment_on", "paid_on", "deficiency_reason", "notes",
@@ -571,7 +569,7 @@ def _existing(dbsession, programme, receipts):
                       table.status_code, table.id]
     names = None
     mine, elsewhere = {}, {}
-    for row in _lookup(dbsession, select(*columns_wanted), receipts):
+    for row in _lookup(dbsession, columns_wanted, receipts):
         if row[0] != programme.id:
             if names is None:   # only a file with such numbers pays for the names
                 names = {p.id: p.name for p in all_programmes(dbsession)}
@@ -586,17 +584,17 @@ def _existing(dbsession, programme, receipts):
 _CURRENT = (*(c for c in _COMPARED if c != "status"), "status", "id")
 
 
-def _lookup(dbsession, query, receipts):
-    """The stored rows with these numbers. PostgreSQL: one statement with the numbers as one
-    array parameter (an IN list of thousands of parameters costs more to build and send than
-    to run), planned as index probes whatever the statistics say (``_probed``); SQLite:
-    IN lists of _LOOKUP numbers (its limit on parameters)."""
+def _lookup(dbsession, columns, receipts):
+    """The stored rows with these numbers, ``columns`` of each. PostgreSQL: one statement
+    with the numbers as one array parameter (an IN list of thousands of parameters costs
+    more to build and send than to run), planned as index probes whatever the statistics
+    say (``_probed``); SQLite: through the driver (sqlite_rows.looked_up)."""
+    if dbsession.get_bind().dialect.name != "postgresql":
+        return sqlite_rows.looked_up(dbsession, tuple(c.property.columns[0] for c in columns),
+                                     receipts)
     number = Application.receipt_number_normalised
-    if dbsession.get_bind().dialect.name == "postgresql":
-        return _probed(dbsession, query.where(number == any_(
-            bindparam("numbers", receipts, type_=postgresql.ARRAY(String)))))
-    return [row for start in range(0, len(receipts), _LOOKUP)
-            for row in dbsession.execute(query.where(number.in_(receipts[start:start + _LOOKUP])))]
+    return _probed(dbsession, select(*columns).where(number == any_(
+        bindparam("numbers", receipts, type_=postgresql.ARRAY(String)))))
 
 
 # Why the lookup is planned by hand: a table filled a moment ago has no statistics until
