@@ -19,6 +19,7 @@ agrees with the head it reports.
 import itertools
 import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -119,10 +120,8 @@ def _check(address, snapshot, head, checkpoints, workers, min_range) -> ChainVer
             tuple(c for c in signed if c.count > after and (last or c.count <= through)),
             before[-1] if before else passed_at_start(signed, base_seq, base_hash), last))
     expected, prev, last_head = base_seq + 1, base_hash, (head_seq, _head_hash)
-    # spawn, not fork: the caller may be a threaded web or test process.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(workers, len(tasks))) as pool:
-        for task, (walked, read_head) in zip(tasks, pool.imap(check_range, tasks), strict=True):
+    with _workers(min(workers, len(tasks))) as pool:
+        for task, (walked, read_head) in zip(tasks, pool.map(check_range, tasks), strict=True):
             last_head = read_head or last_head    # the last range's, in its own snapshot
             if walked.error is None and walked.expected_seq == task.start:
                 continue                          # nothing in this range
@@ -131,11 +130,26 @@ def _check(address, snapshot, head, checkpoints, workers, min_range) -> ChainVer
             if walked.opened and walked.first_prev != prev:
                 return broken(expected - 1, task.start, "does not link to the previous record")
             if walked.error is not None:
-                return walked.error               # the pool's exit stops the other workers
+                return walked.error               # the ranges not started are cancelled
             expected, prev = walked.expected_seq, walked.prev
     head_seq, head_hash = last_head
     return chain_end(Walked(expected, prev, None), head_seq, head_hash, base_seq, signed,
                      checkpoints is not None)
+
+
+@contextmanager
+def _workers(count: int):
+    """Worker processes that are never killed: at the end, ranges not started are cancelled
+    and a range under way is walked to its end. Why: ``with Pool`` ends by terminate(), and
+    a worker killed while it writes its answer holds the answers' queue lock for good — the
+    pool's own thread then waited on it for ever (a test run hung until its 20-minute
+    timeout on a chain broken in the first range). Spawned, not forked: the caller may be a
+    threaded web or test process."""
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _ENGINES: dict[str, Engine] = {}

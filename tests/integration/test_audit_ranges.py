@@ -7,6 +7,7 @@ splits it into 8 ranges of two or three records, so every rewrite below lands on
 or across a boundary.
 """
 
+import multiprocessing
 from datetime import timedelta
 
 import pytest
@@ -146,6 +147,30 @@ def test_every_rewrite_gets_the_one_process_verdict(engine, session_factory, sig
     assert split == serial
     if rewrite in ("edit, first record of a range", "link broken exactly at a boundary"):
         assert split.broken_seq in FIRSTS
+
+
+def test_a_break_found_early_lets_every_worker_end_by_itself(engine, session_factory,
+                                                             signing_key, chain, monkeypatch):
+    """The check stops at the first range's break, with the other ranges still to walk: the
+    workers are never killed (a worker killed while it wrote its answer held the pool's
+    queue lock for good, and the check waited on it until the test run's 20-minute
+    timeout). Each ends by itself and none is left behind; the verdict is the one
+    process's."""
+    killed = []
+    real = multiprocessing.process.BaseProcess.terminate
+
+    def recorded(process):
+        killed.append(process.pid)
+        real(process)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "terminate", recorded)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "kill", recorded)
+    with insider(engine) as conn:
+        edit(conn, 2)                     # in the first of the eight ranges
+    serial, split = both(session_factory, signing_key, chain)
+    assert not serial.ok and split == serial and split.broken_seq == 2
+    assert killed == []
+    assert multiprocessing.active_children() == []
 
 
 @pytest.mark.parametrize("rewrite", ["edit, last record of a range",
