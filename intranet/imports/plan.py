@@ -563,10 +563,10 @@ def _new_status_problem(catalogue, row, verdicts):
 
 def _existing(dbsession, programme, receipts):
     """This programme's applications by number, and numbers taken by another programme."""
-    table = Application
-    columns_wanted = [table.programme_id, table.receipt_number_normalised,
-                      *(getattr(table, c) for c in _COMPARED if c != "status"),
-                      table.status_code, table.id]
+    table = Application.__table__.c
+    columns_wanted = (table.programme_id, table.receipt_number_normalised,
+                      *(table[c] for c in _COMPARED if c != "status"),
+                      table.status_code, table.id)
     names = None
     mine, elsewhere = {}, {}
     for row in _lookup(dbsession, columns_wanted, receipts):
@@ -585,13 +585,12 @@ _CURRENT = (*(c for c in _COMPARED if c != "status"), "status", "id")
 
 
 def _lookup(dbsession, columns, receipts):
-    """The stored rows with these numbers, ``columns`` of each. PostgreSQL: one statement
-    with the numbers as one array parameter (an IN list of thousands of parameters costs
-    more to build and send than to run), planned as index probes whatever the statistics
-    say (``_probed``); SQLite: through the driver (sqlite_rows.looked_up)."""
+    """The stored rows with these numbers, ``columns`` (the table's) of each. PostgreSQL:
+    one statement with the numbers as one array parameter (an IN list of thousands of
+    parameters costs more to build and send than to run), planned as index probes whatever
+    the statistics say (``_probed``); SQLite: through the driver (sqlite_rows.looked_up)."""
     if dbsession.get_bind().dialect.name != "postgresql":
-        return sqlite_rows.looked_up(dbsession, tuple(c.property.columns[0] for c in columns),
-                                     receipts)
+        return sqlite_rows.looked_up(dbsession, columns, receipts)
     number = Application.receipt_number_normalised
     return _probed(dbsession, select(*columns).where(number == any_(
         bindparam("numbers", receipts, type_=postgresql.ARRAY(String)))))

@@ -43,13 +43,8 @@ class Rows:
         dbsession.connection().connection.driver_connection.executemany(self.sql, rows)
 
     def _converters(self, dialect):
-        made = []
-        for index, name in enumerate(self.columns):
-            column_type = self.table.c[name].type
-            process = column_type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                made.append((index, _Converted(process)))
-        return made
+        return _remembered([self.table.c[name] for name in self.columns],
+                           lambda impl: impl.bind_processor(dialect), dialect)
 
 
 class Updates(Rows):
@@ -71,9 +66,8 @@ def looked_up(dbsession, columns: tuple, numbers: list[str]) -> list[tuple]:
     few hundred distinct); here each column's result processor is remembered per
     distinct text, as the writes remember their bind processors."""
     dialect = dbsession.get_bind().dialect
-    converters = [(index, _Converted(process)) for index, column in enumerate(columns)
-                  if (process := column.type.dialect_impl(dialect)
-                      .result_processor(dialect, None)) is not None]
+    converters = _remembered(columns, lambda impl: impl.result_processor(dialect, None),
+                             dialect)
     driver = dbsession.connection().connection.driver_connection
     found = []
     for start in range(0, len(numbers), LOOKUP):
@@ -144,6 +138,14 @@ class _Converted(dict):
             self[None] = None
         self[value] = converted = self.process(value)
         return converted
+
+
+def _remembered(columns, processor, dialect) -> list[tuple[int, _Converted]]:
+    """(index, remembered processor) of each column whose type converts a value for the
+    dialect: ``processor`` takes the type's implementation and gives its bind or result
+    processor, or None."""
+    return [(index, _Converted(process)) for index, column in enumerate(columns)
+            if (process := processor(column.type.dialect_impl(dialect))) is not None]
 
 
 def _converted(rows, converters):
