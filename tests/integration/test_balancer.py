@@ -331,4 +331,3 @@ def test_haproxy_each_address_meets_its_own_rate_limit(hosts, tmp_path):
                     for _ in range(25)]
         assert statuses[0] == 200 and statuses[-1] == 429, statuses
         assert fetch(haproxy.port, neighbour, "/lookup", "POST", LOOKUP, FORM)[0] == 200
-
