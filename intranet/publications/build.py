@@ -15,7 +15,7 @@ rows into signed bytes is ``transfer.build``'s job.
 import contextlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,42 +109,81 @@ def table_of_publication(dbsession: Session, publication: Publication, *, lookup
     reproducing its digest from them. Live data is never read here; no key signs here.
 
     ``cache``: the builder's folder (``transfer.build_cache``): the last table it built is
-    the start when it provably is this one's base, and this table is kept for the next."""
+    the start when it provably is this one's base, and this table is kept for the next. A
+    table the builder made for this very digest (``prepare``, while the request waited for
+    its approval) is taken as it is: no frozen row is read again."""
     if not publication.approved_digest or publication.approved_digest != publication.content_digest:
         raise ContentMismatch("the approval does not name this request's content digest")
+    wording = content.wording_of(publication)
+    body, skipped, tally = _entries(dbsession, publication, wording, lookup_secret, cache)
+    count = len(body) // ENTRY.size
+    body, version = oldest_format(body)   # public hosts not yet upgraded still read it
+    header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
+                              sequence=sequence, now=now, valid_for=valid_for),
+              **wording, "content_digest": publication.content_digest, "format": version}
+    tally.add_to(header, _programmes(wording))
+    return UnsignedTable(header, body, count, skipped)
+
+
+def prepare(dbsession: Session, publication: Publication, *, lookup_secret: bytes,
+            cache: Path) -> None:
+    """A request's table, made while it waits for its approval and kept in the builder's
+    cache under the request's content digest; ContentMismatch if its frozen rows no longer
+    reproduce that digest (nothing is kept then).
+
+    Why: reading and checking a million frozen rows is most of the time from the approving
+    click to the resident's answer. The approval names the same digest, so the table made
+    here is exactly the approved content: the cache's tag (a key only this builder holds)
+    proves the builder made it, after the rows reproduced that digest."""
+    _entries(dbsession, publication, content.wording_of(publication), lookup_secret, cache)
+
+
+def _entries(dbsession: Session, publication: Publication, wording: dict[str, Any],
+             lookup_secret: bytes, cache: Path | None) -> tuple[bytes, int, ProgrammeTally]:
+    """The body (widest format, sorted), rows left out and residents' progress figures of
+    the publication's frozen content, the table kept in ``cache`` for the next build."""
+    statuses = _statuses(wording)
+    parameters = build_cache.parameters(wording)
     last = None if cache is None else build_cache.load(cache, lookup_secret)
+    if last is not None and last.content_digest == publication.content_digest \
+            and last.parameters == parameters:
+        log.info("publication %s: its table was made before (publication %s, the same "
+                 "content digest); no frozen row read", publication.id, last.publication)
+        if cache is not None and last.publication != publication.id:
+            # The next build's difference is read against this publication: named as its base.
+            _keep(cache, lookup_secret, replace(last, publication=publication.id))
+        return last.body, last.skipped, ProgrammeTally.of_counts(last.tally, statuses)
     lines: list[str] | None = [] if last is not None else None
     # One read of the frozen rows: their digest first, and only if it matches are they hashed.
     found, rows = content.read_frozen(dbsession, publication, lines_into=lines)
     if found != publication.content_digest:
         raise ContentMismatch("the frozen rows no longer reproduce the approved digest")
-    wording = content.wording_of(publication)
-    programmes = [_FrozenProgramme(p["code"], p["code"], p["needs_birth_date"])
-                  for p in wording["programmes"]]
-    statuses = [_FrozenStatus(s["code"], "scheduled_payment_on" in s["dates"],
-                              "paid_on" in s["dates"], bool(s.get("action_needed")))
-                for s in wording["statuses"]]
-    parameters = build_cache.parameters(wording)
+    programmes = _programmes(wording)
     built = None
     if last is not None and lines is not None:
         built = _from_last(dbsession, publication, last, parameters, rows, lines,
                            Packer(programmes, statuses, lookup_secret), statuses)  # type: ignore[arg-type]
     if built is None:
         tally = ProgrammeTally(rows, statuses)   # residents' progress figures, from the frozen rows
-        body, count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
+        body, _count, skipped = make_body(tally, programmes, statuses, lookup_secret)  # type: ignore[arg-type]
     else:
         body, skipped, tally = built
-        count = len(body) // ENTRY.size
     if cache is not None:
         _keep(cache, lookup_secret, build_cache.LastBuild(
             publication.id, publication.content_digest, parameters, body, skipped,
             tally.as_counts()))
-    body, version = oldest_format(body)   # public hosts not yet upgraded still read it
-    header = {**header_fields([], [], lookup_secret=lookup_secret, origin=origin,
-                              sequence=sequence, now=now, valid_for=valid_for),
-              **wording, "content_digest": publication.content_digest, "format": version}
-    tally.add_to(header, programmes)
-    return UnsignedTable(header, body, count, skipped)
+    return body, skipped, tally
+
+
+def _programmes(wording: dict[str, Any]) -> list[_FrozenProgramme]:
+    return [_FrozenProgramme(p["code"], p["code"], p["needs_birth_date"])
+            for p in wording["programmes"]]
+
+
+def _statuses(wording: dict[str, Any]) -> list[_FrozenStatus]:
+    return [_FrozenStatus(s["code"], "scheduled_payment_on" in s["dates"],
+                          "paid_on" in s["dates"], bool(s.get("action_needed")))
+            for s in wording["statuses"]]
 
 
 def _from_last(dbsession: Session, publication: Publication, last: build_cache.LastBuild,

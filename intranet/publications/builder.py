@@ -27,8 +27,15 @@ from intranet.audit import services as audit_services
 from intranet.audit import writer
 from intranet.db import get_tm_session
 from intranet.publications import catchup
-from intranet.publications.build import ContentMismatch, table_of_publication
-from intranet.publications.models import APPROVED, FAILED, SPOOLED, SUPERSEDED, Publication
+from intranet.publications.build import ContentMismatch, prepare, table_of_publication
+from intranet.publications.models import (
+    APPROVED,
+    FAILED,
+    REQUESTED,
+    SPOOLED,
+    SUPERSEDED,
+    Publication,
+)
 from intranet.publications.services import newer_approved
 from transfer import spool
 from transfer.checkpoints import Checkpoint
@@ -76,6 +83,7 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
     built = spool.directories(root)[spool.BUILT]
     publication_id = _take_approved(session_factory, plan)
     if publication_id is None:
+        _prepare_pending(session_factory, plan, built)
         current = _catch_up(session_factory)
         _write(built, None, _audit_head(session_factory), catch_up=current)
         return Spooled(catch_up=current)
@@ -105,6 +113,24 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
     log.info("publication %s spooled for signing: sequence %s, %s entries", publication_id,
              sequence, table.entry_count)
     return Spooled(publication_id)
+
+
+def _prepare_pending(session_factory, plan: BuildPlan, built: Path) -> None:
+    """The newest request still waiting for its approval: its table made now and kept in
+    the builder's cache (``build.prepare``), so that the build its approval starts reads
+    no frozen row. The request's web view starts this run. Nothing about the request
+    changes and nothing is spooled for it; rows that no longer reproduce its digest are
+    logged here and refused, audited, when it is approved (the build then reads them)."""
+    with transaction.manager:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        waiting = dbsession.execute(select(Publication).where(Publication.state == REQUESTED)
+                                    .order_by(Publication.id.desc()).limit(1)).scalar()
+        if waiting is None:
+            return
+        try:
+            prepare(dbsession, waiting, lookup_secret=plan.lookup_secret, cache=built)
+        except ContentMismatch as refused:
+            log.error("publication %s not prepared: %s", waiting.id, refused)
 
 
 def _write(built: Path, table, head: Checkpoint, publication=None, catch_up=None) -> None:

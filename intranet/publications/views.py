@@ -58,8 +58,9 @@ def publication_request(request):
     publication = services.request_publication(
         request.dbsession, request.actor, request.identity, request.POST.get("note", "").strip(),
         _four_eyes(request))
-    if publication.state == "approved":
-        _trigger_job(request)
+    # Approved at once (no four eyes): the job publishes it. Waiting for an approval: the
+    # job's builder makes its table meanwhile, so the approval's build reads no frozen row.
+    _trigger_job(request)
     request.session.flash(request.translate(
         "公開を依頼しました（内容のダイジェスト ${digest}）。", digest=publication.content_digest[:16]),
         "success")
@@ -106,9 +107,9 @@ def _refusals(dbsession, publications) -> dict[int, failures.Failure]:
 def _trigger_job(request):
     """Start the transfer job now instead of at the next timer (a systemd path unit watches
     ``publication.trigger_file``). The web app only touches a file: it never signs or
-    pushes. The touch waits for the approval's commit: a job started by it at once (a
-    quick machine, a builder already warm) must find the approval, not the request before
-    it. A transaction that fails touches nothing."""
+    pushes. The touch waits for the commit: a job started by it at once (a quick machine,
+    a builder already warm) must find the approval, not the request before it, and a
+    request's job must find the request. A transaction that fails touches nothing."""
     path = request.registry.settings.get("publication.trigger_file")
     if path:
         request.tm.get().addAfterCommitHook(_touch_when_committed, (path,))
