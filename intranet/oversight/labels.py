@@ -48,6 +48,7 @@ ACTIONS = {
     "publication.approve": "公開の承認",
     "publication.reject": "公開の却下",
     "publication.refused": "公開の中止（転送ジョブ）",
+    "publication.rows_altered": "公開した内容の固定データの書き換えを検知（公開したのは承認された内容）",
     "publication.superseded": "公開依頼の統合（後の依頼で公開）",
     "publication.spooled": "公開用データの作成（署名待ち）",
     "transfer.failed": "公開の失敗（署名・転送の手順）",
@@ -140,7 +141,8 @@ DETAILS = {
     "enclose_easy": "同封するもの（やさしい日本語）",
     # publications and transfers
     "state": "状態", "note": "メモ", "content_digest": "内容のダイジェスト",
-    "approved_digest": "承認されたダイジェスト", "four_eyes": "二者承認", "by": "統合先の公開依頼",
+    "approved_digest": "承認されたダイジェスト",
+    "rows_digest": "いまの固定データのダイジェスト", "four_eyes": "二者承認", "by": "統合先の公開依頼",
     "publications": "公開依頼", "requested_by": "依頼した人", "approved_by": "承認した人",
     "signing_key_ids": "署名鍵", "sequence": "通し番号", "size": "大きさ（バイト）",
     "entries": "件数", "pushed_by": "転送したアカウント",

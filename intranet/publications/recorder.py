@@ -29,6 +29,7 @@ from intranet.audit import services as audit_services
 from intranet.audit import writer
 from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
+from intranet.publications import content
 from intranet.publications.builder import BuildPlan
 from intranet.publications.models import (
     APPROVED,
@@ -136,7 +137,25 @@ def _settle(dbsession, plan: BuildPlan, publication: Publication,
     _add_deliveries(dbsession, plan, publication, result, deliveries)
     if delivered_any:
         _remember_published(dbsession, publication.id)
+        _frozen_rows_checked(dbsession, plan, publication)
     return deliveries
+
+
+def _frozen_rows_checked(dbsession, plan: BuildPlan, publication: Publication) -> None:
+    """The delivered publication's frozen rows must still reproduce its digest.
+
+    Its table was made from rows that did — while the request waited, before the approval
+    (``builder._prepare_pending``), so rows edited since never reached residents. But an
+    edit there means someone wrote where nobody may: it is found here, off the residents'
+    path, logged and audited (``publication.rows_altered``) for the security officer."""
+    found, _ = content.read_frozen(dbsession, publication, keep_rows=False)
+    if found == publication.content_digest:
+        return
+    log.error("publication %s: its frozen rows were altered in the database after its table "
+              "was made (the published table holds the approved content)", publication.id)
+    writer.append(dbsession, plan.actor, "publication.rows_altered",
+                  f"publication:{publication.id}", content_digest=publication.content_digest,
+                  rows_digest=found)
 
 
 def _redelivered(dbsession, plan: BuildPlan, result: dict[str, Any]) -> list[transports.Delivery]:

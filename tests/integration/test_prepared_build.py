@@ -4,6 +4,7 @@ full build of the approved content makes. Rows that do not reproduce the request
 are never prepared; a table prepared for another content, or under another lookup key,
 is never taken for this one."""
 
+import json
 import logging
 from datetime import date, datetime, timedelta
 
@@ -11,16 +12,19 @@ import pytest
 import transaction
 from sqlalchemy import select, text
 
+from intranet.audit.models import AuditRecord
 from intranet.db import get_tm_session
 from intranet.publications import builder, content, services
 from intranet.publications.build import ContentMismatch
+from intranet.publications.job import PublishPlan, publish
 from intranet.publications.models import PUBLISHED, Publication
 from intranet.users.services import find_user
 from tests.factories import make_applications, make_programme
 from tests.integration.test_incremental_build import build, set_status
 from tests.integration.test_publish import JOB
 from transfer import build_cache, spool
-from transfer.keys import generate_lookup_key
+from transfer.keys import generate_lookup_key, generate_signing_key
+from transfer.transports import OutboxDestination
 from transfer.verify import Origin
 
 PREPARED = "its table was made before"
@@ -227,3 +231,53 @@ def test_a_second_run_for_the_same_request_reads_nothing(session_factory, accoun
     the_requests_run(session_factory, secret, root)
     no_frozen_row_read(monkeypatch)
     the_requests_run(session_factory, secret, root)
+
+
+def whole_job(secret, tmp_path):
+    outbox = tmp_path / "outbox"
+    outbox.mkdir(exist_ok=True)
+    signing = generate_signing_key(tmp_path / "sign.key", tmp_path / "sign.key.pub")
+    return PublishPlan([signing], secret, Origin("142158", "prod"),
+                       [OutboxDestination(outbox)], timedelta(hours=72), JOB,
+                       spool_dir=tmp_path / "job-spool")
+
+
+def altered_records(session_factory):
+    with session_factory() as dbsession:
+        return dbsession.execute(select(AuditRecord).where(
+            AuditRecord.action == "publication.rows_altered")).scalars().all()
+
+
+def test_rows_altered_after_the_preparation_are_found_when_the_delivery_is_recorded(
+        session_factory, accounts, engine, applications, secret, tmp_path):
+    """The published table holds the approved content, and the edit is not let pass
+    silently: the recorder reads the delivered publication's rows again, off the
+    residents' path, and audits what it finds."""
+    plan = whole_job(secret, tmp_path)
+    publication_id = requested(session_factory)
+    assert publish(session_factory, plan) == ([], [])           # the request's run
+    approve(session_factory, publication_id)
+    expected = build(session_factory, publication_id, secret, None)
+    with engine.begin() as connection:     # someone with the database edits the frozen rows
+        connection.execute(text("UPDATE publication_rows SET status_code = 'paid' "
+                                "WHERE publication_id = :id"), {"id": publication_id})
+    ids, deliveries = publish(session_factory, plan)
+    assert ids == [publication_id] and all(d.delivered for d in deliveries)
+    assert state(session_factory, publication_id) == "published"
+    [published] = (tmp_path / "outbox").glob("snapshot-*.bin")
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, publication_id).entries == expected.entry_count
+    assert expected.body in published.read_bytes()          # the approved content, not the edit
+    [record] = altered_records(session_factory)
+    assert record.target == f"publication:{publication_id}"
+    assert json.loads(record.details)["content_digest"] == expected.header["content_digest"]
+
+
+def test_a_publication_left_as_it_was_frozen_raises_nothing(
+        session_factory, accounts, applications, secret, tmp_path):
+    plan = whole_job(secret, tmp_path)
+    publication_id = requested(session_factory)
+    publish(session_factory, plan)
+    approve(session_factory, publication_id)
+    assert publish(session_factory, plan)[0] == [publication_id]
+    assert altered_records(session_factory) == []
