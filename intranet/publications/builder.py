@@ -118,9 +118,10 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
 def _prepare_pending(session_factory, plan: BuildPlan, built: Path) -> None:
     """The newest request still waiting for its approval: its table made now and kept in
     the builder's cache (``build.prepare``), so that the build its approval starts reads
-    no frozen row. The request's web view starts this run. Nothing about the request
-    changes and nothing is spooled for it; rows that no longer reproduce its digest are
-    logged here and refused, audited, when it is approved (the build then reads them)."""
+    no frozen row. Any run that finds nothing approved does it (the weekday timer's, a
+    re-delivery's). Nothing about the request changes and nothing is spooled for it; rows
+    that no longer reproduce its digest are logged here and refused, audited, when it is
+    approved (the build then reads them)."""
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
         waiting = dbsession.execute(select(Publication).where(Publication.state == REQUESTED)

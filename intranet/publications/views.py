@@ -58,9 +58,8 @@ def publication_request(request):
     publication = services.request_publication(
         request.dbsession, request.actor, request.identity, request.POST.get("note", "").strip(),
         _four_eyes(request))
-    # Approved at once (no four eyes): the job publishes it. Waiting for an approval: the
-    # job's builder makes its table meanwhile, so the approval's build reads no frozen row.
-    _trigger_job(request)
+    if publication.state == "approved":
+        _trigger_job(request)
     request.session.flash(request.translate(
         "公開を依頼しました（内容のダイジェスト ${digest}）。", digest=publication.content_digest[:16]),
         "success")
@@ -107,9 +106,15 @@ def _refusals(dbsession, publications) -> dict[int, failures.Failure]:
 def _trigger_job(request):
     """Start the transfer job now instead of at the next timer (a systemd path unit watches
     ``publication.trigger_file``). The web app only touches a file: it never signs or
-    pushes. The touch waits for the commit: a job started by it at once (a quick machine,
-    a builder already warm) must find the approval, not the request before it, and a
-    request's job must find the request. A transaction that fails touches nothing."""
+    pushes. The touch waits for the approval's commit: a job started by it at once (a
+    quick machine, a builder already warm) must find the approval, not the request before
+    it. A transaction that fails touches nothing.
+
+    A request alone touches nothing: a run it started would often still be going when the
+    approval's touch lands, and a start landing as that run's push ends begins a second
+    build before the first run's recorder, which then settles the new spool as failed
+    (seen on booted hosts; docs/performance.md). The timer's runs prepare a waiting
+    request (builder._prepare_pending)."""
     path = request.registry.settings.get("publication.trigger_file")
     if path:
         request.tm.get().addAfterCommitHook(_touch_when_committed, (path,))

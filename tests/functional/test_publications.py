@@ -130,16 +130,13 @@ def test_an_approval_must_name_the_digest_of_the_request(testapp, data, dbsessio
     assert approved.content_digest in record.details
 
 
-def test_a_request_and_its_approval_each_start_the_job_through_the_trigger_file(
-        app_with, accounts, data, dbsession, tmp_path):
-    """The request's run makes the table while the approver looks (builder._prepare_pending);
-    the approval's run publishes it."""
+def test_an_approval_starts_the_job_through_the_trigger_file(app_with, accounts, data,
+                                                             dbsession, tmp_path):
     trigger = tmp_path / "publish-requested"
     app = app_with(**{"publication.trigger_file": str(trigger)})
     login(app, "staff")
     request_one(app)
-    assert trigger.exists()
-    trigger.unlink()
+    assert not trigger.exists()                  # a request alone starts nothing
     app.reset()
     login(app, "supervisor")
     publication = dbsession.execute(select(Publication)).scalar_one()
@@ -168,7 +165,7 @@ def test_the_trigger_is_touched_only_once_the_approval_is_committed(
     login(app, "supervisor")
     publication = dbsession.execute(select(Publication)).scalar_one()
     decide(app, publication.id, "approve", status=303)
-    assert seen == [(True, "requested"), (True, "approved")] and trigger.exists()
+    assert seen == [(True, "approved")] and trigger.exists()
 
 
 def two_requests_then_a_supervisor(testapp, dbsession):

@@ -71,8 +71,8 @@ def reject(session_factory, publication_id):
 
 
 def the_requests_run(session_factory, secret, root):
-    """What the request's touch of the trigger file starts: the builder's run with nothing
-    approved (it prepares the request, then spools the audit head alone)."""
+    """A run of the builder between the request and its approval (the weekday timer's): it
+    finds nothing approved, prepares the request, then spools the audit head alone."""
     return builder.build_spool(session_factory, build_plan(secret), root)
 
 
@@ -226,7 +226,7 @@ def test_the_newest_waiting_request_is_prepared(session_factory, accounts, engin
 def test_a_second_run_for_the_same_request_reads_nothing(session_factory, accounts,
                                                          applications, secret, root,
                                                          monkeypatch):
-    """The weekday timer runs the job again while the request still waits: prepared once."""
+    """The job runs again while the request still waits: prepared once."""
     requested(session_factory)
     the_requests_run(session_factory, secret, root)
     no_frozen_row_read(monkeypatch)
@@ -255,7 +255,7 @@ def test_rows_altered_after_the_preparation_are_found_when_the_delivery_is_recor
     residents' path, and audits what it finds."""
     plan = whole_job(secret, tmp_path)
     publication_id = requested(session_factory)
-    assert publish(session_factory, plan) == ([], [])           # the request's run
+    assert publish(session_factory, plan) == ([], [])           # a run before the approval
     approve(session_factory, publication_id)
     expected = build(session_factory, publication_id, secret, None)
     with engine.begin() as connection:     # someone with the database edits the frozen rows
