@@ -33,6 +33,9 @@ _COMPARED = ("name", "kana", "birth_date", "address", "phone", "received_on", "r
              "status", "scheduled_payment_on", "paid_on", "deficiency_reason", "notes",
              *action_rules.FIELDS)
 
+_COMPARED_SET = frozenset(_COMPARED)
+_KINDS, _SENT, _RETURN = action_rules.FIELDS    # the action details, in ActionDetails' order
+
 
 @dataclass
 class RowPlan:
@@ -281,7 +284,9 @@ def _compare(catalogue, programme, parsed, found, plan, remembered, kinds):
             continue
         if plan.gaiji_table and not _gaiji_mapped(plan, line, values, current):
             continue
-        stated = action_rules.ActionDetails(*(values.get(name) for name in action_rules.FIELDS))
+        # The details the row states, as a plain tuple: the remembered verdicts below are
+        # looked up by it, and an ActionDetails is made only when the rules are asked.
+        stated = (values.get(_KINDS), values.get(_SENT), values.get(_RETURN))
         row = _row_plan(line, receipt, values, current)
         if not _characters_kept(plan, row, current):
             continue
@@ -343,7 +348,7 @@ def _new_details_problem(catalogue, kinds, row, stated, remembered):
             remembered.clear()
         refusal = None
         try:
-            _action_details(catalogue, kinds, row, None, stated)
+            _action_details(catalogue, kinds, row, None, action_rules.ActionDetails(*stated))
         except action_rules.ActionDetailsRefused as refused:
             refusal = refused
         remembered[key] = refusal
@@ -360,15 +365,15 @@ def _changed_details(catalogue, kinds, row, current, stated, remembered):
     round starts and the details it clears depend only on the stored status and details,
     the status the row moves to and the details it states (what it changes of them follows
     from those two) — a bank file's 50,000 rows ask the rules a handful of times."""
-    stored = action_rules.ActionDetails(*(current[name] for name in action_rules.FIELDS))
-    key = (current["status"], row.values.get("status"), stored, stated)
+    key = (current["status"], row.values.get("status"),
+           (current[_KINDS], current[_SENT], current[_RETURN]), stated)
     try:
         refusal, new_round, cleared = remembered[key]
     except KeyError:
         if len(remembered) >= _REMEMBERED:
             remembered.clear()
         refusal, new_round, cleared = remembered[key] = _details_of(
-            catalogue, kinds, row, current, stated)
+            catalogue, kinds, row, current, action_rules.ActionDetails(*stated))
     row.new_round = new_round
     if refusal is not None:
         raise refusal.with_traceback(None)
@@ -480,7 +485,7 @@ def _row_plan(line, receipt, values, current):
         values.setdefault("status", INITIAL_STATUS)
         return RowPlan(line, receipt, "new", values)
     changed = {k: v for k, v in values.items()
-               if k in _COMPARED and v not in (None, "") and current[k] != v}
+               if k in _COMPARED_SET and v not in (None, "") and current[k] != v}
     if changed.keys() & {"name", "kana", "phone"}:
         merged = {**current, **changed}
         changed["search_key"] = search_key(merged["name"], merged["kana"], merged["phone"])

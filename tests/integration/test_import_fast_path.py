@@ -29,6 +29,7 @@ from intranet.audit.models import AuditRecord
 from intranet.audit.personal import AuditPersonal
 from intranet.dashboard.models import Tally
 from intranet.db import get_tm_session
+from intranet.deficiencies.rules import ActionDetails
 from intranet.imports import apply as apply_module
 from intranet.imports import plan as plan_module
 from intranet.imports import sqlite_rows, staging
@@ -58,13 +59,15 @@ def use_plain_way(monkeypatch):
                             catalogue, row, None))
     monkeypatch.setattr(plan_module, "_new_details_problem",
                         lambda catalogue, kinds, row, stated, remembered:
-                        plan_module._action_details(catalogue, kinds, row, None, stated))
+                        plan_module._action_details(catalogue, kinds, row, None,
+                                                    ActionDetails(*stated)))
     monkeypatch.setattr(plan_module, "_changed_status_problem",
                         lambda catalogue, row, current, verdicts: plan_module._status_problem(
                             catalogue, row, current))
     monkeypatch.setattr(plan_module, "_changed_details",
                         lambda catalogue, kinds, row, current, stated, remembered:
-                        plan_module._action_details(catalogue, kinds, row, current, stated))
+                        plan_module._action_details(catalogue, kinds, row, current,
+                                                    ActionDetails(*stated)))
     monkeypatch.setattr(apply_module, "Background", apply_module.Inline)
     # The audit's side rows through the ORM's bulk insert, the digest as first written.
     monkeypatch.setattr(personal, "insert", lambda dbsession, seq, rows: dbsession.execute(
