@@ -71,11 +71,20 @@ def rows_for(values: Mapping[int, Mapping[str, Any]] | None = None,
     programme_rows = sorted((programmes or {}).items())
     salts = _salts(len(applications) + len(programme_rows))
     rows = [{"application_id": app_id, "programme_id": None, "salt": next(salts),
-             "value": canonical_text(value)} for app_id, value in applications]
+             "value": _value_text(value)} for app_id, value in applications]
     rows += [{"application_id": None, "programme_id": programme_id,
               "salt": next(salts), "value": canonical_text(value)}
              for programme_id, value in programme_rows]
     return rows
+
+
+def _value_text(value: Any) -> str:
+    """``canonical_text(value)``, written out for a mapping of text to text (an import's or
+    a bulk change's {"move", "receipt"} per application): keys sorted, each key and value
+    quoted by the encoder's own function. Any other value goes the defining way."""
+    if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return "{" + ",".join([f"{_quoted(k)}:{_quoted(value[k])}" for k in sorted(value)]) + "}"
+    return canonical_text(value)
 
 
 def _salts(count: int):

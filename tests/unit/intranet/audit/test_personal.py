@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from intranet.audit import personal, writer
 from intranet.audit.models import AuditRecord
+from transfer.envelope import canonical_text
 
 ROOT = Path(__file__).resolve().parents[4]
 SIDE = ("personal", "programme_personal")
@@ -165,3 +166,19 @@ def test_salts_are_16_random_bytes_in_hex_each():
     salts = [row["salt"] for row in rows]
     assert len(salts) == 1001 and len(set(salts)) == 1001
     assert all(len(salt) == 32 and int(salt, 16) >= 0 and salt == salt.lower() for salt in salts)
+
+
+_VALUE = st.one_of(
+    st.dictionaries(st.text(max_size=12), st.text(max_size=20), max_size=5),
+    st.dictionaries(st.text(max_size=12), st.one_of(st.text(max_size=8), st.integers(),
+                                                    st.none(), st.booleans()), max_size=5),
+    st.text(max_size=20), st.integers(), st.lists(st.text(max_size=5), max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALUE)
+def test_a_side_rows_value_is_its_canonical_text(value):
+    """Written out for text-to-text mappings, the defining way for anything else: the same
+    text (sorted keys, quotes, controls, 髙, empty keys)."""
+    [row] = personal.rows_for({1: value})
+    assert row["value"] == canonical_text(value)
