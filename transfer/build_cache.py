@@ -98,7 +98,9 @@ def save(built: Path, lookup_secret: bytes, last: LastBuild) -> None:
     tag = hmac.new(_tag_key(lookup_secret), head, hashlib.sha256)
     tag.update(last.body)
     path = directory / FILE
-    temporary = path.with_name(temporary_name(path.name))
+    # Its own name per process: the preparation (shinsei-transfer-prepare.service) and a
+    # build may keep a table at the same moment; each renames its own file whole.
+    temporary = path.with_name(temporary_name(f"{path.name}.{os.getpid()}"))
     temporary.unlink(missing_ok=True)
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,

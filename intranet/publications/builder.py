@@ -83,7 +83,7 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
     built = spool.directories(root)[spool.BUILT]
     publication_id = _take_approved(session_factory, plan)
     if publication_id is None:
-        _prepare_pending(session_factory, plan, built)
+        prepare_waiting(session_factory, plan, built)
         current = _catch_up(session_factory)
         _write(built, None, _audit_head(session_factory), catch_up=current)
         return Spooled(catch_up=current)
@@ -115,23 +115,26 @@ def build_spool(session_factory, plan: BuildPlan, root: Path) -> Spooled:
     return Spooled(publication_id)
 
 
-def _prepare_pending(session_factory, plan: BuildPlan, built: Path) -> None:
+def prepare_waiting(session_factory, plan: BuildPlan, built: Path) -> int | None:
     """The newest request still waiting for its approval: its table made now and kept in
     the builder's cache (``build.prepare``), so that the build its approval starts reads
-    no frozen row. Any run that finds nothing approved does it (the weekday timer's, a
-    re-delivery's). Nothing about the request changes and nothing is spooled for it; rows
+    no frozen row. ``shinsei-transfer prepare-spool`` does it when a request is made
+    (shinsei-transfer-requested.path), and so does any run of the publication that finds
+    nothing approved. Nothing about the request changes and nothing is spooled for it; rows
     that no longer reproduce its digest are logged here and refused, audited, when it is
-    approved (the build then reads them)."""
+    approved (the build then reads them). Returns the request's id if its table is kept."""
     with transaction.manager:
         dbsession = get_tm_session(session_factory, transaction.manager)
         waiting = dbsession.execute(select(Publication).where(Publication.state == REQUESTED)
                                     .order_by(Publication.id.desc()).limit(1)).scalar()
         if waiting is None:
-            return
+            return None
         try:
             prepare(dbsession, waiting, lookup_secret=plan.lookup_secret, cache=built)
         except ContentMismatch as refused:
             log.error("publication %s not prepared: %s", waiting.id, refused)
+            return None
+        return waiting.id
 
 
 def _write(built: Path, table, head: Checkpoint, publication=None, catch_up=None) -> None:

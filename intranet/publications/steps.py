@@ -40,6 +40,23 @@ def build_spool(args: argparse.Namespace) -> int:
     return 0
 
 
+def prepare_spool(args: argparse.Namespace) -> int:
+    """The newest request waiting for its approval: its table made and kept in the builder's
+    cache (builder.prepare_waiting). Spools nothing: not a step of the publication run."""
+    from intranet.publications import builder
+    from transfer import spool
+    from transfer.config import TransferConfigError
+
+    try:
+        with _builder_plan(args) as (session_factory, plan, root):
+            prepared = builder.prepare_waiting(session_factory, plan,
+                                               spool.directories(root)[spool.BUILT])
+    except TransferConfigError as error:
+        return configuration_refused(error)
+    print(f"publication {prepared} prepared" if prepared else "nothing waiting to prepare")
+    return 0
+
+
 def record_deliveries(args: argparse.Namespace) -> int:
     from intranet.publications import recorder
     from transfer.config import TransferConfigError
@@ -70,6 +87,8 @@ def add_commands(commands: Any) -> None:
     for name, command, text in (
             ("build-spool", build_spool,
              "builder: the approved publication's table, unsigned, into the spool"),
+            ("prepare-spool", prepare_spool,
+             "builder, before the approval: the waiting request's table into its own cache"),
             ("record-deliveries", record_deliveries,
              "recorder: the pusher's report into the publication and the audit")):
         parser = commands.add_parser(name, help=text)

@@ -60,6 +60,8 @@ def publication_request(request):
         _four_eyes(request))
     if publication.state == "approved":
         _trigger_job(request)
+    else:
+        _touch_after_commit(request, "publication.prepare_file")
     request.session.flash(request.translate(
         "公開を依頼しました（内容のダイジェスト ${digest}）。", digest=publication.content_digest[:16]),
         "success")
@@ -110,12 +112,17 @@ def _trigger_job(request):
     quick machine, a builder already warm) must find the approval, not the request before
     it. A transaction that fails touches nothing.
 
-    A request alone touches nothing: a run it started would often still be going when the
-    approval's touch lands, and a start landing as that run's push ends begins a second
-    build before the first run's recorder, which then settles the new spool as failed
-    (seen on booted hosts; docs/performance.md). The timer's runs prepare a waiting
-    request (builder._prepare_pending)."""
-    path = request.registry.settings.get("publication.trigger_file")
+    A request starts the job's preparation instead (``publication.prepare_file``, watched by
+    shinsei-transfer-requested.path): the builder makes its table while it waits for the
+    approval, and spools nothing. Not the job itself: a run the request started would often
+    still be going when the approval lands, and a start landing as that run's push ends
+    began a second build before the first run's recorder, which settled the new spool as
+    failed (seen on booted hosts; docs/performance.md)."""
+    _touch_after_commit(request, "publication.trigger_file")
+
+
+def _touch_after_commit(request, setting: str) -> None:
+    path = request.registry.settings.get(setting)
     if path:
         request.tm.get().addAfterCommitHook(_touch_when_committed, (path,))
 

@@ -144,6 +144,30 @@ def test_an_approval_starts_the_job_through_the_trigger_file(app_with, accounts,
     assert trigger.exists()
 
 
+def test_a_request_starts_the_preparation_of_its_table_and_not_the_job(
+        app_with, accounts, data, dbsession, tmp_path, monkeypatch):
+    """The request's file starts shinsei-transfer-prepare.service (its table made while it
+    waits); the job's file only the approval touches. Both once committed."""
+    trigger, prepare = tmp_path / "publish-requested", tmp_path / "prepare-requested"
+    seen = []
+
+    def touched(committed, path):
+        seen.append((committed, Path(path).name))
+        Path(path).touch()
+
+    monkeypatch.setattr(views, "_touch_when_committed", touched)
+    app = app_with(**{"publication.trigger_file": str(trigger),
+                      "publication.prepare_file": str(prepare)})
+    login(app, "staff")
+    request_one(app)
+    assert seen == [(True, "prepare-requested")] and not trigger.exists()
+    app.reset()
+    login(app, "supervisor")
+    publication = dbsession.execute(select(Publication)).scalar_one()
+    decide(app, publication.id, "approve", status=303)
+    assert seen[1:] == [(True, "publish-requested")]
+
+
 def test_the_trigger_is_touched_only_once_the_approval_is_committed(
         app_with, accounts, data, dbsession, engine, tmp_path, monkeypatch):
     """The job the touch starts reads the database at once: it must find the approval. What

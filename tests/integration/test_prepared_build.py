@@ -1,4 +1,4 @@
-"""A request's table made while it waits for its approval (builder._prepare_pending): the
+"""A request's table made while it waits for its approval (builder.prepare_waiting): the
 approval's build then reads no frozen row, and what it spools is byte for byte what a
 full build of the approved content makes. Rows that do not reproduce the request's digest
 are never prepared; a table prepared for another content, or under another lookup key,

@@ -134,6 +134,30 @@ def test_four_processes_publish_one_publication(steps, session_factory):
     assert len(read_file(steps.checkpoints, [steps.signing.public_key])) == 2
 
 
+def test_the_preparation_as_a_process_keeps_the_table_the_approvals_build_takes(
+        steps, session_factory):
+    """``shinsei-transfer prepare-spool`` (shinsei-transfer-prepare.service): the waiting
+    request's table into the builder's cache, nothing into the spool; the approval's build
+    then takes it as it is and the publication goes out as before."""
+    from tests.integration.test_prepared_build import approve, requested
+
+    assert "nothing waiting to prepare" in ok(steps.run("prepare-spool", steps.intranet))
+    publication_id = requested(session_factory)
+    assert f"publication {publication_id} prepared" in ok(steps.run("prepare-spool",
+                                                                    steps.intranet))
+    kept = steps.spool / spool.BUILT / "cache" / "last-build.bin"
+    made = kept.stat().st_mtime_ns
+    assert not (steps.spool / spool.BUILT / spool.MANIFEST).exists()     # nothing spooled
+    approve(session_factory, publication_id)
+    ok(steps.build())
+    assert kept.stat().st_mtime_ns == made      # taken as it was: a build would keep its own
+    ok(steps.sign())
+    assert "delivered" in ok(steps.push())
+    ok(steps.record())
+    with session_factory() as dbsession:
+        assert dbsession.get(Publication, publication_id).state == "published"
+
+
 @pytest.mark.parametrize("given", ["sqlalchemy.url", "transfer.signing_keys",
                                    "transfer.lookup_key", "SHINSEI_DATABASE_URL"])
 def test_the_pusher_refuses_to_start_with_the_database_or_a_key(steps, session_factory, given):

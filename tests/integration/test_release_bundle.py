@@ -279,14 +279,18 @@ def test_intranet_configuration_names_the_city_and_keeps_secrets_private(intrane
     # The staff app may touch the approval trigger (its unit's ReadWritePaths) and no more.
     assert "publication.trigger_file = /var/lib/shinsei/publish-requested" in ini
     assert owner_mode(root, "/var/lib/shinsei/publish-requested") == (web, web, 0o644)
+    # And the request's, which starts the preparation of its table.
+    assert "publication.prepare_file = /var/lib/shinsei/prepare-requested" in ini
+    assert owner_mode(root, "/var/lib/shinsei/prepare-requested") == (web, web, 0o644)
 
 
 def test_intranet_units_are_enabled_and_the_firewall_keeps_ssh(intranet_root):
     root = intranet_root
     wants = {p.name for p in (root / "etc/systemd/system").glob("*.wants/*")}
     assert {"shinsei-intranet-web.service", "shinsei-transfer.timer", "shinsei-audit-prune.timer",
-            "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
-            "shinsei-nftables.service", "shinsei-backup.timer"} <= wants
+            "shinsei-transfer-approved.path", "shinsei-transfer-requested.path",
+            "shinsei-audit-checkpoint.timer", "shinsei-nftables.service",
+            "shinsei-backup.timer"} <= wants
     rules = root / "etc/shinsei/nftables.nft"
     text = rules.read_text()
     # The pusher's rule names its account (resolved by nft at each load, so a restored copy

@@ -15,6 +15,7 @@ import pytest
 SYSTEMD = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 BUILD, SIGN, PUSH, RECORD = ("shinsei-transfer-build.service", "shinsei-transfer-sign.service",
                              "shinsei-transfer-push.service", "shinsei-transfer.service")
+PREPARE = "shinsei-transfer-prepare.service"
 
 
 def settings(unit):
@@ -36,7 +37,7 @@ def test_three_identities():
                      PUSH: ["shinsei-pusher"], RECORD: ["shinsei-builder"]}
 
 
-@pytest.mark.parametrize("unit", [BUILD, SIGN, RECORD])
+@pytest.mark.parametrize("unit", [BUILD, PREPARE, SIGN, RECORD])
 def test_no_network_for_the_builder_the_signer_and_the_recorder(unit):
     values = settings(unit)
     assert values["PrivateNetwork"] == ["yes"] and values["IPAddressDeny"] == ["any"]
@@ -61,6 +62,24 @@ def test_the_signer_cannot_reach_the_database_socket():
                                              "/var/lib/shinsei-transfer/checkpoints"}
 
 
+def test_the_preparation_is_the_builder_in_the_builds_sandbox_and_no_step_of_the_run():
+    """It must not cut a run in two (docs/performance.md): nothing pulls it into the chain,
+    and it pulls nothing in; it is the build's user with the build's confinement."""
+    prepare, build = settings(PREPARE), settings(BUILD)
+    assert prepare["User"] == build["User"] == ["shinsei-builder"]
+    for name in ("Requires", "Wants", "BindsTo", "PartOf"):
+        assert all("shinsei-transfer" not in v for v in prepare.get(name, [])), name
+    for unit in (BUILD, SIGN, PUSH, RECORD):
+        assert PREPARE not in (SYSTEMD / unit).read_text(), unit
+    assert "ExecStartPre" not in prepare          # it leaves the run's marks alone
+    confinement = {k: v for k, v in build.items()
+                   if k not in ("Description", "ExecStart", "ExecStartPre", "After", "Wants")}
+    assert {k: prepare.get(k) for k in confinement} == confinement
+    path = (SYSTEMD / "shinsei-transfer-requested.path").read_text()
+    assert "Unit=shinsei-transfer-prepare.service" in path
+    assert "PathChanged=/var/lib/shinsei/prepare-requested" in path
+
+
 def test_the_chain_build_sign_push_then_record():
     assert settings(SIGN)["Requires"] == ["shinsei-transfer-build.service"]
     assert settings(PUSH)["Requires"] == ["shinsei-transfer-sign.service"]
@@ -74,7 +93,7 @@ def test_the_chain_build_sign_push_then_record():
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
-@pytest.mark.parametrize("unit", [BUILD, SIGN, PUSH, RECORD])
+@pytest.mark.parametrize("unit", [BUILD, PREPARE, SIGN, PUSH, RECORD])
 def test_exposure_as_recorded_in_the_security_review(unit):
     result = subprocess.run(["systemd-analyze", "security", "--offline=yes",
                              str(SYSTEMD / unit)], capture_output=True, text=True, check=False)

@@ -36,17 +36,21 @@ CHECKPOINT_FILE = f"{CHECKPOINTS}/audit-checkpoints.jsonl"
 CHECKPOINT_KEYS = f"{ETC}/checkpoint-keys"
 # Touched by the staff app on approval; shinsei-transfer-approved.path starts the job.
 TRIGGER = "/var/lib/shinsei/publish-requested"
+# Touched by the staff app on a request; shinsei-transfer-requested.path makes its table.
+PREPARE = "/var/lib/shinsei/prepare-requested"
 # shinsei-transfer.service is the publication run (build → sign → push, then record); the
 # daily checkpoint timer starts it too (with nothing approved it only signs the audit head).
 UNITS = ("shinsei-intranet-web.service", "shinsei-transfer.service",
          "shinsei-transfer-build.service", "shinsei-transfer-sign.service",
          "shinsei-transfer-push.service", "shinsei-transfer.timer",
-         "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
+         "shinsei-transfer-approved.path", "shinsei-transfer-prepare.service",
+         "shinsei-transfer-requested.path", "shinsei-audit-checkpoint.timer",
          "shinsei-audit-prune.service", "shinsei-audit-prune.timer", "shinsei-nftables.service",
          "shinsei-backup.service", "shinsei-backup.timer")
 APPS = ("shinsei-intranet-web.service",)
 ENABLED = ("shinsei-nftables.service", "shinsei-intranet-web.service", "shinsei-transfer.timer",
-           "shinsei-transfer-approved.path", "shinsei-audit-checkpoint.timer",
+           "shinsei-transfer-approved.path", "shinsei-transfer-requested.path",
+           "shinsei-audit-checkpoint.timer",
            "shinsei-audit-prune.timer", "shinsei-backup.timer")
 MIGRATION_URL = (f"postgresql+psycopg:///{database.DATABASE}?host=/run/postgresql"
                  f"&options=-c%20role%3D{database.OWNER}")
@@ -80,6 +84,7 @@ def plan(bundle: Bundle, host: Host, values: dict):
         Directory("/var/lib/shinsei/imports", "shinsei-web", "shinsei-web", 0o700),
         Directory("/var/lib/shinsei/audit-archive", "shinsei-prune", "shinsei-prune", 0o700),
         File(TRIGGER, b"", "shinsei-web", "shinsei-web", 0o644, keep=True),
+        File(PREPARE, b"", "shinsei-web", "shinsei-web", 0o644, keep=True),
         Directory("/var/lib/shinsei-transfer", SIGNER, SIGNER, 0o755),
         Directory(CHECKPOINTS, SIGNER, SIGNER, 0o755),
         File(CHECKPOINT_FILE, b"", SIGNER, SIGNER, 0o644, keep=True),
@@ -316,7 +321,9 @@ def settings_forward(bundle, values):
                    forward.Added("transfer.origin", "発行元（団体コード:環境）を署名係・"
                                  "転送係の設定と同じ一つの書き方で読むため"),
                    forward.Added("shinsei.database_passfiles", "スタンバイを置いたとき、もう 1 台の"
-                                 "庁内ホストのデータベースへ各 OS ユーザーのパスワードでつなぐため")),
+                                 "庁内ホストのデータベースへ各 OS ユーザーのパスワードでつなぐため"),
+                   forward.Added("publication.prepare_file", "公開の依頼のたびに、承認を待つ間に"
+                                 "公開する表を作っておき、承認から公開までを短くするため")),
             handlers=("apps",)),
     ]
 

@@ -36,6 +36,8 @@ INTRANET_INI = f"{ETC}/intranet.ini"
 HEALTH = {"intranet": "http://127.0.0.1:6543/healthz", "public": "http://127.0.0.1:6544/healthz"}
 # Stopped for the upgrade on the intranet host: nothing writes to the database between the
 # backup and the switch (the unit steps and a rollback start them again).
+# (shinsei-transfer-requested.path is not among them: an older version has no such unit to
+# stop, and with the staff app stopped nothing touches its file.)
 QUIESCE = {"intranet": ("shinsei-intranet-web.service", "shinsei-transfer-approved.path",
                         "shinsei-transfer.timer"),
            "public": ()}

@@ -167,8 +167,9 @@ def test_the_backups_carry_the_tls_certificate_and_key(intranet_host):
     host = intranet_host
     step = steps_of_intranet()["intranet.ini"]
     said = step.differences(host)
-    # and transfer.destinations, transfer.origin, shinsei.database_passfiles
-    assert len(said) == len(intranet.BACKUP_SETTINGS) + 3
+    # and transfer.destinations, transfer.origin, shinsei.database_passfiles and
+    # publication.prepare_file
+    assert len(said) == len(intranet.BACKUP_SETTINGS) + 4
     assert "transfer.destinations がありません" in "\n".join(said)
     assert "transfer.origin がありません" in "\n".join(said)
     assert ("/etc/shinsei/intranet.ini: backup.host_files がありません。テンプレートの値"
@@ -186,6 +187,8 @@ def test_the_backups_carry_the_tls_certificate_and_key(intranet_host):
     assert text.index("# Outside /etc/shinsei, what a fresh host needs") < text.index(
         "backup.host_files") < text.index("[server:main]")
     assert "publication.trigger_file = /var/lib/shinsei/publish-requested\n\n# Backups" in text
+    assert text.index("publication.prepare_file = /var/lib/shinsei/prepare-requested") < text.index(
+        "[server:main]")
 
 
 def test_a_second_run_changes_nothing(intranet_host, public_host):
