@@ -191,11 +191,21 @@ def first_publication(city, tmp_path):
         desk.import_csv(PROGRAMME_NAME, source)
         desk.change_status("1234-5678", "reviewing", "書類確認を開始")
         desk.sign_in("sato")
-        desk.request_publication("初回公開")
+        number = desk.request_publication("初回公開")
+        # The request's own unit makes its table while it waits (nothing is sent), and the
+        # approval's build takes it as it is: the wiring as installed — the staff app's
+        # touch, the path unit, the builder's sandbox and its cache. (An older version,
+        # the upgrade test's first bundle, shows no request number and has no such unit.)
+        if number is not None:
+            guide.journal_showing(city.lab.intranet, f"publication {number} prepared",
+                                  "shinsei-transfer-prepare.service", timeout=60)
         desk.sign_in("suzuki")
         desk.approve_publication()
         job = city.run_transfer_job()
         assert job.returncode == 0, job.stdout + job.stderr
+        if number is not None:
+            guide.journal_showing(city.lab.intranet, f"publication {number}: its table was "
+                                  "made before", "shinsei-transfer-build.service")
         newest = desk.publications()[0]
         assert newest.count("転送済") == 2, newest
     sequences = city.wait_for_sequence(PUBLIC, 0)
