@@ -49,8 +49,10 @@ CARRIED = ("server.crt", "server.key", f"{REPLICATION}.pgpass")
 # network and runs where the primary is.
 CONNECTING = {REPLICATION: "postgres", database.WEB: database.WEB,
               database.TRANSFER: database.TRANSFER}
-# The builder's and recorder's units: no network but the other intranet host, with a standby.
-BUILDER_UNITS = ("shinsei-transfer-build.service", "shinsei-transfer.service")
+# The builder's units (the build, the request's preparation) and the recorder's: no network
+# but the other intranet host, with a standby.
+BUILDER_UNITS = ("shinsei-transfer-build.service", "shinsei-transfer-prepare.service",
+                 "shinsei-transfer.service")
 SCRAM_ITERATIONS = 4096
 
 
