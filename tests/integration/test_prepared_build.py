@@ -176,6 +176,22 @@ def test_rows_altered_after_the_preparation_never_reach_the_table(
     assert fast.header["content_digest"] == expected.header["content_digest"]
 
 
+def test_rows_deleted_after_the_preparation_send_the_build_to_read_and_refuse(
+        session_factory, accounts, engine, applications, secret, root, caplog):
+    """A programme disposed of while the request waited cuts its frozen rows: its
+    applications must not be published from the table made before."""
+    publication_id = requested(session_factory)
+    the_requests_run(session_factory, secret, root)
+    approve(session_factory, publication_id)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM publication_rows WHERE publication_id = :id "
+                                "AND programme_code = 'bukka-2024'"), {"id": publication_id})
+    with caplog.at_level(logging.INFO), pytest.raises(
+            ContentMismatch, match="no longer reproduce the approved digest"):
+        build(session_factory, publication_id, secret, root / spool.BUILT)
+    assert not any(PREPARED in r.getMessage() for r in caplog.records)
+
+
 def test_a_table_prepared_for_other_content_is_not_taken(
         session_factory, accounts, engine, applications, secret, root, caplog):
     """Prepared for one request, which is rejected; another, with one more change, is
