@@ -145,7 +145,7 @@ def _frozen_rows_checked(dbsession, plan: BuildPlan, publication: Publication) -
     """The delivered publication's frozen rows must still reproduce its digest.
 
     Its table was made from rows that did — while the request waited, before the approval
-    (``builder._prepare_pending``), so rows edited since never reached residents. But an
+    (``builder.prepare_waiting``), so rows edited since never reached residents. But an
     edit there means someone wrote where nobody may: it is found here, off the residents'
     path, logged and audited (``publication.rows_altered``) for the security officer."""
     found, _ = content.read_frozen(dbsession, publication, keep_rows=False)
