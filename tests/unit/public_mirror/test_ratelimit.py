@@ -11,6 +11,9 @@ from public_mirror import ratelimit
 from public_mirror.ratelimit import RELOOK, RateLimiter, SharedRateLimiter, client_address
 
 SECRET = b"s" * 32
+# For limiters on the wall clock (other processes have no hand clock): the next turn of this
+# window is in 2033, so a count cannot depend on a 300 s window turning mid-test (seen in CI).
+NEVER_TURNS = 10**9
 
 
 def shared(tmp_path, limit=3, window=300, clock=None):
@@ -27,7 +30,7 @@ def test_two_limiters_on_one_file_share_the_limit(tmp_path):
 
 
 def _hammer(path, results):
-    limiter = SharedRateLimiter(path, 10, 300, secret=SECRET)
+    limiter = SharedRateLimiter(path, 10, NEVER_TURNS, secret=SECRET)
     results.put(sum(limiter.allow("203.0.113.9")[0] for _ in range(20)))
 
 
@@ -144,7 +147,7 @@ def test_an_ipv6_prefix_is_one_client(tmp_path):
 
 
 def test_check_counts_nothing_and_fail_counts_one(tmp_path):
-    limiter = SharedRateLimiter(tmp_path / "limit.table", 2, 60, secret=b"k" * 32)
+    limiter = SharedRateLimiter(tmp_path / "limit.table", 2, NEVER_TURNS, secret=b"k" * 32)
     for _ in range(10):
         assert limiter.check("203.0.113.1") == (True, 0)
     limiter.fail("203.0.113.1")
@@ -156,7 +159,7 @@ def test_check_counts_nothing_and_fail_counts_one(tmp_path):
 HAMMER = """
 import sys
 from public_mirror.ratelimit import SharedRateLimiter
-limiter = SharedRateLimiter(sys.argv[1], 25, 300, secret=b"s" * 32)
+limiter = SharedRateLimiter(sys.argv[1], 25, 10**9, secret=b"s" * 32)
 sys.stdin.readline()                       # both start together
 print(sum(limiter.allow("203.0.113.9")[0] for _ in range(2000)))
 """
@@ -181,7 +184,7 @@ def test_two_separate_server_processes_share_the_limit_exactly(tmp_path):
 HAMMER_MIXED = """
 import sys
 from public_mirror.ratelimit import SharedRateLimiter
-limiter = SharedRateLimiter(sys.argv[1], 25, 300, secret=b"s" * 32)
+limiter = SharedRateLimiter(sys.argv[1], 25, 10**9, secret=b"s" * 32)
 sys.stdin.readline()
 failures = checks_after = 0
 refused = False   # a failure of this process was refused: the limit is reached
@@ -212,7 +215,7 @@ def test_found_answers_judged_without_the_lock_never_open_the_limit(tmp_path):
     results = [run.communicate(timeout=60)[0].split() for run in runs]
     assert sum(int(failures) for failures, _ in results) == 25
     assert all(after == "0" for _, after in results)
-    assert SharedRateLimiter(tmp_path / "t", 25, 300, secret=SECRET).check("203.0.113.9")[0] \
+    assert SharedRateLimiter(tmp_path / "t", 25, NEVER_TURNS, secret=SECRET).check("203.0.113.9")[0] \
         is False
 
 
