@@ -41,7 +41,8 @@ def install_probe(host):
 def in_unit(host, unit, label, kind, target):
     """Run one check inside `unit`'s sandbox; its REACHED/REFUSED line."""
     dropin = f"/run/systemd/system/{unit}.d/zz-access-probe.conf"
-    host.write(dropin, (f"[Service]\nExecStart=\nExecStart={PYTHON} {PROBE_PATH} {label} "
+    # The probe alone, each time: not the step's once-per-build condition either.
+    host.write(dropin, (f"[Service]\nExecCondition=\nExecStart=\nExecStart={PYTHON} {PROBE_PATH} {label} "
                         f"{kind} {target}\n").encode())
     try:
         host.run("systemctl", "daemon-reload")

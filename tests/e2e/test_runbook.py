@@ -30,6 +30,7 @@ from tests.e2e.scenario import (
     publish,
     staff_app_state,
     staff_reach,
+    transfer_settled,
 )
 from transfer.build import sign_body
 from transfer.keys import SigningKey, key_id
@@ -132,6 +133,64 @@ def test_an_approval_while_a_publication_runs_is_published_when_it_ends(city):
             assert desk.publication(first).count("転送済") == 2, desk.publication(first)
     finally:
         intranet.run("rm", "-f", HOLD, SIGN_HOLD)
+        intranet.run("systemctl", "daemon-reload")
+    city.wait_for_sequence(PUBLIC, before)
+    assert guide.failed_units(intranet) == ""
+
+
+SKIPPED_BUILD = "a publication run is still going: skipped"
+
+
+def skipped_builds(host):
+    """How many starts the build's condition skipped in this boot, as its journal says."""
+    host.run("journalctl", "--sync", check=False)
+    return host.run("journalctl", "-b", "--no-pager", "-o", "cat", "-u",
+                    "shinsei-transfer-build.service").stdout.count(SKIPPED_BUILD)
+
+
+@pytest.mark.parametrize("held", ["shinsei-transfer-sign.service", "shinsei-transfer.service"])
+def test_a_start_while_a_run_goes_on_does_not_cut_it_in_two(city, held):
+    """§ 日々の運用: publishing. The guide's `systemctl start shinsei-transfer.service` (or the
+    weekday timer) lands while the run an approval started is past its build: held at its
+    signer, then at its recorder. systemd pulls the chain's finished steps in again; before
+    the steps' conditions, that start's build ran beside the recorder, which then settled
+    the publication as failed (seen on these hosts). Now its build, signer and pusher are
+    skipped, the run publishes the approval, and one more run follows when it ends."""
+    intranet = city.lab.intranet
+    build = "shinsei-transfer-build.service"
+    dropin = f"/run/systemd/system/{held}.d/zz-e2e-hold.conf"
+    before = city.sequence("public-1")
+    intranet.write(dropin, (f"[Service]\nExecStartPre=/bin/sh -c 'while [ -e {HOLD} ]; "
+                            "do sleep 0.2; done'\n").encode())
+    intranet.write(HOLD, b"")
+    intranet.run("systemctl", "daemon-reload")
+    try:
+        with city.staff() as browser:
+            desk = StaffDesk(browser, STAFF_SITE)
+            desk.sign_in("tanaka")
+            number = desk.request_publication(f"実行中の起動（{held.split('.')[0]}）")
+            desk.sign_in("sato")
+            desk.approve_publication(number)
+            guide.wait_for(f"the approval's run waits at {held}", lambda: (
+                guide.unit_property(intranet, held, "ActiveState") == "activating"),
+                timeout=120)
+            skipped = skipped_builds(intranet)
+            intranet.run("systemctl", "start", "--no-block", "shinsei-transfer.service")
+            guide.wait_for("the start's build skipped", lambda: skipped_builds(intranet) > skipped,
+                           timeout=60)
+            the_skip = guide.unit_property(intranet, build, "InvocationID")
+            intranet.run("rm", "-f", HOLD)
+            guide.wait_for(f"No.{number} delivered to both hosts", lambda: (
+                desk.publication(number).count("転送済") == 2), timeout=180)
+            guide.wait_for("no publication run under way or to come",
+                           lambda: transfer_settled(intranet), timeout=300)
+            row = desk.publication(number)
+            assert "公開済" in row and "転送失敗" not in row, row
+        # The start was not lost: one more run followed, and skipped nothing.
+        assert guide.unit_property(intranet, build, "InvocationID") != the_skip
+        assert skipped_builds(intranet) == skipped + 1
+    finally:
+        intranet.run("rm", "-f", HOLD, dropin)
         intranet.run("systemctl", "daemon-reload")
     city.wait_for_sequence(PUBLIC, before)
     assert guide.failed_units(intranet) == ""

@@ -72,8 +72,9 @@ def test_the_preparation_is_the_builder_in_the_builds_sandbox_and_no_step_of_the
     for unit in (BUILD, SIGN, PUSH, RECORD):
         assert PREPARE not in (SYSTEMD / unit).read_text(), unit
     assert "ExecStartPre" not in prepare          # it leaves the run's marks alone
-    confinement = {k: v for k, v in build.items()
-                   if k not in ("Description", "ExecStart", "ExecStartPre", "After", "Wants")}
+    assert "ExecCondition" not in prepare         # and runs whether or not a run is going
+    confinement = {k: v for k, v in build.items() if k not in (
+        "Description", "ExecStart", "ExecStartPre", "ExecCondition", "After", "Wants")}
     assert {k: prepare.get(k) for k in confinement} == confinement
     path = (SYSTEMD / "shinsei-transfer-requested.path").read_text()
     assert "Unit=shinsei-transfer-prepare.service" in path
@@ -176,3 +177,86 @@ def test_the_mark_is_left_only_for_an_approval_after_the_builder_began(tmp_path,
     if marked:      # the next run's builder takes the mark away before it reads
         subprocess.run(["/bin/sh", "-c", script(BUILD, "ExecStartPre")], check=True)
         assert not (tmp_path / "run" / "again").exists()
+
+
+# --- a start that lands while a run is still going -----------------------------------------
+
+STEPS_AFTER_BUILD = ("shinsei-transfer-sign.service", "shinsei-transfer-push.service", RECORD)
+
+
+def condition(unit, here):
+    """The unit's ExecCondition= as a command line of this test's own: its files moved to
+    `here`'s folders, systemd's `$$` back to the shell's `$`."""
+    (value,) = settings(unit)["ExecCondition"]
+    for real, local in here.items():
+        value = value.replace(real, local)
+    return value.replace("$$", "$")
+
+
+def build_condition(tmp_path, states):
+    """The build's condition as the unit runs it, systemctl answering with `states` (sign,
+    push, record): its exit status, its output and whether it left `again`."""
+    fake = tmp_path / "systemctl"
+    fake.write_text("#!/bin/sh\nprintf '" + "\\n".join(states) + "\\n'\n")
+    fake.chmod(0o755)
+    script = condition(BUILD, {"/usr/bin/systemctl": str(fake),
+                               "/run/shinsei-publication": str(tmp_path / "run")})
+    found = re.fullmatch(r"\+/bin/sh -c '(.+)'", script)
+    assert found, script
+    ran = subprocess.run(["/bin/sh", "-c", found.group(1)], capture_output=True, text=True)
+    return ran.returncode, ran.stdout, (tmp_path / "run" / "again").exists()
+
+
+def test_the_build_asks_systemd_about_every_later_step_of_the_run():
+    (value,) = settings(BUILD)["ExecCondition"]
+    assert all(unit in value for unit in STEPS_AFTER_BUILD)
+    # The skip's mark is the level the approval's path unit watches: one more run.
+    assert "/run/shinsei-publication/again" in value
+    assert settings(APPROVED)["PathExists"] == ["/run/shinsei-publication/again"]
+
+
+@pytest.mark.parametrize("states", [
+    ("inactive", "inactive", "inactive"),     # a run of its own: its later steps wait
+    ("failed", "inactive", "failed"),         # the last run failed: nothing goes on
+])
+def test_a_build_with_no_run_going_goes_ahead(tmp_path, states):
+    assert build_condition(tmp_path, states) == (0, "", False)
+
+
+@pytest.mark.parametrize("states", [
+    ("activating", "inactive", "inactive"),   # the run's signer
+    ("inactive", "activating", "inactive"),   # its pusher
+    ("inactive", "inactive", "activating"),   # its recorder (the race seen on booted hosts)
+    ("inactive", "inactive", "deactivating"),  # the recorder's end, `again` being decided
+    ("inactive", "inactive", "reloading"),    # any state systemd may add: not idle, so wait
+])
+def test_a_build_while_a_later_step_runs_is_skipped_and_leaves_one_more_run(tmp_path, states):
+    status, said, again = build_condition(tmp_path, states)
+    assert (status, again) == (1, True)   # 1: skipped (not failed); the path unit's level set
+    assert "still going" in said
+
+
+def test_the_signer_and_the_pusher_each_run_once_per_build(tmp_path):
+    """The two conditions and their stamps as the units run them, in the order systemd runs
+    them: a run, then a start that lands during the next run's recorder (its build skipped:
+    the signer and the pusher pulled in again must skip too), then the next real run."""
+    here = {"/run/shinsei-publication": str(tmp_path)}
+
+    def step(unit):
+        ran = subprocess.run(condition(unit, here).split(), check=False)
+        if ran.returncode == 0:      # the step's start: its stamp, as root would touch it
+            (stamp,) = settings(unit)["ExecStartPre"]
+            stamp = stamp.replace("/run/shinsei-publication", str(tmp_path))
+            subprocess.run(stamp.lstrip("+").split(), check=True)
+        return ran.returncode == 0
+
+    def build():
+        (tmp_path / "started").touch()
+        time.sleep(0.02)                 # a build takes longer than the kernel's tick
+
+    build()
+    assert [step(SIGN), step(PUSH)] == [True, True]
+    assert [step(SIGN), step(PUSH)] == [False, False]     # pulled in again, no build: skipped
+    build()
+    assert [step(SIGN), step(PUSH)] == [True, True]
+    assert not step(PUSH)
