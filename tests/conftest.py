@@ -10,6 +10,7 @@ import re
 import pytest
 import transaction
 import webtest
+from hypothesis import settings
 
 from intranet import main, migrations
 from intranet.audit.writer import Actor, utcnow
@@ -28,6 +29,11 @@ from lab.mirror_fixtures import PublicHost
 PASSWORD = "correct horse battery staple"
 SESSION_SECRET = "test-session-secret-" + "x" * 32
 TEST_ACTOR = Actor(name="test", role="cli", host="localhost", os_user="test")
+# Property tests judge values, not time: Hypothesis's default 200 ms per example fails a test
+# (DeadlineExceeded, or "Unreliable test timings" when the replay is quick) whenever the
+# 2-core machine stalls one example, e.g. beside a booted host's start.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 BACKENDS = [b for b in os.environ.get("SHINSEI_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 
 

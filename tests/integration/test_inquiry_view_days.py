@@ -22,9 +22,11 @@ from tests.conftest import TEST_ACTOR
 from transfer import checkpoints
 from transfer.keys import generate_signing_key
 
-# After every record the test template holds (dated when it was made), so the dates rise
-# and the retention run can cut the chain's start. Midnight JST of 2027-03-02 in UTC:
-MIDNIGHT = datetime(2027, 3, 1, 15, 0)
+# After every record the test template holds (dated when it was made, i.e. now), so the
+# dates rise and the retention run (its cutoff 25 days before) can cut the chain's start:
+# a midnight JST, in naive UTC, 60 days from the day the suite runs. A fixed date went by.
+MIDNIGHT = datetime.combine((datetime.now(UTC) + timedelta(hours=9)).date() + timedelta(days=60),
+                            datetime.min.time()) - timedelta(hours=9)
 DESK = writer.Actor(name="desk", role="inquiry", host="h", os_user="u")
 
 

@@ -1,6 +1,8 @@
 """Pushing to a real OpenSSH sshd (chrooted, upload-only), and every fault performed for real."""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -31,6 +33,27 @@ def destination(sshd, tmp_path, **kw):
     return SftpDestination("127.0.0.1", sshd.port, UPLOAD_USER, kw.pop("key", sshd.client_key),
                            known, "/inbox", timeout=5, backoff=0.1, **kw)
 
+
+
+def sessions_of(listener: int) -> list[int]:
+    """The upload account's session processes under this sshd listener (its descendants
+    whose command line names the account), read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            pid, rest = stat.read_text().split(" (", 1)
+            parents[int(pid)] = int(rest.rsplit(") ", 1)[1].split()[1])
+    found, under = [], {listener}
+    for _ in range(4):                      # listener → monitor → the account's process
+        under = {pid for pid, parent in parents.items() if parent in under}
+        found += [pid for pid in under if _names_the_account(pid)]
+    return found
+
+
+def _names_the_account(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return f"sshd: {UPLOAD_USER}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
 
 def test_push_lands_under_its_final_name(sshd, tmp_path):
     result = destination(sshd, tmp_path).deliver("snapshot-1.bin", DATA)
@@ -74,8 +97,11 @@ def test_connection_cut_mid_upload_leaves_no_file_and_the_retry_succeeds(sshd, t
         while time.monotonic() < deadline and not cut.is_set():
             parts = list(sshd.inbox.glob(".*.part"))
             if parts and parts[0].stat().st_size > 0:
-                # The session's own sshd process, not the listener.
-                subprocess.run(["pkill", "-KILL", "-f", f"sshd: {UPLOAD_USER}"], check=False)
+                # The session's own sshd processes, not the listener — and only this
+                # server's: other tests' sessions (a parallel worker's) are left alone.
+                for pid in sessions_of(sshd.process.pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
                 assert not (sshd.inbox / "big.bin").exists()
                 cut.set()
             time.sleep(0.005)
