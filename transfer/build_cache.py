@@ -115,6 +115,25 @@ def save(built: Path, lookup_secret: bytes, last: LastBuild) -> None:
     except OSError:
         temporary.unlink(missing_ok=True)
         raise
+    _sweep_leftovers(directory, path.name)
+
+
+# A table is written in under a few seconds: a temporary file this much older than the
+# cache itself is no one's any more (a builder killed while writing), not one being written.
+LEFTOVER_AGE = 3600
+
+
+def _sweep_leftovers(directory: Path, name: str) -> None:
+    """Remove other processes' temporary files that a killed builder left (about 21 MB each
+    at a million applications): only those an hour older than the file just written."""
+    written = (directory / name).stat().st_mtime
+    for leftover in directory.glob(temporary_name(f"{name}.*")):
+        try:
+            if leftover.lstat().st_mtime < written - LEFTOVER_AGE:
+                leftover.unlink()
+                log.info("removed %s, left by a builder that did not finish", leftover.name)
+        except OSError:       # another process's: gone or renamed meanwhile
+            continue
 
 
 def forget(built: Path) -> None:

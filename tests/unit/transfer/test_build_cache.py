@@ -91,3 +91,21 @@ def test_a_link_or_a_shared_file_is_not_read(tmp_path):
     path.rename(tmp_path / "elsewhere.bin")
     path.symlink_to(tmp_path / "elsewhere.bin")
     assert build_cache.load(tmp_path, SECRET) is None
+
+
+def test_a_killed_builders_temporary_file_is_removed_by_the_next_save(tmp_path, caplog):
+    """A builder killed while writing leaves `.last-build.bin.<pid>.part` (each process
+    writes its own, so no save overwrites another's): the next save removes those an hour
+    older than itself, and leaves one another process may be writing now."""
+    build_cache.save(tmp_path, SECRET, last_build())
+    folder = tmp_path / "cache"
+    killed, writing = folder / ".last-build.bin.4242.part", folder / ".last-build.bin.4343.part"
+    for leftover in (killed, writing):
+        leftover.write_bytes(b"half a table")
+    an_hour_and_more_ago = os.stat(folder / "last-build.bin").st_mtime - 3601
+    os.utime(killed, (an_hour_and_more_ago, an_hour_and_more_ago))
+    with caplog.at_level("INFO", logger="transfer.build_cache"):
+        build_cache.save(tmp_path, SECRET, last_build())
+    assert sorted(p.name for p in folder.iterdir()) == [writing.name, "last-build.bin"]
+    assert "left by a builder that did not finish" in caplog.text
+    assert build_cache.load(tmp_path, SECRET) == last_build()
