@@ -389,3 +389,39 @@ def test_the_slot_found_or_taken_is_the_probe_loops(probes, key):
     table = Table("unused", 3, 300, secret=SECRET)
     first = (int.from_bytes(key[:8], "big") % table.slots + 1) * ratelimit._SLOT.size
     assert table._slot(0, key, 1500.0) == _slot_as_it_was(region, first, key, 1500.0)
+
+
+# --- what the estimate lets through at worst ------------------------------------------------
+
+def _most_in_one_window(allowed: list[float], window: float) -> int:
+    return max((sum(1 for u in allowed if t <= u < t + window) for t in allowed), default=0)
+
+
+@given(limit=st.integers(1, 6), offsets=st.lists(st.floats(0, 1500), max_size=120),
+       edges=st.booleans())
+def test_in_any_span_of_one_window_at_most_twice_the_limit_gets_through(
+        tmp_path_factory, limit, offsets, edges):
+    """The shared table's estimate (the hits of the window before, weighted by its share
+    still to run, plus this window's) is not a true sliding window: a burst just before a
+    window turns and the next window's share let up to twice the limit through within one
+    window's span — never more (the security review states this bound). The per-process
+    fallback keeps exactly the limit. `edges`: bursts around every turn, the attacker's
+    best timing."""
+    start, window = 3000.0, 300.0
+    times = [start + o for o in offsets]
+    if edges:
+        times += [start + window * k + d for k in range(1, 6) for d in (-1e-6, 0.0, 1e-3)
+                  for _ in range(limit + 1)]
+    times.sort()
+    clock = HandClock(start)
+    shared_limiter = shared(tmp_path_factory.mktemp("t"), limit=limit, window=window,
+                            clock=clock)
+    memory = RateLimiter(limit, window, clock=clock)
+    through: dict[str, list[float]] = {"shared": [], "memory": []}
+    for moment in times:
+        clock.now = moment
+        for name, limiter in (("shared", shared_limiter), ("memory", memory)):
+            if limiter.allow("203.0.113.9")[0]:
+                through[name].append(moment)
+    assert _most_in_one_window(through["shared"], window) <= 2 * limit
+    assert _most_in_one_window(through["memory"], window) <= limit
