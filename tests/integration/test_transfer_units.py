@@ -240,20 +240,28 @@ def test_the_signer_and_the_pusher_each_run_once_per_build(tmp_path):
     """The two conditions and their stamps as the units run them, in the order systemd runs
     them: a run, then a start that lands during the next run's recorder (its build skipped:
     the signer and the pusher pulled in again must skip too), then the next real run."""
-    here = {"/run/shinsei-publication": str(tmp_path)}
+    here = {"/run/shinsei-publication": str(tmp_path / "run")}
 
     def step(unit):
         ran = subprocess.run(condition(unit, here).split(), check=False)
         if ran.returncode == 0:      # the step's start: its stamp, as root would touch it
-            (stamp,) = settings(unit)["ExecStartPre"]
-            stamp = stamp.replace("/run/shinsei-publication", str(tmp_path))
-            subprocess.run(stamp.lstrip("+").split(), check=True)
+            stamp = shell_of(unit, "ExecStartPre").replace("/run/shinsei-publication",
+                                                           str(tmp_path / "run"))
+            subprocess.run(["/bin/sh", "-c", stamp], check=True)
         return ran.returncode == 0
 
     def build():
-        (tmp_path / "started").touch()
+        (tmp_path / "run" / "started").touch()
         time.sleep(0.02)                 # a build takes longer than the kernel's tick
 
+    # After a reboot /run is empty: a step started on its own is skipped (no build since)
+    # and its stamp makes the folder, as the build's does.
+    assert not step(SIGN) and not (tmp_path / "run").exists()
+    assert step(PUSH) is False
+    shutil.rmtree(tmp_path / "run", ignore_errors=True)
+    subprocess.run(["/bin/sh", "-c", shell_of(PUSH, "ExecStartPre").replace(
+        "/run/shinsei-publication", str(tmp_path / "run"))], check=True)
+    assert (tmp_path / "run" / "pushed").exists()
     build()
     assert [step(SIGN), step(PUSH)] == [True, True]
     assert [step(SIGN), step(PUSH)] == [False, False]     # pulled in again, no build: skipped
