@@ -1,6 +1,7 @@
 """Applying a planned import: every row or none (one transaction), each status change with
 a history entry naming the file, the import recorded and audited."""
 
+import contextlib
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -59,11 +60,13 @@ def apply_import(dbsession, actor, user_id, programme, catalogue, data: bytes, f
                 moved[row.application_id] = {
                     "receipt": row.receipt, "move": f"{row.before_status}→{row.values['status']}"}
 
+    cache = sqlite_rows.larger_cache(dbsession) if stage is None else contextlib.nullcontext()
     try:
-        plan = plan_import(dbsession, catalogue, programme, data, filename, mapping, progress,
-                           on_chunk=write, runner=background, sink=sink,
-                           gaiji_table=gaiji_table, changes_sink=changes_sink)
-        background.wait()
+        with cache:
+            plan = plan_import(dbsession, catalogue, programme, data, filename, mapping,
+                               progress, on_chunk=write, runner=background, sink=sink,
+                               gaiji_table=gaiji_table, changes_sink=changes_sink)
+            background.wait()
     finally:
         background.close()
     if plan.error_count:

@@ -500,6 +500,43 @@ def same_salts_and_time(monkeypatch):
     monkeypatch.setattr(writer, "utcnow", lambda: datetime(2026, 12, 6, 1, 2, 3))
 
 
+
+def test_sqlite_imports_with_a_larger_page_cache_and_gives_it_back(session_factory,
+                                                                    small_chunks, monkeypatch):
+    """Every chunk is written while the connection holds IMPORT_CACHE_KIB of page cache;
+    after the import — taken in or refused part-way — the connection (pooled, in the staff
+    app) has its own size again."""
+    if session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache; PostgreSQL's memory is the server's")
+    programme_id = make_programme(session_factory)
+    sizes, real = [], sqlite_rows.Rows.insert
+
+    def insert(self, dbsession, rows):
+        driver = dbsession.connection().connection.driver_connection
+        sizes.append(driver.execute("PRAGMA cache_size").fetchone()[0])
+        return real(self, dbsession, rows)
+
+    monkeypatch.setattr(sqlite_rows.Rows, "insert", insert)
+    broken = (csv_text(the_file()[20:]) + '4000-8888,"閉じていない\r\n' + "x" * 20_000)
+    transaction.begin()
+    try:
+        dbsession = get_tm_session(session_factory, transaction.manager)
+        driver = dbsession.connection().connection.driver_connection
+        (own,) = driver.execute("PRAGMA cache_size").fetchone()
+        assert own != -sqlite_rows.IMPORT_CACHE_KIB
+        with pytest.raises(ImportRefused):
+            apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                         load_catalogue(dbsession), broken.encode("cp932"), "f.csv")
+        assert sizes and set(sizes) == {-sqlite_rows.IMPORT_CACHE_KIB}
+        assert driver.execute("PRAGMA cache_size").fetchone() == (own,)
+        sizes.clear()
+        apply_import(dbsession, TEST_ACTOR, None, dbsession.get(Programme, programme_id),
+                     load_catalogue(dbsession), csv_text(the_file()).encode("cp932"), "f.csv")
+        assert sizes and set(sizes) == {-sqlite_rows.IMPORT_CACHE_KIB}
+        assert driver.execute("PRAGMA cache_size").fetchone() == (own,)
+    finally:
+        transaction.abort()
+
 def run_audited(session_factory, programme_id, data, monkeypatch):
     with monkeypatch.context() as patched:
         same_salts_and_time(patched)
