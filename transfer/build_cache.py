@@ -126,7 +126,10 @@ LEFTOVER_AGE = 3600
 def _sweep_leftovers(directory: Path, name: str) -> None:
     """Remove other processes' temporary files that a killed builder left (about 21 MB each
     at a million applications): only those an hour older than the file just written."""
-    written = (directory / name).stat().st_mtime
+    try:
+        written = (directory / name).stat().st_mtime
+    except OSError:           # taken away meanwhile (``forget``): nothing to compare with
+        return
     for leftover in directory.glob(temporary_name(f"{name}.*")):
         try:
             if leftover.lstat().st_mtime < written - LEFTOVER_AGE:

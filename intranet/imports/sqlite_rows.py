@@ -34,8 +34,8 @@ _MEMO_LIMIT = 4096
 # SQLite's page cache for an import's connection, in KiB. SQLite's default (2 MiB) holds a
 # few hundred pages of a million-row file: each chunk's index entries, and a bank file's
 # scattered updates, went through the OS for the same pages again and again. 64 MiB took
-# 17 % off a million new applications and 7-11 % off a 50,000-row bank file
-# (docs/performance.md), for as much memory at most, only while the import runs.
+# about 10 % off both a million new applications and a 50,000-row bank file (make
+# bench-import, docs/performance.md), for as much memory at most, only while it runs.
 IMPORT_CACHE_KIB = 65536
 
 
