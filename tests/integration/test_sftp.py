@@ -34,7 +34,6 @@ def destination(sshd, tmp_path, **kw):
                            known, "/inbox", timeout=5, backoff=0.1, **kw)
 
 
-
 def sessions_of(listener: int) -> list[int]:
     """The upload account's session processes under this sshd listener (its descendants
     whose command line names the account), read from /proc."""
@@ -54,6 +53,7 @@ def _names_the_account(pid: int) -> bool:
     with contextlib.suppress(OSError):
         return f"sshd: {UPLOAD_USER}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     return False
+
 
 def test_push_lands_under_its_final_name(sshd, tmp_path):
     result = destination(sshd, tmp_path).deliver("snapshot-1.bin", DATA)

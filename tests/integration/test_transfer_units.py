@@ -184,13 +184,10 @@ def test_the_mark_is_left_only_for_an_approval_after_the_builder_began(tmp_path,
 STEPS_AFTER_BUILD = ("shinsei-transfer-sign.service", "shinsei-transfer-push.service", RECORD)
 
 
-def condition(unit, here):
-    """The unit's ExecCondition= as a command line of this test's own: its files moved to
-    `here`'s folders, systemd's `$$` back to the shell's `$`."""
+def condition(unit, folder):
+    """The signer's or the pusher's ExecCondition= (a plain command) on `folder`."""
     (value,) = settings(unit)["ExecCondition"]
-    for real, local in here.items():
-        value = value.replace(real, local)
-    return value.replace("$$", "$")
+    return value.replace("/run/shinsei-publication", folder).split()
 
 
 def build_condition(tmp_path, states):
@@ -199,11 +196,11 @@ def build_condition(tmp_path, states):
     fake = tmp_path / "systemctl"
     fake.write_text("#!/bin/sh\nprintf '" + "\\n".join(states) + "\\n'\n")
     fake.chmod(0o755)
-    script = condition(BUILD, {"/usr/bin/systemctl": str(fake),
-                               "/run/shinsei-publication": str(tmp_path / "run")})
-    found = re.fullmatch(r"\+/bin/sh -c '(.+)'", script)
-    assert found, script
-    ran = subprocess.run(["/bin/sh", "-c", found.group(1)], capture_output=True, text=True)
+    script = shell_of(BUILD, "ExecCondition").replace("$$", "$")
+    for real, local in {"/usr/bin/systemctl": str(fake),
+                        "/run/shinsei-publication": str(tmp_path / "run")}.items():
+        script = script.replace(real, local)
+    ran = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True)
     return ran.returncode, ran.stdout, (tmp_path / "run" / "again").exists()
 
 
@@ -240,14 +237,16 @@ def test_the_signer_and_the_pusher_each_run_once_per_build(tmp_path):
     """The two conditions and their stamps as the units run them, in the order systemd runs
     them: a run, then a start that lands during the next run's recorder (its build skipped:
     the signer and the pusher pulled in again must skip too), then the next real run."""
-    here = {"/run/shinsei-publication": str(tmp_path / "run")}
+    folder = str(tmp_path / "run")
+
+    def stamp(unit):                 # the step's start, as root would touch its stamp
+        subprocess.run(["/bin/sh", "-c", shell_of(unit, "ExecStartPre").replace(
+            "/run/shinsei-publication", folder)], check=True)
 
     def step(unit):
-        ran = subprocess.run(condition(unit, here).split(), check=False)
-        if ran.returncode == 0:      # the step's start: its stamp, as root would touch it
-            stamp = shell_of(unit, "ExecStartPre").replace("/run/shinsei-publication",
-                                                           str(tmp_path / "run"))
-            subprocess.run(["/bin/sh", "-c", stamp], check=True)
+        ran = subprocess.run(condition(unit, folder), check=False)
+        if ran.returncode == 0:
+            stamp(unit)
         return ran.returncode == 0
 
     def build():
@@ -259,8 +258,7 @@ def test_the_signer_and_the_pusher_each_run_once_per_build(tmp_path):
     assert not step(SIGN) and not (tmp_path / "run").exists()
     assert step(PUSH) is False
     shutil.rmtree(tmp_path / "run", ignore_errors=True)
-    subprocess.run(["/bin/sh", "-c", shell_of(PUSH, "ExecStartPre").replace(
-        "/run/shinsei-publication", str(tmp_path / "run"))], check=True)
+    stamp(PUSH)
     assert (tmp_path / "run" / "pushed").exists()
     build()
     assert [step(SIGN), step(PUSH)] == [True, True]
